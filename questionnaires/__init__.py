@@ -1,0 +1,1 @@
+"""Questionnaire domain: YAML format, loader, condition language and the pure dialog engine."""

@@ -1,0 +1,285 @@
+"""Reads YAML with positions kept, so every defect names its file, line and column."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any, TypeVar, cast
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from questionnaires.errors import Defect, DefinitionError, Path
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: `yes`, `no`, `on`, `off` stay strings.
+
+    Option ids such as `yes`/`no` are common in questionnaires; YAML 1.1 would turn them into
+    booleans and the author would get a baffling type error.
+    """
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDocument:
+    """Parsed data plus the node tree that remembers where each value stood."""
+
+    file: str
+    data: Any
+    root: yaml.Node | None
+
+    def locate(self, path: Path) -> tuple[int | None, int | None]:
+        """1-based line and column of the deepest node the path reaches."""
+        node = self.root
+        if node is None:
+            return None, None
+        found = node
+        for part in path:
+            nxt = _child(found, part)
+            if nxt is None:
+                # Discriminated unions add the tag (e.g. "scale") to pydantic's location.
+                continue
+            found = nxt
+        mark = found.start_mark
+        return mark.line + 1, mark.column + 1
+
+    def defect(self, path: Path, message: str, **extra: str | None) -> Defect:
+        line, column = self.locate(path)
+        return Defect(self.file, path, message, line, column, **extra)
+
+
+def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                return cast(yaml.Node, value)
+        return None
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+        return node.value[part] if 0 <= part < len(node.value) else None
+    return None
+
+
+def parse_yaml(text: str, file: str) -> YamlDocument:
+    """Parse one YAML document; syntax errors and duplicate keys raise DefinitionError."""
+    loader = _StrictLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise DefinitionError([Defect(file, (), "the file is empty", 1, 1)])
+        duplicates = list(_duplicate_keys(root, ()))
+        if duplicates:
+            raise DefinitionError(
+                [
+                    Defect(
+                        file,
+                        path,
+                        f"duplicate key '{key.value}'",
+                        key.start_mark.line + 1,
+                        key.start_mark.column + 1,
+                        hint="YAML keeps only the last one; remove or rename the other",
+                    )
+                    for path, key in duplicates
+                ]
+            )
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(filter(None, [error.context, error.problem])) or "invalid YAML"
+        raise DefinitionError(
+            [
+                Defect(
+                    file,
+                    (),
+                    f"YAML syntax: {message}",
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                    hint="check the indentation (spaces only), that ':' follows each key, "
+                    "and quote texts containing ': ', '#', '?', '{' or '}'",
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as error:
+        raise DefinitionError([Defect(file, (), f"YAML: {error}")]) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(file, data, root)
+
+
+def _duplicate_keys(node: yaml.Node, path: Path) -> Iterable[tuple[Path, yaml.Node]]:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                yield path, key
+            seen.add(key.value)
+            yield from _duplicate_keys(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*path, index))
+
+
+_TYPE_WORDS = {
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "string_type": "text (quote it if it looks like a number or a date)",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list (items starting with '- ')",
+    "tuple_type": "a list (items starting with '- ')",
+    "dict_type": "a mapping of keys to values",
+    "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
+}
+
+
+def validate_model(
+    document: YamlDocument,
+    model: type[M],
+    known_keys: Callable[[Path], Iterable[str]] | None = None,
+) -> M:
+    """Validate parsed YAML against a model; every error becomes a located Defect."""
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as error:
+        details = error.errors()
+        located = [tuple(detail["loc"]) for detail in details]
+        raise DefinitionError(
+            [
+                _defect_of(document, detail, known_keys)
+                for detail in details
+                # A list whose items failed is also reported "too short"; the items say why.
+                if not (
+                    detail["type"] == "too_short"
+                    and any(
+                        len(loc) > len(detail["loc"])
+                        and loc[: len(detail["loc"])] == tuple(detail["loc"])
+                        for loc in located
+                    )
+                )
+            ]
+        ) from None
+
+
+def _defect_of(
+    document: YamlDocument,
+    detail: ErrorDetails,
+    known_keys: Callable[[Path], Iterable[str]] | None,
+) -> Defect:
+    path = _data_path(document.data, tuple(detail["loc"]))
+    kind = detail["type"]
+    given = detail.get("input")
+    ctx = detail.get("ctx") or {}
+    expected: str | None = None
+    hint: str | None = None
+    if kind == "extra_forbidden":
+        key = str(path[-1])
+        message = f"unknown key '{key}'"
+        candidates = list(known_keys(path[:-1])) if known_keys else []
+        close = difflib.get_close_matches(key, candidates, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "remove it; unknown keys are refused"
+        if set(candidates) == {"ru", "en"} and not close:
+            # `{ru: Да, знаю}` splits at the comma: the tail becomes a key.
+            hint = "quote a text that contains ',' or ':', e.g. ru: \"Да, знаю\""
+        if candidates:
+            expected = "one of " + ", ".join(sorted(candidates))
+        line, column = _key_position(document, path)
+        return Defect(document.file, path, message, line, column, expected, hint)
+    if kind == "missing":
+        field = str(path[-1])
+        message = f"missing required key '{field}'"
+        if field == "ru":
+            message = "the Russian text ('ru') is required"
+            hint = "every text needs ru; en is optional"
+        line, column = document.locate(path[:-1])
+        return Defect(document.file, path, message, line, column, None, hint)
+    if kind == "union_tag_invalid":
+        given = ctx.get("tag", given)
+        path = (*path, "type")
+    if kind in ("union_tag_invalid", "literal_error"):
+        message = f"unknown value {given!r}"
+        expected = str(ctx.get("expected_tags") or ctx.get("expected") or "")
+        if expected:
+            close = difflib.get_close_matches(
+                str(given), [s.strip(" '") for s in expected.split(",")], n=1
+            )
+            hint = f"did you mean {close[0]}?" if close else None
+    elif kind == "union_tag_not_found":
+        message = "missing required key 'type'"
+        expected = str(ctx.get("expected_tags", ""))
+    elif kind == "enum":
+        message = f"unknown value {given!r}"
+        expected = str(ctx.get("expected", ""))
+    elif kind == "string_pattern_mismatch":
+        message = f"{given!r} is not a valid id"
+        expected = "lowercase latin letters, digits and '_', starting with a letter"
+    elif kind in _TYPE_WORDS:
+        message = f"wrong type: got {type(given).__name__} {given!r}"
+        expected = _TYPE_WORDS[kind]
+    else:
+        message = detail["msg"].removeprefix("Value error, ")
+    line, column = document.locate(path)
+    return Defect(document.file, path, message, line, column, expected, hint)
+
+
+def _data_path(data: Any, loc: Path) -> Path:
+    """Pydantic's location without the tags it adds for discriminated unions."""
+    path: list[str | int] = []
+    node = data
+    tag_skipped: object = None
+    for part in loc:
+        # The tag comes first, even when it equals a field name (type: text has a `text` key).
+        if isinstance(node, dict) and node.get("type") == part and tag_skipped is not node:
+            tag_skipped = node
+            continue
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+        path.append(part)
+    return tuple(path)
+
+
+def _key_position(document: YamlDocument, path: Path) -> tuple[int | None, int | None]:
+    parent_line, parent_col = document.locate(path[:-1])
+    node = document.root
+    for part in path[:-1]:
+        child = _child(node, part) if node is not None else None
+        if child is not None:
+            node = child
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if key.value == path[-1]:
+                return key.start_mark.line + 1, key.start_mark.column + 1
+    return parent_line, parent_col
+
+
+def read_text(path: FsPath) -> str:
+    """Read a definition file, turning I/O and encoding problems into a Defect."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DefinitionError(
+            [Defect(str(path), (), f"not UTF-8 text: {error.reason}", hint="save as UTF-8")]
+        ) from None
+    except OSError as error:
+        raise DefinitionError([Defect(str(path), (), f"cannot read: {error.strerror}")]) from None
