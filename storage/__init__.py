@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, stores (one public method = one transaction), migrations."""

@@ -1,0 +1,87 @@
+"""Engine and session factories; SQLite gets real transactions and safe pragmas on connect."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS: Final = 5_000
+
+
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    connect_args: Mapping[str, Any] | None = None,
+    sqlite_foreign_keys: bool = True,
+) -> AsyncEngine:
+    """Build an async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
+
+    ``connect_args`` go to the driver (e.g. asyncpg ``ssl`` or ``server_settings``).
+    ``sqlite_foreign_keys=False`` is for migrations only: batch table rebuilds drop tables,
+    which with enforcement on would cascade-delete the rows referencing them.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _ensure_sqlite_directory(parsed)
+    engine = _create_async_engine(
+        parsed,
+        echo=echo,
+        connect_args=dict(connect_args or {}),
+        # Connections to a PostgreSQL server may die between two feedback bursts.
+        pool_pre_ping=parsed.get_backend_name() != "sqlite",
+    )
+    if parsed.get_backend_name() == "sqlite":
+        _install_sqlite_hooks(engine, foreign_keys=sqlite_foreign_keys)
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Session factory for the stores; objects stay readable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _ensure_sqlite_directory(url: URL) -> None:
+    database = url.database
+    if (
+        not database
+        or database == ":memory:"
+        or url.query.get("uri")
+        or database.startswith("file:")
+    ):
+        return
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    foreign_keys_pragma = "ON" if foreign_keys else "OFF"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Take BEGIN away from the sqlite3 driver: its legacy mode starts transactions only
+        # before DML, so DDL (migrations) and SELECTs would otherwise run outside them.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA foreign_keys={foreign_keys_pragma}")
+            # WAL lets the reports read while the bot writes; NORMAL is durable enough in WAL.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,394 @@
+"""aiogram FSM storage on the project's database: cached reads, group-committed durable writes."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, cast
+
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from sqlalchemy import CursorResult, bindparam, delete, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import FsmState
+from storage.upsert import insert_on_conflict
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TTL: Final = timedelta(days=7)
+DEFAULT_FLUSH_INTERVAL: Final = 0.005  # seconds a commit waits for other updates' writes
+#: A short pepper would let anyone holding the database enumerate Telegram ids offline.
+MIN_PEPPER_LENGTH: Final = 16
+EMPTY_DATA: Final = "{}"
+#: Keys per ``IN (…)``: far below SQLite's 32,766 and asyncpg's 32,767 bound parameters.
+SELECT_CHUNK: Final = 500
+
+#: Compact and readable (Cyrillic answers stay one character each); built once, not per call.
+_JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DELETE_BY_KEY: Final = delete(FsmState).where(FsmState.key == bindparam("digest"))
+
+
+def validate_pepper(pepper: bytes) -> None:
+    """Refuse a pepper too short to keep the keyed hashes of Telegram ids from being reversed."""
+    if not isinstance(pepper, bytes) or len(pepper) < MIN_PEPPER_LENGTH:
+        raise ValueError(f"the FSM pepper must be at least {MIN_PEPPER_LENGTH} random bytes")
+
+
+def storage_key_digest(key: StorageKey, pepper: bytes) -> str:
+    """Hex HMAC-SHA256 over every part of ``key``: the only form in which a dialog is stored."""
+    # Unambiguous: ids are plain integers and the strings are Python literals, so no two keys
+    # share a message; "\x1f" cannot occur in either.
+    message = (
+        f"{key.bot_id}\x1f{key.chat_id}\x1f{key.user_id}\x1f{key.thread_id}"
+        f"\x1f{key.business_connection_id!r}\x1f{key.destiny!r}"
+    )
+    # hmac.digest is OpenSSL's one-shot path, several times faster than hmac.new(...).
+    return hmac.digest(pepper, message.encode(), "sha256").hex()
+
+
+class FsmCommitError(RuntimeError):
+    """A dialog write was not committed (database unavailable): ask the user to try later."""
+
+    def __init__(self, reason: str, original: BaseException) -> None:
+        super().__init__(f"FSM write not committed: {reason}")
+        # Kept as an attribute, not chained as __cause__: SQLAlchemy renders a statement's
+        # parameters (the dialog's answers) into its message, and tracebacks print causes.
+        self.original = original
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    state: str | None
+    data: str  # JSON text, decoded afresh on every read so no caller shares a dict
+    expires_at: datetime
+
+
+@dataclass(slots=True)
+class _Write:
+    """Writes to one key waiting for the next commit, merged: the last of each part wins."""
+
+    state: str | None = None
+    state_set: bool = False
+    data: str | None = None  # JSON text; None: data not written
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlStorage(BaseStorage):
+    """aiogram FSM storage in the ``fsm_states`` table, durable before a handler replies.
+
+    Rows are keyed by :func:`storage_key_digest`, so no Telegram id ever sits in the database
+    next to the partial answers. Reads come from an in-process cache of committed rows (a miss
+    loads the row once). A write waits until the batch holding it is committed: one writer task
+    merges all pending writes per key and stores them in a single transaction, so a reply is
+    only sent after its state is durable while concurrent users share one commit. A failed
+    commit raises :class:`FsmCommitError` to every waiter and forgets the keys it touched.
+
+    The cache makes this process the only writer of ``fsm_states``: run a single bot process
+    per database with this storage; several processes need Redis (``storage.fsm_redis``).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        pepper: bytes,
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        clock: Callable[[], datetime] = _utc_now,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    ) -> None:
+        validate_pepper(pepper)
+        if ttl <= timedelta(0):
+            raise ValueError("ttl must be positive")
+        if flush_interval < 0:
+            raise ValueError("flush_interval must not be negative")
+        self._sessions = sessions
+        self._pepper = pepper
+        self._ttl = ttl
+        self._clock = clock
+        self._flush_interval = flush_interval
+        self._committed: dict[str, _Record] = {}
+        self._pending: dict[str, _Write] = {}
+        self._loads: dict[str, asyncio.Task[_Record | None]] = {}
+        # Loads in flight while a batch touching their key finished: their row may predate it.
+        self._stale_loads: set[str] = set()
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._gathering: asyncio.Future[None] | None = None  # resolves when the wait is over
+        self._closed = False
+
+    # --- aiogram BaseStorage ---------------------------------------------------------------
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        """Set the state; returns once it is committed."""
+        value = state.state if isinstance(state, State) else state
+        if value is not None and "\x00" in value:
+            # PostgreSQL text cannot hold NUL, and one bad row would fail everyone's batch.
+            raise ValueError("an FSM state name cannot contain NUL")
+        await self._write(key, state=value, state_set=True)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        """The committed state, or ``None`` when there is none or it expired."""
+        record = await self._read(storage_key_digest(key, self._pepper))
+        return None if record is None else record.state
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        """Replace the data; returns once it is committed."""
+        if not isinstance(data, Mapping):
+            raise DataNotDictLikeError(
+                f"Data must be a dict or dict-like object, got {type(data).__name__}"
+            )
+        # Serialised here, not in the writer: a value JSON cannot hold fails its own caller
+        # only, and the caller mutating its dict afterwards cannot change what is committed.
+        text = _JSON_ENCODER.encode(dict(data))
+        await self._write(key, data=text)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        """The committed data (a fresh dict), empty when there is none or it expired."""
+        record = await self._read(storage_key_digest(key, self._pepper))
+        if record is None:
+            return {}
+        return cast(dict[str, Any], json.loads(record.data))
+
+    async def close(self) -> None:
+        """Commit what is pending and stop the writer; the engine stays the caller's."""
+        self._closed = True
+        self._wakeup.set()
+        _resolve(self._gathering)  # a closing storage does not wait for more writes
+        writer = self._writer
+        if writer is not None and not writer.done():
+            await writer
+        if self._pending:  # the writer was cancelled with writes still queued
+            batch, self._pending = self._pending, {}
+            await self._commit(batch)
+
+    # --- maintenance -----------------------------------------------------------------------
+
+    async def purge_expired(self) -> int:
+        """Delete dialogs idle for longer than the ttl; returns how many rows went."""
+        now = self._clock()
+        async with self._sessions() as session, session.begin():
+            connection = await session.connection()
+            result = await connection.execute(delete(FsmState).where(FsmState.expires_at <= now))
+            deleted = cast(CursorResult[Any], result).rowcount
+        for digest in [d for d, record in self._committed.items() if record.expires_at <= now]:
+            del self._committed[digest]
+        logger.info("purged %s expired FSM dialogs", deleted)
+        return deleted
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def _read(self, digest: str) -> _Record | None:
+        record = self._committed.get(digest)
+        if record is None:
+            load = self._loads.get(digest)
+            if load is None:
+                load = asyncio.create_task(self._load(digest))
+                self._loads[digest] = load
+            # Shielded: one reader being cancelled must not cancel a load others wait for.
+            record = await asyncio.shield(load)
+            if record is None:
+                return None
+        if record.expires_at <= self._clock():
+            # Absent from now on; dropping it keeps the cache to live dialogs.
+            if self._committed.get(digest) is record:
+                del self._committed[digest]
+            return None
+        return record
+
+    async def _load(self, digest: str) -> _Record | None:
+        try:
+            async with self._sessions() as session:
+                query = select(FsmState.state, FsmState.data, FsmState.expires_at).where(
+                    FsmState.key == digest
+                )
+                row = (await session.execute(query)).one_or_none()
+        finally:
+            del self._loads[digest]
+            stale = digest in self._stale_loads
+            self._stale_loads.discard(digest)
+        if row is None:
+            # Not cached: a dialog that does not exist would otherwise stay in memory forever.
+            return None
+        record = _Record(row.state, row.data, row.expires_at)
+        if not stale and record.expires_at > self._clock():
+            self._committed[digest] = record
+        return record
+
+    # --- group commit ----------------------------------------------------------------------
+
+    async def _write(
+        self,
+        key: StorageKey,
+        *,
+        state: str | None = None,
+        state_set: bool = False,
+        data: str | None = None,
+    ) -> None:
+        if self._closed:
+            raise RuntimeError("SqlStorage is closed")
+        digest = storage_key_digest(key, self._pepper)
+        write = self._pending.get(digest)
+        if write is None:
+            write = self._pending[digest] = _Write()
+        if state_set:
+            write.state, write.state_set = state, True
+        if data is not None:
+            write.data = data
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        write.waiters.append(waiter)
+        self._wakeup.set()
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_loop(), name="otklik-fsm-writer")
+        # A caller cancelled here does not withdraw its write: it is merged already.
+        await waiter
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            if self._flush_interval and not self._closed:
+                # Let the writes of updates being handled right now join this commit.
+                await self._gather_writes()
+            self._wakeup.clear()
+            batch, self._pending = self._pending, {}
+            if batch:
+                await self._commit(batch)
+            if self._closed and not self._pending:
+                return
+
+    async def _gather_writes(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._gathering = gathering = loop.create_future()
+        timer = loop.call_later(self._flush_interval, _resolve, gathering)
+        try:
+            await gathering
+        finally:
+            timer.cancel()
+            self._gathering = None
+
+    async def _commit(self, batch: dict[str, _Write]) -> None:
+        try:
+            rows = await self._resolve(batch)
+            await self._store(rows)
+        except BaseException as error:
+            self._fail(batch, error)
+            if not isinstance(error, Exception):
+                raise  # cancellation: the waiters know, the task must still stop
+            return
+        for digest, record in rows.items():
+            if record is None:
+                self._committed.pop(digest, None)
+            else:
+                self._committed[digest] = record
+            if digest in self._loads:
+                self._stale_loads.add(digest)
+        for write in batch.values():
+            for waiter in write.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _resolve(self, batch: dict[str, _Write]) -> dict[str, _Record | None]:
+        """Whole rows for the batch (``None``: delete), a part not written taken from the row."""
+        now = self._clock()
+        bases: dict[str, _Record | None] = {}
+        unknown: list[str] = []
+        for digest, write in batch.items():
+            if write.state_set and write.data is not None:
+                continue
+            record = self._committed.get(digest)
+            if record is None:
+                unknown.append(digest)
+            else:
+                bases[digest] = record if record.expires_at > now else None
+        if unknown:
+            # Read before the write transaction, not inside it: on SQLite a read-then-write
+            # transaction fails outright (SQLITE_BUSY_SNAPSHOT) when any other connection
+            # committed in between. Nobody else writes these rows, so the values stay valid.
+            bases.update(await self._select(unknown, now))
+        expires_at = now + self._ttl
+        rows: dict[str, _Record | None] = {}
+        for digest, write in batch.items():
+            base = bases.get(digest)
+            state = write.state if write.state_set else (base.state if base else None)
+            data = write.data if write.data is not None else (base.data if base else EMPTY_DATA)
+            # Nothing left to remember (state.clear()): the row goes, the dialog is forgotten.
+            empty = state is None and data == EMPTY_DATA
+            rows[digest] = None if empty else _Record(state, data, expires_at)
+        return rows
+
+    async def _select(self, digests: Sequence[str], now: datetime) -> dict[str, _Record]:
+        found: dict[str, _Record] = {}
+        async with self._sessions() as session:
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = digests[start : start + SELECT_CHUNK]
+                query = select(
+                    FsmState.key, FsmState.state, FsmState.data, FsmState.expires_at
+                ).where(FsmState.key.in_(chunk), FsmState.expires_at > now)
+                for row in await session.execute(query):
+                    found[row.key] = _Record(row.state, row.data, row.expires_at)
+        return found
+
+    async def _store(self, rows: dict[str, _Record | None]) -> None:
+        upserts = [
+            {"key": digest, "state": r.state, "data": r.data, "expires_at": r.expires_at}
+            for digest, r in rows.items()
+            if r is not None
+        ]
+        deletes = [{"digest": digest} for digest, r in rows.items() if r is None]
+        async with self._sessions() as session, session.begin():
+            # Core execution with a list of parameter sets: the driver's executemany, one
+            # statement for the whole batch, no ORM unit of work.
+            connection = await session.connection()
+            if upserts:
+                insert = insert_on_conflict(session, FsmState)
+                upsert = insert.on_conflict_do_update(
+                    index_elements=[FsmState.key],
+                    set_={
+                        "state": insert.excluded.state,
+                        "data": insert.excluded.data,
+                        "expires_at": insert.excluded.expires_at,
+                    },
+                )
+                await connection.execute(upsert, upserts)
+            if deletes:
+                await connection.execute(_DELETE_BY_KEY, deletes)
+
+    def _fail(self, batch: dict[str, _Write], error: BaseException) -> None:
+        reason = _describe(error)
+        logger.error("FSM commit of %s dialog writes failed: %s", len(batch), reason)
+        for digest, write in batch.items():
+            # The outcome is unknown (a COMMIT can fail after the server applied it), so the
+            # key is forgotten and the next read asks the database.
+            self._committed.pop(digest, None)
+            if digest in self._loads:
+                self._stale_loads.add(digest)
+            for waiter in write.waiters:
+                if not waiter.done():
+                    waiter.set_exception(FsmCommitError(reason, error))
+
+
+def _resolve(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
+
+
+def _describe(error: BaseException) -> str:
+    """What went wrong, without the statement's parameters (the dialog's answers)."""
+    if isinstance(error, DBAPIError):
+        # str(error) would render the parameters; the driver's own message does not (sqlite3
+        # never quotes values, asyncpg keeps row values in .detail, outside str()).
+        return f"{type(error).__name__}: {type(error.orig).__name__}: {error.orig}"
+    if isinstance(error, OSError):
+        return f"{type(error).__name__}: {error}"
+    return type(error).__name__

@@ -1,0 +1,39 @@
+"""aiogram RedisStorage whose key names carry a keyed hash instead of Telegram ids."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Literal
+
+from aiogram.fsm.storage.base import KeyBuilder, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+
+from storage.fsm import storage_key_digest, validate_pepper
+
+logger = logging.getLogger(__name__)
+
+
+class HashedKeyBuilder(KeyBuilder):
+    """Builds ``{prefix}:{hmac}:{part}``: every part of the storage key hashed with the pepper."""
+
+    def __init__(self, pepper: bytes, *, prefix: str = "fsm") -> None:
+        validate_pepper(pepper)
+        self.pepper = pepper
+        self.prefix = prefix
+
+    def build(
+        self,
+        key: StorageKey,
+        part: Literal["data", "state", "lock"] | None = None,
+    ) -> str:
+        digest = storage_key_digest(key, self.pepper)
+        return f"{self.prefix}:{digest}:{part}" if part else f"{self.prefix}:{digest}"
+
+
+def create_redis_storage(url: str, pepper: bytes, ttl: timedelta) -> RedisStorage:
+    """A RedisStorage at ``url`` with anonymous key names; state and data expire after ``ttl``."""
+    # The same builder serves storage.create_isolation(), so lock names are hashed too.
+    return RedisStorage.from_url(
+        url, key_builder=HashedKeyBuilder(pepper), state_ttl=ttl, data_ttl=ttl
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Otklik database (run them through storage.migrate)."""

@@ -1,0 +1,1 @@
+"""Alembic revision scripts, one schema change each, named NNNN_what.py."""

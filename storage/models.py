@@ -1,0 +1,204 @@
+"""SQLAlchemy models: the catalog, anonymous responses and answers, dedup keys and opt-ins."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import BigIntPK, UtcDateTime
+
+logger = logging.getLogger(__name__)
+
+#: Constraint names are deterministic so migrations can drop or alter them on every backend.
+NAMING_CONVENTION: Final[dict[str, str]] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Process groups of Procedure §2.2 (external a–d, internal b).
+SERVICE_GROUPS: Final = ("state_service", "appeals", "control", "information", "internal")
+#: Kinds of touchpoint; questionnaires show some questions only for some kinds.
+CHANNEL_KINDS: Final = ("online", "in_person", "phone", "other")
+
+CODE_LENGTH: Final = 64  # a code travels in a deep-link payload, itself at most 64 characters
+TITLE_LENGTH: Final = 255
+DEDUP_KEY_LENGTH: Final = 64  # hex HMAC-SHA256
+
+
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    # Quoted identifier: "group" is an SQL keyword on both backends.
+    listed = ", ".join(f"'{value}'" for value in values)
+    return f'"{column}" IN ({listed})'
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the one metadata that migrations are compared against."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class Service(Base):
+    """A service or process of the body (Procedure §2.2) that clients rate."""
+
+    __tablename__ = "services"
+    __table_args__ = (CheckConstraint(_in_list("group", SERVICE_GROUPS), name="group"),)
+
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    title_ru: Mapped[str] = mapped_column(String(TITLE_LENGTH))
+    title_en: Mapped[str | None] = mapped_column(String(TITLE_LENGTH))
+    group: Mapped[str] = mapped_column(String(32))
+    # The responsible officer is staff, not a respondent: naming them is the point.
+    officer_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Channel(Base):
+    """A touchpoint where the interaction happened (site, office, call centre, …)."""
+
+    __tablename__ = "channels"
+    __table_args__ = (CheckConstraint(_in_list("kind", CHANNEL_KINDS), name="kind"),)
+
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    title_ru: Mapped[str] = mapped_column(String(TITLE_LENGTH))
+    title_en: Mapped[str | None] = mapped_column(String(TITLE_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class LifeSituation(Base):
+    """A life situation that makes a client need one or more services (Concept §1.2.3)."""
+
+    __tablename__ = "life_situations"
+
+    code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    title_ru: Mapped[str] = mapped_column(String(TITLE_LENGTH))
+    title_en: Mapped[str | None] = mapped_column(String(TITLE_LENGTH))
+
+
+class ServiceLifeSituation(Base):
+    """Link: which services a life situation involves."""
+
+    __tablename__ = "service_life_situations"
+
+    service_code: Mapped[str] = mapped_column(
+        ForeignKey("services.code", ondelete="CASCADE"), primary_key=True
+    )
+    life_situation_code: Mapped[str] = mapped_column(
+        ForeignKey("life_situations.code", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+# --- anonymous feedback -------------------------------------------------------------------
+
+
+class Response(Base):
+    """One completed questionnaire: what was answered and where, never who answered."""
+
+    __tablename__ = "responses"
+    __table_args__ = (Index(None, "questionnaire_id", "submitted_on"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    questionnaire_id: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    questionnaire_version: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    audience: Mapped[str] = mapped_column(String(32))
+    # Plain codes, no foreign keys: removing a service from the catalog must not rewrite history.
+    service_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
+    channel_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
+    life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
+    # A day, not a moment: the time of day could be matched against office visits.
+    submitted_on: Mapped[date] = mapped_column(Date)
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response",
+        order_by="Answer.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",  # async sessions cannot lazy-load: ask for selectinload explicitly
+    )
+
+
+class Answer(Base):
+    """One normalized answer cell of a response (see questionnaires.results.AnswerRow)."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        CheckConstraint(
+            "option_id IS NOT NULL OR number IS NOT NULL OR text IS NOT NULL", name="has_value"
+        ),
+        # Aggregations group a question's answers by score or by option.
+        Index(None, "question_id", "number"),
+        Index(None, "question_id", "option_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    option_id: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    number: Mapped[int | None] = mapped_column(SmallInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="answers", lazy="raise")
+
+
+# --- service tables -----------------------------------------------------------------------
+
+
+class DedupKey(Base):
+    """A keyed hash claiming "this person already did this" until it expires; purgeable."""
+
+    __tablename__ = "dedup_keys"
+
+    key: Mapped[str] = mapped_column(String(DEDUP_KEY_LENGTH), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    expires_on: Mapped[date] = mapped_column(Date, index=True)
+
+
+class OptIn(Base):
+    """A chat that asked for news on a topic; deliberately unlinked from any response."""
+
+    __tablename__ = "opt_ins"
+    __table_args__ = (UniqueConstraint("chat_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    topic: Mapped[str] = mapped_column(String(32))
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+FSM_KEY_LENGTH: Final = 64  # hex HMAC-SHA256 of the aiogram storage key
+
+
+class FsmState(Base):
+    """Dialog progress (aiogram FSM state and data) under a keyed hash, never a Telegram id."""
+
+    __tablename__ = "fsm_states"
+
+    key: Mapped[str] = mapped_column(String(FSM_KEY_LENGTH), primary_key=True)
+    # Unbounded: a state name too long for a column would fail a whole group commit.
+    state: Mapped[str | None] = mapped_column(String)
+    data: Mapped[str] = mapped_column(Text)  # JSON object
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -1,0 +1,1 @@
+"""Storage tests: every behaviour checked on SQLite and on PostgreSQL."""

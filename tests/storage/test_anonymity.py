@@ -1,0 +1,85 @@
+"""The schema itself keeps respondents anonymous: no identity columns, no link to opt-ins."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Date, DateTime, Table
+
+from storage.models import Base
+
+#: Column names that point at a Telegram identity (or any personal handle).
+IDENTITY_PATTERN = re.compile(
+    r"user|chat|telegram|(^|_)tg(_|$)|username|phone|first_name|last_name|full_name|nick"
+)
+#: The only two places a Telegram id may live, each for a stated reason.
+ALLOWED_IDENTITY_COLUMNS = {
+    "opt_ins.chat_id",  # the person asked to be told about changes, apart from any answer
+    "services.officer_telegram_id",  # a responsible officer, staff, not a respondent
+}
+ANSWER_TABLES = ("responses", "answers")
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def test_no_column_outside_the_allow_list_suggests_a_telegram_identity() -> None:
+    suspicious = {
+        f"{table.name}.{column.name}"
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+        if IDENTITY_PATTERN.search(column.name.lower())
+    }
+    assert suspicious == ALLOWED_IDENTITY_COLUMNS
+
+
+def test_no_table_name_suggests_a_telegram_identity_except_opt_ins() -> None:
+    assert [name for name in Base.metadata.tables if IDENTITY_PATTERN.search(name)] == []
+
+
+def test_responses_and_answers_lead_nowhere_near_opt_ins() -> None:
+    for name in ANSWER_TABLES:
+        table = _table(name)
+        targets = {fk.column.table.name for fk in table.foreign_keys}
+        assert targets <= {"responses"}, f"{name} references {targets}"
+        assert not [c.name for c in table.columns if re.search(r"opt_?in|subscri", c.name.lower())]
+    # …and nothing leads from opt-ins back to the answers either.
+    assert not _table("opt_ins").foreign_keys
+    for table in Base.metadata.tables.values():
+        assert all(fk.column.table.name != "opt_ins" for fk in table.foreign_keys)
+
+
+def test_responses_do_not_reference_the_catalog() -> None:
+    # A service removed from the catalog must not break or rewrite history.
+    assert {fk.column.table.name for fk in _table("responses").foreign_keys} == set()
+
+
+def test_responses_keep_a_day_never_a_moment() -> None:
+    for name in ANSWER_TABLES:
+        for column in _table(name).columns:
+            assert not isinstance(column.type, DateTime), f"{name}.{column.name} has a time"
+    assert isinstance(_table("responses").c.submitted_on.type, Date)
+
+
+def test_responses_hold_only_the_agreed_columns() -> None:
+    # A new column here needs a conscious decision about anonymity, not just a migration.
+    assert set(_table("responses").columns.keys()) == {
+        "id",
+        "questionnaire_id",
+        "questionnaire_version",
+        "kind",
+        "audience",
+        "service_code",
+        "channel_code",
+        "life_situation_code",
+        "submitted_on",
+    }
+    assert set(_table("answers").columns.keys()) == {
+        "id",
+        "response_id",
+        "question_id",
+        "option_id",
+        "number",
+        "text",
+    }

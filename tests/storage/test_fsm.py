@@ -1,0 +1,401 @@
+"""SqlStorage: durable, anonymous aiogram FSM storage with cached reads and group commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiogram.exceptions import DataNotDictLikeError
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import Connection, event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.database import create_session_factory
+from storage.fsm import FsmCommitError, SqlStorage, storage_key_digest
+from storage.models import FsmState
+from tests.storage.conftest import ScratchDatabase
+
+PEPPER = b"test-pepper-0123456789abcdef"
+BOT_ID = 4_242_424_242
+# Distinctive ids, so a scan of the table cannot miss them by coincidence.
+CHAT_ID = 731_905_512_377
+USER_ID = 986_124_307_551
+KEY = StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID, user_id=USER_ID)
+
+
+class Poll(StatesGroup):
+    answering = State()
+
+
+class Clock:
+    """An injectable clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _key(number: int) -> StorageKey:
+    return StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID + number, user_id=USER_ID + number)
+
+
+@pytest.fixture
+async def fsm(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[SqlStorage]:
+    storage = SqlStorage(sessions, PEPPER)
+    try:
+        yield storage
+    finally:
+        await storage.close()
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession]) -> list[FsmState]:
+    async with sessions() as session:
+        return list((await session.scalars(select(FsmState))).all())
+
+
+async def _row_count(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return (await session.scalar(select(func.count()).select_from(FsmState))) or 0
+
+
+@contextmanager
+def _counting_commits(engine: AsyncEngine) -> Iterator[list[int]]:
+    commits: list[int] = []
+
+    def on_commit(_connection: Connection) -> None:
+        commits.append(1)
+
+    event.listen(engine.sync_engine, "commit", on_commit)
+    try:
+        yield commits
+    finally:
+        event.remove(engine.sync_engine, "commit", on_commit)
+
+
+# --- round trip and restart ---------------------------------------------------------------
+
+
+async def test_state_and_data_round_trip(fsm: SqlStorage) -> None:
+    await fsm.set_state(KEY, Poll.answering)
+    await fsm.set_data(KEY, {"cursor": "q2", "answers": {"q1": 4}, "text": "Очередь"})
+    assert await fsm.update_data(KEY, {"cursor": "q3"}) == {
+        "cursor": "q3",
+        "answers": {"q1": 4},
+        "text": "Очередь",
+    }
+
+    assert await fsm.get_state(KEY) == "Poll:answering"
+    assert await fsm.get_data(KEY) == {"cursor": "q3", "answers": {"q1": 4}, "text": "Очередь"}
+    assert await fsm.get_value(KEY, "cursor") == "q3"
+
+
+async def test_an_unknown_key_has_no_state_and_empty_data(fsm: SqlStorage) -> None:
+    assert await fsm.get_state(KEY) is None
+    assert await fsm.get_data(KEY) == {}
+
+
+async def test_get_data_returns_a_copy_the_caller_may_mutate(fsm: SqlStorage) -> None:
+    data: dict[str, Any] = {"answers": {"q1": 4}}
+    await fsm.set_data(KEY, data)
+    data["answers"]["q1"] = 1  # mutating what was passed in changes nothing stored
+    read = await fsm.get_data(KEY)
+    read["answers"]["q1"] = 2
+    assert await fsm.get_data(KEY) == {"answers": {"q1": 4}}
+
+
+async def test_dialog_survives_a_new_storage_on_a_new_engine(
+    database: ScratchDatabase, fsm: SqlStorage
+) -> None:
+    await fsm.set_state(KEY, Poll.answering)
+    await fsm.set_data(KEY, {"cursor": "q5"})
+    await fsm.close()
+
+    engine = database.engine()
+    restarted = SqlStorage(create_session_factory(engine), PEPPER)
+    try:
+        assert await restarted.get_state(KEY) == "Poll:answering"
+        assert await restarted.get_data(KEY) == {"cursor": "q5"}
+    finally:
+        await restarted.close()
+        await engine.dispose()
+
+
+async def test_state_and_data_written_together_are_merged_into_one_row(
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    with _counting_commits(engine) as commits:
+        await asyncio.gather(
+            fsm.set_state(KEY, Poll.answering),
+            fsm.set_data(KEY, {"cursor": "q1"}),
+            fsm.set_data(KEY, {"cursor": "q2"}),  # the last write of a part wins
+        )
+    assert len(commits) == 1
+    [row] = await _rows(sessions)
+    assert (row.state, row.data) == ("Poll:answering", '{"cursor":"q2"}')
+
+
+async def test_writing_one_part_keeps_the_other_part_of_an_uncached_row(
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await fsm.set_state(KEY, Poll.answering)
+    await fsm.set_data(KEY, {"cursor": "q1"})
+    fresh = SqlStorage(sessions, PEPPER)  # nothing cached: the writer must read the row
+    try:
+        await fresh.set_state(KEY, "Poll:review")
+        assert await fresh.get_data(KEY) == {"cursor": "q1"}
+    finally:
+        await fresh.close()
+    async with sessions() as session:
+        row = await session.get(FsmState, storage_key_digest(KEY, PEPPER))
+    assert row is not None and (row.state, row.data) == ("Poll:review", '{"cursor":"q1"}')
+
+
+# --- forgetting and anonymity -------------------------------------------------------------
+
+
+async def test_clear_deletes_the_row(
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await fsm.set_state(KEY, Poll.answering)
+    await fsm.set_data(KEY, {"cursor": "q1"})
+    assert await _row_count(sessions) == 1
+
+    await fsm.set_state(KEY, None)  # what FSMContext.clear() does
+    await fsm.set_data(KEY, {})
+
+    assert await _row_count(sessions) == 0
+    assert await fsm.get_state(KEY) is None
+    assert await fsm.get_data(KEY) == {}
+
+
+async def test_rows_hold_no_raw_telegram_id_only_the_keyed_hash(
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    thread_key = StorageKey(
+        bot_id=BOT_ID,
+        chat_id=CHAT_ID,
+        user_id=USER_ID,
+        thread_id=553_219_877,
+        business_connection_id="bizconn-77120",
+    )
+    for key in (KEY, thread_key):
+        await fsm.set_state(key, Poll.answering)
+        await fsm.set_data(key, {"cursor": "q1", "answers": {"q1": 5}})
+
+    rows = await _rows(sessions)
+    assert {row.key for row in rows} == {
+        storage_key_digest(KEY, PEPPER),
+        storage_key_digest(thread_key, PEPPER),
+    }
+    identities = {str(BOT_ID), str(CHAT_ID), str(USER_ID), "553219877", "bizconn-77120"}
+    for row in rows:
+        values = " ".join(str(getattr(row, column)) for column in ("key", "state", "data"))
+        values += " " + row.expires_at.isoformat()
+        assert not [identity for identity in identities if identity in values]
+
+
+def test_the_digest_covers_every_part_of_the_key_and_the_pepper() -> None:
+    digest = storage_key_digest(KEY, PEPPER)
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    variants = [
+        StorageKey(bot_id=BOT_ID + 1, chat_id=CHAT_ID, user_id=USER_ID),
+        StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID + 1, user_id=USER_ID),
+        StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID, user_id=USER_ID + 1),
+        StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID, user_id=USER_ID, thread_id=1),
+        StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID, user_id=USER_ID, business_connection_id="b"),
+        StorageKey(bot_id=BOT_ID, chat_id=CHAT_ID, user_id=USER_ID, destiny="scene"),
+    ]
+    digests = {storage_key_digest(variant, PEPPER) for variant in variants}
+    assert len(digests) == len(variants) and digest not in digests
+    assert storage_key_digest(KEY, PEPPER + b"!") != digest
+    # Joined parts must not collide: (1, 23) versus (12, 3).
+    assert storage_key_digest(StorageKey(bot_id=1, chat_id=1, user_id=23), PEPPER) != (
+        storage_key_digest(StorageKey(bot_id=1, chat_id=12, user_id=3), PEPPER)
+    )
+
+
+def test_a_short_pepper_is_refused(sessions: async_sessionmaker[AsyncSession]) -> None:
+    with pytest.raises(ValueError, match="pepper"):
+        SqlStorage(sessions, b"short")
+
+
+# --- group commit -------------------------------------------------------------------------
+
+
+async def test_200_concurrent_writers_share_a_few_commits_and_survive_a_restart(
+    database: ScratchDatabase, engine: AsyncEngine, fsm: SqlStorage
+) -> None:
+    keys = [_key(number) for number in range(200)]
+    with _counting_commits(engine) as commits:
+        await asyncio.gather(
+            *(fsm.set_data(key, {"cursor": f"q{n}"}) for n, key in enumerate(keys))
+        )
+    assert 1 <= len(commits) <= 10
+    await fsm.close()
+
+    restarted_engine = database.engine()
+    restarted = SqlStorage(create_session_factory(restarted_engine), PEPPER)
+    try:
+        read = await asyncio.gather(*(restarted.get_data(key) for key in keys))
+    finally:
+        await restarted.close()
+        await restarted_engine.dispose()
+    assert read == [{"cursor": f"q{n}"} for n in range(200)]
+
+
+async def test_writers_arriving_during_a_commit_join_the_next_one(
+    fsm: SqlStorage, engine: AsyncEngine
+) -> None:
+    async def dialog(number: int) -> None:
+        for step in range(5):
+            await fsm.update_data(_key(number), {"cursor": f"q{step}"})
+
+    with _counting_commits(engine) as commits:
+        await asyncio.gather(*(dialog(number) for number in range(50)))
+    # 250 writes; each dialog's writes are sequential, so at least 5 commits are needed.
+    assert 5 <= len(commits) <= 25
+    assert await fsm.get_data(_key(49)) == {"cursor": "q4"}
+
+
+async def test_a_failed_commit_raises_to_every_waiter_and_keeps_the_committed_value(
+    fsm: SqlStorage, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    keys = [_key(number) for number in range(5)]
+    for key in keys:
+        await fsm.set_data(key, {"cursor": "committed"})
+
+    def refuse(_connection: Connection) -> None:
+        raise RuntimeError("database went away")
+
+    event.listen(engine.sync_engine, "commit", refuse)
+    try:
+        results = await asyncio.gather(
+            *(fsm.set_data(key, {"cursor": "lost"}) for key in keys),
+            fsm.set_state(keys[0], Poll.answering),
+            return_exceptions=True,
+        )
+    finally:
+        event.remove(engine.sync_engine, "commit", refuse)
+
+    assert len(results) == 6
+    assert all(isinstance(result, FsmCommitError) for result in results)
+    assert all(isinstance(result.original, RuntimeError) for result in results)  # type: ignore[union-attr]
+    assert [await fsm.get_data(key) for key in keys] == [{"cursor": "committed"}] * 5
+    assert await fsm.get_state(keys[0]) is None
+    # The storage recovers once the database does.
+    await fsm.set_data(keys[0], {"cursor": "q2"})
+    fresh = SqlStorage(sessions, PEPPER)
+    try:
+        assert await fresh.get_data(keys[0]) == {"cursor": "q2"}
+        assert await fresh.get_data(keys[1]) == {"cursor": "committed"}
+    finally:
+        await fresh.close()
+
+
+async def test_a_missing_table_fails_the_write_with_a_commit_error(
+    database: ScratchDatabase,
+) -> None:
+    engine = database.engine()  # not migrated: no fsm_states
+    storage = SqlStorage(create_session_factory(engine), PEPPER)
+    try:
+        with pytest.raises(FsmCommitError) as raised:
+            await storage.set_state(KEY, Poll.answering)
+        assert str(CHAT_ID) not in str(raised.value)
+        assert raised.value.__cause__ is None
+    finally:
+        await storage.close()
+        await engine.dispose()
+
+
+async def test_data_json_cannot_hold_fails_only_its_own_caller(fsm: SqlStorage) -> None:
+    results = await asyncio.gather(
+        fsm.set_data(_key(1), {"when": datetime.now(UTC)}),
+        fsm.set_data(_key(2), {"cursor": "q1"}),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], TypeError) and results[1] is None
+    assert await fsm.get_data(_key(1)) == {}
+    with pytest.raises(DataNotDictLikeError):
+        await fsm.set_data(KEY, [("cursor", "q1")])  # type: ignore[arg-type]
+
+
+async def test_close_commits_pending_writes_and_refuses_new_ones(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessions, PEPPER, flush_interval=10.0)  # would wait ten seconds
+    write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(storage.close(), timeout=5)
+    await write
+    assert await _row_count(sessions) == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        await storage.set_state(KEY, Poll.answering)
+
+
+# --- expiry -------------------------------------------------------------------------------
+
+
+async def test_an_expired_dialog_reads_empty_and_a_new_write_does_not_revive_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    storage = SqlStorage(sessions, PEPPER, ttl=timedelta(hours=1), clock=clock)
+    try:
+        await storage.set_state(KEY, Poll.answering)
+        await storage.set_data(KEY, {"cursor": "q3"})
+        clock.now += timedelta(minutes=59)
+        assert await storage.get_data(KEY) == {"cursor": "q3"}
+
+        clock.now += timedelta(minutes=2)
+        assert await storage.get_state(KEY) is None
+        assert await storage.get_data(KEY) == {}
+
+        await storage.set_state(KEY, Poll.answering)  # a new dialog starts from scratch
+        assert await storage.get_data(KEY) == {}
+    finally:
+        await storage.close()
+
+
+async def test_an_expired_row_reads_empty_after_a_restart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    first = SqlStorage(sessions, PEPPER, ttl=timedelta(hours=1), clock=clock)
+    await first.set_data(KEY, {"cursor": "q3"})
+    await first.close()
+    clock.now += timedelta(hours=2)
+    restarted = SqlStorage(sessions, PEPPER, ttl=timedelta(hours=1), clock=clock)
+    try:
+        assert await restarted.get_data(KEY) == {}
+        await restarted.set_state(KEY, Poll.answering)  # the uncached base is expired too
+        assert await restarted.get_data(KEY) == {}
+    finally:
+        await restarted.close()
+
+
+async def test_purge_expired_deletes_only_expired_rows(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = Clock()
+    storage = SqlStorage(sessions, PEPPER, ttl=timedelta(days=7), clock=clock)
+    try:
+        await storage.set_data(_key(1), {"cursor": "old"})
+        await storage.set_data(_key(2), {"cursor": "old"})
+        clock.now += timedelta(days=6)
+        await storage.set_data(_key(3), {"cursor": "recent"})
+        clock.now += timedelta(days=2)
+
+        assert await storage.purge_expired() == 2
+        assert await storage.purge_expired() == 0
+        assert await _row_count(sessions) == 1
+        assert await storage.get_data(_key(3)) == {"cursor": "recent"}
+        assert await storage.get_data(_key(1)) == {}
+    finally:
+        await storage.close()

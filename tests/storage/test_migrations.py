@@ -1,0 +1,208 @@
+"""Migrations: the stairway, metadata parity, and the programmatic API from sync and async code."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import migrate
+from storage.database import create_engine
+from storage.migrate import alembic_config, run_upgrade
+from storage.models import Base
+from tests.storage.conftest import ScratchDatabase
+
+POSTGRES_IDENTIFIER_LIMIT = 63
+ALEMBIC_INI = Path(migrate.__file__).with_name("alembic.ini")
+TABLES_OF_0001 = {
+    "services",
+    "channels",
+    "life_situations",
+    "service_life_situations",
+    "responses",
+    "answers",
+    "dedup_keys",
+    "opt_ins",
+}
+
+
+def _revisions() -> list[tuple[str, str]]:
+    """(revision, the step down from it), oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    steps: list[tuple[str, str]] = []
+    for revision in script.walk_revisions("base", "heads"):
+        below = revision.down_revision
+        # A merge revision would have several parents; "-1" still steps down exactly one.
+        steps.append((revision.revision, below if isinstance(below, str) else "-1"))
+    return list(reversed(steps))
+
+
+def _metadata_names() -> set[str]:
+    names: set[str] = set()
+    for table in Base.metadata.tables.values():
+        names.update(str(constraint.name) for constraint in table.constraints)
+        names.update(str(index.name) for index in table.indexes)
+    return names
+
+
+async def _table_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    return set(names) - {"alembic_version"}
+
+
+async def _current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )
+
+
+def test_revisions_form_a_single_line_starting_at_0001() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1
+    assert _revisions()[0] == ("0001", "-1")
+
+
+async def test_stairway_every_revision_goes_up_down_and_up_again(
+    database: ScratchDatabase,
+) -> None:
+    for revision, below in _revisions():
+        await database.upgrade(revision)
+        await database.downgrade(below)
+        await database.upgrade(revision)
+    await database.downgrade("base")
+    engine = database.engine()
+    try:
+        assert await _table_names(engine) == set()
+        await database.upgrade("head")
+        assert await _table_names(engine) == set(Base.metadata.tables)
+        assert await _current_revision(engine) == _revisions()[-1][0]
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_at_head_match_the_models(database: ScratchDatabase) -> None:
+    await database.upgrade("head")
+    engine = database.engine()
+
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, Base.metadata))
+
+    try:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
+    assert diff == []
+
+
+async def test_migrations_name_constraints_and_indexes_like_the_metadata(
+    database: ScratchDatabase,
+) -> None:
+    await database.upgrade("head")
+    engine = database.engine()
+
+    def names(connection: Connection) -> set[str]:
+        inspector = inspect(connection)
+        found: set[str] = set()
+        for table in Base.metadata.tables:
+            found.update(index["name"] or "" for index in inspector.get_indexes(table))
+            found.update(fk["name"] or "" for fk in inspector.get_foreign_keys(table))
+            found.update(uq["name"] or "" for uq in inspector.get_unique_constraints(table))
+            found.update(ck["name"] or "" for ck in inspector.get_check_constraints(table))
+            found.add(inspector.get_pk_constraint(table)["name"] or "")
+        return found
+
+    try:
+        async with engine.connect() as connection:
+            in_database = await connection.run_sync(names)
+    finally:
+        await engine.dispose()
+    expected = _metadata_names()
+    if database.backend == "sqlite":
+        # SQLite does not keep primary key names for reflection.
+        expected = {name for name in expected if not name.startswith("pk_")}
+    assert expected <= in_database
+
+
+def test_every_constraint_name_fits_postgresql_identifier_limit() -> None:
+    too_long = [name for name in _metadata_names() if len(name) > POSTGRES_IDENTIFIER_LIMIT]
+    assert too_long == []
+
+
+def test_upgrade_from_sync_code_runs_without_an_event_loop(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    assert asyncio.run(_tables_at(database_url)) == set(Base.metadata.tables)
+    migrate.downgrade(database_url, "base")
+    assert asyncio.run(_tables_at(database_url)) == set()
+
+
+async def test_sync_upgrade_inside_a_running_loop_migrates_in_a_worker_thread(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    original = migrate.run_upgrade
+
+    def spy(connection: Connection, revision: str = "head") -> None:
+        threads.append(threading.current_thread().name)
+        original(connection, revision)
+
+    monkeypatch.setattr(migrate, "run_upgrade", spy)
+    migrate.upgrade(database_url)
+    assert threads and threads[0] != threading.current_thread().name
+    assert await _tables_at(database_url) == set(Base.metadata.tables)
+    migrate.downgrade(database_url, "base")
+    assert await _tables_at(database_url) == set()
+
+
+async def test_upgrade_async_and_downgrade_async_run_on_the_callers_loop(
+    database_url: str,
+) -> None:
+    await migrate.upgrade_async(database_url)
+    assert await _tables_at(database_url) == set(Base.metadata.tables)
+    await migrate.downgrade_async(database_url, "base")
+    assert await _tables_at(database_url) == set()
+    await migrate.upgrade_async(database_url, "0001")
+    assert await _tables_at(database_url) == TABLES_OF_0001
+
+
+async def test_migrating_sqlite_with_foreign_keys_enforced_is_refused(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/fk.db")  # foreign keys on
+    try:
+        async with engine.begin() as connection:
+            with pytest.raises(RuntimeError, match="foreign keys off"):
+                await connection.run_sync(run_upgrade, "head")
+    finally:
+        await engine.dispose()
+
+
+def test_alembic_command_line_works_from_any_directory(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli' / 'otklik.db'}"
+    command = [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), "-x", f"url={url}"]
+
+    for args in (["upgrade", "head"], ["check"], ["downgrade", "base"], ["upgrade", "head"]):
+        finished = subprocess.run(
+            [*command, *args], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert finished.returncode == 0, finished.stderr
+
+    assert asyncio.run(_tables_at(url)) == set(Base.metadata.tables)
+
+
+async def _tables_at(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return await _table_names(engine)
+    finally:
+        await engine.dispose()

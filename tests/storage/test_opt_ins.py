@@ -1,0 +1,72 @@
+"""OptInStore: idempotent subscriptions per chat and topic."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import OptIn
+from storage.opt_ins import OptInStore
+
+MONDAY = date(2025, 3, 10)
+FRIDAY = date(2025, 3, 14)
+# Private chats are positive; supergroups are -100… and do not fit in 32 bits either way.
+PRIVATE = 7_123_456_789
+SUPERGROUP = -1_001_234_567_890
+
+
+async def test_adding_twice_keeps_one_subscription_from_the_first_day(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = OptInStore(sessions)
+
+    await store.add(PRIVATE, "changes", MONDAY)
+    await store.add(PRIVATE, "changes", FRIDAY)
+
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OptIn)))
+    assert [(row.chat_id, row.topic, row.created_on) for row in rows] == [
+        (PRIVATE, "changes", MONDAY)
+    ]
+
+
+async def test_chat_ids_lists_the_subscribers_of_one_topic_in_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = OptInStore(sessions)
+    await store.add(PRIVATE, "changes", MONDAY)
+    await store.add(SUPERGROUP, "changes", MONDAY)
+    await store.add(PRIVATE, "polls", MONDAY)
+
+    assert await store.chat_ids("changes") == [SUPERGROUP, PRIVATE]
+    assert await store.chat_ids("polls") == [PRIVATE]
+
+
+async def test_remove_one_topic_or_all_of_them(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = OptInStore(sessions)
+    await store.add(PRIVATE, "changes", MONDAY)
+    await store.add(PRIVATE, "polls", MONDAY)
+    await store.add(SUPERGROUP, "polls", MONDAY)
+
+    assert await store.remove(PRIVATE, "polls") == 1
+    assert await store.remove(PRIVATE, "polls") == 0
+    await store.add(PRIVATE, "polls", FRIDAY)
+    assert await store.remove(PRIVATE) == 2
+    assert await store.remove(PRIVATE) == 0
+
+    assert await store.chat_ids("changes") == []
+    assert await store.chat_ids("polls") == [SUPERGROUP]
+
+
+async def test_unknown_topic_is_rejected(sessions: async_sessionmaker[AsyncSession]) -> None:
+    store = OptInStore(sessions)
+
+    with pytest.raises(ValueError, match="unknown opt-in topic"):
+        await store.add(PRIVATE, "spam", MONDAY)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown opt-in topic"):
+        await store.chat_ids("spam")  # type: ignore[arg-type]
