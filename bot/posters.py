@@ -1,0 +1,480 @@
+"""Printable QR posters for feedback links, and the `links` and `qr` commands of `otklik`."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+from xml.sax.saxutils import escape
+
+from questionnaires.catalog import Catalog, load_catalog
+from questionnaires.deeplinks import LinkTarget, all_targets, encode_payload, start_link
+from questionnaires.errors import DefinitionError
+from questionnaires.schema import Language
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+EXIT_OK: Final = 0
+EXIT_DEFECTS: Final = 1
+EXIT_USAGE: Final = 2
+
+DEFAULT_OUT_DIR: Final = Path("out/qr")
+
+CALL_TO_ACTION: Final = {
+    Language.RU: "Оцените качество услуги — это анонимно",
+    Language.EN: "Rate the quality of the service — it is anonymous",
+}
+SCAN_HINT: Final = {
+    Language.RU: "Наведите камеру телефона на QR-код или откройте ссылку:",
+    Language.EN: "Point your phone camera at the QR code or open the link:",
+}
+
+# Geometry of the poster, A5 portrait (148 × 210 mm) at 300 dpi: 1748 × 2480 px, big enough
+# for print, and the same drawing scales up to A4/A3 as SVG.
+PAGE_WIDTH_IN: Final = 148 / 25.4
+PAGE_HEIGHT_IN: Final = 210 / 25.4
+PRINT_DPI: Final = 300
+QR_SIZE_IN: Final = 4.3
+QR_TOP_IN: Final = 0.35
+#: Where the QR symbol (with its quiet zone) sits, as figure fractions (left, bottom, w, h).
+QR_BOX: Final = (
+    (PAGE_WIDTH_IN - QR_SIZE_IN) / 2 / PAGE_WIDTH_IN,
+    1 - (QR_TOP_IN + QR_SIZE_IN) / PAGE_HEIGHT_IN,
+    QR_SIZE_IN / PAGE_WIDTH_IN,
+    QR_SIZE_IN / PAGE_HEIGHT_IN,
+)
+QR_ERROR: Final = "M"  # 15 % of the symbol may be dirty or torn; segno boosts it when free
+QR_BORDER: Final = 4  # modules of quiet zone, as ISO/IEC 18004 requires
+TEXT_WIDTH_IN: Final = PAGE_WIDTH_IN - 2 * 0.5
+TITLE_SIZES: Final = (22.0, 20.0, 18.0, 16.0, 14.0)
+TITLE_MAX_LINES: Final = 4
+CALL_SIZES: Final = (18.0, 17.0, 16.0, 15.0)
+TEXT_GAP_IN: Final = 0.3
+LINE_SPACING: Final = 1.3
+FOOTER_TOP_IN: Final = PAGE_HEIGHT_IN - 0.7
+FOOTER_SIZE: Final = 8.5
+INK: Final = "#111111"
+MUTED: Final = "#555555"
+ACCENT: Final = "#1f4e9c"
+
+
+@dataclass(frozen=True)
+class PosterText:
+    """The words printed under the QR code of one target."""
+
+    service: str
+    channel: str
+    life_situation: str | None
+    call_to_action: str
+    hint: str
+    link: str
+
+
+def poster_text(
+    catalog: Catalog, bot_username: str, target: LinkTarget, language: Language | str = "ru"
+) -> PosterText:
+    """Titles and link of a target; ValueError if the catalog does not know its codes."""
+    language = Language(language)
+    service = catalog.service(target.service)
+    channel = catalog.channel(target.channel)
+    if service is None:
+        raise ValueError(f"unknown service '{target.service}'")
+    if channel is None:
+        raise ValueError(f"unknown channel '{target.channel}'")
+    situation = None
+    if target.life_situation is not None:
+        found = catalog.life_situation(target.life_situation)
+        if found is None:
+            raise ValueError(f"unknown life situation '{target.life_situation}'")
+        situation = found.title.get(language)
+    return PosterText(
+        service=service.title.get(language),
+        channel=channel.title.get(language),
+        life_situation=situation,
+        call_to_action=CALL_TO_ACTION[language],
+        hint=SCAN_HINT[language],
+        link=start_link(bot_username, encode_payload(target)),
+    )
+
+
+def write_posters(
+    catalog: Catalog,
+    bot_username: str,
+    out_dir: Path,
+    targets: Iterable[LinkTarget],
+    *,
+    language: Language | str = "ru",
+) -> list[Path]:
+    """Write `<payload>.png` and `<payload>.svg` for each target; returns the files written.
+
+    One matplotlib drawing is saved twice, so the PNG and the SVG cannot drift apart. The SVG
+    keeps text as glyph outlines (svg.fonttype 'path') rather than <text>: a print shop or a
+    browser without DejaVu Sans would otherwise substitute a font, re-flow the lines and
+    possibly lose Cyrillic. The words stay available to screen readers and search in the SVG's
+    <title> and <desc>, and the link also sits in the metadata of both files.
+    """
+    # Imported here: `otklik links` and the bot itself must not pay for matplotlib.
+    import matplotlib
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    # A fixed hash salt keeps the SVG ids, and so the files, the same from run to run.
+    with matplotlib.rc_context(
+        {"svg.fonttype": "path", "svg.hashsalt": "otklik", "text.usetex": False}
+    ):
+        for target in targets:
+            payload = encode_payload(target)
+            text = poster_text(catalog, bot_username, target, language)
+            figure = _draw(text)
+            png = out_dir / f"{payload}.png"
+            svg = out_dir / f"{payload}.svg"
+            figure.savefig(
+                png,
+                format="png",
+                dpi=PRINT_DPI,
+                metadata={"Title": text.service, "Description": text.link, "Software": "otklik"},
+            )
+            figure.savefig(
+                svg,
+                format="svg",
+                metadata={"Title": text.service, "Description": text.link, "Date": None},
+            )
+            _add_svg_title(svg, text)
+            written += [png, svg]
+    return written
+
+
+def qr_matrix(link: str) -> list[list[bool]]:
+    """Dark modules of the QR code drawn for a link, quiet zone included (True = dark)."""
+    import segno
+
+    code = segno.make_qr(link, error=QR_ERROR, boost_error=True)
+    return [[bool(module) for module in row] for row in code.matrix_iter(border=QR_BORDER)]
+
+
+def _fonts() -> tuple[FontProperties, FontProperties]:
+    # matplotlib's own copy of DejaVu Sans, by file: no system font lookup, Cyrillic included.
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return (
+        FontProperties(fname=folder / "DejaVuSans.ttf"),
+        FontProperties(fname=folder / "DejaVuSans-Bold.ttf"),
+    )
+
+
+def _draw(text: PosterText) -> Figure:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    regular, bold = _fonts()
+    figure = Figure(figsize=(PAGE_WIDTH_IN, PAGE_HEIGHT_IN), facecolor="white")
+
+    matrix = qr_matrix(text.link)
+    size = len(matrix)
+    axes = figure.add_axes(QR_BOX)
+    axes.set_axis_off()
+    axes.set_xlim(0, size)
+    axes.set_ylim(size, 0)  # row 0 on top
+    # Runs of dark modules as one path: a single fill leaves no hairline seams between
+    # modules, and the SVG gets one compact vector shape instead of an embedded bitmap.
+    rectangle = [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO]
+    rectangle.append(MplPath.CLOSEPOLY)
+    vertices: list[tuple[int, int]] = []
+    codes = []
+    for top, row in enumerate(matrix):
+        x = 0
+        while x < size:
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < size and row[x]:
+                x += 1
+            vertices += [(start, top), (x, top), (x, top + 1), (start, top + 1), (start, top)]
+            codes += rectangle
+    axes.add_patch(PathPatch(MplPath(vertices, codes), facecolor="black", edgecolor="none", lw=0))
+
+    # Text flows down from under the QR code; positions are in inches from the top.
+    y = QR_TOP_IN + QR_SIZE_IN + TEXT_GAP_IN
+    for block in _layout(text, regular, bold):
+        y += block.space_before
+        for words in block.lines:
+            y += block.points / 72
+            _put(figure, words, block, y)
+            y += block.points / 72 * (LINE_SPACING - 1)
+    # The fallback for a phone that cannot scan: the link itself, at the foot of the page.
+    y = FOOTER_TOP_IN
+    for words in (text.hint, text.link):
+        y += FOOTER_SIZE / 72
+        _put(figure, words, _Block([words], regular, FOOTER_SIZE, MUTED), y)
+        y += FOOTER_SIZE / 72 * (LINE_SPACING - 1)
+    return figure
+
+
+@dataclass(frozen=True)
+class _Block:
+    lines: list[str]
+    font: FontProperties
+    points: float
+    color: str
+    space_before: float = 0.0  # inches
+
+    @property
+    def height(self) -> float:
+        return self.space_before + len(self.lines) * self.points / 72 * LINE_SPACING
+
+
+def _put(figure: Figure, words: str, block: _Block, top: float) -> None:
+    figure.text(
+        0.5,
+        1 - top / PAGE_HEIGHT_IN,
+        words,
+        fontproperties=block.font,
+        fontsize=block.points,
+        color=block.color,
+        ha="center",
+        va="baseline",
+        parse_math=False,  # a '$' in a title is a dollar, not mathtext
+    )
+
+
+def _layout(text: PosterText, regular: FontProperties, bold: FontProperties) -> list[_Block]:
+    """The blocks under the QR code, the title as large as the space allows."""
+    width = TEXT_WIDTH_IN * 72
+    below = [_Block(_wrap(text.channel, regular, 14, width), regular, 14, MUTED, 0.1)]
+    if text.life_situation:
+        below.append(_Block(_wrap(text.life_situation, regular, 13, width), regular, 13, MUTED))
+    below.append(_call_to_action(text.call_to_action, bold))
+    budget = FOOTER_TOP_IN - (QR_TOP_IN + QR_SIZE_IN + TEXT_GAP_IN) - 0.15
+    budget -= sum(block.height for block in below)
+    title = _Block([], bold, TITLE_SIZES[-1], INK)
+    for points in TITLE_SIZES:
+        title = _Block(_wrap(text.service, bold, points, width), bold, points, INK)
+        if len(title.lines) <= TITLE_MAX_LINES and title.height <= budget:
+            return [title, *below]
+    # Even the smallest size does not fit: keep the lines that do and end with an ellipsis.
+    lines = title.lines
+    while len(lines) > 1 and _Block(lines, bold, title.points, INK).height > budget:
+        lines = lines[:-1]
+    if lines != title.lines:
+        last = lines[-1]
+        while last and not _fits(f"{last}…", bold, title.points, width):
+            last = last[:-1]
+        lines = [*lines[:-1], f"{last.rstrip()}…"]
+    return [_Block(lines, bold, title.points, INK), *below]
+
+
+def _call_to_action(words: str, bold: FontProperties) -> _Block:
+    """One line if it fits large; else two large lines broken at the dash, the way one says it."""
+    width = TEXT_WIDTH_IN * 72
+    head, dash, tail = words.partition(" — ")
+    points = CALL_SIZES[0]
+    if not _fits(words, bold, points, width) and dash:
+        lines = [f"{head} —", tail]
+        if all(_fits(line, bold, points, width) for line in lines):
+            return _Block(lines, bold, points, ACCENT, 0.2)
+    points, lines = _fit(words, bold, CALL_SIZES, 1)
+    return _Block(lines, bold, points, ACCENT, 0.2)
+
+
+def _fit(
+    words: str, font: FontProperties, sizes: Sequence[float], max_lines: int
+) -> tuple[float, list[str]]:
+    """The largest size at which the words wrap into at most max_lines lines (else the least)."""
+    lines: list[str] = []
+    for points in sizes:
+        lines = _wrap(words, font, points, TEXT_WIDTH_IN * 72)
+        if len(lines) <= max_lines:
+            return points, lines
+    return sizes[-1], lines
+
+
+def _fits(words: str, font: FontProperties, points: float, width: float) -> bool:
+    """Whether the words set in this font and size fit the width (points), by glyph advances."""
+    from matplotlib.textpath import text_to_path
+
+    sized = font.copy()
+    sized.set_size(points)
+    measured, _, _ = text_to_path.get_text_width_height_descent(words, sized, ismath=False)
+    return float(measured) <= width
+
+
+def _wrap(words: str, font: FontProperties, points: float, width: float) -> list[str]:
+    """Greedy word wrap measured with the real glyph widths (in points)."""
+
+    def fits(candidate: str) -> bool:
+        return _fits(candidate, font, points, width)
+
+    lines: list[str] = []
+    current = ""
+    for word in words.split():
+        candidate = f"{current} {word}" if current else word
+        if fits(candidate):
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        # A single word wider than the page is cut where it stops fitting.
+        while not fits(word) and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and not fits(word[:cut]):
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _add_svg_title(svg: Path, text: PosterText) -> None:
+    """Put the words, drawn as outlines, back as <title>/<desc> for screen readers and search."""
+    document = svg.read_text(encoding="utf-8")
+    start = document.index("<svg")
+    at = document.index(">", start) + 1
+    # Recent matplotlib already writes <title> from the Title metadata; older ones do not.
+    title = re.compile(r"\s*<title>.*?</title>", re.DOTALL).match(document, at)
+    if title:
+        at = title.end()
+        added = ""
+    else:
+        added = f"\n <title>{escape(text.service)}</title>"
+    parts = [text.channel, text.life_situation, text.call_to_action, text.link]
+    added += f"\n <desc>{escape(' · '.join(part for part in parts if part))}</desc>"
+    svg.write_text(document[:at] + added + document[at:], encoding="utf-8")
+
+
+# --- the `links` and `qr` commands --------------------------------------------------------------
+
+
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add `links` and `qr` to the `otklik` command."""
+    links = subparsers.add_parser("links", help="print the deep link of every service × channel")
+    _common_arguments(links)
+    links.set_defaults(handler=cmd_links)
+
+    qr = subparsers.add_parser("qr", help="write printable QR posters (PNG and SVG)")
+    _common_arguments(qr)
+    qr.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR, help="folder for the posters")
+    qr.add_argument(
+        "--service", action="append", metavar="CODE", help="only this service (repeatable)"
+    )
+    qr.add_argument(
+        "--channel", action="append", metavar="CODE", help="only this channel (repeatable)"
+    )
+    qr.set_defaults(handler=cmd_qr)
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--life-situations",
+        action="store_true",
+        help="also one link per life situation each service lists",
+    )
+    parser.add_argument("--username", help="bot username; default: BOT__USERNAME")
+    parser.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
+    parser.add_argument("--catalog", type=Path, help="catalog YAML file")
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    """Print payload, service, channel and link of every target, tab-separated."""
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    catalog, username = loaded
+    language = Language(args.lang)
+    for target in all_targets(catalog, with_life_situations=args.life_situations):
+        text = poster_text(catalog, username, target, language)
+        channel = text.channel
+        if text.life_situation:
+            channel += f" · {text.life_situation}"
+        print("\t".join((encode_payload(target), text.service, channel, text.link)))
+    return EXIT_OK
+
+
+def cmd_qr(args: argparse.Namespace) -> int:
+    """Write the posters of the chosen targets and print the files."""
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    catalog, username = loaded
+    services: list[str] = args.service or []
+    channels: list[str] = args.channel or []
+    for kind, asked, known in (
+        ("service", services, [service.code for service in catalog.services]),
+        ("channel", channels, [channel.code for channel in catalog.channels]),
+    ):
+        unknown = [code for code in asked if code not in known]
+        if unknown:
+            print(
+                f"unknown {kind} code(s): {', '.join(unknown)}; valid: {', '.join(known)}",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    targets = [
+        target
+        for target in all_targets(catalog, with_life_situations=args.life_situations)
+        if (not services or target.service in services)
+        and (not channels or target.channel in channels)
+    ]
+    for path in write_posters(catalog, username, args.out, targets, language=args.lang):
+        print(path)
+    return EXIT_OK
+
+
+def _load(args: argparse.Namespace) -> tuple[Catalog, str] | int:
+    """The catalog and bot username, or the exit code after explaining what is missing."""
+    from pydantic import ValidationError
+
+    from bot.settings import ContentSettings, Settings
+
+    username: str | None = args.username
+    if not username:
+        try:
+            username = Settings().bot.username
+        except ValidationError as error:
+            print(f"invalid settings: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    if not username:
+        print(
+            "the bot username is not set: pass --username NAME, or set BOT__USERNAME in the "
+            "environment or in .env (the name from @BotFather, without @)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        start_link(username, "check")
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
+    catalog_path: Path = args.catalog or ContentSettings().catalog_path
+    try:
+        catalog = load_catalog(catalog_path)
+    except DefinitionError as error:
+        for defect in error.defects:
+            print(defect, file=sys.stderr)
+        return EXIT_DEFECTS
+    return catalog, username
+
+
+def _main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - manual runs only
+    parser = argparse.ArgumentParser(prog="otklik")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_main())
