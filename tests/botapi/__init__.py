@@ -1,0 +1,1 @@
+"""In-process Telegram Bot API emulator and its self-tests."""
