@@ -1,0 +1,124 @@
+"""The composition root: builds storage, services, bot and dispatcher, and runs them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import BotCommand
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.content import catalog_rows, load_content
+from bot.dispatcher import create_dispatcher
+from bot.settings import Settings, ensure_pepper
+from scheduler.jobs import create_scheduler
+from services.feedback import FeedbackPolicy, FeedbackService
+from storage.catalog import CatalogStore
+from storage.database import create_engine, create_session_factory
+from storage.fsm import SqlStorage
+from storage.fsm_redis import create_redis_storage
+from storage.migrate import upgrade_async
+from storage.opt_ins import OptInStore
+from storage.responses import ResponseStore
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = {
+    "ru": [
+        BotCommand(command="start", description="Оценить услугу"),
+        BotCommand(command="cancel", description="Прервать опрос"),
+        BotCommand(command="stop", description="Отписаться от сообщений"),
+        BotCommand(command="help", description="Справка"),
+    ],
+    "en": [
+        BotCommand(command="start", description="Rate a service"),
+        BotCommand(command="cancel", description="Stop the poll"),
+        BotCommand(command="stop", description="Unsubscribe"),
+        BotCommand(command="help", description="Help"),
+    ],
+}
+
+
+@dataclass
+class Application:
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    storage: BaseStorage
+
+
+def create_bot(settings: Settings) -> Bot:
+    assert settings.bot.token is not None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_base_url))
+    return Bot(
+        settings.bot.token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+@asynccontextmanager
+async def build_application(settings: Settings) -> AsyncIterator[Application]:
+    """Everything the bot process needs, torn down in reverse order."""
+    pepper = ensure_pepper(settings).get_secret_value().encode()
+    content = load_content(settings.content.questionnaires_dir, settings.content.catalog_path)
+    # The embedded default must start on a fresh machine: migrating is idempotent.
+    await upgrade_async(settings.db.url)
+    engine = create_engine(settings.db.url, echo=settings.db.echo)
+    sessions = create_session_factory(engine)
+    await CatalogStore(sessions).sync(*catalog_rows(content.catalog))
+    ttl = timedelta(days=settings.fsm.ttl_days)
+    storage: BaseStorage
+    sql_storage: SqlStorage | None = None
+    if settings.fsm.redis_url:
+        storage = create_redis_storage(settings.fsm.redis_url, pepper, ttl)
+    else:
+        storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
+    responses = ResponseStore(sessions)
+    feedback = FeedbackService(
+        questionnaires=content.questionnaires,
+        catalog=content.catalog,
+        responses=responses,
+        opt_ins=OptInStore(sessions),
+        pepper=pepper,
+        zone=settings.body.zone,
+        policy=FeedbackPolicy(
+            ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
+            default_channel=settings.bot.default_channel,
+        ),
+    )
+    bot = create_bot(settings)
+    dispatcher = create_dispatcher(storage=storage, feedback=feedback, settings=settings)
+    scheduler = create_scheduler(
+        settings.body.zone, responses=responses, fsm=sql_storage, today=feedback.today
+    )
+    try:
+        scheduler.start()
+        yield Application(bot, dispatcher, engine, storage)
+    finally:
+        scheduler.shutdown(wait=False)
+        await storage.close()
+        await bot.session.close()
+        await engine.dispose()
+
+
+async def serve(settings: Settings) -> None:
+    """Run long polling until SIGINT/SIGTERM."""
+    async with build_application(settings) as app:
+        for language, commands in COMMANDS.items():
+            await app.bot.set_my_commands(
+                commands, language_code=None if language == "ru" else language
+            )
+        logger.info("Otklik is polling for updates")
+        await app.dispatcher.start_polling(
+            app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
+        )

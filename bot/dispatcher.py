@@ -1,0 +1,39 @@
+"""Builds the Dispatcher: routers in order, isolation, middlewares and workflow data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+
+from handlers import citizen, common, dialog, errors
+from handlers.middlewares import DropRepeatedUpdates
+from services.feedback import FeedbackService
+
+
+def create_dispatcher(
+    *,
+    storage: BaseStorage,
+    feedback: FeedbackService,
+    events_isolation: BaseEventIsolation | None = None,
+    **workflow_data: Any,
+) -> Dispatcher:
+    """A fresh Dispatcher; tests build one per test with their own storage and services."""
+    dispatcher = Dispatcher(
+        storage=storage,
+        # One update per user at a time: a double tap is handled once, in order.
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        feedback=feedback,
+        **workflow_data,
+    )
+    dispatcher.update.outer_middleware(DropRepeatedUpdates())
+    dispatcher.include_routers(
+        errors.setup(),
+        common.setup(),
+        citizen.setup(),
+        dialog.setup(),
+        common.setup_fallback(),
+    )
+    return dispatcher

@@ -1,0 +1,47 @@
+"""Entry point of the bot process: checks the settings, wires everything, runs long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EXIT_NO_TOKEN = 2
+
+NO_TOKEN_MESSAGE = """\
+Otklik cannot start: no bot token is configured.
+
+1. In Telegram, open @BotFather (https://t.me/BotFather), send /newbot and follow the steps;
+   it answers with a token like 123456789:AAE...
+2. Put it into the file .env next to README.md (copy .env.example if there is none):
+       BOT__TOKEN=123456789:AAE...
+   or export BOT__TOKEN in the environment.
+3. Start the bot again.
+"""
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_bot(settings: Settings) -> int:
+    """Run until interrupted; returns the process exit code."""
+    configure_logging(settings.log_level)
+    if settings.bot.token is None or not settings.bot.token.get_secret_value().strip():
+        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return EXIT_NO_TOKEN
+    from bot.app import serve
+
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        logger.info("Stopped by the operator")
+    return 0

@@ -1,0 +1,92 @@
+"""Entry points for citizens: /start with or without a deep link, the service picker, opt-in."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from handlers.dialog import begin_dialog
+from handlers.texts import language_of, tr
+from handlers.views import OptInPress, Pick, picker_view
+from services.feedback import FeedbackService
+
+logger = logging.getLogger(__name__)
+
+
+def setup() -> Router:
+    router = Router(name="citizen")
+
+    @router.message(CommandStart())
+    async def on_start(
+        message: Message, command: CommandObject, state: FSMContext, feedback: FeedbackService
+    ) -> None:
+        user = message.from_user
+        assert user is not None
+        language = language_of(user)
+        payload = (command.args or "").strip()
+        context = feedback.context_from_link(payload) if payload else None
+        if context is not None:
+            await state.clear()
+            await begin_dialog(message, state, feedback, context, user)
+            return
+        if payload:
+            # Only the fact is logged: the payload could be anything a person typed.
+            logger.info("Unknown deep-link payload (%d characters)", len(payload))
+        await state.clear()
+        intro = tr(language, "unknown_link" if payload else "welcome")
+        view = picker_view(feedback.citizen_services(), 0, language, intro)
+        await message.answer(view.text, reply_markup=view.markup)
+
+    @router.callback_query(Pick.filter())
+    async def on_pick(
+        query: CallbackQuery, callback_data: Pick, state: FSMContext, feedback: FeedbackService
+    ) -> None:
+        language = language_of(query.from_user)
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer(tr(language, "stale_button"), show_alert=True)
+            return
+        if not callback_data.service:
+            view = picker_view(
+                feedback.citizen_services(), callback_data.page, language, message.text or ""
+            )
+            await query.answer()
+            if view.markup != message.reply_markup:
+                await message.edit_reply_markup(reply_markup=view.markup)
+            return
+        context = feedback.context_for_service(callback_data.service)
+        if context is None:
+            await query.answer(tr(language, "stale_button"), show_alert=True)
+            return
+        await query.answer()
+        title = feedback.titles(context, language)["service"] or callback_data.service
+        await message.edit_text(tr(language, "service_chosen", service=title))
+        await state.clear()
+        await begin_dialog(message, state, feedback, context, query.from_user)
+
+    @router.callback_query(OptInPress.filter())
+    async def on_opt_in(
+        query: CallbackQuery, callback_data: OptInPress, feedback: FeedbackService
+    ) -> None:
+        language = language_of(query.from_user)
+        message = query.message
+        if callback_data.yes:
+            # The chat id goes to the subscribers table only, which has no link to answers.
+            await feedback.opt_in(message.chat.id if message else query.from_user.id)
+        await query.answer()
+        if isinstance(message, Message):
+            await message.edit_reply_markup(reply_markup=None)
+            await message.answer(
+                tr(language, "optin_saved" if callback_data.yes else "optin_declined")
+            )
+
+    @router.message(Command("stop"))
+    async def on_stop(message: Message, feedback: FeedbackService) -> None:
+        await feedback.opt_out(message.chat.id)
+        await message.answer(tr(language_of(message.from_user), "stopped"))
+
+    return router

@@ -1,0 +1,208 @@
+"""The rating dialog: button presses and typed answers go to the engine, the step is redrawn."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message, User
+
+from handlers.texts import language_of, reason_text, tr
+from handlers.views import Action, Press, View, step_view, thanks_view
+from questionnaires import engine
+from questionnaires.engine import Asked, Completed, Outcome, Rejected
+from questionnaires.render import fill
+from questionnaires.results import ResponseContext
+from questionnaires.schema import Language
+from services.feedback import FeedbackService
+
+logger = logging.getLogger(__name__)
+
+
+class Dialog(StatesGroup):
+    # One state for every question: the cursor lives in the engine's progress (FSM data).
+    answering = State()
+
+
+async def is_answer_text(message: Message) -> bool:
+    # An async filter: aiogram runs plain callables (magic filters) in a worker thread.
+    # Commands are never answers: an unknown /command is explained by the fallback router.
+    return message.text is not None and not message.text.startswith("/")
+
+
+async def begin_dialog(
+    message: Message,
+    state: FSMContext,
+    feedback: FeedbackService,
+    context: ResponseContext,
+    user: User,
+) -> None:
+    """Start the rating dialog for a context (from a deep link or the service picker)."""
+    language = language_of(user)
+    if not await feedback.may_rate(user.id, context.service):
+        await state.clear()
+        await message.answer(tr(language, "already_rated"))
+        return
+    outcome = feedback.start(context)
+    questionnaire = feedback.questionnaire_for(outcome.progress)
+    titles = feedback.titles(context, language)
+    intro = questionnaire.intro
+    if intro is not None:
+        await message.answer(fill(intro, language, titles))
+    assert isinstance(outcome, Asked), "a questionnaire always has a first question"
+    nonce = secrets.token_hex(3)
+    view = step_view(questionnaire, outcome, nonce, language, titles)
+    sent = await message.answer(**_message_kwargs(view))
+    await state.set_state(Dialog.answering)
+    await state.set_data({"p": outcome.progress, "n": nonce, "m": sent.message_id})
+
+
+def _message_kwargs(view: View) -> dict[str, Any]:
+    return {"text": view.text, "reply_markup": view.markup}
+
+
+def setup() -> Router:
+    router = Router(name="dialog")
+
+    @router.callback_query(Press.filter())
+    async def on_press(
+        query: CallbackQuery,
+        callback_data: Press,
+        state: FSMContext,
+        feedback: FeedbackService,
+        bot: Bot,
+    ) -> None:
+        language = language_of(query.from_user)
+        data = await state.get_data()
+        progress = data.get("p")
+        if not progress or data.get("n") != callback_data.d:
+            await query.answer(tr(language, "stale_button"), show_alert=True)
+            return
+        if progress.get("turn") != callback_data.t:
+            # A double tap or a press on an older step of this dialog.
+            await query.answer(tr(language, "already_counted"))
+            return
+        questionnaire = feedback.questionnaire_for(progress)
+        action, value = callback_data.a, callback_data.v
+        outcome: Outcome
+        if action == Action.BACK:
+            outcome = engine.back(questionnaire, progress)
+        elif action == Action.SKIP:
+            outcome = engine.skip(questionnaire, progress)
+        else:
+            outcome = engine.answer(questionnaire, progress, _press_input(action, value))
+        # The pressed message is the live step (nonce and turn matched), so edit that one.
+        message_id = query.message.message_id if query.message else int(data.get("m") or 0)
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        if isinstance(outcome, Rejected):
+            await query.answer(
+                reason_text(language, outcome.reason, outcome.limit), show_alert=True
+            )
+            return
+        if isinstance(outcome, Completed):
+            view = await _complete(outcome, state, feedback, query.from_user, language)
+            await query.answer()
+            await _edit_or_send(bot, chat_id, message_id, view)
+            return
+        await state.set_data({**data, "p": outcome.progress})
+        await query.answer()
+        titles = feedback.titles(ResponseContext(**outcome.progress["ctx"]), language)
+        view = step_view(questionnaire, outcome, data["n"], language, titles)
+        new_id = await _edit_or_send(bot, chat_id, message_id, view)
+        if new_id != message_id:
+            await state.update_data(m=new_id)
+
+    @router.message(StateFilter(Dialog.answering), is_answer_text)
+    async def on_text(
+        message: Message, state: FSMContext, feedback: FeedbackService, bot: Bot
+    ) -> None:
+        user = message.from_user
+        assert user is not None
+        language = language_of(user)
+        data = await state.get_data()
+        progress = data["p"]
+        questionnaire = feedback.questionnaire_for(progress)
+        outcome = engine.answer(questionnaire, progress, engine.TextInput(message.text or ""))
+        titles = feedback.titles(ResponseContext(**progress["ctx"]), language)
+        old_id = int(data.get("m") or 0)
+        if isinstance(outcome, Completed):
+            view = await _complete(outcome, state, feedback, user, language)
+            await _drop_keyboard(bot, message.chat.id, old_id)
+            await message.answer(**_message_kwargs(view))
+            return
+        notice = None
+        if isinstance(outcome, Rejected):
+            notice = reason_text(language, outcome.reason, outcome.limit)
+            outcome = outcome.asked
+        else:
+            await state.set_data({**data, "p": outcome.progress})
+        # The person typed below our message, so the step is sent anew; the old one loses
+        # its buttons so that only one live keyboard remains.
+        view = step_view(questionnaire, outcome, data["n"], language, titles, notice)
+        await _drop_keyboard(bot, message.chat.id, old_id)
+        sent = await message.answer(**_message_kwargs(view))
+        await state.update_data(m=sent.message_id)
+
+    return router
+
+
+def _press_input(action: str, value: str) -> engine.Input:
+    if action == Action.RATE:
+        try:
+            return engine.Rate(int(value))
+        except ValueError:
+            return engine.TextInput(value)
+    if action == Action.CANNOT_RATE:
+        return engine.CannotRate()
+    if action == Action.TOGGLE:
+        return engine.Toggle(value)
+    if action == Action.DONE:
+        return engine.Done()
+    return engine.Choose(value)
+
+
+async def _complete(
+    outcome: Completed,
+    state: FSMContext,
+    feedback: FeedbackService,
+    user: User,
+    language: Language,
+) -> View:
+    """Store the response, then forget the dialog; a failure keeps it for a retry."""
+    saved = await feedback.complete(outcome, person=user.id)
+    await state.clear()
+    if not saved:
+        return View(tr(language, "already_rated"), None)
+    titles = feedback.titles(outcome.context, language)
+    return thanks_view(fill(outcome.questionnaire.outro, language, titles), language)
+
+
+async def _edit_or_send(bot: Bot, chat_id: int, message_id: int, view: View) -> int:
+    """Edit the dialog message in place; send a new one when it cannot be edited."""
+    if message_id:
+        try:
+            await bot.edit_message_text(
+                chat_id=chat_id, message_id=message_id, **_message_kwargs(view)
+            )
+            return message_id
+        except TelegramBadRequest as error:
+            if "not modified" in error.message:
+                return message_id
+            logger.info("Dialog message could not be edited (%s); sending anew", error.message)
+    sent = await bot.send_message(chat_id=chat_id, **_message_kwargs(view))
+    return sent.message_id
+
+
+async def _drop_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    if not message_id:
+        return
+    # Already without buttons, or too old to edit: nothing to clean up then.
+    with contextlib.suppress(TelegramBadRequest):
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)

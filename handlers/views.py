@@ -1,0 +1,212 @@
+"""Renders dialog steps as Telegram messages: escaped HTML text and inline keyboards."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Final
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.texts import tr
+from questionnaires.catalog import Service
+from questionnaires.engine import Asked
+from questionnaires.render import question_text
+from questionnaires.schema import (
+    Language,
+    MultiChoiceQuestion,
+    NpsQuestion,
+    Questionnaire,
+    ScaleQuestion,
+    SingleChoiceQuestion,
+    TextQuestion,
+    YesNoQuestion,
+)
+
+SERVICES_PER_PAGE: Final = 6
+
+
+class Action:
+    """Short action codes keep callback data within Telegram's 64 bytes."""
+
+    RATE: Final = "r"
+    CHOOSE: Final = "c"
+    TOGGLE: Final = "g"
+    DONE: Final = "k"
+    CANNOT_RATE: Final = "n"
+    BACK: Final = "b"
+    SKIP: Final = "s"
+
+
+class Press(CallbackData, prefix="q"):
+    """A button of a dialog step: the dialog nonce and turn make stale presses detectable."""
+
+    d: str  # dialog nonce
+    t: int  # engine turn the button was drawn for
+    a: str  # Action
+    v: str = ""  # option id or score
+
+
+class Pick(CallbackData, prefix="p"):
+    """The service picker: a page to show or a service to rate."""
+
+    page: int = 0
+    service: str = ""
+
+
+class OptInPress(CallbackData, prefix="o"):
+    yes: bool
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+def step_view(
+    questionnaire: Questionnaire,
+    asked: Asked,
+    nonce: str,
+    language: Language,
+    titles: Mapping[str, str | None],
+    notice: str | None = None,
+) -> View:
+    """The message for an asked question: progress, wording, hints, buttons."""
+    question = asked.question
+    lines = [f"<i>{escape(tr(language, 'progress', number=asked.number, total=asked.total))}</i>"]
+    lines.append(f"<b>{escape(question_text(questionnaire, asked, language, titles))}</b>")
+    if question.hint:
+        lines.append(escape(question.hint.get(language)))
+    builder = InlineKeyboardBuilder()
+    turn = asked.turn
+
+    def press(action: str, value: str = "") -> str:
+        return Press(d=nonce, t=turn, a=action, v=value).pack()
+
+    if asked.awaiting_other:
+        assert isinstance(question, SingleChoiceQuestion | MultiChoiceQuestion)
+        chosen = next(o for o in question.options if o.other)
+        lines.append(
+            escape(
+                tr(
+                    language,
+                    "type_other",
+                    option=chosen.text.get(language),
+                    limit=question.other_max_length,
+                )
+            )
+        )
+    elif isinstance(question, ScaleQuestion | NpsQuestion):
+        if question.labels and (question.labels.min or question.labels.max):
+            lines.append(
+                escape(
+                    tr(
+                        language,
+                        "scale_ends",
+                        min=question.min,
+                        max=question.max,
+                        min_label=question.labels.min.get(language) if question.labels.min else "",
+                        max_label=question.labels.max.get(language) if question.labels.max else "",
+                    )
+                )
+            )
+        points = range(question.min, question.max + 1)
+        for value in points:
+            marked = f"• {value} •" if asked.prefill == value else str(value)
+            builder.button(text=marked, callback_data=press(Action.RATE, str(value)))
+        # Up to six scores fit one row on a phone; 0-10 goes over two rows.
+        builder.adjust(len(points) if len(points) <= 6 else (len(points) + 1) // 2)
+        if question.cannot_rate:
+            builder.row(
+                InlineKeyboardButton(
+                    text=tr(language, "cannot_rate"), callback_data=press(Action.CANNOT_RATE)
+                )
+            )
+    elif isinstance(question, MultiChoiceQuestion):
+        lines.append(
+            escape(
+                tr(language, "choose_up_to", limit=question.max_choices)
+                if question.max_choices
+                else tr(language, "choose_several")
+            )
+        )
+        for option in question.options:
+            mark = "☑️ " if option.id in asked.selected else "▫️ "
+            builder.row(
+                InlineKeyboardButton(
+                    text=mark + option.text.get(language),
+                    callback_data=press(Action.TOGGLE, option.id),
+                )
+            )
+        builder.row(
+            InlineKeyboardButton(text=tr(language, "done"), callback_data=press(Action.DONE))
+        )
+    elif isinstance(question, SingleChoiceQuestion | YesNoQuestion):
+        for option in question.options:
+            mark = "• " if asked.prefill == option.id else ""
+            builder.row(
+                InlineKeyboardButton(
+                    text=mark + option.text.get(language),
+                    callback_data=press(Action.CHOOSE, option.id),
+                )
+            )
+    elif isinstance(question, TextQuestion):
+        lines.append(escape(tr(language, "type_text", limit=question.max_length)))
+    navigation: list[InlineKeyboardButton] = []
+    if asked.can_go_back:
+        navigation.append(
+            InlineKeyboardButton(text=tr(language, "back"), callback_data=press(Action.BACK))
+        )
+    if asked.can_skip:
+        navigation.append(
+            InlineKeyboardButton(text=tr(language, "skip"), callback_data=press(Action.SKIP))
+        )
+    if navigation:
+        builder.row(*navigation)
+    if notice:
+        lines.append(f"\n⚠️ {escape(notice)}")
+    markup = builder.as_markup() if builder.buttons else None
+    return View("\n\n".join(lines), markup)
+
+
+def picker_view(services: Sequence[Service], page: int, language: Language, intro: str) -> View:
+    """A paged list of services to rate (Procedure §3.14, second variant)."""
+    if not services:
+        return View(escape(tr(language, "no_services")), None)
+    pages = (len(services) + SERVICES_PER_PAGE - 1) // SERVICES_PER_PAGE
+    page = min(max(page, 0), pages - 1)
+    builder = InlineKeyboardBuilder()
+    for service in services[page * SERVICES_PER_PAGE : (page + 1) * SERVICES_PER_PAGE]:
+        builder.row(
+            InlineKeyboardButton(
+                text=service.title.get(language),
+                callback_data=Pick(page=page, service=service.code).pack(),
+            )
+        )
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(InlineKeyboardButton(text="←", callback_data=Pick(page=page - 1).pack()))
+        nav.append(
+            InlineKeyboardButton(
+                text=tr(language, "pick_page", page=page + 1, pages=pages),
+                callback_data=Pick(page=page).pack(),
+            )
+        )
+        if page < pages - 1:
+            nav.append(InlineKeyboardButton(text="→", callback_data=Pick(page=page + 1).pack()))
+        builder.row(*nav)
+    return View(escape(intro), builder.as_markup())
+
+
+def thanks_view(outro: str, language: Language) -> View:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=tr(language, "optin_yes"), callback_data=OptInPress(yes=True).pack())
+    builder.button(text=tr(language, "optin_no"), callback_data=OptInPress(yes=False).pack())
+    builder.adjust(1)
+    text = f"{escape(outro)}\n\n{escape(tr(language, 'thanks_optin'))}"
+    return View(text, builder.as_markup())

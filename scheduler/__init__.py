@@ -1,0 +1,1 @@
+"""APScheduler jobs run inside the bot process, in the body's time zone."""

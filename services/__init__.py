@@ -1,0 +1,1 @@
+"""Application services: use cases the handlers and scheduler call."""

@@ -1,0 +1,152 @@
+"""Citizen feedback use cases: start a rating dialog, store it anonymously, opt in to news."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from questionnaires import engine
+from questionnaires.catalog import Catalog, Service, ServiceGroup
+from questionnaires.deeplinks import decode_payload
+from questionnaires.engine import Asked, Completed, Progress
+from questionnaires.errors import StaleProgressError
+from questionnaires.results import ResponseContext
+from questionnaires.schema import Language, Questionnaire
+from storage.opt_ins import OptInStore, OptInTopic
+from storage.responses import DedupClaim, ResponseStore
+
+logger = logging.getLogger(__name__)
+
+POST_SERVICE = "post_service"
+RATING_SCOPE = "rating"
+# Keys outlive their day a little so a person near midnight in another zone is still covered.
+DEDUP_GRACE = timedelta(days=1)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def keyed_digest(pepper: bytes, *parts: object) -> str:
+    """HMAC-SHA256 over the parts: the only form in which a Telegram id may reach storage."""
+    message = "\x1f".join(str(part) for part in parts).encode()
+    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackPolicy:
+    ratings_per_service_per_day: int = 1
+    default_channel: str | None = None
+
+
+class FeedbackService:
+    """What the citizen handlers call; it never stores who answered."""
+
+    def __init__(
+        self,
+        *,
+        questionnaires: Mapping[str, Questionnaire],
+        catalog: Catalog,
+        responses: ResponseStore,
+        opt_ins: OptInStore,
+        pepper: bytes,
+        zone: ZoneInfo,
+        policy: FeedbackPolicy,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if POST_SERVICE not in questionnaires:
+            raise ValueError(f"the '{POST_SERVICE}' questionnaire is missing or invalid")
+        self.catalog = catalog
+        self._questionnaires = dict(questionnaires)
+        self._responses = responses
+        self._opt_ins = opt_ins
+        self._pepper = pepper
+        self._zone = zone
+        self._policy = policy
+        self._clock = clock
+
+    def today(self) -> date:
+        """The body's calendar day: responses are dated in its time zone."""
+        return self._clock().astimezone(self._zone).date()
+
+    # --- context ------------------------------------------------------------------------
+
+    def context_from_link(self, payload: str) -> ResponseContext | None:
+        target = decode_payload(payload, self.catalog)
+        if target is None:
+            return None
+        return ResponseContext(target.service, target.channel, target.life_situation)
+
+    def context_for_service(self, service_code: str) -> ResponseContext | None:
+        """Context when the person picked the service in the bot (no link)."""
+        service = self.catalog.service(service_code)
+        if service is None or service.group == ServiceGroup.INTERNAL:
+            return None
+        channel = self._policy.default_channel
+        if channel is not None and self.catalog.channel(channel) is None:
+            channel = None
+        return ResponseContext(service=service_code, channel=channel)
+
+    def citizen_services(self) -> list[Service]:
+        """Services a citizen can pick in the bot: internal processes are for staff polls."""
+        return [s for s in self.catalog.services if s.group != ServiceGroup.INTERNAL]
+
+    def titles(self, context: ResponseContext, language: Language) -> dict[str, str | None]:
+        return self.catalog.titles(context, language)
+
+    # --- the dialog ---------------------------------------------------------------------
+
+    def questionnaire_for(self, progress: Progress) -> Questionnaire:
+        """The questionnaire a saved progress belongs to, if it still exists in that version."""
+        questionnaire = self._questionnaires.get(str(progress.get("qn")))
+        if questionnaire is None or questionnaire.version != progress.get("ver"):
+            raise StaleProgressError(f"no questionnaire {progress.get('qn')}")
+        return questionnaire
+
+    def start(self, context: ResponseContext) -> Asked | Completed:
+        return engine.start(self._questionnaires[POST_SERVICE], context)
+
+    async def may_rate(self, person: int, service: str | None) -> bool:
+        """False when the ballot-stuffing guard says this person rated the service today."""
+        if not self._policy.ratings_per_service_per_day or service is None:
+            return True
+        today = self.today()
+        for slot in range(self._policy.ratings_per_service_per_day):
+            if not await self._responses.is_claimed(
+                self._rating_key(person, service, slot), today
+            ):
+                return True
+        return False
+
+    async def complete(self, completed: Completed, person: int) -> bool:
+        """Store the response in one transaction; False if the guard refused it as a repeat.
+
+        `person` (the Telegram user id) is used only inside the keyed hash of the guard.
+        """
+        response = completed.to_response(self.today())
+        service = response.context.service
+        limit = self._policy.ratings_per_service_per_day
+        if not limit or service is None or response.kind != POST_SERVICE:
+            return await self._responses.save(response)
+        expires = response.submitted_on + DEDUP_GRACE
+        for slot in range(limit):
+            claim = DedupClaim(self._rating_key(person, service, slot), RATING_SCOPE, expires)
+            if await self._responses.save(response, dedup=claim):
+                return True
+        return False
+
+    def _rating_key(self, person: int, service: str, slot: int) -> str:
+        return keyed_digest(self._pepper, RATING_SCOPE, person, service, self.today(), slot)
+
+    # --- opt-in -------------------------------------------------------------------------
+
+    async def opt_in(self, chat_id: int, topic: OptInTopic = "changes") -> None:
+        await self._opt_ins.add(chat_id, topic, self.today())
+
+    async def opt_out(self, chat_id: int) -> int:
+        return await self._opt_ins.remove(chat_id)

@@ -1,0 +1,92 @@
+"""Fixtures for handler tests: a migrated SQLite database, the real services, a harness."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.content import catalog_rows, load_content
+from bot.dispatcher import create_dispatcher
+from bot.settings import ContentSettings
+from services.feedback import FeedbackPolicy, FeedbackService
+from storage.catalog import CatalogStore
+from storage.database import create_engine, create_session_factory
+from storage.fsm import SqlStorage
+from storage.migrate import upgrade
+from storage.opt_ins import OptInStore
+from storage.responses import ResponseStore
+from tests.bot.harness import Harness
+
+PEPPER = b"test-pepper-0123456789-abcdefghij"
+ZONE = ZoneInfo("Asia/Yakutsk")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "otklik.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@dataclass
+class World:
+    harness: Harness
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    storage: SqlStorage
+    feedback: FeedbackService
+    url: str
+    clock_now: list[datetime]
+
+    async def rows(self, table: str) -> list[dict[str, object]]:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(text(f"SELECT * FROM {table}"))
+            return [dict(row._mapping) for row in result]
+
+
+def build_feedback(
+    sessions: async_sessionmaker[AsyncSession],
+    clock_now: list[datetime],
+    *,
+    ratings_per_day: int = 1,
+) -> FeedbackService:
+    defaults = ContentSettings()
+    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
+    return FeedbackService(
+        questionnaires=content.questionnaires,
+        catalog=content.catalog,
+        responses=ResponseStore(sessions),
+        opt_ins=OptInStore(sessions),
+        pepper=PEPPER,
+        zone=ZONE,
+        policy=FeedbackPolicy(
+            ratings_per_service_per_day=ratings_per_day, default_channel="messenger"
+        ),
+        clock=lambda: clock_now[0],
+    )
+
+
+@pytest.fixture
+async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]:
+    path = tmp_path / "otklik.db"
+    shutil.copy(migrated_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    clock_now = [datetime(2026, 11, 23, 9, 30, tzinfo=UTC)]
+    feedback = build_feedback(sessions, clock_now)
+    await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
+    storage = SqlStorage(sessions, PEPPER)
+    dispatcher = create_dispatcher(storage=storage, feedback=feedback)
+    world = World(Harness(dispatcher), engine, sessions, storage, feedback, url, clock_now)
+    yield world
+    await storage.close()
+    await engine.dispose()

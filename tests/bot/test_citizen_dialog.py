@@ -1,0 +1,339 @@
+"""Citizen rating dialog through Dispatcher.feed_update: messages sent and rows stored."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.methods import AnswerCallbackQuery, SendMessage
+from sqlalchemy.exc import OperationalError
+
+from bot.dispatcher import create_dispatcher
+from storage.fsm import SqlStorage
+from storage.responses import ResponseStore
+from tests.bot.conftest import PEPPER, World
+from tests.bot.harness import Harness, Person
+
+LINK = "/start licensing_office"
+
+
+async def _answer_low_score_path(anna: Person) -> None:
+    await anna.send(LINK)
+    await anna.click("2")
+    await anna.click("Нет")
+    await anna.click("Долго ждать результата")
+    await anna.click("Невежливые сотрудники")
+    await anna.click("Готово")
+    await anna.click("4 и больше")
+
+
+async def test_deep_link_starts_the_dialog_with_service_title_and_progress(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    texts = world.harness.texts(1001)
+    assert "Лицензирование" in texts[0]  # the intro names the service from the catalog
+    _, text, _ = anna.live_message()
+    assert "Вопрос 1 из" in text
+    assert "Насколько вы в целом удовлетворены" in text
+    assert anna.buttons()[:5] == ["1", "2", "3", "4", "5"]
+    assert "1 — Совсем не удовлетворены" in text
+
+
+async def test_complete_dialog_stores_one_anonymous_response(world: World) -> None:
+    anna = world.harness.person(1001, username="anna_k")
+    await _answer_low_score_path(anna)
+    _, text, _ = anna.live_message()
+    assert "Что пошло не так?" in text
+    await anna.send("Долго ждала ответа из управления")
+    assert "Спасибо!" in anna.last_text()
+    [response] = await world.rows("responses")
+    assert response["service_code"] == "licensing"
+    assert response["channel_code"] == "office"
+    assert str(response["submitted_on"]) == "2026-11-23"
+    answers = {
+        (a["question_id"], a["option_id"], a["number"], a["text"])
+        for a in await world.rows("answers")
+    }
+    assert answers == {
+        ("overall", None, 2, None),
+        ("solved", "no", None, None),
+        ("obstacles", "result_time", None, None),
+        ("obstacles", "impolite_staff", None, None),
+        ("contacts", "four_plus", None, None),
+        ("comment", None, None, "Долго ждала ответа из управления"),
+    }
+    assert await world.rows("fsm_states") == []  # the dialog is forgotten once stored
+
+
+async def test_dialog_message_is_edited_in_place_while_buttons_are_pressed(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    first_id, _, _ = anna.live_message()
+    await anna.click("5")
+    await anna.click("Да")
+    second_id, text, _ = anna.live_message()
+    assert second_id == first_id
+    assert "Вопрос 3 из" in text
+    assert len(world.harness.sent(SendMessage)) == 2  # the intro and the dialog message
+
+
+async def test_back_returns_to_the_previous_question_and_the_answer_can_change(
+    world: World,
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("2")
+    await anna.click("← Назад")
+    _, text, _ = anna.live_message()
+    assert "Вопрос 1 из" in text and "• 2 •" in anna.buttons()
+    await anna.click("5")
+    await anna.click("Да")
+    _, text, _ = anna.live_message()
+    assert "Сколько раз вы обращались" in text  # obstacles are hidden after 5 and "yes"
+
+
+async def test_other_option_asks_for_text_and_stores_it(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("1")
+    await anna.click("Нет")
+    await anna.click("Другое")
+    await anna.click("Готово")
+    _, text, _ = anna.live_message()
+    assert "Уточните" in text
+    await anna.send("Не работал терминал")
+    await anna.click("1")
+    await anna.click("Пропустить")
+    rows = await world.rows("answers")
+    assert {
+        "question_id": "obstacles",
+        "option_id": "other",
+        "text": "Не работал терминал",
+    }.items() <= next(r for r in rows if r["option_id"] == "other").items()
+
+
+async def test_text_where_a_button_is_due_repeats_the_question_with_a_hint(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.send("всё хорошо")
+    _, text, _ = anna.live_message()
+    assert "выберите ответ кнопкой" in text
+    assert "Вопрос 1 из" in text
+    assert await world.rows("responses") == []
+
+
+async def test_typed_score_is_accepted_for_a_scale(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.send("4")
+    _, text, _ = anna.live_message()
+    assert "Ваш вопрос решён?" in text
+
+
+async def test_stickers_photos_and_voice_get_a_hint_and_change_nothing(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    before = anna.live_message()
+    await anna.send_sticker()
+    await anna.send_photo()
+    await anna.send_voice()
+    hints = world.harness.texts(1001)[-3:]
+    assert all("только текст и нажатия кнопок" in hint for hint in hints)
+    assert anna.live_message()[0] == before[0]
+    await anna.click("3")  # the dialog goes on
+    assert "Ваш вопрос решён?" in anna.live_message()[1]
+
+
+async def test_over_long_text_is_refused_naming_the_limit(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.send("я" * 1001)
+    _, text, _ = anna.live_message()
+    assert "не больше 1000 символов" in text
+    await anna.send("Спасибо")
+    assert "Спасибо!" in anna.last_text()
+
+
+async def test_double_tap_is_counted_once(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    mid, _, markup = anna.live_message()
+    assert markup is not None
+    two = markup.inline_keyboard[0][1].callback_data
+    assert two is not None
+    await anna.press_data(two, mid)
+    await anna.press_data(two, mid)
+    assert "Уже учтено" in " ".join(anna.alerts()) or "Ответ уже учтён" in anna.alerts()
+    _, text, _ = anna.live_message()
+    assert "Вопрос 2 из" in text
+
+
+async def test_stale_button_from_an_earlier_dialog_gets_a_clear_message(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    old_id, _, old_markup = anna.live_message()
+    assert old_markup is not None
+    old_data = old_markup.inline_keyboard[0][0].callback_data
+    await anna.send("/cancel")
+    await anna.send("/start appeals_site")
+    assert old_data is not None
+    await anna.press_data(old_data, old_id)
+    assert "завершённому или старому опросу" in anna.alerts()[-1]
+    await anna.press_data("q:garbage", old_id)  # not even our format: ignored without a crash
+
+
+async def test_cancel_and_help_work_at_any_point(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/help")
+    assert "/cancel" in anna.last_text()
+    await anna.send(LINK)
+    await anna.click("4")
+    await anna.send("/help")
+    assert "анонимные отзывы" in anna.last_text()
+    await anna.send("/cancel")
+    assert "Опрос прерван" in anna.last_text()
+    assert await world.rows("responses") == [] and await world.rows("fsm_states") == []
+    await anna.send("/cancel")
+    assert "Отменять нечего" in anna.last_text()
+
+
+async def test_unknown_link_offers_the_service_picker(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/start no-such_thing")
+    assert "Ссылка не распознана" in anna.last_text()
+    assert "Лицензирование управляющих организаций" in " ".join(anna.buttons()) or anna.buttons()
+    await anna.click(anna.buttons()[0])
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.click("Пропустить")
+    [response] = await world.rows("responses")
+    assert response["channel_code"] == "messenger"
+
+
+async def test_start_without_payload_lists_only_citizen_services(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/start")
+    assert "Выберите услугу" in anna.last_text()
+    labels = " ".join(anna.buttons())
+    internal = [s.title.ru for s in world.feedback.catalog.services if s.group == "internal"]
+    assert internal and all(title not in labels for title in internal)
+
+
+async def test_second_rating_of_a_service_the_same_day_is_refused(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.click("Пропустить")
+    await anna.send(LINK)
+    assert "уже оценили" in anna.last_text()
+    assert len(await world.rows("responses")) == 1
+    keys = await world.rows("dedup_keys")
+    assert len(keys) == 1 and "1001" not in str(keys)
+    world.clock_now[0] += timedelta(days=1)
+    await anna.send(LINK)
+    assert "Вопрос 1 из" in anna.live_message()[1]
+
+
+async def test_english_user_gets_english_texts(world: World) -> None:
+    john = world.harness.person(2002, language="en")
+    await john.send(LINK)
+    _, text, _ = john.live_message()
+    assert "Question 1 of" in text and "Overall, how satisfied" in text
+    await john.send_sticker()
+    assert "I understand only text" in john.last_text()
+
+
+async def test_opt_in_is_stored_apart_from_the_answers(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.click("Пропустить")
+    await anna.click("Да, сообщите мне")
+    assert "сообщим об изменениях" in anna.last_text()
+    [opt_in] = await world.rows("opt_ins")
+    assert opt_in["chat_id"] == 1001 and opt_in["topic"] == "changes"
+    await anna.send("/stop")
+    assert await world.rows("opt_ins") == []
+
+
+async def test_user_who_blocked_the_bot_is_logged_and_nothing_breaks(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    anna = world.harness.person(1001)
+    world.harness.session.fail_next(
+        SendMessage,
+        TelegramForbiddenError(
+            method=SendMessage(chat_id=1, text="x"),
+            message="Forbidden: bot was blocked by the user",
+        ),
+    )
+    with caplog.at_level(logging.INFO):
+        await anna.send("/help")
+    assert "blocked the bot" in caplog.text
+    await anna.send(LINK)  # the bot keeps working
+    assert "Вопрос 1 из" in anna.live_message()[1]
+
+
+async def test_database_down_at_completion_loses_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+
+    async def down(*args: object, **kwargs: object) -> bool:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ResponseStore, "save", down)
+        await anna.click("Пропустить")
+    assert "временно недоступен" in anna.alerts()[-1]
+    assert await world.rows("responses") == []
+    await anna.click("Пропустить")  # the same button, once the database is back
+    assert "Спасибо!" in anna.last_text()
+    assert len(await world.rows("responses")) == 1
+
+
+async def test_dialog_continues_after_a_restart(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("2")
+    await anna.click("Частично")
+    await world.storage.close()
+    # A new process: new storage on the same database, new dispatcher, same chat.
+    storage = SqlStorage(world.sessions, PEPPER)
+    restarted = Harness(create_dispatcher(storage=storage, feedback=world.feedback))
+    restarted.session.messages = world.harness.session.messages
+    restarted.update_ids = world.harness.update_ids
+    anna2 = restarted.person(1001)
+    await anna2.click("Долгое ожидание")
+    await anna2.click("Готово")
+    await anna2.click("2")
+    await anna2.click("Пропустить")
+    await storage.close()
+    answers = {
+        (a["question_id"], a["option_id"], a["number"]) for a in await world.rows("answers")
+    }
+    assert ("overall", None, 2) in answers and ("solved", "partly", None) in answers
+    assert ("obstacles", "queue", None) in answers
+
+
+async def test_callback_is_always_answered(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.press_data("q:000000:0:r:5", anna.live_message()[0])  # stale: answered too
+    assert len(world.harness.sent(AnswerCallbackQuery)) == 3
