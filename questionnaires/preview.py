@@ -64,12 +64,15 @@ def run_preview(
     while True:
         if isinstance(outcome, Completed):
             write(fill(questionnaire.outro, language, titles))
+            summary: dict[str, list[str]] = {}
             for row in outcome.answers:
                 question = questionnaire.question(row.question_id)
                 value = row.number if row.number is not None else row.option_id
                 shown = answer_label(question, value, language) if value is not None else ""
-                extra = f" «{row.text}»" if row.text else ""
-                write(f"  {row.question_id}: {shown}{extra}".rstrip())
+                extra = f" «{row.text}»" if row.text and value is not None else row.text or ""
+                summary.setdefault(row.question_id, []).append(f"{shown}{extra}")
+            for question_id, parts in summary.items():
+                write(f"  {question_id}: {', '.join(parts)}")
             return outcome
         if isinstance(outcome, Rejected):
             write("! " + REASONS[outcome.reason].format(limit=outcome.limit))
