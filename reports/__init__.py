@@ -1,0 +1,1 @@
+"""Officer reports: metrics in SQL, anonymity thresholds, messages, charts and workbooks."""

@@ -1,0 +1,238 @@
+"""What a report says: periods, scores, groups, problems, drop-off; plain values, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Final
+
+from questionnaires.schema import Questionnaire, Role
+
+#: Groups with fewer respondents show no figures (domain brief: anonymity threshold).
+DEFAULT_MIN_GROUP: Final = 5
+#: Free-text comments of staff need a larger group.
+DEFAULT_MIN_COMMENT_GROUP_STAFF: Final = 10
+
+
+class Band(enum.StrEnum):
+    """Mean-score band: ≥ 4.0 high, 3.0–3.99 medium, < 3.0 low."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @classmethod
+    def of(cls, mean: float) -> Band:
+        if mean >= 4.0:
+            return cls.HIGH
+        if mean >= 3.0:
+            return cls.MEDIUM
+        return cls.LOW
+
+
+class Dimension(enum.StrEnum):
+    SERVICE = "service"
+    CHANNEL = "channel"
+    LIFE_SITUATION = "life_situation"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """An inclusive range of calendar days in the body's time zone."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The equal period right before this one (for the change against it)."""
+        end = self.start - timedelta(days=1)
+        return Period(end - timedelta(days=self.days - 1), end)
+
+    def __str__(self) -> str:
+        return f"{self.start:%d.%m.%Y}–{self.end:%d.%m.%Y}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which responses a report covers; None means "all"."""
+
+    service: str | None = None
+    channel: str | None = None
+    life_situation: str | None = None
+    audience: str = "external"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Satisfaction on the 1–5 overall question of a group of responses.
+
+    `n` counts respondents who gave a score 1–5; "cannot rate" is counted apart and excluded.
+    A suppressed score (n below the threshold) carries no figures at all, only the fact.
+    """
+
+    n: int
+    csat: float | None = None  # share of 4–5 among 1–5, in percent
+    mean: float | None = None
+    distribution: dict[int, int] = field(default_factory=dict)  # score -> respondents
+    cannot_rate: int = 0
+    suppressed: bool = False
+
+    @property
+    def band(self) -> Band | None:
+        return Band.of(self.mean) if self.mean is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Nps:
+    """Net promoter score: % of 9–10 minus % of 0–6."""
+
+    n: int
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    suppressed: bool = False
+
+    @property
+    def value(self) -> float | None:
+        if self.suppressed or not self.n:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.n
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """One group of a breakdown (a service, a channel, a life situation) in two periods."""
+
+    dimension: Dimension
+    key: str | None  # the code; None groups responses without it
+    title: str
+    current: Score
+    previous: Score
+
+    @property
+    def csat_change(self) -> float | None:
+        if self.current.csat is None or self.previous.csat is None:
+            return None
+        return self.current.csat - self.previous.csat
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemRow:
+    """A problem (an option of a `problems` question) and how much it hurts.
+
+    prevalence = respondents naming it / respondents of that scope;
+    priority = prevalence × (5 − mean overall score of those naming it).
+    """
+
+    question_id: str
+    option_id: str
+    title: str
+    respondents: int
+    prevalence: float  # 0..1
+    mean_overall: float | None
+    priority: float | None
+
+    @property
+    def priority_band(self) -> Band | None:
+        # Reused bands read inversely: a large priority is bad. ≥ 1.0 high, ≥ 0.4 medium.
+        if self.priority is None:
+            return None
+        if self.priority >= 1.0:
+            return Band.HIGH
+        if self.priority >= 0.4:
+            return Band.MEDIUM
+        return Band.LOW
+
+
+@dataclass(frozen=True, slots=True)
+class QuitPoint:
+    question_id: str
+    title: str
+    quits: int
+
+
+@dataclass(frozen=True, slots=True)
+class DropOff:
+    """Dialogs started and completed in the period, and where people stopped."""
+
+    started: int
+    completed: int
+    quit_points: tuple[QuitPoint, ...] = ()
+
+    @property
+    def completion_rate(self) -> float | None:
+        return 100.0 * self.completed / self.started if self.started else None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """CSAT of one service in one week or month (for the trend chart)."""
+
+    service: str | None
+    bucket_start: date
+    score: Score
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything the officer's message, chart and workbook show for one scope and period."""
+
+    title: str
+    period: Period
+    scope: Scope
+    overall: Score
+    overall_previous: Score
+    groups: tuple[GroupRow, ...]
+    problems: tuple[ProblemRow, ...]
+    nps: Nps | None
+    drop_off: DropOff | None
+    comments: tuple[str, ...]  # only from groups at or above the comment threshold
+    comments_suppressed: bool
+    min_group: int
+
+    def by(self, dimension: Dimension) -> tuple[GroupRow, ...]:
+        return tuple(row for row in self.groups if row.dimension == dimension)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionnaireRoles:
+    """Which question ids play which analysis role, per questionnaire, from the YAML files."""
+
+    overall: dict[str, str]  # questionnaire id -> overall question id
+    problems: dict[str, str]
+    nps: dict[str, str]
+    comments: dict[str, tuple[str, ...]]
+    option_titles: dict[tuple[str, str, str], str]  # (questionnaire, question, option) -> ru
+    question_titles: dict[tuple[str, str], str]  # (questionnaire, question) -> ru
+
+    @classmethod
+    def from_questionnaires(cls, questionnaires: dict[str, Questionnaire]) -> QuestionnaireRoles:
+        overall: dict[str, str] = {}
+        problems: dict[str, str] = {}
+        nps: dict[str, str] = {}
+        comments: dict[str, tuple[str, ...]] = {}
+        option_titles: dict[tuple[str, str, str], str] = {}
+        question_titles: dict[tuple[str, str], str] = {}
+        for qid, questionnaire in questionnaires.items():
+            for question in questionnaire.questions:
+                question_titles[(qid, question.id)] = question.text.ru
+                if question.role == Role.OVERALL:
+                    overall[qid] = question.id
+                elif question.role == Role.PROBLEMS and qid not in problems:
+                    problems[qid] = question.id
+                if question.type == "nps" and qid not in nps:
+                    nps[qid] = question.id
+                if question.role == Role.COMMENT:
+                    comments[qid] = (*comments.get(qid, ()), question.id)
+                for option in getattr(question, "options", ()):
+                    option_titles[(qid, question.id, option.id)] = option.text.ru
+        return cls(overall, problems, nps, comments, option_titles, question_titles)
