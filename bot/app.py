@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.settings import Settings, ensure_pepper
-from scheduler.jobs import create_scheduler
+from scheduler.jobs import create_scheduler, housekeeping
 from services.feedback import FeedbackPolicy, FeedbackService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
@@ -69,6 +69,14 @@ def create_bot(settings: Settings) -> Bot:
 @asynccontextmanager
 async def build_application(settings: Settings) -> AsyncIterator[Application]:
     """Everything the bot process needs, torn down in reverse order."""
+    bot = create_bot(settings)
+    try:
+        # A rejected token is found before anything is created or migrated.
+        me = await bot.get_me()
+    except BaseException:
+        await bot.session.close()
+        raise
+    logger.info("Connected as @%s", me.username)
     pepper = ensure_pepper(settings).get_secret_value().encode()
     content = load_content(settings.content.questionnaires_dir, settings.content.catalog_path)
     # The embedded default must start on a fresh machine: migrating is idempotent.
@@ -96,11 +104,12 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
             default_channel=settings.bot.default_channel,
         ),
     )
-    bot = create_bot(settings)
     dispatcher = create_dispatcher(storage=storage, feedback=feedback, settings=settings)
     scheduler = create_scheduler(
         settings.body.zone, responses=responses, fsm=sql_storage, today=feedback.today
     )
+    # A night missed while the bot was down is made up at start.
+    await housekeeping(responses, sql_storage, feedback.today)
     try:
         scheduler.start()
         yield Application(bot, dispatcher, engine, storage)

@@ -6,6 +6,9 @@ import asyncio
 import logging
 import sys
 
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.utils.token import TokenValidationError, validate_token
+
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -24,6 +27,14 @@ Otklik cannot start: no bot token is configured.
 """
 
 
+BAD_TOKEN_MESSAGE = """\
+Otklik cannot start: the bot token in BOT__TOKEN is not valid ({reason}).
+
+Copy the token again from @BotFather (https://t.me/BotFather): send /mybots, choose the bot,
+then "API Token". Put it into .env as BOT__TOKEN=123456789:AAE... and start the bot again.
+"""
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
@@ -35,13 +46,24 @@ def configure_logging(level: str) -> None:
 def run_bot(settings: Settings) -> int:
     """Run until interrupted; returns the process exit code."""
     configure_logging(settings.log_level)
-    if settings.bot.token is None or not settings.bot.token.get_secret_value().strip():
+    token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
+    if not token:
         print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return EXIT_NO_TOKEN
+    try:
+        validate_token(token)
+    except TokenValidationError:
+        print(
+            BAD_TOKEN_MESSAGE.format(reason="it does not look like a bot token"), file=sys.stderr
+        )
         return EXIT_NO_TOKEN
     from bot.app import serve
 
     try:
         asyncio.run(serve(settings))
+    except TelegramUnauthorizedError:
+        print(BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it"), file=sys.stderr)
+        return EXIT_NO_TOKEN
     except KeyboardInterrupt:
         logger.info("Stopped by the operator")
     return 0

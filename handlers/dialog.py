@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -58,10 +59,15 @@ async def begin_dialog(
         await message.answer(fill(intro, language, titles))
     assert isinstance(outcome, Asked), "a questionnaire always has a first question"
     nonce = secrets.token_hex(3)
+    # Durable before shown: the buttons of a message always find their dialog. Gathered, the
+    # two writes join one group commit of the storage.
+    await asyncio.gather(
+        state.set_state(Dialog.answering),
+        state.set_data({"p": outcome.progress, "n": nonce}),
+    )
     view = step_view(questionnaire, outcome, nonce, language, titles)
     sent = await message.answer(**_message_kwargs(view))
-    await state.set_state(Dialog.answering)
-    await state.set_data({"p": outcome.progress, "n": nonce, "m": sent.message_id})
+    await state.update_data(m=sent.message_id)
 
 
 def _message_kwargs(view: View) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.texts import language_of, tr
 from questionnaires.errors import DialogFinishedError, StaleProgressError
+from storage.fsm import FsmCommitError
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def setup() -> Router:
             await state.clear()
         await _tell(event, bot, "questionnaire_changed")
 
-    @router.error(ExceptionTypeFilter(SQLAlchemyError, OSError))
+    @router.error(ExceptionTypeFilter(SQLAlchemyError, FsmCommitError, OSError))
     async def on_storage_down(event: ErrorEvent, bot: Bot) -> None:
         # Progress already stored stays; the step that failed can simply be repeated.
         logger.error("Storage unavailable: %s", type(event.exception).__name__)

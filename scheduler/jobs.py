@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -48,8 +48,6 @@ def create_scheduler(
         CronTrigger(hour=3, minute=17, timezone=zone),
         id=HOUSEKEEPING_JOB,
         kwargs={"responses": responses, "fsm": fsm, "today": today},
-        # Also once right at start-up: a night missed while the bot was down is made up.
-        next_run_time=datetime.now(zone),
         coalesce=True,
         misfire_grace_time=None,
         replace_existing=True,

@@ -35,9 +35,12 @@ def create_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _ensure_sqlite_directory(parsed)
+    _keep_statement_parameters_out_of_logs()
     engine = _create_async_engine(
         parsed,
         echo=echo,
+        # Parameters are answers: never render them into logs or exception messages.
+        hide_parameters=True,
         connect_args=dict(connect_args or {}),
         # Connections to a PostgreSQL server may die between two feedback bursts.
         pool_pre_ping=parsed.get_backend_name() != "sqlite",
@@ -45,6 +48,14 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         _install_sqlite_hooks(engine, foreign_keys=sqlite_foreign_keys)
     return engine
+
+
+def _keep_statement_parameters_out_of_logs() -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG: answers and, for opt-ins,
+    chat ids side by side. Anonymity must not depend on the operator's LOG_LEVEL."""
+    driver_logger = logging.getLogger("aiosqlite")
+    if driver_logger.level < logging.INFO:  # NOTSET (0) would follow the root logger
+        driver_logger.setLevel(logging.INFO)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -337,3 +337,50 @@ async def test_callback_is_always_answered(world: World) -> None:
     await anna.click("Да")
     await anna.press_data("q:000000:0:r:5", anna.live_message()[0])  # stale: answered too
     assert len(world.harness.sent(AnswerCallbackQuery)) == 3
+
+
+async def test_database_down_mid_dialog_keeps_the_step_and_asks_to_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("3")
+    before = anna.live_message()
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("INSERT", {}, Exception("unable to open database file"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.storage, "_store", down)
+        await anna.click("Частично")
+    assert "временно недоступен" in anna.alerts()[-1]
+    assert anna.live_message()[1] == before[1]  # the question did not move on
+    await anna.click("Частично")
+    assert "Что помешало?" in anna.live_message()[1]
+
+
+async def test_no_identity_reaches_the_tables_or_the_logs(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    people = [
+        world.harness.person(7770001234, username="anon_probe_alpha"),
+        world.harness.person(7770005678, language="en", username="anon_probe_beta"),
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for person in people:
+            await person.send(LINK)
+            await person.click("1")
+            await person.click(person.buttons()[2])  # "no"
+            await person.click(person.buttons()[0])
+            await person.click(person.buttons()[-2] if "Готово" in person.buttons()[-2]
+                               or "Done" in person.buttons()[-2] else person.buttons()[-1])
+            await person.click(person.buttons()[0])
+            await person.send("очень долго, комментарий с деталями")
+    secrets = ["7770001234", "7770005678", "anon_probe_alpha", "anon_probe_beta"]
+    assert len(await world.rows("responses")) == 2
+    for table in ("responses", "answers", "dedup_keys", "fsm_states", "opt_ins"):
+        dump = repr(await world.rows(table))
+        for secret in secrets:
+            assert secret not in dump, f"{secret} found in {table}"
+    for secret in [*secrets, "очень долго"]:
+        assert secret not in caplog.text, f"{secret} found in the log"
