@@ -1,0 +1,639 @@
+"""Officer messages in Telegram HTML: the report summary, negative-feedback alerts, splitting."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Final
+
+from questionnaires.schema import Language
+from reports.model import Band, Dimension, GroupRow, Nps, ProblemRow, Report, Score
+
+#: Telegram rejects longer message texts.
+MESSAGE_LIMIT: Final = 4096
+
+_TOP_GROUPS: Final = 10
+_TOP_PROBLEMS: Final = 10
+_TOP_QUIT_POINTS: Final = 3
+_REPORT_COMMENTS: Final = 5
+_REPORT_COMMENT_CHARS: Final = 300
+_ALERT_COMMENT_CHARS: Final = 1500
+_TITLE_CHARS: Final = 120
+
+_TEXTS: Final[dict[str, dict[Language, str]]] = {
+    "period": {
+        Language.RU: "Период: {period} (сравнение с {previous})",
+        Language.EN: "Period: {period} (compared with {previous})",
+    },
+    "overall": {Language.RU: "Итого", Language.EN: "Overall"},
+    "no_answers": {
+        Language.RU: "За период ответов нет.",
+        Language.EN: "No answers in this period.",
+    },
+    "too_few": {Language.RU: "мало ответов (<{n})", Language.EN: "too few answers (<{n})"},
+    "answers": {Language.RU: "Ответов: {n}", Language.EN: "Answers: {n}"},
+    "cannot_rate": {
+        Language.RU: " (затруднились оценить: {n})",
+        Language.EN: " (could not rate: {n})",
+    },
+    "csat_line": {Language.RU: "CSAT: {csat}{change}", Language.EN: "CSAT: {csat}{change}"},
+    "was": {Language.RU: "было {value}", Language.EN: "was {value}"},
+    "previous_hidden": {
+        Language.RU: "в прошлом периоде мало ответов",
+        Language.EN: "too few answers in the previous period",
+    },
+    "mean_line": {
+        Language.RU: "Средняя оценка: {mean} — {band}",
+        Language.EN: "Mean score: {mean} — {band}",
+    },
+    "distribution": {Language.RU: "Оценки: {line}", Language.EN: "Scores: {line}"},
+    "pp": {Language.RU: "п.п.", Language.EN: "pp"},
+    "group_line": {
+        Language.RU: "• {title} — {n} отв., CSAT {csat}{change}, ср. {mean}",
+        Language.EN: "• {title} — {n} ans., CSAT {csat}{change}, mean {mean}",
+    },
+    "group_empty": {Language.RU: "• {title} — нет оценок", Language.EN: "• {title} — no scores"},
+    "more_groups": {
+        Language.RU: "…и ещё {k} (все — в таблице)",
+        Language.EN: "…and {k} more (all in the workbook)",
+    },
+    Dimension.SERVICE: {Language.RU: "Услуги", Language.EN: "Services"},
+    Dimension.CHANNEL: {Language.RU: "Каналы", Language.EN: "Channels"},
+    Dimension.LIFE_SITUATION: {
+        Language.RU: "Жизненные ситуации",
+        Language.EN: "Life situations",
+    },
+    "problems": {Language.RU: "Проблемы", Language.EN: "Problems"},
+    "problem_line": {
+        Language.RU: "• {title} — {prevalence} ({n} чел.), приоритет {band}",
+        Language.EN: "• {title} — {prevalence} ({n} people), priority {band}",
+    },
+    "problem_line_no_priority": {
+        Language.RU: "• {title} — {prevalence} ({n} чел.)",
+        Language.EN: "• {title} — {prevalence} ({n} people)",
+    },
+    "more_problems": {
+        Language.RU: "…и ещё {k} (карта болей — в таблице)",
+        Language.EN: "…and {k} more (pain map in the workbook)",
+    },
+    "nps": {
+        Language.RU: "<b>NPS</b>: {value} (n = {n}; 9–10: {p}, 7–8: {m}, 0–6: {d})",
+        Language.EN: "<b>NPS</b>: {value} (n = {n}; 9–10: {p}, 7–8: {m}, 0–6: {d})",
+    },
+    "nps_hidden": {Language.RU: "<b>NPS</b>: {hidden}", Language.EN: "<b>NPS</b>: {hidden}"},
+    "drop_off": {Language.RU: "Прохождение опроса", Language.EN: "Completion"},
+    "drop_off_line": {
+        Language.RU: "Начали: {started}, завершили: {completed} ({rate})",
+        Language.EN: "Started: {started}, completed: {completed} ({rate})",
+    },
+    "quit_points": {
+        Language.RU: "Чаще всего прекращали: {items}",
+        Language.EN: "Most often stopped at: {items}",
+    },
+    "comments": {Language.RU: "Комментарии", Language.EN: "Comments"},
+    "comments_count": {Language.RU: " ({shown} из {total})", Language.EN: " ({shown} of {total})"},
+    "comments_hidden": {
+        Language.RU: "Комментарии не показаны: слишком мало ответов для анонимности.",
+        Language.EN: "Comments are not shown: too few answers to keep them anonymous.",
+    },
+    "threshold_note": {
+        Language.RU: "Без цифр показаны группы, где меньше {n} ответов (анонимность).",
+        Language.EN: "Groups with fewer than {n} answers are shown without figures (anonymity).",
+    },
+    "alert_title": {
+        Language.RU: "⚠️ Негативные отзывы: {n}",
+        Language.EN: "⚠️ Negative feedback: {n}",
+    },
+    "alert_day": {Language.RU: " за {day}", Language.EN: " on {day}"},
+    "alert_score": {Language.RU: "Оценка: {score} из 5", Language.EN: "Score: {score} of 5"},
+    "alert_problems": {
+        Language.RU: "Что мешало: {items}",
+        Language.EN: "What got in the way: {items}",
+    },
+    "alert_comment": {Language.RU: "Комментарий: {text}", Language.EN: "Comment: {text}"},
+    "alert_empty": {
+        Language.RU: "Негативных отзывов нет.",
+        Language.EN: "No negative feedback.",
+    },
+}
+
+_BANDS: Final[dict[Band, dict[Language, str]]] = {
+    Band.HIGH: {Language.RU: "высокий", Language.EN: "high"},
+    Band.MEDIUM: {Language.RU: "средний", Language.EN: "medium"},
+    Band.LOW: {Language.RU: "низкий", Language.EN: "low"},
+}
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One strongly negative response as an officer may see it: no ids, no time."""
+
+    service_title: str
+    channel_title: str | None
+    score: int
+    problems: tuple[str, ...]
+    comment: str | None
+
+
+def _quoted(text: str, language: Language) -> str:
+    return f"«{text}»" if language == Language.RU else f"“{text}”"
+
+
+def _t(language: Language, key: str, **values: object) -> str:
+    text = _TEXTS[key][language]
+    return text.format(**values) if values else text
+
+
+def band_text(band: Band, language: Language = Language.RU) -> str:
+    """The band as a word: высокий / средний / низкий."""
+    return _BANDS[band][language]
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+def _number(value: float, digits: int, language: Language) -> str:
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language == Language.RU else text
+
+
+def _percent(value: float, language: Language) -> str:
+    return f"{_number(value, 1, language)}%"
+
+
+def _change(change: float | None, language: Language) -> str:
+    if change is None:
+        return ""
+    rounded = round(change, 1)
+    arrow = "▲" if rounded > 0 else "▼" if rounded < 0 else "="
+    return f"{arrow} {_number(abs(rounded), 1, language)} {_t(language, 'pp')}"
+
+
+def is_hidden(score: Score, min_group: int) -> bool:
+    """True when a score may show no figures: suppressed, or (defensively) below the threshold."""
+    return score.suppressed or 0 < score.n < min_group
+
+
+_HIDDEN: Final = Score(n=0, suppressed=True)
+
+
+def _complement(
+    rows: Sequence[GroupRow], overall: Score, min_group: int, *, previous: bool
+) -> set[int]:
+    """Indexes of shown groups to hide so that overall minus the shown groups does not give
+    away the hidden ones (fewer than `min_group` respondents left unaccounted for)."""
+
+    def pick(row: GroupRow) -> Score:
+        return row.previous if previous else row.current
+
+    if is_hidden(overall, min_group) or not any(is_hidden(pick(r), min_group) for r in rows):
+        return set()
+    shown = sorted(
+        (i for i, row in enumerate(rows) if not is_hidden(pick(row), min_group)),
+        key=lambda i: (pick(rows[i]).n, rows[i].title),
+    )
+    residual = overall.n - sum(pick(rows[i]).n for i in shown)
+    extra: set[int] = set()
+    while shown and 0 < residual < min_group:
+        index = shown.pop(0)
+        extra.add(index)
+        residual += pick(rows[index]).n
+    return extra
+
+
+def protect(report: Report) -> Report:
+    """The report with complementary suppression applied to each breakdown, in both periods.
+
+    The SQL side suppresses small groups; this is the second line of defence the message and
+    the workbook share: if the overall n minus the shown groups of a dimension leaves fewer
+    than the threshold, the smallest shown groups are hidden too until it does not.
+    """
+    groups = list(report.groups)
+    for dimension in Dimension:
+        positions = [i for i, row in enumerate(groups) if row.dimension == dimension]
+        rows = [groups[i] for i in positions]
+        for previous, overall in ((False, report.overall), (True, report.overall_previous)):
+            for index in _complement(rows, overall, report.min_group, previous=previous):
+                row = rows[index]
+                rows[index] = (
+                    replace(row, previous=_HIDDEN) if previous else replace(row, current=_HIDDEN)
+                )
+        for position, row in zip(positions, rows, strict=True):
+            groups[position] = row
+    protected = tuple(groups)
+    return report if protected == report.groups else replace(report, groups=protected)
+
+
+def _visible_csat(score: Score, min_group: int) -> float | None:
+    return None if is_hidden(score, min_group) else score.csat
+
+
+def csat_change(current: Score, previous: Score, min_group: int) -> float | None:
+    """Change of CSAT in percentage points, None unless both periods may show figures."""
+    now = _visible_csat(current, min_group)
+    before = _visible_csat(previous, min_group)
+    return None if now is None or before is None else now - before
+
+
+# --- escaping and texts ----------------------------------------------------------------------
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Whitespace collapsed and cut to `limit` characters; done before escaping, so no entity
+    is ever cut."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _esc(text: str, limit: int = _TITLE_CHARS) -> str:
+    return html.escape(_shorten(text, limit), quote=False)
+
+
+def _hidden_text(min_group: int, language: Language) -> str:
+    return html.escape(_t(language, "too_few", n=min_group), quote=False)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def _overall_lines(report: Report, language: Language) -> list[str]:
+    score, previous, min_group = report.overall, report.overall_previous, report.min_group
+    header = f"<b>{_t(language, 'overall')}</b>"
+    if is_hidden(score, min_group):
+        return [f"{header}: {_hidden_text(min_group, language)}"]
+    if score.n == 0:
+        return [header, _t(language, "no_answers")]
+    answers = _t(language, "answers", n=score.n)
+    if score.cannot_rate:
+        answers += _t(language, "cannot_rate", n=score.cannot_rate)
+    lines = [header, answers]
+    if score.csat is not None:
+        change = csat_change(score, previous, min_group)
+        details: list[str] = []
+        if change is not None and previous.csat is not None:
+            details.append(_change(change, language))
+            details.append(_t(language, "was", value=_percent(previous.csat, language)))
+        elif is_hidden(previous, min_group):
+            details.append(_t(language, "previous_hidden"))
+        suffix = f" ({'; '.join(details)})" if details else ""
+        lines.append(_t(language, "csat_line", csat=_percent(score.csat, language), change=suffix))
+    if score.mean is not None and score.band is not None:
+        lines.append(
+            _t(
+                language,
+                "mean_line",
+                mean=_number(score.mean, 2, language),
+                band=band_text(score.band, language),
+            )
+        )
+    if score.distribution:
+        parts = [f"{k}★ {score.distribution.get(k, 0)}" for k in range(5, 0, -1)]
+        lines.append(_t(language, "distribution", line=" · ".join(parts)))
+    return lines
+
+
+def sorted_groups(rows: Sequence[GroupRow], min_group: int) -> list[GroupRow]:
+    """Groups with figures first, largest first; hidden groups last by title, so their order
+    reveals nothing about their size."""
+    shown = [row for row in rows if not is_hidden(row.current, min_group)]
+    hidden = [row for row in rows if is_hidden(row.current, min_group)]
+    shown.sort(key=lambda row: (-row.current.n, row.title.casefold()))
+    hidden.sort(key=lambda row: row.title.casefold())
+    return shown + hidden
+
+
+def _group_line(row: GroupRow, min_group: int, language: Language) -> str:
+    title = _esc(row.title)
+    score = row.current
+    if is_hidden(score, min_group):
+        return f"• {title} — {_hidden_text(min_group, language)}"
+    if score.csat is None or score.mean is None:
+        return _t(language, "group_empty", title=title)
+    change = _change(csat_change(score, row.previous, min_group), language)
+    return _t(
+        language,
+        "group_line",
+        title=title,
+        n=score.n,
+        csat=_percent(score.csat, language),
+        change=f" ({change})" if change else "",
+        mean=_number(score.mean, 2, language),
+    )
+
+
+def _group_section(report: Report, dimension: Dimension, language: Language) -> list[str]:
+    rows = sorted_groups(report.by(dimension), report.min_group)
+    if not rows:
+        return []
+    lines = [f"<b>{_t(language, dimension)}</b>"]
+    lines += [_group_line(row, report.min_group, language) for row in rows[:_TOP_GROUPS]]
+    if len(rows) > _TOP_GROUPS:
+        # No figures for the rest: a sum next to the shown groups could reveal a hidden one.
+        lines.append(_t(language, "more_groups", k=len(rows) - _TOP_GROUPS))
+    return lines
+
+
+def sorted_problems(problems: Sequence[ProblemRow]) -> list[ProblemRow]:
+    """Highest priority first (unknown priority last), then the most widespread."""
+    return sorted(
+        problems,
+        key=lambda p: (p.priority is None, -(p.priority or 0.0), -p.prevalence, p.title),
+    )
+
+
+def _problem_section(report: Report, language: Language) -> list[str]:
+    if not report.problems or is_hidden(report.overall, report.min_group):
+        return []
+    rows = sorted_problems(report.problems)
+    lines = [f"<b>{_t(language, 'problems')}</b>"]
+    for problem in rows[:_TOP_PROBLEMS]:
+        values = {
+            "title": _esc(problem.title),
+            "prevalence": _percent(100.0 * problem.prevalence, language),
+            "n": problem.respondents,
+        }
+        band = problem.priority_band
+        if band is None:
+            lines.append(_t(language, "problem_line_no_priority", **values))
+        else:
+            lines.append(_t(language, "problem_line", band=band_text(band, language), **values))
+    if len(rows) > _TOP_PROBLEMS:
+        lines.append(_t(language, "more_problems", k=len(rows) - _TOP_PROBLEMS))
+    return lines
+
+
+def _nps_lines(nps: Nps | None, min_group: int, language: Language) -> list[str]:
+    if nps is None or nps.n == 0:
+        return []
+    if nps.suppressed or nps.n < min_group or nps.value is None:
+        return [_t(language, "nps_hidden", hidden=_hidden_text(min_group, language))]
+    value = round(nps.value)
+    return [
+        _t(
+            language,
+            "nps",
+            value=f"+{value}" if value > 0 else str(value),
+            n=nps.n,
+            p=nps.promoters,
+            m=nps.passives,
+            d=nps.detractors,
+        )
+    ]
+
+
+def _drop_off_lines(report: Report, language: Language) -> list[str]:
+    drop_off = report.drop_off
+    if drop_off is None or drop_off.started == 0:
+        return []
+    rate = drop_off.completion_rate
+    lines = [
+        f"<b>{_t(language, 'drop_off')}</b>",
+        _t(
+            language,
+            "drop_off_line",
+            started=drop_off.started,
+            completed=drop_off.completed,
+            rate=_percent(rate, language) if rate is not None else "—",
+        ),
+    ]
+    quits = sorted(drop_off.quit_points, key=lambda q: (-q.quits, q.title))[:_TOP_QUIT_POINTS]
+    if quits:
+        items = "; ".join(
+            f"{_quoted(_esc(q.title, 80), language)} — {q.quits}" for q in quits if q.quits > 0
+        )
+        if items:
+            lines.append(_t(language, "quit_points", items=items))
+    return lines
+
+
+def _comment_lines(report: Report, language: Language) -> list[str]:
+    if report.comments_suppressed:
+        return [_t(language, "comments_hidden")]
+    if not report.comments:
+        return []
+    shown = report.comments[:_REPORT_COMMENTS]
+    count = ""
+    if len(report.comments) > len(shown):
+        count = _t(language, "comments_count", shown=len(shown), total=len(report.comments))
+    lines = [f"<b>{_t(language, 'comments')}</b>{count}"]
+    lines += [f"— {_quoted(_esc(text, _REPORT_COMMENT_CHARS), language)}" for text in shown]
+    return lines
+
+
+def _anything_hidden(report: Report) -> bool:
+    scores = [report.overall, *(row.current for row in report.groups)]
+    if any(is_hidden(score, report.min_group) for score in scores):
+        return True
+    nps = report.nps
+    return nps is not None and nps.n > 0 and (nps.suppressed or nps.n < report.min_group)
+
+
+def render_report_text(report: Report, language: Language = Language.RU) -> str:
+    """The whole report as one HTML text whose every line is self-contained."""
+    report = protect(report)
+    period = _t(
+        language, "period", period=str(report.period), previous=str(report.period.previous())
+    )
+    sections: list[list[str]] = [
+        [f"<b>📊 {_esc(report.title, 200)}</b>", period],
+        _overall_lines(report, language),
+        *(_group_section(report, dimension, language) for dimension in Dimension),
+        _problem_section(report, language),
+        _nps_lines(report.nps, report.min_group, language),
+        _drop_off_lines(report, language),
+        _comment_lines(report, language),
+    ]
+    if _anything_hidden(report):
+        sections.append([f"<i>{_t(language, 'threshold_note', n=report.min_group)}</i>"])
+    return "\n\n".join("\n".join(lines) for lines in sections if lines)
+
+
+def render_report(report: Report, language: Language = Language.RU) -> list[str]:
+    """The report as Telegram HTML messages, each within the message limit."""
+    return split_message(render_report_text(report, language))
+
+
+# --- alerts -------------------------------------------------------------------------------------
+
+
+def render_alert(
+    items: Sequence[AlertItem], language: Language = Language.RU, *, day: date | None = None
+) -> list[str]:
+    """One message (split if long) for a batch of strongly negative responses.
+
+    Items are sorted by service, channel and score rather than kept in arrival order, so the
+    order tells nothing about when each answer came; `day` is the finest date shown.
+    """
+    if not items:
+        return [_t(language, "alert_empty")]
+    title = _t(language, "alert_title", n=len(items))
+    if day is not None:
+        title += _t(language, "alert_day", day=f"{day:%d.%m.%Y}")
+    blocks = [f"<b>{html.escape(title, quote=False)}</b>"]
+    ordered = sorted(
+        items,
+        key=lambda i: (
+            i.service_title.casefold(),
+            (i.channel_title or "").casefold(),
+            i.score,
+            i.problems,
+            i.comment or "",
+        ),
+    )
+    for item in ordered:
+        head = f"<b>{_esc(item.service_title)}</b>"
+        if item.channel_title:
+            head += f" · {_esc(item.channel_title)}"
+        lines = [head, _t(language, "alert_score", score=item.score)]
+        if item.problems:
+            problems = "; ".join(_esc(problem) for problem in item.problems)
+            lines.append(_t(language, "alert_problems", items=problems))
+        if item.comment and item.comment.strip():
+            text = _quoted(_esc(item.comment, _ALERT_COMMENT_CHARS), language)
+            lines.append(_t(language, "alert_comment", text=text))
+        blocks.append("\n".join(lines))
+    return split_message("\n\n".join(blocks))
+
+
+# --- splitting ----------------------------------------------------------------------------------
+
+_TAG: Final = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^<>]*?(/?)>")
+_TOKEN: Final = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);|[^<&]+|[<&]")
+_Stack = tuple[tuple[str, str], ...]  # open tags: (name, the opening tag as written)
+
+
+def _size(text: str) -> int:
+    # Telegram counts UTF-16 code units; an emoji outside the BMP takes two.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _advance(stack: _Stack, piece: str) -> _Stack:
+    """The open tags after `piece`, given those open before it."""
+    if "<" not in piece:
+        return stack
+    result = list(stack)
+    for match in _TAG.finditer(piece):
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            for index in range(len(result) - 1, -1, -1):
+                if result[index][0] == name:
+                    del result[index:]
+                    break
+        elif not self_closing:
+            result.append((name, match.group(0)))
+    return tuple(result)
+
+
+def _closers(stack: _Stack) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def _openers(stack: _Stack) -> str:
+    return "".join(opening for _, opening in stack)
+
+
+def _visible(chunk: str) -> bool:
+    return bool(_TAG.sub("", chunk).strip())
+
+
+class _Packer:
+    """Fills messages piece by piece, closing tags left open at a cut and reopening them next."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: list[str] = []
+        self.stack: _Stack = ()
+        self.body = ""
+        self.empty = True
+
+    def add(self, piece: str, separator: str) -> bool:
+        """Append `piece` if it fits with its closing tags; tell whether it did."""
+        stack = _advance(self.stack, piece)
+        body = self.body + ("" if self.empty else separator) + piece
+        if _size(body) + _size(_closers(stack)) > self.limit:
+            return False
+        self.body, self.stack, self.empty = body, stack, False
+        return True
+
+    def room(self) -> int:
+        return self.limit - _size(self.body) - _size(_closers(self.stack))
+
+    def flush(self) -> None:
+        chunk = (self.body + _closers(self.stack)).strip()
+        if _visible(chunk):
+            self.chunks.append(chunk)
+        self.body, self.empty = _openers(self.stack), True
+
+    def cut(self, piece: str) -> None:
+        """Place a piece too long for one message: cut between tags, entities and words."""
+        self.flush()
+        for match in _TOKEN.finditer(piece):
+            token = match.group(0)
+            if token in ("<", "&"):  # a stray character in otherwise valid HTML
+                token = html.escape(token)
+            is_text = not token.startswith(("<", "&"))
+            while token:
+                if not is_text:
+                    if not self.add(token, ""):
+                        self._fresh_or_fail()
+                        if not self.add(token, ""):
+                            raise ValueError(f"limit {self.limit} is too small for {token!r}")
+                    break
+                taken = self._fitting_prefix(token)
+                if not taken:
+                    self._fresh_or_fail()
+                    continue
+                self.add(taken, "")
+                token = token[len(taken) :]
+                if token:
+                    self.flush()
+
+    def _fresh_or_fail(self) -> None:
+        if self.empty:
+            raise ValueError(f"limit {self.limit} is too small for the open tags")
+        self.flush()
+
+    def _fitting_prefix(self, text: str) -> str:
+        room = self.room()
+        if _size(text) <= room:
+            return text
+        end = 0
+        used = 0
+        for char in text:
+            used += 2 if ord(char) > 0xFFFF else 1
+            if used > room:
+                break
+            end += 1
+        space = text.rfind(" ", 0, end)
+        # Prefer a word boundary unless that wastes most of the message.
+        if space > end // 2:
+            end = space + 1
+        return text[:end]
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split HTML text into messages of at most `limit` UTF-16 units (Telegram's measure).
+
+    Paragraphs (blank-line separated) stay together when they fit, then lines; a line longer
+    than the limit is cut between tags, entities and preferably words. A tag open at a cut is
+    closed at the end of one message and reopened at the start of the next.
+    """
+    packer = _Packer(limit)
+    for paragraph in text.split("\n\n"):
+        if packer.add(paragraph, "\n\n"):
+            continue
+        packer.flush()
+        if packer.add(paragraph, ""):
+            continue
+        for index, line in enumerate(paragraph.split("\n")):
+            separator = "\n" if index else "\n\n"
+            if packer.add(line, separator):
+                continue
+            packer.flush()
+            if not packer.add(line, ""):
+                packer.cut(line)
+    packer.flush()
+    return packer.chunks

@@ -1,0 +1,399 @@
+"""The officer's XLSX workbook: summary, breakdowns, pain map, anonymised answers (openpyxl).
+
+Sheets are written in openpyxl's write-only mode, which streams rows instead of keeping a cell
+object per value, so a period with tens of thousands of answers stays small in memory.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time
+from typing import Final
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
+
+from reports.model import Band, Dimension, Report, Score, TrendPoint
+from reports.telegram import csat_change, is_hidden, protect, sorted_groups, sorted_problems
+
+SUMMARY: Final = "Сводка"
+SHEETS: Final[dict[Dimension, str]] = {
+    Dimension.SERVICE: "Услуги",
+    Dimension.CHANNEL: "Каналы",
+    Dimension.LIFE_SITUATION: "Жизненные ситуации",
+}
+PROBLEMS: Final = "Проблемы"
+TREND: Final = "Динамика"
+RESPONSES: Final = "Ответы"
+COMMENTS: Final = "Комментарии"
+
+#: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority.
+PAIN_MAP_COLUMNS: Final = (
+    "№",
+    "Процесс",
+    "Проблема / потенциальная потребность",
+    "Распространённость",
+    "Приоритет",
+    "Меры",
+    "Ответственный",
+    "Срок",
+    "Назвали, чел.",
+    "Средняя оценка назвавших",
+    "Индекс приоритета",
+)
+GROUP_COLUMNS: Final = (
+    "Название",
+    "Ответов (n)",
+    "CSAT",
+    "Средняя оценка",
+    "Уровень",
+    "CSAT, пред. период",
+    "Изменение CSAT, п.п.",
+)
+
+_PERCENT: Final = "0.0%"
+_MEAN: Final = "0.00"
+_COUNT: Final = "0"
+_DATE: Final = "DD.MM.YYYY"
+_PP: Final = '+0.0" п.п.";-0.0" п.п.";0.0" п.п."'
+_CELL_CHARS: Final = 32_767  # Excel's limit for one cell
+_WIDTH_SAMPLE: Final = 500
+_BOLD: Final = Font(bold=True)
+_WRAP: Final = Alignment(wrap_text=True, vertical="top")
+_BANDS: Final = {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"}
+
+_Value = str | int | float | date | None
+
+
+class _Sheet:
+    """A write-only sheet: header row bold and frozen, column widths from the content."""
+
+    def __init__(
+        self,
+        book: Workbook,
+        title: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[_Value | tuple[_Value, str]]],
+        *,
+        wide: Mapping[int, float] | None = None,
+    ) -> None:
+        sheet: WriteOnlyWorksheet = book.create_sheet(title)
+        sheet.freeze_panes = "A2"
+        widths = [len(name) for name in header]
+        for row in rows[:_WIDTH_SAMPLE]:
+            for index, item in enumerate(row):
+                value = item[0] if isinstance(item, tuple) else item
+                if index < len(widths):
+                    widths[index] = max(widths[index], _width(value))
+        # Set in WriteOnlyWorksheet.__init__; the stubs do not declare it.
+        dimensions: DimensionHolder[str, ColumnDimension] = sheet.column_dimensions  # type: ignore[attr-defined]
+        for index, width in enumerate(widths):
+            letter = get_column_letter(index + 1)
+            given = (wide or {}).get(index)
+            dimensions[letter].width = given or min(max(width + 2, 8), 60)
+        sheet.append([_cell(sheet, name, bold=True) for name in header])
+        for row in rows:
+            sheet.append([_cell(sheet, *_split(item)) for item in row])
+
+
+def _split(item: _Value | tuple[_Value, str]) -> tuple[_Value, str | None]:
+    return item if isinstance(item, tuple) else (item, None)
+
+
+def _width(value: _Value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        return 8
+    if isinstance(value, date):
+        return 10
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def _text(value: str) -> str:
+    return ILLEGAL_CHARACTERS_RE.sub("", value)[:_CELL_CHARS]
+
+
+def _storable(value: _Value) -> str | float | datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        # Excel keeps days as date-times anyway; midnight with a day format reads as the day.
+        return datetime.combine(value, time())
+    return value
+
+
+def _cell(
+    sheet: WriteOnlyWorksheet,
+    value: _Value,
+    number_format: str | None = None,
+    *,
+    bold: bool = False,
+) -> Cell:
+    if isinstance(value, str):
+        value = _text(value)
+    cell = WriteOnlyCell(sheet, value=_storable(value))
+    if isinstance(value, str):
+        # A comment starting with "=" must stay text, never become a formula.
+        cell.data_type = "s"
+        if "\n" in value or len(value) > 60:  # 60: the widest column made from content
+            cell.alignment = _WRAP
+    if isinstance(value, date):
+        cell.number_format = _DATE
+    if number_format:
+        cell.number_format = number_format
+    if bold:
+        cell.font = _BOLD
+    return cell
+
+
+def _hidden(min_group: int) -> str:
+    return f"<{min_group}"
+
+
+def _percent(value: float | None) -> tuple[_Value, str]:
+    return (None if value is None else value / 100.0, _PERCENT)
+
+
+def _score_cells(score: Score, min_group: int) -> list[_Value | tuple[_Value, str]]:
+    """n, CSAT, mean, band: «<N» text in place of every figure of a hidden group."""
+    if is_hidden(score, min_group):
+        hidden = _hidden(min_group)
+        return [hidden, hidden, hidden, None]
+    band = score.band
+    return [
+        (score.n, _COUNT),
+        _percent(score.csat),
+        (score.mean, _MEAN),
+        _BANDS[band] if band is not None else None,
+    ]
+
+
+def _previous_csat(score: Score, min_group: int) -> _Value | tuple[_Value, str]:
+    if is_hidden(score, min_group):
+        return _hidden(min_group)
+    return _percent(score.csat)
+
+
+def _group_rows(report: Report, dimension: Dimension) -> list[list[_Value | tuple[_Value, str]]]:
+    rows: list[list[_Value | tuple[_Value, str]]] = []
+    for row in sorted_groups(report.by(dimension), report.min_group):
+        rows.append(
+            [
+                row.title,
+                *_score_cells(row.current, report.min_group),
+                _previous_csat(row.previous, report.min_group),
+                (csat_change(row.current, row.previous, report.min_group), _PP),
+            ]
+        )
+    return rows
+
+
+def _summary_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
+    current, previous, min_group = report.overall, report.overall_previous, report.min_group
+    hidden_now, hidden_before = is_hidden(current, min_group), is_hidden(previous, min_group)
+    now = _score_cells(current, min_group)
+    before = _score_cells(previous, min_group)
+    mean_change: float | None = None
+    if (
+        not (hidden_now or hidden_before)
+        and current.mean is not None
+        and previous.mean is not None
+    ):
+        mean_change = current.mean - previous.mean
+
+    def cannot_rate(score: Score, hidden: bool) -> _Value:
+        return _hidden(min_group) if hidden else score.cannot_rate
+
+    def count(score: Score, hidden: bool, k: int) -> _Value:
+        return _hidden(min_group) if hidden else score.distribution.get(k, 0)
+
+    rows: list[list[_Value | tuple[_Value, str]]] = [
+        ["Отчёт", report.title],
+        ["Период", str(report.period), str(report.period.previous())],
+        ["Ответов (n)", now[0], before[0]],
+        [
+            "Затруднились оценить",
+            cannot_rate(current, hidden_now),
+            cannot_rate(previous, hidden_before),
+        ],
+        ["CSAT", now[1], before[1], (csat_change(current, previous, min_group), _PP)],
+        ["Средняя оценка", now[2], before[2], (mean_change, "+0.00;-0.00;0.00")],
+        ["Уровень", now[3], before[3]],
+    ]
+    rows += [
+        [f"Оценка {k}", count(current, hidden_now, k), count(previous, hidden_before, k)]
+        for k in range(5, 0, -1)
+    ]
+    nps = report.nps
+    if nps is not None:
+        rows.append([])
+        if nps.suppressed or 0 < nps.n < min_group or nps.value is None:
+            rows.append(["NPS", _hidden(min_group)])
+        else:
+            rows += [
+                ["NPS", (nps.value, "+0;-0;0")],
+                ["NPS: ответов", nps.n],
+                ["Промоутеры (9–10)", nps.promoters],
+                ["Нейтральные (7–8)", nps.passives],
+                ["Критики (0–6)", nps.detractors],
+            ]
+    drop_off = report.drop_off
+    if drop_off is not None:
+        rows += [
+            [],
+            ["Начали опрос", drop_off.started],
+            ["Завершили опрос", drop_off.completed],
+            ["Доля завершивших", _percent(drop_off.completion_rate)],
+        ]
+        for point in sorted(drop_off.quit_points, key=lambda q: (-q.quits, q.title)):
+            rows.append([f"Прекратили на вопросе «{point.title}»", point.quits])
+    rows.append([])
+    if report.comments_suppressed:
+        rows.append(["Комментарии", "не показаны: мало ответов для анонимности"])
+    else:
+        rows.append(["Комментарии", len(report.comments)])
+    rows.append(
+        [
+            "Порог анонимности",
+            f"группы, где меньше {min_group} ответов, показаны как «{_hidden(min_group)}»",
+        ]
+    )
+    return rows
+
+
+def process_title(report: Report) -> str:
+    """The process a pain map row belongs to: the report's service, else all of them."""
+    service = report.scope.service
+    if service is None:
+        return "Все услуги"
+    for row in report.by(Dimension.SERVICE):
+        if row.key == service:
+            return row.title
+    return service
+
+
+def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
+    if is_hidden(report.overall, report.min_group):
+        return []
+    process = process_title(report)
+    rows: list[list[_Value | tuple[_Value, str]]] = []
+    for number, problem in enumerate(sorted_problems(report.problems), start=1):
+        band = problem.priority_band
+        rows.append(
+            [
+                number,
+                process,
+                problem.title,
+                (problem.prevalence, _PERCENT),
+                _BANDS[band] if band is not None else None,
+                None,  # measures, responsible and deadline: the officer fills them in
+                None,
+                (None, _DATE),
+                problem.respondents,
+                (problem.mean_overall, _MEAN),
+                (problem.priority, "0.00"),
+            ]
+        )
+    return rows
+
+
+def _trend_rows(
+    trend: Sequence[TrendPoint], titles: Mapping[str | None, str], min_group: int
+) -> list[list[_Value | tuple[_Value, str]]]:
+    rows: list[list[_Value | tuple[_Value, str]]] = []
+    ordered = sorted(trend, key=lambda p: (p.bucket_start, titles.get(p.service, p.service or "")))
+    for point in ordered:
+        title = titles.get(point.service) or point.service or "Без услуги"
+        rows.append([point.bucket_start, title, *_score_cells(point.score, min_group)[:3]])
+    return rows
+
+
+def _response_value(value: object) -> _Value:
+    if value is None or isinstance(value, str | int | float):
+        if isinstance(value, bool):
+            return "да" if value else "нет"
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+    if isinstance(value, datetime):
+        # Answers are dated to the day; a time of day would help to identify a person.
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        return "; ".join(str(_response_value(item) or "") for item in value)
+    return str(value)
+
+
+def _response_rows(
+    responses: Sequence[Mapping[str, object]],
+) -> tuple[list[str], list[list[_Value | tuple[_Value, str]]]]:
+    columns: dict[str, None] = {}
+    for response in responses:
+        columns.update(dict.fromkeys(str(key) for key in response))
+    header = list(columns)
+    rows: list[list[_Value | tuple[_Value, str]]] = [
+        [_response_value(response.get(key)) for key in header] for response in responses
+    ]
+    return header, rows
+
+
+def build_workbook(
+    report: Report,
+    responses: Sequence[Mapping[str, object]],
+    *,
+    trend: Sequence[TrendPoint] = (),
+) -> bytes:
+    """The report as XLSX bytes; `responses` are already anonymised and filtered by the caller."""
+    report = protect(report)
+    book = Workbook(write_only=True)
+    _Sheet(
+        book,
+        SUMMARY,
+        ("Показатель", "Текущий период", "Предыдущий период", "Изменение"),
+        _summary_rows(report),
+        wide={0: 45, 1: 30, 2: 30, 3: 14},
+    )
+    for dimension, title in SHEETS.items():
+        _Sheet(book, title, GROUP_COLUMNS, _group_rows(report, dimension))
+    _Sheet(
+        book,
+        PROBLEMS,
+        PAIN_MAP_COLUMNS,
+        _problem_rows(report),
+        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12},
+    )
+    if trend:
+        titles: dict[str | None, str] = {
+            row.key: row.title for row in report.by(Dimension.SERVICE)
+        }
+        _Sheet(
+            book,
+            TREND,
+            ("Начало периода", "Услуга", "Ответов (n)", "CSAT", "Средняя оценка"),
+            _trend_rows(trend, titles, report.min_group),
+        )
+    header, rows = _response_rows(responses)
+    _Sheet(book, RESPONSES, header, rows)
+    if report.comments:
+        _Sheet(
+            book,
+            COMMENTS,
+            ("№", "Комментарий"),
+            [[number, text] for number, text in enumerate(report.comments, start=1)],
+            wide={0: 6, 1: 100},
+        )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
