@@ -19,11 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
+from bot.outbox import BotOutbox
 from bot.settings import Settings, ensure_pepper
-from scheduler.jobs import create_scheduler, housekeeping
+from reports.model import QuestionnaireRoles
+from scheduler.deliveries import ReportDeliveries, ReportSchedule
+from scheduler.jobs import create_scheduler, housekeeping, send_due_reports
 from services.feedback import FeedbackPolicy, FeedbackService
+from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
+from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
@@ -92,6 +97,24 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
     responses = ResponseStore(sessions)
+    outbox = BotOutbox(bot)
+    reporting = ReportingService(
+        sessions=sessions,
+        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
+        catalog=content.catalog,
+        policy=ReportingPolicy(
+            officer_ids=frozenset(settings.bot.officer_ids),
+            min_group=settings.privacy.min_group_size,
+            min_comment_group=settings.privacy.min_group_size,
+            min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+            alert_threshold=settings.reports.alert_threshold,
+        ),
+    )
+    alerts = AlertNotifier(
+        reporting,
+        outbox.text,
+        window_seconds=settings.reports.alert_window_seconds,
+    )
     feedback = FeedbackService(
         questionnaires=content.questionnaires,
         catalog=content.catalog,
@@ -103,18 +126,33 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
             ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
             default_channel=settings.bot.default_channel,
         ),
+        listeners=[alerts],
     )
-    dispatcher = create_dispatcher(storage=storage, feedback=feedback, settings=settings)
+    deliveries = ReportDeliveries(
+        schedule=ReportSchedule(settings.body.zone, settings.reports.digest_cron),
+        store=DeliveryStore(sessions),
+        reporting=reporting,
+        outbox=outbox,
+    )
+    dispatcher = create_dispatcher(
+        storage=storage, feedback=feedback, reporting=reporting, settings=settings
+    )
     scheduler = create_scheduler(
-        settings.body.zone, responses=responses, fsm=sql_storage, today=feedback.today
+        settings.body.zone,
+        responses=responses,
+        fsm=sql_storage,
+        today=feedback.today,
+        deliveries=deliveries,
     )
-    # A night missed while the bot was down is made up at start.
+    # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)
+    await send_due_reports(deliveries)
     try:
         scheduler.start()
         yield Application(bot, dispatcher, engine, storage)
     finally:
         scheduler.shutdown(wait=False)
+        await alerts.drain()
         await storage.close()
         await bot.session.close()
         await engine.dispose()

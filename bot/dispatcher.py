@@ -8,15 +8,17 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from handlers import citizen, common, dialog, errors
+from handlers import citizen, common, dialog, errors, officer
 from handlers.middlewares import DropRepeatedUpdates
 from services.feedback import FeedbackService
+from services.reporting import ReportingService
 
 
 def create_dispatcher(
     *,
     storage: BaseStorage,
     feedback: FeedbackService,
+    reporting: ReportingService,
     events_isolation: BaseEventIsolation | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
@@ -26,12 +28,14 @@ def create_dispatcher(
         # One update per user at a time: a double tap is handled once, in order.
         events_isolation=events_isolation or SimpleEventIsolation(),
         feedback=feedback,
+        reporting=reporting,
         **workflow_data,
     )
     dispatcher.update.outer_middleware(DropRepeatedUpdates())
     dispatcher.include_routers(
         errors.setup(),
         common.setup(),
+        officer.setup(),
         citizen.setup(),
         dialog.setup(),
         common.setup_fallback(),

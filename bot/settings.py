@@ -90,6 +90,30 @@ class BodySettings(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+class ReportsSettings(BaseModel):
+    digest_cron: str = Field(
+        default="0 9 * * mon",
+        description="When the weekly digest goes out (crontab, the body's time zone).",
+    )
+    alert_threshold: int = Field(
+        default=2, ge=1, le=5, description="An overall score at or below it alerts officers."
+    )
+    alert_window_seconds: float = Field(
+        default=60.0, gt=0, description="Alerts of a burst are batched per this window."
+    )
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"not a crontab expression: {error}") from None
+        return value
+
+
 class ContentSettings(BaseModel):
     questionnaires_dir: Path = DEFINITIONS_DIR
     catalog_path: Path = DEFINITIONS_DIR.parent / "catalog.yaml"
@@ -110,6 +134,7 @@ class Settings(BaseSettings):
     fsm: FsmSettings = FsmSettings()
     privacy: PrivacySettings = PrivacySettings()
     body: BodySettings = BodySettings()
+    reports: ReportsSettings = ReportsSettings()
     content: ContentSettings = ContentSettings()
     log_level: str = "INFO"
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
+REPORTS_JOB = "reports"
 
 
 class DedupPurger(Protocol):
@@ -34,15 +36,39 @@ async def housekeeping(
     return keys, dialogs
 
 
+class DueReports(Protocol):
+    async def tick(self, now: datetime) -> int: ...
+
+
+async def send_due_reports(deliveries: DueReports, now: datetime | None = None) -> int:
+    """Send the reports due up to now; a failure is logged and retried on the next tick."""
+    try:
+        return await deliveries.tick(now or datetime.now(UTC))
+    except Exception as error:
+        logger.error("Report deliveries failed: %s", type(error).__name__, exc_info=error)
+        return 0
+
+
 def create_scheduler(
     zone: ZoneInfo,
     *,
     responses: DedupPurger,
     fsm: ExpiringStorage | None,
     today: Callable[[], date],
+    deliveries: DueReports | None = None,
 ) -> AsyncIOScheduler:
-    """An AsyncIOScheduler in the body's zone with the nightly housekeeping job."""
+    """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
+    if deliveries is not None:
+        scheduler.add_job(
+            send_due_reports,
+            IntervalTrigger(minutes=1, timezone=zone),
+            id=REPORTS_JOB,
+            kwargs={"deliveries": deliveries},
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
     scheduler.add_job(
         housekeeping,
         CronTrigger(hour=3, minute=17, timezone=zone),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires import engine
@@ -15,7 +16,7 @@ from questionnaires.catalog import Catalog, Service, ServiceGroup
 from questionnaires.deeplinks import decode_payload
 from questionnaires.engine import Asked, Completed, Progress
 from questionnaires.errors import StaleProgressError
-from questionnaires.results import ResponseContext
+from questionnaires.results import CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Questionnaire
 from storage.opt_ins import OptInStore, OptInTopic
 from storage.responses import DedupClaim, ResponseStore
@@ -38,6 +39,12 @@ def keyed_digest(pepper: bytes, *parts: object) -> str:
     return hmac.new(pepper, message, hashlib.sha256).hexdigest()
 
 
+class ResponseListener(Protocol):
+    """Told about every stored response (alerts); must not fail the person's dialog."""
+
+    async def response_stored(self, response: CompletedResponse) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FeedbackPolicy:
     ratings_per_service_per_day: int = 1
@@ -58,6 +65,7 @@ class FeedbackService:
         zone: ZoneInfo,
         policy: FeedbackPolicy,
         clock: Callable[[], datetime] = utc_now,
+        listeners: Sequence[ResponseListener] = (),
     ) -> None:
         if POST_SERVICE not in questionnaires:
             raise ValueError(f"the '{POST_SERVICE}' questionnaire is missing or invalid")
@@ -69,6 +77,10 @@ class FeedbackService:
         self._zone = zone
         self._policy = policy
         self._clock = clock
+        self._listeners = list(listeners)
+
+    def add_listener(self, listener: ResponseListener) -> None:
+        self._listeners.append(listener)
 
     def today(self) -> date:
         """The body's calendar day: responses are dated in its time zone."""
@@ -129,6 +141,16 @@ class FeedbackService:
         `person` (the Telegram user id) is used only inside the keyed hash of the guard.
         """
         response = completed.to_response(self.today())
+        if not await self._save(response, person):
+            return False
+        for listener in self._listeners:
+            try:
+                await listener.response_stored(response)
+            except Exception as error:  # the response is stored: the person hears "thank you"
+                logger.warning("Response listener failed: %s", type(error).__name__)
+        return True
+
+    async def _save(self, response: CompletedResponse, person: int) -> bool:
         service = response.context.service
         limit = self._policy.ratings_per_service_per_day
         if not limit or service is None or response.kind != POST_SERVICE:

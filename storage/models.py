@@ -202,3 +202,62 @@ class FsmState(Base):
     state: Mapped[str | None] = mapped_column(String)
     data: Mapped[str] = mapped_column(Text)  # JSON object
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+#: A funnel step: "*started", "*completed", "*cancelled", or "@" + a question id.
+FUNNEL_STEP_LENGTH: Final = CODE_LENGTH + 1
+
+
+class FunnelCount(Base):
+    """Anonymous dialog counters by start day and context: started, finished, parked where.
+
+    ``@<question>`` rows are gauges: a dialog adds 1 where it goes and takes 1 from where it was,
+    so what stays there belongs to dialogs that stopped at that question.
+    """
+
+    __tablename__ = "dialog_funnel"
+
+    started_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    # '' stands for a missing code: primary key columns cannot hold NULL.
+    service_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    channel_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    step: Mapped[str] = mapped_column(String(FUNNEL_STEP_LENGTH), primary_key=True)
+    count: Mapped[int]
+
+
+# Report indexes (revision 0003), declared here rather than in the classes above so that the
+# reporting schema reads in one place. Measured with bench/report_bench.py:
+# - answers: a covering lookup of one question's answer by response, and a scan of one question's
+#   answers in response order (overall score, problems, comments);
+Index(None, Answer.question_id, Answer.response_id, Answer.number, Answer.option_id)
+# - responses: a covering scan in breakdown order (service, channel, life situation), so the
+#   breakdown GROUP BY needs no sort on SQLite ...
+Index(
+    "ix_responses_report_groups",
+    Response.audience,
+    Response.service_code,
+    Response.channel_code,
+    Response.life_situation_code,
+    Response.submitted_on,
+    Response.questionnaire_id,
+    Response.id,
+)
+# - ... and a covering lookup of a response's context by id, for joins driven by answers.
+Index(
+    "ix_responses_report_lookup",
+    Response.id,
+    Response.audience,
+    Response.submitted_on,
+    Response.questionnaire_id,
+    Response.service_code,
+    Response.channel_code,
+    Response.life_situation_code,
+)
+
+
+# Later features keep their tables in modules of their own; importing them here registers them
+# on Base.metadata wherever the models are loaded (Alembic, tests, the app).
+from storage import models_broadcast, models_campaigns, models_delivery  # noqa: E402, F401

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.settings import ContentSettings
-from services.feedback import FeedbackPolicy, FeedbackService
+from reports.model import QuestionnaireRoles
+from services.feedback import FeedbackPolicy, FeedbackService, ResponseListener
+from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
 from storage.fsm import SqlStorage
@@ -45,6 +47,7 @@ class World:
     feedback: FeedbackService
     url: str
     clock_now: list[datetime]
+    reporting: ReportingService
 
     async def rows(self, table: str) -> list[dict[str, object]]:
         async with self.engine.connect() as connection:
@@ -57,6 +60,7 @@ def build_feedback(
     clock_now: list[datetime],
     *,
     ratings_per_day: int = 1,
+    listeners: Sequence[ResponseListener] = (),
 ) -> FeedbackService:
     defaults = ContentSettings()
     content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
@@ -71,6 +75,23 @@ def build_feedback(
             ratings_per_service_per_day=ratings_per_day, default_channel="messenger"
         ),
         clock=lambda: clock_now[0],
+        listeners=listeners,
+    )
+
+
+OFFICER_ID = 500500
+
+
+def build_reporting(
+    sessions: async_sessionmaker[AsyncSession], feedback: FeedbackService
+) -> ReportingService:
+    defaults = ContentSettings()
+    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
+    return ReportingService(
+        sessions=sessions,
+        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
+        catalog=feedback.catalog,
+        policy=ReportingPolicy(officer_ids=frozenset({OFFICER_ID})),
     )
 
 
@@ -82,11 +103,21 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     clock_now = [datetime(2026, 11, 23, 9, 30, tzinfo=UTC)]
+    holder: list[Harness] = []
+
+    async def send_alert(chat_id: int, text: str) -> None:
+        await holder[0].bot.send_message(chat_id, text)
+
     feedback = build_feedback(sessions, clock_now)
     await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
     storage = SqlStorage(sessions, PEPPER)
-    dispatcher = create_dispatcher(storage=storage, feedback=feedback)
-    world = World(Harness(dispatcher), engine, sessions, storage, feedback, url, clock_now)
+    reporting = build_reporting(sessions, feedback)
+    feedback.add_listener(AlertNotifier(reporting, send_alert, clock=lambda: clock_now[0]))
+    dispatcher = create_dispatcher(storage=storage, feedback=feedback, reporting=reporting)
+    holder.append(Harness(dispatcher))
+    world = World(
+        holder[0], engine, sessions, storage, feedback, url, clock_now, reporting
+    )
     yield world
     await storage.close()
     await engine.dispose()

@@ -314,7 +314,9 @@ async def test_dialog_continues_after_a_restart(world: World) -> None:
     await world.storage.close()
     # A new process: new storage on the same database, new dispatcher, same chat.
     storage = SqlStorage(world.sessions, PEPPER)
-    restarted = Harness(create_dispatcher(storage=storage, feedback=world.feedback))
+    restarted = Harness(
+        create_dispatcher(storage=storage, feedback=world.feedback, reporting=world.reporting)
+    )
     restarted.session.messages = world.harness.session.messages
     restarted.update_ids = world.harness.update_ids
     anna2 = restarted.person(1001)

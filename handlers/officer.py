@@ -1,0 +1,147 @@
+"""Officer commands: /report and /export with period and service chosen by buttons.
+
+Anyone who is not an officer never reaches these handlers: their /report falls through to the
+"unknown command" answer every citizen gets, so nothing hints that the commands exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from html import escape
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+    User,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.texts import language_of
+from reports.model import Period, Scope
+from reports.periods import half_year_as_of, last_month, last_week, quarter_of
+from services.feedback import FeedbackService
+from services.reporting import ReportingService
+
+logger = logging.getLogger(__name__)
+
+PERIODS: dict[str, str] = {
+    "w": "Прошлая неделя",
+    "m": "Прошлый месяц",
+    "q": "Текущий квартал",
+    "h": "Полугодие",
+}
+ALL_SERVICES = "*"
+
+
+class ReportPress(CallbackData, prefix="rep"):
+    export: bool
+    period: str
+    service: str = ""
+
+
+def period_for(code: str, today: date) -> Period:
+    if code == "w":
+        return last_week(today)
+    if code == "m":
+        return last_month(today)
+    if code == "q":
+        quarter = quarter_of(today)
+        return Period(quarter.start, today)
+    return half_year_as_of(today)
+
+
+async def is_officer(event: TelegramObject, reporting: ReportingService) -> bool:
+    user: User | None = getattr(event, "from_user", None)
+    return user is not None and reporting.is_officer(user.id)
+
+
+def setup() -> Router:
+    router = Router(name="officer")
+    router.message.filter(is_officer)
+    router.callback_query.filter(is_officer)
+
+    @router.message(Command("report", "export"))
+    async def on_command(message: Message) -> None:
+        export = (message.text or "").lstrip("/").startswith("export")
+        builder = InlineKeyboardBuilder()
+        for code, label in PERIODS.items():
+            builder.button(text=label, callback_data=ReportPress(export=export, period=code))
+        builder.adjust(2)
+        what = "Выгрузка в Excel" if export else "Отчёт"
+        await message.answer(f"{what}: выберите период", reply_markup=builder.as_markup())
+
+    @router.callback_query(ReportPress.filter())
+    async def on_press(
+        query: CallbackQuery,
+        callback_data: ReportPress,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+    ) -> None:
+        message = query.message
+        if not isinstance(message, Message) or callback_data.period not in PERIODS:
+            await query.answer("Кнопка устарела", show_alert=True)
+            return
+        officer = query.from_user.id
+        if not callback_data.service:
+            await query.answer()
+            await message.edit_text(
+                "Выберите услугу",
+                reply_markup=_services_keyboard(reporting, officer, callback_data),
+            )
+            return
+        scope = Scope(
+            service=None if callback_data.service == ALL_SERVICES else callback_data.service
+        )
+        if not reporting.may_see(officer, scope):
+            await query.answer("Нет доступа к этой услуге", show_alert=True)
+            return
+        period = period_for(callback_data.period, feedback.today())
+        await query.answer("Готовлю…")
+        await message.edit_text(
+            f"{escape(PERIODS[callback_data.period])}: {period}, "
+            f"{escape(reporting.default_title(scope))}"
+        )
+        if callback_data.export:
+            workbook = await reporting.workbook(period, scope)
+            name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+            await message.answer_document(
+                BufferedInputFile(workbook, filename=name), caption=f"Ответы и сводка за {period}"
+            )
+            return
+        files = await reporting.report_files(period, scope, language_of(query.from_user))
+        for text in files.messages:
+            await message.answer(text)
+        for name, png in files.charts:
+            await message.answer_photo(BufferedInputFile(png, filename=name))
+
+    return router
+
+
+def _services_keyboard(
+    reporting: ReportingService, officer: int, press: ReportPress
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    services = reporting.services_of(officer)
+    if len(services) == len(reporting.catalog.services):
+        builder.button(
+            text="Все услуги",
+            callback_data=ReportPress(
+                export=press.export, period=press.period, service=ALL_SERVICES
+            ),
+        )
+    for service in services:
+        builder.button(
+            text=service.title.ru,
+            callback_data=ReportPress(
+                export=press.export, period=press.period, service=service.code
+            ),
+        )
+    builder.adjust(1)
+    return builder.as_markup()

@@ -1,0 +1,173 @@
+"""Scheduled officer reports: the weekly digest and the semiannual reports, with catch-up.
+
+Every minute (and once at start) `ReportDeliveries.tick` asks which deliveries were due up to
+now, claims each in the database and sends it. A report due while the bot was down is sent on
+the next tick, once: the claim is unique per kind, period and officer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from questionnaires.schema import Language
+from reports.model import Period, Scope
+from reports.periods import half_year_as_of
+from services.reporting import ReportingService
+from storage.deliveries import DeliveryStore
+
+logger = logging.getLogger(__name__)
+
+DIGEST = "digest"
+SEMIANNUAL = "semiannual"
+#: How far back a missed delivery is still worth sending after downtime.
+LOOKBACK = {DIGEST: timedelta(days=35), SEMIANNUAL: timedelta(days=190)}
+
+
+class OfficerOutbox(Protocol):
+    """How reports reach an officer's chat (implemented over the Bot in the app)."""
+
+    async def text(self, chat_id: int, html: str) -> None: ...
+
+    async def photo(self, chat_id: int, name: str, png: bytes) -> None: ...
+
+    async def document(self, chat_id: int, name: str, data: bytes, caption: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One scheduled report occurrence."""
+
+    kind: str
+    key: str  # stable name of the occurrence, e.g. 2026-11-23 or 2026-H1
+    fired_at: datetime
+    period: Period
+
+
+class ReportSchedule:
+    """When reports fall due, in the body's time zone."""
+
+    def __init__(self, zone: ZoneInfo, digest_cron: str) -> None:
+        self.zone = zone
+        self._digest = CronTrigger.from_crontab(digest_cron, timezone=zone)
+        # "As of 1 July" in the morning; "as of 31 December" at the end of that working day.
+        self._semiannual = (
+            CronTrigger(month=7, day=1, hour=9, timezone=zone),
+            CronTrigger(month=12, day=31, hour=17, timezone=zone),
+        )
+
+    def occurrences(self, kind: str, since: datetime, until: datetime) -> list[Due]:
+        """Occurrences in (since, until], oldest first."""
+        triggers = (self._digest,) if kind == DIGEST else self._semiannual
+        found = [
+            self._due(kind, fired)
+            for trigger in triggers
+            for fired in _fire_times(trigger, since, until)
+        ]
+        return sorted(found, key=lambda due: due.fired_at)
+
+    def _due(self, kind: str, fired: datetime) -> Due:
+        day = fired.astimezone(self.zone).date()
+        if kind == DIGEST:
+            # The seven days before the digest: Monday–Sunday for the default Monday cron.
+            period = Period(day - timedelta(days=7), day - timedelta(days=1))
+            return Due(kind, day.isoformat(), fired, period)
+        period = half_year_as_of(day)
+        half = "H1" if period.start.month == 1 else "H2"
+        return Due(kind, f"{period.start.year}-{half}", fired, period)
+
+
+def _fire_times(trigger: CronTrigger, since: datetime, until: datetime) -> Iterator[datetime]:
+    previous: datetime | None = None
+    moment = since
+    while True:
+        fired = trigger.get_next_fire_time(previous, moment)
+        if fired is None or fired > until:
+            return
+        if fired > since:
+            yield fired
+        previous = fired
+        moment = fired + timedelta(seconds=1)
+
+
+class ReportDeliveries:
+    """Sends due reports to officers exactly once per period (see DeliveryStore.claim)."""
+
+    def __init__(
+        self,
+        *,
+        schedule: ReportSchedule,
+        store: DeliveryStore,
+        reporting: ReportingService,
+        outbox: OfficerOutbox,
+    ) -> None:
+        self._schedule = schedule
+        self._store = store
+        self._reporting = reporting
+        self._outbox = outbox
+
+    async def tick(self, now: datetime) -> int:
+        """Send whatever is due up to `now`; returns how many deliveries were sent."""
+        sent = 0
+        for kind in (DIGEST, SEMIANNUAL):
+            occurrences = self._schedule.occurrences(kind, now - LOOKBACK[kind], now)
+            last_due = await self._store.last_due(kind)
+            if last_due is None:
+                # A fresh installation starts with the latest report, not a backlog.
+                occurrences = occurrences[-1:]
+            else:
+                # Everything since the newest one handled (itself again, if it failed).
+                occurrences = [due for due in occurrences if due.fired_at >= last_due]
+            for due in occurrences:
+                sent += await self._deliver(due, now)
+        return sent
+
+    async def _deliver(self, due: Due, now: datetime) -> int:
+        sent = 0
+        for officer in sorted(self._reporting.all_officers()):
+            for scope in self._scopes(officer):
+                key = f"{due.key}:{scope.service or '*'}"
+                if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
+                    continue
+                try:
+                    await self._send(officer, due, scope)
+                except Exception as error:
+                    logger.warning(
+                        "Delivery of the %s %s failed (%s); retried next minute",
+                        due.kind,
+                        due.key,
+                        type(error).__name__,
+                    )
+                    await self._store.finish(due.kind, key, officer, now, ok=False)
+                    continue
+                await self._store.finish(due.kind, key, officer, now, ok=True)
+                sent += 1
+        if sent:
+            logger.info("Sent %d %s report(s) for %s", sent, due.kind, due.key)
+        return sent
+
+    def _scopes(self, officer: int) -> list[Scope]:
+        services = self._reporting.services_of(officer)
+        if len(services) == len(self._reporting.catalog.services):
+            return [Scope()]  # a body-wide officer gets one report over all services
+        return [Scope(service=s.code) for s in services]
+
+    async def _send(self, officer: int, due: Due, scope: Scope) -> None:
+        name = "Еженедельная сводка" if due.kind == DIGEST else "Полугодовой отчёт"
+        title = f"{name}: {self._reporting.default_title(scope).removeprefix('Отчёт: ')}"
+        files = await self._reporting.report_files(due.period, scope, Language.RU, title)
+        for text in files.messages:
+            await self._outbox.text(officer, text)
+        for file_name, png in files.charts:
+            await self._outbox.photo(officer, file_name, png)
+        if due.kind == SEMIANNUAL:
+            workbook = await self._reporting.workbook(due.period, scope)
+            await self._outbox.document(
+                officer, f"otklik-{due.key}.xlsx", workbook, f"{name} {due.period}"
+            )

@@ -1,0 +1,94 @@
+"""Records scheduled deliveries so a due report is sent once: claimed, then marked sent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models_delivery import Delivery
+from storage.upsert import insert_on_conflict
+
+logger = logging.getLogger(__name__)
+
+CLAIMED = "claimed"
+SENT = "sent"
+FAILED = "failed"
+
+
+class DeliveryStore:
+    """One row per (kind, period, recipient); the unique key makes a second claim fail."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        stale_claim: timedelta = timedelta(minutes=30),
+    ) -> None:
+        self._sessions = sessions
+        self._stale_claim = stale_claim
+
+    async def claim(
+        self, kind: str, period_key: str, recipient: int, now: datetime, due_at: datetime
+    ) -> bool:
+        """Take the delivery for sending; False when it was sent or is being sent.
+
+        A failed attempt, or a claim left by a process that died more than `stale_claim` ago,
+        may be taken again: a report is re-sent rather than skipped after a crash in the few
+        milliseconds between sending and recording it.
+        """
+        async with self._sessions.begin() as session:
+            insert = insert_on_conflict(session, Delivery).values(
+                kind=kind,
+                period_key=period_key,
+                recipient=recipient,
+                status=CLAIMED,
+                due_at=due_at,
+                claimed_at=now,
+                attempts=1,
+            )
+            statement = insert.on_conflict_do_update(
+                index_elements=[Delivery.kind, Delivery.period_key, Delivery.recipient],
+                set_={
+                    "status": CLAIMED,
+                    "claimed_at": now,
+                    "attempts": Delivery.attempts + 1,
+                },
+                where=(Delivery.status == FAILED)
+                | ((Delivery.status == CLAIMED) & (Delivery.claimed_at < now - self._stale_claim)),
+            ).returning(Delivery.id)
+            claimed = (await session.execute(statement)).scalar_one_or_none()
+        return claimed is not None
+
+    async def finish(
+        self, kind: str, period_key: str, recipient: int, now: datetime, *, ok: bool
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.kind == kind,
+                    Delivery.period_key == period_key,
+                    Delivery.recipient == recipient,
+                )
+                .values(status=SENT if ok else FAILED, sent_at=now if ok else None)
+            )
+
+    async def last_due(self, kind: str) -> datetime | None:
+        """When the newest occurrence of this kind that was ever claimed fell due."""
+        async with self._sessions.begin() as session:
+            return await session.scalar(
+                select(func.max(Delivery.due_at)).where(Delivery.kind == kind)
+            )
+
+    async def status(self, kind: str, period_key: str, recipient: int) -> str | None:
+        async with self._sessions.begin() as session:
+            return await session.scalar(
+                select(Delivery.status).where(
+                    Delivery.kind == kind,
+                    Delivery.period_key == period_key,
+                    Delivery.recipient == recipient,
+                )
+            )

@@ -1,0 +1,3 @@
+"""Tables of the campaigns feature (registered on storage.models.Base)."""
+
+from __future__ import annotations

@@ -1,0 +1,31 @@
+"""Tables of scheduled deliveries: which report went to which officer, so none goes twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base
+from storage.types import BigIntPK, UtcDateTime
+
+
+class Delivery(Base):
+    """One report for one officer and one period; the unique key makes sending idempotent.
+
+    The recipient is an officer (configured in settings or the catalog), never a respondent.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("kind", "period_key", "recipient"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # digest | semiannual | …
+    period_key: Mapped[str] = mapped_column(String(64))  # e.g. 2026-W47, 2026-H1
+    recipient: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # claimed | sent | failed
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the schedule fired
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,110 @@
+"""Officer commands and alerts through the dispatcher: reports, exports, access."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from aiogram.methods import SendDocument, SendMessage, SendPhoto
+from openpyxl import load_workbook
+
+from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from storage.responses import ResponseStore
+from tests.bot.conftest import OFFICER_ID, World
+
+
+async def _seed(world: World, scores: list[int], day: date, service: str = "licensing") -> None:
+    store = ResponseStore(world.sessions)
+    for score in scores:
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="post_service",
+                questionnaire_version=1,
+                kind="post_service",
+                audience="external",
+                context=ResponseContext(service=service, channel="office"),
+                submitted_on=day,
+                answers=(
+                    AnswerRow("overall", number=score),
+                    AnswerRow("solved", option_id="yes" if score >= 4 else "no"),
+                ),
+            )
+        )
+
+
+async def test_non_officer_gets_no_hint_that_report_exists(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/report")
+    unknown = anna.last_text()
+    await anna.send("/no_such_command")
+    assert anna.last_text() == unknown
+    await anna.send("/export")
+    assert anna.last_text() == unknown
+
+
+async def test_officer_gets_a_report_with_charts_for_the_chosen_period(world: World) -> None:
+    last_week_day = date(2026, 11, 18)  # the clock says 2026-11-23
+    await _seed(world, [5, 5, 4, 2, 1, 4], last_week_day)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/report")
+    assert "выберите период" in officer.last_text()
+    await officer.click("Прошлая неделя")
+    await officer.click("Все услуги")
+    texts = " ".join(world.harness.texts(OFFICER_ID))
+    assert "16.11.2026–22.11.2026" in texts
+    assert "CSAT 66,7%" in texts and "ср. 3,50" in texts  # 4 of 6 satisfied, mean 21/6
+    photos = world.harness.sent(SendPhoto)
+    assert len(photos) == 2 and all(int(p.chat_id) == OFFICER_ID for p in photos)
+
+
+async def test_small_groups_show_no_figures_in_the_officer_report(world: World) -> None:
+    await _seed(world, [1, 2, 5], date(2026, 11, 18))
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/report")
+    await officer.click("Прошлая неделя")
+    await officer.click("Все услуги")
+    report = "\n".join(
+        m.text for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID
+    )
+    assert "мало ответов" in report
+    assert "33" not in report  # CSAT of 1 in 3 must not appear
+
+
+async def test_officer_exports_an_xlsx_workbook(world: World) -> None:
+    await _seed(world, [5, 4, 4, 3, 5, 2], date(2026, 11, 18))
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/export")
+    await officer.click("Прошлая неделя")
+    await officer.click("Все услуги")
+    [document] = world.harness.sent(SendDocument)
+    data = document.document.data
+    workbook = load_workbook(io.BytesIO(data))
+    assert "Сводка" in workbook.sheetnames and "Ответы" in workbook.sheetnames
+
+
+async def test_strongly_negative_response_alerts_the_officer_anonymously(world: World) -> None:
+    anna = world.harness.person(1001, username="anna_k")
+    await anna.send("/start licensing_office")
+    await anna.click("1")
+    await anna.click("Нет")
+    await anna.click("Невежливые сотрудники")
+    await anna.click("Готово")
+    await anna.click("1")
+    await anna.send("Нагрубили в окне 3")
+    alerts = [m.text for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
+    assert len(alerts) == 1
+    assert "Лицензирование" in alerts[0] and "Невежливые сотрудники" in alerts[0]
+    assert "Нагрубили в окне 3" in alerts[0]
+    assert "1001" not in alerts[0] and "anna_k" not in alerts[0]
+
+
+async def test_satisfied_response_raises_no_alert(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/start licensing_office")
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.click("Пропустить")
+    assert not [m for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
+
+
