@@ -34,10 +34,13 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(DropRepeatedUpdates())
     dispatcher.include_routers(
         errors.setup(),
-        common.setup(),
-        officer.setup(),
-        citizen.setup(),
+        # Button presses of a dialog are most of the traffic: their router is asked first.
+        # Its text handler takes no commands, so /start, /help, /cancel still reach the others.
         dialog.setup(),
+        common.setup(),
+        citizen.setup(),
+        # Asked late: its officer check runs for every event that reaches it.
+        officer.setup(),
         common.setup_fallback(),
     )
     return dispatcher

@@ -50,6 +50,12 @@ class Press(CallbackData, prefix="q"):
     v: str = ""  # option id or score
 
 
+def pack_press(nonce: str, turn: int, action: str, value: str = "") -> str:
+    """Press(d=…, t=…, a=…, v=…).pack() without building a model per button: a dialog step
+    draws up to a dozen buttons on every press, and the model costs more than the rest."""
+    return f"{Press.__prefix__}{Press.__separator__}{nonce}:{turn}:{action}:{value}"
+
+
 class Pick(CallbackData, prefix="p"):
     """The service picker: a page to show or a service to rate."""
 
@@ -59,6 +65,10 @@ class Pick(CallbackData, prefix="p"):
 
 class OptInPress(CallbackData, prefix="o"):
     yes: bool
+
+
+OPT_IN_YES: Final = OptInPress(yes=True).pack()
+OPT_IN_NO: Final = OptInPress(yes=False).pack()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +91,13 @@ def step_view(
     lines.append(f"<b>{escape(question_text(questionnaire, asked, language, titles))}</b>")
     if question.hint:
         lines.append(escape(question.hint.get(language)))
-    builder = InlineKeyboardBuilder()
+    # Rows are built directly: InlineKeyboardBuilder deep-copies every button on export,
+    # which costs more than the rest of a button press together.
+    rows: list[list[InlineKeyboardButton]] = []
     turn = asked.turn
 
     def press(action: str, value: str = "") -> str:
-        return Press(d=nonce, t=turn, a=action, v=value).pack()
+        return pack_press(nonce, turn, action, value)
 
     if asked.awaiting_other:
         assert isinstance(question, SingleChoiceQuestion | MultiChoiceQuestion)
@@ -115,16 +127,23 @@ def step_view(
                 )
             )
         points = range(question.min, question.max + 1)
-        for value in points:
-            marked = f"• {value} •" if asked.prefill == value else str(value)
-            builder.button(text=marked, callback_data=press(Action.RATE, str(value)))
+        buttons = [
+            InlineKeyboardButton(
+                text=f"• {value} •" if asked.prefill == value else str(value),
+                callback_data=press(Action.RATE, str(value)),
+            )
+            for value in points
+        ]
         # Up to six scores fit one row on a phone; 0-10 goes over two rows.
-        builder.adjust(len(points) if len(points) <= 6 else (len(points) + 1) // 2)
+        per_row = len(buttons) if len(buttons) <= 6 else (len(buttons) + 1) // 2
+        rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
         if question.cannot_rate:
-            builder.row(
-                InlineKeyboardButton(
-                    text=tr(language, "cannot_rate"), callback_data=press(Action.CANNOT_RATE)
-                )
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=tr(language, "cannot_rate"), callback_data=press(Action.CANNOT_RATE)
+                    )
+                ]
             )
     elif isinstance(question, MultiChoiceQuestion):
         lines.append(
@@ -136,23 +155,27 @@ def step_view(
         )
         for option in question.options:
             mark = "☑️ " if option.id in asked.selected else "▫️ "
-            builder.row(
-                InlineKeyboardButton(
-                    text=mark + option.text.get(language),
-                    callback_data=press(Action.TOGGLE, option.id),
-                )
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=mark + option.text.get(language),
+                        callback_data=press(Action.TOGGLE, option.id),
+                    )
+                ]
             )
-        builder.row(
-            InlineKeyboardButton(text=tr(language, "done"), callback_data=press(Action.DONE))
+        rows.append(
+            [InlineKeyboardButton(text=tr(language, "done"), callback_data=press(Action.DONE))]
         )
     elif isinstance(question, SingleChoiceQuestion | YesNoQuestion):
         for option in question.options:
             mark = "• " if asked.prefill == option.id else ""
-            builder.row(
-                InlineKeyboardButton(
-                    text=mark + option.text.get(language),
-                    callback_data=press(Action.CHOOSE, option.id),
-                )
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=mark + option.text.get(language),
+                        callback_data=press(Action.CHOOSE, option.id),
+                    )
+                ]
             )
     elif isinstance(question, TextQuestion):
         lines.append(escape(tr(language, "type_text", limit=question.max_length)))
@@ -166,10 +189,10 @@ def step_view(
             InlineKeyboardButton(text=tr(language, "skip"), callback_data=press(Action.SKIP))
         )
     if navigation:
-        builder.row(*navigation)
+        rows.append(navigation)
     if notice:
         lines.append(f"\n⚠️ {escape(notice)}")
-    markup = builder.as_markup() if builder.buttons else None
+    markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
     return View("\n\n".join(lines), markup)
 
 
@@ -204,9 +227,11 @@ def picker_view(services: Sequence[Service], page: int, language: Language, intr
 
 
 def thanks_view(outro: str, language: Language) -> View:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=tr(language, "optin_yes"), callback_data=OptInPress(yes=True).pack())
-    builder.button(text=tr(language, "optin_no"), callback_data=OptInPress(yes=False).pack())
-    builder.adjust(1)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=tr(language, key), callback_data=data)]
+            for key, data in (("optin_yes", OPT_IN_YES), ("optin_no", OPT_IN_NO))
+        ]
+    )
     text = f"{escape(outro)}\n\n{escape(tr(language, 'thanks_optin'))}"
-    return View(text, builder.as_markup())
+    return View(text, markup)

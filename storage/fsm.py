@@ -30,6 +30,8 @@ MIN_PEPPER_LENGTH: Final = 16
 EMPTY_DATA: Final = "{}"
 #: Keys per ``IN (…)``: far below SQLite's 32,766 and asyncpg's 32,767 bound parameters.
 SELECT_CHUNK: Final = 500
+#: Digests remembered per process; an update asks for its key's digest three times or more.
+DIGEST_CACHE_SIZE: Final = 10_000
 
 #: Compact and readable (Cyrillic answers stay one character each); built once, not per call.
 _JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -95,6 +97,12 @@ class SqlStorage(BaseStorage):
     only sent after its state is durable while concurrent users share one commit. A failed
     commit raises :class:`FsmCommitError` to every waiter and forgets the keys it touched.
 
+    ``flush_interval`` is how long the writer waits for company before committing: longer
+    means fewer commits under moderate load, shorter means lower latency per answer; writes
+    arriving during a commit always join the next one. ``ttl`` counts from the last write;
+    expired dialogs read as empty until :meth:`purge_expired` deletes them. :meth:`close`
+    commits what is pending but leaves the engine to its owner.
+
     The cache makes this process the only writer of ``fsm_states``: run a single bot process
     per database with this storage; several processes need Redis (``storage.fsm_redis``).
     """
@@ -118,6 +126,7 @@ class SqlStorage(BaseStorage):
         self._ttl = ttl
         self._clock = clock
         self._flush_interval = flush_interval
+        self._digests: dict[StorageKey, str] = {}
         self._committed: dict[str, _Record] = {}
         self._pending: dict[str, _Write] = {}
         self._loads: dict[str, asyncio.Task[_Record | None]] = {}
@@ -140,7 +149,7 @@ class SqlStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The committed state, or ``None`` when there is none or it expired."""
-        record = await self._read(storage_key_digest(key, self._pepper))
+        record = await self._read(self._digest(key))
         return None if record is None else record.state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -156,7 +165,7 @@ class SqlStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         """The committed data (a fresh dict), empty when there is none or it expired."""
-        record = await self._read(storage_key_digest(key, self._pepper))
+        record = await self._read(self._digest(key))
         if record is None:
             return {}
         return cast(dict[str, Any], json.loads(record.data))
@@ -165,7 +174,7 @@ class SqlStorage(BaseStorage):
         """Commit what is pending and stop the writer; the engine stays the caller's."""
         self._closed = True
         self._wakeup.set()
-        _resolve(self._gathering)  # a closing storage does not wait for more writes
+        _settle(self._gathering)  # a closing storage does not wait for more writes
         writer = self._writer
         if writer is not None and not writer.done():
             await writer
@@ -186,6 +195,14 @@ class SqlStorage(BaseStorage):
             del self._committed[digest]
         logger.info("purged %s expired FSM dialogs", deleted)
         return deleted
+
+    def _digest(self, key: StorageKey) -> str:
+        digest = self._digests.get(key)
+        if digest is None:
+            if len(self._digests) >= DIGEST_CACHE_SIZE:
+                self._digests.clear()  # cheaper than LRU bookkeeping on every hit
+            digest = self._digests[key] = storage_key_digest(key, self._pepper)
+        return digest
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -238,7 +255,7 @@ class SqlStorage(BaseStorage):
     ) -> None:
         if self._closed:
             raise RuntimeError("SqlStorage is closed")
-        digest = storage_key_digest(key, self._pepper)
+        digest = self._digest(key)
         write = self._pending.get(digest)
         if write is None:
             write = self._pending[digest] = _Write()
@@ -270,7 +287,7 @@ class SqlStorage(BaseStorage):
     async def _gather_writes(self) -> None:
         loop = asyncio.get_running_loop()
         self._gathering = gathering = loop.create_future()
-        timer = loop.call_later(self._flush_interval, _resolve, gathering)
+        timer = loop.call_later(self._flush_interval, _settle, gathering)
         try:
             await gathering
         finally:
@@ -378,7 +395,7 @@ class SqlStorage(BaseStorage):
                     waiter.set_exception(FsmCommitError(reason, error))
 
 
-def _resolve(future: asyncio.Future[None] | None) -> None:
+def _settle(future: asyncio.Future[None] | None) -> None:
     if future is not None and not future.done():
         future.set_result(None)
 
@@ -388,7 +405,7 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, DBAPIError):
         # str(error) would render the parameters; the driver's own message does not (sqlite3
         # never quotes values, asyncpg keeps row values in .detail, outside str()).
-        return f"{type(error).__name__}: {type(error.orig).__name__}: {error.orig}"
+        return f"{type(error.orig).__name__}: {error.orig}"
     if isinstance(error, OSError):
         return f"{type(error).__name__}: {error}"
     return type(error).__name__

@@ -386,3 +386,11 @@ async def test_no_identity_reaches_the_tables_or_the_logs(
             assert secret not in dump, f"{secret} found in {table}"
     for secret in [*secrets, "очень долго"]:
         assert secret not in caplog.text, f"{secret} found in the log"
+
+
+def test_fast_button_packing_matches_callback_data() -> None:
+    from handlers.views import Press, pack_press
+
+    for value in ("", "in_progress", "5"):
+        assert pack_press("a1b2c3", 7, "c", value) == Press(d="a1b2c3", t=7, a="c", v=value).pack()
+        assert Press.unpack(pack_press("a1b2c3", 7, "c", value)).v == value

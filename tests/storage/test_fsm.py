@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiogram.exceptions import DataNotDictLikeError
@@ -299,19 +300,43 @@ async def test_a_failed_commit_raises_to_every_waiter_and_keeps_the_committed_va
         await fresh.close()
 
 
-async def test_a_missing_table_fails_the_write_with_a_commit_error(
-    database: ScratchDatabase,
+async def test_a_missing_table_fails_the_write_without_logging_answers_or_ids(
+    database: ScratchDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = database.engine()  # not migrated: no fsm_states
     storage = SqlStorage(create_session_factory(engine), PEPPER)
+    answer = "в окне 5 мне нагрубили"
     try:
-        with pytest.raises(FsmCommitError) as raised:
-            await storage.set_state(KEY, Poll.answering)
-        assert str(CHAT_ID) not in str(raised.value)
-        assert raised.value.__cause__ is None
+        with (
+            caplog.at_level(logging.DEBUG, logger="storage.fsm"),
+            pytest.raises(FsmCommitError) as raised,
+        ):
+            await storage.set_data(KEY, {"comment": answer})
     finally:
         await storage.close()
         await engine.dispose()
+    # SQLAlchemy would render the parameters into its message: none of it may leak.
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
+    logged = caplog.text + str(raised.value)
+    assert "commit" in caplog.text
+    for secret in (answer, str(CHAT_ID), str(USER_ID), storage_key_digest(KEY, PEPPER)):
+        assert secret not in logged
+
+
+async def test_a_pending_write_is_invisible_until_committed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessions, PEPPER, flush_interval=10.0)  # holds the batch open
+    try:
+        write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
+        await asyncio.sleep(0.05)
+        assert not write.done()
+        assert await storage.get_data(KEY) == {}
+        assert await _row_count(sessions) == 0
+    finally:
+        await storage.close()
+    await write
+    assert await _row_count(sessions) == 1
 
 
 async def test_data_json_cannot_hold_fails_only_its_own_caller(fsm: SqlStorage) -> None:
@@ -337,6 +362,54 @@ async def test_close_commits_pending_writes_and_refuses_new_ones(
     assert await _row_count(sessions) == 1
     with pytest.raises(RuntimeError, match="closed"):
         await storage.set_state(KEY, Poll.answering)
+
+
+class _FirstSessionWaits:
+    """A session factory whose first session, once closed, holds its caller until released.
+
+    The hold comes after the connection went back to the pool, so it also works with a pool
+    of one connection: the load has read the old row and lost the race to a commit.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.calls = 0
+        self.read = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __call__(self) -> AsyncSession:
+        self.calls += 1
+        session = self.sessions()
+        if self.calls == 1:
+            close = session.close
+
+            async def held() -> None:
+                await close()
+                self.read.set()
+                await self.release.wait()
+
+            session.close = held  # type: ignore[method-assign]
+        return session
+
+
+async def test_a_load_overtaken_by_a_commit_does_not_cache_the_older_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = SqlStorage(sessions, PEPPER)
+    await first.set_data(KEY, {"cursor": "old"})
+    await first.close()
+
+    factory = _FirstSessionWaits(sessions)
+    storage = SqlStorage(cast(async_sessionmaker[AsyncSession], factory), PEPPER, flush_interval=0)
+    try:
+        reader = asyncio.create_task(storage.get_data(KEY))
+        await factory.read.wait()  # the load holds the old row
+        await storage.set_data(KEY, {"cursor": "new"})
+        factory.release.set()
+        assert await reader in ({"cursor": "old"}, {"cursor": "new"})
+        assert await storage.get_data(KEY) == {"cursor": "new"}
+    finally:
+        await storage.close()
 
 
 # --- expiry -------------------------------------------------------------------------------
