@@ -1,0 +1,854 @@
+"""Sends one message to many chats within Telegram's limits, and resumes a crashed broadcast.
+
+Pacing. One ``Broadcaster`` per bot: its pacer hands out send slots at ``global_rate`` (29/s by
+default, under Telegram's ~30/s) and at most one per ``per_chat_interval`` to one chat, shared by
+every broadcast it runs, because Telegram's flood control counts per bot. A slot missed because
+the loop woke late may be caught up, but never so that 31 consecutive sends (one more than
+Telegram takes per second) span less than ``30 / global_rate`` seconds: at 29/s any 31 sends
+span at least 1.034 s, so up to ~34 ms of jitter between us and the API still gives no 429.
+Up to ``max_in_flight`` requests wait for their answers at once, so request latency (~0.1-0.3 s
+to the real API) does not lower the rate. A 429 pauses the pacer for ``retry_after`` seconds:
+no broadcast of this bot starts a request until then, and the same row is tried again after.
+Replies the bot sends to users meanwhile come from the same bot and are not paced here: lower
+``global_rate`` if the bot is busy while a broadcast runs.
+
+Outcomes. 403 -> ``blocked`` (never retried; see :meth:`Broadcaster.unreachable_chat_ids`);
+400 -> ``failed`` (the request itself is wrong; many in a row abort the run, it is the text);
+5xx and connection failures (the request never left) -> retried with backoff, then ``failed``;
+401/404/409 (token or bot problem) abort the run with every unsent row still ``pending``.
+
+Crash safety: a row goes ``pending -> sending -> sent``. Rows are claimed ("sending") a small
+batch per commit just before their turn, and outcomes are written in the same commits, so the
+database sees ~2 commits/s, not 60. Telegram has no idempotency key, so a row found in
+"sending" when a run starts (its previous run died) may or may not have reached the chat:
+re-sending it could send a message twice, skipping it could lose one. We never re-send: such
+rows become ``unknown``, are counted in the summary and logged, and stay unsent unless an
+officer chooses at-least-once for them with :meth:`Broadcaster.requeue_unknown`. The same goes
+for a request whose answer was lost (timeout, dropped connection): it is ``unknown``, not
+retried. The window is kept small instead. After a hard crash (SIGKILL, power loss) the unknown
+rows are the claimed rows not started yet (at most ``1.25 * claim_batch``, 20 by default: they
+miss the message), the requests in flight, and outcomes not committed yet (about one batch:
+those chats did get it), i.e. about a second and a half of sending. A cancelled run (or an
+error, or a SystemExit unwinding) does better: it writes what it knows and returns every row
+it had not started to "pending", so only requests actually in flight become unknown.
+
+One runner per broadcast at a time: a second ``run()`` of the same broadcast in this process is
+refused, and two processes must not run the same broadcast (the second would mark the first's
+in-flight rows unknown; claims themselves never overlap).
+
+The outbox holds who was invited, never who answered: a reminder goes to every invitee of the
+window, not to "those who have not answered yet", or the list itself would reveal respondents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, cast
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from questionnaires.errors import OtklikError
+from storage.models_broadcast import Broadcast, OutboxMessage
+from storage.types import UtcDateTime
+from storage.upsert import insert_on_conflict
+
+logger = logging.getLogger(__name__)
+
+#: The port: deliver ``text`` to ``chat_id`` or raise aiogram's exception for the API's answer.
+SendPort = Callable[[int, str], Awaitable[None]]
+Sleep = Callable[[float], Awaitable[None]]
+ProgressCallback = Callable[["Progress"], Awaitable[None]]
+
+PENDING: Final = "pending"
+SENDING: Final = "sending"
+SENT: Final = "sent"
+BLOCKED: Final = "blocked"
+FAILED: Final = "failed"
+UNKNOWN: Final = "unknown"
+RUNNING: Final = "running"
+DONE: Final = "done"
+
+KIND_LENGTH: Final = 32
+KEY_LENGTH: Final = 64
+#: Share of one interval by which a late slot may be caught up (see the module docstring).
+CATCH_UP_SHARE: Final = 0.5
+#: Messages Telegram accepts per second from one bot: no TELEGRAM_BURST + 1 consecutive sends
+#: may be denser than the configured rate, whatever catching up the pacer does.
+TELEGRAM_BURST: Final = 30
+#: Rows per INSERT statement in create(): bounded memory and bind parameters per statement.
+INSERT_CHUNK: Final = 5_000
+#: s an aborting run waits for requests in flight to be answered.
+DRAIN_TIMEOUT: Final = 10.0
+#: The pacer forgets chats whose gap has passed once it remembers this many.
+CHAT_MEMORY: Final = 4_096
+
+
+class BroadcastError(OtklikError):
+    """Base of the broadcast feature's errors."""
+
+
+class BroadcastNotFoundError(BroadcastError, LookupError):
+    """No broadcast with that id."""
+
+
+class BroadcastAlreadyRunningError(BroadcastError):
+    """The broadcast is being run by this broadcaster already."""
+
+
+class BroadcastAbortedError(BroadcastError):
+    """The run stopped early; unsent rows stay pending for the next run."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def telegram_sender(bot: Bot, *, reply_markup: InlineKeyboardMarkup | None = None) -> SendPort:
+    """The production port: one ``sendMessage`` per chat, aiogram's exceptions left as they are."""
+
+    async def send(chat_id: int, text: str) -> None:
+        await bot.send_message(chat_id=chat_id, text=text, reply_markup=reply_markup)
+
+    return send
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastLimits:
+    """How fast and how carefully broadcasts go out; defaults keep a margin under Telegram's."""
+
+    global_rate: float = 29.0  # messages/s over all chats; Telegram allows about 30
+    per_chat_interval: float = 1.05  # s between two messages to one chat; Telegram: about 1
+    max_in_flight: int = 16  # requests awaiting an answer at once
+    claim_batch: int = 16  # rows marked "sending" per commit: what a hard crash may leave unknown
+    flush_interval: float = 0.5  # s an outcome may wait in memory before it is committed
+    max_attempts: int = 3  # sends of one row when errors prove it did not go out
+    retry_delay: float = 1.0  # s before the second attempt; doubles after each failure
+    abort_after_bad_requests: int = 20  # 400s in a row with no success: the text is at fault
+
+    def __post_init__(self) -> None:
+        if self.global_rate <= 0 or self.per_chat_interval < 0:
+            raise ValueError("rates must be positive")
+        if min(self.max_in_flight, self.claim_batch, self.max_attempts) < 1:
+            raise ValueError("max_in_flight, claim_batch and max_attempts must be at least 1")
+        if self.flush_interval <= 0 or self.retry_delay < 0 or self.abort_after_bad_requests < 1:
+            raise ValueError("flush_interval, retry_delay and abort_after_bad_requests are off")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a broadcast stands: counts over all its rows, rate over the current run."""
+
+    broadcast_id: int
+    total: int
+    sent: int
+    blocked: int
+    failed: int
+    unknown: int
+    pending: int  # not finished yet: pending or being sent
+    sent_this_run: int
+    rate: float  # messages/s sent by this run since it started
+    rate_limited: int  # 429 answers seen by this run
+    elapsed: float  # s since this run started
+
+
+@dataclass(frozen=True, slots=True)
+class Summary(Progress):
+    """How a run ended; ``sent + blocked + failed + unknown + pending == total``."""
+
+    recovered_unknown: int  # rows an interrupted earlier run left "sending", now "unknown"
+    retried: int  # attempts repeated after a 5xx or a connection failure
+    complete: bool  # nothing left pending
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    chat_id: int
+    status: str
+    attempts: int
+
+
+class _Pacer:
+    """Send slots: a steady global rate, a gap per chat, and pauses ordered by flood control."""
+
+    def __init__(self, limits: BroadcastLimits, clock: Callable[[], float], sleep: Sleep) -> None:
+        self._interval = 1.0 / limits.global_rate
+        self._slack = CATCH_UP_SHARE * self._interval
+        self._window = TELEGRAM_BURST * self._interval
+        self._recent: deque[float] = deque(maxlen=TELEGRAM_BURST)  # the latest slots handed out
+        self._chat_gap = limits.per_chat_interval
+        self._clock, self._sleep = clock, sleep
+        self._next = -math.inf
+        self._paused_until = -math.inf
+        self._chat_free_at: dict[int, float] = {}
+        # FIFO: a row retried after a 429 queues behind the dispatcher, not ahead of everyone.
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """No slot is handed out for ``seconds`` from now (later pauses only extend it)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def _earliest(self, now: float) -> float:
+        """The next slot: on the rate's grid, caught up a little if late, never in a pause."""
+        slot = max(self._next, now - self._slack, self._paused_until)
+        if len(self._recent) == TELEGRAM_BURST:
+            # Catching up uses only room that lateness left in the last 30 slots.
+            slot = max(slot, self._recent[0] + self._window)
+        return slot
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait for a slot that keeps the global rate, the chat's gap and any pause."""
+        while True:
+            wait = self._chat_free_at.get(chat_id, -math.inf) - self._clock()
+            if wait > 0:
+                # Outside the lock: other chats keep their slots meanwhile.
+                await self._sleep(wait)
+                continue
+            async with self._lock:
+                now = self._clock()
+                slot = self._earliest(now)
+                while slot > now:
+                    await self._sleep(slot - now)
+                    now = self._clock()
+                    slot = self._earliest(now)
+                if self._chat_free_at.get(chat_id, -math.inf) > now:
+                    continue  # another broadcast reached this chat while we waited
+                self._next = slot + self._interval
+                self._recent.append(now)
+                self._chat_free_at[chat_id] = now + self._chat_gap
+                if len(self._chat_free_at) > CHAT_MEMORY:
+                    self._chat_free_at = {
+                        chat: at for chat, at in self._chat_free_at.items() if at > now
+                    }
+                return
+
+
+_RETRY: Final = "retry"
+_ABORT: Final = "abort"  # the bot cannot send at all; the row was not sent
+
+
+def _verdict(error: Exception) -> str | None:
+    """What a failed send (other than a 429) means for its row; None for a bug in the port."""
+    if isinstance(error, TelegramForbiddenError):
+        return BLOCKED
+    if isinstance(error, TelegramUnauthorizedError | TelegramConflictError | TelegramNotFound):
+        return _ABORT
+    if isinstance(error, TelegramBadRequest | TelegramMigrateToChat | TelegramEntityTooLarge):
+        return FAILED
+    if isinstance(error, TelegramServerError):
+        return _RETRY  # Telegram answered that it failed; its guidance is to try again
+    if isinstance(error, TelegramNetworkError):
+        # Only a connection that was never made proves the message did not go out; a timeout
+        # or a dropped connection may come after Telegram delivered it.
+        never_sent = isinstance(error.__cause__, aiohttp.ClientConnectorError)
+        return _RETRY if never_sent else UNKNOWN
+    if isinstance(error, ClientDecodeError | TimeoutError):
+        return UNKNOWN
+    if isinstance(error, TelegramAPIError):
+        return FAILED  # some other definite refusal
+    return None
+
+
+class Broadcaster:
+    """Creates broadcasts and runs them; one instance per bot, as flood control is per bot."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        send: SendPort,
+        *,
+        limits: BroadcastLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        now: Callable[[], datetime] = utc_now,
+        progress_every_seconds: float = 5.0,
+        progress_every_messages: int = 500,
+    ) -> None:
+        self.limits = limits or BroadcastLimits()
+        self._sessions = sessions
+        self._send = send
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._pacer = _Pacer(self.limits, clock, sleep)
+        self._active: set[int] = set()
+        self.progress_every_seconds = progress_every_seconds
+        self.progress_every_messages = progress_every_messages
+
+    async def create(self, kind: str, key: str, text: str, chat_ids: Iterable[int]) -> int:
+        """Create the broadcast ``(kind, key)`` to these chats, or find it; return its id.
+
+        Creating it again adds only chats it does not have yet and keeps the first text: a
+        broadcast half sent must not change its words.
+        """
+        if not 0 < len(kind) <= KIND_LENGTH or not 0 < len(key) <= KEY_LENGTH:
+            raise ValueError(f"kind needs 1-{KIND_LENGTH} characters, key 1-{KEY_LENGTH}")
+        if not text.strip():
+            raise ValueError("a broadcast needs a text")
+        recipients = list(dict.fromkeys(chat_ids))  # first occurrence wins, order kept
+        now = self._now()
+        async with self._sessions.begin() as session:
+            inserted = await session.scalar(
+                insert_on_conflict(session, Broadcast)
+                .values(kind=kind, key=key, text=text, created_at=now, status=PENDING)
+                .on_conflict_do_nothing(index_elements=[Broadcast.kind, Broadcast.key])
+                .returning(Broadcast.id)
+            )
+            if inserted is not None:
+                await _add_recipients(session, inserted, recipients, now)
+                logger.info(
+                    "broadcast %s (%s) created for %d chats", inserted, kind, len(recipients)
+                )
+                return int(inserted)
+            broadcast = (
+                await session.scalars(
+                    select(Broadcast).where(Broadcast.kind == kind, Broadcast.key == key)
+                )
+            ).one()
+            if broadcast.text != text:
+                logger.warning("broadcast %s exists with another text; it is kept", broadcast.id)
+            before = await _count_rows(session, broadcast.id)
+            await _add_recipients(session, broadcast.id, recipients, now)
+            added = await _count_rows(session, broadcast.id) - before
+            if added and broadcast.status == DONE:
+                broadcast.status = PENDING
+            logger.info("broadcast %s found again; %d new chats added", broadcast.id, added)
+            return broadcast.id
+
+    async def run(self, broadcast_id: int, progress: ProgressCallback | None = None) -> Summary:
+        """Send every pending row of the broadcast; safe to call again after a crash."""
+        if broadcast_id in self._active:
+            raise BroadcastAlreadyRunningError(f"broadcast {broadcast_id} is already running")
+        self._active.add(broadcast_id)
+        try:
+            async with self._sessions.begin() as session:
+                text, recovered, counts = await _start_run(session, broadcast_id, self._now())
+            if recovered:
+                logger.warning(
+                    "broadcast %s: an earlier run stopped with %d messages in flight; they are "
+                    "marked unknown and not sent again",
+                    broadcast_id,
+                    recovered,
+                )
+            job = _Run(self, broadcast_id, text, counts, recovered, progress)
+            summary = await job.execute()
+        finally:
+            self._active.discard(broadcast_id)
+        logger.info(
+            "broadcast %s: %d sent this run (%.1f/s), totals: %d sent, %d blocked, %d failed, "
+            "%d unknown, %d pending; %d flood-control answers",
+            broadcast_id,
+            summary.sent_this_run,
+            summary.rate,
+            summary.sent,
+            summary.blocked,
+            summary.failed,
+            summary.unknown,
+            summary.pending,
+            summary.rate_limited,
+        )
+        return summary
+
+    async def unreachable_chat_ids(self) -> set[int]:
+        """Chats whose latest outcome is a 403 (blocked the bot, deactivated): skip them."""
+        blocked = aliased(OutboxMessage)
+        later = aliased(OutboxMessage)
+        delivered_since = (
+            select(later.chat_id)
+            .where(
+                later.chat_id == blocked.chat_id,
+                later.status == SENT,
+                later.updated_at > blocked.updated_at,
+            )
+            .exists()
+        )
+        statement = select(blocked.chat_id).where(blocked.status == BLOCKED, ~delivered_since)
+        async with self._sessions.begin() as session:
+            return set(await session.scalars(statement))
+
+    async def requeue_unknown(self, broadcast_id: int) -> int:
+        """Make the broadcast's unknown rows pending again: at-least-once, an officer's call."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == UNKNOWN)
+                .values(status=PENDING, updated_at=self._now()),
+                execution_options={"synchronize_session": False},
+            )
+        requeued = cast(CursorResult[Any], result).rowcount
+        logger.warning("broadcast %s: %d unknown rows requeued by request", broadcast_id, requeued)
+        return requeued
+
+    async def counts(self, broadcast_id: int) -> dict[str, int]:
+        """Rows of the broadcast by status."""
+        async with self._sessions.begin() as session:
+            return await _status_counts(session, broadcast_id)
+
+
+class _Run:
+    """One run of one broadcast: claims rows, paces sends, commits outcomes in batches."""
+
+    def __init__(
+        self,
+        owner: Broadcaster,
+        broadcast_id: int,
+        text: str,
+        counts: dict[str, int],
+        recovered: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self._owner = owner
+        self._limits = owner.limits
+        self._pacer = owner._pacer
+        self._clock = owner._clock
+        self._id = broadcast_id
+        self._text = text
+        self._counts = counts  # rows by status, kept current as this run changes them
+        self._recovered = recovered
+        self._progress = progress
+        # Claim again while a few claimed rows remain, so the pacer never waits for a commit.
+        self._low_water = max(1, self._limits.claim_batch // 4)
+        self._ready: deque[int] = deque()  # claimed, not started
+        self._exhausted = False
+        self._outcomes: list[_Outcome] = []
+        self._oldest_outcome = math.inf
+        self._released: list[int] = []  # claimed, provably not sent: back to pending
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
+        self._bad_requests_in_a_row = 0
+        self._sent = 0
+        self._rate_limited = 0
+        self._retried = 0
+        self._started = self._clock()
+        self._report: asyncio.Task[None] | None = None
+        self._reported_at = self._started
+        self._reported_sent = 0
+
+    async def execute(self) -> Summary:
+        try:
+            await self._dispatch()
+            while self._tasks:
+                await self._wait_for_tasks()
+                await self._sync()
+            self._raise_failure()
+            outcomes = self._take_outcomes()
+            try:
+                async with self._owner._sessions.begin() as session:
+                    await _write_outcomes(session, self._id, outcomes, self._now())
+                    self._counts = await _finish_run(session, self._id)
+            except BaseException:
+                self._outcomes[:0] = outcomes  # for the cleanup commit
+                raise
+        except BaseException as error:
+            # An abort lets requests in flight finish, so their rows get a definite outcome;
+            # a cancellation or a crash does not wait for anything.
+            await self._stop(drain=isinstance(error, BroadcastAbortedError))
+            raise
+        summary = self._summary()
+        if self._report is not None:
+            await self._report
+        if self._progress is not None:
+            await self._call_progress(summary)
+        return summary
+
+    # --- dispatching -----------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while True:
+            await self._sync()
+            if not self._ready:
+                return  # _sync claims whenever the queue runs low: nothing is left
+            if len(self._tasks) >= self._limits.max_in_flight:
+                await self._wait_for_tasks()
+                continue
+            chat_id = self._ready[0]
+            await self._pacer.acquire(chat_id)
+            self._raise_failure()
+            self._ready.popleft()
+            task = asyncio.create_task(self._deliver(chat_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._on_task_done)
+
+    async def _sync(self) -> None:
+        """Claim more rows when few are left, commit outcomes that waited long enough."""
+        self._raise_failure()
+        claim = 0
+        if not self._exhausted and len(self._ready) <= self._low_water:
+            claim = self._limits.claim_batch
+        due = self._clock() - self._oldest_outcome >= self._limits.flush_interval
+        if claim or due or len(self._outcomes) >= self._limits.claim_batch:
+            outcomes = self._take_outcomes()
+            try:
+                async with self._owner._sessions.begin() as session:
+                    await _write_outcomes(session, self._id, outcomes, self._now())
+                    claimed = await _claim(session, self._id, claim, self._now()) if claim else []
+            except BaseException:
+                self._outcomes[:0] = outcomes  # for the cleanup commit
+                raise
+            self._move(PENDING, SENDING, len(claimed))
+            self._ready.extend(claimed)
+            if len(claimed) < claim:
+                self._exhausted = True
+        self._maybe_report()
+
+    async def _wait_for_tasks(self) -> None:
+        await asyncio.wait(
+            self._tasks,
+            timeout=self._limits.flush_interval,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
+        if self._failure is None:
+            self._failure = error
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    # --- one row ---------------------------------------------------------------------------
+
+    async def _deliver(self, chat_id: int) -> None:
+        """Send to one chat (its first slot is granted) until an outcome is known."""
+        attempts = 0
+        in_port = False
+        try:
+            while True:
+                attempts += 1
+                in_port = True
+                try:
+                    await self._owner._send(chat_id, self._text)
+                except TelegramRetryAfter as error:
+                    in_port = False
+                    self._rate_limited += 1
+                    # Flood control is per bot: every broadcast of this bot waits, then the
+                    # same row goes first.
+                    self._pacer.pause(error.retry_after)
+                    logger.warning(
+                        "broadcast %s: flood control, pausing %s s", self._id, error.retry_after
+                    )
+                except Exception as error:
+                    in_port = False
+                    verdict = _verdict(error)
+                    if verdict is None:
+                        raise  # a bug: the run stops, the row stays "sending" (it may have gone)
+                    if verdict == _ABORT:
+                        self._released.append(chat_id)
+                        reason = type(error).__name__
+                        self._fail(BroadcastAbortedError(f"the bot cannot send ({reason})"))
+                        return
+                    if verdict == _RETRY and attempts < self._limits.max_attempts:
+                        self._retried += 1
+                        await self._owner._sleep(self._limits.retry_delay * 2 ** (attempts - 1))
+                    else:
+                        self._finish(chat_id, FAILED if verdict == _RETRY else verdict, attempts)
+                        if isinstance(error, TelegramBadRequest):
+                            self._count_bad_request()
+                        return
+                else:
+                    in_port = False
+                    self._finish(chat_id, SENT, attempts)
+                    self._bad_requests_in_a_row = 0
+                    return
+                if self._failure is None:
+                    await self._pacer.acquire(chat_id)
+                if self._failure is not None:
+                    self._released.append(chat_id)  # the run is stopping; this try never went
+                    return
+        except asyncio.CancelledError:
+            if not in_port:
+                self._released.append(chat_id)  # waiting for a slot or a retry: never sent
+            raise
+
+    def _finish(self, chat_id: int, status: str, attempts: int) -> None:
+        if not self._outcomes:
+            self._oldest_outcome = self._clock()
+        self._outcomes.append(_Outcome(chat_id, status, attempts))
+        self._move(SENDING, status, 1)
+        if status == SENT:
+            self._sent += 1
+
+    def _count_bad_request(self) -> None:
+        # One malformed text fails every row alike: stop before it fails them all.
+        self._bad_requests_in_a_row += 1
+        if self._bad_requests_in_a_row >= self._limits.abort_after_bad_requests:
+            self._fail(
+                BroadcastAbortedError(
+                    f"{self._bad_requests_in_a_row} requests in a row were rejected as bad: "
+                    "check the text"
+                )
+            )
+
+    # --- bookkeeping -----------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._owner._now()
+
+    def _take_outcomes(self) -> list[_Outcome]:
+        outcomes, self._outcomes = self._outcomes, []
+        self._oldest_outcome = math.inf
+        return outcomes
+
+    def _move(self, source: str, target: str, rows: int) -> None:
+        self._counts[source] = self._counts.get(source, 0) - rows
+        self._counts[target] = self._counts.get(target, 0) + rows
+
+    async def _stop(self, *, drain: bool) -> None:
+        """After an error, a cancellation or a SystemExit: keep what is known, release the rest."""
+        if self._report is not None:
+            self._report.cancel()
+        if drain and self._tasks:
+            await asyncio.wait(self._tasks, timeout=DRAIN_TIMEOUT)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        released = [*self._ready, *self._released]
+        self._ready.clear()
+        try:
+            async with self._owner._sessions.begin() as session:
+                await _write_outcomes(session, self._id, self._take_outcomes(), self._now())
+                await _release(session, self._id, released, self._now())
+                await session.execute(
+                    update(Broadcast).where(Broadcast.id == self._id).values(status=PENDING)
+                )
+        except Exception as error:
+            # The claimed rows stay "sending" and the next run counts them unknown: safe.
+            logger.warning(
+                "broadcast %s: could not record the stop (%s)", self._id, type(error).__name__
+            )
+        else:
+            logger.warning(
+                "broadcast %s stopped; %d unstarted rows returned to pending",
+                self._id,
+                len(released),
+            )
+
+    def _snapshot(self) -> dict[str, Any]:
+        elapsed = self._clock() - self._started
+        counts = self._counts
+        return {
+            "broadcast_id": self._id,
+            "total": sum(counts.values()),
+            "sent": counts.get(SENT, 0),
+            "blocked": counts.get(BLOCKED, 0),
+            "failed": counts.get(FAILED, 0),
+            "unknown": counts.get(UNKNOWN, 0),
+            "pending": counts.get(PENDING, 0) + counts.get(SENDING, 0),
+            "sent_this_run": self._sent,
+            "rate": self._sent / elapsed if elapsed > 0 else 0.0,
+            "rate_limited": self._rate_limited,
+            "elapsed": elapsed,
+        }
+
+    def _summary(self) -> Summary:
+        snapshot = self._snapshot()
+        return Summary(
+            **snapshot,
+            recovered_unknown=self._recovered,
+            retried=self._retried,
+            complete=snapshot["pending"] == 0,
+        )
+
+    def _maybe_report(self) -> None:
+        if self._progress is None or (self._report is not None and not self._report.done()):
+            return  # a slow callback is skipped, never queued up behind the sends
+        now = self._clock()
+        if (
+            now - self._reported_at < self._owner.progress_every_seconds
+            and self._sent - self._reported_sent < self._owner.progress_every_messages
+        ):
+            return
+        self._reported_at, self._reported_sent = now, self._sent
+        self._report = asyncio.create_task(self._call_progress(Progress(**self._snapshot())))
+
+    async def _call_progress(self, progress: Progress) -> None:
+        assert self._progress is not None
+        try:
+            await self._progress(progress)
+        except Exception:
+            # Reporting is for people watching; the broadcast goes on without it.
+            logger.exception("broadcast %s: the progress callback failed", self._id)
+
+
+# --- storage: these stage statements in the caller's transaction, they never commit -----------
+
+_outbox = cast(Table, OutboxMessage.__table__)
+# One executemany for a batch of outcomes. Only rows still "sending" change, so an outcome can
+# never overwrite what another run decided.
+_WRITE_OUTCOME = (
+    update(_outbox)
+    .where(
+        _outbox.c.broadcast_id == bindparam("b_id", type_=BigInteger()),
+        _outbox.c.chat_id == bindparam("c_id", type_=BigInteger()),
+        _outbox.c.status == SENDING,
+    )
+    .values(
+        status=bindparam("new_status", type_=String()),
+        attempts=_outbox.c.attempts + bindparam("tries", type_=Integer()),
+        updated_at=bindparam("at", type_=UtcDateTime()),
+    )
+)
+
+
+async def _write_outcomes(
+    session: AsyncSession, broadcast_id: int, outcomes: Sequence[_Outcome], now: datetime
+) -> None:
+    if not outcomes:
+        return
+    await session.execute(
+        _WRITE_OUTCOME,
+        [
+            {
+                "b_id": broadcast_id,
+                "c_id": outcome.chat_id,
+                "new_status": outcome.status,
+                "tries": outcome.attempts,
+                "at": now,
+            }
+            for outcome in outcomes
+        ],
+    )
+
+
+async def _claim(session: AsyncSession, broadcast_id: int, limit: int, now: datetime) -> list[int]:
+    """Mark up to ``limit`` pending rows "sending" and return their chats, in chat order."""
+    candidates = list(
+        await session.scalars(
+            select(OutboxMessage.chat_id)
+            .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == PENDING)
+            .order_by(OutboxMessage.chat_id)
+            .limit(limit)
+        )
+    )
+    if not candidates:
+        return []
+    # "still pending" makes a concurrent claimer lose the row instead of sharing it.
+    claimed = await session.scalars(
+        update(_outbox)
+        .where(
+            _outbox.c.broadcast_id == broadcast_id,
+            _outbox.c.chat_id.in_(candidates),
+            _outbox.c.status == PENDING,
+        )
+        .values(status=SENDING, updated_at=now)
+        .returning(_outbox.c.chat_id)
+    )
+    return sorted(claimed)
+
+
+async def _release(
+    session: AsyncSession, broadcast_id: int, chat_ids: Sequence[int], now: datetime
+) -> None:
+    if not chat_ids:
+        return
+    await session.execute(
+        update(_outbox)
+        .where(
+            _outbox.c.broadcast_id == broadcast_id,
+            _outbox.c.chat_id.in_(chat_ids),
+            _outbox.c.status == SENDING,
+        )
+        .values(status=PENDING, updated_at=now)
+    )
+
+
+async def _start_run(
+    session: AsyncSession, broadcast_id: int, now: datetime
+) -> tuple[str, int, dict[str, int]]:
+    """Load the text, turn rows a dead run left "sending" into "unknown", count the rows."""
+    broadcast = await session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise BroadcastNotFoundError(f"no broadcast {broadcast_id}")
+    result = await session.execute(
+        update(_outbox)
+        .where(_outbox.c.broadcast_id == broadcast_id, _outbox.c.status == SENDING)
+        .values(status=UNKNOWN, updated_at=now)
+    )
+    broadcast.status = RUNNING
+    recovered = cast(CursorResult[Any], result).rowcount
+    return broadcast.text, recovered, await _status_counts(session, broadcast_id)
+
+
+async def _finish_run(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    counts = await _status_counts(session, broadcast_id)
+    if not counts.get(PENDING) and not counts.get(SENDING):
+        broadcast = await session.get(Broadcast, broadcast_id)
+        if broadcast is not None:
+            broadcast.status = DONE
+    return counts
+
+
+async def _status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.broadcast_id == broadcast_id)
+        .group_by(OutboxMessage.status)
+    )
+    return {status: int(count) for status, count in rows}
+
+
+async def _count_rows(session: AsyncSession, broadcast_id: int) -> int:
+    count = await session.scalar(
+        select(func.count()).where(OutboxMessage.broadcast_id == broadcast_id)
+    )
+    return int(count or 0)
+
+
+async def _add_recipients(
+    session: AsyncSession, broadcast_id: int, chat_ids: Sequence[int], now: datetime
+) -> None:
+    statement = insert_on_conflict(session, OutboxMessage).on_conflict_do_nothing(
+        index_elements=[OutboxMessage.broadcast_id, OutboxMessage.chat_id]
+    )
+    for start in range(0, len(chat_ids), INSERT_CHUNK):
+        rows = [
+            {
+                "broadcast_id": broadcast_id,
+                "chat_id": chat_id,
+                "status": PENDING,
+                "attempts": 0,
+                "updated_at": now,
+            }
+            for chat_id in chat_ids[start : start + INSERT_CHUNK]
+        ]
+        await session.execute(statement, rows)
