@@ -140,6 +140,8 @@ class ProblemRow:
     prevalence: float  # 0..1
     mean_overall: float | None
     priority: float | None
+    # Fewer respondents than the threshold named it: no figures (respondents 0, prevalence 0.0).
+    suppressed: bool = False
 
     @property
     def priority_band(self) -> Band | None:
@@ -158,6 +160,8 @@ class QuitPoint:
     question_id: str
     title: str
     quits: int
+    questionnaire_id: str = ""
+    suppressed: bool = False  # fewer quits than the threshold: quits is 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,8 @@ class DropOff:
     started: int
     completed: int
     quit_points: tuple[QuitPoint, ...] = ()
+    cancelled: int = 0
+    suppressed: bool = False  # fewer dialogs started than the threshold: all counts are 0
 
     @property
     def completion_rate(self) -> float | None:
@@ -213,6 +219,7 @@ class QuestionnaireRoles:
     comments: dict[str, tuple[str, ...]]
     option_titles: dict[tuple[str, str, str], str]  # (questionnaire, question, option) -> ru
     question_titles: dict[tuple[str, str], str]  # (questionnaire, question) -> ru
+    audiences: dict[str, str] = field(default_factory=dict)  # questionnaire id -> audience
 
     @classmethod
     def from_questionnaires(cls, questionnaires: dict[str, Questionnaire]) -> QuestionnaireRoles:
@@ -222,7 +229,9 @@ class QuestionnaireRoles:
         comments: dict[str, tuple[str, ...]] = {}
         option_titles: dict[tuple[str, str, str], str] = {}
         question_titles: dict[tuple[str, str], str] = {}
+        audiences: dict[str, str] = {}
         for qid, questionnaire in questionnaires.items():
+            audiences[qid] = str(questionnaire.audience)
             for question in questionnaire.questions:
                 question_titles[(qid, question.id)] = question.text.ru
                 if question.role == Role.OVERALL:
@@ -235,4 +244,4 @@ class QuestionnaireRoles:
                     comments[qid] = (*comments.get(qid, ()), question.id)
                 for option in getattr(question, "options", ()):
                     option_titles[(qid, question.id, option.id)] = option.text.ru
-        return cls(overall, problems, nps, comments, option_titles, question_titles)
+        return cls(overall, problems, nps, comments, option_titles, question_titles, audiences)

@@ -1,0 +1,102 @@
+"""Drop-off: dialogs started and finished in a period, and the questions where the rest stopped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
+
+from reports.model import DEFAULT_MIN_GROUP, DropOff, Period, QuestionnaireRoles, QuitPoint, Scope
+from services.funnel import AT_QUESTION, CANCELLED, COMPLETED, STARTED
+from storage.models import FunnelCount
+
+logger = logging.getLogger(__name__)
+
+
+async def drop_off(
+    sessions: async_sessionmaker[AsyncSession],
+    period: Period,
+    scope: Scope,
+    roles: QuestionnaireRoles,
+    question_titles: Mapping[tuple[str, str], str] | None = None,
+    *,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> DropOff | None:
+    """Funnel of the dialogs *started* in ``period`` within ``scope``, in one query.
+
+    A question's ``quits`` are the dialogs still parked there: they neither finished nor were
+    cancelled (dialogs still in progress count too, so the last day or two read high). None when
+    the scope filters by life situation, which the funnel does not record. Below ``min_group``
+    started dialogs nothing is shown; a question with fewer quits is marked suppressed.
+    """
+    async with sessions() as session:
+        return await drop_off_in(
+            session, period, scope, roles, question_titles, min_group=min_group
+        )
+
+
+async def drop_off_in(
+    session: AsyncSession,
+    period: Period,
+    scope: Scope,
+    roles: QuestionnaireRoles,
+    question_titles: Mapping[tuple[str, str], str] | None = None,
+    *,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> DropOff | None:
+    """:func:`drop_off` inside the caller's session and transaction."""
+    if scope.life_situation is not None:
+        return None
+    titles = roles.question_titles if question_titles is None else question_titles
+    grouping: list[InstrumentedAttribute[Any]] = [FunnelCount.questionnaire_id, FunnelCount.step]
+    if session.get_bind().dialect.name == "sqlite":
+        # By day too, the primary key's order: SQLite then sums without sorting (days are few);
+        # PostgreSQL hashes the groups either way.
+        grouping.insert(0, FunnelCount.started_on)
+    statement = (
+        select(FunnelCount.questionnaire_id, FunnelCount.step, func.sum(FunnelCount.count))
+        .where(FunnelCount.started_on.between(period.start, period.end))
+        .group_by(*grouping)
+    )
+    if scope.service is not None:
+        statement = statement.where(FunnelCount.service_code == scope.service)
+    if scope.channel is not None:
+        statement = statement.where(FunnelCount.channel_code == scope.channel)
+    # Without a known audience (roles built by hand) every questionnaire counts.
+    questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
+    if roles.audiences:
+        statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
+    started = completed = cancelled = 0
+    parked: dict[tuple[str, str], int] = {}
+    for questionnaire_id, step, total in await session.execute(statement):
+        count = int(total or 0)
+        if step == STARTED:
+            started += count
+        elif step == COMPLETED:
+            completed += count
+        elif step == CANCELLED:
+            cancelled += count
+        elif step.startswith(AT_QUESTION):
+            # A day's gauge can dip below zero when a dialog began before the recorder existed
+            # or a flush was lost: that day simply has nothing parked there.
+            key = (questionnaire_id, step.removeprefix(AT_QUESTION))
+            parked[key] = parked.get(key, 0) + max(count, 0)
+    if started < min_group:
+        return DropOff(0, 0, suppressed=True)
+    points = [
+        QuitPoint(
+            question_id=question,
+            title=titles.get((questionnaire_id, question), question),
+            quits=quits if quits >= min_group else 0,
+            questionnaire_id=questionnaire_id,
+            suppressed=quits < min_group,
+        )
+        for (questionnaire_id, question), quits in parked.items()
+        if quits > 0
+    ]
+    points.sort(key=lambda p: (p.suppressed, -p.quits, p.title))
+    return DropOff(started, completed, tuple(points), cancelled=cancelled)

@@ -1,0 +1,999 @@
+"""Report figures aggregated in SQL: scores, breakdowns, problems, NPS, comments, trend, rows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import groupby, product
+from typing import Any, Final, Literal, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Date,
+    FromClause,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import _de_clone
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import Alias, Join
+from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
+from sqlalchemy.types import TIMESTAMP
+
+from questionnaires.results import CANNOT_RATE
+from reports.funnel import drop_off_in
+from reports.model import (
+    DEFAULT_MIN_GROUP,
+    Dimension,
+    DropOff,
+    GroupRow,
+    Nps,
+    Period,
+    ProblemRow,
+    QuestionnaireRoles,
+    Report,
+    Scope,
+    Score,
+    TrendPoint,
+)
+from storage.models import Answer, Response
+
+logger = logging.getLogger(__name__)
+
+SCORES: Final = (1, 2, 3, 4, 5)
+SATISFIED: Final = (4, 5)
+NPS_PROMOTERS: Final = (9, 10)
+NPS_DETRACTORS_BELOW: Final = 7  # 0–6
+DEFAULT_MAX_COMMENTS: Final = 100
+
+#: Page cache (KiB) an SQLite report connection borrows while it runs: the lookups of one
+#: question's answers by response touch ~10 MB of index pages per million answers in no
+#: particular order, which SQLite's default 2 MB cache would re-read for nearly every row.
+SQLITE_REPORT_CACHE_KIB: Final = 65_536
+
+POSTGRES_REPORT_WORK_MEM: Final = "64MB"
+
+GROUPS_INDEX: Final = "ix_responses_report_groups"
+DAYS_INDEX: Final = "ix_responses_report_days"
+ANSWERS_INDEX: Final = "ix_answers_question_id_response_id_number_option_id"
+
+#: Keys of the fixed columns of :func:`anonymised_responses`, with their Russian headings.
+ANONYMISED_COLUMNS_RU: Final[dict[str, str]] = {
+    "no": "№",
+    "date": "Дата",
+    "questionnaire": "Анкета",
+    "service": "Услуга",
+    "channel": "Канал",
+    "life_situation": "Жизненная ситуация",
+    "overall": "Общая оценка",
+    "problems": "Что помешало",
+    "comments": "Комментарии",
+}
+
+Key = TypeVar("Key", bound=Hashable)
+Result = TypeVar("Result")
+Titles = Callable[[Dimension, str | None], str]
+Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+
+
+# --- counts and the anonymity threshold (pure) -------------------------------------------
+
+
+@dataclass(slots=True)
+class Counts:
+    """Answers to the 1–5 overall question of one group: how many gave each score, and
+    how many chose "cannot rate"."""
+
+    by_score: list[int] = field(default_factory=lambda: [0] * len(SCORES))
+    cannot_rate: int = 0
+
+    @property
+    def n(self) -> int:
+        """Respondents with a score 1–5: the base of CSAT and the mean."""
+        return sum(self.by_score)
+
+    @property
+    def respondents(self) -> int:
+        """Everyone who answered the overall question, "cannot rate" included."""
+        return self.n + self.cannot_rate
+
+    def add(self, other: Counts) -> None:
+        pairs = zip(self.by_score, other.by_score, strict=True)
+        self.by_score = [mine + theirs for mine, theirs in pairs]
+        self.cannot_rate += other.cannot_rate
+
+
+def score_of(counts: Counts | None, min_group: int, *, hidden: bool = False) -> Score:
+    """The Score of a group, or a bare suppressed one below the threshold (or if ``hidden``).
+
+    A suppressed score carries n=0 and no figures: in a group of two, even the count says who.
+    """
+    if counts is None or hidden or counts.n < max(min_group, 1):
+        return Score(n=0, suppressed=True)
+    n = counts.n
+    satisfied = sum(counts.by_score[score - 1] for score in SATISFIED)
+    total = sum(score * count for score, count in zip(SCORES, counts.by_score, strict=True))
+    return Score(
+        n=n,
+        csat=100.0 * satisfied / n,
+        mean=total / n,
+        distribution=dict(zip(SCORES, counts.by_score, strict=True)),
+        cannot_rate=counts.cannot_rate,
+    )
+
+
+def hidden_groups(
+    total: Counts,
+    groups: Mapping[Key, Counts],
+    min_group: int,
+    already_hidden: Iterable[Key] = (),
+) -> set[Key]:
+    """Groups of one breakdown to hide, given that ``total`` (their sum) is shown.
+
+    Primary: a group with n below ``min_group``. Secondary: while what the hidden groups add up
+    to (total minus the shown ones, in scores or in respondents) is 1 to ``min_group`` − 1, a
+    subtraction would reveal it, so the smallest shown group is hidden too.
+    """
+    hidden = set(already_hidden) | {key for key, c in groups.items() if c.n < min_group}
+    # Smallest first; on a tie the group without a code goes before any named one.
+    shown = sorted(
+        (key for key in groups if key not in hidden),
+        key=lambda key: (groups[key].n, groups[key].respondents, key is not None, _order(key)),
+    )
+    while shown:
+        hidden_n = total.n - sum(groups[key].n for key in shown)
+        hidden_respondents = total.respondents - sum(groups[key].respondents for key in shown)
+        if not (0 < hidden_n < min_group or 0 < hidden_respondents < min_group):
+            break
+        hidden.add(shown.pop(0))
+    return hidden
+
+
+def _order(key: object) -> tuple[object, ...]:
+    """A sort key for group keys: codes (or days) in order, None after them, tuples piecewise."""
+    if isinstance(key, tuple):
+        return tuple(_order(part) for part in key)
+    # None (responses without the code) sorts after every code.
+    return (key is None, "" if key is None else str(key))
+
+
+def _sum(counts: Iterable[Counts]) -> Counts:
+    total = Counts()
+    for item in counts:
+        total.add(item)
+    return total
+
+
+# --- SQL building blocks -----------------------------------------------------------------
+
+
+class _IndexedAlias(Alias):
+    """A table alias that SQLite reads through a named index (``INDEXED BY``).
+
+    SQLite's planner has no statistics unless someone runs ANALYZE, and with them it prefers
+    a skip-scan of the (questionnaire, day) index that looks up every row in the table: about
+    four times slower than the covering scan in breakdown order (bench/report_bench.py).
+    The report's plans are chosen here instead. Other dialects render a plain alias.
+    """
+
+    inherit_cache = True
+    # The index is part of the statement cache key: two hints must not share compiled SQL.
+    _traverse_internals: _TraverseInternalsType = [  # noqa: RUF012
+        *Alias._traverse_internals,
+        ("index_name", InternalTraversal.dp_string),
+    ]
+    index_name: str = ""
+
+
+@compiles(_IndexedAlias)
+def _compile_alias(element: _IndexedAlias, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.visit_alias(element, **kw))  # type: ignore[no-untyped-call]
+
+
+@compiles(_IndexedAlias, "sqlite")
+def _compile_indexed_alias(element: _IndexedAlias, compiler: SQLCompiler, **kw: Any) -> str:
+    rendered = str(compiler.visit_alias(element, **kw))  # type: ignore[no-untyped-call]
+    if kw.get("asfrom"):
+        rendered += f" INDEXED BY {compiler.preparer.quote(element.index_name)}"
+    return rendered
+
+
+class _OuterFirst(Join):
+    """An inner join whose left side SQLite must read first (``CROSS JOIN``); JOIN elsewhere.
+
+    SQLite never swaps the sides of a CROSS JOIN. Without this its planner may read the
+    answers first and, for each, range-scan a forced day index: quadratic.
+    """
+
+    inherit_cache = True
+
+
+@compiles(_OuterFirst, "sqlite")
+def _compile_outer_first(
+    element: _OuterFirst,
+    compiler: SQLCompiler,
+    asfrom: bool = False,
+    from_linter: Any = None,
+    **kw: Any,
+) -> str:
+    # SQLCompiler.visit_join with another keyword.
+    if from_linter:
+        from_linter.edges.update(
+            product(_de_clone(element.left._from_objects), _de_clone(element.right._from_objects))
+        )
+    assert element.onclause is not None, "built by _then, always with a condition"
+    parts = (
+        element.left._compiler_dispatch(compiler, asfrom=True, from_linter=from_linter, **kw),
+        " CROSS JOIN ",
+        element.right._compiler_dispatch(compiler, asfrom=True, from_linter=from_linter, **kw),
+        " ON ",
+        element.onclause._compiler_dispatch(compiler, from_linter=from_linter, **kw),
+    )
+    return "".join(parts)
+
+
+def _then(left: FromClause, right: FromClause, on: ColumnElement[bool]) -> Join:
+    """``left`` joined to ``right``, ``left`` read first on SQLite."""
+    return _OuterFirst(left, right, on)
+
+
+def _table(model: type[Response] | type[Answer], name: str, index: str) -> FromClause:
+    alias = _IndexedAlias._construct(model.__table__, name=name)
+    alias.index_name = index
+    return alias
+
+
+def _audience_questionnaires(
+    roles: QuestionnaireRoles, by_questionnaire: Mapping[str, Any], audience: str
+) -> dict[str, Any]:
+    # Roles built by hand may not know audiences; responses are filtered by audience anyway.
+    if not roles.audiences:
+        return dict(by_questionnaire)
+    return {
+        q: v for q, v in by_questionnaire.items() if roles.audiences.get(q, audience) == audience
+    }
+
+
+def _answer_of(
+    responses: FromClause, answers: FromClause, questions: Mapping[str, str]
+) -> ColumnElement[bool]:
+    """The answer is to the question playing a role in its response's questionnaire."""
+    ids = set(questions.values())
+    if len(ids) == 1:
+        # The usual case (one "overall" id everywhere): a constant the planners estimate well;
+        # the caller restricts the questionnaires.
+        return answers.c.question_id == ids.pop()
+    by_questionnaire = case(dict(questions), value=responses.c.questionnaire_id, else_=None)
+    return and_(answers.c.question_id.in_(ids), answers.c.question_id == by_questionnaire)
+
+
+def _in_periods(day: ColumnElement[date], periods: Sequence[Period]) -> ColumnElement[bool]:
+    return or_(*(day.between(period.start, period.end) for period in periods))
+
+
+def _scope_terms(
+    responses: FromClause, scope: Scope, periods: Sequence[Period]
+) -> list[ColumnElement[bool]]:
+    columns = responses.c
+    terms: list[ColumnElement[bool]] = [
+        columns.audience == scope.audience,
+        _in_periods(columns.submitted_on, periods),
+    ]
+    for column, code in (
+        (columns.service_code, scope.service),
+        (columns.channel_code, scope.channel),
+        (columns.life_situation_code, scope.life_situation),
+    ):
+        if code is not None:
+            terms.append(column == code)
+    return terms
+
+
+def _score_columns(
+    answers: FromClause, condition: ColumnElement[bool] | None = None
+) -> list[ColumnElement[int]]:
+    """COUNT(*) FILTER per score 1–5, then "cannot rate": one pass, no sort by score."""
+    number, option = answers.c.number, answers.c.option_id
+    wanted = [number == score for score in SCORES] + [option == CANNOT_RATE]
+    if condition is not None:
+        wanted = [and_(condition, term) for term in wanted]
+    return [func.count().filter(term) for term in wanted]
+
+
+def _counts(values: Sequence[Any]) -> Counts:
+    return Counts([int(v or 0) for v in values[: len(SCORES)]], int(values[len(SCORES)] or 0))
+
+
+async def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+@asynccontextmanager
+async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A read transaction whose queries all see one snapshot, so their figures agree.
+
+    PostgreSQL runs it REPEATABLE READ (one snapshot, not one per statement) with more memory
+    for sorts and hashes; SQLite reads one WAL snapshot per transaction anyway, and there the
+    connection borrows a larger page cache until the transaction ends.
+    """
+    async with sessions() as session:
+        dialect = await _dialect(session)
+        if dialect == "postgresql":
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            # For this transaction only: the default 4 MB spills the breakdown sorts to disk.
+            await session.execute(text(f"SET LOCAL work_mem = '{POSTGRES_REPORT_WORK_MEM}'"))
+            yield session
+            return
+        original = None
+        if dialect == "sqlite":
+            original = int((await session.execute(text("PRAGMA cache_size"))).scalar_one())
+            await session.execute(text(f"PRAGMA cache_size = -{SQLITE_REPORT_CACHE_KIB}"))
+        try:
+            yield session
+        finally:
+            if original is not None:
+                await session.execute(text(f"PRAGMA cache_size = {original}"))
+
+
+# --- the overall score, by service, channel and life situation ---------------------------
+
+
+@dataclass(slots=True)
+class _Cube:
+    """Overall-question counts per (service, channel, life situation), for each period."""
+
+    cells: list[dict[Cell, Counts]]
+    problem_base: int = 0  # current period: respondents whose questionnaire asks problems
+
+    def total(self, period: int) -> Counts:
+        return _sum(self.cells[period].values())
+
+    def by(self, dimension: Dimension, period: int) -> dict[str | None, Counts]:
+        position = _DIMENSIONS.index(dimension)
+        groups: dict[str | None, Counts] = {}
+        for cell, counts in self.cells[period].items():
+            key = cell[position]
+            if key in groups:
+                groups[key].add(counts)
+            else:
+                groups[key] = Counts(list(counts.by_score), counts.cannot_rate)
+        return groups
+
+
+_DIMENSIONS: Final = (Dimension.SERVICE, Dimension.CHANNEL, Dimension.LIFE_SITUATION)
+
+
+async def _cube(
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    scope: Scope,
+    periods: Sequence[Period],
+) -> _Cube:
+    """One query: responses in breakdown order, each with its overall answer, per period.
+
+    Rows come as (period index, service, channel, life situation, counts…, problem base).
+    """
+    cube = _Cube([{} for _ in periods])
+    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    if not overall:
+        return cube
+    # Prevalence counts respondents who could name a problem: their questionnaire asks one.
+    with_problems = [q for q in overall if q in roles.problems]
+
+    def counted(included: Sequence[Period], index: int | None) -> Select[Any]:
+        """Counts over ``included``; the period's index is ``index``, or found per row."""
+        r, a = _table(Response, "r", GROUPS_INDEX), _table(Answer, "a", ANSWERS_INDEX)
+        base: ColumnElement[int] = literal(0)
+        if with_problems:
+            base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
+        dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+        grouping: tuple[ColumnElement[Any], ...] = dimensions
+        period: ColumnElement[int] = literal(index)
+        if index is None:
+            period = case(
+                *((_in_periods(r.c.submitted_on, [p]), i) for i, p in enumerate(included)),
+                else_=len(included),
+            )
+            grouping = (*dimensions, period)
+        return (
+            select(period, *dimensions, *_score_columns(a), base)
+            .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
+            .where(*_scope_terms(r, scope, included), r.c.questionnaire_id.in_(overall))
+            .group_by(*grouping)
+        )
+
+    statement: Select[Any] | CompoundSelect[Any]
+    if len(periods) == 1:
+        statement = counted(periods, 0)
+    elif await _dialect(session) == "sqlite":
+        # A branch per period, each grouping in the index's order without a sort: cheaper on
+        # SQLite than a date test in every count of every row.
+        statement = union_all(*(counted([p], i) for i, p in enumerate(periods)))
+    else:
+        # PostgreSQL hashes the groups: one pass over both periods reads the answers once.
+        statement = counted(periods, None)
+    width = len(SCORES) + 1
+    for row in await session.execute(statement):
+        index, cell = int(row[0]), (row[1], row[2], row[3])
+        counts = _counts(row[4 : 4 + width])
+        if counts.respondents:
+            cube.cells[index][cell] = counts
+        if index == 0:
+            cube.problem_base += int(row[4 + width] or 0)
+    return cube
+
+
+def _group_rows(cube: _Cube, titles: Titles, min_group: int) -> tuple[GroupRow, ...]:
+    rows: list[GroupRow] = []
+    total_now, total_before = cube.total(0), cube.total(1)
+    for dimension in _DIMENSIONS:
+        current, previous = cube.by(dimension, 0), cube.by(dimension, 1)
+        hidden_now = hidden_groups(total_now, current, min_group)
+        hidden_before = hidden_groups(total_before, previous, min_group)
+        for key in sorted(current.keys() | previous.keys(), key=_order):
+            rows.append(
+                GroupRow(
+                    dimension=dimension,
+                    key=key,
+                    title=titles(dimension, key),
+                    current=score_of(current.get(key), min_group, hidden=key in hidden_now),
+                    previous=score_of(previous.get(key), min_group, hidden=key in hidden_before),
+                )
+            )
+    return tuple(rows)
+
+
+# --- problems, NPS, comments --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """How often one problem option was named, and the overall scores of those naming it."""
+
+    question_id: str
+    option_id: str
+    respondents: int
+    scored: int  # of them, with a score 1–5
+    score_sum: int
+
+
+def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str]:
+    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    return {q: roles.problems[q] for q in overall if q in roles.problems}
+
+
+async def _problems(
+    session: AsyncSession, roles: QuestionnaireRoles, scope: Scope, period: Period
+) -> list[_Named]:
+    """Each problem option: who named it and their overall scores, in one query."""
+    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    problems = _problem_questions(roles, scope)
+    if not problems:
+        return []
+    r = _table(Response, "r", DAYS_INDEX)
+    p = _table(Answer, "p", ANSWERS_INDEX)
+    o = _table(Answer, "o", ANSWERS_INDEX)
+    scored = o.c.number.between(SCORES[0], SCORES[-1])
+    statement = (
+        select(
+            p.c.question_id,
+            p.c.option_id,
+            func.count(),
+            func.count().filter(scored),
+            func.sum(o.c.number).filter(scored),
+        )
+        .select_from(
+            # The period's responses, their problem answers, then the overall answer of only
+            # those that named one.
+            _then(
+                _then(
+                    r,
+                    p,
+                    and_(
+                        p.c.response_id == r.c.id,
+                        _answer_of(r, p, problems),
+                    ),
+                ),
+                o,
+                and_(
+                    o.c.response_id == r.c.id,
+                    _answer_of(r, o, overall),
+                ),
+            )
+        )
+        .where(
+            *_scope_terms(r, scope, [period]),
+            r.c.questionnaire_id.in_(problems),
+            p.c.option_id.is_not(None),
+        )
+        .group_by(p.c.question_id, p.c.option_id)
+    )
+    return [
+        _Named(question, option, int(named), int(scored or 0), int(total or 0))
+        for question, option, named, scored, total in await session.execute(statement)
+    ]
+
+
+def _problem_rows(
+    named: Sequence[_Named],
+    roles: QuestionnaireRoles,
+    scope: Scope,
+    base: int,
+    min_group: int,
+) -> tuple[ProblemRow, ...]:
+    """Prevalence, mean and priority of each option; below ``min_group`` only the fact."""
+    if base <= 0:
+        return ()
+    problems = _problem_questions(roles, scope)
+    option_titles = {
+        (question, option): title
+        for (questionnaire, question, option), title in roles.option_titles.items()
+        if problems.get(questionnaire) == question
+    }
+    rows: list[ProblemRow] = []
+    for item in named:
+        title = option_titles.get((item.question_id, item.option_id), item.option_id)
+        if item.respondents < max(min_group, 1):
+            rows.append(
+                ProblemRow(item.question_id, item.option_id, title, 0, 0.0, None, None, True)
+            )
+            continue
+        prevalence = item.respondents / base
+        mean = item.score_sum / item.scored if item.scored else None
+        priority = prevalence * (5 - mean) if mean is not None else None
+        rows.append(
+            ProblemRow(
+                question_id=item.question_id,
+                option_id=item.option_id,
+                title=title,
+                respondents=item.respondents,
+                prevalence=prevalence,
+                mean_overall=mean,
+                priority=priority,
+            )
+        )
+    return tuple(sorted(rows, key=problem_order))
+
+
+def problem_order(row: ProblemRow) -> tuple[bool, bool, float, float, str]:
+    """Highest priority first, then the most widespread; suppressed rows last."""
+    return (
+        row.suppressed,
+        row.priority is None,
+        -(row.priority or 0.0),
+        -row.prevalence,
+        row.title,
+    )
+
+
+async def _nps(
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    scope: Scope,
+    period: Period,
+    min_group: int,
+) -> Nps | None:
+    questions = _audience_questionnaires(roles, roles.nps, scope.audience)
+    if not questions:
+        return None
+    r = _table(Response, "r", DAYS_INDEX)
+    a = _table(Answer, "a", ANSWERS_INDEX)
+    number = a.c.number
+    statement = (
+        select(
+            func.count().filter(number >= NPS_PROMOTERS[0]),
+            func.count().filter(number.between(NPS_DETRACTORS_BELOW, NPS_PROMOTERS[0] - 1)),
+            func.count().filter(number < NPS_DETRACTORS_BELOW),
+        )
+        .select_from(
+            _then(
+                r,
+                a,
+                and_(
+                    a.c.response_id == r.c.id,
+                    _answer_of(r, a, questions),
+                ),
+            )
+        )
+        .where(
+            *_scope_terms(r, scope, [period]),
+            r.c.questionnaire_id.in_(questions),
+            number.is_not(None),
+        )
+    )
+    promoters, passives, detractors = (await session.execute(statement)).one()
+    n = promoters + passives + detractors
+    if n < max(min_group, 1):
+        return Nps(n=0, suppressed=True)
+    return Nps(n, promoters, passives, detractors)
+
+
+def _comment_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, tuple[str, ...]]:
+    return _audience_questionnaires(roles, roles.comments, scope.audience)
+
+
+async def _comments(
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    scope: Scope,
+    period: Period,
+    limit: int,
+) -> tuple[str, ...]:
+    """The newest ``limit`` comment texts of the scope and period."""
+    questions = _comment_questions(roles, scope)
+    if not questions or limit <= 0:
+        return ()
+    # A branch per questionnaire, each reading its responses backwards by day and stopping at
+    # ``limit``: exact about which question belongs to which questionnaire, and well estimated.
+    branches = []
+    for questionnaire, ids in questions.items():
+        r = _table(Response, "r", DAYS_INDEX)
+        a = _table(Answer, "a", ANSWERS_INDEX)
+        newest = (
+            select(a.c.text, r.c.submitted_on.label("day"), a.c.id.label("answer"))
+            .select_from(_then(r, a, and_(a.c.response_id == r.c.id, a.c.question_id.in_(ids))))
+            .where(
+                *_scope_terms(r, scope, [period]),
+                r.c.questionnaire_id == questionnaire,
+            )
+            # The answer id only breaks ties within a day; it is never shown.
+            .order_by(r.c.submitted_on.desc(), a.c.id.desc())
+            .limit(limit)
+            .subquery()
+        )
+        branches.append(select(newest.c.text, newest.c.day, newest.c.answer))
+    merged = union_all(*branches).subquery()
+    statement = (
+        select(merged.c.text).order_by(merged.c.day.desc(), merged.c.answer.desc()).limit(limit)
+    )
+    # Empty texts are filtered here, not in SQL: a text condition there makes PostgreSQL
+    # misjudge how many answers match and read them all instead of the newest responses.
+    texts = (await session.execute(statement)).scalars()
+    return tuple(str(value) for value in texts if value)
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+async def build_report(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    titles: Titles,
+    period: Period,
+    scope: Scope,
+    min_group: int = DEFAULT_MIN_GROUP,
+    min_comment_group: int = DEFAULT_MIN_GROUP,
+    title: str = "",
+    previous: Period | None = None,
+    max_comments: int = DEFAULT_MAX_COMMENTS,
+) -> Report:
+    """The officer's report for ``scope`` over ``period``, against ``previous`` (by default
+    the equal period right before), in at most five queries.
+
+    The breakdown query runs in one transaction, problems, NPS and drop-off in another beside
+    it (both CPU cores on SQLite when the engine has two connections), comments in a third
+    once the group is known to be large enough: a response stored in between may be counted
+    by one section and not another, never shown below a threshold.
+
+    Figures (domain brief, "Metrics"):
+
+    - n = respondents who gave the overall question a score 1–5; "cannot rate" is counted apart;
+      CSAT % = scores 4–5 / n; mean = Σ score / n. Overall questions of all questionnaires of
+      the audience are pooled: they are the same 1–5 question everywhere.
+    - Anonymity: a group with n < ``min_group`` is suppressed (n=0, no figures). In each
+      breakdown the smallest shown groups are suppressed too while the hidden remainder
+      (scope total minus shown groups, in scores or in respondents) is 1 to ``min_group`` − 1.
+    - Problems (current period, only when the scope itself is shown): respondents = responses
+      naming the option that also answered the overall question; prevalence = respondents /
+      *base*, where base = responses in the scope and period that answered the overall question
+      (score or "cannot rate") and whose questionnaire asks the problems question — the people
+      who could have named it; mean overall = mean score 1–5 of those naming it; priority =
+      prevalence × (5 − mean). An option named by fewer than ``min_group`` is suppressed.
+    - NPS (if a questionnaire of the audience has one) = % 9–10 − % 0–6 of its answers.
+    - Comments: the newest ``max_comments`` texts of comment questions, only when the scope's
+      n ≥ ``min_comment_group`` (else none and ``comments_suppressed``).
+    """
+    previous = period.previous() if previous is None else previous
+    if previous.start <= period.end and period.start <= previous.end:
+        raise ValueError(f"the comparison period {previous} overlaps the period {period}")
+
+    async def cube_of(session: AsyncSession) -> _Cube:
+        return await _cube(session, roles, scope, [period, previous])
+
+    async def sections_of(session: AsyncSession) -> _Sections:
+        return _Sections(
+            await _problems(session, roles, scope, period),
+            await _nps(session, roles, scope, period, min_group),
+            await drop_off_in(session, period, scope, roles, min_group=min_group),
+        )
+
+    # Two transactions side by side: with a pool of two connections SQLite reads on both CPU
+    # cores (a pool of one simply runs them in turn, releasing the connection in between).
+    async with asyncio.TaskGroup() as group:
+        cube_task = group.create_task(_read(sessions, cube_of))
+        sections_task = group.create_task(_read(sessions, sections_of))
+    cube, sections = cube_task.result(), sections_task.result()
+    overall = score_of(cube.total(0), min_group)
+    comments: tuple[str, ...] = ()
+    comments_suppressed = overall.suppressed or overall.n < min_comment_group
+    if not comments_suppressed:
+        # Read only once the group is known to be large enough for them.
+        comments = await _read(
+            sessions, lambda session: _comments(session, roles, scope, period, max_comments)
+        )
+    problems: tuple[ProblemRow, ...] = ()
+    if not overall.suppressed:
+        problems = _problem_rows(sections.named, roles, scope, cube.problem_base, min_group)
+    return Report(
+        title=title,
+        period=period,
+        scope=scope,
+        overall=overall,
+        overall_previous=score_of(cube.total(1), min_group),
+        groups=_group_rows(cube, titles, min_group),
+        problems=problems,
+        nps=sections.nps,
+        drop_off=sections.drop_off,
+        comments=comments,
+        comments_suppressed=comments_suppressed,
+        min_group=min_group,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sections:
+    """What the report reads besides the breakdown cube."""
+
+    named: list[_Named]
+    nps: Nps | None
+    drop_off: DropOff | None
+
+
+async def _read(
+    sessions: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[Result]],
+) -> Result:
+    async with _snapshot(sessions) as session:
+        return await work(session)
+
+
+# --- trend --------------------------------------------------------------------------------
+
+
+def _bucket_start(
+    dialect: str, day: ColumnElement[date], bucket: Literal["week", "month"]
+) -> ColumnElement[date]:
+    """The Monday of the week, or the first of the month, of ``day``, computed in SQL."""
+    if dialect == "sqlite":
+        # 'weekday 0' moves forward to a Sunday (staying on one), six days back is its Monday.
+        modifiers = ("weekday 0", "-6 days") if bucket == "week" else ("start of month",)
+        return type_coerce(func.date(day, *modifiers), Date())
+    if dialect == "postgresql":
+        # Through timestamp without time zone, so the session's zone cannot shift the day.
+        return cast(func.date_trunc(bucket, cast(day, TIMESTAMP())), Date())
+    raise NotImplementedError(f"reports support PostgreSQL and SQLite, not {dialect}")
+
+
+async def csat_trend(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    period: Period,
+    scope: Scope,
+    bucket: Literal["week", "month"],
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> list[TrendPoint]:
+    """Overall score per service per week (Monday) or month, for the trend chart, in one query.
+
+    A point below ``min_group`` is suppressed; so is the smallest shown point of a service (or
+    of a bucket) while the hidden remainder of that service's (bucket's) total is below it.
+    """
+    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    if not overall:
+        return []
+    async with _snapshot(sessions) as session:
+        dialect = await _dialect(session)
+        r = _table(Response, "r", DAYS_INDEX)
+        a = _table(Answer, "a", ANSWERS_INDEX)
+        start = _bucket_start(dialect, r.c.submitted_on, bucket).label("bucket_start")
+        statement = (
+            select(r.c.service_code, start, *_score_columns(a))
+            .select_from(
+                _then(
+                    r,
+                    a,
+                    and_(
+                        a.c.response_id == r.c.id,
+                        _answer_of(r, a, overall),
+                    ),
+                )
+            )
+            .where(
+                *_scope_terms(r, scope, [period]),
+                r.c.questionnaire_id.in_(overall),
+            )
+            .group_by(r.c.service_code, start)
+        )
+        cells: dict[tuple[str | None, date], Counts] = {}
+        for row in await session.execute(statement):
+            bucket_day = row[1] if isinstance(row[1], date) else date.fromisoformat(row[1])
+            cells[(row[0], bucket_day)] = _counts(row[2:])
+    hidden = _hidden_in_table(cells, min_group)
+    return [
+        TrendPoint(service, day, score_of(counts, min_group, hidden=(service, day) in hidden))
+        for (service, day), counts in sorted(
+            cells.items(), key=lambda i: (i[0][1], _order(i[0][0]))
+        )
+    ]
+
+
+def _hidden_in_table(
+    cells: Mapping[tuple[str | None, date], Counts], min_group: int
+) -> set[tuple[str | None, date]]:
+    """Suppression in a service × bucket table whose row and column totals may be shown."""
+    hidden: set[tuple[str | None, date]] = set()
+    # A service over its buckets, then a bucket over its services.
+    axes: tuple[Callable[[tuple[str | None, date]], object], ...] = (
+        lambda key: key[0],
+        lambda key: key[1],
+    )
+    changed = True
+    while changed:
+        changed = False
+        for axis in axes:
+            lines: dict[object, dict[tuple[str | None, date], Counts]] = {}
+            for key, counts in cells.items():
+                lines.setdefault(axis(key), {})[key] = counts
+            for line in lines.values():
+                more = hidden_groups(_sum(line.values()), line, min_group, hidden & line.keys())
+                if more - hidden:
+                    hidden |= more
+                    changed = True
+    return hidden
+
+
+# --- anonymised rows for the workbook -----------------------------------------------------
+
+
+async def anonymised_responses(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    period: Period,
+    scope: Scope,
+    min_group: int = DEFAULT_MIN_GROUP,
+    include_comments: bool,
+    titles: Titles | None = None,
+) -> list[dict[str, object]]:
+    """One row per response for the workbook, from services shown in the report's breakdown.
+
+    Keys: "no" (a running number; the random response id never leaves the database),
+    "date", "questionnaire", "service", "channel", "life_situation" (titles when ``titles`` is
+    given, else codes), "overall" (1–5, ``CANNOT_RATE`` or None), "problems" (option titles),
+    one key per other question id (a number, ``CANNOT_RATE`` or option titles joined by
+    "; "), and "comments" (free texts, only with ``include_comments``). Rows come in date
+    order, shuffled within a day. Services hidden in the report's breakdown (below the
+    threshold, or hidden so they cannot be derived) contribute no rows.
+    """
+    async with _snapshot(sessions) as session:
+        cube = await _cube(session, roles, scope, [period])
+        services = cube.by(Dimension.SERVICE, 0)
+        if score_of(cube.total(0), min_group).suppressed:
+            return []
+        hidden = hidden_groups(cube.total(0), services, min_group)
+        allowed = [key for key in services if key not in hidden]
+        if not allowed:
+            return []
+        rows = await _answer_rows(session, scope, period, allowed, include_comments)
+    return _fold_rows(rows, roles, include_comments, titles)
+
+
+async def _answer_rows(
+    session: AsyncSession,
+    scope: Scope,
+    period: Period,
+    services: Sequence[str | None],
+    include_comments: bool,
+) -> Sequence[Any]:
+    r = _table(Response, "r", DAYS_INDEX)
+    a = Answer.__table__.alias("a")
+    codes = [code for code in services if code is not None]
+    in_services = [r.c.service_code.in_(codes)] if codes else []
+    if None in services:
+        in_services.append(r.c.service_code.is_(None))
+    statement = (
+        select(
+            r.c.id,
+            r.c.submitted_on,
+            r.c.questionnaire_id,
+            r.c.service_code,
+            r.c.channel_code,
+            r.c.life_situation_code,
+            a.c.question_id,
+            a.c.option_id,
+            a.c.number,
+            a.c.text if include_comments else literal(None).label("text"),
+        )
+        .select_from(_then(r, a, a.c.response_id == r.c.id))
+        .where(*_scope_terms(r, scope, [period]), or_(*in_services))
+        # The random id orders responses within a day: a row's place says nothing about when.
+        .order_by(r.c.submitted_on, r.c.id, a.c.id)
+    )
+    return (await session.execute(statement)).all()
+
+
+def _fold_rows(
+    rows: Sequence[Any],
+    roles: QuestionnaireRoles,
+    include_comments: bool,
+    titles: Titles | None,
+) -> list[dict[str, object]]:
+    """Rows of (response, answer) in response order → one dict per response."""
+
+    def named(dimension: Dimension, code: str | None) -> str | None:
+        return code if titles is None else titles(dimension, code)
+
+    result: list[dict[str, object]] = []
+    for _, answers in groupby(rows, key=lambda row: row[0]):
+        first, *rest = answers
+        _, day, questionnaire, service, channel, situation = first[:6]
+        record: dict[str, object] = {
+            "no": len(result) + 1,
+            "date": day,
+            "questionnaire": questionnaire,
+            "service": named(Dimension.SERVICE, service),
+            "channel": named(Dimension.CHANNEL, channel),
+            "life_situation": named(Dimension.LIFE_SITUATION, situation),
+            "overall": None,
+        }
+        chosen: dict[str, list[str]] = {"problems": []}
+        texts: list[str] = []
+        for row in (first, *rest):
+            question, option, number, free_text = row[6:]
+            if question == roles.overall.get(questionnaire):
+                record["overall"] = number if number is not None else option
+            elif question in roles.comments.get(questionnaire, ()):
+                if free_text:
+                    texts.append(str(free_text))
+            elif number is not None:
+                record[str(question)] = number
+            elif option is not None:
+                key = "problems" if question == roles.problems.get(questionnaire) else question
+                value = roles.option_titles.get((questionnaire, question, option), option)
+                # free_text is NULL unless comments were asked for ("other: ..." follow-ups).
+                chosen.setdefault(str(key), []).append(
+                    f"{value}: {free_text}" if free_text else value
+                )
+            elif free_text:
+                chosen.setdefault(str(question), []).append(str(free_text))
+        for key, values in chosen.items():
+            record[key] = tuple(values) if key == "problems" else "; ".join(values)
+        if include_comments:
+            record["comments"] = tuple(texts)
+        result.append(record)
+    return result

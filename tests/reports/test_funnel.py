@@ -1,0 +1,171 @@
+"""The drop-off funnel: in-memory counters, flushed as additive upserts, read back per period."""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import pairwise
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from questionnaires.results import ResponseContext
+from reports.funnel import drop_off
+from reports.model import Period, QuitPoint, Scope
+from services.funnel import FunnelRecorder
+from storage.database import create_session_factory
+from storage.models import FunnelCount
+from tests.reports.conftest import ROLES
+from tests.storage.conftest import ScratchDatabase
+
+DAY = date(2025, 3, 10)
+PERIOD = Period(DAY, date(2025, 3, 16))
+SITE = ResponseContext(service="s1", channel="site")
+OFFICE = ResponseContext(service="s2", channel="office")
+QUESTIONS = ["overall", "solved", "obstacles", "comment"]
+
+
+def run_dialog(
+    recorder: FunnelRecorder,
+    context: ResponseContext = SITE,
+    *,
+    stop_at: str | None = None,
+    cancel: bool = False,
+    day: date = DAY,
+) -> None:
+    """One dialog through the rating questions: finished, abandoned at a question, or cancelled."""
+    recorder.started("rating", context, QUESTIONS[0], day)
+    for previous, question in pairwise(QUESTIONS):
+        if previous == stop_at:
+            break
+        recorder.moved("rating", context, day, previous, question)
+    last = stop_at or QUESTIONS[-1]
+    if cancel:
+        recorder.cancelled("rating", context, day, last)
+    elif stop_at is None:
+        recorder.completed("rating", context, day, last)
+
+
+async def counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(select(FunnelCount.step, FunnelCount.count))
+        return {step: count for step, count in rows if count}
+
+
+async def test_recording_only_gathers_deltas_until_a_flush(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = FunnelRecorder(sessions)
+
+    run_dialog(recorder)
+
+    assert recorder.pending > 0
+    assert await counts(sessions) == {}
+
+
+async def test_two_flushes_add_up_instead_of_overwriting(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = FunnelRecorder(sessions)
+    for _ in range(3):
+        run_dialog(recorder)
+    run_dialog(recorder, stop_at="obstacles")
+    assert await recorder.flush() > 0
+    assert recorder.pending == 0
+
+    for _ in range(2):
+        run_dialog(recorder)
+    run_dialog(recorder, stop_at="obstacles")
+    run_dialog(recorder, stop_at="solved", cancel=True)
+    await recorder.flush()
+
+    assert await counts(sessions) == {
+        "*started": 8,
+        "*completed": 5,
+        "*cancelled": 1,
+        "@obstacles": 2,  # the gauges of every other question net out to zero
+    }
+    assert await recorder.flush() == 0  # nothing pending: no transaction at all
+
+
+async def test_a_dialog_moving_across_two_flushes_keeps_the_gauges_right(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = FunnelRecorder(sessions)
+    recorder.started("rating", SITE, "overall", DAY)
+    recorder.moved("rating", SITE, DAY, "overall", "solved")
+    await recorder.flush()
+    recorder.moved("rating", SITE, DAY, "solved", "overall")  # Back
+    recorder.moved("rating", SITE, DAY, "overall", "overall")  # redrawn: no move
+    await recorder.flush()
+
+    assert await counts(sessions) == {"*started": 1, "@overall": 1}
+
+
+async def test_a_failed_flush_keeps_its_deltas_for_the_next_one(
+    database: ScratchDatabase,
+) -> None:
+    engine = database.engine()
+    try:
+        sessions = create_session_factory(engine)
+        recorder = FunnelRecorder(sessions)
+        run_dialog(recorder)
+        with pytest.raises(SQLAlchemyError):
+            await recorder.flush()  # no table yet
+        run_dialog(recorder)  # recorded meanwhile
+        await database.upgrade()
+
+        await recorder.flush()
+
+        assert (await counts(sessions))["*completed"] == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_drop_off_counts_dialogs_started_in_the_period_and_where_the_rest_stopped(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = FunnelRecorder(sessions)
+    for _ in range(10):
+        run_dialog(recorder)
+    for _ in range(6):
+        run_dialog(recorder, stop_at="obstacles")
+    for _ in range(2):
+        run_dialog(recorder, stop_at="solved")
+    run_dialog(recorder, stop_at="overall", cancel=True)
+    for _ in range(5):
+        run_dialog(recorder, day=date(2025, 3, 17))  # started after the period
+    await recorder.flush()
+
+    result = await drop_off(sessions, PERIOD, Scope(), ROLES)
+
+    assert result is not None and not result.suppressed
+    assert (result.started, result.completed, result.cancelled) == (19, 10, 1)
+    assert result.completion_rate == pytest.approx(100 * 10 / 19)
+    assert result.quit_points == (
+        QuitPoint("obstacles", "Что помешало?", 6, "rating"),
+        QuitPoint("solved", "Вопрос решён?", 0, "rating", suppressed=True),  # two: hidden
+    )
+
+
+async def test_drop_off_follows_the_scope_and_hides_small_funnels(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = FunnelRecorder(sessions)
+    for _ in range(5):
+        run_dialog(recorder, SITE)
+    for _ in range(4):
+        run_dialog(recorder, OFFICE)
+    recorder.started("staff", SITE, "overall", DAY)  # an internal poll: not external
+    await recorder.flush()
+
+    everything = await drop_off(sessions, PERIOD, Scope(), ROLES)
+    site = await drop_off(sessions, PERIOD, Scope(service="s1", channel="site"), ROLES)
+    office = await drop_off(sessions, PERIOD, Scope(service="s2"), ROLES)
+    by_situation = await drop_off(sessions, PERIOD, Scope(life_situation="moving"), ROLES)
+
+    assert everything is not None and everything.started == 9
+    assert site is not None and (site.started, site.completed) == (5, 5)
+    assert office is not None and office.suppressed and office.started == 0
+    assert by_situation is None  # the funnel does not record life situations

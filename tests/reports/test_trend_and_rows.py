@@ -1,0 +1,152 @@
+"""The CSAT trend by week and month, and the anonymised rows of the workbook."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from questionnaires.results import CANNOT_RATE, AnswerRow
+from reports.metrics import anonymised_responses, csat_trend
+from reports.model import Period, Scope
+from storage.models import Response
+from tests.reports.conftest import ROLES, Responses, titles
+
+MARCH = Period(date(2025, 3, 1), date(2025, 3, 31))
+QUARTER = Period(date(2025, 1, 1), date(2025, 3, 31))
+
+
+async def test_the_trend_buckets_days_into_monday_weeks_in_sql(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.add(date(2025, 3, 5), 5, times=5)  # Wednesday: week of Monday 3 March
+    await responses.add(date(2025, 3, 10), 4, times=3)  # Monday
+    await responses.add(date(2025, 3, 16), 2, times=3)  # Sunday of the same week
+    await responses.add(date(2025, 3, 17), 1, times=5)  # the next Monday
+
+    trend = await csat_trend(
+        sessions, roles=ROLES, period=MARCH, scope=Scope(), bucket="week", min_group=5
+    )
+
+    assert [(p.service, p.bucket_start, p.score.n) for p in trend] == [
+        ("s1", date(2025, 3, 3), 5),
+        ("s1", date(2025, 3, 10), 6),
+        ("s1", date(2025, 3, 17), 5),
+    ]
+    assert [p.score.csat for p in trend] == pytest.approx([100.0, 50.0, 0.0])
+
+
+async def test_the_trend_buckets_days_into_calendar_months_per_service(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.add(date(2025, 1, 31), 5, times=5, service="a")
+    await responses.add(date(2025, 2, 1), 4, times=5, service="a")
+    await responses.add(date(2025, 2, 28), 3, times=5, service="a")
+    await responses.add(date(2025, 3, 1), 5, times=5, service="b")
+    await responses.add(date(2025, 3, 31), 1, times=5, service="b")
+
+    trend = await csat_trend(
+        sessions, roles=ROLES, period=QUARTER, scope=Scope(), bucket="month", min_group=5
+    )
+
+    assert [(p.service, p.bucket_start, p.score.n) for p in trend] == [
+        ("a", date(2025, 1, 1), 5),
+        ("a", date(2025, 2, 1), 10),
+        ("b", date(2025, 3, 1), 10),
+    ]
+    assert [p.score.mean for p in trend] == pytest.approx([5.0, 3.5, 3.0])
+
+
+async def test_a_small_trend_point_is_hidden_and_cannot_be_derived_from_the_total(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.add(date(2025, 3, 3), 5, times=10)
+    await responses.add(date(2025, 3, 10), 4, times=10)
+    await responses.add(date(2025, 3, 17), 1, times=3)
+
+    trend = await csat_trend(
+        sessions, roles=ROLES, period=MARCH, scope=Scope(), bucket="week", min_group=5
+    )
+
+    hidden = {p.bucket_start for p in trend if p.score.suppressed}
+    # The week of three, and one of the big weeks: else 23 − 20 would reveal the three.
+    assert date(2025, 3, 17) in hidden and len(hidden) == 2
+    assert all(p.score.n == 0 and p.score.csat is None for p in trend if p.score.suppressed)
+
+
+async def test_anonymised_rows_number_responses_and_leave_out_hidden_services(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    solved = AnswerRow("solved", option_id="yes")
+    await responses.add(date(2025, 3, 4), 5, service="a", extra=[solved], times=4)
+    await responses.add(
+        date(2025, 3, 3),
+        2,
+        service="a",
+        problems=["queue", "rude"],
+        comment="Долго ждал",
+        extra=[AnswerRow("obstacles", option_id="other", text="сломан терминал")],
+    )
+    await responses.add(date(2025, 3, 5), cannot_rate=True, service="a")
+    await responses.add(date(2025, 3, 5), 4, service="b", times=5)
+    await responses.add(date(2025, 3, 5), 1, service="c", times=2)
+
+    plain = await anonymised_responses(
+        sessions, roles=ROLES, period=MARCH, scope=Scope(), min_group=5, include_comments=False
+    )
+    with_texts = await anonymised_responses(
+        sessions,
+        roles=ROLES,
+        period=MARCH,
+        scope=Scope(),
+        min_group=5,
+        include_comments=True,
+        titles=titles,
+    )
+
+    # "c" (two) is hidden, and so is "b": 12 − 5 would reveal the two.
+    assert [row["no"] for row in plain] == [1, 2, 3, 4, 5, 6]
+    assert {row["service"] for row in plain} == {"a"}
+    assert [row["date"] for row in plain] == [
+        date(2025, 3, 3),
+        *[date(2025, 3, 4)] * 4,
+        date(2025, 3, 5),
+    ]
+    first = plain[0]
+    assert first == {
+        "no": 1,
+        "date": date(2025, 3, 3),
+        "questionnaire": "rating",
+        "service": "a",
+        "channel": "c1",
+        "life_situation": None,
+        "overall": 2,
+        "problems": ("Очередь", "Грубость", "Другое"),
+    }
+    assert plain[1]["solved"] == "Да"
+    assert plain[-1]["overall"] == CANNOT_RATE
+    assert all("comments" not in row for row in plain)
+    # No random response id leaves the database, in any form.
+    async with sessions() as session:
+        ids = (await session.execute(select(Response.id))).scalars().all()
+    dumped = repr(with_texts) + repr(plain)
+    assert not any(str(rid) in dumped or rid.hex in dumped for rid in ids)
+
+    assert with_texts[0]["service"] == "service:a"
+    assert with_texts[0]["comments"] == ("Долго ждал",)
+    assert with_texts[0]["problems"] == ("Очередь", "Грубость", "Другое: сломан терминал")
+    assert with_texts[1]["comments"] == ()
+
+
+async def test_no_anonymised_rows_for_a_scope_below_the_threshold(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.add(date(2025, 3, 4), 5, times=4)
+
+    rows = await anonymised_responses(
+        sessions, roles=ROLES, period=MARCH, scope=Scope(), min_group=5, include_comments=True
+    )
+
+    assert rows == []
