@@ -53,3 +53,7 @@ class CompletedResponse:
     context: ResponseContext
     submitted_on: date
     answers: tuple[AnswerRow, ...] = field(default_factory=tuple)
+    #: The poll window of a deep or staff poll (None for a post-service rating).
+    window_id: int | None = None
+    #: A staff member's coarse department from enrollment, never anything finer.
+    department: str | None = None

@@ -129,6 +129,12 @@ class Response(Base):
     life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
     # A day, not a moment: the time of day could be matched against office visits.
     submitted_on: Mapped[date] = mapped_column(Date)
+    # The poll window (storage.models_campaigns) a deep or staff poll answer belongs to. No
+    # foreign key, like the catalog codes: results outlive the windows' bookkeeping.
+    window_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # A staff member's coarse department from enrollment; reports hide groups below the
+    # anonymity threshold.
+    department: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response",
@@ -218,23 +224,26 @@ class FunnelCount(Base):
     """
 
     __tablename__ = "dialog_funnel"
+    # On SQLite the table is its primary key's B-tree: a counter is read where it is found.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
+    # The primary key follows this order: day, questionnaire and step first, so the drop-off
+    # query reads a period's counters already grouped by them.
     started_on: Mapped[date] = mapped_column(Date, primary_key=True)
     questionnaire_id: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    step: Mapped[str] = mapped_column(String(FUNNEL_STEP_LENGTH), primary_key=True)
     # '' stands for a missing code: primary key columns cannot hold NULL.
     service_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
     channel_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
-    step: Mapped[str] = mapped_column(String(FUNNEL_STEP_LENGTH), primary_key=True)
     count: Mapped[int]
 
 
 # Report indexes (revision 0003), declared here rather than in the classes above so that the
-# reporting schema reads in one place. Measured with bench/report_bench.py:
-# - answers: a covering lookup of one question's answer by response, and a scan of one question's
-#   answers in response order (overall score, problems, comments);
+# reporting schema reads in one place. Chosen by measurement (bench/report_bench.py):
+# - answers: one question's answer of one response, found and read from the index alone;
 Index(None, Answer.question_id, Answer.response_id, Answer.number, Answer.option_id)
-# - responses: a covering scan in breakdown order (service, channel, life situation), so the
-#   breakdown GROUP BY needs no sort on SQLite ...
+# - responses, in breakdown order: the breakdown GROUP BY (service, channel, life situation)
+#   reads groups in order and needs no sort, which on SQLite costs more than the scan;
 Index(
     "ix_responses_report_groups",
     Response.audience,
@@ -245,12 +254,12 @@ Index(
     Response.questionnaire_id,
     Response.id,
 )
-# - ... and a covering lookup of a response's context by id, for joins driven by answers.
+# - responses, by day: the other sections read only the period's rows, newest first if need be.
 Index(
-    "ix_responses_report_lookup",
-    Response.id,
+    "ix_responses_report_days",
     Response.audience,
     Response.submitted_on,
+    Response.id,
     Response.questionnaire_id,
     Response.service_code,
     Response.channel_code,

@@ -14,7 +14,7 @@ from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
 
-OptInTopic = Literal["changes", "polls"]
+OptInTopic = Literal["changes", "polls", "staff_polls"]
 OPT_IN_TOPICS: Final[frozenset[str]] = frozenset(get_args(OptInTopic))
 
 

@@ -1,0 +1,973 @@
+"""Poll campaigns: windows, invitations, reminders, one answer per person, staff, results."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Protocol, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from questionnaires import engine
+from questionnaires.campaigns import (
+    Campaign,
+    CampaignAudience,
+    CampaignError,
+    CampaignFile,
+    EnrollStatus,
+    Occurrence,
+    UnknownCampaignError,
+    UnknownWindowError,
+    Verdict,
+    WindowConflictError,
+    WindowOrigin,
+    WindowStatus,
+    WorkingDays,
+    occurrences,
+    reminder_days,
+)
+from questionnaires.engine import Asked, Completed
+from questionnaires.results import ResponseContext
+from questionnaires.schema import Questionnaire, Role, Text
+from reports.model import Band
+from reports.telegram import band_text, split_message
+from services.feedback import keyed_digest, utc_now
+from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
+from storage.deliveries import SENT, DeliveryStore
+from storage.opt_ins import OptInStore, OptInTopic
+from storage.responses import DedupClaim
+
+logger = logging.getLogger(__name__)
+
+INVITATION_KIND: Final = "poll_invitation"
+REMINDER_KIND: Final = "poll_reminder"
+PUBLICATION_KIND: Final = "poll_results"
+RESULTS_DELIVERY_KIND: Final = "window_results"
+#: Deep-link payload of a window: ``w<id>`` (no "_", so it never reads as a catalog link).
+WINDOW_PAYLOAD_PREFIX: Final = "w"
+_WINDOW_PAYLOAD_RE: Final = re.compile(r"w([1-9][0-9]{0,17})")
+
+#: Invite codes: 8 characters without look-alikes (no 0/O, 1/I/L), about 40 bits.
+CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH: Final = 8
+MAX_CODES_PER_CALL: Final = 1000
+DEPARTMENT_MAX_LENGTH: Final = 64
+OTHER_DEPARTMENTS: Final = "другие подразделения"
+
+#: Participation keys outlive the window a little, so the nightly purge is a safety net only.
+KEY_GRACE: Final = timedelta(days=2)
+#: An officer who cannot be reached (blocked the bot, wrong id) is retried this long.
+RESULTS_GIVE_UP_AFTER: Final = timedelta(days=3)
+#: Results of a window closed longer ago than this are no longer published (see _finish).
+PUBLISH_LOOKBACK: Final = timedelta(days=31)
+#: Published results go out as one message: keep the department list short.
+MAX_PUBLISHED_DEPARTMENTS: Final = 20
+SCORES: Final = (1, 2, 3, 4, 5)
+SATISFIED: Final = (4, 5)
+
+
+# --- ports ----------------------------------------------------------------------------------
+
+
+class BroadcastSummary(Protocol):
+    @property
+    def complete(self) -> bool: ...
+
+
+#: Delivers one text to one chat (services.broadcast.SendPort, e.g. telegram_sender(bot)).
+SendPort = Callable[[int, str], Awaitable[None]]
+
+
+class BroadcastPort(Protocol):
+    """What the campaigns need of services.broadcast.Broadcaster."""
+
+    async def create(self, kind: str, key: str, text: str, chat_ids: Iterable[int]) -> int: ...
+
+    async def run(self, broadcast_id: int, progress: Any = None) -> BroadcastSummary: ...
+
+    async def unreachable_chat_ids(self) -> set[int]: ...
+
+
+class ResultsSender(Protocol):
+    """How results reach an officer's chat (bot.outbox.BotOutbox fits)."""
+
+    async def text(self, chat_id: int, html: str) -> None: ...
+
+
+# --- values the handlers get ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WindowView:
+    """A poll window as a handler shows it."""
+
+    id: int
+    campaign_id: str
+    questionnaire_id: str
+    audience: CampaignAudience
+    title: Text
+    opens_on: date
+    closes_on: date  # the last day, inclusive, in the body's time zone
+    status: WindowStatus
+    origin: WindowOrigin
+
+    @property
+    def start_payload(self) -> str:
+        """The deep-link payload that opens this window: ``/start w<id>``."""
+        return window_payload(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollResult:
+    status: EnrollStatus
+    department: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """Published anonymised results of one window."""
+
+    window_id: int
+    campaign_id: str
+    audience: CampaignAudience
+    title: Text
+    opens_on: date
+    closes_on: date
+    text_html: str
+    published_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPolicy:
+    """Anonymity thresholds of the results (domain brief, "Metrics")."""
+
+    min_group: int = 5
+    min_comment_group: int = 5
+    min_comment_group_staff: int = 10
+    max_comments: int = 10
+
+
+def window_payload(window_id: int) -> str:
+    return f"{WINDOW_PAYLOAD_PREFIX}{window_id}"
+
+
+def parse_window_payload(payload: str | None) -> int | None:
+    """The window id of a ``w<id>`` start payload, or None for any other payload."""
+    if not payload:
+        return None
+    match = _WINDOW_PAYLOAD_RE.fullmatch(payload)
+    return int(match.group(1)) if match else None
+
+
+def normalize_code(code: str) -> str | None:
+    """An invite code as typed (any case, spaces or dashes) in canonical form, or None."""
+    canonical = re.sub(r"[\s\-_]+", "", code).upper()
+    if len(canonical) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in canonical):
+        return None
+    return canonical
+
+
+def normalize_department(department: str) -> str:
+    name = " ".join(department.split())
+    if not 0 < len(name) <= DEPARTMENT_MAX_LENGTH:
+        raise ValueError(f"a department needs 1 to {DEPARTMENT_MAX_LENGTH} characters")
+    return name
+
+
+# --- results, pure ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCounts:
+    """Overall answers of a group of respondents."""
+
+    respondents: int = 0
+    by_score: tuple[int, ...] = (0, 0, 0, 0, 0)
+    cannot_rate: int = 0
+
+    @property
+    def n(self) -> int:
+        """Respondents with a score 1–5: the base of CSAT and the mean."""
+        return sum(self.by_score)
+
+    @property
+    def csat(self) -> float | None:
+        if not self.n:
+            return None
+        return 100.0 * sum(self.by_score[s - 1] for s in SATISFIED) / self.n
+
+    @property
+    def mean(self) -> float | None:
+        if not self.n:
+            return None
+        return sum(s * c for s, c in zip(SCORES, self.by_score, strict=True)) / self.n
+
+    def __add__(self, other: GroupCounts) -> GroupCounts:
+        return GroupCounts(
+            self.respondents + other.respondents,
+            tuple(a + b for a, b in zip(self.by_score, other.by_score, strict=True)),
+            self.cannot_rate + other.cannot_rate,
+        )
+
+    @classmethod
+    def of(cls, tally: Tally) -> GroupCounts:
+        return cls(tally.respondents, tally.by_score, tally.cannot_rate)
+
+
+def total_of(tallies: Iterable[Tally]) -> GroupCounts:
+    total = GroupCounts()
+    for tally in tallies:
+        total = total + GroupCounts.of(tally)
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentGroup:
+    title: str
+    counts: GroupCounts
+    merged: bool = False  # «другие подразделения»: the departments below the threshold
+
+
+def department_groups(tallies: Sequence[Tally], min_group: int) -> list[DepartmentGroup]:
+    """The department breakdown that may be shown, or [] when none may.
+
+    A department is shown when at least `min_group` of its respondents gave a score; the others
+    are merged into «другие подразделения», shown only if that group reaches the threshold too.
+    Since the total is shown, what is left out (total minus the shown groups) must not be a
+    group of 1 to `min_group` − 1 either: the smallest shown department joins the merged group
+    until it is not. With fewer than two departments shown there is no breakdown at all: one
+    department against the rest would reveal the rest.
+    """
+    counts = {t.department: GroupCounts.of(t) for t in tallies}
+    shown = sorted(
+        (d for d, c in counts.items() if d is not None and c.n >= min_group),
+        key=lambda d: (counts[d].n, counts[d].respondents, d or ""),
+    )
+    rest = GroupCounts()
+    for department, group in counts.items():
+        if department not in shown:
+            rest = rest + group
+
+    def revealing(group: GroupCounts) -> bool:
+        return 0 < group.n < min_group or 0 < group.respondents < min_group
+
+    while shown and revealing(rest):
+        rest = rest + counts[shown.pop(0)]
+    if len(shown) < 2:
+        return []
+    groups = [DepartmentGroup(str(d), counts[d]) for d in sorted(shown, key=str)]
+    if rest.respondents:
+        groups.append(DepartmentGroup(OTHER_DEPARTMENTS, rest, merged=True))
+    return groups
+
+
+def _number(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def _esc(text: str) -> str:
+    return html.escape(" ".join(text.split()), quote=False)
+
+
+def _period(opens_on: date, closes_on: date) -> str:
+    return f"{opens_on:%d.%m.%Y}–{closes_on:%d.%m.%Y}"
+
+
+def _score_line(counts: GroupCounts) -> str:
+    csat, mean = counts.csat, counts.mean
+    assert csat is not None and mean is not None
+    band = band_text(Band.of(mean))
+    return f"CSAT {_number(csat)}% · средняя оценка {_number(mean, 2)} из 5 — {band}"
+
+
+def _group_line(group: DepartmentGroup, min_group: int) -> str:
+    if group.counts.n < min_group:
+        return f"• {_esc(group.title)} — {group.counts.respondents} отв., мало оценок"
+    return f"• {_esc(group.title)} — {group.counts.respondents} отв., {_score_line(group.counts)}"
+
+
+def render_officer_results(
+    *,
+    title: str,
+    window: WindowRow,
+    total: GroupCounts,
+    departments: Sequence[DepartmentGroup],
+    department_note: bool,
+    comments: Sequence[str],
+    comments_hidden: bool,
+    min_group: int,
+) -> str:
+    """The officers' message about a closed window (Telegram HTML, may need splitting)."""
+    origin = "открыт вручную" if window.origin == WindowOrigin.OFFICER else "по расписанию"
+    lines = [
+        f"<b>Итоги опроса «{_esc(title)}»</b>",
+        f"Опрос шёл {_period(window.opens_on, window.closes_on)} ({origin}).",
+    ]
+    if total.respondents < min_group:
+        lines.append(
+            f"Ответов меньше {min_group}: цифры не показываются, чтобы сохранить анонимность."
+        )
+        return "\n".join(lines)
+    lines.append(f"Ответов: {total.respondents}")
+    if total.n >= min_group:
+        lines.append(_score_line(total))
+        scores = " · ".join(f"{s} — {total.by_score[s - 1]}" for s in reversed(SCORES))
+        lines.append(f"Оценки: {scores}; затруднились оценить: {total.cannot_rate}")
+    else:
+        lines.append("Оценок слишком мало, чтобы показать удовлетворённость.")
+    if departments:
+        lines += ["", "<b>По подразделениям</b>"]
+        lines += [_group_line(group, min_group) for group in departments]
+    elif department_note:
+        lines += [
+            "",
+            f"Разбивка по подразделениям не показана: меньше двух подразделений с {min_group}"
+            " и более оценками.",
+        ]
+    if comments:
+        lines += ["", f"<b>Комментарии</b> (последние {len(comments)})"]
+        lines += [f"• {_esc(comment)}" for comment in comments]
+    elif comments_hidden:
+        lines += ["", "Комментарии не показаны: слишком мало ответов для анонимности."]
+    return "\n".join(lines)
+
+
+def render_publication(
+    *,
+    title: str,
+    window: WindowRow,
+    total: GroupCounts,
+    departments: Sequence[DepartmentGroup],
+    min_group: int,
+) -> str:
+    """The public, anonymised results of a closed window: figures only, never free text."""
+    lines = [
+        f"<b>Результаты опроса «{_esc(title)}»</b>",
+        f"Опрос проходил {_period(window.opens_on, window.closes_on)}.",
+    ]
+    if total.respondents < min_group or total.n < min_group:
+        lines.append(
+            "Ответов было слишком мало, чтобы публиковать цифры без риска для анонимности."
+        )
+    else:
+        lines.append(f"Ответили: {total.respondents}.")
+        csat, mean = total.csat, total.mean
+        assert csat is not None and mean is not None
+        lines.append(
+            f"Довольны {_number(csat)}% ответивших, средняя оценка — {_number(mean, 2)} из 5."
+        )
+        shown = [g for g in departments if g.counts.n >= min_group][:MAX_PUBLISHED_DEPARTMENTS]
+        if len(shown) >= 2:
+            lines += ["", "<b>По подразделениям</b>"]
+            for group in shown:
+                group_csat = group.counts.csat or 0.0
+                lines.append(f"• {_esc(group.title)} — довольны {_number(group_csat)}%")
+    lines += [
+        "",
+        "Спасибо всем, кто ответил! О решениях, принятых по итогам опроса, расскажем отдельно.",
+    ]
+    return "\n".join(lines)
+
+
+# --- the service ------------------------------------------------------------------------------
+
+
+class CampaignService:
+    """What the handlers and the scheduler call about poll windows; it never stores who answered.
+
+    A Telegram user id (`person`) is used only inside keyed hashes: the participation key
+    ``HMAC(pepper, "window", window, person)`` and the member key ``HMAC(pepper, "staff",
+    person)``. Chat ids are read from the opt-ins to send invitations and results.
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        campaigns: CampaignFile | Sequence[Campaign],
+        questionnaires: Mapping[str, Questionnaire],
+        calendar: WorkingDays,
+        pepper: bytes,
+        zone: ZoneInfo,
+        broadcaster_factory: Callable[[SendPort], BroadcastPort],
+        send: SendPort,
+        results: ResultsSender,
+        opt_ins: OptInStore,
+        officer_ids: Collection[int],
+        clock: Callable[[], datetime] = utc_now,
+        bot_username: str | None = None,
+        policy: CampaignPolicy | None = None,
+    ) -> None:
+        items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
+        self._campaigns = {campaign.id: campaign for campaign in items}
+        missing = {c.questionnaire for c in items} - set(questionnaires)
+        if missing:
+            raise ValueError(f"campaigns refer to missing questionnaires: {sorted(missing)}")
+        self._questionnaires = dict(questionnaires)
+        self._store = CampaignStore(sessions)
+        self._deliveries = DeliveryStore(sessions)
+        self._calendar = calendar
+        self._pepper = pepper
+        self._zone = zone
+        self._broadcaster_factory = broadcaster_factory
+        self._send = send
+        self._main_broadcaster: BroadcastPort | None = None
+        self._results = results
+        self._opt_ins = opt_ins
+        self._officer_ids = frozenset(officer_ids)
+        self._clock = clock
+        self._bot_username = bot_username
+        self._policy = policy or CampaignPolicy()
+
+    @property
+    def campaigns(self) -> list[Campaign]:
+        return list(self._campaigns.values())
+
+    def today(self, now: datetime | None = None) -> date:
+        """The body's calendar day: windows open and close by it."""
+        return (now or self._clock()).astimezone(self._zone).date()
+
+    # --- for the handlers: windows and answers --------------------------------------------
+
+    async def window_for_start(self, window_id: int) -> WindowView | None:
+        """The window a ``/start w<id>`` link points at, whatever its status, or None."""
+        row = await self._store.window(window_id)
+        return self._view(row) if row is not None else None
+
+    async def open_windows(self, audience: CampaignAudience | str) -> list[WindowView]:
+        """Windows open now for the audience (their last day not yet over)."""
+        today = self.today()
+        rows = await self._store.windows(
+            statuses={WindowStatus.OPEN}, audience=str(CampaignAudience(audience))
+        )
+        return [self._view(row) for row in rows if row.opens_on <= today <= row.closes_on]
+
+    async def windows(self, statuses: Collection[WindowStatus] | None = None) -> list[WindowView]:
+        """Every window (or those with these statuses), oldest first: for officers."""
+        return [self._view(row) for row in await self._store.windows(statuses=statuses)]
+
+    def questionnaire_of(self, window: WindowView) -> Questionnaire:
+        return self._questionnaires[window.questionnaire_id]
+
+    def start(self, window: WindowView) -> Asked | Completed:
+        """The first step of the window's questionnaire (context comes from the answers)."""
+        return engine.start(self.questionnaire_of(window), ResponseContext())
+
+    async def may_answer(self, window_id: int, person: int) -> Verdict:
+        """Whether `person` (a Telegram user id, hashed here) may answer in the window now."""
+        row = await self._store.window(window_id)
+        verdict = self._status_verdict(row)
+        if verdict is not Verdict.OK or row is None:
+            return verdict
+        if row.audience == CampaignAudience.STAFF and await self.department_of(person) is None:
+            return Verdict.NOT_ENROLLED
+        if await self._store.has_participation(window_id, self._participation(window_id, person)):
+            return Verdict.ALREADY_ANSWERED
+        return Verdict.OK
+
+    async def store_answer(self, window_id: int, person: int, completed: Completed) -> Verdict:
+        """Store a finished dialog in the window once per person, if it is still open.
+
+        The window check, the participation key and the response share one transaction; a
+        staff response carries the member's department and nothing else about them.
+        """
+        row = await self._store.window(window_id)
+        verdict = self._status_verdict(row)
+        if verdict is not Verdict.OK or row is None:
+            return verdict
+        if completed.questionnaire.id != row.questionnaire_id:
+            raise CampaignError("the dialog belongs to another questionnaire than the window")
+        department: str | None = None
+        if row.audience == CampaignAudience.STAFF:
+            department = await self.department_of(person)
+            if department is None:
+                return Verdict.NOT_ENROLLED
+        today = self.today()
+        response = dataclasses.replace(
+            completed.to_response(today), window_id=window_id, department=department
+        )
+        claim = DedupClaim(
+            self._participation(window_id, person),
+            window_scope(window_id),
+            row.closes_on + KEY_GRACE,
+        )
+        return await self._store.save_answer(window_id, response, claim, today)
+
+    def _status_verdict(self, row: WindowRow | None) -> Verdict:
+        if row is None:
+            return Verdict.UNKNOWN
+        today = self.today()
+        if row.status == WindowStatus.SCHEDULED or today < row.opens_on:
+            return Verdict.NOT_OPEN
+        if row.status == WindowStatus.CLOSED or today > row.closes_on:
+            return Verdict.CLOSED
+        return Verdict.OK
+
+    def _participation(self, window_id: int, person: int) -> str:
+        return keyed_digest(self._pepper, "window", window_id, person)
+
+    # --- for the handlers: staff enrollment ---------------------------------------------
+
+    async def create_invite_codes(self, department: str, count: int) -> list[str]:
+        """New one-time codes for a department, as ``ABCD-EFGH``; only their hashes are kept."""
+        name = normalize_department(department)
+        if not 0 < count <= MAX_CODES_PER_CALL:
+            raise ValueError(f"ask for 1 to {MAX_CODES_PER_CALL} codes")
+        codes: list[str] = []
+        while len(codes) < count:
+            batch = {
+                self._code_hash(code): code
+                for code in (
+                    "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                    for _ in range(count - len(codes))
+                )
+            }
+            # A code whose hash is already stored (about 1 in 10^12) is dropped and replaced.
+            stored = await self._store.add_invite_codes(batch, name, self.today())
+            codes += [code for code_hash, code in batch.items() if code_hash in stored]
+        logger.info("created %d invite codes", len(codes))
+        return [f"{code[:4]}-{code[4:]}" for code in codes]
+
+    async def enroll(self, code: str, person: int) -> EnrollResult:
+        """Enroll a staff member with a one-time code; only HMAC(person) and the department
+        are stored."""
+        canonical = normalize_code(code)
+        if canonical is None:
+            return EnrollResult(EnrollStatus.UNKNOWN)
+        status, department = await self._store.enroll(
+            self._code_hash(canonical), self._member_key(person), self.today()
+        )
+        return EnrollResult(status, department)
+
+    async def department_of(self, person: int) -> str | None:
+        """The enrolled member's department, or None if the person is not enrolled."""
+        return await self._store.department_of(self._member_key(person))
+
+    def _member_key(self, person: int) -> str:
+        return keyed_digest(self._pepper, "staff", person)
+
+    def _code_hash(self, canonical_code: str) -> str:
+        return keyed_digest(self._pepper, "invite", canonical_code)
+
+    # --- for officers ---------------------------------------------------------------------
+
+    async def open_now(self, campaign_id: str, now: datetime | None = None) -> WindowView:
+        """Open a window of the campaign today (an extra poll, Procedure §3.3); if one is open
+        already, that one. Invitations go out on the next tick."""
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            raise UnknownCampaignError(f"no campaign '{campaign_id}'")
+        now = now or self._clock()
+        today = self.today(now)
+        for row in await self._store.windows(
+            campaign_id=campaign_id, statuses={WindowStatus.OPEN}
+        ):
+            if row.closes_on >= today:
+                return self._view(row)
+        row, opened = await self._store.open_window(
+            campaign_id=campaign.id,
+            questionnaire_id=campaign.questionnaire,
+            audience=str(campaign.audience),
+            opens_on=today,
+            closes_on=self._calendar.add_working_days(today, campaign.duration),
+            origin=WindowOrigin.OFFICER,
+            now=now,
+        )
+        if not opened and row.status != WindowStatus.OPEN:
+            raise WindowConflictError(
+                f"a window of '{campaign_id}' already ran today; open it again tomorrow"
+            )
+        if opened:
+            logger.info("window %d of campaign %s opened by an officer", row.id, campaign_id)
+        return self._view(row)
+
+    async def close_now(self, window_id: int, now: datetime | None = None) -> WindowView:
+        """Close an open window before its last day; results follow on the next tick."""
+        row = await self._store.window(window_id)
+        if row is None:
+            raise UnknownWindowError(f"no window {window_id}")
+        if row.status == WindowStatus.SCHEDULED:
+            raise CampaignError("the window has not opened yet")
+        if row.status == WindowStatus.OPEN:
+            await self._close(row, now or self._clock())
+            logger.info("window %d closed by an officer", window_id)
+        closed = await self._store.window(window_id)
+        assert closed is not None
+        return self._view(closed)
+
+    async def published(self, audience: CampaignAudience | str | None = None) -> list[Publication]:
+        """Published results, newest first (of one audience if given)."""
+        wanted = str(CampaignAudience(audience)) if audience is not None else None
+        return [self._publication(row) for row in await self._store.publications(wanted)]
+
+    # --- the scheduler --------------------------------------------------------------------
+
+    async def tick(self, now: datetime | None = None) -> None:
+        """Bring every window up to date with `now`: open, close, invite, remind, report.
+
+        Everything is decided from the database, so a tick after downtime applies a missed
+        opening or closing once, and a second tick finds nothing left to do. One window's
+        failure is logged and retried on the next tick; it does not hold up the others.
+        """
+        now = now or self._clock()
+        if now.tzinfo is None:
+            raise ValueError("tick needs an aware datetime")
+        local = now.astimezone(self._zone)
+        today = local.date()
+        try:
+            await self._apply_schedule(today, now)
+        except Exception as error:
+            # Windows already open still close on time and their messages still go out.
+            logger.error("campaign schedule failed (%s)", type(error).__name__, exc_info=error)
+        for row in await self._store.windows(statuses={WindowStatus.OPEN}):
+            if today > row.closes_on:
+                await self._guarded("close", row, self._close(row, now))
+        for row in await self._store.windows(statuses={WindowStatus.OPEN}):
+            campaign = self._campaigns.get(row.campaign_id)
+            if campaign is not None and local.hour >= campaign.send_from_hour:
+                await self._guarded("invite", row, self._invite_and_remind(row, campaign, now))
+        for row in await self._store.windows(statuses={WindowStatus.CLOSED}):
+            campaign = self._campaigns.get(row.campaign_id)
+            send_from = campaign.send_from_hour if campaign is not None else 0
+            if local.hour >= send_from and self._results_pending(row, campaign, now):
+                await self._guarded("results", row, self._finish(row, campaign, now))
+
+    async def _guarded(self, step: str, row: WindowRow, work: Any) -> None:
+        try:
+            await work
+        except Exception as error:
+            logger.error(
+                "campaign step %s of window %d failed (%s); retried on the next tick",
+                step,
+                row.id,
+                type(error).__name__,
+                exc_info=error,
+            )
+
+    async def _apply_schedule(self, today: date, now: datetime) -> None:
+        existing = await self._store.windows()
+        keep: dict[str, date] = {}
+        for campaign in self._campaigns.values():
+            rows = [row for row in existing if row.campaign_id == campaign.id]
+            ran = [row for row in rows if row.status != WindowStatus.SCHEDULED]
+            runs = occurrences(campaign, self._calendar, today.year - 1, today.year + 1)
+            for run in runs:
+                if not run.opens_on <= today <= run.closes_on:
+                    continue
+                if any(r.opens_on == run.opens_on for r in ran):
+                    continue  # opened already (and maybe closed early by an officer)
+                if any(run.overlaps(r.opens_on, r.closes_on) for r in ran):
+                    continue  # an officer's window covers it: one poll at a time
+                row, opened = await self._store.open_window(
+                    campaign_id=campaign.id,
+                    questionnaire_id=campaign.questionnaire,
+                    audience=str(campaign.audience),
+                    opens_on=run.opens_on,
+                    closes_on=run.closes_on,
+                    origin=WindowOrigin.SCHEDULE,
+                    now=now,
+                )
+                if opened:
+                    late = " late, after downtime" if today > run.opens_on else ""
+                    logger.info("window %d of campaign %s opened%s", row.id, campaign.id, late)
+                    ran.append(row)
+            upcoming = self._next_run(runs, ran, today)
+            if upcoming is not None:
+                await self._store.schedule_window(
+                    campaign_id=campaign.id,
+                    questionnaire_id=campaign.questionnaire,
+                    audience=str(campaign.audience),
+                    opens_on=upcoming.opens_on,
+                    closes_on=upcoming.closes_on,
+                )
+                keep[campaign.id] = upcoming.opens_on
+        await self._store.drop_scheduled(keep)
+
+    @staticmethod
+    def _next_run(
+        runs: Sequence[Occurrence], ran: Sequence[WindowRow], today: date
+    ) -> Occurrence | None:
+        for run in runs:
+            if run.opens_on > today and not any(
+                run.overlaps(r.opens_on, r.closes_on) for r in ran
+            ):
+                return run
+        return None
+
+    async def _close(self, row: WindowRow, now: datetime) -> None:
+        if await self._store.close_window(row.id, now):
+            logger.info("window %d of campaign %s closed", row.id, row.campaign_id)
+
+    async def _invite_and_remind(self, row: WindowRow, campaign: Campaign, now: datetime) -> None:
+        today = self.today(now)
+        days = reminder_days(row.opens_on, campaign.reminders, self._calendar)
+        due = [k for k, day in enumerate(days, start=1) if day <= today]
+        if row.invited_at is None:
+            topic = campaign.audience.invitation_topic
+            chats = await self._recipients(topic)
+            text = self._invitation_text(row, campaign)
+            if not await self._broadcast(INVITATION_KIND, self._window_key(row.id), text, chats):
+                return
+            values: dict[str, object] = {"invited_at": now}
+            if due:
+                # Opened late after downtime: reminders already due would follow the
+                # invitation at once; they are skipped instead.
+                values["reminders_done"] = max(due[-1], row.reminders_done)
+            await self._store.mark(row.id, **values)
+            logger.info("window %d: invitations sent", row.id)
+            return
+        pending = [k for k in due if k > row.reminders_done]
+        if not pending:
+            return
+        latest = pending[-1]  # after downtime only the latest due reminder goes out
+        if latest - 1 > row.reminders_done:
+            await self._store.mark(row.id, reminders_done=latest - 1)
+        chats = await self._recipients(campaign.audience.invitation_topic)
+        text = self._reminder_text(row, campaign)
+        skipped = 0
+
+        async def send_unless_answered(chat_id: int, message: str) -> None:
+            nonlocal skipped
+            # In a private chat the chat id is the user id the participation key was made of.
+            # Skipped at send time rather than left out of the list: the outbox then names
+            # every invitee, and nobody's participation can be read from it.
+            if await self._store.has_participation(row.id, self._participation(row.id, chat_id)):
+                skipped += 1
+                return
+            await self._send(chat_id, message)
+
+        broadcaster = self._broadcaster_factory(send_unless_answered)
+        key = self._reminder_key(row.id, latest)
+        if await self._broadcast(REMINDER_KIND, key, text, chats, broadcaster):
+            await self._store.mark(row.id, reminders_done=latest)
+            logger.info(
+                "window %d: reminder %d done, %d who had answered skipped", row.id, latest, skipped
+            )
+
+    async def _recipients(self, topic: str) -> list[int]:
+        # "staff_polls" must be an OptInTopic for staff windows (see the module's hand-over).
+        chats = await self._opt_ins.chat_ids(cast(OptInTopic, topic))
+        unreachable = await self._broadcaster().unreachable_chat_ids()
+        return [chat for chat in chats if chat not in unreachable]
+
+    async def _broadcast(
+        self,
+        kind: str,
+        key: str,
+        text: str,
+        chats: Sequence[int],
+        broadcaster: BroadcastPort | None = None,
+    ) -> bool:
+        """Create (or find) the broadcast and run it; True once nothing is left to send."""
+        if not chats:
+            return True
+        broadcaster = broadcaster or self._broadcaster()
+        broadcast_id = await broadcaster.create(kind, key, text, chats)
+        summary = await broadcaster.run(broadcast_id)
+        return bool(summary.complete)
+
+    def _broadcaster(self) -> BroadcastPort:
+        if self._main_broadcaster is None:
+            self._main_broadcaster = self._broadcaster_factory(self._send)
+        return self._main_broadcaster
+
+    @staticmethod
+    def _window_key(window_id: int) -> str:
+        return f"window-{window_id}"
+
+    @staticmethod
+    def _reminder_key(window_id: int, number: int) -> str:
+        return f"window-{window_id}-{number}"
+
+    # --- results --------------------------------------------------------------------------
+
+    def _results_pending(self, row: WindowRow, campaign: Campaign | None, now: datetime) -> bool:
+        return row.results_sent_at is None or self._publication_pending(row, campaign, now)
+
+    @staticmethod
+    def _publication_pending(row: WindowRow, campaign: Campaign | None, now: datetime) -> bool:
+        if campaign is None or not campaign.publish_results or row.published_at is not None:
+            return False
+        # Turning publish_results on later must not announce polls closed long ago.
+        return row.closed_at is None or now - row.closed_at <= PUBLISH_LOOKBACK
+
+    async def _finish(self, row: WindowRow, campaign: Campaign | None, now: datetime) -> None:
+        if row.results_sent_at is None:
+            await self._send_results(row, campaign, now)
+        if campaign is not None and self._publication_pending(row, campaign, now):
+            await self._publish(row, campaign, now)
+
+    async def _send_results(
+        self, row: WindowRow, campaign: Campaign | None, now: datetime
+    ) -> None:
+        recipients: Collection[int] = self._officer_ids
+        if campaign is not None and campaign.results_to != "officers":
+            recipients = campaign.results_to
+        messages = split_message(await self._officer_text(row))
+        key = self._window_key(row.id)
+        closed_at = row.closed_at or now
+        delivered = True
+        for officer in sorted(set(recipients)):
+            if not await self._deliveries.claim(
+                RESULTS_DELIVERY_KIND, key, officer, now, closed_at
+            ):
+                status = await self._deliveries.status(RESULTS_DELIVERY_KIND, key, officer)
+                delivered = delivered and status == SENT
+                continue
+            try:
+                for message in messages:
+                    await self._results.text(officer, message)
+            except Exception as error:
+                logger.warning(
+                    "window %d: results to an officer failed (%s)", row.id, type(error).__name__
+                )
+                await self._deliveries.finish(RESULTS_DELIVERY_KIND, key, officer, now, ok=False)
+                delivered = False
+            else:
+                await self._deliveries.finish(RESULTS_DELIVERY_KIND, key, officer, now, ok=True)
+        if delivered or now - closed_at > RESULTS_GIVE_UP_AFTER:
+            if not delivered:
+                logger.warning("window %d: gave up sending results to some officers", row.id)
+            await self._store.mark(row.id, results_sent_at=now)
+            logger.info("window %d: results sent to %d officer(s)", row.id, len(recipients))
+
+    async def _publish(self, row: WindowRow, campaign: Campaign, now: datetime) -> None:
+        text = await self._store.add_publication(
+            row.id, await self._publication_text(row), self.today(now)
+        )
+        chats = await self._recipients(campaign.audience.publication_topic)
+        if await self._broadcast(PUBLICATION_KIND, self._window_key(row.id), text, chats):
+            await self._store.mark(row.id, published_at=now)
+            logger.info("window %d: results published", row.id)
+
+    def _min_comment_group(self, row: WindowRow) -> int:
+        if row.audience == CampaignAudience.STAFF:
+            return self._policy.min_comment_group_staff
+        return self._policy.min_comment_group
+
+    async def _officer_text(self, row: WindowRow) -> str:
+        questionnaire = self._questionnaires.get(row.questionnaire_id)
+        tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
+        total = total_of(tallies)
+        min_group = self._policy.min_group
+        comments: list[str] = []
+        comments_hidden = False
+        comment_ids = _comment_questions(questionnaire)
+        if comment_ids:
+            if total.respondents >= self._min_comment_group(row):
+                comments = await self._store.comments(
+                    row.id, comment_ids, self._policy.max_comments
+                )
+            else:
+                comments_hidden = True
+        return render_officer_results(
+            title=self._title(row).ru,
+            window=row,
+            total=total,
+            departments=department_groups(tallies, min_group),
+            department_note=row.audience == CampaignAudience.STAFF,
+            comments=comments,
+            comments_hidden=comments_hidden,
+            min_group=min_group,
+        )
+
+    async def _publication_text(self, row: WindowRow) -> str:
+        questionnaire = self._questionnaires.get(row.questionnaire_id)
+        tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
+        min_group = self._policy.min_group
+        return render_publication(
+            title=self._title(row).ru,
+            window=row,
+            total=total_of(tallies),
+            departments=department_groups(tallies, min_group),
+            min_group=min_group,
+        )
+
+    # --- texts and views ------------------------------------------------------------------
+
+    def _title(self, row: WindowRow) -> Text:
+        campaign = self._campaigns.get(row.campaign_id)
+        questionnaire = self._questionnaires.get(row.questionnaire_id)
+        if campaign is not None:
+            return campaign.display_title(questionnaire)
+        return questionnaire.title if questionnaire is not None else Text(ru=row.campaign_id)
+
+    def _link(self, window_id: int) -> str:
+        payload = window_payload(window_id)
+        if self._bot_username:
+            url = html.escape(f"https://t.me/{self._bot_username}?start={payload}")
+            return f'<a href="{url}">Пройти опрос</a>'
+        return f"Чтобы начать, отправьте боту команду <code>/start {payload}</code>"
+
+    def _invitation_text(self, row: WindowRow, campaign: Campaign) -> str:
+        title = _esc(self._title(row).ru)
+        if campaign.audience == CampaignAudience.STAFF:
+            lead = (
+                f"Открыт анонимный опрос сотрудников «{title}». Мы не знаем, кто отвечает: "
+                "результаты показываются только обобщённо."
+            )
+        else:
+            lead = (
+                f"Приглашаем пройти опрос «{title}». Он анонимный, а ответы помогут "
+                "улучшить обслуживание."
+            )
+        return (
+            f"{lead}\nОпрос открыт до {row.closes_on:%d.%m.%Y} включительно.\n{self._link(row.id)}"
+        )
+
+    def _reminder_text(self, row: WindowRow, campaign: Campaign) -> str:
+        title = _esc(self._title(row).ru)
+        return (
+            f"Напоминаем: опрос «{title}» открыт до {row.closes_on:%d.%m.%Y} включительно. "
+            "Если вы ещё не ответили, это займёт несколько минут.\n"
+            f"{self._link(row.id)}"
+        )
+
+    def _view(self, row: WindowRow) -> WindowView:
+        return WindowView(
+            id=row.id,
+            campaign_id=row.campaign_id,
+            questionnaire_id=row.questionnaire_id,
+            audience=CampaignAudience(row.audience),
+            title=self._title(row),
+            opens_on=row.opens_on,
+            closes_on=row.closes_on,
+            status=row.status,
+            origin=row.origin,
+        )
+
+    def _publication(self, row: PublicationRow) -> Publication:
+        campaign = self._campaigns.get(row.campaign_id)
+        if campaign is not None:
+            title = campaign.display_title(self._questionnaires.get(campaign.questionnaire))
+        else:
+            title = Text(ru=row.campaign_id)
+        return Publication(
+            window_id=row.window_id,
+            campaign_id=row.campaign_id,
+            audience=CampaignAudience(row.audience),
+            title=title,
+            opens_on=row.opens_on,
+            closes_on=row.closes_on,
+            text_html=row.text_html,
+            published_on=row.published_on,
+        )
+
+
+def _overall_question(questionnaire: Questionnaire | None) -> str | None:
+    if questionnaire is None:
+        return None
+    return next((q.id for q in questionnaire.questions if q.role == Role.OVERALL), None)
+
+
+def _comment_questions(questionnaire: Questionnaire | None) -> list[str]:
+    if questionnaire is None:
+        return []
+    return [q.id for q in questionnaire.questions if q.role == Role.COMMENT]
