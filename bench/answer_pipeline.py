@@ -20,7 +20,9 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
@@ -35,6 +37,7 @@ from bot.dispatcher import create_dispatcher
 from bot.settings import ContentSettings
 from reports.model import QuestionnaireRoles
 from services.feedback import FeedbackPolicy, FeedbackService
+from services.funnel import FunnelRecorder
 from services.reporting import ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
@@ -42,6 +45,7 @@ from storage.fsm import SqlStorage
 from storage.migrate import upgrade_async
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
+from tests.bot.conftest import build_campaigns
 from tests.bot.harness import RecordingSession
 
 PEPPER = b"bench-pepper-0123456789abcdef"
@@ -187,7 +191,18 @@ async def build_pipeline(
         policy=ReportingPolicy(),
     )
     storage = SqlStorage(sessions, PEPPER)
-    dispatcher = create_dispatcher(storage=storage, feedback=feedback, reporting=reporting)
+
+    async def nowhere(chat_id: int, text: str) -> None:
+        """Invitations and results are not part of this benchmark."""
+
+    campaigns = build_campaigns(sessions, feedback, nowhere, [datetime.now(UTC)])
+    dispatcher = create_dispatcher(
+        storage=storage,
+        feedback=feedback,
+        reporting=reporting,
+        campaigns=campaigns,
+        funnel=FunnelRecorder(sessions),
+    )
 
     async def close() -> None:
         await storage.close()

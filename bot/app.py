@@ -22,9 +22,14 @@ from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
 from bot.settings import Settings, ensure_pepper
 from reports.model import QuestionnaireRoles
+from scheduler.calendar import load_calendar
+from scheduler.campaigns import add_campaign_jobs, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
-from scheduler.jobs import create_scheduler, housekeeping, send_due_reports
+from scheduler.jobs import create_scheduler, flush_funnel, housekeeping, send_due_reports
+from services.broadcast import Broadcaster, telegram_sender
+from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
+from services.funnel import FunnelRecorder
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
@@ -83,7 +88,11 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         raise
     logger.info("Connected as @%s", me.username)
     pepper = ensure_pepper(settings).get_secret_value().encode()
-    content = load_content(settings.content.questionnaires_dir, settings.content.catalog_path)
+    content = load_content(
+        settings.content.questionnaires_dir,
+        settings.content.catalog_path,
+        settings.content.campaigns_path,
+    )
     # The embedded default must start on a fresh machine: migrating is idempotent.
     await upgrade_async(settings.db.url)
     engine = create_engine(settings.db.url, echo=settings.db.echo)
@@ -128,6 +137,27 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         ),
         listeners=[alerts],
     )
+    funnel = FunnelRecorder(sessions)
+    send = telegram_sender(bot)
+    campaigns = CampaignService(
+        sessions=sessions,
+        campaigns=content.campaigns,
+        questionnaires=content.questionnaires,
+        calendar=load_calendar(),
+        pepper=pepper,
+        zone=settings.body.zone,
+        broadcaster_factory=lambda port: Broadcaster(sessions, port),
+        send=send,
+        results=outbox,
+        opt_ins=OptInStore(sessions),
+        officer_ids=reporting.all_officers(),
+        bot_username=me.username,
+        policy=CampaignPolicy(
+            min_group=settings.privacy.min_group_size,
+            min_comment_group=settings.privacy.min_group_size,
+            min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+        ),
+    )
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(settings.body.zone, settings.reports.digest_cron),
         store=DeliveryStore(sessions),
@@ -135,7 +165,12 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         outbox=outbox,
     )
     dispatcher = create_dispatcher(
-        storage=storage, feedback=feedback, reporting=reporting, settings=settings
+        storage=storage,
+        feedback=feedback,
+        reporting=reporting,
+        campaigns=campaigns,
+        funnel=funnel,
+        settings=settings,
     )
     scheduler = create_scheduler(
         settings.body.zone,
@@ -143,16 +178,20 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         fsm=sql_storage,
         today=feedback.today,
         deliveries=deliveries,
+        funnel=funnel,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)
     await send_due_reports(deliveries)
+    add_campaign_jobs(scheduler, campaigns)
+    await run_campaign_tick(campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()
         yield Application(bot, dispatcher, engine, storage)
     finally:
         scheduler.shutdown(wait=False)
         await alerts.drain()
+        await flush_funnel(funnel)
         await storage.close()
         await bot.session.close()
         await engine.dispose()

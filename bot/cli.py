@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.posters import add_commands as add_poster_commands
+from questionnaires.campaigns import load_campaigns
 from questionnaires.catalog import Catalog, load_catalog
 from questionnaires.errors import DefinitionError
 from questionnaires.loader import load_folder
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check questionnaires and the catalog")
     validate.add_argument("--questionnaires", type=Path, help="folder of questionnaire YAML")
     validate.add_argument("--catalog", type=Path, help="catalog YAML file")
+    validate.add_argument("--campaigns", type=Path, help="poll campaigns YAML file")
     validate.set_defaults(handler=_cmd_validate)
 
     preview = commands.add_parser("preview", help="answer a questionnaire in the terminal")
@@ -101,11 +103,18 @@ def _content_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from bot.settings import ContentSettings
+
     folder, catalog_path = _content_paths(args)
     result = load_folder(folder)
     defects = list(result.defects)
     try:
         load_catalog(catalog_path)
+    except DefinitionError as error:
+        defects.extend(error.defects)
+    campaigns_path = getattr(args, "campaigns", None) or ContentSettings().campaigns_path
+    try:
+        load_campaigns(campaigns_path, result.questionnaires)
     except DefinitionError as error:
         defects.extend(error.defects)
     for defect in defects:
@@ -116,6 +125,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"{len(defects)} defect(s) found", file=sys.stderr)
         return EXIT_DEFECTS
     print(f"ok  catalog          {catalog_path}")
+    print(f"ok  campaigns        {campaigns_path}")
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from questionnaires.campaigns import CAMPAIGNS_FILE, CampaignFile, load_campaigns
 from questionnaires.catalog import Catalog, load_catalog
 from questionnaires.loader import load_folder
 from questionnaires.schema import Questionnaire
@@ -18,23 +19,29 @@ logger = logging.getLogger(__name__)
 class Content:
     questionnaires: dict[str, Questionnaire]
     catalog: Catalog
+    campaigns: CampaignFile
 
 
-def load_content(questionnaires_dir: Path, catalog_path: Path) -> Content:
-    """Valid questionnaires and the catalog; a broken questionnaire file is logged and skipped.
+def load_content(
+    questionnaires_dir: Path, catalog_path: Path, campaigns_path: Path | None = None
+) -> Content:
+    """Valid questionnaires, the catalog and the poll campaigns.
 
-    A broken catalog raises DefinitionError: without it no link can be understood.
+    A broken questionnaire file is logged and skipped; a broken catalog or campaigns file
+    raises DefinitionError: without them no link or poll can be understood.
     """
     result = load_folder(questionnaires_dir)
     for defect in result.defects:
         logger.error("Questionnaire skipped: %s", defect)
     catalog = load_catalog(catalog_path)
+    campaigns = load_campaigns(campaigns_path or CAMPAIGNS_FILE, result.questionnaires)
     logger.info(
-        "Loaded %d questionnaire(s) and %d service(s)",
+        "Loaded %d questionnaire(s), %d service(s), %d campaign(s)",
         len(result.questionnaires),
         len(catalog.services),
+        len(campaigns.campaigns),
     )
-    return Content(result.questionnaires, catalog)
+    return Content(result.questionnaires, catalog, campaigns)
 
 
 def catalog_rows(

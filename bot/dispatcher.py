@@ -8,9 +8,11 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from handlers import citizen, common, dialog, errors, officer
+from handlers import citizen, common, dialog, errors, officer, polls
 from handlers.middlewares import DropRepeatedUpdates
+from services.campaigns import CampaignService
 from services.feedback import FeedbackService
+from services.funnel import FunnelRecorder
 from services.reporting import ReportingService
 
 
@@ -19,6 +21,8 @@ def create_dispatcher(
     storage: BaseStorage,
     feedback: FeedbackService,
     reporting: ReportingService,
+    campaigns: CampaignService,
+    funnel: FunnelRecorder,
     events_isolation: BaseEventIsolation | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
@@ -29,6 +33,8 @@ def create_dispatcher(
         events_isolation=events_isolation or SimpleEventIsolation(),
         feedback=feedback,
         reporting=reporting,
+        campaigns=campaigns,
+        funnel=funnel,
         **workflow_data,
     )
     dispatcher.update.outer_middleware(DropRepeatedUpdates())
@@ -38,9 +44,11 @@ def create_dispatcher(
         # Its text handler takes no commands, so /start, /help, /cancel still reach the others.
         dialog.setup(),
         common.setup(),
+        polls.setup(),  # before citizen: it takes the /start w<id> links of poll windows
         citizen.setup(),
-        # Asked late: its officer check runs for every event that reaches it.
+        # Asked late: their officer check runs for every event that reaches them.
         officer.setup(),
+        polls.setup_officer(),
         common.setup_fallback(),
     )
     return dispatcher

@@ -117,6 +117,7 @@ class ReportsSettings(BaseModel):
 class ContentSettings(BaseModel):
     questionnaires_dir: Path = DEFINITIONS_DIR
     catalog_path: Path = DEFINITIONS_DIR.parent / "catalog.yaml"
+    campaigns_path: Path = DEFINITIONS_DIR.parent / "campaigns.yaml"
 
 
 class Settings(BaseSettings):

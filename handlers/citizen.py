@@ -13,6 +13,7 @@ from handlers.dialog import begin_dialog
 from handlers.texts import language_of, tr
 from handlers.views import OptInPress, Pick, picker_view
 from services.feedback import FeedbackService
+from services.funnel import FunnelRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,11 @@ def setup() -> Router:
 
     @router.message(CommandStart())
     async def on_start(
-        message: Message, command: CommandObject, state: FSMContext, feedback: FeedbackService
+        message: Message,
+        command: CommandObject,
+        state: FSMContext,
+        feedback: FeedbackService,
+        funnel: FunnelRecorder,
     ) -> None:
         user = message.from_user
         assert user is not None
@@ -31,7 +36,7 @@ def setup() -> Router:
         context = feedback.context_from_link(payload) if payload else None
         if context is not None:
             await state.clear()
-            await begin_dialog(message, state, feedback, context, user)
+            await begin_dialog(message, state, feedback, context, user, funnel)
             return
         if payload:
             # Only the fact is logged: the payload could be anything a person typed.
@@ -43,7 +48,11 @@ def setup() -> Router:
 
     @router.callback_query(Pick.filter())
     async def on_pick(
-        query: CallbackQuery, callback_data: Pick, state: FSMContext, feedback: FeedbackService
+        query: CallbackQuery,
+        callback_data: Pick,
+        state: FSMContext,
+        feedback: FeedbackService,
+        funnel: FunnelRecorder,
     ) -> None:
         language = language_of(query.from_user)
         message = query.message
@@ -66,7 +75,7 @@ def setup() -> Router:
         title = feedback.titles(context, language)["service"] or callback_data.service
         await message.edit_text(tr(language, "service_chosen", service=title))
         await state.clear()
-        await begin_dialog(message, state, feedback, context, query.from_user)
+        await begin_dialog(message, state, feedback, context, query.from_user, funnel)
 
     @router.callback_query(OptInPress.filter())
     async def on_opt_in(

@@ -7,7 +7,10 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from handlers.dialog import started_on
 from handlers.texts import language_of, tr
+from questionnaires.results import ResponseContext
+from services.funnel import FunnelRecorder
 
 
 def setup() -> Router:
@@ -18,12 +21,21 @@ def setup() -> Router:
         await message.answer(tr(language_of(message.from_user), "help"))
 
     @router.message(Command("cancel"))
-    async def on_cancel(message: Message, state: FSMContext) -> None:
+    async def on_cancel(message: Message, state: FSMContext, funnel: FunnelRecorder) -> None:
         language = language_of(message.from_user)
         if await state.get_state() is None:
             await message.answer(tr(language, "nothing_to_cancel"))
             return
+        data = await state.get_data()
         await state.clear()
+        progress = data.get("p")
+        if progress and progress.get("cur"):
+            funnel.cancelled(
+                progress["qn"],
+                ResponseContext(**progress["ctx"]),
+                started_on(data),
+                progress["cur"],
+            )
         await message.answer(tr(language, "cancelled"))
 
     return router

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from aiogram import Bot, Router
@@ -15,14 +17,19 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, User
 
-from handlers.texts import language_of, reason_text, tr
+from handlers.texts import language_of, reason_text, tr, verdict_text
 from handlers.views import Action, Press, View, step_view, thanks_view
 from questionnaires import engine
-from questionnaires.engine import Asked, Completed, Outcome, Rejected
+from questionnaires.campaigns import Verdict
+from questionnaires.engine import Asked, Completed, Outcome, Progress, Rejected
 from questionnaires.render import fill
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Language
+from questionnaires.schema import Language, Questionnaire
+from services.campaigns import CampaignService
 from services.feedback import FeedbackService
+from services.funnel import FunnelRecorder
+
+INITIATIVE = "initiative"
 
 logger = logging.getLogger(__name__)
 
@@ -44,27 +51,42 @@ async def begin_dialog(
     feedback: FeedbackService,
     context: ResponseContext,
     user: User,
+    funnel: FunnelRecorder,
+    *,
+    questionnaire: Questionnaire | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Start the rating dialog for a context (from a deep link or the service picker)."""
+    """Start a dialog: the post-service rating for a context (from a deep link or the service
+    picker), or the given questionnaire (a poll window, initiative feedback).
+
+    `extra` goes into FSM data and says where the finished dialog is stored: "w" a window.
+    """
     language = language_of(user)
-    if not await feedback.may_rate(user.id, context.service):
-        await state.clear()
-        await message.answer(tr(language, "already_rated"))
-        return
-    outcome = feedback.start(context)
-    questionnaire = feedback.questionnaire_for(outcome.progress)
+    if questionnaire is None:
+        if not await feedback.may_rate(user.id, context.service):
+            await state.clear()
+            await message.answer(tr(language, "already_rated"))
+            return
+        outcome = feedback.start(context)
+        questionnaire = feedback.questionnaire_for(outcome.progress)
+    else:
+        outcome = engine.start(questionnaire, context)
     titles = feedback.titles(context, language)
     intro = questionnaire.intro
     if intro is not None:
         await message.answer(fill(intro, language, titles))
     assert isinstance(outcome, Asked), "a questionnaire always has a first question"
     nonce = secrets.token_hex(3)
+    today = feedback.today()
     # Durable before shown: the buttons of a message always find their dialog. Gathered, the
     # two writes join one group commit of the storage.
     await asyncio.gather(
         state.set_state(Dialog.answering),
-        state.set_data({"p": outcome.progress, "n": nonce}),
+        state.set_data(
+            {**(extra or {}), "p": outcome.progress, "n": nonce, "d": today.isoformat()}
+        ),
     )
+    funnel.started(questionnaire.id, context, outcome.question.id, today)
     view = step_view(questionnaire, outcome, nonce, language, titles)
     sent = await message.answer(**_message_kwargs(view))
     await state.update_data(m=sent.message_id)
@@ -83,6 +105,8 @@ def setup() -> Router:
         callback_data: Press,
         state: FSMContext,
         feedback: FeedbackService,
+        campaigns: CampaignService,
+        funnel: FunnelRecorder,
         bot: Bot,
     ) -> None:
         language = language_of(query.from_user)
@@ -113,11 +137,14 @@ def setup() -> Router:
             )
             return
         if isinstance(outcome, Completed):
-            view = await _complete(outcome, state, feedback, query.from_user, language)
+            view = await _complete(
+                outcome, data, state, feedback, campaigns, query.from_user, language, funnel
+            )
             await query.answer()
             await _edit_or_send(bot, chat_id, message_id, view)
             return
         await state.set_data({**data, "p": outcome.progress})
+        track_move(funnel, data, progress, outcome.progress)
         await query.answer()
         titles = feedback.titles(ResponseContext(**outcome.progress["ctx"]), language)
         view = step_view(questionnaire, outcome, data["n"], language, titles)
@@ -127,7 +154,12 @@ def setup() -> Router:
 
     @router.message(StateFilter(Dialog.answering), is_answer_text)
     async def on_text(
-        message: Message, state: FSMContext, feedback: FeedbackService, bot: Bot
+        message: Message,
+        state: FSMContext,
+        feedback: FeedbackService,
+        campaigns: CampaignService,
+        funnel: FunnelRecorder,
+        bot: Bot,
     ) -> None:
         user = message.from_user
         assert user is not None
@@ -139,7 +171,9 @@ def setup() -> Router:
         titles = feedback.titles(ResponseContext(**progress["ctx"]), language)
         old_id = int(data.get("m") or 0)
         if isinstance(outcome, Completed):
-            view = await _complete(outcome, state, feedback, user, language)
+            view = await _complete(
+                outcome, data, state, feedback, campaigns, user, language, funnel
+            )
             await _drop_keyboard(bot, message.chat.id, old_id)
             await message.answer(**_message_kwargs(view))
             return
@@ -149,6 +183,7 @@ def setup() -> Router:
             outcome = outcome.asked
         else:
             await state.set_data({**data, "p": outcome.progress})
+            track_move(funnel, data, progress, outcome.progress)
         # The person typed below our message, so the step is sent anew; the old one loses
         # its buttons so that only one live keyboard remains.
         view = step_view(questionnaire, outcome, data["n"], language, titles, notice)
@@ -176,18 +211,62 @@ def _press_input(action: str, value: str) -> engine.Input:
 
 async def _complete(
     outcome: Completed,
+    data: Mapping[str, Any],
     state: FSMContext,
     feedback: FeedbackService,
+    campaigns: CampaignService,
     user: User,
     language: Language,
+    funnel: FunnelRecorder,
 ) -> View:
-    """Store the response, then forget the dialog; a failure keeps it for a retry."""
-    saved = await feedback.complete(outcome, person=user.id)
-    await state.clear()
-    if not saved:
-        return View(tr(language, "already_rated"), None)
+    """Store the response where the dialog belongs, then forget the dialog; a failure keeps
+    it for a retry."""
+    last_question = data["p"]["cur"]
+    window_id = data.get("w")
+    if window_id is not None:
+        verdict = await campaigns.store_answer(int(window_id), user.id, outcome)
+        await state.clear()
+        if verdict is not Verdict.OK:
+            return View(verdict_text(language, verdict), None)
+        _track_end(funnel, data, outcome, last_question)
+    else:
+        department = None
+        if data.get("k") == INITIATIVE:
+            # Staff feedback carries the member's department, never who the member is.
+            department = await campaigns.department_of(user.id)
+        saved = await feedback.complete(outcome, person=user.id, department=department)
+        await state.clear()
+        if not saved:
+            return View(tr(language, "already_rated"), None)
+        _track_end(funnel, data, outcome, last_question)
     titles = feedback.titles(outcome.context, language)
     return thanks_view(fill(outcome.questionnaire.outro, language, titles), language)
+
+
+def started_on(data: Mapping[str, Any]) -> date:
+    """The day the dialog started (its funnel counters are kept by that day)."""
+    try:
+        return date.fromisoformat(str(data["d"]))
+    except (KeyError, ValueError):
+        return date.min  # a dialog saved before this was recorded: counted apart, not lost
+
+
+def track_move(
+    funnel: FunnelRecorder, data: Mapping[str, Any], before: Progress, after: Progress
+) -> None:
+    funnel.moved(
+        before["qn"],
+        ResponseContext(**before["ctx"]),
+        started_on(data),
+        before["cur"],
+        after["cur"],
+    )
+
+
+def _track_end(
+    funnel: FunnelRecorder, data: Mapping[str, Any], outcome: Completed, last_question: str
+) -> None:
+    funnel.completed(outcome.questionnaire.id, outcome.context, started_on(data), last_question)
 
 
 async def _edit_or_send(bot: Bot, chat_id: int, message_id: int, view: View) -> int:

@@ -6,6 +6,7 @@ from typing import Final
 
 from aiogram.types import User
 
+from questionnaires.campaigns import Verdict
 from questionnaires.engine import Reason
 from questionnaires.schema import Language
 
@@ -183,6 +184,35 @@ _REASONS: Final[dict[Reason, dict[Language, str]]] = {
         Language.EN: "This is the first question.",
     },
 }
+
+
+_VERDICTS: Final[dict[Verdict, dict[Language, str]]] = {
+    Verdict.UNKNOWN: {
+        Language.RU: "Такого опроса нет. Открытые опросы: /polls",
+        Language.EN: "There is no such poll. Open polls: /polls",
+    },
+    Verdict.NOT_OPEN: {
+        Language.RU: "Этот опрос ещё не начался. Мы пришлём приглашение, когда он откроется.",
+        Language.EN: "This poll has not started yet. We will invite you when it opens.",
+    },
+    Verdict.CLOSED: {
+        Language.RU: "Этот опрос уже завершён — спасибо, что откликнулись! Итоги: /results",
+        Language.EN: "This poll is already closed — thank you for responding! Results: /results",
+    },
+    Verdict.ALREADY_ANSWERED: {
+        Language.RU: "Вы уже ответили в этом опросе. Спасибо! Каждый отвечает один раз.",
+        Language.EN: "You have already answered this poll. Thank you! Everyone answers once.",
+    },
+    Verdict.NOT_ENROLLED: {
+        Language.RU: "Этот опрос — для сотрудников. Получите код у ответственного и отправьте "
+        "/join КОД.",
+        Language.EN: "This poll is for staff. Get a code from the officer and send /join CODE.",
+    },
+}
+
+
+def verdict_text(language: Language, verdict: Verdict) -> str:
+    return _VERDICTS[verdict][language]
 
 
 def language_of(user: User | None) -> Language:

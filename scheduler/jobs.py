@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
 REPORTS_JOB = "reports"
+FUNNEL_JOB = "funnel"
 
 
 class DedupPurger(Protocol):
@@ -49,6 +50,19 @@ async def send_due_reports(deliveries: DueReports, now: datetime | None = None) 
         return 0
 
 
+class Flushable(Protocol):
+    async def flush(self) -> int: ...
+
+
+async def flush_funnel(funnel: Flushable) -> int:
+    """Write the drop-off counters gathered in memory; kept for the next try on failure."""
+    try:
+        return await funnel.flush()
+    except Exception as error:
+        logger.warning("Funnel counters not written yet: %s", type(error).__name__)
+        return 0
+
+
 def create_scheduler(
     zone: ZoneInfo,
     *,
@@ -56,9 +70,20 @@ def create_scheduler(
     fsm: ExpiringStorage | None,
     today: Callable[[], date],
     deliveries: DueReports | None = None,
+    funnel: Flushable | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
+    if funnel is not None:
+        scheduler.add_job(
+            flush_funnel,
+            IntervalTrigger(seconds=30, timezone=zone),
+            id=FUNNEL_JOB,
+            kwargs={"funnel": funnel},
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
     if deliveries is not None:
         scheduler.add_job(
             send_due_reports,

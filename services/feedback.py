@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -135,12 +136,17 @@ class FeedbackService:
                 return True
         return False
 
-    async def complete(self, completed: Completed, person: int) -> bool:
+    def questionnaire(self, questionnaire_id: str) -> Questionnaire:
+        return self._questionnaires[questionnaire_id]
+
+    async def complete(
+        self, completed: Completed, person: int, *, department: str | None = None
+    ) -> bool:
         """Store the response in one transaction; False if the guard refused it as a repeat.
 
         `person` (the Telegram user id) is used only inside the keyed hash of the guard.
         """
-        response = completed.to_response(self.today())
+        response = dataclasses.replace(completed.to_response(self.today()), department=department)
         if not await self._save(response, person):
             return False
         for listener in self._listeners:

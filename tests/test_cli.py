@@ -18,7 +18,7 @@ BROKEN = Path(__file__).parent / "fixtures" / "broken"
 def test_validate_passes_on_the_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
-    for name in ("post_service", "deep_external", "staff", "initiative", "catalog"):
+    for name in ("post_service", "deep_external", "staff", "initiative", "catalog", "campaigns"):
         assert f"ok  {name}" in out
 
 
@@ -28,7 +28,8 @@ def test_validate_reports_every_defect_with_file_and_line(
     assert main(["validate", "--questionnaires", str(BROKEN)]) == 1
     err = capsys.readouterr().err
     located = re.findall(r"^(\S+\.yaml):(\d+):(\d+): (\S+): ", err, flags=re.MULTILINE)
-    assert len({file for file, *_ in located}) == len(list(BROKEN.glob("*.yaml")))
+    broken_files = {file for file, *_ in located if Path(file).parent == BROKEN}
+    assert len(broken_files) == len(list(BROKEN.glob("*.yaml")))
     assert len(located) >= 15
     assert "defect(s) found" in err
 
@@ -132,3 +133,19 @@ def test_run_without_a_token_explains_where_to_get_one(
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert "@BotFather" in err and "BOT__TOKEN=" in err and ".env" in err
+
+
+def test_validate_reports_a_campaign_naming_an_unknown_questionnaire(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = Path(__file__).parent.parent / "questionnaires" / "campaigns.yaml"
+    broken = tmp_path / "campaigns.yaml"
+    broken.write_text(
+        shipped.read_text(encoding="utf-8").replace(
+            "questionnaire: deep_external", "questionnaire: deep_externall"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["validate", "--campaigns", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "campaigns.yaml:" in err and "deep_externall" in err

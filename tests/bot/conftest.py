@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,11 @@ from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.settings import ContentSettings
 from reports.model import QuestionnaireRoles
+from scheduler.calendar import load_calendar
+from services.broadcast import Broadcaster, BroadcastLimits
+from services.campaigns import CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService, ResponseListener
+from services.funnel import FunnelRecorder
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
@@ -48,6 +52,8 @@ class World:
     url: str
     clock_now: list[datetime]
     reporting: ReportingService
+    campaigns: CampaignService
+    funnel: FunnelRecorder
 
     async def rows(self, table: str) -> list[dict[str, object]]:
         async with self.engine.connect() as connection:
@@ -95,6 +101,43 @@ def build_reporting(
     )
 
 
+class _TextOutbox:
+    def __init__(self, send: Callable[[int, str], Awaitable[None]]) -> None:
+        self._send = send
+
+    async def text(self, chat_id: int, html: str) -> None:
+        await self._send(chat_id, html)
+
+
+def build_campaigns(
+    sessions: async_sessionmaker[AsyncSession],
+    feedback: FeedbackService,
+    send: Callable[[int, str], Awaitable[None]],
+    clock_now: list[datetime],
+) -> CampaignService:
+    defaults = ContentSettings()
+    content = load_content(
+        defaults.questionnaires_dir, defaults.catalog_path, defaults.campaigns_path
+    )
+    return CampaignService(
+        sessions=sessions,
+        campaigns=content.campaigns,
+        questionnaires=content.questionnaires,
+        calendar=load_calendar(),
+        pepper=PEPPER,
+        zone=ZONE,
+        broadcaster_factory=lambda port: Broadcaster(
+            sessions, port, limits=BroadcastLimits(global_rate=1000.0, per_chat_interval=0.0)
+        ),
+        send=send,
+        results=_TextOutbox(send),
+        opt_ins=OptInStore(sessions),
+        officer_ids={OFFICER_ID},
+        clock=lambda: clock_now[0],
+        bot_username="otklik_test_bot",
+    )
+
+
 @pytest.fixture
 async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]:
     path = tmp_path / "otklik.db"
@@ -113,10 +156,27 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
     storage = SqlStorage(sessions, PEPPER)
     reporting = build_reporting(sessions, feedback)
     feedback.add_listener(AlertNotifier(reporting, send_alert, clock=lambda: clock_now[0]))
-    dispatcher = create_dispatcher(storage=storage, feedback=feedback, reporting=reporting)
+    campaigns = build_campaigns(sessions, feedback, send_alert, clock_now)
+    funnel = FunnelRecorder(sessions)
+    dispatcher = create_dispatcher(
+        storage=storage,
+        feedback=feedback,
+        reporting=reporting,
+        campaigns=campaigns,
+        funnel=funnel,
+    )
     holder.append(Harness(dispatcher))
     world = World(
-        holder[0], engine, sessions, storage, feedback, url, clock_now, reporting
+        holder[0],
+        engine,
+        sessions,
+        storage,
+        feedback,
+        url,
+        clock_now,
+        reporting,
+        campaigns,
+        funnel,
     )
     yield world
     await storage.close()

@@ -315,7 +315,13 @@ async def test_dialog_continues_after_a_restart(world: World) -> None:
     # A new process: new storage on the same database, new dispatcher, same chat.
     storage = SqlStorage(world.sessions, PEPPER)
     restarted = Harness(
-        create_dispatcher(storage=storage, feedback=world.feedback, reporting=world.reporting)
+        create_dispatcher(
+            storage=storage,
+            feedback=world.feedback,
+            reporting=world.reporting,
+            campaigns=world.campaigns,
+            funnel=world.funnel,
+        )
     )
     restarted.session.messages = world.harness.session.messages
     restarted.update_ids = world.harness.update_ids
@@ -374,8 +380,11 @@ async def test_no_identity_reaches_the_tables_or_the_logs(
             await person.click("1")
             await person.click(person.buttons()[2])  # "no"
             await person.click(person.buttons()[0])
-            await person.click(person.buttons()[-2] if "Готово" in person.buttons()[-2]
-                               or "Done" in person.buttons()[-2] else person.buttons()[-1])
+            await person.click(
+                person.buttons()[-2]
+                if "Готово" in person.buttons()[-2] or "Done" in person.buttons()[-2]
+                else person.buttons()[-1]
+            )
             await person.click(person.buttons()[0])
             await person.send("очень долго, комментарий с деталями")
     secrets = ["7770001234", "7770005678", "anon_probe_alpha", "anon_probe_beta"]
@@ -394,3 +403,33 @@ def test_fast_button_packing_matches_callback_data() -> None:
     for value in ("", "in_progress", "5"):
         assert pack_press("a1b2c3", 7, "c", value) == Press(d="a1b2c3", t=7, a="c", v=value).pack()
         assert Press.unpack(pack_press("a1b2c3", 7, "c", value)).v == value
+
+
+async def test_funnel_counts_starts_completions_cancels_and_where_people_stopped(
+    world: World,
+) -> None:
+    from datetime import date
+
+    from reports.funnel import drop_off
+    from reports.model import Period, QuestionnaireRoles, Scope
+
+    for person_id in range(1, 8):  # seven people start
+        person = world.harness.person(5000 + person_id)
+        await person.send(LINK)
+        await person.click("5")
+        if person_id <= 3:  # three finish
+            await person.click("Да")
+            await person.click("1")
+            await person.click("Пропустить")
+        elif person_id == 4:  # one cancels
+            await person.send("/cancel")
+        # three stay at "solved"
+    await world.funnel.flush()
+    questionnaires = world.feedback._questionnaires
+    roles = QuestionnaireRoles.from_questionnaires(questionnaires)
+    day = date(2026, 11, 23)
+    result = await drop_off(world.sessions, Period(day, day), Scope(), roles, min_group=1)
+    assert result is not None
+    assert (result.started, result.completed) == (7, 3)
+    quits = {point.question_id: point.quits for point in result.quit_points}
+    assert quits.get("solved") == 3

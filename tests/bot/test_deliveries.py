@@ -43,8 +43,8 @@ class FakeOutbox:
         return [text for _, text in self.texts if "Еженедельная сводка" in text]
 
 
-def _local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZONE)
+def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ZONE)
 
 
 def _deliveries(world: World, outbox: FakeOutbox) -> ReportDeliveries:

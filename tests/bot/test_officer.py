@@ -106,5 +106,3 @@ async def test_satisfied_response_raises_no_alert(world: World) -> None:
     await anna.click("1")
     await anna.click("Пропустить")
     assert not [m for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
-
-

@@ -1,0 +1,378 @@
+"""Poll windows and staff: /start w<id>, /polls, /join, /feedback, /results, officer controls."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    User,
+)
+
+from handlers.dialog import INITIATIVE, begin_dialog
+from handlers.officer import is_officer
+from handlers.texts import language_of, verdict_text
+from questionnaires.campaigns import CampaignAudience, CampaignError, EnrollStatus, Verdict
+from questionnaires.results import ResponseContext
+from questionnaires.schema import Language
+from services.campaigns import CampaignService, WindowView, parse_window_payload
+from services.feedback import FeedbackService
+from services.funnel import FunnelRecorder
+from storage.opt_ins import OptInTopic
+
+logger = logging.getLogger(__name__)
+
+
+_ENROLL: dict[EnrollStatus, dict[Language, str]] = {
+    EnrollStatus.OK: {
+        Language.RU: "Готово: вы участвуете в анонимных опросах сотрудников ({department}). "
+        "Мы храним только подразделение и необратимый ключ — не ваше имя и не Telegram id.",
+        Language.EN: "Done: you take part in anonymous staff polls ({department}). We keep only "
+        "the department and an irreversible key — not your name or Telegram id.",
+    },
+    EnrollStatus.UNKNOWN: {
+        Language.RU: "Код не найден. Проверьте его и отправьте ещё раз: /join КОД",
+        Language.EN: "The code is not known. Check it and send again: /join CODE",
+    },
+    EnrollStatus.USED: {
+        Language.RU: "Этот код уже использован: каждый код действует один раз. Попросите новый.",
+        Language.EN: "This code was used already: each code works once. Ask for a new one.",
+    },
+    EnrollStatus.ALREADY_ENROLLED: {
+        Language.RU: "Вы уже участвуете в опросах сотрудников.",
+        Language.EN: "You already take part in staff polls.",
+    },
+}
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "no_open_polls": {
+        Language.RU: "Сейчас открытых опросов нет. Итоги прошлых опросов: /results",
+        Language.EN: "No polls are open now. Results of earlier polls: /results",
+    },
+    "open_polls": {Language.RU: "Открытые опросы:", Language.EN: "Open polls:"},
+    "invite_me": {
+        Language.RU: "🔔 Приглашать меня на опросы",
+        Language.EN: "🔔 Invite me to polls",
+    },
+    "invited": {
+        Language.RU: "Хорошо, мы пришлём приглашение, когда откроется опрос. Отписаться: /stop",
+        Language.EN: "Fine, we will invite you when a poll opens. To unsubscribe: /stop",
+    },
+    "join_usage": {
+        Language.RU: "Отправьте код, полученный у ответственного: /join КОД",
+        Language.EN: "Send the code you got from the officer: /join CODE",
+    },
+    "staff_invite_me": {
+        Language.RU: "🔔 Присылать приглашения на опросы сотрудников",
+        Language.EN: "🔔 Send me staff poll invitations",
+    },
+    "feedback_staff_only": {
+        Language.RU: "Инициативный отзыв — для сотрудников. Получите код у ответственного и "
+        "отправьте /join КОД.",
+        Language.EN: "Initiative feedback is for staff. Get a code from the officer and send "
+        "/join CODE.",
+    },
+    "no_results": {
+        Language.RU: "Итоги опросов пока не опубликованы.",
+        Language.EN: "No poll results are published yet.",
+    },
+    "open_until": {Language.RU: "до {day}", Language.EN: "until {day}"},
+}
+
+
+class PollPress(CallbackData, prefix="w"):
+    """Start a window's dialog, or subscribe to invitations (window 0)."""
+
+    window: int
+    topic: str = ""
+
+
+class PollAdmin(CallbackData, prefix="wa"):
+    action: str  # open | close
+    target: str  # campaign id or window id
+
+
+def _t(language: Language, key: str, **values: object) -> str:
+    text = _TEXTS[key][language]
+    return text.format(**values) if values else text
+
+
+async def start_window(
+    message: Message,
+    state: FSMContext,
+    feedback: FeedbackService,
+    campaigns: CampaignService,
+    funnel: FunnelRecorder,
+    window_id: int,
+    user: User,
+) -> None:
+    """Open a window's dialog if the person may answer in it now."""
+    language = language_of(user)
+    window = await campaigns.window_for_start(window_id)
+    verdict = await campaigns.may_answer(window_id, user.id) if window else Verdict.UNKNOWN
+    if window is None or verdict is not Verdict.OK:
+        await message.answer(verdict_text(language, verdict))
+        return
+    await state.clear()
+    await begin_dialog(
+        message,
+        state,
+        feedback,
+        ResponseContext(),
+        user,
+        funnel,
+        questionnaire=campaigns.questionnaire_of(window),
+        extra={"w": window.id},
+    )
+
+
+def _window_button(window: WindowView, language: Language) -> InlineKeyboardButton:
+    until = _t(language, "open_until", day=f"{window.closes_on:%d.%m}")
+    return InlineKeyboardButton(
+        text=f"{window.title.get(language)} ({until})",
+        callback_data=PollPress(window=window.id).pack(),
+    )
+
+
+def setup() -> Router:
+    router = Router(name="polls")
+
+    async def window_link(message: Message, command: CommandObject) -> dict[str, int] | bool:
+        # Any other payload is a service link: the citizen router understands it.
+        window_id = parse_window_payload(command.args)
+        return {"window_id": window_id} if window_id and message.from_user else False
+
+    @router.message(CommandStart(deep_link=True), window_link)
+    async def on_window_link(
+        message: Message,
+        window_id: int,
+        state: FSMContext,
+        feedback: FeedbackService,
+        campaigns: CampaignService,
+        funnel: FunnelRecorder,
+    ) -> None:
+        assert message.from_user is not None
+        await start_window(
+            message, state, feedback, campaigns, funnel, window_id, message.from_user
+        )
+
+    @router.message(Command("polls"))
+    async def on_polls(message: Message, campaigns: CampaignService) -> None:
+        user = message.from_user
+        language = language_of(user)
+        windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
+        staff = user is not None and await campaigns.department_of(user.id) is not None
+        if staff:
+            windows += await campaigns.open_windows(CampaignAudience.STAFF)
+        rows = [[_window_button(window, language)] for window in windows]
+        topic = "staff_polls" if staff else "polls"
+        label = "staff_invite_me" if staff else "invite_me"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_t(language, label),
+                    callback_data=PollPress(window=0, topic=topic).pack(),
+                )
+            ]
+        )
+        text = _t(language, "open_polls" if windows else "no_open_polls")
+        await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(PollPress.filter())
+    async def on_poll_press(
+        query: CallbackQuery,
+        callback_data: PollPress,
+        state: FSMContext,
+        feedback: FeedbackService,
+        campaigns: CampaignService,
+        funnel: FunnelRecorder,
+    ) -> None:
+        language = language_of(query.from_user)
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer()
+            return
+        if callback_data.window == 0:
+            if callback_data.topic not in ("polls", "staff_polls"):
+                await query.answer()
+                return
+            topic: OptInTopic = "staff_polls" if callback_data.topic == "staff_polls" else "polls"
+            await feedback.opt_in(message.chat.id, topic)
+            await query.answer()
+            await message.answer(_t(language, "invited"))
+            return
+        await query.answer()
+        await start_window(
+            message, state, feedback, campaigns, funnel, callback_data.window, query.from_user
+        )
+
+    @router.message(Command("join"))
+    async def on_join(
+        message: Message, command: CommandObject, campaigns: CampaignService
+    ) -> None:
+        user = message.from_user
+        language = language_of(user)
+        if user is None or not command.args:
+            await message.answer(_t(language, "join_usage"))
+            return
+        result = await campaigns.enroll(command.args, user.id)
+        markup = None
+        if result.status in (EnrollStatus.OK, EnrollStatus.ALREADY_ENROLLED):
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=_t(language, "staff_invite_me"),
+                            callback_data=PollPress(window=0, topic="staff_polls").pack(),
+                        )
+                    ]
+                ]
+            )
+        text = _ENROLL[result.status][language].format(department=result.department or "")
+        await message.answer(escape(text), reply_markup=markup)
+
+    @router.message(Command("feedback"))
+    async def on_feedback(
+        message: Message,
+        state: FSMContext,
+        feedback: FeedbackService,
+        campaigns: CampaignService,
+        funnel: FunnelRecorder,
+    ) -> None:
+        user = message.from_user
+        if user is None:
+            return
+        language = language_of(user)
+        if await campaigns.department_of(user.id) is None:
+            await message.answer(_t(language, "feedback_staff_only"))
+            return
+        await state.clear()
+        await begin_dialog(
+            message,
+            state,
+            feedback,
+            ResponseContext(),
+            user,
+            funnel,
+            questionnaire=feedback.questionnaire(INITIATIVE),
+            extra={"k": INITIATIVE},
+        )
+
+    @router.message(Command("results"))
+    async def on_results(message: Message, campaigns: CampaignService) -> None:
+        user = message.from_user
+        language = language_of(user)
+        publications = await campaigns.published(CampaignAudience.EXTERNAL)
+        if user is not None and await campaigns.department_of(user.id) is not None:
+            # Staff results are shown to staff only.
+            publications = await campaigns.published()
+        if not publications:
+            await message.answer(_t(language, "no_results"))
+            return
+        for publication in publications[:3]:
+            await message.answer(publication.text_html)
+
+    return router
+
+
+def setup_officer() -> Router:
+    """Officer controls of poll windows: open now (also an extra quarterly poll), close now,
+    and one-time invite codes for staff."""
+    router = Router(name="polls_officer")
+    router.message.filter(is_officer)
+    router.callback_query.filter(is_officer)
+
+    @router.message(Command("poll_open"))
+    async def on_open(message: Message, campaigns: CampaignService) -> None:
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=campaign.title.ru if campaign.title else campaign.id,
+                    callback_data=PollAdmin(action="open", target=campaign.id).pack(),
+                )
+            ]
+            for campaign in campaigns.campaigns
+        ]
+        await message.answer(
+            "Открыть опрос сейчас (в том числе дополнительный квартальный):",
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
+
+    @router.message(Command("poll_close"))
+    async def on_close(message: Message, campaigns: CampaignService) -> None:
+        windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
+        windows += await campaigns.open_windows(CampaignAudience.STAFF)
+        if not windows:
+            await message.answer("Открытых опросов нет.")
+            return
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"{w.title.ru} ({w.opens_on:%d.%m}–{w.closes_on:%d.%m})",
+                    callback_data=PollAdmin(action="close", target=str(w.id)).pack(),
+                )
+            ]
+            for w in windows
+        ]
+        await message.answer(
+            "Закрыть опрос сейчас:", reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+
+    @router.callback_query(PollAdmin.filter())
+    async def on_admin(
+        query: CallbackQuery, callback_data: PollAdmin, campaigns: CampaignService
+    ) -> None:
+        message = query.message
+        try:
+            if callback_data.action == "open":
+                window = await campaigns.open_now(callback_data.target)
+                text = (
+                    f"Опрос «{escape(window.title.ru)}» открыт до {window.closes_on:%d.%m.%Y}. "
+                    f"Приглашения уйдут в течение минуты. Ссылка: /start {window.start_payload}"
+                )
+            else:
+                window = await campaigns.close_now(int(callback_data.target))
+                text = f"Опрос «{escape(window.title.ru)}» закрыт; итоги придут отдельно."
+        except (CampaignError, ValueError) as error:
+            await query.answer(str(error), show_alert=True)
+            return
+        await query.answer()
+        if isinstance(message, Message):
+            await message.edit_text(text)
+
+    @router.message(Command("invite"))
+    async def on_invite(
+        message: Message, command: CommandObject, campaigns: CampaignService
+    ) -> None:
+        parts = (command.args or "").rsplit(maxsplit=1)
+        count = 1
+        if len(parts) == 2 and parts[1].isdigit():
+            department, count = parts[0], int(parts[1])
+        else:
+            department = command.args or ""
+        if not department.strip():
+            await message.answer(
+                "Использование: /invite ПОДРАЗДЕЛЕНИЕ [КОЛИЧЕСТВО], например "
+                "/invite Отдел лицензирования 12"
+            )
+            return
+        try:
+            codes = await campaigns.create_invite_codes(department, count)
+        except ValueError as error:
+            await message.answer(escape(str(error)))
+            return
+        listing = "\n".join(f"<code>{code}</code>" for code in codes)
+        await message.answer(
+            f"Одноразовые коды для «{escape(department.strip())}» ({len(codes)}). Раздайте их "
+            f"сотрудникам; каждый отправляет боту /join КОД.\n\n{listing}"
+        )
+
+    return router
