@@ -147,9 +147,7 @@ class Catalog(_Strict):
     def life_situation(self, code: str) -> LifeSituation | None:
         return next((s for s in self.life_situations if s.code == code), None)
 
-    def titles(
-        self, context: ResponseContext, language: Language | str
-    ) -> dict[str, str | None]:
+    def titles(self, context: ResponseContext, language: Language | str) -> dict[str, str | None]:
         """Context codes turned into titles for placeholders; an unknown code stays as is."""
         entries = (
             ("service", context.service, self.service),

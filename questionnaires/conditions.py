@@ -55,8 +55,12 @@ _NUMERIC_OPS: Final[dict[str, Callable[[int, int], bool]]] = {
 }
 _OPERATORS: Final = ("==", "!=", *_NUMERIC_OPS, "in", "not in", "has")
 # Typical slips from other languages, mapped to what to write instead.
-_FOREIGN_CHARS: Final = {"=": "use '=='", "!": "use '!=' or 'not'", "&": "use 'and'",
-                         "|": "use 'or'"}
+_FOREIGN_CHARS: Final = {
+    "=": "use '=='",
+    "!": "use '!=' or 'not'",
+    "&": "use 'and'",
+    "|": "use 'or'",
+}
 _SINGLE_CHARS: Final = "()[],"
 
 
@@ -179,17 +183,17 @@ def _tokenize(source: str) -> list[_Token]:
             word = source[start:pos]
             if not word.isdigit():
                 raise ConditionSyntaxError(
-                    f"'{word}' is neither a number nor an identifier", start,
-                    f'quote it: "{word}"')
+                    f"'{word}' is neither a number nor an identifier", start, f'quote it: "{word}"'
+                )
             tokens.append(_Token("int", word, start))
         elif char in "\"'":
             end = source.find(char, start + 1)
             if end < 0:
                 raise ConditionSyntaxError("unterminated string", start, f"close it with {char}")
-            tokens.append(_Token("string", source[start + 1:end], start))
+            tokens.append(_Token("string", source[start + 1 : end], start))
             pos = end + 1
         elif source.startswith(("==", "!=", "<=", ">="), pos):
-            tokens.append(_Token("op", source[pos:pos + 2], start))
+            tokens.append(_Token("op", source[pos : pos + 2], start))
             pos += 2
         elif char in "<>":
             tokens.append(_Token("op", char, start))
@@ -275,8 +279,9 @@ class _Parser:
             self.advance()
             opening = self.token
             if opening.kind != "(":
-                raise ConditionSyntaxError("expected '(' after 'answered'", opening.column,
-                                           "write answered(question_id)")
+                raise ConditionSyntaxError(
+                    "expected '(' after 'answered'", opening.column, "write answered(question_id)"
+                )
             self.advance()
             ref = self.parse_ref()
             self.expect_close(opening, ")")
@@ -288,12 +293,17 @@ class _Parser:
             self.advance()
             return
         if self.at("end"):
-            raise ConditionSyntaxError(f"'{opening.text}' is never closed", opening.column,
-                                       f"add '{closing}'")
-        hint = ("separate values with ','" if closing == "]"
-                else f"close the '(' at column {opening.column}")
-        raise ConditionSyntaxError(f"expected '{closing}', found '{self.token.text}'",
-                                   self.token.column, hint)
+            raise ConditionSyntaxError(
+                f"'{opening.text}' is never closed", opening.column, f"add '{closing}'"
+            )
+        hint = (
+            "separate values with ','"
+            if closing == "]"
+            else f"close the '(' at column {opening.column}"
+        )
+        raise ConditionSyntaxError(
+            f"expected '{closing}', found '{self.token.text}'", self.token.column, hint
+        )
 
     def parse_ref(self) -> _Ref:
         token = self.token
@@ -304,11 +314,17 @@ class _Parser:
             previous = self.tokens[self.pos - 1].text if self.pos else ""
             raise ConditionSyntaxError(f"expected a condition after '{previous}'", token.column)
         if token.kind == "op":
-            raise ConditionSyntaxError(f"expected a question id before '{token.text}'",
-                                       token.column, f"write: question_id {token.text} value")
+            raise ConditionSyntaxError(
+                f"expected a question id before '{token.text}'",
+                token.column,
+                f"write: question_id {token.text} value",
+            )
         if token.kind in ("int", "string"):
-            raise ConditionSyntaxError("the left side must be a question id, not a value",
-                                       token.column, "write: question_id == value")
+            raise ConditionSyntaxError(
+                "the left side must be a question id, not a value",
+                token.column,
+                "write: question_id == value",
+            )
         raise ConditionSyntaxError(f"expected a question id, found '{token.text}'", token.column)
 
     def parse_comparison(self) -> _Node:
@@ -319,22 +335,29 @@ class _Parser:
         elif token.kind == "keyword" and token.text == "not":
             self.advance()
             if not self.at("keyword", "in"):
-                raise ConditionSyntaxError("expected 'in' after 'not'", self.token.column,
-                                           f"write {ref.name} not in [...]")
+                raise ConditionSyntaxError(
+                    "expected 'in' after 'not'",
+                    self.token.column,
+                    f"write {ref.name} not in [...]",
+                )
             self.advance()
             op = "not in"
         else:
             raise ConditionSyntaxError(
-                f"expected an operator after '{ref.name}'", token.column,
-                f"one of {', '.join(_OPERATORS)}, or answered({ref.name})")
+                f"expected an operator after '{ref.name}'",
+                token.column,
+                f"one of {', '.join(_OPERATORS)}, or answered({ref.name})",
+            )
         value_column = self.token.column
         values, is_list = self.parse_value(op)
         if op in ("in", "not in") and not is_list:
-            raise ConditionSyntaxError(f"'{op}' needs a list", value_column,
-                                       f"write {ref.name} {op} [...]")
+            raise ConditionSyntaxError(
+                f"'{op}' needs a list", value_column, f"write {ref.name} {op} [...]"
+            )
         if op in ("==", "!=") and is_list:
-            raise ConditionSyntaxError(f"'{op}' compares with one value", value_column,
-                                       f"write {ref.name} in [...]")
+            raise ConditionSyntaxError(
+                f"'{op}' compares with one value", value_column, f"write {ref.name} in [...]"
+            )
         if op in _NUMERIC_OPS and (is_list or not isinstance(values[0].value, int)):
             raise ConditionSyntaxError(f"'{op}' needs a number", value_column)
         return _Compare(ref, op, token.column, values)
@@ -386,8 +409,12 @@ def _compare(op: str, value: AnswerValue, literals: tuple[int | str, ...]) -> bo
         return _same(value, literals[0])
     if op in _NUMERIC_OPS:
         number, literal = value, literals[0]
-        return (isinstance(number, int) and not isinstance(number, bool)
-                and isinstance(literal, int) and _NUMERIC_OPS[op](number, literal))
+        return (
+            isinstance(number, int)
+            and not isinstance(number, bool)
+            and isinstance(literal, int)
+            and _NUMERIC_OPS[op](number, literal)
+        )
     if isinstance(value, list):  # "in" overlaps a multiple choice, and so does "has"
         return any(isinstance(item, str) and item in value for item in literals)
     return op == "in" and any(_same(value, item) for item in literals)
@@ -423,41 +450,59 @@ def _check_compare(node: _Compare, symbol: Symbol) -> Iterator[ConditionProblem]
     name, op, kind = node.ref.name, node.op, symbol.kind
     noun = _KIND_NOUNS[kind]
     if kind is SymbolKind.TEXT:
-        yield ConditionProblem(f"'{name}' is free text: it can only be tested for an answer",
-                               node.op_column, f"answered({name})")
+        yield ConditionProblem(
+            f"'{name}' is free text: it can only be tested for an answer",
+            node.op_column,
+            f"answered({name})",
+        )
         return
     if op in _NUMERIC_OPS and kind is not SymbolKind.NUMBER:
-        yield ConditionProblem(f"'{op}' compares numbers, but '{name}' is {noun}",
-                               node.op_column, f"use {name} in [...]")
+        yield ConditionProblem(
+            f"'{op}' compares numbers, but '{name}' is {noun}",
+            node.op_column,
+            f"use {name} in [...]",
+        )
         return
     if op == "has" and kind is not SymbolKind.MULTI:
         hint = None if kind is SymbolKind.NUMBER else f"use {name} in [...]"
-        yield ConditionProblem(f"'has' needs a multiple-choice question, but '{name}' is {noun}",
-                               node.op_column, hint)
+        yield ConditionProblem(
+            f"'has' needs a multiple-choice question, but '{name}' is {noun}", node.op_column, hint
+        )
         return
     if op in ("==", "!=") and kind is SymbolKind.MULTI:
         # A list answer never equals one option, so this would be constant.
-        yield ConditionProblem(f"'{op}' cannot match {noun} '{name}'", node.op_column,
-                               f"use {name} has ...")
+        yield ConditionProblem(
+            f"'{op}' cannot match {noun} '{name}'", node.op_column, f"use {name} has ..."
+        )
         return
     for literal in node.values:
         value, column = literal.value, literal.column
         if kind is SymbolKind.NUMBER and isinstance(value, int):
             low, high = symbol.minimum, symbol.maximum
             if (low is not None and value < low) or (high is not None and value > high):
-                yield ConditionProblem(f"{value} is outside the range of '{name}'", column,
-                                       f"use a number from {low} to {high}")
+                yield ConditionProblem(
+                    f"{value} is outside the range of '{name}'",
+                    column,
+                    f"use a number from {low} to {high}",
+                )
         elif kind is SymbolKind.NUMBER and value != CANNOT_RATE:
-            yield ConditionProblem(f"'{name}' is {noun}, '{value}' is not a number", column,
-                                   f"use a number or {CANNOT_RATE}")
+            yield ConditionProblem(
+                f"'{name}' is {noun}, '{value}' is not a number",
+                column,
+                f"use a number or {CANNOT_RATE}",
+            )
         elif kind in (SymbolKind.CHOICE, SymbolKind.MULTI) and symbol.options is not None:
             if value not in symbol.options:
                 valid = ", ".join(sorted(symbol.options))
-                yield ConditionProblem(f"'{value}' is not an option of '{name}'", column,
-                                       f"valid options: {valid}")
+                yield ConditionProblem(
+                    f"'{value}' is not an option of '{name}'", column, f"valid options: {valid}"
+                )
         elif kind is SymbolKind.CONTEXT and isinstance(value, int):
-            yield ConditionProblem(f"'{name}' is {noun}: compare it with codes, not numbers",
-                                   column, f'quote it: "{value}"')
+            yield ConditionProblem(
+                f"'{name}' is {noun}: compare it with codes, not numbers",
+                column,
+                f'quote it: "{value}"',
+            )
 
 
 @dataclass(frozen=True)

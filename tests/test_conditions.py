@@ -31,8 +31,9 @@ SYMBOLS: Mapping[str, Symbol] = {
 }
 
 
-def holds(source: str, context: Mapping[str, str | None] = NO_CONTEXT,
-          **answers: AnswerValue) -> bool:
+def holds(
+    source: str, context: Mapping[str, str | None] = NO_CONTEXT, **answers: AnswerValue
+) -> bool:
     return parse_condition(source).evaluate(answers, context)
 
 
@@ -49,18 +50,21 @@ def problems(source: str) -> list[ConditionProblem]:
 # --- parsing and the documented examples -------------------------------------------------
 
 
-@pytest.mark.parametrize("source", [
-    "overall <= 3 or solved in [partly, no]",
-    "channel in [office, mfc] and not (overall >= 4)",
-    "obstacles has other",
-    "obstacles has [queue, time]",
-    "solved != yes",
-    "nps < 7",
-    'service == "housing-01"',
-    "consent == yes",
-    "answered(comment)",
-    "not answered(comment)",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "overall <= 3 or solved in [partly, no]",
+        "channel in [office, mfc] and not (overall >= 4)",
+        "obstacles has other",
+        "obstacles has [queue, time]",
+        "solved != yes",
+        "nps < 7",
+        'service == "housing-01"',
+        "consent == yes",
+        "answered(comment)",
+        "not answered(comment)",
+    ],
+)
 def test_documented_examples_parse(source: str) -> None:
     assert parse_condition(source).source == source
 
@@ -108,31 +112,56 @@ def test_double_not_cancels() -> None:
 # --- operators -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("nps == 6", True), ("nps != 6", False), ("nps < 7", True), ("nps < 6", False),
-    ("nps <= 6", True), ("nps > 5", True), ("nps > 6", False), ("nps >= 6", True),
-    ("nps in [5, 6]", True), ("nps in [7]", False), ("nps not in [7]", True),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("nps == 6", True),
+        ("nps != 6", False),
+        ("nps < 7", True),
+        ("nps < 6", False),
+        ("nps <= 6", True),
+        ("nps > 5", True),
+        ("nps > 6", False),
+        ("nps >= 6", True),
+        ("nps in [5, 6]", True),
+        ("nps in [7]", False),
+        ("nps not in [7]", True),
+    ],
+)
 def test_number_operators(source: str, expected: bool) -> None:
     assert holds(source, nps=6) is expected
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("solved == partly", True), ("solved == 'partly'", True), ('solved == "partly"', True),
-    ("solved != yes", True), ("solved != partly", False),
-    ("solved in [partly, no]", True), ("solved in [yes]", False),
-    ("solved not in [yes]", True), ("solved not in [partly, no]", False),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("solved == partly", True),
+        ("solved == 'partly'", True),
+        ('solved == "partly"', True),
+        ("solved != yes", True),
+        ("solved != partly", False),
+        ("solved in [partly, no]", True),
+        ("solved in [yes]", False),
+        ("solved not in [yes]", True),
+        ("solved not in [partly, no]", False),
+    ],
+)
 def test_choice_operators(source: str, expected: bool) -> None:
     assert holds(source, solved="partly") is expected
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    ("obstacles has other", True), ("obstacles has time", False),
-    ("obstacles has [queue, time]", True), ("obstacles has [time]", False),
-    ("obstacles in [time, other]", True), ("obstacles not in [time]", True),
-    ("obstacles not in [other]", False),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("obstacles has other", True),
+        ("obstacles has time", False),
+        ("obstacles has [queue, time]", True),
+        ("obstacles has [time]", False),
+        ("obstacles in [time, other]", True),
+        ("obstacles not in [time]", True),
+        ("obstacles not in [other]", False),
+    ],
+)
 def test_multi_choice_contains_any(source: str, expected: bool) -> None:
     assert holds(source, obstacles=["queue", "other"]) is expected
 
@@ -161,9 +190,18 @@ def test_answered_is_true_only_for_present_answers() -> None:
 # --- unanswered and cannot_rate ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source", [
-    "x == 1", "x != 1", "x < 1", "x >= 1", "x in [a]", "x not in [a]", "x has a",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x == 1",
+        "x != 1",
+        "x < 1",
+        "x >= 1",
+        "x in [a]",
+        "x not in [a]",
+        "x has a",
+    ],
+)
 def test_every_comparison_on_an_unanswered_reference_is_false(source: str) -> None:
     assert not holds(source)
 
@@ -196,39 +234,42 @@ def test_equality_is_strict_about_types() -> None:
 # --- syntax errors -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "column", "fragment"), [
-    ("(overall == 1", 0, "never closed"),
-    ("(overall == 1 solved == no", 14, "expected ')'"),
-    ("overall <=", 10, "expected a value after '<='"),
-    ("overall == 1 solved == no", 13, "unexpected 'solved'"),
-    ("overall == 1)", 12, "unexpected ')'"),
-    ("", 0, "empty"),
-    ("   ", 0, "empty"),
-    ('service == "housing', 11, "unterminated string"),
-    ("service == 'housing", 11, "unterminated string"),
-    ("== 1", 0, "question id before '=='"),
-    ("3 == overall", 0, "left side"),
-    ("overall", 7, "expected an operator"),
-    ("overall = 1", 8, "unknown operator '='"),
-    ("a == 1 && b == 1", 7, "unknown operator '&'"),
-    ("a == 1 and", 10, "after 'and'"),
-    ("solved in partly", 10, "needs a list"),
-    ("solved == [yes]", 10, "one value"),
-    ("overall < high", 10, "needs a number"),
-    ("overall < [1]", 10, "needs a number"),
-    ("solved in []", 10, "empty list"),
-    ("solved in [yes no]", 15, "expected ']'"),
-    ("solved in [yes,", 15, "expected a value after ','"),
-    ("solved in [yes", 10, "'[' is never closed"),
-    ("solved not yes", 11, "expected 'in'"),
-    ("answered comment", 9, "expected '('"),
-    ("answered(comment", 8, "never closed"),
-    ("answered(3)", 9, "left side"),
-    ("1st == yes", 0, "neither a number nor an identifier"),
-    ("solved == in", 10, "expected a value"),
-    ("and == 1", 0, "expected a question id"),
-    ("решено == да", 0, "unexpected character"),
-])
+@pytest.mark.parametrize(
+    ("source", "column", "fragment"),
+    [
+        ("(overall == 1", 0, "never closed"),
+        ("(overall == 1 solved == no", 14, "expected ')'"),
+        ("overall <=", 10, "expected a value after '<='"),
+        ("overall == 1 solved == no", 13, "unexpected 'solved'"),
+        ("overall == 1)", 12, "unexpected ')'"),
+        ("", 0, "empty"),
+        ("   ", 0, "empty"),
+        ('service == "housing', 11, "unterminated string"),
+        ("service == 'housing", 11, "unterminated string"),
+        ("== 1", 0, "question id before '=='"),
+        ("3 == overall", 0, "left side"),
+        ("overall", 7, "expected an operator"),
+        ("overall = 1", 8, "unknown operator '='"),
+        ("a == 1 && b == 1", 7, "unknown operator '&'"),
+        ("a == 1 and", 10, "after 'and'"),
+        ("solved in partly", 10, "needs a list"),
+        ("solved == [yes]", 10, "one value"),
+        ("overall < high", 10, "needs a number"),
+        ("overall < [1]", 10, "needs a number"),
+        ("solved in []", 10, "empty list"),
+        ("solved in [yes no]", 15, "expected ']'"),
+        ("solved in [yes,", 15, "expected a value after ','"),
+        ("solved in [yes", 10, "'[' is never closed"),
+        ("solved not yes", 11, "expected 'in'"),
+        ("answered comment", 9, "expected '('"),
+        ("answered(comment", 8, "never closed"),
+        ("answered(3)", 9, "left side"),
+        ("1st == yes", 0, "neither a number nor an identifier"),
+        ("solved == in", 10, "expected a value"),
+        ("and == 1", 0, "expected a question id"),
+        ("решено == да", 0, "unexpected character"),
+    ],
+)
 def test_syntax_errors_point_at_the_problem(source: str, column: int, fragment: str) -> None:
     error = syntax_error(source)
     assert fragment in error.message
@@ -257,15 +298,18 @@ def test_deep_nesting_is_a_syntax_error_not_a_recursion_error() -> None:
 
 
 def test_well_typed_conditions_have_no_problems() -> None:
-    source = ("overall <= 3 or solved in [partly, no] or obstacles has [queue, time] or "
-              "channel in [office, mfc] or not answered(comment) or overall == cannot_rate "
-              "or nps >= 9 or service != 'housing-01'")
+    source = (
+        "overall <= 3 or solved in [partly, no] or obstacles has [queue, time] or "
+        "channel in [office, mfc] or not answered(comment) or overall == cannot_rate "
+        "or nps >= 9 or service != 'housing-01'"
+    )
     assert problems(source) == []
 
 
 def test_unknown_reference_suggests_the_closest_id() -> None:
     assert problems("overal <= 3") == [
-        ConditionProblem("unknown reference 'overal'", 0, "did you mean 'overall'?")]
+        ConditionProblem("unknown reference 'overal'", 0, "did you mean 'overall'?")
+    ]
 
 
 def test_unknown_reference_without_a_close_match_has_no_hint() -> None:
@@ -281,8 +325,9 @@ def test_numeric_comparison_on_a_non_number_is_a_problem(source: str) -> None:
 
 def test_option_outside_the_question_options_lists_the_valid_ids() -> None:
     [problem] = problems("solved in [yes, maybe]")
-    assert problem == ConditionProblem("'maybe' is not an option of 'solved'", 16,
-                                       "valid options: no, partly, yes")
+    assert problem == ConditionProblem(
+        "'maybe' is not an option of 'solved'", 16, "valid options: no, partly, yes"
+    )
 
 
 def test_unknown_option_after_has_is_a_problem() -> None:
@@ -337,8 +382,19 @@ def test_check_reports_all_problems_in_source_order() -> None:
 
 # --- properties ----------------------------------------------------------------------------
 
-_ALPHABET = st.sampled_from([*"abcxyz019_-()[],'\" =!<>&|ж\t", " and ", " or ", " not ", " in ",
-                             " has ", "answered", " == ", " <= "])
+_ALPHABET = st.sampled_from(
+    [
+        *"abcxyz019_-()[],'\" =!<>&|ж\t",
+        " and ",
+        " or ",
+        " not ",
+        " in ",
+        " has ",
+        "answered",
+        " == ",
+        " <= ",
+    ]
+)
 
 
 @given(st.text() | st.lists(_ALPHABET).map("".join))
@@ -351,16 +407,23 @@ def test_parse_raises_only_condition_syntax_error(source: str) -> None:
         condition.check(SYMBOLS)
 
 
-_VALUES = st.one_of(st.integers(-3, 12), st.sampled_from(["yes", "no", "cannot_rate", ""]),
-                    st.lists(st.sampled_from(["queue", "time", "other"])))
+_VALUES = st.one_of(
+    st.integers(-3, 12),
+    st.sampled_from(["yes", "no", "cannot_rate", ""]),
+    st.lists(st.sampled_from(["queue", "time", "other"])),
+)
 
 
-@given(answers=st.dictionaries(st.sampled_from([*sorted(SYMBOLS), "x"]), _VALUES),
-       channel=st.none() | st.sampled_from(["office", "mfc"]))
+@given(
+    answers=st.dictionaries(st.sampled_from([*sorted(SYMBOLS), "x"]), _VALUES),
+    channel=st.none() | st.sampled_from(["office", "mfc"]),
+)
 def test_evaluate_on_random_answers_never_raises(
     answers: dict[str, AnswerValue], channel: str | None
 ) -> None:
-    source = ("overall <= 3 or solved in [partly, no] or obstacles has [queue, time] or "
-              "not (channel in [office]) and answered(comment) or nps != 7 or x not in [1, a]")
+    source = (
+        "overall <= 3 or solved in [partly, no] or obstacles has [queue, time] or "
+        "not (channel in [office]) and answered(comment) or nps != 7 or x not in [1, a]"
+    )
     result = parse_condition(source).evaluate(answers, {"channel": channel})
     assert isinstance(result, bool)
