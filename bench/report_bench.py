@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 
 from questionnaires.loader import DEFINITIONS_DIR, load_folder
@@ -42,7 +41,7 @@ from reports.model import Dimension, QuestionnaireRoles, Scope
 from reports.periods import half_year_as_of
 
 # A private helper, until storage.database lets a caller choose the pool size.
-from storage.database import _install_sqlite_hooks, create_engine, create_session_factory
+from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
 
 logger = logging.getLogger(__name__)
@@ -242,15 +241,8 @@ def _titles(dimension: Dimension, key: str | None) -> str:
 
 
 def reporting_engine(url: str) -> AsyncEngine:
-    """An SQLite engine with two connections, for reports only.
-
-    The bot's engine (storage.database.create_engine) keeps one SQLite connection, which
-    serializes a report's two transactions and makes answers wait behind it. WAL lets a
-    second engine read beside the writer; storage.database has no pool-size knob yet.
-    """
-    engine = create_async_engine(url, pool_size=2, max_overflow=0, hide_parameters=True)
-    _install_sqlite_hooks(engine, foreign_keys=True)
-    return engine
+    """The reports' SQLite engine as the bot builds it: two connections beside the writer."""
+    return create_engine(url, sqlite_connections=2)
 
 
 async def measure(

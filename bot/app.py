@@ -97,6 +97,13 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     await upgrade_async(settings.db.url)
     engine = create_engine(settings.db.url, echo=settings.db.echo)
     sessions = create_session_factory(engine)
+    # Reports read for up to a second over a million answers: on SQLite they get connections
+    # of their own, so people answering never wait behind an officer's report.
+    report_engine = (
+        create_engine(settings.db.url, echo=settings.db.echo, sqlite_connections=2)
+        if engine.dialect.name == "sqlite"
+        else engine
+    )
     await CatalogStore(sessions).sync(*catalog_rows(content.catalog))
     ttl = timedelta(days=settings.fsm.ttl_days)
     storage: BaseStorage
@@ -108,7 +115,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     responses = ResponseStore(sessions)
     outbox = BotOutbox(bot)
     reporting = ReportingService(
-        sessions=sessions,
+        sessions=create_session_factory(report_engine),
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=content.catalog,
         policy=ReportingPolicy(
@@ -194,6 +201,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         await flush_funnel(funnel)
         await storage.close()
         await bot.session.close()
+        await report_engine.dispose()
         await engine.dispose()
 
 

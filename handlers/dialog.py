@@ -227,6 +227,7 @@ async def _complete(
         verdict = await campaigns.store_answer(int(window_id), user.id, outcome)
         await state.clear()
         if verdict is not Verdict.OK:
+            _track_refused(funnel, data, outcome, last_question)
             return View(verdict_text(language, verdict), None)
         _track_end(funnel, data, outcome, last_question)
     else:
@@ -237,6 +238,7 @@ async def _complete(
         saved = await feedback.complete(outcome, person=user.id, department=department)
         await state.clear()
         if not saved:
+            _track_refused(funnel, data, outcome, last_question)
             return View(tr(language, "already_rated"), None)
         _track_end(funnel, data, outcome, last_question)
     titles = feedback.titles(outcome.context, language)
@@ -267,6 +269,13 @@ def _track_end(
     funnel: FunnelRecorder, data: Mapping[str, Any], outcome: Completed, last_question: str
 ) -> None:
     funnel.completed(outcome.questionnaire.id, outcome.context, started_on(data), last_question)
+
+
+def _track_refused(
+    funnel: FunnelRecorder, data: Mapping[str, Any], outcome: Completed, last_question: str
+) -> None:
+    # Finished but not stored (a repeat, a closed window): not a quit at the last question.
+    funnel.cancelled(outcome.questionnaire.id, outcome.context, started_on(data), last_question)
 
 
 async def _edit_or_send(bot: Bot, chat_id: int, message_id: int, view: View) -> int:

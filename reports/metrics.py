@@ -336,16 +336,19 @@ async def _dialect(session: AsyncSession) -> str:
 async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A read transaction whose queries all see one snapshot, so their figures agree.
 
-    PostgreSQL runs it REPEATABLE READ (one snapshot, not one per statement) with more memory
-    for sorts and hashes; SQLite reads one WAL snapshot per transaction anyway, and there the
-    connection borrows a larger page cache until the transaction ends.
+    PostgreSQL runs it REPEATABLE READ (one snapshot, not one per statement), with more memory
+    for sorts and hashes and no parallel workers. SQLite reads one WAL snapshot per
+    transaction anyway; there the connection borrows a larger page cache until it ends.
     """
     async with sessions() as session:
         dialect = await _dialect(session)
         if dialect == "postgresql":
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            # For this transaction only: the default 4 MB spills the breakdown sorts to disk.
+            # For this transaction only: the default 4 MB spills the breakdown sorts to disk;
+            # and a report already reads in two transactions side by side, so parallel
+            # workers on top only contend for the cores the bot needs to answer people.
             await session.execute(text(f"SET LOCAL work_mem = '{POSTGRES_REPORT_WORK_MEM}'"))
+            await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
             yield session
             return
         original = None

@@ -347,7 +347,10 @@ def sorted_problems(problems: Sequence[ProblemRow]) -> list[ProblemRow]:
 def _problem_section(report: Report, language: Language) -> list[str]:
     if not report.problems or is_hidden(report.overall, report.min_group):
         return []
-    rows = sorted_problems(report.problems)
+    # A problem named by fewer people than the threshold shows no figures: it is left out.
+    rows = [p for p in sorted_problems(report.problems) if not p.suppressed]
+    if not rows:
+        return []
     lines = [f"<b>{_t(language, 'problems')}</b>"]
     for problem in rows[:_TOP_PROBLEMS]:
         values = {
@@ -386,7 +389,7 @@ def _nps_lines(nps: Nps | None, min_group: int, language: Language) -> list[str]
 
 def _drop_off_lines(report: Report, language: Language) -> list[str]:
     drop_off = report.drop_off
-    if drop_off is None or drop_off.started == 0:
+    if drop_off is None or drop_off.suppressed or drop_off.started == 0:
         return []
     rate = drop_off.completion_rate
     lines = [
@@ -402,7 +405,9 @@ def _drop_off_lines(report: Report, language: Language) -> list[str]:
     quits = sorted(drop_off.quit_points, key=lambda q: (-q.quits, q.title))[:_TOP_QUIT_POINTS]
     if quits:
         items = "; ".join(
-            f"{_quoted(_esc(q.title, 80), language)} — {q.quits}" for q in quits if q.quits > 0
+            f"{_quoted(_esc(q.title, 80), language)} — {q.quits}"
+            for q in quits
+            if q.quits > 0 and not q.suppressed
         )
         if items:
             lines.append(_t(language, "quit_points", items=items))

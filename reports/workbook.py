@@ -247,7 +247,9 @@ def _summary_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
                 ["Критики (0–6)", nps.detractors],
             ]
     drop_off = report.drop_off
-    if drop_off is not None:
+    if drop_off is not None and drop_off.suppressed:
+        rows += [[], ["Начали опрос", _hidden(min_group)]]
+    elif drop_off is not None:
         rows += [
             [],
             ["Начали опрос", drop_off.started],
@@ -255,7 +257,8 @@ def _summary_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
             ["Доля завершивших", _percent(drop_off.completion_rate)],
         ]
         for point in sorted(drop_off.quit_points, key=lambda q: (-q.quits, q.title)):
-            rows.append([f"Прекратили на вопросе «{point.title}»", point.quits])
+            quits: _Value = _hidden(min_group) if point.suppressed else point.quits
+            rows.append([f"Прекратили на вопросе «{point.title}»", quits])
     rows.append([])
     if report.comments_suppressed:
         rows.append(["Комментарии", "не показаны: мало ответов для анонимности"])
@@ -286,7 +289,8 @@ def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
         return []
     process = process_title(report)
     rows: list[list[_Value | tuple[_Value, str]]] = []
-    for number, problem in enumerate(sorted_problems(report.problems), start=1):
+    shown = [p for p in sorted_problems(report.problems) if not p.suppressed]
+    for number, problem in enumerate(shown, start=1):
         band = problem.priority_band
         rows.append(
             [
@@ -337,16 +341,16 @@ def _response_value(value: object) -> _Value:
 
 
 def _response_rows(
-    responses: Sequence[Mapping[str, object]],
+    responses: Sequence[Mapping[str, object]], headings: Mapping[str, str]
 ) -> tuple[list[str], list[list[_Value | tuple[_Value, str]]]]:
     columns: dict[str, None] = {}
     for response in responses:
         columns.update(dict.fromkeys(str(key) for key in response))
-    header = list(columns)
+    keys = list(columns)
     rows: list[list[_Value | tuple[_Value, str]]] = [
-        [_response_value(response.get(key)) for key in header] for response in responses
+        [_response_value(response.get(key)) for key in keys] for response in responses
     ]
-    return header, rows
+    return [headings.get(key, key) for key in keys], rows
 
 
 def build_workbook(
@@ -354,8 +358,11 @@ def build_workbook(
     responses: Sequence[Mapping[str, object]],
     *,
     trend: Sequence[TrendPoint] = (),
+    headings: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The report as XLSX bytes; `responses` are already anonymised and filtered by the caller."""
+    """The report as XLSX bytes; `responses` are already anonymised and filtered by the caller.
+
+    `headings` names the response columns (keys are column keys, e.g. question ids)."""
     report = protect(report)
     book = Workbook(write_only=True)
     _Sheet(
@@ -384,7 +391,7 @@ def build_workbook(
             ("Начало периода", "Услуга", "Ответов (n)", "CSAT", "Средняя оценка"),
             _trend_rows(trend, titles, report.min_group),
         )
-    header, rows = _response_rows(responses)
+    header, rows = _response_rows(responses, headings or {})
     _Sheet(book, RESPONSES, header, rows)
     if report.comments:
         _Sheet(

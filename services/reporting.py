@@ -16,8 +16,14 @@ from questionnaires.catalog import Catalog, Service
 from questionnaires.results import CompletedResponse
 from questionnaires.schema import Language
 from reports.charts import csat_trend_png, distribution_png
-from reports.metrics import anonymised_responses, build_report, csat_trend
+from reports.metrics import (
+    ANONYMISED_COLUMNS_RU,
+    anonymised_responses,
+    build_report,
+    csat_trend,
+)
 from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
+from reports.periods import calendar_previous
 from reports.telegram import AlertItem, render_alert, render_report
 from reports.workbook import build_workbook
 
@@ -119,6 +125,8 @@ class ReportingService:
                 else self._policy.min_comment_group
             ),
             title=title or self.default_title(scope),
+            # A month, quarter or half-year is compared with the previous one of its kind.
+            previous=calendar_previous(period),
         )
 
     def default_title(self, scope: Scope) -> str:
@@ -188,7 +196,13 @@ class ReportingService:
             bucket="month",
             min_group=self._policy.min_group,
         )
-        return await asyncio.to_thread(build_workbook, report, rows, trend=trend)
+        headings = {
+            question: title for (_, question), title in self._roles.question_titles.items()
+        }
+        headings.update(ANONYMISED_COLUMNS_RU)
+        return await asyncio.to_thread(
+            build_workbook, report, rows, trend=trend, headings=headings
+        )
 
     # --- alerts -------------------------------------------------------------------------
 

@@ -25,10 +25,13 @@ def create_engine(
     echo: bool = False,
     connect_args: Mapping[str, Any] | None = None,
     sqlite_foreign_keys: bool = True,
+    sqlite_connections: int = 1,
 ) -> AsyncEngine:
     """Build an async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
 
     ``connect_args`` go to the driver (e.g. asyncpg ``ssl`` or ``server_settings``).
+    ``sqlite_connections``: the answer path writes through one connection (see below);
+    reports read through an engine of their own with more, beside the writer (WAL).
     ``sqlite_foreign_keys=False`` is for migrations only: batch table rebuilds drop tables,
     which with enforcement on would cascade-delete the rows referencing them.
     """
@@ -41,7 +44,7 @@ def create_engine(
             # SQLite has one writer at a time: several pooled connections only wait on each
             # other's locks (with busy-timeout sleeps). One connection serializes the same work
             # without the waiting, which is several times faster under concurrent dialogs.
-            pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
+            pool = {"pool_size": sqlite_connections, "max_overflow": 0, "pool_timeout": 60}
     _keep_statement_parameters_out_of_logs()
     engine = _create_async_engine(
         parsed,
