@@ -472,29 +472,33 @@ def _answer_multi(
 def _answer_text(
     questionnaire: Questionnaire, progress: Progress, question: TextQuestion, given: Input
 ) -> Outcome:
-    if not isinstance(given, TextInput):
-        return _reject(questionnaire, progress, Reason.EXPECTS_TEXT)
-    text = given.text.strip()
-    if not text:
-        return _reject(questionnaire, progress, Reason.EMPTY_TEXT)
-    if len(text) > question.max_length:
-        return _reject(questionnaire, progress, Reason.TOO_LONG, question.max_length)
-    progress["ans"][question.id] = text
-    return _move_on(questionnaire, progress, question)
+    return _store_text(questionnaire, progress, question, given, "ans", question.max_length)
 
 
 def _answer_other(
     questionnaire: Questionnaire, progress: Progress, question: Question, given: Input
 ) -> Outcome:
     assert isinstance(question, SingleChoiceQuestion | MultiChoiceQuestion)
+    return _store_text(questionnaire, progress, question, given, "oth", question.other_max_length)
+
+
+def _store_text(
+    questionnaire: Questionnaire,
+    progress: Progress,
+    question: Question,
+    given: Input,
+    slot: str,
+    limit: int,
+) -> Outcome:
+    """A free-text answer or an "other" follow-up: trimmed, not empty, within the limit."""
     if not isinstance(given, TextInput):
         return _reject(questionnaire, progress, Reason.EXPECTS_TEXT)
     text = given.text.strip()
     if not text:
         return _reject(questionnaire, progress, Reason.EMPTY_TEXT)
-    if len(text) > question.other_max_length:
-        return _reject(questionnaire, progress, Reason.TOO_LONG, question.other_max_length)
-    progress["oth"][question.id] = text
+    if len(text) > limit:
+        return _reject(questionnaire, progress, Reason.TOO_LONG, limit)
+    progress[slot][question.id] = text
     return _move_on(questionnaire, progress, question)
 
 
