@@ -12,9 +12,7 @@ from reports.telegram import render_report_text
 from reports.workbook import build_workbook
 from tests.reports_output.factories import full_report
 
-RARE = ProblemRow(
-    "hindered", "secret", "Редкая проблема", 0, 0.0, None, None, suppressed=True
-)
+RARE = ProblemRow("hindered", "secret", "Редкая проблема", 0, 0.0, None, None, suppressed=True)
 
 
 def _report_with_rare_rows() -> object:
