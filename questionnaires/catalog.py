@@ -130,6 +130,11 @@ class Service(_Strict):
         default=None, description="Telegram id of the responsible officer (a staff member)."
     )
 
+    @property
+    def internal(self) -> bool:
+        """A process for staff (Procedure §2.2b): rated in staff polls, never by citizens."""
+        return self.group == ServiceGroup.INTERNAL
+
 
 class Catalog(_Strict):
     """One catalog file: what a body offers, where, and for which life situations."""
@@ -140,6 +145,10 @@ class Catalog(_Strict):
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
+
+    def public_services(self) -> list[Service]:
+        """Services citizens rate: the ones that get deep links, QR posters and the picker."""
+        return [s for s in self.services if not s.internal]
 
     def channel(self, code: str) -> Channel | None:
         return next((c for c in self.channels if c.code == code), None)
