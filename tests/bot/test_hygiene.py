@@ -3,9 +3,9 @@ and in group chats the bot answers at most one polite line and never posts a rep
 
 from __future__ import annotations
 
-from aiogram.methods import AnswerCallbackQuery, SendMessage
 from datetime import UTC, datetime
 
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import Chat, Message
 
 from handlers.common import PRIVATE_ONLY
