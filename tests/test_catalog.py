@@ -336,3 +336,19 @@ departments:
 def test_department_code_follows_the_code_rules() -> None:
     defects = defects_of(VALID + "departments:\n  - code: Отдел\n    title: {ru: Отдел}\n")
     assert "not a valid code" in only(defects, "departments[0].code").message
+
+
+def test_validate_reports_a_look_alike_department_with_its_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    shipped = CATALOG_FILE.read_text(encoding="utf-8")
+    broken = shipped.replace("ru: Отдел кадров", "ru: Отдeл кадров")  # a Latin e
+    assert broken != shipped
+    path = tmp_path / "catalog.yaml"
+    path.write_text(broken, encoding="utf-8")
+    assert main(["validate", "--catalog", str(path)]) == 1
+    err = capsys.readouterr().err
+    line = next(n for n, text in enumerate(broken.splitlines(), 1) if "ru: Отдeл" in text)
+    assert f"{path}:{line}:" in err and "mixes Latin and Cyrillic letters" in err
