@@ -395,6 +395,8 @@ class CampaignService:
     A Telegram user id (`person`) is used only inside keyed hashes: the participation key
     ``HMAC(pepper, "window", window, person)`` and the member key ``HMAC(pepper, "staff",
     person)``. Chat ids are read from the opt-ins to send invitations and results.
+    `officer_ids` are the body-wide officers: they get window results and control windows and
+    invite codes. `departments` are the catalog's (codes stored, titles shown).
     """
 
     def __init__(
