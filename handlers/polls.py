@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from html import escape
 
 from aiogram import Router
@@ -23,6 +24,7 @@ from handlers.texts import language_of, verdict_text
 from questionnaires.campaigns import CampaignAudience, CampaignError, EnrollStatus, Verdict
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
+from reports.telegram import split_message
 from services.campaigns import (
     MAX_CODES_PER_CALL,
     CampaignService,
@@ -386,7 +388,7 @@ def setup_officer() -> Router:
         # ("Отдeл кадров" with a Latin e reads like the real one).
         args = (command.args or "").split()
         count = 1
-        if args and args[-1].isdigit():
+        if args and re.fullmatch(r"[0-9]{1,6}", args[-1]):
             count = int(args.pop())
         if not 0 < count <= MAX_CODES_PER_CALL:
             await message.answer(f"Можно выпустить от 1 до {MAX_CODES_PER_CALL} кодов за раз.")
@@ -400,7 +402,8 @@ def setup_officer() -> Router:
         typed = " ".join(args)
         department = campaigns.find_department(typed) if typed else None
         if department is not None:
-            await message.answer(await _issue(campaigns, department.code, count))
+            for part in await _issue(campaigns, department.code, count):
+                await message.answer(part)
             return
         intro = f"Для кого выпустить коды ({count} шт.)? Выберите подразделение:"
         if typed:
@@ -432,22 +435,25 @@ def setup_officer() -> Router:
             await query.answer("Кнопка устарела", show_alert=True)
             return
         try:
-            text = await _issue(campaigns, callback_data.department, callback_data.count)
+            first, *rest = await _issue(campaigns, callback_data.department, callback_data.count)
         except ValueError:
             await query.answer("Такого подразделения больше нет в каталоге", show_alert=True)
             return
         await query.answer()
         if isinstance(message, Message):
-            await message.edit_text(text)
+            await message.edit_text(first)
+            for part in rest:
+                await message.answer(part)
 
     return router
 
 
-async def _issue(campaigns: CampaignService, department: str, count: int) -> str:
+async def _issue(campaigns: CampaignService, department: str, count: int) -> list[str]:
+    """The codes as messages: a thousand codes do not fit one Telegram message."""
     codes = await campaigns.create_invite_codes(department, count)
     listing = "\n".join(f"<code>{code}</code>" for code in codes)
     title = escape(campaigns.department_title(department))
-    return (
+    return split_message(
         f"Одноразовые коды для «{title}» ({len(codes)}). Раздайте их сотрудникам; каждый "
         f"отправляет боту /join КОД.\n\n{listing}"
     )

@@ -370,3 +370,13 @@ async def test_a_batch_in_random_order_and_kept_until_an_internal_officer_is_set
     order = [int(n) for n in re.findall(r"Сообщение номер (\d+)", batch)]
     assert sorted(order) == list(range(10))
     assert order != list(range(10))  # shuffled (a 1 in 3.6 million chance of a false alarm)
+
+
+async def test_many_invite_codes_are_split_into_messages_that_fit_telegram(world: World) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/invite hr 400")
+    texts = _texts_to(world, OFFICER_ID)
+    assert len(texts) >= 2 and all(len(text) <= 4096 for text in texts)
+    assert sum(text.count("<code>") for text in texts) == 400
+    await officer.send("/invite hr ²")  # a digit to isdigit(), not to int(): not a count
+    assert "нет в каталоге" in officer.last_text()
