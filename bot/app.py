@@ -23,13 +23,14 @@ from bot.outbox import BotOutbox
 from bot.settings import Settings, ensure_pepper
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
-from scheduler.campaigns import add_campaign_jobs, run_campaign_tick
+from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from scheduler.jobs import create_scheduler, flush_funnel, housekeeping, send_due_reports
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
+from services.initiative import InitiativeDesk
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
@@ -39,6 +40,7 @@ from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
+from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
 
@@ -157,14 +159,27 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         send=send,
         results=outbox,
         opt_ins=OptInStore(sessions),
-        officer_ids=reporting.all_officers(),
+        # Window results, opening/closing polls and invite codes: body-wide officers only.
+        officer_ids=settings.bot.officer_ids,
         bot_username=me.username,
         policy=CampaignPolicy(
             min_group=settings.privacy.min_group_size,
             min_comment_group=settings.privacy.min_group_size,
             min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
         ),
+        departments=content.catalog.departments,
     )
+    initiative = InitiativeDesk(
+        store=StaffStore(sessions),
+        deliveries=DeliveryStore(sessions),
+        departments=campaigns,
+        questionnaires=content.questionnaires,
+        officer_ids=settings.bot.internal_officer_ids,
+        send=outbox,
+        zone=settings.body.zone,
+        hour=settings.staff.feedback_hour,
+    )
+    feedback.add_listener(initiative)
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(settings.body.zone, settings.reports.digest_cron),
         store=DeliveryStore(sessions),
@@ -191,6 +206,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     await housekeeping(responses, sql_storage, feedback.today)
     await send_due_reports(deliveries)
     add_campaign_jobs(scheduler, campaigns)
+    add_initiative_job(scheduler, initiative)
     await run_campaign_tick(campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()

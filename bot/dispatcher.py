@@ -40,15 +40,20 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(DropRepeatedUpdates())
     dispatcher.include_routers(
         errors.setup(),
-        # Button presses of a dialog are most of the traffic: their router is asked first.
-        # Its text handler takes no commands, so /start, /help, /cancel still reach the others.
-        dialog.setup(),
-        common.setup(),
-        polls.setup(),  # before citizen: it takes the /start w<id> links of poll windows
-        citizen.setup(),
-        # Asked late: their officer check runs for every event that reaches them.
-        officer.setup(),
-        polls.setup_officer(),
-        common.setup_fallback(),
+        # Private chats only: in a group a report, an invitation or a dialog would be read by
+        # everyone there, and who answered would be plain to see.
+        common.private_only(
+            # Button presses of a dialog are most of the traffic: their router is asked first.
+            # Its text handler takes no commands, so /start, /help, /cancel reach the others.
+            dialog.setup(),
+            common.setup(),
+            polls.setup(),  # before citizen: it takes the /start w<id> links of poll windows
+            citizen.setup(),
+            # Asked late: their officer check runs for every event that reaches them.
+            officer.setup(),
+            polls.setup_officer(),
+            common.setup_fallback(),
+        ),
+        common.setup_elsewhere(),
     )
     return dispatcher

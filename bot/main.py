@@ -9,6 +9,7 @@ import sys
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError, validate_token
 
+from bot.logmask import install_token_filter
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def run_bot(settings: Settings) -> int:
     """Run until interrupted; returns the process exit code."""
     configure_logging(settings.log_level)
     token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
+    # Bot API URLs carry the token; aiohttp and aiogram errors quote them.
+    install_token_filter([token])
     if not token:
         print(NO_TOKEN_MESSAGE, file=sys.stderr)
         return EXIT_NO_TOKEN

@@ -85,6 +85,8 @@ def poster_text(
     channel = catalog.channel(target.channel)
     if service is None:
         raise ValueError(f"unknown service '{target.service}'")
+    if service.internal:
+        raise ValueError(f"'{target.service}' is an internal service: it has no public link")
     if channel is None:
         raise ValueError(f"unknown channel '{target.channel}'")
     situation = None
@@ -394,7 +396,8 @@ def cmd_links(args: argparse.Namespace) -> int:
         return loaded
     catalog, username = loaded
     language = Language(args.lang)
-    for target in all_targets(catalog, with_life_situations=args.life_situations):
+    _note_internal(catalog)
+    for target in _public_targets(catalog, args.life_situations):
         text = poster_text(catalog, username, target, language)
         channel = text.channel
         if text.life_situation:
@@ -422,15 +425,48 @@ def cmd_qr(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+    internal = [code for code in services if _is_internal(catalog, code)]
+    if internal:
+        print(
+            f"no posters for internal service(s): {', '.join(internal)}: staff rate them in "
+            "staff polls, and a public QR code would let anyone rate them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not services:
+        _note_internal(catalog)
     targets = [
         target
-        for target in all_targets(catalog, with_life_situations=args.life_situations)
+        for target in _public_targets(catalog, args.life_situations)
         if (not services or target.service in services)
         and (not channels or target.channel in channels)
     ]
     for path in write_posters(catalog, username, args.out, targets, language=args.lang):
         print(path)
     return EXIT_OK
+
+
+def _public_targets(catalog: Catalog, life_situations: bool) -> list[LinkTarget]:
+    """Every target of a service citizens rate: internal services get no public link."""
+    return [
+        target
+        for target in all_targets(catalog, with_life_situations=life_situations)
+        if not _is_internal(catalog, target.service)
+    ]
+
+
+def _is_internal(catalog: Catalog, code: str) -> bool:
+    service = catalog.service(code)
+    return service is not None and service.internal
+
+
+def _note_internal(catalog: Catalog) -> None:
+    skipped = [service.code for service in catalog.services if service.internal]
+    if skipped:
+        print(
+            f"skipped internal service(s) {', '.join(skipped)}: no public links for them",
+            file=sys.stderr,
+        )
 
 
 def _load(args: argparse.Namespace) -> tuple[Catalog, str] | int:

@@ -28,6 +28,11 @@ class BotSettings(BaseModel):
     officer_ids: list[int] = Field(
         default_factory=list, description="Telegram ids of officers who see all services."
     )
+    internal_officer_ids: list[int] = Field(
+        default_factory=list,
+        description="Telegram ids of the internal officer(s) who receive staff initiative "
+        "feedback (Procedure §4.5), in a daily batch.",
+    )
     default_channel: str = Field(
         default="messenger", description="Channel recorded when /start comes without a link."
     )
@@ -114,6 +119,16 @@ class ReportsSettings(BaseModel):
         return value
 
 
+class StaffSettings(BaseModel):
+    feedback_hour: int = Field(
+        default=10,
+        ge=0,
+        le=23,
+        description="From this hour (the body's zone) initiative feedback of earlier days goes "
+        "to the internal officers, once a day.",
+    )
+
+
 class ContentSettings(BaseModel):
     questionnaires_dir: Path = DEFINITIONS_DIR
     catalog_path: Path = DEFINITIONS_DIR.parent / "catalog.yaml"
@@ -136,6 +151,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     body: BodySettings = BodySettings()
     reports: ReportsSettings = ReportsSettings()
+    staff: StaffSettings = StaffSettings()
     content: ContentSettings = ContentSettings()
     log_level: str = "INFO"
 

@@ -1,16 +1,76 @@
-"""Commands and inputs valid anywhere: /help, /cancel, unsupported content, stray text."""
+"""Commands and inputs valid anywhere: /help, /cancel, unsupported content, stray text; the
+private-chat gate and the one line groups get."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Chat, Message
 
 from handlers.dialog import started_on
 from handlers.texts import language_of, tr
 from questionnaires.results import ResponseContext
+from questionnaires.schema import Language
 from services.funnel import FunnelRecorder
+
+PRIVATE_ONLY: dict[Language, str] = {
+    Language.RU: "Я работаю только в личном чате: напишите мне напрямую, там ответы анонимны.",
+    Language.EN: "I work in private chat only: write to me directly, answers are anonymous there.",
+}
+
+
+def _chat_of(event: Message | CallbackQuery) -> Chat | None:
+    if isinstance(event, Message):
+        return event.chat
+    return event.message.chat if event.message is not None else None
+
+
+async def in_private_chat(event: Message | CallbackQuery) -> bool:
+    """Every router of the bot sits behind this: groups and channels never reach a handler.
+
+    A coroutine on purpose: aiogram runs a plain callable filter in a thread.
+    """
+    chat = _chat_of(event)
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+def private_only(*routers: Router) -> Router:
+    """The routers behind the private-chat gate, in order."""
+    gate = Router(name="private")
+    gate.message.filter(in_private_chat)
+    gate.callback_query.filter(in_private_chat)
+    gate.include_routers(*routers)
+    return gate
+
+
+def setup_elsewhere() -> Router:
+    """Groups, supergroups and channels: one polite line to a command addressed to the bot,
+    silence otherwise; a button pressed there is answered with the same line."""
+    router = Router(name="elsewhere")
+
+    async def is_group_command(message: Message) -> bool:
+        # A channel is a broadcast medium: nothing is said there, not even the polite line.
+        group = message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        return group and (message.text or "").startswith("/")
+
+    @router.message(is_group_command)
+    async def on_group_command(message: Message, bot: Bot) -> None:
+        mention = (message.text or "").split(maxsplit=1)[0].partition("@")[2]
+        if mention and mention.lower() != ((await bot.me()).username or "").lower():
+            return  # a command for another bot in the same group
+        await message.answer(PRIVATE_ONLY[language_of(message.from_user)])
+
+    @router.message()
+    async def on_group_message(message: Message) -> None:
+        """Ordinary talk in a group is none of the bot's business."""
+
+    @router.callback_query()
+    async def on_group_press(query: CallbackQuery) -> None:
+        await query.answer(PRIVATE_ONLY[language_of(query.from_user)], show_alert=True)
+
+    return router
 
 
 def setup() -> Router:

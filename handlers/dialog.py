@@ -233,8 +233,9 @@ async def _complete(
     else:
         department = None
         if data.get("k") == INITIATIVE:
-            # Staff feedback carries the member's department, never who the member is.
-            department = await campaigns.department_of(user.id)
+            # Staff feedback carries the member's department (only while enough staff are
+            # enrolled in it to show it), never who the member is.
+            department = await campaigns.reported_department(user.id)
         saved = await feedback.complete(outcome, person=user.id, department=department)
         await state.clear()
         if not saved:

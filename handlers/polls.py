@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from html import escape
 
 from aiogram import Router
@@ -14,16 +15,22 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    TelegramObject,
     User,
 )
 
 from handlers.dialog import INITIATIVE, begin_dialog
-from handlers.officer import is_officer
 from handlers.texts import language_of, verdict_text
 from questionnaires.campaigns import CampaignAudience, CampaignError, EnrollStatus, Verdict
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
-from services.campaigns import CampaignService, WindowView, parse_window_payload
+from reports.telegram import split_message
+from services.campaigns import (
+    MAX_CODES_PER_CALL,
+    CampaignService,
+    WindowView,
+    parse_window_payload,
+)
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
 from storage.opt_ins import OptInTopic
@@ -74,6 +81,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         Language.RU: "🔔 Присылать приглашения на опросы сотрудников",
         Language.EN: "🔔 Send me staff poll invitations",
     },
+    "staff_only": {
+        Language.RU: "Приглашения на опросы сотрудников — только для сотрудников. Получите код "
+        "у ответственного и отправьте /join КОД.",
+        Language.EN: "Staff poll invitations are for staff only. Get a code from the officer "
+        "and send /join CODE.",
+    },
     "feedback_staff_only": {
         Language.RU: "Инициативный отзыв — для сотрудников. Получите код у ответственного и "
         "отправьте /join КОД.",
@@ -98,6 +111,20 @@ class PollPress(CallbackData, prefix="w"):
 class PollAdmin(CallbackData, prefix="wa"):
     action: str  # open | close
     target: str  # campaign id or window id
+
+
+class InvitePress(CallbackData, prefix="inv"):
+    """Issue invite codes for a catalog department."""
+
+    department: str  # a catalog code: at most 20 characters
+    count: int = 1
+
+
+async def is_body_officer(event: TelegramObject, campaigns: CampaignService) -> bool:
+    """Body-wide officers (BOT__OFFICER_IDS) only: a service's own officer sees that service's
+    reports, but does not open or close polls or let people into the staff."""
+    user: User | None = getattr(event, "from_user", None)
+    return user is not None and campaigns.is_body_officer(user.id)
 
 
 def _t(language: Language, key: str, **values: object) -> str:
@@ -169,7 +196,7 @@ def setup() -> Router:
         user = message.from_user
         language = language_of(user)
         windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
-        staff = user is not None and await campaigns.department_of(user.id) is not None
+        staff = user is not None and await campaigns.is_staff(user.id)
         if staff:
             windows += await campaigns.open_windows(CampaignAudience.STAFF)
         rows = [[_window_button(window, language)] for window in windows]
@@ -205,6 +232,10 @@ def setup() -> Router:
                 await query.answer()
                 return
             topic: OptInTopic = "staff_polls" if callback_data.topic == "staff_polls" else "polls"
+            if topic == "staff_polls" and not await campaigns.is_staff(query.from_user.id):
+                # A forged or forwarded button: staff topics are for enrolled staff only.
+                await query.answer(_t(language, "staff_only"), show_alert=True)
+                return
             await feedback.opt_in(message.chat.id, topic)
             await query.answer()
             await message.answer(_t(language, "invited"))
@@ -236,7 +267,8 @@ def setup() -> Router:
                     ]
                 ]
             )
-        text = _ENROLL[result.status][language].format(department=result.department or "")
+        department = campaigns.department_title(result.department, language)
+        text = _ENROLL[result.status][language].format(department=department)
         await message.answer(escape(text), reply_markup=markup)
 
     @router.message(Command("feedback"))
@@ -251,7 +283,7 @@ def setup() -> Router:
         if user is None:
             return
         language = language_of(user)
-        if await campaigns.department_of(user.id) is None:
+        if not await campaigns.is_staff(user.id):
             await message.answer(_t(language, "feedback_staff_only"))
             return
         await state.clear()
@@ -271,7 +303,7 @@ def setup() -> Router:
         user = message.from_user
         language = language_of(user)
         publications = await campaigns.published(CampaignAudience.EXTERNAL)
-        if user is not None and await campaigns.department_of(user.id) is not None:
+        if user is not None and await campaigns.is_staff(user.id):
             # Staff results are shown to staff only.
             publications = await campaigns.published()
         if not publications:
@@ -287,8 +319,8 @@ def setup_officer() -> Router:
     """Officer controls of poll windows: open now (also an extra quarterly poll), close now,
     and one-time invite codes for staff."""
     router = Router(name="polls_officer")
-    router.message.filter(is_officer)
-    router.callback_query.filter(is_officer)
+    router.message.filter(is_body_officer)
+    router.callback_query.filter(is_body_officer)
 
     @router.message(Command("poll_open"))
     async def on_open(message: Message, campaigns: CampaignService) -> None:
@@ -352,27 +384,76 @@ def setup_officer() -> Router:
     async def on_invite(
         message: Message, command: CommandObject, campaigns: CampaignService
     ) -> None:
-        parts = (command.args or "").rsplit(maxsplit=1)
+        # Departments come from the catalog: typed free text could make a department of one
+        # ("Отдeл кадров" with a Latin e reads like the real one).
+        args = (command.args or "").split()
         count = 1
-        if len(parts) == 2 and parts[1].isdigit():
-            department, count = parts[0], int(parts[1])
-        else:
-            department = command.args or ""
-        if not department.strip():
+        if args and re.fullmatch(r"[0-9]{1,6}", args[-1]):
+            count = int(args.pop())
+        if not 0 < count <= MAX_CODES_PER_CALL:
+            await message.answer(f"Можно выпустить от 1 до {MAX_CODES_PER_CALL} кодов за раз.")
+            return
+        if not campaigns.departments:
             await message.answer(
-                "Использование: /invite ПОДРАЗДЕЛЕНИЕ [КОЛИЧЕСТВО], например "
-                "/invite Отдел лицензирования 12"
+                "В каталоге нет подразделений: добавьте их в раздел departments: и перезапустите "
+                "бота."
             )
             return
-        try:
-            codes = await campaigns.create_invite_codes(department, count)
-        except ValueError as error:
-            await message.answer(escape(str(error)))
+        typed = " ".join(args)
+        department = campaigns.find_department(typed) if typed else None
+        if department is not None:
+            for part in await _issue(campaigns, department.code, count):
+                await message.answer(part)
             return
-        listing = "\n".join(f"<code>{code}</code>" for code in codes)
-        await message.answer(
-            f"Одноразовые коды для «{escape(department.strip())}» ({len(codes)}). Раздайте их "
-            f"сотрудникам; каждый отправляет боту /join КОД.\n\n{listing}"
-        )
+        intro = f"Для кого выпустить коды ({count} шт.)? Выберите подразделение:"
+        if typed:
+            intro = f"Подразделения «{escape(typed)}» нет в каталоге. "
+            imitated = campaigns.look_alike(typed)
+            if imitated is not None:
+                intro += (
+                    f"Название похоже на «{escape(imitated.title.ru)}», но набрано другими "
+                    "буквами (латиница вместо кириллицы?). "
+                )
+            intro += "Выберите подразделение из списка:"
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=department.title.ru,
+                    callback_data=InvitePress(department=department.code, count=count).pack(),
+                )
+            ]
+            for department in campaigns.departments
+        ]
+        await message.answer(intro, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @router.callback_query(InvitePress.filter())
+    async def on_invite_press(
+        query: CallbackQuery, callback_data: InvitePress, campaigns: CampaignService
+    ) -> None:
+        message = query.message
+        if not 0 < callback_data.count <= MAX_CODES_PER_CALL:
+            await query.answer("Кнопка устарела", show_alert=True)
+            return
+        try:
+            first, *rest = await _issue(campaigns, callback_data.department, callback_data.count)
+        except ValueError:
+            await query.answer("Такого подразделения больше нет в каталоге", show_alert=True)
+            return
+        await query.answer()
+        if isinstance(message, Message):
+            await message.edit_text(first)
+            for part in rest:
+                await message.answer(part)
 
     return router
+
+
+async def _issue(campaigns: CampaignService, department: str, count: int) -> list[str]:
+    """The codes as messages: a thousand codes do not fit one Telegram message."""
+    codes = await campaigns.create_invite_codes(department, count)
+    listing = "\n".join(f"<code>{code}</code>" for code in codes)
+    title = escape(campaigns.department_title(department))
+    return split_message(
+        f"Одноразовые коды для «{title}» ({len(codes)}). Раздайте их сотрудникам; каждый "
+        f"отправляет боту /join КОД.\n\n{listing}"
+    )

@@ -19,6 +19,7 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
 
+from questionnaires.departments import mixed_script_words, skeleton
 from questionnaires.errors import Defect, DefinitionError, Path
 from questionnaires.loader import model_keys
 from questionnaires.results import ResponseContext
@@ -130,6 +131,19 @@ class Service(_Strict):
         default=None, description="Telegram id of the responsible officer (a staff member)."
     )
 
+    @property
+    def internal(self) -> bool:
+        """A process for staff (Procedure §2.2b): rated in staff polls, never by citizens."""
+        return self.group == ServiceGroup.INTERNAL
+
+
+class Department(_Strict):
+    """A coarse department of the body: staff enrol in one with an invite code, and staff
+    results are broken down by it when enough staff are enrolled."""
+
+    code: Code
+    title: Text
+
 
 class Catalog(_Strict):
     """One catalog file: what a body offers, where, and for which life situations."""
@@ -137,9 +151,20 @@ class Catalog(_Strict):
     services: tuple[Service, ...] = Field(min_length=1)
     channels: tuple[Channel, ...] = Field(min_length=1)
     life_situations: tuple[LifeSituation, ...] = ()
+    departments: tuple[Department, ...] = Field(
+        default=(),
+        description="Departments staff enrol in (/invite offers them); keep them coarse.",
+    )
+
+    def department(self, code: str) -> Department | None:
+        return next((d for d in self.departments if d.code == code), None)
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
+
+    def public_services(self) -> list[Service]:
+        """Services citizens rate: the ones that get deep links, QR posters and the picker."""
+        return [s for s in self.services if not s.internal]
 
     def channel(self, code: str) -> Channel | None:
         return next((c for c in self.channels if c.code == code), None)
@@ -168,6 +193,7 @@ def check_catalog(catalog: Catalog, file: str) -> list[Defect]:
         ("services", [service.code for service in catalog.services]),
         ("channels", [channel.code for channel in catalog.channels]),
         ("life_situations", [situation.code for situation in catalog.life_situations]),
+        ("departments", [department.code for department in catalog.departments]),
     )
     for section, codes in sections:
         first: dict[str, int] = {}
@@ -211,6 +237,41 @@ def check_catalog(catalog: Catalog, file: str) -> list[Defect]:
                         else "add it under life_situations first",
                     )
                 )
+    return defects + _department_defects(catalog, file)
+
+
+def _department_defects(catalog: Catalog, file: str) -> list[Defect]:
+    """Look-alike letters in department titles, and titles that look the same on screen."""
+    defects: list[Defect] = []
+    seen: dict[str, int] = {}
+    for index, department in enumerate(catalog.departments):
+        for language in ("ru", "en"):
+            title = getattr(department.title, language)
+            if not title:
+                continue
+            mixed = mixed_script_words(title)
+            if mixed:
+                defects.append(
+                    Defect(
+                        file,
+                        ("departments", index, "title", language),
+                        f"{', '.join(repr(word) for word in mixed)} mixes Latin and Cyrillic "
+                        "letters",
+                        hint="retype the word in one alphabet: a look-alike letter makes a "
+                        "second department that reads the same",
+                    )
+                )
+        looks = skeleton(department.title.ru)
+        if looks in seen:
+            defects.append(
+                Defect(
+                    file,
+                    ("departments", index, "title", "ru"),
+                    f"title '{department.title.ru}' reads the same as departments[{seen[looks]}]",
+                    hint="each department needs a title that differs on screen",
+                )
+            )
+        seen.setdefault(looks, index)
     return defects
 
 

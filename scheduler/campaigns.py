@@ -12,12 +12,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 logger = logging.getLogger(__name__)
 
 CAMPAIGNS_JOB: Final = "campaigns"
+INITIATIVE_JOB: Final = "initiative"
 
 
 class CampaignTicker(Protocol):
     """services.campaigns.CampaignService as the job sees it."""
 
-    async def tick(self, now: datetime | None = None) -> None: ...
+    async def tick(self, now: datetime | None = None) -> object: ...
 
 
 async def run_campaign_tick(service: CampaignTicker, now: datetime | None = None) -> bool:
@@ -38,6 +39,21 @@ def add_campaign_jobs(scheduler: BaseScheduler, service: CampaignTicker) -> None
         IntervalTrigger(minutes=1, timezone=scheduler.timezone),
         id=CAMPAIGNS_JOB,
         kwargs={"service": service},
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+def add_initiative_job(scheduler: BaseScheduler, desk: CampaignTicker) -> None:
+    """Look every minute, the first time right at start, whether the daily batch of staff
+    initiative feedback is due (services.initiative); a batch missed while down goes then."""
+    scheduler.add_job(
+        run_campaign_tick,
+        IntervalTrigger(minutes=1, timezone=scheduler.timezone),
+        id=INITIATIVE_JOB,
+        kwargs={"service": desk},
         coalesce=True,
         max_instances=1,
         replace_existing=True,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires import departments as staff_departments
 from questionnaires import engine
 from questionnaires.campaigns import (
     Campaign,
@@ -33,9 +34,10 @@ from questionnaires.campaigns import (
     occurrences,
     reminder_days,
 )
+from questionnaires.catalog import Department
 from questionnaires.engine import Asked, Completed
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Questionnaire, Role, Text
+from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.model import Band
 from reports.telegram import band_text, split_message
 from services.feedback import keyed_digest, utc_now
@@ -43,6 +45,7 @@ from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, w
 from storage.deliveries import SENT, DeliveryStore
 from storage.opt_ins import OptInStore, OptInTopic
 from storage.responses import DedupClaim
+from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +61,8 @@ _WINDOW_PAYLOAD_RE: Final = re.compile(r"w([1-9][0-9]{0,17})")
 CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH: Final = 8
 MAX_CODES_PER_CALL: Final = 1000
-DEPARTMENT_MAX_LENGTH: Final = 64
 OTHER_DEPARTMENTS: Final = "другие подразделения"
+OTHER_DEPARTMENTS_TEXT: Final = Text(ru=OTHER_DEPARTMENTS, en="other departments")
 
 #: Participation keys outlive the window a little, so the nightly purge is a safety net only.
 KEY_GRACE: Final = timedelta(days=2)
@@ -174,13 +177,6 @@ def normalize_code(code: str) -> str | None:
     return canonical
 
 
-def normalize_department(department: str) -> str:
-    name = " ".join(department.split())
-    if not 0 < len(name) <= DEPARTMENT_MAX_LENGTH:
-        raise ValueError(f"a department needs 1 to {DEPARTMENT_MAX_LENGTH} characters")
-    return name
-
-
 # --- results, pure ----------------------------------------------------------------------------
 
 
@@ -226,6 +222,20 @@ def total_of(tallies: Iterable[Tally]) -> GroupCounts:
     for tally in tallies:
         total = total + GroupCounts.of(tally)
     return total
+
+
+def merge_tallies(
+    tallies: Iterable[Tally], rename: Callable[[str | None], str | None]
+) -> list[Tally]:
+    """Tallies re-keyed by `rename` (None: no department shown), those with one key summed."""
+    merged: dict[str | None, GroupCounts] = {}
+    for tally in tallies:
+        key = rename(tally.department)
+        merged[key] = merged.get(key, GroupCounts()) + GroupCounts.of(tally)
+    return [
+        Tally(key, counts.respondents, counts.by_score, counts.cannot_rate)
+        for key, counts in merged.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +395,8 @@ class CampaignService:
     A Telegram user id (`person`) is used only inside keyed hashes: the participation key
     ``HMAC(pepper, "window", window, person)`` and the member key ``HMAC(pepper, "staff",
     person)``. Chat ids are read from the opt-ins to send invitations and results.
+    `officer_ids` are the body-wide officers: they get window results and control windows and
+    invite codes. `departments` are the catalog's (codes stored, titles shown).
     """
 
     def __init__(
@@ -404,6 +416,7 @@ class CampaignService:
         clock: Callable[[], datetime] = utc_now,
         bot_username: str | None = None,
         policy: CampaignPolicy | None = None,
+        departments: Sequence[Department] = (),
     ) -> None:
         items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
         self._campaigns = {campaign.id: campaign for campaign in items}
@@ -412,6 +425,8 @@ class CampaignService:
             raise ValueError(f"campaigns refer to missing questionnaires: {sorted(missing)}")
         self._questionnaires = dict(questionnaires)
         self._store = CampaignStore(sessions)
+        self._staff = StaffStore(sessions)
+        self._departments = {department.code: department for department in departments}
         self._deliveries = DeliveryStore(sessions)
         self._calendar = calendar
         self._pepper = pepper
@@ -429,6 +444,11 @@ class CampaignService:
     @property
     def campaigns(self) -> list[Campaign]:
         return list(self._campaigns.values())
+
+    def is_body_officer(self, user_id: int) -> bool:
+        """Body-wide officers receive window results, open and close windows and issue invite
+        codes; a service's own officer does none of these."""
+        return user_id in self._officer_ids
 
     def today(self, now: datetime | None = None) -> date:
         """The body's calendar day: windows open and close by it."""
@@ -486,9 +506,9 @@ class CampaignService:
             raise CampaignError("the dialog belongs to another questionnaire than the window")
         department: str | None = None
         if row.audience == CampaignAudience.STAFF:
-            department = await self.department_of(person)
-            if department is None:
+            if not await self.is_staff(person):
                 return Verdict.NOT_ENROLLED
+            department = await self.reported_department(person)
         today = self.today()
         response = dataclasses.replace(
             completed.to_response(today), window_id=window_id, department=department
@@ -515,9 +535,36 @@ class CampaignService:
 
     # --- for the handlers: staff enrollment ---------------------------------------------
 
+    @property
+    def departments(self) -> list[Department]:
+        """The catalog's departments, in catalog order: what /invite offers."""
+        return list(self._departments.values())
+
+    def find_department(self, typed: str) -> Department | None:
+        """The department named exactly by its code or title; look-alike letters do not
+        match, so "Отдeл кадров" with a Latin e finds nothing."""
+        found = staff_departments.resolve(self.departments, typed)
+        return self._departments.get(found.code) if found is not None else None
+
+    def look_alike(self, typed: str) -> Department | None:
+        """The department a refused name imitates with look-alike letters, if any."""
+        found = staff_departments.look_alike(self.departments, typed)
+        return self._departments.get(found.code) if found is not None else None
+
+    def department_title(self, code: str | None, language: Language | str = "ru") -> str:
+        department = self._departments.get(code or "")
+        return (
+            department.title.get(language) if department else OTHER_DEPARTMENTS_TEXT.get(language)
+        )
+
     async def create_invite_codes(self, department: str, count: int) -> list[str]:
-        """New one-time codes for a department, as ``ABCD-EFGH``; only their hashes are kept."""
-        name = normalize_department(department)
+        """New one-time codes for a catalog department (by code), as ``ABCD-EFGH``; only their
+        hashes are kept."""
+        if department not in self._departments:
+            raise ValueError(
+                f"no department '{department}' in the catalog; known: "
+                + (", ".join(self._departments) or "none (add them under departments:)")
+            )
         if not 0 < count <= MAX_CODES_PER_CALL:
             raise ValueError(f"ask for 1 to {MAX_CODES_PER_CALL} codes")
         codes: list[str] = []
@@ -530,14 +577,14 @@ class CampaignService:
                 )
             }
             # A code whose hash is already stored (about 1 in 10^12) is dropped and replaced.
-            stored = await self._store.add_invite_codes(batch, name, self.today())
+            stored = await self._store.add_invite_codes(batch, department, self.today())
             codes += [code for code_hash, code in batch.items() if code_hash in stored]
         logger.info("created %d invite codes", len(codes))
         return [f"{code[:4]}-{code[4:]}" for code in codes]
 
     async def enroll(self, code: str, person: int) -> EnrollResult:
         """Enroll a staff member with a one-time code; only HMAC(person) and the department
-        are stored."""
+        code are stored."""
         canonical = normalize_code(code)
         if canonical is None:
             return EnrollResult(EnrollStatus.UNKNOWN)
@@ -547,8 +594,43 @@ class CampaignService:
         return EnrollResult(status, department)
 
     async def department_of(self, person: int) -> str | None:
-        """The enrolled member's department, or None if the person is not enrolled."""
+        """The enrolled member's department code, or None if the person is not enrolled."""
         return await self._store.department_of(self._member_key(person))
+
+    async def is_staff(self, person: int) -> bool:
+        return await self.department_of(person) is not None
+
+    async def shown_departments(self) -> dict[str, str | None]:
+        """Each enrolled department code and how it may be shown: itself, or None (merged
+        into «другие подразделения»): at least the threshold of staff must be enrolled."""
+        return staff_departments.shown_departments(
+            await self._staff.member_counts(), self._policy.min_group, self._departments
+        )
+
+    async def reported_department(self, person: int) -> str | None:
+        """The department a member's answer may carry: their department code only while it
+        may be shown, else None. Stored so, a database reader learns no more than results."""
+        department = await self.department_of(person)
+        if department is None:
+            return None
+        return (await self.shown_departments()).get(department)
+
+    async def department_label(self, code: str | None, language: Language | str = "ru") -> str:
+        """How a department is named next to staff feedback now: its title if it may be
+        shown, «другие подразделения» if others are shown, else nothing ("")."""
+        shown = await self.shown_departments()
+        if code is not None and shown.get(code) == code:
+            return self.department_title(code, language)
+        if any(value is not None for value in shown.values()):
+            return OTHER_DEPARTMENTS_TEXT.get(language)
+        return ""
+
+    async def staff_chats(self, chat_ids: Iterable[int]) -> list[int]:
+        """Those private chats whose person is enrolled staff (the chat id is the user id)."""
+        chats = list(chat_ids)
+        keys = {chat: self._member_key(chat) for chat in chats}
+        enrolled = await self._staff.enrolled(set(keys.values()))
+        return [chat for chat in chats if keys[chat] in enrolled]
 
     def _member_key(self, person: int) -> str:
         return keyed_digest(self._pepper, "staff", person)
@@ -754,6 +836,9 @@ class CampaignService:
     async def _recipients(self, topic: str) -> list[int]:
         # "staff_polls" must be an OptInTopic for staff windows (see the module's hand-over).
         chats = await self._opt_ins.chat_ids(cast(OptInTopic, topic))
+        if topic == CampaignAudience.STAFF.invitation_topic:
+            # Staff invitations and results reach enrolled staff only, whoever subscribed.
+            chats = await self.staff_chats(chats)
         unreachable = await self._broadcaster().unreachable_chat_ids()
         return [chat for chat in chats if chat not in unreachable]
 
@@ -852,9 +937,20 @@ class CampaignService:
             return self._policy.min_comment_group_staff
         return self._policy.min_comment_group
 
-    async def _officer_text(self, row: WindowRow) -> str:
+    async def _tallies(self, row: WindowRow) -> list[Tally]:
+        """The window's tallies with departments as they may be shown: titled, or None when
+        merged into «другие подразделения» by the enrolment rule."""
         questionnaire = self._questionnaires.get(row.questionnaire_id)
         tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
+        shown = await self.shown_departments()
+        return merge_tallies(
+            tallies,
+            lambda code: self.department_title(code) if code and shown.get(code) else None,
+        )
+
+    async def _officer_text(self, row: WindowRow) -> str:
+        questionnaire = self._questionnaires.get(row.questionnaire_id)
+        tallies = await self._tallies(row)
         total = total_of(tallies)
         min_group = self._policy.min_group
         comments: list[str] = []
@@ -879,8 +975,7 @@ class CampaignService:
         )
 
     async def _publication_text(self, row: WindowRow) -> str:
-        questionnaire = self._questionnaires.get(row.questionnaire_id)
-        tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
+        tallies = await self._tallies(row)
         min_group = self._policy.min_group
         return render_publication(
             title=self._title(row).ru,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -206,22 +205,6 @@ class ReportingService:
 
     # --- alerts -------------------------------------------------------------------------
 
-    def initiative_text(self, response: CompletedResponse) -> str:
-        qid = response.questionnaire_id
-        lines = ["<b>📝 Инициативный отзыв сотрудника</b>"]
-        if response.department:
-            lines.append(f"Подразделение: {html.escape(response.department)}")
-        for answer in response.answers:
-            if answer.option_id:
-                title = self._roles.option_titles.get(
-                    (qid, answer.question_id, answer.option_id), answer.option_id
-                )
-                other = f": {answer.text}" if answer.text else ""
-                lines.append(f"Тема: {html.escape(title + other)}")
-            elif answer.text:
-                lines.append(f"\n{html.escape(answer.text)}")
-        return "\n".join(lines)
-
     def alert_item(self, response: CompletedResponse) -> AlertItem | None:
         """An anonymised alert for a strongly negative response, or None."""
         overall_id = self._roles.overall.get(response.questionnaire_id)
@@ -294,23 +277,12 @@ class AlertNotifier:
 
     async def response_stored(self, response: CompletedResponse) -> None:
         if response.kind == INITIATIVE:
-            await self._forward_initiative(response)
-            return
+            return  # staff initiative feedback goes to services.initiative, in daily batches
         item = self._reporting.alert_item(response)
         if item is None:
             return
         for officer in sorted(self._reporting.officers_for(response.context.service)):
             await self._enqueue(officer, item)
-
-    async def _forward_initiative(self, response: CompletedResponse) -> None:
-        """Staff feedback on their own initiative goes to the officers at once, without the
-        sender: the topic, the text and (if the member enrolled) the department."""
-        text = self._reporting.initiative_text(response)
-        for officer in sorted(self._reporting.all_officers()):
-            try:
-                await self._send(officer, text)
-            except Exception as error:
-                logger.warning("Initiative feedback not delivered: %s", type(error).__name__)
 
     async def _enqueue(self, officer: int, item: AlertItem) -> None:
         queue = self._queues.setdefault(officer, _Queue())

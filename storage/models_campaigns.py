@@ -96,3 +96,20 @@ class Publication(Base):
     )
     text_html: Mapped[str] = mapped_column(Text)
     published_on: Mapped[date] = mapped_column(Date)
+
+
+class InitiativeItem(Base):
+    """Initiative feedback of a staff member waiting for the daily batch (Procedure §4.5).
+
+    Deleted once delivered. The id is random and the day is the only time kept; the table has
+    no rowid on SQLite, so neither the key nor the file's row order follows arrival.
+    """
+
+    __tablename__ = "initiative_queue"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    # The department as it may be shown on arrival (None: merged or not a member's).
+    department: Mapped[str | None] = mapped_column(String(DEPARTMENT_LENGTH))
+    body_html: Mapped[str] = mapped_column(Text)

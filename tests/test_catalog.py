@@ -283,3 +283,72 @@ def test_catalog_without_services_or_channels_is_refused() -> None:
 def test_empty_catalog_file_is_a_defect() -> None:
     defects = defects_of("")
     assert defects[0].message == "the file is empty"
+
+
+# --- departments --------------------------------------------------------------------------
+
+
+def test_shipped_catalog_lists_departments_with_english_titles(catalog: Catalog) -> None:
+    assert len(catalog.departments) >= 2
+    assert all(department.title.en for department in catalog.departments)
+    hr = catalog.department("hr")
+    assert hr is not None and hr.title.ru == "Отдел кадров"
+    assert catalog.department("nosuch") is None
+
+
+def test_department_title_with_a_latin_look_alike_is_a_located_defect() -> None:
+    # "Отдeл кадров" with a Latin e reads exactly like "Отдел кадров".
+    defects = defects_of(
+        VALID
+        + """\
+departments:
+  - code: hr
+    title: {ru: Отдел кадров}
+  - code: hr-two
+    title: {ru: Отдeл кадров, en: HR}
+"""
+    )
+    mixed = [d for d in defects if "mixes Latin and Cyrillic" in d.message]
+    assert len(mixed) == 1 and "'Отдeл'" in mixed[0].message
+    assert format_path(mixed[0].path) == "departments[1].title.ru"
+    assert (mixed[0].line, mixed[0].column) == (17, 17)
+    assert any("reads the same as departments[0]" in d.message for d in defects)
+    assert len(defects) == 2
+
+
+def test_department_titles_that_read_the_same_are_refused() -> None:
+    defects = defects_of(
+        VALID
+        + """\
+departments:
+  - code: hr
+    title: {ru: Отдел  кадров}
+  - code: staff
+    title: {ru: отдел кадров}
+  - code: hr
+    title: {ru: Юридический отдел}
+"""
+    )
+    assert "reads the same as departments[0]" in only(defects, "departments[1].title.ru").message
+    assert "duplicate code 'hr'" in only(defects, "departments[2].code").message
+
+
+def test_department_code_follows_the_code_rules() -> None:
+    defects = defects_of(VALID + "departments:\n  - code: Отдел\n    title: {ru: Отдел}\n")
+    assert "not a valid code" in only(defects, "departments[0].code").message
+
+
+def test_validate_reports_a_look_alike_department_with_its_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    shipped = CATALOG_FILE.read_text(encoding="utf-8")
+    broken = shipped.replace("ru: Отдел кадров", "ru: Отдeл кадров")  # a Latin e
+    assert broken != shipped
+    path = tmp_path / "catalog.yaml"
+    path.write_text(broken, encoding="utf-8")
+    assert main(["validate", "--catalog", str(path)]) == 1
+    err = capsys.readouterr().err
+    line = next(n for n, text in enumerate(broken.splitlines(), 1) if "ru: Отдeл" in text)
+    assert f"{path}:{line}:" in err and "mixes Latin and Cyrillic letters" in err

@@ -197,7 +197,11 @@ def test_links_prints_one_line_per_target_with_its_link(
     assert run(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     shipped = load_catalog(CATALOG_FILE)
-    targets = all_targets(shipped, with_life_situations=life_situations)
+    targets = [
+        target
+        for target in all_targets(shipped, with_life_situations=life_situations)
+        if target.service not in ("hr", "document-flow")  # internal: no public links
+    ]
     assert len(lines) == len(targets)
     for line, target in zip(lines, targets, strict=True):
         payload, service, channel, link = line.split("\t")
@@ -247,9 +251,50 @@ def test_qr_writes_the_chosen_posters_and_prints_them(
 def test_qr_default_folder_is_out_qr(
     env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert run(["qr", "--service", "hr", "--channel", "site", "--lang", "en"]) == 0
-    assert (tmp_path / "out" / "qr" / "hr_site.png").is_file()
-    assert capsys.readouterr().out.split() == ["out/qr/hr_site.png", "out/qr/hr_site.svg"]
+    argv = ["qr", "--service", "site-info", "--channel", "site", "--lang", "en"]
+    assert run(argv) == 0
+    assert (tmp_path / "out" / "qr" / "site-info_site.png").is_file()
+    assert capsys.readouterr().out.split() == [
+        "out/qr/site-info_site.png",
+        "out/qr/site-info_site.svg",
+    ]
+
+
+def test_links_skip_internal_services_and_say_so(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["links", "--life-situations"]) == 0
+    captured = capsys.readouterr()
+    payloads = [line.split("\t")[0] for line in captured.out.splitlines()]
+    assert payloads and not [p for p in payloads if p.split("_")[0] in ("hr", "document-flow")]
+    assert "licensing_site" in payloads
+    assert "skipped internal service(s) hr, document-flow" in captured.err
+
+
+def test_qr_refuses_an_internal_service_explicitly(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "q"
+    assert run(["qr", "--out", str(out), "--service", "hr", "--channel", "office"]) == 2
+    err = capsys.readouterr().err
+    assert "internal service(s): hr" in err
+    assert not out.exists()
+
+
+def test_qr_without_a_service_writes_no_internal_poster(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "q"
+    assert run(["qr", "--out", str(out), "--channel", "post"]) == 0
+    names = {path.name for path in out.iterdir()}
+    assert "licensing_post.png" in names
+    assert not [name for name in names if name.startswith(("hr_", "document-flow_"))]
+
+
+def test_an_internal_target_gets_no_poster(tmp_path: Path) -> None:
+    shipped = load_catalog(CATALOG_FILE)
+    with pytest.raises(ValueError, match="internal service"):
+        write_posters(shipped, USERNAME, tmp_path, [LinkTarget("hr", "office")])
 
 
 @pytest.mark.parametrize(

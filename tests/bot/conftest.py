@@ -135,6 +135,7 @@ def build_campaigns(
         officer_ids={OFFICER_ID},
         clock=lambda: clock_now[0],
         bot_username="otklik_test_bot",
+        departments=content.catalog.departments,
     )
 
 

@@ -15,6 +15,7 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetMe,
     SendMessage,
     TelegramMethod,
 )
@@ -34,6 +35,7 @@ from aiogram.types import (
 
 BOT_ID = 42
 TOKEN = f"{BOT_ID}:TEST-TOKEN"
+BOT_USERNAME = "otklik_test_bot"
 
 
 class RecordingSession(BaseSession):
@@ -64,6 +66,8 @@ class RecordingSession(BaseSession):
         return result
 
     def _result(self, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetMe):
+            return User(id=BOT_ID, is_bot=True, first_name="Otklik", username=BOT_USERNAME)
         if isinstance(method, SendMessage):
             message_id = next(self._message_ids)
             chat_id = int(method.chat_id)

@@ -3,7 +3,9 @@ enrollment, initiative feedback, published results."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiogram.methods import SendMessage
 
@@ -112,7 +114,8 @@ async def test_staff_enroll_once_answer_staff_poll_and_stay_anonymous(world: Wor
     await ivan.send(f"/start w{window.id}")
     await answer_everything(ivan)
     [response] = await world.rows("responses")
-    assert response["department"] == "Отдел лицензирования"
+    # Ivan is the only one enrolled in his department: it is not named, not even in storage.
+    assert response["department"] is None
     for table in (
         "responses",
         "answers",
@@ -123,29 +126,6 @@ async def test_staff_enroll_once_answer_staff_poll_and_stay_anonymous(world: Wor
     ):
         dump = repr(await world.rows(table))
         assert "7770001234" not in dump and "ivan_staff" not in dump, table
-
-
-async def test_initiative_feedback_reaches_the_officer_without_identity(world: World) -> None:
-    officer = world.harness.person(OFFICER_ID)
-    await officer.send("/invite Отдел кадров 1")
-    code = next(
-        line.removeprefix("<code>").removesuffix("</code>")
-        for line in officer.last_text().splitlines()
-        if line.startswith("<code>")
-    )
-    olga = world.harness.person(7770009012, username="olga_hr")
-    await olga.send("/feedback")
-    assert "для сотрудников" in olga.last_text()
-    await olga.send(f"/join {code}")
-    await olga.send("/feedback")
-    await olga.click(olga.buttons()[0])
-    await olga.send("Нужен второй сканер в приёмной")
-    forwarded = _texts_to(world, OFFICER_ID)[-1]
-    assert "Инициативный отзыв" in forwarded and "второй сканер" in forwarded
-    assert "Отдел кадров" in forwarded
-    assert "7770009012" not in forwarded and "olga_hr" not in forwarded
-    [response] = await world.rows("responses")
-    assert response["kind"] == "initiative" and response["department"] == "Отдел кадров"
 
 
 async def test_results_are_published_after_the_window_closes(world: World) -> None:
@@ -170,3 +150,233 @@ async def test_non_officer_cannot_open_polls_or_create_codes(world: World) -> No
     assert "Такой команды нет" in anna.last_text()
     await anna.send("/invite Отдел 5")
     assert "Такой команды нет" in anna.last_text()
+
+
+# --- authorization (issue 8, item 5) ----------------------------------------------------------
+
+SERVICE_OFFICER = 600600
+
+
+def with_service_officer(world: World) -> None:
+    """The licensing service gets an officer of its own (a per-service officer)."""
+    catalog = world.reporting.catalog
+    services = tuple(
+        service.model_copy(update={"officer": SERVICE_OFFICER})
+        if service.code == "licensing"
+        else service
+        for service in catalog.services
+    )
+    world.reporting.catalog = catalog.model_copy(update={"services": services})
+
+
+async def test_a_citizen_forging_the_staff_subscription_button_is_refused(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/polls")
+    assert "Присылать приглашения на опросы сотрудников" not in " ".join(anna.buttons())
+    mid, _, _ = anna.live_message()
+    await anna.press_data("w:0:staff_polls", mid)
+    assert any("только для сотрудников" in alert for alert in anna.alerts())
+    assert [row for row in await world.rows("opt_ins") if row["topic"] == "staff_polls"] == []
+    await anna.send("/results")
+    assert "не опубликованы" in anna.last_text()
+
+
+async def test_enrolled_staff_may_subscribe_to_staff_invitations(world: World) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/invite hr 1")
+    [code] = [
+        line.removeprefix("<code>").removesuffix("</code>")
+        for line in officer.last_text().splitlines()
+        if line.startswith("<code>")
+    ]
+    ivan = world.harness.person(7770001234)
+    await ivan.send(f"/join {code}")
+    assert "Отдел кадров" in ivan.last_text()
+    await ivan.click("🔔 Присылать приглашения на опросы сотрудников")
+    assert [row["topic"] for row in await world.rows("opt_ins")] == ["staff_polls"]
+
+
+async def test_a_per_service_officer_cannot_open_or_close_polls_or_issue_codes(
+    world: World,
+) -> None:
+    with_service_officer(world)
+    window_id = await _open_deep_poll(world)  # opened by the body-wide officer
+    olga = world.harness.person(SERVICE_OFFICER)
+    for command in ("/poll_open", "/poll_close", "/invite hr 3", "/invite"):
+        await olga.send(command)
+        assert "Такой команды нет" in olga.last_text(), command
+    await olga.send("/report")  # her own reports she does get
+    assert "выберите период" in olga.last_text()
+    mid, _, _ = olga.live_message()
+    for forged in (f"wa:close:{window_id}", "wa:open:staff", "inv:hr:3"):
+        await olga.press_data(forged, mid)
+    assert [w.id for w in await world.campaigns.open_windows("external")] == [window_id]
+    assert await world.campaigns.open_windows("staff") == []
+    assert await world.rows("invite_codes") == []
+
+
+async def test_a_per_service_officer_sees_only_her_services_reports(world: World) -> None:
+    with_service_officer(world)
+    olga = world.harness.person(SERVICE_OFFICER)
+    await olga.send("/report")
+    await olga.click("Прошлый месяц")
+    assert olga.buttons() == ["Лицензирование деятельности по управлению многоквартирными домами"]
+    mid, _, _ = olga.live_message()
+    for forged in ("rep:0:m:appeals", "rep:0:m:*"):
+        await olga.press_data(forged, mid)
+    assert olga.alerts()[-2:] == ["Нет доступа к этой услуге"] * 2
+
+
+# --- departments from the catalog (issue 8, item 5) --------------------------------------------
+
+
+async def test_invite_refuses_a_look_alike_department_and_offers_the_catalog(
+    world: World,
+) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/invite Отдeл кадров 2")  # a Latin e
+    text = officer.last_text()
+    assert "нет в каталоге" in text and "похоже на «Отдел кадров»" in text
+    assert "<code>" not in text
+    assert await world.rows("invite_codes") == []
+    assert "Отдел кадров" in officer.buttons() and "Юридический отдел" in officer.buttons()
+    await officer.click("Отдел кадров")
+    codes = [line for line in officer.last_text().splitlines() if line.startswith("<code>")]
+    assert len(codes) == 2
+    assert {row["department"] for row in await world.rows("invite_codes")} == {"hr"}
+
+
+async def test_invite_without_a_department_offers_buttons(world: World) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/invite 3")
+    assert "Выберите подразделение" in officer.last_text()
+    await officer.click("Юридический отдел")
+    assert "«Юридический отдел» (3)" in officer.last_text()
+
+
+# --- initiative feedback: delayed, batched, to the internal officers (issue 8, item 5) -------
+
+INTERNAL_OFFICER = 800800
+
+
+def initiative_desk(world: World, officers: tuple[int, ...] = (INTERNAL_OFFICER,)) -> Any:
+    from services.initiative import InitiativeDesk
+    from storage.deliveries import DeliveryStore
+    from storage.staff import StaffStore
+    from tests.bot.conftest import ZONE
+
+    class Outbox:
+        async def text(self, chat_id: int, html: str) -> None:
+            await world.harness.bot.send_message(chat_id, html)
+
+    return InitiativeDesk(
+        store=StaffStore(world.sessions),
+        deliveries=DeliveryStore(world.sessions),
+        departments=world.campaigns,
+        questionnaires={"initiative": world.feedback.questionnaire("initiative")},
+        officer_ids=officers,
+        send=Outbox(),
+        zone=ZONE,
+        hour=10,
+        clock=lambda: world.clock_now[0],
+    )
+
+
+async def enrol_staff(world: World, department: str, people: list[int]) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send(f"/invite {department} {len(people)}")
+    codes = [
+        line.removeprefix("<code>").removesuffix("</code>")
+        for line in officer.last_text().splitlines()
+        if line.startswith("<code>")
+    ]
+    for person_id, code in zip(people, codes, strict=True):
+        await world.harness.person(person_id).send(f"/join {code}")
+
+
+async def leave_feedback(world: World, person: Person, text: str) -> None:
+    await person.send("/feedback")
+    await person.click(person.buttons()[0])
+    await person.send(text)
+    assert "Спасибо" in person.last_text()
+
+
+async def test_initiative_feedback_waits_for_the_daily_batch_of_the_internal_officer(
+    world: World,
+) -> None:
+    desk = initiative_desk(world)
+    world.feedback.add_listener(desk)
+    olga = world.harness.person(7770009012, username="olga_hr")
+    await olga.send("/feedback")
+    assert "для сотрудников" in olga.last_text()
+    await enrol_staff(world, "hr", [7770009012, 7770009013, 7770009014, 7770009015, 7770009016])
+    # 2026-11-23 18:30 in Yakutsk: written today, after today's batch hour.
+    await leave_feedback(world, olga, "Нужен второй сканер в приёмной")
+    sent_before = len(world.harness.sent(SendMessage))
+    assert await desk.tick() == 0  # written today: not before tomorrow's batch
+    world.clock_now[0] = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)  # 09:30 next day, local
+    assert await desk.tick() == 0  # not before the hour
+    assert len(world.harness.sent(SendMessage)) == sent_before
+    assert not [t for t in _texts_to(world, OFFICER_ID) if "сканер" in t]
+    [queued] = await world.rows("initiative_queue")
+    assert "сканер" in str(queued["body_html"]) and str(queued["received_on"]) == "2026-11-23"
+
+    # The bot restarts: a new desk finds the message in the database and delivers it at 10:00.
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
+    restarted = initiative_desk(world)
+    assert await restarted.tick() == 1
+    [batch] = _texts_to(world, INTERNAL_OFFICER)
+    assert "Инициативные сообщения" in batch and "второй сканер" in batch
+    assert "Подразделение: Отдел кадров" in batch  # five enrolled: the department may show
+    assert "7770009012" not in batch and "olga_hr" not in batch
+    assert re.search(r"\b\d{1,2}:\d{2}\b", batch) is None  # no time of day at all
+    assert await world.rows("initiative_queue") == []
+    # Body-wide and per-service officers never see it; a second tick sends nothing again.
+    assert not [t for t in _texts_to(world, OFFICER_ID) if "сканер" in t]
+    assert await restarted.tick() == 0
+    assert len(_texts_to(world, INTERNAL_OFFICER)) == 1
+    [response] = await world.rows("responses")
+    assert response["kind"] == "initiative" and response["department"] == "hr"
+
+
+async def test_initiative_feedback_names_no_department_with_too_few_staff(world: World) -> None:
+    desk = initiative_desk(world)
+    world.feedback.add_listener(desk)
+    await enrol_staff(world, "legal", [7770001001, 7770001002])
+    await leave_feedback(world, world.harness.person(7770001001), "Мало места в архиве")
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
+    assert await desk.tick() == 1
+    [batch] = _texts_to(world, INTERNAL_OFFICER)
+    assert "Мало места в архиве" in batch
+    assert "Подразделение" not in batch and "Юридический" not in batch
+    [response] = await world.rows("responses")
+    assert response["department"] is None
+
+
+async def test_a_batch_in_random_order_and_kept_until_an_internal_officer_is_set(
+    world: World,
+) -> None:
+    unset = initiative_desk(world, officers=())
+    world.feedback.add_listener(unset)
+    people = list(range(7770002001, 7770002011))
+    await enrol_staff(world, "support", people)
+    for number, person_id in enumerate(people):
+        await leave_feedback(world, world.harness.person(person_id), f"Сообщение номер {number}")
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
+    assert await unset.tick() == 0
+    assert len(await world.rows("initiative_queue")) == 10  # nobody to deliver to: kept
+    assert await initiative_desk(world).tick() == 10
+    [batch] = _texts_to(world, INTERNAL_OFFICER)
+    order = [int(n) for n in re.findall(r"Сообщение номер (\d+)", batch)]
+    assert sorted(order) == list(range(10))
+    assert order != list(range(10))  # shuffled (a 1 in 3.6 million chance of a false alarm)
+
+
+async def test_many_invite_codes_are_split_into_messages_that_fit_telegram(world: World) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/invite hr 400")
+    texts = _texts_to(world, OFFICER_ID)
+    assert len(texts) >= 2 and all(len(text) <= 4096 for text in texts)
+    assert sum(text.count("<code>") for text in texts) == 400
+    await officer.send("/invite hr ²")  # a digit to isdigit(), not to int(): not a count
+    assert "нет в каталоге" in officer.last_text()

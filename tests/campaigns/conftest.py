@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import storage.opt_ins
 from questionnaires.campaigns import CampaignFile, parse_campaigns
+from questionnaires.catalog import Department
 from questionnaires.engine import (
     Asked,
     CannotRate,
@@ -40,6 +41,7 @@ from questionnaires.schema import (
     Questionnaire,
     ScaleQuestion,
     SingleChoiceQuestion,
+    Text,
     YesNoQuestion,
 )
 from scheduler.calendar import ProductionCalendar, load_calendar
@@ -58,6 +60,18 @@ PEPPER: Final = b"campaign-test-pepper-0123456789abcdef"
 ZONE: Final = ZoneInfo("Asia/Yakutsk")
 OFFICER: Final = 700700
 BOT_USERNAME: Final = "otklik_test_bot"
+
+#: The catalog departments of these tests (code, title).
+DEPARTMENTS: Final = tuple(
+    Department(code=code, title=Text(ru=title))
+    for code, title in (
+        ("control", "Отдел контроля"),
+        ("hr", "Отдел кадров"),
+        ("licensing", "Лицензирование"),
+        ("it", "ИТ"),
+        ("records", "Делопроизводство"),
+    )
+)
 
 CAMPAIGNS_YAML: Final = """\
 campaigns:
@@ -213,6 +227,7 @@ def build_world(
         clock=lambda: clock[0],
         bot_username=BOT_USERNAME,
         policy=policy,
+        departments=DEPARTMENTS,
     )
     return CampaignWorld(engine, sessions, service, clock, sent, results, blocked)
 

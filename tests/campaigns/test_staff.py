@@ -39,27 +39,29 @@ def tally(department: str | None, scores: int, score: int = 4) -> Tally:
 async def test_invite_codes_are_readable_and_only_their_hashes_are_stored(
     world: CampaignWorld,
 ) -> None:
-    codes = await world.service.create_invite_codes("  Отдел   контроля ", 3)
+    codes = await world.service.create_invite_codes("control", 3)
     assert len(set(codes)) == 3
     for code in codes:
         assert len(code) == 9 and code[4] == "-"
         assert set(code.replace("-", "")) <= set(CODE_ALPHABET)
     stored = await world.rows("invite_codes")
-    assert {row["department"] for row in stored} == {"Отдел контроля"}
+    assert {row["department"] for row in stored} == {"control"}
     hashes = " ".join(str(row["code_hash"]) for row in stored)
     assert not any(code.replace("-", "") in hashes for code in codes)
     assert normalize_code(codes[0].lower().replace("-", " ")) == codes[0].replace("-", "")
     assert normalize_code("O0O0-1I1I") is None  # look-alikes are never in a code
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no department"):
         await world.service.create_invite_codes("   ", 1)
+    with pytest.raises(ValueError, match="no department"):
+        await world.service.create_invite_codes("Отдел контроля", 1)  # a title, not a code
     with pytest.raises(ValueError):
-        await world.service.create_invite_codes("Отдел", 0)
+        await world.service.create_invite_codes("control", 0)
 
 
 async def test_a_code_enrolls_once_and_a_used_code_is_refused(world: CampaignWorld) -> None:
-    first, second = await world.service.create_invite_codes("Отдел кадров", 2)
+    first, second = await world.service.create_invite_codes("hr", 2)
     assert await world.service.enroll(first.lower(), 111_222_333) == EnrollResult(
-        EnrollStatus.OK, "Отдел кадров"
+        EnrollStatus.OK, "hr"
     )
     assert await world.service.enroll(first, 444_555_666) == EnrollResult(EnrollStatus.USED)
     assert await world.service.enroll("ZZZZ-ZZZZ", 444_555_666) == EnrollResult(
@@ -70,10 +72,10 @@ async def test_a_code_enrolls_once_and_a_used_code_is_refused(world: CampaignWor
     )
     # Enrolled already: the second code stays unused for somebody else.
     assert await world.service.enroll(second, 111_222_333) == EnrollResult(
-        EnrollStatus.ALREADY_ENROLLED, "Отдел кадров"
+        EnrollStatus.ALREADY_ENROLLED, "hr"
     )
     assert (await world.service.enroll(second, 444_555_666)).status == EnrollStatus.OK
-    assert await world.service.department_of(111_222_333) == "Отдел кадров"
+    assert await world.service.department_of(111_222_333) == "hr"
     assert await world.service.department_of(777) is None
 
 
@@ -87,19 +89,26 @@ async def test_only_enrolled_staff_may_answer_and_their_answer_carries_the_depar
     assert await world.service.store_answer(window_id, 111_222_333, complete(staff)) == (
         Verdict.NOT_ENROLLED
     )
-    [code] = await world.service.create_invite_codes("Отдел контроля", 1)
-    await world.service.enroll(code, 111_222_333)
+    codes = await world.service.create_invite_codes("control", 5)
+    await world.service.enroll(codes[0], 111_222_333)
     assert await world.service.may_answer(window_id, 111_222_333) == Verdict.OK
     assert await world.service.store_answer(window_id, 111_222_333, complete(staff)) == Verdict.OK
     assert await world.service.store_answer(window_id, 111_222_333, complete(staff)) == (
         Verdict.ALREADY_ANSWERED
     )
     [response] = await world.rows("responses")
+    # One member enrolled in the department: too few to name it, even in the database.
     assert (response["window_id"], response["department"], response["audience"]) == (
         window_id,
-        "Отдел контроля",
+        None,
         "internal",
     )
+    for n, code in enumerate(codes[1:], start=1):
+        await world.service.enroll(code, 111_222_333 + n)
+    person = 111_222_334
+    assert await world.service.store_answer(window_id, person, complete(staff)) == Verdict.OK
+    departments = sorted(str(row["department"]) for row in await world.rows("responses"))
+    assert departments == ["None", "control"]  # five enrolled now: the department may show
 
 
 async def test_after_enrolling_and_answering_no_telegram_id_is_stored_anywhere(
@@ -108,7 +117,7 @@ async def test_after_enrolling_and_answering_no_telegram_id_is_stored_anywhere(
     person = 987_654_321
     await world.tick(local(2026, 11, 2, 10, 0))
     window_id = await staff_window(world)
-    [code] = await world.service.create_invite_codes("Отдел контроля", 1)
+    [code] = await world.service.create_invite_codes("control", 1)
     assert (await world.service.enroll(code, person)).status == EnrollStatus.OK
     assert await world.service.store_answer(
         window_id, person, complete(questionnaires["staff"])
@@ -126,9 +135,22 @@ async def test_after_enrolling_and_answering_no_telegram_id_is_stored_anywhere(
     assert set(member) == {"member_key", "department", "enrolled_on"}
 
 
-async def test_staff_invitations_go_to_staff_poll_subscribers(world: CampaignWorld) -> None:
+async def enrolled(world: CampaignWorld, *people: int, department: str = "records") -> None:
+    for person, code in zip(
+        people, await world.service.create_invite_codes(department, len(people)), strict=True
+    ):
+        assert (await world.service.enroll(code, person)).status == EnrollStatus.OK
+
+
+async def test_staff_invitations_go_to_enrolled_staff_poll_subscribers_only(
+    world: CampaignWorld,
+) -> None:
+    await enrolled(world, 201)
     await world.opt_in(201, "staff_polls")
     await world.opt_in(101, "polls")
+    # Subscribed to the staff topic without being enrolled (a forged button, an old row):
+    # staff invitations and results are not theirs to read.
+    await world.opt_in(202, "staff_polls")
     await world.tick(local(2026, 11, 2, 10, 0))
     assert world.sent_to(STAFF_INVITED) == [201]
 
@@ -168,11 +190,13 @@ def test_no_breakdown_when_fewer_than_two_departments_reach_the_threshold() -> N
 async def test_staff_results_merge_small_departments_and_hide_comments_below_ten(
     world: CampaignWorld, questionnaires: dict[str, Questionnaire]
 ) -> None:
+    await enrolled(world, 201)
     await world.opt_in(201, "staff_polls")
+    await world.opt_in(202, "staff_polls")  # not enrolled: gets no staff results
     await world.tick(local(2026, 11, 2, 10, 0))
     window_id = await staff_window(world)
     people = iter(range(500_000_001, 500_000_100))
-    for department, count, score in (("Контроль", 5, 5), ("Лицензирование", 3, 2)):
+    for department, count, score in (("control", 5, 5), ("licensing", 3, 2)):
         codes = await world.service.create_invite_codes(department, count)
         for code in codes:
             person = next(people)
@@ -184,13 +208,14 @@ async def test_staff_results_merge_small_departments_and_hide_comments_below_ten
     assert officer == OFFICER
     assert "Ответов: 8" in text
     # Two departments would show the small one by subtraction: no breakdown at all.
-    assert "Лицензирование" not in text and "Контроль —" not in text
+    assert "Лицензирование" not in text and "Отдел контроля —" not in text
     assert "Разбивка по подразделениям не показана" in text
     assert "Комментарии не показаны" in text and "Нужно больше окон" not in text
     [published] = [
         message for chat, message in world.sent if chat == 201 and "Результаты" in message
     ]
     assert "Ответили: 8." in published and "Лицензирование" not in published
+    assert [chat for chat, _ in world.sent if chat == 202] == []
 
 
 async def test_staff_results_show_departments_that_reach_the_threshold(
@@ -199,15 +224,19 @@ async def test_staff_results_show_departments_that_reach_the_threshold(
     await world.tick(local(2026, 11, 2, 10, 0))
     window_id = await staff_window(world)
     people = iter(range(600_000_001, 600_000_100))
-    for department, count in (("Контроль", 6), ("Лицензирование", 5), ("ИТ", 2), ("Кадры", 3)):
+    staff: list[int] = []
+    # Staff enrol before the poll: an answer carries its department only if enough staff are
+    # enrolled in it when the answer is stored.
+    for department, count in (("control", 6), ("licensing", 5), ("it", 2), ("hr", 3)):
         for code in await world.service.create_invite_codes(department, count):
-            person = next(people)
-            await world.service.enroll(code, person)
-            await world.service.store_answer(window_id, person, complete(questionnaires["staff"]))
+            staff.append(next(people))
+            await world.service.enroll(code, staff[-1])
+    for person in staff:
+        await world.service.store_answer(window_id, person, complete(questionnaires["staff"]))
     await world.tick(local(2026, 11, 10, 10, 0))
     [(_, text)] = world.results.texts
-    assert "• Контроль — 6 отв." in text and "• Лицензирование — 5 отв." in text
+    assert "• Отдел контроля — 6 отв." in text and "• Лицензирование — 5 отв." in text
     assert f"• {OTHER_DEPARTMENTS} — 5 отв." in text
-    assert "• ИТ" not in text and "• Кадры" not in text
+    assert "• ИТ" not in text and "• Отдел кадров" not in text
     assert "<b>Комментарии</b>" in text  # 16 staff respondents: above the staff threshold of 10
     assert date(2026, 11, 9).strftime("%d.%m.%Y") in text

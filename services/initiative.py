@@ -1,0 +1,173 @@
+"""Initiative feedback of staff (Procedure §4.3, §4.5): kept, then delivered in a daily batch.
+
+A message forwarded the moment it is written tells the officer when its author wrote it, and
+colleagues know who was at the keyboard at 14:05. So the message is stored (durably, with the
+day only), and once a day, from a configured hour, everything received on earlier days goes to
+the designated internal officer(s) in one batch, in random order and without any time. The
+officer learns the day at most, as in every report. A message is deleted once every internal
+officer has it. Its department is named only under the enrolment rule of the staff results
+(services.campaigns: at least the threshold of staff enrolled in it, else «другие
+подразделения»).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from collections.abc import Callable, Collection, Mapping
+from datetime import date, datetime, timedelta
+from typing import Final, Protocol
+from zoneinfo import ZoneInfo
+
+from questionnaires.results import CompletedResponse
+from questionnaires.schema import Language, Questionnaire
+from reports.telegram import split_message
+from services.feedback import utc_now
+from storage.deliveries import SENT, DeliveryStore
+from storage.staff import QueuedFeedback, StaffStore
+
+logger = logging.getLogger(__name__)
+
+INITIATIVE: Final = "initiative"
+DELIVERY_KIND: Final = "initiative_batch"
+#: A message that reached some internal officers but not all is given up on after this long:
+#: an officer who blocked the bot must not keep the others' copies in the database forever.
+GIVE_UP_AFTER: Final = timedelta(days=7)
+
+
+class TextPort(Protocol):
+    """How a batch reaches an officer's chat (bot.outbox.BotOutbox fits)."""
+
+    async def text(self, chat_id: int, html: str) -> None: ...
+
+
+class DepartmentLabels(Protocol):
+    """services.campaigns.CampaignService as the desk needs it."""
+
+    async def department_label(self, code: str | None, language: Language | str = "ru") -> str:
+        """The department's title if it may be shown, else «другие подразделения» or ""."""
+        ...
+
+
+def render_feedback(response: CompletedResponse, questionnaire: Questionnaire | None) -> str:
+    """One message as the officer reads it: the topic and the text, HTML-escaped; no date,
+    no time, no department (that is decided at delivery)."""
+    lines: list[str] = []
+    for answer in response.answers:
+        if answer.option_id:
+            title = _option_title(questionnaire, answer.question_id, answer.option_id)
+            other = f": {answer.text}" if answer.text else ""
+            lines.append(f"Тема: {html.escape(title + other)}")
+        elif answer.text:
+            lines.append(html.escape(answer.text))
+    return "\n".join(lines)
+
+
+def _option_title(questionnaire: Questionnaire | None, question_id: str, option_id: str) -> str:
+    if questionnaire is None:
+        return option_id
+    try:
+        question = questionnaire.question(question_id)
+    except KeyError:
+        return option_id
+    for option in getattr(question, "options", ()):
+        if option.id == option_id:
+            return str(option.text.ru)
+    return option_id
+
+
+class InitiativeDesk:
+    """Receives initiative messages as they are stored; delivers the daily batch on tick."""
+
+    def __init__(
+        self,
+        *,
+        store: StaffStore,
+        deliveries: DeliveryStore,
+        departments: DepartmentLabels,
+        questionnaires: Mapping[str, Questionnaire],
+        officer_ids: Collection[int],
+        send: TextPort,
+        zone: ZoneInfo,
+        hour: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._deliveries = deliveries
+        self._departments = departments
+        self._questionnaires = dict(questionnaires)
+        self._officers = sorted(set(officer_ids))
+        self._send = send
+        self._zone = zone
+        self._hour = hour
+        self._clock = clock
+        self._warned_on: date | None = None
+
+    async def response_stored(self, response: CompletedResponse) -> None:
+        """Keep an initiative message for the next batch (a ResponseListener)."""
+        if response.kind != INITIATIVE:
+            return
+        body = render_feedback(response, self._questionnaires.get(response.questionnaire_id))
+        await self._store.queue_feedback(response.submitted_on, response.department, body)
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Deliver the batch if it is due; returns how many messages were delivered and
+        deleted. Idempotent: each officer gets a day's batch once (storage.deliveries)."""
+        now = now or self._clock()
+        local = now.astimezone(self._zone)
+        today = local.date()
+        if local.hour < self._hour:
+            return 0
+        items = await self._store.due_feedback(before=today)
+        if not items:
+            return 0
+        if not self._officers:
+            if self._warned_on != today:
+                self._warned_on = today
+                logger.warning(
+                    "%d initiative message(s) wait: set BOT__INTERNAL_OFFICER_IDS", len(items)
+                )
+            return 0
+        key = f"initiative-{today.isoformat()}"
+        messages = await self._batch(items, today)
+        due_at = datetime(today.year, today.month, today.day, self._hour, tzinfo=self._zone)
+        delivered = 0
+        for officer in self._officers:
+            if not await self._deliveries.claim(DELIVERY_KIND, key, officer, now, due_at):
+                status = await self._deliveries.status(DELIVERY_KIND, key, officer)
+                delivered += status == SENT
+                continue
+            try:
+                for message in messages:
+                    await self._send.text(officer, message)
+            except Exception as error:
+                logger.warning("initiative batch not delivered (%s)", type(error).__name__)
+                await self._deliveries.finish(DELIVERY_KIND, key, officer, now, ok=False)
+            else:
+                await self._deliveries.finish(DELIVERY_KIND, key, officer, now, ok=True)
+                delivered += 1
+        if delivered == len(self._officers):
+            done = items
+        elif delivered:
+            done = [item for item in items if today - item.received_on > GIVE_UP_AFTER]
+        else:
+            done = []
+        dropped = await self._store.drop_feedback([item.id for item in done])
+        if dropped:
+            logger.info("initiative batch: %d message(s) delivered and deleted", dropped)
+        return dropped
+
+    async def _batch(self, items: list[QueuedFeedback], today: date) -> list[str]:
+        shuffled = list(items)
+        secrets.SystemRandom().shuffle(shuffled)  # the order says nothing about arrival
+        parts = [
+            "<b>📝 Инициативные сообщения сотрудников</b>",
+            f"Получены до {today:%d.%m.%Y}: {len(items)} шт. Порядок случайный, время отправки "
+            "не хранится и не передаётся.",
+        ]
+        for number, item in enumerate(shuffled, start=1):
+            label = await self._departments.department_label(item.department)
+            head = f"<b>{number}.</b>" + (f" Подразделение: {html.escape(label)}" if label else "")
+            parts.append(f"{head}\n{item.body_html}")
+        return split_message("\n\n".join(parts))
