@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -20,8 +21,7 @@ FIRST_DELAY_S: Final = 1.0
 MAX_DELAY_S: Final = 30.0
 
 ADVICE: Final = (
-    "if this machine reaches Telegram only through a proxy, set BOT__PROXY "
-    "(e.g. socks5://127.0.0.1:1080); for a self-hosted Bot API server set BOT__API_BASE_URL"
+    "behind a proxy? set BOT__PROXY=socks5://host:port; own Bot API server? set BOT__API_BASE_URL"
 )
 
 
@@ -33,6 +33,8 @@ def describe_failure(error: Exception, base_url: str, timeout: float) -> str:
     if isinstance(error, TelegramServerError):
         return f"Telegram answered with a server error ({tried}): {error.message}"
     message = error.message if isinstance(error, TelegramNetworkError) else str(error)
+    # aiogram prefixes aiohttp's class name: "ClientConnectorError: Cannot connect to host …".
+    message = re.sub(r"^\w+Error: ", "", message)
     return f"Telegram is unreachable ({tried}): {message}"
 
 

@@ -129,7 +129,8 @@ def load_folder(folder: FsPath, files: Iterable[FsPath] | None = None) -> LoadRe
             questionnaire = load_questionnaire(path)
         except DefinitionError as error:
             result.defects.extend(error.defects)
-            logger.warning("Questionnaire file %s has %d defect(s)", path, len(error.defects))
+            # Whoever loads the folder reports the defects themselves (the bot logs each one).
+            logger.debug("Questionnaire file %s has %d defect(s)", path, len(error.defects))
             continue
         except Exception as error:  # a bug in a check must not take the other files down
             logger.exception("Questionnaire file %s could not be checked", path)
