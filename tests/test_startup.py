@@ -342,3 +342,21 @@ def test_preview_refuses_an_unknown_service_code(
     assert main(["preview", "post_service", "--service", "nope"]) == 2
     err = capsys.readouterr().err
     assert "--service nope: no such code" in err and "licensing" in err
+
+
+async def test_the_proxy_setting_reaches_the_telegram_session(
+    monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    from bot.app import create_bot
+    from bot.settings import Settings
+
+    monkeypatch.setenv("OTKLIK_HOME", str(home))
+    monkeypatch.setenv("BOT__TOKEN", TOKEN)
+    monkeypatch.setenv("BOT__PROXY", "socks5://user:pw@127.0.0.1:1080")
+    bot = create_bot(Settings())
+    try:
+        assert isinstance(bot.session, AiohttpSession)
+        assert bot.session.proxy == "socks5://user:pw@127.0.0.1:1080"
+        assert "Proxy" in bot.session._connector_type.__name__
+    finally:
+        await bot.session.close()
