@@ -360,3 +360,22 @@ async def test_the_proxy_setting_reaches_the_telegram_session(
         assert "Proxy" in bot.session._connector_type.__name__
     finally:
         await bot.session.close()
+
+
+def test_a_broken_questionnaire_disables_only_itself_and_its_campaigns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.content import load_content
+    from bot.settings import ContentSettings
+
+    shutil.copytree(REPO / "questionnaires" / "definitions", tmp_path / "q")
+    shutil.copy(BROKEN / "26_self_reference.yaml", tmp_path / "q" / "deep_external.yaml")
+    defaults = ContentSettings()
+    with caplog.at_level("INFO"):
+        content = load_content(tmp_path / "q", defaults.catalog_path, defaults.campaigns_path)
+    assert set(content.questionnaires) == {"initiative", "post_service", "staff"}
+    assert content.campaigns.campaigns  # the staff poll still runs
+    assert all(c.questionnaire != "deep_external" for c in content.campaigns.campaigns)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("Campaign" in e and "deep_external is broken" in e for e in errors)
+    assert any(e.startswith("Questionnaire disabled: ") for e in errors)
