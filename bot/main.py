@@ -26,9 +26,10 @@ Otklik cannot start: no bot token is configured.
 
 1. In Telegram, open @BotFather (https://t.me/BotFather), send /newbot and follow the steps;
    it answers with a token like 123456789:AAE...
-2. Put it into the file .env next to README.md (copy .env.example if there is none):
+2. Put it into the file {env_file} (copy .env.example there if there is none):
        BOT__TOKEN=123456789:AAE...
-   or export BOT__TOKEN in the environment.
+   or export BOT__TOKEN in the environment. (That folder is OTKLIK_HOME, by default the
+   project folder.)
 3. Start the bot again.
 """
 
@@ -93,13 +94,16 @@ def run_bot(settings: Settings) -> int:
     configure_logging(settings.log_level)
     token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
     if not token:
-        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        print(NO_TOKEN_MESSAGE.format(env_file=home() / ".env"), file=sys.stderr)
         return EXIT_NO_TOKEN
     try:
         validate_token(token)
     except TokenValidationError:
         print(
-            BAD_TOKEN_MESSAGE.format(reason="it does not look like a bot token"), file=sys.stderr
+            BAD_TOKEN_MESSAGE.format(
+                reason="it does not look like a bot token", env_file=home() / ".env"
+            ),
+            file=sys.stderr,
         )
         return EXIT_NO_TOKEN
     logger.info("%s", describe(settings))
@@ -108,7 +112,10 @@ def run_bot(settings: Settings) -> int:
     try:
         asyncio.run(serve(settings))
     except TelegramUnauthorizedError:
-        print(BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it"), file=sys.stderr)
+        print(
+            BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it", env_file=home() / ".env"),
+            file=sys.stderr,
+        )
         return EXIT_NO_TOKEN
     except KeyboardInterrupt:
         logger.info("Stopped by the operator")
