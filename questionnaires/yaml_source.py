@@ -101,7 +101,7 @@ class _StrictLoader(yaml.SafeLoader):
         if self._expanded > MAX_VALUES:
             raise _Refused(
                 mark,
-                f"anchors and aliases expand to more than {MAX_VALUES} values",
+                f"more than {MAX_VALUES} values, each alias counted as all it repeats",
                 "a questionnaire needs a few thousand at most; "
                 "use aliases only for small repeated parts such as scale labels",
             )
