@@ -5,6 +5,7 @@ follow OTKLIK_HOME, not the current folder."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.cli import main
 from bot.problems import EXIT_UNAVAILABLE, Problem
 from bot.startup import first_contact
+from questionnaires.errors import Defect, DefinitionError
 from tests.botapi.emulator import BotApiEmulator
 from tests.storage.conftest import pg_url
 
@@ -338,7 +340,7 @@ def test_validate_says_the_bot_starts_without_a_broken_questionnaire(
 def test_preview_refuses_an_unknown_service_code(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("5\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("5\n"))
     assert main(["preview", "post_service", "--service", "nope"]) == 2
     err = capsys.readouterr().err
     assert "--service nope: no such code" in err and "licensing" in err
@@ -379,3 +381,33 @@ def test_a_broken_questionnaire_disables_only_itself_and_its_campaigns(
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("Campaign" in e and "deep_external is broken" in e for e in errors)
     assert any(e.startswith("Questionnaire disabled: ") for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        (ConnectionRefusedError(111, "Connect call failed"), "nothing listens at 127.0.0.1:"),
+        (
+            DefinitionError([Defect("catalog.yaml", (), "boom", 3)]),
+            "catalog.yaml:3: (document): boom",
+        ),
+    ],
+    ids=["database down", "broken catalog"],
+)
+def test_run_explains_what_stops_the_start(
+    failure: Exception,
+    words: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    home: Path,
+) -> None:
+    async def serve(settings: object) -> None:
+        raise failure
+
+    monkeypatch.setenv("OTKLIK_HOME", str(home))
+    monkeypatch.setenv("BOT__TOKEN", TOKEN)
+    monkeypatch.setenv("DB__URL", f"postgresql+asyncpg://otklik@127.0.0.1:{_free_port()}/x")
+    monkeypatch.setattr("bot.app.serve", serve)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
