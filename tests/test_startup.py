@@ -108,7 +108,7 @@ def test_a_settings_mistake_is_one_line_and_exit_code_2(
 ) -> None:
     monkeypatch.setenv("OTKLIK_HOME", str(home))
     monkeypatch.setenv(variable, value)
-    for command in (["db", "upgrade"], ["run"]):
+    for command in (["db", "upgrade"], ["run"], ["links"]):
         assert main(command) == 2
         captured = capsys.readouterr()
         (line,) = captured.err.splitlines()
