@@ -21,6 +21,7 @@ from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
 from bot.settings import Settings, ensure_pepper
+from bot.startup import first_contact
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
@@ -70,7 +71,9 @@ class Application:
 
 def create_bot(settings: Settings) -> Bot:
     assert settings.bot.token is not None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_base_url))
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.bot.api_base_url), proxy=settings.bot.proxy
+    )
     return Bot(
         settings.bot.token.get_secret_value(),
         session=session,
@@ -83,8 +86,14 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     """Everything the bot process needs, torn down in reverse order."""
     bot = create_bot(settings)
     try:
-        # A rejected token is found before anything is created or migrated.
-        me = await bot.get_me()
+        # A rejected token is found before anything is created or migrated; an unreachable
+        # Telegram is retried with backoff, one explained line per failed attempt.
+        me = await first_contact(
+            bot,
+            base_url=settings.bot.api_base_url,
+            timeout=settings.bot.connect_timeout,
+            retry_for=settings.bot.connect_retry_seconds,
+        )
     except BaseException:
         await bot.session.close()
         raise

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.posters import add_commands as add_poster_commands
-from questionnaires.campaigns import load_campaigns
+from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
 from questionnaires.catalog import Catalog, load_catalog
 from questionnaires.errors import DefinitionError
 from questionnaires.loader import load_folder
@@ -20,7 +22,7 @@ from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.settings import ContentSettings, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,33 +30,61 @@ SCHEMA_DIR = Path(__file__).resolve().parent.parent / "questionnaires" / "schema
 
 EXIT_OK = 0
 EXIT_DEFECTS = 1
-EXIT_USAGE = 2
+EXIT_USAGE = EXIT_CONFIG
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; an operator's mistake is one explained line and exit code 2."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
-    result: int = args.handler(args)
+    verbose = bool(getattr(args, "verbose", False))
+    try:
+        result: int = args.handler(args)
+    except Problem as problem:
+        if verbose:
+            traceback.print_exc()
+        for line in problem.lines:
+            print(line, file=sys.stderr)
+        return problem.exit_code
+    except BrokenPipeError:
+        # `otklik links | head`: the reader has gone; nothing left to say, and nobody to say it
+        # to. Point stdout at /dev/null so the interpreter's final flush stays silent too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_DEFECTS
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="otklik", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of a failure",
+    )
+    parser = argparse.ArgumentParser(prog="otklik", description=__doc__, parents=[common])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="start the bot (long polling)")
+    run = commands.add_parser("run", help="start the bot (long polling)", parents=[common])
     run.set_defaults(handler=_cmd_run)
 
-    validate = commands.add_parser("validate", help="check questionnaires and the catalog")
+    validate = commands.add_parser(
+        "validate", help="check questionnaires and the catalog", parents=[common]
+    )
     validate.add_argument("--questionnaires", type=Path, help="folder of questionnaire YAML")
     validate.add_argument("--catalog", type=Path, help="catalog YAML file")
     validate.add_argument("--campaigns", type=Path, help="poll campaigns YAML file")
     validate.set_defaults(handler=_cmd_validate)
 
-    preview = commands.add_parser("preview", help="answer a questionnaire in the terminal")
+    preview = commands.add_parser(
+        "preview", help="answer a questionnaire in the terminal", parents=[common]
+    )
     preview.add_argument("name", help="questionnaire id, e.g. post_service")
     preview.add_argument("--questionnaires", type=Path, help="folder of questionnaire YAML")
     preview.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
@@ -63,12 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--life-situation", dest="life_situation")
     preview.set_defaults(handler=_cmd_preview)
 
-    db = commands.add_parser("db", help="database migrations")
+    db = commands.add_parser("db", help="database migrations", parents=[common])
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    upgrade = db_commands.add_parser("upgrade", help="migrate to the newest schema")
+    upgrade = db_commands.add_parser(
+        "upgrade", help="migrate to the newest schema", parents=[common]
+    )
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(handler=_cmd_db_upgrade)
-    downgrade = db_commands.add_parser("downgrade", help="migrate back to a revision")
+    downgrade = db_commands.add_parser(
+        "downgrade", help="migrate back to a revision", parents=[common]
+    )
     downgrade.add_argument("revision")
     downgrade.set_defaults(handler=_cmd_db_downgrade)
 
@@ -81,10 +115,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings() -> Settings:
+    """The settings from the environment and the home folder's .env, explained if invalid."""
     # Imported lazily: validate/preview/schema must work without any environment at all.
-    from bot.settings import Settings
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
-    return Settings()
+    from bot.problems import settings_problem
+    from bot.settings import HOME_VARIABLE, Settings, home
+
+    folder = home()
+    if not folder.is_dir():
+        raise Problem(f"{HOME_VARIABLE}={folder}: no such folder; create it or fix the variable")
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise settings_problem(error) from error
+    except SettingsError as error:
+        raise Problem(f"settings: {error} (see .env.example for the format)") from error
+
+
+def _content_settings() -> ContentSettings:
+    """The content paths the bot would use; the shipped ones when other settings are invalid
+    (validate and preview must work with half-written settings)."""
+    from bot.settings import ContentSettings
+
+    try:
+        return _settings().content
+    except Problem:
+        return ContentSettings()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -94,16 +152,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _content_paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    from bot.settings import ContentSettings
-
-    defaults = ContentSettings()
+    defaults = _content_settings()
     folder = getattr(args, "questionnaires", None) or defaults.questionnaires_dir
     catalog = getattr(args, "catalog", None) or defaults.catalog_path
     return folder, catalog
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from bot.settings import ContentSettings
+    from bot.content import campaigns_for
 
     folder, catalog_path = _content_paths(args)
     result = load_folder(folder)
@@ -112,15 +168,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         load_catalog(catalog_path)
     except DefinitionError as error:
         defects.extend(error.defects)
-    campaigns_path = getattr(args, "campaigns", None) or ContentSettings().campaigns_path
+    campaigns_path = getattr(args, "campaigns", None) or _content_settings().campaigns_path
+    disabled: list[tuple[str, str]] = []
     try:
-        load_campaigns(campaigns_path, result.questionnaires)
+        _, disabled = campaigns_for(campaigns_path, result)
     except DefinitionError as error:
         defects.extend(error.defects)
     for defect in defects:
         print(defect, file=sys.stderr)
     for questionnaire_id, file in sorted(result.files.items()):
         print(f"ok  {questionnaire_id:<16} {file}")
+    broken = result.broken_files
+    if broken:
+        print(
+            f"{len(broken)} questionnaire file(s) broken: the bot starts without them",
+            file=sys.stderr,
+        )
+        print(
+            "campaigns: checked without the broken questionnaires; a campaign naming one is "
+            "disabled"
+            + (": " + ", ".join(f"{c} ({q})" for c, q in disabled) if disabled else " (none)"),
+            file=sys.stderr,
+        )
     if defects:
         print(f"{len(defects)} defect(s) found", file=sys.stderr)
         return EXIT_DEFECTS
@@ -145,6 +214,19 @@ def _cmd_preview(args: argparse.Namespace) -> int:
         catalog = load_catalog(catalog_path)
     except DefinitionError:
         catalog = None
+    for value, section, option in (
+        (args.service, "services", "--service"),
+        (args.channel, "channels", "--channel"),
+        (args.life_situation, "life_situations", "--life-situation"),
+    ):
+        codes: list[str] = [item.code for item in getattr(catalog, section, ())] if catalog else []
+        if value and catalog and value not in codes:
+            print(
+                f"{option} {value}: no such code in {catalog_path} "
+                f"(known: {', '.join(codes) or 'none'})",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
     context = ResponseContext(
         service=args.service or _first(catalog, "services"),
         channel=args.channel or _first(catalog, "channels"),
@@ -175,18 +257,28 @@ def _first(catalog: Catalog | None, section: str) -> str | None:
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
-    settings = _settings()
-    upgrade(settings.db.url, args.revision)
-    print(f"database at revision {args.revision}")
-    return EXIT_OK
+    return _migrate(upgrade, args.revision)
 
 
 def _cmd_db_downgrade(args: argparse.Namespace) -> int:
     from storage.migrate import downgrade
 
+    return _migrate(downgrade, args.revision)
+
+
+def _migrate(step: Callable[[str, str], None], revision: str) -> int:
+    from bot.main import configure_logging
+
     settings = _settings()
-    downgrade(settings.db.url, args.revision)
-    print(f"database at revision {args.revision}")
+    configure_logging(settings.log_level)
+    try:
+        step(settings.db.url, revision)
+    except Exception as error:
+        problem = revision_problem(error, revision) or database_problem(error, settings.db.url)
+        if problem is None:
+            raise
+        raise problem from error
+    print(f"database at revision {revision}")
     return EXIT_OK
 
 

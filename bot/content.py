@@ -6,9 +6,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from questionnaires.campaigns import CAMPAIGNS_FILE, CampaignFile, load_campaigns
+from questionnaires.campaigns import CAMPAIGNS_FILE, CampaignFile, check_campaigns, load_campaigns
 from questionnaires.catalog import Catalog, load_catalog
-from questionnaires.loader import load_folder
+from questionnaires.errors import DefinitionError
+from questionnaires.loader import LoadResult, load_folder
 from questionnaires.schema import Questionnaire
 from storage.catalog import ChannelRow, LifeSituationRow, ServiceRow
 
@@ -27,21 +28,47 @@ def load_content(
 ) -> Content:
     """Valid questionnaires, the catalog and the poll campaigns.
 
-    A broken questionnaire file is logged and skipped; a broken catalog or campaigns file
-    raises DefinitionError: without them no link or poll can be understood.
+    A broken questionnaire file is logged and disabled, and so are the campaigns that poll
+    with it; a broken catalog or campaigns file raises DefinitionError: without them no link or
+    poll can be understood.
     """
     result = load_folder(questionnaires_dir)
     for defect in result.defects:
-        logger.error("Questionnaire skipped: %s", defect)
+        logger.error("Questionnaire disabled: %s", defect)
     catalog = load_catalog(catalog_path)
-    campaigns = load_campaigns(campaigns_path or CAMPAIGNS_FILE, result.questionnaires)
+    campaigns, disabled = campaigns_for(campaigns_path or CAMPAIGNS_FILE, result)
+    for campaign_id, questionnaire_id in disabled:
+        logger.error(
+            "Campaign %s disabled: its questionnaire %s is broken", campaign_id, questionnaire_id
+        )
+    broken = result.broken_files
     logger.info(
-        "Loaded %d questionnaire(s), %d service(s), %d campaign(s)",
+        "Questionnaires: %d loaded (%s)%s; %d service(s), %d campaign(s)",
         len(result.questionnaires),
+        ", ".join(sorted(result.questionnaires)) or "none",
+        f", {len(broken)} file(s) disabled (see the errors above)" if broken else "",
         len(catalog.services),
         len(campaigns.campaigns),
     )
     return Content(result.questionnaires, catalog, campaigns)
+
+
+def campaigns_for(path: Path, loaded: LoadResult) -> tuple[CampaignFile, list[tuple[str, str]]]:
+    """The campaigns file checked against the loaded questionnaires.
+
+    While a questionnaire file is broken, the campaigns naming a questionnaire that did not load
+    are left out (returned as (campaign, questionnaire) pairs) instead of failing them all:
+    the id may well be right and only its file broken.
+    """
+    if loaded.ok:
+        return load_campaigns(path, loaded.questionnaires), []
+    parsed = load_campaigns(path, None)  # structure and schedules still checked
+    kept = tuple(c for c in parsed.campaigns if c.questionnaire in loaded.questionnaires)
+    disabled = [(c.id, c.questionnaire) for c in parsed.campaigns if c not in kept]
+    defects = check_campaigns(kept, loaded.questionnaires, str(path))
+    if defects:
+        raise DefinitionError(defects)
+    return parsed.model_copy(update={"campaigns": kept}), disabled
 
 
 def catalog_rows(

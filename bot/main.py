@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Final
 
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError, validate_token
+from sqlalchemy.engine import make_url
 
 from bot.logmask import install_token_filter
-from bot.settings import Settings
+from bot.problems import Problem, database_problem
+from bot.settings import Settings, data_folder, home
+from questionnaires.errors import DefinitionError
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +27,10 @@ Otklik cannot start: no bot token is configured.
 
 1. In Telegram, open @BotFather (https://t.me/BotFather), send /newbot and follow the steps;
    it answers with a token like 123456789:AAE...
-2. Put it into the file .env next to README.md (copy .env.example if there is none):
+2. Put it into the file {env_file} (copy .env.example there if there is none):
        BOT__TOKEN=123456789:AAE...
-   or export BOT__TOKEN in the environment.
+   or export BOT__TOKEN in the environment. (That folder is OTKLIK_HOME, by default the
+   project folder.)
 3. Start the bot again.
 """
 
@@ -36,11 +43,50 @@ then "API Token". Put it into .env as BOT__TOKEN=123456789:AAE... and start the 
 """
 
 
+#: Libraries that narrate their routine at INFO: alembic's plugin and context lines, a line per
+#: update and per scheduled job, matplotlib's font cache. Their warnings and errors still show;
+#: LOG_LEVEL=DEBUG shows everything.
+QUIET_LOGGERS: Final = (
+    "alembic",
+    "aiogram.dispatcher",
+    "aiogram.event",
+    "apscheduler",
+    "matplotlib",
+)
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_matplotlib()
+
+
+def quiet_matplotlib() -> None:
+    """Keep matplotlib's font cache under the data folder: built once, not in ~/.cache of
+    whichever user cron runs as, and not announced at every start."""
+    os.environ.setdefault("MPLCONFIGDIR", str(data_folder() / "matplotlib"))
+
+
+def otklik_version() -> str:
+    try:
+        return version("otklik")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "(source)"
+
+
+def describe(settings: Settings) -> str:
+    """The start-up facts an operator needs, in one line; no secrets."""
+    database = make_url(settings.db.url).render_as_string(hide_password=True)
+    state = "Redis" if settings.fsm.redis_url else "the database"
+    return (
+        f"Otklik {otklik_version()} starting: home {home()}, database {database}, "
+        f"dialog state in {state}, long polling"
     )
 
 
@@ -51,22 +97,44 @@ def run_bot(settings: Settings) -> int:
     # Bot API URLs carry the token; aiohttp and aiogram errors quote them.
     install_token_filter([token])
     if not token:
-        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        print(NO_TOKEN_MESSAGE.format(env_file=home() / ".env"), file=sys.stderr)
         return EXIT_NO_TOKEN
     try:
         validate_token(token)
     except TokenValidationError:
         print(
-            BAD_TOKEN_MESSAGE.format(reason="it does not look like a bot token"), file=sys.stderr
+            BAD_TOKEN_MESSAGE.format(
+                reason="it does not look like a bot token", env_file=home() / ".env"
+            ),
+            file=sys.stderr,
         )
         return EXIT_NO_TOKEN
+    logger.info("%s", describe(settings))
     from bot.app import serve
 
     try:
         asyncio.run(serve(settings))
     except TelegramUnauthorizedError:
-        print(BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it"), file=sys.stderr)
+        print(
+            BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it", env_file=home() / ".env"),
+            file=sys.stderr,
+        )
         return EXIT_NO_TOKEN
     except KeyboardInterrupt:
         logger.info("Stopped by the operator")
+    except DefinitionError as error:
+        # Questionnaires are skipped one by one; without the catalog or campaigns the bot
+        # cannot tell what a link or poll means.
+        raise Problem(
+            *(str(defect) for defect in error.defects),
+            "the bot cannot start without a valid catalog and campaigns file: fix the lines "
+            "above (otklik validate checks them)",
+        ) from error
+    except (Problem, SystemExit):
+        raise
+    except Exception as error:
+        problem = database_problem(error, settings.db.url)
+        if problem is None:
+            raise
+        raise problem from error
     return 0

@@ -480,8 +480,9 @@ def _load(args: argparse.Namespace) -> tuple[Catalog, str] | int:
         try:
             username = Settings().bot.username
         except ValidationError as error:
-            print(f"invalid settings: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            from bot.problems import settings_problem
+
+            raise settings_problem(error) from error  # one line per variable, exit code 2
     if not username:
         print(
             "the bot username is not set: pass --username NAME, or set BOT__USERNAME in the "

@@ -1,17 +1,77 @@
-"""Settings from the environment and .env: nested groups joined with `__` (BOT__TOKEN, …)."""
+"""Settings from the environment and .env: nested groups joined with `__` (BOT__TOKEN, …).
+
+Relative paths (.env, data/, SQLite files, content) resolve against the home folder, the
+OTKLIK_HOME variable or by default the project folder, never the current folder: systemd and
+cron start the bot from elsewhere.
+"""
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
 import secrets
+from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from questionnaires.loader import DEFINITIONS_DIR
 
-DATA_DIR = Path("data")
+HOME_VARIABLE: Final = "OTKLIK_HOME"
+PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+MIN_PEPPER_BYTES: Final = 16
+
+
+def home() -> Path:
+    """The folder holding .env and data/: $OTKLIK_HOME, else the project folder (a source
+    checkout), else the current folder (an installed package has no project folder)."""
+    value = os.environ.get(HOME_VARIABLE, "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    if (PROJECT_DIR / "pyproject.toml").is_file():
+        return PROJECT_DIR
+    return Path.cwd().resolve()
+
+
+def data_folder() -> Path:
+    """Where the generated pepper, the SQLite database and caches live by default."""
+    return home() / "data"
+
+
+def _resolved(path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else home() / path
+
+
+def _id_list(value: object) -> object:
+    """`123`, `123,456`, `123 456` and `[123, 456]` all mean a list of ids."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError("not a valid list; write the ids separated by commas") from None
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+#: Telegram user ids, from `123,456`, `123` or `[123, 456]` (.env or the environment).
+IdList = Annotated[list[Annotated[int, Field(gt=0)]], NoDecode, BeforeValidator(_id_list)]
 
 
 class BotSettings(BaseModel):
@@ -21,15 +81,32 @@ class BotSettings(BaseModel):
     api_base_url: str = Field(
         default="https://api.telegram.org",
         description="Bot API server; point it at a self-hosted Bot API server or an emulator.",
+        examples=["http://127.0.0.1:8081"],
+    )
+    proxy: str | None = Field(
+        default=None,
+        description="Proxy for every request to Telegram: socks5://, socks4:// or http://.",
+        examples=["socks5://127.0.0.1:1080"],
+    )
+    connect_timeout: int = Field(
+        default=10, ge=1, description="Seconds one attempt to reach Telegram at start may take."
+    )
+    connect_retry_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long start-up keeps retrying an unreachable Telegram (then exit 3).",
     )
     username: str | None = Field(
         default=None, description="The bot's username without @, for deep links and QR codes."
     )
-    officer_ids: list[int] = Field(
-        default_factory=list, description="Telegram ids of officers who see all services."
-    )
-    internal_officer_ids: list[int] = Field(
+    officer_ids: IdList = Field(
         default_factory=list,
+        description="Telegram ids of officers who see all services.",
+        examples=["123456789,987654321"],
+    )
+    internal_officer_ids: IdList = Field(
+        default_factory=list,
+        examples=["123456789"],
         description="Telegram ids of the internal officer(s) who receive staff initiative "
         "feedback (Procedure §4.5), in a daily batch.",
     )
@@ -37,13 +114,66 @@ class BotSettings(BaseModel):
         default="messenger", description="Channel recorded when /start comes without a link."
     )
 
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _empty_proxy_is_none(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("proxy")
+    @classmethod
+    def _known_proxy_scheme(cls, value: str | None) -> str | None:
+        if value is not None and value.split("://")[0] not in _PROXY_SCHEMES:
+            raise ValueError("not a proxy URL (socks5://, socks4:// or http://host:port)")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+_PROXY_SCHEMES: Final = ("socks5", "socks4", "http", "https")
+
+#: Accepted spellings of the two supported databases, and what they mean.
+_DRIVERS: Final = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
 
 class DatabaseSettings(BaseModel):
     url: str = Field(
-        default=f"sqlite+aiosqlite:///{DATA_DIR / 'otklik.db'}",
+        default="sqlite+aiosqlite:///data/otklik.db",
+        validate_default=True,
         description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+        examples=["postgresql+asyncpg://otklik:secret@127.0.0.1:5432/otklik"],
     )
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        """`postgres://` (Heroku-style) and `postgresql://` mean asyncpg; relative SQLite paths
+        resolve against the home folder."""
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        driver = _DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(
+                f"the driver {url.drivername!r} is not supported; "
+                "use sqlite+aiosqlite:///path or postgresql+asyncpg://"
+            )
+        url = url.set(drivername=driver)
+        if driver.startswith("sqlite") and url.database not in (None, "", ":memory:"):
+            url = url.set(database=str(_resolved(Path(url.database or ""))))
+        return url.render_as_string(hide_password=False)
 
 
 class FsmSettings(BaseModel):
@@ -70,6 +200,18 @@ class PrivacySettings(BaseModel):
     def _empty_is_none(cls, value: object) -> object:
         return value or None
 
+    @field_validator("pepper")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            size = len(value.get_secret_value().encode())
+            if size < MIN_PEPPER_BYTES:
+                raise ValueError(
+                    f"is {size} bytes long, at least {MIN_PEPPER_BYTES} are needed for a secret "
+                    "key (leave it empty and one is generated into data/pepper.key)"
+                )
+        return value
+
     ratings_per_service_per_day: int = Field(
         default=1, ge=0, description="Ballot-stuffing guard; 0 turns it off."
     )
@@ -79,7 +221,9 @@ class PrivacySettings(BaseModel):
 
 class BodySettings(BaseModel):
     name: str = "Орган власти"
-    timezone: str = Field(default="Europe/Moscow", description="IANA zone of the body.")
+    timezone: str = Field(
+        default="Europe/Moscow", description="IANA zone of the body.", examples=["Europe/Moscow"]
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -87,7 +231,9 @@ class BodySettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+            close = _close_zones(value)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name{hint}") from None
         return value
 
     @property
@@ -98,6 +244,7 @@ class BodySettings(BaseModel):
 class ReportsSettings(BaseModel):
     digest_cron: str = Field(
         default="0 9 * * mon",
+        examples=["0 9 * * mon"],
         description="When the weekly digest goes out (crontab, the body's time zone).",
     )
     alert_threshold: int = Field(
@@ -129,44 +276,111 @@ class StaffSettings(BaseModel):
     )
 
 
+def _close_zones(value: str) -> list[str]:
+    """`Moscow` → Europe/Moscow; `europe/moscow` → Europe/Moscow."""
+    zones = _zones()
+    wanted = value.strip().replace(" ", "_").lower()
+    exact = [z for z in zones if z.lower() == wanted or z.lower().endswith("/" + wanted)]
+    return sorted(exact)[:3] or difflib.get_close_matches(value, zones, n=2)
+
+
+@cache
+def _zones() -> list[str]:
+    return sorted(available_timezones())
+
+
 class ContentSettings(BaseModel):
+    """Content files; relative paths resolve against the home folder."""
+
     questionnaires_dir: Path = DEFINITIONS_DIR
     catalog_path: Path = DEFINITIONS_DIR.parent / "catalog.yaml"
     campaigns_path: Path = DEFINITIONS_DIR.parent / "campaigns.yaml"
+
+    @field_validator("questionnaires_dir", "catalog_path", "campaigns_path")
+    @classmethod
+    def _from_home(cls, value: Path) -> Path:
+        return _resolved(value)
 
 
 class Settings(BaseSettings):
     """Everything configurable; `.env.example` documents each variable."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        env_file=".env",  # in the home folder, see settings_customise_sources
         env_file_encoding="utf-8",
         env_nested_delimiter="__",
         extra="ignore",
     )
 
-    bot: BotSettings = BotSettings()
-    db: DatabaseSettings = DatabaseSettings()
-    fsm: FsmSettings = FsmSettings()
-    privacy: PrivacySettings = PrivacySettings()
-    body: BodySettings = BodySettings()
-    reports: ReportsSettings = ReportsSettings()
-    staff: StaffSettings = StaffSettings()
-    content: ContentSettings = ContentSettings()
-    log_level: str = "INFO"
+    bot: BotSettings = Field(default_factory=BotSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    fsm: FsmSettings = Field(default_factory=FsmSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    body: BodySettings = Field(default_factory=BodySettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    staff: StaffSettings = Field(default_factory=StaffSettings)
+    # Factories: defaults that hold paths resolve against the home folder of each load.
+    content: ContentSettings = Field(default_factory=ContentSettings)
+    log_level: str = Field(default="INFO", examples=["INFO"])
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LEVELS:
+            raise ValueError(f"unknown log level; use one of {', '.join(_LEVELS)}")
+        return level
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The .env of the home folder, looked up at each load: not the current folder's.
+        dotenv = DotEnvSettingsSource(settings_cls, env_file=home() / ".env")
+        return init_settings, env_settings, dotenv, file_secret_settings
 
 
-def ensure_pepper(settings: Settings, data_dir: Path = DATA_DIR) -> SecretStr:
+_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def example_of(variable: str) -> str | None:
+    """An example value of a settings variable (BOT__OFFICER_IDS → 123456789,987654321)."""
+    parts = variable.lower().split("__")
+    model: Any = Settings
+    field = None
+    for part in parts:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            return None
+        field = fields[part]
+        model = field.annotation
+    if field is None:
+        return None
+    if field.examples:
+        return str(field.examples[0])
+    default = field.get_default(call_default_factory=True)
+    if default is None or isinstance(default, BaseModel):
+        return None
+    return str(default) if not isinstance(default, bool) else str(default).lower()
+
+
+def ensure_pepper(settings: Settings, data_dir: Path | None = None) -> SecretStr:
     """The configured pepper, or one generated once and kept in data/ (readable by owner only).
 
     Losing it only resets the de-duplication keys, which expire within days anyway.
     """
     if settings.privacy.pepper is not None:
         return settings.privacy.pepper
-    path = data_dir / "pepper.key"
+    folder = data_folder() if data_dir is None else data_dir
+    path = folder / "pepper.key"
     if path.exists():
         return SecretStr(path.read_text(encoding="utf-8").strip())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
     path.write_text(value, encoding="utf-8")

@@ -108,6 +108,11 @@ class LoadResult:
     def ok(self) -> bool:
         return not self.defects
 
+    @property
+    def broken_files(self) -> list[str]:
+        """Files left out because of their defects, each once, in order."""
+        return list(dict.fromkeys(d.file for d in self.defects))
+
 
 def questionnaire_files(folder: FsPath) -> list[FsPath]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
@@ -124,7 +129,14 @@ def load_folder(folder: FsPath, files: Iterable[FsPath] | None = None) -> LoadRe
             questionnaire = load_questionnaire(path)
         except DefinitionError as error:
             result.defects.extend(error.defects)
-            logger.warning("Questionnaire file %s has %d defect(s)", path, len(error.defects))
+            # Whoever loads the folder reports the defects themselves (the bot logs each one).
+            logger.debug("Questionnaire file %s has %d defect(s)", path, len(error.defects))
+            continue
+        except Exception as error:  # a bug in a check must not take the other files down
+            logger.exception("Questionnaire file %s could not be checked", path)
+            result.defects.append(
+                Defect(str(path), (), f"cannot be checked: {type(error).__name__}: {error}")
+            )
             continue
         if questionnaire.id in result.questionnaires:
             result.defects.append(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any, TypeVar, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -17,13 +17,94 @@ from questionnaires.errors import Defect, DefinitionError, Path
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Largest definition file read: the shipped ones are under 20 KiB; bigger is a mistake or an
+#: attack, and parsing megabytes of YAML takes minutes and hundreds of megabytes.
+MAX_FILE_BYTES: Final = 256 * 1024
+#: Deepest nesting of lists and mappings: questionnaires need about 6 levels; Python's own
+#: recursion limit would otherwise be hit (RecursionError) by a file of brackets.
+MAX_DEPTH: Final = 64
+#: Most values (scalars, lists, mappings) a file may stand for once its aliases are expanded:
+#: the largest shipped questionnaire has about 700.
+MAX_VALUES: Final = 50_000
+
+
+class _Mark(Protocol):
+    line: int
+    column: int
+
+
+class _Refused(Exception):
+    """A construct the loader does not accept, at a position in the file."""
+
+    def __init__(self, mark: _Mark | None, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+        self.hint = hint
+
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans: `yes`, `no`, `on`, `off` stay strings.
 
     Option ids such as `yes`/`no` are common in questionnaires; YAML 1.1 would turn them into
     booleans and the author would get a baffling type error.
+
+    Anchors and aliases stay allowed (the shipped files reuse scale labels with them), but what
+    they expand to is bounded: a 600-byte "billion laughs" file would otherwise expand into
+    gigabytes, and an alias inside its own anchor recurses without end. Nesting is bounded too.
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._expanded = 0  # values so far, each alias counted as the whole value it stands for
+        self._sizes: dict[int, int] = {}  # id(node) -> expanded size, for anchored nodes
+        self._open_anchors: set[str] = set()
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise _Refused(
+                    event.start_mark,
+                    f"the alias '*{event.anchor}' stands inside its own anchor "
+                    f"'&{event.anchor}', which would repeat without end",
+                    "anchors and aliases may only repeat a finished part; write it out instead",
+                )
+            node = cast(yaml.Node, super().compose_node(parent, index))
+            self._count(self._sizes.get(id(node), 1), event.start_mark)
+            return node
+        if self._depth >= MAX_DEPTH:
+            raise _Refused(
+                event.start_mark,
+                f"nested more than {MAX_DEPTH} levels deep",
+                "a questionnaire needs only a few levels; check the brackets and indentation",
+            )
+        anchor: str | None = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._open_anchors.add(anchor)
+        before = self._expanded
+        self._count(1, event.start_mark)
+        self._depth += 1
+        try:
+            node = cast(yaml.Node, super().compose_node(parent, index))
+        finally:
+            self._depth -= 1
+            if anchor is not None:
+                self._open_anchors.discard(anchor)
+        if anchor is not None:
+            self._sizes[id(node)] = self._expanded - before
+        return node
+
+    def _count(self, values: int, mark: _Mark | None) -> None:
+        self._expanded += values
+        if self._expanded > MAX_VALUES:
+            raise _Refused(
+                mark,
+                f"more than {MAX_VALUES} values, each alias counted as all it repeats",
+                "a questionnaire needs a few thousand at most; "
+                "use aliases only for small repeated parts such as scale labels",
+            )
 
 
 _StrictLoader.yaml_implicit_resolvers = {
@@ -76,8 +157,27 @@ def _child(node: yaml.Node, part: str | int) -> yaml.Node | None:
     return None
 
 
+def _too_big(file: str, size: int) -> DefinitionError:
+    return DefinitionError(
+        [
+            Defect(
+                file,
+                (),
+                f"the file is too big ({size // 1024} KiB; at most {MAX_FILE_BYTES // 1024} KiB)",
+                1,
+                1,
+                hint="split it into several questionnaires, or check that it is the right file",
+            )
+        ]
+    )
+
+
 def parse_yaml(text: str, file: str) -> YamlDocument:
-    """Parse one YAML document; syntax errors and duplicate keys raise DefinitionError."""
+    """Parse one YAML document; syntax errors, duplicate keys, anchors, oversized or too deeply
+    nested input and any other parser failure raise DefinitionError, located where possible."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        raise _too_big(file, size)
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()
@@ -115,11 +215,38 @@ def parse_yaml(text: str, file: str) -> YamlDocument:
                 )
             ]
         ) from None
+    except _Refused as refused:
+        raise DefinitionError(
+            [
+                Defect(
+                    file,
+                    (),
+                    refused.message,
+                    refused.mark.line + 1 if refused.mark else None,
+                    refused.mark.column + 1 if refused.mark else None,
+                    hint=refused.hint,
+                )
+            ]
+        ) from None
     except yaml.YAMLError as error:
         raise DefinitionError([Defect(file, (), f"YAML: {error}")]) from None
+    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as error:
+        # The parser's own failures (a date like 2026-13-45, resources exhausted): still a
+        # defect of this file, never a crash of whoever loads it.
+        line, column = _position(loader)
+        message = f"YAML cannot be read: {type(error).__name__}: {error}"
+        raise DefinitionError([Defect(file, (), message, line, column)]) from None
     finally:
         loader.dispose()
     return YamlDocument(file, data, root)
+
+
+def _position(loader: _StrictLoader) -> tuple[int | None, int | None]:
+    try:
+        mark = loader.get_mark()
+    except Exception:  # the loader may be in any state after a failure
+        return None, None
+    return mark.line + 1, mark.column + 1
 
 
 def _duplicate_keys(node: yaml.Node, path: Path) -> Iterable[tuple[Path, yaml.Node]]:
@@ -276,7 +403,14 @@ def _key_position(document: YamlDocument, path: Path) -> tuple[int | None, int |
 def read_text(path: FsPath) -> str:
     """Read a definition file, turning I/O and encoding problems into a Defect."""
     try:
-        return path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(str(path), size)
+        with path.open("rb") as stream:  # the file may grow between stat and read
+            data = stream.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_big(str(path), len(data))
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DefinitionError(
             [Defect(str(path), (), f"not UTF-8 text: {error.reason}", hint="save as UTF-8")]

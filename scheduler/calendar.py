@@ -155,11 +155,12 @@ class ProductionCalendar:
             )
         elif entry.status == PROVISIONAL and year not in self._warned:
             self._warned.add(year)
+            # One short line: the source (often 700 characters) is in the data file.
             logger.warning(
                 "Production calendar for %d is provisional (not checked against the government "
-                "decree): %s",
+                "decree; see its source in %s)",
                 year,
-                entry.source,
+                DEFAULT_DATA_PATH.name,
             )
         return entry
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv (Python 3.11+) and installs Otklik into it; safe to run again.
+# Creates .venv (Python 3.11+) and installs Otklik into it with the locked, hash-checked
+# dependency versions (requirements.lock; `dev`: requirements-dev.lock); safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +13,17 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 extras="${1:-}"
+lock="requirements${extras:+-$extras}.lock"
+if [ ! -f "$lock" ]; then
+    echo "No lock file $lock for '${extras}'; known: requirements.lock, requirements-dev.lock." >&2
+    exit 1
+fi
 stamp=".venv/.otklik-installed${extras:+-$extras}"
-# Reinstall only when the dependency list changed: keeps repeated starts fast.
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+# Reinstall only when the dependencies changed: keeps repeated starts fast.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+    # Exact versions, each file checked against its sha256 in the lock...
+    .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+    # ...then Otklik itself, which brings nothing more.
+    .venv/bin/python -m pip install --quiet --no-deps -e .
     touch "$stamp"
 fi

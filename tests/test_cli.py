@@ -128,11 +128,11 @@ def test_json_schema_describes_the_question_types_and_refuses_unknown_keys(
 def test_run_without_a_token_explains_where_to_get_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("OTKLIK_HOME", str(tmp_path))  # no .env here
     monkeypatch.delenv("BOT__TOKEN", raising=False)
     assert main(["run"]) == 2
     err = capsys.readouterr().err
-    assert "@BotFather" in err and "BOT__TOKEN=" in err and ".env" in err
+    assert "@BotFather" in err and "BOT__TOKEN=" in err and f"{tmp_path / '.env'}" in err
 
 
 def test_validate_reports_a_campaign_naming_an_unknown_questionnaire(

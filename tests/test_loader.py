@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ EXPECTED: list[tuple[str, int, str, str]] = [
     ("21_version_zero.yaml", 2, "version", "greater than or equal to 1"),
     ("23_condition_on_itself.yaml", 9, "questions[0].show_if", "refers to itself"),
     ("24_missing_questions.yaml", 1, "questions", "missing required key 'questions'"),
+    ("25_billion_laughs.yaml", 6, "(document)", "more than 50000 values, each alias counted"),
+    ("26_self_reference.yaml", 5, "(document)", "stands inside its own anchor"),
+    ("27_deep_nesting.yaml", 3, "(document)", "nested more than 64 levels deep"),
+    ("28_oversized.yaml", 1, "(document)", "the file is too big"),
 ]
 
 
@@ -145,3 +150,55 @@ def test_file_that_is_not_utf8_is_a_defect(tmp_path: Path) -> None:
     (tmp_path / "latin1.yaml").write_bytes("title: {ru: Оценка}".encode("cp1251"))
     result = load_folder(tmp_path)
     assert "not UTF-8" in result.defects[0].message
+
+
+def test_a_folder_of_yaml_bombs_is_checked_promptly() -> None:
+    # Billion laughs, a self-reference, deep nesting and an oversized file are refused before
+    # they expand: the whole corpus takes milliseconds (the bound is a generous sanity limit).
+    started = time.monotonic()
+    result = load_folder(BROKEN)
+    assert time.monotonic() - started < 10
+    assert not result.questionnaires
+    assert len(result.broken_files) == len(list(BROKEN.glob("*.yaml")))
+
+
+def test_small_anchors_and_aliases_still_work() -> None:
+    questionnaire = parse_questionnaire(
+        """\
+id: aliased
+version: 1
+kind: post_service
+audience: external
+title: {ru: Повтор}
+questions:
+  - id: overall
+    type: scale
+    text: {ru: Оцените}
+    labels: &labels {min: {ru: Плохо}, max: {ru: Отлично}}
+  - id: speed
+    type: scale
+    text: {ru: Скорость}
+    labels: *labels
+""",
+        "aliased.yaml",
+    )
+    assert len(questionnaire.questions) == 2
+
+
+def test_a_value_the_parser_cannot_build_is_a_located_defect() -> None:
+    # PyYAML raises ValueError for an impossible date: a defect of the file, not a crash.
+    with pytest.raises(DefinitionError) as caught:
+        parse_questionnaire("id: x\nversion: 1\nstarts: 2026-13-45\n", "date.yaml")
+    (defect,) = caught.value.defects
+    assert defect.file == "date.yaml" and "cannot be read" in defect.message
+    assert defect.line is not None
+
+
+def test_a_big_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"# padding\n" * 250_000)  # 2.4 MB, as in the issue
+    started = time.monotonic()
+    result = load_folder(tmp_path)
+    assert time.monotonic() - started < 5
+    (defect,) = result.defects
+    assert "too big" in defect.message and defect.line == 1

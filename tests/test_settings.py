@@ -1,4 +1,5 @@
-"""Settings: nested environment groups, secrets, defaults, the generated pepper."""
+"""Settings: nested environment groups, secrets, defaults, the generated pepper, the home
+folder, and the explained mistakes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,32 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings, ensure_pepper
+from bot.problems import settings_problem
+from bot.settings import PROJECT_DIR, Settings, data_folder, ensure_pepper, example_of, home
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
+    # tmp_path is the home; the current folder is elsewhere, as under systemd or cron.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("OTKLIK_HOME", str(tmp_path))
     for name in list(os.environ):
-        if "__" in name and name.split("__")[0] in {"BOT", "DB", "FSM", "PRIVACY", "BODY"}:
+        if name == "LOG_LEVEL" or (
+            "__" in name
+            and name.split("__")[0]
+            in {"BOT", "DB", "FSM", "PRIVACY", "BODY", "REPORTS", "CONTENT"}
+        ):
             monkeypatch.delenv(name)
+
+
+def _problem_of(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> str:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    (line,) = settings_problem(caught.value).lines
+    return line
 
 
 def test_defaults_run_on_sqlite_without_any_configuration() -> None:
@@ -42,17 +60,116 @@ def test_nested_groups_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert settings.fsm.redis_url is None
 
 
-def test_dotenv_file_is_read(tmp_path: Path) -> None:
+def test_dotenv_file_is_read_from_the_home_folder_not_the_current_one(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("DB__URL=sqlite+aiosqlite:///x.db\nLOG_LEVEL=DEBUG\n")
+    (Path.cwd() / ".env").write_text("LOG_LEVEL=ERROR\n")  # the current folder's is ignored
     settings = Settings()
-    assert settings.db.url == "sqlite+aiosqlite:///x.db"
+    assert settings.db.url == f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     assert settings.log_level == "DEBUG"
+
+
+def test_relative_paths_resolve_against_the_home_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONTENT__QUESTIONNAIRES_DIR", "mine/questionnaires")
+    settings = Settings()
+    assert settings.db.url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'otklik.db'}"
+    assert settings.content.questionnaires_dir == tmp_path / "mine" / "questionnaires"
+    assert settings.content.catalog_path.is_absolute()  # the shipped default stays
+    assert data_folder() == tmp_path / "data"
+
+
+def test_home_defaults_to_the_project_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTKLIK_HOME")
+    assert home() == PROJECT_DIR and (PROJECT_DIR / "README.md").is_file()
+    assert Settings().db.url == f"sqlite+aiosqlite:///{PROJECT_DIR / 'data' / 'otklik.db'}"
+
+
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [("123,456", [123, 456]), ("123456", [123456]), ("[1, 2]", [1, 2]), (" 7 , 8 ", [7, 8]),
+     ("", [])],
+)  # fmt: skip
+def test_officer_ids_accept_commas_one_id_or_a_json_list(
+    monkeypatch: pytest.MonkeyPatch, value: str, ids: list[int]
+) -> None:
+    monkeypatch.setenv("BOT__OFFICER_IDS", value)
+    assert Settings().bot.officer_ids == ids
+
+
+def test_officer_ids_from_the_dotenv_file_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BOT__OFFICER_IDS=11,22\n")
+    assert Settings().bot.officer_ids == [11, 22]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("BOT__OFFICER_IDS", "123,abc", "item 2: Input should be a valid integer"),
+        ("BOT__OFFICER_IDS", "[1,", "not a valid list"),
+        ("BOT__OFFICER_IDS", "-5", "item 1: Input should be greater than 0"),
+        ("BODY__TIMEZONE", "Moscow", "did you mean Europe/Moscow?"),
+        ("DB__URL", "mysql://root@db/otklik", "the driver 'mysql' is not supported"),
+        ("DB__URL", "nonsense", "not a database URL"),
+        ("LOG_LEVEL", "loud", "unknown log level"),
+        ("BOT__PROXY", "127.0.0.1:1080", "not a proxy URL"),
+        ("REPORTS__DIGEST_CRON", "every monday", "not a crontab expression"),
+        ("FSM__TTL_DAYS", "0", "greater than or equal to 1"),
+    ],
+)
+def test_every_settings_mistake_names_the_variable_the_problem_and_an_example(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    line = _problem_of(monkeypatch, variable, value)
+    assert line.startswith(f"setting {variable}: ")
+    assert words in line
+    assert f"; example: {variable}=" in line
+    assert "\n" not in line
+
+
+def test_a_short_pepper_is_refused_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = _problem_of(monkeypatch, "PRIVACY__PEPPER", "tooshort-secret")
+    assert "PRIVACY__PEPPER" in line and "15 bytes long, at least 16" in line
+    assert "tooshort-secret" not in line
+
+
+def test_a_database_password_is_masked_in_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = _problem_of(monkeypatch, "DB__URL", "mysql://root:hunter2@db/otklik")
+    assert "hunter2" not in line and "root:***@db" in line
+
+
+@pytest.mark.parametrize(
+    ("given", "meant"),
+    [
+        ("postgres://u:p@db:5432/otklik", "postgresql+asyncpg://u:p@db:5432/otklik"),
+        ("postgresql://u:p@db/otklik", "postgresql+asyncpg://u:p@db/otklik"),
+        ("postgresql+asyncpg://u:p@db/otklik", "postgresql+asyncpg://u:p@db/otklik"),
+        ("sqlite:////srv/otklik.db", "sqlite+aiosqlite:////srv/otklik.db"),
+    ],
+)
+def test_common_database_url_spellings_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, given: str, meant: str
+) -> None:
+    monkeypatch.setenv("DB__URL", given)
+    assert Settings().db.url == meant
+
+
+def test_examples_come_from_the_fields_or_their_defaults() -> None:
+    assert example_of("BOT__OFFICER_IDS") == "123456789,987654321"
+    assert example_of("FSM__TTL_DAYS") == "7"
+    assert example_of("NOPE__NOTHING") is None
 
 
 def test_unknown_time_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BODY__TIMEZONE", "Mars/Olympus")
     with pytest.raises(ValidationError, match="unknown time zone"):
         Settings()
+
+
+def test_the_generated_pepper_goes_to_the_home_data_folder(tmp_path: Path) -> None:
+    ensure_pepper(Settings())
+    assert (tmp_path / "data" / "pepper.key").is_file()
+    assert not (Path.cwd() / "data").exists()
 
 
 def test_pepper_is_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -65,8 +182,8 @@ def test_pepper_is_generated_once_and_kept_private(tmp_path: Path) -> None:
 
 
 def test_configured_pepper_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PRIVACY__PEPPER", "from-env")
-    assert ensure_pepper(Settings(), tmp_path).get_secret_value() == "from-env"
+    monkeypatch.setenv("PRIVACY__PEPPER", "from-env-0123456789")
+    assert ensure_pepper(Settings(), tmp_path).get_secret_value() == "from-env-0123456789"
     assert not (tmp_path / "pepper.key").exists()
 
 

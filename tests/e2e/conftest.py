@@ -105,6 +105,8 @@ class BotLauncher:
             "PATH": os.environ.get("PATH", os.defpath),
             "HOME": str(home),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
+            # The home folder (.env, data/): the scratch cwd, never the project's own .env.
+            "OTKLIK_HOME": str(self.workdir / "cwd"),
             "BOT__TOKEN": self.api.token,
             "BOT__API_BASE_URL": self.api.base_url,
             "DB__URL": f"sqlite+aiosqlite:///{self.db_path}",
