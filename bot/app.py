@@ -31,6 +31,7 @@ from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
+from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
 from storage.deliveries import DeliveryStore
@@ -112,7 +113,10 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         storage = create_redis_storage(settings.fsm.redis_url, pepper, ttl)
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
-    responses = ResponseStore(sessions)
+    activity = ActivityCounter()
+    responses = ResponseStore(sessions, activity=activity)
+    # One store for both services: subscriptions wait in it to be written in batches.
+    opt_ins = OptInStore(sessions, min_batch=settings.privacy.min_group_size)
     outbox = BotOutbox(bot)
     reporting = ReportingService(
         sessions=create_session_factory(report_engine),
@@ -135,8 +139,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         questionnaires=content.questionnaires,
         catalog=content.catalog,
         responses=responses,
-        opt_ins=OptInStore(sessions),
-        pepper=pepper,
+        opt_ins=opt_ins,
         zone=settings.body.zone,
         policy=FeedbackPolicy(
             ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
@@ -156,7 +159,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         broadcaster_factory=lambda port: Broadcaster(sessions, port),
         send=send,
         results=outbox,
-        opt_ins=OptInStore(sessions),
+        opt_ins=opt_ins,
         officer_ids=reporting.all_officers(),
         bot_username=me.username,
         policy=CampaignPolicy(
@@ -164,6 +167,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
             min_comment_group=settings.privacy.min_group_size,
             min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
         ),
+        activity=activity,
     )
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(settings.body.zone, settings.reports.digest_cron),
@@ -186,6 +190,8 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         today=feedback.today,
         deliveries=deliveries,
         funnel=funnel,
+        opt_ins=opt_ins,
+        activity=activity,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)
@@ -199,6 +205,14 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         scheduler.shutdown(wait=False)
         await alerts.drain()
         await flush_funnel(funnel)
+        # What waits in memory is written now, however few: losing it would let people answer
+        # a window twice and drop their subscriptions (see storage.opt_ins, storage.campaigns).
+        await campaigns.flush_participation(force=True)
+        try:
+            await opt_ins.flush(force=True)
+        except Exception as error:
+            logger.warning("Subscriptions lost at shutdown: %s", type(error).__name__)
+        activity.report()
         await storage.close()
         await bot.session.close()
         await report_engine.dispose()

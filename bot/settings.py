@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,7 +13,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from questionnaires.loader import DEFINITIONS_DIR
 
+logger = logging.getLogger(__name__)
+
 DATA_DIR = Path("data")
+#: Beside data/, not in it: a copy or backup of data/ alone does not carry the pepper.
+PEPPER_FILE = Path("secrets") / "pepper.key"
 
 
 class BotSettings(BaseModel):
@@ -57,7 +63,12 @@ class FsmSettings(BaseModel):
 class PrivacySettings(BaseModel):
     pepper: SecretStr | None = Field(
         default=None,
-        description="Secret for HMAC de-duplication keys; generated into data/ when unset.",
+        description="Secret for the keyed hashes of Telegram ids; else read from pepper_file.",
+    )
+    pepper_file: Path = Field(
+        default=PEPPER_FILE,
+        description="Where the pepper is kept (generated on first start, mode 0600). Keep it "
+        "out of the database's folder and out of its backups.",
     )
 
     @field_validator("pepper", mode="before")
@@ -140,18 +151,28 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
 
-def ensure_pepper(settings: Settings, data_dir: Path = DATA_DIR) -> SecretStr:
-    """The configured pepper, or one generated once and kept in data/ (readable by owner only).
+def ensure_pepper(settings: Settings, legacy_data_dir: Path = DATA_DIR) -> SecretStr:
+    """The configured pepper, or the one in ``privacy.pepper_file``, generated there once.
 
-    Losing it only resets the de-duplication keys, which expire within days anyway.
+    The file is made readable by its owner only, in a folder only the owner can enter. A pepper
+    left by older versions in ``data/pepper.key`` is moved there: losing it would forget staff
+    enrollment and open dialogs, and leaving it beside the database would hand it to whoever
+    copies the database.
     """
     if settings.privacy.pepper is not None:
         return settings.privacy.pepper
-    path = data_dir / "pepper.key"
+    path = settings.privacy.pepper_file
+    legacy = legacy_data_dir / "pepper.key"
+    if not path.exists() and legacy.exists() and legacy.resolve() != path.resolve():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        legacy.replace(path)
+        logger.warning("Moved the pepper from %s to %s, away from the database", legacy, path)
     if path.exists():
         return SecretStr(path.read_text(encoding="utf-8").strip())
-    data_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(value, encoding="utf-8")
+    # Created 0600 in one step: no moment at which another user could open it.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(value)
     return SecretStr(value)

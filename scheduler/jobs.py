@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 HOUSEKEEPING_JOB = "housekeeping"
 REPORTS_JOB = "reports"
 FUNNEL_JOB = "funnel"
+OPT_INS_JOB = "opt-ins"
+ACTIVITY_JOB = "activity"
 
 
 class DedupPurger(Protocol):
@@ -63,6 +65,24 @@ async def flush_funnel(funnel: Flushable) -> int:
         return 0
 
 
+async def flush_opt_ins(opt_ins: Flushable) -> int:
+    """Write the subscriptions waiting in memory once enough gathered (storage.opt_ins)."""
+    try:
+        return await opt_ins.flush()
+    except Exception as error:
+        logger.warning("Subscriptions not written yet: %s", type(error).__name__)
+        return 0
+
+
+class ActivityReport(Protocol):
+    def report(self) -> dict[str, int]: ...
+
+
+def report_activity(activity: ActivityReport) -> dict[str, int]:
+    """Log the hour's totals (responses stored, …) instead of a line per response."""
+    return activity.report()
+
+
 def create_scheduler(
     zone: ZoneInfo,
     *,
@@ -71,6 +91,8 @@ def create_scheduler(
     today: Callable[[], date],
     deliveries: DueReports | None = None,
     funnel: Flushable | None = None,
+    opt_ins: Flushable | None = None,
+    activity: ActivityReport | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -82,6 +104,25 @@ def create_scheduler(
             kwargs={"funnel": funnel},
             coalesce=True,
             max_instances=1,
+            replace_existing=True,
+        )
+    if opt_ins is not None:
+        scheduler.add_job(
+            flush_opt_ins,
+            IntervalTrigger(minutes=1, timezone=zone),
+            id=OPT_INS_JOB,
+            kwargs={"opt_ins": opt_ins},
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if activity is not None:
+        scheduler.add_job(
+            report_activity,
+            CronTrigger(minute=0, timezone=zone),
+            id=ACTIVITY_JOB,
+            kwargs={"activity": activity},
+            coalesce=True,
             replace_existing=True,
         )
     if deliveries is not None:

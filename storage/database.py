@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -39,7 +40,7 @@ def create_engine(
     sqlite = parsed.get_backend_name() == "sqlite"
     pool: dict[str, Any] = {}
     if sqlite:
-        _ensure_sqlite_directory(parsed)
+        _prepare_sqlite_files(parsed)
         if parsed.database not in (None, "", ":memory:"):
             # SQLite has one writer at a time: several pooled connections only wait on each
             # other's locks (with busy-timeout sleeps). One connection serializes the same work
@@ -74,7 +75,17 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _ensure_sqlite_directory(url: URL) -> None:
+#: Suffixes of the files SQLite keeps beside a database in WAL mode.
+SQLITE_COMPANIONS: Final = ("-wal", "-shm", "-journal")
+
+
+def _prepare_sqlite_files(url: URL) -> None:
+    """Folder 0700 and database files 0600: the answers are readable by their owner only.
+
+    SQLite gives the -wal and -shm files the permissions of the database, so the database is
+    created here (empty, 0600) before SQLite opens it; files left wider by older versions are
+    narrowed. An existing folder is left as it is: it may be shared (``/var/lib``, ``/tmp``).
+    """
     database = url.database
     if (
         not database
@@ -83,7 +94,18 @@ def _ensure_sqlite_directory(url: URL) -> None:
         or database.startswith("file:")
     ):
         return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = Path(database).expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # read-only or foreign: SQLite reports what it cannot open
+    for file in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError:
+            logger.warning("Could not make %s private to its owner", file.name)
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, *, foreign_keys: bool) -> None:
@@ -101,6 +123,11 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # Deleted rows (finished dialogs, expired keys) are overwritten, not left readable
+            # in free pages of the file; the WAL, which keeps pages in commit order, is cut
+            # back to nothing whenever a checkpoint empties it.
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.execute("PRAGMA journal_size_limit=0")
         finally:
             cursor.close()
 
