@@ -192,6 +192,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         funnel=funnel,
         opt_ins=opt_ins,
         activity=activity,
+        reshuffler=responses,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)

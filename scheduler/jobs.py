@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -78,8 +78,20 @@ class ActivityReport(Protocol):
     def report(self) -> dict[str, int]: ...
 
 
-def report_activity(activity: ActivityReport) -> dict[str, int]:
-    """Log the hour's totals (responses stored, …) instead of a line per response."""
+class Reshuffler(Protocol):
+    async def reshuffle(self, since: date) -> int: ...
+
+
+async def hourly_privacy(
+    activity: ActivityReport, reshuffler: Reshuffler | None, today: Callable[[], date]
+) -> dict[str, int]:
+    """Log the hour's totals (responses stored, …) instead of a line per response, and let the
+    database forget in which order today's and yesterday's responses came (PostgreSQL)."""
+    if reshuffler is not None:
+        try:
+            await reshuffler.reshuffle(today() - timedelta(days=1))
+        except Exception as error:
+            logger.warning("Responses not reshuffled this hour: %s", type(error).__name__)
     return activity.report()
 
 
@@ -93,6 +105,7 @@ def create_scheduler(
     funnel: Flushable | None = None,
     opt_ins: Flushable | None = None,
     activity: ActivityReport | None = None,
+    reshuffler: Reshuffler | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -118,10 +131,10 @@ def create_scheduler(
         )
     if activity is not None:
         scheduler.add_job(
-            report_activity,
+            hourly_privacy,
             CronTrigger(minute=0, timezone=zone),
             id=ACTIVITY_JOB,
-            kwargs={"activity": activity},
+            kwargs={"activity": activity, "reshuffler": reshuffler, "today": today},
             coalesce=True,
             replace_existing=True,
         )

@@ -11,6 +11,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -68,6 +69,14 @@ def _keep_statement_parameters_out_of_logs() -> None:
     driver_logger = logging.getLogger("aiosqlite")
     if driver_logger.level < logging.INFO:  # NOTSET (0) would follow the root logger
         driver_logger.setLevel(logging.INFO)
+
+
+def is_infrastructure_error(error: BaseException) -> bool:
+    """A failure of the database itself (down, locked, connection lost), not of one row: a
+    group commit that failed so is not retried row by row."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError))
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

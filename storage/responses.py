@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, cast
 
-from sqlalchemy import CursorResult, Table, delete, insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import CursorResult, Table, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import CompletedResponse
 from storage.activity import ActivityCounter
+from storage.database import is_infrastructure_error
 from storage.models import DEDUP_KEY_LENGTH, Answer, DedupKey, Response
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,16 @@ ANSWERS: Final[Table] = Answer.__table__  # type: ignore[assignment]
 MAX_BATCH: Final = 500
 #: What the activity counter calls a stored response.
 STORED_RESPONSES: Final = "responses stored"
+
+#: After ``reshuffled_responses`` holds the responses to move (see ResponseStore.reshuffle).
+_RESHUFFLE: Final = (
+    "CREATE TEMP TABLE reshuffled_answers ON COMMIT DROP AS SELECT a.* FROM answers a "
+    "JOIN reshuffled_responses r ON r.id = a.response_id",
+    # The answers go with their responses (ON DELETE CASCADE).
+    "DELETE FROM responses WHERE id IN (SELECT id FROM reshuffled_responses)",
+    "INSERT INTO responses SELECT * FROM reshuffled_responses ORDER BY random()",
+    "INSERT INTO answers SELECT * FROM reshuffled_answers ORDER BY random()",
+)
 
 #: Row order within a batch: not predictable from the process's other random numbers.
 _shuffle = random.SystemRandom().shuffle
@@ -89,13 +99,6 @@ def response_rows(
         for answer_id, answer in zip(answer_ids, response.answers, strict=True)
     ]
     return row, answers
-
-
-def is_infrastructure_error(error: BaseException) -> bool:
-    """A failure of the database itself (down, locked, connection lost), not of one row."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError))
 
 
 class ResponseStore:
@@ -176,6 +179,33 @@ class ResponseStore:
                 await session.execute(insert(ANSWERS), answers)
         # Counted, not logged: a line per response would give each one its time of day.
         self.activity.add(STORED_RESPONSES, len(responses))
+
+    async def reshuffle(self, since: date) -> int:
+        """On PostgreSQL, rewrite the responses dated ``since`` or later, and their answers, in
+        random order in one transaction; return how many responses moved (0 on SQLite).
+
+        A PostgreSQL heap keeps rows where they were appended and stamps each with the id of
+        the transaction that wrote it (``xmin``, readable by any SQL user): both order the
+        responses as they were completed, even though each batch is shuffled. Rewritten, they
+        share one ``xmin`` and lie in random order. SQLite keeps these tables as B-trees of
+        their random keys, so there the order is random from the start.
+        """
+        async with self._sessions.begin() as session:
+            connection = await session.connection()
+            if connection.dialect.name != "postgresql":
+                return 0
+            copied = await connection.execute(
+                text(
+                    "CREATE TEMP TABLE reshuffled_responses ON COMMIT DROP AS "
+                    "SELECT * FROM responses WHERE submitted_on >= :since"
+                ),
+                {"since": since},
+            )
+            moved = cast(CursorResult[Any], copied).rowcount
+            if moved:
+                for statement in _RESHUFFLE:
+                    await connection.execute(text(statement))
+        return moved
 
     async def purge_expired_dedup_keys(self, today: date) -> int:
         """Delete keys whose ``expires_on`` is before ``today``; return how many went."""
