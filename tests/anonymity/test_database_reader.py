@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -378,3 +378,23 @@ async def test_nightly_housekeeping_forgets_abandoned_dialogs(bot: Bot) -> None:
     finally:
         await storage.close()
     assert await _rows(bot.engine, "SELECT 1 FROM fsm_states") == []
+
+
+async def test_the_already_rated_check_reads_no_database(bot: Bot) -> None:
+    # Issue 15 and 8: the guard is an in-memory lookup, so a /start costs no transaction.
+    person = bot.harness.person(CHAT_BASE)
+    await _rate(person, 0, opt_in=False)
+    transactions: list[int] = []
+
+    def on_begin(_connection: object) -> None:
+        transactions.append(1)
+
+    event.listen(bot.engine.sync_engine, "begin", on_begin)
+    try:
+        assert not await bot.feedback.may_rate(CHAT_BASE, "licensing")
+        assert await bot.feedback.may_rate(CHAT_BASE + 1, "licensing")
+    finally:
+        event.remove(bot.engine.sync_engine, "begin", on_begin)
+    assert transactions == []
+    await person.send(LINK)
+    assert "уже оценили" in person.last_text()
