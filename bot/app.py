@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -33,7 +34,7 @@ from services.funnel import FunnelRecorder
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
-from storage.database import create_engine, create_session_factory
+from storage.database import checkpoint_wal, create_engine, create_session_factory
 from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
@@ -193,6 +194,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         opt_ins=opt_ins,
         activity=activity,
         reshuffler=responses,
+        wal=partial(checkpoint_wal, engine) if engine.dialect.name == "sqlite" else None,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)

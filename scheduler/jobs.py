@@ -19,6 +19,7 @@ REPORTS_JOB = "reports"
 FUNNEL_JOB = "funnel"
 OPT_INS_JOB = "opt-ins"
 ACTIVITY_JOB = "activity"
+WAL_JOB = "wal"
 
 
 class DedupPurger(Protocol):
@@ -74,6 +75,19 @@ async def flush_opt_ins(opt_ins: Flushable) -> int:
         return 0
 
 
+class WalCheckpoint(Protocol):
+    async def __call__(self) -> bool: ...
+
+
+async def checkpoint(wal: WalCheckpoint) -> bool:
+    """Empty the SQLite WAL, which keeps recent pages in commit order (storage.database)."""
+    try:
+        return await wal()
+    except Exception as error:
+        logger.warning("WAL checkpoint failed: %s", type(error).__name__)
+        return False
+
+
 class ActivityReport(Protocol):
     def report(self) -> dict[str, int]: ...
 
@@ -106,6 +120,7 @@ def create_scheduler(
     opt_ins: Flushable | None = None,
     activity: ActivityReport | None = None,
     reshuffler: Reshuffler | None = None,
+    wal: WalCheckpoint | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -125,6 +140,16 @@ def create_scheduler(
             IntervalTrigger(minutes=1, timezone=zone),
             id=OPT_INS_JOB,
             kwargs={"opt_ins": opt_ins},
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if wal is not None:
+        scheduler.add_job(
+            checkpoint,
+            IntervalTrigger(minutes=1, timezone=zone),
+            id=WAL_JOB,
+            kwargs={"wal": wal},
             coalesce=True,
             max_instances=1,
             replace_existing=True,

@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,12 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content import catalog_rows
 from bot.dispatcher import create_dispatcher
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from scheduler.jobs import flush_opt_ins, hourly_privacy, housekeeping
+from scheduler.jobs import checkpoint, flush_opt_ins, hourly_privacy, housekeeping
 from services.feedback import FeedbackService, keyed_digest
 from services.funnel import FunnelRecorder
 from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
-from storage.database import create_engine, create_session_factory
+from storage.database import checkpoint_wal, create_engine, create_session_factory
 from storage.fsm import SqlStorage, storage_key_digest
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
@@ -398,3 +399,24 @@ async def test_the_already_rated_check_reads_no_database(bot: Bot) -> None:
     assert transactions == []
     await person.send(LINK)
     assert "уже оценили" in person.last_text()
+
+
+async def test_the_wal_trail_of_recent_commits_is_cut_every_minute(tmp_path: Path) -> None:
+    # The WAL keeps pages in commit order (a finished dialog's state beside the response
+    # written just before); SQLite itself empties it only after 1,000 pages.
+    path = tmp_path / "otklik.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x TEXT)"))
+            await connection.execute(text("INSERT INTO t VALUES ('state of a dialog')"))
+        wal = path.with_name("otklik.db-wal")
+        assert wal.stat().st_size > 0
+        assert await checkpoint(partial(checkpoint_wal, engine))
+        assert wal.stat().st_size == 0
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT x FROM t"))).scalar() == (
+                "state of a dialog"
+            )
+    finally:
+        await engine.dispose()
