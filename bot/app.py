@@ -26,7 +26,13 @@ from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
-from scheduler.jobs import create_scheduler, flush_funnel, housekeeping, send_due_reports
+from scheduler.jobs import (
+    create_scheduler,
+    flush_funnel,
+    hourly_privacy,
+    housekeeping,
+    send_due_reports,
+)
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
@@ -215,7 +221,9 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
             await opt_ins.flush(force=True)
         except Exception as error:
             logger.warning("Subscriptions lost at shutdown: %s", type(error).__name__)
-        activity.report()
+        # Then the responses are rewritten after them (PostgreSQL), so those few keys point at
+        # no response in particular, and the totals are logged.
+        await hourly_privacy(activity, responses, feedback.today)
         await storage.close()
         await bot.session.close()
         await report_engine.dispose()
