@@ -204,7 +204,7 @@ class OptIn(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     topic: Mapped[str] = mapped_column(String(32), primary_key=True)
-    # The day the subscription was written (in a shuffled batch; see storage.opt_ins).
+    # The first day of the month the subscription came in (see storage.opt_ins).
     created_on: Mapped[date] = mapped_column(Date)
 
 

@@ -50,9 +50,13 @@ class OptInStore:
         return len(self._waiting)
 
     async def add(self, chat_id: int, topic: OptInTopic, today: date) -> None:
-        """Subscribe the chat to the topic (written with the next batch); twice keeps the first."""
+        """Subscribe the chat to the topic (written with the next batch); twice keeps the first.
+
+        Only the month is kept: the day would narrow the subscriber's response down to the
+        responses of that day, few on a quiet one.
+        """
         _check_topic(topic)
-        self._waiting.setdefault((chat_id, topic), today)
+        self._waiting.setdefault((chat_id, topic), today.replace(day=1))
 
     async def flush(self, *, force: bool = False) -> int:
         """Write the waiting subscriptions if enough gathered (any number with ``force``)."""

@@ -274,7 +274,7 @@ async def test_0007_keeps_every_row_and_forgets_the_order_and_the_rating_keys(
     assert len({str(answer_id) for *_, answer_id in rows}) == 20
     assert all(len(str(answer_id).replace("-", "")) == 32 for *_, answer_id in rows)
     assert [tuple(key) for key in keys] == [("w1", "window:3")]
-    assert [(row[0], row[1], str(row[2])) for row in opt_ins] == [(77, "polls", str(DAY))]
+    assert [(row[0], row[1], str(row[2])) for row in opt_ins] == [(77, "polls", "2026-11-01")]
 
     await database.downgrade("0006")
     engine = database.engine()

@@ -18,22 +18,33 @@ PRIVATE = 7_123_456_789
 SUPERGROUP = -1_001_234_567_890
 
 
-async def test_adding_twice_keeps_one_subscription_from_the_first_day(
+async def test_adding_twice_keeps_one_subscription_from_the_first_month(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     store = OptInStore(sessions)
+    april = date(2025, 4, 2)
 
     await store.add(PRIVATE, "changes", MONDAY)
-    await store.add(PRIVATE, "changes", FRIDAY)
+    await store.add(PRIVATE, "changes", april)
     assert await store.flush(force=True) == 1
-    await store.add(PRIVATE, "changes", FRIDAY)
+    await store.add(PRIVATE, "changes", april)
     await store.flush(force=True)
 
     async with sessions() as session:
         rows = list(await session.scalars(select(OptIn)))
     assert [(row.chat_id, row.topic, row.created_on) for row in rows] == [
-        (PRIVATE, "changes", MONDAY)
+        (PRIVATE, "changes", date(2025, 3, 1))
     ]
+
+
+async def test_only_the_month_of_a_subscription_is_kept(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = OptInStore(sessions)
+    await store.add(PRIVATE, "changes", FRIDAY)
+    await store.flush(force=True)
+    async with sessions() as session:
+        assert list(await session.scalars(select(OptIn.created_on))) == [date(2025, 3, 1)]
 
 
 async def test_subscriptions_wait_in_memory_until_a_batch_gathers(

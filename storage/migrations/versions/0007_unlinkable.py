@@ -6,6 +6,7 @@ Create Date: 2026-11-30
 
 - ``answers.id`` becomes a random UUID (it was a sequence numbering answers as completed);
 - ``opt_ins`` loses its sequence id: the primary key is (chat_id, topic);
+- ``opt_ins.created_on`` keeps the month only;
 - on SQLite ``responses``, ``answers``, ``dedup_keys``, ``opt_ins`` and ``fsm_states`` become
   WITHOUT ROWID tables, stored in the order of their random or keyed primary key instead of
   rowids that follow insertion;
@@ -42,6 +43,13 @@ def _random_uuid() -> str:
     if op.get_bind().dialect.name == "sqlite":
         return "lower(hex(randomblob(16)))"
     return "gen_random_uuid()"
+
+
+def _month() -> str:
+    # opt_ins keeps the month only: a day would narrow a subscriber down to that day's responses.
+    if op.get_bind().dialect.name == "sqlite":
+        return "date(created_on, 'start of month')"
+    return "CAST(date_trunc('month', created_on) AS date)"
 
 
 def _copy_out(table: str) -> str:
@@ -209,7 +217,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id", "topic", name=op.f("pk_opt_ins")),
         sqlite_with_rowid=False,
     )
-    _fill("opt_ins", "chat_id, topic, created_on", "chat_id, topic, created_on", opt_ins)
+    _fill("opt_ins", "chat_id, topic, created_on", f"chat_id, topic, {_month()}", opt_ins)
 
     _rebuild("dedup_keys", lambda: _dedup_keys(with_rowid=False), '"key", scope, expires_on')
     _rebuild("fsm_states", lambda: _fsm_states(with_rowid=False), '"key", state, data, expires_at')
