@@ -40,7 +40,7 @@ from services.funnel import FunnelRecorder
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
-from storage.database import checkpoint_wal, create_engine, create_session_factory
+from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
@@ -201,6 +201,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         activity=activity,
         reshuffler=responses,
         wal=partial(checkpoint_wal, engine) if engine.dialect.name == "sqlite" else None,
+        compact=partial(vacuum, engine) if engine.dialect.name == "sqlite" else None,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -31,12 +31,22 @@ class ExpiringStorage(Protocol):
 
 
 async def housekeeping(
-    responses: DedupPurger, fsm: ExpiringStorage | None, today: Callable[[], date]
+    responses: DedupPurger,
+    fsm: ExpiringStorage | None,
+    today: Callable[[], date],
+    compact: Callable[[], Awaitable[bool]] | None = None,
 ) -> tuple[int, int]:
-    """Delete expired ballot-stuffing keys and abandoned dialogs; return both counts."""
+    """Delete expired keys and abandoned dialogs, then rebuild the SQLite file (``compact``,
+    storage.database.vacuum); return both counts."""
     keys = await responses.purge_expired_dedup_keys(today())
     dialogs = await fsm.purge_expired() if fsm is not None else 0
     logger.info("Housekeeping: %d expired keys and %d abandoned dialogs removed", keys, dialogs)
+    if compact is not None:
+        try:
+            if not await compact():
+                logger.warning("Database file not rebuilt tonight: it was busy")
+        except Exception as error:
+            logger.warning("Database file not rebuilt tonight: %s", type(error).__name__)
     return keys, dialogs
 
 
@@ -121,6 +131,7 @@ def create_scheduler(
     activity: ActivityReport | None = None,
     reshuffler: Reshuffler | None = None,
     wal: WalCheckpoint | None = None,
+    compact: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -177,7 +188,7 @@ def create_scheduler(
         housekeeping,
         CronTrigger(hour=3, minute=17, timezone=zone),
         id=HOUSEKEEPING_JOB,
-        kwargs={"responses": responses, "fsm": fsm, "today": today},
+        kwargs={"responses": responses, "fsm": fsm, "today": today, "compact": compact},
         coalesce=True,
         misfire_grace_time=None,
         replace_existing=True,

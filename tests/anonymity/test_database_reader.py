@@ -32,7 +32,7 @@ from services.feedback import FeedbackService, keyed_digest
 from services.funnel import FunnelRecorder
 from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
-from storage.database import checkpoint_wal, create_engine, create_session_factory
+from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.fsm import SqlStorage, storage_key_digest
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
@@ -418,5 +418,33 @@ async def test_the_wal_trail_of_recent_commits_is_cut_every_minute(tmp_path: Pat
             assert (await connection.execute(text("SELECT x FROM t"))).scalar() == (
                 "state of a dialog"
             )
+    finally:
+        await engine.dispose()
+
+
+async def test_nightly_housekeeping_rebuilds_the_sqlite_file(tmp_path: Path) -> None:
+    # Inside a page SQLite stacks rows in the order they came: a rebuilt file forgets it.
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}")
+
+    class NoKeys:
+        async def purge_expired_dedup_keys(self, today: date) -> int:
+            return 0
+
+    async def free_pages() -> int:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("PRAGMA freelist_count"))).scalar_one())
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (k TEXT PRIMARY KEY) WITHOUT ROWID"))
+            for n in range(2000):
+                await connection.execute(
+                    text("INSERT INTO t VALUES (:k)"), {"k": f"{n:05d}" + "x" * 195}
+                )
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM t WHERE k >= '00100'"))
+        assert await free_pages() > 0
+        await housekeeping(NoKeys(), None, lambda: START.date(), partial(vacuum, engine))
+        assert await free_pages() == 0
     finally:
         await engine.dispose()
