@@ -180,7 +180,6 @@ async def build_pipeline(
         catalog=content.catalog,
         responses=ResponseStore(sessions),
         opt_ins=OptInStore(sessions),
-        pepper=PEPPER,
         zone=__import__("zoneinfo").ZoneInfo("Europe/Moscow"),
         policy=FeedbackPolicy(ratings_per_service_per_day=1, default_channel="messenger"),
     )

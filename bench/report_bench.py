@@ -180,9 +180,9 @@ def load_sqlite(path: Path, data: Dataset) -> None:
             ((row[0].hex, *row[1:8], row[8].isoformat()) for row in data.responses),
         )
         connection.executemany(
-            "INSERT INTO answers (response_id, question_id, option_id, number, text)"
-            " VALUES (?, ?, ?, ?, ?)",
-            ((row[0].hex, *row[1:]) for row in data.answers),
+            "INSERT INTO answers (id, response_id, question_id, option_id, number, text)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            ((uuid.uuid4().hex, row[0].hex, *row[1:]) for row in data.answers),
         )
         connection.executemany(
             "INSERT INTO dialog_funnel (started_on, questionnaire_id, service_code, channel_code,"
@@ -214,8 +214,8 @@ async def load_postgres(dsn: str, schema: str, data: Dataset) -> None:
         )
         await connection.copy_records_to_table(
             "answers",
-            records=data.answers,
-            columns=["response_id", "question_id", "option_id", "number", "text"],
+            records=[(uuid.uuid4(), *row) for row in data.answers],
+            columns=["id", "response_id", "question_id", "option_id", "number", "text"],
         )
         await connection.copy_records_to_table(
             "dialog_funnel",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -26,15 +27,22 @@ from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
-from scheduler.jobs import create_scheduler, flush_funnel, housekeeping, send_due_reports
+from scheduler.jobs import (
+    create_scheduler,
+    flush_funnel,
+    hourly_privacy,
+    housekeeping,
+    send_due_reports,
+)
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
+from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
-from storage.database import create_engine, create_session_factory
+from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
@@ -123,7 +131,10 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         storage = create_redis_storage(settings.fsm.redis_url, pepper, ttl)
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
-    responses = ResponseStore(sessions)
+    activity = ActivityCounter()
+    responses = ResponseStore(sessions, activity=activity)
+    # One store for both services: subscriptions wait in it to be written in batches.
+    opt_ins = OptInStore(sessions, min_batch=settings.privacy.min_group_size)
     outbox = BotOutbox(bot)
     reporting = ReportingService(
         sessions=create_session_factory(report_engine),
@@ -146,8 +157,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         questionnaires=content.questionnaires,
         catalog=content.catalog,
         responses=responses,
-        opt_ins=OptInStore(sessions),
-        pepper=pepper,
+        opt_ins=opt_ins,
         zone=settings.body.zone,
         policy=FeedbackPolicy(
             ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
@@ -167,7 +177,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         broadcaster_factory=lambda port: Broadcaster(sessions, port),
         send=send,
         results=outbox,
-        opt_ins=OptInStore(sessions),
+        opt_ins=opt_ins,
         # Window results, opening/closing polls and invite codes: body-wide officers only.
         officer_ids=settings.bot.officer_ids,
         bot_username=me.username,
@@ -177,6 +187,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
             min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
         ),
         departments=content.catalog.departments,
+        activity=activity,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),
@@ -210,6 +221,11 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         today=feedback.today,
         deliveries=deliveries,
         funnel=funnel,
+        opt_ins=opt_ins,
+        activity=activity,
+        reshuffler=responses,
+        wal=partial(checkpoint_wal, engine) if engine.dialect.name == "sqlite" else None,
+        compact=partial(vacuum, engine) if engine.dialect.name == "sqlite" else None,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, sql_storage, feedback.today)
@@ -224,6 +240,16 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         scheduler.shutdown(wait=False)
         await alerts.drain()
         await flush_funnel(funnel)
+        # What waits in memory is written now, however few: losing it would let people answer
+        # a window twice and drop their subscriptions (see storage.opt_ins, storage.campaigns).
+        await campaigns.flush_participation(force=True)
+        try:
+            await opt_ins.flush(force=True)
+        except Exception as error:
+            logger.warning("Subscriptions lost at shutdown: %s", type(error).__name__)
+        # Then the responses are rewritten after them (PostgreSQL), so those few keys point at
+        # no response in particular, and the totals are logged.
+        await hourly_privacy(activity, responses, feedback.today)
         await storage.close()
         await bot.session.close()
         await report_engine.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
 import secrets
 from functools import cache
@@ -72,6 +73,11 @@ def _id_list(value: object) -> object:
 
 #: Telegram user ids, from `123,456`, `123` or `[123, 456]` (.env or the environment).
 IdList = Annotated[list[Annotated[int, Field(gt=0)]], NoDecode, BeforeValidator(_id_list)]
+
+logger = logging.getLogger(__name__)
+
+#: Beside data/, not in it: a copy or backup of data/ alone does not carry the pepper.
+PEPPER_FILE = Path("secrets") / "pepper.key"
 
 
 class BotSettings(BaseModel):
@@ -192,13 +198,24 @@ class FsmSettings(BaseModel):
 class PrivacySettings(BaseModel):
     pepper: SecretStr | None = Field(
         default=None,
-        description="Secret for HMAC de-duplication keys; generated into data/ when unset.",
+        description="Secret for the keyed hashes of Telegram ids; else read from pepper_file.",
+    )
+    pepper_file: Path = Field(
+        default=PEPPER_FILE,
+        validate_default=True,
+        description="Where the pepper is kept (generated on first start, mode 0600). Keep it "
+        "out of the database's folder and out of its backups.",
     )
 
     @field_validator("pepper", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
+
+    @field_validator("pepper_file")
+    @classmethod
+    def _pepper_from_home(cls, value: Path) -> Path:
+        return _resolved(value)
 
     @field_validator("pepper")
     @classmethod
@@ -369,19 +386,28 @@ def example_of(variable: str) -> str | None:
     return str(default) if not isinstance(default, bool) else str(default).lower()
 
 
-def ensure_pepper(settings: Settings, data_dir: Path | None = None) -> SecretStr:
-    """The configured pepper, or one generated once and kept in data/ (readable by owner only).
+def ensure_pepper(settings: Settings, legacy_data_dir: Path | None = None) -> SecretStr:
+    """The configured pepper, or the one in ``privacy.pepper_file``, generated there once.
 
-    Losing it only resets the de-duplication keys, which expire within days anyway.
+    The file is made readable by its owner only, in a folder only the owner can enter. A pepper
+    left by older versions in ``data/pepper.key`` is moved there: losing it would forget staff
+    enrollment and open dialogs, and leaving it beside the database would hand it to whoever
+    copies the database.
     """
     if settings.privacy.pepper is not None:
         return settings.privacy.pepper
-    folder = data_folder() if data_dir is None else data_dir
-    path = folder / "pepper.key"
+    path = settings.privacy.pepper_file
+    legacy = (data_folder() if legacy_data_dir is None else legacy_data_dir) / "pepper.key"
+    if not path.exists() and legacy.exists() and legacy.resolve() != path.resolve():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        legacy.replace(path)
+        logger.warning("Moved the pepper from %s to %s, away from the database", legacy, path)
     if path.exists():
         return SecretStr(path.read_text(encoding="utf-8").strip())
-    folder.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(value, encoding="utf-8")
+    # Created 0600 in one step: no moment at which another user could open it.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(value)
     return SecretStr(value)

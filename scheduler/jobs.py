@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 HOUSEKEEPING_JOB = "housekeeping"
 REPORTS_JOB = "reports"
 FUNNEL_JOB = "funnel"
+OPT_INS_JOB = "opt-ins"
+ACTIVITY_JOB = "activity"
+WAL_JOB = "wal"
 
 
 class DedupPurger(Protocol):
@@ -28,12 +31,22 @@ class ExpiringStorage(Protocol):
 
 
 async def housekeeping(
-    responses: DedupPurger, fsm: ExpiringStorage | None, today: Callable[[], date]
+    responses: DedupPurger,
+    fsm: ExpiringStorage | None,
+    today: Callable[[], date],
+    compact: Callable[[], Awaitable[bool]] | None = None,
 ) -> tuple[int, int]:
-    """Delete expired ballot-stuffing keys and abandoned dialogs; return both counts."""
+    """Delete expired keys and abandoned dialogs, then rebuild the SQLite file (``compact``,
+    storage.database.vacuum); return both counts."""
     keys = await responses.purge_expired_dedup_keys(today())
     dialogs = await fsm.purge_expired() if fsm is not None else 0
     logger.info("Housekeeping: %d expired keys and %d abandoned dialogs removed", keys, dialogs)
+    if compact is not None:
+        try:
+            if not await compact():
+                logger.warning("Database file not rebuilt tonight: it was busy")
+        except Exception as error:
+            logger.warning("Database file not rebuilt tonight: %s", type(error).__name__)
     return keys, dialogs
 
 
@@ -63,6 +76,49 @@ async def flush_funnel(funnel: Flushable) -> int:
         return 0
 
 
+async def flush_opt_ins(opt_ins: Flushable) -> int:
+    """Write the subscriptions waiting in memory once enough gathered (storage.opt_ins)."""
+    try:
+        return await opt_ins.flush()
+    except Exception as error:
+        logger.warning("Subscriptions not written yet: %s", type(error).__name__)
+        return 0
+
+
+class WalCheckpoint(Protocol):
+    async def __call__(self) -> bool: ...
+
+
+async def checkpoint(wal: WalCheckpoint) -> bool:
+    """Empty the SQLite WAL, which keeps recent pages in commit order (storage.database)."""
+    try:
+        return await wal()
+    except Exception as error:
+        logger.warning("WAL checkpoint failed: %s", type(error).__name__)
+        return False
+
+
+class ActivityReport(Protocol):
+    def report(self) -> dict[str, int]: ...
+
+
+class Reshuffler(Protocol):
+    async def reshuffle(self, since: date) -> int: ...
+
+
+async def hourly_privacy(
+    activity: ActivityReport, reshuffler: Reshuffler | None, today: Callable[[], date]
+) -> dict[str, int]:
+    """Log the hour's totals (responses stored, …) instead of a line per response, and let the
+    database forget in which order today's and yesterday's responses came (PostgreSQL)."""
+    if reshuffler is not None:
+        try:
+            await reshuffler.reshuffle(today() - timedelta(days=1))
+        except Exception as error:
+            logger.warning("Responses not reshuffled this hour: %s", type(error).__name__)
+    return activity.report()
+
+
 def create_scheduler(
     zone: ZoneInfo,
     *,
@@ -71,6 +127,11 @@ def create_scheduler(
     today: Callable[[], date],
     deliveries: DueReports | None = None,
     funnel: Flushable | None = None,
+    opt_ins: Flushable | None = None,
+    activity: ActivityReport | None = None,
+    reshuffler: Reshuffler | None = None,
+    wal: WalCheckpoint | None = None,
+    compact: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -82,6 +143,35 @@ def create_scheduler(
             kwargs={"funnel": funnel},
             coalesce=True,
             max_instances=1,
+            replace_existing=True,
+        )
+    if opt_ins is not None:
+        scheduler.add_job(
+            flush_opt_ins,
+            IntervalTrigger(minutes=1, timezone=zone),
+            id=OPT_INS_JOB,
+            kwargs={"opt_ins": opt_ins},
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if wal is not None:
+        scheduler.add_job(
+            checkpoint,
+            IntervalTrigger(minutes=1, timezone=zone),
+            id=WAL_JOB,
+            kwargs={"wal": wal},
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+    if activity is not None:
+        scheduler.add_job(
+            hourly_privacy,
+            CronTrigger(minute=0, timezone=zone),
+            id=ACTIVITY_JOB,
+            kwargs={"activity": activity, "reshuffler": reshuffler, "today": today},
+            coalesce=True,
             replace_existing=True,
         )
     if deliveries is not None:
@@ -98,7 +188,7 @@ def create_scheduler(
         housekeeping,
         CronTrigger(hour=3, minute=17, timezone=zone),
         id=HOUSEKEEPING_JOB,
-        kwargs={"responses": responses, "fsm": fsm, "today": today},
+        kwargs={"responses": responses, "fsm": fsm, "today": today, "compact": compact},
         coalesce=True,
         misfire_grace_time=None,
         replace_existing=True,

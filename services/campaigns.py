@@ -41,6 +41,7 @@ from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.model import Band
 from reports.telegram import band_text, split_message
 from services.feedback import keyed_digest, utc_now
+from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
 from storage.deliveries import SENT, DeliveryStore
 from storage.opt_ins import OptInStore, OptInTopic
@@ -417,6 +418,7 @@ class CampaignService:
         bot_username: str | None = None,
         policy: CampaignPolicy | None = None,
         departments: Sequence[Department] = (),
+        activity: ActivityCounter | None = None,
     ) -> None:
         items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
         self._campaigns = {campaign.id: campaign for campaign in items}
@@ -424,7 +426,9 @@ class CampaignService:
         if missing:
             raise ValueError(f"campaigns refer to missing questionnaires: {sorted(missing)}")
         self._questionnaires = dict(questionnaires)
-        self._store = CampaignStore(sessions)
+        self._policy = policy or CampaignPolicy()
+        # Participation keys are written in batches no smaller than a reported group.
+        self._store = CampaignStore(sessions, key_batch=self._policy.min_group, activity=activity)
         self._staff = StaffStore(sessions)
         self._departments = {department.code: department for department in departments}
         self._deliveries = DeliveryStore(sessions)
@@ -439,7 +443,6 @@ class CampaignService:
         self._officer_ids = frozenset(officer_ids)
         self._clock = clock
         self._bot_username = bot_username
-        self._policy = policy or CampaignPolicy()
 
     @property
     def campaigns(self) -> list[Campaign]:
@@ -495,8 +498,9 @@ class CampaignService:
     async def store_answer(self, window_id: int, person: int, completed: Completed) -> Verdict:
         """Store a finished dialog in the window once per person, if it is still open.
 
-        The window check, the participation key and the response share one transaction; a
-        staff response carries the member's department and nothing else about them.
+        The window check and the response share one transaction; the participation key is
+        written later, with others (storage.campaigns.CampaignStore). A staff response carries
+        the member's department and nothing else about them.
         """
         row = await self._store.window(window_id)
         verdict = self._status_verdict(row)
@@ -720,6 +724,16 @@ class CampaignService:
             send_from = campaign.send_from_hour if campaign is not None else 0
             if local.hour >= send_from and self._results_pending(row, campaign, now):
                 await self._guarded("results", row, self._finish(row, campaign, now))
+        await self.flush_participation()
+
+    async def flush_participation(self, *, force: bool = False) -> int:
+        """Write the participation keys waiting in memory once enough gathered (or ``force``,
+        at shutdown); a failure is logged and they wait for the next try."""
+        try:
+            return await self._store.flush_participation(force=force)
+        except Exception as error:
+            logger.warning("Participation keys not written yet: %s", type(error).__name__)
+            return 0
 
     async def _guarded(self, step: str, row: WindowRow, work: Any) -> None:
         try:

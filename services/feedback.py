@@ -8,7 +8,7 @@ import hmac
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -19,15 +19,13 @@ from questionnaires.engine import Asked, Completed, Progress
 from questionnaires.errors import StaleProgressError
 from questionnaires.results import CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Questionnaire
+from services.rating_guard import RatingGuard
 from storage.opt_ins import OptInStore, OptInTopic
-from storage.responses import DedupClaim, ResponseStore
+from storage.responses import ResponseStore
 
 logger = logging.getLogger(__name__)
 
 POST_SERVICE = "post_service"
-RATING_SCOPE = "rating"
-# Keys outlive their day a little so a person near midnight in another zone is still covered.
-DEDUP_GRACE = timedelta(days=1)
 
 
 def utc_now() -> datetime:
@@ -62,7 +60,6 @@ class FeedbackService:
         catalog: Catalog,
         responses: ResponseStore,
         opt_ins: OptInStore,
-        pepper: bytes,
         zone: ZoneInfo,
         policy: FeedbackPolicy,
         clock: Callable[[], datetime] = utc_now,
@@ -74,7 +71,7 @@ class FeedbackService:
         self._questionnaires = dict(questionnaires)
         self._responses = responses
         self._opt_ins = opt_ins
-        self._pepper = pepper
+        self._guard = RatingGuard(policy.ratings_per_service_per_day)
         self._zone = zone
         self._policy = policy
         self._clock = clock
@@ -125,16 +122,13 @@ class FeedbackService:
         return engine.start(self._questionnaires[POST_SERVICE], context)
 
     async def may_rate(self, person: int, service: str | None) -> bool:
-        """False when the ballot-stuffing guard says this person rated the service today."""
-        if not self._policy.ratings_per_service_per_day or service is None:
+        """False when the ballot-stuffing guard says this person rated the service today.
+
+        An in-memory lookup (see services.rating_guard): a /start costs no transaction.
+        """
+        if service is None:
             return True
-        today = self.today()
-        for slot in range(self._policy.ratings_per_service_per_day):
-            if not await self._responses.is_claimed(
-                self._rating_key(person, service, slot), today
-            ):
-                return True
-        return False
+        return self._guard.may_rate(person, service, self.today())
 
     def questionnaire(self, questionnaire_id: str) -> Questionnaire:
         return self._questionnaires[questionnaire_id]
@@ -158,18 +152,20 @@ class FeedbackService:
 
     async def _save(self, response: CompletedResponse, person: int) -> bool:
         service = response.context.service
-        limit = self._policy.ratings_per_service_per_day
-        if not limit or service is None or response.kind != POST_SERVICE:
-            return await self._responses.save(response)
-        expires = response.submitted_on + DEDUP_GRACE
-        for slot in range(limit):
-            claim = DedupClaim(self._rating_key(person, service, slot), RATING_SCOPE, expires)
-            if await self._responses.save(response, dedup=claim):
-                return True
-        return False
-
-    def _rating_key(self, person: int, service: str, slot: int) -> str:
-        return keyed_digest(self._pepper, RATING_SCOPE, person, service, self.today(), slot)
+        if service is None or response.kind != POST_SERVICE:
+            await self._responses.save(response)
+            return True
+        day = response.submitted_on
+        # Taken before the write, so two completions racing for the last rating cannot both
+        # pass; given back if the response was not stored. Nothing of it reaches the database.
+        if not self._guard.reserve(person, service, day):
+            return False
+        try:
+            await self._responses.save(response)
+        except BaseException:
+            self._guard.release(person, service, day)
+            raise
+        return True
 
     # --- opt-in -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.campaigns import EnrollStatus, Verdict, WindowOrigin, WindowStatus
 from questionnaires.results import CANNOT_RATE, CompletedResponse
+from storage.activity import ActivityCounter
 from storage.models import Answer, DedupKey, Response
 from storage.models_campaigns import InviteCode, PollWindow, Publication, StaffMember
 from storage.responses import ANSWERS, RESPONSES, DedupClaim, response_rows
@@ -24,6 +26,12 @@ logger = logging.getLogger(__name__)
 #: Participation keys of window 17 live in dedup_keys under scope "window:17".
 WINDOW_SCOPE_PREFIX: Final = "window:"
 SCORES: Final = (1, 2, 3, 4, 5)
+#: What the activity counter calls a stored answer of a poll window.
+STORED_POLL_ANSWERS: Final = "poll answers stored"
+#: Participation keys are written once at least this many wait (or at close of business).
+DEFAULT_KEY_BATCH: Final = 5
+
+_shuffle = random.SystemRandom().shuffle
 
 
 def window_scope(window_id: int) -> str:
@@ -95,10 +103,33 @@ class _EnrolledMeanwhile(Exception):
 
 
 class CampaignStore:
-    """Windows and their markers, participation keys, staff members, invite codes, results."""
+    """Windows and their markers, participation keys, staff members, invite codes, results.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    Participation keys (one answer per person and window, no reminder to who answered) are
+    ``HMAC(pepper, window, person)``: whoever holds the pepper and a chat id can recompute them.
+    So a key is never written in its response's transaction, nor right after it: it waits in
+    memory (where :meth:`has_participation` sees it) and goes to the database with at least
+    ``key_batch`` others, in random order (:meth:`flush_participation`, every scheduler tick and
+    at shutdown). A reader with the pepper learns who took part in an open window, never which
+    response is whose beyond "one of the responses written since the previous batch". A crash
+    loses the keys still waiting: those people could answer once more, or get a reminder.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        key_batch: int = DEFAULT_KEY_BATCH,
+        activity: ActivityCounter | None = None,
+    ) -> None:
+        if key_batch < 1:
+            raise ValueError("key_batch must be at least 1")
         self._sessions = sessions
+        self._key_batch = key_batch
+        self.activity = activity if activity is not None else ActivityCounter()
+        # Keys of stored answers not yet written, and keys whose answer is being written.
+        self._waiting: dict[str, DedupClaim] = {}
+        self._writing: set[str] = set()
 
     # --- windows --------------------------------------------------------------------------
 
@@ -252,6 +283,9 @@ class CampaignStore:
                 delete(DedupKey).where(DedupKey.scope == window_scope(window_id)),
                 execution_options={"synchronize_session": False},
             )
+        scope = window_scope(window_id)
+        for key in [key for key, claim in self._waiting.items() if claim.scope == scope]:
+            del self._waiting[key]
         return True
 
     async def mark(self, window_id: int, **values: object) -> None:
@@ -267,28 +301,53 @@ class CampaignStore:
     # --- answers --------------------------------------------------------------------------
 
     async def participation_keys(self, window_id: int) -> set[str]:
+        scope = window_scope(window_id)
         async with self._sessions.begin() as session:
-            keys = await session.scalars(
-                select(DedupKey.key).where(DedupKey.scope == window_scope(window_id))
-            )
-            return set(keys)
+            keys = set(await session.scalars(select(DedupKey.key).where(DedupKey.scope == scope)))
+        return keys | {key for key, claim in self._waiting.items() if claim.scope == scope}
 
     async def has_participation(self, window_id: int, key: str) -> bool:
+        scope = window_scope(window_id)
+        waiting = self._waiting.get(key)
+        if (waiting is not None and waiting.scope == scope) or key in self._writing:
+            return True
         async with self._sessions.begin() as session:
             found = await session.scalar(
-                select(DedupKey.key).where(
-                    DedupKey.key == key, DedupKey.scope == window_scope(window_id)
-                )
+                select(DedupKey.key).where(DedupKey.key == key, DedupKey.scope == scope)
             )
         return found is not None
+
+    @property
+    def waiting_keys(self) -> int:
+        """Participation keys not yet written."""
+        return len(self._waiting)
 
     async def save_answer(
         self, window_id: int, response: CompletedResponse, claim: DedupClaim, today: date
     ) -> Verdict:
-        """Store a window's response with its participation key, if the window is still open
-        and the key is new; all or nothing, in one transaction."""
+        """Store a window's response if the window is still open and the key is new.
+
+        The response is committed on its own; its key joins the waiting ones (see the class).
+        """
         if claim.scope != window_scope(window_id) or response.window_id != window_id:
             raise ValueError("the response and the claim must name this window")
+        if claim.key in self._waiting or claim.key in self._writing:
+            return Verdict.ALREADY_ANSWERED
+        # Held while the response is written: a double tap cannot pass the check meanwhile.
+        self._writing.add(claim.key)
+        try:
+            verdict = await self._store_answer(window_id, response, claim.key, today)
+            if verdict is Verdict.OK:
+                self._waiting[claim.key] = claim
+        finally:
+            self._writing.discard(claim.key)
+        if verdict is Verdict.OK:
+            self.activity.add(STORED_POLL_ANSWERS)
+        return verdict
+
+    async def _store_answer(
+        self, window_id: int, response: CompletedResponse, key: str, today: date
+    ) -> Verdict:
         async with self._sessions.begin() as session:
             # FOR SHARE: answers do not wait for each other, but closing (an UPDATE of this
             # row) waits for them, and an answer arriving after the close sees it closed.
@@ -306,22 +365,49 @@ class CampaignStore:
                 return Verdict.NOT_OPEN
             if status == WindowStatus.CLOSED or today > closes_on:
                 return Verdict.CLOSED
-            claimed = await session.scalar(
-                insert_on_conflict(session, DedupKey)
-                .values(key=claim.key, scope=claim.scope, expires_on=claim.expires_on)
-                .on_conflict_do_nothing(index_elements=[DedupKey.key])
-                .returning(DedupKey.key)
-            )
-            if claimed is None:
+            # Read only: the key itself is written later, with others (see the class).
+            known = await session.scalar(select(DedupKey.key).where(DedupKey.key == key))
+            if known is not None:
                 return Verdict.ALREADY_ANSWERED
             await insert_response(session, response)
-        logger.info(
-            "stored a %s response in window %d with %d answers",
-            response.kind,
-            window_id,
-            len(response.answers),
-        )
         return Verdict.OK
+
+    async def flush_participation(self, *, force: bool = False) -> int:
+        """Write the waiting keys of open windows, shuffled, once ``key_batch`` of them wait
+        (any number with ``force``); return how many were written."""
+        if not self._waiting or (len(self._waiting) < self._key_batch and not force):
+            return 0
+        batch, self._waiting = self._waiting, {}
+        claims = list(batch.values())
+        _shuffle(claims)
+        try:
+            async with self._sessions.begin() as session:
+                scopes = {claim.scope for claim in claims}
+                ids = [int(scope.removeprefix(WINDOW_SCOPE_PREFIX)) for scope in scopes]
+                # FOR SHARE, like an answer: a window closing meanwhile waits, then deletes
+                # these keys with the others; a window already closed gets none.
+                open_ids = set(
+                    await session.scalars(
+                        select(PollWindow.id)
+                        .where(PollWindow.id.in_(ids), PollWindow.status == WindowStatus.OPEN)
+                        .with_for_update(read=True)
+                    )
+                )
+                rows = [
+                    {"key": c.key, "scope": c.scope, "expires_on": c.expires_on}
+                    for c in claims
+                    if int(c.scope.removeprefix(WINDOW_SCOPE_PREFIX)) in open_ids
+                ]
+                if rows:
+                    statement = insert_on_conflict(session, DedupKey).on_conflict_do_nothing(
+                        index_elements=[DedupKey.key]
+                    )
+                    await session.execute(statement, rows)
+        except BaseException:
+            for key, claim in batch.items():  # kept for the next try
+                self._waiting.setdefault(key, claim)
+            raise
+        return len(rows)
 
     # --- staff ----------------------------------------------------------------------------
 
@@ -484,7 +570,7 @@ async def insert_response(session: AsyncSession, response: CompletedResponse) ->
     """Stage a response and its answers in the caller's transaction.
 
     ResponseStore.save groups responses into shared transactions; a window's answer needs the
-    window check, the participation key and the response in one (tests compare both paths).
+    window check and the response in one (tests compare both paths).
     """
     row, answers = response_rows(response)
     await session.execute(insert(RESPONSES), [row])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -10,6 +12,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -39,7 +42,7 @@ def create_engine(
     sqlite = parsed.get_backend_name() == "sqlite"
     pool: dict[str, Any] = {}
     if sqlite:
-        _ensure_sqlite_directory(parsed)
+        _prepare_sqlite_files(parsed)
         if parsed.database not in (None, "", ":memory:"):
             # SQLite has one writer at a time: several pooled connections only wait on each
             # other's locks (with busy-timeout sleeps). One connection serializes the same work
@@ -69,12 +72,71 @@ def _keep_statement_parameters_out_of_logs() -> None:
         driver_logger.setLevel(logging.INFO)
 
 
+def is_infrastructure_error(error: BaseException) -> bool:
+    """A failure of the database itself (down, locked, connection lost), not of one row: a
+    group commit that failed so is not retried row by row."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError))
+
+
+async def checkpoint_wal(engine: AsyncEngine) -> bool:
+    """SQLite: copy the WAL into the database and cut it to nothing; False if readers kept it.
+
+    The WAL holds the latest pages in commit order, old versions included (a finished dialog's
+    state, say, beside the response written just before it deletion); SQLite empties it only
+    after 1,000 pages, which a small body may take days to write. Run every minute, this keeps
+    that trail to about a minute. A no-op on other databases.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as connection:
+        # The raw connection, outside the transaction the engine's hook would open: a
+        # checkpoint cannot run inside one.
+        raw = await connection.get_raw_connection()
+        cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        busy, _, _ = await cursor.fetchone()
+        await cursor.close()
+    return not busy
+
+
+async def vacuum(engine: AsyncEngine) -> bool:
+    """SQLite: rebuild the file in key order; False if it was busy. A no-op elsewhere.
+
+    Inside a page SQLite places each new row below the previous ones, so a reader of the raw
+    file could tell which of the rows sharing a page came first; a rebuilt file keeps no such
+    trace (nor free pages). Nightly, while few people answer: the answer path waits meanwhile.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        try:
+            await driver.execute("VACUUM")  # type: ignore[union-attr]
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                return False
+            raise
+    return True
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory for the stores; objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _ensure_sqlite_directory(url: URL) -> None:
+#: Suffixes of the files SQLite keeps beside a database in WAL mode.
+SQLITE_COMPANIONS: Final = ("-wal", "-shm", "-journal")
+
+
+def _prepare_sqlite_files(url: URL) -> None:
+    """Folder 0700 and database files 0600: the answers are readable by their owner only.
+
+    SQLite gives the -wal and -shm files the permissions of the database, so the database is
+    created here (empty, 0600) before SQLite opens it; files left wider by older versions are
+    narrowed. An existing folder is left as it is: it may be shared (``/var/lib``, ``/tmp``).
+    """
     database = url.database
     if (
         not database
@@ -83,7 +145,18 @@ def _ensure_sqlite_directory(url: URL) -> None:
         or database.startswith("file:")
     ):
         return
-    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = Path(database).expanduser()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError:
+        return  # read-only or foreign: SQLite reports what it cannot open
+    for file in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
+        try:
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError:
+            logger.warning("Could not make %s private to its owner", file.name)
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, *, foreign_keys: bool) -> None:
@@ -101,6 +174,11 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, foreign_keys: bool) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # Deleted rows (finished dialogs, expired keys) are overwritten, not left readable
+            # in free pages of the file; the WAL, which keeps pages in commit order, is cut
+            # back to nothing whenever a checkpoint empties it.
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.execute("PRAGMA journal_size_limit=0")
         finally:
             cursor.close()
 

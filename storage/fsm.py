@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, bindparam, delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.database import is_infrastructure_error
 from storage.models import FsmState
 from storage.upsert import insert_on_conflict
 
@@ -297,12 +298,43 @@ class SqlStorage(BaseStorage):
     async def _commit(self, batch: dict[str, _Write]) -> None:
         try:
             rows = await self._resolve(batch)
-            await self._store(rows)
         except BaseException as error:
             self._fail(batch, error)
             if not isinstance(error, Exception):
                 raise  # cancellation: the waiters know, the task must still stop
             return
+        try:
+            await self._store(rows)
+        except BaseException as error:
+            if not isinstance(error, Exception):
+                self._fail(batch, error)
+                raise
+            if len(batch) == 1 or is_infrastructure_error(error):
+                self._fail(batch, error)
+            else:
+                # One bad row (a value the driver cannot encode, say) must not fail everyone
+                # in the batch: each dialog is written on its own, and fails on its own.
+                await self._commit_one_by_one(batch, rows)
+            return
+        self._succeed(batch, rows)
+
+    async def _commit_one_by_one(
+        self, batch: dict[str, _Write], rows: dict[str, _Record | None]
+    ) -> None:
+        digests = list(batch)
+        for index, digest in enumerate(digests):
+            one = {digest: batch[digest]}
+            try:
+                await self._store({digest: rows[digest]})
+            except Exception as error:
+                if is_infrastructure_error(error):
+                    self._fail({d: batch[d] for d in digests[index:]}, error)
+                    return
+                self._fail(one, error)
+            else:
+                self._succeed(one, {digest: rows[digest]})
+
+    def _succeed(self, batch: dict[str, _Write], rows: dict[str, _Record | None]) -> None:
         for digest, record in rows.items():
             if record is None:
                 self._committed.pop(digest, None)

@@ -17,12 +17,11 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import BigIntPK, UtcDateTime
+from storage.types import UtcDateTime
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +115,12 @@ class Response(Base):
     """One completed questionnaire: what was answered and where, never who answered."""
 
     __tablename__ = "responses"
-    __table_args__ = (Index(None, "questionnaire_id", "submitted_on"),)
+    __table_args__ = (
+        Index(None, "questionnaire_id", "submitted_on"),
+        # On SQLite a table with rowids keeps them in insertion order, i.e. completion order;
+        # without them the table is the B-tree of its random primary key (revision 0007).
+        {"sqlite_with_rowid": False},
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     questionnaire_id: Mapped[str] = mapped_column(String(CODE_LENGTH))
@@ -156,9 +160,11 @@ class Answer(Base):
         # Aggregations group a question's answers by score or by option.
         Index(None, "question_id", "number"),
         Index(None, "question_id", "option_id"),
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # Random, like the response's id: a sequence would number answers in completion order.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     response_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("responses.id", ondelete="CASCADE"), index=True
     )
@@ -174,9 +180,14 @@ class Answer(Base):
 
 
 class DedupKey(Base):
-    """A keyed hash claiming "this person already did this" until it expires; purgeable."""
+    """A keyed hash claiming "this person already did this" until it expires; purgeable.
+
+    Today only poll windows' participation keys live here (storage.participation): they are
+    written apart from the responses, in shuffled batches, and deleted when the window closes.
+    """
 
     __tablename__ = "dedup_keys"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     key: Mapped[str] = mapped_column(String(DEDUP_KEY_LENGTH), primary_key=True)
     scope: Mapped[str] = mapped_column(String(32))
@@ -187,11 +198,13 @@ class OptIn(Base):
     """A chat that asked for news on a topic; deliberately unlinked from any response."""
 
     __tablename__ = "opt_ins"
-    __table_args__ = (UniqueConstraint("chat_id", "topic"),)
+    # No sequence and no rowid: either would number subscribers in the order they came, which
+    # could be lined up with the order responses were written (revision 0007).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    topic: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The first day of the month the subscription came in (see storage.opt_ins).
     created_on: Mapped[date] = mapped_column(Date)
 
 
@@ -202,6 +215,7 @@ class FsmState(Base):
     """Dialog progress (aiogram FSM state and data) under a keyed hash, never a Telegram id."""
 
     __tablename__ = "fsm_states"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     key: Mapped[str] = mapped_column(String(FSM_KEY_LENGTH), primary_key=True)
     # Unbounded: a state name too long for a column would fail a whole group commit.

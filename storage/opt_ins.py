@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from datetime import date
 from typing import Any, Final, Literal, cast, get_args
 
@@ -16,24 +17,68 @@ logger = logging.getLogger(__name__)
 
 OptInTopic = Literal["changes", "polls", "staff_polls"]
 OPT_IN_TOPICS: Final[frozenset[str]] = frozenset(get_args(OptInTopic))
+#: New subscriptions are written once at least this many wait (or at shutdown).
+DEFAULT_MIN_BATCH: Final = 5
+
+_shuffle = random.SystemRandom().shuffle
 
 
 class OptInStore:
-    """Subscribes and unsubscribes chats per topic; never sees what a chat answered."""
+    """Subscribes and unsubscribes chats per topic; never sees what a chat answered.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    The "tell me what changes" button is pressed a moment after a response is stored, so a
+    subscription written at once would sit right after that response in every order a database
+    reader can see (rowid, heap position, PostgreSQL ``xmin``, the SQLite WAL), naming its
+    author. New subscriptions therefore wait in memory and are written together, in random
+    order, once ``min_batch`` of them have gathered (:meth:`flush`, called by the scheduler and
+    at shutdown); meanwhile :meth:`chat_ids` already counts them. A crash loses the waiting ones.
+    One instance per process: the citizen and poll services share it.
+    """
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, min_batch: int = DEFAULT_MIN_BATCH
+    ) -> None:
+        if min_batch < 1:
+            raise ValueError("min_batch must be at least 1")
         self._sessions = sessions
+        self._min_batch = min_batch
+        self._waiting: dict[tuple[int, str], date] = {}
+
+    @property
+    def waiting(self) -> int:
+        """Subscriptions not yet written."""
+        return len(self._waiting)
 
     async def add(self, chat_id: int, topic: OptInTopic, today: date) -> None:
-        """Subscribe the chat to the topic; subscribing twice keeps the first date."""
+        """Subscribe the chat to the topic (written with the next batch); twice keeps the first.
+
+        Only the month is kept: the day would narrow the subscriber's response down to the
+        responses of that day, few on a quiet one.
+        """
         _check_topic(topic)
-        async with self._sessions.begin() as session:
-            statement = (
-                insert_on_conflict(session, OptIn)
-                .values(chat_id=chat_id, topic=topic, created_on=today)
-                .on_conflict_do_nothing(index_elements=[OptIn.chat_id, OptIn.topic])
-            )
-            await session.execute(statement)
+        self._waiting.setdefault((chat_id, topic), today.replace(day=1))
+
+    async def flush(self, *, force: bool = False) -> int:
+        """Write the waiting subscriptions if enough gathered (any number with ``force``)."""
+        if not self._waiting or (len(self._waiting) < self._min_batch and not force):
+            return 0
+        batch, self._waiting = self._waiting, {}
+        rows = [
+            {"chat_id": chat_id, "topic": topic, "created_on": day}
+            for (chat_id, topic), day in batch.items()
+        ]
+        _shuffle(rows)
+        try:
+            async with self._sessions.begin() as session:
+                statement = insert_on_conflict(session, OptIn).on_conflict_do_nothing(
+                    index_elements=[OptIn.chat_id, OptIn.topic]
+                )
+                await session.execute(statement, rows)
+        except BaseException:
+            for key, day in batch.items():  # kept for the next try
+                self._waiting.setdefault(key, day)
+            raise
+        return len(rows)
 
     async def remove(self, chat_id: int, topic: OptInTopic | None = None) -> int:
         """Unsubscribe the chat from the topic, or from everything; return rows removed."""
@@ -41,20 +86,23 @@ class OptInStore:
         if topic is not None:
             _check_topic(topic)
             statement = statement.where(OptIn.topic == topic)
+        waiting = [key for key in self._waiting if key[0] == chat_id and topic in (None, key[1])]
+        for key in waiting:
+            del self._waiting[key]
         async with self._sessions.begin() as session:
             result = await session.execute(
                 statement, execution_options={"synchronize_session": False}
             )
-        return cast(CursorResult[Any], result).rowcount
+        return cast(CursorResult[Any], result).rowcount + len(waiting)
 
     async def chat_ids(self, topic: OptInTopic) -> list[int]:
-        """Chats subscribed to the topic, in a stable order."""
+        """Chats subscribed to the topic (written or waiting), in a stable order."""
         _check_topic(topic)
         async with self._sessions.begin() as session:
-            result = await session.scalars(
-                select(OptIn.chat_id).where(OptIn.topic == topic).order_by(OptIn.chat_id)
-            )
-            return list(result)
+            result = await session.scalars(select(OptIn.chat_id).where(OptIn.topic == topic))
+            stored = set(result)
+        stored.update(chat for chat, waiting_topic in self._waiting if waiting_topic == topic)
+        return sorted(stored)
 
 
 def _check_topic(topic: str) -> None:

@@ -1,20 +1,22 @@
-"""Stores completed responses anonymously, once per dedup claim, in one transaction."""
+"""Stores completed responses anonymously: grouped transactions, random row order, no keys."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, cast
 
-from sqlalchemy import CursorResult, Table, delete, insert, select
+from sqlalchemy import CursorResult, Table, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import CompletedResponse
+from storage.activity import ActivityCounter
+from storage.database import is_infrastructure_error
 from storage.models import DEDUP_KEY_LENGTH, Answer, DedupKey, Response
-from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +39,7 @@ class DedupClaim:
 @dataclass(slots=True)
 class _Pending:
     response: CompletedResponse
-    dedup: DedupClaim | None
-    done: asyncio.Future[bool]
+    done: asyncio.Future[None]
 
 
 RESPONSES: Final[Table] = Response.__table__  # type: ignore[assignment]
@@ -46,6 +47,21 @@ ANSWERS: Final[Table] = Answer.__table__  # type: ignore[assignment]
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
+#: What the activity counter calls a stored response.
+STORED_RESPONSES: Final = "responses stored"
+
+#: After ``reshuffled_responses`` holds the responses to move (see ResponseStore.reshuffle).
+_RESHUFFLE: Final = (
+    "CREATE TEMP TABLE reshuffled_answers ON COMMIT DROP AS SELECT a.* FROM answers a "
+    "JOIN reshuffled_responses r ON r.id = a.response_id",
+    # The answers go with their responses (ON DELETE CASCADE).
+    "DELETE FROM responses WHERE id IN (SELECT id FROM reshuffled_responses)",
+    "INSERT INTO responses SELECT * FROM reshuffled_responses ORDER BY random()",
+    "INSERT INTO answers SELECT * FROM reshuffled_answers ORDER BY random()",
+)
+
+#: Row order within a batch: not predictable from the process's other random numbers.
+_shuffle = random.SystemRandom().shuffle
 
 
 def response_rows(
@@ -67,42 +83,58 @@ def response_rows(
         "window_id": response.window_id,
         "department": response.department,
     }
+    # Random ids, sorted within the response: its answers keep the questionnaire's order
+    # (reports list a multiple choice's options that way), while across responses the ids
+    # say nothing about which came first.
+    answer_ids = sorted(uuid.uuid4() for _ in response.answers)
     answers = [
         {
+            "id": answer_id,
             "response_id": response_id,
             "question_id": answer.question_id,
             "option_id": answer.option_id,
             "number": answer.number,
             "text": answer.text,
         }
-        for answer in response.answers
+        for answer_id, answer in zip(answer_ids, response.answers, strict=True)
     ]
     return row, answers
 
 
 class ResponseStore:
-    """Writes responses and their answers; owns the dedup keys that guard them.
+    """Writes responses and their answers, in no order that follows completion.
 
     Saves are grouped: responses completed at about the same moment are written in one
     transaction (each caller still waits for its own commit), because on the answer path one
-    transaction per response costs more than everything else a button press does.
+    transaction per response costs more than everything else a button press does. Within a
+    transaction the rows go in random order. If a batch fails for a reason other than the
+    database being unavailable, its responses are retried one by one, so one bad row (a NUL
+    character on PostgreSQL, say) fails its own caller only.
+
+    Nothing person-derived is written here: the ballot-stuffing guard lives in memory
+    (services.rating_guard), poll participation keys are written apart (storage.campaigns).
     """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, flush_interval: float = 0.002
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        flush_interval: float = 0.002,
+        activity: ActivityCounter | None = None,
     ) -> None:
         self._sessions = sessions
         self._flush_interval = flush_interval
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
+        self.activity = activity if activity is not None else ActivityCounter()
 
-    async def save(self, response: CompletedResponse, *, dedup: DedupClaim | None = None) -> bool:
-        """Store the response and its answers; False (and nothing stored) if ``dedup`` is taken."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(response, dedup, done))
+    async def save(self, response: CompletedResponse) -> None:
+        """Store the response and its answers; returns once they are committed."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(response, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="otklik-responses")
-        return await done
+        await done
 
     async def _write_loop(self) -> None:
         while self._pending:
@@ -110,65 +142,70 @@ class ResponseStore:
             await asyncio.sleep(self._flush_interval)
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                stored = await self._write(batch)
+                await self._write(batch)
             except Exception as error:
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.set_exception(error)
-                continue
-            for pending, ok in zip(batch, stored, strict=True):
-                if not pending.done.done():
-                    pending.done.set_result(ok)
-
-    async def _write(self, batch: list[_Pending]) -> list[bool]:
-        accepted = [True] * len(batch)
-        async with self._sessions.begin() as session:
-            claims: dict[str, int] = {}
-            for index, pending in enumerate(batch):
-                if pending.dedup is None:
-                    continue
-                if pending.dedup.key in claims:
-                    accepted[index] = False  # the same claim twice in one batch: first wins
+                if len(batch) == 1 or is_infrastructure_error(error):
+                    _settle(batch, error)
                 else:
-                    claims[pending.dedup.key] = index
-            if claims:
-                claimed = await _claim_many(
-                    session,
-                    [batch[index].dedup for index in claims.values()],  # type: ignore[misc]
-                    min(batch[index].response.submitted_on for index in claims.values()),
-                )
-                for key, index in claims.items():
-                    accepted[index] = key in claimed
-            responses: list[dict[str, Any]] = []
-            answers: list[dict[str, Any]] = []
-            for pending, ok in zip(batch, accepted, strict=True):
-                if not ok:
-                    continue
-                response_row, answer_rows = response_rows(pending.response)
-                responses.append(response_row)
-                answers += answer_rows
+                    await self._write_one_by_one(batch)
+                continue
+            _settle(batch, None)
+
+    async def _write_one_by_one(self, batch: list[_Pending]) -> None:
+        for index, pending in enumerate(batch):
+            try:
+                await self._write([pending])
+            except Exception as error:
+                if is_infrastructure_error(error):
+                    _settle(batch[index:], error)
+                    return
+                _settle([pending], error)
+            else:
+                _settle([pending], None)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        responses: list[dict[str, Any]] = []
+        answers: list[dict[str, Any]] = []
+        for pending in batch:
+            response_row, answer_rows = response_rows(pending.response)
+            responses.append(response_row)
+            answers += answer_rows
+        _shuffle(responses)
+        _shuffle(answers)
+        async with self._sessions.begin() as session:
             # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
-            if responses:
-                await session.execute(insert(RESPONSES), responses)
+            await session.execute(insert(RESPONSES), responses)
             if answers:
                 await session.execute(insert(ANSWERS), answers)
-        refused = accepted.count(False)
-        # Only counts are logged: answer content never goes to the log.
-        logger.info(
-            "stored %d response(s) with %d answers; %d refused as repeats",
-            len(responses),
-            len(answers),
-            refused,
-        )
-        return accepted
+        # Counted, not logged: a line per response would give each one its time of day.
+        self.activity.add(STORED_RESPONSES, len(responses))
 
-    async def is_claimed(self, key: str, today: date) -> bool:
-        """Whether a live (not yet expired) claim holds ``key``: lets a dialog refuse early."""
+    async def reshuffle(self, since: date) -> int:
+        """On PostgreSQL, rewrite the responses dated ``since`` or later, and their answers, in
+        random order in one transaction; return how many responses moved (0 on SQLite).
+
+        A PostgreSQL heap keeps rows where they were appended and stamps each with the id of
+        the transaction that wrote it (``xmin``, readable by any SQL user): both order the
+        responses as they were completed, even though each batch is shuffled. Rewritten, they
+        share one ``xmin`` and lie in random order. SQLite keeps these tables as B-trees of
+        their random keys, so there the order is random from the start.
+        """
         async with self._sessions.begin() as session:
-            found = await session.scalar(
-                select(DedupKey.key).where(DedupKey.key == key, DedupKey.expires_on >= today)
+            connection = await session.connection()
+            if connection.dialect.name != "postgresql":
+                return 0
+            copied = await connection.execute(
+                text(
+                    "CREATE TEMP TABLE reshuffled_responses ON COMMIT DROP AS "
+                    "SELECT * FROM responses WHERE submitted_on >= :since"
+                ),
+                {"since": since},
             )
-        return found is not None
+            moved = cast(CursorResult[Any], copied).rowcount
+            if moved:
+                for statement in _RESHUFFLE:
+                    await connection.execute(text(statement))
+        return moved
 
     async def purge_expired_dedup_keys(self, today: date) -> int:
         """Delete keys whose ``expires_on`` is before ``today``; return how many went."""
@@ -182,19 +219,11 @@ class ResponseStore:
         return purged
 
 
-async def _claim_many(session: AsyncSession, claims: list[DedupClaim], today: date) -> set[str]:
-    """Insert the keys, or take over expired ones; returns the keys this batch now holds."""
-    # ON CONFLICT rather than catching IntegrityError: a duplicate is routine here (Telegram
-    # redelivers updates, people double-tap) and must neither abort the PostgreSQL transaction
-    # nor fill the server log with unique violations. Concurrent claims still serialize on the
-    # primary key, so exactly one of them wins.
-    insert_keys = insert_on_conflict(session, DedupKey).values(
-        [{"key": c.key, "scope": c.scope, "expires_on": c.expires_on} for c in claims]
-    )
-    statement = insert_keys.on_conflict_do_update(
-        index_elements=[DedupKey.key],
-        set_={"scope": insert_keys.excluded.scope, "expires_on": insert_keys.excluded.expires_on},
-        # An expired key not yet purged must not block a new answer.
-        where=DedupKey.expires_on < today,
-    ).returning(DedupKey.key)
-    return set((await session.execute(statement)).scalars())
+def _settle(batch: list[_Pending], error: Exception | None) -> None:
+    for pending in batch:
+        if pending.done.done():
+            continue
+        if error is None:
+            pending.done.set_result(None)
+        else:
+            pending.done.set_exception(error)

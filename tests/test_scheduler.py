@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from scheduler.jobs import HOUSEKEEPING_JOB, create_scheduler, housekeeping
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from scheduler.jobs import (
+    ACTIVITY_JOB,
+    HOUSEKEEPING_JOB,
+    OPT_INS_JOB,
+    WAL_JOB,
+    create_scheduler,
+    hourly_privacy,
+    housekeeping,
+)
+from storage.opt_ins import OptInStore
 
 
 class FakeResponses:
@@ -39,3 +51,46 @@ def test_housekeeping_runs_at_night_in_the_bodys_zone() -> None:
     after = datetime(2026, 7, 1, 12, 0, tzinfo=zone)
     fire = job.trigger.get_next_fire_time(None, after)
     assert fire == datetime(2026, 7, 2, 3, 17, tzinfo=zone)
+
+
+class FakeActivity:
+    def report(self) -> dict[str, int]:
+        return {}
+
+
+async def _yes() -> bool:
+    return True
+
+
+def test_privacy_jobs_run_every_minute_and_every_hour() -> None:
+    # Issue 8: batched subscriptions, the WAL trail, hourly totals and reshuffles.
+    zone = ZoneInfo("Europe/Moscow")
+    opt_ins = OptInStore(cast(async_sessionmaker[AsyncSession], None))
+    scheduler = create_scheduler(
+        zone,
+        responses=FakeResponses(),
+        fsm=None,
+        today=lambda: date(2026, 7, 1),
+        opt_ins=opt_ins,
+        activity=FakeActivity(),
+        wal=_yes,
+    )
+    for job_id in (OPT_INS_JOB, WAL_JOB):
+        job = scheduler.get_job(job_id)
+        assert job is not None and job.trigger.interval == timedelta(minutes=1), job_id
+    hourly = scheduler.get_job(ACTIVITY_JOB)
+    assert hourly is not None
+    after = datetime(2026, 7, 1, 12, 0, 30, tzinfo=zone)
+    assert hourly.trigger.get_next_fire_time(None, after) == datetime(2026, 7, 1, 13, tzinfo=zone)
+
+
+async def test_hourly_privacy_reshuffles_since_yesterday_and_reports() -> None:
+    days: list[date] = []
+
+    class Reshuffler:
+        async def reshuffle(self, since: date) -> int:
+            days.append(since)
+            return 0
+
+    await hourly_privacy(FakeActivity(), Reshuffler(), lambda: date(2026, 7, 1))
+    assert days == [date(2026, 6, 30)]

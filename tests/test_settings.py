@@ -166,10 +166,10 @@ def test_unknown_time_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings()
 
 
-def test_the_generated_pepper_goes_to_the_home_data_folder(tmp_path: Path) -> None:
+def test_the_generated_pepper_goes_to_the_home_secrets_folder(tmp_path: Path) -> None:
     ensure_pepper(Settings())
-    assert (tmp_path / "data" / "pepper.key").is_file()
-    assert not (Path.cwd() / "data").exists()
+    assert (tmp_path / "secrets" / "pepper.key").is_file()
+    assert not (Path.cwd() / "secrets").exists()
 
 
 def test_pepper_is_generated_once_and_kept_private(tmp_path: Path) -> None:
@@ -178,13 +178,43 @@ def test_pepper_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     second = ensure_pepper(settings, tmp_path / "data")
     assert first.get_secret_value() == second.get_secret_value()
     assert len(first.get_secret_value()) >= 32
-    assert (tmp_path / "data" / "pepper.key").stat().st_mode & 0o077 == 0
+    path = tmp_path / "secrets" / "pepper.key"
+    assert path.read_text() == first.get_secret_value()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_pepper_does_not_live_next_to_the_database_by_default(tmp_path: Path) -> None:
+    # Issue 8: a copy of data/ must not carry the secret that recomputes the keyed hashes.
+    settings = Settings()
+    ensure_pepper(settings, tmp_path / "data")
+    database = Path(settings.db.url.removeprefix("sqlite+aiosqlite:///")).resolve()
+    pepper = settings.privacy.pepper_file.resolve()
+    assert database.parent not in pepper.parents
+    assert not (tmp_path / "data").exists()
+
+
+def test_pepper_left_in_data_by_older_versions_is_moved_out(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "pepper.key").write_text("old-pepper-of-this-install\n")
+    assert ensure_pepper(Settings(), tmp_path / "data").get_secret_value() == (
+        "old-pepper-of-this-install"
+    )
+    assert not (tmp_path / "data" / "pepper.key").exists()
+    assert (tmp_path / "secrets" / "pepper.key").exists()
+
+
+def test_pepper_file_is_a_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PRIVACY__PEPPER_FILE", str(tmp_path / "vault" / "otklik.key"))
+    value = ensure_pepper(Settings(), tmp_path / "data")
+    assert (tmp_path / "vault" / "otklik.key").read_text() == value.get_secret_value()
 
 
 def test_configured_pepper_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PRIVACY__PEPPER", "from-env-0123456789")
     assert ensure_pepper(Settings(), tmp_path).get_secret_value() == "from-env-0123456789"
     assert not (tmp_path / "pepper.key").exists()
+    assert not (tmp_path / "secrets").exists()
 
 
 def test_env_example_documents_every_setting() -> None:

@@ -54,6 +54,7 @@ class World:
     reporting: ReportingService
     campaigns: CampaignService
     funnel: FunnelRecorder
+    opt_ins: OptInStore
 
     async def rows(self, table: str) -> list[dict[str, object]]:
         async with self.engine.connect() as connection:
@@ -67,6 +68,7 @@ def build_feedback(
     *,
     ratings_per_day: int = 1,
     listeners: Sequence[ResponseListener] = (),
+    opt_ins: OptInStore | None = None,
 ) -> FeedbackService:
     defaults = ContentSettings()
     content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
@@ -74,8 +76,7 @@ def build_feedback(
         questionnaires=content.questionnaires,
         catalog=content.catalog,
         responses=ResponseStore(sessions),
-        opt_ins=OptInStore(sessions),
-        pepper=PEPPER,
+        opt_ins=opt_ins or OptInStore(sessions),
         zone=ZONE,
         policy=FeedbackPolicy(
             ratings_per_service_per_day=ratings_per_day, default_channel="messenger"
@@ -114,6 +115,7 @@ def build_campaigns(
     feedback: FeedbackService,
     send: Callable[[int, str], Awaitable[None]],
     clock_now: list[datetime],
+    opt_ins: OptInStore | None = None,
 ) -> CampaignService:
     defaults = ContentSettings()
     content = load_content(
@@ -131,7 +133,7 @@ def build_campaigns(
         ),
         send=send,
         results=_TextOutbox(send),
-        opt_ins=OptInStore(sessions),
+        opt_ins=opt_ins or OptInStore(sessions),
         officer_ids={OFFICER_ID},
         clock=lambda: clock_now[0],
         bot_username="otklik_test_bot",
@@ -152,12 +154,14 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
     async def send_alert(chat_id: int, text: str) -> None:
         await holder[0].bot.send_message(chat_id, text)
 
-    feedback = build_feedback(sessions, clock_now)
+    # One store for both services, as in bot.app: subscriptions wait in it to be written.
+    opt_ins = OptInStore(sessions)
+    feedback = build_feedback(sessions, clock_now, opt_ins=opt_ins)
     await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
     storage = SqlStorage(sessions, PEPPER)
     reporting = build_reporting(sessions, feedback)
     feedback.add_listener(AlertNotifier(reporting, send_alert, clock=lambda: clock_now[0]))
-    campaigns = build_campaigns(sessions, feedback, send_alert, clock_now)
+    campaigns = build_campaigns(sessions, feedback, send_alert, clock_now, opt_ins)
     funnel = FunnelRecorder(sessions)
     dispatcher = create_dispatcher(
         storage=storage,
@@ -178,6 +182,7 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
         reporting,
         campaigns,
         funnel,
+        opt_ins,
     )
     yield world
     await storage.close()

@@ -193,6 +193,8 @@ async def test_enrolled_staff_may_subscribe_to_staff_invitations(world: World) -
     await ivan.send(f"/join {code}")
     assert "Отдел кадров" in ivan.last_text()
     await ivan.click("🔔 Присылать приглашения на опросы сотрудников")
+    assert await world.opt_ins.chat_ids("staff_polls") == [7770001234]
+    await world.opt_ins.flush(force=True)  # subscriptions are written in shuffled batches
     assert [row["topic"] for row in await world.rows("opt_ins")] == ["staff_polls"]
 
 

@@ -119,6 +119,14 @@ async def test_an_answer_is_stored_with_its_key_once_and_never_after_closing(
     ) == (Verdict.ALREADY_ANSWERED)
     assert (await count(sessions, Response), await count(sessions, Answer)) == (1, 3)
     assert await store.has_participation(window_id, "k1")
+    # Issue 8: not written with the response; it waits for a batch.
+    assert await count(sessions, DedupKey) == 0
+    assert await store.flush_participation(force=True) == 1
+    assert await count(sessions, DedupKey) == 1
+    # After a restart (a new store), the written key still refuses a second answer.
+    assert await CampaignStore(sessions).save_answer(
+        window_id, response(window_id, "ИТ"), claim(window_id, "k1"), today
+    ) == (Verdict.ALREADY_ANSWERED)
     # A post-service rating key elsewhere must survive the window's close.
     async with sessions.begin() as session:
         session.add(DedupKey(key="rating-key", scope="rating", expires_on=date(2026, 5, 1)))
@@ -130,6 +138,23 @@ async def test_an_answer_is_stored_with_its_key_once_and_never_after_closing(
     assert late == Verdict.CLOSED
     assert await store.save_answer(404, response(404), claim(404, "k3"), today) == Verdict.UNKNOWN
     assert await count(sessions, Response) == 1
+
+
+async def test_keys_waiting_when_the_window_closes_are_never_written(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = CampaignStore(sessions)
+    window_id = await open_one(store)
+    today = date(2026, 4, 28)
+    for key in ("k1", "k2"):
+        assert await store.save_answer(
+            window_id, response(window_id), claim(window_id, key), today
+        ) == (Verdict.OK)
+    assert store.waiting_keys == 2
+    assert await store.close_window(window_id, NOW)
+    assert store.waiting_keys == 0
+    assert await store.flush_participation(force=True) == 0
+    assert await count(sessions, DedupKey) == 0
 
 
 async def test_concurrent_answers_of_one_person_store_one_response(

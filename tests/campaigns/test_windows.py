@@ -221,12 +221,36 @@ async def test_participation_keys_are_deleted_when_the_window_closes(
     await world.tick(local(2026, 4, 27, 10, 0))
     window_id = await deep_window(world)
     await world.service.store_answer(window_id, 101, complete(questionnaires["deep_external"]))
+    # Issue 8: the key waits in memory for company; a restart (shutdown) writes it anyway.
+    assert await world.rows("dedup_keys") == []
+    assert await world.service.flush_participation(force=True) == 1
     keys = await world.rows("dedup_keys")
     assert [k["scope"] for k in keys] == [f"window:{window_id}"]
     await world.tick(local(2026, 5, 12, 23, 59))
     assert len(await world.rows("dedup_keys")) == 1
     await world.tick(local(2026, 5, 13, 0, 0))
     assert await world.rows("dedup_keys") == []
+
+
+async def test_participation_keys_are_written_by_the_tick_only_in_batches_of_a_group(
+    world: CampaignWorld, questionnaires: dict[str, Questionnaire]
+) -> None:
+    # Issue 8: a key written alone would point at the one response written before it.
+    await world.tick(local(2026, 4, 27, 10, 0))
+    window_id = await deep_window(world)
+    deep = questionnaires["deep_external"]
+    for person in range(1, 5):
+        assert await world.service.store_answer(window_id, person, complete(deep)) == Verdict.OK
+    await world.tick(local(2026, 4, 27, 10, 1))
+    assert await world.rows("dedup_keys") == []
+    assert await world.service.may_answer(window_id, 3) == Verdict.ALREADY_ANSWERED
+    assert await world.service.store_answer(window_id, 3, complete(deep)) == (
+        Verdict.ALREADY_ANSWERED
+    )
+    assert await world.service.store_answer(window_id, 5, complete(deep)) == Verdict.OK
+    await world.tick(local(2026, 4, 27, 10, 2))
+    assert len(await world.rows("dedup_keys")) == 5
+    assert len(await world.rows("responses")) == 5
 
 
 async def test_reminder_outbox_names_every_invitee_so_it_reveals_no_respondent(

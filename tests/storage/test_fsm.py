@@ -351,6 +351,54 @@ async def test_data_json_cannot_hold_fails_only_its_own_caller(fsm: SqlStorage) 
         await fsm.set_data(KEY, [("cursor", "q1")])  # type: ignore[arg-type]
 
 
+async def test_a_row_the_database_refuses_fails_only_its_own_dialog(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Issue 9: one bad row failed every dialog of its group commit. A lone surrogate (JSON
+    # from Telegram may carry one) passes json.dumps but no driver can encode it.
+    storage = SqlStorage(sessions, PEPPER, flush_interval=0.05)
+    try:
+        results = await asyncio.gather(
+            storage.set_data(_key(1), {"cursor": "q1"}),
+            storage.set_data(_key(2), {"comment": "\ud800"}),
+            storage.set_state(_key(3), Poll.answering),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], FsmCommitError)
+    finally:
+        await storage.close()
+    fresh = SqlStorage(sessions, PEPPER)
+    try:
+        assert await fresh.get_data(_key(1)) == {"cursor": "q1"}
+        assert await fresh.get_state(_key(3)) == Poll.answering.state
+        assert await fresh.get_data(_key(2)) == {}
+    finally:
+        await fresh.close()
+
+
+async def test_database_outage_is_not_retried_row_by_row(
+    fsm: SqlStorage, engine: AsyncEngine
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    attempts: list[int] = []
+
+    def refuse(_connection: Connection) -> None:
+        attempts.append(1)
+        raise OperationalError("COMMIT", {}, ConnectionRefusedError("down"))
+
+    event.listen(engine.sync_engine, "commit", refuse)
+    try:
+        results = await asyncio.gather(
+            *(fsm.set_data(_key(n), {"cursor": "q"}) for n in range(4)), return_exceptions=True
+        )
+    finally:
+        event.remove(engine.sync_engine, "commit", refuse)
+    assert all(isinstance(result, FsmCommitError) for result in results)
+    assert len(attempts) == 1
+
+
 async def test_close_commits_pending_writes_and_refuses_new_ones(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

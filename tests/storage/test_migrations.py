@@ -6,13 +6,16 @@ import asyncio
 import subprocess
 import sys
 import threading
+import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import migrate
@@ -206,3 +209,87 @@ async def _tables_at(url: str) -> set[str]:
         return await _table_names(engine)
     finally:
         await engine.dispose()
+
+
+async def test_0007_keeps_every_row_and_forgets_the_order_and_the_rating_keys(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 8: rows written at 0006 in completion order come out with random answer ids, no
+    # rowids on SQLite, and without the ballot-stuffing keys anyone with the pepper recomputes.
+    await database.upgrade("0006")
+    engine = database.engine(foreign_keys=False)
+    ids = [uuid.uuid4() for _ in range(20)]
+    try:
+        async with engine.begin() as connection:
+            for number, response_id in enumerate(ids):
+                await connection.execute(
+                    text(
+                        "INSERT INTO responses (id, questionnaire_id, questionnaire_version, "
+                        "kind, audience, submitted_on) VALUES (:id, 'post_service', :v, "
+                        "'rating', 'external', :day)"
+                    ),
+                    {"id": _uuid_value(database, response_id), "v": number, "day": DAY},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO answers (response_id, question_id, number) "
+                        "VALUES (:id, 'overall', :n)"
+                    ),
+                    {"id": _uuid_value(database, response_id), "n": 1 + number % 5},
+                )
+            await connection.execute(
+                text(
+                    "INSERT INTO dedup_keys (key, scope, expires_on) VALUES "
+                    "('r1', 'rating', :day), ('w1', 'window:3', :day)"
+                ),
+                {"day": DAY},
+            )
+            await connection.execute(
+                text("INSERT INTO opt_ins (chat_id, topic, created_on) VALUES (77, 'polls', :d)"),
+                {"d": DAY},
+            )
+    finally:
+        await engine.dispose()
+
+    await database.upgrade("0007")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            joined = await connection.execute(
+                text(
+                    "SELECT r.questionnaire_version, a.number, a.id FROM responses r "
+                    "JOIN answers a ON a.response_id = r.id"
+                )
+            )
+            rows = joined.all()
+            keys = (await connection.execute(text("SELECT key, scope FROM dedup_keys"))).all()
+            opt_ins = (await connection.execute(text("SELECT * FROM opt_ins"))).all()
+            if database.backend == "sqlite":
+                for table in ("responses", "answers", "dedup_keys", "opt_ins", "fsm_states"):
+                    with pytest.raises(OperationalError, match="rowid"):
+                        await connection.execute(text(f"SELECT rowid FROM {table}"))
+    finally:
+        await engine.dispose()
+    assert sorted((int(v), int(n)) for v, n, _ in rows) == [(v, 1 + v % 5) for v in range(20)]
+    assert len({str(answer_id) for *_, answer_id in rows}) == 20
+    assert all(len(str(answer_id).replace("-", "")) == 32 for *_, answer_id in rows)
+    assert [tuple(key) for key in keys] == [("w1", "window:3")]
+    assert [(row[0], row[1], str(row[2])) for row in opt_ins] == [(77, "polls", "2026-11-01")]
+
+    await database.downgrade("0006")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            answers = (await connection.execute(text("SELECT id, number FROM answers"))).all()
+    finally:
+        await engine.dispose()
+    assert sorted(int(n) for _, n in answers) == sorted(1 + v % 5 for v in range(20))
+    assert all(isinstance(answer_id, int) for answer_id, _ in answers)
+
+
+DAY = date(2026, 11, 23)
+
+
+def _uuid_value(database: ScratchDatabase, value: uuid.UUID) -> object:
+    # What SQLAlchemy's Uuid type stores: 32 hex digits on SQLite, a native uuid on PostgreSQL.
+    return value.hex if database.backend == "sqlite" else value

@@ -1,4 +1,4 @@
-"""OptInStore: idempotent subscriptions per chat and topic."""
+"""OptInStore: idempotent subscriptions per chat and topic, written in batches."""
 
 from __future__ import annotations
 
@@ -18,19 +18,74 @@ PRIVATE = 7_123_456_789
 SUPERGROUP = -1_001_234_567_890
 
 
-async def test_adding_twice_keeps_one_subscription_from_the_first_day(
+async def test_adding_twice_keeps_one_subscription_from_the_first_month(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     store = OptInStore(sessions)
+    april = date(2025, 4, 2)
 
     await store.add(PRIVATE, "changes", MONDAY)
-    await store.add(PRIVATE, "changes", FRIDAY)
+    await store.add(PRIVATE, "changes", april)
+    assert await store.flush(force=True) == 1
+    await store.add(PRIVATE, "changes", april)
+    await store.flush(force=True)
 
     async with sessions() as session:
         rows = list(await session.scalars(select(OptIn)))
     assert [(row.chat_id, row.topic, row.created_on) for row in rows] == [
-        (PRIVATE, "changes", MONDAY)
+        (PRIVATE, "changes", date(2025, 3, 1))
     ]
+
+
+async def test_only_the_month_of_a_subscription_is_kept(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = OptInStore(sessions)
+    await store.add(PRIVATE, "changes", FRIDAY)
+    await store.flush(force=True)
+    async with sessions() as session:
+        assert list(await session.scalars(select(OptIn.created_on))) == [date(2025, 3, 1)]
+
+
+async def test_subscriptions_wait_in_memory_until_a_batch_gathers(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Issue 8: written at once, a subscription would sit right after its author's response.
+    store = OptInStore(sessions, min_batch=3)
+    await store.add(1, "changes", MONDAY)
+    await store.add(2, "changes", MONDAY)
+
+    assert await store.flush() == 0
+    assert await _stored(sessions) == set()
+    assert await store.chat_ids("changes") == [1, 2]  # already counted for messages
+
+    await store.add(3, "polls", MONDAY)
+    assert await store.flush() == 3
+    assert await _stored(sessions) == {1, 2, 3}
+    assert store.waiting == 0
+
+
+async def test_a_failed_flush_keeps_the_subscriptions_for_the_next_try(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = OptInStore(sessions, min_batch=1)
+    await store.add(1, "changes", MONDAY)
+
+    def broken_begin() -> object:
+        raise ConnectionRefusedError("database down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sessions, "begin", broken_begin)
+        with pytest.raises(ConnectionRefusedError):
+            await store.flush()
+    assert store.waiting == 1
+    assert await store.flush() == 1
+    assert await _stored(sessions) == {1}
+
+
+async def _stored(sessions: async_sessionmaker[AsyncSession]) -> set[int]:
+    async with sessions() as session:
+        return set(await session.scalars(select(OptIn.chat_id)))
 
 
 async def test_chat_ids_lists_the_subscribers_of_one_topic_in_order(
@@ -51,6 +106,7 @@ async def test_remove_one_topic_or_all_of_them(
     store = OptInStore(sessions)
     await store.add(PRIVATE, "changes", MONDAY)
     await store.add(PRIVATE, "polls", MONDAY)
+    await store.flush(force=True)
     await store.add(SUPERGROUP, "polls", MONDAY)
 
     assert await store.remove(PRIVATE, "polls") == 1

@@ -1,0 +1,5 @@
+"""The storage tests' database fixtures: each test runs on SQLite and on PostgreSQL."""
+
+from tests.storage.conftest import database
+
+__all__ = ["database"]
