@@ -84,6 +84,10 @@ _TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.EN: "This button belongs to a finished or older poll.",
     },
     "already_counted": {Language.RU: "Ответ уже учтён", Language.EN: "Already counted"},
+    "button_inactive": {
+        Language.RU: "Эта кнопка больше не активна",
+        Language.EN: "This button is no longer active",
+    },
     "questionnaire_changed": {
         Language.RU: "Анкета обновилась, пока вы отвечали. Пожалуйста, начните заново: /start",
         Language.EN: "The questionnaire was updated while you were answering. "
@@ -162,6 +166,10 @@ _REASONS: Final[dict[Reason, dict[Language, str]]] = {
     Reason.EMPTY_TEXT: {
         Language.RU: "Сообщение пустое. Напишите ответ текстом.",
         Language.EN: "The message is empty. Please type your answer.",
+    },
+    Reason.INVISIBLE_TEXT: {
+        Language.RU: "В сообщении нет видимых символов. Напишите ответ словами, пожалуйста.",
+        Language.EN: "The message has no visible characters. Please type your answer in words.",
     },
     Reason.TOO_LONG: {
         Language.RU: "Слишком длинный ответ: не больше {limit} символов. Сократите, пожалуйста.",
