@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
+from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
@@ -69,6 +70,8 @@ class Application:
 def create_bot(settings: Settings) -> Bot:
     assert settings.bot.token is not None
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_base_url))
+    # Calls made while answering a person are repeated on 429, 5xx and timeouts.
+    session.middleware(RetryRequests())
     return Bot(
         settings.bot.token.get_secret_value(),
         session=session,
