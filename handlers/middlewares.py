@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -69,6 +70,17 @@ def in_answer_path() -> bool:
     return _current.get() is not None
 
 
+@contextmanager
+def answer_path() -> Iterator[UpdateCalls]:
+    """Bot calls made inside are on the answer path of one update (and recorded)."""
+    calls = UpdateCalls()
+    token = _current.set(calls)
+    try:
+        yield calls
+    finally:
+        _current.reset(token)
+
+
 class RecordCallbackAnswers(BaseRequestMiddleware):
     """A session request middleware noting each callback query the bot answered (or that
     Telegram refused as too old), so the error handler never answers a press twice."""
@@ -111,12 +123,8 @@ class TrackUpdateCalls(BaseMiddleware):
             isinstance(m, RecordCallbackAnswers) for m in bot.session.middleware
         ):
             bot.session.middleware(RecordCallbackAnswers())
-        calls = UpdateCalls()
-        # The error handler runs outside this middleware (it wraps all registered later) and
-        # gets the record from the shared data instead.
-        data["update_calls"] = calls
-        token = _current.set(calls)
-        try:
+        with answer_path() as calls:
+            # The error handler runs outside this middleware (it wraps all registered later)
+            # and gets the record from the shared data instead.
+            data["update_calls"] = calls
             return await handler(event, data)
-        finally:
-            _current.reset(token)

@@ -6,7 +6,13 @@ from typing import Final
 
 from aiogram.types import User
 
-from questionnaires.campaigns import Verdict
+from questionnaires.campaigns import (
+    CampaignError,
+    UnknownCampaignError,
+    UnknownWindowError,
+    Verdict,
+    WindowConflictError,
+)
 from questionnaires.engine import Reason
 from questionnaires.schema import Language
 
@@ -217,6 +223,36 @@ _VERDICTS: Final[dict[Verdict, dict[Language, str]]] = {
         Language.EN: "This poll is for staff. Get a code from the officer and send /join CODE.",
     },
 }
+
+
+_CAMPAIGN_ERRORS: Final[dict[type[CampaignError], dict[Language, str]]] = {
+    UnknownCampaignError: {
+        Language.RU: "Такого опроса нет в настройках: кнопка устарела. Откройте список заново.",
+        Language.EN: "There is no such poll in the settings: the button is outdated.",
+    },
+    UnknownWindowError: {
+        Language.RU: "Такого окна опроса нет: кнопка устарела. Откройте список заново.",
+        Language.EN: "There is no such poll window: the button is outdated.",
+    },
+    WindowConflictError: {
+        Language.RU: "Этот опрос сегодня уже проводился и закрыт. Открыть его снова можно завтра.",
+        Language.EN: "This poll already ran today and is closed. It can open again tomorrow.",
+    },
+}
+_CAMPAIGN_ERROR_OTHER: Final = {
+    Language.RU: "Сейчас это сделать нельзя: окно опроса ещё не открыто или уже изменилось.",
+    Language.EN: "This cannot be done now: the poll window is not open yet or has changed.",
+}
+
+
+def campaign_error_text(language: Language, error: Exception) -> str:
+    """An officer's failed poll action in words; never the exception's own (English) text."""
+    for kind, texts in _CAMPAIGN_ERRORS.items():
+        if isinstance(error, kind):
+            return texts[language]
+    if isinstance(error, CampaignError):
+        return _CAMPAIGN_ERROR_OTHER[language]
+    return _TEXTS["button_inactive"][language]
 
 
 def verdict_text(language: Language, verdict: Verdict) -> str:
