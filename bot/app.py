@@ -112,7 +112,13 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     storage: BaseStorage
     sql_storage: SqlStorage | None = None
     if settings.fsm.redis_url:
-        storage = create_redis_storage(settings.fsm.redis_url, pepper, ttl)
+        storage = create_redis_storage(
+            settings.fsm.redis_url,
+            pepper,
+            ttl,
+            max_connections=settings.fsm.redis_max_connections,
+            pool_timeout=settings.fsm.redis_pool_timeout,
+        )
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
     responses = ResponseStore(sessions)
