@@ -175,8 +175,9 @@ def setup() -> Router:
             view = await _complete(
                 outcome, data, state, feedback, campaigns, user, language, funnel
             )
-            await message.answer(**_message_kwargs(view))
+            # Stored and forgotten: the old buttons can do nothing any more.
             await _drop_keyboard(bot, message.chat.id, old_id)
+            await message.answer(**_message_kwargs(view))
             return
         notice = None
         if isinstance(outcome, Rejected):
