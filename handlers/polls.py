@@ -31,7 +31,13 @@ from questionnaires.campaigns import (
 )
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
-from services.campaigns import CampaignService, WindowView, parse_window_payload
+from services.campaigns import (
+    DEPARTMENT_MAX_LENGTH,
+    MAX_CODES_PER_CALL,
+    CampaignService,
+    WindowView,
+    parse_window_payload,
+)
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
 from storage.opt_ins import OptInTopic
@@ -382,8 +388,12 @@ def setup_officer() -> Router:
             return
         try:
             codes = await campaigns.create_invite_codes(department, count)
-        except ValueError as error:
-            await message.answer(escape(str(error)))
+        except ValueError:
+            # The service's own wording is English and technical: the officer gets the rule.
+            await message.answer(
+                f"Название подразделения — до {DEPARTMENT_MAX_LENGTH} символов, кодов за раз — "
+                f"от 1 до {MAX_CODES_PER_CALL}. Например: /invite Отдел лицензирования 12"
+            )
             return
         listing = "\n".join(f"<code>{code}</code>" for code in codes)
         await message.answer(

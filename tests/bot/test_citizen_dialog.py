@@ -614,6 +614,9 @@ async def test_officer_sees_translated_errors_never_exception_text(world: World)
     for alert in alerts:
         assert not any(word in alert for word in ("no window", "no campaign", "invalid literal"))
         assert any("а" <= char <= "я" for char in alert), alert
+    await officer.send("/invite Отдел лицензирования 99999999999999999999")
+    assert "кодов за раз — от 1 до 1000" in officer.last_text()
+    assert "ask for" not in officer.last_text()
 
 
 async def test_invisible_comment_is_refused_and_control_characters_never_stored(
