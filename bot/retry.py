@@ -52,6 +52,8 @@ class RetryPolicy:
     base_delay: float = 0.5  # seconds before the 2nd call; doubled each time (5xx, network)
     max_delay: float = 5.0  # one backoff step never waits longer
     max_retry_after: float = 30.0  # a longer flood wait is not sat out while a person waits
+    #: Telegram drops a callback query about 15 s after the press; later answers only fail.
+    max_answer_wait: float = 10.0
 
 
 class RetryRequests(BaseRequestMiddleware):
@@ -75,7 +77,12 @@ class RetryRequests(BaseRequestMiddleware):
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
                 delay = float(error.retry_after)
-                if attempt >= self.policy.attempts or delay > self.policy.max_retry_after:
+                limit = (
+                    self.policy.max_answer_wait
+                    if isinstance(method, AnswerCallbackQuery)
+                    else self.policy.max_retry_after
+                )
+                if attempt >= self.policy.attempts or delay > limit:
                     raise
             except TelegramServerError:
                 if attempt >= self.policy.attempts:

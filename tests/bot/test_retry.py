@@ -108,6 +108,18 @@ async def test_a_flood_wait_longer_than_the_cap_is_not_sat_out(bot: Bot) -> None
     assert flaky.calls == 1 and sleeps.delays == []
 
 
+async def test_a_callback_answer_does_not_wait_past_the_life_of_the_query(bot: Bot) -> None:
+    sleeps = Sleeps()
+    answer = AnswerCallbackQuery(callback_query_id="1")
+    flaky = Flaky(_retry_after(20))
+    with pytest.raises(TelegramRetryAfter):
+        await _run(RetryRequests(sleep=sleeps), flaky, bot, answer)
+    assert sleeps.delays == []
+    flaky = Flaky(_retry_after(20))  # an edit may still wait that long
+    assert await _run(RetryRequests(sleep=sleeps), flaky, bot, EDIT) == "ok"
+    assert sleeps.delays == [20.0]
+
+
 async def test_a_timed_out_send_is_not_repeated_as_it_may_have_gone_out(bot: Bot) -> None:
     sleeps = Sleeps()
     with pytest.raises(TelegramNetworkError):
