@@ -526,6 +526,11 @@ class BotApiEmulator:
         return self._files[file_id].data
 
     @property
+    def open_callbacks(self) -> frozenset[str]:
+        """Callback queries delivered to the bot and not answered yet."""
+        return frozenset(self._open_callbacks)
+
+    @property
     def pending_updates(self) -> int:
         return len(self._updates)
 
