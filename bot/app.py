@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
+from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
 from reports.model import QuestionnaireRoles
@@ -82,6 +83,8 @@ def create_bot(settings: Settings) -> Bot:
     session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.bot.api_base_url), proxy=settings.bot.proxy
     )
+    # Calls made while answering a person are repeated on 429, 5xx and timeouts.
+    session.middleware(RetryRequests())
     return Bot(
         settings.bot.token.get_secret_value(),
         session=session,
@@ -128,7 +131,13 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     storage: BaseStorage
     sql_storage: SqlStorage | None = None
     if settings.fsm.redis_url:
-        storage = create_redis_storage(settings.fsm.redis_url, pepper, ttl)
+        storage = create_redis_storage(
+            settings.fsm.redis_url,
+            pepper,
+            ttl,
+            max_connections=settings.fsm.redis_max_connections,
+            pool_timeout=settings.fsm.redis_pool_timeout,
+        )
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
     activity = ActivityCounter()

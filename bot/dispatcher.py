@@ -8,8 +8,8 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from handlers import citizen, common, dialog, errors, officer, polls
-from handlers.middlewares import DropRepeatedUpdates
+from handlers import citizen, common, dialog, errors, inactive, officer, polls
+from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
 from services.campaigns import CampaignService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
@@ -38,6 +38,9 @@ def create_dispatcher(
         **workflow_data,
     )
     dispatcher.update.outer_middleware(DropRepeatedUpdates())
+    # Marks the answer path (bot/retry.py repeats its failed calls) and records which presses
+    # were answered, so the error handler never answers one twice.
+    dispatcher.update.outer_middleware(TrackUpdateCalls())
     dispatcher.include_routers(
         errors.setup(),
         # Private chats only: in a group a report, an invitation or a dialog would be read by
@@ -53,6 +56,7 @@ def create_dispatcher(
             officer.setup(),
             polls.setup_officer(),
             common.setup_fallback(),
+            inactive.setup(),  # last of all: any press nobody took is still answered
         ),
         common.setup_elsewhere(),
     )

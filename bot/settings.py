@@ -188,6 +188,15 @@ class FsmSettings(BaseModel):
         description="Keep dialog state in Redis (several bot processes); default: the database.",
     )
     ttl_days: int = Field(default=7, ge=1, description="Unfinished dialogs are forgotten after.")
+    redis_max_connections: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Redis connections per bot process; more callers wait for a free one.",
+    )
+    redis_pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a caller waits for a free Redis connection."
+    )
 
     @field_validator("redis_url", mode="before")
     @classmethod

@@ -11,12 +11,13 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, User
 
+from handlers.errors import is_not_modified
 from handlers.texts import language_of, reason_text, tr, verdict_text
 from handlers.views import Action, Press, View, step_view, thanks_view
 from questionnaires import engine
@@ -115,9 +116,14 @@ def setup() -> Router:
         if not progress or data.get("n") != callback_data.d:
             await query.answer(tr(language, "stale_button"), show_alert=True)
             return
+        message_id = query.message.message_id if query.message else int(data.get("m") or 0)
+        chat_id = query.message.chat.id if query.message else query.from_user.id
         if progress.get("turn") != callback_data.t:
-            # A double tap or a press on an older step of this dialog.
-            await query.answer(tr(language, "already_counted"))
+            # A double tap, a press on an older step of this dialog, or on a message whose
+            # edit never happened (a Telegram fault, a crash after the state was saved): the
+            # current step is drawn on the pressed message, so the dialog goes on from there.
+            await _answer(query, tr(language, "already_counted"))
+            await _redraw(bot, feedback, data, chat_id, message_id, language, state)
             return
         questionnaire = feedback.questionnaire_for(progress)
         action, value = callback_data.a, callback_data.v
@@ -129,28 +135,23 @@ def setup() -> Router:
         else:
             outcome = engine.answer(questionnaire, progress, _press_input(action, value))
         # The pressed message is the live step (nonce and turn matched), so edit that one.
-        message_id = query.message.message_id if query.message else int(data.get("m") or 0)
-        chat_id = query.message.chat.id if query.message else query.from_user.id
         if isinstance(outcome, Rejected):
-            await query.answer(
-                reason_text(language, outcome.reason, outcome.limit), show_alert=True
-            )
+            await _answer(query, reason_text(language, outcome.reason, outcome.limit), alert=True)
             return
         if isinstance(outcome, Completed):
             view = await _complete(
                 outcome, data, state, feedback, campaigns, query.from_user, language, funnel
             )
-            await query.answer()
+            await _answer(query)
             await _edit_or_send(bot, chat_id, message_id, view)
             return
         await state.set_data({**data, "p": outcome.progress})
         track_move(funnel, data, progress, outcome.progress)
-        await query.answer()
+        await _answer(query)
         titles = feedback.titles(ResponseContext(**outcome.progress["ctx"]), language)
         view = step_view(questionnaire, outcome, data["n"], language, titles)
         new_id = await _edit_or_send(bot, chat_id, message_id, view)
-        if new_id != message_id:
-            await state.update_data(m=new_id)
+        await _relocate(bot, state, data, chat_id, message_id, new_id)
 
     @router.message(StateFilter(Dialog.answering), is_answer_text)
     async def on_text(
@@ -174,6 +175,7 @@ def setup() -> Router:
             view = await _complete(
                 outcome, data, state, feedback, campaigns, user, language, funnel
             )
+            # Stored and forgotten: the old buttons can do nothing any more.
             await _drop_keyboard(bot, message.chat.id, old_id)
             await message.answer(**_message_kwargs(view))
             return
@@ -185,13 +187,59 @@ def setup() -> Router:
             await state.set_data({**data, "p": outcome.progress})
             track_move(funnel, data, progress, outcome.progress)
         # The person typed below our message, so the step is sent anew; the old one loses
-        # its buttons so that only one live keyboard remains.
+        # its buttons so that only one live keyboard remains. Sent first: if sending fails,
+        # the old buttons stay, and a press on them redraws the current step.
         view = step_view(questionnaire, outcome, data["n"], language, titles, notice)
-        await _drop_keyboard(bot, message.chat.id, old_id)
         sent = await message.answer(**_message_kwargs(view))
         await state.update_data(m=sent.message_id)
+        await _drop_keyboard(bot, message.chat.id, old_id)
 
     return router
+
+
+async def _answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Stop the client's spinner. Failing that (after retries) loses nothing: the step is
+    still drawn, and the client gives up waiting by itself."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramAPIError as error:
+        logger.warning("A button press could not be answered: %s", type(error).__name__)
+
+
+async def _redraw(
+    bot: Bot,
+    feedback: FeedbackService,
+    data: Mapping[str, Any],
+    chat_id: int,
+    message_id: int,
+    language: Language,
+    state: FSMContext,
+) -> None:
+    """Draw the step the dialog waits for on the pressed message; it becomes the live one."""
+    progress = data["p"]
+    questionnaire = feedback.questionnaire_for(progress)
+    asked = engine.current(questionnaire, progress)
+    titles = feedback.titles(ResponseContext(**progress["ctx"]), language)
+    view = step_view(questionnaire, asked, data["n"], language, titles)
+    new_id = await _edit_or_send(bot, chat_id, message_id, view)
+    await _relocate(bot, state, data, chat_id, message_id, new_id)
+
+
+async def _relocate(
+    bot: Bot,
+    state: FSMContext,
+    data: Mapping[str, Any],
+    chat_id: int,
+    pressed_id: int,
+    new_id: int,
+) -> None:
+    """Remember which message shows the step now; an earlier live one loses its buttons."""
+    live_id = int(data.get("m") or 0)
+    if new_id == live_id:
+        return
+    await state.update_data(m=new_id)
+    if live_id not in (pressed_id, new_id):
+        await _drop_keyboard(bot, chat_id, live_id)
 
 
 def _press_input(action: str, value: str) -> engine.Input:
@@ -288,9 +336,10 @@ async def _edit_or_send(bot: Bot, chat_id: int, message_id: int, view: View) -> 
             )
             return message_id
         except TelegramBadRequest as error:
-            if "not modified" in error.message:
-                return message_id
-            logger.info("Dialog message could not be edited (%s); sending anew", error.message)
+            if is_not_modified(error):
+                return message_id  # a double tap: the screen already shows this step
+            # Too old, deleted, not ours: the step goes out as a new message.
+            logger.info("Dialog message could not be edited; sending anew")
     sent = await bot.send_message(chat_id=chat_id, **_message_kwargs(view))
     return sent.message_id
 

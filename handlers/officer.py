@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from html import escape
+from typing import Annotated
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -22,6 +23,7 @@ from aiogram.types import (
     User,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from handlers.texts import language_of
 from reports.model import Period, Scope
@@ -42,8 +44,8 @@ ALL_SERVICES = "*"
 
 class ReportPress(CallbackData, prefix="rep"):
     export: bool
-    period: str
-    service: str = ""
+    period: Annotated[str, Field(min_length=1, max_length=1)]
+    service: Annotated[str, Field(max_length=64)] = ""
 
 
 def period_for(code: str, today: date) -> Period:

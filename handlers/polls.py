@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from html import escape
+from typing import Annotated, Final, Literal
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -18,10 +19,17 @@ from aiogram.types import (
     TelegramObject,
     User,
 )
+from pydantic import Field
 
 from handlers.dialog import INITIATIVE, begin_dialog
-from handlers.texts import language_of, verdict_text
-from questionnaires.campaigns import CampaignAudience, CampaignError, EnrollStatus, Verdict
+from handlers.texts import campaign_error_text, language_of, verdict_text
+from questionnaires.campaigns import (
+    CampaignAudience,
+    CampaignError,
+    EnrollStatus,
+    UnknownWindowError,
+    Verdict,
+)
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
 from reports.telegram import split_message
@@ -101,16 +109,20 @@ _TEXTS: dict[str, dict[Language, str]] = {
 }
 
 
+#: Window ids are database integers; anything longer is forged (and overflows SQLite).
+MAX_WINDOW_ID: Final = 2**31 - 1
+
+
 class PollPress(CallbackData, prefix="w"):
     """Start a window's dialog, or subscribe to invitations (window 0)."""
 
-    window: int
-    topic: str = ""
+    window: Annotated[int, Field(ge=0, le=MAX_WINDOW_ID)]
+    topic: Annotated[str, Field(max_length=32)] = ""
 
 
 class PollAdmin(CallbackData, prefix="wa"):
-    action: str  # open | close
-    target: str  # campaign id or window id
+    action: Literal["open", "close"]
+    target: Annotated[str, Field(min_length=1, max_length=64)]  # campaign id or window id
 
 
 class InvitePress(CallbackData, prefix="inv"):
@@ -371,10 +383,14 @@ def setup_officer() -> Router:
                     f"Приглашения уйдут в течение минуты. Ссылка: /start {window.start_payload}"
                 )
             else:
-                window = await campaigns.close_now(int(callback_data.target))
+                window_id = int(callback_data.target)
+                if not 0 < window_id <= MAX_WINDOW_ID:
+                    raise UnknownWindowError(callback_data.target)
+                window = await campaigns.close_now(window_id)
                 text = f"Опрос «{escape(window.title.ru)}» закрыт; итоги придут отдельно."
         except (CampaignError, ValueError) as error:
-            await query.answer(str(error), show_alert=True)
+            text = campaign_error_text(language_of(query.from_user), error)
+            await query.answer(text, show_alert=True)
             return
         await query.answer()
         if isinstance(message, Message):

@@ -6,7 +6,13 @@ from typing import Final
 
 from aiogram.types import User
 
-from questionnaires.campaigns import Verdict
+from questionnaires.campaigns import (
+    CampaignError,
+    UnknownCampaignError,
+    UnknownWindowError,
+    Verdict,
+    WindowConflictError,
+)
 from questionnaires.engine import Reason
 from questionnaires.schema import Language
 
@@ -84,6 +90,10 @@ _TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.EN: "This button belongs to a finished or older poll.",
     },
     "already_counted": {Language.RU: "Ответ уже учтён", Language.EN: "Already counted"},
+    "button_inactive": {
+        Language.RU: "Эта кнопка больше не активна",
+        Language.EN: "This button is no longer active",
+    },
     "questionnaire_changed": {
         Language.RU: "Анкета обновилась, пока вы отвечали. Пожалуйста, начните заново: /start",
         Language.EN: "The questionnaire was updated while you were answering. "
@@ -163,6 +173,10 @@ _REASONS: Final[dict[Reason, dict[Language, str]]] = {
         Language.RU: "Сообщение пустое. Напишите ответ текстом.",
         Language.EN: "The message is empty. Please type your answer.",
     },
+    Reason.INVISIBLE_TEXT: {
+        Language.RU: "В сообщении нет видимых символов. Напишите ответ словами, пожалуйста.",
+        Language.EN: "The message has no visible characters. Please type your answer in words.",
+    },
     Reason.TOO_LONG: {
         Language.RU: "Слишком длинный ответ: не больше {limit} символов. Сократите, пожалуйста.",
         Language.EN: "The answer is too long: at most {limit} characters. Please shorten it.",
@@ -209,6 +223,36 @@ _VERDICTS: Final[dict[Verdict, dict[Language, str]]] = {
         Language.EN: "This poll is for staff. Get a code from the officer and send /join CODE.",
     },
 }
+
+
+_CAMPAIGN_ERRORS: Final[dict[type[CampaignError], dict[Language, str]]] = {
+    UnknownCampaignError: {
+        Language.RU: "Такого опроса нет в настройках: кнопка устарела. Откройте список заново.",
+        Language.EN: "There is no such poll in the settings: the button is outdated.",
+    },
+    UnknownWindowError: {
+        Language.RU: "Такого окна опроса нет: кнопка устарела. Откройте список заново.",
+        Language.EN: "There is no such poll window: the button is outdated.",
+    },
+    WindowConflictError: {
+        Language.RU: "Этот опрос сегодня уже проводился и закрыт. Открыть его снова можно завтра.",
+        Language.EN: "This poll already ran today and is closed. It can open again tomorrow.",
+    },
+}
+_CAMPAIGN_ERROR_OTHER: Final = {
+    Language.RU: "Сейчас это сделать нельзя: окно опроса ещё не открыто или уже изменилось.",
+    Language.EN: "This cannot be done now: the poll window is not open yet or has changed.",
+}
+
+
+def campaign_error_text(language: Language, error: Exception) -> str:
+    """An officer's failed poll action in words; never the exception's own (English) text."""
+    for kind, texts in _CAMPAIGN_ERRORS.items():
+        if isinstance(error, kind):
+            return texts[language]
+    if isinstance(error, CampaignError):
+        return _CAMPAIGN_ERROR_OTHER[language]
+    return _TEXTS["button_inactive"][language]
 
 
 def verdict_text(language: Language, verdict: Verdict) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Final
+from typing import Annotated, Final
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from handlers.texts import tr
 from questionnaires.catalog import Service
@@ -27,6 +28,11 @@ from questionnaires.schema import (
 )
 
 SERVICES_PER_PAGE: Final = 6
+#: Callback data is whatever a client sends: each field is bounded, and data out of bounds
+#: does not match its filter (the press is answered by the inactive-button router).
+MAX_TURN: Final = 1_000_000
+MAX_PAGE: Final = 10_000
+Code = Annotated[str, Field(max_length=64)]
 
 
 class Action:
@@ -44,10 +50,10 @@ class Action:
 class Press(CallbackData, prefix="q"):
     """A button of a dialog step: the dialog nonce and turn make stale presses detectable."""
 
-    d: str  # dialog nonce
-    t: int  # engine turn the button was drawn for
-    a: str  # Action
-    v: str = ""  # option id or score
+    d: Annotated[str, Field(min_length=1, max_length=16)]  # dialog nonce
+    t: Annotated[int, Field(ge=0, le=MAX_TURN)]  # engine turn the button was drawn for
+    a: Annotated[str, Field(min_length=1, max_length=1)]  # Action
+    v: Code = ""  # option id or score
 
 
 def pack_press(nonce: str, turn: int, action: str, value: str = "") -> str:
@@ -59,8 +65,8 @@ def pack_press(nonce: str, turn: int, action: str, value: str = "") -> str:
 class Pick(CallbackData, prefix="p"):
     """The service picker: a page to show or a service to rate."""
 
-    page: int = 0
-    service: str = ""
+    page: Annotated[int, Field(ge=0, le=MAX_PAGE)] = 0
+    service: Code = ""
 
 
 class OptInPress(CallbackData, prefix="o"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -107,6 +108,7 @@ class Reason(enum.StrEnum):
     OUT_OF_RANGE = "out_of_range"
     CANNOT_RATE_NOT_OFFERED = "cannot_rate_not_offered"
     EMPTY_TEXT = "empty_text"
+    INVISIBLE_TEXT = "invisible_text"
     TOO_LONG = "too_long"
     TOO_MANY_CHOICES = "too_many_choices"
     NOTHING_SELECTED = "nothing_selected"
@@ -493,13 +495,57 @@ def _store_text(
     """A free-text answer or an "other" follow-up: trimmed, not empty, within the limit."""
     if not isinstance(given, TextInput):
         return _reject(questionnaire, progress, Reason.EXPECTS_TEXT)
-    text = given.text.strip()
-    if not text:
-        return _reject(questionnaire, progress, Reason.EMPTY_TEXT)
+    text = clean_text(given.text)
+    if not has_visible(text):
+        # Spaces only read as "empty"; zero-width or filler characters need their own words.
+        reason = Reason.INVISIBLE_TEXT if given.text.strip() else Reason.EMPTY_TEXT
+        return _reject(questionnaire, progress, reason)
     if len(text) > limit:
         return _reject(questionnaire, progress, Reason.TOO_LONG, limit)
     progress[slot][question.id] = text
     return _move_on(questionnaire, progress, question)
+
+
+# --- text hygiene ---------------------------------------------------------------------------
+
+#: Characters that draw nothing yet are not spaces or format characters in Unicode's own
+#: categories: fillers often pasted to send an "empty" message.
+_FILLERS: Final = frozenset("\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0\u034f\u061c\u00ad")
+#: Categories that never show anything on their own (controls, format, separators, lone
+#: surrogates, combining marks without a base).
+_UNSEEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+_KEPT_CONTROLS: Final = frozenset("\n\t")
+
+
+def _is_edge_blank(char: str) -> bool:
+    # Trimmed at the ends of an answer; combining marks stay (they belong to what precedes).
+    return char.isspace() or char in _FILLERS or unicodedata.category(char) in {"Cf", "Zs"}
+
+
+def clean_text(text: str) -> str:
+    """Typed text as stored: line breaks unified, control characters (but newline and tab)
+    and lone surrogates dropped, NFC-normalised, blank and invisible ends trimmed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(
+        char
+        for char in text
+        if char in _KEPT_CONTROLS or unicodedata.category(char) not in {"Cc", "Cs"}
+    )
+    text = unicodedata.normalize("NFC", text)
+    start, end = 0, len(text)
+    while start < end and _is_edge_blank(text[start]):
+        start += 1
+    while end > start and _is_edge_blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def has_visible(text: str) -> bool:
+    """Whether any character of `text` draws something a reader can see."""
+    return any(
+        char not in _FILLERS and unicodedata.category(char) not in _UNSEEN_CATEGORIES
+        for char in text
+    )
 
 
 def _rows(

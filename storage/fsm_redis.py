@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Literal
+from typing import Final, Literal
 
 from aiogram.fsm.storage.base import KeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from storage.fsm import storage_key_digest, validate_pepper
 
@@ -31,9 +32,31 @@ class HashedKeyBuilder(KeyBuilder):
         return f"{self.prefix}:{digest}:{part}" if part else f"{self.prefix}:{digest}"
 
 
-def create_redis_storage(url: str, pepper: bytes, ttl: timedelta) -> RedisStorage:
-    """A RedisStorage at ``url`` with anonymous key names; state and data expire after ``ttl``."""
+DEFAULT_MAX_CONNECTIONS: Final = 50
+DEFAULT_POOL_TIMEOUT_S: Final = 10.0
+
+
+def create_redis_storage(
+    url: str,
+    pepper: bytes,
+    ttl: timedelta,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT_S,
+) -> RedisStorage:
+    """A RedisStorage at ``url`` with anonymous key names; state and data expire after ``ttl``.
+
+    Connections come from a bounded pool that makes a caller wait (up to ``pool_timeout``
+    seconds) for a free connection: redis-py's default pool raises ``MaxConnectionsError``
+    as soon as its limit is reached, which turned a burst of /start into errors.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=pool_timeout
+    )
     # The same builder serves storage.create_isolation(), so lock names are hashed too.
-    return RedisStorage.from_url(
-        url, key_builder=HashedKeyBuilder(pepper), state_ttl=ttl, data_ttl=ttl
+    return RedisStorage(
+        Redis(connection_pool=pool),
+        key_builder=HashedKeyBuilder(pepper),
+        state_ttl=ttl,
+        data_ttl=ttl,
     )

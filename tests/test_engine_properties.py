@@ -46,7 +46,12 @@ def _valid_input(data: st.DataObject, asked: Asked, allow_back: bool) -> engine.
         return move
     if asked.awaiting_other or isinstance(question, TextQuestion):
         limit = question.max_length if isinstance(question, TextQuestion) else 200
-        text = data.draw(st.text(min_size=1, max_size=min(limit, 30)).filter(str.strip))
+        # Valid means something visible is left once cleaned (issue 9: invisible text refused).
+        text = data.draw(
+            st.text(min_size=1, max_size=min(limit, 30)).filter(
+                lambda t: engine.has_visible(engine.clean_text(t))
+            )
+        )
         return engine.TextInput(text)
     if isinstance(question, ScaleQuestion | NpsQuestion):
         if question.cannot_rate and data.draw(st.booleans()):

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramForbiddenError
-from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
 from sqlalchemy.exc import OperationalError
 
 from bot.dispatcher import create_dispatcher
+from bot.retry import RetryRequests
 from storage.fsm import SqlStorage
 from storage.responses import ResponseStore
-from tests.bot.conftest import PEPPER, World
-from tests.bot.harness import Harness, Person
+from tests.bot.conftest import OFFICER_ID, PEPPER, World
+from tests.bot.harness import BOT_ID, Harness, Person
 
 LINK = "/start licensing_office"
 
@@ -438,3 +447,224 @@ async def test_funnel_counts_starts_completions_cancels_and_where_people_stopped
     assert (result.started, result.completed) == (7, 3)
     quits = {point.question_id: point.quits for point in result.quit_points}
     assert quits.get("solved") == 3
+
+
+# ---- issue 9: a dialog never gets stuck, every press gets exactly one answer ---------------
+
+
+def _answers_per_press(world: World) -> Counter[str]:
+    return Counter(m.callback_query_id for m in world.harness.sent(AnswerCallbackQuery))
+
+
+def _server_error(method: type[TelegramMethod[Any]]) -> TelegramServerError:
+    return TelegramServerError(method=method.model_construct(), message="Internal Server Error")
+
+
+async def test_press_on_an_older_step_redraws_the_current_step_on_that_message(
+    world: World,
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    mid, _, first_markup = anna.live_message()
+    assert first_markup is not None
+    old_three = first_markup.inline_keyboard[0][2].callback_data
+    assert old_three is not None
+    await anna.click("2")
+    await anna.click("Частично")
+    await anna.press_data(old_three, mid)  # a button of question 1, long answered
+    assert anna.alerts()[-1] == "Ответ уже учтён"
+    current_id, text, _ = anna.live_message()
+    assert current_id == mid and "Что помешало?" in text  # redrawn, not left behind
+    await anna.click("Долгое ожидание")
+    await anna.click("Готово")
+    await anna.click("2")
+    await anna.click("Пропустить")
+    assert "Спасибо!" in anna.last_text()
+    answers = {(a["question_id"], a["number"]) for a in await world.rows("answers")}
+    assert ("overall", 2) in answers  # the old press changed nothing
+
+
+async def test_failed_edit_after_the_state_was_saved_recovers_on_the_next_press(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression (issue 9): the state moved on, the screen did not, every press then said
+    "Ответ уже учтён" forever."""
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    world.harness.session.fail_next(EditMessageText, _server_error(EditMessageText))
+    with caplog.at_level(logging.WARNING):
+        await anna.click("4")  # saved, answered, but the edit fails (retries exhausted)
+    assert "Вопрос 1 из" in anna.live_message()[1]  # the screen still shows question 1
+    assert "временно недоступен" in anna.last_text()  # told once, as a message
+    assert " ERROR" not in caplog.text and not any(
+        r.levelno >= logging.ERROR for r in caplog.records
+    )
+    await anna.click("4")  # the same button again
+    assert "Ваш вопрос решён?" in anna.live_message()[1]
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.click("Пропустить")
+    assert "Спасибо!" in anna.last_text()
+    assert len(await world.rows("responses")) == 1
+    answers = {(a["question_id"], a["number"]) for a in await world.rows("answers")}
+    assert ("overall", 4) in answers
+    assert set(_answers_per_press(world).values()) == {1}
+
+
+async def test_an_edit_refused_for_good_sends_the_step_as_a_new_message(world: World) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    old_id, _, _ = anna.live_message()
+    world.harness.session.fail_next(
+        EditMessageText,
+        TelegramBadRequest(
+            method=EditMessageText(text="x"), message="Bad Request: message can't be edited"
+        ),
+    )
+    await anna.click("5")
+    new_id, text, _ = anna.live_message()
+    assert new_id > old_id and "Ваш вопрос решён?" in text
+    data = await world.storage.get_data(_key(world, 1001))
+    assert data["m"] == new_id  # later text answers and redraws follow the new message
+    await anna.click("Да")
+    assert anna.live_message()[0] == new_id and "Вопрос 3 из" in anna.live_message()[1]
+
+
+async def test_message_not_modified_is_success_without_error_or_second_answer(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send("/start")
+    mid, _, markup = anna.live_message()
+    assert markup is not None
+    service = markup.inline_keyboard[0][0].callback_data
+    assert service is not None
+    await anna.press_data(service, mid)
+    world.harness.session.fail_next(
+        EditMessageText,
+        TelegramBadRequest(
+            method=EditMessageText(text="x"),
+            message="Bad Request: message is not modified: specified new message content and "
+            "reply markup are exactly the same",
+        ),
+    )
+    with caplog.at_level(logging.INFO):
+        await anna.press_data(service, mid)  # the double tap on the picker
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records), caplog.text
+    assert set(_answers_per_press(world).values()) == {1}
+    assert len(await world.rows("fsm_states")) == 1  # one dialog, not two
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "zzz",
+        ":",
+        "",
+        "q:abc:notanint:r:1",
+        "q:abcdef:99999999999999999999999:r:1",
+        "q:abcdef:1:r:" + "9" * 60,
+        "p:-5:",
+        "p:99999999999999999999:",
+        "w:99999999999999999999",
+        "w:-1",
+        "o:maybe",
+        "rep:1:w:",
+        "wa:close:1",
+        "wa:drop:x",
+    ],
+)
+async def test_every_forged_or_foreign_press_is_answered_once_politely(
+    world: World, caplog: pytest.LogCaptureFixture, data: str
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    with caplog.at_level(logging.INFO):
+        await anna.press_data(data, anna.live_message()[0])
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records), caplog.text
+    assert list(_answers_per_press(world).values()) == [1]
+    [answer] = world.harness.sent(AnswerCallbackQuery)
+    assert answer.text in ("Эта кнопка больше не активна", "Ответ уже учтён") or (
+        "завершённому или старому" in str(answer.text)
+    )
+    assert "Вопрос 1 из" in anna.live_message()[1]  # the dialog is untouched
+
+
+async def test_english_user_gets_the_inactive_button_answer_in_english(world: World) -> None:
+    john = world.harness.person(2002, language="en")
+    await john.send("/start")
+    await john.press_data("zzz", john.live_message()[0])
+    assert john.alerts() == ["This button is no longer active"]
+
+
+async def test_error_after_the_press_was_answered_is_told_by_message_not_a_second_answer(
+    world: World,
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    world.harness.session.fail_next(EditMessageText, _server_error(EditMessageText))
+    world.harness.session.fail_next(SendMessage, _server_error(SendMessage))
+    await anna.click("3")  # edit fails, then the fallback send fails too
+    assert set(_answers_per_press(world).values()) == {1}
+
+
+async def test_officer_sees_translated_errors_never_exception_text(world: World) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/help")
+    mid = officer.live_message()[0]
+    for data in ("wa:close:abc", "wa:close:999", "wa:close:99999999999999999999", "wa:open:nope"):
+        await officer.press_data(data, mid)
+    alerts = officer.alerts()
+    assert len(alerts) == 4
+    for alert in alerts:
+        assert not any(word in alert for word in ("no window", "no campaign", "invalid literal"))
+        assert any("а" <= char <= "я" for char in alert), alert
+    await officer.send("/invite hr 5000")
+    assert "от 1 до 1000 кодов за раз" in officer.last_text()
+    await officer.send("/invite hr 99999999999999999999")
+    assert "нет в каталоге" in officer.last_text()
+    assert "ask for" not in officer.last_text()
+
+
+async def test_invisible_comment_is_refused_and_control_characters_never_stored(
+    world: World,
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    await anna.click("5")
+    await anna.click("Да")
+    await anna.click("1")
+    await anna.send("\u200b\u2800")
+    assert "нет видимых символов" in anna.last_text()
+    await anna.send("Всё\x00 хорошо\x07")
+    assert "Спасибо!" in anna.last_text()
+    [comment] = [a["text"] for a in await world.rows("answers") if a["question_id"] == "comment"]
+    assert comment == "Всё хорошо"
+
+
+async def test_retry_middleware_sits_out_flood_control_on_the_answer_path(world: World) -> None:
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    world.harness.session.middleware(RetryRequests(sleep=sleep))
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    failing: list[TelegramMethod[Any]] = [
+        EditMessageText(text="x"),
+        AnswerCallbackQuery(callback_query_id="x"),
+    ]
+    for method in failing:
+        world.harness.session.fail_next(
+            type(method),
+            TelegramRetryAfter(method=method, message="Too Many Requests", retry_after=2),
+        )
+    await anna.click("5")
+    assert sleeps == [2.0, 2.0]
+    assert "Ваш вопрос решён?" in anna.live_message()[1]
+    assert list(_answers_per_press(world).values()) == [2]  # refused once, then answered
+
+
+def _key(world: World, user_id: int) -> StorageKey:
+    return StorageKey(bot_id=BOT_ID, chat_id=user_id, user_id=user_id)

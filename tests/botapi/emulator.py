@@ -173,6 +173,14 @@ class _Failure:
     times: int
 
 
+@dataclass
+class _Hold:
+    """Calls that hang until released (or the emulator closes), then fail unapplied."""
+
+    method: str
+    times: int
+
+
 def _decode(value: str) -> Any:
     try:
         return json.loads(value)
@@ -367,7 +375,10 @@ class BotApiEmulator:
         self._updates: list[JSON] = []
         self._allowed: set[str] | None = None
         self._failures: list[_Failure] = []
+        self._holds: list[_Hold] = []
         self._open_callbacks: set[str] = set()
+        self._hanging: set[int] = set()
+        self._release = asyncio.Event()
         self._consumed: set[int] = set()
         self._update_ids = itertools.count(1)
         self._ids = itertools.count(1)
@@ -408,6 +419,7 @@ class BotApiEmulator:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True
+        self.release_held()
         await self._notify()  # release pending long polls so shutdown does not wait for them
         if self._runner is not None:
             await self._runner.cleanup()
@@ -477,6 +489,24 @@ class BotApiEmulator:
         error = ApiError(error_code, description or default.get(error_code, "Error"), retry_after)
         self._failures.append(_Failure(method.lower(), chat_id, error, times))
 
+    def clear_failures(self) -> None:
+        """Forget every failure injected with `fail_next` that has not happened yet."""
+        self._failures.clear()
+
+    def hold_next(self, method: str, times: int = 1) -> None:
+        """The next `times` calls of `method` hang, unapplied, until `release_held()`; then
+        they fail with 500. A process killed meanwhile never learns what became of them."""
+        self._holds.append(_Hold(method.lower(), times))
+
+    def release_held(self) -> None:
+        """Let every hanging call fail now; later holds wait for the next release."""
+        self._release.set()
+        self._release = asyncio.Event()
+
+    def held(self, method: str) -> list[Call]:
+        """Calls of `method` still hanging (sent, never answered)."""
+        return [c for c in self.calls(method) if c.status is None and c.seq in self._hanging]
+
     def fail_for_chat(
         self,
         chat_id: int,
@@ -494,6 +524,11 @@ class BotApiEmulator:
 
     def file_bytes(self, file_id: str) -> bytes:
         return self._files[file_id].data
+
+    @property
+    def open_callbacks(self) -> frozenset[str]:
+        """Callback queries delivered to the bot and not answered yet."""
+        return frozenset(self._open_callbacks)
 
     @property
     def pending_updates(self) -> int:
@@ -563,6 +598,7 @@ class BotApiEmulator:
         try:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            await self._hold(call)
             self._check_failures(call)
             call.result = await handler(params, files)
             call.status, body = 200, {"ok": True, "result": call.result}
@@ -580,6 +616,22 @@ class BotApiEmulator:
         if request.match_info["token"] != self.token or stored is None:
             raise web.HTTPNotFound()
         return web.Response(body=stored.data)
+
+    async def _hold(self, call: Call) -> None:
+        hold = next((h for h in self._holds if h.method == call.method.lower()), None)
+        if hold is None:
+            return
+        hold.times -= 1
+        if hold.times <= 0:
+            self._holds.remove(hold)
+        self._hanging.add(call.seq)
+        released = self._release
+        await self._notify()
+        try:
+            await released.wait()
+        finally:
+            self._hanging.discard(call.seq)
+        raise ApiError(500, "Internal Server Error")
 
     def _check_failures(self, call: Call) -> None:
         chat_id = call.params.get("chat_id")

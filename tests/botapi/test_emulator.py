@@ -11,7 +11,12 @@ import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -165,6 +170,31 @@ async def test_injected_429_gives_retry_after(api: BotApiEmulator, bot: Bot) -> 
     assert caught.value.retry_after == 3
     await bot.send_message(ANNA, "hi")  # only the next call fails
     assert [c.status for c in api.calls("sendMessage")] == [429, 200]
+
+
+async def test_injected_500_n_times_then_success(api: BotApiEmulator, bot: Bot) -> None:
+    api.fail_next("sendMessage", error_code=500, times=2)
+    for _ in range(2):
+        with pytest.raises(TelegramServerError):
+            await bot.send_message(ANNA, "hi")
+    await bot.send_message(ANNA, "hi")
+    assert [c.status for c in api.calls("sendMessage")] == [500, 500, 200]
+
+
+async def test_held_call_hangs_unapplied_until_released(api: BotApiEmulator, bot: Bot) -> None:
+    sent = await bot.send_message(ANNA, "first")
+    api.hold_next("editMessageText")
+    edit = asyncio.create_task(
+        bot.edit_message_text("second", chat_id=ANNA, message_id=sent.message_id)
+    )
+    await api.wait_for_request("editMessageText", ok=None)
+    await asyncio.sleep(0.05)
+    assert not edit.done() and len(api.held("editMessageText")) == 1
+    assert api.history(ANNA)[-1].text == "first"  # not applied
+    api.release_held()
+    with pytest.raises(TelegramServerError):
+        await edit
+    assert api.history(ANNA)[-1].text == "first" and api.held("editMessageText") == []
 
 
 async def test_blocked_chat_gives_forbidden(api: BotApiEmulator, bot: Bot) -> None:
