@@ -15,25 +15,20 @@ from collections.abc import (
 )
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby, product
 from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
-    Date,
     FromClause,
-    Select,
     and_,
     case,
-    cast,
     func,
     literal,
     or_,
     select,
     text,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,10 +37,10 @@ from sqlalchemy.sql.base import _de_clone
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Alias, Join
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
-from sqlalchemy.types import TIMESTAMP
 
 from questionnaires.results import CANNOT_RATE
-from reports.funnel import drop_off_in
+from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan
+from reports.funnel import protected_drop_off
 from reports.model import (
     DEFAULT_MIN_GROUP,
     Dimension,
@@ -84,7 +79,7 @@ ANSWERS_INDEX: Final = "ix_answers_question_id_response_id_number_option_id"
 #: Keys of the fixed columns of :func:`anonymised_responses`, with their Russian headings.
 ANONYMISED_COLUMNS_RU: Final[dict[str, str]] = {
     "no": "№",
-    "date": "Дата",
+    "date": "Месяц",
     "questionnaire": "Анкета",
     "service": "Услуга",
     "channel": "Канал",
@@ -144,33 +139,6 @@ def score_of(counts: Counts | None, min_group: int, *, hidden: bool = False) -> 
         distribution=dict(zip(SCORES, counts.by_score, strict=True)),
         cannot_rate=counts.cannot_rate,
     )
-
-
-def hidden_groups(
-    total: Counts,
-    groups: Mapping[Key, Counts],
-    min_group: int,
-    already_hidden: Iterable[Key] = (),
-) -> set[Key]:
-    """Groups of one breakdown to hide, given that ``total`` (their sum) is shown.
-
-    Primary: a group with n below ``min_group``. Secondary: while what the hidden groups add up
-    to (total minus the shown ones, in scores or in respondents) is 1 to ``min_group`` − 1, a
-    subtraction would reveal it, so the smallest shown group is hidden too.
-    """
-    hidden = set(already_hidden) | {key for key, c in groups.items() if c.n < min_group}
-    # Smallest first; on a tie the group without a code goes before any named one.
-    shown = sorted(
-        (key for key in groups if key not in hidden),
-        key=lambda key: (groups[key].n, groups[key].respondents, key is not None, _order(key)),
-    )
-    while shown:
-        hidden_n = total.n - sum(groups[key].n for key in shown)
-        hidden_respondents = total.respondents - sum(groups[key].respondents for key in shown)
-        if not (0 < hidden_n < min_group or 0 < hidden_respondents < min_group):
-            break
-        hidden.add(shown.pop(0))
-    return hidden
 
 
 def _order(key: object) -> tuple[object, ...]:
@@ -362,109 +330,122 @@ async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator
                 await session.execute(text(f"PRAGMA cache_size = {original}"))
 
 
-# --- the overall score, by service, channel and life situation ---------------------------
+# --- atoms: the overall score per day and cell -----------------------------------------
 
 
 @dataclass(slots=True)
-class _Cube:
-    """Overall-question counts per (service, channel, life situation), for each period."""
+class _Atoms:
+    """Overall-question counts per (day, cell) of one audience and period: every group of a
+    report is a sum of these, and the disclosure plan is built on them."""
 
-    cells: list[dict[Cell, Counts]]
-    problem_base: int = 0  # current period: respondents whose questionnaire asks problems
+    counts: dict[Atom, Counts] = field(default_factory=dict)
+    problem_base: dict[Atom, int] = field(default_factory=dict)  # could name a problem
 
-    def total(self, period: int) -> Counts:
-        return _sum(self.cells[period].values())
+    def sizes(self) -> dict[Atom, int]:
+        return {atom: counts.n for atom, counts in self.counts.items()}
 
-    def by(self, dimension: Dimension, period: int) -> dict[str | None, Counts]:
-        position = _DIMENSIONS.index(dimension)
-        groups: dict[str | None, Counts] = {}
-        for cell, counts in self.cells[period].items():
-            key = cell[position]
-            if key in groups:
-                groups[key].add(counts)
-            else:
-                groups[key] = Counts(list(counts.by_score), counts.cannot_rate)
-        return groups
+    def within(self, period: Period) -> _Atoms:
+        def inside(atom: Atom) -> bool:
+            return period.start <= atom[0] <= period.end
+
+        return _Atoms(
+            {a: c for a, c in self.counts.items() if inside(a)},
+            {a: b for a, b in self.problem_base.items() if inside(a)},
+        )
 
 
 _DIMENSIONS: Final = (Dimension.SERVICE, Dimension.CHANNEL, Dimension.LIFE_SITUATION)
 
 
-async def _cube(
-    session: AsyncSession,
-    roles: QuestionnaireRoles,
-    scope: Scope,
-    periods: Sequence[Period],
-) -> _Cube:
-    """One query: responses in breakdown order, each with its overall answer, per period.
+def _day(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
-    Rows come as (period index, service, channel, life situation, counts…, problem base).
-    """
-    cube = _Cube([{} for _ in periods])
-    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+
+async def _atoms(
+    session: AsyncSession, roles: QuestionnaireRoles, audience: str, span: Period
+) -> _Atoms:
+    """One query over the whole audience (never only the scope: the plan is joint), grouped
+    in the order of the breakdown index."""
+    atoms = _Atoms()
+    overall = _audience_questionnaires(roles, roles.overall, audience)
     if not overall:
-        return cube
+        return atoms
     # Prevalence counts respondents who could name a problem: their questionnaire asks one.
     with_problems = [q for q in overall if q in roles.problems]
-
-    def counted(included: Sequence[Period], index: int | None) -> Select[Any]:
-        """Counts over ``included``; the period's index is ``index``, or found per row."""
-        r, a = _table(Response, "r", GROUPS_INDEX), _table(Answer, "a", ANSWERS_INDEX)
-        base: ColumnElement[int] = literal(0)
-        if with_problems:
-            base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
-        dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
-        grouping: tuple[ColumnElement[Any], ...] = dimensions
-        period: ColumnElement[int] = literal(index)
-        if index is None:
-            period = case(
-                *((_in_periods(r.c.submitted_on, [p]), i) for i, p in enumerate(included)),
-                else_=len(included),
-            )
-            grouping = (*dimensions, period)
-        return (
-            select(period, *dimensions, *_score_columns(a), base)
-            .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
-            .where(*_scope_terms(r, scope, included), r.c.questionnaire_id.in_(overall))
-            .group_by(*grouping)
+    r, a = _table(Response, "r", GROUPS_INDEX), _table(Answer, "a", ANSWERS_INDEX)
+    base: ColumnElement[int] = literal(0)
+    if with_problems:
+        base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
+    dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    statement = (
+        select(*dimensions, r.c.submitted_on, *_score_columns(a), base)
+        .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
+        .where(
+            *_scope_terms(r, Scope(audience=audience), [span]),
+            r.c.questionnaire_id.in_(overall),
         )
-
-    statement: Select[Any] | CompoundSelect[Any]
-    if len(periods) == 1:
-        statement = counted(periods, 0)
-    elif await _dialect(session) == "sqlite":
-        # A branch per period, each grouping in the index's order without a sort: cheaper on
-        # SQLite than a date test in every count of every row.
-        statement = union_all(*(counted([p], i) for i, p in enumerate(periods)))
-    else:
-        # PostgreSQL hashes the groups: one pass over both periods reads the answers once.
-        statement = counted(periods, None)
+        .group_by(*dimensions, r.c.submitted_on)
+    )
     width = len(SCORES) + 1
     for row in await session.execute(statement):
-        index, cell = int(row[0]), (row[1], row[2], row[3])
+        atom: Atom = (_day(row[3]), (row[0], row[1], row[2]))
         counts = _counts(row[4 : 4 + width])
         if counts.respondents:
-            cube.cells[index][cell] = counts
-        if index == 0:
-            cube.problem_base += int(row[4 + width] or 0)
-    return cube
+            atoms.counts[atom] = counts
+            atoms.problem_base[atom] = int(row[4 + width] or 0)
+    return atoms
 
 
-def _group_rows(cube: _Cube, titles: Titles, min_group: int) -> tuple[GroupRow, ...]:
+def _scope_test(scope: Scope, within: Period | None = None) -> Callable[[Atom], bool]:
+    return in_scope(scope.service, scope.channel, scope.life_situation, within)
+
+
+def _group_score(
+    atoms: _Atoms, main: Plan, where: Callable[[Atom], bool], min_group: int
+) -> Score:
+    """The score of the group of atoms passing ``where``: figures only for whole blocks."""
+    members = [atom for atom in atoms.counts if where(atom)]
+    return score_of(
+        _sum(atoms.counts[atom] for atom in members),
+        min_group,
+        hidden=not main.publishable(members),
+    )
+
+
+def _with(
+    where: Callable[[Atom], bool], dimension: Dimension, key: str | None
+) -> Callable[[Atom], bool]:
+    position = _DIMENSIONS.index(dimension)
+    return lambda atom: atom[1][position] == key and where(atom)
+
+
+def _group_rows(
+    scope: Scope,
+    now: tuple[_Atoms, Plan],
+    before: tuple[_Atoms, Plan],
+    titles: Titles,
+    min_group: int,
+) -> tuple[GroupRow, ...]:
     rows: list[GroupRow] = []
-    total_now, total_before = cube.total(0), cube.total(1)
+    in_now, in_before = _scope_test(scope), _scope_test(scope)
     for dimension in _DIMENSIONS:
-        current, previous = cube.by(dimension, 0), cube.by(dimension, 1)
-        hidden_now = hidden_groups(total_now, current, min_group)
-        hidden_before = hidden_groups(total_before, previous, min_group)
-        for key in sorted(current.keys() | previous.keys(), key=_order):
+        position = _DIMENSIONS.index(dimension)
+        keys = {
+            atom[1][position]
+            for atoms, where in ((now[0], in_now), (before[0], in_before))
+            for atom in atoms.counts
+            if where(atom)
+        }
+        for key in sorted(keys, key=_order):
             rows.append(
                 GroupRow(
                     dimension=dimension,
                     key=key,
                     title=titles(dimension, key),
-                    current=score_of(current.get(key), min_group, hidden=key in hidden_now),
-                    previous=score_of(previous.get(key), min_group, hidden=key in hidden_before),
+                    current=_group_score(now[0], now[1], _with(in_now, dimension, key), min_group),
+                    previous=_group_score(
+                        before[0], before[1], _with(in_before, dimension, key), min_group
+                    ),
                 )
             )
     return tuple(rows)
@@ -475,10 +456,12 @@ def _group_rows(cube: _Cube, titles: Titles, min_group: int) -> tuple[GroupRow, 
 
 @dataclass(frozen=True, slots=True)
 class _Named:
-    """How often one problem option was named, and the overall scores of those naming it."""
+    """How often one problem option was named in one atom, and the overall scores of those
+    naming it."""
 
     question_id: str
     option_id: str
+    atom: Atom
     respondents: int
     scored: int  # of them, with a score 1–5
     score_sum: int
@@ -490,10 +473,11 @@ def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str
 
 
 async def _problems(
-    session: AsyncSession, roles: QuestionnaireRoles, scope: Scope, period: Period
+    session: AsyncSession, roles: QuestionnaireRoles, audience: str, period: Period
 ) -> list[_Named]:
-    """Each problem option: who named it and their overall scores, in one query."""
-    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    """Each problem option per atom of the audience: who named it and their overall scores."""
+    scope = Scope(audience=audience)
+    overall = _audience_questionnaires(roles, roles.overall, audience)
     problems = _problem_questions(roles, scope)
     if not problems:
         return []
@@ -501,10 +485,12 @@ async def _problems(
     p = _table(Answer, "p", ANSWERS_INDEX)
     o = _table(Answer, "o", ANSWERS_INDEX)
     scored = o.c.number.between(SCORES[0], SCORES[-1])
+    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
     statement = (
         select(
             p.c.question_id,
             p.c.option_id,
+            *dimensions,
             func.count(),
             func.count().filter(scored),
             func.sum(o.c.number).filter(scored),
@@ -533,11 +519,18 @@ async def _problems(
             r.c.questionnaire_id.in_(problems),
             p.c.option_id.is_not(None),
         )
-        .group_by(p.c.question_id, p.c.option_id)
+        .group_by(p.c.question_id, p.c.option_id, *dimensions)
     )
     return [
-        _Named(question, option, int(named), int(scored or 0), int(total or 0))
-        for question, option, named, scored, total in await session.execute(statement)
+        _Named(
+            row[0],
+            row[1],
+            (_day(row[2]), (row[3], row[4], row[5])),
+            int(row[6]),
+            int(row[7] or 0),
+            int(row[8] or 0),
+        )
+        for row in await session.execute(statement)
     ]
 
 
@@ -545,10 +538,16 @@ def _problem_rows(
     named: Sequence[_Named],
     roles: QuestionnaireRoles,
     scope: Scope,
+    period: Period,
     base: int,
     min_group: int,
 ) -> tuple[ProblemRow, ...]:
-    """Prevalence, mean and priority of each option; below ``min_group`` only the fact."""
+    """Prevalence, mean and priority of each option of the scope.
+
+    Each option has a disclosure plan of its own over the atoms where it was named: its figures
+    show only when the scope is a union of that plan's blocks (at least ``min_group`` naming
+    it in each), so no subtraction of two views isolates fewer people naming it.
+    """
     if base <= 0:
         return ()
     problems = _problem_questions(roles, scope)
@@ -557,23 +556,32 @@ def _problem_rows(
         for (questionnaire, question, option), title in roles.option_titles.items()
         if problems.get(questionnaire) == question
     }
-    rows: list[ProblemRow] = []
+    by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
     for item in named:
-        title = option_titles.get((item.question_id, item.option_id), item.option_id)
-        if item.respondents < max(min_group, 1):
-            rows.append(
-                ProblemRow(item.question_id, item.option_id, title, 0, 0.0, None, None, True)
-            )
+        by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
+    where = _scope_test(scope)
+    rows: list[ProblemRow] = []
+    for (question, option), atoms in by_option.items():
+        members = [atom for atom in atoms if where(atom)]
+        if not members:
             continue
-        prevalence = item.respondents / base
-        mean = item.score_sum / item.scored if item.scored else None
+        title = option_titles.get((question, option), option)
+        option_plan = plan(period, {a: item.respondents for a, item in atoms.items()}, min_group)
+        respondents = sum(atoms[atom].respondents for atom in members)
+        if respondents < max(min_group, 1) or not option_plan.publishable(members):
+            rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
+            continue
+        scored = sum(atoms[atom].scored for atom in members)
+        score_sum = sum(atoms[atom].score_sum for atom in members)
+        prevalence = respondents / base
+        mean = score_sum / scored if scored else None
         priority = prevalence * (5 - mean) if mean is not None else None
         rows.append(
             ProblemRow(
-                question_id=item.question_id,
-                option_id=item.option_id,
+                question_id=question,
+                option_id=option,
                 title=title,
-                respondents=item.respondents,
+                respondents=respondents,
                 prevalence=prevalence,
                 mean_overall=mean,
                 priority=priority,
@@ -600,14 +608,17 @@ async def _nps(
     period: Period,
     min_group: int,
 ) -> Nps | None:
+    """NPS of the scope, from a plan of its own over the atoms of everyone who answered it."""
     questions = _audience_questionnaires(roles, roles.nps, scope.audience)
     if not questions:
         return None
     r = _table(Response, "r", DAYS_INDEX)
     a = _table(Answer, "a", ANSWERS_INDEX)
     number = a.c.number
+    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
     statement = (
         select(
+            *dimensions,
             func.count().filter(number >= NPS_PROMOTERS[0]),
             func.count().filter(number.between(NPS_DETRACTORS_BELOW, NPS_PROMOTERS[0] - 1)),
             func.count().filter(number < NPS_DETRACTORS_BELOW),
@@ -623,20 +634,29 @@ async def _nps(
             )
         )
         .where(
-            *_scope_terms(r, scope, [period]),
+            *_scope_terms(r, Scope(audience=scope.audience), [period]),
             r.c.questionnaire_id.in_(questions),
             number.is_not(None),
         )
+        .group_by(*dimensions)
     )
-    promoters, passives, detractors = (await session.execute(statement)).one()
+    counts: dict[Atom, tuple[int, int, int]] = {}
+    for row in await session.execute(statement):
+        counts[(_day(row[0]), (row[1], row[2], row[3]))] = (int(row[4]), int(row[5]), int(row[6]))
+    nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group)
+    where = _scope_test(scope)
+    members = [atom for atom in counts if where(atom)]
+    promoters, passives, detractors = (sum(counts[atom][i] for atom in members) for i in range(3))
     n = promoters + passives + detractors
-    if n < max(min_group, 1):
+    if n < max(min_group, 1) or not nps_plan.publishable(members):
         return Nps(n=0, suppressed=True)
     return Nps(n, promoters, passives, detractors)
 
 
 def _comment_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, tuple[str, ...]]:
-    return _audience_questionnaires(roles, roles.comments, scope.audience)
+    # Only questionnaires whose respondents are counted in the atoms the plan protects.
+    comments = _audience_questionnaires(roles, roles.comments, scope.audience)
+    return {q: ids for q, ids in comments.items() if q in roles.overall}
 
 
 async def _comments(
@@ -676,7 +696,7 @@ async def _comments(
     # Empty texts are filtered here, not in SQL: a text condition there makes PostgreSQL
     # misjudge how many answers match and read them all instead of the newest responses.
     texts = (await session.execute(statement)).scalars()
-    return tuple(str(value) for value in texts if value)
+    return tuple(mask_contacts(str(value)) for value in texts if value)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -696,54 +716,69 @@ async def build_report(
     max_comments: int = DEFAULT_MAX_COMMENTS,
 ) -> Report:
     """The officer's report for ``scope`` over ``period``, against ``previous`` (by default
-    the equal period right before), in at most five queries.
+    the equal period right before).
 
-    The breakdown query runs in one transaction, problems, NPS and drop-off in another beside
-    it (both CPU cores on SQLite when the engine has two connections), comments in a third
-    once the group is known to be large enough: a response stored in between may be counted
-    by one section and not another, never shown below a threshold.
+    The atoms query runs in one transaction, problems, NPS and drop-off in another beside it,
+    comments in a third once the group is known to be large enough.
 
     Figures (domain brief, "Metrics"):
 
     - n = respondents who gave the overall question a score 1–5; "cannot rate" is counted apart;
       CSAT % = scores 4–5 / n; mean = Σ score / n. Overall questions of all questionnaires of
       the audience are pooled: they are the same 1–5 question everywhere.
-    - Anonymity: a group with n < ``min_group`` is suppressed (n=0, no figures). In each
-      breakdown the smallest shown groups are suppressed too while the hidden remainder
-      (scope total minus shown groups, in scores or in respondents) is 1 to ``min_group`` − 1.
+    - Anonymity (reports.disclosure): the atoms (day × cell) of the whole audience in the
+      period are partitioned into blocks of at least ``min_group``; a group (the scope, a
+      service, a channel, a life situation) shows figures only when it is a union of blocks,
+      else it is suppressed (n=0, no figures). The plan is the same whatever the scope, so the
+      reports of all services and of one service agree, and so do periods that contain others.
     - Problems (current period, only when the scope itself is shown): respondents = responses
       naming the option that also answered the overall question; prevalence = respondents /
       *base*, where base = responses in the scope and period that answered the overall question
-      (score or "cannot rate") and whose questionnaire asks the problems question — the people
-      who could have named it; mean overall = mean score 1–5 of those naming it; priority =
-      prevalence × (5 − mean). An option named by fewer than ``min_group`` is suppressed.
-    - NPS (if a questionnaire of the audience has one) = % 9–10 − % 0–6 of its answers.
-    - Comments: the newest ``max_comments`` texts of comment questions, only when the scope's
-      n ≥ ``min_comment_group`` (else none and ``comments_suppressed``).
+      (score or "cannot rate") and whose questionnaire asks the problems question; mean overall
+      = mean score 1–5 of those naming it; priority = prevalence × (5 − mean). Each option has
+      its own plan over the people naming it.
+    - NPS (if a questionnaire of the audience has one) = % 9–10 − % 0–6, with its own plan.
+    - Comments: the newest ``max_comments`` texts of comment questions, contact details masked,
+      only when the scope is a union of blocks of at least ``min_comment_group``.
     """
     previous = period.previous() if previous is None else previous
     if previous.start <= period.end and period.start <= previous.end:
         raise ValueError(f"the comparison period {previous} overlaps the period {period}")
+    span = Period(min(period.start, previous.start), max(period.end, previous.end))
 
-    async def cube_of(session: AsyncSession) -> _Cube:
-        return await _cube(session, roles, scope, [period, previous])
+    async def atoms_of(session: AsyncSession) -> _Atoms:
+        return await _atoms(session, roles, scope.audience, span)
 
     async def sections_of(session: AsyncSession) -> _Sections:
         return _Sections(
-            await _problems(session, roles, scope, period),
+            await _problems(session, roles, scope.audience, period),
             await _nps(session, roles, scope, period, min_group),
-            await drop_off_in(session, period, scope, roles, min_group=min_group),
+            await protected_drop_off(session, period, scope, roles, min_group=min_group),
         )
 
     # Two transactions side by side: with a pool of two connections SQLite reads on both CPU
     # cores (a pool of one simply runs them in turn, releasing the connection in between).
     async with asyncio.TaskGroup() as group:
-        cube_task = group.create_task(_read(sessions, cube_of))
+        atoms_task = group.create_task(_read(sessions, atoms_of))
         sections_task = group.create_task(_read(sessions, sections_of))
-    cube, sections = cube_task.result(), sections_task.result()
-    overall = score_of(cube.total(0), min_group)
+    everything, sections = atoms_task.result(), sections_task.result()
+    now, before = everything.within(period), everything.within(previous)
+    main_now = plan(period, now.sizes(), min_group)
+    main_before = plan(previous, before.sizes(), min_group)
+    where = _scope_test(scope)
+    overall = _group_score(now, main_now, where, min_group)
+    members = [atom for atom in now.counts if where(atom)]
+    comment_plan = (
+        main_now
+        if min_comment_group <= min_group
+        else plan(period, now.sizes(), min_comment_group)
+    )
     comments: tuple[str, ...] = ()
-    comments_suppressed = overall.suppressed or overall.n < min_comment_group
+    comments_suppressed = (
+        overall.suppressed
+        or overall.n < min_comment_group
+        or not comment_plan.publishable(members)
+    )
     if not comments_suppressed:
         # Read only once the group is known to be large enough for them.
         comments = await _read(
@@ -751,14 +786,15 @@ async def build_report(
         )
     problems: tuple[ProblemRow, ...] = ()
     if not overall.suppressed:
-        problems = _problem_rows(sections.named, roles, scope, cube.problem_base, min_group)
+        base = sum(now.problem_base.get(atom, 0) for atom in members)
+        problems = _problem_rows(sections.named, roles, scope, period, base, min_group)
     return Report(
         title=title,
         period=period,
         scope=scope,
         overall=overall,
-        overall_previous=score_of(cube.total(1), min_group),
-        groups=_group_rows(cube, titles, min_group),
+        overall_previous=_group_score(before, main_before, where, min_group),
+        groups=_group_rows(scope, (now, main_now), (before, main_before), titles, min_group),
         problems=problems,
         nps=sections.nps,
         drop_off=sections.drop_off,
@@ -788,18 +824,11 @@ async def _read(
 # --- trend --------------------------------------------------------------------------------
 
 
-def _bucket_start(
-    dialect: str, day: ColumnElement[date], bucket: Literal["week", "month"]
-) -> ColumnElement[date]:
-    """The Monday of the week, or the first of the month, of ``day``, computed in SQL."""
-    if dialect == "sqlite":
-        # 'weekday 0' moves forward to a Sunday (staying on one), six days back is its Monday.
-        modifiers = ("weekday 0", "-6 days") if bucket == "week" else ("start of month",)
-        return type_coerce(func.date(day, *modifiers), Date())
-    if dialect == "postgresql":
-        # Through timestamp without time zone, so the session's zone cannot shift the day.
-        return cast(func.date_trunc(bucket, cast(day, TIMESTAMP())), Date())
-    raise NotImplementedError(f"reports support PostgreSQL and SQLite, not {dialect}")
+def _bucket_of(day: date, bucket: Literal["week", "month"]) -> date:
+    """The Monday of the week, or the first of the month, of ``day``."""
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
 
 
 async def csat_trend(
@@ -811,73 +840,33 @@ async def csat_trend(
     bucket: Literal["week", "month"],
     min_group: int = DEFAULT_MIN_GROUP,
 ) -> list[TrendPoint]:
-    """Overall score per service per week (Monday) or month, for the trend chart, in one query.
+    """Overall score per service per week (Monday) or month within ``period``.
 
-    A point below ``min_group`` is suppressed; so is the smallest shown point of a service (or
-    of a bucket) while the hidden remainder of that service's (bucket's) total is below it.
+    A point is a group like any other: its figures show only when it is a union of blocks of
+    the period's plan (a week cut by the period's edge is only the part inside it).
     """
-    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
-    if not overall:
-        return []
     async with _snapshot(sessions) as session:
-        dialect = await _dialect(session)
-        r = _table(Response, "r", DAYS_INDEX)
-        a = _table(Answer, "a", ANSWERS_INDEX)
-        start = _bucket_start(dialect, r.c.submitted_on, bucket).label("bucket_start")
-        statement = (
-            select(r.c.service_code, start, *_score_columns(a))
-            .select_from(
-                _then(
-                    r,
-                    a,
-                    and_(
-                        a.c.response_id == r.c.id,
-                        _answer_of(r, a, overall),
-                    ),
-                )
-            )
-            .where(
-                *_scope_terms(r, scope, [period]),
-                r.c.questionnaire_id.in_(overall),
-            )
-            .group_by(r.c.service_code, start)
-        )
-        cells: dict[tuple[str | None, date], Counts] = {}
-        for row in await session.execute(statement):
-            bucket_day = row[1] if isinstance(row[1], date) else date.fromisoformat(row[1])
-            cells[(row[0], bucket_day)] = _counts(row[2:])
-    hidden = _hidden_in_table(cells, min_group)
+        atoms = await _atoms(session, roles, scope.audience, period)
+    main = plan(period, atoms.sizes(), min_group)
+    where = _scope_test(scope)
+    points: dict[tuple[str | None, date], list[Atom]] = {}
+    for atom in atoms.counts:
+        if where(atom):
+            points.setdefault((atom[1][0], _bucket_of(atom[0], bucket)), []).append(atom)
     return [
-        TrendPoint(service, day, score_of(counts, min_group, hidden=(service, day) in hidden))
-        for (service, day), counts in sorted(
-            cells.items(), key=lambda i: (i[0][1], _order(i[0][0]))
+        TrendPoint(
+            service,
+            day,
+            score_of(
+                _sum(atoms.counts[atom] for atom in members),
+                min_group,
+                hidden=not main.publishable(members),
+            ),
+        )
+        for (service, day), members in sorted(
+            points.items(), key=lambda i: (i[0][1], _order(i[0][0]))
         )
     ]
-
-
-def _hidden_in_table(
-    cells: Mapping[tuple[str | None, date], Counts], min_group: int
-) -> set[tuple[str | None, date]]:
-    """Suppression in a service × bucket table whose row and column totals may be shown."""
-    hidden: set[tuple[str | None, date]] = set()
-    # A service over its buckets, then a bucket over its services.
-    axes: tuple[Callable[[tuple[str | None, date]], object], ...] = (
-        lambda key: key[0],
-        lambda key: key[1],
-    )
-    changed = True
-    while changed:
-        changed = False
-        for axis in axes:
-            lines: dict[object, dict[tuple[str | None, date], Counts]] = {}
-            for key, counts in cells.items():
-                lines.setdefault(axis(key), {})[key] = counts
-            for line in lines.values():
-                more = hidden_groups(_sum(line.values()), line, min_group, hidden & line.keys())
-                if more - hidden:
-                    hidden |= more
-                    changed = True
-    return hidden
 
 
 # --- anonymised rows for the workbook -----------------------------------------------------
@@ -890,45 +879,54 @@ async def anonymised_responses(
     period: Period,
     scope: Scope,
     min_group: int = DEFAULT_MIN_GROUP,
+    min_comment_group: int = DEFAULT_MIN_GROUP,
     include_comments: bool,
     titles: Titles | None = None,
 ) -> list[dict[str, object]]:
-    """One row per response for the workbook, from services shown in the report's breakdown.
+    """One row per response for the workbook, only from groups that may show figures.
 
     Keys: "no" (a running number; the random response id never leaves the database),
-    "date", "questionnaire", "service", "channel", "life_situation" (titles when ``titles`` is
+    "date" (the month, "MM.YYYY": a finer date would help to identify a person),
+    "questionnaire", "service", "channel", "life_situation" (titles when ``titles`` is
     given, else codes), "overall" (1–5, ``CANNOT_RATE`` or None), "problems" (option titles),
     one key per other question id (a number, ``CANNOT_RATE`` or option titles joined by
-    "; "), and "comments" (free texts, only with ``include_comments``). Rows come in date
-    order, shuffled within a day. Services hidden in the report's breakdown (below the
-    threshold, or hidden so they cannot be derived) contribute no rows.
+    "; "), and "comments" (free texts with contact details masked).
+
+    A row leaves only when its service × channel × life situation × month (within the period)
+    is a union of blocks of the period's plan: every row set an officer can get is then a
+    group of at least ``min_group`` that the same plan allows as figures. Free texts (comments
+    and "other" follow-ups) come only with ``include_comments`` and only when the comment
+    threshold is the figures' threshold (a larger one, e.g. for staff, would need groups the
+    rows cannot keep apart). Rows come ordered by month, cell and random id.
     """
     async with _snapshot(sessions) as session:
-        cube = await _cube(session, roles, scope, [period])
-        services = cube.by(Dimension.SERVICE, 0)
-        if score_of(cube.total(0), min_group).suppressed:
-            return []
-        hidden = hidden_groups(cube.total(0), services, min_group)
-        allowed = [key for key in services if key not in hidden]
+        atoms = await _atoms(session, roles, scope.audience, period)
+        main = plan(period, atoms.sizes(), min_group)
+        where = _scope_test(scope)
+        by_group: dict[tuple[date, Cell], list[Atom]] = {}
+        for atom in atoms.counts:
+            if where(atom):
+                by_group.setdefault((atom[0].replace(day=1), atom[1]), []).append(atom)
+        allowed = {key for key, members in by_group.items() if main.publishable(members)}
         if not allowed:
             return []
-        rows = await _answer_rows(session, scope, period, allowed, include_comments)
-    return _fold_rows(rows, roles, include_comments, titles)
+        with_texts = include_comments and min_comment_group <= min_group
+        rows = await _answer_rows(session, scope, period, with_texts)
+    kept = [
+        row for row in rows if (_day(row[1]).replace(day=1), (row[3], row[4], row[5])) in allowed
+    ]
+    kept.sort(key=lambda row: (_day(row[1]).replace(day=1), _order(row[3:6]), str(row[0])))
+    return _fold_rows(kept, roles, with_texts, titles)
 
 
 async def _answer_rows(
     session: AsyncSession,
     scope: Scope,
     period: Period,
-    services: Sequence[str | None],
     include_comments: bool,
 ) -> Sequence[Any]:
     r = _table(Response, "r", DAYS_INDEX)
     a = Answer.__table__.alias("a")
-    codes = [code for code in services if code is not None]
-    in_services = [r.c.service_code.in_(codes)] if codes else []
-    if None in services:
-        in_services.append(r.c.service_code.is_(None))
     statement = (
         select(
             r.c.id,
@@ -943,7 +941,7 @@ async def _answer_rows(
             a.c.text if include_comments else literal(None).label("text"),
         )
         .select_from(_then(r, a, a.c.response_id == r.c.id))
-        .where(*_scope_terms(r, scope, [period]), or_(*in_services))
+        .where(*_scope_terms(r, scope, [period]))
         # The random id orders responses within a day: a row's place says nothing about when.
         .order_by(r.c.submitted_on, r.c.id, a.c.id)
     )
@@ -967,7 +965,7 @@ def _fold_rows(
         _, day, questionnaire, service, channel, situation = first[:6]
         record: dict[str, object] = {
             "no": len(result) + 1,
-            "date": day,
+            "date": f"{_day(day):%m.%Y}",
             "questionnaire": questionnaire,
             "service": named(Dimension.SERVICE, service),
             "channel": named(Dimension.CHANNEL, channel),
@@ -982,7 +980,7 @@ def _fold_rows(
                 record["overall"] = number if number is not None else option
             elif question in roles.comments.get(questionnaire, ()):
                 if free_text:
-                    texts.append(str(free_text))
+                    texts.append(mask_contacts(str(free_text)))
             elif number is not None:
                 record[str(question)] = number
             elif option is not None:
@@ -990,10 +988,10 @@ def _fold_rows(
                 value = roles.option_titles.get((questionnaire, question, option), option)
                 # free_text is NULL unless comments were asked for ("other: ..." follow-ups).
                 chosen.setdefault(str(key), []).append(
-                    f"{value}: {free_text}" if free_text else value
+                    f"{value}: {mask_contacts(str(free_text))}" if free_text else value
                 )
             elif free_text:
-                chosen.setdefault(str(question), []).append(str(free_text))
+                chosen.setdefault(str(question), []).append(mask_contacts(str(free_text)))
         for key, values in chosen.items():
             record[key] = tuple(values) if key == "problems" else "; ".join(values)
         if include_comments:

@@ -369,7 +369,7 @@ async def test_sqlite_reads_the_breakdown_through_covering_indexes_without_sorti
     from sqlalchemy import text
     from sqlalchemy.dialects import sqlite
 
-    from reports.metrics import _cube
+    from reports.metrics import _atoms
 
     async with sessions() as session:
         if session.get_bind().dialect.name != "sqlite":
@@ -388,7 +388,7 @@ async def test_sqlite_reads_the_breakdown_through_covering_indexes_without_sorti
             return await original(statement, *args, **kwargs)
 
         session.execute = capture  # type: ignore[method-assign]
-        await _cube(session, ROLES, Scope(), [WEEK, WEEK.previous()])
+        await _atoms(session, ROLES, "external", Period(WEEK.previous().start, WEEK.end))
         session.execute = original  # type: ignore[method-assign]
         plan = [
             str(step[3])
