@@ -21,6 +21,7 @@ from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
 from bot.settings import Settings, ensure_pepper
+from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, run_campaign_tick
@@ -114,23 +115,23 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
     responses = ResponseStore(sessions)
     outbox = BotOutbox(bot)
+    # One disclosure policy for every officer output (reports.disclosure).
+    disclosure = DisclosurePolicy(
+        min_group=settings.privacy.min_group_size,
+        min_comment_group=settings.privacy.min_group_size,
+        min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+    )
     reporting = ReportingService(
         sessions=create_session_factory(report_engine),
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=content.catalog,
         policy=ReportingPolicy(
             officer_ids=frozenset(settings.bot.officer_ids),
-            min_group=settings.privacy.min_group_size,
-            min_comment_group=settings.privacy.min_group_size,
-            min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+            disclosure=disclosure,
             alert_threshold=settings.reports.alert_threshold,
         ),
     )
-    alerts = AlertNotifier(
-        reporting,
-        outbox.text,
-        window_seconds=settings.reports.alert_window_seconds,
-    )
+    alerts = AlertNotifier(reporting, outbox.text)
     feedback = FeedbackService(
         questionnaires=content.questionnaires,
         catalog=content.catalog,
@@ -160,13 +161,15 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         officer_ids=reporting.all_officers(),
         bot_username=me.username,
         policy=CampaignPolicy(
-            min_group=settings.privacy.min_group_size,
-            min_comment_group=settings.privacy.min_group_size,
-            min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+            min_group=disclosure.min_group,
+            min_comment_group=disclosure.comment_threshold("external"),
+            min_comment_group_staff=disclosure.comment_threshold("internal"),
         ),
     )
     deliveries = ReportDeliveries(
-        schedule=ReportSchedule(settings.body.zone, settings.reports.digest_cron),
+        schedule=ReportSchedule(
+            settings.body.zone, settings.reports.digest_cron, settings.reports.alert_hour
+        ),
         store=DeliveryStore(sessions),
         reporting=reporting,
         outbox=outbox,

@@ -24,18 +24,28 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.texts import language_of
+from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
-from reports.periods import half_year_as_of, last_month, last_week, quarter_of
 from services.feedback import FeedbackService
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
+#: Only closed calendar periods: a period still running would differ from one day to the
+#: next by that day's answers (reports.disclosure).
 PERIODS: dict[str, str] = {
     "w": "Прошлая неделя",
     "m": "Прошлый месяц",
-    "q": "Текущий квартал",
-    "h": "Полугодие",
+    "q": "Прошлый квартал",
+    "h": "Прошлое полугодие",
+    "y": "Прошлый год",
+}
+_KINDS: dict[str, PeriodKind] = {
+    "w": PeriodKind.WEEK,
+    "m": PeriodKind.MONTH,
+    "q": PeriodKind.QUARTER,
+    "h": PeriodKind.HALF,
+    "y": PeriodKind.YEAR,
 }
 ALL_SERVICES = "*"
 
@@ -47,14 +57,8 @@ class ReportPress(CallbackData, prefix="rep"):
 
 
 def period_for(code: str, today: date) -> Period:
-    if code == "w":
-        return last_week(today)
-    if code == "m":
-        return last_month(today)
-    if code == "q":
-        quarter = quarter_of(today)
-        return Period(quarter.start, today)
-    return half_year_as_of(today)
+    """The latest closed calendar period of the kind the button names."""
+    return last_closed(_KINDS[code], today)
 
 
 async def is_officer(event: TelegramObject, reporting: ReportingService) -> bool:

@@ -46,6 +46,7 @@ from reports.model import (
     Dimension,
     DropOff,
     GroupRow,
+    NegativeGroup,
     Nps,
     Period,
     ProblemRow,
@@ -465,6 +466,7 @@ class _Named:
     respondents: int
     scored: int  # of them, with a score 1–5
     score_sum: int
+    negative: int = 0  # of them, with a score at or below the alert threshold
 
 
 def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str]:
@@ -473,7 +475,11 @@ def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str
 
 
 async def _problems(
-    session: AsyncSession, roles: QuestionnaireRoles, audience: str, period: Period
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    audience: str,
+    period: Period,
+    negative_at_most: int = 0,
 ) -> list[_Named]:
     """Each problem option per atom of the audience: who named it and their overall scores."""
     scope = Scope(audience=audience)
@@ -494,6 +500,7 @@ async def _problems(
             func.count(),
             func.count().filter(scored),
             func.sum(o.c.number).filter(scored),
+            func.count().filter(o.c.number.between(SCORES[0], negative_at_most)),
         )
         .select_from(
             # The period's responses, their problem answers, then the overall answer of only
@@ -529,6 +536,7 @@ async def _problems(
             int(row[6]),
             int(row[7] or 0),
             int(row[8] or 0),
+            int(row[9] or 0),
         )
         for row in await session.execute(statement)
     ]
@@ -665,8 +673,12 @@ async def _comments(
     scope: Scope,
     period: Period,
     limit: int,
+    *,
+    negative_at_most: int | None = None,
 ) -> tuple[str, ...]:
-    """The newest ``limit`` comment texts of the scope and period."""
+    """The newest ``limit`` comment texts of the scope and period (of respondents scoring at
+    most ``negative_at_most``, if given), contact details masked, in alphabetical order: the
+    order they came in would say who wrote which."""
     questions = _comment_questions(roles, scope)
     if not questions or limit <= 0:
         return ()
@@ -676,13 +688,21 @@ async def _comments(
     for questionnaire, ids in questions.items():
         r = _table(Response, "r", DAYS_INDEX)
         a = _table(Answer, "a", ANSWERS_INDEX)
+        terms = [*_scope_terms(r, scope, [period]), r.c.questionnaire_id == questionnaire]
+        if negative_at_most is not None:
+            overall = Answer.__table__.alias("o")
+            terms.append(
+                r.c.id.in_(
+                    select(overall.c.response_id).where(
+                        overall.c.question_id == roles.overall[questionnaire],
+                        overall.c.number.between(SCORES[0], negative_at_most),
+                    )
+                )
+            )
         newest = (
             select(a.c.text, r.c.submitted_on.label("day"), a.c.id.label("answer"))
             .select_from(_then(r, a, and_(a.c.response_id == r.c.id, a.c.question_id.in_(ids))))
-            .where(
-                *_scope_terms(r, scope, [period]),
-                r.c.questionnaire_id == questionnaire,
-            )
+            .where(*terms)
             # The answer id only breaks ties within a day; it is never shown.
             .order_by(r.c.submitted_on.desc(), a.c.id.desc())
             .limit(limit)
@@ -696,7 +716,7 @@ async def _comments(
     # Empty texts are filtered here, not in SQL: a text condition there makes PostgreSQL
     # misjudge how many answers match and read them all instead of the newest responses.
     texts = (await session.execute(statement)).scalars()
-    return tuple(mask_contacts(str(value)) for value in texts if value)
+    return tuple(sorted((mask_contacts(str(value)) for value in texts if value), key=str.casefold))
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -819,6 +839,80 @@ async def _read(
 ) -> Result:
     async with _snapshot(sessions) as session:
         return await work(session)
+
+
+# --- strongly negative ratings in batches ------------------------------------------------
+
+
+async def negative_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    period: Period,
+    scope: Scope,
+    threshold: int,
+    titles: Titles,
+    min_group: int = DEFAULT_MIN_GROUP,
+    min_comment_group: int = DEFAULT_MIN_GROUP,
+    max_comments: int = 20,
+) -> list[NegativeGroup]:
+    """Per service of the scope, how many scored at or below ``threshold`` in ``period``.
+
+    A service is listed only when it is a union of blocks of the period's plan and at least
+    ``min_group`` of its respondents were that negative; a problem only when the service is a
+    union of blocks of that option's plan and ``min_group`` negative respondents named it;
+    comments (masked) only when the negative ones are at least ``min_comment_group`` and that
+    threshold is the figures' one (else rows elsewhere could narrow them down).
+    """
+    async with _snapshot(sessions) as session:
+        atoms = await _atoms(session, roles, scope.audience, period)
+        named = await _problems(session, roles, scope.audience, period, threshold)
+    main = plan(period, atoms.sizes(), min_group)
+    where = _scope_test(scope)
+    services = sorted({atom[1][0] for atom in atoms.counts if where(atom)}, key=_order)
+    by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
+    for item in named:
+        by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
+    option_plans = {
+        key: plan(period, {a: item.respondents for a, item in found.items()}, min_group)
+        for key, found in by_option.items()
+    }
+    option_titles = {
+        (question, option): title for (_, question, option), title in roles.option_titles.items()
+    }
+    groups: list[NegativeGroup] = []
+    for service in services:
+        members = [atom for atom in atoms.counts if where(atom) and atom[1][0] == service]
+        if not main.publishable(members):
+            continue
+        negatives = sum(sum(atoms.counts[atom].by_score[:threshold]) for atom in members)
+        if negatives < max(min_group, 1):
+            continue
+        problems: list[tuple[str, int]] = []
+        for key, found in sorted(by_option.items()):
+            mine = [atom for atom in found if where(atom) and atom[1][0] == service]
+            count = sum(found[atom].negative for atom in mine)
+            if mine and count >= min_group and option_plans[key].publishable(mine):
+                problems.append((option_titles.get(key, key[1]), count))
+        comments: tuple[str, ...] = ()
+        if min_comment_group <= min_group and negatives >= min_comment_group:
+            service_scope = Scope(service, scope.channel, scope.life_situation, scope.audience)
+            comments = await _read(
+                sessions,
+                lambda session, s=service_scope: _comments(  # type: ignore[misc]
+                    session, roles, s, period, max_comments, negative_at_most=threshold
+                ),
+            )
+        groups.append(
+            NegativeGroup(
+                service,
+                titles(Dimension.SERVICE, service),
+                negatives,
+                tuple(sorted(problems, key=lambda item: (-item[1], item[0]))),
+                comments,
+            )
+        )
+    return groups
 
 
 # --- trend --------------------------------------------------------------------------------

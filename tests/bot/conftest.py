@@ -155,7 +155,7 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
     await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
     storage = SqlStorage(sessions, PEPPER)
     reporting = build_reporting(sessions, feedback)
-    feedback.add_listener(AlertNotifier(reporting, send_alert, clock=lambda: clock_now[0]))
+    feedback.add_listener(AlertNotifier(reporting, send_alert))
     campaigns = build_campaigns(sessions, feedback, send_alert, clock_now)
     funnel = FunnelRecorder(sessions)
     dispatcher = create_dispatcher(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.disclosure import PeriodKind, last_closed, plan
+from reports.disclosure import Atom, PeriodKind, last_closed, plan
 from reports.metrics import Counts, score_of
 from reports.model import Period
 from reports.periods import (
@@ -108,7 +108,7 @@ NOV = month_of(date(2026, 11, 1))
 
 
 def test_a_cell_large_enough_on_its_own_is_a_block_and_the_small_ones_merge_by_service() -> None:
-    sizes = {
+    sizes: dict[Atom, int] = {
         (date(2026, 11, 3), ("a", "phone", None)): 4,
         (date(2026, 11, 5), ("a", "phone", None)): 2,
         (date(2026, 11, 3), ("a", "web", None)): 2,
@@ -127,7 +127,7 @@ def test_a_cell_large_enough_on_its_own_is_a_block_and_the_small_ones_merge_by_s
 
 
 def test_what_stays_below_the_threshold_in_every_unit_inside_the_period_is_never_shown() -> None:
-    sizes = {
+    sizes: dict[Atom, int] = {
         (date(2026, 11, 3), ("a", None, None)): 3,
         (date(2026, 11, 4), ("b", None, None)): 1,
         (date(2026, 11, 30), ("a", None, None)): 7,
@@ -143,7 +143,7 @@ def test_what_stays_below_the_threshold_in_every_unit_inside_the_period_is_never
 
 def test_edge_days_of_a_month_merge_at_month_level_so_the_straddling_week_hides_them() -> None:
     # 30 November 2026 is a Monday: its week runs into December.
-    sizes = {
+    sizes: dict[Atom, int] = {
         (date(2026, 11, 2), ("a", None, None)): 3,
         (date(2026, 11, 30), ("a", None, None)): 2,
         (date(2026, 12, 1), ("a", None, None)): 9,
@@ -161,7 +161,7 @@ def test_edge_days_of_a_month_merge_at_month_level_so_the_straddling_week_hides_
 
 
 def test_the_plan_of_a_period_is_the_same_whatever_else_is_in_the_database() -> None:
-    sizes = {(date(2026, 11, d), ("a", None, None)): 2 for d in range(2, 9)}
+    sizes: dict[Atom, int] = {(date(2026, 11, d), ("a", None, None)): 2 for d in range(2, 9)}
     more = {
         **sizes,
         (date(2026, 12, 1), ("a", None, None)): 1,
