@@ -688,7 +688,13 @@ async def _comments(
     for questionnaire, ids in questions.items():
         r = _table(Response, "r", DAYS_INDEX)
         a = _table(Answer, "a", ANSWERS_INDEX)
-        terms = [*_scope_terms(r, scope, [period]), r.c.questionnaire_id == questionnaire]
+        # Answers to a poll window reach officers with the window's results; here they would
+        # meet them and narrow a comment down to the window's part of a group.
+        terms = [
+            *_scope_terms(r, scope, [period]),
+            r.c.questionnaire_id == questionnaire,
+            r.c.window_id.is_(None),
+        ]
         if negative_at_most is not None:
             overall = Answer.__table__.alias("o")
             terms.append(
@@ -1035,7 +1041,9 @@ async def _answer_rows(
             a.c.text if include_comments else literal(None).label("text"),
         )
         .select_from(_then(r, a, a.c.response_id == r.c.id))
-        .where(*_scope_terms(r, scope, [period]))
+        # Rows of poll windows' answers would let the window's results (a range of days of
+        # one questionnaire) be differenced against them: those reach officers as results.
+        .where(*_scope_terms(r, scope, [period]), r.c.window_id.is_(None))
         # The random id orders responses within a day: a row's place says nothing about when.
         .order_by(r.c.submitted_on, r.c.id, a.c.id)
     )
