@@ -120,6 +120,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         min_group=settings.privacy.min_group_size,
         min_comment_group=settings.privacy.min_group_size,
         min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+        weekly=settings.reports.weekly_figures,
     )
     reporting = ReportingService(
         sessions=create_session_factory(report_engine),
@@ -168,7 +169,10 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     )
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(
-            settings.body.zone, settings.reports.digest_cron, settings.reports.alert_hour
+            settings.body.zone,
+            settings.reports.digest_cron,
+            settings.reports.alert_hour,
+            weekly=disclosure.weekly,
         ),
         store=DeliveryStore(sessions),
         reporting=reporting,

@@ -98,6 +98,13 @@ class ReportsSettings(BaseModel):
     alert_threshold: int = Field(
         default=2, ge=1, le=4, description="An overall score at or below it counts as negative."
     )
+    weekly_figures: bool = Field(
+        default=False,
+        description=(
+            "Weeks show figures (weekly digest, negative batches per week); costs the"
+            " breakdowns of months and longer periods. Off: months are the finest."
+        ),
+    )
     alert_hour: int = Field(
         default=9,
         ge=0,

@@ -56,6 +56,12 @@ class ReportPress(CallbackData, prefix="rep"):
     service: str = ""
 
 
+def _choices(reporting: ReportingService) -> dict[str, str]:
+    """The buttons: weeks only when the disclosure policy lets weeks show figures."""
+    kinds = reporting.period_kinds()
+    return {code: label for code, label in PERIODS.items() if _KINDS[code] in kinds}
+
+
 def period_for(code: str, today: date) -> Period:
     """The latest closed calendar period of the kind the button names."""
     return last_closed(_KINDS[code], today)
@@ -72,10 +78,10 @@ def setup() -> Router:
     router.callback_query.filter(is_officer)
 
     @router.message(Command("report", "export"))
-    async def on_command(message: Message) -> None:
+    async def on_command(message: Message, reporting: ReportingService) -> None:
         export = (message.text or "").lstrip("/").startswith("export")
         builder = InlineKeyboardBuilder()
-        for code, label in PERIODS.items():
+        for code, label in _choices(reporting).items():
             builder.button(text=label, callback_data=ReportPress(export=export, period=code))
         builder.adjust(2)
         what = "Выгрузка в Excel" if export else "Отчёт"
@@ -89,7 +95,7 @@ def setup() -> Router:
         feedback: FeedbackService,
     ) -> None:
         message = query.message
-        if not isinstance(message, Message) or callback_data.period not in PERIODS:
+        if not isinstance(message, Message) or callback_data.period not in _choices(reporting):
             await query.answer("Кнопка устарела", show_alert=True)
             return
         officer = query.from_user.id

@@ -63,7 +63,8 @@ _Projection = Callable[[Cell], tuple[str | None, ...]]
 
 #: How atoms not yet in a block are grouped in one unit, finest first. There is no level finer
 #: than the segment: a block of one day would leave the rest of its week as a remainder that
-#: no later level could join to it without revealing it (the day was published first).
+#: no later level could join to it without revealing it (the day was published first). With
+#: weekly figures off, blocks start at the month (see DisclosurePolicy.weekly).
 _CELL: Final[_Projection] = lambda cell: cell  # noqa: E731
 _SERVICE_CHANNEL: Final[_Projection] = lambda cell: cell[:2]  # noqa: E731
 _SERVICE: Final[_Projection] = lambda cell: cell[:1]  # noqa: E731
@@ -107,7 +108,7 @@ class Plan:
     residue: frozenset[Atom] = frozenset()
 
 
-def plan(period: Period, sizes: Mapping[Atom, int], k: int) -> Plan:
+def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
     """Partition the atoms of ``period`` (with their sizes) into blocks of at least ``k``.
 
     In each calendar unit, finest first, the atoms not yet in a block are grouped by cell, then
@@ -120,11 +121,16 @@ def plan(period: Period, sizes: Mapping[Atom, int], k: int) -> Plan:
     Only calendar units lying wholly inside ``period`` are used: a block of a longer unit could
     never be whole inside the period anyway, and the units inside a closed period are closed, so
     the result is the same as the plan of all time restricted to the period.
+
+    ``weekly`` adds the week pieces as the finest unit, so that weeks can show figures; the
+    price is paid by longer periods (see DisclosurePolicy.weekly).
     """
     k = max(k, 1)
     left = {atom for atom in sizes if period.start <= atom[0] <= period.end}
     blocks: list[set[Atom]] = []
-    for unit in UNITS.values():
+    for level, unit in UNITS.items():
+        if level == Level.SEGMENT and not weekly:
+            continue
         spans: dict[date, list[Atom]] = {}
         for atom in left:
             span = unit(atom[0])
@@ -220,6 +226,17 @@ class DisclosurePolicy:
     min_group: int = DEFAULT_MIN_GROUP
     min_comment_group: int = DEFAULT_MIN_GROUP
     min_comment_group_staff: int = DEFAULT_MIN_COMMENT_GROUP_STAFF
+    #: Weeks (and the batches of negative ratings per week) show figures. Every block is then
+    #: formed within a week piece first, and what a small service or channel leaves over in a
+    #: piece can only join other services' blocks: months, quarters and years lose most of
+    #: their breakdowns unless every service × channel has ≥ k answers a week
+    #: (bench/disclosure_utility.py). Off: months are the finest unit with figures.
+    weekly: bool = False
+
+    @property
+    def finest(self) -> PeriodKind:
+        """The shortest period that can show figures (and carries the negative batches)."""
+        return PeriodKind.WEEK if self.weekly else PeriodKind.MONTH
 
     def comment_threshold(self, audience: str) -> int:
         threshold = (

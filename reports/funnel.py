@@ -110,6 +110,7 @@ async def protected_drop_off(
     roles: QuestionnaireRoles,
     *,
     min_group: int = DEFAULT_MIN_GROUP,
+    weekly: bool = False,
 ) -> DropOff | None:
     """:func:`drop_off_in`, shown only when the scope is a union of blocks of the funnel's own
     disclosure plan (dialogs started per day, service and channel, whole audience)."""
@@ -138,6 +139,6 @@ async def protected_drop_off(
     started = {atom: count for atom, count in started.items() if count > 0}
     where = in_scope(scope.service, scope.channel)
     members = [atom for atom in started if where(atom)]
-    if not plan(period, started, min_group).publishable(members):
+    if not plan(period, started, min_group, weekly=weekly).publishable(members):
         return DropOff(0, 0, suppressed=True)
     return await drop_off_in(session, period, scope, roles, min_group=min_group)

@@ -549,6 +549,7 @@ def _problem_rows(
     period: Period,
     base: int,
     min_group: int,
+    weekly: bool = False,
 ) -> tuple[ProblemRow, ...]:
     """Prevalence, mean and priority of each option of the scope.
 
@@ -574,7 +575,9 @@ def _problem_rows(
         if not members:
             continue
         title = option_titles.get((question, option), option)
-        option_plan = plan(period, {a: item.respondents for a, item in atoms.items()}, min_group)
+        option_plan = plan(
+            period, {a: item.respondents for a, item in atoms.items()}, min_group, weekly=weekly
+        )
         respondents = sum(atoms[atom].respondents for atom in members)
         if respondents < max(min_group, 1) or not option_plan.publishable(members):
             rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
@@ -615,6 +618,7 @@ async def _nps(
     scope: Scope,
     period: Period,
     min_group: int,
+    weekly: bool = False,
 ) -> Nps | None:
     """NPS of the scope, from a plan of its own over the atoms of everyone who answered it."""
     questions = _audience_questionnaires(roles, roles.nps, scope.audience)
@@ -651,7 +655,7 @@ async def _nps(
     counts: dict[Atom, tuple[int, int, int]] = {}
     for row in await session.execute(statement):
         counts[(_day(row[0]), (row[1], row[2], row[3]))] = (int(row[4]), int(row[5]), int(row[6]))
-    nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group)
+    nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
     where = _scope_test(scope)
     members = [atom for atom in counts if where(atom)]
     promoters, passives, detractors = (sum(counts[atom][i] for atom in members) for i in range(3))
@@ -740,6 +744,7 @@ async def build_report(
     title: str = "",
     previous: Period | None = None,
     max_comments: int = DEFAULT_MAX_COMMENTS,
+    weekly: bool = False,
 ) -> Report:
     """The officer's report for ``scope`` over ``period``, against ``previous`` (by default
     the equal period right before).
@@ -778,8 +783,10 @@ async def build_report(
     async def sections_of(session: AsyncSession) -> _Sections:
         return _Sections(
             await _problems(session, roles, scope.audience, period),
-            await _nps(session, roles, scope, period, min_group),
-            await protected_drop_off(session, period, scope, roles, min_group=min_group),
+            await _nps(session, roles, scope, period, min_group, weekly),
+            await protected_drop_off(
+                session, period, scope, roles, min_group=min_group, weekly=weekly
+            ),
         )
 
     # Two transactions side by side: with a pool of two connections SQLite reads on both CPU
@@ -789,15 +796,15 @@ async def build_report(
         sections_task = group.create_task(_read(sessions, sections_of))
     everything, sections = atoms_task.result(), sections_task.result()
     now, before = everything.within(period), everything.within(previous)
-    main_now = plan(period, now.sizes(), min_group)
-    main_before = plan(previous, before.sizes(), min_group)
+    main_now = plan(period, now.sizes(), min_group, weekly=weekly)
+    main_before = plan(previous, before.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
     overall = _group_score(now, main_now, where, min_group)
     members = [atom for atom in now.counts if where(atom)]
     comment_plan = (
         main_now
         if min_comment_group <= min_group
-        else plan(period, now.sizes(), min_comment_group)
+        else plan(period, now.sizes(), min_comment_group, weekly=weekly)
     )
     comments: tuple[str, ...] = ()
     comments_suppressed = (
@@ -813,7 +820,7 @@ async def build_report(
     problems: tuple[ProblemRow, ...] = ()
     if not overall.suppressed:
         base = sum(now.problem_base.get(atom, 0) for atom in members)
-        problems = _problem_rows(sections.named, roles, scope, period, base, min_group)
+        problems = _problem_rows(sections.named, roles, scope, period, base, min_group, weekly)
     return Report(
         title=title,
         period=period,
@@ -861,6 +868,7 @@ async def negative_batch(
     min_group: int = DEFAULT_MIN_GROUP,
     min_comment_group: int = DEFAULT_MIN_GROUP,
     max_comments: int = 20,
+    weekly: bool = False,
 ) -> list[NegativeGroup]:
     """Per service of the scope, how many scored at or below ``threshold`` in ``period``.
 
@@ -873,14 +881,16 @@ async def negative_batch(
     async with _snapshot(sessions) as session:
         atoms = await _atoms(session, roles, scope.audience, period)
         named = await _problems(session, roles, scope.audience, period, threshold)
-    main = plan(period, atoms.sizes(), min_group)
+    main = plan(period, atoms.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
     services = sorted({atom[1][0] for atom in atoms.counts if where(atom)}, key=_order)
     by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
     for item in named:
         by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
     option_plans = {
-        key: plan(period, {a: item.respondents for a, item in found.items()}, min_group)
+        key: plan(
+            period, {a: item.respondents for a, item in found.items()}, min_group, weekly=weekly
+        )
         for key, found in by_option.items()
     }
     option_titles = {
@@ -939,6 +949,7 @@ async def csat_trend(
     scope: Scope,
     bucket: Literal["week", "month"],
     min_group: int = DEFAULT_MIN_GROUP,
+    weekly: bool = False,
 ) -> list[TrendPoint]:
     """Overall score per service per week (Monday) or month within ``period``.
 
@@ -947,7 +958,7 @@ async def csat_trend(
     """
     async with _snapshot(sessions) as session:
         atoms = await _atoms(session, roles, scope.audience, period)
-    main = plan(period, atoms.sizes(), min_group)
+    main = plan(period, atoms.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
     points: dict[tuple[str | None, date], list[Atom]] = {}
     for atom in atoms.counts:
@@ -982,6 +993,7 @@ async def anonymised_responses(
     min_comment_group: int = DEFAULT_MIN_GROUP,
     include_comments: bool,
     titles: Titles | None = None,
+    weekly: bool = False,
 ) -> list[dict[str, object]]:
     """One row per response for the workbook, only from groups that may show figures.
 
@@ -1001,7 +1013,7 @@ async def anonymised_responses(
     """
     async with _snapshot(sessions) as session:
         atoms = await _atoms(session, roles, scope.audience, period)
-        main = plan(period, atoms.sizes(), min_group)
+        main = plan(period, atoms.sizes(), min_group, weekly=weekly)
         where = _scope_test(scope)
         by_group: dict[tuple[date, Cell], list[Atom]] = {}
         for atom in atoms.counts:

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from questionnaires.schema import Language
 from reports.model import Period, Scope
-from reports.periods import half_year_as_of, last_week, segment_of
+from reports.periods import half_year_as_of, last_month, last_week, month_of, segment_of
 from services.reporting import ReportingService
 from storage.deliveries import DeliveryStore
 
@@ -65,8 +65,13 @@ class Due:
 class ReportSchedule:
     """When reports fall due, in the body's time zone."""
 
-    def __init__(self, zone: ZoneInfo, digest_cron: str, alert_hour: int = 9) -> None:
+    def __init__(
+        self, zone: ZoneInfo, digest_cron: str, alert_hour: int = 9, *, weekly: bool = False
+    ) -> None:
         self.zone = zone
+        # Without weekly figures (reports.disclosure) the digest and the negative batches cover
+        # the last closed month instead: a week would show nothing.
+        self.weekly = weekly
         self._digest = CronTrigger.from_crontab(digest_cron, timezone=zone)
         # "As of 1 July" and "as of 31 December": the morning after each half-year has ended,
         # so the report covers closed days only and reads the same whenever asked again.
@@ -75,10 +80,13 @@ class ReportSchedule:
             CronTrigger(month=1, day=1, hour=9, timezone=zone),
         )
         # The morning after a week piece ends: every Monday and every first of a month.
-        self._alerts = (
-            CronTrigger(day_of_week="mon", hour=alert_hour, timezone=zone),
-            CronTrigger(day=1, hour=alert_hour, timezone=zone),
-        )
+        monthly = CronTrigger(day=1, hour=alert_hour, timezone=zone)
+        self._alerts: tuple[CronTrigger, ...] = (monthly,)
+        if weekly:
+            self._alerts = (
+                CronTrigger(day_of_week="mon", hour=alert_hour, timezone=zone),
+                monthly,
+            )
 
     def occurrences(self, kind: str, since: datetime, until: datetime) -> list[Due]:
         """Occurrences in (since, until], oldest first."""
@@ -99,11 +107,16 @@ class ReportSchedule:
     def _due(self, kind: str, fired: datetime) -> Due:
         day = fired.astimezone(self.zone).date()
         if kind == DIGEST:
+            if not self.weekly:
+                # The first digest day after a month ends sends it; the key makes it once.
+                period = last_month(day)
+                return Due(kind, f"m{period.start:%Y-%m}", fired, period)
             # The last closed Monday–Sunday week, whatever day the digest goes out.
             period = last_week(day)
             return Due(kind, day.isoformat(), fired, period)
         if kind == ALERTS:
-            period = segment_of(day - timedelta(days=1))
+            yesterday = day - timedelta(days=1)
+            period = segment_of(yesterday) if self.weekly else month_of(yesterday)
             return Due(kind, period.start.isoformat(), fired, period)
         period = half_year_as_of(day)
         half = "H1" if period.start.month == 1 else "H2"
@@ -192,7 +205,9 @@ class ReportDeliveries:
             for text in texts:
                 await self._outbox.text(officer, text)
             return bool(texts)
-        name = "Еженедельная сводка" if due.kind == DIGEST else "Полугодовой отчёт"
+        name = "Полугодовой отчёт"
+        if due.kind == DIGEST:
+            name = "Еженедельная сводка" if self._schedule.weekly else "Сводка за месяц"
         title = f"{name}: {self._reporting.default_title(scope).removeprefix('Отчёт: ')}"
         files = await self._reporting.report_files(due.period, scope, Language.RU, title)
         for text in files.messages:

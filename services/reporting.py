@@ -18,7 +18,7 @@ from questionnaires.catalog import Catalog, Service
 from questionnaires.results import CompletedResponse
 from questionnaires.schema import Language
 from reports.charts import csat_trend_png, distribution_png
-from reports.disclosure import DisclosurePolicy
+from reports.disclosure import DisclosurePolicy, PeriodKind
 from reports.metrics import (
     ANONYMISED_COLUMNS_RU,
     anonymised_responses,
@@ -117,6 +117,15 @@ class ReportingService:
             return entry.title.ru
         return code or "не указано"
 
+    @property
+    def disclosure(self) -> DisclosurePolicy:
+        return self._policy.disclosure
+
+    def period_kinds(self) -> list[PeriodKind]:
+        """What an officer may choose: closed calendar periods from the finest with figures."""
+        kinds = list(PeriodKind)
+        return kinds[kinds.index(self._policy.disclosure.finest) :]
+
     async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
         return await build_report(
             self._sessions,
@@ -125,6 +134,7 @@ class ReportingService:
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
             min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
             title=title or self.default_title(scope),
             # A month, quarter or half-year is compared with the previous one of its kind.
@@ -151,6 +161,7 @@ class ReportingService:
             scope=scope,
             bucket=bucket,
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
         )
         titles: dict[str | None, str] = {
             s.code: s.title.get(language) for s in self.catalog.services
@@ -187,6 +198,7 @@ class ReportingService:
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
             min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
             include_comments=not report.comments_suppressed,
             titles=self.title,
@@ -198,6 +210,7 @@ class ReportingService:
             scope=scope,
             bucket="month",
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
         )
         headings = {
             question: title for (_, question), title in self._roles.question_titles.items()
@@ -240,6 +253,7 @@ class ReportingService:
             titles=self.title,
             min_group=disclosure.min_group,
             min_comment_group=disclosure.comment_threshold(scope.audience),
+            weekly=disclosure.weekly,
         )
         return render_negative_digest(
             groups,

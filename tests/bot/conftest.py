@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.settings import ContentSettings
+from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from services.broadcast import Broadcaster, BroadcastLimits
@@ -97,7 +98,10 @@ def build_reporting(
         sessions=sessions,
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=feedback.catalog,
-        policy=ReportingPolicy(officer_ids=frozenset({OFFICER_ID})),
+        # The bot tests read weekly reports: weeks on (reports.disclosure.DisclosurePolicy).
+        policy=ReportingPolicy(
+            officer_ids=frozenset({OFFICER_ID}), disclosure=DisclosurePolicy(weekly=True)
+        ),
     )
 
 

@@ -47,15 +47,27 @@ def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
 
 def _deliveries(world: World, outbox: FakeOutbox, alert_hour: int = 10) -> ReportDeliveries:
     return ReportDeliveries(
-        schedule=ReportSchedule(ZONE, "0 9 * * mon", alert_hour),
+        schedule=ReportSchedule(ZONE, "0 9 * * mon", alert_hour, weekly=True),
         store=DeliveryStore(world.sessions),
         reporting=world.reporting,
         outbox=outbox,
     )
 
 
+def test_without_weekly_figures_the_digest_and_the_batches_cover_the_last_month() -> None:
+    schedule = ReportSchedule(ZONE, "0 9 * * mon", alert_hour=8)
+    digests = schedule.occurrences(DIGEST, _local(2026, 11, 20), _local(2026, 12, 15))
+    assert {(d.key, d.period.start, d.period.end) for d in digests} == {
+        ("m2026-10", date(2026, 10, 1), date(2026, 10, 31)),
+        ("m2026-11", date(2026, 11, 1), date(2026, 11, 30)),
+    }
+    [batch] = schedule.occurrences(ALERTS, _local(2026, 11, 20), _local(2026, 12, 15))
+    assert batch.fired_at == _local(2026, 12, 1, 8)
+    assert (batch.period.start, batch.period.end) == (date(2026, 11, 1), date(2026, 11, 30))
+
+
 def test_schedule_in_the_bodys_zone() -> None:
-    schedule = ReportSchedule(ZONE, "0 9 * * mon")
+    schedule = ReportSchedule(ZONE, "0 9 * * mon", weekly=True)
     [digest] = schedule.occurrences(DIGEST, _local(2026, 11, 22, 0, 0), _local(2026, 11, 23, 10))
     assert digest.fired_at == _local(2026, 11, 23, 9, 0)
     assert (digest.period.start, digest.period.end) == (date(2026, 11, 16), date(2026, 11, 22))
@@ -69,7 +81,7 @@ def test_schedule_in_the_bodys_zone() -> None:
 
 
 def test_every_scheduled_period_is_closed_and_a_calendar_unit() -> None:
-    schedule = ReportSchedule(ZONE, "0 9 * * wed", alert_hour=8)
+    schedule = ReportSchedule(ZONE, "0 9 * * wed", alert_hour=8, weekly=True)
     [digest] = schedule.occurrences(DIGEST, _local(2026, 11, 24), _local(2026, 11, 26))
     # A Wednesday digest still covers the last Monday–Sunday week, not seven odd days.
     assert (digest.period.start, digest.period.end) == (date(2026, 11, 16), date(2026, 11, 22))
