@@ -117,3 +117,24 @@ async def test_satisfied_response_raises_no_alert(world: World) -> None:
     await anna.click("1")
     await anna.click("Пропустить")
     assert not [m for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
+
+
+def test_without_weekly_figures_the_officer_is_not_offered_weeks(world: World) -> None:
+    from handlers.officer import _choices
+    from reports.disclosure import DisclosurePolicy
+    from services.reporting import ReportingPolicy, ReportingService
+
+    monthly = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=world.reporting.catalog,
+        policy=ReportingPolicy(disclosure=DisclosurePolicy()),
+    )
+
+    assert list(_choices(monthly).values()) == [
+        "Прошлый месяц",
+        "Прошлый квартал",
+        "Прошлое полугодие",
+        "Прошлый год",
+    ]
+    assert "Прошлая неделя" in _choices(world.reporting).values()

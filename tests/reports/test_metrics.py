@@ -25,7 +25,9 @@ async def report(
     min_group: int = 5,
     min_comment_group: int = 5,
     period: Period = WEEK,
+    weekly: bool = True,
 ) -> Report:
+    """The report of a week (by default): weeks show figures only with weekly figures on."""
     return await build_report(
         sessions,
         roles=ROLES,
@@ -35,6 +37,7 @@ async def report(
         min_group=min_group,
         min_comment_group=min_comment_group,
         title="test",
+        weekly=weekly,
     )
 
 
@@ -45,6 +48,20 @@ def row(result: Report, dimension: Dimension, key: str | None) -> GroupRow:
 
 
 # --- the overall score ------------------------------------------------------------------
+
+
+async def test_without_weekly_figures_a_week_shows_none_and_its_month_shows_them(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.scores(MONDAY, [5, 5, 4, 3, 2, 1])
+
+    week = await report(sessions, weekly=False)
+    month = await report(
+        sessions, period=Period(date(2025, 3, 1), date(2025, 3, 31)), weekly=False
+    )
+
+    assert week.overall.suppressed and all(row.current.suppressed for row in week.groups)
+    assert month.overall.n == 6 and not row(month, Dimension.SERVICE, "s1").current.suppressed
 
 
 async def test_csat_mean_band_distribution_and_n_match_the_hand_computed_figures(

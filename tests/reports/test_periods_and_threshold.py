@@ -134,9 +134,11 @@ def test_what_stays_below_the_threshold_in_every_unit_inside_the_period_is_never
     }
     week = week_of(date(2026, 11, 3))
 
-    assert plan(week, sizes, 5).residue == {atom for atom in sizes if atom[0].day < 30}
+    assert plan(week, sizes, 5, weekly=True).residue == {
+        atom for atom in sizes if atom[0].day < 30
+    }
     # In the month the week's 4 still reach no block: the total and service a stay hidden.
-    month = plan(NOV, sizes, 5)
+    month = plan(NOV, sizes, 5, weekly=True)
     assert not month.publishable(list(sizes))
     assert month.publishable([atom for atom in sizes if atom[0].day == 30])
 
@@ -151,13 +153,22 @@ def test_edge_days_of_a_month_merge_at_month_level_so_the_straddling_week_hides_
     straddling = week_of(date(2026, 11, 30))
     assert segment_of(date(2026, 11, 30)) == Period(date(2026, 11, 30), date(2026, 11, 30))
 
-    month = plan(NOV, sizes, 5)
-    week = plan(straddling, sizes, 5)
+    month = plan(NOV, sizes, 5, weekly=True)
+    week = plan(straddling, sizes, 5, weekly=True)
     november = [atom for atom in sizes if atom[0].month == 11]
     assert month.publishable(november)  # 3 + 2 merged in the month
     # The week cannot include 30 November's 2 alone: its total is hidden, December's part shown.
     assert not week.publishable([atom for atom in sizes if atom[0] >= straddling.start])
     assert week.publishable([atom for atom in sizes if atom[0].month == 12])
+
+
+def test_without_weekly_figures_no_block_is_smaller_than_a_month() -> None:
+    sizes: dict[Atom, int] = {(date(2026, 11, d), ("a", None, None)): 3 for d in (2, 3, 9)}
+    week = week_of(date(2026, 11, 2))
+
+    assert plan(week, sizes, 5).blocks == ()
+    assert plan(week, sizes, 5, weekly=True).blocks == (frozenset(list(sizes)[:2]),)
+    assert plan(NOV, sizes, 5).publishable(list(sizes))
 
 
 def test_the_plan_of_a_period_is_the_same_whatever_else_is_in_the_database() -> None:

@@ -27,7 +27,13 @@ async def test_the_trend_buckets_days_into_monday_weeks_in_sql(
     await responses.add(date(2025, 3, 17), 1, times=5)  # the next Monday
 
     trend = await csat_trend(
-        sessions, roles=ROLES, period=MARCH, scope=Scope(), bucket="week", min_group=5
+        sessions,
+        roles=ROLES,
+        period=MARCH,
+        scope=Scope(),
+        bucket="week",
+        min_group=5,
+        weekly=True,  # weeks show figures only with weekly figures on
     )
 
     assert [(p.service, p.bucket_start, p.score.n) for p in trend] == [
@@ -67,7 +73,13 @@ async def test_a_small_trend_point_is_hidden_and_cannot_be_derived_from_the_tota
     await responses.add(date(2025, 3, 17), 1, times=3)
 
     trend = await csat_trend(
-        sessions, roles=ROLES, period=MARCH, scope=Scope(), bucket="week", min_group=5
+        sessions,
+        roles=ROLES,
+        period=MARCH,
+        scope=Scope(),
+        bucket="week",
+        min_group=5,
+        weekly=True,  # weeks show figures only with weekly figures on
     )
 
     hidden = {p.bucket_start for p in trend if p.score.suppressed}
@@ -75,7 +87,13 @@ async def test_a_small_trend_point_is_hidden_and_cannot_be_derived_from_the_tota
     assert all(p.score.n == 0 and p.score.csat is None for p in trend if p.score.suppressed)
     # The weeks were shown as they closed, so the month (23 − 20 = the three) hides instead.
     month = await build_report(
-        sessions, roles=ROLES, titles=titles, period=MARCH, scope=Scope(), min_group=5
+        sessions,
+        roles=ROLES,
+        titles=titles,
+        period=MARCH,
+        scope=Scope(),
+        min_group=5,
+        weekly=True,
     )
     assert month.overall.suppressed
 
