@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final, Generic, TypeVar
+from typing import Final
 
 import phonenumbers
 
@@ -97,14 +97,6 @@ class Plan:
             seen[index] = seen.get(index, 0) + 1
         return all(len(self.blocks[index]) == count for index, count in seen.items())
 
-    def group(self, where: Callable[[Atom], bool]) -> list[Atom]:
-        """The atoms of this period that belong to a group (given as a test on an atom)."""
-        return [atom for atom in self.atoms if where(atom)]
-
-    @property
-    def atoms(self) -> list[Atom]:
-        return list(self.block_of) + list(self.residue)
-
     residue: frozenset[Atom] = frozenset()
 
 
@@ -172,24 +164,6 @@ def _place(atoms: list[Atom], sizes: Mapping[Atom, int], k: int) -> list[set[Ato
                 smallest.update(members)
             left.difference_update(members)
     return [block for _, block in here]
-
-
-Value = TypeVar("Value")
-
-
-@dataclass(frozen=True, slots=True)
-class Measured(Generic[Value]):
-    """A plan with the per-atom values it was built from."""
-
-    plan: Plan
-    values: Mapping[Atom, Value]
-
-    def select(self, where: Callable[[Atom], bool]) -> tuple[bool, list[Value]]:
-        """Whether a group may be shown, and its atoms' values (empty when it may not)."""
-        atoms = [atom for atom in self.values if where(atom)]
-        if not self.plan.publishable(atoms):
-            return False, []
-        return True, [self.values[atom] for atom in atoms]
 
 
 # --- groups as tests on atoms --------------------------------------------------------------

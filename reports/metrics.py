@@ -405,19 +405,17 @@ def _group_score(
     atoms: _Atoms, main: Plan, where: Callable[[Atom], bool], min_group: int
 ) -> Score:
     """The score of the group of atoms passing ``where``: figures only for whole blocks."""
-    members = [atom for atom in atoms.counts if where(atom)]
+    return _score_of_members(
+        atoms, main, [atom for atom in atoms.counts if where(atom)], min_group
+    )
+
+
+def _score_of_members(atoms: _Atoms, main: Plan, members: Sequence[Atom], min_group: int) -> Score:
     return score_of(
         _sum(atoms.counts[atom] for atom in members),
         min_group,
         hidden=not main.publishable(members),
     )
-
-
-def _with(
-    where: Callable[[Atom], bool], dimension: Dimension, key: str | None
-) -> Callable[[Atom], bool]:
-    position = _DIMENSIONS.index(dimension)
-    return lambda atom: atom[1][position] == key and where(atom)
 
 
 def _group_rows(
@@ -428,24 +426,23 @@ def _group_rows(
     min_group: int,
 ) -> tuple[GroupRow, ...]:
     rows: list[GroupRow] = []
-    in_now, in_before = _scope_test(scope), _scope_test(scope)
-    for dimension in _DIMENSIONS:
-        position = _DIMENSIONS.index(dimension)
-        keys = {
-            atom[1][position]
-            for atoms, where in ((now[0], in_now), (before[0], in_before))
-            for atom in atoms.counts
-            if where(atom)
-        }
-        for key in sorted(keys, key=_order):
+    where = _scope_test(scope)
+    # One pass per period: the scope's atoms, then grouped by each dimension's key.
+    members = [[a for a in atoms.counts if where(a)] for atoms, _ in (now, before)]
+    for position, dimension in enumerate(_DIMENSIONS):
+        by_key: list[dict[str | None, list[Atom]]] = [{}, {}]
+        for index, found in enumerate(members):
+            for atom in found:
+                by_key[index].setdefault(atom[1][position], []).append(atom)
+        for key in sorted(by_key[0].keys() | by_key[1].keys(), key=_order):
             rows.append(
                 GroupRow(
                     dimension=dimension,
                     key=key,
                     title=titles(dimension, key),
-                    current=_group_score(now[0], now[1], _with(in_now, dimension, key), min_group),
-                    previous=_group_score(
-                        before[0], before[1], _with(in_before, dimension, key), min_group
+                    current=_score_of_members(now[0], now[1], by_key[0].get(key, []), min_group),
+                    previous=_score_of_members(
+                        before[0], before[1], by_key[1].get(key, []), min_group
                     ),
                 )
             )
@@ -897,8 +894,12 @@ async def negative_batch(
         (question, option): title for (_, question, option), title in roles.option_titles.items()
     }
     groups: list[NegativeGroup] = []
+    by_service: dict[str | None, list[Atom]] = {}
+    for atom in atoms.counts:
+        if where(atom):
+            by_service.setdefault(atom[1][0], []).append(atom)
     for service in services:
-        members = [atom for atom in atoms.counts if where(atom) and atom[1][0] == service]
+        members = by_service[service]
         if not main.publishable(members):
             continue
         negatives = sum(sum(atoms.counts[atom].by_score[:threshold]) for atom in members)
