@@ -72,6 +72,11 @@ _ANY: Final[_Projection] = lambda cell: ()  # noqa: E731
 MERGES: Final[tuple[_Projection, ...]] = (_CELL, _SERVICE_CHANNEL, _SERVICE, _ANY)
 
 
+def _key_order(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    """Codes in order, None (no code) after them: a fixed order for the same data."""
+    return tuple((part is None, part or "") for part in key)
+
+
 def _order(value: object) -> tuple[object, ...]:
     if isinstance(value, tuple):
         return tuple(_order(part) for part in value)
@@ -124,8 +129,11 @@ def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = Fa
         if level == Level.SEGMENT and not weekly:
             continue
         spans: dict[date, list[Atom]] = {}
+        units: dict[date, Period] = {}  # atoms share few days: each unit is computed once
         for atom in left:
-            span = unit(atom[0])
+            span = units.get(atom[0])
+            if span is None:
+                span = units[atom[0]] = unit(atom[0])
             if period.start <= span.start and span.end <= period.end:
                 spans.setdefault(span.start, []).append(atom)
         for start in sorted(spans):
@@ -138,32 +146,41 @@ def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = Fa
     return Plan(period, k, frozen, block_of, frozenset(left))
 
 
+@dataclass(slots=True)
+class _Block:
+    made: tuple[str | None, ...]  # the cell key it was made at
+    atoms: set[Atom]
+    size: int
+
+
 def _place(atoms: list[Atom], sizes: Mapping[Atom, int], k: int) -> list[set[Atom]]:
     """The blocks of one calendar unit (see :func:`plan`)."""
-    here: list[tuple[tuple[str | None, ...], set[Atom]]] = []  # (cell key it was made at, atoms)
+    here: list[_Block] = []
+    # Blocks by every prefix of the key they were made at: a coarser group finds its own fast.
+    within: dict[tuple[str | None, ...], list[_Block]] = {}
     left = set(atoms)
     for project in MERGES:
         groups: dict[tuple[str | None, ...], list[Atom]] = {}
         for atom in left:
             groups.setdefault(project(atom[1]), []).append(atom)
-        for key in sorted(groups, key=_order):
+        for key in sorted(groups, key=_key_order):
             members = groups[key]
-            if sum(sizes[atom] for atom in members) >= k:
-                here.append((key, set(members)))
+            size = sum(sizes[atom] for atom in members)
+            if size >= k:
+                block = _Block(key, set(members), size)
+                here.append(block)
+                for length in range(len(key) + 1):
+                    within.setdefault(key[:length], []).append(block)
             else:
-                inside = [block for made, block in here if made[: len(key)] == key]
+                inside = within.get(key)
                 if not inside:
                     continue
-                smallest = min(
-                    inside,
-                    key=lambda block: (
-                        sum(sizes[atom] for atom in block),
-                        sorted(_order(atom[1]) for atom in block),
-                    ),
-                )
-                smallest.update(members)
+                # The smallest block joins them; ties go to the first made (a fixed order).
+                smallest = min(inside, key=lambda block: block.size)
+                smallest.atoms.update(members)
+                smallest.size += size
             left.difference_update(members)
-    return [block for _, block in here]
+    return [block.atoms for block in here]
 
 
 # --- groups as tests on atoms --------------------------------------------------------------

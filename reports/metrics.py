@@ -21,9 +21,11 @@ from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     FromClause,
     and_,
     case,
+    cast,
     func,
     literal,
     or_,
@@ -37,6 +39,7 @@ from sqlalchemy.sql.base import _de_clone
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Alias, Join
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
+from sqlalchemy.types import TIMESTAMP
 
 from questionnaires.results import CANNOT_RATE
 from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan
@@ -56,6 +59,7 @@ from reports.model import (
     Score,
     TrendPoint,
 )
+from reports.periods import month_of, segment_of
 from storage.models import Answer, Response
 
 logger = logging.getLogger(__name__)
@@ -362,8 +366,57 @@ def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+Grain = Literal["day", "segment", "month"]
+
+
+def grain_of(periods: Sequence[Period], weekly: bool) -> Grain:
+    """The coarsest day grouping that still keeps every unit of the plan and every period
+    whole: the month (no weekly figures) or the week piece, when the periods are made of them;
+    else single days. Coarser rows are far fewer to read and fold (a year: 12, not 365)."""
+
+    def aligned(unit: Callable[[date], Period]) -> bool:
+        return all(unit(p.start).start == p.start and unit(p.end).end == p.end for p in periods)
+
+    if not weekly and aligned(month_of):
+        return "month"
+    if aligned(segment_of):
+        return "segment"
+    return "day"
+
+
+def _grain_start(dialect: str, day: ColumnElement[date], grain: Grain) -> ColumnElement[Any]:
+    """The first day of ``day``'s month or week piece, in SQL (ISO text on SQLite)."""
+    if grain == "day":
+        return day
+    if dialect == "sqlite":
+        month = func.date(day, "start of month")
+        if grain == "month":
+            return month
+        # 'weekday 0' moves forward to a Sunday (staying on one), six days back is its Monday.
+        return func.max(func.date(day, "weekday 0", "-6 days"), month)
+    if dialect == "postgresql":
+        # Through timestamp without time zone, so the session's zone cannot shift the day.
+        stamp = cast(day, TIMESTAMP())
+        month_start = cast(func.date_trunc("month", stamp), Date())
+        if grain == "month":
+            return month_start
+        week_start = cast(func.date_trunc("week", stamp), Date())
+        greatest: ColumnElement[Any] = func.greatest(week_start, month_start)
+        return greatest
+    raise NotImplementedError(f"reports support PostgreSQL and SQLite, not {dialect}")
+
+
+def _atom_day(value: object, span: Period) -> date:
+    """The atom's date: its grain's first day, never before the span read."""
+    return max(_day(value), span.start)
+
+
 async def _atoms(
-    session: AsyncSession, roles: QuestionnaireRoles, audience: str, span: Period
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    audience: str,
+    span: Period,
+    grain: Grain = "day",
 ) -> _Atoms:
     """One query over the whole audience (never only the scope: the plan is joint), grouped
     in the order of the breakdown index."""
@@ -378,18 +431,19 @@ async def _atoms(
     if with_problems:
         base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
     dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
     statement = (
-        select(*dimensions, r.c.submitted_on, *_score_columns(a), base)
+        select(*dimensions, start, *_score_columns(a), base)
         .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
         .where(
             *_scope_terms(r, Scope(audience=audience), [span]),
             r.c.questionnaire_id.in_(overall),
         )
-        .group_by(*dimensions, r.c.submitted_on)
+        .group_by(*dimensions, start)
     )
     width = len(SCORES) + 1
     for row in await session.execute(statement):
-        atom: Atom = (_day(row[3]), (row[0], row[1], row[2]))
+        atom: Atom = (_atom_day(row[3], span), (row[0], row[1], row[2]))
         counts = _counts(row[4 : 4 + width])
         if counts.respondents:
             atoms.counts[atom] = counts
@@ -477,6 +531,7 @@ async def _problems(
     audience: str,
     period: Period,
     negative_at_most: int = 0,
+    grain: Grain = "day",
 ) -> list[_Named]:
     """Each problem option per atom of the audience: who named it and their overall scores."""
     scope = Scope(audience=audience)
@@ -488,7 +543,8 @@ async def _problems(
     p = _table(Answer, "p", ANSWERS_INDEX)
     o = _table(Answer, "o", ANSWERS_INDEX)
     scored = o.c.number.between(SCORES[0], SCORES[-1])
-    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+    dimensions = (start, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
     statement = (
         select(
             p.c.question_id,
@@ -529,7 +585,7 @@ async def _problems(
         _Named(
             row[0],
             row[1],
-            (_day(row[2]), (row[3], row[4], row[5])),
+            (_atom_day(row[2], period), (row[3], row[4], row[5])),
             int(row[6]),
             int(row[7] or 0),
             int(row[8] or 0),
@@ -616,6 +672,7 @@ async def _nps(
     period: Period,
     min_group: int,
     weekly: bool = False,
+    grain: Grain = "day",
 ) -> Nps | None:
     """NPS of the scope, from a plan of its own over the atoms of everyone who answered it."""
     questions = _audience_questionnaires(roles, roles.nps, scope.audience)
@@ -624,7 +681,8 @@ async def _nps(
     r = _table(Response, "r", DAYS_INDEX)
     a = _table(Answer, "a", ANSWERS_INDEX)
     number = a.c.number
-    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+    dimensions = (start, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
     statement = (
         select(
             *dimensions,
@@ -651,7 +709,8 @@ async def _nps(
     )
     counts: dict[Atom, tuple[int, int, int]] = {}
     for row in await session.execute(statement):
-        counts[(_day(row[0]), (row[1], row[2], row[3]))] = (int(row[4]), int(row[5]), int(row[6]))
+        atom = (_atom_day(row[0], period), (row[1], row[2], row[3]))
+        counts[atom] = (int(row[4]), int(row[5]), int(row[6]))
     nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
     where = _scope_test(scope)
     members = [atom for atom in counts if where(atom)]
@@ -773,14 +832,15 @@ async def build_report(
     if previous.start <= period.end and period.start <= previous.end:
         raise ValueError(f"the comparison period {previous} overlaps the period {period}")
     span = Period(min(period.start, previous.start), max(period.end, previous.end))
+    grain = grain_of([period, previous], weekly)
 
     async def atoms_of(session: AsyncSession) -> _Atoms:
-        return await _atoms(session, roles, scope.audience, span)
+        return await _atoms(session, roles, scope.audience, span, grain)
 
     async def sections_of(session: AsyncSession) -> _Sections:
         return _Sections(
-            await _problems(session, roles, scope.audience, period),
-            await _nps(session, roles, scope, period, min_group, weekly),
+            await _problems(session, roles, scope.audience, period, grain=grain),
+            await _nps(session, roles, scope, period, min_group, weekly, grain),
             await protected_drop_off(
                 session, period, scope, roles, min_group=min_group, weekly=weekly
             ),
@@ -876,8 +936,9 @@ async def negative_batch(
     threshold is the figures' one (else rows elsewhere could narrow them down).
     """
     async with _snapshot(sessions) as session:
-        atoms = await _atoms(session, roles, scope.audience, period)
-        named = await _problems(session, roles, scope.audience, period, threshold)
+        grain = grain_of([period], weekly)
+        atoms = await _atoms(session, roles, scope.audience, period, grain)
+        named = await _problems(session, roles, scope.audience, period, threshold, grain)
     main = plan(period, atoms.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
     services = sorted({atom[1][0] for atom in atoms.counts if where(atom)}, key=_order)
@@ -958,7 +1019,10 @@ async def csat_trend(
     the period's plan (a week cut by the period's edge is only the part inside it).
     """
     async with _snapshot(sessions) as session:
-        atoms = await _atoms(session, roles, scope.audience, period)
+        grain = grain_of([period], weekly)
+        if bucket == "week" and grain == "month":
+            grain = "segment"  # week buckets are made of week pieces
+        atoms = await _atoms(session, roles, scope.audience, period, grain)
     main = plan(period, atoms.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
     points: dict[tuple[str | None, date], list[Atom]] = {}
@@ -1013,7 +1077,7 @@ async def anonymised_responses(
     rows cannot keep apart). Rows come ordered by month, cell and random id.
     """
     async with _snapshot(sessions) as session:
-        atoms = await _atoms(session, roles, scope.audience, period)
+        atoms = await _atoms(session, roles, scope.audience, period, grain_of([period], weekly))
         main = plan(period, atoms.sizes(), min_group, weekly=weekly)
         where = _scope_test(scope)
         by_group: dict[tuple[date, Cell], list[Atom]] = {}
