@@ -235,10 +235,6 @@ class DisclosurePolicy:
         )
         return max(threshold, self.min_group)
 
-    def is_closed(self, period: Period, today: date) -> bool:
-        """Only periods that have ended are reported: a growing period differs day by day."""
-        return period.end < today
-
 
 # --- requestable periods -------------------------------------------------------------------
 

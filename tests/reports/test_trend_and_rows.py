@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from questionnaires.results import CANNOT_RATE, AnswerRow
+from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
 from reports.metrics import anonymised_responses, build_report, csat_trend
 from reports.model import Period, Scope
 from storage.models import Response
@@ -170,3 +170,33 @@ async def test_no_anonymised_rows_for_a_scope_below_the_threshold(
     )
 
     assert rows == []
+
+
+async def test_answers_to_a_poll_window_leave_only_with_the_windows_results(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.add(date(2025, 3, 4), 5, service="a", comment="обычный", times=5)
+    polled = CompletedResponse(
+        questionnaire_id="rating",
+        questionnaire_version=1,
+        kind="rating",
+        audience="external",
+        context=ResponseContext("a", "c1", None),
+        submitted_on=date(2025, 3, 5),
+        answers=(AnswerRow("overall", number=4), AnswerRow("comment", text="из опроса")),
+        window_id=7,
+    )
+    for _ in range(5):
+        assert await responses.store.save(polled)
+
+    rows = await anonymised_responses(
+        sessions, roles=ROLES, period=MARCH, scope=Scope(), include_comments=True
+    )
+    month = await build_report(
+        sessions, roles=ROLES, titles=titles, period=MARCH, scope=Scope(), min_group=5
+    )
+
+    # Figures pool them; rows and comments, where a window's part could be told, do not.
+    assert month.overall.n == 10
+    assert len(rows) == 5 and all(row["comments"] == ("обычный",) for row in rows)
+    assert "из опроса" not in month.comments and "обычный" in month.comments
