@@ -151,9 +151,9 @@ class ReportingService:
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
         report = await self.report(period, scope, title)
-        bucket: Literal["week", "month"] = (
-            "week" if period.days <= WEEKLY_TREND_UP_TO_DAYS else "month"
-        )
+        # Week points show figures only with weekly figures on (reports.disclosure).
+        weekly = self._policy.disclosure.weekly and period.days <= WEEKLY_TREND_UP_TO_DAYS
+        bucket: Literal["week", "month"] = "week" if weekly else "month"
         trend = await csat_trend(
             self._sessions,
             roles=self._roles,

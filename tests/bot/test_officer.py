@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import pytest
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from openpyxl import load_workbook
 
@@ -138,3 +139,32 @@ def test_without_weekly_figures_the_officer_is_not_offered_weeks(world: World) -
         "Прошлый год",
     ]
     assert "Прошлая неделя" in _choices(world.reporting).values()
+
+
+async def test_without_weekly_figures_a_months_trend_is_drawn_by_month(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from questionnaires.schema import Language
+    from reports.disclosure import DisclosurePolicy
+    from reports.model import Period, Scope
+    from services.reporting import ReportingPolicy, ReportingService
+
+    buckets: list[str] = []
+
+    async def spy(*args: object, bucket: str, **kwargs: object) -> list[object]:
+        buckets.append(bucket)
+        return []
+
+    monkeypatch.setattr("services.reporting.csat_trend", spy)
+    monthly = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=world.reporting.catalog,
+        policy=ReportingPolicy(disclosure=DisclosurePolicy()),
+    )
+    october = Period(date(2026, 10, 1), date(2026, 10, 31))
+    await monthly.report_files(october, Scope(), Language.RU)
+    await world.reporting.report_files(october, Scope(), Language.RU)  # weekly figures on
+
+    # Week points could never show figures without weekly figures: one month point instead.
+    assert buckets == ["month", "week"]
