@@ -24,6 +24,7 @@ from bot.outbox import BotOutbox
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
+from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
@@ -40,7 +41,7 @@ from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
-from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
+from services.reporting import ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
@@ -145,22 +146,22 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     # One store for both services: subscriptions wait in it to be written in batches.
     opt_ins = OptInStore(sessions, min_batch=settings.privacy.min_group_size)
     outbox = BotOutbox(bot)
+    # One disclosure policy for every officer output (reports.disclosure).
+    disclosure = DisclosurePolicy(
+        min_group=settings.privacy.min_group_size,
+        min_comment_group=settings.privacy.min_group_size,
+        min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+        weekly=settings.reports.weekly_figures,
+    )
     reporting = ReportingService(
         sessions=create_session_factory(report_engine),
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=content.catalog,
         policy=ReportingPolicy(
             officer_ids=frozenset(settings.bot.officer_ids),
-            min_group=settings.privacy.min_group_size,
-            min_comment_group=settings.privacy.min_group_size,
-            min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+            disclosure=disclosure,
             alert_threshold=settings.reports.alert_threshold,
         ),
-    )
-    alerts = AlertNotifier(
-        reporting,
-        outbox.text,
-        window_seconds=settings.reports.alert_window_seconds,
     )
     feedback = FeedbackService(
         questionnaires=content.questionnaires,
@@ -172,7 +173,6 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
             ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
             default_channel=settings.bot.default_channel,
         ),
-        listeners=[alerts],
     )
     funnel = FunnelRecorder(sessions)
     send = telegram_sender(bot)
@@ -191,9 +191,9 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         officer_ids=settings.bot.officer_ids,
         bot_username=me.username,
         policy=CampaignPolicy(
-            min_group=settings.privacy.min_group_size,
-            min_comment_group=settings.privacy.min_group_size,
-            min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
+            min_group=disclosure.min_group,
+            min_comment_group=disclosure.comment_threshold("external"),
+            min_comment_group_staff=disclosure.comment_threshold("internal"),
         ),
         departments=content.catalog.departments,
         activity=activity,
@@ -210,7 +210,12 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     )
     feedback.add_listener(initiative)
     deliveries = ReportDeliveries(
-        schedule=ReportSchedule(settings.body.zone, settings.reports.digest_cron),
+        schedule=ReportSchedule(
+            settings.body.zone,
+            settings.reports.digest_cron,
+            settings.reports.alert_hour,
+            weekly=disclosure.weekly,
+        ),
         store=DeliveryStore(sessions),
         reporting=reporting,
         outbox=outbox,
@@ -247,7 +252,6 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         yield Application(bot, dispatcher, engine, storage)
     finally:
         scheduler.shutdown(wait=False)
-        await alerts.drain()
         await flush_funnel(funnel)
         # What waits in memory is written now, however few: losing it would let people answer
         # a window twice and drop their subscriptions (see storage.opt_ins, storage.campaigns).

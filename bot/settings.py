@@ -274,10 +274,20 @@ class ReportsSettings(BaseModel):
         description="When the weekly digest goes out (crontab, the body's time zone).",
     )
     alert_threshold: int = Field(
-        default=2, ge=1, le=5, description="An overall score at or below it alerts officers."
+        default=2, ge=1, le=4, description="An overall score at or below it counts as negative."
     )
-    alert_window_seconds: float = Field(
-        default=60.0, gt=0, description="Alerts of a burst are batched per this window."
+    weekly_figures: bool = Field(
+        default=False,
+        description=(
+            "Weeks show figures (weekly digest, negative batches per week); costs the"
+            " breakdowns of months and longer periods. Off: months are the finest."
+        ),
+    )
+    alert_hour: int = Field(
+        default=9,
+        ge=0,
+        le=23,
+        description="Hour (body's zone) of the batch of negative ratings after each closed week.",
     )
 
     @field_validator("digest_cron")

@@ -26,18 +26,28 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from handlers.texts import language_of
+from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
-from reports.periods import half_year_as_of, last_month, last_week, quarter_of
 from services.feedback import FeedbackService
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
+#: Only closed calendar periods: a period still running would differ from one day to the
+#: next by that day's answers (reports.disclosure).
 PERIODS: dict[str, str] = {
     "w": "Прошлая неделя",
     "m": "Прошлый месяц",
-    "q": "Текущий квартал",
-    "h": "Полугодие",
+    "q": "Прошлый квартал",
+    "h": "Прошлое полугодие",
+    "y": "Прошлый год",
+}
+_KINDS: dict[str, PeriodKind] = {
+    "w": PeriodKind.WEEK,
+    "m": PeriodKind.MONTH,
+    "q": PeriodKind.QUARTER,
+    "h": PeriodKind.HALF,
+    "y": PeriodKind.YEAR,
 }
 ALL_SERVICES = "*"
 
@@ -48,15 +58,15 @@ class ReportPress(CallbackData, prefix="rep"):
     service: Annotated[str, Field(max_length=64)] = ""
 
 
+def _choices(reporting: ReportingService) -> dict[str, str]:
+    """The buttons: weeks only when the disclosure policy lets weeks show figures."""
+    kinds = reporting.period_kinds()
+    return {code: label for code, label in PERIODS.items() if _KINDS[code] in kinds}
+
+
 def period_for(code: str, today: date) -> Period:
-    if code == "w":
-        return last_week(today)
-    if code == "m":
-        return last_month(today)
-    if code == "q":
-        quarter = quarter_of(today)
-        return Period(quarter.start, today)
-    return half_year_as_of(today)
+    """The latest closed calendar period of the kind the button names."""
+    return last_closed(_KINDS[code], today)
 
 
 async def is_officer(event: TelegramObject, reporting: ReportingService) -> bool:
@@ -70,10 +80,10 @@ def setup() -> Router:
     router.callback_query.filter(is_officer)
 
     @router.message(Command("report", "export"))
-    async def on_command(message: Message) -> None:
+    async def on_command(message: Message, reporting: ReportingService) -> None:
         export = (message.text or "").lstrip("/").startswith("export")
         builder = InlineKeyboardBuilder()
-        for code, label in PERIODS.items():
+        for code, label in _choices(reporting).items():
             builder.button(text=label, callback_data=ReportPress(export=export, period=code))
         builder.adjust(2)
         what = "Выгрузка в Excel" if export else "Отчёт"
@@ -87,7 +97,7 @@ def setup() -> Router:
         feedback: FeedbackService,
     ) -> None:
         message = query.message
-        if not isinstance(message, Message) or callback_data.period not in PERIODS:
+        if not isinstance(message, Message) or callback_data.period not in _choices(reporting):
             await query.answer("Кнопка устарела", show_alert=True)
             return
         officer = query.from_user.id

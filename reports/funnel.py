@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
+from reports.disclosure import Atom, in_scope, plan
 from reports.model import DEFAULT_MIN_GROUP, DropOff, Period, QuestionnaireRoles, QuitPoint, Scope
+from reports.periods import month_of
 from services.funnel import AT_QUESTION, CANCELLED, COMPLETED, STARTED
 from storage.models import FunnelCount
 
@@ -100,3 +102,48 @@ async def drop_off_in(
     ]
     points.sort(key=lambda p: (p.suppressed, -p.quits, p.title))
     return DropOff(started, completed, tuple(points), cancelled=cancelled)
+
+
+async def protected_drop_off(
+    session: AsyncSession,
+    period: Period,
+    scope: Scope,
+    roles: QuestionnaireRoles,
+    *,
+    min_group: int = DEFAULT_MIN_GROUP,
+    weekly: bool = False,
+) -> DropOff | None:
+    """:func:`drop_off_in`, shown only when the scope is a union of blocks of the funnel's own
+    disclosure plan (dialogs started per day, service and channel, whole audience)."""
+    if scope.life_situation is not None:
+        return None
+    # By day first, the primary key's order: read without sorting, folded below.
+    statement = (
+        select(
+            FunnelCount.started_on,
+            FunnelCount.service_code,
+            FunnelCount.channel_code,
+            func.sum(FunnelCount.count),
+        )
+        .where(
+            FunnelCount.started_on.between(period.start, period.end),
+            FunnelCount.step == STARTED,
+        )
+        .group_by(FunnelCount.started_on, FunnelCount.service_code, FunnelCount.channel_code)
+    )
+    questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
+    if roles.audiences:
+        statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
+    aligned = month_of(period.start).start == period.start
+    started: dict[Atom, int] = {}
+    for day, service, channel, total in await session.execute(statement):
+        # Without weekly figures a month is the finest unit: one atom per month is enough.
+        first = day.replace(day=1) if not weekly and aligned else day
+        atom: Atom = (first, (service, channel, None))
+        started[atom] = started.get(atom, 0) + int(total or 0)
+    started = {atom: count for atom, count in started.items() if count > 0}
+    where = in_scope(scope.service, scope.channel)
+    members = [atom for atom in started if where(atom)]
+    if not plan(period, started, min_group, weekly=weekly).publishable(members):
+        return DropOff(0, 0, suppressed=True)
+    return await drop_off_in(session, period, scope, roles, min_group=min_group)

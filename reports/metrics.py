@@ -15,16 +15,14 @@ from collections.abc import (
 )
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby, product
 from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Date,
     FromClause,
-    Select,
     and_,
     case,
     cast,
@@ -33,7 +31,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,12 +42,14 @@ from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 from sqlalchemy.types import TIMESTAMP
 
 from questionnaires.results import CANNOT_RATE
-from reports.funnel import drop_off_in
+from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan
+from reports.funnel import protected_drop_off
 from reports.model import (
     DEFAULT_MIN_GROUP,
     Dimension,
     DropOff,
     GroupRow,
+    NegativeGroup,
     Nps,
     Period,
     ProblemRow,
@@ -60,6 +59,7 @@ from reports.model import (
     Score,
     TrendPoint,
 )
+from reports.periods import month_of, segment_of
 from storage.models import Answer, Response
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ ANSWERS_INDEX: Final = "ix_answers_question_id_response_id_number_option_id"
 #: Keys of the fixed columns of :func:`anonymised_responses`, with their Russian headings.
 ANONYMISED_COLUMNS_RU: Final[dict[str, str]] = {
     "no": "№",
-    "date": "Дата",
+    "date": "Месяц",
     "questionnaire": "Анкета",
     "service": "Услуга",
     "channel": "Канал",
@@ -144,33 +144,6 @@ def score_of(counts: Counts | None, min_group: int, *, hidden: bool = False) -> 
         distribution=dict(zip(SCORES, counts.by_score, strict=True)),
         cannot_rate=counts.cannot_rate,
     )
-
-
-def hidden_groups(
-    total: Counts,
-    groups: Mapping[Key, Counts],
-    min_group: int,
-    already_hidden: Iterable[Key] = (),
-) -> set[Key]:
-    """Groups of one breakdown to hide, given that ``total`` (their sum) is shown.
-
-    Primary: a group with n below ``min_group``. Secondary: while what the hidden groups add up
-    to (total minus the shown ones, in scores or in respondents) is 1 to ``min_group`` − 1, a
-    subtraction would reveal it, so the smallest shown group is hidden too.
-    """
-    hidden = set(already_hidden) | {key for key, c in groups.items() if c.n < min_group}
-    # Smallest first; on a tie the group without a code goes before any named one.
-    shown = sorted(
-        (key for key in groups if key not in hidden),
-        key=lambda key: (groups[key].n, groups[key].respondents, key is not None, _order(key)),
-    )
-    while shown:
-        hidden_n = total.n - sum(groups[key].n for key in shown)
-        hidden_respondents = total.respondents - sum(groups[key].respondents for key in shown)
-        if not (0 < hidden_n < min_group or 0 < hidden_respondents < min_group):
-            break
-        hidden.add(shown.pop(0))
-    return hidden
 
 
 def _order(key: object) -> tuple[object, ...]:
@@ -362,109 +335,169 @@ async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator
                 await session.execute(text(f"PRAGMA cache_size = {original}"))
 
 
-# --- the overall score, by service, channel and life situation ---------------------------
+# --- atoms: the overall score per day and cell -----------------------------------------
 
 
 @dataclass(slots=True)
-class _Cube:
-    """Overall-question counts per (service, channel, life situation), for each period."""
+class _Atoms:
+    """Overall-question counts per (day, cell) of one audience and period: every group of a
+    report is a sum of these, and the disclosure plan is built on them."""
 
-    cells: list[dict[Cell, Counts]]
-    problem_base: int = 0  # current period: respondents whose questionnaire asks problems
+    counts: dict[Atom, Counts] = field(default_factory=dict)
+    problem_base: dict[Atom, int] = field(default_factory=dict)  # could name a problem
 
-    def total(self, period: int) -> Counts:
-        return _sum(self.cells[period].values())
+    def sizes(self) -> dict[Atom, int]:
+        return {atom: counts.n for atom, counts in self.counts.items()}
 
-    def by(self, dimension: Dimension, period: int) -> dict[str | None, Counts]:
-        position = _DIMENSIONS.index(dimension)
-        groups: dict[str | None, Counts] = {}
-        for cell, counts in self.cells[period].items():
-            key = cell[position]
-            if key in groups:
-                groups[key].add(counts)
-            else:
-                groups[key] = Counts(list(counts.by_score), counts.cannot_rate)
-        return groups
+    def within(self, period: Period) -> _Atoms:
+        def inside(atom: Atom) -> bool:
+            return period.start <= atom[0] <= period.end
+
+        return _Atoms(
+            {a: c for a, c in self.counts.items() if inside(a)},
+            {a: b for a, b in self.problem_base.items() if inside(a)},
+        )
 
 
 _DIMENSIONS: Final = (Dimension.SERVICE, Dimension.CHANNEL, Dimension.LIFE_SITUATION)
 
 
-async def _cube(
+def _day(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+Grain = Literal["day", "segment", "month"]
+
+
+def grain_of(periods: Sequence[Period], weekly: bool) -> Grain:
+    """The coarsest day grouping that still keeps every unit of the plan and every period
+    whole: the month (no weekly figures) or the week piece, when the periods are made of them;
+    else single days. Coarser rows are far fewer to read and fold (a year: 12, not 365)."""
+
+    def aligned(unit: Callable[[date], Period]) -> bool:
+        return all(unit(p.start).start == p.start and unit(p.end).end == p.end for p in periods)
+
+    if not weekly and aligned(month_of):
+        return "month"
+    if aligned(segment_of):
+        return "segment"
+    return "day"
+
+
+def _grain_start(dialect: str, day: ColumnElement[date], grain: Grain) -> ColumnElement[Any]:
+    """The first day of ``day``'s month or week piece, in SQL (ISO text on SQLite)."""
+    if grain == "day":
+        return day
+    if dialect == "sqlite":
+        month = func.date(day, "start of month")
+        if grain == "month":
+            return month
+        # 'weekday 0' moves forward to a Sunday (staying on one), six days back is its Monday.
+        return func.max(func.date(day, "weekday 0", "-6 days"), month)
+    if dialect == "postgresql":
+        # Through timestamp without time zone, so the session's zone cannot shift the day.
+        stamp = cast(day, TIMESTAMP())
+        month_start = cast(func.date_trunc("month", stamp), Date())
+        if grain == "month":
+            return month_start
+        week_start = cast(func.date_trunc("week", stamp), Date())
+        greatest: ColumnElement[Any] = func.greatest(week_start, month_start)
+        return greatest
+    raise NotImplementedError(f"reports support PostgreSQL and SQLite, not {dialect}")
+
+
+def _atom_day(value: object, span: Period) -> date:
+    """The atom's date: its grain's first day, never before the span read."""
+    return max(_day(value), span.start)
+
+
+async def _atoms(
     session: AsyncSession,
     roles: QuestionnaireRoles,
-    scope: Scope,
-    periods: Sequence[Period],
-) -> _Cube:
-    """One query: responses in breakdown order, each with its overall answer, per period.
-
-    Rows come as (period index, service, channel, life situation, counts…, problem base).
-    """
-    cube = _Cube([{} for _ in periods])
-    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    audience: str,
+    span: Period,
+    grain: Grain = "day",
+) -> _Atoms:
+    """One query over the whole audience (never only the scope: the plan is joint), grouped
+    in the order of the breakdown index."""
+    atoms = _Atoms()
+    overall = _audience_questionnaires(roles, roles.overall, audience)
     if not overall:
-        return cube
+        return atoms
     # Prevalence counts respondents who could name a problem: their questionnaire asks one.
     with_problems = [q for q in overall if q in roles.problems]
-
-    def counted(included: Sequence[Period], index: int | None) -> Select[Any]:
-        """Counts over ``included``; the period's index is ``index``, or found per row."""
-        r, a = _table(Response, "r", GROUPS_INDEX), _table(Answer, "a", ANSWERS_INDEX)
-        base: ColumnElement[int] = literal(0)
-        if with_problems:
-            base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
-        dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
-        grouping: tuple[ColumnElement[Any], ...] = dimensions
-        period: ColumnElement[int] = literal(index)
-        if index is None:
-            period = case(
-                *((_in_periods(r.c.submitted_on, [p]), i) for i, p in enumerate(included)),
-                else_=len(included),
-            )
-            grouping = (*dimensions, period)
-        return (
-            select(period, *dimensions, *_score_columns(a), base)
-            .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
-            .where(*_scope_terms(r, scope, included), r.c.questionnaire_id.in_(overall))
-            .group_by(*grouping)
+    r, a = _table(Response, "r", GROUPS_INDEX), _table(Answer, "a", ANSWERS_INDEX)
+    base: ColumnElement[int] = literal(0)
+    if with_problems:
+        base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
+    dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+    statement = (
+        select(*dimensions, start, *_score_columns(a), base)
+        .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
+        .where(
+            *_scope_terms(r, Scope(audience=audience), [span]),
+            r.c.questionnaire_id.in_(overall),
         )
-
-    statement: Select[Any] | CompoundSelect[Any]
-    if len(periods) == 1:
-        statement = counted(periods, 0)
-    elif await _dialect(session) == "sqlite":
-        # A branch per period, each grouping in the index's order without a sort: cheaper on
-        # SQLite than a date test in every count of every row.
-        statement = union_all(*(counted([p], i) for i, p in enumerate(periods)))
-    else:
-        # PostgreSQL hashes the groups: one pass over both periods reads the answers once.
-        statement = counted(periods, None)
+        .group_by(*dimensions, start)
+    )
     width = len(SCORES) + 1
     for row in await session.execute(statement):
-        index, cell = int(row[0]), (row[1], row[2], row[3])
+        atom: Atom = (_atom_day(row[3], span), (row[0], row[1], row[2]))
         counts = _counts(row[4 : 4 + width])
         if counts.respondents:
-            cube.cells[index][cell] = counts
-        if index == 0:
-            cube.problem_base += int(row[4 + width] or 0)
-    return cube
+            atoms.counts[atom] = counts
+            atoms.problem_base[atom] = int(row[4 + width] or 0)
+    return atoms
 
 
-def _group_rows(cube: _Cube, titles: Titles, min_group: int) -> tuple[GroupRow, ...]:
+def _scope_test(scope: Scope, within: Period | None = None) -> Callable[[Atom], bool]:
+    return in_scope(scope.service, scope.channel, scope.life_situation, within)
+
+
+def _group_score(
+    atoms: _Atoms, main: Plan, where: Callable[[Atom], bool], min_group: int
+) -> Score:
+    """The score of the group of atoms passing ``where``: figures only for whole blocks."""
+    return _score_of_members(
+        atoms, main, [atom for atom in atoms.counts if where(atom)], min_group
+    )
+
+
+def _score_of_members(atoms: _Atoms, main: Plan, members: Sequence[Atom], min_group: int) -> Score:
+    return score_of(
+        _sum(atoms.counts[atom] for atom in members),
+        min_group,
+        hidden=not main.publishable(members),
+    )
+
+
+def _group_rows(
+    scope: Scope,
+    now: tuple[_Atoms, Plan],
+    before: tuple[_Atoms, Plan],
+    titles: Titles,
+    min_group: int,
+) -> tuple[GroupRow, ...]:
     rows: list[GroupRow] = []
-    total_now, total_before = cube.total(0), cube.total(1)
-    for dimension in _DIMENSIONS:
-        current, previous = cube.by(dimension, 0), cube.by(dimension, 1)
-        hidden_now = hidden_groups(total_now, current, min_group)
-        hidden_before = hidden_groups(total_before, previous, min_group)
-        for key in sorted(current.keys() | previous.keys(), key=_order):
+    where = _scope_test(scope)
+    # One pass per period: the scope's atoms, then grouped by each dimension's key.
+    members = [[a for a in atoms.counts if where(a)] for atoms, _ in (now, before)]
+    for position, dimension in enumerate(_DIMENSIONS):
+        by_key: list[dict[str | None, list[Atom]]] = [{}, {}]
+        for index, found in enumerate(members):
+            for atom in found:
+                by_key[index].setdefault(atom[1][position], []).append(atom)
+        for key in sorted(by_key[0].keys() | by_key[1].keys(), key=_order):
             rows.append(
                 GroupRow(
                     dimension=dimension,
                     key=key,
                     title=titles(dimension, key),
-                    current=score_of(current.get(key), min_group, hidden=key in hidden_now),
-                    previous=score_of(previous.get(key), min_group, hidden=key in hidden_before),
+                    current=_score_of_members(now[0], now[1], by_key[0].get(key, []), min_group),
+                    previous=_score_of_members(
+                        before[0], before[1], by_key[1].get(key, []), min_group
+                    ),
                 )
             )
     return tuple(rows)
@@ -475,13 +508,16 @@ def _group_rows(cube: _Cube, titles: Titles, min_group: int) -> tuple[GroupRow, 
 
 @dataclass(frozen=True, slots=True)
 class _Named:
-    """How often one problem option was named, and the overall scores of those naming it."""
+    """How often one problem option was named in one atom, and the overall scores of those
+    naming it."""
 
     question_id: str
     option_id: str
+    atom: Atom
     respondents: int
     scored: int  # of them, with a score 1–5
     score_sum: int
+    negative: int = 0  # of them, with a score at or below the alert threshold
 
 
 def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str]:
@@ -490,10 +526,16 @@ def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str
 
 
 async def _problems(
-    session: AsyncSession, roles: QuestionnaireRoles, scope: Scope, period: Period
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    audience: str,
+    period: Period,
+    negative_at_most: int = 0,
+    grain: Grain = "day",
 ) -> list[_Named]:
-    """Each problem option: who named it and their overall scores, in one query."""
-    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
+    """Each problem option per atom of the audience: who named it and their overall scores."""
+    scope = Scope(audience=audience)
+    overall = _audience_questionnaires(roles, roles.overall, audience)
     problems = _problem_questions(roles, scope)
     if not problems:
         return []
@@ -501,13 +543,17 @@ async def _problems(
     p = _table(Answer, "p", ANSWERS_INDEX)
     o = _table(Answer, "o", ANSWERS_INDEX)
     scored = o.c.number.between(SCORES[0], SCORES[-1])
+    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+    dimensions = (start, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
     statement = (
         select(
             p.c.question_id,
             p.c.option_id,
+            *dimensions,
             func.count(),
             func.count().filter(scored),
             func.sum(o.c.number).filter(scored),
+            func.count().filter(o.c.number.between(SCORES[0], negative_at_most)),
         )
         .select_from(
             # The period's responses, their problem answers, then the overall answer of only
@@ -533,11 +579,19 @@ async def _problems(
             r.c.questionnaire_id.in_(problems),
             p.c.option_id.is_not(None),
         )
-        .group_by(p.c.question_id, p.c.option_id)
+        .group_by(p.c.question_id, p.c.option_id, *dimensions)
     )
     return [
-        _Named(question, option, int(named), int(scored or 0), int(total or 0))
-        for question, option, named, scored, total in await session.execute(statement)
+        _Named(
+            row[0],
+            row[1],
+            (_atom_day(row[2], period), (row[3], row[4], row[5])),
+            int(row[6]),
+            int(row[7] or 0),
+            int(row[8] or 0),
+            int(row[9] or 0),
+        )
+        for row in await session.execute(statement)
     ]
 
 
@@ -545,10 +599,17 @@ def _problem_rows(
     named: Sequence[_Named],
     roles: QuestionnaireRoles,
     scope: Scope,
+    period: Period,
     base: int,
     min_group: int,
+    weekly: bool = False,
 ) -> tuple[ProblemRow, ...]:
-    """Prevalence, mean and priority of each option; below ``min_group`` only the fact."""
+    """Prevalence, mean and priority of each option of the scope.
+
+    Each option has a disclosure plan of its own over the atoms where it was named: its figures
+    show only when the scope is a union of that plan's blocks (at least ``min_group`` naming
+    it in each), so no subtraction of two views isolates fewer people naming it.
+    """
     if base <= 0:
         return ()
     problems = _problem_questions(roles, scope)
@@ -557,23 +618,34 @@ def _problem_rows(
         for (questionnaire, question, option), title in roles.option_titles.items()
         if problems.get(questionnaire) == question
     }
-    rows: list[ProblemRow] = []
+    by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
     for item in named:
-        title = option_titles.get((item.question_id, item.option_id), item.option_id)
-        if item.respondents < max(min_group, 1):
-            rows.append(
-                ProblemRow(item.question_id, item.option_id, title, 0, 0.0, None, None, True)
-            )
+        by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
+    where = _scope_test(scope)
+    rows: list[ProblemRow] = []
+    for (question, option), atoms in by_option.items():
+        members = [atom for atom in atoms if where(atom)]
+        if not members:
             continue
-        prevalence = item.respondents / base
-        mean = item.score_sum / item.scored if item.scored else None
+        title = option_titles.get((question, option), option)
+        option_plan = plan(
+            period, {a: item.respondents for a, item in atoms.items()}, min_group, weekly=weekly
+        )
+        respondents = sum(atoms[atom].respondents for atom in members)
+        if respondents < max(min_group, 1) or not option_plan.publishable(members):
+            rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
+            continue
+        scored = sum(atoms[atom].scored for atom in members)
+        score_sum = sum(atoms[atom].score_sum for atom in members)
+        prevalence = respondents / base
+        mean = score_sum / scored if scored else None
         priority = prevalence * (5 - mean) if mean is not None else None
         rows.append(
             ProblemRow(
-                question_id=item.question_id,
-                option_id=item.option_id,
+                question_id=question,
+                option_id=option,
                 title=title,
-                respondents=item.respondents,
+                respondents=respondents,
                 prevalence=prevalence,
                 mean_overall=mean,
                 priority=priority,
@@ -599,15 +671,21 @@ async def _nps(
     scope: Scope,
     period: Period,
     min_group: int,
+    weekly: bool = False,
+    grain: Grain = "day",
 ) -> Nps | None:
+    """NPS of the scope, from a plan of its own over the atoms of everyone who answered it."""
     questions = _audience_questionnaires(roles, roles.nps, scope.audience)
     if not questions:
         return None
     r = _table(Response, "r", DAYS_INDEX)
     a = _table(Answer, "a", ANSWERS_INDEX)
     number = a.c.number
+    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+    dimensions = (start, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
     statement = (
         select(
+            *dimensions,
             func.count().filter(number >= NPS_PROMOTERS[0]),
             func.count().filter(number.between(NPS_DETRACTORS_BELOW, NPS_PROMOTERS[0] - 1)),
             func.count().filter(number < NPS_DETRACTORS_BELOW),
@@ -623,20 +701,30 @@ async def _nps(
             )
         )
         .where(
-            *_scope_terms(r, scope, [period]),
+            *_scope_terms(r, Scope(audience=scope.audience), [period]),
             r.c.questionnaire_id.in_(questions),
             number.is_not(None),
         )
+        .group_by(*dimensions)
     )
-    promoters, passives, detractors = (await session.execute(statement)).one()
+    counts: dict[Atom, tuple[int, int, int]] = {}
+    for row in await session.execute(statement):
+        atom = (_atom_day(row[0], period), (row[1], row[2], row[3]))
+        counts[atom] = (int(row[4]), int(row[5]), int(row[6]))
+    nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
+    where = _scope_test(scope)
+    members = [atom for atom in counts if where(atom)]
+    promoters, passives, detractors = (sum(counts[atom][i] for atom in members) for i in range(3))
     n = promoters + passives + detractors
-    if n < max(min_group, 1):
+    if n < max(min_group, 1) or not nps_plan.publishable(members):
         return Nps(n=0, suppressed=True)
     return Nps(n, promoters, passives, detractors)
 
 
 def _comment_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, tuple[str, ...]]:
-    return _audience_questionnaires(roles, roles.comments, scope.audience)
+    # Only questionnaires whose respondents are counted in the atoms the plan protects.
+    comments = _audience_questionnaires(roles, roles.comments, scope.audience)
+    return {q: ids for q, ids in comments.items() if q in roles.overall}
 
 
 async def _comments(
@@ -645,8 +733,12 @@ async def _comments(
     scope: Scope,
     period: Period,
     limit: int,
+    *,
+    negative_at_most: int | None = None,
 ) -> tuple[str, ...]:
-    """The newest ``limit`` comment texts of the scope and period."""
+    """The newest ``limit`` comment texts of the scope and period (of respondents scoring at
+    most ``negative_at_most``, if given), contact details masked, in alphabetical order: the
+    order they came in would say who wrote which."""
     questions = _comment_questions(roles, scope)
     if not questions or limit <= 0:
         return ()
@@ -656,13 +748,27 @@ async def _comments(
     for questionnaire, ids in questions.items():
         r = _table(Response, "r", DAYS_INDEX)
         a = _table(Answer, "a", ANSWERS_INDEX)
+        # Answers to a poll window reach officers with the window's results; here they would
+        # meet them and narrow a comment down to the window's part of a group.
+        terms = [
+            *_scope_terms(r, scope, [period]),
+            r.c.questionnaire_id == questionnaire,
+            r.c.window_id.is_(None),
+        ]
+        if negative_at_most is not None:
+            overall = Answer.__table__.alias("o")
+            terms.append(
+                r.c.id.in_(
+                    select(overall.c.response_id).where(
+                        overall.c.question_id == roles.overall[questionnaire],
+                        overall.c.number.between(SCORES[0], negative_at_most),
+                    )
+                )
+            )
         newest = (
             select(a.c.text, r.c.submitted_on.label("day"), a.c.id.label("answer"))
             .select_from(_then(r, a, and_(a.c.response_id == r.c.id, a.c.question_id.in_(ids))))
-            .where(
-                *_scope_terms(r, scope, [period]),
-                r.c.questionnaire_id == questionnaire,
-            )
+            .where(*terms)
             # The answer id only breaks ties within a day; it is never shown.
             .order_by(r.c.submitted_on.desc(), a.c.id.desc())
             .limit(limit)
@@ -676,7 +782,7 @@ async def _comments(
     # Empty texts are filtered here, not in SQL: a text condition there makes PostgreSQL
     # misjudge how many answers match and read them all instead of the newest responses.
     texts = (await session.execute(statement)).scalars()
-    return tuple(str(value) for value in texts if value)
+    return tuple(sorted((mask_contacts(str(value)) for value in texts if value), key=str.casefold))
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -694,56 +800,75 @@ async def build_report(
     title: str = "",
     previous: Period | None = None,
     max_comments: int = DEFAULT_MAX_COMMENTS,
+    weekly: bool = False,
 ) -> Report:
     """The officer's report for ``scope`` over ``period``, against ``previous`` (by default
-    the equal period right before), in at most five queries.
+    the equal period right before).
 
-    The breakdown query runs in one transaction, problems, NPS and drop-off in another beside
-    it (both CPU cores on SQLite when the engine has two connections), comments in a third
-    once the group is known to be large enough: a response stored in between may be counted
-    by one section and not another, never shown below a threshold.
+    The atoms query runs in one transaction, problems, NPS and drop-off in another beside it,
+    comments in a third once the group is known to be large enough.
 
     Figures (domain brief, "Metrics"):
 
     - n = respondents who gave the overall question a score 1–5; "cannot rate" is counted apart;
       CSAT % = scores 4–5 / n; mean = Σ score / n. Overall questions of all questionnaires of
       the audience are pooled: they are the same 1–5 question everywhere.
-    - Anonymity: a group with n < ``min_group`` is suppressed (n=0, no figures). In each
-      breakdown the smallest shown groups are suppressed too while the hidden remainder
-      (scope total minus shown groups, in scores or in respondents) is 1 to ``min_group`` − 1.
+    - Anonymity (reports.disclosure): the atoms (day × cell) of the whole audience in the
+      period are partitioned into blocks of at least ``min_group``; a group (the scope, a
+      service, a channel, a life situation) shows figures only when it is a union of blocks,
+      else it is suppressed (n=0, no figures). The plan is the same whatever the scope, so the
+      reports of all services and of one service agree, and so do periods that contain others.
     - Problems (current period, only when the scope itself is shown): respondents = responses
       naming the option that also answered the overall question; prevalence = respondents /
       *base*, where base = responses in the scope and period that answered the overall question
-      (score or "cannot rate") and whose questionnaire asks the problems question — the people
-      who could have named it; mean overall = mean score 1–5 of those naming it; priority =
-      prevalence × (5 − mean). An option named by fewer than ``min_group`` is suppressed.
-    - NPS (if a questionnaire of the audience has one) = % 9–10 − % 0–6 of its answers.
-    - Comments: the newest ``max_comments`` texts of comment questions, only when the scope's
-      n ≥ ``min_comment_group`` (else none and ``comments_suppressed``).
+      (score or "cannot rate") and whose questionnaire asks the problems question; mean overall
+      = mean score 1–5 of those naming it; priority = prevalence × (5 − mean). Each option has
+      its own plan over the people naming it.
+    - NPS (if a questionnaire of the audience has one) = % 9–10 − % 0–6, with its own plan.
+    - Comments: the newest ``max_comments`` texts of comment questions, contact details masked,
+      only when the scope is a union of blocks of at least ``min_comment_group``.
     """
     previous = period.previous() if previous is None else previous
     if previous.start <= period.end and period.start <= previous.end:
         raise ValueError(f"the comparison period {previous} overlaps the period {period}")
+    span = Period(min(period.start, previous.start), max(period.end, previous.end))
+    grain = grain_of([period, previous], weekly)
 
-    async def cube_of(session: AsyncSession) -> _Cube:
-        return await _cube(session, roles, scope, [period, previous])
+    async def atoms_of(session: AsyncSession) -> _Atoms:
+        return await _atoms(session, roles, scope.audience, span, grain)
 
     async def sections_of(session: AsyncSession) -> _Sections:
         return _Sections(
-            await _problems(session, roles, scope, period),
-            await _nps(session, roles, scope, period, min_group),
-            await drop_off_in(session, period, scope, roles, min_group=min_group),
+            await _problems(session, roles, scope.audience, period, grain=grain),
+            await _nps(session, roles, scope, period, min_group, weekly, grain),
+            await protected_drop_off(
+                session, period, scope, roles, min_group=min_group, weekly=weekly
+            ),
         )
 
     # Two transactions side by side: with a pool of two connections SQLite reads on both CPU
     # cores (a pool of one simply runs them in turn, releasing the connection in between).
     async with asyncio.TaskGroup() as group:
-        cube_task = group.create_task(_read(sessions, cube_of))
+        atoms_task = group.create_task(_read(sessions, atoms_of))
         sections_task = group.create_task(_read(sessions, sections_of))
-    cube, sections = cube_task.result(), sections_task.result()
-    overall = score_of(cube.total(0), min_group)
+    everything, sections = atoms_task.result(), sections_task.result()
+    now, before = everything.within(period), everything.within(previous)
+    main_now = plan(period, now.sizes(), min_group, weekly=weekly)
+    main_before = plan(previous, before.sizes(), min_group, weekly=weekly)
+    where = _scope_test(scope)
+    overall = _group_score(now, main_now, where, min_group)
+    members = [atom for atom in now.counts if where(atom)]
+    comment_plan = (
+        main_now
+        if min_comment_group <= min_group
+        else plan(period, now.sizes(), min_comment_group, weekly=weekly)
+    )
     comments: tuple[str, ...] = ()
-    comments_suppressed = overall.suppressed or overall.n < min_comment_group
+    comments_suppressed = (
+        overall.suppressed
+        or overall.n < min_comment_group
+        or not comment_plan.publishable(members)
+    )
     if not comments_suppressed:
         # Read only once the group is known to be large enough for them.
         comments = await _read(
@@ -751,14 +876,15 @@ async def build_report(
         )
     problems: tuple[ProblemRow, ...] = ()
     if not overall.suppressed:
-        problems = _problem_rows(sections.named, roles, scope, cube.problem_base, min_group)
+        base = sum(now.problem_base.get(atom, 0) for atom in members)
+        problems = _problem_rows(sections.named, roles, scope, period, base, min_group, weekly)
     return Report(
         title=title,
         period=period,
         scope=scope,
         overall=overall,
-        overall_previous=score_of(cube.total(1), min_group),
-        groups=_group_rows(cube, titles, min_group),
+        overall_previous=_group_score(before, main_before, where, min_group),
+        groups=_group_rows(scope, (now, main_now), (before, main_before), titles, min_group),
         problems=problems,
         nps=sections.nps,
         drop_off=sections.drop_off,
@@ -785,21 +911,96 @@ async def _read(
         return await work(session)
 
 
+# --- strongly negative ratings in batches ------------------------------------------------
+
+
+async def negative_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    period: Period,
+    scope: Scope,
+    threshold: int,
+    titles: Titles,
+    min_group: int = DEFAULT_MIN_GROUP,
+    min_comment_group: int = DEFAULT_MIN_GROUP,
+    max_comments: int = 20,
+    weekly: bool = False,
+) -> list[NegativeGroup]:
+    """Per service of the scope, how many scored at or below ``threshold`` in ``period``.
+
+    A service is listed only when it is a union of blocks of the period's plan and at least
+    ``min_group`` of its respondents were that negative; a problem only when the service is a
+    union of blocks of that option's plan and ``min_group`` negative respondents named it;
+    comments (masked) only when the negative ones are at least ``min_comment_group`` and that
+    threshold is the figures' one (else rows elsewhere could narrow them down).
+    """
+    async with _snapshot(sessions) as session:
+        grain = grain_of([period], weekly)
+        atoms = await _atoms(session, roles, scope.audience, period, grain)
+        named = await _problems(session, roles, scope.audience, period, threshold, grain)
+    main = plan(period, atoms.sizes(), min_group, weekly=weekly)
+    where = _scope_test(scope)
+    services = sorted({atom[1][0] for atom in atoms.counts if where(atom)}, key=_order)
+    by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
+    for item in named:
+        by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
+    option_plans = {
+        key: plan(
+            period, {a: item.respondents for a, item in found.items()}, min_group, weekly=weekly
+        )
+        for key, found in by_option.items()
+    }
+    option_titles = {
+        (question, option): title for (_, question, option), title in roles.option_titles.items()
+    }
+    groups: list[NegativeGroup] = []
+    by_service: dict[str | None, list[Atom]] = {}
+    for atom in atoms.counts:
+        if where(atom):
+            by_service.setdefault(atom[1][0], []).append(atom)
+    for service in services:
+        members = by_service[service]
+        if not main.publishable(members):
+            continue
+        negatives = sum(sum(atoms.counts[atom].by_score[:threshold]) for atom in members)
+        if negatives < max(min_group, 1):
+            continue
+        problems: list[tuple[str, int]] = []
+        for key, found in sorted(by_option.items()):
+            mine = [atom for atom in found if where(atom) and atom[1][0] == service]
+            count = sum(found[atom].negative for atom in mine)
+            if mine and count >= min_group and option_plans[key].publishable(mine):
+                problems.append((option_titles.get(key, key[1]), count))
+        comments: tuple[str, ...] = ()
+        if min_comment_group <= min_group and negatives >= min_comment_group:
+            service_scope = Scope(service, scope.channel, scope.life_situation, scope.audience)
+            comments = await _read(
+                sessions,
+                lambda session, s=service_scope: _comments(  # type: ignore[misc]
+                    session, roles, s, period, max_comments, negative_at_most=threshold
+                ),
+            )
+        groups.append(
+            NegativeGroup(
+                service,
+                titles(Dimension.SERVICE, service),
+                negatives,
+                tuple(sorted(problems, key=lambda item: (-item[1], item[0]))),
+                comments,
+            )
+        )
+    return groups
+
+
 # --- trend --------------------------------------------------------------------------------
 
 
-def _bucket_start(
-    dialect: str, day: ColumnElement[date], bucket: Literal["week", "month"]
-) -> ColumnElement[date]:
-    """The Monday of the week, or the first of the month, of ``day``, computed in SQL."""
-    if dialect == "sqlite":
-        # 'weekday 0' moves forward to a Sunday (staying on one), six days back is its Monday.
-        modifiers = ("weekday 0", "-6 days") if bucket == "week" else ("start of month",)
-        return type_coerce(func.date(day, *modifiers), Date())
-    if dialect == "postgresql":
-        # Through timestamp without time zone, so the session's zone cannot shift the day.
-        return cast(func.date_trunc(bucket, cast(day, TIMESTAMP())), Date())
-    raise NotImplementedError(f"reports support PostgreSQL and SQLite, not {dialect}")
+def _bucket_of(day: date, bucket: Literal["week", "month"]) -> date:
+    """The Monday of the week, or the first of the month, of ``day``."""
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
 
 
 async def csat_trend(
@@ -810,74 +1011,38 @@ async def csat_trend(
     scope: Scope,
     bucket: Literal["week", "month"],
     min_group: int = DEFAULT_MIN_GROUP,
+    weekly: bool = False,
 ) -> list[TrendPoint]:
-    """Overall score per service per week (Monday) or month, for the trend chart, in one query.
+    """Overall score per service per week (Monday) or month within ``period``.
 
-    A point below ``min_group`` is suppressed; so is the smallest shown point of a service (or
-    of a bucket) while the hidden remainder of that service's (bucket's) total is below it.
+    A point is a group like any other: its figures show only when it is a union of blocks of
+    the period's plan (a week cut by the period's edge is only the part inside it).
     """
-    overall = _audience_questionnaires(roles, roles.overall, scope.audience)
-    if not overall:
-        return []
     async with _snapshot(sessions) as session:
-        dialect = await _dialect(session)
-        r = _table(Response, "r", DAYS_INDEX)
-        a = _table(Answer, "a", ANSWERS_INDEX)
-        start = _bucket_start(dialect, r.c.submitted_on, bucket).label("bucket_start")
-        statement = (
-            select(r.c.service_code, start, *_score_columns(a))
-            .select_from(
-                _then(
-                    r,
-                    a,
-                    and_(
-                        a.c.response_id == r.c.id,
-                        _answer_of(r, a, overall),
-                    ),
-                )
-            )
-            .where(
-                *_scope_terms(r, scope, [period]),
-                r.c.questionnaire_id.in_(overall),
-            )
-            .group_by(r.c.service_code, start)
-        )
-        cells: dict[tuple[str | None, date], Counts] = {}
-        for row in await session.execute(statement):
-            bucket_day = row[1] if isinstance(row[1], date) else date.fromisoformat(row[1])
-            cells[(row[0], bucket_day)] = _counts(row[2:])
-    hidden = _hidden_in_table(cells, min_group)
+        grain = grain_of([period], weekly)
+        if bucket == "week" and grain == "month":
+            grain = "segment"  # week buckets are made of week pieces
+        atoms = await _atoms(session, roles, scope.audience, period, grain)
+    main = plan(period, atoms.sizes(), min_group, weekly=weekly)
+    where = _scope_test(scope)
+    points: dict[tuple[str | None, date], list[Atom]] = {}
+    for atom in atoms.counts:
+        if where(atom):
+            points.setdefault((atom[1][0], _bucket_of(atom[0], bucket)), []).append(atom)
     return [
-        TrendPoint(service, day, score_of(counts, min_group, hidden=(service, day) in hidden))
-        for (service, day), counts in sorted(
-            cells.items(), key=lambda i: (i[0][1], _order(i[0][0]))
+        TrendPoint(
+            service,
+            day,
+            score_of(
+                _sum(atoms.counts[atom] for atom in members),
+                min_group,
+                hidden=not main.publishable(members),
+            ),
+        )
+        for (service, day), members in sorted(
+            points.items(), key=lambda i: (i[0][1], _order(i[0][0]))
         )
     ]
-
-
-def _hidden_in_table(
-    cells: Mapping[tuple[str | None, date], Counts], min_group: int
-) -> set[tuple[str | None, date]]:
-    """Suppression in a service × bucket table whose row and column totals may be shown."""
-    hidden: set[tuple[str | None, date]] = set()
-    # A service over its buckets, then a bucket over its services.
-    axes: tuple[Callable[[tuple[str | None, date]], object], ...] = (
-        lambda key: key[0],
-        lambda key: key[1],
-    )
-    changed = True
-    while changed:
-        changed = False
-        for axis in axes:
-            lines: dict[object, dict[tuple[str | None, date], Counts]] = {}
-            for key, counts in cells.items():
-                lines.setdefault(axis(key), {})[key] = counts
-            for line in lines.values():
-                more = hidden_groups(_sum(line.values()), line, min_group, hidden & line.keys())
-                if more - hidden:
-                    hidden |= more
-                    changed = True
-    return hidden
 
 
 # --- anonymised rows for the workbook -----------------------------------------------------
@@ -890,45 +1055,55 @@ async def anonymised_responses(
     period: Period,
     scope: Scope,
     min_group: int = DEFAULT_MIN_GROUP,
+    min_comment_group: int = DEFAULT_MIN_GROUP,
     include_comments: bool,
     titles: Titles | None = None,
+    weekly: bool = False,
 ) -> list[dict[str, object]]:
-    """One row per response for the workbook, from services shown in the report's breakdown.
+    """One row per response for the workbook, only from groups that may show figures.
 
     Keys: "no" (a running number; the random response id never leaves the database),
-    "date", "questionnaire", "service", "channel", "life_situation" (titles when ``titles`` is
+    "date" (the month, "MM.YYYY": a finer date would help to identify a person),
+    "questionnaire", "service", "channel", "life_situation" (titles when ``titles`` is
     given, else codes), "overall" (1–5, ``CANNOT_RATE`` or None), "problems" (option titles),
     one key per other question id (a number, ``CANNOT_RATE`` or option titles joined by
-    "; "), and "comments" (free texts, only with ``include_comments``). Rows come in date
-    order, shuffled within a day. Services hidden in the report's breakdown (below the
-    threshold, or hidden so they cannot be derived) contribute no rows.
+    "; "), and "comments" (free texts with contact details masked).
+
+    A row leaves only when its service × channel × life situation × month (within the period)
+    is a union of blocks of the period's plan: every row set an officer can get is then a
+    group of at least ``min_group`` that the same plan allows as figures. Free texts (comments
+    and "other" follow-ups) come only with ``include_comments`` and only when the comment
+    threshold is the figures' threshold (a larger one, e.g. for staff, would need groups the
+    rows cannot keep apart). Rows come ordered by month, cell and random id.
     """
     async with _snapshot(sessions) as session:
-        cube = await _cube(session, roles, scope, [period])
-        services = cube.by(Dimension.SERVICE, 0)
-        if score_of(cube.total(0), min_group).suppressed:
-            return []
-        hidden = hidden_groups(cube.total(0), services, min_group)
-        allowed = [key for key in services if key not in hidden]
+        atoms = await _atoms(session, roles, scope.audience, period, grain_of([period], weekly))
+        main = plan(period, atoms.sizes(), min_group, weekly=weekly)
+        where = _scope_test(scope)
+        by_group: dict[tuple[date, Cell], list[Atom]] = {}
+        for atom in atoms.counts:
+            if where(atom):
+                by_group.setdefault((atom[0].replace(day=1), atom[1]), []).append(atom)
+        allowed = {key for key, members in by_group.items() if main.publishable(members)}
         if not allowed:
             return []
-        rows = await _answer_rows(session, scope, period, allowed, include_comments)
-    return _fold_rows(rows, roles, include_comments, titles)
+        with_texts = include_comments and min_comment_group <= min_group
+        rows = await _answer_rows(session, scope, period, with_texts)
+    kept = [
+        row for row in rows if (_day(row[1]).replace(day=1), (row[3], row[4], row[5])) in allowed
+    ]
+    kept.sort(key=lambda row: (_day(row[1]).replace(day=1), _order(row[3:6]), str(row[0])))
+    return _fold_rows(kept, roles, with_texts, titles)
 
 
 async def _answer_rows(
     session: AsyncSession,
     scope: Scope,
     period: Period,
-    services: Sequence[str | None],
     include_comments: bool,
 ) -> Sequence[Any]:
     r = _table(Response, "r", DAYS_INDEX)
     a = Answer.__table__.alias("a")
-    codes = [code for code in services if code is not None]
-    in_services = [r.c.service_code.in_(codes)] if codes else []
-    if None in services:
-        in_services.append(r.c.service_code.is_(None))
     statement = (
         select(
             r.c.id,
@@ -943,7 +1118,9 @@ async def _answer_rows(
             a.c.text if include_comments else literal(None).label("text"),
         )
         .select_from(_then(r, a, a.c.response_id == r.c.id))
-        .where(*_scope_terms(r, scope, [period]), or_(*in_services))
+        # Rows of poll windows' answers would let the window's results (a range of days of
+        # one questionnaire) be differenced against them: those reach officers as results.
+        .where(*_scope_terms(r, scope, [period]), r.c.window_id.is_(None))
         # The random id orders responses within a day: a row's place says nothing about when.
         .order_by(r.c.submitted_on, r.c.id, a.c.id)
     )
@@ -967,7 +1144,7 @@ def _fold_rows(
         _, day, questionnaire, service, channel, situation = first[:6]
         record: dict[str, object] = {
             "no": len(result) + 1,
-            "date": day,
+            "date": f"{_day(day):%m.%Y}",
             "questionnaire": questionnaire,
             "service": named(Dimension.SERVICE, service),
             "channel": named(Dimension.CHANNEL, channel),
@@ -982,7 +1159,7 @@ def _fold_rows(
                 record["overall"] = number if number is not None else option
             elif question in roles.comments.get(questionnaire, ()):
                 if free_text:
-                    texts.append(str(free_text))
+                    texts.append(mask_contacts(str(free_text)))
             elif number is not None:
                 record[str(question)] = number
             elif option is not None:
@@ -990,10 +1167,10 @@ def _fold_rows(
                 value = roles.option_titles.get((questionnaire, question, option), option)
                 # free_text is NULL unless comments were asked for ("other: ..." follow-ups).
                 chosen.setdefault(str(key), []).append(
-                    f"{value}: {free_text}" if free_text else value
+                    f"{value}: {mask_contacts(str(free_text))}" if free_text else value
                 )
             elif free_text:
-                chosen.setdefault(str(question), []).append(str(free_text))
+                chosen.setdefault(str(question), []).append(mask_contacts(str(free_text)))
         for key, values in chosen.items():
             record[key] = tuple(values) if key == "problems" else "; ".join(values)
         if include_comments:

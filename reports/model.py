@@ -210,6 +210,17 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
+class NegativeGroup:
+    """Strongly negative ratings of one service in one closed period, as an alert shows them."""
+
+    service: str | None
+    title: str
+    negatives: int
+    problems: tuple[tuple[str, int], ...]  # option title, negative respondents naming it
+    comments: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionnaireRoles:
     """Which question ids play which analysis role, per questionnaire, from the YAML files."""
 

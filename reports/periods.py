@@ -1,4 +1,4 @@
-"""Report periods (week, month, quarter, half-year) as calendar days in the body's time zone."""
+"""Report periods (week, month, quarter, half-year, year) as calendar days in the body's zone."""
 
 from __future__ import annotations
 
@@ -48,6 +48,28 @@ def quarter_of(day: date) -> Period:
     return Period(start, month_of(date(day.year, first_month + 2, 1)).end)
 
 
+def half_of(day: date) -> Period:
+    """The calendar half-year containing ``day``."""
+    if day.month <= 6:
+        return Period(date(day.year, 1, 1), date(day.year, 6, 30))
+    return Period(date(day.year, 7, 1), date(day.year, 12, 31))
+
+
+def year_of(day: date) -> Period:
+    """The calendar year containing ``day``."""
+    return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+
+
+def segment_of(day: date) -> Period:
+    """The part of ``day``'s Monday–Sunday week inside ``day``'s month.
+
+    Weeks do not nest in months; these pieces nest in both, so every week, month, quarter,
+    half-year and year is a union of them (reports.disclosure builds its blocks on them).
+    """
+    week, month = week_of(day), month_of(day)
+    return Period(max(week.start, month.start), min(week.end, month.end))
+
+
 def half_year_as_of(day: date) -> Period:
     """The half-year analysed "as of" ``day`` (Procedure §6): the latest one ended by ``day``.
 
@@ -66,7 +88,7 @@ def calendar_previous(period: Period) -> Period:
     """What to compare ``period`` with: the previous calendar month, quarter or half-year when
     ``period`` is exactly one, else the equal number of days right before it."""
     before = period.start - timedelta(days=1)
-    for unit in (month_of, quarter_of):
+    for unit in (week_of, month_of, quarter_of, half_of, year_of):
         if unit(period.start) == period:
             return unit(before)
     if half_year_as_of(period.end) == period:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import replace
 from typing import Final
 
 from questionnaires.schema import Language
-from reports.model import Band, Dimension, GroupRow, Nps, ProblemRow, Report, Score
+from reports.model import (
+    Band,
+    Dimension,
+    GroupRow,
+    NegativeGroup,
+    Nps,
+    Period,
+    ProblemRow,
+    Report,
+    Score,
+)
 
 #: Telegram rejects longer message texts.
 MESSAGE_LIMIT: Final = 4096
@@ -33,7 +42,10 @@ _TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.RU: "За период ответов нет.",
         Language.EN: "No answers in this period.",
     },
-    "too_few": {Language.RU: "мало ответов (<{n})", Language.EN: "too few answers (<{n})"},
+    "too_few": {
+        Language.RU: "скрыто ради анонимности",
+        Language.EN: "hidden for anonymity",
+    },
     "answers": {Language.RU: "Ответов: {n}", Language.EN: "Answers: {n}"},
     "cannot_rate": {
         Language.RU: " (затруднились оценить: {n})",
@@ -100,23 +112,37 @@ _TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.EN: "Comments are not shown: too few answers to keep them anonymous.",
     },
     "threshold_note": {
-        Language.RU: "Без цифр показаны группы, где меньше {n} ответов (анонимность).",
-        Language.EN: "Groups with fewer than {n} answers are shown without figures (anonymity).",
+        Language.RU: (
+            "Без цифр показаны группы, где меньше {n} ответов, и те, что вместе с другими"
+            " отчётами позволили бы выделить такую группу (анонимность)."
+        ),
+        Language.EN: (
+            "Groups with fewer than {n} answers, and those that together with other reports"
+            " would single one out, are shown without figures (anonymity)."
+        ),
     },
     "alert_title": {
-        Language.RU: "⚠️ Негативные отзывы: {n}",
-        Language.EN: "⚠️ Negative feedback: {n}",
+        Language.RU: "⚠️ Оценки {scores} из 5 за {period}",
+        Language.EN: "⚠️ Scores of {scores} out of 5 in {period}",
     },
-    "alert_day": {Language.RU: " за {day}", Language.EN: " on {day}"},
-    "alert_score": {Language.RU: "Оценка: {score} из 5", Language.EN: "Score: {score} of 5"},
+    "alert_service": {
+        Language.RU: "<b>{title}</b> — {n} чел.",
+        Language.EN: "<b>{title}</b> — {n} people",
+    },
     "alert_problems": {
         Language.RU: "Что мешало: {items}",
         Language.EN: "What got in the way: {items}",
     },
-    "alert_comment": {Language.RU: "Комментарий: {text}", Language.EN: "Comment: {text}"},
-    "alert_empty": {
-        Language.RU: "Негативных отзывов нет.",
-        Language.EN: "No negative feedback.",
+    "alert_comments": {Language.RU: "Комментарии:", Language.EN: "Comments:"},
+    "alert_note": {
+        Language.RU: (
+            "Только услуги, где таких оценок не меньше {n}, за закрытую неделю: отдельный"
+            " ответ по сообщению не определить."
+        ),
+        Language.EN: (
+            "Only services with at least {n} such scores, over a closed week: no single"
+            " answer can be told from this message."
+        ),
     },
 }
 
@@ -125,17 +151,6 @@ _BANDS: Final[dict[Band, dict[Language, str]]] = {
     Band.MEDIUM: {Language.RU: "средний", Language.EN: "medium"},
     Band.LOW: {Language.RU: "низкий", Language.EN: "low"},
 }
-
-
-@dataclass(frozen=True)
-class AlertItem:
-    """One strongly negative response as an officer may see it: no ids, no time."""
-
-    service_title: str
-    channel_title: str | None
-    score: int
-    problems: tuple[str, ...]
-    comment: str | None
 
 
 def _quoted(text: str, language: Language) -> str:
@@ -464,42 +479,37 @@ def render_report(report: Report, language: Language = Language.RU) -> list[str]
 # --- alerts -------------------------------------------------------------------------------------
 
 
-def render_alert(
-    items: Sequence[AlertItem], language: Language = Language.RU, *, day: date | None = None
+def render_negative_digest(
+    groups: Sequence[NegativeGroup],
+    period: Period,
+    *,
+    threshold: int,
+    min_group: int,
+    language: Language = Language.RU,
 ) -> list[str]:
-    """One message (split if long) for a batch of strongly negative responses.
+    """The batch of strongly negative ratings of a closed period; no message when empty.
 
-    Items are sorted by service, channel and score rather than kept in arrival order, so the
-    order tells nothing about when each answer came; `day` is the finest date shown.
+    Services come in title order, comments alphabetically (as read): nothing follows arrival.
     """
-    if not items:
-        return [_t(language, "alert_empty")]
-    title = _t(language, "alert_title", n=len(items))
-    if day is not None:
-        title += _t(language, "alert_day", day=f"{day:%d.%m.%Y}")
-    blocks = [f"<b>{html.escape(title, quote=False)}</b>"]
-    ordered = sorted(
-        items,
-        key=lambda i: (
-            i.service_title.casefold(),
-            (i.channel_title or "").casefold(),
-            i.score,
-            i.problems,
-            i.comment or "",
-        ),
-    )
-    for item in ordered:
-        head = f"<b>{_esc(item.service_title)}</b>"
-        if item.channel_title:
-            head += f" · {_esc(item.channel_title)}"
-        lines = [head, _t(language, "alert_score", score=item.score)]
-        if item.problems:
-            problems = "; ".join(_esc(problem) for problem in item.problems)
-            lines.append(_t(language, "alert_problems", items=problems))
-        if item.comment and item.comment.strip():
-            text = _quoted(_esc(item.comment, _ALERT_COMMENT_CHARS), language)
-            lines.append(_t(language, "alert_comment", text=text))
+    if not groups:
+        return []
+    scores = "1" if threshold <= 1 else f"1–{threshold}"
+    blocks = [
+        f"<b>{html.escape(_t(language, 'alert_title', scores=scores, period=str(period)))}</b>"
+    ]
+    for group in sorted(groups, key=lambda g: g.title.casefold()):
+        lines = [_t(language, "alert_service", title=_esc(group.title), n=group.negatives)]
+        if group.problems:
+            items = "; ".join(f"{_esc(title)} — {count}" for title, count in group.problems)
+            lines.append(_t(language, "alert_problems", items=items))
+        if group.comments:
+            lines.append(_t(language, "alert_comments"))
+            lines += [
+                f"— {_quoted(_esc(text, _ALERT_COMMENT_CHARS), language)}"
+                for text in group.comments
+            ]
         blocks.append("\n".join(lines))
+    blocks.append(f"<i>{_t(language, 'alert_note', n=min_group)}</i>")
     return split_message("\n\n".join(blocks))
 
 

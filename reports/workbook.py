@@ -34,6 +34,7 @@ PROBLEMS: Final = "Проблемы"
 TREND: Final = "Динамика"
 RESPONSES: Final = "Ответы"
 COMMENTS: Final = "Комментарии"
+HIDDEN: Final = "скрыто"
 
 #: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority.
 PAIN_MAP_COLUMNS: Final = (
@@ -156,7 +157,8 @@ def _cell(
 
 
 def _hidden(min_group: int) -> str:
-    return f"<{min_group}"
+    # Not "<N": a group may be hidden because other views would single out a smaller one.
+    return HIDDEN
 
 
 def _percent(value: float | None) -> tuple[_Value, str]:
@@ -267,7 +269,8 @@ def _summary_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
     rows.append(
         [
             "Порог анонимности",
-            f"группы, где меньше {min_group} ответов, показаны как «{_hidden(min_group)}»",
+            f"группы, где меньше {min_group} ответов, и те, что вместе с другими отчётами"
+            f" выделили бы такую группу, показаны как «{_hidden(min_group)}»",
         ]
     )
     return rows

@@ -1,4 +1,10 @@
-"""Scheduled officer reports: the weekly digest and the semiannual reports, with catch-up.
+"""Scheduled officer reports: the weekly digest, the semiannual reports and the batches of
+strongly negative ratings, with catch-up.
+
+Every period sent is a closed calendar period (reports.disclosure): the digest is the last
+Monday–Sunday week, the semiannual report is sent the morning after its half-year ends (the
+"as of 31 December" analysis arrives on 1 January), and the negative ratings come in batches
+per closed week piece (a week cut at month end) on the morning after it ends, never one by one.
 
 Every minute (and once at start) `ReportDeliveries.tick` asks which deliveries were due up to
 now, claims each in the database and sends it. A report due while the bot was down is sent on
@@ -18,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from questionnaires.schema import Language
 from reports.model import Period, Scope
-from reports.periods import half_year_as_of
+from reports.periods import half_year_as_of, last_month, last_week, month_of, segment_of
 from services.reporting import ReportingService
 from storage.deliveries import DeliveryStore
 
@@ -26,8 +32,14 @@ logger = logging.getLogger(__name__)
 
 DIGEST = "digest"
 SEMIANNUAL = "semiannual"
+ALERTS = "alerts"
+KINDS = (DIGEST, SEMIANNUAL, ALERTS)
 #: How far back a missed delivery is still worth sending after downtime.
-LOOKBACK = {DIGEST: timedelta(days=35), SEMIANNUAL: timedelta(days=190)}
+LOOKBACK = {
+    DIGEST: timedelta(days=35),
+    SEMIANNUAL: timedelta(days=190),
+    ALERTS: timedelta(days=35),
+}
 
 
 class OfficerOutbox(Protocol):
@@ -53,31 +65,59 @@ class Due:
 class ReportSchedule:
     """When reports fall due, in the body's time zone."""
 
-    def __init__(self, zone: ZoneInfo, digest_cron: str) -> None:
+    def __init__(
+        self, zone: ZoneInfo, digest_cron: str, alert_hour: int = 9, *, weekly: bool = False
+    ) -> None:
         self.zone = zone
+        # Without weekly figures (reports.disclosure) the digest and the negative batches cover
+        # the last closed month instead: a week would show nothing.
+        self.weekly = weekly
         self._digest = CronTrigger.from_crontab(digest_cron, timezone=zone)
-        # "As of 1 July" in the morning; "as of 31 December" at the end of that working day.
+        # "As of 1 July" and "as of 31 December": the morning after each half-year has ended,
+        # so the report covers closed days only and reads the same whenever asked again.
         self._semiannual = (
             CronTrigger(month=7, day=1, hour=9, timezone=zone),
-            CronTrigger(month=12, day=31, hour=17, timezone=zone),
+            CronTrigger(month=1, day=1, hour=9, timezone=zone),
         )
+        # The morning after a week piece ends: every Monday and every first of a month.
+        monthly = CronTrigger(day=1, hour=alert_hour, timezone=zone)
+        self._alerts: tuple[CronTrigger, ...] = (monthly,)
+        if weekly:
+            self._alerts = (
+                CronTrigger(day_of_week="mon", hour=alert_hour, timezone=zone),
+                monthly,
+            )
 
     def occurrences(self, kind: str, since: datetime, until: datetime) -> list[Due]:
         """Occurrences in (since, until], oldest first."""
-        triggers = (self._digest,) if kind == DIGEST else self._semiannual
-        found = [
-            self._due(kind, fired)
+        triggers = {
+            DIGEST: (self._digest,),
+            SEMIANNUAL: self._semiannual,
+            ALERTS: self._alerts,
+        }[kind]
+        found = {
+            (due.kind, due.key): due
             for trigger in triggers
             for fired in _fire_times(trigger, since, until)
-        ]
-        return sorted(found, key=lambda due: due.fired_at)
+            for due in [self._due(kind, fired)]
+        }
+        # A Monday that is also the first of a month fires twice for one piece: sent once.
+        return sorted(found.values(), key=lambda due: due.fired_at)
 
     def _due(self, kind: str, fired: datetime) -> Due:
         day = fired.astimezone(self.zone).date()
         if kind == DIGEST:
-            # The seven days before the digest: Monday–Sunday for the default Monday cron.
-            period = Period(day - timedelta(days=7), day - timedelta(days=1))
+            if not self.weekly:
+                # The first digest day after a month ends sends it; the key makes it once.
+                period = last_month(day)
+                return Due(kind, f"m{period.start:%Y-%m}", fired, period)
+            # The last closed Monday–Sunday week, whatever day the digest goes out.
+            period = last_week(day)
             return Due(kind, day.isoformat(), fired, period)
+        if kind == ALERTS:
+            yesterday = day - timedelta(days=1)
+            period = segment_of(yesterday) if self.weekly else month_of(yesterday)
+            return Due(kind, period.start.isoformat(), fired, period)
         period = half_year_as_of(day)
         half = "H1" if period.start.month == 1 else "H2"
         return Due(kind, f"{period.start.year}-{half}", fired, period)
@@ -115,7 +155,7 @@ class ReportDeliveries:
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
         sent = 0
-        for kind in (DIGEST, SEMIANNUAL):
+        for kind in KINDS:
             occurrences = self._schedule.occurrences(kind, now - LOOKBACK[kind], now)
             last_due = await self._store.last_due(kind)
             if last_due is None:
@@ -136,7 +176,7 @@ class ReportDeliveries:
                 if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
                     continue
                 try:
-                    await self._send(officer, due, scope)
+                    delivered = await self._send(officer, due, scope)
                 except Exception as error:
                     logger.warning(
                         "Delivery of the %s %s failed (%s); retried next minute",
@@ -147,7 +187,7 @@ class ReportDeliveries:
                     await self._store.finish(due.kind, key, officer, now, ok=False)
                     continue
                 await self._store.finish(due.kind, key, officer, now, ok=True)
-                sent += 1
+                sent += delivered
         if sent:
             logger.info("Sent %d %s report(s) for %s", sent, due.kind, due.key)
         return sent
@@ -158,8 +198,16 @@ class ReportDeliveries:
             return [Scope()]  # a body-wide officer gets one report over all services
         return [Scope(service=s.code) for s in services]
 
-    async def _send(self, officer: int, due: Due, scope: Scope) -> None:
-        name = "Еженедельная сводка" if due.kind == DIGEST else "Полугодовой отчёт"
+    async def _send(self, officer: int, due: Due, scope: Scope) -> bool:
+        """Send one delivery; False when there was nothing to say (an empty batch)."""
+        if due.kind == ALERTS:
+            texts = await self._reporting.negative_digest(due.period, scope, Language.RU)
+            for text in texts:
+                await self._outbox.text(officer, text)
+            return bool(texts)
+        name = "Полугодовой отчёт"
+        if due.kind == DIGEST:
+            name = "Еженедельная сводка" if self._schedule.weekly else "Сводка за месяц"
         title = f"{name}: {self._reporting.default_title(scope).removeprefix('Отчёт: ')}"
         files = await self._reporting.report_files(due.period, scope, Language.RU, title)
         for text in files.messages:
@@ -171,3 +219,4 @@ class ReportDeliveries:
             await self._outbox.document(
                 officer, f"otklik-{due.key}.xlsx", workbook, f"{name} {due.period}"
             )
+        return True

@@ -38,6 +38,7 @@ from questionnaires.catalog import Department
 from questionnaires.engine import Asked, Completed
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire, Role, Text
+from reports.disclosure import mask_contacts
 from reports.model import Band
 from reports.telegram import band_text, split_message
 from services.feedback import keyed_digest, utc_now
@@ -972,9 +973,9 @@ class CampaignService:
         comment_ids = _comment_questions(questionnaire)
         if comment_ids:
             if total.respondents >= self._min_comment_group(row):
-                comments = await self._store.comments(
-                    row.id, comment_ids, self._policy.max_comments
-                )
+                # The same masking and order as every officer output (reports.disclosure).
+                found = await self._store.comments(row.id, comment_ids, self._policy.max_comments)
+                comments = sorted((mask_contacts(c) for c in found), key=str.casefold)
             else:
                 comments_hidden = True
         return render_officer_results(

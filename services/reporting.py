@@ -1,4 +1,7 @@
-"""Officer use cases: who is an officer, building reports, exports and negative-score alerts."""
+"""Officer use cases: who is an officer, reports, exports and batches of negative ratings.
+
+Every figure goes through one disclosure policy (reports.disclosure), built once from settings.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,24 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.catalog import Catalog, Service
-from questionnaires.results import CompletedResponse
 from questionnaires.schema import Language
 from reports.charts import csat_trend_png, distribution_png
+from reports.disclosure import DisclosurePolicy, PeriodKind
 from reports.metrics import (
     ANONYMISED_COLUMNS_RU,
     anonymised_responses,
     build_report,
     csat_trend,
+    negative_batch,
 )
 from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
 from reports.periods import calendar_previous
-from reports.telegram import AlertItem, render_alert, render_report
+from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
 
 logger = logging.getLogger(__name__)
@@ -43,10 +46,12 @@ class ReportFiles:
 @dataclass(frozen=True, slots=True)
 class ReportingPolicy:
     officer_ids: frozenset[int] = frozenset()
-    min_group: int = 5
-    min_comment_group: int = 5
-    min_comment_group_staff: int = 10
-    alert_threshold: int = 2  # an overall score at or below it alerts the officer
+    disclosure: DisclosurePolicy = field(default_factory=DisclosurePolicy)
+    alert_threshold: int = 2  # an overall score at or below it counts as strongly negative
+
+    @property
+    def min_group(self) -> int:
+        return self.disclosure.min_group
 
 
 class ReportingService:
@@ -110,6 +115,15 @@ class ReportingService:
             return entry.title.ru
         return code or "не указано"
 
+    @property
+    def disclosure(self) -> DisclosurePolicy:
+        return self._policy.disclosure
+
+    def period_kinds(self) -> list[PeriodKind]:
+        """What an officer may choose: closed calendar periods from the finest with figures."""
+        kinds = list(PeriodKind)
+        return kinds[kinds.index(self._policy.disclosure.finest) :]
+
     async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
         return await build_report(
             self._sessions,
@@ -118,11 +132,8 @@ class ReportingService:
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
-            min_comment_group=(
-                self._policy.min_comment_group_staff
-                if scope.audience == "internal"
-                else self._policy.min_comment_group
-            ),
+            weekly=self._policy.disclosure.weekly,
+            min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
             title=title or self.default_title(scope),
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=calendar_previous(period),
@@ -138,9 +149,9 @@ class ReportingService:
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
         report = await self.report(period, scope, title)
-        bucket: Literal["week", "month"] = (
-            "week" if period.days <= WEEKLY_TREND_UP_TO_DAYS else "month"
-        )
+        # Week points show figures only with weekly figures on (reports.disclosure).
+        weekly = self._policy.disclosure.weekly and period.days <= WEEKLY_TREND_UP_TO_DAYS
+        bucket: Literal["week", "month"] = "week" if weekly else "month"
         trend = await csat_trend(
             self._sessions,
             roles=self._roles,
@@ -148,6 +159,7 @@ class ReportingService:
             scope=scope,
             bucket=bucket,
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
         )
         titles: dict[str | None, str] = {
             s.code: s.title.get(language) for s in self.catalog.services
@@ -184,6 +196,8 @@ class ReportingService:
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
+            min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
             include_comments=not report.comments_suppressed,
             titles=self.title,
         )
@@ -194,6 +208,7 @@ class ReportingService:
             scope=scope,
             bucket="month",
             min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
         )
         headings = {
             question: title for (_, question), title in self._roles.question_titles.items()
@@ -205,117 +220,30 @@ class ReportingService:
 
     # --- alerts -------------------------------------------------------------------------
 
-    def alert_item(self, response: CompletedResponse) -> AlertItem | None:
-        """An anonymised alert for a strongly negative response, or None."""
-        overall_id = self._roles.overall.get(response.questionnaire_id)
-        if overall_id is None:
-            return None
-        score = next((a.number for a in response.answers if a.question_id == overall_id), None)
-        if score is None or score > self._policy.alert_threshold:
-            return None
-        qid = response.questionnaire_id
-        problems_id = self._roles.problems.get(qid)
-        comment_ids = set(self._roles.comments.get(qid, ()))
-        problems = tuple(
-            self._roles.option_titles.get((qid, a.question_id, a.option_id), a.option_id)
-            + (f": {a.text}" if a.text else "")  # the "other" follow-up
-            for a in response.answers
-            if a.question_id == problems_id and a.option_id
+    async def negative_digest(
+        self, period: Period, scope: Scope, language: Language = Language.RU
+    ) -> list[str]:
+        """Strongly negative ratings of a closed period by service and problem, as messages;
+        none when no service may show them (see reports.metrics.negative_batch)."""
+        disclosure = self._policy.disclosure
+        groups = await negative_batch(
+            self._sessions,
+            roles=self._roles,
+            period=period,
+            scope=scope,
+            threshold=self._policy.alert_threshold,
+            titles=self.title,
+            min_group=disclosure.min_group,
+            min_comment_group=disclosure.comment_threshold(scope.audience),
+            weekly=disclosure.weekly,
         )
-        comment = next(
-            (a.text for a in response.answers if a.question_id in comment_ids and a.text), None
-        )
-        context = response.context
-        return AlertItem(
-            service_title=self.title(Dimension.SERVICE, context.service),
-            channel_title=self.title(Dimension.CHANNEL, context.channel)
-            if context.channel
-            else None,
-            score=score,
-            problems=problems,
-            comment=comment,
+        return render_negative_digest(
+            groups,
+            period,
+            threshold=self._policy.alert_threshold,
+            min_group=disclosure.min_group,
+            language=language,
         )
 
 
 Sender = Callable[[int, str], Awaitable[None]]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class _Queue:
-    items: list[AlertItem] = field(default_factory=list)
-    last_sent: datetime | None = None
-    flusher: asyncio.Task[None] | None = None
-
-
-class AlertNotifier:
-    """Sends strongly negative feedback to the responsible officers at once, and batches a
-    burst into one message per minute per officer.
-
-    The queue lives in memory: alerts of the last minute are lost if the process stops, the
-    responses themselves are stored and appear in every report.
-    """
-
-    def __init__(
-        self,
-        reporting: ReportingService,
-        send: Sender,
-        *,
-        window_seconds: float = 60.0,
-        clock: Callable[[], datetime] = _utc_now,
-        today: Callable[[], date] | None = None,
-    ) -> None:
-        self._reporting = reporting
-        self._send = send
-        self._window = window_seconds
-        self._clock = clock
-        self._today = today
-        self._queues: dict[int, _Queue] = {}
-
-    async def response_stored(self, response: CompletedResponse) -> None:
-        if response.kind == INITIATIVE:
-            return  # staff initiative feedback goes to services.initiative, in daily batches
-        item = self._reporting.alert_item(response)
-        if item is None:
-            return
-        for officer in sorted(self._reporting.officers_for(response.context.service)):
-            await self._enqueue(officer, item)
-
-    async def _enqueue(self, officer: int, item: AlertItem) -> None:
-        queue = self._queues.setdefault(officer, _Queue())
-        queue.items.append(item)
-        now = self._clock()
-        if queue.flusher is not None and not queue.flusher.done():
-            return  # a batch is already waiting for the end of the minute
-        waited = (now - queue.last_sent).total_seconds() if queue.last_sent else None
-        if waited is None or waited >= self._window:
-            await self._flush(officer)
-            return
-        queue.flusher = asyncio.create_task(self._flush_later(officer, self._window - waited))
-
-    async def _flush_later(self, officer: int, delay: float) -> None:
-        await asyncio.sleep(delay)
-        await self._flush(officer)
-
-    async def _flush(self, officer: int) -> None:
-        queue = self._queues[officer]
-        items, queue.items = queue.items, []
-        if not items:
-            return
-        queue.last_sent = self._clock()
-        day = self._today() if self._today else None
-        try:
-            for text in render_alert(items, Language.RU, day=day):
-                await self._send(officer, text)
-        except Exception as error:  # an alert must never break a citizen's dialog
-            logger.warning("Alert not delivered: %s", type(error).__name__)
-
-    async def drain(self) -> None:
-        """Send what is waiting (at shutdown)."""
-        for officer, queue in list(self._queues.items()):
-            if queue.flusher is not None and not queue.flusher.done():
-                queue.flusher.cancel()
-            await self._flush(officer)

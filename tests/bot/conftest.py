@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.settings import ContentSettings
+from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from services.broadcast import Broadcaster, BroadcastLimits
 from services.campaigns import CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService, ResponseListener
 from services.funnel import FunnelRecorder
-from services.reporting import AlertNotifier, ReportingPolicy, ReportingService
+from services.reporting import ReportingPolicy, ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
 from storage.fsm import SqlStorage
@@ -98,7 +99,10 @@ def build_reporting(
         sessions=sessions,
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=feedback.catalog,
-        policy=ReportingPolicy(officer_ids=frozenset({OFFICER_ID})),
+        # The bot tests read weekly reports: weeks on (reports.disclosure.DisclosurePolicy).
+        policy=ReportingPolicy(
+            officer_ids=frozenset({OFFICER_ID}), disclosure=DisclosurePolicy(weekly=True)
+        ),
     )
 
 
@@ -160,7 +164,6 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
     await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
     storage = SqlStorage(sessions, PEPPER)
     reporting = build_reporting(sessions, feedback)
-    feedback.add_listener(AlertNotifier(reporting, send_alert, clock=lambda: clock_now[0]))
     campaigns = build_campaigns(sessions, feedback, send_alert, clock_now, opt_ins)
     funnel = FunnelRecorder(sessions)
     dispatcher = create_dispatcher(

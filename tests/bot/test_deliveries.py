@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from scheduler.deliveries import DIGEST, SEMIANNUAL, ReportDeliveries, ReportSchedule
-from services.reporting import AlertNotifier
+from scheduler.deliveries import ALERTS, DIGEST, SEMIANNUAL, ReportDeliveries, ReportSchedule
 from storage.deliveries import DeliveryStore
+from storage.responses import ResponseStore
 from tests.bot.conftest import OFFICER_ID, World
 
 ZONE = ZoneInfo("Asia/Yakutsk")
@@ -47,26 +43,54 @@ def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
 
 
-def _deliveries(world: World, outbox: FakeOutbox) -> ReportDeliveries:
+def _deliveries(world: World, outbox: FakeOutbox, alert_hour: int = 10) -> ReportDeliveries:
     return ReportDeliveries(
-        schedule=ReportSchedule(ZONE, "0 9 * * mon"),
+        schedule=ReportSchedule(ZONE, "0 9 * * mon", alert_hour, weekly=True),
         store=DeliveryStore(world.sessions),
         reporting=world.reporting,
         outbox=outbox,
     )
 
 
+def test_without_weekly_figures_the_digest_and_the_batches_cover_the_last_month() -> None:
+    schedule = ReportSchedule(ZONE, "0 9 * * mon", alert_hour=8)
+    digests = schedule.occurrences(DIGEST, _local(2026, 11, 20), _local(2026, 12, 15))
+    assert {(d.key, d.period.start, d.period.end) for d in digests} == {
+        ("m2026-10", date(2026, 10, 1), date(2026, 10, 31)),
+        ("m2026-11", date(2026, 11, 1), date(2026, 11, 30)),
+    }
+    [batch] = schedule.occurrences(ALERTS, _local(2026, 11, 20), _local(2026, 12, 15))
+    assert batch.fired_at == _local(2026, 12, 1, 8)
+    assert (batch.period.start, batch.period.end) == (date(2026, 11, 1), date(2026, 11, 30))
+
+
 def test_schedule_in_the_bodys_zone() -> None:
-    schedule = ReportSchedule(ZONE, "0 9 * * mon")
+    schedule = ReportSchedule(ZONE, "0 9 * * mon", weekly=True)
     [digest] = schedule.occurrences(DIGEST, _local(2026, 11, 22, 0, 0), _local(2026, 11, 23, 10))
     assert digest.fired_at == _local(2026, 11, 23, 9, 0)
     assert (digest.period.start, digest.period.end) == (date(2026, 11, 16), date(2026, 11, 22))
-    halves = schedule.occurrences(SEMIANNUAL, _local(2026, 1, 1), _local(2027, 1, 1))
+    halves = schedule.occurrences(SEMIANNUAL, _local(2026, 1, 2), _local(2027, 1, 2))
     assert [h.key for h in halves] == ["2026-H1", "2026-H2"]
     assert halves[0].fired_at == _local(2026, 7, 1, 9)
     assert (halves[0].period.start, halves[0].period.end) == (date(2026, 1, 1), date(2026, 6, 30))
-    assert halves[1].fired_at == _local(2026, 12, 31, 17)
+    # "As of 31 December" is sent once that day has closed: a running day would change it.
+    assert halves[1].fired_at == _local(2027, 1, 1, 9)
     assert halves[1].period.end == date(2026, 12, 31)
+
+
+def test_every_scheduled_period_is_closed_and_a_calendar_unit() -> None:
+    schedule = ReportSchedule(ZONE, "0 9 * * wed", alert_hour=8, weekly=True)
+    [digest] = schedule.occurrences(DIGEST, _local(2026, 11, 24), _local(2026, 11, 26))
+    # A Wednesday digest still covers the last Monday–Sunday week, not seven odd days.
+    assert (digest.period.start, digest.period.end) == (date(2026, 11, 16), date(2026, 11, 22))
+    batches = schedule.occurrences(ALERTS, _local(2026, 11, 29), _local(2026, 12, 2))
+    assert [(b.fired_at, b.period.start, b.period.end) for b in batches] == [
+        (_local(2026, 11, 30, 8), date(2026, 11, 23), date(2026, 11, 29)),
+        (_local(2026, 12, 1, 8), date(2026, 11, 30), date(2026, 11, 30)),  # cut at month end
+    ]
+    for kind in (DIGEST, SEMIANNUAL, ALERTS):
+        for due in schedule.occurrences(kind, _local(2025, 1, 1), _local(2027, 1, 2)):
+            assert due.period.end < due.fired_at.astimezone(ZONE).date()
 
 
 async def test_due_digest_is_sent_once(world: World) -> None:
@@ -119,52 +143,68 @@ async def test_semiannual_report_comes_with_a_workbook(world: World) -> None:
     assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]
 
 
-def _negative(service: str = "licensing") -> CompletedResponse:
+def _negative(
+    service: str = "licensing", score: int = 1, day: date = date(2026, 11, 18)
+) -> CompletedResponse:
     return CompletedResponse(
         questionnaire_id="post_service",
         questionnaire_version=1,
         kind="post_service",
         audience="external",
         context=ResponseContext(service=service, channel="office"),
-        submitted_on=date(2026, 11, 23),
+        submitted_on=day,
         answers=(
-            AnswerRow("overall", number=1),
+            AnswerRow("overall", number=score),
             AnswerRow("obstacles", option_id="queue"),
             AnswerRow("obstacles", option_id="other", text="терминал"),
+            AnswerRow("comment", text="Звоните мне: +7 (912) 345-67-89, anna@example.org"),
         ),
     )
 
 
-async def test_alert_burst_is_batched_into_one_message_per_minute(world: World) -> None:
-    sent: list[tuple[int, str]] = []
-    now = [datetime(2026, 11, 23, 1, 0, tzinfo=ZONE)]
-
-    async def send(chat_id: int, text: str) -> None:
-        sent.append((chat_id, text))
-
-    notifier = AlertNotifier(world.reporting, send, window_seconds=0.2, clock=lambda: now[0])
-    await notifier.response_stored(_negative())
-    assert len(sent) == 1  # the first one at once
-    assert "Долгое ожидание" in sent[0][1] and "терминал" in sent[0][1]
-    now[0] += timedelta(seconds=0.05)
-    await notifier.response_stored(_negative())
-    await notifier.response_stored(_negative("appeals"))
-    assert len(sent) == 1  # the burst waits for the end of the window
-    await asyncio.sleep(0.3)
-    assert len(sent) == 2
-    assert "Лицензирование" in sent[1][1] and "обращени" in sent[1][1].lower()
+async def _store(world: World, *responses: CompletedResponse) -> None:
+    store = ResponseStore(world.sessions)
+    for response in responses:
+        await store.save(response)
 
 
-async def test_alert_failure_does_not_raise(world: World) -> None:
-    async def broken(chat_id: int, text: str) -> None:
-        raise ConnectionError("down")
-
-    notifier = AlertNotifier(world.reporting, broken)
-    await notifier.response_stored(_negative())  # logged, not raised
+def _alerts(outbox: FakeOutbox) -> list[str]:
+    return [text for _, text in outbox.texts if "⚠️" in text]
 
 
-@pytest.mark.parametrize("score", [3, 4, 5])
-async def test_scores_above_the_threshold_raise_no_alert(world: World, score: int) -> None:
-    mild = dataclasses.replace(_negative(), answers=(AnswerRow("overall", number=score),))
-    assert world.reporting.alert_item(mild) is None
-    assert world.reporting.alert_item(_negative()) is not None
+async def test_negative_ratings_come_as_a_batch_of_the_closed_week_by_service_and_problem(
+    world: World,
+) -> None:
+    await _store(world, *[_negative() for _ in range(6)], *[_negative(score=5) for _ in range(2)])
+    await _store(world, *[_negative("appeals", score=s) for s in (1, 1, 2, 5, 5, 5)])
+    outbox = FakeOutbox()
+    deliveries = _deliveries(world, outbox, alert_hour=9)
+    await deliveries.tick(_local(2026, 11, 23, 8, 59))  # fresh: the latest of each kind
+    outbox.texts.clear()
+    await deliveries.tick(_local(2026, 11, 23, 9, 0))
+    [batch] = _alerts(outbox)
+    assert "16.11.2026–22.11.2026" in batch
+    assert "Лицензирование" in batch and "— 6 чел." in batch
+    assert "Долгое ожидание" in batch and "— 6" in batch
+    # Three negatives of appeals are fewer than five: not even named.
+    assert "обращени" not in batch.lower()
+    # Six comments reach the comment threshold: shown, with the contact details masked.
+    assert "Звоните мне: [скрыто], [скрыто]" in batch
+    assert "912" not in batch and "example.org" not in batch
+    await deliveries.tick(_local(2026, 11, 23, 9, 5))
+    assert len(_alerts(outbox)) == 1  # once
+
+
+async def test_fewer_negative_ratings_than_the_threshold_send_no_batch(world: World) -> None:
+    await _store(world, *[_negative() for _ in range(4)], *[_negative(score=5) for _ in range(6)])
+    outbox = FakeOutbox()
+    deliveries = _deliveries(world, outbox, alert_hour=9)
+    await deliveries.tick(_local(2026, 11, 23, 8, 59))
+    await deliveries.tick(_local(2026, 11, 23, 9, 0))
+    assert _alerts(outbox) == []
+    # The week's report still shows the service: ten people, a distribution of a large group.
+    assert any(
+        "• Лицензирование" in line and "— 10 отв." in line
+        for _, text in outbox.texts
+        for line in text.splitlines()
+    )

@@ -1,10 +1,11 @@
-"""Officer commands and alerts through the dispatcher: reports, exports, access."""
+"""Officer commands through the dispatcher: reports, exports, access; no instant alerts."""
 
 from __future__ import annotations
 
 import io
 from datetime import date
 
+import pytest
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from openpyxl import load_workbook
 
@@ -66,7 +67,7 @@ async def test_small_groups_show_no_figures_in_the_officer_report(world: World) 
     report = "\n".join(
         m.text for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID
     )
-    assert "мало ответов" in report
+    assert "скрыто ради анонимности" in report
     assert "33" not in report  # CSAT of 1 in 3 must not appear
 
 
@@ -82,7 +83,10 @@ async def test_officer_exports_an_xlsx_workbook(world: World) -> None:
     assert "Сводка" in workbook.sheetnames and "Ответы" in workbook.sheetnames
 
 
-async def test_strongly_negative_response_alerts_the_officer_anonymously(world: World) -> None:
+async def test_a_strongly_negative_response_sends_the_officer_nothing_at_once(
+    world: World,
+) -> None:
+    """Issue 8: a single low rating's alert gave its moment, service, channel and comment."""
     anna = world.harness.person(1001, username="anna_k")
     await anna.send("/start licensing_office")
     await anna.click("1")
@@ -91,11 +95,19 @@ async def test_strongly_negative_response_alerts_the_officer_anonymously(world: 
     await anna.click("Готово")
     await anna.click("1")
     await anna.send("Нагрубили в окне 3")
-    alerts = [m.text for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
-    assert len(alerts) == 1
-    assert "Лицензирование" in alerts[0] and "Невежливые сотрудники" in alerts[0]
-    assert "Нагрубили в окне 3" in alerts[0]
-    assert "1001" not in alerts[0] and "anna_k" not in alerts[0]
+    assert not [m for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
+
+
+async def test_the_year_and_every_closed_period_can_be_chosen_but_no_running_one(
+    world: World,
+) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/report")
+    await officer.click("Прошлый год")
+    await officer.click("Все услуги")
+    texts = " ".join(world.harness.texts(OFFICER_ID))
+    assert "01.01.2025–31.12.2025" in texts
+    assert "Текущий" not in texts
 
 
 async def test_satisfied_response_raises_no_alert(world: World) -> None:
@@ -106,3 +118,53 @@ async def test_satisfied_response_raises_no_alert(world: World) -> None:
     await anna.click("1")
     await anna.click("Пропустить")
     assert not [m for m in world.harness.sent(SendMessage) if int(m.chat_id) == OFFICER_ID]
+
+
+def test_without_weekly_figures_the_officer_is_not_offered_weeks(world: World) -> None:
+    from handlers.officer import _choices
+    from reports.disclosure import DisclosurePolicy
+    from services.reporting import ReportingPolicy, ReportingService
+
+    monthly = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=world.reporting.catalog,
+        policy=ReportingPolicy(disclosure=DisclosurePolicy()),
+    )
+
+    assert list(_choices(monthly).values()) == [
+        "Прошлый месяц",
+        "Прошлый квартал",
+        "Прошлое полугодие",
+        "Прошлый год",
+    ]
+    assert "Прошлая неделя" in _choices(world.reporting).values()
+
+
+async def test_without_weekly_figures_a_months_trend_is_drawn_by_month(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from questionnaires.schema import Language
+    from reports.disclosure import DisclosurePolicy
+    from reports.model import Period, Scope
+    from services.reporting import ReportingPolicy, ReportingService
+
+    buckets: list[str] = []
+
+    async def spy(*args: object, bucket: str, **kwargs: object) -> list[object]:
+        buckets.append(bucket)
+        return []
+
+    monkeypatch.setattr("services.reporting.csat_trend", spy)
+    monthly = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=world.reporting.catalog,
+        policy=ReportingPolicy(disclosure=DisclosurePolicy()),
+    )
+    october = Period(date(2026, 10, 1), date(2026, 10, 31))
+    await monthly.report_files(october, Scope(), Language.RU)
+    await world.reporting.report_files(october, Scope(), Language.RU)  # weekly figures on
+
+    # Week points could never show figures without weekly figures: one month point instead.
+    assert buckets == ["month", "week"]

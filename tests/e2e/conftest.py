@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
@@ -112,6 +113,8 @@ class BotLauncher:
             "DB__URL": f"sqlite+aiosqlite:///{self.db_path}",
             "PRIVACY__PEPPER": PEPPER,
             "LOG_LEVEL": log_level,
+            # One font cache for every process of the run: building it takes seconds per start.
+            "MPLCONFIGDIR": str(Path(tempfile.gettempdir()) / "otklik-e2e-matplotlib"),
             **settings,
         }
 

@@ -7,17 +7,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.metrics import Counts, hidden_groups, score_of
+from reports.disclosure import Atom, PeriodKind, last_closed, plan
+from reports.metrics import Counts, score_of
 from reports.model import Period
 from reports.periods import (
     calendar_previous,
+    half_of,
     half_year_as_of,
     last_month,
     last_week,
     local_today,
     month_of,
     quarter_of,
+    segment_of,
     week_of,
+    year_of,
 )
 
 # --- periods --------------------------------------------------------------------------------
@@ -98,23 +102,93 @@ def test_an_empty_group_is_suppressed_even_without_a_threshold() -> None:
     assert score_of(None, min_group=0).suppressed
 
 
-def test_hidden_groups_hide_small_ones_and_then_what_would_reveal_them() -> None:
-    groups = {"a": counts(0, 0, 0, 0, 10), "b": counts(0, 0, 0, 6, 0), "c": counts(3, 0, 0, 0, 0)}
-    total = counts(3, 0, 0, 6, 10)
+# --- the disclosure plan (reports.disclosure) ------------------------------------------------
 
-    assert hidden_groups(total, groups, 5) == {"b", "c"}
-    # Two hidden groups adding up to the threshold are safe together.
-    groups["d"] = counts(2, 0, 0, 0, 0)
-    assert hidden_groups(counts(5, 0, 0, 6, 10), groups, 5) == {"c", "d"}
+NOV = month_of(date(2026, 11, 1))
 
 
-def test_on_a_tie_the_group_without_a_code_is_hidden_before_a_named_one() -> None:
-    groups = {"a": counts(0, 0, 0, 0, 6), None: counts(0, 0, 0, 0, 6), "z": counts(1, 0, 0, 0, 0)}
+def test_a_cell_large_enough_on_its_own_is_a_block_and_the_small_ones_merge_by_service() -> None:
+    sizes: dict[Atom, int] = {
+        (date(2026, 11, 3), ("a", "phone", None)): 4,
+        (date(2026, 11, 5), ("a", "phone", None)): 2,
+        (date(2026, 11, 3), ("a", "web", None)): 2,
+        (date(2026, 11, 4), ("a", "web", None)): 1,
+        (date(2026, 11, 4), ("a", "office", None)): 2,
+    }
+    result = plan(NOV, sizes, 5)
 
-    assert hidden_groups(counts(1, 0, 0, 0, 12), groups, 5) == {"z", None}
+    phone = [atom for atom in sizes if atom[1][1] == "phone"]
+    small = [atom for atom in sizes if atom[1][1] != "phone"]
+    assert result.publishable(phone)  # a week × cell of 6
+    assert not result.publishable(phone[:1])  # never a single day
+    assert result.publishable(small)  # the rest of service a in that week: 5
+    assert not result.publishable([atom for atom in small if atom[1][1] == "web"])  # 3
+    assert result.publishable(list(sizes)) and not result.residue
 
 
-def test_groups_below_the_threshold_hide_everything_when_the_total_is_small() -> None:
-    groups = {"a": counts(0, 0, 0, 0, 3), "b": counts(0, 0, 0, 1, 0)}
+def test_what_stays_below_the_threshold_in_every_unit_inside_the_period_is_never_shown() -> None:
+    sizes: dict[Atom, int] = {
+        (date(2026, 11, 3), ("a", None, None)): 3,
+        (date(2026, 11, 4), ("b", None, None)): 1,
+        (date(2026, 11, 30), ("a", None, None)): 7,
+    }
+    week = week_of(date(2026, 11, 3))
 
-    assert hidden_groups(counts(0, 0, 0, 1, 3), groups, 5) == {"a", "b"}
+    assert plan(week, sizes, 5, weekly=True).residue == {
+        atom for atom in sizes if atom[0].day < 30
+    }
+    # In the month the week's 4 still reach no block: the total and service a stay hidden.
+    month = plan(NOV, sizes, 5, weekly=True)
+    assert not month.publishable(list(sizes))
+    assert month.publishable([atom for atom in sizes if atom[0].day == 30])
+
+
+def test_edge_days_of_a_month_merge_at_month_level_so_the_straddling_week_hides_them() -> None:
+    # 30 November 2026 is a Monday: its week runs into December.
+    sizes: dict[Atom, int] = {
+        (date(2026, 11, 2), ("a", None, None)): 3,
+        (date(2026, 11, 30), ("a", None, None)): 2,
+        (date(2026, 12, 1), ("a", None, None)): 9,
+    }
+    straddling = week_of(date(2026, 11, 30))
+    assert segment_of(date(2026, 11, 30)) == Period(date(2026, 11, 30), date(2026, 11, 30))
+
+    month = plan(NOV, sizes, 5, weekly=True)
+    week = plan(straddling, sizes, 5, weekly=True)
+    november = [atom for atom in sizes if atom[0].month == 11]
+    assert month.publishable(november)  # 3 + 2 merged in the month
+    # The week cannot include 30 November's 2 alone: its total is hidden, December's part shown.
+    assert not week.publishable([atom for atom in sizes if atom[0] >= straddling.start])
+    assert week.publishable([atom for atom in sizes if atom[0].month == 12])
+
+
+def test_without_weekly_figures_no_block_is_smaller_than_a_month() -> None:
+    sizes: dict[Atom, int] = {(date(2026, 11, d), ("a", None, None)): 3 for d in (2, 3, 9)}
+    week = week_of(date(2026, 11, 2))
+
+    assert plan(week, sizes, 5).blocks == ()
+    assert plan(week, sizes, 5, weekly=True).blocks == (frozenset(list(sizes)[:2]),)
+    assert plan(NOV, sizes, 5).publishable(list(sizes))
+
+
+def test_the_plan_of_a_period_is_the_same_whatever_else_is_in_the_database() -> None:
+    sizes: dict[Atom, int] = {(date(2026, 11, d), ("a", None, None)): 2 for d in range(2, 9)}
+    more = {
+        **sizes,
+        (date(2026, 12, 1), ("a", None, None)): 1,
+        (date(2026, 10, 31), ("b", None, None)): 4,
+    }
+
+    assert plan(week_of(date(2026, 11, 2)), sizes, 5) == plan(week_of(date(2026, 11, 2)), more, 5)
+
+
+def test_closed_periods_of_each_kind_end_before_today() -> None:
+    today = date(2026, 11, 30)
+    assert last_closed(PeriodKind.WEEK, today) == Period(date(2026, 11, 23), date(2026, 11, 29))
+    assert last_closed(PeriodKind.MONTH, today) == month_of(date(2026, 10, 1))
+    assert last_closed(PeriodKind.QUARTER, today) == quarter_of(date(2026, 7, 1))
+    assert last_closed(PeriodKind.HALF, today) == Period(date(2026, 1, 1), date(2026, 6, 30))
+    assert last_closed(PeriodKind.YEAR, today) == Period(date(2025, 1, 1), date(2025, 12, 31))
+    assert last_closed(PeriodKind.MONTH, date(2026, 12, 1)) == NOV
+    assert year_of(date(2026, 5, 5)) == Period(date(2026, 1, 1), date(2026, 12, 31))
+    assert half_of(date(2026, 7, 1)) == Period(date(2026, 7, 1), date(2026, 12, 31))

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from questionnaires.results import CANNOT_RATE, AnswerRow
-from reports.metrics import anonymised_responses, csat_trend
+from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
+from reports.metrics import anonymised_responses, build_report, csat_trend
 from reports.model import Period, Scope
 from storage.models import Response
 from tests.reports.conftest import ROLES, Responses, titles
@@ -27,7 +27,13 @@ async def test_the_trend_buckets_days_into_monday_weeks_in_sql(
     await responses.add(date(2025, 3, 17), 1, times=5)  # the next Monday
 
     trend = await csat_trend(
-        sessions, roles=ROLES, period=MARCH, scope=Scope(), bucket="week", min_group=5
+        sessions,
+        roles=ROLES,
+        period=MARCH,
+        scope=Scope(),
+        bucket="week",
+        min_group=5,
+        weekly=True,  # weeks show figures only with weekly figures on
     )
 
     assert [(p.service, p.bucket_start, p.score.n) for p in trend] == [
@@ -67,26 +73,42 @@ async def test_a_small_trend_point_is_hidden_and_cannot_be_derived_from_the_tota
     await responses.add(date(2025, 3, 17), 1, times=3)
 
     trend = await csat_trend(
-        sessions, roles=ROLES, period=MARCH, scope=Scope(), bucket="week", min_group=5
+        sessions,
+        roles=ROLES,
+        period=MARCH,
+        scope=Scope(),
+        bucket="week",
+        min_group=5,
+        weekly=True,  # weeks show figures only with weekly figures on
     )
 
     hidden = {p.bucket_start for p in trend if p.score.suppressed}
-    # The week of three, and one of the big weeks: else 23 − 20 would reveal the three.
-    assert date(2025, 3, 17) in hidden and len(hidden) == 2
+    assert hidden == {date(2025, 3, 17)}
     assert all(p.score.n == 0 and p.score.csat is None for p in trend if p.score.suppressed)
+    # The weeks were shown as they closed, so the month (23 − 20 = the three) hides instead.
+    month = await build_report(
+        sessions,
+        roles=ROLES,
+        titles=titles,
+        period=MARCH,
+        scope=Scope(),
+        min_group=5,
+        weekly=True,
+    )
+    assert month.overall.suppressed
 
 
 async def test_anonymised_rows_number_responses_and_leave_out_hidden_services(
     sessions: async_sessionmaker[AsyncSession], responses: Responses
 ) -> None:
     solved = AnswerRow("solved", option_id="yes")
-    await responses.add(date(2025, 3, 4), 5, service="a", extra=[solved], times=4)
+    await responses.add(date(2025, 3, 4), 5, service="a", extra=[solved], times=5)
     await responses.add(
         date(2025, 3, 3),
         2,
         service="a",
         problems=["queue", "rude"],
-        comment="Долго ждал",
+        comment="Долго ждал, звоните +7 912 345-67-89",
         extra=[AnswerRow("obstacles", option_id="other", text="сломан терминал")],
     )
     await responses.add(date(2025, 3, 5), cannot_rate=True, service="a")
@@ -106,18 +128,15 @@ async def test_anonymised_rows_number_responses_and_leave_out_hidden_services(
         titles=titles,
     )
 
-    # "c" (two) is hidden, and so is "b": 12 − 5 would reveal the two.
-    assert [row["no"] for row in plain] == [1, 2, 3, 4, 5, 6]
+    # "c" (two) joins the smallest block of its week, "b": neither leaves as rows.
+    assert [row["no"] for row in plain] == [1, 2, 3, 4, 5, 6, 7]
     assert {row["service"] for row in plain} == {"a"}
-    assert [row["date"] for row in plain] == [
-        date(2025, 3, 3),
-        *[date(2025, 3, 4)] * 4,
-        date(2025, 3, 5),
-    ]
-    first = plain[0]
+    # Month precision only, and no order by day within it.
+    assert {row["date"] for row in plain} == {"03.2025"}
+    first = next(row for row in plain if row["overall"] == 2)
     assert first == {
-        "no": 1,
-        "date": date(2025, 3, 3),
+        "no": first["no"],
+        "date": "03.2025",
         "questionnaire": "rating",
         "service": "a",
         "channel": "c1",
@@ -125,8 +144,8 @@ async def test_anonymised_rows_number_responses_and_leave_out_hidden_services(
         "overall": 2,
         "problems": ("Очередь", "Грубость", "Другое"),
     }
-    assert plain[1]["solved"] == "Да"
-    assert plain[-1]["overall"] == CANNOT_RATE
+    assert sum(row.get("solved") == "Да" for row in plain) == 5
+    assert sum(row["overall"] == CANNOT_RATE for row in plain) == 1
     assert all("comments" not in row for row in plain)
     # No random response id leaves the database, in any form.
     async with sessions() as session:
@@ -134,10 +153,11 @@ async def test_anonymised_rows_number_responses_and_leave_out_hidden_services(
     dumped = repr(with_texts) + repr(plain)
     assert not any(str(rid) in dumped or rid.hex in dumped for rid in ids)
 
-    assert with_texts[0]["service"] == "service:a"
-    assert with_texts[0]["comments"] == ("Долго ждал",)
-    assert with_texts[0]["problems"] == ("Очередь", "Грубость", "Другое: сломан терминал")
-    assert with_texts[1]["comments"] == ()
+    commented = next(row for row in with_texts if row["overall"] == 2)
+    assert commented["service"] == "service:a"
+    assert commented["comments"] == ("Долго ждал, звоните [скрыто]",)
+    assert commented["problems"] == ("Очередь", "Грубость", "Другое: сломан терминал")
+    assert all(row["comments"] == () for row in with_texts if row is not commented)
 
 
 async def test_no_anonymised_rows_for_a_scope_below_the_threshold(
@@ -150,3 +170,33 @@ async def test_no_anonymised_rows_for_a_scope_below_the_threshold(
     )
 
     assert rows == []
+
+
+async def test_answers_to_a_poll_window_leave_only_with_the_windows_results(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await responses.add(date(2025, 3, 4), 5, service="a", comment="обычный", times=5)
+    polled = CompletedResponse(
+        questionnaire_id="rating",
+        questionnaire_version=1,
+        kind="rating",
+        audience="external",
+        context=ResponseContext("a", "c1", None),
+        submitted_on=date(2025, 3, 5),
+        answers=(AnswerRow("overall", number=4), AnswerRow("comment", text="из опроса")),
+        window_id=7,
+    )
+    for _ in range(5):
+        await responses.store.save(polled)
+
+    rows = await anonymised_responses(
+        sessions, roles=ROLES, period=MARCH, scope=Scope(), include_comments=True
+    )
+    month = await build_report(
+        sessions, roles=ROLES, titles=titles, period=MARCH, scope=Scope(), min_group=5
+    )
+
+    # Figures pool them; rows and comments, where a window's part could be told, do not.
+    assert month.overall.n == 10
+    assert len(rows) == 5 and all(row["comments"] == ("обычный",) for row in rows)
+    assert "из опроса" not in month.comments and "обычный" in month.comments

@@ -44,7 +44,7 @@ def test_suppressed_problem_is_not_in_the_pain_map_and_quit_point_shows_no_numbe
     pain_map = [row for row in book["Проблемы"].iter_rows(values_only=True)]
     assert not any("Редкая проблема" in str(cell) for row in pain_map for cell in row)
     summary = {row[0]: row[1] for row in book["Сводка"].iter_rows(values_only=True) if row}
-    assert summary["Прекратили на вопросе «Сколько раз»"] == "<5"
+    assert summary["Прекратили на вопросе «Сколько раз»"] == "скрыто"
 
 
 def test_response_columns_get_readable_headings() -> None:

@@ -8,12 +8,21 @@ from datetime import date
 import pytest
 
 from questionnaires.schema import Language
-from reports.model import Dimension, DropOff, Nps, ProblemRow, QuitPoint, Report, Score
+from reports.model import (
+    Dimension,
+    DropOff,
+    NegativeGroup,
+    Nps,
+    Period,
+    ProblemRow,
+    QuitPoint,
+    Report,
+    Score,
+)
 from reports.telegram import (
     MESSAGE_LIMIT,
-    AlertItem,
     protect,
-    render_alert,
+    render_negative_digest,
     render_report,
     render_report_text,
     split_message,
@@ -80,7 +89,7 @@ def test_suppressed_group_shows_no_figure(secret: Score) -> None:
     for language in Language:
         text = render_report_text(report, language)
         line = _line_with(text, "Редкая услуга")
-        too_few = "мало ответов (&lt;5)" if language == Language.RU else "too few answers (&lt;5)"
+        too_few = "скрыто ради анонимности" if language == Language.RU else "hidden for anonymity"
         assert line == f"• Редкая услуга — {too_few}"
         for figure in ("66,7", "66.7", "3,67", "3.67"):
             assert figure not in text
@@ -100,7 +109,7 @@ def test_difference_with_overall_cannot_reveal_a_hidden_group() -> None:
     protected = protect(report)
     assert [row.current.suppressed for row in protected.groups] == [False, True, True]
     text = render_report_text(report)
-    assert "• Приём обращений — мало ответов (&lt;5)" in text
+    assert "• Приём обращений — скрыто ради анонимности" in text
     assert "87 отв." not in text and "80,5" not in text
     assert "• Лицензирование — 150 отв." in text
 
@@ -128,7 +137,7 @@ def test_nothing_changes_when_differences_are_large_enough() -> None:
 def test_hidden_overall_hides_problems_and_figures() -> None:
     report = full_report(overall=Score(n=4, csat=75.0, mean=3.5, suppressed=True), groups=())
     text = render_report_text(report)
-    assert "<b>Итого</b>: мало ответов (&lt;5)" in text
+    assert "<b>Итого</b>: скрыто ради анонимности" in text
     assert "75,0" not in text and "3,50" not in text
     assert "Проблемы" not in text
 
@@ -140,7 +149,7 @@ def test_suppressed_nps_and_comments_are_not_shown() -> None:
         comments_suppressed=True,
     )
     text = render_report_text(report)
-    assert "<b>NPS</b>: мало ответов (&lt;5)" in text
+    assert "<b>NPS</b>: скрыто ради анонимности" in text
     assert "+50" not in text
     assert "Комментарии не показаны" in text
 
@@ -214,7 +223,7 @@ def test_english_report_has_no_russian_texts() -> None:
     assert not CYRILLIC.search(message), CYRILLIC.findall(message)
     assert "CSAT: 87.5% (▲ 3.2 pp; was 84.3%)" in message
     assert "Mean score: 4.21 — high" in message
-    assert "• Rare — too few answers (&lt;5)" in message
+    assert "• Rare — hidden for anonymity" in message
     assert "• Long queue — 20.0% (48 people), priority medium" in message
     assert "Started: 300, completed: 240 (80.0%)" in message
     assert "“Great, thanks”" in message
@@ -301,45 +310,53 @@ def test_split_rejects_a_limit_too_small_for_the_open_tags() -> None:
         split_message('<a href="https://example.org/very/long">' + "x" * 100 + "</a>", limit=20)
 
 
-def _alert_items() -> list[AlertItem]:
+WEEK_PIECE = Period(date(2024, 9, 30), date(2024, 9, 30))
+
+
+def _groups() -> list[NegativeGroup]:
     return [
-        AlertItem("Паспорт <b>&", "Офис & МФЦ", 1, ("Очередь <долгая>",), "Ужасно\nдолго <i>"),
-        AlertItem("Автомобили", None, 2, (), None),
-        AlertItem("Автомобили", "Сайт", 1, ("Сайт не работает",), "   "),
+        NegativeGroup("p", "Паспорт <b>&", 6, (("Очередь <долгая>", 5),), ("Ужасно\nдолго <i>",)),
+        NegativeGroup("a", "Автомобили", 5, (), ()),
     ]
 
 
-def test_alert_is_escaped_and_anonymous() -> None:
-    (message,) = render_alert(_alert_items(), Language.RU, day=date(2024, 10, 3))
+def test_negative_batch_is_escaped_and_anonymous() -> None:
+    (message,) = render_negative_digest(_groups(), WEEK_PIECE, threshold=2, min_group=5)
     check_html(message)
-    assert message.startswith("<b>⚠️ Негативные отзывы: 3 за 03.10.2024</b>")
-    assert "<b>Паспорт &lt;b&gt;&amp;</b> · Офис &amp; МФЦ" in message
-    assert "Что мешало: Очередь &lt;долгая&gt;" in message
-    assert "Комментарий: «Ужасно долго &lt;i&gt;»" in message
+    assert message.startswith("<b>⚠️ Оценки 1–2 из 5 за 30.09.2024–30.09.2024</b>")
+    assert "<b>Паспорт &lt;b&gt;&amp;</b> — 6 чел." in message
+    assert "Что мешало: Очередь &lt;долгая&gt; — 5" in message
+    assert "— «Ужасно долго &lt;i&gt;»" in message
     # No time of day anywhere.
     assert not re.search(r"\d{1,2}:\d{2}", message)
 
 
-def test_alert_order_does_not_follow_arrival() -> None:
-    items = _alert_items()
-    assert render_alert(items, Language.RU) == render_alert(items[::-1], Language.RU)
-    text = render_alert(items, Language.RU)[0]
-    assert text.index("Автомобили") < text.index("Паспорт")
+def test_negative_batch_order_does_not_follow_arrival() -> None:
+    groups = _groups()
+    text = render_negative_digest(groups, WEEK_PIECE, threshold=2, min_group=5)
+    assert text == render_negative_digest(groups[::-1], WEEK_PIECE, threshold=2, min_group=5)
+    assert text[0].index("Автомобили") < text[0].index("Паспорт")
 
 
-def test_alert_in_english_and_empty() -> None:
-    (message,) = render_alert([AlertItem("Licensing", "Site", 2, ("Queue",), "Slow")], Language.EN)
-    assert "Score: 2 of 5" in message and "What got in the way: Queue" in message
-    assert "Comment: “Slow”" in message
+def test_negative_batch_in_english_and_nothing_when_empty() -> None:
+    groups = [NegativeGroup("l", "Licensing", 7, (("Queue", 5),), ("Slow",))]
+    (message,) = render_negative_digest(
+        groups, WEEK_PIECE, threshold=1, min_group=5, language=Language.EN
+    )
+    assert "Scores of 1 out of 5" in message and "What got in the way: Queue — 5" in message
+    assert "“Slow”" in message
     assert not CYRILLIC.search(message)
-    assert render_alert([], Language.EN) == ["No negative feedback."]
+    assert render_negative_digest([], WEEK_PIECE, threshold=2, min_group=5) == []
 
 
-def test_large_alert_batch_is_split() -> None:
-    items = [AlertItem(f"Услуга {i}", "Офис", 1, ("Очередь",), "текст " * 200) for i in range(30)]
-    messages = render_alert(items, Language.RU)
+def test_large_negative_batch_is_split() -> None:
+    groups = [
+        NegativeGroup(str(i), f"Услуга {i}", 5, (("Очередь", 5),), ("текст " * 200,))
+        for i in range(30)
+    ]
+    messages = render_negative_digest(groups, WEEK_PIECE, threshold=2, min_group=5)
     assert len(messages) > 1
     for message in messages:
         assert len(message) <= MESSAGE_LIMIT
         check_html(message)
-    assert sum(m.count("Оценка: 1 из 5") for m in messages) == 30
+    assert sum(m.count("— 5 чел.") for m in messages) == 30

@@ -102,7 +102,7 @@ def test_group_sheet_rows_and_hidden_group(book: Workbook) -> None:
     assert licensing[:5] == ["Лицензирование", 150, pytest.approx(0.913), 4.4, "высокий"]
     assert licensing[5] == pytest.approx(0.88) and licensing[6] == pytest.approx(3.3)
     assert appeals[0] == "Приём обращений" and appeals[6] == pytest.approx(-4.0)
-    assert secret == ["Редкая услуга", "<5", "<5", "<5", None, "<5", None]
+    assert secret == ["Редкая услуга", "скрыто", "скрыто", "скрыто", None, "скрыто", None]
 
 
 def test_workbook_applies_complementary_suppression() -> None:
@@ -116,8 +116,8 @@ def test_workbook_applies_complementary_suppression() -> None:
     )
     rows = _rows(_open(build_workbook(report, []))["Услуги"])
     assert rows[1][:2] == ["Лицензирование", 150]
-    assert rows[2][:4] == ["Приём обращений", "<5", "<5", "<5"]
-    assert rows[3][:4] == ["Редкая услуга", "<5", "<5", "<5"]
+    assert rows[2][:4] == ["Приём обращений", "скрыто", "скрыто", "скрыто"]
+    assert rows[3][:4] == ["Редкая услуга", "скрыто", "скрыто", "скрыто"]
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_hidden_cells_hold_no_number_even_if_figures_leaked(secret: Score) -> No
     row = _rows(book["Каналы"])[1]
     assert row[0] == "Редкий канал"
     assert not any(isinstance(value, int | float) for value in row)
-    assert row.count("<5") == 4
+    assert row.count("скрыто") == 4
     summary = book["Сводка"]
     for label in ("Ответов (n)", "CSAT", "Средняя оценка", "Оценка 5", "Затруднились оценить"):
         values = _row(summary, label)[1:]
@@ -190,7 +190,7 @@ def test_responses_are_written_as_given_and_safely(book: Workbook) -> None:
 def test_trend_sheet_hides_small_buckets(book: Workbook) -> None:
     rows = _rows(book["Динамика"])
     assert rows[1] == [datetime(2024, 10, 1), "Лицензирование", 30, pytest.approx(0.9), 4.5]
-    assert rows[2] == [datetime(2024, 10, 1), "Редкая услуга", "<5", "<5", "<5"]
+    assert rows[2] == [datetime(2024, 10, 1), "Редкая услуга", "скрыто", "скрыто", "скрыто"]
 
 
 def test_comments_sheet(book: Workbook) -> None:

@@ -1,0 +1,297 @@
+"""The disclosure policy every officer output goes through: one partition into safe blocks.
+
+Every figure an officer can see (a report, a chart, a workbook sheet or row, a digest, an
+alert) is a sum over *atoms*: the responses of one day in one cell (service × channel × life
+situation). :func:`plan` partitions the atoms of a period into *blocks* of at least ``k``
+respondents each, the same way whoever asks; a group of responses may show figures only when it
+is a union of whole blocks (:meth:`Plan.publishable`). Whatever an officer then adds or
+subtracts (total − service B − service C, a month − its weeks, a quarter − a month, a digest −
+an export), the result is again a union of blocks, so no group of 1 to ``k`` − 1 respondents
+can be isolated, and nothing finer than a block can be learnt.
+
+Blocks are formed bottom-up in calendar units that nest: *segment* (a Monday–Sunday week cut
+at month ends) ⊂ month ⊂ quarter ⊂ half-year ⊂ year. In each unit the atoms not yet in a
+block are merged by cell, then by service and channel, then by service, then across the unit;
+whatever reaches ``k`` becomes a block. A block at one level depends only on the data of its own
+unit, so once a unit has closed its blocks never change: asking twice, or later, gives the same
+answer. See docs/anonymity.md for the method and its proof.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Final
+
+import phonenumbers
+
+from reports.model import (
+    DEFAULT_MIN_COMMENT_GROUP_STAFF,
+    DEFAULT_MIN_GROUP,
+    Period,
+)
+from reports.periods import half_of, month_of, quarter_of, segment_of, year_of
+
+Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+Atom = tuple[date, Cell]
+
+Unit = Callable[[date], Period]
+
+
+class Level(enum.Enum):
+    """Calendar units in which blocks are formed, finest first."""
+
+    SEGMENT = "segment"
+    MONTH = "month"
+    QUARTER = "quarter"
+    HALF = "half"
+    YEAR = "year"
+
+
+UNITS: Final[dict[Level, Unit]] = {
+    Level.SEGMENT: segment_of,
+    Level.MONTH: month_of,
+    Level.QUARTER: quarter_of,
+    Level.HALF: half_of,
+    Level.YEAR: year_of,
+}
+
+_Projection = Callable[[Cell], tuple[str | None, ...]]
+
+#: How atoms not yet in a block are grouped in one unit, finest first. There is no level finer
+#: than the segment: a block of one day would leave the rest of its week as a remainder that
+#: no later level could join to it without revealing it (the day was published first). With
+#: weekly figures off, blocks start at the month (see DisclosurePolicy.weekly).
+_CELL: Final[_Projection] = lambda cell: cell  # noqa: E731
+_SERVICE_CHANNEL: Final[_Projection] = lambda cell: cell[:2]  # noqa: E731
+_SERVICE: Final[_Projection] = lambda cell: cell[:1]  # noqa: E731
+_ANY: Final[_Projection] = lambda cell: ()  # noqa: E731
+MERGES: Final[tuple[_Projection, ...]] = (_CELL, _SERVICE_CHANNEL, _SERVICE, _ANY)
+
+
+def _key_order(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    """Codes in order, None (no code) after them: a fixed order for the same data."""
+    return tuple((part is None, part or "") for part in key)
+
+
+def _order(value: object) -> tuple[object, ...]:
+    if isinstance(value, tuple):
+        return tuple(_order(part) for part in value)
+    return (value is None, "" if value is None else str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The blocks of one period for one measure; atoms in no block are never shown."""
+
+    period: Period
+    k: int
+    blocks: tuple[frozenset[Atom], ...]
+    block_of: Mapping[Atom, int] = field(repr=False)
+
+    def publishable(self, atoms: Iterable[Atom]) -> bool:
+        """True when ``atoms`` (the atoms with data of one group) are whole blocks."""
+        seen: dict[int, int] = {}
+        for atom in atoms:
+            index = self.block_of.get(atom)
+            if index is None:
+                return False
+            seen[index] = seen.get(index, 0) + 1
+        return all(len(self.blocks[index]) == count for index, count in seen.items())
+
+    residue: frozenset[Atom] = frozenset()
+
+
+def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+    """Partition the atoms of ``period`` (with their sizes) into blocks of at least ``k``.
+
+    In each calendar unit, finest first, the atoms not yet in a block are grouped by cell, then
+    by service and channel, by service, and as a whole; a group reaching ``k`` becomes a block.
+    A group that stays below ``k`` while the same unit already has a block inside the group
+    joins the smallest of them (complementary suppression: the unit's blocks are decided
+    together, when it closes, so nothing of them was shown before). What no unit of the
+    period can place is left as residue and never shown.
+
+    Only calendar units lying wholly inside ``period`` are used: a block of a longer unit could
+    never be whole inside the period anyway, and the units inside a closed period are closed, so
+    the result is the same as the plan of all time restricted to the period.
+
+    ``weekly`` adds the week pieces as the finest unit, so that weeks can show figures; the
+    price is paid by longer periods (see DisclosurePolicy.weekly).
+    """
+    k = max(k, 1)
+    left = {atom for atom in sizes if period.start <= atom[0] <= period.end}
+    blocks: list[set[Atom]] = []
+    for level, unit in UNITS.items():
+        if level == Level.SEGMENT and not weekly:
+            continue
+        spans: dict[date, list[Atom]] = {}
+        units: dict[date, Period] = {}  # atoms share few days: each unit is computed once
+        for atom in left:
+            span = units.get(atom[0])
+            if span is None:
+                span = units[atom[0]] = unit(atom[0])
+            if period.start <= span.start and span.end <= period.end:
+                spans.setdefault(span.start, []).append(atom)
+        for start in sorted(spans):
+            placed = _place(spans[start], sizes, k)
+            blocks += placed
+            for block in placed:
+                left.difference_update(block)
+    frozen = tuple(frozenset(block) for block in blocks)
+    block_of = {atom: index for index, block in enumerate(frozen) for atom in block}
+    return Plan(period, k, frozen, block_of, frozenset(left))
+
+
+@dataclass(slots=True)
+class _Block:
+    made: tuple[str | None, ...]  # the cell key it was made at
+    atoms: set[Atom]
+    size: int
+
+
+def _place(atoms: list[Atom], sizes: Mapping[Atom, int], k: int) -> list[set[Atom]]:
+    """The blocks of one calendar unit (see :func:`plan`)."""
+    here: list[_Block] = []
+    # Blocks by every prefix of the key they were made at: a coarser group finds its own fast.
+    within: dict[tuple[str | None, ...], list[_Block]] = {}
+    left = set(atoms)
+    for project in MERGES:
+        groups: dict[tuple[str | None, ...], list[Atom]] = {}
+        for atom in left:
+            groups.setdefault(project(atom[1]), []).append(atom)
+        for key in sorted(groups, key=_key_order):
+            members = groups[key]
+            size = sum(sizes[atom] for atom in members)
+            if size >= k:
+                block = _Block(key, set(members), size)
+                here.append(block)
+                for length in range(len(key) + 1):
+                    within.setdefault(key[:length], []).append(block)
+            else:
+                inside = within.get(key)
+                if not inside:
+                    continue
+                # The smallest block joins them; ties go to the first made (a fixed order).
+                smallest = min(inside, key=lambda block: block.size)
+                smallest.atoms.update(members)
+                smallest.size += size
+            left.difference_update(members)
+    return [block.atoms for block in here]
+
+
+# --- groups as tests on atoms --------------------------------------------------------------
+
+
+def in_scope(
+    service: str | None = None,
+    channel: str | None = None,
+    life_situation: str | None = None,
+    within: Period | None = None,
+) -> Callable[[Atom], bool]:
+    """The test for "this atom belongs to the group": None means any value."""
+
+    def test(atom: Atom) -> bool:
+        day, cell = atom
+        if within is not None and not within.start <= day <= within.end:
+            return False
+        return (
+            (service is None or cell[0] == service)
+            and (channel is None or cell[1] == channel)
+            and (life_situation is None or cell[2] == life_situation)
+        )
+
+    return test
+
+
+# --- the policy ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosurePolicy:
+    """Thresholds and periods every officer output obeys, built once from settings."""
+
+    min_group: int = DEFAULT_MIN_GROUP
+    min_comment_group: int = DEFAULT_MIN_GROUP
+    min_comment_group_staff: int = DEFAULT_MIN_COMMENT_GROUP_STAFF
+    #: Weeks (and the batches of negative ratings per week) show figures. Every block is then
+    #: formed within a week piece first, and what a small service or channel leaves over in a
+    #: piece can only join other services' blocks: months, quarters and years lose most of
+    #: their breakdowns unless every service × channel has ≥ k answers a week
+    #: (bench/disclosure_utility.py). Off: months are the finest unit with figures.
+    weekly: bool = False
+
+    @property
+    def finest(self) -> PeriodKind:
+        """The shortest period that can show figures (and carries the negative batches)."""
+        return PeriodKind.WEEK if self.weekly else PeriodKind.MONTH
+
+    def comment_threshold(self, audience: str) -> int:
+        threshold = (
+            self.min_comment_group_staff if audience == "internal" else self.min_comment_group
+        )
+        return max(threshold, self.min_group)
+
+
+# --- requestable periods -------------------------------------------------------------------
+
+
+class PeriodKind(enum.StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+    HALF = "half"
+    YEAR = "year"
+
+
+def last_closed(kind: PeriodKind, today: date) -> Period:
+    """The latest calendar period of ``kind`` that ended before ``today``."""
+    before = today - timedelta(days=1)
+    unit: Unit = {
+        PeriodKind.WEEK: _week,
+        PeriodKind.MONTH: month_of,
+        PeriodKind.QUARTER: quarter_of,
+        PeriodKind.HALF: half_of,
+        PeriodKind.YEAR: year_of,
+    }[kind]
+    period = unit(before)
+    return period if period.end < today else unit(period.start - timedelta(days=1))
+
+
+def _week(day: date) -> Period:
+    monday = day - timedelta(days=day.weekday())
+    return Period(monday, monday + timedelta(days=6))
+
+
+# --- free text -----------------------------------------------------------------------------
+
+_EMAIL: Final = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_URL: Final = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
+_HANDLE: Final = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,}")
+_TIME: Final = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[:.][0-5]\d(?!\d)")
+_DIGITS: Final = re.compile(r"(?<!\w)\+?\d(?:[\d\s().-]{5,}\d)(?!\w)")
+MASK: Final = "[скрыто]"
+
+
+def mask_contacts(text: str, region: str = "RU") -> str:
+    """A comment with phone numbers, e-mails, links, @handles and times of day masked.
+
+    Phones are found by Google's libphonenumber (``phonenumbers.PhoneNumberMatcher``); long
+    digit runs it does not accept (a document number, a partial phone) are masked too.
+    """
+    text = _EMAIL.sub(MASK, text)
+    text = _URL.sub(MASK, text)
+    text = _HANDLE.sub(MASK, text)
+    spans = [
+        (match.start, match.end)
+        for match in phonenumbers.PhoneNumberMatcher(
+            text, region, leniency=phonenumbers.Leniency.POSSIBLE
+        )
+    ]
+    for start, end in reversed(spans):
+        text = text[:start] + MASK + text[end:]
+    text = _DIGITS.sub(MASK, text)
+    return _TIME.sub(MASK, text)
