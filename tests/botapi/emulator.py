@@ -386,6 +386,8 @@ class BotApiEmulator:
         self._closing = False
         self._changed = asyncio.Condition()  # notified on every state change; all waits use it
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._offline = False
         handlers: dict[str, Handler] = {
             "getMe": self._get_me, "getUpdates": self._get_updates,
             "setWebhook": self._set_webhook, "deleteWebhook": self._delete_webhook,
@@ -412,8 +414,10 @@ class BotApiEmulator:
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
         )
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await self._site.start()
         host, port = self._runner.addresses[0][:2]
+        self.host, self.port = str(host), int(port)
         self.base_url = f"http://{host}:{port}"
         return self
 
@@ -488,6 +492,22 @@ class BotApiEmulator:
                    403: "Forbidden", 500: "Internal Server Error"}  # fmt: skip
         error = ApiError(error_code, description or default.get(error_code, "Error"), retry_after)
         self._failures.append(_Failure(method.lower(), chat_id, error, times))
+
+    async def go_offline(self) -> None:
+        """Telegram unreachable: new connections are refused, and a call arriving or finishing
+        on a connection already open is cut without an answer (no HTTP status at all)."""
+        self._offline = True
+        if self._site is not None:
+            await self._site.stop()
+            self._site = None
+        await self._notify()  # long polls waiting for updates end now, and are cut
+
+    async def go_online(self) -> None:
+        """Telegram reachable again, on the same address."""
+        self._offline = False
+        assert self._runner is not None
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        await self._site.start()
 
     def clear_failures(self) -> None:
         """Forget every failure injected with `fail_next` that has not happened yet."""
@@ -589,6 +609,8 @@ class BotApiEmulator:
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
+        if self._offline:
+            return self._cut(request)
         name = request.match_info["method"]
         canonical, handler = self._methods.get(name.lower(), (name, None))
         params, files = await _read_params(request)
@@ -608,7 +630,16 @@ class BotApiEmulator:
             logger.exception("emulator failed on %s", canonical)
             call.status, body = 500, ApiError(500, f"Internal Server Error: {error!r}").body()
         await self._notify()
+        if self._offline:  # e.g. a long poll that was waiting when Telegram went away
+            call.status = None
+            return self._cut(request)
         return web.json_response(body, status=call.status)
+
+    @staticmethod
+    def _cut(request: web.Request) -> web.Response:
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=503)  # never reaches the client: the connection is gone
 
     async def _download(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
@@ -678,10 +709,12 @@ class BotApiEmulator:
 
         def ready() -> bool:
             stale = generation != self._poll_generation
-            return self._closing or stale or bool(self._deliverable())
+            return self._closing or self._offline or stale or bool(self._deliverable())
 
         with contextlib.suppress(TimeoutError):
             await self._wait_until(ready, float(p.get("timeout", 0)), "update")
+        if self._offline:
+            return []  # cut by _handle: the poller never learns of it
         if generation != self._poll_generation:
             raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                 "make sure that only one bot instance is running")  # fmt: skip

@@ -114,6 +114,39 @@ async def test_server_errors_are_retried_and_a_lasting_one_recovers_on_the_next_
     assert "retrying" in log and "Telegram unavailable" in log
 
 
+async def test_telegram_unreachable_for_ten_seconds_while_running_loses_nothing(
+    api: BotApiEmulator, launcher: BotLauncher
+) -> None:
+    """Issue 9: the network to Telegram goes away mid-dialog and comes back; the presses made
+    meanwhile wait at Telegram and are handled once, the dialog completes once."""
+    bot = await launcher.start()
+    gleb = api.user(7771000005, "Глеб", language_code="ru")
+    await _open(gleb)
+    await press(gleb, "4", "Ваш вопрос решён?")
+    await api.go_offline()
+    outage = time.monotonic()
+    await gleb.click("Да")  # queued at Telegram: the bot cannot fetch it now
+    await asyncio.sleep(10)
+    assert "Ваш вопрос решён?" in str((await gleb.last_bot_message()).text)
+    await api.go_online()
+    await wait_for_message(gleb, "Сколько раз вы обращались", timeout=30)
+    assert time.monotonic() - outage >= 10
+    await press(gleb, "1", "Вопрос 4 из")
+    await press(gleb, "Пропустить", THANKS_RU)
+
+    assert _responses_by_overall(launcher.db_path) == [4]
+    assert len(read_rows(launcher.db_path, "responses")) == 1
+    assert {
+        (r["question_id"], r["option_id"]) for r in read_rows(launcher.db_path, "answers")
+    } >= {("solved", "yes"), ("contacts", "one")}
+    answered = [c for c in api.calls("answerCallbackQuery") if c.ok]
+    assert len(answered) == len({c.params["callback_query_id"] for c in answered})
+    assert await bot.stop() == 0
+    log = bot.log_text()
+    assert "Failed to fetch updates" in log, log  # the outage was real
+    assert "Traceback" not in log, log
+
+
 async def test_a_crash_between_saving_a_step_and_showing_it_recovers_on_the_next_press(
     api: BotApiEmulator, launcher: BotLauncher
 ) -> None:
