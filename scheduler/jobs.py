@@ -138,7 +138,9 @@ def create_scheduler(
     if funnel is not None:
         scheduler.add_job(
             flush_funnel,
-            IntervalTrigger(seconds=30, timezone=zone),
+            # Hourly, like the reshuffle: a counter updated every few seconds would time the one
+            # completion of a quiet service and channel (PostgreSQL keeps each row's xmin).
+            IntervalTrigger(hours=1, timezone=zone),
             id=FUNNEL_JOB,
             kwargs={"funnel": funnel},
             coalesce=True,

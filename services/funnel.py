@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from datetime import date
 from typing import Final, TypeAlias
 
@@ -110,6 +111,9 @@ class FunnelRecorder:
             }
             for key, delta in pending.items()
         ]
+        # New rows in no telling order (SQLite keeps insertion order in its pages until the
+        # nightly rebuild): the order the cells were first touched says nothing then.
+        random.SystemRandom().shuffle(rows)
         try:
             async with self._sessions.begin() as session:
                 upsert = insert_on_conflict(session, FunnelCount)

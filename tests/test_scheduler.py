@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.jobs import (
     ACTIVITY_JOB,
+    FUNNEL_JOB,
     HOUSEKEEPING_JOB,
     OPT_INS_JOB,
     WAL_JOB,
@@ -60,6 +61,23 @@ class FakeActivity:
 
 async def _yes() -> bool:
     return True
+
+
+def test_drop_off_counters_are_written_hourly_not_every_few_seconds() -> None:
+    # Issue 8: a counter row rewritten every 30 s timed the only completion of a quiet cell.
+    class FakeFunnel:
+        async def flush(self) -> int:
+            return 0
+
+    scheduler = create_scheduler(
+        ZoneInfo("Europe/Moscow"),
+        responses=FakeResponses(),
+        fsm=None,
+        today=lambda: date(2026, 7, 1),
+        funnel=FakeFunnel(),
+    )
+    job = scheduler.get_job(FUNNEL_JOB)
+    assert job is not None and job.trigger.interval == timedelta(hours=1)
 
 
 def test_privacy_jobs_run_every_minute_and_every_hour() -> None:
