@@ -9,6 +9,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -135,53 +136,36 @@ def create_scheduler(
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
+    every_minute = IntervalTrigger(minutes=1, timezone=zone)
+    periodic: list[
+        tuple[str, Callable[..., Awaitable[object]], BaseTrigger, dict[str, object]]
+    ] = []
     if funnel is not None:
-        scheduler.add_job(
-            flush_funnel,
-            # Hourly, like the reshuffle: a counter updated every few seconds would time the one
-            # completion of a quiet service and channel (PostgreSQL keeps each row's xmin).
-            IntervalTrigger(hours=1, timezone=zone),
-            id=FUNNEL_JOB,
-            kwargs={"funnel": funnel},
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        # Hourly, like the reshuffle: a counter updated every few seconds would time the one
+        # completion of a quiet service and channel (PostgreSQL keeps each row's xmin).
+        hourly = IntervalTrigger(hours=1, timezone=zone)
+        periodic.append((FUNNEL_JOB, flush_funnel, hourly, {"funnel": funnel}))
     if opt_ins is not None:
-        scheduler.add_job(
-            flush_opt_ins,
-            IntervalTrigger(minutes=1, timezone=zone),
-            id=OPT_INS_JOB,
-            kwargs={"opt_ins": opt_ins},
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        periodic.append((OPT_INS_JOB, flush_opt_ins, every_minute, {"opt_ins": opt_ins}))
     if wal is not None:
-        scheduler.add_job(
-            checkpoint,
-            IntervalTrigger(minutes=1, timezone=zone),
-            id=WAL_JOB,
-            kwargs={"wal": wal},
-            coalesce=True,
-            max_instances=1,
-            replace_existing=True,
-        )
+        periodic.append((WAL_JOB, checkpoint, every_minute, {"wal": wal}))
     if activity is not None:
-        scheduler.add_job(
-            hourly_privacy,
-            CronTrigger(minute=0, timezone=zone),
-            id=ACTIVITY_JOB,
-            kwargs={"activity": activity, "reshuffler": reshuffler, "today": today},
-            coalesce=True,
-            replace_existing=True,
-        )
+        on_the_hour = CronTrigger(minute=0, timezone=zone)
+        kwargs: dict[str, object] = {
+            "activity": activity,
+            "reshuffler": reshuffler,
+            "today": today,
+        }
+        periodic.append((ACTIVITY_JOB, hourly_privacy, on_the_hour, kwargs))
     if deliveries is not None:
+        periodic.append((REPORTS_JOB, send_due_reports, every_minute, {"deliveries": deliveries}))
+    for job_id, job, trigger, job_kwargs in periodic:
+        # One run at a time; runs missed while the loop was busy collapse into one.
         scheduler.add_job(
-            send_due_reports,
-            IntervalTrigger(minutes=1, timezone=zone),
-            id=REPORTS_JOB,
-            kwargs={"deliveries": deliveries},
+            job,
+            trigger,
+            id=job_id,
+            kwargs=job_kwargs,
             coalesce=True,
             max_instances=1,
             replace_existing=True,
