@@ -14,7 +14,7 @@ from typing import Any, Final, cast
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import CursorResult, bindparam, delete, select
+from sqlalchemy import CursorResult, Executable, bindparam, delete, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,7 +35,16 @@ DIGEST_CACHE_SIZE: Final = 10_000
 
 #: Compact and readable (Cyrillic answers stay one character each); built once, not per call.
 _JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Statements built once: SQLAlchemy then finds their compiled form in its cache at once.
 _DELETE_BY_KEY: Final = delete(FsmState).where(FsmState.key == bindparam("digest"))
+_SELECT_ONE: Final = select(FsmState.state, FsmState.data, FsmState.expires_at).where(
+    FsmState.key == bindparam("digest")
+)
+_SELECT_LIVE: Final = select(
+    FsmState.key, FsmState.state, FsmState.data, FsmState.expires_at
+).where(
+    FsmState.key.in_(bindparam("digests", expanding=True)), FsmState.expires_at > bindparam("now")
+)
 
 
 def validate_pepper(pepper: bytes) -> None:
@@ -136,6 +145,9 @@ class SqlStorage(BaseStorage):
         self._writer: asyncio.Task[None] | None = None
         self._gathering: asyncio.Future[None] | None = None  # resolves when the wait is over
         self._closed = False
+        self._upsert: Executable | None = None
+        #: Commits that waited for company because others were writing (a figure for tests).
+        self.grouped_commits = 0
 
     # --- aiogram BaseStorage ---------------------------------------------------------------
 
@@ -227,10 +239,7 @@ class SqlStorage(BaseStorage):
     async def _load(self, digest: str) -> _Record | None:
         try:
             async with self._sessions() as session:
-                query = select(FsmState.state, FsmState.data, FsmState.expires_at).where(
-                    FsmState.key == digest
-                )
-                row = (await session.execute(query)).one_or_none()
+                row = (await session.execute(_SELECT_ONE, {"digest": digest})).one_or_none()
         finally:
             del self._loads[digest]
             stale = digest in self._stale_loads
@@ -272,15 +281,20 @@ class SqlStorage(BaseStorage):
         await waiter
 
     async def _write_loop(self) -> None:
+        # Adaptive group commit: a write that finds the writer idle is committed at once (one
+        # dialog alone never waits); writes that arrive while a commit runs show that others
+        # are answering right now, so the next commit waits up to flush_interval for company.
+        busy = False
         while True:
             await self._wakeup.wait()
-            if self._flush_interval and not self._closed:
-                # Let the writes of updates being handled right now join this commit.
+            if busy and self._flush_interval and not self._closed:
+                self.grouped_commits += 1
                 await self._gather_writes()
             self._wakeup.clear()
             batch, self._pending = self._pending, {}
             if batch:
                 await self._commit(batch)
+            busy = bool(self._pending)
             if self._closed and not self._pending:
                 return
 
@@ -348,11 +362,9 @@ class SqlStorage(BaseStorage):
         found: dict[str, _Record] = {}
         async with self._sessions() as session:
             for start in range(0, len(digests), SELECT_CHUNK):
-                chunk = digests[start : start + SELECT_CHUNK]
-                query = select(
-                    FsmState.key, FsmState.state, FsmState.data, FsmState.expires_at
-                ).where(FsmState.key.in_(chunk), FsmState.expires_at > now)
-                for row in await session.execute(query):
+                chunk = list(digests[start : start + SELECT_CHUNK])
+                parameters = {"digests": chunk, "now": now}
+                for row in await session.execute(_SELECT_LIVE, parameters):
                     found[row.key] = _Record(row.state, row.data, row.expires_at)
         return found
 
@@ -368,16 +380,9 @@ class SqlStorage(BaseStorage):
             # statement for the whole batch, no ORM unit of work.
             connection = await session.connection()
             if upserts:
-                insert = insert_on_conflict(session, FsmState)
-                upsert = insert.on_conflict_do_update(
-                    index_elements=[FsmState.key],
-                    set_={
-                        "state": insert.excluded.state,
-                        "data": insert.excluded.data,
-                        "expires_at": insert.excluded.expires_at,
-                    },
-                )
-                await connection.execute(upsert, upserts)
+                if self._upsert is None:
+                    self._upsert = _upsert_statement(session)
+                await connection.execute(self._upsert, upserts)
             if deletes:
                 await connection.execute(_DELETE_BY_KEY, deletes)
 
@@ -393,6 +398,19 @@ class SqlStorage(BaseStorage):
             for waiter in write.waiters:
                 if not waiter.done():
                     waiter.set_exception(FsmCommitError(reason, error))
+
+
+def _upsert_statement(session: AsyncSession) -> Executable:
+    """The batch upsert of whole rows, in the session's dialect (built once per storage)."""
+    insert = insert_on_conflict(session, FsmState)
+    return insert.on_conflict_do_update(
+        index_elements=[FsmState.key],
+        set_={
+            "state": insert.excluded.state,
+            "data": insert.excluded.data,
+            "expires_at": insert.excluded.expires_at,
+        },
+    )
 
 
 def _settle(future: asyncio.Future[None] | None) -> None:

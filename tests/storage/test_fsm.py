@@ -323,20 +323,88 @@ async def test_a_missing_table_fails_the_write_without_logging_answers_or_ids(
         assert secret not in logged
 
 
+class _HeldCommits:
+    """Stands in for the storage's commit step: each commit waits until ``release`` is set."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self._store = storage._store
+        storage._store = self  # type: ignore[method-assign]
+
+    async def __call__(self, rows: dict[str, Any]) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await self._store(rows)
+
+
 async def test_a_pending_write_is_invisible_until_committed(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    storage = SqlStorage(sessions, PEPPER, flush_interval=10.0)  # holds the batch open
+    storage = SqlStorage(sessions, PEPPER)
+    held = _HeldCommits(storage)
     try:
         write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
-        await asyncio.sleep(0.05)
+        await held.entered.wait()
         assert not write.done()
         assert await storage.get_data(KEY) == {}
         assert await _row_count(sessions) == 0
     finally:
+        held.release.set()
         await storage.close()
     await write
     assert await _row_count(sessions) == 1
+
+
+async def _stored_data(sessions: async_sessionmaker[AsyncSession], key: StorageKey) -> str:
+    async with sessions() as session:
+        row = await session.get(FsmState, storage_key_digest(key, PEPPER))
+    assert row is not None
+    return row.data
+
+
+async def test_a_lone_dialog_commits_each_write_at_once_durable_when_it_returns(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    # An hour of grouping delay: a write that waited for company would never finish here.
+    storage = SqlStorage(sessions, PEPPER, flush_interval=3600.0)
+    try:
+        with _counting_commits(engine) as commits:
+            await asyncio.wait_for(storage.set_state(KEY, Poll.answering), timeout=30)
+            for step in range(1, 4):
+                await asyncio.wait_for(storage.update_data(KEY, {"cursor": step}), timeout=30)
+                # Durable before the handler may reply: the database already holds it.
+                assert await _stored_data(sessions, KEY) == f'{{"cursor":{step}}}'
+        assert len(commits) == 4
+        assert storage.grouped_commits == 0
+    finally:
+        await storage.close()
+
+
+async def test_writes_arriving_during_a_commit_wait_for_company_and_share_one_commit(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    storage = SqlStorage(sessions, PEPPER, flush_interval=0.5)
+    held = _HeldCommits(storage)
+    try:
+        with _counting_commits(engine) as commits:
+            first = asyncio.create_task(storage.set_data(_key(0), {"cursor": "q1"}))
+            await held.entered.wait()
+            # Others answer while the first commit runs, one event-loop turn apart.
+            during = []
+            for number in range(1, 6):
+                during.append(asyncio.create_task(storage.set_data(_key(number), {"n": number})))
+                await asyncio.sleep(0)
+            held.release.set()
+            await first
+            # Under load the next commit waits for company: these join the five above.
+            late = [storage.set_data(_key(number), {"n": number}) for number in range(6, 9)]
+            await asyncio.gather(*during, *late)
+        assert len(commits) == 2
+        assert storage.grouped_commits == 1
+        assert await _row_count(sessions) == 9
+    finally:
+        await storage.close()
 
 
 async def test_data_json_cannot_hold_fails_only_its_own_caller(fsm: SqlStorage) -> None:
@@ -355,11 +423,16 @@ async def test_close_commits_pending_writes_and_refuses_new_ones(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     storage = SqlStorage(sessions, PEPPER, flush_interval=10.0)  # would wait ten seconds
-    write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
+    held = _HeldCommits(storage)
+    first = asyncio.create_task(storage.set_data(_key(1), {"cursor": "q1"}))
+    await held.entered.wait()
+    second = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
     await asyncio.sleep(0)
+    held.release.set()
+    await first  # the writer now waits for company for the second write
     await asyncio.wait_for(storage.close(), timeout=5)
-    await write
-    assert await _row_count(sessions) == 1
+    await second
+    assert await _row_count(sessions) == 2
     with pytest.raises(RuntimeError, match="closed"):
         await storage.set_state(KEY, Poll.answering)
 
