@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import Connection, event, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.database import create_session_factory
@@ -66,18 +68,33 @@ async def _row_count(sessions: async_sessionmaker[AsyncSession]) -> int:
         return (await session.scalar(select(func.count()).select_from(FsmState))) or 0
 
 
-@contextmanager
-def _counting_commits(engine: AsyncEngine) -> Iterator[list[int]]:
-    commits: list[int] = []
+@asynccontextmanager
+async def _database_refusing_writes(engine: AsyncEngine) -> AsyncIterator[None]:
+    """The database fails every write to fsm_states (SQLite: a trigger, on every connection;
+    PostgreSQL: the commit fails)."""
+    if engine.dialect.name != "sqlite":
 
-    def on_commit(_connection: Connection) -> None:
-        commits.append(1)
+        def refuse(_connection: Connection) -> None:
+            raise RuntimeError("database went away")
 
-    event.listen(engine.sync_engine, "commit", on_commit)
+        event.listen(engine.sync_engine, "commit", refuse)
+        try:
+            yield
+        finally:
+            event.remove(engine.sync_engine, "commit", refuse)
+        return
+    async with engine.begin() as connection:
+        for when in ("INSERT", "UPDATE", "DELETE"):
+            await connection.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{when.lower()} BEFORE {when} ON fsm_states "
+                "BEGIN SELECT RAISE(ABORT, 'database went away'); END"
+            )
     try:
-        yield commits
+        yield
     finally:
-        event.remove(engine.sync_engine, "commit", on_commit)
+        async with engine.begin() as connection:
+            for when in ("insert", "update", "delete"):
+                await connection.exec_driver_sql(f"DROP TRIGGER refuse_{when}")
 
 
 # --- round trip and restart ---------------------------------------------------------------
@@ -129,15 +146,14 @@ async def test_dialog_survives_a_new_storage_on_a_new_engine(
 
 
 async def test_state_and_data_written_together_are_merged_into_one_row(
-    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    with _counting_commits(engine) as commits:
-        await asyncio.gather(
-            fsm.set_state(KEY, Poll.answering),
-            fsm.set_data(KEY, {"cursor": "q1"}),
-            fsm.set_data(KEY, {"cursor": "q2"}),  # the last write of a part wins
-        )
-    assert len(commits) == 1
+    await asyncio.gather(
+        fsm.set_state(KEY, Poll.answering),
+        fsm.set_data(KEY, {"cursor": "q1"}),
+        fsm.set_data(KEY, {"cursor": "q2"}),  # the last write of a part wins
+    )
+    assert fsm.commits == 1
     [row] = await _rows(sessions)
     assert (row.state, row.data) == ("Poll:answering", '{"cursor":"q2"}')
 
@@ -231,14 +247,11 @@ def test_a_short_pepper_is_refused(sessions: async_sessionmaker[AsyncSession]) -
 
 
 async def test_200_concurrent_writers_share_a_few_commits_and_survive_a_restart(
-    database: ScratchDatabase, engine: AsyncEngine, fsm: SqlStorage
+    database: ScratchDatabase, fsm: SqlStorage
 ) -> None:
     keys = [_key(number) for number in range(200)]
-    with _counting_commits(engine) as commits:
-        await asyncio.gather(
-            *(fsm.set_data(key, {"cursor": f"q{n}"}) for n, key in enumerate(keys))
-        )
-    assert 1 <= len(commits) <= 10
+    await asyncio.gather(*(fsm.set_data(key, {"cursor": f"q{n}"}) for n, key in enumerate(keys)))
+    assert 1 <= fsm.commits <= 10
     await fsm.close()
 
     restarted_engine = database.engine()
@@ -251,44 +264,40 @@ async def test_200_concurrent_writers_share_a_few_commits_and_survive_a_restart(
     assert read == [{"cursor": f"q{n}"} for n in range(200)]
 
 
-async def test_writers_arriving_during_a_commit_join_the_next_one(
-    fsm: SqlStorage, engine: AsyncEngine
-) -> None:
+async def test_writers_arriving_during_a_commit_join_the_next_one(fsm: SqlStorage) -> None:
     async def dialog(number: int) -> None:
         for step in range(5):
             await fsm.update_data(_key(number), {"cursor": f"q{step}"})
 
-    with _counting_commits(engine) as commits:
-        await asyncio.gather(*(dialog(number) for number in range(50)))
+    await asyncio.gather(*(dialog(number) for number in range(50)))
     # 250 writes; each dialog's writes are sequential, so at least 5 commits are needed.
-    assert 5 <= len(commits) <= 25
+    assert 5 <= fsm.commits <= 25
     assert await fsm.get_data(_key(49)) == {"cursor": "q4"}
 
 
+# 5 keys: a lone commit (on SQLite written on the event loop); 20: a batch through the pool.
+@pytest.mark.parametrize("dialogs", [5, 20])
 async def test_a_failed_commit_raises_to_every_waiter_and_keeps_the_committed_value(
-    fsm: SqlStorage, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    fsm: SqlStorage,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    dialogs: int,
 ) -> None:
-    keys = [_key(number) for number in range(5)]
+    keys = [_key(number) for number in range(dialogs)]
     for key in keys:
         await fsm.set_data(key, {"cursor": "committed"})
 
-    def refuse(_connection: Connection) -> None:
-        raise RuntimeError("database went away")
-
-    event.listen(engine.sync_engine, "commit", refuse)
-    try:
+    async with _database_refusing_writes(engine):
         results = await asyncio.gather(
             *(fsm.set_data(key, {"cursor": "lost"}) for key in keys),
             fsm.set_state(keys[0], Poll.answering),
             return_exceptions=True,
         )
-    finally:
-        event.remove(engine.sync_engine, "commit", refuse)
 
-    assert len(results) == 6
+    assert len(results) == dialogs + 1
     assert all(isinstance(result, FsmCommitError) for result in results)
-    assert all(isinstance(result.original, RuntimeError) for result in results)  # type: ignore[union-attr]
-    assert [await fsm.get_data(key) for key in keys] == [{"cursor": "committed"}] * 5
+    assert all(isinstance(result.original, Exception) for result in results)  # type: ignore[union-attr]
+    assert [await fsm.get_data(key) for key in keys] == [{"cursor": "committed"}] * dialogs
     assert await fsm.get_state(keys[0]) is None
     # The storage recovers once the database does.
     await fsm.set_data(keys[0], {"cursor": "q2"})
@@ -332,10 +341,10 @@ class _HeldCommits:
         self._store = storage._store
         storage._store = self  # type: ignore[method-assign]
 
-    async def __call__(self, rows: dict[str, Any]) -> None:
+    async def __call__(self, rows: dict[str, Any], *, alone: bool = False) -> None:
         self.entered.set()
         await self.release.wait()
-        await self._store(rows)
+        await self._store(rows, alone=alone)
 
 
 async def test_a_pending_write_is_invisible_until_committed(
@@ -364,43 +373,81 @@ async def _stored_data(sessions: async_sessionmaker[AsyncSession], key: StorageK
 
 
 async def test_a_lone_dialog_commits_each_write_at_once_durable_when_it_returns(
-    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     # An hour of grouping delay: a write that waited for company would never finish here.
     storage = SqlStorage(sessions, PEPPER, flush_interval=3600.0)
     try:
-        with _counting_commits(engine) as commits:
-            await asyncio.wait_for(storage.set_state(KEY, Poll.answering), timeout=30)
-            for step in range(1, 4):
-                await asyncio.wait_for(storage.update_data(KEY, {"cursor": step}), timeout=30)
-                # Durable before the handler may reply: the database already holds it.
-                assert await _stored_data(sessions, KEY) == f'{{"cursor":{step}}}'
-        assert len(commits) == 4
+        await asyncio.wait_for(storage.set_state(KEY, Poll.answering), timeout=30)
+        for step in range(1, 4):
+            await asyncio.wait_for(storage.update_data(KEY, {"cursor": step}), timeout=30)
+            # Durable before the handler may reply: the database already holds it.
+            assert await _stored_data(sessions, KEY) == f'{{"cursor":{step}}}'
+        assert storage.commits == 4
         assert storage.grouped_commits == 0
     finally:
         await storage.close()
 
 
+async def test_a_lone_sqlite_write_needs_no_pooled_connection(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-commit shortcut is SQLite's")
+    storage = SqlStorage(sessions, PEPPER)
+    try:
+        await storage.set_state(KEY, Poll.answering)  # cached: the next write reads nothing
+        # The engine's only connection is taken (a long report, say): a lone write is
+        # committed on the event loop through the storage's own connection all the same.
+        async with engine.connect() as taken:
+            await taken.exec_driver_sql("SELECT 1")
+            await asyncio.wait_for(storage.set_data(KEY, {"cursor": "q1"}), timeout=10)
+        assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
+    finally:
+        await storage.close()
+
+
+async def test_a_lone_write_waits_its_turn_while_another_connection_holds_the_lock(
+    database: ScratchDatabase, sessions: async_sessionmaker[AsyncSession], fsm: SqlStorage
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-commit shortcut is SQLite's")
+    await fsm.set_data(_key(1), {"cursor": "q1"})  # the shortcut's connection is open now
+    path = make_url(database.url).database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer, e.g. a report or a migration
+        write = asyncio.create_task(fsm.set_data(KEY, {"cursor": "q1"}))
+        await asyncio.sleep(0.2)
+        # Not failed and not blocking the event loop (this test runs): queued in the pool.
+        assert not write.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, timeout=30)
+    finally:
+        other.close()
+    assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
+
+
 async def test_writes_arriving_during_a_commit_wait_for_company_and_share_one_commit(
-    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     storage = SqlStorage(sessions, PEPPER, flush_interval=0.5)
     held = _HeldCommits(storage)
     try:
-        with _counting_commits(engine) as commits:
-            first = asyncio.create_task(storage.set_data(_key(0), {"cursor": "q1"}))
-            await held.entered.wait()
-            # Others answer while the first commit runs, one event-loop turn apart.
-            during = []
-            for number in range(1, 6):
-                during.append(asyncio.create_task(storage.set_data(_key(number), {"n": number})))
-                await asyncio.sleep(0)
-            held.release.set()
-            await first
-            # Under load the next commit waits for company: these join the five above.
-            late = [storage.set_data(_key(number), {"n": number}) for number in range(6, 9)]
-            await asyncio.gather(*during, *late)
-        assert len(commits) == 2
+        first = asyncio.create_task(storage.set_data(_key(0), {"cursor": "q1"}))
+        await held.entered.wait()
+        # Others answer while the first commit runs, one event-loop turn apart.
+        during = []
+        for number in range(1, 6):
+            during.append(asyncio.create_task(storage.set_data(_key(number), {"n": number})))
+            await asyncio.sleep(0)
+        held.release.set()
+        await first
+        # Under load the next commit waits for company: these join the five above.
+        late = [storage.set_data(_key(number), {"n": number}) for number in range(6, 9)]
+        await asyncio.gather(*during, *late)
+        assert storage.commits == 2
         assert storage.grouped_commits == 1
         assert await _row_count(sessions) == 9
     finally:
