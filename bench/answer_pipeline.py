@@ -264,12 +264,12 @@ async def run_pipeline(pipeline: Pipeline, dialogs: int, count: int) -> Pipeline
     )
 
 
-def bench_settings(url: str) -> Settings:
+def bench_settings(url: str, *, guard: bool = True) -> Settings:
     return Settings(
         _env_file=None,
         bot=BotSettings(token=TOKEN),
         db=DatabaseSettings(url=url),
-        privacy=PrivacySettings(pepper=PEPPER),
+        privacy=PrivacySettings(pepper=PEPPER, ratings_per_service_per_day=1 if guard else 0),
         log_level="WARNING",
     )
 
@@ -295,8 +295,10 @@ async def database(backend: str, folder: Path) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def pipeline_on(floor: ModuleType, url: str) -> AsyncIterator[Pipeline]:
-    settings = bench_settings(url)
+async def pipeline_on(
+    floor: ModuleType, url: str, *, guard: bool = True
+) -> AsyncIterator[Pipeline]:
+    settings = bench_settings(url, guard=guard)
     session = tracking_session(floor)
     bot = create_bot(settings, session)
     wiring = await wire(settings, bot, "otklik_bench_bot")
@@ -336,13 +338,23 @@ def dialogs_for(dialogs: int, updates: int) -> int:
 
 
 async def measure(
-    floor: ModuleType, backend: str, concurrency: Sequence[int], pairs: int, updates: int
+    floor: ModuleType,
+    backend: str,
+    concurrency: Sequence[int],
+    pairs: int,
+    updates: int,
+    *,
+    guard: bool = True,
 ) -> list[Row]:
     rows: list[Row] = []
+    label = backend if guard else f"{backend}-noguard"
     with tempfile.TemporaryDirectory() as folder:
-        async with database(backend, Path(folder)) as url, pipeline_on(floor, url) as pipeline:
+        async with (
+            database(backend, Path(folder)) as url,
+            pipeline_on(floor, url, guard=guard) as pipeline,
+        ):
             for dialogs in concurrency:
-                row = Row(backend, dialogs)
+                row = Row(label, dialogs)
                 count = dialogs_for(dialogs, updates)
                 for pair in range(pairs):
                     # Alternating order: neither side always runs on a warmer machine.
@@ -402,7 +414,7 @@ def calibration(floor: ModuleType) -> str:
 def verdict(rows: Sequence[Row]) -> list[str]:
     lines = []
     for row in rows:
-        if row.dialogs == 100:
+        if row.dialogs == 100 and not row.backend.endswith("noguard"):
             press = statistics.median(row.press_ratios())
             whole = statistics.median(row.whole_ratios())
             lines.append(
@@ -465,6 +477,11 @@ def main() -> None:
     parser.add_argument("--dialogs", default="1,10,100,500", help="concurrent dialogs")
     parser.add_argument("--pairs", type=int, default=5, help="alternating floor/pipeline pairs")
     parser.add_argument("--updates", type=int, default=1000, help="updates per run, at least")
+    parser.add_argument(
+        "--without-guard",
+        action="store_true",
+        help="also SQLite at 100 dialogs with the already-rated check off (what /start pays it)",
+    )
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--memory-dialogs", type=int, default=10_000)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
@@ -483,6 +500,8 @@ def main() -> None:
     rows: list[Row] = []
     for backend in args.backends.split(","):
         rows += asyncio.run(measure(floor, backend, concurrency, args.pairs, args.updates))
+    if args.without_guard:
+        rows += asyncio.run(measure(floor, "sqlite", [100], args.pairs, args.updates, guard=False))
     for line in verdict(rows):
         print(line)
     if args.memory:

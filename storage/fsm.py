@@ -41,14 +41,9 @@ DIGEST_CACHE_SIZE: Final = 10_000
 _JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 # Statements built once: SQLAlchemy then finds their compiled form in its cache at once.
 _DELETE_BY_KEY: Final = delete(FsmState).where(FsmState.key == bindparam("digest"))
-_SELECT_ONE: Final = select(FsmState.state, FsmState.data, FsmState.expires_at).where(
-    FsmState.key == bindparam("digest")
-)
-_SELECT_LIVE: Final = select(
+_SELECT_SOME: Final = select(
     FsmState.key, FsmState.state, FsmState.data, FsmState.expires_at
-).where(
-    FsmState.key.in_(bindparam("digests", expanding=True)), FsmState.expires_at > bindparam("now")
-)
+).where(FsmState.key.in_(bindparam("digests", expanding=True)))
 
 
 def validate_pepper(pepper: bytes) -> None:
@@ -128,6 +123,7 @@ class SqlStorage(BaseStorage):
         ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = _utc_now,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        sqlite_shortcut: bool = True,
     ) -> None:
         validate_pepper(pepper)
         if ttl <= timedelta(0):
@@ -142,7 +138,9 @@ class SqlStorage(BaseStorage):
         self._digests: dict[StorageKey, str] = {}
         self._committed: dict[str, _Record] = {}
         self._pending: dict[str, _Write] = {}
-        self._loads: dict[str, asyncio.Task[_Record | None]] = {}
+        self._loads: dict[str, asyncio.Future[_Record | None]] = {}
+        self._to_load: list[str] = []
+        self._loader: asyncio.Task[None] | None = None
         # Loads in flight while a batch touching their key finished: their row may predate it.
         self._stale_loads: set[str] = set()
         self._wakeup = asyncio.Event()
@@ -151,6 +149,9 @@ class SqlStorage(BaseStorage):
         self._closed = False
         self._upsert: Executable | None = None
         self._expires_bind: Callable[[datetime], Any] | None = None
+        self._expires_result: Callable[[Any], datetime] | None = None
+        self._bind: AsyncEngine | Literal[False] | None = None
+        self._sqlite_shortcut = sqlite_shortcut
         # SQLite only: a connection of our own for lone commits (False: not possible here).
         self._inline: sqlite3.Connection | Literal[False] | None = None
         #: Batches committed (a figure for tests and benchmarks).
@@ -235,8 +236,11 @@ class SqlStorage(BaseStorage):
         if record is None:
             load = self._loads.get(digest)
             if load is None:
-                load = asyncio.create_task(self._load(digest))
-                self._loads[digest] = load
+                # Misses of this event-loop turn are loaded together, in one query.
+                load = self._loads[digest] = asyncio.get_running_loop().create_future()
+                self._to_load.append(digest)
+                if self._loader is None or self._loader.done():
+                    self._loader = asyncio.create_task(self._load_loop(), name="otklik-fsm-load")
             # Shielded: one reader being cancelled must not cancel a load others wait for.
             record = await asyncio.shield(load)
             if record is None:
@@ -248,21 +252,83 @@ class SqlStorage(BaseStorage):
             return None
         return record
 
-    async def _load(self, digest: str) -> _Record | None:
+    async def _load_loop(self) -> None:
+        while self._to_load:
+            digests, self._to_load = self._to_load, []
+            try:
+                found = await self._fetch(digests)
+            except BaseException as error:
+                for digest in digests:
+                    self._stale_loads.discard(digest)
+                    load = self._loads.pop(digest)
+                    if not load.done():
+                        load.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            now = self._clock()
+            for digest in digests:
+                stale = digest in self._stale_loads
+                self._stale_loads.discard(digest)
+                load = self._loads.pop(digest)
+                # Absent rows are not cached: a dialog that does not exist would otherwise
+                # stay in memory forever.
+                record = found.get(digest)
+                if record is not None and not stale and record.expires_at > now:
+                    self._committed[digest] = record
+                if not load.done():
+                    load.set_result(record)
+
+    async def _fetch(self, digests: Sequence[str]) -> dict[str, _Record]:
+        """The stored rows of ``digests`` (expired ones included)."""
+        if self._sqlite_shortcut:
+            engine = await self._engine()
+            connection = self._inline_connection(engine)
+            if engine is not None and connection is not None:
+                found = self._fetch_inline(connection, engine, digests)
+                if found is not None:
+                    return found
+        found = {}
+        async with self._sessions() as session:
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = list(digests[start : start + SELECT_CHUNK])
+                for row in await session.execute(_SELECT_SOME, {"digests": chunk}):
+                    found[row.key] = _Record(row.state, row.data, row.expires_at)
+        return found
+
+    def _fetch_inline(
+        self, connection: sqlite3.Connection, engine: AsyncEngine, digests: Sequence[str]
+    ) -> dict[str, _Record] | None:
+        """Primary-key lookups right on the event loop (WAL readers never wait for writers);
+        None when SQLite still says busy."""
+        if self._expires_result is None:
+            self._expires_result = _sqlite_datetime_result(engine.dialect)
+        parse = self._expires_result
+        found: dict[str, _Record] = {}
         try:
-            async with self._sessions() as session:
-                row = (await session.execute(_SELECT_ONE, {"digest": digest})).one_or_none()
-        finally:
-            del self._loads[digest]
-            stale = digest in self._stale_loads
-            self._stale_loads.discard(digest)
-        if row is None:
-            # Not cached: a dialog that does not exist would otherwise stay in memory forever.
-            return None
-        record = _Record(row.state, row.data, row.expires_at)
-        if not stale and record.expires_at > self._clock():
-            self._committed[digest] = record
-        return record
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = digests[start : start + SELECT_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    f"SELECT key, state, data, expires_at FROM fsm_states WHERE key IN ({marks})"
+                )
+                for key, state, data, expires_at in connection.execute(query, chunk):
+                    found[key] = _Record(state, data, parse(expires_at))
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode in _SQLITE_LOCKED:
+                return None
+            raise
+        return found
+
+    async def _engine(self) -> AsyncEngine | None:
+        """The engine behind the session factory (found once)."""
+        if self._bind is None:
+            bind = getattr(self._sessions, "kw", {}).get("bind")
+            if bind is None:
+                async with self._sessions() as session:
+                    bind = session.bind
+            self._bind = bind if isinstance(bind, AsyncEngine) else False
+        return self._bind or None
 
     # --- group commit ----------------------------------------------------------------------
 
@@ -358,7 +424,8 @@ class SqlStorage(BaseStorage):
             # Read before the write transaction, not inside it: on SQLite a read-then-write
             # transaction fails outright (SQLITE_BUSY_SNAPSHOT) when any other connection
             # committed in between. Nobody else writes these rows, so the values stay valid.
-            bases.update(await self._select(unknown, now))
+            found = await self._fetch(unknown)
+            bases.update((d, r) for d, r in found.items() if r.expires_at > now)
         expires_at = now + self._ttl
         rows: dict[str, _Record | None] = {}
         for digest, write in batch.items():
@@ -370,27 +437,17 @@ class SqlStorage(BaseStorage):
             rows[digest] = None if empty else _Record(state, data, expires_at)
         return rows
 
-    async def _select(self, digests: Sequence[str], now: datetime) -> dict[str, _Record]:
-        found: dict[str, _Record] = {}
-        async with self._sessions() as session:
-            for start in range(0, len(digests), SELECT_CHUNK):
-                chunk = list(digests[start : start + SELECT_CHUNK])
-                parameters = {"digests": chunk, "now": now}
-                for row in await session.execute(_SELECT_LIVE, parameters):
-                    found[row.key] = _Record(row.state, row.data, row.expires_at)
-        return found
-
     async def _store(self, rows: dict[str, _Record | None], *, alone: bool = False) -> None:
         """Commit ``rows``; ``alone``: nobody else is writing, latency matters more than
         throughput."""
         self.commits += 1
-        async with self._sessions() as session:
-            bind = session.bind
-            if isinstance(bind, AsyncEngine) and bind.dialect.driver == "aiosqlite":
-                if alone and len(rows) <= INLINE_ROWS and self._store_inline(bind, rows):
-                    return
-                await self._store_on_aiosqlite(bind, rows)
+        engine = await self._engine()
+        if engine is not None and engine.dialect.driver == "aiosqlite":
+            if alone and len(rows) <= INLINE_ROWS and self._store_inline(engine, rows):
                 return
+            await self._store_on_aiosqlite(engine, rows)
+            return
+        async with self._sessions() as session:
             upserts = [
                 {"key": digest, "state": r.state, "data": r.data, "expires_at": r.expires_at}
                 for digest, r in rows.items()
@@ -455,7 +512,9 @@ class SqlStorage(BaseStorage):
             raise
         return True
 
-    def _inline_connection(self, engine: AsyncEngine) -> sqlite3.Connection | None:
+    def _inline_connection(self, engine: AsyncEngine | None) -> sqlite3.Connection | None:
+        if engine is None or not self._sqlite_shortcut or engine.dialect.driver != "aiosqlite":
+            return None
         if self._inline is None:
             database = engine.url.database
             if (
@@ -532,6 +591,14 @@ def _sqlite_datetime(dialect: Dialect) -> Callable[[datetime], Any]:
     process = column_type.dialect_impl(dialect).bind_processor(dialect)
     assert process is not None
     return process
+
+
+def _sqlite_datetime_result(dialect: Dialect) -> Callable[[Any], datetime]:
+    """How the ORM reads ``expires_at`` back on this dialect (text to an aware datetime)."""
+    column_type = FsmState.__table__.c.expires_at.type
+    process = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    assert process is not None
+    return cast(Callable[[Any], datetime], process)
 
 
 def _upsert_statement(session: AsyncSession) -> Executable:

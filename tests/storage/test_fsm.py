@@ -389,6 +389,33 @@ async def test_a_lone_dialog_commits_each_write_at_once_durable_when_it_returns(
         await storage.close()
 
 
+async def test_reads_missing_from_the_cache_in_one_turn_are_loaded_in_one_query(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    keys = [_key(number) for number in range(50)]
+    writer = SqlStorage(sessions, PEPPER)
+    await asyncio.gather(*(writer.set_data(key, {"n": n}) for n, key in enumerate(keys)))
+    await writer.close()
+    selects: list[str] = []
+
+    def on_execute(_conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    # Through the session factory, where the statements can be counted.
+    storage = SqlStorage(sessions, PEPPER, sqlite_shortcut=False)
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        read = await asyncio.gather(
+            *(storage.get_data(key) for key in keys), storage.get_state(_key(999))
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+        await storage.close()
+    assert read == [{"n": n} for n in range(50)] + [None]
+    assert len(selects) == 1
+
+
 async def test_a_lone_sqlite_write_needs_no_pooled_connection(
     database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -520,7 +547,13 @@ async def test_a_load_overtaken_by_a_commit_does_not_cache_the_older_row(
     await first.close()
 
     factory = _FirstSessionWaits(sessions)
-    storage = SqlStorage(cast(async_sessionmaker[AsyncSession], factory), PEPPER, flush_interval=0)
+    # Through the session factory: the SQLite shortcut reads without awaiting, leaving no race.
+    storage = SqlStorage(
+        cast(async_sessionmaker[AsyncSession], factory),
+        PEPPER,
+        flush_interval=0,
+        sqlite_shortcut=False,
+    )
     try:
         reader = asyncio.create_task(storage.get_data(KEY))
         await factory.read.wait()  # the load holds the old row
