@@ -123,7 +123,7 @@ class SqlStorage(BaseStorage):
         ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = _utc_now,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
-        sqlite_shortcut: bool = True,
+        driver_shortcuts: bool = True,
     ) -> None:
         validate_pepper(pepper)
         if ttl <= timedelta(0):
@@ -151,7 +151,7 @@ class SqlStorage(BaseStorage):
         self._expires_bind: Callable[[datetime], Any] | None = None
         self._expires_result: Callable[[Any], datetime] | None = None
         self._bind: AsyncEngine | Literal[False] | None = None
-        self._sqlite_shortcut = sqlite_shortcut
+        self._driver_shortcuts = driver_shortcuts
         # SQLite only: a connection of our own for lone commits (False: not possible here).
         self._inline: sqlite3.Connection | Literal[False] | None = None
         #: Batches committed (a figure for tests and benchmarks).
@@ -281,19 +281,34 @@ class SqlStorage(BaseStorage):
 
     async def _fetch(self, digests: Sequence[str]) -> dict[str, _Record]:
         """The stored rows of ``digests`` (expired ones included)."""
-        if self._sqlite_shortcut:
+        if self._driver_shortcuts:
             engine = await self._engine()
             connection = self._inline_connection(engine)
             if engine is not None and connection is not None:
                 found = self._fetch_inline(connection, engine, digests)
                 if found is not None:
                     return found
+            if engine is not None and engine.dialect.driver == "asyncpg":
+                return await self._fetch_on_asyncpg(engine, digests)
         found = {}
         async with self._sessions() as session:
             for start in range(0, len(digests), SELECT_CHUNK):
                 chunk = list(digests[start : start + SELECT_CHUNK])
                 for row in await session.execute(_SELECT_SOME, {"digests": chunk}):
                     found[row.key] = _Record(row.state, row.data, row.expires_at)
+        return found
+
+    async def _fetch_on_asyncpg(
+        self, engine: AsyncEngine, digests: Sequence[str]
+    ) -> dict[str, _Record]:
+        found: dict[str, _Record] = {}
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = list(digests[start : start + SELECT_CHUNK])
+                for key, state, data, expires_at in await driver.fetch(_PG_SELECT, chunk):
+                    found[key] = _Record(state, data, expires_at.astimezone(UTC))
         return found
 
     def _fetch_inline(
@@ -441,11 +456,14 @@ class SqlStorage(BaseStorage):
         """Commit ``rows``; ``alone``: nobody else is writing, latency matters more than
         throughput."""
         self.commits += 1
-        engine = await self._engine()
+        engine = await self._engine() if self._driver_shortcuts else None
         if engine is not None and engine.dialect.driver == "aiosqlite":
             if alone and len(rows) <= INLINE_ROWS and self._store_inline(engine, rows):
                 return
             await self._store_on_aiosqlite(engine, rows)
+            return
+        if engine is not None and engine.dialect.driver == "asyncpg":
+            await self._store_on_asyncpg(engine, rows)
             return
         async with self._sessions() as session:
             upserts = [
@@ -464,6 +482,23 @@ class SqlStorage(BaseStorage):
                     await connection.execute(self._upsert, upserts)
                 if deletes:
                     await connection.execute(_DELETE_BY_KEY, deletes)
+
+    async def _store_on_asyncpg(
+        self, engine: AsyncEngine, rows: dict[str, _Record | None]
+    ) -> None:
+        """The transaction straight on asyncpg: three round trips, no session machinery."""
+        upserts = [
+            (digest, r.state, r.data, r.expires_at) for digest, r in rows.items() if r is not None
+        ]
+        deletes = [digest for digest, r in rows.items() if r is None]
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            async with driver.transaction():
+                if upserts:
+                    await driver.executemany(_PG_UPSERT, upserts)
+                if deletes:
+                    await driver.execute(_PG_DELETE, deletes)
 
     def _sqlite_parameters(
         self, engine: AsyncEngine, rows: dict[str, _Record | None]
@@ -513,7 +548,7 @@ class SqlStorage(BaseStorage):
         return True
 
     def _inline_connection(self, engine: AsyncEngine | None) -> sqlite3.Connection | None:
-        if engine is None or not self._sqlite_shortcut or engine.dialect.driver != "aiosqlite":
+        if engine is None or not self._driver_shortcuts or engine.dialect.driver != "aiosqlite":
             return None
         if self._inline is None:
             database = engine.url.database
@@ -580,6 +615,15 @@ _SQLITE_UPSERT: Final = (
     "expires_at = excluded.expires_at"
 )
 _SQLITE_DELETE: Final = "DELETE FROM fsm_states WHERE key = ?"
+_PG_UPSERT: Final = (
+    "INSERT INTO fsm_states (key, state, data, expires_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
+    "expires_at = excluded.expires_at"
+)
+_PG_DELETE: Final = "DELETE FROM fsm_states WHERE key = ANY($1::text[])"
+_PG_SELECT: Final = (
+    "SELECT key, state, data, expires_at FROM fsm_states WHERE key = ANY($1::text[])"
+)
 #: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the write lock.
 _SQLITE_LOCKED: Final = frozenset({5, 6})
 

@@ -70,31 +70,31 @@ async def _row_count(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 @asynccontextmanager
 async def _database_refusing_writes(engine: AsyncEngine) -> AsyncIterator[None]:
-    """The database fails every write to fsm_states (SQLite: a trigger, on every connection;
-    PostgreSQL: the commit fails)."""
-    if engine.dialect.name != "sqlite":
-
-        def refuse(_connection: Connection) -> None:
-            raise RuntimeError("database went away")
-
-        event.listen(engine.sync_engine, "commit", refuse)
-        try:
-            yield
-        finally:
-            event.remove(engine.sync_engine, "commit", refuse)
-        return
+    """The database fails every write to fsm_states, on every connection (a trigger)."""
+    if engine.dialect.name == "sqlite":
+        create = [
+            f"CREATE TRIGGER refuse_{when} BEFORE {when} ON fsm_states "
+            "BEGIN SELECT RAISE(ABORT, 'database went away'); END"
+            for when in ("insert", "update", "delete")
+        ]
+        drop = [f"DROP TRIGGER refuse_{when}" for when in ("insert", "update", "delete")]
+    else:
+        create = [
+            "CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'database went away'; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON fsm_states "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_writes()",
+        ]
+        drop = ["DROP TRIGGER refuse ON fsm_states", "DROP FUNCTION refuse_writes()"]
     async with engine.begin() as connection:
-        for when in ("INSERT", "UPDATE", "DELETE"):
-            await connection.exec_driver_sql(
-                f"CREATE TRIGGER refuse_{when.lower()} BEFORE {when} ON fsm_states "
-                "BEGIN SELECT RAISE(ABORT, 'database went away'); END"
-            )
+        for statement in create:
+            await connection.exec_driver_sql(statement)
     try:
         yield
     finally:
         async with engine.begin() as connection:
-            for when in ("insert", "update", "delete"):
-                await connection.exec_driver_sql(f"DROP TRIGGER refuse_{when}")
+            for statement in drop:
+                await connection.exec_driver_sql(statement)
 
 
 # --- round trip and restart ---------------------------------------------------------------
@@ -403,7 +403,7 @@ async def test_reads_missing_from_the_cache_in_one_turn_are_loaded_in_one_query(
             selects.append(statement)
 
     # Through the session factory, where the statements can be counted.
-    storage = SqlStorage(sessions, PEPPER, sqlite_shortcut=False)
+    storage = SqlStorage(sessions, PEPPER, driver_shortcuts=False)
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     try:
         read = await asyncio.gather(
@@ -552,7 +552,7 @@ async def test_a_load_overtaken_by_a_commit_does_not_cache_the_older_row(
         cast(async_sessionmaker[AsyncSession], factory),
         PEPPER,
         flush_interval=0,
-        sqlite_shortcut=False,
+        driver_shortcuts=False,
     )
     try:
         reader = asyncio.create_task(storage.get_data(KEY))
