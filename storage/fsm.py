@@ -105,9 +105,14 @@ class SqlStorage(BaseStorage):
     only sent after its state is durable while concurrent users share one commit. A failed
     commit raises :class:`FsmCommitError` to every waiter and forgets the keys it touched.
 
-    ``flush_interval`` is how long the writer waits for company before committing: longer
-    means fewer commits under moderate load, shorter means lower latency per answer; writes
-    arriving during a commit always join the next one. ``ttl`` counts from the last write;
+    The grouping is adaptive: a write that finds the writer idle is committed at once, so one
+    dialog alone never waits; when writes arrived during the previous commit (others are
+    answering), the next one waits up to ``flush_interval`` for company. Misses of the cache
+    within one event-loop turn are loaded in one query. With ``driver_shortcuts`` (the default)
+    statements go straight to the driver: on SQLite a lone commit of a few rows and every load
+    run on the event loop through a connection of the storage's own (WAL appends, no fsync,
+    never waiting for the write lock: a busy database sends the commit through the pool), on
+    PostgreSQL through asyncpg without the session machinery. ``ttl`` counts from the last write;
     expired dialogs read as empty until :meth:`purge_expired` deletes them. :meth:`close`
     commits what is pending but leaves the engine to its owner.
 
