@@ -529,9 +529,14 @@ class SqlStorage(BaseStorage):
         lone dialog more than everything else it does. In WAL mode with synchronous=NORMAL a
         small commit only appends to the log (no fsync), a few dozen microseconds; the write
         lock is asked for without waiting, so the loop is never blocked behind another writer.
+
+        Only while the engine's pool has every connection at rest: a transaction of the answer
+        path that read and is about to write would fail outright (SQLITE_BUSY_SNAPSHOT) if
+        another connection committed in between, which with one pooled writer never happens.
+        Nothing else runs on the loop until this commit is done, so none can begin meanwhile.
         """
         connection = self._inline_connection(engine)
-        if connection is None:
+        if connection is None or _pool_in_use(engine):
             return False
         upserts, deletes = self._sqlite_parameters(engine, rows)
         try:
@@ -631,6 +636,12 @@ _PG_SELECT: Final = (
 )
 #: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the write lock.
 _SQLITE_LOCKED: Final = frozenset({5, 6})
+
+
+def _pool_in_use(engine: AsyncEngine) -> bool:
+    """Whether a pooled connection is checked out (True when the pool cannot tell)."""
+    checked_out = getattr(engine.sync_engine.pool, "checkedout", None)
+    return checked_out is None or checked_out() > 0
 
 
 def _sqlite_datetime(dialect: Dialect) -> Callable[[datetime], Any]:

@@ -14,7 +14,7 @@ import pytest
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -416,19 +416,46 @@ async def test_reads_missing_from_the_cache_in_one_turn_are_loaded_in_one_query(
     assert len(selects) == 1
 
 
-async def test_a_lone_sqlite_write_needs_no_pooled_connection(
+async def test_a_lone_sqlite_write_takes_no_pooled_connection(
     database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     if database.backend != "sqlite":
         pytest.skip("the lone-commit shortcut is SQLite's")
     storage = SqlStorage(sessions, PEPPER)
+    checkouts: list[int] = []
+
+    def on_checkout(*_args: Any) -> None:
+        checkouts.append(1)
+
     try:
         await storage.set_state(KEY, Poll.answering)  # cached: the next write reads nothing
-        # The engine's only connection is taken (a long report, say): a lone write is
-        # committed on the event loop through the storage's own connection all the same.
-        async with engine.connect() as taken:
-            await taken.exec_driver_sql("SELECT 1")
-            await asyncio.wait_for(storage.set_data(KEY, {"cursor": "q1"}), timeout=10)
+        event.listen(engine.sync_engine.pool, "checkout", on_checkout)
+        try:
+            # Committed on the event loop through the storage's own connection: no hop to
+            # aiosqlite's thread.
+            await storage.set_data(KEY, {"cursor": "q1"})
+        finally:
+            event.remove(engine.sync_engine.pool, "checkout", on_checkout)
+        assert checkouts == []
+        assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
+    finally:
+        await storage.close()
+
+
+async def test_a_lone_write_never_commits_inside_another_transaction_of_the_pool(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessions, PEPPER)
+    try:
+        await storage.set_state(KEY, Poll.answering)
+        async with sessions.begin() as session:
+            # A transaction that reads, then writes (as enrolment or a poll answer does).
+            await session.scalar(select(func.count()).select_from(FsmState))
+            write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
+            await asyncio.sleep(0.1)
+            # On SQLite another connection committing in between would fail this write.
+            await session.execute(delete(FsmState).where(FsmState.key == "absent"))
+        await asyncio.wait_for(write, timeout=30)
         assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
     finally:
         await storage.close()
