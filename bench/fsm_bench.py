@@ -139,8 +139,8 @@ async def main(updates: int, users: int, runs: int) -> None:
     print("  each update: get_state + get_data + set_data (+ set_state on the first)")
     labels = {
         "memory": "aiogram MemoryStorage (baseline)",
-        "sql": "SqlStorage, SQLite WAL, flush 5 ms",
-        "sql0": "SqlStorage, SQLite WAL, flush 0 ms",
+        "sql": "SqlStorage (adaptive, <= 5 ms)",
+        "sql0": "SqlStorage (never waits)",
         "naive": "per-write ORM commit, SQLite WAL",
     }
     for name, label in labels.items():

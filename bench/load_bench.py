@@ -26,42 +26,33 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import InlineKeyboardMarkup, Update
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from bench.answer_pipeline import callback_json, message_json
-from bot.content import catalog_rows, load_content
-from bot.dispatcher import create_dispatcher
-from bot.settings import ContentSettings
-from reports.model import QuestionnaireRoles
-from services.feedback import FeedbackPolicy, FeedbackService
-from services.funnel import FunnelRecorder
-from services.reporting import ReportingPolicy, ReportingService
-from storage.catalog import CatalogStore
-from storage.database import create_engine, create_session_factory
-from storage.fsm import SqlStorage
-from storage.fsm_redis import HashedKeyBuilder, create_redis_storage
+from bench.answer_pipeline import press_update, start_update
+from bot.app import create_bot, wire
+from bot.settings import (
+    BotSettings,
+    DatabaseSettings,
+    FsmSettings,
+    PrivacySettings,
+    Settings,
+)
+from storage.database import create_engine
+from storage.fsm_redis import HashedKeyBuilder
 from storage.migrate import upgrade_async
 from storage.models import Response
-from storage.opt_ins import OptInStore
-from storage.responses import ResponseStore
-from tests.bot.conftest import build_campaigns
 from tests.bot.harness import RecordingSession
 
-PEPPER: Final = b"bench-pepper-0123456789abcdef"
+PEPPER: Final = "bench-pepper-0123456789abcdefghijkl"
 TOKEN: Final = "42:LOAD-BENCH"
-LINK: Final = "/start licensing_office"
 #: A satisfied path through post_service: overall 5, solved "yes", contacts "1", no comment.
 PATH: Final = ("5", "Да", "1", "Пропустить →")
 THANKS: Final = "Спасибо!"
@@ -143,58 +134,34 @@ async def run_load(
     users: int,
     *,
     db_url: str,
-    connect_args: dict[str, Any] | None = None,
     redis_url: str | None = None,
     redis_max_connections: int = 50,
+    redis_pool_timeout: float = 10.0,
     first_user: int = 10_000_000,
 ) -> LoadResult:
-    """`users` people at once through whole dialogs; dialog state in Redis when `redis_url`
-    is given, else in the database at `db_url` (already migrated)."""
-    engine = create_engine(db_url, connect_args=connect_args)
-    sessions = create_session_factory(engine)
-    defaults = ContentSettings()
-    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
-    await CatalogStore(sessions).sync(*catalog_rows(content.catalog))
-    feedback = FeedbackService(
-        questionnaires=content.questionnaires,
-        catalog=content.catalog,
-        responses=ResponseStore(sessions),
-        opt_ins=OptInStore(sessions),
-        zone=ZoneInfo("Europe/Moscow"),
-        policy=FeedbackPolicy(ratings_per_service_per_day=1, default_channel="messenger"),
-    )
-    reporting = ReportingService(
-        sessions=sessions,
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
-        catalog=content.catalog,
-        policy=ReportingPolicy(),
-    )
-
-    async def nowhere(chat_id: int, text: str) -> None:
-        """Invitations and results are not part of this benchmark."""
-
-    storage: BaseStorage
-    prefix = f"otklik-load-{uuid.uuid4().hex[:12]}"
-    if redis_url is not None:
-        storage = create_redis_storage(
-            redis_url,
-            PEPPER,
-            timedelta(hours=1),
-            max_connections=redis_max_connections,
-        )
-        assert isinstance(storage.key_builder, HashedKeyBuilder)
-        storage.key_builder.prefix = prefix
-    else:
-        storage = SqlStorage(sessions, PEPPER)
-    dispatcher = create_dispatcher(
-        storage=storage,
-        feedback=feedback,
-        reporting=reporting,
-        campaigns=build_campaigns(sessions, feedback, nowhere, [datetime.now(UTC)]),
-        funnel=FunnelRecorder(sessions),
+    """`users` people at once through whole dialogs, on the production wiring (bot.app.wire);
+    dialog state in Redis when `redis_url` is given, else in the database at `db_url`."""
+    settings = Settings(
+        _env_file=None,
+        bot=BotSettings(token=TOKEN),
+        db=DatabaseSettings(url=db_url),
+        fsm=FsmSettings(
+            redis_url=redis_url,
+            redis_max_connections=redis_max_connections,
+            redis_pool_timeout=redis_pool_timeout,
+        ),
+        privacy=PrivacySettings(pepper=PEPPER),
+        log_level="WARNING",
     )
     session = LoadSession()
-    bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot = create_bot(settings, session)
+    wiring = await wire(settings, bot, "otklik_load_bot")
+    storage, engine, dispatcher = wiring.storage, wiring.engine, wiring.dispatcher
+    prefix = f"otklik-load-{uuid.uuid4().hex[:12]}"
+    if redis_url is not None:
+        assert isinstance(storage, RedisStorage)
+        assert isinstance(storage.key_builder, HashedKeyBuilder)
+        storage.key_builder.prefix = prefix
     result = LoadResult(backend, users)
     errors = _ErrorRecords()
     logging.getLogger().addHandler(errors)
@@ -206,8 +173,8 @@ async def run_load(
             )
     finally:
         logging.getLogger().removeHandler(errors)
-        await storage.close()
-        await engine.dispose()
+        await wiring.close()
+        await bot.session.close()
         if redis_url is not None:
             await _drop_redis_keys(redis_url, prefix)
     result.errors += errors.records + session.failures
@@ -223,16 +190,16 @@ async def _drive(
 ) -> None:
     ids = itertools.count(1)
 
-    async def feed(raw: str) -> None:
+    async def feed(raw: dict[str, Any]) -> None:
         started = time.perf_counter()
         try:
-            await dispatcher.feed_update(bot, Update.model_validate_json(raw))
+            await dispatcher.feed_update(bot, Update.model_validate(raw))
         except Exception as error:
             result.errors.append(f"raised {type(error).__name__}")
         result.latencies.append(time.perf_counter() - started)
 
     async def person(user_id: int) -> None:
-        await feed(message_json(next(ids), user_id, LINK))
+        await feed(start_update(next(ids), user_id))
         for label in PATH:
             if user_id not in session.live:
                 result.errors.append("no dialog message")
@@ -250,7 +217,7 @@ async def _drive(
             if data is None:
                 result.errors.append(f"no button {label!r}")
                 return
-            await feed(callback_json(next(ids), user_id, message_id, data))
+            await feed(press_update(next(ids), user_id, message_id, data))
         if THANKS in session.last_text.get(user_id, ""):
             result.completed += 1
 

@@ -72,12 +72,31 @@ def _keep_statement_parameters_out_of_logs() -> None:
         driver_logger.setLevel(logging.INFO)
 
 
+def _driver_infrastructure_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg.exceptions
+
+    return (
+        OperationalError,
+        InterfaceError,
+        OSError,
+        TimeoutError,
+        sqlite3.OperationalError,
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.CannotConnectNowError,
+    )
+
+
+_INFRASTRUCTURE_ERRORS: Final = _driver_infrastructure_errors()
+
+
 def is_infrastructure_error(error: BaseException) -> bool:
     """A failure of the database itself (down, locked, connection lost), not of one row: a
     group commit that failed so is not retried row by row."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError))
+    # The FSM storage's driver shortcuts (storage.fsm) raise the drivers' own errors.
+    return isinstance(error, _INFRASTRUCTURE_ERRORS)
 
 
 async def checkpoint_wal(engine: AsyncEngine) -> bool:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import CursorResult, bindparam, delete, select
+from sqlalchemy import CursorResult, Dialect, Executable, bindparam, delete, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.database import is_infrastructure_error
 from storage.models import FsmState
@@ -31,12 +33,18 @@ MIN_PEPPER_LENGTH: Final = 16
 EMPTY_DATA: Final = "{}"
 #: Keys per ``IN (…)``: far below SQLite's 32,766 and asyncpg's 32,767 bound parameters.
 SELECT_CHUNK: Final = 500
+#: A lone commit of at most this many rows is written on the event loop (SQLite, see _store).
+INLINE_ROWS: Final = 8
 #: Digests remembered per process; an update asks for its key's digest three times or more.
 DIGEST_CACHE_SIZE: Final = 10_000
 
 #: Compact and readable (Cyrillic answers stay one character each); built once, not per call.
 _JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Statements built once: SQLAlchemy then finds their compiled form in its cache at once.
 _DELETE_BY_KEY: Final = delete(FsmState).where(FsmState.key == bindparam("digest"))
+_SELECT_SOME: Final = select(
+    FsmState.key, FsmState.state, FsmState.data, FsmState.expires_at
+).where(FsmState.key.in_(bindparam("digests", expanding=True)))
 
 
 def validate_pepper(pepper: bytes) -> None:
@@ -98,9 +106,14 @@ class SqlStorage(BaseStorage):
     only sent after its state is durable while concurrent users share one commit. A failed
     commit raises :class:`FsmCommitError` to every waiter and forgets the keys it touched.
 
-    ``flush_interval`` is how long the writer waits for company before committing: longer
-    means fewer commits under moderate load, shorter means lower latency per answer; writes
-    arriving during a commit always join the next one. ``ttl`` counts from the last write;
+    The grouping is adaptive: a write that finds the writer idle is committed at once, so one
+    dialog alone never waits; when writes arrived during the previous commit (others are
+    answering), the next one waits up to ``flush_interval`` for company. Misses of the cache
+    within one event-loop turn are loaded in one query. With ``driver_shortcuts`` (the default)
+    statements go straight to the driver: on SQLite a lone commit of a few rows and every load
+    run on the event loop through a connection of the storage's own (WAL appends, no fsync,
+    never waiting for the write lock: a busy database sends the commit through the pool), on
+    PostgreSQL through asyncpg without the session machinery. ``ttl`` counts from the last write;
     expired dialogs read as empty until :meth:`purge_expired` deletes them. :meth:`close`
     commits what is pending but leaves the engine to its owner.
 
@@ -116,6 +129,7 @@ class SqlStorage(BaseStorage):
         ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = _utc_now,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        driver_shortcuts: bool = True,
     ) -> None:
         validate_pepper(pepper)
         if ttl <= timedelta(0):
@@ -130,13 +144,26 @@ class SqlStorage(BaseStorage):
         self._digests: dict[StorageKey, str] = {}
         self._committed: dict[str, _Record] = {}
         self._pending: dict[str, _Write] = {}
-        self._loads: dict[str, asyncio.Task[_Record | None]] = {}
+        self._loads: dict[str, asyncio.Future[_Record | None]] = {}
+        self._to_load: list[str] = []
+        self._loader: asyncio.Task[None] | None = None
         # Loads in flight while a batch touching their key finished: their row may predate it.
         self._stale_loads: set[str] = set()
         self._wakeup = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._gathering: asyncio.Future[None] | None = None  # resolves when the wait is over
         self._closed = False
+        self._upsert: Executable | None = None
+        self._expires_bind: Callable[[datetime], Any] | None = None
+        self._expires_result: Callable[[Any], datetime] | None = None
+        self._bind: AsyncEngine | Literal[False] | None = None
+        self._driver_shortcuts = driver_shortcuts
+        # SQLite only: a connection of our own for lone commits (False: not possible here).
+        self._inline: sqlite3.Connection | Literal[False] | None = None
+        #: Batches committed (a figure for tests and benchmarks).
+        self.commits = 0
+        #: Commits that waited for company because others were writing (a figure for tests).
+        self.grouped_commits = 0
 
     # --- aiogram BaseStorage ---------------------------------------------------------------
 
@@ -182,6 +209,9 @@ class SqlStorage(BaseStorage):
         if self._pending:  # the writer was cancelled with writes still queued
             batch, self._pending = self._pending, {}
             await self._commit(batch)
+        if self._inline:
+            self._inline.close()
+        self._inline = None
 
     # --- maintenance -----------------------------------------------------------------------
 
@@ -212,8 +242,11 @@ class SqlStorage(BaseStorage):
         if record is None:
             load = self._loads.get(digest)
             if load is None:
-                load = asyncio.create_task(self._load(digest))
-                self._loads[digest] = load
+                # Misses of this event-loop turn are loaded together, in one query.
+                load = self._loads[digest] = asyncio.get_running_loop().create_future()
+                self._to_load.append(digest)
+                if self._loader is None or self._loader.done():
+                    self._loader = asyncio.create_task(self._load_loop(), name="otklik-fsm-load")
             # Shielded: one reader being cancelled must not cancel a load others wait for.
             record = await asyncio.shield(load)
             if record is None:
@@ -225,24 +258,98 @@ class SqlStorage(BaseStorage):
             return None
         return record
 
-    async def _load(self, digest: str) -> _Record | None:
+    async def _load_loop(self) -> None:
+        while self._to_load:
+            digests, self._to_load = self._to_load, []
+            try:
+                found = await self._fetch(digests)
+            except BaseException as error:
+                for digest in digests:
+                    self._stale_loads.discard(digest)
+                    load = self._loads.pop(digest)
+                    if not load.done():
+                        load.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+                continue
+            now = self._clock()
+            for digest in digests:
+                stale = digest in self._stale_loads
+                self._stale_loads.discard(digest)
+                load = self._loads.pop(digest)
+                # Absent rows are not cached: a dialog that does not exist would otherwise
+                # stay in memory forever.
+                record = found.get(digest)
+                if record is not None and not stale and record.expires_at > now:
+                    self._committed[digest] = record
+                if not load.done():
+                    load.set_result(record)
+
+    async def _fetch(self, digests: Sequence[str]) -> dict[str, _Record]:
+        """The stored rows of ``digests`` (expired ones included)."""
+        if self._driver_shortcuts:
+            engine = await self._engine()
+            connection = self._inline_connection(engine)
+            if engine is not None and connection is not None:
+                found = self._fetch_inline(connection, engine, digests)
+                if found is not None:
+                    return found
+            if engine is not None and engine.dialect.driver == "asyncpg":
+                return await self._fetch_on_asyncpg(engine, digests)
+        found = {}
+        async with self._sessions() as session:
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = list(digests[start : start + SELECT_CHUNK])
+                for row in await session.execute(_SELECT_SOME, {"digests": chunk}):
+                    found[row.key] = _Record(row.state, row.data, row.expires_at)
+        return found
+
+    async def _fetch_on_asyncpg(
+        self, engine: AsyncEngine, digests: Sequence[str]
+    ) -> dict[str, _Record]:
+        found: dict[str, _Record] = {}
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = list(digests[start : start + SELECT_CHUNK])
+                for key, state, data, expires_at in await driver.fetch(_PG_SELECT, chunk):
+                    found[key] = _Record(state, data, expires_at.astimezone(UTC))
+        return found
+
+    def _fetch_inline(
+        self, connection: sqlite3.Connection, engine: AsyncEngine, digests: Sequence[str]
+    ) -> dict[str, _Record] | None:
+        """Primary-key lookups right on the event loop (WAL readers never wait for writers);
+        None when SQLite still says busy."""
+        if self._expires_result is None:
+            self._expires_result = _sqlite_datetime_result(engine.dialect)
+        parse = self._expires_result
+        found: dict[str, _Record] = {}
         try:
-            async with self._sessions() as session:
-                query = select(FsmState.state, FsmState.data, FsmState.expires_at).where(
-                    FsmState.key == digest
+            for start in range(0, len(digests), SELECT_CHUNK):
+                chunk = digests[start : start + SELECT_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    f"SELECT key, state, data, expires_at FROM fsm_states WHERE key IN ({marks})"
                 )
-                row = (await session.execute(query)).one_or_none()
-        finally:
-            del self._loads[digest]
-            stale = digest in self._stale_loads
-            self._stale_loads.discard(digest)
-        if row is None:
-            # Not cached: a dialog that does not exist would otherwise stay in memory forever.
-            return None
-        record = _Record(row.state, row.data, row.expires_at)
-        if not stale and record.expires_at > self._clock():
-            self._committed[digest] = record
-        return record
+                for key, state, data, expires_at in connection.execute(query, chunk):
+                    found[key] = _Record(state, data, parse(expires_at))
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode in _SQLITE_LOCKED:
+                return None
+            raise
+        return found
+
+    async def _engine(self) -> AsyncEngine | None:
+        """The engine behind the session factory (found once)."""
+        if self._bind is None:
+            bind = getattr(self._sessions, "kw", {}).get("bind")
+            if bind is None:
+                async with self._sessions() as session:
+                    bind = session.bind
+            self._bind = bind if isinstance(bind, AsyncEngine) else False
+        return self._bind or None
 
     # --- group commit ----------------------------------------------------------------------
 
@@ -273,15 +380,20 @@ class SqlStorage(BaseStorage):
         await waiter
 
     async def _write_loop(self) -> None:
+        # Adaptive group commit: a write that finds the writer idle is committed at once (one
+        # dialog alone never waits); writes that arrive while a commit runs show that others
+        # are answering right now, so the next commit waits up to flush_interval for company.
+        busy = False
         while True:
             await self._wakeup.wait()
-            if self._flush_interval and not self._closed:
-                # Let the writes of updates being handled right now join this commit.
+            if busy and self._flush_interval and not self._closed:
+                self.grouped_commits += 1
                 await self._gather_writes()
             self._wakeup.clear()
             batch, self._pending = self._pending, {}
             if batch:
-                await self._commit(batch)
+                await self._commit(batch, alone=not busy)
+            busy = bool(self._pending)
             if self._closed and not self._pending:
                 return
 
@@ -295,7 +407,7 @@ class SqlStorage(BaseStorage):
             timer.cancel()
             self._gathering = None
 
-    async def _commit(self, batch: dict[str, _Write]) -> None:
+    async def _commit(self, batch: dict[str, _Write], *, alone: bool = False) -> None:
         try:
             rows = await self._resolve(batch)
         except BaseException as error:
@@ -304,7 +416,7 @@ class SqlStorage(BaseStorage):
                 raise  # cancellation: the waiters know, the task must still stop
             return
         try:
-            await self._store(rows)
+            await self._store(rows, alone=alone)
         except BaseException as error:
             if not isinstance(error, Exception):
                 self._fail(batch, error)
@@ -364,7 +476,8 @@ class SqlStorage(BaseStorage):
             # Read before the write transaction, not inside it: on SQLite a read-then-write
             # transaction fails outright (SQLITE_BUSY_SNAPSHOT) when any other connection
             # committed in between. Nobody else writes these rows, so the values stay valid.
-            bases.update(await self._select(unknown, now))
+            found = await self._fetch(unknown)
+            bases.update((d, r) for d, r in found.items() if r.expires_at > now)
         expires_at = now + self._ttl
         rows: dict[str, _Record | None] = {}
         for digest, write in batch.items():
@@ -376,42 +489,153 @@ class SqlStorage(BaseStorage):
             rows[digest] = None if empty else _Record(state, data, expires_at)
         return rows
 
-    async def _select(self, digests: Sequence[str], now: datetime) -> dict[str, _Record]:
-        found: dict[str, _Record] = {}
+    async def _store(self, rows: dict[str, _Record | None], *, alone: bool = False) -> None:
+        """Commit ``rows``; ``alone``: nobody else is writing, latency matters more than
+        throughput."""
+        self.commits += 1
+        engine = await self._engine() if self._driver_shortcuts else None
+        if engine is not None and engine.dialect.driver == "aiosqlite":
+            if alone and len(rows) <= INLINE_ROWS and self._store_inline(engine, rows):
+                return
+            await self._store_on_aiosqlite(engine, rows)
+            return
+        if engine is not None and engine.dialect.driver == "asyncpg":
+            await self._store_on_asyncpg(engine, rows)
+            return
         async with self._sessions() as session:
-            for start in range(0, len(digests), SELECT_CHUNK):
-                chunk = digests[start : start + SELECT_CHUNK]
-                query = select(
-                    FsmState.key, FsmState.state, FsmState.data, FsmState.expires_at
-                ).where(FsmState.key.in_(chunk), FsmState.expires_at > now)
-                for row in await session.execute(query):
-                    found[row.key] = _Record(row.state, row.data, row.expires_at)
-        return found
+            upserts = [
+                {"key": digest, "state": r.state, "data": r.data, "expires_at": r.expires_at}
+                for digest, r in rows.items()
+                if r is not None
+            ]
+            deletes = [{"digest": digest} for digest, r in rows.items() if r is None]
+            async with session.begin():
+                # Core execution with a list of parameter sets: the driver's executemany, one
+                # statement for the whole batch, no ORM unit of work.
+                connection = await session.connection()
+                if upserts:
+                    if self._upsert is None:
+                        self._upsert = _upsert_statement(session)
+                    await connection.execute(self._upsert, upserts)
+                if deletes:
+                    await connection.execute(_DELETE_BY_KEY, deletes)
 
-    async def _store(self, rows: dict[str, _Record | None]) -> None:
+    async def _store_on_asyncpg(
+        self, engine: AsyncEngine, rows: dict[str, _Record | None]
+    ) -> None:
+        """The transaction straight on asyncpg: three round trips, no session machinery."""
         upserts = [
-            {"key": digest, "state": r.state, "data": r.data, "expires_at": r.expires_at}
+            (digest, r.state, r.data, r.expires_at) for digest, r in rows.items() if r is not None
+        ]
+        deletes = [digest for digest, r in rows.items() if r is None]
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            async with driver.transaction():
+                if upserts:
+                    await driver.executemany(_PG_UPSERT, upserts)
+                if deletes:
+                    await driver.execute(_PG_DELETE, deletes)
+
+    def _sqlite_parameters(
+        self, engine: AsyncEngine, rows: dict[str, _Record | None]
+    ) -> tuple[list[tuple[str, str | None, str, Any]], list[tuple[str]]]:
+        if self._expires_bind is None:
+            self._expires_bind = _sqlite_datetime(engine.dialect)
+        expires = self._expires_bind
+        upserts = [
+            (digest, r.state, r.data, expires(r.expires_at))
             for digest, r in rows.items()
             if r is not None
         ]
-        deletes = [{"digest": digest} for digest, r in rows.items() if r is None]
-        async with self._sessions() as session, session.begin():
-            # Core execution with a list of parameter sets: the driver's executemany, one
-            # statement for the whole batch, no ORM unit of work.
-            connection = await session.connection()
+        deletes = [(digest,) for digest, r in rows.items() if r is None]
+        return upserts, deletes
+
+    def _store_inline(self, engine: AsyncEngine, rows: dict[str, _Record | None]) -> bool:
+        """A few rows committed right here on the event loop through a connection of our own;
+        False (nothing done) when another connection holds the write lock or the database
+        is not a file.
+
+        aiosqlite runs every call in its own thread: a commit through it takes several thread
+        hops, each waiting for the OS to schedule a thread, which on a busy machine costs a
+        lone dialog more than everything else it does. In WAL mode with synchronous=NORMAL a
+        small commit only appends to the log (no fsync), a few dozen microseconds; the write
+        lock is asked for without waiting, so the loop is never blocked behind another writer.
+
+        Only while the engine's pool has every connection at rest: a transaction of the answer
+        path that read and is about to write would fail outright (SQLITE_BUSY_SNAPSHOT) if
+        another connection committed in between, which with one pooled writer never happens.
+        Nothing else runs on the loop until this commit is done, so none can begin meanwhile.
+        """
+        connection = self._inline_connection(engine)
+        if connection is None or _pool_in_use(engine):
+            return False
+        upserts, deletes = self._sqlite_parameters(engine, rows)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode in _SQLITE_LOCKED:
+                return False  # someone else is writing: queue behind them in the pool
+            raise
+        try:
             if upserts:
-                insert = insert_on_conflict(session, FsmState)
-                upsert = insert.on_conflict_do_update(
-                    index_elements=[FsmState.key],
-                    set_={
-                        "state": insert.excluded.state,
-                        "data": insert.excluded.data,
-                        "expires_at": insert.excluded.expires_at,
-                    },
-                )
-                await connection.execute(upsert, upserts)
+                connection.executemany(_SQLITE_UPSERT, upserts)
             if deletes:
-                await connection.execute(_DELETE_BY_KEY, deletes)
+                connection.executemany(_SQLITE_DELETE, deletes)
+            connection.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            raise
+        return True
+
+    def _inline_connection(self, engine: AsyncEngine | None) -> sqlite3.Connection | None:
+        if engine is None or not self._driver_shortcuts or engine.dialect.driver != "aiosqlite":
+            return None
+        if self._inline is None:
+            database = engine.url.database
+            if (
+                not database
+                or database == ":memory:"
+                or database.startswith("file:")
+                or engine.url.query.get("uri")
+            ):
+                self._inline = False
+                return None
+            connection = sqlite3.connect(database, isolation_level=None)
+            # Same durability as the engine's connections (WAL, NORMAL); never wait for the
+            # lock; checkpoints (which fsync) are left to the engine's connections, off the loop.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=0")
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                connection.close()
+                self._inline = False
+                return None
+            self._inline = connection
+        return self._inline or None
+
+    async def _store_on_aiosqlite(
+        self, engine: AsyncEngine, rows: dict[str, _Record | None]
+    ) -> None:
+        """The same transaction straight on the driver: three hops to aiosqlite's thread
+        instead of seven through a session."""
+        upserts, deletes = self._sqlite_parameters(engine, rows)
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("BEGIN")
+            try:
+                if upserts:
+                    await driver.executemany(_SQLITE_UPSERT, upserts)
+                if deletes:
+                    await driver.executemany(_SQLITE_DELETE, deletes)
+                await driver.execute("COMMIT")
+            except BaseException:
+                # Returning the connection to the pool rolls back as well; this is explicit.
+                with contextlib.suppress(Exception):
+                    await driver.execute("ROLLBACK")
+                raise
 
     def _fail(self, batch: dict[str, _Write], error: BaseException) -> None:
         reason = _describe(error)
@@ -427,6 +651,61 @@ class SqlStorage(BaseStorage):
                     waiter.set_exception(FsmCommitError(reason, error))
 
 
+_SQLITE_UPSERT: Final = (
+    "INSERT INTO fsm_states (key, state, data, expires_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
+    "expires_at = excluded.expires_at"
+)
+_SQLITE_DELETE: Final = "DELETE FROM fsm_states WHERE key = ?"
+_PG_UPSERT: Final = (
+    "INSERT INTO fsm_states (key, state, data, expires_at) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
+    "expires_at = excluded.expires_at"
+)
+_PG_DELETE: Final = "DELETE FROM fsm_states WHERE key = ANY($1::text[])"
+_PG_SELECT: Final = (
+    "SELECT key, state, data, expires_at FROM fsm_states WHERE key = ANY($1::text[])"
+)
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the write lock.
+_SQLITE_LOCKED: Final = frozenset({5, 6})
+
+
+def _pool_in_use(engine: AsyncEngine) -> bool:
+    """Whether a pooled connection is checked out (True when the pool cannot tell)."""
+    checked_out = getattr(engine.sync_engine.pool, "checkedout", None)
+    return checked_out is None or checked_out() > 0
+
+
+def _sqlite_datetime(dialect: Dialect) -> Callable[[datetime], Any]:
+    """How the ``expires_at`` column binds a value on this dialect: the very text the ORM
+    writes, so that SQL comparisons of the column stay right."""
+    column_type = FsmState.__table__.c.expires_at.type
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    assert process is not None
+    return process
+
+
+def _sqlite_datetime_result(dialect: Dialect) -> Callable[[Any], datetime]:
+    """How the ORM reads ``expires_at`` back on this dialect (text to an aware datetime)."""
+    column_type = FsmState.__table__.c.expires_at.type
+    process = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    assert process is not None
+    return cast(Callable[[Any], datetime], process)
+
+
+def _upsert_statement(session: AsyncSession) -> Executable:
+    """The batch upsert of whole rows, in the session's dialect (built once per storage)."""
+    insert = insert_on_conflict(session, FsmState)
+    return insert.on_conflict_do_update(
+        index_elements=[FsmState.key],
+        set_={
+            "state": insert.excluded.state,
+            "data": insert.excluded.data,
+            "expires_at": insert.excluded.expires_at,
+        },
+    )
+
+
 def _settle(future: asyncio.Future[None] | None) -> None:
     if future is not None and not future.done():
         future.set_result(None)
@@ -438,6 +717,7 @@ def _describe(error: BaseException) -> str:
         # str(error) would render the parameters; the driver's own message does not (sqlite3
         # never quotes values, asyncpg keeps row values in .detail, outside str()).
         return f"{type(error.orig).__name__}: {error.orig}"
-    if isinstance(error, OSError):
+    if isinstance(error, (OSError, sqlite3.Error)):
+        # Driver messages name the table or the failure, never a parameter's value.
         return f"{type(error).__name__}: {error}"
     return type(error).__name__

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -13,7 +14,8 @@ import pytest
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, delete, event, func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.database import create_session_factory
@@ -66,18 +68,33 @@ async def _row_count(sessions: async_sessionmaker[AsyncSession]) -> int:
         return (await session.scalar(select(func.count()).select_from(FsmState))) or 0
 
 
-@contextmanager
-def _counting_commits(engine: AsyncEngine) -> Iterator[list[int]]:
-    commits: list[int] = []
-
-    def on_commit(_connection: Connection) -> None:
-        commits.append(1)
-
-    event.listen(engine.sync_engine, "commit", on_commit)
+@asynccontextmanager
+async def _database_refusing_writes(engine: AsyncEngine) -> AsyncIterator[None]:
+    """The database fails every write to fsm_states, on every connection (a trigger)."""
+    if engine.dialect.name == "sqlite":
+        create = [
+            f"CREATE TRIGGER refuse_{when} BEFORE {when} ON fsm_states "
+            "BEGIN SELECT RAISE(ABORT, 'database went away'); END"
+            for when in ("insert", "update", "delete")
+        ]
+        drop = [f"DROP TRIGGER refuse_{when}" for when in ("insert", "update", "delete")]
+    else:
+        create = [
+            "CREATE FUNCTION refuse_writes() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'database went away'; END $$",
+            "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON fsm_states "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_writes()",
+        ]
+        drop = ["DROP TRIGGER refuse ON fsm_states", "DROP FUNCTION refuse_writes()"]
+    async with engine.begin() as connection:
+        for statement in create:
+            await connection.exec_driver_sql(statement)
     try:
-        yield commits
+        yield
     finally:
-        event.remove(engine.sync_engine, "commit", on_commit)
+        async with engine.begin() as connection:
+            for statement in drop:
+                await connection.exec_driver_sql(statement)
 
 
 # --- round trip and restart ---------------------------------------------------------------
@@ -129,15 +146,14 @@ async def test_dialog_survives_a_new_storage_on_a_new_engine(
 
 
 async def test_state_and_data_written_together_are_merged_into_one_row(
-    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    with _counting_commits(engine) as commits:
-        await asyncio.gather(
-            fsm.set_state(KEY, Poll.answering),
-            fsm.set_data(KEY, {"cursor": "q1"}),
-            fsm.set_data(KEY, {"cursor": "q2"}),  # the last write of a part wins
-        )
-    assert len(commits) == 1
+    await asyncio.gather(
+        fsm.set_state(KEY, Poll.answering),
+        fsm.set_data(KEY, {"cursor": "q1"}),
+        fsm.set_data(KEY, {"cursor": "q2"}),  # the last write of a part wins
+    )
+    assert fsm.commits == 1
     [row] = await _rows(sessions)
     assert (row.state, row.data) == ("Poll:answering", '{"cursor":"q2"}')
 
@@ -231,14 +247,11 @@ def test_a_short_pepper_is_refused(sessions: async_sessionmaker[AsyncSession]) -
 
 
 async def test_200_concurrent_writers_share_a_few_commits_and_survive_a_restart(
-    database: ScratchDatabase, engine: AsyncEngine, fsm: SqlStorage
+    database: ScratchDatabase, fsm: SqlStorage
 ) -> None:
     keys = [_key(number) for number in range(200)]
-    with _counting_commits(engine) as commits:
-        await asyncio.gather(
-            *(fsm.set_data(key, {"cursor": f"q{n}"}) for n, key in enumerate(keys))
-        )
-    assert 1 <= len(commits) <= 10
+    await asyncio.gather(*(fsm.set_data(key, {"cursor": f"q{n}"}) for n, key in enumerate(keys)))
+    assert 1 <= fsm.commits <= 10
     await fsm.close()
 
     restarted_engine = database.engine()
@@ -251,44 +264,40 @@ async def test_200_concurrent_writers_share_a_few_commits_and_survive_a_restart(
     assert read == [{"cursor": f"q{n}"} for n in range(200)]
 
 
-async def test_writers_arriving_during_a_commit_join_the_next_one(
-    fsm: SqlStorage, engine: AsyncEngine
-) -> None:
+async def test_writers_arriving_during_a_commit_join_the_next_one(fsm: SqlStorage) -> None:
     async def dialog(number: int) -> None:
         for step in range(5):
             await fsm.update_data(_key(number), {"cursor": f"q{step}"})
 
-    with _counting_commits(engine) as commits:
-        await asyncio.gather(*(dialog(number) for number in range(50)))
+    await asyncio.gather(*(dialog(number) for number in range(50)))
     # 250 writes; each dialog's writes are sequential, so at least 5 commits are needed.
-    assert 5 <= len(commits) <= 25
+    assert 5 <= fsm.commits <= 25
     assert await fsm.get_data(_key(49)) == {"cursor": "q4"}
 
 
+# 5 keys: a lone commit (on SQLite written on the event loop); 20: a batch through the pool.
+@pytest.mark.parametrize("dialogs", [5, 20])
 async def test_a_failed_commit_raises_to_every_waiter_and_keeps_the_committed_value(
-    fsm: SqlStorage, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+    fsm: SqlStorage,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    dialogs: int,
 ) -> None:
-    keys = [_key(number) for number in range(5)]
+    keys = [_key(number) for number in range(dialogs)]
     for key in keys:
         await fsm.set_data(key, {"cursor": "committed"})
 
-    def refuse(_connection: Connection) -> None:
-        raise RuntimeError("database went away")
-
-    event.listen(engine.sync_engine, "commit", refuse)
-    try:
+    async with _database_refusing_writes(engine):
         results = await asyncio.gather(
             *(fsm.set_data(key, {"cursor": "lost"}) for key in keys),
             fsm.set_state(keys[0], Poll.answering),
             return_exceptions=True,
         )
-    finally:
-        event.remove(engine.sync_engine, "commit", refuse)
 
-    assert len(results) == 6
+    assert len(results) == dialogs + 1
     assert all(isinstance(result, FsmCommitError) for result in results)
-    assert all(isinstance(result.original, RuntimeError) for result in results)  # type: ignore[union-attr]
-    assert [await fsm.get_data(key) for key in keys] == [{"cursor": "committed"}] * 5
+    assert all(isinstance(result.original, Exception) for result in results)  # type: ignore[union-attr]
+    assert [await fsm.get_data(key) for key in keys] == [{"cursor": "committed"}] * dialogs
     assert await fsm.get_state(keys[0]) is None
     # The storage recovers once the database does.
     await fsm.set_data(keys[0], {"cursor": "q2"})
@@ -323,20 +332,180 @@ async def test_a_missing_table_fails_the_write_without_logging_answers_or_ids(
         assert secret not in logged
 
 
+class _HeldCommits:
+    """Stands in for the storage's commit step: each commit waits until ``release`` is set."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self._store = storage._store
+        storage._store = self  # type: ignore[method-assign]
+
+    async def __call__(self, rows: dict[str, Any], *, alone: bool = False) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await self._store(rows, alone=alone)
+
+
 async def test_a_pending_write_is_invisible_until_committed(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    storage = SqlStorage(sessions, PEPPER, flush_interval=10.0)  # holds the batch open
+    storage = SqlStorage(sessions, PEPPER)
+    held = _HeldCommits(storage)
     try:
         write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
-        await asyncio.sleep(0.05)
+        await held.entered.wait()
         assert not write.done()
         assert await storage.get_data(KEY) == {}
         assert await _row_count(sessions) == 0
     finally:
+        held.release.set()
         await storage.close()
     await write
     assert await _row_count(sessions) == 1
+
+
+async def _stored_data(sessions: async_sessionmaker[AsyncSession], key: StorageKey) -> str:
+    async with sessions() as session:
+        row = await session.get(FsmState, storage_key_digest(key, PEPPER))
+    assert row is not None
+    return row.data
+
+
+async def test_a_lone_dialog_commits_each_write_at_once_durable_when_it_returns(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # An hour of grouping delay: a write that waited for company would never finish here.
+    storage = SqlStorage(sessions, PEPPER, flush_interval=3600.0)
+    try:
+        await asyncio.wait_for(storage.set_state(KEY, Poll.answering), timeout=30)
+        for step in range(1, 4):
+            await asyncio.wait_for(storage.update_data(KEY, {"cursor": step}), timeout=30)
+            # Durable before the handler may reply: the database already holds it.
+            assert await _stored_data(sessions, KEY) == f'{{"cursor":{step}}}'
+        assert storage.commits == 4
+        assert storage.grouped_commits == 0
+    finally:
+        await storage.close()
+
+
+async def test_reads_missing_from_the_cache_in_one_turn_are_loaded_in_one_query(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    keys = [_key(number) for number in range(50)]
+    writer = SqlStorage(sessions, PEPPER)
+    await asyncio.gather(*(writer.set_data(key, {"n": n}) for n, key in enumerate(keys)))
+    await writer.close()
+    selects: list[str] = []
+
+    def on_execute(_conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    # Through the session factory, where the statements can be counted.
+    storage = SqlStorage(sessions, PEPPER, driver_shortcuts=False)
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        read = await asyncio.gather(
+            *(storage.get_data(key) for key in keys), storage.get_state(_key(999))
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+        await storage.close()
+    assert read == [{"n": n} for n in range(50)] + [None]
+    assert len(selects) == 1
+
+
+async def test_a_lone_sqlite_write_takes_no_pooled_connection(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-commit shortcut is SQLite's")
+    storage = SqlStorage(sessions, PEPPER)
+    checkouts: list[int] = []
+
+    def on_checkout(*_args: Any) -> None:
+        checkouts.append(1)
+
+    try:
+        await storage.set_state(KEY, Poll.answering)  # cached: the next write reads nothing
+        event.listen(engine.sync_engine.pool, "checkout", on_checkout)
+        try:
+            # Committed on the event loop through the storage's own connection: no hop to
+            # aiosqlite's thread.
+            await storage.set_data(KEY, {"cursor": "q1"})
+        finally:
+            event.remove(engine.sync_engine.pool, "checkout", on_checkout)
+        assert checkouts == []
+        assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
+    finally:
+        await storage.close()
+
+
+async def test_a_lone_write_never_commits_inside_another_transaction_of_the_pool(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessions, PEPPER)
+    try:
+        await storage.set_state(KEY, Poll.answering)
+        async with sessions.begin() as session:
+            # A transaction that reads, then writes (as enrolment or a poll answer does).
+            await session.scalar(select(func.count()).select_from(FsmState))
+            write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
+            await asyncio.sleep(0.1)
+            # On SQLite another connection committing in between would fail this write.
+            await session.execute(delete(FsmState).where(FsmState.key == "absent"))
+        await asyncio.wait_for(write, timeout=30)
+        assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
+    finally:
+        await storage.close()
+
+
+async def test_a_lone_write_waits_its_turn_while_another_connection_holds_the_lock(
+    database: ScratchDatabase, sessions: async_sessionmaker[AsyncSession], fsm: SqlStorage
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-commit shortcut is SQLite's")
+    await fsm.set_data(_key(1), {"cursor": "q1"})  # the shortcut's connection is open now
+    path = make_url(database.url).database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer, e.g. a report or a migration
+        write = asyncio.create_task(fsm.set_data(KEY, {"cursor": "q1"}))
+        await asyncio.sleep(0.2)
+        # Not failed and not blocking the event loop (this test runs): queued in the pool.
+        assert not write.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, timeout=30)
+    finally:
+        other.close()
+    assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
+
+
+async def test_writes_arriving_during_a_commit_wait_for_company_and_share_one_commit(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = SqlStorage(sessions, PEPPER, flush_interval=0.5)
+    held = _HeldCommits(storage)
+    try:
+        first = asyncio.create_task(storage.set_data(_key(0), {"cursor": "q1"}))
+        await held.entered.wait()
+        # Others answer while the first commit runs, one event-loop turn apart.
+        during = []
+        for number in range(1, 6):
+            during.append(asyncio.create_task(storage.set_data(_key(number), {"n": number})))
+            await asyncio.sleep(0)
+        held.release.set()
+        await first
+        # Under load the next commit waits for company: these join the five above.
+        late = [storage.set_data(_key(number), {"n": number}) for number in range(6, 9)]
+        await asyncio.gather(*during, *late)
+        assert storage.commits == 2
+        assert storage.grouped_commits == 1
+        assert await _row_count(sessions) == 9
+    finally:
+        await storage.close()
 
 
 async def test_data_json_cannot_hold_fails_only_its_own_caller(fsm: SqlStorage) -> None:
@@ -378,36 +547,52 @@ async def test_a_row_the_database_refuses_fails_only_its_own_dialog(
 
 
 async def test_database_outage_is_not_retried_row_by_row(
-    fsm: SqlStorage, engine: AsyncEngine
+    fsm: SqlStorage, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sqlite3
+
+    import asyncpg.exceptions
     from sqlalchemy.exc import OperationalError
 
     attempts: list[int] = []
+    # The failure as each write path raises it: SQLAlchemy's, or the driver's own on the
+    # storage's driver shortcuts.
+    down: list[BaseException] = [
+        OperationalError("COMMIT", {}, ConnectionRefusedError("down")),
+        sqlite3.OperationalError("disk I/O error"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+    ]
+    for failure in down:
+        attempts.clear()
 
-    def refuse(_connection: Connection) -> None:
-        attempts.append(1)
-        raise OperationalError("COMMIT", {}, ConnectionRefusedError("down"))
+        async def refuse(
+            *args: object, failure: BaseException = failure, **kwargs: object
+        ) -> None:
+            attempts.append(1)
+            raise failure
 
-    event.listen(engine.sync_engine, "commit", refuse)
-    try:
+        monkeypatch.setattr(fsm, "_store", refuse)
         results = await asyncio.gather(
             *(fsm.set_data(_key(n), {"cursor": "q"}) for n in range(4)), return_exceptions=True
         )
-    finally:
-        event.remove(engine.sync_engine, "commit", refuse)
-    assert all(isinstance(result, FsmCommitError) for result in results)
-    assert len(attempts) == 1
+        assert all(isinstance(result, FsmCommitError) for result in results), failure
+        assert len(attempts) == 1, failure
 
 
 async def test_close_commits_pending_writes_and_refuses_new_ones(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     storage = SqlStorage(sessions, PEPPER, flush_interval=10.0)  # would wait ten seconds
-    write = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
+    held = _HeldCommits(storage)
+    first = asyncio.create_task(storage.set_data(_key(1), {"cursor": "q1"}))
+    await held.entered.wait()
+    second = asyncio.create_task(storage.set_data(KEY, {"cursor": "q1"}))
     await asyncio.sleep(0)
+    held.release.set()
+    await first  # the writer now waits for company for the second write
     await asyncio.wait_for(storage.close(), timeout=5)
-    await write
-    assert await _row_count(sessions) == 1
+    await second
+    assert await _row_count(sessions) == 2
     with pytest.raises(RuntimeError, match="closed"):
         await storage.set_state(KEY, Poll.answering)
 
@@ -448,7 +633,13 @@ async def test_a_load_overtaken_by_a_commit_does_not_cache_the_older_row(
     await first.close()
 
     factory = _FirstSessionWaits(sessions)
-    storage = SqlStorage(cast(async_sessionmaker[AsyncSession], factory), PEPPER, flush_interval=0)
+    # Through the session factory: the SQLite shortcut reads without awaiting, leaving no race.
+    storage = SqlStorage(
+        cast(async_sessionmaker[AsyncSession], factory),
+        PEPPER,
+        flush_interval=0,
+        driver_shortcuts=False,
+    )
     try:
         reader = asyncio.create_task(storage.get_data(KEY))
         await factory.read.wait()  # the load holds the old row

@@ -1,0 +1,59 @@
+"""The composition root: the start-up heap is frozen before the bot takes updates."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import bot.app
+from bot.app import freeze_startup_heap, serve
+from bot.settings import Settings
+
+
+def test_freeze_startup_heap_takes_live_objects_out_of_collections() -> None:
+    survivor: list[Any] = []
+    survivor.append(survivor)  # a cycle: only the collector could ever free it
+    try:
+        frozen = freeze_startup_heap()
+        assert frozen == gc.get_freeze_count() > 0
+        assert not any(obj is survivor for obj in gc.get_objects())  # not tracked any more
+    finally:
+        gc.unfreeze()
+    assert any(obj is survivor for obj in gc.get_objects())
+
+
+async def test_serve_freezes_the_heap_after_start_up_before_polling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    steps: list[str] = []
+
+    class FakeBot:
+        async def set_my_commands(self, *_args: Any, **_kwargs: Any) -> None:
+            steps.append("commands")
+
+    class FakeDispatcher:
+        def resolve_used_update_types(self) -> list[str]:
+            return []
+
+        async def start_polling(self, *_args: Any, **_kwargs: Any) -> None:
+            steps.append("polling")
+
+    @asynccontextmanager
+    async def application(_settings: Settings) -> AsyncIterator[SimpleNamespace]:
+        steps.append("built")
+        yield SimpleNamespace(bot=FakeBot(), dispatcher=FakeDispatcher())
+
+    monkeypatch.setattr(bot.app, "build_application", application)
+
+    def freeze() -> int:
+        steps.append("frozen")
+        return 1
+
+    monkeypatch.setattr(bot.app, "freeze_startup_heap", freeze)
+    await serve(Settings(_env_file=None))
+    assert steps.index("built") < steps.index("frozen") < steps.index("polling")
