@@ -155,8 +155,15 @@ class ReportDeliveries:
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
         sent = 0
+        # Nothing is due for a period that ended before the installation (issue 10, item 8:
+        # a fresh installation in November sent an empty first-half report and digest).
+        installed = await self._store.installed_on(now.astimezone(self._schedule.zone).date())
         for kind in KINDS:
-            occurrences = self._schedule.occurrences(kind, now - LOOKBACK[kind], now)
+            occurrences = [
+                due
+                for due in self._schedule.occurrences(kind, now - LOOKBACK[kind], now)
+                if due.period.end >= installed
+            ]
             last_due = await self._store.last_due(kind)
             if last_due is None:
                 # A fresh installation starts with the latest report, not a backlog.
