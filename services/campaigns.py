@@ -1019,12 +1019,19 @@ class CampaignService:
             return campaign.display_title(questionnaire)
         return questionnaire.title if questionnaire is not None else Text(ru=row.campaign_id)
 
+    def start_url(self, window_id: int) -> str | None:
+        """The t.me deep link that opens the window, when the bot's username is known."""
+        if not self._bot_username:
+            return None
+        return f"https://t.me/{self._bot_username}?start={window_payload(window_id)}"
+
     def _link(self, window_id: int) -> str:
-        payload = window_payload(window_id)
-        if self._bot_username:
-            url = html.escape(f"https://t.me/{self._bot_username}?start={payload}")
-            return f'<a href="{url}">Пройти опрос</a>'
-        return f"Чтобы начать, отправьте боту команду <code>/start {payload}</code>"
+        url = self.start_url(window_id)
+        if url is not None:
+            return f'<a href="{html.escape(url)}">Пройти опрос</a>'
+        return (
+            f"Чтобы начать, отправьте боту команду <code>/start {window_payload(window_id)}</code>"
+        )
 
     def _invitation_text(self, row: WindowRow, campaign: Campaign) -> str:
         title = _esc(self._title(row).ru)

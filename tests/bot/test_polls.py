@@ -56,6 +56,13 @@ async def test_officer_opens_a_poll_and_subscribers_are_invited(world: World) ->
     assert stranger == []
 
 
+async def test_issue10_poll_open_confirms_with_a_link_that_can_be_tapped(world: World) -> None:
+    window_id = await _open_deep_poll(world)
+    confirmation = world.harness.person(OFFICER_ID).last_text()
+    assert f"Ссылка: https://t.me/otklik_test_bot?start=w{window_id}" in confirmation
+    assert "/start w" not in confirmation
+
+
 async def test_a_person_answers_a_window_once(world: World) -> None:
     window_id = await _open_deep_poll(world)
     anna = world.harness.person(1001)
