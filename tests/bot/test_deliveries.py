@@ -144,12 +144,20 @@ async def test_semiannual_report_comes_with_a_workbook(world: World) -> None:
     outbox = FakeOutbox()
     deliveries = _deliveries(world, outbox)
     await deliveries.tick(_local(2026, 6, 30, 12, 0))  # first start: the latest of each kind
-    assert outbox.documents == [(OFFICER_ID, "otklik-2025-H2.xlsx")]
+    # As of 31 December: the year, with the second half-year beside it (issue 10, item 7).
+    assert outbox.documents == [
+        (OFFICER_ID, "otklik-2025.xlsx"),
+        (OFFICER_ID, "otklik-2025-H2.xlsx"),
+    ]
+    texts = [text for _, text in outbox.texts]
+    assert any("Годовой отчёт" in t and "01.01.2025–31.12.2025" in t for t in texts)
+    assert any("Полугодовой отчёт" in t and "01.07.2025–31.12.2025" in t for t in texts)
     outbox.texts.clear()
     outbox.documents.clear()
     assert await deliveries.tick(_local(2026, 7, 1, 9, 0)) == 1
     assert any("Полугодовой отчёт" in text for _, text in outbox.texts)
-    assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]
+    assert not any("Годовой отчёт" in text for _, text in outbox.texts)
+    assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]  # the first half only
 
 
 async def test_issue10_a_fresh_installation_sends_nothing_on_periods_before_it(
