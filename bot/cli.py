@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.posters import add_commands as add_poster_commands
 from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
+from bot.report_command import add_commands as add_report_commands
 from questionnaires.catalog import Catalog, load_catalog
 from questionnaires.errors import DefinitionError
 from questionnaires.loader import load_folder
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(handler=_cmd_db_downgrade)
 
     add_poster_commands(commands)
+    add_report_commands(commands, _settings)
 
     schema = commands.add_parser("schema", help="write JSON Schemas for YAML editors")
     schema.add_argument("--out", type=Path, default=SCHEMA_DIR)

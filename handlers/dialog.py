@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from datetime import date
+from html import escape
 from typing import Any
 
 from aiogram import Bot, Router
@@ -25,7 +26,7 @@ from questionnaires.campaigns import Verdict
 from questionnaires.engine import Asked, Completed, Outcome, Progress, Rejected
 from questionnaires.render import fill
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Language, Questionnaire
+from questionnaires.schema import Audience, Language, Questionnaire
 from services.campaigns import CampaignService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
@@ -291,7 +292,12 @@ async def _complete(
             return View(tr(language, "already_rated"), None)
         _track_end(funnel, data, outcome, last_question)
     titles = feedback.titles(outcome.context, language)
-    return thanks_view(fill(outcome.questionnaire.outro, language, titles), language)
+    outro = fill(outcome.questionnaire.outro, language, titles)
+    if outcome.questionnaire.audience != Audience.EXTERNAL:
+        # The "what will change" opt-in is for citizens; staff (the staff poll, /feedback)
+        # hear about changes inside the body (issue 10, item 8).
+        return View(escape(outro), None)
+    return thanks_view(outro, language)
 
 
 def started_on(data: Mapping[str, Any]) -> date:

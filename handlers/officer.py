@@ -1,4 +1,5 @@
-"""Officer commands: /report and /export with period and service chosen by buttons.
+"""Officer commands: /report and /export with period and service chosen by buttons, or a typed
+closed range (``/report 01.01.2026–31.03.2026``) checked against the disclosure policy.
 
 Anyone who is not an officer never reaches these handlers: their /report falls through to the
 "unknown command" answer every citizen gets, so nothing hints that the commands exist.
@@ -28,6 +29,7 @@ from pydantic import Field
 from handlers.texts import language_of
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
+from reports.periods import RangeError, closed_range, parse_range
 from services.feedback import FeedbackService
 from services.reporting import ReportingService
 
@@ -58,6 +60,33 @@ class ReportPress(CallbackData, prefix="rep"):
     service: Annotated[str, Field(max_length=64)] = ""
 
 
+class RangePress(CallbackData, prefix="repr"):
+    """The service chosen for a typed range; the range travels as two YYYYMMDD days."""
+
+    export: bool
+    start: Annotated[str, Field(min_length=8, max_length=8)]
+    end: Annotated[str, Field(min_length=8, max_length=8)]
+    service: Annotated[str, Field(max_length=64)]
+
+
+#: Why a typed range is refused (keys of reports.periods.RangeError).
+RANGE_REFUSALS: dict[str, str] = {
+    "format": "Не удалось прочитать период. Напишите так: /report 01.01.2026–31.03.2026",
+    "order": "Период заканчивается раньше, чем начинается.",
+    "open": "Период ещё не закончился: отчёты строятся только за завершённые периоды, "
+    "иначе цифры менялись бы день ото дня.",
+    "months": "Произвольный период должен состоять из целых календарных месяцев "
+    "(с 1-го числа по последний день месяца): по частям месяца цифры не показываются, "
+    "чтобы их нельзя было вычесть из месячных и узнать ответы немногих людей.",
+    "weeks": "Произвольный период должен состоять из целых недель (понедельник–воскресенье) "
+    "или месяцев: по частям недели цифры не показываются ради анонимности.",
+}
+
+
+def _day(value: str) -> date:
+    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
 def _choices(reporting: ReportingService) -> dict[str, str]:
     """The buttons: weeks only when the disclosure policy lets weeks show figures."""
     kinds = reporting.period_kinds()
@@ -80,8 +109,25 @@ def setup() -> Router:
     router.callback_query.filter(is_officer)
 
     @router.message(Command("report", "export"))
-    async def on_command(message: Message, reporting: ReportingService) -> None:
-        export = (message.text or "").lstrip("/").startswith("export")
+    async def on_command(
+        message: Message, reporting: ReportingService, feedback: FeedbackService
+    ) -> None:
+        command, _, typed = (message.text or "").partition(" ")
+        export = command.lstrip("/").startswith("export")
+        if typed.strip():
+            try:
+                period = closed_range(
+                    parse_range(typed), feedback.today(), weekly=reporting.disclosure.weekly
+                )
+            except RangeError as refused:
+                await message.answer(escape(RANGE_REFUSALS[refused.reason]))
+                return
+            officer = message.from_user.id if message.from_user else 0
+            await message.answer(
+                f"Период {period}: выберите услугу",
+                reply_markup=_range_keyboard(reporting, officer, export, period),
+            )
+            return
         builder = InlineKeyboardBuilder()
         for code, label in _choices(reporting).items():
             builder.button(text=label, callback_data=ReportPress(export=export, period=code))
@@ -120,20 +166,82 @@ def setup() -> Router:
             f"{escape(PERIODS[callback_data.period])}: {period}, "
             f"{escape(reporting.default_title(scope))}"
         )
-        if callback_data.export:
-            workbook = await reporting.workbook(period, scope)
-            name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
-            await message.answer_document(
-                BufferedInputFile(workbook, filename=name), caption=f"Ответы и сводка за {period}"
+        await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
+
+    @router.callback_query(RangePress.filter())
+    async def on_range(
+        query: CallbackQuery,
+        callback_data: RangePress,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+    ) -> None:
+        message = query.message
+        try:
+            period = closed_range(
+                Period(_day(callback_data.start), _day(callback_data.end)),
+                feedback.today(),
+                weekly=reporting.disclosure.weekly,
             )
+        except ValueError:
+            period = None
+        if not isinstance(message, Message) or period is None:
+            await query.answer("Кнопка устарела", show_alert=True)
             return
-        files = await reporting.report_files(period, scope, language_of(query.from_user))
-        for text in files.messages:
-            await message.answer(text)
-        for name, png in files.charts:
-            await message.answer_photo(BufferedInputFile(png, filename=name))
+        scope = Scope(
+            service=None if callback_data.service == ALL_SERVICES else callback_data.service
+        )
+        if not reporting.may_see(query.from_user.id, scope):
+            await query.answer("Нет доступа к этой услуге", show_alert=True)
+            return
+        await query.answer("Готовлю…")
+        await message.edit_text(f"Период {period}, {escape(reporting.default_title(scope))}")
+        await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
     return router
+
+
+async def _deliver(
+    message: Message,
+    reporting: ReportingService,
+    period: Period,
+    scope: Scope,
+    export: bool,
+    user: User,
+) -> None:
+    """Send the report (message and charts) or the workbook of one period and scope."""
+    if export:
+        workbook = await reporting.workbook(period, scope)
+        name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+        await message.answer_document(
+            BufferedInputFile(workbook, filename=name), caption=f"Ответы и сводка за {period}"
+        )
+        return
+    files = await reporting.report_files(period, scope, language_of(user))
+    for text in files.messages:
+        await message.answer(text)
+    for name, png in files.charts:
+        await message.answer_photo(BufferedInputFile(png, filename=name))
+
+
+def _range_keyboard(
+    reporting: ReportingService, officer: int, export: bool, period: Period
+) -> InlineKeyboardMarkup:
+    def press(service: str) -> RangePress:
+        return RangePress(
+            export=export,
+            start=f"{period.start:%Y%m%d}",
+            end=f"{period.end:%Y%m%d}",
+            service=service,
+        )
+
+    builder = InlineKeyboardBuilder()
+    services = reporting.services_of(officer)
+    if len(services) == len(reporting.catalog.services):
+        builder.button(text="Все услуги", callback_data=press(ALL_SERVICES))
+    for service in services:
+        builder.button(text=service.title.ru, callback_data=press(service.code))
+    builder.adjust(1)
+    return builder.as_markup()
 
 
 def _services_keyboard(

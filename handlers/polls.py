@@ -378,9 +378,16 @@ def setup_officer() -> Router:
         try:
             if callback_data.action == "open":
                 window = await campaigns.open_now(callback_data.target)
+                # A link the officer can tap and forward (issue 10, item 8), else the command.
+                url = campaigns.start_url(window.id)
+                link = (
+                    escape(url)
+                    if url is not None
+                    else f"<code>/start {escape(window.start_payload)}</code>"
+                )
                 text = (
                     f"Опрос «{escape(window.title.ru)}» открыт до {window.closes_on:%d.%m.%Y}. "
-                    f"Приглашения уйдут в течение минуты. Ссылка: /start {window.start_payload}"
+                    f"Приглашения уйдут в течение минуты. Ссылка: {link}"
                 )
             else:
                 window_id = int(callback_data.target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +29,10 @@ FONT: Final = "DejaVu Sans"
 SIZE_INCHES: Final = (12.0, 7.0)
 DPI: Final = 100
 MAX_SERIES: Final = 6
-_LEGEND_CHARS: Final = 45
+#: Legend entries wrap at this width (two columns fit 1200 px at 14 pt) and are never cut
+#: short of _LEGEND_MAX_CHARS, so a service's full catalog name shows (issue 10, item 8).
+_LEGEND_WRAP: Final = 44
+_LEGEND_MAX_CHARS: Final = 200
 _COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 _SCORE_COLOURS: Final = {1: "#d62728", 2: "#f28e2b", 3: "#bab0ac", 4: "#8cd17d", 5: "#2ca02c"}
 
@@ -61,7 +65,13 @@ def _t(language: Language, key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def _label(text: str, limit: int = _LEGEND_CHARS) -> str:
+def _legend_label(text: str) -> str:
+    """A service name for the legend: whole, wrapped onto lines of at most _LEGEND_WRAP."""
+    label = _label(text, _LEGEND_MAX_CHARS)
+    return "\n".join(textwrap.wrap(label, _LEGEND_WRAP, break_on_hyphens=False)) or label
+
+
+def _label(text: str, limit: int) -> str:
     """A catalog string made safe for matplotlib: no mathtext, no hidden legend entry."""
     text = " ".join(text.split())
     if len(text) > limit:
@@ -109,7 +119,7 @@ def trend_series(
     chosen = visible[:max_series]
     lines = tuple(
         (
-            _label(titles.get(service) or service or _t(language, "unknown_service")),
+            _legend_label(titles.get(service) or service or _t(language, "unknown_service")),
             tuple(services[service]),
         )
         for service in chosen
@@ -158,6 +168,13 @@ def csat_trend_png(
     title = _t(language, "trend_title", period=period_label)
     if not series.lines:
         return _message_png(title, _t(language, "no_data", n=min_group))
+    return _png(trend_figure(series, title=title, min_group=min_group, language=language))
+
+
+def trend_figure(
+    series: TrendSeries, *, title: str, min_group: int, language: Language = Language.RU
+) -> Figure:
+    """The trend chart of non-empty ``series``; the legend sits below the axes, wrapped."""
     figure = _new_figure()
     axes = figure.add_subplot()
     x = list(range(len(series.buckets)))
@@ -192,7 +209,7 @@ def csat_trend_png(
         prop={"family": FONT, "size": 14},
         frameon=False,
     )
-    return _png(figure)
+    return figure
 
 
 def distribution_bars(score: Score, min_group: int) -> tuple[int, int, int, int, int] | None:

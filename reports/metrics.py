@@ -891,6 +891,7 @@ async def build_report(
         comments=comments,
         comments_suppressed=comments_suppressed,
         min_group=min_group,
+        compared_with=previous,
     )
 
 

@@ -204,6 +204,9 @@ class Report:
     comments: tuple[str, ...]  # only from groups at or above the comment threshold
     comments_suppressed: bool
     min_group: int
+    #: The period the "previous" figures cover; every label of the comparison names it
+    #: (issue 10, item 8: a label computed apart named a different period than the figures).
+    compared_with: Period
 
     def by(self, dimension: Dimension) -> tuple[GroupRow, ...]:
         return tuple(row for row in self.groups if row.dimension == dimension)

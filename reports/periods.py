@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,11 +87,78 @@ def half_year_as_of(day: date) -> Period:
 
 def calendar_previous(period: Period) -> Period:
     """What to compare ``period`` with: the previous calendar month, quarter or half-year when
-    ``period`` is exactly one, else the equal number of days right before it."""
+    ``period`` is exactly one, the same number of whole months right before a range of whole
+    months, else the equal number of days right before it."""
     before = period.start - timedelta(days=1)
     for unit in (week_of, month_of, quarter_of, half_of, year_of):
         if unit(period.start) == period:
             return unit(before)
     if half_year_as_of(period.end) == period:
         return half_year_as_of(before)
+    if _whole_months(period):
+        months = _month_index(period.end) - _month_index(period.start) + 1
+        start = period.start
+        for _ in range(months):
+            start = month_of(start - timedelta(days=1)).start
+        return Period(start, before)
     return period.previous()
+
+
+# --- custom closed ranges (issue 10, item 7) ---------------------------------------------
+
+_DAY = r"(\d{1,2})\.(\d{1,2})\.(\d{4})"
+_RANGE = re.compile(rf"^\s*{_DAY}\s*(?:[-–—]|\.\.)\s*{_DAY}\s*$")
+
+
+class RangeError(ValueError):
+    """A typed range that cannot be reported; ``reason`` says why (a stable key)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_range(text: str) -> Period:
+    """``01.01.2026–31.03.2026`` (en dash, hyphen, em dash or ``..``) as a Period."""
+    found = _RANGE.match(text)
+    if found is None:
+        raise RangeError("format")
+    d1, m1, y1, d2, m2, y2 = (int(part) for part in found.groups())
+    try:
+        start, end = date(y1, m1, d1), date(y2, m2, d2)
+    except ValueError as error:
+        raise RangeError("format") from error
+    if end < start:
+        raise RangeError("order")
+    return Period(start, end)
+
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _whole_months(period: Period) -> bool:
+    return period.start.day == 1 and month_of(period.end).end == period.end
+
+
+def _whole_segments(period: Period) -> bool:
+    return (
+        segment_of(period.start).start == period.start and segment_of(period.end).end == period.end
+    )
+
+
+def closed_range(period: Period, today: date, *, weekly: bool) -> Period:
+    """``period`` if it may be reported as a custom range, else RangeError.
+
+    The disclosure policy (reports.disclosure, docs/anonymity.md) forms blocks in calendar
+    units: a range shows figures only when it is a union of whole units it knows. So a range
+    must be closed (end before ``today``) and consist of whole months, or with weekly figures
+    of whole week pieces (a Monday–Sunday week cut at month ends); then the same atoms make the
+    same blocks as in every other output, and nothing finer than a block can be learnt by
+    comparing ranges.
+    """
+    if period.end >= today:
+        raise RangeError("open")
+    if _whole_months(period) or (weekly and _whole_segments(period)):
+        return period
+    raise RangeError("weeks" if weekly else "months")

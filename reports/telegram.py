@@ -454,9 +454,7 @@ def _anything_hidden(report: Report) -> bool:
 def render_report_text(report: Report, language: Language = Language.RU) -> str:
     """The whole report as one HTML text whose every line is self-contained."""
     report = protect(report)
-    period = _t(
-        language, "period", period=str(report.period), previous=str(report.period.previous())
-    )
+    period = _t(language, "period", period=str(report.period), previous=str(report.compared_with))
     sections: list[list[str]] = [
         [f"<b>📊 {_esc(report.title, 200)}</b>", period],
         _overall_lines(report, language),

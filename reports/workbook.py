@@ -220,7 +220,7 @@ def _summary_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
 
     rows: list[list[_Value | tuple[_Value, str]]] = [
         ["Отчёт", report.title],
-        ["Период", str(report.period), str(report.period.previous())],
+        ["Период", str(report.period), str(report.compared_with)],
         ["Ответов (n)", now[0], before[0]],
         [
             "Затруднились оценить",

@@ -3,7 +3,8 @@ strongly negative ratings, with catch-up.
 
 Every period sent is a closed calendar period (reports.disclosure): the digest is the last
 Monday–Sunday week, the semiannual report is sent the morning after its half-year ends (the
-"as of 31 December" analysis arrives on 1 January), and the negative ratings come in batches
+"as of 31 December" analysis arrives on 1 January and covers the year, with the second
+half-year beside it), and the negative ratings come in batches
 per closed week piece (a week cut at month end) on the morning after it ends, never one by one.
 
 Every minute (and once at start) `ReportDeliveries.tick` asks which deliveries were due up to
@@ -24,7 +25,14 @@ from apscheduler.triggers.cron import CronTrigger
 
 from questionnaires.schema import Language
 from reports.model import Period, Scope
-from reports.periods import half_year_as_of, last_month, last_week, month_of, segment_of
+from reports.periods import (
+    half_year_as_of,
+    last_month,
+    last_week,
+    month_of,
+    segment_of,
+    year_of,
+)
 from services.reporting import ReportingService
 from storage.deliveries import DeliveryStore
 
@@ -155,8 +163,15 @@ class ReportDeliveries:
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
         sent = 0
+        # Nothing is due for a period that ended before the installation (issue 10, item 8:
+        # a fresh installation in November sent an empty first-half report and digest).
+        installed = await self._store.installed_on(now.astimezone(self._schedule.zone).date())
         for kind in KINDS:
-            occurrences = self._schedule.occurrences(kind, now - LOOKBACK[kind], now)
+            occurrences = [
+                due
+                for due in self._schedule.occurrences(kind, now - LOOKBACK[kind], now)
+                if due.period.end >= installed
+            ]
             last_due = await self._store.last_due(kind)
             if last_due is None:
                 # A fresh installation starts with the latest report, not a backlog.
@@ -205,18 +220,31 @@ class ReportDeliveries:
             for text in texts:
                 await self._outbox.text(officer, text)
             return bool(texts)
-        name = "Полугодовой отчёт"
+        what = self._reporting.default_title(scope).removeprefix("Отчёт: ")
         if due.kind == DIGEST:
             name = "Еженедельная сводка" if self._schedule.weekly else "Сводка за месяц"
-        title = f"{name}: {self._reporting.default_title(scope).removeprefix('Отчёт: ')}"
-        files = await self._reporting.report_files(due.period, scope, Language.RU, title)
+            await self._send_report(officer, due.period, scope, f"{name}: {what}")
+            return True
+        # As of 31 December the report covers the year, with the second half-year beside it;
+        # as of 30 June (sent on 1 July) the first half-year (issue 10, item 7).
+        half = due.period
+        if half.start.month == 7:
+            year = year_of(half.start)
+            await self._send_report(officer, year, scope, f"Годовой отчёт: {what}")
+            workbook = await self._reporting.workbook(year, scope)
+            await self._outbox.document(
+                officer, f"otklik-{year.start.year}.xlsx", workbook, f"Годовой отчёт {year}"
+            )
+        await self._send_report(officer, half, scope, f"Полугодовой отчёт: {what}")
+        workbook = await self._reporting.workbook(half, scope)
+        await self._outbox.document(
+            officer, f"otklik-{due.key}.xlsx", workbook, f"Полугодовой отчёт {half}"
+        )
+        return True
+
+    async def _send_report(self, officer: int, period: Period, scope: Scope, title: str) -> None:
+        files = await self._reporting.report_files(period, scope, Language.RU, title)
         for text in files.messages:
             await self._outbox.text(officer, text)
         for file_name, png in files.charts:
             await self._outbox.photo(officer, file_name, png)
-        if due.kind == SEMIANNUAL:
-            workbook = await self._reporting.workbook(due.period, scope)
-            await self._outbox.document(
-                officer, f"otklik-{due.key}.xlsx", workbook, f"{name} {due.period}"
-            )
-        return True

@@ -980,7 +980,7 @@ class CampaignService:
                 comments_hidden = True
         return render_officer_results(
             title=self._title(row).ru,
-            window=row,
+            window=self._as_ran(row),
             total=total,
             departments=department_groups(tallies, min_group),
             department_note=row.audience == CampaignAudience.STAFF,
@@ -989,12 +989,22 @@ class CampaignService:
             min_group=min_group,
         )
 
+    def _as_ran(self, row: WindowRow) -> WindowRow:
+        """The window with its actual last day: a window closed early (``/poll_close``) ran
+        until the day it was closed, not its planned end (issue 10, item 8)."""
+        if row.closed_at is None:
+            return row
+        closed_on = self.today(row.closed_at)
+        if closed_on >= row.closes_on:
+            return row
+        return dataclasses.replace(row, closes_on=max(closed_on, row.opens_on))
+
     async def _publication_text(self, row: WindowRow) -> str:
         tallies = await self._tallies(row)
         min_group = self._policy.min_group
         return render_publication(
             title=self._title(row).ru,
-            window=row,
+            window=self._as_ran(row),
             total=total_of(tallies),
             departments=department_groups(tallies, min_group),
             min_group=min_group,
@@ -1009,12 +1019,19 @@ class CampaignService:
             return campaign.display_title(questionnaire)
         return questionnaire.title if questionnaire is not None else Text(ru=row.campaign_id)
 
+    def start_url(self, window_id: int) -> str | None:
+        """The t.me deep link that opens the window, when the bot's username is known."""
+        if not self._bot_username:
+            return None
+        return f"https://t.me/{self._bot_username}?start={window_payload(window_id)}"
+
     def _link(self, window_id: int) -> str:
-        payload = window_payload(window_id)
-        if self._bot_username:
-            url = html.escape(f"https://t.me/{self._bot_username}?start={payload}")
-            return f'<a href="{url}">Пройти опрос</a>'
-        return f"Чтобы начать, отправьте боту команду <code>/start {payload}</code>"
+        url = self.start_url(window_id)
+        if url is not None:
+            return f'<a href="{html.escape(url)}">Пройти опрос</a>'
+        return (
+            f"Чтобы начать, отправьте боту команду <code>/start {window_payload(window_id)}</code>"
+        )
 
     def _invitation_text(self, row: WindowRow, campaign: Campaign) -> str:
         title = _esc(self._title(row).ru)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models_delivery import Delivery
+from storage.models import Response
+from storage.models_delivery import Delivery, Installation
 from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,27 @@ class DeliveryStore:
                 )
                 .values(status=SENT if ok else FAILED, sent_at=now if ok else None)
             )
+
+    async def installed_on(self, today: date) -> date:
+        """The installation day, recorded at the first call: ``today``, or on a database that
+        already holds answers or deliveries (an upgrade) the earliest day among them."""
+        async with self._sessions.begin() as session:
+            known: date | None = await session.scalar(select(Installation.installed_on))
+            if known is not None:
+                return known
+            first_answer = await session.scalar(select(func.min(Response.submitted_on)))
+            first_due = await session.scalar(select(func.min(Delivery.due_at)))
+            days = [today, first_answer, first_due.date() if first_due is not None else None]
+            day = min(d for d in days if d is not None)
+            await session.execute(
+                insert_on_conflict(session, Installation)
+                .values(id=1, installed_on=day)
+                .on_conflict_do_nothing(index_elements=[Installation.id])
+            )
+            # Another process may have written it first: its day stands.
+            stored: date | None = await session.scalar(select(Installation.installed_on))
+        assert stored is not None
+        return stored
 
     async def last_due(self, kind: str) -> datetime | None:
         """When the newest occurrence of this kind that was ever claimed fell due."""

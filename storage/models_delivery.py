@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
@@ -29,3 +29,16 @@ class Delivery(Base):
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
+
+
+class Installation(Base):
+    """The day the bot started working on this database (one row, ``id`` 1).
+
+    Scheduled reports are due only for periods ending on or after it: a fresh installation
+    sends no report on periods it never saw (issue 10, item 8).
+    """
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    installed_on: Mapped[date] = mapped_column(Date)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import pytest
 from pydantic import BaseModel
 
+from questionnaires.catalog import ServiceGroup, load_catalog
 from questionnaires.engine import (
     Asked,
     CannotRate,
@@ -255,7 +256,9 @@ def test_overall_question_is_worded_the_same_after_a_service_and_in_the_deep_pol
         deep.hint,
     )
     assert post.text == deep.text
-    assert not post.variants and not deep.variants
+    # The deep poll's only variant names the service the person chose when the link had none.
+    assert not post.variants
+    assert [v.show_if for v in deep.variants] == ["not answered(service)"]
     # Both name the service through the placeholder, so with the same link they read the same
     # and each names the service being rated.
     assert placeholders(post.text.ru) == {"service"}
@@ -435,6 +438,37 @@ def test_deep_poll_asks_the_life_situation_only_when_the_link_lacks_it(
     without = next(deep_paths(deep, LINK_WITHOUT_SITUATION, ("site",)))
     assert "situation" not in shown(with_situation)
     assert shown(without)[0] == "situation"
+
+
+INVITATION = ResponseContext()  # an invitation to the poll names no service (issue 10, item 8)
+
+
+def test_issue10_deep_poll_from_an_invitation_asks_which_service_and_names_it(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    deep = shipped["deep_external"]
+    chosen = deep.question("service_rated")
+    assert isinstance(chosen, SingleChoiceQuestion)
+    # The options are the catalog's external services, in its order ('-' written '_'),
+    # titled for a button.
+    external = [s for s in load_catalog().services if s.group != ServiceGroup.INTERNAL]
+    assert [o.id for o in chosen.options] == [s.code.replace("-", "_") for s in external]
+
+    def until(step: Asked, question_id: str) -> Asked:
+        while step.question.id != question_id:
+            typical = one_way(step.question)[0]
+            assert typical is not None
+            step = asked(answer(deep, step.progress, typical))
+        return step
+
+    step = until(asked(start(deep, INVITATION)), "service_rated")
+    step = until(asked(answer(deep, step.progress, Choose("inspections"))), "overall")
+    for language, title in (("ru", "Проверки управляющих организаций"), ("en", "Inspections")):
+        text = question_text(deep, step, language, {"service": None})
+        assert title in text and "—" not in text
+    # A link with a service neither asks it nor changes the wording.
+    for completed in deep_paths(deep, LINK, ("site",)):
+        assert "service_rated" not in shown(completed)
 
 
 def test_deep_poll_shows_between_fifteen_and_twenty_two_questions(

@@ -39,6 +39,11 @@ class FakeOutbox:
         return [text for _, text in self.texts if "Еженедельная сводка" in text]
 
 
+async def _installed(world: World, day: date = date(2026, 1, 1)) -> None:
+    """Record the installation day, as the first start does (long ago unless told)."""
+    assert await DeliveryStore(world.sessions).installed_on(day) == day
+
+
 def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
 
@@ -94,6 +99,7 @@ def test_every_scheduled_period_is_closed_and_a_calendar_unit() -> None:
 
 
 async def test_due_digest_is_sent_once(world: World) -> None:
+    await _installed(world)
     outbox = FakeOutbox()
     deliveries = _deliveries(world, outbox)
     await deliveries.tick(_local(2026, 11, 23, 8, 59))
@@ -109,6 +115,7 @@ async def test_due_digest_is_sent_once(world: World) -> None:
 
 
 async def test_digests_missed_during_downtime_are_sent_once_on_start(world: World) -> None:
+    await _installed(world)
     outbox = FakeOutbox()
     await _deliveries(world, outbox).tick(_local(2026, 11, 2, 10, 0))
     assert len(outbox.digests()) == 1
@@ -123,6 +130,7 @@ async def test_digests_missed_during_downtime_are_sent_once_on_start(world: Worl
 
 
 async def test_failed_delivery_is_retried_on_the_next_tick(world: World) -> None:
+    await _installed(world)
     outbox = FakeOutbox(fail=1)
     deliveries = _deliveries(world, outbox)
     await deliveries.tick(_local(2026, 11, 23, 9, 0))
@@ -132,15 +140,51 @@ async def test_failed_delivery_is_retried_on_the_next_tick(world: World) -> None
 
 
 async def test_semiannual_report_comes_with_a_workbook(world: World) -> None:
+    await _installed(world, date(2025, 12, 1))
     outbox = FakeOutbox()
     deliveries = _deliveries(world, outbox)
     await deliveries.tick(_local(2026, 6, 30, 12, 0))  # first start: the latest of each kind
-    assert outbox.documents == [(OFFICER_ID, "otklik-2025-H2.xlsx")]
+    # As of 31 December: the year, with the second half-year beside it (issue 10, item 7).
+    assert outbox.documents == [
+        (OFFICER_ID, "otklik-2025.xlsx"),
+        (OFFICER_ID, "otklik-2025-H2.xlsx"),
+    ]
+    texts = [text for _, text in outbox.texts]
+    assert any("Годовой отчёт" in t and "01.01.2025–31.12.2025" in t for t in texts)
+    assert any("Полугодовой отчёт" in t and "01.07.2025–31.12.2025" in t for t in texts)
     outbox.texts.clear()
     outbox.documents.clear()
     assert await deliveries.tick(_local(2026, 7, 1, 9, 0)) == 1
     assert any("Полугодовой отчёт" in text for _, text in outbox.texts)
-    assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]
+    assert not any("Годовой отчёт" in text for _, text in outbox.texts)
+    assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]  # the first half only
+
+
+async def test_issue10_a_fresh_installation_sends_nothing_on_periods_before_it(
+    world: World,
+) -> None:
+    # Installed on Monday 30 November: the first half-year, the last week and the last month
+    # all ended before it, so the first start sends nothing (no empty reports).
+    outbox = FakeOutbox()
+    deliveries = _deliveries(world, outbox, alert_hour=9)
+    assert await deliveries.tick(_local(2026, 11, 30, 12, 0)) == 0
+    assert outbox.texts == outbox.documents == []
+    # The installation day is kept: a restart a day later does not move it.
+    assert await DeliveryStore(world.sessions).installed_on(date(2026, 12, 1)) == date(
+        2026, 11, 30
+    )
+    # The first period that ended on or after it (the week 30.11–06.12) is reported.
+    assert await deliveries.tick(_local(2026, 12, 7, 9, 0)) >= 1
+    [digest] = outbox.digests()
+    assert "30.11.2026–06.12.2026" in digest
+    assert outbox.documents == []  # the second half-year is reported on 1 January
+
+
+async def test_issue10_an_upgrade_dates_the_installation_from_the_earliest_answer(
+    world: World,
+) -> None:
+    await _store(world, _negative(day=date(2026, 3, 3)))
+    assert await DeliveryStore(world.sessions).installed_on(date(2026, 11, 30)) == date(2026, 3, 3)
 
 
 def _negative(

@@ -168,3 +168,36 @@ async def test_without_weekly_figures_a_months_trend_is_drawn_by_month(
 
     # Week points could never show figures without weekly figures: one month point instead.
     assert buckets == ["month", "week"]
+
+
+async def test_issue10_officer_types_a_closed_range_of_whole_months(world: World) -> None:
+    await _seed(world, [5, 5, 4, 2, 1, 4], date(2026, 9, 15))
+    await _seed(world, [5, 5, 5, 5, 5, 5], date(2026, 10, 15))
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/report 01.09.2026–31.10.2026")
+    assert "Период 01.09.2026–31.10.2026: выберите услугу" in officer.last_text()
+    await officer.click("Все услуги")
+    texts = " ".join(world.harness.texts(OFFICER_ID))
+    assert "Период: 01.09.2026–31.10.2026 (сравнение с 01.07.2026–31.08.2026)" in texts
+    assert "CSAT 83,3%" in texts  # 10 of 12 satisfied
+    await officer.send("/export 01.09.2026-31.10.2026")
+    await officer.click("Все услуги")
+    [document] = world.harness.sent(SendDocument)
+    assert document.document.filename == "otklik-20260901-20261031.xlsx"
+
+
+@pytest.mark.parametrize(
+    ("typed", "explained"),
+    [
+        ("/report 03.09.2026–31.10.2026", "должен состоять из целых"),
+        ("/report 01.11.2026–30.11.2026", "ещё не закончился"),  # the clock says 23.11
+        ("/report сентябрь", "Не удалось прочитать период"),
+    ],
+)
+async def test_issue10_a_range_the_policy_cannot_show_is_explained_and_refused(
+    world: World, typed: str, explained: str
+) -> None:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send(typed)
+    assert explained in officer.last_text()
+    assert officer.buttons() == []

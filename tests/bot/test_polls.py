@@ -56,6 +56,13 @@ async def test_officer_opens_a_poll_and_subscribers_are_invited(world: World) ->
     assert stranger == []
 
 
+async def test_issue10_poll_open_confirms_with_a_link_that_can_be_tapped(world: World) -> None:
+    window_id = await _open_deep_poll(world)
+    confirmation = world.harness.person(OFFICER_ID).last_text()
+    assert f"Ссылка: https://t.me/otklik_test_bot?start=w{window_id}" in confirmation
+    assert "/start w" not in confirmation
+
+
 async def test_a_person_answers_a_window_once(world: World) -> None:
     window_id = await _open_deep_poll(world)
     anna = world.harness.person(1001)
@@ -301,6 +308,42 @@ async def leave_feedback(world: World, person: Person, text: str) -> None:
     await person.click(person.buttons()[0])
     await person.send(text)
     assert "Спасибо" in person.last_text()
+
+
+OPT_IN_QUESTION = "Хотите узнать, что изменится"
+
+
+async def test_issue10_staff_are_not_offered_the_citizen_opt_in(world: World) -> None:
+    ids = [7770009012, 7770009013, 7770009014, 7770009015, 7770009016]
+    await enrol_staff(world, "hr", ids)
+    olga = world.harness.person(ids[0])
+    await leave_feedback(world, olga, "Нужен второй сканер в приёмной")
+    assert OPT_IN_QUESTION not in olga.last_text()
+    assert "Да, сообщите мне" not in olga.buttons()
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/poll_open")
+    await officer.click(next(b for b in officer.buttons() if "сотрудник" in b.lower()))
+    [window] = await world.campaigns.open_windows("staff")
+    ivan = world.harness.person(ids[1])
+    await ivan.send(f"/start w{window.id}")
+    await answer_everything(ivan)
+    assert "Спасибо" in ivan.last_text()
+    assert OPT_IN_QUESTION not in ivan.last_text()
+    assert "Да, сообщите мне" not in ivan.buttons()
+    # Citizens still get it after an external questionnaire.
+    anna = world.harness.person(1001)
+    await anna.send(f"/start {await _deep_poll_payload(world)}")
+    await answer_everything(anna)
+    assert OPT_IN_QUESTION in anna.last_text()
+    assert "Да, сообщите мне" in anna.buttons()
+
+
+async def _deep_poll_payload(world: World) -> str:
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/poll_open")
+    await officer.click(officer.buttons()[0])
+    [window] = await world.campaigns.open_windows("external")
+    return f"w{window.id}"
 
 
 async def test_initiative_feedback_waits_for_the_daily_batch_of_the_internal_officer(

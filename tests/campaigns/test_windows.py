@@ -381,3 +381,22 @@ async def test_campaign_tick_job_runs_every_minute_and_swallows_errors(
     world.clock[0] = local(2026, 4, 27, 10, 0)
     assert await run_campaign_tick(world.service, world.clock[0]) is True
     assert len(await world.service.open_windows("external")) == 1
+
+
+async def test_issue10_a_window_closed_early_reports_the_day_it_was_closed(
+    world: CampaignWorld, questionnaires: dict[str, Questionnaire]
+) -> None:
+    await world.opt_in(103, "changes")
+    world.clock[0] = local(2026, 11, 30, 9, 0)
+    window = await world.service.open_now("deep")
+    assert window.closes_on > date(2026, 11, 30)  # planned for two working weeks
+    for person in range(5):
+        answered = complete(questionnaires["deep_external"], overall=4)
+        assert await world.service.store_answer(window.id, 9000 + person, answered) == Verdict.OK
+    await world.service.close_now(window.id, local(2026, 11, 30, 16, 0))
+    await world.tick(local(2026, 11, 30, 16, 1))
+    [(_, text)] = world.results.texts
+    assert "Опрос шёл 30.11.2026–30.11.2026 (открыт вручную)." in text
+    assert f"{window.closes_on:%d.%m.%Y}" not in text
+    [publication] = await world.service.published()
+    assert "Опрос проходил 30.11.2026–30.11.2026." in publication.text_html

@@ -90,6 +90,7 @@ def full_report(**changes: object) -> Report:
         "comments": ("Всё отлично, спасибо", "Очередь слишком длинная"),
         "comments_suppressed": False,
         "min_group": DEFAULT_MIN_GROUP,
+        "compared_with": PERIOD.previous(),
     }
     values.update(changes)
     return Report(**values)  # type: ignore[arg-type]
@@ -109,4 +110,5 @@ def empty_report() -> Report:
         comments=(),
         comments_suppressed=False,
         min_group=DEFAULT_MIN_GROUP,
+        compared_with=PERIOD.previous(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 from datetime import date, timedelta
 
@@ -10,6 +11,7 @@ from reports.charts import (
     csat_trend_png,
     distribution_bars,
     distribution_png,
+    trend_figure,
     trend_series,
 )
 from reports.model import Score, TrendPoint
@@ -118,3 +120,34 @@ def test_distribution_charts_are_pngs() -> None:
     assert png_size(distribution_png(value, title="Лицензирование", min_group=5)) == (1200, 700)
     placeholder = distribution_png(hidden(), title="Редкая", min_group=5, language=Language.EN)
     assert png_size(placeholder) == (1200, 700)
+
+
+LONG_TITLES: dict[str | None, str] = {
+    "licensing": "Лицензирование деятельности по управлению многоквартирными домами",
+    "register": "Сведения из реестра лицензий управляющих организаций",
+    "repairs": "Контроль за капитальным ремонтом",
+}
+
+
+def test_issue10_trend_legend_shows_full_service_names_inside_the_picture() -> None:
+    points = [
+        point(service, week, score(20 + i, 60.0 + week, 4.0))
+        for i, service in enumerate(LONG_TITLES)
+        for week in range(4)
+    ]
+    series = trend_series(points, LONG_TITLES, min_group=5)
+    figure = trend_figure(series, title="CSAT", min_group=5)
+    figure.canvas.draw()
+    [legend] = figure.legends
+    texts = legend.get_texts()
+    assert sorted(" ".join(t.get_text().split()) for t in texts) == sorted(
+        str(title) for title in LONG_TITLES.values()
+    )
+    width, height = figure.canvas.get_width_height()
+    for text in texts:
+        box = text.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= width and box.y0 >= 0 and box.y1 <= height
+    # Entries do not overlap each other.
+    boxes = [t.get_window_extent() for t in texts]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)

@@ -1,0 +1,87 @@
+"""Issue 10, item 9: `otklik report` prints the officer's report from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.cli import main
+from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from storage.database import create_engine, create_session_factory
+from storage.responses import ResponseStore
+
+
+def _seed(url: str, scores: list[int], day: date, service: str) -> None:
+    async def seed() -> None:
+        engine = create_engine(url)
+        store = ResponseStore(create_session_factory(engine))
+        for value in scores:
+            await store.save(
+                CompletedResponse(
+                    questionnaire_id="post_service",
+                    questionnaire_version=1,
+                    kind="post_service",
+                    audience="external",
+                    context=ResponseContext(service=service, channel="office"),
+                    submitted_on=day,
+                    answers=(AnswerRow("overall", number=value),),
+                )
+            )
+        await engine.dispose()
+
+    asyncio.run(seed())
+
+
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"
+    monkeypatch.setenv("OTKLIK_HOME", str(tmp_path))
+    monkeypatch.setenv("DB__URL", url)
+    monkeypatch.setenv("PRIVACY__MIN_GROUP_SIZE", "5")
+    monkeypatch.setenv("REPORTS__WEEKLY_FIGURES", "false")
+    assert main(["db", "upgrade"]) == 0
+    _seed(url, [5, 5, 4, 2, 1, 4], date(2025, 10, 15), "licensing")
+    _seed(url, [5, 1, 5], date(2025, 10, 16), "appeals")  # three: hidden
+    return url
+
+
+def test_issue10_report_json_has_the_figures_and_no_hidden_ones(
+    database: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.json"
+    args = ["report", "--period", "month", "--at", "2025-10-01", "--format", "json"]
+    assert main([*args, "--out", str(out)]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["period"] == {"start": "2025-10-01", "end": "2025-10-31"}
+    assert data["compared_with"] == {"start": "2025-09-01", "end": "2025-09-30"}
+    # Nine answers by hand: 6 of 9 are 4–5, mean 32/9.
+    assert data["overall"]["n"] == 9
+    assert data["overall"]["csat"] == pytest.approx(100 * 6 / 9)
+    assert data["overall"]["mean"] == pytest.approx(32 / 9)
+    services = {g["key"]: g for g in data["groups"] if g["dimension"] == "service"}
+    # appeals has 3 answers: hidden, and licensing with it (overall − licensing = appeals).
+    assert services["appeals"]["current"] == {"suppressed": True}
+    assert services["licensing"]["current"] == {"suppressed": True}
+
+
+def test_issue10_report_xlsx_html_and_a_custom_range(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = tmp_path / "report.xlsx"
+    common = ["report", "--from", "2025-10-01", "--to", "2025-11-30"]
+    assert main([*common, "--format", "xlsx", "--out", str(book)]) == 0
+    assert "Сводка" in load_workbook(io.BytesIO(book.read_bytes())).sheetnames
+    assert main([*common, "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "01.10.2025–30.11.2025" in page
+    # Not whole months: explained and refused.
+    assert main(["report", "--from", "2025-10-02", "--to", "2025-11-30"]) == 2
+    assert "whole calendar months" in capsys.readouterr().err
+    assert main(["report", "--period", "year", "--at", "2999-01-01"]) == 2
+    assert "closed periods only" in capsys.readouterr().err
