@@ -83,7 +83,13 @@ Q3_TOPICS: Final = {
     "utility_bills": 500,
     "management_company": 200,
 }
-Q3_REASONS: Final[dict[str | None, int]] = {"deadline": 900, "quality": 600, "billing": 400, "inaction": 200, None: 100}
+Q3_REASONS: Final[dict[str | None, int]] = {
+    "deadline": 900,
+    "quality": 600,
+    "billing": 400,
+    "inaction": 200,
+    None: 100,
+}
 #: 2nd quarter of 2026 (the trend's base).
 Q2_CHANNELS: Final = {"gosuslugi": 500, "pos": 300}
 Q2_OUTCOMES: Final = {
