@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.appeals_cli import add_commands as add_appeals_commands
 from bot.posters import add_commands as add_poster_commands
 from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
 from questionnaires.catalog import Catalog, load_catalog
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(handler=_cmd_db_downgrade)
 
     add_poster_commands(commands)
+    add_appeals_commands(commands)
 
     schema = commands.add_parser("schema", help="write JSON Schemas for YAML editors")
     schema.add_argument("--out", type=Path, default=SCHEMA_DIR)

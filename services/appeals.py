@@ -335,7 +335,9 @@ def _row(
     raw_date = cells.get("date")
     day = _date(raw_date, formats)
     if day is None:
-        return bad("date", Problem.BAD_DATE if raw_date not in (None, "") else Problem.MISSING)
+        if raw_date is None or str(raw_date).strip() == "":
+            return bad("date", Problem.MISSING)
+        return bad("date", Problem.BAD_DATE, raw_date)
     codes: dict[str, str | None] = {}
     for field_, words in maps.items():
         value = cells.get(field_)
