@@ -36,6 +36,7 @@ from scheduler.jobs import (
     housekeeping,
     send_due_reports,
 )
+from services.appeals import AppealsService, appeals_mapping
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
@@ -43,6 +44,7 @@ from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.reporting import ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
+from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.deliveries import DeliveryStore
@@ -220,6 +222,12 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         reporting=reporting,
         outbox=outbox,
     )
+    # The appeals register (§3.5): reports read it through the report engine like the others.
+    appeals = AppealsService(
+        AppealStore(create_session_factory(report_engine)),
+        appeals_mapping(settings.content.appeals_mapping_path),
+        disclosure,
+    )
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -227,6 +235,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         campaigns=campaigns,
         funnel=funnel,
         settings=settings,
+        appeals=appeals,
     )
     scheduler = create_scheduler(
         settings.body.zone,

@@ -29,7 +29,11 @@ from pydantic import (
     model_validator,
 )
 
+from questionnaires.errors import DefinitionError
 from questionnaires.yaml_source import parse_yaml, validate_model
+from reports.appeals import AppealsMonitoring, build_monitoring
+from reports.disclosure import DisclosurePolicy
+from reports.model import Period
 from storage.appeals import AppealRow, AppealStore
 from storage.models_appeals import REGISTER_NO_LENGTH
 
@@ -163,6 +167,19 @@ def load_mapping(path: Path) -> AppealsMapping:
     """The mapping from YAML; every defect located (file:line:column) in DefinitionError."""
     document = parse_yaml(path.read_text(encoding="utf-8"), str(path))
     return validate_model(document, AppealsMapping)
+
+
+def appeals_mapping(path: Path) -> AppealsMapping | None:
+    """The configured mapping, or None (logged) when it is missing or invalid: the bot starts
+    and answers a register file with the reason instead of importing it."""
+    try:
+        return load_mapping(path)
+    except FileNotFoundError:
+        logger.error("Appeals mapping %s: no such file; register import is off", path)
+    except DefinitionError as error:
+        for defect in error.defects:
+            logger.error("Appeals mapping: %s; register import is off", defect)
+    return None
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -386,10 +403,28 @@ def _date(value: object, formats: Sequence[str]) -> date | None:
 
 
 class AppealsService:
-    """Imports registers into the store; the CLI and the bot's upload handler share it."""
+    """Imports registers and builds the §3.5 monitoring; the CLI and the bot share it.
 
-    def __init__(self, store: AppealStore) -> None:
+    ``mapping`` is the configured register mapping (None when it failed to load: the bot then
+    says so instead of importing). The monitoring is internal (§3.6): callers hand it to
+    body-wide officers only.
+    """
+
+    def __init__(
+        self,
+        store: AppealStore,
+        mapping: AppealsMapping | None = None,
+        disclosure: DisclosurePolicy | None = None,
+    ) -> None:
         self.store = store
+        self.mapping = mapping
+        self.disclosure = disclosure or DisclosurePolicy()
+
+    def titles(self) -> dict[str, dict[str, str]]:
+        return self.mapping.titles() if self.mapping is not None else {}
+
+    async def monitoring(self, period: Period) -> AppealsMonitoring:
+        return await build_monitoring(self.store, period, self.disclosure)
 
     async def import_register(
         self,
