@@ -209,7 +209,7 @@ async def build_monitoring(
 ) -> AppealsMonitoring:
     """The §3.5 monitoring of a quarter, with the deep poll's complaint answers beside it."""
     previous = previous_quarter(period)
-    rows = await store.counts(previous.start, period.start, period.end)
+    rows = await store.counts(previous.start, period.start)
     answers = await store.poll_counts(
         POLL_QUESTIONNAIRE, (POLL_COMPLAINED, POLL_OUTCOME), period.start, period.end
     )

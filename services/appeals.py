@@ -312,6 +312,8 @@ def parse_register(
             f"({headers})"
         )
     order = list(positions.items())
+    # A register repeats few dates and words: each distinct cell is converted once.
+    seen = _Seen()
     parsed: list[AppealRow] = []
     errors: list[RowError] = []
     read = 0
@@ -323,12 +325,18 @@ def parse_register(
         if all(value is None or str(value).strip() == "" for value in picked.values()):
             continue
         read += 1
-        row, error = _row(name, number, picked, maps, mapping.date_formats)
+        row, error = _row(name, number, picked, maps, mapping.date_formats, seen)
         if error is not None:
             errors.append(error)
         elif row is not None:
             parsed.append(row)
     return parsed, errors, read
+
+
+@dataclass(slots=True)
+class _Seen:
+    days: dict[object, date | None] = field(default_factory=dict)
+    codes: dict[tuple[str, object], str | None] = field(default_factory=dict)
 
 
 def _row(
@@ -337,6 +345,7 @@ def _row(
     cells: dict[str, object],
     maps: dict[str, dict[str, str]],
     formats: Sequence[str],
+    seen: _Seen,
 ) -> tuple[AppealRow | None, RowError | None]:
     def bad(field_: str, problem: Problem, value: object = "") -> tuple[None, RowError]:
         return None, RowError(file, number, field_, problem, "" if value is None else str(value))
@@ -350,7 +359,10 @@ def _row(
     if len(register) > REGISTER_NO_LENGTH:
         return bad("register_no", Problem.TOO_LONG, register)
     raw_date = cells.get("date")
-    day = _date(raw_date, formats)
+    if raw_date in seen.days:
+        day = seen.days[raw_date]
+    else:
+        day = seen.days[raw_date] = _date(raw_date, formats)
     if day is None:
         if raw_date is None or str(raw_date).strip() == "":
             return bad("date", Problem.MISSING)
@@ -363,7 +375,10 @@ def _row(
                 return bad(field_, Problem.MISSING)
             codes[field_] = None
             continue
-        code = words.get(normalise(value))
+        if (field_, value) in seen.codes:
+            code = seen.codes[field_, value]
+        else:
+            code = seen.codes[field_, value] = words.get(normalise(value))
         if code is None:
             return bad(field_, Problem.UNKNOWN, value)
         codes[field_] = code

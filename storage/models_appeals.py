@@ -46,3 +46,23 @@ class Appeal(Base):
     reason: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     service_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+
+
+class AppealQuarterCount(Base):
+    """Appeals per quarter and combination of monitored codes, recounted by every import.
+
+    Imports are rare and reports frequent: the §3.5 monitoring reads these few rows instead
+    of sorting a quarter's appeals by five columns. '' stands for a missing code (primary key
+    columns cannot hold NULL).
+    """
+
+    __tablename__ = "appeal_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    quarter_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    count: Mapped[int]

@@ -155,3 +155,27 @@ async def test_too_few_poll_answers_hide_the_whole_section(
     poll = (await _monitoring(store)).poll
     assert poll is not None and poll.hidden and poll.answered == 0
     assert "мало ответов (&lt;5)" in render_monitoring(await _monitoring(store))
+
+
+async def test_a_corrected_register_moves_its_counts(
+    service: AppealsService, store: AppealStore, mapping: AppealsMapping
+) -> None:
+    from tests.appeals.generate import Record, csv_bytes
+
+    first = Record(
+        "N-1", date(2026, 6, 30), "complaint", "in_progress", "pos", "capital_repair", None
+    )
+    corrected = Record(
+        "N-1", date(2026, 7, 1), "complaint", "satisfied", "pos", "capital_repair", None
+    )
+    await service.import_register(
+        "a.csv", csv_bytes([first], encoding="utf-8", delimiter=";", bad=False), mapping
+    )
+    m = await _monitoring(store)
+    assert (m.before.complaints, m.now.complaints, m.now.satisfied) == (1, 0, 0)
+    await service.import_register(
+        "a.csv", csv_bytes([corrected], encoding="utf-8", delimiter=";", bad=False), mapping
+    )
+    m = await _monitoring(store)
+    assert (m.before.complaints, m.now.complaints, m.now.satisfied) == (0, 1, 1)
+    assert m.by_channel == (Line("pos", 1, 1.0),)

@@ -1,4 +1,5 @@
-"""Appeals register (Procedure §3.5): imported appeals as codes and a day, no person.
+"""Appeals register (Procedure §3.5): imported appeals as codes and a day, no person, and
+their counts per quarter for the monitoring.
 
 Revision ID: 0010
 Revises: 0009
@@ -43,9 +44,30 @@ def upgrade() -> None:
         "appeals",
         ["received_on", "kind", "outcome", "channel", "topic", "reason"],
     )
+    op.create_table(
+        "appeal_counts",
+        sa.Column("quarter_start", sa.Date(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.String(length=64), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "quarter_start",
+            "kind",
+            "outcome",
+            "channel",
+            "topic",
+            "reason",
+            name=op.f("pk_appeal_counts"),
+        ),
+        sqlite_with_rowid=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("appeal_counts")
     op.drop_index(
         op.f("ix_appeals_received_on_kind_outcome_channel_topic_reason"), table_name="appeals"
     )
