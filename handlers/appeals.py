@@ -112,7 +112,9 @@ def describe(report: ImportReport, user: User | None) -> str:
     }
     lines = [_t(user, "done" if report.written else "nothing", **values)]
     language = language_of(user).value
-    lines += [escape(error.describe(language)) for error in report.errors[:ERRORS_SHOWN]]
+    lines += [
+        escape(error.describe(language), quote=False) for error in report.errors[:ERRORS_SHOWN]
+    ]
     if len(report.errors) > ERRORS_SHOWN:
         lines.append(_t(user, "more", count=len(report.errors) - ERRORS_SHOWN))
     return "\n".join(lines)

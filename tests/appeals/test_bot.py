@@ -127,3 +127,40 @@ def test_closed_quarters_never_include_the_running_one() -> None:
         "2026-01-01",
         "2025-10-01",
     ]
+
+
+async def test_a_services_own_officer_gets_no_appeals(world: World) -> None:
+    from services.reporting import ReportingPolicy, ReportingService
+
+    content = (FIXTURES / "register_utf8.csv").read_bytes()
+    _serve(world, content)
+    catalog = world.reporting.catalog
+    first = catalog.services[0].model_copy(update={"officer": 777})
+    world.harness.dispatcher["reporting"] = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=catalog.model_copy(update={"services": [first, *catalog.services[1:]]}),
+        policy=ReportingPolicy(officer_ids=frozenset({OFFICER_ID})),
+    )
+    service_officer = world.harness.person(777)
+    await service_officer.send("/report")
+    assert "выберите период" in service_officer.last_text()  # an officer indeed
+    await _send_file(service_officer, "register_utf8.csv", len(content))
+    await service_officer.send("/appeals")
+    assert "Мониторинг" not in service_officer.last_text()
+    assert world.harness.sent(GetFile) == []
+    assert await world.rows("appeals") == []
+
+
+async def test_the_reply_is_in_english_for_an_english_officer(world: World) -> None:
+    content = (FIXTURES / "register_utf8.csv").read_bytes()
+    _serve(world, content)
+    officer = world.harness.person(OFFICER_ID, language="en")
+    await _send_file(officer, "register_utf8.csv", len(content))
+    reply = officer.last_text()
+    assert "3053 rows, 3050 added, 0 already present (updated), 3 bad" in reply
+    assert "register_utf8.csv:3054: date: date not recognised ('31.02.2026')" in reply
+    await _send_file(officer, "photo.png", 10)
+    assert officer.last_text() == "Send the appeals register export as CSV or XLSX"
+    await _send_file(officer, "huge.csv", 21 * 1024 * 1024)
+    assert "over 20 MB" in officer.last_text()
