@@ -182,7 +182,7 @@ def setup() -> Router:
         try:
             report = await appeals.import_register(name, buffer.getvalue(), appeals.mapping)
         except RegisterError as error:
-            await message.answer(escape(str(error)))
+            await message.answer(escape(error.describe(language_of(user).value), quote=False))
             return
         await message.answer(describe(report, user))
 

@@ -51,7 +51,9 @@ MAX_REPORTED_ERRORS: Final = 50
 
 Kind = Literal["appeal", "complaint", "suggestion"]
 Outcome = Literal["satisfied", "explained", "rejected", "in_progress"]
-Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+CODE_PATTERN: Final = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+SOURCE: Final = re.compile(CODE_PATTERN)
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 Header = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 #: Headers of columns that hold a person: a mapping naming one is refused (152-FZ).
@@ -227,6 +229,13 @@ class RowError:
 class RegisterError(Exception):
     """The file cannot be read as a register at all (no header, unreadable format)."""
 
+    def __init__(self, english: str, russian: str) -> None:
+        super().__init__(english)
+        self.texts = {"en": english, "ru": russian}
+
+    def describe(self, language: str = "en") -> str:
+        return self.texts.get(language, self.texts["en"])
+
 
 @dataclass(slots=True)
 class ImportReport:
@@ -264,11 +273,13 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # zipfile/openpyxl raise a zoo of types on a broken file
-        raise RegisterError(f"not a readable XLSX workbook ({error})") from error
+        raise RegisterError(
+            f"not a readable XLSX workbook ({error})", f"файл XLSX не читается ({error})"
+        ) from error
     try:
         sheet = book.active
         if sheet is None:
-            raise RegisterError("the workbook has no sheet")
+            raise RegisterError("the workbook has no sheet", "в книге нет листов")
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
     finally:
         book.close()
@@ -309,7 +320,9 @@ def parse_register(
         headers = ", ".join(f"'{header}'" for _, header in fields)
         raise RegisterError(
             f"{name}: no row among the first {HEADER_SCAN_ROWS} has every mapped header "
-            f"({headers})"
+            f"({headers})",
+            f"{name}: ни в одной из первых {HEADER_SCAN_ROWS} строк нет всех заголовков "
+            f"из карты столбцов ({headers})",
         )
     order = list(positions.items())
     # A register repeats few dates and words: each distinct cell is converted once.
@@ -452,8 +465,16 @@ class AppealsService:
     ) -> ImportReport:
         """Parse and upsert a register; with ``all_or_nothing`` one bad row writes nothing."""
         if len(data) > MAX_FILE_BYTES:
-            raise RegisterError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+            megabytes = MAX_FILE_BYTES // (1024 * 1024)
+            raise RegisterError(
+                f"{name}: larger than {megabytes} MB", f"{name}: больше {megabytes} МБ"
+            )
         label = source or mapping.source
+        if not SOURCE.match(label):
+            raise RegisterError(
+                f"source '{label}': expected a code (a-z, 0-9, _ . -; at most 64)",
+                f"источник «{label}»: нужен код (a-z, 0-9, _ . -; не длиннее 64)",
+            )
         rows, errors, read = parse_register(name, data, mapping)
         report = ImportReport(file=name, source=label, rows=read, valid=len(rows), errors=errors)
         if errors and all_or_nothing:

@@ -164,3 +164,11 @@ async def test_the_reply_is_in_english_for_an_english_officer(world: World) -> N
     assert officer.last_text() == "Send the appeals register export as CSV or XLSX"
     await _send_file(officer, "huge.csv", 21 * 1024 * 1024)
     assert "over 20 MB" in officer.last_text()
+
+
+async def test_a_file_that_is_no_register_is_explained(world: World) -> None:
+    _serve(world, "Номер;Дата\n1;01.08.2026\n".encode("cp1251"))
+    officer = world.harness.person(OFFICER_ID)
+    await _send_file(officer, "other.csv", 30)
+    assert "ни в одной из первых 30 строк нет всех заголовков" in officer.last_text()
+    assert await world.rows("appeals") == []

@@ -191,3 +191,13 @@ def test_the_mapping_refuses_unknown_fields_and_bad_codes(tmp_path: Path) -> Non
     paths = {defect.path for defect in caught.value.defects}
     assert ("columns", "comment") in paths
     assert any(path[:2] == ("values", "kind") for path in paths)
+
+
+async def test_a_source_that_is_not_a_code_is_refused(
+    service: AppealsService, store: AppealStore, mapping: AppealsMapping
+) -> None:
+    data = (FIXTURES / "register_utf8.csv").read_bytes()
+    with pytest.raises(RegisterError, match="expected a code") as caught:
+        await service.import_register("r.csv", data, mapping, source="Госуслуги 2026")
+    assert "нужен код" in caught.value.describe("ru")
+    assert await store.count() == 0
