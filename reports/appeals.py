@@ -160,7 +160,8 @@ def poll_complaints(
     period: Period, counts: Iterable[PollCount], policy: DisclosurePolicy
 ) -> PollComplaints:
     """The poll's complaint answers body-wide; each figure shows only when the group is whole
-    blocks of its own plan (the same rule as the problem options of the main report)."""
+    blocks of its own plan (the same rule as the problem options of the main report), and a
+    question's options show all together or not at all."""
     k = max(policy.min_group, 1)
     by_option: dict[tuple[str, str], dict[Atom, int]] = {}
     base: dict[str, dict[Atom, int]] = {}
@@ -182,25 +183,23 @@ def poll_complaints(
         return PollComplaints(0, None, (), k, hidden=True)
     answered = sum(answered_sizes.values())
 
-    def option(question: str, option_id: str, of: int) -> PollOption:
-        sizes = by_option.get((question, option_id), {})
-        if not sizes:
-            return PollOption(option_id, 0, 0.0)
-        if not shown(sizes):
-            return PollOption(option_id, 0, 0.0, hidden=True)
-        count = sum(sizes.values())
-        return PollOption(option_id, count, count / of if of else 0.0)
-
-    complained = option(POLL_COMPLAINED, "yes", answered)
-    outcome_sizes = base.get(POLL_OUTCOME, {})
-    outcomes: tuple[PollOption, ...] = ()
-    if shown(outcome_sizes):
-        outcome_base = sum(outcome_sizes.values())
-        outcomes = tuple(
-            option(POLL_OUTCOME, option_id, outcome_base)
-            for option_id in POLL_OUTCOME_TITLES
-            if (POLL_OUTCOME, option_id) in by_option
+    def options(question: str, ids: Iterable[str]) -> tuple[PollOption, ...]:
+        """Every option of the question with data, or all of them hidden: showing the base
+        and all options but a small one would let anyone subtract the small one."""
+        present = [i for i in ids if by_option.get((question, i))]
+        of = sum(base.get(question, {}).values())
+        if not all(shown(by_option[question, i]) for i in present):
+            return tuple(PollOption(i, 0, 0.0, hidden=True) for i in present)
+        return tuple(
+            PollOption(i, n, n / of if of else 0.0)
+            for i in present
+            for n in [sum(by_option[question, i].values())]
         )
+
+    complained = {o.option: o for o in options(POLL_COMPLAINED, ("yes", "no"))}.get("yes")
+    outcomes: tuple[PollOption, ...] = ()
+    if shown(base.get(POLL_OUTCOME, {})):
+        outcomes = options(POLL_OUTCOME, POLL_OUTCOME_TITLES)
     return PollComplaints(answered, complained, outcomes, k)
 
 

@@ -129,22 +129,44 @@ async def test_the_polls_complaint_answers_pass_the_disclosure_policy(
     day = date(2026, 8, 10)
     yes = AnswerRow("complained", option_id="yes")
     await _poll(responses, day, [yes, AnswerRow("complaint_outcome", option_id="rejected")], 6)
-    await _poll(responses, day, [yes, AnswerRow("complaint_outcome", option_id="satisfied")], 2)
-    await _poll(responses, day, [AnswerRow("complained", option_id="no")], 4)
+    await _poll(responses, day, [yes, AnswerRow("complaint_outcome", option_id="satisfied")], 5)
+    await _poll(responses, day, [AnswerRow("complained", option_id="no")], 5)
     poll = (await _monitoring(store)).poll
     assert poll is not None and not poll.hidden
-    assert poll.answered == 12
+    assert poll.answered == 16
     assert poll.complained is not None
-    assert poll.complained.count == 8
-    assert poll.complained.share == pytest.approx(8 / 12)
+    assert poll.complained.count == 11
+    assert poll.complained.share == pytest.approx(11 / 16)
     outcomes = {option.option: option for option in poll.outcomes}
     assert outcomes["rejected"].count == 6
-    assert outcomes["rejected"].share == pytest.approx(6 / 8)
-    # Two people: below the threshold of 5, hidden rather than shown.
-    assert outcomes["satisfied"].hidden and outcomes["satisfied"].count == 0
+    assert outcomes["rejected"].share == pytest.approx(6 / 11)
+    assert outcomes["satisfied"].count == 5
     message = render_monitoring(await _monitoring(store))
-    assert "Подавали жалобу: 8 (66,7%)" in message
-    assert "удовлетворили: скрыто (&lt;5)" in message
+    assert "Подавали жалобу: 11 (68,8%)" in message
+    assert "• отказали: 6 (54,5%)" in message
+    # Two more with another outcome: shown beside the total, those two could be subtracted
+    # from it, so no outcome of this question shows; the question before it still does.
+    await _poll(responses, day, [yes, AnswerRow("complaint_outcome", option_id="partly")], 2)
+    poll = (await _monitoring(store)).poll
+    assert poll is not None and poll.complained is not None and poll.complained.count == 13
+    assert [(o.option, o.hidden, o.count) for o in poll.outcomes] == [
+        ("satisfied", True, 0),
+        ("partly", True, 0),
+        ("rejected", True, 0),
+    ]
+    assert "• отказали: скрыто (&lt;5)" in render_monitoring(await _monitoring(store))
+
+
+async def test_a_small_no_hides_the_yes_beside_the_total(
+    store: AppealStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    responses = ResponseStore(sessions)
+    day = date(2026, 8, 10)
+    await _poll(responses, day, [AnswerRow("complained", option_id="yes")], 8)
+    await _poll(responses, day, [AnswerRow("complained", option_id="no")], 2)
+    poll = (await _monitoring(store)).poll
+    assert poll is not None and poll.answered == 10
+    assert poll.complained is not None and poll.complained.hidden
 
 
 async def test_too_few_poll_answers_hide_the_whole_section(
