@@ -48,7 +48,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     load.set_defaults(handler=cmd_import)
     report = actions.add_parser("report", help="print the quarterly monitoring (§3.5)")
     report.add_argument("--quarter", required=True, help="a closed quarter, e.g. 2026Q3")
-    report.add_argument("--mapping", type=Path, help="mapping YAML whose words label the codes")
+    report.add_argument(
+        "--mapping", type=Path, help="mapping YAML whose words label the codes (default: settings)"
+    )
     report.add_argument("--xlsx", type=Path, help="also write the monitoring sheet here")
     report.set_defaults(handler=cmd_report)
 
@@ -151,7 +153,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     today = datetime.now(settings.body.zone).date()
     if period.end >= today:
         raise Problem(f"--quarter {args.quarter}: not closed yet (ends {period.end})")
-    titles = _mapping(args.mapping, settings).titles() if args.mapping else None
+    titles: dict[str, dict[str, str]] | None = None
+    try:
+        titles = _mapping(args.mapping, settings).titles()
+    except Problem:
+        if args.mapping:
+            raise
+        # The configured mapping only labels codes here: without it the codes are shown.
     policy = DisclosurePolicy(
         min_group=settings.privacy.min_group_size, weekly=settings.reports.weekly_figures
     )

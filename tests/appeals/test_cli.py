@@ -26,7 +26,6 @@ def test_import_then_reimport_then_report(home: Path, capsys: pytest.CaptureFixt
     assert "register_cp1251.csv:3052: date: date not recognised ('31.02.2026')" in err
     assert main(["appeals", "import", register]) == 1
     assert "0 added, 3050 already present" in capsys.readouterr().out
-    mapping = "questionnaires/appeals_mapping.example.yaml"
     sheet = home / "q3.xlsx"
     assert (
         main(
@@ -35,8 +34,6 @@ def test_import_then_reimport_then_report(home: Path, capsys: pytest.CaptureFixt
                 "report",
                 "--quarter",
                 "2026Q3",
-                "--mapping",
-                mapping,
                 "--xlsx",
                 str(sheet),
             ]
@@ -46,6 +43,7 @@ def test_import_then_reimport_then_report(home: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "Поступило всего: 2200 (2 кв. 2026: 800, +175,0%)" in out
     assert "Удовлетворено: 210 (30,0%; +5,0 п.п.)" in out
+    assert "• Портал Госуслуг: 1000 (45,5%; было 500)" in out
     assert sheet.stat().st_size > 0
 
 
