@@ -38,6 +38,7 @@ from scheduler.jobs import (
     housekeeping,
     send_due_reports,
 )
+from services.appeals import AppealsService, appeals_mapping
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
@@ -45,6 +46,7 @@ from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.reporting import ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
+from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.deliveries import DeliveryStore
@@ -248,6 +250,12 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         reporting=reporting,
         outbox=outbox,
     )
+    # The appeals register (§3.5): reports read it through the report engine like the others.
+    appeals = AppealsService(
+        AppealStore(create_session_factory(report_engine)),
+        appeals_mapping(settings.content.appeals_mapping_path),
+        disclosure,
+    )
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -255,6 +263,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         campaigns=campaigns,
         funnel=funnel,
         settings=settings,
+        appeals=appeals,
     )
     return Wiring(
         engine=engine,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.appeals_cli import add_commands as add_appeals_commands
 from bot.posters import add_commands as add_poster_commands
 from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
 from bot.report_command import add_commands as add_report_commands
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_poster_commands(commands)
     add_report_commands(commands, _settings)
+    add_appeals_commands(commands)
 
     schema = commands.add_parser("schema", help="write JSON Schemas for YAML editors")
     schema.add_argument("--out", type=Path, default=SCHEMA_DIR)

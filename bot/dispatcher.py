@@ -8,7 +8,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from handlers import citizen, common, dialog, errors, inactive, officer, polls
+from handlers import appeals, citizen, common, dialog, errors, inactive, officer, polls
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
 from services.campaigns import CampaignService
 from services.feedback import FeedbackService
@@ -55,6 +55,7 @@ def create_dispatcher(
             # Asked late: their officer check runs for every event that reaches them.
             officer.setup(),
             polls.setup_officer(),
+            appeals.setup(),  # body-wide officers: register files and /appeals (internal)
             common.setup_fallback(),
             inactive.setup(),  # last of all: any press nobody took is still answered
         ),

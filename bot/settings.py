@@ -331,8 +331,12 @@ class ContentSettings(BaseModel):
     questionnaires_dir: Path = DEFINITIONS_DIR
     catalog_path: Path = DEFINITIONS_DIR.parent / "catalog.yaml"
     campaigns_path: Path = DEFINITIONS_DIR.parent / "campaigns.yaml"
+    #: Column mapping of the appeals register (Procedure §3.5; services/appeals.py).
+    appeals_mapping_path: Path = DEFINITIONS_DIR.parent / "appeals_mapping.example.yaml"
 
-    @field_validator("questionnaires_dir", "catalog_path", "campaigns_path")
+    @field_validator(
+        "questionnaires_dir", "catalog_path", "campaigns_path", "appeals_mapping_path"
+    )
     @classmethod
     def _from_home(cls, value: Path) -> Path:
         return _resolved(value)

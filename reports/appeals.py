@@ -1,0 +1,364 @@
+"""Quarterly monitoring of appeals and complaints (Procedure §3.5): model, message, sheet.
+
+The register's figures are internal (§3.6): they go to body-wide officers only and are never
+published. They are counts of documents, not of people's answers, so no threshold applies to
+them; the deep poll's complaint questions shown beside them *are* people's answers and pass the
+disclosure policy (reports.disclosure) like every other figure.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from html import escape
+from typing import Final
+
+from openpyxl import Workbook
+
+from reports.disclosure import Atom, DisclosurePolicy, plan
+from reports.model import Period
+from reports.periods import quarter_of
+from storage.appeals import AppealCount, AppealStore, PollCount
+
+#: The deep poll and its complaint questions (questionnaires/definitions/deep_external.yaml).
+POLL_QUESTIONNAIRE: Final = "deep_external"
+POLL_COMPLAINED: Final = "complained"
+POLL_OUTCOME: Final = "complaint_outcome"
+MAIN_REASONS: Final = 5
+SHEET_TITLE: Final = "Обращения"
+
+KIND_TITLES: Final = {"appeal": "обращения", "complaint": "жалобы", "suggestion": "предложения"}
+POLL_OUTCOME_TITLES: Final = {
+    "satisfied": "удовлетворили",
+    "partly": "удовлетворили частично",
+    "rejected": "отказали",
+    "pending": "ещё рассматривают",
+    "no_answer": "ответа не было",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One code with its count and share of the line's base."""
+
+    code: str | None
+    count: int
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class PollOption:
+    option: str
+    count: int  # 0 when hidden
+    share: float
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PollComplaints:
+    """The deep poll's complaint questions of the quarter, after the disclosure policy."""
+
+    answered: int  # people who answered "did you complain"; 0 when hidden
+    complained: PollOption | None
+    outcomes: tuple[PollOption, ...]
+    min_group: int
+    hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    total: int
+    complaints: int
+    satisfied: int
+    rejected: int
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.complaints if self.complaints else None
+
+    @property
+    def rejected_share(self) -> float | None:
+        return self.rejected / self.complaints if self.complaints else None
+
+
+@dataclass(frozen=True, slots=True)
+class AppealsMonitoring:
+    """§3.5 for one quarter, with the previous quarter for the trend."""
+
+    period: Period
+    previous: Period
+    now: Totals
+    before: Totals
+    by_channel: tuple[Line, ...]
+    previous_by_channel: Mapping[str | None, int]
+    reasons: tuple[Line, ...]  # all reasons, most frequent first; the message shows the top
+    by_topic: tuple[Line, ...]
+    by_kind: Mapping[str, int] = field(default_factory=dict)
+    poll: PollComplaints | None = None
+
+
+def previous_quarter(period: Period) -> Period:
+    return quarter_of(period.start - timedelta(days=1))
+
+
+def _lines(counter: Counter[str | None], base: int) -> tuple[Line, ...]:
+    ordered = sorted(counter.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
+    return tuple(Line(code, count, count / base if base else 0.0) for code, count in ordered)
+
+
+def _totals(rows: Iterable[AppealCount]) -> Totals:
+    total = complaints = satisfied = rejected = 0
+    for row in rows:
+        total += row.count
+        if row.kind == "complaint":
+            complaints += row.count
+            satisfied += row.count if row.outcome == "satisfied" else 0
+            rejected += row.count if row.outcome == "rejected" else 0
+    return Totals(total, complaints, satisfied, rejected)
+
+
+def monitoring_of(
+    period: Period,
+    rows: Iterable[AppealCount],
+    poll: PollComplaints | None = None,
+) -> AppealsMonitoring:
+    """Fold the grouped counts of the quarter and the one before into the §3.5 figures."""
+    current = [row for row in rows if row.current]
+    earlier = [row for row in rows if not row.current]
+    now = _totals(current)
+    channels: Counter[str | None] = Counter()
+    reasons: Counter[str | None] = Counter()
+    topics: Counter[str | None] = Counter()
+    kinds: Counter[str] = Counter()
+    for row in current:
+        channels[row.channel] += row.count
+        topics[row.topic] += row.count
+        kinds[row.kind] += row.count
+        if row.reason is not None:
+            reasons[row.reason] += row.count
+    previous_channels: Counter[str | None] = Counter()
+    for row in earlier:
+        previous_channels[row.channel] += row.count
+    return AppealsMonitoring(
+        period=period,
+        previous=previous_quarter(period),
+        now=now,
+        before=_totals(earlier),
+        by_channel=_lines(channels, now.total),
+        previous_by_channel=dict(previous_channels),
+        reasons=_lines(reasons, now.total),
+        by_topic=_lines(topics, now.total),
+        by_kind=dict(kinds),
+        poll=poll,
+    )
+
+
+def poll_complaints(
+    period: Period, counts: Iterable[PollCount], policy: DisclosurePolicy
+) -> PollComplaints:
+    """The poll's complaint answers body-wide; each figure shows only when the group is whole
+    blocks of its own plan (the same rule as the problem options of the main report), and a
+    question's options show all together or not at all."""
+    k = max(policy.min_group, 1)
+    by_option: dict[tuple[str, str], dict[Atom, int]] = {}
+    base: dict[str, dict[Atom, int]] = {}
+    for item in counts:
+        atom: Atom = (item.day, (item.service, item.channel, item.life_situation))
+        key = (item.question_id, item.option_id)
+        by_option.setdefault(key, {})[atom] = by_option.get(key, {}).get(atom, 0) + item.count
+        base.setdefault(item.question_id, {})[atom] = (
+            base.get(item.question_id, {}).get(atom, 0) + item.count
+        )
+
+    def shown(sizes: Mapping[Atom, int]) -> bool:
+        return sum(sizes.values()) >= k and plan(
+            period, sizes, k, weekly=policy.weekly
+        ).publishable(list(sizes))
+
+    answered_sizes = base.get(POLL_COMPLAINED, {})
+    if not shown(answered_sizes):
+        return PollComplaints(0, None, (), k, hidden=True)
+    answered = sum(answered_sizes.values())
+
+    def options(question: str, ids: Iterable[str]) -> tuple[PollOption, ...]:
+        """Every option of the question with data, or all of them hidden: showing the base
+        and all options but a small one would let anyone subtract the small one."""
+        present = [i for i in ids if by_option.get((question, i))]
+        of = sum(base.get(question, {}).values())
+        if not all(shown(by_option[question, i]) for i in present):
+            return tuple(PollOption(i, 0, 0.0, hidden=True) for i in present)
+        return tuple(
+            PollOption(i, n, n / of if of else 0.0)
+            for i in present
+            for n in [sum(by_option[question, i].values())]
+        )
+
+    complained = {o.option: o for o in options(POLL_COMPLAINED, ("yes", "no"))}.get("yes")
+    outcomes: tuple[PollOption, ...] = ()
+    if shown(base.get(POLL_OUTCOME, {})):
+        outcomes = options(POLL_OUTCOME, POLL_OUTCOME_TITLES)
+    return PollComplaints(answered, complained, outcomes, k)
+
+
+async def build_monitoring(
+    store: AppealStore, period: Period, policy: DisclosurePolicy
+) -> AppealsMonitoring:
+    """The §3.5 monitoring of a quarter, with the deep poll's complaint answers beside it."""
+    previous = previous_quarter(period)
+    rows = await store.counts(previous.start, period.start)
+    answers = await store.poll_counts(
+        POLL_QUESTIONNAIRE, (POLL_COMPLAINED, POLL_OUTCOME), period.start, period.end
+    )
+    return monitoring_of(period, rows, poll_complaints(period, answers, policy))
+
+
+# --- renderers ---------------------------------------------------------------------------------
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f}%".replace(".", ",")
+
+
+def _change(now: int, before: int) -> str:
+    if not before:
+        return "нет данных за прошлый квартал" if now else "без изменений"
+    delta = (now - before) / before * 100
+    return f"{delta:+.1f}%".replace(".", ",")
+
+
+def _points(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return ""
+    points = f"{(now - before) * 100:+.1f}".replace(".", ",")
+    return f"; {points} п.п."
+
+
+def _name(code: str | None, titles: Mapping[str, str]) -> str:
+    if code is None:
+        return "не указано"
+    return titles.get(code, code)
+
+
+def quarter_label(period: Period) -> str:
+    return f"{(period.start.month - 1) // 3 + 1} кв. {period.start.year}"
+
+
+def render_monitoring(
+    monitoring: AppealsMonitoring, titles: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
+    """Telegram HTML for officers (internal, §3.6)."""
+    names = titles or {}
+    m, now, before = monitoring, monitoring.now, monitoring.before
+    lines = [
+        f"<b>Мониторинг обращений и жалоб за {quarter_label(m.period)}</b>",
+        "<i>Для служебного пользования: не публикуется (п. 3.6 Порядка).</i>",
+        "",
+        f"Поступило всего: <b>{now.total}</b> "
+        f"({quarter_label(m.previous)}: {before.total}, {_change(now.total, before.total)})",
+    ]
+    if m.by_kind:
+        kinds = ", ".join(
+            f"{KIND_TITLES.get(kind, kind)}: {count}" for kind, count in sorted(m.by_kind.items())
+        )
+        lines.append(f"Из них {kinds}")
+    lines += ["", "<b>По каналам</b>"]
+    for line in m.by_channel:
+        was = m.previous_by_channel.get(line.code, 0)
+        lines.append(
+            f"• {escape(_name(line.code, names.get('channel', {})))}: {line.count} "
+            f"({_pct(line.share)}; было {was})"
+        )
+    lines += ["", f"<b>Основные причины</b> (первые {MAIN_REASONS})"]
+    lines += [
+        f"• {escape(_name(line.code, names.get('reason', {})))}: {line.count} ({_pct(line.share)})"
+        for line in m.reasons[:MAIN_REASONS]
+    ] or ["• причины не указаны"]
+    lines += ["", "<b>По тематике</b>"]
+    lines += [
+        f"• {escape(_name(line.code, names.get('topic', {})))}: {line.count}"
+        for line in m.by_topic
+    ]
+    lines += [
+        "",
+        f"<b>Жалобы</b>: {now.complaints} (было {before.complaints})",
+        f"Удовлетворено: <b>{now.satisfied}</b> ({_pct(now.satisfied_share)}"
+        f"{_points(now.satisfied_share, before.satisfied_share)})",
+        f"Отказано: <b>{now.rejected}</b> ({_pct(now.rejected_share)}"
+        f"{_points(now.rejected_share, before.rejected_share)})",
+    ]
+    lines += ["", *_poll_lines(m.poll)]
+    return "\n".join(lines)
+
+
+def _poll_lines(poll: PollComplaints | None) -> list[str]:
+    header = "<b>Опрос: жалобы глазами заявителей</b>"
+    if poll is None:
+        return []
+    if poll.hidden:
+        return [header, f"мало ответов (&lt;{poll.min_group}): скрыто"]
+    lines = [header, f"Ответили на вопрос о жалобе: {poll.answered}"]
+    if poll.complained is not None:
+        lines.append(f"Подавали жалобу: {_option_text(poll.complained, poll.min_group)}")
+    for option in poll.outcomes:
+        title = POLL_OUTCOME_TITLES.get(option.option, option.option)
+        lines.append(f"• {title}: {_option_text(option, poll.min_group)}")
+    return lines
+
+
+def _option_text(option: PollOption, min_group: int) -> str:
+    if option.hidden:
+        return f"скрыто (&lt;{min_group})"
+    return f"{option.count} ({_pct(option.share)})"
+
+
+def add_monitoring_sheet(
+    book: Workbook,
+    monitoring: AppealsMonitoring,
+    titles: Mapping[str, Mapping[str, str]] | None = None,
+) -> None:
+    """A sheet of the §3.5 figures (works in write-only and normal workbooks)."""
+    names = titles or {}
+    m = monitoring
+    sheet = book.create_sheet(SHEET_TITLE)
+    rows: list[list[object]] = [
+        [f"Мониторинг обращений и жалоб, {quarter_label(m.period)} (не публикуется)"],
+        ["Показатель", "Значение", "Доля", quarter_label(m.previous)],
+        ["Поступило всего", m.now.total, None, m.before.total],
+        ["Жалоб", m.now.complaints, None, m.before.complaints],
+        ["Удовлетворено жалоб", m.now.satisfied, m.now.satisfied_share, m.before.satisfied],
+        ["Отказано по жалобам", m.now.rejected, m.now.rejected_share, m.before.rejected],
+        [],
+        ["Канал", "Количество", "Доля", quarter_label(m.previous)],
+    ]
+    rows += [
+        [
+            _name(line.code, names.get("channel", {})),
+            line.count,
+            line.share,
+            m.previous_by_channel.get(line.code, 0),
+        ]
+        for line in m.by_channel
+    ]
+    rows += [[], ["Причина", "Количество", "Доля"]]
+    rows += [
+        [_name(line.code, names.get("reason", {})), line.count, line.share] for line in m.reasons
+    ]
+    rows += [[], ["Тематика", "Количество", "Доля"]]
+    rows += [
+        [_name(line.code, names.get("topic", {})), line.count, line.share] for line in m.by_topic
+    ]
+    for row in rows:
+        sheet.append(row)
+
+
+def monitoring_workbook(
+    monitoring: AppealsMonitoring, titles: Mapping[str, Mapping[str, str]] | None = None
+) -> bytes:
+    book = Workbook(write_only=True)
+    add_monitoring_sheet(book, monitoring, titles)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
