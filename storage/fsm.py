@@ -608,6 +608,10 @@ class SqlStorage(BaseStorage):
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA busy_timeout=0")
             connection.execute("PRAGMA wal_autocheckpoint=0")
+            # As on the engine's connections (storage.database): a finished dialog's row is
+            # overwritten when deleted, not left readable in a free page of the file.
+            connection.execute("PRAGMA secure_delete=ON")
+            connection.execute("PRAGMA journal_size_limit=0")
             if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 connection.close()
                 self._inline = False

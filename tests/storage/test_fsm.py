@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -440,6 +441,41 @@ async def test_a_lone_sqlite_write_takes_no_pooled_connection(
         assert await _stored_data(sessions, KEY) == '{"cursor":"q1"}'
     finally:
         await storage.close()
+
+
+async def test_a_dialog_deleted_on_the_lone_commit_path_leaves_no_bytes_in_the_file(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Issue 8 (review of the merged pipeline work): the storage's own SQLite connection must
+    # overwrite deleted rows like the engine's do, or a finished dialog's answers stay in a
+    # free page of the file until the nightly rebuild.
+    if database.backend != "sqlite":
+        pytest.skip("the lone-commit shortcut is SQLite's")
+    from storage.database import checkpoint_wal
+
+    marker = "unmistakable-partial-answer-4711"
+    storage = SqlStorage(sessions, PEPPER)
+    try:
+        # Another dialog on the same page: the page is not simply emptied and reset.
+        await storage.set_data(_key(2), {"cursor": "someone-else"})
+        await storage.set_state(KEY, Poll.answering)
+        await storage.set_data(KEY, {"cursor": marker})
+        assert await _stored_data(sessions, KEY) == f'{{"cursor":"{marker}"}}'
+        await storage.set_state(KEY, None)
+        await storage.set_data(KEY, {})  # the dialog ends: its row is deleted
+        async with sessions() as session:
+            assert await session.get(FsmState, storage_key_digest(KEY, PEPPER)) is None
+        assert await checkpoint_wal(engine)
+        # Whatever this SQLite build's defaults: the same settings as the engine's connections.
+        inline = storage._inline
+        assert isinstance(inline, sqlite3.Connection), "the lone commits took the shortcut"
+        assert inline.execute("PRAGMA secure_delete").fetchone()[0] == 1
+        assert inline.execute("PRAGMA journal_size_limit").fetchone()[0] == 0
+    finally:
+        await storage.close()
+    path = Path(str(make_url(database.url).database))
+    files = [path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-journal"))]
+    assert not any(marker.encode() in f.read_bytes() for f in files if f.exists())
 
 
 async def test_a_lone_write_never_commits_inside_another_transaction_of_the_pool(
