@@ -250,9 +250,11 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         reporting=reporting,
         outbox=outbox,
     )
-    # The appeals register (§3.5): reports read it through the report engine like the others.
+    # The appeals register (§3.5): imports and the quarterly monitoring.
     appeals = AppealsService(
-        AppealStore(create_session_factory(report_engine)),
+        # Imports write: through the answer path's engine, so SQLite has one writer (a second
+        # one would fail on SQLITE_BUSY_SNAPSHOT or hold the lock past the busy timeout).
+        AppealStore(sessions),
         appeals_mapping(settings.content.appeals_mapping_path),
         disclosure,
     )

@@ -9,6 +9,7 @@ nothing, and a corrected register updates what changed.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import enum
 import io
@@ -292,6 +293,23 @@ def _rows(name: str, data: bytes) -> Iterator[tuple[int, Sequence[object]]]:
     return _csv_rows(data)
 
 
+def _parse_or_explain(
+    name: str, data: bytes, mapping: AppealsMapping
+) -> tuple[list[AppealRow], list[RowError], int]:
+    """:func:`parse_register`, with a file that cannot be read at all explained, not raised."""
+    try:
+        return parse_register(name, data, mapping)
+    except RegisterError:
+        raise
+    except (UnicodeDecodeError, csv.Error, ValueError, KeyError, OSError) as error:
+        raise RegisterError(
+            f"{name}: the file cannot be read as a register ({type(error).__name__}); export it "
+            "again as CSV (UTF-8 or Windows-1251) or XLSX",
+            f"{name}: файл не читается как реестр ({type(error).__name__}); выгрузите его "
+            "заново в CSV (UTF-8 или Windows-1251) или XLSX",
+        ) from error
+
+
 def parse_register(
     name: str, data: bytes, mapping: AppealsMapping
 ) -> tuple[list[AppealRow], list[RowError], int]:
@@ -475,7 +493,8 @@ class AppealsService:
                 f"source '{label}': expected a code (a-z, 0-9, _ . -; at most 64)",
                 f"источник «{label}»: нужен код (a-z, 0-9, _ . -; не длиннее 64)",
             )
-        rows, errors, read = parse_register(name, data, mapping)
+        # Off the event loop: a large register takes seconds to parse, and people are answering.
+        rows, errors, read = await asyncio.to_thread(_parse_or_explain, name, data, mapping)
         report = ImportReport(file=name, source=label, rows=read, valid=len(rows), errors=errors)
         if errors and all_or_nothing:
             return report

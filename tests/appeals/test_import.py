@@ -79,6 +79,18 @@ def test_a_file_without_the_mapped_header_is_refused(mapping: AppealsMapping) ->
         parse_register("other.csv", b"a;b\n1;2\n", mapping)
 
 
+async def test_a_file_that_is_no_text_in_either_encoding_is_explained_not_raised(
+    service: AppealsService, store: AppealStore, mapping: AppealsMapping
+) -> None:
+    # Review of issue 10: byte 0x98 is neither UTF-8 here nor Windows-1251, and the decoder's
+    # error reached the bot as a traceback and a generic reply.
+    data = (FIXTURES / "register_cp1251.csv").read_bytes() + b"\x98\n"
+    with pytest.raises(RegisterError, match="cannot be read as a register") as caught:
+        await service.import_register("broken.csv", data, mapping)
+    assert "не читается как реестр" in caught.value.describe("ru")
+    assert await store.count() == 0
+
+
 async def test_import_writes_every_good_row_and_reimport_adds_nothing(
     service: AppealsService, store: AppealStore, mapping: AppealsMapping
 ) -> None:
