@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -87,7 +88,9 @@ async def drop_off_in(
             # or a flush was lost: that day simply has nothing parked there.
             key = (questionnaire_id, step.removeprefix(AT_QUESTION))
             parked[key] = parked.get(key, 0) + max(count, 0)
-    if started < min_group:
+    if started < min_group or completed < min_group or 0 < started - completed < min_group:
+        # Completed is the size of the scope's group of responses, and started − completed the
+        # group that stopped: under the threshold either would size a group the report hides.
         return DropOff(0, 0, suppressed=True)
     points = [
         QuitPoint(
@@ -100,6 +103,11 @@ async def drop_off_in(
         for (questionnaire_id, question), quits in parked.items()
         if quits > 0
     ]
+    if any(point.suppressed for point in points) or 0 < cancelled < min_group:
+        # What stopped adds up: started − completed − cancelled = Σ quit points. With one part
+        # hidden, the others and the totals would give it back, so every part is hidden.
+        points = [replace(point, quits=0, suppressed=True) for point in points]
+        cancelled = 0
     points.sort(key=lambda p: (p.suppressed, -p.quits, p.title))
     return DropOff(started, completed, tuple(points), cancelled=cancelled)
 

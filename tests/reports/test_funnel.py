@@ -141,12 +141,54 @@ async def test_drop_off_counts_dialogs_started_in_the_period_and_where_the_rest_
     result = await drop_off(sessions, PERIOD, Scope(), ROLES)
 
     assert result is not None and not result.suppressed
-    assert (result.started, result.completed, result.cancelled) == (19, 10, 1)
+    assert (result.started, result.completed) == (19, 10)
     assert result.completion_rate == pytest.approx(100 * 10 / 19)
+    # Two stopped at "solved": hidden. Showing "obstacles — 6" and one cancel beside 19 − 10
+    # would give the two back by subtraction, so every part of who stopped is hidden.
+    assert result.cancelled == 0
+    assert set(result.quit_points) == {
+        QuitPoint("obstacles", "Что помешало?", 0, "rating", suppressed=True),
+        QuitPoint("solved", "Вопрос решён?", 0, "rating", suppressed=True),
+    }
+
+
+async def test_quit_points_show_when_no_part_of_who_stopped_is_small(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    recorder = FunnelRecorder(sessions)
+    for _ in range(10):
+        run_dialog(recorder)
+    for _ in range(6):
+        run_dialog(recorder, stop_at="obstacles")
+    for _ in range(5):
+        run_dialog(recorder, stop_at="solved")
+    await recorder.flush()
+
+    result = await drop_off(sessions, PERIOD, Scope(), ROLES)
+
+    assert result is not None and (result.started, result.completed) == (21, 10)
     assert result.quit_points == (
         QuitPoint("obstacles", "Что помешало?", 6, "rating"),
-        QuitPoint("solved", "Вопрос решён?", 0, "rating", suppressed=True),  # two: hidden
+        QuitPoint("solved", "Вопрос решён?", 5, "rating"),
     )
+
+
+@pytest.mark.parametrize(("completed", "stopped"), [(3, 9), (9, 3)])
+async def test_drop_off_is_hidden_when_those_who_finished_or_stopped_are_few(
+    sessions: async_sessionmaker[AsyncSession], completed: int, stopped: int
+) -> None:
+    # Review of issue 8: "completed — 3" sized a group of responses the report hides.
+    recorder = FunnelRecorder(sessions)
+    for _ in range(completed):
+        run_dialog(recorder)
+    for _ in range(stopped):
+        run_dialog(recorder, stop_at="obstacles")
+    await recorder.flush()
+
+    result = await drop_off(sessions, PERIOD, Scope(), ROLES)
+
+    assert result is not None and result.suppressed
+    assert (result.started, result.completed, result.quit_points) == (0, 0, ())
 
 
 async def test_drop_off_follows_the_scope_and_hides_small_funnels(
