@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
+from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
-from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
@@ -177,12 +177,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     opt_ins = OptInStore(sessions, min_batch=settings.privacy.min_group_size)
     outbox = BotOutbox(bot)
     # One disclosure policy for every officer output (reports.disclosure).
-    disclosure = DisclosurePolicy(
-        min_group=settings.privacy.min_group_size,
-        min_comment_group=settings.privacy.min_group_size,
-        min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
-        weekly=settings.reports.weekly_figures,
-    )
+    disclosure = disclosure_policy(settings)
     reporting = ReportingService(
         sessions=create_session_factory(report_engine),
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),

@@ -139,13 +139,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from bot.policies import disclosure_policy
     from reports.appeals import (
         AppealsMonitoring,
         build_monitoring,
         monitoring_workbook,
         render_monitoring,
     )
-    from reports.disclosure import DisclosurePolicy
     from storage.appeals import AppealStore
 
     settings = _settings()
@@ -160,9 +160,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.mapping:
             raise
         # The configured mapping only labels codes here: without it the codes are shown.
-    policy = DisclosurePolicy(
-        min_group=settings.privacy.min_group_size, weekly=settings.reports.weekly_figures
-    )
+    policy = disclosure_policy(settings)
 
     async def job(sessions: Sessions) -> AppealsMonitoring:
         return await build_monitoring(AppealStore(sessions), period, policy)

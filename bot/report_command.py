@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.policies import disclosure_policy
 from bot.problems import Problem, database_problem
 from questionnaires.schema import Language
-from reports.disclosure import DisclosurePolicy, PeriodKind, last_closed
+from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
 from reports.periods import (
     RangeError,
@@ -106,7 +107,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
 
-    disclosure = _disclosure(settings)
+    disclosure = disclosure_policy(settings)
     today = local_today(datetime.now(UTC), settings.body.zone)
     period = choose_period(args, today, weekly=disclosure.weekly)
     content = load_content(
@@ -147,12 +148,3 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return EXIT_OK
-
-
-def _disclosure(settings: Settings) -> DisclosurePolicy:
-    return DisclosurePolicy(
-        min_group=settings.privacy.min_group_size,
-        min_comment_group=settings.privacy.min_group_size,
-        min_comment_group_staff=settings.privacy.min_comment_group_size_staff,
-        weekly=settings.reports.weekly_figures,
-    )

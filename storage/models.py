@@ -182,7 +182,7 @@ class Answer(Base):
 class DedupKey(Base):
     """A keyed hash claiming "this person already did this" until it expires; purgeable.
 
-    Today only poll windows' participation keys live here (storage.participation): they are
+    Today only poll windows' participation keys live here (storage.campaigns): they are
     written apart from the responses, in shuffled batches, and deleted when the window closes.
     """
 
