@@ -146,7 +146,12 @@ class FeedbackService:
         for listener in self._listeners:
             try:
                 await listener.response_stored(response)
-            except Exception as error:  # the response is stored: the person hears "thank you"
+            except Exception as error:
+                if getattr(listener, "required", False):
+                    # It keeps what the person said for someone (initiative feedback for the
+                    # internal officer): no "thank you" for a message nobody will read; the
+                    # person is asked to send it again.
+                    raise
                 logger.warning("Response listener failed: %s", type(error).__name__)
         return True
 

@@ -104,6 +104,10 @@ class InitiativeDesk:
         self._clock = clock
         self._warned_on: date | None = None
 
+    #: A failure to queue the message fails the completion (services.feedback): the person is
+    #: told to try again rather than thanked for a message that would never be delivered.
+    required: Final = True
+
     async def response_stored(self, response: CompletedResponse) -> None:
         """Keep an initiative message for the next batch (a ResponseListener)."""
         if response.kind != INITIATIVE:

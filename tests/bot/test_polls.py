@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiogram.methods import SendMessage
 
 from tests.bot.conftest import OFFICER_ID, World
@@ -382,6 +383,27 @@ async def test_initiative_feedback_waits_for_the_daily_batch_of_the_internal_off
     assert len(_texts_to(world, INTERNAL_OFFICER)) == 1
     [response] = await world.rows("responses")
     assert response["kind"] == "initiative" and response["department"] == "hr"
+
+
+async def test_initiative_feedback_that_cannot_be_queued_is_not_thanked_for(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review of issue 9: the queue row is written after the response; a failure there was
+    # logged and the person thanked for a message the internal officer would never get.
+    desk = initiative_desk(world)
+    world.feedback.add_listener(desk)
+
+    async def down(*_args: object, **_kwargs: object) -> None:
+        raise OSError("database is gone")
+
+    monkeypatch.setattr(desk._store, "queue_feedback", down)
+    await enrol_staff(world, "legal", [7770001001, 7770001002])
+    olga = world.harness.person(7770001001)
+    await olga.send("/feedback")
+    await olga.click(olga.buttons()[0])
+    await olga.send("Мало места в архиве")
+    assert "Спасибо" not in olga.last_text()
+    assert "временно недоступен" in olga.last_text()
 
 
 async def test_initiative_feedback_names_no_department_with_too_few_staff(world: World) -> None:
