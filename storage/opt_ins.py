@@ -30,8 +30,9 @@ class OptInStore:
     subscription written at once would sit right after that response in every order a database
     reader can see (rowid, heap position, PostgreSQL ``xmin``, the SQLite WAL), naming its
     author. New subscriptions therefore wait in memory and are written together, in random
-    order, once ``min_batch`` of them have gathered (:meth:`flush`, called by the scheduler and
-    at shutdown); meanwhile :meth:`chat_ids` already counts them. A crash loses the waiting ones.
+    order, once ``min_batch`` different chats have gathered (:meth:`flush`, called by the
+    scheduler and at shutdown); meanwhile :meth:`chat_ids` already counts them. A crash loses
+    the waiting ones.
     One instance per process: the citizen and poll services share it.
     """
 
@@ -60,7 +61,11 @@ class OptInStore:
 
     async def flush(self, *, force: bool = False) -> int:
         """Write the waiting subscriptions if enough gathered (any number with ``force``)."""
-        if not self._waiting or (len(self._waiting) < self._min_batch and not force):
+        if not self._waiting:
+            return 0
+        # People, not subscriptions: one chat subscribing to three topics is still one person
+        # among the responses since the last batch.
+        if len({chat for chat, _topic in self._waiting}) < self._min_batch and not force:
             return 0
         batch, self._waiting = self._waiting, {}
         rows = [

@@ -65,6 +65,23 @@ async def test_subscriptions_wait_in_memory_until_a_batch_gathers(
     assert store.waiting == 0
 
 
+async def test_a_batch_gathers_people_not_subscriptions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Review of issue 8: five subscriptions of two people were written as a "batch of five".
+    store = OptInStore(sessions, min_batch=3)
+    for topic in ("changes", "polls", "staff_polls"):
+        await store.add(1, topic, MONDAY)
+    await store.add(2, "changes", MONDAY)
+    await store.add(2, "polls", MONDAY)
+
+    assert await store.flush() == 0
+    assert await _stored(sessions) == set()
+    await store.add(3, "changes", MONDAY)
+    assert await store.flush() == 6
+    assert await _stored(sessions) == {1, 2, 3}
+
+
 async def test_a_failed_flush_keeps_the_subscriptions_for_the_next_try(
     sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
