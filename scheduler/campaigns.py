@@ -34,26 +34,21 @@ async def run_campaign_tick(service: CampaignTicker, now: datetime | None = None
 def add_campaign_jobs(scheduler: BaseScheduler, service: CampaignTicker) -> None:
     """Tick every minute, the first time right at start: a window missed while the bot was
     down opens or closes then, once."""
-    scheduler.add_job(
-        run_campaign_tick,
-        IntervalTrigger(minutes=1, timezone=scheduler.timezone),
-        id=CAMPAIGNS_JOB,
-        kwargs={"service": service},
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-        next_run_time=datetime.now(UTC),
-    )
+    _tick_every_minute(scheduler, CAMPAIGNS_JOB, service)
 
 
 def add_initiative_job(scheduler: BaseScheduler, desk: CampaignTicker) -> None:
     """Look every minute, the first time right at start, whether the daily batch of staff
     initiative feedback is due (services.initiative); a batch missed while down goes then."""
+    _tick_every_minute(scheduler, INITIATIVE_JOB, desk)
+
+
+def _tick_every_minute(scheduler: BaseScheduler, job_id: str, ticker: CampaignTicker) -> None:
     scheduler.add_job(
         run_campaign_tick,
         IntervalTrigger(minutes=1, timezone=scheduler.timezone),
-        id=INITIATIVE_JOB,
-        kwargs={"service": desk},
+        id=job_id,
+        kwargs={"service": ticker},
         coalesce=True,
         max_instances=1,
         replace_existing=True,
