@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,7 +30,6 @@ from reports.workbook import build_workbook
 
 logger = logging.getLogger(__name__)
 
-INITIATIVE = "initiative"
 
 #: Send the trend by week when the period is short, by month otherwise.
 WEEKLY_TREND_UP_TO_DAYS = 92
@@ -244,6 +242,3 @@ class ReportingService:
             min_group=disclosure.min_group,
             language=language,
         )
-
-
-Sender = Callable[[int, str], Awaitable[None]]
