@@ -26,12 +26,10 @@ from questionnaires.campaigns import Verdict
 from questionnaires.engine import Asked, Completed, Outcome, Progress, Rejected
 from questionnaires.render import fill
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Audience, Language, Questionnaire
+from questionnaires.schema import Audience, Kind, Language, Questionnaire
 from services.campaigns import CampaignService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
-
-INITIATIVE = "initiative"
 
 logger = logging.getLogger(__name__)
 
@@ -281,7 +279,7 @@ async def _complete(
         _track_end(funnel, data, outcome, last_question)
     else:
         department = None
-        if data.get("k") == INITIATIVE:
+        if data.get("k") == Kind.INITIATIVE:
             # Staff feedback carries the member's department (only while enough staff are
             # enrolled in it to show it), never who the member is.
             department = await campaigns.reported_department(user.id)

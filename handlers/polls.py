@@ -21,7 +21,7 @@ from aiogram.types import (
 )
 from pydantic import Field
 
-from handlers.dialog import INITIATIVE, begin_dialog
+from handlers.dialog import begin_dialog
 from handlers.texts import campaign_error_text, language_of, verdict_text
 from questionnaires.campaigns import (
     CampaignAudience,
@@ -31,7 +31,7 @@ from questionnaires.campaigns import (
     Verdict,
 )
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Language
+from questionnaires.schema import Kind, Language
 from reports.telegram import split_message
 from services.campaigns import (
     MAX_CODES_PER_CALL,
@@ -306,8 +306,8 @@ def setup() -> Router:
             ResponseContext(),
             user,
             funnel,
-            questionnaire=feedback.questionnaire(INITIATIVE),
-            extra={"k": INITIATIVE},
+            questionnaire=feedback.questionnaire(Kind.INITIATIVE.value),
+            extra={"k": Kind.INITIATIVE.value},
         )
 
     @router.message(Command("results"))

@@ -21,7 +21,7 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires.results import CompletedResponse
-from questionnaires.schema import Language, Questionnaire
+from questionnaires.schema import Kind, Language, Questionnaire
 from reports.telegram import split_message
 from services.feedback import utc_now
 from storage.deliveries import SENT, DeliveryStore
@@ -29,8 +29,8 @@ from storage.staff import QueuedFeedback, StaffStore
 
 logger = logging.getLogger(__name__)
 
-INITIATIVE: Final = "initiative"
 DELIVERY_KIND: Final = "initiative_batch"
+KEY_PREFIX: Final = "initiative-"
 #: A message that reached some internal officers but not all is given up on after this long:
 #: an officer who blocked the bot must not keep the others' copies in the database forever.
 GIVE_UP_AFTER: Final = timedelta(days=7)
@@ -110,7 +110,7 @@ class InitiativeDesk:
 
     async def response_stored(self, response: CompletedResponse) -> None:
         """Keep an initiative message for the next batch (a ResponseListener)."""
-        if response.kind != INITIATIVE:
+        if response.kind != Kind.INITIATIVE:
             return
         body = render_feedback(response, self._questionnaires.get(response.questionnaire_id))
         await self._store.queue_feedback(response.submitted_on, response.department, body)
@@ -133,8 +133,7 @@ class InitiativeDesk:
                     "%d initiative message(s) wait: set BOT__INTERNAL_OFFICER_IDS", len(items)
                 )
             return 0
-        key = f"initiative-{today.isoformat()}"
-        messages = await self._batch(items, today)
+        key = f"{KEY_PREFIX}{today.isoformat()}"
         due_at = datetime(today.year, today.month, today.day, self._hour, tzinfo=self._zone)
         delivered = 0
         for officer in self._officers:
@@ -142,9 +141,13 @@ class InitiativeDesk:
                 status = await self._deliveries.status(DELIVERY_KIND, key, officer)
                 delivered += status == SENT
                 continue
+            # An officer who got an earlier batch while another officer's failed already has
+            # the messages received before that batch's day: only the newer ones go again.
+            unseen = await self._unseen_by(officer, items)
             try:
-                for message in messages:
-                    await self._send.text(officer, message)
+                if unseen:
+                    for message in await self._batch(unseen, today):
+                        await self._send.text(officer, message)
             except Exception as error:
                 logger.warning("initiative batch not delivered (%s)", type(error).__name__)
                 await self._deliveries.finish(DELIVERY_KIND, key, officer, now, ok=False)
@@ -161,6 +164,14 @@ class InitiativeDesk:
         if dropped:
             logger.info("initiative batch: %d message(s) delivered and deleted", dropped)
         return dropped
+
+    async def _unseen_by(self, officer: int, items: list[QueuedFeedback]) -> list[QueuedFeedback]:
+        last = await self._deliveries.latest_sent(DELIVERY_KIND, officer)
+        if last is None or not last.startswith(KEY_PREFIX):
+            return items
+        # The batch of day D held everything received before D.
+        had_before = date.fromisoformat(last.removeprefix(KEY_PREFIX))
+        return [item for item in items if item.received_on >= had_before]
 
     async def _batch(self, items: list[QueuedFeedback], today: date) -> list[str]:
         shuffled = list(items)

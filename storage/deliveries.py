@@ -114,3 +114,15 @@ class DeliveryStore:
                     Delivery.recipient == recipient,
                 )
             )
+
+    async def latest_sent(self, kind: str, recipient: int) -> str | None:
+        """The greatest period key of this kind already sent to the recipient (keys that sort
+        by date, such as ``initiative-2026-11-24``, give the newest one)."""
+        async with self._sessions.begin() as session:
+            return await session.scalar(
+                select(func.max(Delivery.period_key)).where(
+                    Delivery.kind == kind,
+                    Delivery.recipient == recipient,
+                    Delivery.status == SENT,
+                )
+            )

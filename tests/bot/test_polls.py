@@ -420,6 +420,42 @@ async def test_initiative_feedback_names_no_department_with_too_few_staff(world:
     assert response["department"] is None
 
 
+async def test_an_officer_who_got_a_batch_is_not_sent_it_again_when_another_failed(
+    world: World,
+) -> None:
+    # Review of issue 9: the items stay queued while one officer lacks them, and the next day's
+    # batch went to everybody again, so the officer who had it read the same messages twice.
+    second = 800801
+    desk = initiative_desk(world, officers=(INTERNAL_OFFICER, second))
+    world.feedback.add_listener(desk)
+    real_send = desk._send
+    down = {second}
+
+    class Flaky:
+        async def text(self, chat_id: int, html: str) -> None:
+            if chat_id in down:
+                raise OSError("chat unreachable")
+            await real_send.text(chat_id, html)
+
+    desk._send = Flaky()
+    people = [7770003001, 7770003002, 7770003003, 7770003004, 7770003005]
+    await enrol_staff(world, "hr", people)
+    await leave_feedback(world, world.harness.person(people[0]), "Первое сообщение")
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)  # 10:05 local, next day
+    assert await desk.tick() == 0  # one officer lacks it: kept
+    assert len(_texts_to(world, INTERNAL_OFFICER)) == 1
+    await leave_feedback(world, world.harness.person(people[1]), "Второе сообщение")
+    down.clear()
+    world.clock_now[0] = datetime(2026, 11, 25, 1, 5, tzinfo=UTC)
+    assert await desk.tick() == 2
+    first, again = _texts_to(world, INTERNAL_OFFICER)
+    assert "Первое сообщение" in first and "Второе" not in first
+    assert "Второе сообщение" in again and "Первое" not in again
+    [both] = _texts_to(world, second)
+    assert "Первое сообщение" in both and "Второе сообщение" in both
+    assert await world.rows("initiative_queue") == []
+
+
 async def test_a_batch_in_random_order_and_kept_until_an_internal_officer_is_set(
     world: World,
 ) -> None:
