@@ -31,8 +31,12 @@ _QUARTER: Final = re.compile(r"^(\d{4})[- ]?Q([1-4])$", re.IGNORECASE)
 T = TypeVar("T")
 
 
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `appeals import` and `appeals report` to the `otklik` command."""
+def add_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    settings: Callable[[], Settings],
+) -> None:
+    """Add `appeals import` and `appeals report` to the `otklik` command; ``settings`` loads
+    and explains the settings."""
     appeals = subparsers.add_parser("appeals", help="appeals register: import and monitoring")
     actions = appeals.add_subparsers(dest="appeals_command", metavar="ACTION", required=True)
     load = actions.add_parser("import", help="import a register export (CSV or XLSX)")
@@ -45,14 +49,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         action="store_true",
         help="write nothing when any row is bad",
     )
-    load.set_defaults(handler=cmd_import)
+    load.set_defaults(handler=lambda args: cmd_import(args, settings()))
     report = actions.add_parser("report", help="print the quarterly monitoring (§3.5)")
     report.add_argument("--quarter", required=True, help="a closed quarter, e.g. 2026Q3")
     report.add_argument(
         "--mapping", type=Path, help="mapping YAML whose words label the codes (default: settings)"
     )
     report.add_argument("--xlsx", type=Path, help="also write the monitoring sheet here")
-    report.set_defaults(handler=cmd_report)
+    report.set_defaults(handler=lambda args: cmd_report(args, settings()))
 
 
 def parse_quarter(text: str) -> Period:
@@ -61,12 +65,6 @@ def parse_quarter(text: str) -> Period:
         raise Problem(f"--quarter {text}: expected a quarter like 2026Q3")
     year, number = int(match.group(1)), int(match.group(2))
     return quarter_of(date(year, 3 * number - 2, 1))
-
-
-def _settings() -> Settings:
-    from bot.cli import _settings as settings
-
-    return settings()
 
 
 def _mapping(path: Path | None, settings: Settings) -> AppealsMapping:
@@ -97,11 +95,10 @@ def _run(settings: Settings, job: Callable[[Sessions], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from services.appeals import MAX_REPORTED_ERRORS, AppealsService, ImportReport, RegisterError
     from storage.appeals import AppealStore
 
-    settings = _settings()
     mapping = _mapping(args.mapping, settings)
     path: Path = args.file
     try:
@@ -138,7 +135,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_DEFECTS if report.errors else EXIT_OK
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.policies import disclosure_policy
     from reports.appeals import (
         AppealsMonitoring,
@@ -148,7 +145,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
     from storage.appeals import AppealStore
 
-    settings = _settings()
     period = parse_quarter(args.quarter)
     today = datetime.now(settings.body.zone).date()
     if period.end >= today:

@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_poster_commands(commands)
     add_report_commands(commands, _settings)
-    add_appeals_commands(commands)
+    add_appeals_commands(commands, _settings)
 
     schema = commands.add_parser("schema", help="write JSON Schemas for YAML editors")
     schema.add_argument("--out", type=Path, default=SCHEMA_DIR)

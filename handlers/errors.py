@@ -20,12 +20,11 @@ from aiogram.exceptions import (
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import ErrorEvent, User
-from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.middlewares import UpdateCalls
 from handlers.texts import language_of, tr
 from questionnaires.errors import DialogFinishedError, StaleProgressError
-from storage.fsm import FsmCommitError
+from services.outages import is_storage_outage
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +79,10 @@ async def _not_modified(event: ErrorEvent) -> bool:
     return is_not_modified(event.exception)
 
 
+async def _storage_outage(event: ErrorEvent) -> bool:
+    return is_storage_outage(event.exception)
+
+
 def setup() -> Router:
     router = Router(name="errors")
 
@@ -120,7 +123,7 @@ def setup() -> Router:
             await state.clear()
         await _tell(event, bot, "questionnaire_changed", update_calls)
 
-    @router.error(ExceptionTypeFilter(SQLAlchemyError, FsmCommitError, OSError))
+    @router.error(_storage_outage)
     async def on_storage_down(
         event: ErrorEvent, bot: Bot, update_calls: UpdateCalls | None = None
     ) -> None:

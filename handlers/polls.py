@@ -30,6 +30,7 @@ from questionnaires.campaigns import (
     UnknownWindowError,
     Verdict,
 )
+from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Kind, Language
 from reports.telegram import split_message
@@ -41,7 +42,6 @@ from services.campaigns import (
 )
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
-from storage.opt_ins import OptInTopic
 
 logger = logging.getLogger(__name__)
 

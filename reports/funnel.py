@@ -14,7 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from reports.disclosure import Atom, in_scope, plan
 from reports.model import DEFAULT_MIN_GROUP, DropOff, Period, QuestionnaireRoles, QuitPoint, Scope
 from reports.periods import month_of
-from services.funnel import AT_QUESTION, CANCELLED, COMPLETED, STARTED
+from storage.funnel import AT_QUESTION, CANCELLED, COMPLETED, STARTED
 from storage.models import FunnelCount
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -34,7 +34,6 @@ from reports.periods import (
     year_of,
 )
 from services.reporting import ReportingService
-from storage.deliveries import DeliveryStore
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +47,22 @@ LOOKBACK = {
     SEMIANNUAL: timedelta(days=190),
     ALERTS: timedelta(days=35),
 }
+
+
+class DeliveryLedger(Protocol):
+    """Which deliveries were claimed and sent (storage.deliveries.DeliveryStore in the app)."""
+
+    async def claim(
+        self, kind: str, period_key: str, recipient: int, now: datetime, due_at: datetime
+    ) -> bool: ...
+
+    async def finish(
+        self, kind: str, period_key: str, recipient: int, now: datetime, *, ok: bool
+    ) -> None: ...
+
+    async def installed_on(self, today: date) -> date: ...
+
+    async def last_due(self, kind: str) -> datetime | None: ...
 
 
 class OfficerOutbox(Protocol):
@@ -145,13 +160,13 @@ def _fire_times(trigger: CronTrigger, since: datetime, until: datetime) -> Itera
 
 
 class ReportDeliveries:
-    """Sends due reports to officers exactly once per period (see DeliveryStore.claim)."""
+    """Sends due reports to officers exactly once per period (see DeliveryLedger.claim)."""
 
     def __init__(
         self,
         *,
         schedule: ReportSchedule,
-        store: DeliveryStore,
+        store: DeliveryLedger,
         reporting: ReportingService,
         outbox: OfficerOutbox,
     ) -> None:

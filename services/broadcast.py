@@ -47,10 +47,10 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import aiohttp
 from aiogram import Bot
@@ -69,24 +69,19 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import (
-    BigInteger,
-    CursorResult,
-    Integer,
-    String,
-    Table,
-    bindparam,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from questionnaires.errors import OtklikError
-from storage.models_broadcast import Broadcast, OutboxMessage
-from storage.types import UtcDateTime
-from storage.upsert import insert_on_conflict
+from storage.broadcast import (
+    BLOCKED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    UNKNOWN,
+    BroadcastStore,
+    Outcome,
+)
+from storage.database import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -95,15 +90,6 @@ SendPort = Callable[[int, str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 ProgressCallback = Callable[["Progress"], Awaitable[None]]
 
-PENDING: Final = "pending"
-SENDING: Final = "sending"
-SENT: Final = "sent"
-BLOCKED: Final = "blocked"
-FAILED: Final = "failed"
-UNKNOWN: Final = "unknown"
-RUNNING: Final = "running"
-DONE: Final = "done"
-
 KIND_LENGTH: Final = 32
 KEY_LENGTH: Final = 64
 #: Share of one interval by which a late slot may be caught up (see the module docstring).
@@ -111,8 +97,6 @@ CATCH_UP_SHARE: Final = 0.5
 #: Messages Telegram accepts per second from one bot: no TELEGRAM_BURST + 1 consecutive sends
 #: may be denser than the configured rate, whatever catching up the pacer does.
 TELEGRAM_BURST: Final = 30
-#: Rows per INSERT statement in create(): bounded memory and bind parameters per statement.
-INSERT_CHUNK: Final = 5_000
 #: s an aborting run waits for requests in flight to be answered.
 DRAIN_TIMEOUT: Final = 10.0
 #: The pacer forgets chats whose gap has passed once it remembers this many.
@@ -194,13 +178,6 @@ class Summary(Progress):
     recovered_unknown: int  # rows an interrupted earlier run left "sending", now "unknown"
     retried: int  # attempts repeated after a 5xx or a connection failure
     complete: bool  # nothing left pending
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    chat_id: int
-    status: str
-    attempts: int
 
 
 class _Pacer:
@@ -289,7 +266,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         send: SendPort,
         *,
         limits: BroadcastLimits | None = None,
@@ -300,7 +277,7 @@ class Broadcaster:
         progress_every_messages: int = 500,
     ) -> None:
         self.limits = limits or BroadcastLimits()
-        self._sessions = sessions
+        self._store = BroadcastStore(sessions)
         self._send = send
         self._clock = clock
         self._sleep = sleep
@@ -321,34 +298,20 @@ class Broadcaster:
         if not text.strip():
             raise ValueError("a broadcast needs a text")
         recipients = list(dict.fromkeys(chat_ids))  # first occurrence wins, order kept
-        now = self._now()
-        async with self._sessions.begin() as session:
-            inserted = await session.scalar(
-                insert_on_conflict(session, Broadcast)
-                .values(kind=kind, key=key, text=text, created_at=now, status=PENDING)
-                .on_conflict_do_nothing(index_elements=[Broadcast.kind, Broadcast.key])
-                .returning(Broadcast.id)
+        created = await self._store.create(kind, key, text, recipients, self._now())
+        if created.new:
+            logger.info(
+                "broadcast %s (%s) created for %d chats", created.broadcast_id, kind, created.added
             )
-            if inserted is not None:
-                await _add_recipients(session, inserted, recipients, now)
-                logger.info(
-                    "broadcast %s (%s) created for %d chats", inserted, kind, len(recipients)
-                )
-                return int(inserted)
-            broadcast = (
-                await session.scalars(
-                    select(Broadcast).where(Broadcast.kind == kind, Broadcast.key == key)
-                )
-            ).one()
-            if broadcast.text != text:
-                logger.warning("broadcast %s exists with another text; it is kept", broadcast.id)
-            before = await _count_rows(session, broadcast.id)
-            await _add_recipients(session, broadcast.id, recipients, now)
-            added = await _count_rows(session, broadcast.id) - before
-            if added and broadcast.status == DONE:
-                broadcast.status = PENDING
-            logger.info("broadcast %s found again; %d new chats added", broadcast.id, added)
-            return broadcast.id
+            return created.broadcast_id
+        if created.other_text:
+            logger.warning(
+                "broadcast %s exists with another text; it is kept", created.broadcast_id
+            )
+        logger.info(
+            "broadcast %s found again; %d new chats added", created.broadcast_id, created.added
+        )
+        return created.broadcast_id
 
     async def run(self, broadcast_id: int, progress: ProgressCallback | None = None) -> Summary:
         """Send every pending row of the broadcast; safe to call again after a crash."""
@@ -356,8 +319,10 @@ class Broadcaster:
             raise BroadcastAlreadyRunningError(f"broadcast {broadcast_id} is already running")
         self._active.add(broadcast_id)
         try:
-            async with self._sessions.begin() as session:
-                text, recovered, counts = await _start_run(session, broadcast_id, self._now())
+            start = await self._store.start_run(broadcast_id, self._now())
+            if start is None:
+                raise BroadcastNotFoundError(f"no broadcast {broadcast_id}")
+            text, recovered, counts = start.text, start.recovered, start.counts
             if recovered:
                 logger.warning(
                     "broadcast %s: an earlier run stopped with %d messages in flight; they are "
@@ -386,38 +351,17 @@ class Broadcaster:
 
     async def unreachable_chat_ids(self) -> set[int]:
         """Chats whose latest outcome is a 403 (blocked the bot, deactivated): skip them."""
-        blocked = aliased(OutboxMessage)
-        later = aliased(OutboxMessage)
-        delivered_since = (
-            select(later.chat_id)
-            .where(
-                later.chat_id == blocked.chat_id,
-                later.status == SENT,
-                later.updated_at > blocked.updated_at,
-            )
-            .exists()
-        )
-        statement = select(blocked.chat_id).where(blocked.status == BLOCKED, ~delivered_since)
-        async with self._sessions.begin() as session:
-            return set(await session.scalars(statement))
+        return await self._store.unreachable_chat_ids()
 
     async def requeue_unknown(self, broadcast_id: int) -> int:
         """Make the broadcast's unknown rows pending again: at-least-once, an officer's call."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == UNKNOWN)
-                .values(status=PENDING, updated_at=self._now()),
-                execution_options={"synchronize_session": False},
-            )
-        requeued = cast(CursorResult[Any], result).rowcount
+        requeued = await self._store.requeue_unknown(broadcast_id, self._now())
         logger.warning("broadcast %s: %d unknown rows requeued by request", broadcast_id, requeued)
         return requeued
 
     async def counts(self, broadcast_id: int) -> dict[str, int]:
         """Rows of the broadcast by status."""
-        async with self._sessions.begin() as session:
-            return await _status_counts(session, broadcast_id)
+        return await self._store.counts(broadcast_id)
 
 
 class _Run:
@@ -445,7 +389,7 @@ class _Run:
         self._low_water = max(1, self._limits.claim_batch // 4)
         self._ready: deque[int] = deque()  # claimed, not started
         self._exhausted = False
-        self._outcomes: list[_Outcome] = []
+        self._outcomes: list[Outcome] = []
         self._oldest_outcome = math.inf
         self._released: list[int] = []  # claimed, provably not sent: back to pending
         self._tasks: set[asyncio.Task[None]] = set()
@@ -468,9 +412,7 @@ class _Run:
             self._raise_failure()
             outcomes = self._take_outcomes()
             try:
-                async with self._owner._sessions.begin() as session:
-                    await _write_outcomes(session, self._id, outcomes, self._now())
-                    self._counts = await _finish_run(session, self._id)
+                self._counts = await self._owner._store.finish_run(self._id, outcomes, self._now())
             except BaseException:
                 self._outcomes[:0] = outcomes  # for the cleanup commit
                 raise
@@ -514,9 +456,9 @@ class _Run:
         if claim or due or len(self._outcomes) >= self._limits.claim_batch:
             outcomes = self._take_outcomes()
             try:
-                async with self._owner._sessions.begin() as session:
-                    await _write_outcomes(session, self._id, outcomes, self._now())
-                    claimed = await _claim(session, self._id, claim, self._now()) if claim else []
+                claimed = await self._owner._store.record(
+                    self._id, outcomes, self._now(), claim=claim
+                )
             except BaseException:
                 self._outcomes[:0] = outcomes  # for the cleanup commit
                 raise
@@ -603,7 +545,7 @@ class _Run:
     def _finish(self, chat_id: int, status: str, attempts: int) -> None:
         if not self._outcomes:
             self._oldest_outcome = self._clock()
-        self._outcomes.append(_Outcome(chat_id, status, attempts))
+        self._outcomes.append(Outcome(chat_id, status, attempts))
         self._move(SENDING, status, 1)
         if status == SENT:
             self._sent += 1
@@ -624,7 +566,7 @@ class _Run:
     def _now(self) -> datetime:
         return self._owner._now()
 
-    def _take_outcomes(self) -> list[_Outcome]:
+    def _take_outcomes(self) -> list[Outcome]:
         outcomes, self._outcomes = self._outcomes, []
         self._oldest_outcome = math.inf
         return outcomes
@@ -645,12 +587,9 @@ class _Run:
         released = [*self._ready, *self._released]
         self._ready.clear()
         try:
-            async with self._owner._sessions.begin() as session:
-                await _write_outcomes(session, self._id, self._take_outcomes(), self._now())
-                await _release(session, self._id, released, self._now())
-                await session.execute(
-                    update(Broadcast).where(Broadcast.id == self._id).values(status=PENDING)
-                )
+            await self._owner._store.stop_run(
+                self._id, self._take_outcomes(), released, self._now()
+            )
         except Exception as error:
             # The claimed rows stay "sending" and the next run counts them unknown: safe.
             logger.warning(
@@ -708,147 +647,3 @@ class _Run:
         except Exception:
             # Reporting is for people watching; the broadcast goes on without it.
             logger.exception("broadcast %s: the progress callback failed", self._id)
-
-
-# --- storage: these stage statements in the caller's transaction, they never commit -----------
-
-_outbox = cast(Table, OutboxMessage.__table__)
-# One executemany for a batch of outcomes. Only rows still "sending" change, so an outcome can
-# never overwrite what another run decided.
-_WRITE_OUTCOME = (
-    update(_outbox)
-    .where(
-        _outbox.c.broadcast_id == bindparam("b_id", type_=BigInteger()),
-        _outbox.c.chat_id == bindparam("c_id", type_=BigInteger()),
-        _outbox.c.status == SENDING,
-    )
-    .values(
-        status=bindparam("new_status", type_=String()),
-        attempts=_outbox.c.attempts + bindparam("tries", type_=Integer()),
-        updated_at=bindparam("at", type_=UtcDateTime()),
-    )
-)
-
-
-async def _write_outcomes(
-    session: AsyncSession, broadcast_id: int, outcomes: Sequence[_Outcome], now: datetime
-) -> None:
-    if not outcomes:
-        return
-    await session.execute(
-        _WRITE_OUTCOME,
-        [
-            {
-                "b_id": broadcast_id,
-                "c_id": outcome.chat_id,
-                "new_status": outcome.status,
-                "tries": outcome.attempts,
-                "at": now,
-            }
-            for outcome in outcomes
-        ],
-    )
-
-
-async def _claim(session: AsyncSession, broadcast_id: int, limit: int, now: datetime) -> list[int]:
-    """Mark up to ``limit`` pending rows "sending" and return their chats, in chat order."""
-    candidates = list(
-        await session.scalars(
-            select(OutboxMessage.chat_id)
-            .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == PENDING)
-            .order_by(OutboxMessage.chat_id)
-            .limit(limit)
-        )
-    )
-    if not candidates:
-        return []
-    # "still pending" makes a concurrent claimer lose the row instead of sharing it.
-    claimed = await session.scalars(
-        update(_outbox)
-        .where(
-            _outbox.c.broadcast_id == broadcast_id,
-            _outbox.c.chat_id.in_(candidates),
-            _outbox.c.status == PENDING,
-        )
-        .values(status=SENDING, updated_at=now)
-        .returning(_outbox.c.chat_id)
-    )
-    return sorted(claimed)
-
-
-async def _release(
-    session: AsyncSession, broadcast_id: int, chat_ids: Sequence[int], now: datetime
-) -> None:
-    if not chat_ids:
-        return
-    await session.execute(
-        update(_outbox)
-        .where(
-            _outbox.c.broadcast_id == broadcast_id,
-            _outbox.c.chat_id.in_(chat_ids),
-            _outbox.c.status == SENDING,
-        )
-        .values(status=PENDING, updated_at=now)
-    )
-
-
-async def _start_run(
-    session: AsyncSession, broadcast_id: int, now: datetime
-) -> tuple[str, int, dict[str, int]]:
-    """Load the text, turn rows a dead run left "sending" into "unknown", count the rows."""
-    broadcast = await session.get(Broadcast, broadcast_id)
-    if broadcast is None:
-        raise BroadcastNotFoundError(f"no broadcast {broadcast_id}")
-    result = await session.execute(
-        update(_outbox)
-        .where(_outbox.c.broadcast_id == broadcast_id, _outbox.c.status == SENDING)
-        .values(status=UNKNOWN, updated_at=now)
-    )
-    broadcast.status = RUNNING
-    recovered = cast(CursorResult[Any], result).rowcount
-    return broadcast.text, recovered, await _status_counts(session, broadcast_id)
-
-
-async def _finish_run(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
-    counts = await _status_counts(session, broadcast_id)
-    if not counts.get(PENDING) and not counts.get(SENDING):
-        broadcast = await session.get(Broadcast, broadcast_id)
-        if broadcast is not None:
-            broadcast.status = DONE
-    return counts
-
-
-async def _status_counts(session: AsyncSession, broadcast_id: int) -> dict[str, int]:
-    rows = await session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.broadcast_id == broadcast_id)
-        .group_by(OutboxMessage.status)
-    )
-    return {status: int(count) for status, count in rows}
-
-
-async def _count_rows(session: AsyncSession, broadcast_id: int) -> int:
-    count = await session.scalar(
-        select(func.count()).where(OutboxMessage.broadcast_id == broadcast_id)
-    )
-    return int(count or 0)
-
-
-async def _add_recipients(
-    session: AsyncSession, broadcast_id: int, chat_ids: Sequence[int], now: datetime
-) -> None:
-    statement = insert_on_conflict(session, OutboxMessage).on_conflict_do_nothing(
-        index_elements=[OutboxMessage.broadcast_id, OutboxMessage.chat_id]
-    )
-    for start in range(0, len(chat_ids), INSERT_CHUNK):
-        rows = [
-            {
-                "broadcast_id": broadcast_id,
-                "chat_id": chat_id,
-                "status": PENDING,
-                "attempts": 0,
-                "updated_at": now,
-            }
-            for chat_id in chat_ids[start : start + INSERT_CHUNK]
-        ]
-        await session.execute(statement, rows)

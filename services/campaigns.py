@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from questionnaires import departments as staff_departments
 from questionnaires import engine
 from questionnaires.campaigns import (
@@ -36,6 +34,7 @@ from questionnaires.campaigns import (
 )
 from questionnaires.catalog import Department
 from questionnaires.engine import Asked, Completed
+from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.disclosure import mask_contacts
@@ -44,8 +43,9 @@ from reports.telegram import band_text, split_message
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
+from storage.database import Sessions
 from storage.deliveries import SENT, DeliveryStore
-from storage.opt_ins import OptInStore, OptInTopic
+from storage.opt_ins import OptInStore
 from storage.responses import DedupClaim
 from storage.staff import StaffStore
 
@@ -404,7 +404,7 @@ class CampaignService:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         campaigns: CampaignFile | Sequence[Campaign],
         questionnaires: Mapping[str, Questionnaire],
         calendar: WorkingDays,

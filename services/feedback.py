@@ -17,10 +17,11 @@ from questionnaires.catalog import Catalog, Service, ServiceGroup
 from questionnaires.deeplinks import decode_payload
 from questionnaires.engine import Asked, Completed, Progress
 from questionnaires.errors import StaleProgressError
+from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Questionnaire
 from services.rating_guard import RatingGuard
-from storage.opt_ins import OptInStore, OptInTopic
+from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
 
 logger = logging.getLogger(__name__)

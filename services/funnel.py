@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import logging
-import random
 from datetime import date
-from typing import Final, TypeAlias
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import ResponseContext
-from storage.models import FunnelCount
-from storage.upsert import insert_on_conflict
+from storage.database import Sessions
+from storage.funnel import (
+    CANCELLED,
+    COMPLETED,
+    NO_CODE,
+    STARTED,
+    FunnelKey,
+    FunnelStore,
+    at_question,
+)
 
 logger = logging.getLogger(__name__)
-
-STARTED: Final = "*started"
-COMPLETED: Final = "*completed"
-CANCELLED: Final = "*cancelled"
-AT_QUESTION: Final = "@"  # followed by a question id: the gauge of dialogs parked there
-NO_CODE: Final = ""  # a missing service or channel in the primary key
-
-#: (started_on, questionnaire id, service code, channel code, step)
-FunnelKey: TypeAlias = tuple[date, str, str, str, str]
-
-
-def at_question(question_id: str) -> str:
-    return AT_QUESTION + question_id
 
 
 class FunnelRecorder:
@@ -37,8 +28,8 @@ class FunnelRecorder:
     one start day net out to the dialogs of that day still parked at each question.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, sessions: Sessions) -> None:
+        self._store = FunnelStore(sessions)
         self._deltas: dict[FunnelKey, int] = {}
 
     @property
@@ -100,41 +91,15 @@ class FunnelRecorder:
         self._deltas = {}
         if not pending:
             return 0
-        rows = [
-            {
-                "started_on": key[0],
-                "questionnaire_id": key[1],
-                "service_code": key[2],
-                "channel_code": key[3],
-                "step": key[4],
-                "count": delta,
-            }
-            for key, delta in pending.items()
-        ]
-        # New rows in no telling order (SQLite keeps insertion order in its pages until the
-        # nightly rebuild): the order the cells were first touched says nothing then.
-        random.SystemRandom().shuffle(rows)
         try:
-            async with self._sessions.begin() as session:
-                upsert = insert_on_conflict(session, FunnelCount)
-                statement = upsert.on_conflict_do_update(
-                    index_elements=[
-                        FunnelCount.started_on,
-                        FunnelCount.questionnaire_id,
-                        FunnelCount.service_code,
-                        FunnelCount.channel_code,
-                        FunnelCount.step,
-                    ],
-                    set_={"count": FunnelCount.count + upsert.excluded["count"]},
-                )
-                await session.execute(statement, rows)
+            written = await self._store.add(pending)
         except BaseException:
             for key, delta in pending.items():
                 self._deltas[key] = self._deltas.get(key, 0) + delta
             logger.warning("funnel flush failed; %d counters kept for the next one", len(pending))
             raise
-        logger.debug("funnel flush wrote %d counters", len(rows))
-        return len(rows)
+        logger.debug("funnel flush wrote %d counters", written)
+        return written
 
     def _add(
         self,

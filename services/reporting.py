@@ -10,8 +10,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from questionnaires.catalog import Catalog, Service
 from questionnaires.schema import Language
 from reports.charts import csat_trend_png, distribution_png
@@ -27,6 +25,7 @@ from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
+from storage.database import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class ReportingService:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         roles: QuestionnaireRoles,
         catalog: Catalog,
         policy: ReportingPolicy,

@@ -7,12 +7,12 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -20,6 +20,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 5_000
+
+#: What the stores and the services built on them are given: a factory of sessions.
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]
 
 
 def create_engine(
@@ -97,6 +100,12 @@ def is_infrastructure_error(error: BaseException) -> bool:
         return True
     # The FSM storage's driver shortcuts (storage.fsm) raise the drivers' own errors.
     return isinstance(error, _INFRASTRUCTURE_ERRORS)
+
+
+def is_database_error(error: BaseException) -> bool:
+    """Any failure the database layer raised (a statement refused, a connection lost, a lock
+    held too long, a driver's own error), as opposed to a bug in the caller."""
+    return isinstance(error, SQLAlchemyError) or is_infrastructure_error(error)
 
 
 async def checkpoint_wal(engine: AsyncEngine) -> bool:

@@ -13,47 +13,32 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
-    MetaData,
     SmallInteger,
     String,
     Text,
     Uuid,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# Re-exported for the modules that import them from here, as before models_base existed.
+from storage.models_base import CODE_LENGTH as CODE_LENGTH
+from storage.models_base import DEDUP_KEY_LENGTH as DEDUP_KEY_LENGTH
+from storage.models_base import TITLE_LENGTH as TITLE_LENGTH
+from storage.models_base import Base as Base
 from storage.types import UtcDateTime
 
 logger = logging.getLogger(__name__)
-
-#: Constraint names are deterministic so migrations can drop or alter them on every backend.
-NAMING_CONVENTION: Final[dict[str, str]] = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 #: Process groups of Procedure §2.2 (external a–d, internal b).
 SERVICE_GROUPS: Final = ("state_service", "appeals", "control", "information", "internal")
 #: Kinds of touchpoint; questionnaires show some questions only for some kinds.
 CHANNEL_KINDS: Final = ("online", "in_person", "phone", "other")
 
-CODE_LENGTH: Final = 64  # a code travels in a deep-link payload, itself at most 64 characters
-TITLE_LENGTH: Final = 255
-DEDUP_KEY_LENGTH: Final = 64  # hex HMAC-SHA256
-
 
 def _in_list(column: str, values: tuple[str, ...]) -> str:
     # Quoted identifier: "group" is an SQL keyword on both backends.
     listed = ", ".join(f"'{value}'" for value in values)
     return f'"{column}" IN ({listed})'
-
-
-class Base(DeclarativeBase):
-    """Declarative base holding the one metadata that migrations are compared against."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 # --- catalog ------------------------------------------------------------------------------
@@ -279,9 +264,3 @@ Index(
     Response.channel_code,
     Response.life_situation_code,
 )
-
-
-# Later features keep their tables in modules of their own; importing them here registers them
-# on Base.metadata wherever the models are loaded (Alembic, tests, the app).
-import storage.models_appeals  # noqa: E402, F401
-from storage import models_broadcast, models_campaigns, models_delivery  # noqa: E402, F401

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import CODE_LENGTH, Base
+from storage.models_base import CODE_LENGTH, Base
 
 #: Kinds of appeal the register distinguishes; §3.5 counts outcomes among complaints.
 APPEAL_KINDS = ("appeal", "complaint", "suggestion")

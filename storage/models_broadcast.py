@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models_base import Base
 from storage.types import BigIntPK, UtcDateTime
 
 #: pending -> running (a run started; still "running" after a crash) -> done (nothing pending).

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import CODE_LENGTH, DEDUP_KEY_LENGTH, Base
+from storage.models_base import CODE_LENGTH, DEDUP_KEY_LENGTH, Base
 from storage.types import BigIntPK, UtcDateTime
 
 WINDOW_STATUSES: Final = ("scheduled", "open", "closed")

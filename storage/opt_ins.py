@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 import random
 from datetime import date
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, cast
 
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.opt_ins import OPT_IN_TOPICS as OPT_IN_TOPICS
+from questionnaires.opt_ins import OptInTopic as OptInTopic
 from storage.models import OptIn
 from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
 
-OptInTopic = Literal["changes", "polls", "staff_polls"]
-OPT_IN_TOPICS: Final[frozenset[str]] = frozenset(get_args(OptInTopic))
 #: New subscriptions are written once at least this many wait (or at shutdown).
 DEFAULT_MIN_BATCH: Final = 5
 

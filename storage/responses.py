@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from questionnaires.results import CompletedResponse
 from storage.activity import ActivityCounter
 from storage.database import is_infrastructure_error
-from storage.models import DEDUP_KEY_LENGTH, Answer, DedupKey, Response
+from storage.models import Answer, DedupKey, Response
+from storage.models_base import DEDUP_KEY_LENGTH
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from storage.database import create_engine
 from storage.migrate import check_connection_after_migrating, check_connection_before_migrating
-from storage.models import Base
+from storage.registry import Base
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import Date, DateTime, Table
 
-from storage.models import Base
+from storage.registry import Base
 
 #: Column names that point at a Telegram identity (or any personal handle).
 IDENTITY_PATTERN = re.compile(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage import migrate
 from storage.database import create_engine
 from storage.migrate import alembic_config, run_upgrade
-from storage.models import Base
+from storage.registry import Base
 from tests.storage.conftest import ScratchDatabase
 
 POSTGRES_IDENTIFIER_LIMIT = 63

@@ -1,0 +1,31 @@
+"""The declarative base every model module builds on, and the column sizes they share.
+
+Model modules import this one and never each other, so they form no import circle;
+``storage.registry`` loads them all onto the one metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+#: Constraint names are deterministic so migrations can drop or alter them on every backend.
+NAMING_CONVENTION: Final[dict[str, str]] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CODE_LENGTH: Final = 64  # a code travels in a deep-link payload, itself at most 64 characters
+TITLE_LENGTH: Final = 255
+DEDUP_KEY_LENGTH: Final = 64  # hex HMAC-SHA256
+
+
+class Base(DeclarativeBase):
+    """Declarative base holding the one metadata that migrations are compared against."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
