@@ -157,10 +157,12 @@ def _order(key: object) -> tuple[object, ...]:
 
 
 def _sum(counts: Iterable[Counts]) -> Counts:
-    total = Counts()
-    for item in counts:
-        total.add(item)
-    return total
+    items = list(counts)
+    if not items:
+        return Counts()
+    # Column sums in C: a report folds tens of thousands of atoms into its groups.
+    by_score = [sum(column) for column in zip(*(item.by_score for item in items), strict=True)]
+    return Counts(by_score, sum(item.cannot_rate for item in items))
 
 
 # --- SQL building blocks -----------------------------------------------------------------
@@ -302,7 +304,8 @@ def _score_columns(
 
 
 def _counts(values: Sequence[Any]) -> Counts:
-    return Counts([int(v or 0) for v in values[: len(SCORES)]], int(values[len(SCORES)] or 0))
+    # COUNT(*) FILTER is never NULL.
+    return Counts(list(map(int, values[: len(SCORES)])), int(values[len(SCORES)]))
 
 
 async def _dialect(session: AsyncSession) -> str:
@@ -363,6 +366,7 @@ class _Atoms:
         )
 
 
+_NONE: Final = [0] * len(SCORES)
 _DIMENSIONS: Final = (Dimension.SERVICE, Dimension.CHANNEL, Dimension.LIFE_SITUATION)
 
 
@@ -433,12 +437,16 @@ async def _atoms(
         .group_by(*dimensions, *starts)
     )
     width = len(SCORES) + 1
-    for row in await session.execute(statement):
-        atom: Atom = (_atom_day(row[3], span), (row[0], row[1], row[2]))
+    days: dict[object, date] = {}  # a few hundred distinct days at most: convert each once
+    for row in (await session.execute(statement)).all():
+        day = days.get(row[3])
+        if day is None:
+            day = days[row[3]] = _atom_day(row[3], span)
         counts = _counts(row[4 : 4 + width])
-        if counts.respondents:
+        if counts.by_score != _NONE or counts.cannot_rate:
+            atom: Atom = (day, (row[0], row[1], row[2]))
             atoms.counts[atom] = counts
-            atoms.problem_base[atom] = int(row[4 + width] or 0)
+            atoms.problem_base[atom] = int(row[4 + width])
     return atoms
 
 
