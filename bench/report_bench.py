@@ -599,9 +599,14 @@ def calibration() -> str:
     )
 
 
-def reporting_service(sessions: async_sessionmaker[AsyncSession]) -> ReportingService:
+def content_paths() -> tuple[Path, Path]:
+    """The default questionnaires and catalog, as the bot loads them."""
     defaults = ContentSettings()
-    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
+    return defaults.questionnaires_dir, defaults.catalog_path
+
+
+def reporting_service(sessions: async_sessionmaker[AsyncSession]) -> ReportingService:
+    content = load_content(*content_paths())
     return ReportingService(
         sessions=sessions,
         roles=QuestionnaireRoles.from_questionnaires(dict(content.questionnaires)),
@@ -686,8 +691,7 @@ async def run_postgres(
 
 
 async def main(sizes: list[int], backend: str, pairs: int, fresh: bool) -> None:
-    defaults = ContentSettings()
-    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
+    content = load_content(*content_paths())
     roles = QuestionnaireRoles.from_questionnaires(dict(content.questionnaires))
     print(calibration())
     print(f"Report period H2 {YEAR} against H1; cache {CACHE_DIR}")
