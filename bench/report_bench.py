@@ -50,7 +50,7 @@ from reports.disclosure import clear_plan_cache
 from reports.funnel import protected_drop_off
 from reports.metrics import build_report, grain_of
 from reports.model import Dimension, Period, QuestionnaireRoles, Scope
-from reports.periods import half_year_as_of
+from reports.periods import calendar_previous, half_year_as_of
 from services.reporting import ReportingPolicy, ReportingService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
@@ -446,7 +446,8 @@ async def measure(
     pairs: int,
 ) -> tuple[dict[str, list[float]], list[Pair]]:
     period = half_year_as_of(date(YEAR, 12, 31))  # H2, compared with H1: every row is read
-    previous = period.previous()
+    # As ReportingService compares it (not the 184 days before, which cut June).
+    previous = calendar_previous(period)
     span = Period(previous.start, period.end)
     grain = grain_of([period, previous], False)
     audience = Scope().audience
@@ -466,8 +467,10 @@ async def measure(
 
         return job
 
-    def report_data() -> Awaitable[object]:
-        return build_report(sessions, roles=roles, titles=_titles, period=period, scope=Scope())
+    def report_data(scope: Scope) -> Job:
+        return lambda: build_report(
+            sessions, roles=roles, titles=_titles, period=period, scope=scope, previous=previous
+        )
 
     def cold(job: Job) -> Job:
         def run() -> Awaitable[object]:
@@ -505,23 +508,14 @@ async def measure(
             "cells",
             section(lambda s: metrics._comments(s, roles, Scope(), period, 100)),
         ),
-        "report data, all services": ("all", report_data),
-        "report data, one service": (
-            "all",
-            lambda: build_report(
-                sessions,
-                roles=roles,
-                titles=_titles,
-                period=period,
-                scope=Scope(service=SERVICES[3]),
-            ),
-        ),
+        "report data, all services": ("all", report_data(Scope())),
+        "report data, one service": ("all", report_data(Scope(service=SERVICES[3]))),
         "/report delivered (text + charts)": (
             "all",
             lambda: service.report_files(period, Scope(), Language.RU),
         ),
         # The first time a period is asked for: no plan computed, no chart drawn yet.
-        "report data, nothing cached": ("all", cold(report_data)),
+        "report data, nothing cached": ("all", cold(report_data(Scope()))),
         "/report delivered, nothing cached": (
             "all",
             cold(lambda: service.report_files(period, Scope(), Language.RU)),

@@ -405,6 +405,19 @@ def _starts(copies: FromClause, grain: Grain) -> tuple[ColumnElement[date], ...]
     return columns[: {"month": 1, "segment": 2, "day": 3}[grain]]
 
 
+def _days(span: Period) -> Callable[[object], date]:
+    """:func:`_atom_day` for many rows: a report's rows share a few hundred days at most."""
+    seen: dict[object, date] = {}
+
+    def day(value: object) -> date:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = _atom_day(value, span)
+        return found
+
+    return day
+
+
 async def _atoms(
     session: AsyncSession,
     roles: QuestionnaireRoles,
@@ -437,14 +450,11 @@ async def _atoms(
         .group_by(*dimensions, *starts)
     )
     width = len(SCORES) + 1
-    days: dict[object, date] = {}  # a few hundred distinct days at most: convert each once
+    day = _days(span)
     for row in (await session.execute(statement)).all():
-        day = days.get(row[3])
-        if day is None:
-            day = days[row[3]] = _atom_day(row[3], span)
         counts = _counts(row[4 : 4 + width])
         if counts.by_score != _NONE or counts.cannot_rate:
-            atom: Atom = (day, (row[0], row[1], row[2]))
+            atom: Atom = (day(row[3]), (row[0], row[1], row[2]))
             atoms.counts[atom] = counts
             atoms.problem_base[atom] = int(row[4 + width])
     return atoms
@@ -567,17 +577,18 @@ async def _problems(
         )
         .group_by(p.c.question_id, p.c.option_id, *cell, *starts)
     )
+    day = _days(period)
     return [
         _Named(
             row[0],
             row[1],
-            (_atom_day(row[2], period), (row[3], row[4], row[5])),
+            (day(row[2]), (row[3], row[4], row[5])),
             int(row[6]),
             int(row[7] or 0),
             int(row[8] or 0),
             int(row[9] or 0),
         )
-        for row in await session.execute(statement)
+        for row in (await session.execute(statement)).all()
     ]
 
 
@@ -686,8 +697,9 @@ async def _nps(
         .group_by(*cell, *starts)
     )
     counts: dict[Atom, tuple[int, int, int]] = {}
-    for row in await session.execute(statement):
-        atom = (_atom_day(row[0], period), (row[1], row[2], row[3]))
+    day = _days(period)
+    for row in (await session.execute(statement)).all():
+        atom = (day(row[0]), (row[1], row[2], row[3]))
         counts[atom] = (int(row[4]), int(row[5]), int(row[6]))
     nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
     where = _scope_test(scope)
