@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -105,7 +106,36 @@ class Plan:
     residue: frozenset[Atom] = frozenset()
 
 
+#: Plans kept by what they are computed from (see :func:`plan`).
+PLAN_CACHE_SIZE: Final = 16  # a half-year plan of every cell holds ~10k atoms: a few MB
+_plans: OrderedDict[tuple[Period, int, bool, frozenset[tuple[Atom, int]]], Plan] = OrderedDict()
+
+
 def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+    """The plan of ``period`` (see :func:`make_plan`), from a small cache.
+
+    The cache key is everything the plan depends on, the sizes included, so it can never be
+    stale: a late answer (an import for a closed day) changes the sizes and so the key. It
+    saves recomputing the same plan for the report, its trend chart, the digest and the
+    workbook of one period, and for each officer asking again.
+    """
+    key = (period, max(k, 1), weekly, frozenset(sizes.items()))
+    found = _plans.get(key)
+    if found is not None:
+        _plans.move_to_end(key)
+        return found
+    made = _plans[key] = make_plan(period, sizes, k, weekly=weekly)
+    if len(_plans) > PLAN_CACHE_SIZE:
+        _plans.popitem(last=False)
+    return made
+
+
+def clear_plan_cache() -> None:
+    """Forget the cached plans (benchmarks time the computation itself)."""
+    _plans.clear()
+
+
+def make_plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
     """Partition the atoms of ``period`` (with their sizes) into blocks of at least ``k``.
 
     In each calendar unit, finest first, the atoms not yet in a block are grouped by cell, then

@@ -21,11 +21,9 @@ from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     FromClause,
     and_,
     case,
-    cast,
     func,
     literal,
     or_,
@@ -39,7 +37,6 @@ from sqlalchemy.sql.base import _de_clone
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Alias, Join
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
-from sqlalchemy.types import TIMESTAMP
 
 from questionnaires.results import CANNOT_RATE
 from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan
@@ -61,6 +58,7 @@ from reports.model import (
 )
 from reports.periods import month_of, segment_of
 from storage.models import Answer, Response
+from storage.models_reporting import ReportAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +78,10 @@ POSTGRES_REPORT_WORK_MEM: Final = "64MB"
 GROUPS_INDEX: Final = "ix_responses_report_groups"
 DAYS_INDEX: Final = "ix_responses_report_days"
 ANSWERS_INDEX: Final = "ix_answers_question_id_response_id_number_option_id"
+#: The reports' copy of the answers (storage.models_reporting): one question's answers by cell
+#: and day in GROUP BY order, and one question's options in option order.
+COPY_GROUPS_INDEX: Final = "ix_report_answers_groups"
+COPY_OPTIONS_INDEX: Final = "ix_report_answers_options"
 
 #: Keys of the fixed columns of :func:`anonymised_responses`, with their Russian headings.
 ANONYMISED_COLUMNS_RU: Final[dict[str, str]] = {
@@ -155,10 +157,12 @@ def _order(key: object) -> tuple[object, ...]:
 
 
 def _sum(counts: Iterable[Counts]) -> Counts:
-    total = Counts()
-    for item in counts:
-        total.add(item)
-    return total
+    items = list(counts)
+    if not items:
+        return Counts()
+    # Column sums in C: a report folds tens of thousands of atoms into its groups.
+    by_score = [sum(column) for column in zip(*(item.by_score for item in items), strict=True)]
+    return Counts(by_score, sum(item.cannot_rate for item in items))
 
 
 # --- SQL building blocks -----------------------------------------------------------------
@@ -234,7 +238,9 @@ def _then(left: FromClause, right: FromClause, on: ColumnElement[bool]) -> Join:
     return _OuterFirst(left, right, on)
 
 
-def _table(model: type[Response] | type[Answer], name: str, index: str) -> FromClause:
+def _table(
+    model: type[Response] | type[Answer] | type[ReportAnswer], name: str, index: str
+) -> FromClause:
     alias = _IndexedAlias._construct(model.__table__, name=name)
     alias.index_name = index
     return alias
@@ -298,7 +304,8 @@ def _score_columns(
 
 
 def _counts(values: Sequence[Any]) -> Counts:
-    return Counts([int(v or 0) for v in values[: len(SCORES)]], int(values[len(SCORES)] or 0))
+    # COUNT(*) FILTER is never NULL.
+    return Counts(list(map(int, values[: len(SCORES)])), int(values[len(SCORES)]))
 
 
 async def _dialect(session: AsyncSession) -> str:
@@ -359,6 +366,7 @@ class _Atoms:
         )
 
 
+_NONE: Final = [0] * len(SCORES)
 _DIMENSIONS: Final = (Dimension.SERVICE, Dimension.CHANNEL, Dimension.LIFE_SITUATION)
 
 
@@ -384,31 +392,30 @@ def grain_of(periods: Sequence[Period], weekly: bool) -> Grain:
     return "day"
 
 
-def _grain_start(dialect: str, day: ColumnElement[date], grain: Grain) -> ColumnElement[Any]:
-    """The first day of ``day``'s month or week piece, in SQL (ISO text on SQLite)."""
-    if grain == "day":
-        return day
-    if dialect == "sqlite":
-        month = func.date(day, "start of month")
-        if grain == "month":
-            return month
-        # 'weekday 0' moves forward to a Sunday (staying on one), six days back is its Monday.
-        return func.max(func.date(day, "weekday 0", "-6 days"), month)
-    if dialect == "postgresql":
-        # Through timestamp without time zone, so the session's zone cannot shift the day.
-        stamp = cast(day, TIMESTAMP())
-        month_start = cast(func.date_trunc("month", stamp), Date())
-        if grain == "month":
-            return month_start
-        week_start = cast(func.date_trunc("week", stamp), Date())
-        greatest: ColumnElement[Any] = func.greatest(week_start, month_start)
-        return greatest
-    raise NotImplementedError(f"reports support PostgreSQL and SQLite, not {dialect}")
-
-
 def _atom_day(value: object, span: Period) -> date:
     """The atom's date: its grain's first day, never before the span read."""
     return max(_day(value), span.start)
+
+
+def _starts(copies: FromClause, grain: Grain) -> tuple[ColumnElement[date], ...]:
+    """The day columns of the reports' copy to group by for ``grain``, coarsest first: each
+    nests in the one before, so together they follow the index order (no sort) and the last
+    one names the group."""
+    columns = (copies.c.month_on, copies.c.segment_on, copies.c.submitted_on)
+    return columns[: {"month": 1, "segment": 2, "day": 3}[grain]]
+
+
+def _days(span: Period) -> Callable[[object], date]:
+    """:func:`_atom_day` for many rows: a report's rows share a few hundred days at most."""
+    seen: dict[object, date] = {}
+
+    def day(value: object) -> date:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = _atom_day(value, span)
+        return found
+
+    return day
 
 
 async def _atoms(
@@ -418,36 +425,38 @@ async def _atoms(
     span: Period,
     grain: Grain = "day",
 ) -> _Atoms:
-    """One query over the whole audience (never only the scope: the plan is joint), grouped
-    in the order of the breakdown index."""
+    """One query over the whole audience (never only the scope: the plan is joint): one range
+    of the copy's breakdown index, read in GROUP BY order."""
     atoms = _Atoms()
     overall = _audience_questionnaires(roles, roles.overall, audience)
     if not overall:
         return atoms
     # Prevalence counts respondents who could name a problem: their questionnaire asks one.
     with_problems = [q for q in overall if q in roles.problems]
-    r, a = _table(Response, "r", GROUPS_INDEX), _table(Answer, "a", ANSWERS_INDEX)
+    c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
     base: ColumnElement[int] = literal(0)
     if with_problems:
-        base = func.count().filter(r.c.questionnaire_id.in_(with_problems))
-    dimensions = (r.c.service_code, r.c.channel_code, r.c.life_situation_code)
-    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+        base = func.count().filter(c.c.questionnaire_id.in_(with_problems))
+    dimensions = (c.c.service_code, c.c.channel_code, c.c.life_situation_code)
+    starts = _starts(c, grain)
     statement = (
-        select(*dimensions, start, *_score_columns(a), base)
-        .select_from(_then(r, a, and_(a.c.response_id == r.c.id, _answer_of(r, a, overall))))
+        select(*dimensions, starts[-1], *_score_columns(c), base)
         .where(
-            *_scope_terms(r, Scope(audience=audience), [span]),
-            r.c.questionnaire_id.in_(overall),
+            c.c.audience == audience,
+            _answer_of(c, c, overall),
+            c.c.submitted_on.between(span.start, span.end),
+            c.c.questionnaire_id.in_(overall),
         )
-        .group_by(*dimensions, start)
+        .group_by(*dimensions, *starts)
     )
     width = len(SCORES) + 1
-    for row in await session.execute(statement):
-        atom: Atom = (_atom_day(row[3], span), (row[0], row[1], row[2]))
+    day = _days(span)
+    for row in (await session.execute(statement)).all():
         counts = _counts(row[4 : 4 + width])
-        if counts.respondents:
+        if counts.by_score != _NONE or counts.cannot_rate:
+            atom: Atom = (day(row[3]), (row[0], row[1], row[2]))
             atoms.counts[atom] = counts
-            atoms.problem_base[atom] = int(row[4 + width] or 0)
+            atoms.problem_base[atom] = int(row[4 + width])
     return atoms
 
 
@@ -539,59 +548,47 @@ async def _problems(
     problems = _problem_questions(roles, scope)
     if not problems:
         return []
-    r = _table(Response, "r", DAYS_INDEX)
-    p = _table(Answer, "p", ANSWERS_INDEX)
+    # The period's chosen problem options, then the overall answer of only those responses.
+    p = _table(ReportAnswer, "p", COPY_OPTIONS_INDEX)
     o = _table(Answer, "o", ANSWERS_INDEX)
     scored = o.c.number.between(SCORES[0], SCORES[-1])
-    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
-    dimensions = (start, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    starts = _starts(p, grain)
+    cell = (p.c.service_code, p.c.channel_code, p.c.life_situation_code)
     statement = (
         select(
             p.c.question_id,
             p.c.option_id,
-            *dimensions,
+            starts[-1],
+            *cell,
             func.count(),
             func.count().filter(scored),
             func.sum(o.c.number).filter(scored),
             func.count().filter(o.c.number.between(SCORES[0], negative_at_most)),
         )
         .select_from(
-            # The period's responses, their problem answers, then the overall answer of only
-            # those that named one.
-            _then(
-                _then(
-                    r,
-                    p,
-                    and_(
-                        p.c.response_id == r.c.id,
-                        _answer_of(r, p, problems),
-                    ),
-                ),
-                o,
-                and_(
-                    o.c.response_id == r.c.id,
-                    _answer_of(r, o, overall),
-                ),
-            )
+            _then(p, o, and_(o.c.response_id == p.c.response_id, _answer_of(p, o, overall)))
         )
         .where(
-            *_scope_terms(r, scope, [period]),
-            r.c.questionnaire_id.in_(problems),
+            p.c.audience == audience,
+            _answer_of(p, p, problems),
+            p.c.submitted_on.between(period.start, period.end),
+            p.c.questionnaire_id.in_(problems),
             p.c.option_id.is_not(None),
         )
-        .group_by(p.c.question_id, p.c.option_id, *dimensions)
+        .group_by(p.c.question_id, p.c.option_id, *cell, *starts)
     )
+    day = _days(period)
     return [
         _Named(
             row[0],
             row[1],
-            (_atom_day(row[2], period), (row[3], row[4], row[5])),
+            (day(row[2]), (row[3], row[4], row[5])),
             int(row[6]),
             int(row[7] or 0),
             int(row[8] or 0),
             int(row[9] or 0),
         )
-        for row in await session.execute(statement)
+        for row in (await session.execute(statement)).all()
     ]
 
 
@@ -678,38 +675,31 @@ async def _nps(
     questions = _audience_questionnaires(roles, roles.nps, scope.audience)
     if not questions:
         return None
-    r = _table(Response, "r", DAYS_INDEX)
-    a = _table(Answer, "a", ANSWERS_INDEX)
-    number = a.c.number
-    start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
-    dimensions = (start, r.c.service_code, r.c.channel_code, r.c.life_situation_code)
+    c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
+    number = c.c.number
+    starts = _starts(c, grain)
+    cell = (c.c.service_code, c.c.channel_code, c.c.life_situation_code)
     statement = (
         select(
-            *dimensions,
+            starts[-1],
+            *cell,
             func.count().filter(number >= NPS_PROMOTERS[0]),
             func.count().filter(number.between(NPS_DETRACTORS_BELOW, NPS_PROMOTERS[0] - 1)),
             func.count().filter(number < NPS_DETRACTORS_BELOW),
         )
-        .select_from(
-            _then(
-                r,
-                a,
-                and_(
-                    a.c.response_id == r.c.id,
-                    _answer_of(r, a, questions),
-                ),
-            )
-        )
         .where(
-            *_scope_terms(r, Scope(audience=scope.audience), [period]),
-            r.c.questionnaire_id.in_(questions),
+            c.c.audience == scope.audience,
+            _answer_of(c, c, questions),
+            c.c.submitted_on.between(period.start, period.end),
+            c.c.questionnaire_id.in_(questions),
             number.is_not(None),
         )
-        .group_by(*dimensions)
+        .group_by(*cell, *starts)
     )
     counts: dict[Atom, tuple[int, int, int]] = {}
-    for row in await session.execute(statement):
-        atom = (_atom_day(row[0], period), (row[1], row[2], row[3]))
+    day = _days(period)
+    for row in (await session.execute(statement)).all():
+        atom = (day(row[0]), (row[1], row[2], row[3]))
         counts[atom] = (int(row[4]), int(row[5]), int(row[6]))
     nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
     where = _scope_test(scope)

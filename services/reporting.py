@@ -12,6 +12,7 @@ from typing import Literal
 
 from questionnaires.catalog import Catalog, Service
 from questionnaires.schema import Language
+from reports.chart_cache import drawn
 from reports.charts import csat_trend_png, distribution_png
 from reports.disclosure import DisclosurePolicy, PeriodKind
 from reports.metrics import (
@@ -145,26 +146,29 @@ class ReportingService:
         self, period: Period, scope: Scope, language: Language, title: str = ""
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
-        report = await self.report(period, scope, title)
         # Week points show figures only with weekly figures on (reports.disclosure).
         weekly = self._policy.disclosure.weekly and period.days <= WEEKLY_TREND_UP_TO_DAYS
         bucket: Literal["week", "month"] = "week" if weekly else "month"
-        trend = await csat_trend(
-            self._sessions,
-            roles=self._roles,
-            period=period,
-            scope=scope,
-            bucket=bucket,
-            min_group=self._policy.min_group,
-            weekly=self._policy.disclosure.weekly,
+        # Side by side: each reads in its own transaction on its own connection.
+        report, trend = await asyncio.gather(
+            self.report(period, scope, title),
+            csat_trend(
+                self._sessions,
+                roles=self._roles,
+                period=period,
+                scope=scope,
+                bucket=bucket,
+                min_group=self._policy.min_group,
+                weekly=self._policy.disclosure.weekly,
+            ),
         )
         titles: dict[str | None, str] = {
             s.code: s.title.get(language) for s in self.catalog.services
         }
         titles[None] = "—"
-        # Drawing is CPU work: keep the event loop answering other people meanwhile.
+        # Drawing is CPU work: in worker threads, and once per picture (reports.chart_cache).
         trend_png, distribution = await asyncio.gather(
-            asyncio.to_thread(
+            drawn(
                 csat_trend_png,
                 trend,
                 titles,
@@ -172,7 +176,7 @@ class ReportingService:
                 min_group=self._policy.min_group,
                 language=language,
             ),
-            asyncio.to_thread(
+            drawn(
                 distribution_png,
                 report.overall,
                 title=report.title,

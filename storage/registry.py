@@ -14,9 +14,17 @@ from storage import (
     models_broadcast,
     models_campaigns,
     models_delivery,
+    models_reporting,
 )
 from storage.models_base import Base as Base
 
-MODEL_MODULES = (models, models_appeals, models_broadcast, models_campaigns, models_delivery)
+MODEL_MODULES = (
+    models,
+    models_appeals,
+    models_broadcast,
+    models_campaigns,
+    models_delivery,
+    models_reporting,
+)
 
 metadata: MetaData = Base.metadata

@@ -18,6 +18,8 @@ from storage.activity import ActivityCounter
 from storage.database import is_infrastructure_error
 from storage.models import Answer, DedupKey, Response
 from storage.models_base import DEDUP_KEY_LENGTH
+from storage.models_reporting import ReportAnswer
+from storage.report_answers import report_rows
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class _Pending:
 
 RESPONSES: Final[Table] = Response.__table__  # type: ignore[assignment]
 ANSWERS: Final[Table] = Answer.__table__  # type: ignore[assignment]
+REPORT_ANSWERS: Final[Table] = ReportAnswer.__table__  # type: ignore[assignment]
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
@@ -55,10 +58,13 @@ STORED_RESPONSES: Final = "responses stored"
 _RESHUFFLE: Final = (
     "CREATE TEMP TABLE reshuffled_answers ON COMMIT DROP AS SELECT a.* FROM answers a "
     "JOIN reshuffled_responses r ON r.id = a.response_id",
-    # The answers go with their responses (ON DELETE CASCADE).
+    "CREATE TEMP TABLE reshuffled_report_answers ON COMMIT DROP AS SELECT a.* "
+    "FROM report_answers a JOIN reshuffled_responses r ON r.id = a.response_id",
+    # The answers and their reports' copies go with their responses (ON DELETE CASCADE).
     "DELETE FROM responses WHERE id IN (SELECT id FROM reshuffled_responses)",
     "INSERT INTO responses SELECT * FROM reshuffled_responses ORDER BY random()",
     "INSERT INTO answers SELECT * FROM reshuffled_answers ORDER BY random()",
+    "INSERT INTO report_answers SELECT * FROM reshuffled_report_answers ORDER BY random()",
 )
 
 #: Row order within a batch: not predictable from the process's other random numbers.
@@ -167,17 +173,21 @@ class ResponseStore:
     async def _write(self, batch: list[_Pending]) -> None:
         responses: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
+        copies: list[dict[str, Any]] = []
         for pending in batch:
             response_row, answer_rows = response_rows(pending.response)
             responses.append(response_row)
             answers += answer_rows
+            copies += report_rows(response_row, answer_rows)
         _shuffle(responses)
         _shuffle(answers)
+        _shuffle(copies)
         async with self._sessions.begin() as session:
             # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
             await session.execute(insert(RESPONSES), responses)
             if answers:
                 await session.execute(insert(ANSWERS), answers)
+                await session.execute(insert(REPORT_ANSWERS), copies)
         # Counted, not logged: a line per response would give each one its time of day.
         self.activity.add(STORED_RESPONSES, len(responses))
 

@@ -199,7 +199,14 @@ async def test_no_order_the_database_keeps_links_a_subscriber_to_a_response(bot:
         subscriber_orders["scan"] = [
             int(str(r[0])) for r in await _rows(engine, "SELECT chat_id FROM opt_ins")
         ]
-        for table in ("responses", "answers", "opt_ins", "dedup_keys", "fsm_states"):
+        for table in (
+            "responses",
+            "answers",
+            "report_answers",
+            "opt_ins",
+            "dedup_keys",
+            "fsm_states",
+        ):
             with pytest.raises(OperationalError, match="rowid"):
                 await _rows(engine, f"SELECT rowid FROM {table}")
     else:
@@ -217,7 +224,7 @@ async def test_no_order_the_database_keeps_links_a_subscriber_to_a_response(bot:
             )
         ]
         # After the hourly job the responses and answers share one writing transaction.
-        for table in ("responses", "answers"):
+        for table in ("responses", "answers", "report_answers"):
             [[count]] = await _rows(engine, f"SELECT count(DISTINCT xmin::text) FROM {table}")
             assert count == 1, table
         # Subscriptions were written in batches of at least five (the last one at most less).
@@ -298,9 +305,13 @@ async def test_completion_order_of_200_responses_leaves_no_trace_in_row_or_id_or
     through_answers = (
         "SELECT r.questionnaire_version FROM answers a JOIN responses r ON r.id = a.response_id"
     )
+    through_copies = through_answers.replace("FROM answers", "FROM report_answers")
     checks = {
         "responses by id": await _rows(engine, f"{version} ORDER BY id"),
         "answers by id": await _rows(engine, f"{through_answers} ORDER BY a.id"),
+        "report copies by key": await _rows(
+            engine, f"{through_copies} ORDER BY a.response_id, a.id"
+        ),
     }
     if engine.dialect.name == "sqlite":
         checks["responses as stored"] = await _rows(engine, version)
@@ -309,9 +320,20 @@ async def test_completion_order_of_200_responses_leaves_no_trace_in_row_or_id_or
             "SELECT (SELECT questionnaire_version FROM responses r WHERE r.id = a.response_id) "
             "FROM answers a",
         )
+        checks["report copies as stored"] = await _rows(
+            engine,
+            "SELECT (SELECT questionnaire_version FROM responses r WHERE r.id = a.response_id) "
+            "FROM report_answers a",
+        )
     else:
         checks["responses as stored"] = await _rows(engine, f"{version} ORDER BY ctid")
         checks["answers as stored"] = await _rows(engine, f"{through_answers} ORDER BY a.ctid")
+        checks["report copies as stored"] = await _rows(
+            engine, f"{through_copies} ORDER BY a.ctid"
+        )
+        checks["report copies by transaction"] = await _rows(
+            engine, f"{through_copies} ORDER BY a.xmin::text::bigint, a.ctid"
+        )
         checks["responses by transaction"] = await _rows(
             engine, f"{version} ORDER BY xmin::text::bigint, id"
         )

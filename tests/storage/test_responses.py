@@ -224,7 +224,7 @@ async def test_rows_of_a_batch_are_written_in_random_order(
 
     def spy(rows: list[dict[str, object]]) -> None:
         real_shuffle(rows)
-        if rows and "submitted_on" in rows[0]:
+        if rows and "questionnaire_version" in rows[0]:  # the responses, not their answers
             written.append([int(str(row["questionnaire_version"])) for row in rows])
 
     monkeypatch.setattr(storage.responses, "_shuffle", spy)

@@ -1,0 +1,88 @@
+"""The reports' copy of the answers: each with its response's day and context (revision 0015).
+
+Reports group one question's answers by context and day. Read from ``answers`` joined to
+``responses`` every answer costs a lookup of its response; here each row already carries what
+the reports group by, so each breakdown is one range of one covering index, read in group order
+(bench/report_bench.py). Rows are written in the same transaction as their response
+(storage.responses) and go with it (ON DELETE CASCADE).
+
+The table is role-agnostic (which question is "overall" comes from the questionnaire files at
+report time), so it holds every answer, without free text: comments are still read from
+``answers``. It keeps the anonymity properties of the tables it copies: the primary key is the
+response's and the answer's random ids (on SQLite the table is that key's B-tree, WITHOUT
+ROWID), dates are days or coarser, and PostgreSQL rewrites recent rows with their responses
+(ResponseStore.reshuffle).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models_base import CODE_LENGTH, Base
+
+
+class ReportAnswer(Base):
+    """One answer (free text left out) with its response's day and context."""
+
+    __tablename__ = "report_answers"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    # The response first: its answers are found (and cascade-deleted) by a prefix of the key.
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The answer's own random id.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    option_id: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    number: Mapped[int | None] = mapped_column(SmallInteger)
+    questionnaire_id: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    audience: Mapped[str] = mapped_column(String(32))
+    service_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    channel_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    # The first day of the day's month and of its week piece (reports.periods.segment_of):
+    # reports group by them, and an index can hold them in order, an expression cannot.
+    month_on: Mapped[date] = mapped_column(Date)
+    segment_on: Mapped[date] = mapped_column(Date)
+    window_id: Mapped[int | None] = mapped_column(BigInteger)
+    department: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+
+
+#: One question's answers by cell, then month, week piece and day: the breakdowns (overall
+#: score, NPS, parameters) read a range in GROUP BY order and never touch the table.
+GROUPS_INDEX = Index(
+    "ix_report_answers_groups",
+    ReportAnswer.audience,
+    ReportAnswer.question_id,
+    ReportAnswer.service_code,
+    ReportAnswer.channel_code,
+    ReportAnswer.life_situation_code,
+    ReportAnswer.month_on,
+    ReportAnswer.segment_on,
+    ReportAnswer.submitted_on,
+    ReportAnswer.questionnaire_id,
+    ReportAnswer.number,
+    ReportAnswer.option_id,
+)
+#: One question's chosen options in option order (problems), with the response to find its
+#: other answers by.
+OPTIONS_INDEX = Index(
+    "ix_report_answers_options",
+    ReportAnswer.audience,
+    ReportAnswer.question_id,
+    ReportAnswer.option_id,
+    ReportAnswer.service_code,
+    ReportAnswer.channel_code,
+    ReportAnswer.life_situation_code,
+    ReportAnswer.month_on,
+    ReportAnswer.segment_on,
+    ReportAnswer.submitted_on,
+    ReportAnswer.questionnaire_id,
+    ReportAnswer.response_id,
+)

@@ -1,0 +1,51 @@
+"""The disclosure plans' cache is keyed by everything a plan depends on: it is never stale."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from reports import disclosure
+from reports.disclosure import Atom, clear_plan_cache, make_plan, plan
+from reports.model import Period
+
+MONTH = Period(date(2026, 3, 1), date(2026, 3, 31))
+
+
+def _sizes() -> dict[Atom, int]:
+    return {
+        (date(2026, 3, 2), ("s1", "c1", None)): 3,
+        (date(2026, 3, 9), ("s1", "c2", None)): 2,
+        (date(2026, 3, 16), ("s2", "c1", None)): 4,
+    }
+
+
+def test_the_same_data_reuses_the_plan() -> None:
+    clear_plan_cache()
+    first = plan(MONTH, _sizes(), 5)
+    assert plan(MONTH, _sizes(), 5) is first
+    assert first == make_plan(MONTH, _sizes(), 5)
+
+
+def test_a_late_answer_for_a_closed_day_gives_the_new_plan() -> None:
+    # An import may add answers to a month already reported: the cached plan must not serve.
+    clear_plan_cache()
+    before = plan(MONTH, _sizes(), 5)
+    late = _sizes()
+    late[(date(2026, 3, 16), ("s2", "c1", None))] += 1  # s2 now fills a block alone
+    after = plan(MONTH, late, 5)
+    assert after == make_plan(MONTH, late, 5)
+    assert after.blocks != before.blocks
+
+
+def test_threshold_and_weekly_are_part_of_the_key() -> None:
+    clear_plan_cache()
+    assert plan(MONTH, _sizes(), 5).blocks != plan(MONTH, _sizes(), 10).blocks
+    assert plan(MONTH, _sizes(), 3, weekly=True) == make_plan(MONTH, _sizes(), 3, weekly=True)
+    assert plan(MONTH, _sizes(), 3) == make_plan(MONTH, _sizes(), 3)
+
+
+def test_the_cache_stays_small() -> None:
+    clear_plan_cache()
+    for k in range(1, 3 * disclosure.PLAN_CACHE_SIZE):
+        plan(MONTH, _sizes(), k)
+    assert len(disclosure._plans) == disclosure.PLAN_CACHE_SIZE

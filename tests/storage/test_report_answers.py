@@ -1,0 +1,156 @@
+"""The reports' copy of the answers: written with each response, backfilled by revision 0015."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
+from reports.periods import segment_of
+from storage.database import create_session_factory
+from storage.models import Answer, Response
+from storage.models_reporting import ReportAnswer
+from storage.report_answers import month_start, segment_start
+from storage.responses import ResponseStore
+from tests.storage.conftest import ScratchDatabase
+
+ANSWERS = (
+    AnswerRow("overall", number=2),
+    AnswerRow("obstacles", option_id="queue"),
+    AnswerRow("obstacles", option_id="other", text="не работал сайт"),
+    AnswerRow("comment", text="долго"),
+)
+
+
+def _response(day: date, *answers: AnswerRow, window: int | None = None) -> CompletedResponse:
+    return CompletedResponse(
+        questionnaire_id="post_service",
+        questionnaire_version=3,
+        kind="rating",
+        audience="external",
+        context=ResponseContext(service="passport", channel="mfc", life_situation="birth"),
+        submitted_on=day,
+        answers=answers,
+        window_id=window,
+        department="it" if window else None,
+    )
+
+
+def test_month_and_segment_starts_match_the_report_periods() -> None:
+    day = date(2025, 1, 1)
+    for offset in range(800):  # every weekday at every month edge, leap year included
+        current = day + timedelta(days=offset)
+        assert month_start(current) == current.replace(day=1)
+        assert segment_start(current) == segment_of(current).start
+
+
+async def _copies(sessions: async_sessionmaker[AsyncSession]) -> list[ReportAnswer]:
+    async with sessions() as session:
+        return list(await session.scalars(select(ReportAnswer)))
+
+
+async def test_every_answer_is_copied_with_its_responses_day_and_context(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = ResponseStore(sessions)
+    sunday = date(2026, 3, 1)  # a Sunday: its week piece starts on the 1st, not on a Monday
+    await store.save(_response(sunday, *ANSWERS, window=7))
+    await store.save(_response(date(2026, 3, 4), AnswerRow("overall", option_id=CANNOT_RATE)))
+
+    async with sessions() as session:
+        answers = {a.id: a for a in await session.scalars(select(Answer))}
+        responses = {r.id: r for r in await session.scalars(select(Response))}
+    copies = await _copies(sessions)
+    assert {c.id for c in copies} == set(answers)
+    for copy in copies:
+        answer, response = answers[copy.id], responses[copy.response_id]
+        assert answer.response_id == copy.response_id
+        assert (copy.question_id, copy.option_id, copy.number) == (
+            answer.question_id,
+            answer.option_id,
+            answer.number,
+        )
+        assert (
+            copy.questionnaire_id,
+            copy.audience,
+            copy.service_code,
+            copy.channel_code,
+            copy.life_situation_code,
+            copy.submitted_on,
+            copy.window_id,
+            copy.department,
+        ) == (
+            response.questionnaire_id,
+            response.audience,
+            response.service_code,
+            response.channel_code,
+            response.life_situation_code,
+            response.submitted_on,
+            response.window_id,
+            response.department,
+        )
+        assert copy.month_on == response.submitted_on.replace(day=1)
+        assert copy.segment_on == segment_of(response.submitted_on).start
+    # The free text stays in answers only.
+    assert not hasattr(ReportAnswer, "text")
+    by_day = {c.submitted_on: c.segment_on for c in copies}
+    assert by_day[sunday] == sunday and by_day[date(2026, 3, 4)] == date(2026, 3, 2)
+
+
+async def test_copies_go_with_their_response(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = ResponseStore(sessions)
+    await store.save(_response(date(2026, 3, 4), *ANSWERS))
+    await store.save(_response(date(2026, 3, 5), AnswerRow("overall", number=5)))
+    async with sessions.begin() as session:
+        await session.execute(delete(Response).where(Response.submitted_on == date(2026, 3, 4)))
+    assert [(c.submitted_on, c.number) for c in await _copies(sessions)] == [(date(2026, 3, 5), 5)]
+
+
+async def test_0015_copies_the_answers_already_stored(database: ScratchDatabase) -> None:
+    await database.upgrade("0011")
+    engine = database.engine()
+    try:
+        sessions = create_session_factory(engine)
+        days = [date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2), date(2026, 12, 31)]
+        async with sessions.begin() as session:
+            for number, day in enumerate(days, start=1):
+                response_id = uuid.uuid4()
+                session.add(
+                    Response(
+                        id=response_id,
+                        questionnaire_id="post_service",
+                        questionnaire_version=1,
+                        kind="rating",
+                        audience="external",
+                        service_code="passport",
+                        submitted_on=day,
+                        window_id=number,
+                    )
+                )
+                await session.flush()
+                session.add(Answer(response_id=response_id, question_id="overall", number=number))
+                session.add(Answer(response_id=response_id, question_id="comment", text="текст"))
+        async with sessions() as session:
+            expected = {
+                (a.id, a.response_id, a.question_id, a.number)
+                for a in await session.scalars(select(Answer))
+            }
+    finally:
+        await engine.dispose()
+
+    await database.upgrade("0015")
+    engine = database.engine()
+    try:
+        copies = await _copies(create_session_factory(engine))
+    finally:
+        await engine.dispose()
+    assert {(c.id, c.response_id, c.question_id, c.number) for c in copies} == expected
+    for copy in copies:
+        assert copy.month_on == copy.submitted_on.replace(day=1)
+        assert copy.segment_on == segment_of(copy.submitted_on).start
+        assert copy.service_code == "passport" and copy.window_id is not None
