@@ -13,6 +13,7 @@ from typing import Literal, TypedDict
 
 from questionnaires.schema import Language
 from reports.model import DropOff, GroupRow, Nps, Period, ProblemRow, Report, Score
+from reports.parameter_render import ParametersJson, parameters_json
 from reports.telegram import csat_change, is_hidden, protect, render_report_text
 
 SCHEMA_VERSION = 1
@@ -93,6 +94,7 @@ class ReportJson(TypedDict):
     drop_off: DropOffJson | None
     comments: list[str]
     comments_suppressed: bool
+    parameters: ParametersJson | None  # parameters (§3.1) and key drivers
 
 
 def _period(period: Period) -> PeriodJson:
@@ -209,6 +211,7 @@ def report_json(report: Report) -> ReportJson:
         "drop_off": _drop_off(report.drop_off),
         "comments": [] if report.comments_suppressed else list(report.comments),
         "comments_suppressed": report.comments_suppressed,
+        "parameters": parameters_json(report.parameters),
     }
 
 
