@@ -232,6 +232,12 @@ code {{ font-family: ui-monospace, monospace; }}
 """
 
 
+def page_html(title: str, body: str, language: Language = Language.RU) -> str:
+    """A self-contained page around an officer message's HTML text."""
+    lang: Literal["ru", "en"] = "en" if language == Language.EN else "ru"
+    return _PAGE.format(lang=lang, title=html.escape(title), body=body)
+
+
 def report_html(report: Report, language: Language = Language.RU) -> str:
     """A self-contained page (no external resource) with the text the officer's message has."""
     lang: Literal["ru", "en"] = "en" if language == Language.EN else "ru"
