@@ -235,10 +235,13 @@ class ReportingService:
                 language=language,
             ),
         )
-        return ReportFiles(
-            messages=render_report(report, language),
-            charts=[("csat_trend.png", trend_png), ("distribution.png", distribution)],
-        )
+        charts = [("csat_trend.png", trend_png), ("distribution.png", distribution)]
+        if report.parameters is not None and report.parameters.shown_drivers:
+            drivers = await asyncio.to_thread(
+                drivers_png, report.parameters, report.title, language
+            )
+            charts.append(("key_drivers.png", drivers))
+        return ReportFiles(messages=render_report(report, language), charts=charts)
 
     async def workbook(self, period: Period, scope: Scope) -> bytes:
         report = await self.report(period, scope)
