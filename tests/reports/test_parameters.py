@@ -158,6 +158,7 @@ async def test_the_parameter_that_drives_overall_ranks_first_with_the_hand_compu
     assert speed.pearson == pytest.approx(
         float(np.corrcoef([s[0] for s in seeded], overall)[0, 1]), abs=1e-9
     )
+    assert speed.spearman is not None and noise.spearman is not None
     assert speed.spearman > 0.8 and abs(noise.spearman) < 0.3
     # The stronger driver is "important": its quadrant follows its mean against 4.0.
     assert speed.quadrant in {Quadrant.KEEP, Quadrant.IMPROVE_FIRST}
@@ -244,7 +245,9 @@ async def test_the_report_renderers_show_the_parameters_and_hide_what_is_suppres
     # Without enough pairs, the block says why and carries no correlation.
     few = replace(report, parameters=await _section(sessions, min_pairs=100))
     assert "ρ=" not in render_report_text(few) and "не меньше 100" in render_report_text(few)
-    drivers = report_json(few)["parameters"]["drivers"]
+    few_parameters = report_json(few)["parameters"]
+    assert few_parameters is not None
+    drivers = few_parameters["drivers"]
     assert all(
         d == {"question_id": d["question_id"], "name": d["name"], "suppressed": True}
         for d in drivers
@@ -321,7 +324,9 @@ async def test_internal_report_by_aspect_and_department_with_complementary_suppr
     assert "Обращения" not in text and "Контроль" not in text
     assert "Госуслуги" in text and OTHER_DEPARTMENTS in text
     exported = internal_json(report)
-    assert [d["key"] for d in exported["departments"]] == ["services", None]
+    departments = exported["departments"]
+    assert isinstance(departments, list)
+    assert [d["key"] for d in departments] == ["services", None]
     book = load_workbook(io.BytesIO(build_internal_workbook(report)))
     assert "Подразделения" in book.sheetnames and PARAMETERS_SHEET in book.sheetnames
 
