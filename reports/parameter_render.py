@@ -95,7 +95,7 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "too few answers: figures are withheld for anonymity",
     ),
     "departments": ("По подразделениям", "By department"),
-    "department": ("• {title} — {line}", "• {title} — {line}"),
+    "department": ("• <b>{title}</b>\n  {line}", "• <b>{title}</b>\n  {line}"),
     "departments_withheld": (
         "Разбивка по подразделениям не показана: меньше двух групп с достаточным числом ответов.",
         "No breakdown by department: fewer than two groups with enough answers.",
@@ -176,12 +176,14 @@ def parameter_lines(
 ) -> list[str]:
     """The short block of the officer's message: parameters with a score, then the strongest
     drivers; nothing when no questionnaire asks parameters or nobody answered them."""
-    if section is None or not any(row.current.n or row.current.suppressed for row in section.rows):
+    asked = [row for row in section.rows if row.asked] if section is not None else []
+    if section is None or not asked:
         return []
-    shown = [row for row in section.rows if not is_hidden(row.current, section.min_group)]
+    # Weakest first; hidden rows last by title, so their order says nothing of their size.
+    shown = [row for row in asked if not is_hidden(row.current, section.min_group)]
     shown.sort(key=lambda row: (row.current.mean or 0.0, row.title))
     hidden = sorted(
-        (row for row in section.rows if is_hidden(row.current, section.min_group)),
+        (row for row in asked if is_hidden(row.current, section.min_group)),
         key=lambda row: row.title,
     )
     lines = [f"<b>{_t(language, heading)}</b>"]

@@ -86,6 +86,9 @@ class ParameterRow:
     title: str
     current: Score  # n, mean, share of 4–5 (csat), band, "cannot rate" apart
     previous: Score
+    #: Anyone in the whole audience answered it in the period (a fact about everyone, not
+    #: about the scope): messages leave out what nobody was asked, e.g. before a deep poll.
+    asked: bool = True
 
     @property
     def share_change(self) -> float | None:
@@ -346,12 +349,14 @@ def build_section(
     for key in keys:
         atoms = by_key.get(key, {})
         title = titles.get(key, key[1])
+        now = _within(atoms, period)
         row = ParameterRow(
             key[0],
             key[1],
             title,
-            group_score(_within(atoms, period), where, period, min_group, weekly),
+            group_score(now, where, period, min_group, weekly),
             group_score(_within(atoms, previous), where, previous, min_group, weekly),
+            asked=bool(now),
         )
         rows.append(row)
         drivers.append(
