@@ -351,3 +351,22 @@ async def test_internal_report_is_empty_below_the_threshold(
     assert all(row.current.suppressed for row in report.aspects.rows)
     text = render_internal_text(report)
     assert "мало ответов" in text and "3" not in text.split("Период")[0]
+
+
+async def test_the_importance_performance_chart_is_drawn_once_per_content(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    from reports.parameter_charts import _drivers_png, drivers_png
+
+    await _seed_effect(responses, 40)
+    section = await _section(sessions)
+    _drivers_png.cache_clear()
+    png = drivers_png(section, "Все услуги")
+    assert png.startswith(b"\x89PNG")
+    assert drivers_png(section, "Все услуги") is png  # cached: the same bytes object
+    assert _drivers_png.cache_info().hits == 1
+    english = drivers_png(section, "All", Language.EN)
+    assert english.startswith(b"\x89PNG") and english != png
+    # Nothing may be shown: a picture that says so.
+    empty = drivers_png(await _section(sessions, min_pairs=1000))
+    assert empty.startswith(b"\x89PNG") and empty != png
