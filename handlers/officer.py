@@ -29,7 +29,7 @@ from pydantic import Field
 from handlers.texts import language_of
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
-from reports.periods import RangeError, closed_range, parse_range
+from reports.periods import RangeError, closed_range, parse_range, quarter_of
 from services.feedback import FeedbackService
 from services.reporting import ReportingService
 
@@ -98,6 +98,21 @@ RANGE_REFUSALS: dict[str, str] = {
 }
 
 
+STAFF_RANGE_REFUSAL = (
+    "Отчёт по сотрудникам строится за целые кварталы (например, 01.01.2026–30.06.2026): "
+    "итоги опросов сотрудников показываются целиком, и более мелкие части могли бы выдать "
+    "ответы немногих людей."
+)
+
+
+def whole_quarters(period: Period) -> bool:
+    """The staff report takes whole calendar quarters only: a poll window's results show it
+    whole, so a finer cut across its days could leave a small part to subtract."""
+    return (
+        quarter_of(period.start).start == period.start and quarter_of(period.end).end == period.end
+    )
+
+
 def _day(value: str) -> date:
     return date(int(value[:4]), int(value[4:6]), int(value[6:]))
 
@@ -137,6 +152,9 @@ def setup() -> Router:
                 )
             except RangeError as refused:
                 await message.answer(escape(RANGE_REFUSALS[refused.reason]))
+                return
+            if not reporting.services_of(officer) and not whole_quarters(period):
+                await message.answer(STAFF_RANGE_REFUSAL)
                 return
             await message.answer(
                 f"Период {period}: выберите услугу",
@@ -230,6 +248,9 @@ def setup() -> Router:
             await query.answer("Кнопка устарела", show_alert=True)
             return
         if callback_data.service == STAFF:
+            if not whole_quarters(period):
+                await query.answer("Кнопка устарела", show_alert=True)
+                return
             if not reporting.is_internal_officer(query.from_user.id):
                 await query.answer(
                     "Отчёт по сотрудникам — только для ответственного", show_alert=True
@@ -310,7 +331,7 @@ def _range_keyboard(
         builder.button(text="Все услуги", callback_data=press(ALL_SERVICES))
     for service in services:
         builder.button(text=service.title.ru, callback_data=press(service.code))
-    if reporting.is_internal_officer(officer):
+    if reporting.is_internal_officer(officer) and whole_quarters(period):
         builder.button(text="Сотрудники", callback_data=press(STAFF))
     builder.adjust(1)
     return builder.as_markup()

@@ -75,6 +75,9 @@ async def test_a_typed_range_offers_the_staff_report_to_the_internal_officer(
     await internal.click("Сотрудники")
     text = "\n".join(world.harness.texts(INTERNAL_OFFICER_ID))
     assert "Ответов: 6" in text and "Техническое оснащение — 3,00" in text
+    # Not whole quarters: no staff choice (a poll window's results would cut against it).
+    await internal.send("/report 01.11.2025–31.12.2025")
+    assert "целые кварталы" in internal.last_text()
 
 
 async def test_other_officers_are_not_offered_the_staff_report_and_forged_presses_fail(
