@@ -186,6 +186,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
             officer_ids=frozenset(settings.bot.officer_ids),
             disclosure=disclosure,
             alert_threshold=settings.reports.alert_threshold,
+            internal_officer_ids=frozenset(settings.bot.internal_officer_ids),
         ),
     )
     feedback = FeedbackService(

@@ -32,6 +32,7 @@ from reports.periods import (
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from services.reporting import ReportingService
 
 EXIT_OK = 0
 
@@ -69,6 +70,12 @@ def add_commands(
     report.add_argument("--from", dest="start", type=date.fromisoformat, metavar="DATE")
     report.add_argument("--to", dest="end", type=date.fromisoformat, metavar="DATE")
     report.add_argument("--service", metavar="CODE", help="one service; default: all")
+    report.add_argument(
+        "--audience",
+        choices=("external", "internal"),
+        default="external",
+        help="internal: the staff report by aspect and department (§4.2, §4.4)",
+    )
     report.add_argument("--format", choices=("json", "xlsx", "html"), default="json")
     report.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
     report.add_argument("--out", type=Path, help="file to write; default: standard output")
@@ -115,6 +122,8 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         settings.content.catalog_path,
         settings.content.campaigns_path,
     )
+    if args.audience == "internal" and args.service is not None:
+        raise Problem("report: the staff report (--audience internal) has no --service")
     if args.service is not None and content.catalog.service(args.service) is None:
         raise Problem(f"report: no service {args.service!r} in the catalog")
     scope = Scope(service=args.service)
@@ -126,7 +135,9 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         policy=ReportingPolicy(disclosure=disclosure),
     )
     try:
-        if args.format == "xlsx":
+        if args.audience == "internal":
+            data = await _internal(reporting, period, args.format, Language(args.lang))
+        elif args.format == "xlsx":
             data = await reporting.workbook(period, scope)
         else:
             report = await reporting.report(period, scope)
@@ -148,3 +159,19 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return EXIT_OK
+
+
+async def _internal(
+    reporting: ReportingService, period: Period, output: str, language: Language
+) -> bytes:
+    """The staff report in the chosen format: the same model as the internal officer's /report."""
+    from reports.export import page_html
+    from reports.parameter_render import internal_json, render_internal_text
+
+    if output == "xlsx":
+        return await reporting.internal_workbook(period)
+    report = await reporting.internal_report(period)
+    if output == "json":
+        return (json.dumps(internal_json(report), ensure_ascii=False, indent=2) + "\n").encode()
+    title = f"{report.title} — {report.period}"
+    return page_html(title, render_internal_text(report, language), language).encode()

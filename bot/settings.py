@@ -114,7 +114,7 @@ class BotSettings(BaseModel):
         default_factory=list,
         examples=["123456789"],
         description="Telegram ids of the internal officer(s) who receive staff initiative "
-        "feedback (Procedure §4.5), in a daily batch.",
+        "feedback (Procedure §4.5), in a daily batch, and the staff report (/report).",
     )
     default_channel: str = Field(
         default="messenger", description="Channel recorded when /start comes without a link."

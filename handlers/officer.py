@@ -29,7 +29,7 @@ from pydantic import Field
 from handlers.texts import language_of
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
-from reports.periods import RangeError, closed_range, parse_range
+from reports.periods import RangeError, closed_range, parse_range, quarter_of
 from services.feedback import FeedbackService
 from services.reporting import ReportingService
 
@@ -52,12 +52,27 @@ _KINDS: dict[str, PeriodKind] = {
     "y": PeriodKind.YEAR,
 }
 ALL_SERVICES = "*"
+#: The staff report (§4.2, §4.4) in a typed range's keyboard: no service code starts with "@".
+STAFF = "@staff"
+#: The staff poll runs about once a year (§6.2): shorter periods would mostly be empty.
+STAFF_PERIODS: dict[str, str] = {
+    "q": "Сотрудники: прошлый квартал",
+    "h": "Сотрудники: прошлое полугодие",
+    "y": "Сотрудники: прошлый год",
+}
 
 
 class ReportPress(CallbackData, prefix="rep"):
     export: bool
     period: Annotated[str, Field(min_length=1, max_length=1)]
     service: Annotated[str, Field(max_length=64)] = ""
+
+
+class StaffPress(CallbackData, prefix="reps"):
+    """The internal officer's staff report (or its workbook) for a closed period."""
+
+    export: bool
+    period: Annotated[str, Field(min_length=1, max_length=1)]
 
 
 class RangePress(CallbackData, prefix="repr"):
@@ -81,6 +96,21 @@ RANGE_REFUSALS: dict[str, str] = {
     "weeks": "Произвольный период должен состоять из целых недель (понедельник–воскресенье) "
     "или месяцев: по частям недели цифры не показываются ради анонимности.",
 }
+
+
+STAFF_RANGE_REFUSAL = (
+    "Отчёт по сотрудникам строится за целые кварталы (например, 01.01.2026–30.06.2026): "
+    "итоги опросов сотрудников показываются целиком, и более мелкие части могли бы выдать "
+    "ответы немногих людей."
+)
+
+
+def whole_quarters(period: Period) -> bool:
+    """The staff report takes whole calendar quarters only: a poll window's results show it
+    whole, so a finer cut across its days could leave a small part to subtract."""
+    return (
+        quarter_of(period.start).start == period.start and quarter_of(period.end).end == period.end
+    )
 
 
 def _day(value: str) -> date:
@@ -114,6 +144,7 @@ def setup() -> Router:
     ) -> None:
         command, _, typed = (message.text or "").partition(" ")
         export = command.lstrip("/").startswith("export")
+        officer = message.from_user.id if message.from_user else 0
         if typed.strip():
             try:
                 period = closed_range(
@@ -122,16 +153,26 @@ def setup() -> Router:
             except RangeError as refused:
                 await message.answer(escape(RANGE_REFUSALS[refused.reason]))
                 return
-            officer = message.from_user.id if message.from_user else 0
+            if not reporting.services_of(officer) and not whole_quarters(period):
+                await message.answer(STAFF_RANGE_REFUSAL)
+                return
             await message.answer(
                 f"Период {period}: выберите услугу",
                 reply_markup=_range_keyboard(reporting, officer, export, period),
             )
             return
         builder = InlineKeyboardBuilder()
-        for code, label in _choices(reporting).items():
-            builder.button(text=label, callback_data=ReportPress(export=export, period=code))
-        builder.adjust(2)
+        widths: list[int] = []
+        if reporting.services_of(officer):
+            choices = _choices(reporting)
+            for code, label in choices.items():
+                builder.button(text=label, callback_data=ReportPress(export=export, period=code))
+            widths += [2] * ((len(choices) + 1) // 2)
+        if reporting.is_internal_officer(officer):
+            for code, label in STAFF_PERIODS.items():
+                builder.button(text=label, callback_data=StaffPress(export=export, period=code))
+            widths += [1] * len(STAFF_PERIODS)
+        builder.adjust(*widths)
         what = "Выгрузка в Excel" if export else "Отчёт"
         await message.answer(f"{what}: выберите период", reply_markup=builder.as_markup())
 
@@ -168,6 +209,25 @@ def setup() -> Router:
         )
         await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
+    @router.callback_query(StaffPress.filter())
+    async def on_staff(
+        query: CallbackQuery,
+        callback_data: StaffPress,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+    ) -> None:
+        message = query.message
+        if not isinstance(message, Message) or callback_data.period not in STAFF_PERIODS:
+            await query.answer("Кнопка устарела", show_alert=True)
+            return
+        if not reporting.is_internal_officer(query.from_user.id):
+            await query.answer("Отчёт по сотрудникам — только для ответственного", show_alert=True)
+            return
+        period = period_for(callback_data.period, feedback.today())
+        await query.answer("Готовлю…")
+        await message.edit_text(f"{escape(STAFF_PERIODS[callback_data.period])}: {period}")
+        await _deliver_staff(message, reporting, period, callback_data.export, query.from_user)
+
     @router.callback_query(RangePress.filter())
     async def on_range(
         query: CallbackQuery,
@@ -186,6 +246,19 @@ def setup() -> Router:
             period = None
         if not isinstance(message, Message) or period is None:
             await query.answer("Кнопка устарела", show_alert=True)
+            return
+        if callback_data.service == STAFF:
+            if not whole_quarters(period):
+                await query.answer("Кнопка устарела", show_alert=True)
+                return
+            if not reporting.is_internal_officer(query.from_user.id):
+                await query.answer(
+                    "Отчёт по сотрудникам — только для ответственного", show_alert=True
+                )
+                return
+            await query.answer("Готовлю…")
+            await message.edit_text(f"Период {period}, сотрудники")
+            await _deliver_staff(message, reporting, period, callback_data.export, query.from_user)
             return
         scope = Scope(
             service=None if callback_data.service == ALL_SERVICES else callback_data.service
@@ -223,6 +296,24 @@ async def _deliver(
         await message.answer_photo(BufferedInputFile(png, filename=name))
 
 
+async def _deliver_staff(
+    message: Message, reporting: ReportingService, period: Period, export: bool, user: User
+) -> None:
+    """Send the staff report (message and chart) or its workbook."""
+    if export:
+        workbook = await reporting.internal_workbook(period)
+        name = f"otklik-staff-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+        await message.answer_document(
+            BufferedInputFile(workbook, filename=name), caption=f"Сотрудники: сводка за {period}"
+        )
+        return
+    files = await reporting.internal_report_files(period, language_of(user))
+    for text in files.messages:
+        await message.answer(text)
+    for name, png in files.charts:
+        await message.answer_photo(BufferedInputFile(png, filename=name))
+
+
 def _range_keyboard(
     reporting: ReportingService, officer: int, export: bool, period: Period
 ) -> InlineKeyboardMarkup:
@@ -240,6 +331,8 @@ def _range_keyboard(
         builder.button(text="Все услуги", callback_data=press(ALL_SERVICES))
     for service in services:
         builder.button(text=service.title.ru, callback_data=press(service.code))
+    if reporting.is_internal_officer(officer) and whole_quarters(period):
+        builder.button(text="Сотрудники", callback_data=press(STAFF))
     builder.adjust(1)
     return builder.as_markup()
 

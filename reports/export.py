@@ -13,6 +13,7 @@ from typing import Literal, TypedDict
 
 from questionnaires.schema import Language
 from reports.model import DropOff, GroupRow, Nps, Period, ProblemRow, Report, Score
+from reports.parameter_render import ParametersJson, parameters_json
 from reports.telegram import csat_change, is_hidden, protect, render_report_text
 
 SCHEMA_VERSION = 1
@@ -93,6 +94,7 @@ class ReportJson(TypedDict):
     drop_off: DropOffJson | None
     comments: list[str]
     comments_suppressed: bool
+    parameters: ParametersJson | None  # parameters (§3.1) and key drivers
 
 
 def _period(period: Period) -> PeriodJson:
@@ -209,6 +211,7 @@ def report_json(report: Report) -> ReportJson:
         "drop_off": _drop_off(report.drop_off),
         "comments": [] if report.comments_suppressed else list(report.comments),
         "comments_suppressed": report.comments_suppressed,
+        "parameters": parameters_json(report.parameters),
     }
 
 
@@ -227,6 +230,12 @@ code {{ font-family: ui-monospace, monospace; }}
 <body>{body}</body>
 </html>
 """
+
+
+def page_html(title: str, body: str, language: Language = Language.RU) -> str:
+    """A self-contained page around an officer message's HTML text."""
+    lang: Literal["ru", "en"] = "en" if language == Language.EN else "ru"
+    return _PAGE.format(lang=lang, title=html.escape(title), body=body)
 
 
 def report_html(report: Report, language: Language = Language.RU) -> str:

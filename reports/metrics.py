@@ -1168,3 +1168,144 @@ def _fold_rows(
             record["comments"] = tuple(texts)
         result.append(record)
     return result
+
+
+# --- parameters and staff aspects (§3.1, §4.2): read by reports.parameters ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterAtom:
+    """Answers to one parameter (or overall) question of one questionnaire in one atom."""
+
+    questionnaire_id: str
+    question_id: str
+    atom: Atom
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterPair:
+    """Respondents of one atom who gave a parameter the score ``parameter`` and the overall
+    question the score ``overall`` (both 1–5): a cell of the 5 × 5 table per atom, so the
+    correlation is computed without a single respondent's row leaving SQL."""
+
+    questionnaire_id: str
+    question_id: str
+    atom: Atom
+    parameter: int
+    overall: int
+    respondents: int
+
+
+def _parameter_cell(responses: FromClause, by_department: bool) -> tuple[ColumnElement[Any], ...]:
+    """The atom's cell: service × channel × life situation, or for staff the department
+    (whatever its other codes; staff answers carry none)."""
+    if by_department:
+        return (responses.c.department, literal(None), literal(None))
+    return (responses.c.service_code, responses.c.channel_code, responses.c.life_situation_code)
+
+
+async def parameter_atoms(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    questions: Mapping[str, tuple[str, ...]],
+    audience: str,
+    span: Period,
+    grain: Grain,
+    by_department: bool = False,
+) -> list[ParameterAtom]:
+    """Scores 1–5 and "cannot rate" per (questionnaire, question, atom) of the whole audience
+    in ``span`` for ``questions`` (questionnaire id -> question ids), in one query."""
+    ids = {question for found in questions.values() for question in found}
+    if not ids:
+        return []
+    async with _snapshot(sessions) as session:
+        r = _table(Response, "r", DAYS_INDEX)
+        a = _table(Answer, "a", ANSWERS_INDEX)
+        start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+        cell = _parameter_cell(r, by_department)
+        keys = (r.c.questionnaire_id, a.c.question_id, start, *cell)
+        statement = (
+            select(*keys, *_score_columns(a))
+            .select_from(_then(r, a, and_(a.c.response_id == r.c.id, a.c.question_id.in_(ids))))
+            .where(
+                *_scope_terms(r, Scope(audience=audience), [span]),
+                r.c.questionnaire_id.in_(list(questions)),
+            )
+            .group_by(*keys)
+        )
+        rows = (await session.execute(statement)).all()
+    found: list[ParameterAtom] = []
+    for row in rows:
+        if row[1] not in questions.get(row[0], ()):
+            continue  # the same id in another questionnaire plays another role there
+        counts = _counts(row[6:])
+        if counts.respondents:
+            atom: Atom = (_atom_day(row[2], span), (row[3], row[4], row[5]))
+            found.append(ParameterAtom(row[0], row[1], atom, counts))
+    return found
+
+
+async def parameter_pairs(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    questions: Mapping[str, tuple[str, ...]],
+    overall: Mapping[str, str],
+    audience: str,
+    period: Period,
+    grain: Grain,
+    by_department: bool = False,
+) -> list[ParameterPair]:
+    """The joint distribution of each parameter with the overall score of the same response,
+    per atom of the whole audience in ``period``: only respondents who scored both 1–5."""
+    wanted = {q: ids for q, ids in questions.items() if ids and q in overall}
+    ids = {question for found in wanted.values() for question in found}
+    if not ids:
+        return []
+    async with _snapshot(sessions) as session:
+        r = _table(Response, "r", DAYS_INDEX)
+        p = _table(Answer, "p", ANSWERS_INDEX)
+        o = _table(Answer, "o", ANSWERS_INDEX)
+        start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
+        cell = _parameter_cell(r, by_department)
+        keys = (r.c.questionnaire_id, p.c.question_id, start, *cell, p.c.number, o.c.number)
+        statement = (
+            select(*keys, func.count())
+            .select_from(
+                _then(
+                    _then(r, p, and_(p.c.response_id == r.c.id, p.c.question_id.in_(ids))),
+                    o,
+                    and_(
+                        o.c.response_id == r.c.id,
+                        _answer_of(r, o, wanted_overall(overall, wanted)),
+                    ),
+                )
+            )
+            .where(
+                *_scope_terms(r, Scope(audience=audience), [period]),
+                r.c.questionnaire_id.in_(list(wanted)),
+                p.c.number.between(SCORES[0], SCORES[-1]),
+                o.c.number.between(SCORES[0], SCORES[-1]),
+            )
+            .group_by(*keys)
+        )
+        rows = (await session.execute(statement)).all()
+    return [
+        ParameterPair(
+            row[0],
+            row[1],
+            (_atom_day(row[2], period), (row[3], row[4], row[5])),
+            int(row[6]),
+            int(row[7]),
+            int(row[8]),
+        )
+        for row in rows
+        if row[1] in wanted.get(row[0], ())
+    ]
+
+
+def wanted_overall(
+    overall: Mapping[str, str], questions: Mapping[str, tuple[str, ...]]
+) -> dict[str, str]:
+    """The overall question of each questionnaire that has parameters."""
+    return {q: overall[q] for q in questions if q in overall}

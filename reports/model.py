@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from questionnaires.schema import Questionnaire, Role
+
+if TYPE_CHECKING:
+    from reports.parameters import ParameterSection
 
 #: Groups with fewer respondents show no figures (domain brief: anonymity threshold).
 DEFAULT_MIN_GROUP: Final = 5
@@ -207,6 +210,8 @@ class Report:
     #: The period the "previous" figures cover; every label of the comparison names it
     #: (issue 10, item 8: a label computed apart named a different period than the figures).
     compared_with: Period
+    #: Parameters of the deep poll (§3.1) and their key drivers; None when not computed.
+    parameters: ParameterSection | None = None
 
     def by(self, dimension: Dimension) -> tuple[GroupRow, ...]:
         return tuple(row for row in self.groups if row.dimension == dimension)
@@ -234,6 +239,8 @@ class QuestionnaireRoles:
     option_titles: dict[tuple[str, str, str], str]  # (questionnaire, question, option) -> ru
     question_titles: dict[tuple[str, str], str]  # (questionnaire, question) -> ru
     audiences: dict[str, str] = field(default_factory=dict)  # questionnaire id -> audience
+    #: Questions rated 1–5 as parameters (§3.1) or staff aspects (§4.2), in questionnaire order.
+    parameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_questionnaires(cls, questionnaires: dict[str, Questionnaire]) -> QuestionnaireRoles:
@@ -244,6 +251,7 @@ class QuestionnaireRoles:
         option_titles: dict[tuple[str, str, str], str] = {}
         question_titles: dict[tuple[str, str], str] = {}
         audiences: dict[str, str] = {}
+        parameters: dict[str, tuple[str, ...]] = {}
         for qid, questionnaire in questionnaires.items():
             audiences[qid] = str(questionnaire.audience)
             for question in questionnaire.questions:
@@ -256,6 +264,17 @@ class QuestionnaireRoles:
                     nps[qid] = question.id
                 if question.role == Role.COMMENT:
                     comments[qid] = (*comments.get(qid, ()), question.id)
+                if question.role == Role.PARAMETER and question.type == "scale":
+                    parameters[qid] = (*parameters.get(qid, ()), question.id)
                 for option in getattr(question, "options", ()):
                     option_titles[(qid, question.id, option.id)] = option.text.ru
-        return cls(overall, problems, nps, comments, option_titles, question_titles, audiences)
+        return cls(
+            overall,
+            problems,
+            nps,
+            comments,
+            option_titles,
+            question_titles,
+            audiences,
+            parameters,
+        )

@@ -451,6 +451,13 @@ def _anything_hidden(report: Report) -> bool:
     return nps is not None and nps.n > 0 and (nps.suppressed or nps.n < report.min_group)
 
 
+def _parameter_lines(report: Report, language: Language) -> list[str]:
+    # Imported here: reports.parameter_render builds on this module's helpers.
+    from reports.parameter_render import parameter_lines
+
+    return parameter_lines(report.parameters, language)
+
+
 def render_report_text(report: Report, language: Language = Language.RU) -> str:
     """The whole report as one HTML text whose every line is self-contained."""
     report = protect(report)
@@ -460,6 +467,7 @@ def render_report_text(report: Report, language: Language = Language.RU) -> str:
         _overall_lines(report, language),
         *(_group_section(report, dimension, language) for dimension in Dimension),
         _problem_section(report, language),
+        _parameter_lines(report, language),
         _nps_lines(report.nps, report.min_group, language),
         _drop_off_lines(report, language),
         _comment_lines(report, language),

@@ -356,6 +356,13 @@ def _response_rows(
     return [headings.get(key, key) for key in keys], rows
 
 
+def _add_parameter_sheets(book: Workbook, report: Report) -> None:
+    # Imported here: reports.parameter_render builds on this module's sheet writer.
+    from reports.parameter_render import add_parameter_sheets
+
+    add_parameter_sheets(book, report.parameters)
+
+
 def build_workbook(
     report: Report,
     responses: Sequence[Mapping[str, object]],
@@ -384,6 +391,7 @@ def build_workbook(
         _problem_rows(report),
         wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12},
     )
+    _add_parameter_sheets(book, report)
     if trend:
         titles: dict[str | None, str] = {
             row.key: row.title for row in report.by(Dimension.SERVICE)

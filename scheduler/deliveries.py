@@ -218,8 +218,44 @@ class ReportDeliveries:
                     continue
                 await self._store.finish(due.kind, key, officer, now, ok=True)
                 sent += delivered
+        if due.kind == SEMIANNUAL and due.period.start.month == 7:
+            sent += await self._deliver_staff(due, now)
         if sent:
             logger.info("Sent %d %s report(s) for %s", sent, due.kind, due.key)
+        return sent
+
+    async def _deliver_staff(self, due: Due, now: datetime) -> int:
+        """As of 31 December, the staff report of the year to the internal officers (§3.2:
+        staff feedback is analysed by 31 December), once each."""
+        year = year_of(due.period.start)
+        key = f"{due.key}:staff"
+        sent = 0
+        for officer in sorted(self._reporting.internal_officers()):
+            if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
+                continue
+            try:
+                files = await self._reporting.internal_report_files(year, Language.RU)
+                for text in files.messages:
+                    await self._outbox.text(officer, text)
+                for file_name, png in files.charts:
+                    await self._outbox.photo(officer, file_name, png)
+                workbook = await self._reporting.internal_workbook(year)
+                await self._outbox.document(
+                    officer,
+                    f"otklik-staff-{year.start.year}.xlsx",
+                    workbook,
+                    f"Опрос сотрудников: итоги {year}",
+                )
+            except Exception as error:
+                logger.warning(
+                    "Delivery of the staff report %s failed (%s); retried next minute",
+                    due.key,
+                    type(error).__name__,
+                )
+                await self._store.finish(due.kind, key, officer, now, ok=False)
+                continue
+            await self._store.finish(due.kind, key, officer, now, ok=True)
+            sent += 1
         return sent
 
     def _scopes(self, officer: int) -> list[Scope]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from questionnaires.catalog import Catalog, Service
@@ -23,6 +23,12 @@ from reports.metrics import (
     negative_batch,
 )
 from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
+from reports.parameter_charts import drivers_png
+from reports.parameter_render import (
+    build_internal_workbook,
+    render_internal_report,
+)
+from reports.parameters import InternalReport, internal_report, parameter_section
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
@@ -46,6 +52,8 @@ class ReportingPolicy:
     officer_ids: frozenset[int] = frozenset()
     disclosure: DisclosurePolicy = field(default_factory=DisclosurePolicy)
     alert_threshold: int = 2  # an overall score at or below it counts as strongly negative
+    #: Internal officers (§4.5): the staff report (/report → «Сотрудники») and nothing else.
+    internal_officer_ids: frozenset[int] = frozenset()
 
     @property
     def min_group(self) -> int:
@@ -71,9 +79,18 @@ class ReportingService:
     # --- officers -----------------------------------------------------------------------
 
     def is_officer(self, user_id: int) -> bool:
-        return user_id in self._policy.officer_ids or any(
-            s.officer == user_id for s in self.catalog.services
+        return (
+            user_id in self._policy.officer_ids
+            or self.is_internal_officer(user_id)
+            or any(s.officer == user_id for s in self.catalog.services)
         )
+
+    def is_internal_officer(self, user_id: int) -> bool:
+        """Who may see the staff report (BOT__INTERNAL_OFFICER_IDS)."""
+        return user_id in self._policy.internal_officer_ids
+
+    def internal_officers(self) -> set[int]:
+        return set(self._policy.internal_officer_ids)
 
     def services_of(self, officer_id: int) -> list[Service]:
         """Services whose reports this officer may see: all for a settings officer."""
@@ -123,7 +140,8 @@ class ReportingService:
         return kinds[kinds.index(self._policy.disclosure.finest) :]
 
     async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
-        return await build_report(
+        previous = calendar_previous(period)
+        report = await build_report(
             self._sessions,
             roles=self._roles,
             titles=self.title,
@@ -134,8 +152,44 @@ class ReportingService:
             min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
             title=title or self.default_title(scope),
             # A month, quarter or half-year is compared with the previous one of its kind.
-            previous=calendar_previous(period),
+            previous=previous,
         )
+        parameters = await parameter_section(
+            self._sessions,
+            roles=self._roles,
+            period=period,
+            previous=report.compared_with,
+            scope=scope,
+            min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
+        )
+        return replace(report, parameters=parameters)
+
+    async def internal_report(self, period: Period) -> InternalReport:
+        """Staff results by aspect and department (§4.2, §4.4), against the previous period
+        of the same kind."""
+        return await internal_report(
+            self._sessions,
+            roles=self._roles,
+            period=period,
+            previous=calendar_previous(period),
+            department_titles={d.code: d.title.ru for d in self.catalog.departments},
+            min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
+        )
+
+    async def internal_report_files(self, period: Period, language: Language) -> ReportFiles:
+        """The staff report as messages and the aspects' importance × performance chart."""
+        report = await self.internal_report(period)
+        chart = await asyncio.to_thread(drivers_png, report.aspects, report.title, language)
+        return ReportFiles(
+            messages=render_internal_report(report, language),
+            charts=[("staff_drivers.png", chart)],
+        )
+
+    async def internal_workbook(self, period: Period) -> bytes:
+        report = await self.internal_report(period)
+        return await asyncio.to_thread(build_internal_workbook, report)
 
     def default_title(self, scope: Scope) -> str:
         if scope.service:
@@ -184,10 +238,13 @@ class ReportingService:
                 language=language,
             ),
         )
-        return ReportFiles(
-            messages=render_report(report, language),
-            charts=[("csat_trend.png", trend_png), ("distribution.png", distribution)],
-        )
+        charts = [("csat_trend.png", trend_png), ("distribution.png", distribution)]
+        if report.parameters is not None and report.parameters.shown_drivers:
+            drivers = await asyncio.to_thread(
+                drivers_png, report.parameters, report.title, language
+            )
+            charts.append(("key_drivers.png", drivers))
+        return ReportFiles(messages=render_report(report, language), charts=charts)
 
     async def workbook(self, period: Period, scope: Scope) -> bytes:
         report = await self.report(period, scope)

@@ -85,3 +85,56 @@ def test_issue10_report_xlsx_html_and_a_custom_range(
     assert "whole calendar months" in capsys.readouterr().err
     assert main(["report", "--period", "year", "--at", "2999-01-01"]) == 2
     assert "closed periods only" in capsys.readouterr().err
+
+
+def _seed_staff(url: str, department: str | None, count: int, day: date, tools: int) -> None:
+    async def seed() -> None:
+        engine = create_engine(url)
+        store = ResponseStore(create_session_factory(engine))
+        for _ in range(count):
+            await store.save(
+                CompletedResponse(
+                    questionnaire_id="staff",
+                    questionnaire_version=1,
+                    kind="staff",
+                    audience="internal",
+                    context=ResponseContext(),
+                    submitted_on=day,
+                    answers=(
+                        AnswerRow("overall", number=4),
+                        AnswerRow("equipment", number=tools),
+                    ),
+                    window_id=1,
+                    department=department,
+                )
+            )
+        await engine.dispose()
+
+    asyncio.run(seed())
+
+
+def test_the_staff_report_by_audience_internal(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed_staff(database, "licensing", 6, date(2025, 11, 12), tools=2)
+    _seed_staff(database, "control", 6, date(2025, 11, 12), tools=5)
+    args = ["report", "--audience", "internal", "--period", "year", "--at", "2025-06-01"]
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["audience"] == "internal" and data["overall"]["n"] == 12
+    equipment = {p["question_id"]: p for p in data["aspects"]["parameters"]}["equipment"]
+    assert equipment["current"]["mean"] == pytest.approx(3.5)
+    assert equipment["name"] == "Техническое оснащение"
+    titles = [d["title"] for d in data["departments"]]
+    assert titles == ["Отдел контроля и надзора", "Отдел лицензирования"]
+    # The external report of the same year carries no staff figure.
+    assert main(["report", "--period", "year", "--at", "2025-06-01"]) == 0
+    assert json.loads(capsys.readouterr().out)["overall"]["n"] == 9
+    assert main([*args, "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert "Отдел лицензирования" in page and "Техническое оснащение" in page
+    book = tmp_path / "staff.xlsx"
+    assert main([*args, "--format", "xlsx", "--out", str(book)]) == 0
+    assert "Подразделения" in load_workbook(io.BytesIO(book.read_bytes())).sheetnames
+    assert main([*args, "--service", "licensing"]) == 2
+    assert "has no --service" in capsys.readouterr().err

@@ -88,6 +88,7 @@ def build_feedback(
 
 
 OFFICER_ID = 500500
+INTERNAL_OFFICER_ID = 600600  # BOT__INTERNAL_OFFICER_IDS: the staff report only
 
 
 def build_reporting(
@@ -101,7 +102,9 @@ def build_reporting(
         catalog=feedback.catalog,
         # The bot tests read weekly reports: weeks on (reports.disclosure.DisclosurePolicy).
         policy=ReportingPolicy(
-            officer_ids=frozenset({OFFICER_ID}), disclosure=DisclosurePolicy(weekly=True)
+            officer_ids=frozenset({OFFICER_ID}),
+            disclosure=DisclosurePolicy(weekly=True),
+            internal_officer_ids=frozenset({INTERNAL_OFFICER_ID}),
         ),
     )
 

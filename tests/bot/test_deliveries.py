@@ -10,7 +10,7 @@ from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from scheduler.deliveries import ALERTS, DIGEST, SEMIANNUAL, ReportDeliveries, ReportSchedule
 from storage.deliveries import DeliveryStore
 from storage.responses import ResponseStore
-from tests.bot.conftest import OFFICER_ID, World
+from tests.bot.conftest import INTERNAL_OFFICER_ID, OFFICER_ID, World
 
 ZONE = ZoneInfo("Asia/Yakutsk")
 
@@ -148,7 +148,14 @@ async def test_semiannual_report_comes_with_a_workbook(world: World) -> None:
     assert outbox.documents == [
         (OFFICER_ID, "otklik-2025.xlsx"),
         (OFFICER_ID, "otklik-2025-H2.xlsx"),
+        # Staff analysis is due by 31 December (§3.2): the year's staff report goes with it.
+        (INTERNAL_OFFICER_ID, "otklik-staff-2025.xlsx"),
     ]
+    staff = [text for chat, text in outbox.texts if chat == INTERNAL_OFFICER_ID]
+    assert staff and "Отчёт по опросу сотрудников" in staff[0]
+    assert "01.01.2025–31.12.2025" in staff[0]
+    assert (INTERNAL_OFFICER_ID, "staff_drivers.png") in outbox.photos
+    assert not [t for c, t in outbox.texts if c == INTERNAL_OFFICER_ID and "Годовой" in t]
     texts = [text for _, text in outbox.texts]
     assert any("Годовой отчёт" in t and "01.01.2025–31.12.2025" in t for t in texts)
     assert any("Полугодовой отчёт" in t and "01.07.2025–31.12.2025" in t for t in texts)
@@ -157,7 +164,8 @@ async def test_semiannual_report_comes_with_a_workbook(world: World) -> None:
     assert await deliveries.tick(_local(2026, 7, 1, 9, 0)) == 1
     assert any("Полугодовой отчёт" in text for _, text in outbox.texts)
     assert not any("Годовой отчёт" in text for _, text in outbox.texts)
-    assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]  # the first half only
+    # The first half only, and no staff report as of 30 June.
+    assert outbox.documents == [(OFFICER_ID, "otklik-2026-H1.xlsx")]
 
 
 async def test_issue10_a_fresh_installation_sends_nothing_on_periods_before_it(

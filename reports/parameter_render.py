@@ -1,0 +1,537 @@
+"""Renderers of parameters, key drivers and the internal (staff) report.
+
+One read model (reports.parameters), the same renderers as the officer's report: Telegram
+HTML lines, workbook sheets and JSON. A suppressed score carries no figure in any of them.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Final, TypedDict
+
+from openpyxl import Workbook
+
+from questionnaires.schema import Language
+from reports.model import Band, Score
+from reports.parameters import (
+    DepartmentRow,
+    DriverRow,
+    InternalReport,
+    ParameterRow,
+    ParameterSection,
+)
+from reports.telegram import band_text, is_hidden, split_message
+from reports.workbook import (
+    _BANDS,
+    _COUNT,
+    _MEAN,
+    _PERCENT,
+    _PP,
+    HIDDEN,
+    _Sheet,
+    _Value,
+)
+
+PARAMETERS_SHEET: Final = "Параметры"
+DRIVERS_SHEET: Final = "Ключевые факторы"
+DEPARTMENTS_SHEET: Final = "Подразделения"
+_TOP_DRIVERS: Final = 3
+
+#: Short names of the shipped parameters (§3.1) and staff aspects (§4.2); other questions are
+#: named by their text.
+SHORT_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "info_clarity": ("Понятность информации", "Clarity of information"),
+    "applying": ("Удобство подачи заявления", "Ease of applying"),
+    "queue_time": ("Время ожидания", "Waiting time"),
+    "result_time": ("Срок получения результата", "Time to result"),
+    "politeness": ("Вежливость сотрудников", "Staff politeness"),
+    "competence": ("Компетентность сотрудников", "Staff competence"),
+    "premises": ("Удобство помещения", "Premises"),
+    "online_services": ("Онлайн-сервисы", "Online services"),
+    "decision_clarity": ("Понятность решения", "Clarity of the decision"),
+    "complaint_handling": ("Работа с жалобой", "Complaint handling"),
+    "equipment": ("Техническое оснащение", "Equipment"),
+    "automation": ("Информационные системы", "Information systems"),
+    "regulations": ("Регламенты и инструкции", "Regulations and instructions"),
+    "other_departments": ("Взаимодействие с подразделениями", "Cooperation with departments"),
+    "manager": ("Непосредственный руководитель", "Line manager"),
+    "colleagues": ("Отношения с коллегами", "Relations with colleagues"),
+    "training": ("Обучение и развитие", "Training and development"),
+    "career": ("Должностной рост", "Career"),
+    "hr_service": ("Кадровая служба", "HR service"),
+    "working_conditions": ("Условия труда", "Working conditions"),
+}
+
+_TEXTS: Final[dict[str, tuple[str, str]]] = {
+    "parameters": ("Параметры (1–5)", "Parameters (1–5)"),
+    "aspects": ("Аспекты работы (1–5)", "Aspects of work (1–5)"),
+    "row": (
+        "• {title} — {mean} · 4–5: {share} (n={n}){change}",
+        "• {title} — {mean} · 4–5: {share} (n={n}){change}",
+    ),
+    "row_hidden": ("• {title} — мало ответов", "• {title} — too few answers"),
+    "drivers": ("Ключевые факторы общей оценки", "Key drivers of overall satisfaction"),
+    "driver": (
+        "• {title}: ρ={rho} (n={n}) — {quadrant}",
+        "• {title}: ρ={rho} (n={n}) — {quadrant}",
+    ),
+    "no_drivers": (
+        "Ключевые факторы не показаны: нужно не меньше {n} ответивших на параметр и общий вопрос.",
+        "Key drivers not shown: at least {n} people must answer a parameter and the overall "
+        "question.",
+    ),
+    "period": (
+        "Период: {period} (сравнение с {previous})",
+        "Period: {period} (compared with {previous})",
+    ),
+    "overall": ("Общая удовлетворённость работой", "Overall satisfaction with work"),
+    "overall_line": (
+        "Ответов: {n} · довольны (4–5): {share}{change} · средняя {mean} — {band}",
+        "Answers: {n} · satisfied (4–5): {share}{change} · mean {mean} — {band}",
+    ),
+    "hidden": (
+        "мало ответов: цифры не показываются ради анонимности",
+        "too few answers: figures are withheld for anonymity",
+    ),
+    "departments": ("По подразделениям", "By department"),
+    "department": ("• <b>{title}</b>\n  {line}", "• <b>{title}</b>\n  {line}"),
+    "departments_withheld": (
+        "Разбивка по подразделениям не показана: меньше двух групп с достаточным числом ответов.",
+        "No breakdown by department: fewer than two groups with enough answers.",
+    ),
+    "weakest": ("  слабее всего: {aspects}", "  weakest: {aspects}"),
+    "threshold": (
+        "Группы меньше {k} человек не показываются; ключевые факторы — от {pairs} ответов.",
+        "Groups below {k} people are not shown; key drivers from {pairs} answers.",
+    ),
+}
+
+
+def _t(language: Language, key: str, **values: object) -> str:
+    return _TEXTS[key][language == Language.EN].format(**values)
+
+
+def short_name(question_id: str, title: str, language: Language = Language.RU) -> str:
+    names = SHORT_NAMES.get(question_id)
+    if names is None:
+        return title
+    return names[language == Language.EN]
+
+
+def _number(value: float, digits: int, language: Language) -> str:
+    text = f"{value:.{digits}f}"
+    return text if language == Language.EN else text.replace(".", ",")
+
+
+def _percent(value: float | None, language: Language) -> str:
+    return "—" if value is None else f"{_number(value, 0, language)}%"
+
+
+def _change(change: float | None, language: Language) -> str:
+    if change is None or round(change) == 0:
+        return ""
+    points = "pp" if language == Language.EN else "п.п."
+    return f" {'↑' if change > 0 else '↓'}{_number(abs(change), 0, language)} {points}"
+
+
+def _esc(text: str) -> str:
+    return html.escape(" ".join(text.split()), quote=False)
+
+
+def _row_line(row: ParameterRow, min_group: int, language: Language) -> str:
+    title = _esc(short_name(row.question_id, row.title, language))
+    score = row.current
+    if is_hidden(score, min_group) or score.mean is None:
+        return _t(language, "row_hidden", title=title)
+    return _t(
+        language,
+        "row",
+        title=title,
+        mean=_number(score.mean, 2, language),
+        share=_percent(score.csat, language),
+        n=score.n,
+        change=_change(row.share_change, language),
+    )
+
+
+def _driver_line(driver: DriverRow, language: Language) -> str:
+    quadrant = driver.quadrant.label(language) if driver.quadrant is not None else "—"
+    return _t(
+        language,
+        "driver",
+        title=_esc(short_name(driver.question_id, driver.title, language)),
+        rho=_number(driver.spearman or 0.0, 2, language),
+        n=driver.pairs,
+        quadrant=quadrant,
+    )
+
+
+def parameter_lines(
+    section: ParameterSection | None,
+    language: Language = Language.RU,
+    *,
+    heading: str = "parameters",
+    top_drivers: int = _TOP_DRIVERS,
+) -> list[str]:
+    """The short block of the officer's message: parameters with a score, then the strongest
+    drivers; nothing when no questionnaire asks parameters or nobody answered them."""
+    asked = [row for row in section.rows if row.asked] if section is not None else []
+    if section is None or not asked:
+        return []
+    # Weakest first; hidden rows last by title, so their order says nothing of their size.
+    shown = [row for row in asked if not is_hidden(row.current, section.min_group)]
+    shown.sort(key=lambda row: (row.current.mean or 0.0, row.title))
+    hidden = sorted(
+        (row for row in asked if is_hidden(row.current, section.min_group)),
+        key=lambda row: row.title,
+    )
+    lines = [f"<b>{_t(language, heading)}</b>"]
+    lines += [_row_line(row, section.min_group, language) for row in (*shown, *hidden)]
+    drivers = section.shown_drivers[:top_drivers]
+    lines.append(f"<b>{_t(language, 'drivers')}</b>")
+    if drivers:
+        lines += [_driver_line(driver, language) for driver in drivers]
+    else:
+        lines.append(_t(language, "no_drivers", n=section.min_pairs))
+    return lines
+
+
+# --- the internal report ----------------------------------------------------------------------
+
+
+def _score_line(score: Score, previous: Score, min_group: int, language: Language) -> str:
+    if is_hidden(score, min_group) or score.mean is None or score.band is None:
+        return _t(language, "hidden")
+    change = None
+    if not is_hidden(previous, min_group) and previous.csat is not None and score.csat is not None:
+        change = score.csat - previous.csat
+    return _t(
+        language,
+        "overall_line",
+        n=score.n,
+        share=_percent(score.csat, language),
+        change=_change(change, language),
+        mean=_number(score.mean, 2, language),
+        band=band_text(score.band, language),
+    )
+
+
+def _weakest(row: DepartmentRow, report: InternalReport, language: Language) -> str | None:
+    titles = {r.question_id: r.title for r in report.aspects.rows}
+    scored = [
+        (score.mean, question)
+        for question, score in row.aspects
+        if not is_hidden(score, report.min_group) and score.mean is not None
+    ]
+    if not scored:
+        return None
+    scored.sort()
+    names = [
+        f"{_esc(short_name(q, titles.get(q, q), language))} {_number(mean, 1, language)}"
+        for mean, q in scored[:2]
+    ]
+    return _t(language, "weakest", aspects=", ".join(names))
+
+
+def render_internal_text(report: InternalReport, language: Language = Language.RU) -> str:
+    k = report.min_group
+    sections: list[list[str]] = [
+        [
+            f"<b>👥 {_esc(report.title)}</b>",
+            _t(language, "period", period=str(report.period), previous=str(report.compared_with)),
+        ],
+        [
+            f"<b>{_t(language, 'overall')}</b>",
+            _score_line(report.overall, report.overall_previous, k, language),
+        ],
+        parameter_lines(report.aspects, language, heading="aspects"),
+    ]
+    if report.departments:
+        lines = [f"<b>{_t(language, 'departments')}</b>"]
+        for row in report.departments:
+            line = _score_line(row.overall, row.overall_previous, k, language)
+            lines.append(_t(language, "department", title=_esc(row.title), line=line))
+            weakest = _weakest(row, report, language)
+            if weakest:
+                lines.append(weakest)
+        sections.append(lines)
+    elif report.departments_withheld:
+        sections.append([_t(language, "departments_withheld")])
+    sections.append([f"<i>{_t(language, 'threshold', k=k, pairs=report.aspects.min_pairs)}</i>"])
+    return "\n\n".join("\n".join(lines) for lines in sections if lines)
+
+
+def render_internal_report(report: InternalReport, language: Language = Language.RU) -> list[str]:
+    return split_message(render_internal_text(report, language))
+
+
+# --- workbook ---------------------------------------------------------------------------------
+
+PARAMETER_COLUMNS: Final = (
+    "Параметр",
+    "Вопрос",
+    "Ответов (n)",
+    "Средняя оценка",
+    "Доля 4–5",
+    "Уровень",
+    "Затруднились оценить",
+    "Доля 4–5, пред. период",
+    "Изменение доли 4–5, п.п.",
+    "Средняя, пред. период",
+)
+DRIVER_COLUMNS: Final = (
+    "Параметр",
+    "Пар оценок (n)",
+    "Корреляция Спирмена (ρ)",
+    "Корреляция Пирсона (r)",
+    "Средняя оценка параметра",
+    "Доля 4–5",
+    "Квадрант",
+)
+
+_Row = list[_Value | tuple[_Value, str]]
+
+
+def _band(band: Band | None) -> str | None:
+    return _BANDS[band] if band is not None else None
+
+
+def parameter_rows(section: ParameterSection) -> list[_Row]:
+    rows: list[_Row] = []
+    k = section.min_group
+    for row in section.rows:
+        name = short_name(row.question_id, row.title)
+        now, before = row.current, row.previous
+        if is_hidden(now, k):
+            figures: _Row = [HIDDEN, HIDDEN, HIDDEN, None, HIDDEN]
+        else:
+            figures = [
+                (now.n, _COUNT),
+                (now.mean, _MEAN),
+                (None if now.csat is None else now.csat / 100, _PERCENT),
+                _band(now.band),
+                (now.cannot_rate, _COUNT),
+            ]
+        if is_hidden(before, k):
+            past: _Row = [HIDDEN, None, HIDDEN]
+        else:
+            past = [
+                (None if before.csat is None else before.csat / 100, _PERCENT),
+                (row.share_change, _PP),
+                (before.mean, _MEAN),
+            ]
+        rows.append([name, row.title, *figures, *past])
+    return rows
+
+
+def driver_rows(section: ParameterSection) -> list[_Row]:
+    rows: list[_Row] = []
+    for driver in section.drivers:
+        name = short_name(driver.question_id, driver.title)
+        if driver.suppressed or driver.spearman is None:
+            rows.append([name, HIDDEN, HIDDEN, HIDDEN, None, None, None])
+            continue
+        rows.append(
+            [
+                name,
+                (driver.pairs, _COUNT),
+                (driver.spearman, "0.00"),
+                (driver.pearson, "0.00"),
+                (driver.performance, _MEAN),
+                (
+                    None if driver.share_satisfied is None else driver.share_satisfied / 100,
+                    _PERCENT,
+                ),
+                driver.quadrant.label() if driver.quadrant is not None else None,
+            ]
+        )
+    return rows
+
+
+def add_parameter_sheets(book: Workbook, section: ParameterSection | None) -> None:
+    """The sheets «Параметры» and «Ключевые факторы» (nothing without parameters)."""
+    if section is None or not section.rows:
+        return
+    _Sheet(book, PARAMETERS_SHEET, PARAMETER_COLUMNS, parameter_rows(section), wide={1: 60})
+    _Sheet(book, DRIVERS_SHEET, DRIVER_COLUMNS, driver_rows(section), wide={0: 35, 6: 28})
+
+
+def _department_rows(report: InternalReport) -> tuple[list[str], list[_Row]]:
+    names = [short_name(r.question_id, r.title) for r in report.aspects.rows]
+    header = ["Подразделение", "Ответов (n)", "Доля 4–5", "Средняя оценка", *names]
+    rows: list[_Row] = []
+    for department in report.departments:
+        overall = department.overall
+        if is_hidden(overall, report.min_group):
+            figures: _Row = [HIDDEN, HIDDEN, HIDDEN]
+        else:
+            figures = [
+                (overall.n, _COUNT),
+                (None if overall.csat is None else overall.csat / 100, _PERCENT),
+                (overall.mean, _MEAN),
+            ]
+        aspects: _Row = [
+            HIDDEN if is_hidden(score, report.min_group) else (score.mean, _MEAN)
+            for _, score in department.aspects
+        ]
+        rows.append([department.title, *figures, *aspects])
+    return header, rows
+
+
+def build_internal_workbook(report: InternalReport) -> bytes:
+    """The staff report as XLSX: summary, aspects, key drivers, departments."""
+    book = Workbook(write_only=True)
+    k = report.min_group
+    summary: list[_Row] = [["Период", str(report.period), str(report.compared_with)]]
+    for label, score in (
+        ("Текущий период", report.overall),
+        ("Предыдущий", report.overall_previous),
+    ):
+        if is_hidden(score, k):
+            summary.append([label, HIDDEN, HIDDEN])
+        else:
+            summary.append(
+                [
+                    label,
+                    (None if score.csat is None else score.csat / 100, _PERCENT),
+                    (score.mean, _MEAN),
+                ]
+            )
+    _Sheet(book, "Сводка", ("Показатель", "Доля 4–5 / период", "Средняя / сравнение"), summary)
+    add_parameter_sheets(book, report.aspects)
+    if report.departments:
+        header, rows = _department_rows(report)
+        _Sheet(book, DEPARTMENTS_SHEET, header, rows, wide={0: 35})
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+class ParameterScoreJson(TypedDict, total=False):
+    suppressed: bool
+    n: int
+    mean: float | None
+    share_4_5: float | None
+    band: str | None
+    cannot_rate: int
+
+
+class ParameterJson(TypedDict):
+    questionnaire_id: str
+    question_id: str
+    name: str
+    title: str
+    current: ParameterScoreJson
+    previous: ParameterScoreJson
+    share_change: float | None
+
+
+class DriverJson(TypedDict, total=False):
+    question_id: str
+    name: str
+    suppressed: bool
+    pairs: int
+    spearman: float | None
+    pearson: float | None
+    performance: float | None
+    quadrant: str | None
+
+
+class ParametersJson(TypedDict):
+    min_group: int
+    min_pairs: int
+    importance_split: float | None
+    parameters: list[ParameterJson]
+    drivers: list[DriverJson]
+
+
+def _score_json(score: Score, k: int) -> ParameterScoreJson:
+    if is_hidden(score, k):
+        return {"suppressed": True}
+    return {
+        "suppressed": False,
+        "n": score.n,
+        "mean": score.mean,
+        "share_4_5": score.csat,
+        "band": score.band.value if score.band is not None else None,
+        "cannot_rate": score.cannot_rate,
+    }
+
+
+def parameters_json(section: ParameterSection | None) -> ParametersJson | None:
+    if section is None:
+        return None
+    k = section.min_group
+    drivers: list[DriverJson] = []
+    for driver in section.drivers:
+        name = short_name(driver.question_id, driver.title)
+        if driver.suppressed or driver.spearman is None:
+            drivers.append({"question_id": driver.question_id, "name": name, "suppressed": True})
+            continue
+        drivers.append(
+            {
+                "question_id": driver.question_id,
+                "name": name,
+                "suppressed": False,
+                "pairs": driver.pairs,
+                "spearman": driver.spearman,
+                "pearson": driver.pearson,
+                "performance": driver.performance,
+                "quadrant": driver.quadrant.value if driver.quadrant is not None else None,
+            }
+        )
+    return {
+        "min_group": k,
+        "min_pairs": section.min_pairs,
+        "importance_split": section.importance_split,
+        "parameters": [
+            {
+                "questionnaire_id": row.questionnaire_id,
+                "question_id": row.question_id,
+                "name": short_name(row.question_id, row.title),
+                "title": row.title,
+                "current": _score_json(row.current, k),
+                "previous": _score_json(row.previous, k),
+                "share_change": row.share_change
+                if not (is_hidden(row.current, k) or is_hidden(row.previous, k))
+                else None,
+            }
+            for row in section.rows
+        ],
+        "drivers": drivers,
+    }
+
+
+def internal_json(report: InternalReport) -> dict[str, object]:
+    """The staff report as JSON-ready values (``otklik report --audience internal``)."""
+    k = report.min_group
+    return {
+        "schema_version": 1,
+        "audience": "internal",
+        "title": report.title,
+        "period": {"start": report.period.start.isoformat(), "end": report.period.end.isoformat()},
+        "compared_with": {
+            "start": report.compared_with.start.isoformat(),
+            "end": report.compared_with.end.isoformat(),
+        },
+        "min_group": k,
+        "overall": _score_json(report.overall, k),
+        "overall_previous": _score_json(report.overall_previous, k),
+        "aspects": parameters_json(report.aspects),
+        "departments": [
+            {
+                "key": row.key,
+                "title": row.title,
+                "merged": row.merged,
+                "overall": _score_json(row.overall, k),
+                "overall_previous": _score_json(row.overall_previous, k),
+                "aspects": {q: _score_json(score, k) for q, score in row.aspects},
+            }
+            for row in report.departments
+        ],
+        "departments_withheld": report.departments_withheld,
+    }
