@@ -1220,19 +1220,20 @@ async def parameter_atoms(
     if not ids:
         return []
     async with _snapshot(sessions) as session:
-        r = _table(Response, "r", DAYS_INDEX)
-        a = _table(Answer, "a", ANSWERS_INDEX)
-        start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
-        cell = _parameter_cell(r, by_department)
-        keys = (r.c.questionnaire_id, a.c.question_id, start, *cell)
+        # The reports' copy of the answers carries each answer's day and context: one range of
+        # its breakdown index per parameter, no lookup of the response.
+        c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
+        starts = _starts(c, grain)
+        cell = _parameter_cell(c, by_department)
         statement = (
-            select(*keys, *_score_columns(a))
-            .select_from(_then(r, a, and_(a.c.response_id == r.c.id, a.c.question_id.in_(ids))))
+            select(c.c.questionnaire_id, c.c.question_id, starts[-1], *cell, *_score_columns(c))
             .where(
-                *_scope_terms(r, Scope(audience=audience), [span]),
-                r.c.questionnaire_id.in_(list(questions)),
+                c.c.audience == audience,
+                c.c.question_id.in_(ids),
+                c.c.submitted_on.between(span.start, span.end),
+                c.c.questionnaire_id.in_(list(questions)),
             )
-            .group_by(*keys)
+            .group_by(c.c.question_id, *cell, *starts, c.c.questionnaire_id)
         )
         rows = (await session.execute(statement)).all()
     found: list[ParameterAtom] = []
@@ -1263,31 +1264,34 @@ async def parameter_pairs(
     if not ids:
         return []
     async with _snapshot(sessions) as session:
-        r = _table(Response, "r", DAYS_INDEX)
-        p = _table(Answer, "p", ANSWERS_INDEX)
-        o = _table(Answer, "o", ANSWERS_INDEX)
-        start = _grain_start(await _dialect(session), r.c.submitted_on, grain)
-        cell = _parameter_cell(r, by_department)
-        keys = (r.c.questionnaire_id, p.c.question_id, start, *cell, p.c.number, o.c.number)
+        # Both answers from the reports' copy: the parameter's by the breakdown index, the
+        # overall score of the same response by the primary key's response prefix.
+        p = _table(ReportAnswer, "p", COPY_GROUPS_INDEX)
+        o = ReportAnswer.__table__.alias("o")
+        starts = _starts(p, grain)
+        cell = _parameter_cell(p, by_department)
+        keys = (p.c.questionnaire_id, p.c.question_id, starts[-1], *cell, p.c.number, o.c.number)
         statement = (
             select(*keys, func.count())
             .select_from(
                 _then(
-                    _then(r, p, and_(p.c.response_id == r.c.id, p.c.question_id.in_(ids))),
+                    p,
                     o,
                     and_(
-                        o.c.response_id == r.c.id,
-                        _answer_of(r, o, wanted_overall(overall, wanted)),
+                        o.c.response_id == p.c.response_id,
+                        _answer_of(p, o, wanted_overall(overall, wanted)),
                     ),
                 )
             )
             .where(
-                *_scope_terms(r, Scope(audience=audience), [period]),
-                r.c.questionnaire_id.in_(list(wanted)),
+                p.c.audience == audience,
+                p.c.question_id.in_(ids),
+                p.c.submitted_on.between(period.start, period.end),
+                p.c.questionnaire_id.in_(list(wanted)),
                 p.c.number.between(SCORES[0], SCORES[-1]),
                 o.c.number.between(SCORES[0], SCORES[-1]),
             )
-            .group_by(*keys)
+            .group_by(*keys, *starts[:-1])
         )
         rows = (await session.execute(statement)).all()
     return [
