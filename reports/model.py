@@ -145,14 +145,18 @@ class ProblemRow:
 
     @property
     def priority_band(self) -> Band | None:
-        # Reused bands read inversely: a large priority is bad. ≥ 1.0 high, ≥ 0.4 medium.
-        if self.priority is None:
-            return None
-        if self.priority >= 1.0:
-            return Band.HIGH
-        if self.priority >= 0.4:
-            return Band.MEDIUM
-        return Band.LOW
+        return priority_band(self.priority)
+
+
+def priority_band(priority: float | None) -> Band | None:
+    """A pain's priority as a band: ≥ 1.0 high, ≥ 0.4 medium (read inversely: large is bad)."""
+    if priority is None:
+        return None
+    if priority >= 1.0:
+        return Band.HIGH
+    if priority >= 0.4:
+        return Band.MEDIUM
+    return Band.LOW
 
 
 @dataclass(frozen=True, slots=True)

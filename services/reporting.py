@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +25,7 @@ from reports.metrics import (
     negative_batch,
 )
 from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
+from reports.painmap_import import PainMapLine
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
@@ -186,7 +188,9 @@ class ReportingService:
             charts=[("csat_trend.png", trend_png), ("distribution.png", distribution)],
         )
 
-    async def workbook(self, period: Period, scope: Scope) -> bytes:
+    async def workbook(
+        self, period: Period, scope: Scope, pain_map: Sequence[PainMapLine] | None = None
+    ) -> bytes:
         report = await self.report(period, scope)
         rows = await anonymised_responses(
             self._sessions,
@@ -213,7 +217,7 @@ class ReportingService:
         }
         headings.update(ANONYMISED_COLUMNS_RU)
         return await asyncio.to_thread(
-            build_workbook, report, rows, trend=trend, headings=headings
+            build_workbook, report, rows, trend=trend, headings=headings, pain_map=pain_map
         )
 
     # --- alerts -------------------------------------------------------------------------
