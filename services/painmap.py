@@ -533,6 +533,10 @@ class PainMapService:
             if not self.may_see(officer_id, pain):
                 result.errors.append(_error(row, KEY, "not_yours", row.pain_id))
                 continue
+            if row.measure_id is None and not (
+                row.text or row.responsible or row.deadline or row.status
+            ):
+                continue  # a pain with no measure yet
             try:
                 change = self._row_change(row, measures, today)
             except _RowError as refused:
@@ -558,8 +562,6 @@ class PainMapService:
         existing = measures.get(row.measure_id) if row.measure_id else None
         if row.measure_id and (existing is None or existing.pain_id != row.pain_id):
             raise _RowError([_error(row, KEY, "unknown_measure", row.measure_id)])
-        if existing is None and not (row.text or row.responsible or row.deadline or row.status):
-            return None  # a pain with no measure yet
         if existing is None:
             same = [
                 m
