@@ -558,10 +558,15 @@ def setup_input() -> Router:
             await message.answer(_refusal(user, refused))
             return
         data = await state.get_data()
-        measure = await painmap.add_measure(
-            user.id, str(data.get("pain", "")), data["text"], data["responsible"], deadline
-        )
         await state.clear()
+        pain, text, responsible = (
+            str(data.get(key, "")) for key in ("pain", "text", "responsible")
+        )
+        measure = (
+            await painmap.add_measure(user.id, pain, text, responsible, deadline)
+            if pain and text and responsible
+            else None
+        )
         if measure is None:
             await message.answer(_t(user, "gone"))
             return

@@ -313,9 +313,10 @@ class PainMapService:
                 satisfaction,
                 found,
                 absent={
-                    RATING_PROBLEM: Figures(hidden=True)
-                    if satisfaction.hidden
-                    else Figures(False, 0, 0.0),
+                    # The report's renderers do not tell "nobody named it" from "too few did",
+                    # and neither does the map: both are hidden.
+                    RATING_PROBLEM: Figures(hidden=True),
+                    # Register documents, not people: none is a count like any other.
                     APPEAL_REASON: Figures(False, 0, 0.0),
                 },
                 today=today,

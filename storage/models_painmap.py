@@ -61,8 +61,9 @@ class Pain(Base):
 class PainFigure(Base):
     """A pain's figures in one closed period, as the report disclosed them.
 
-    ``hidden``: the report showed no figures (too few named it, or a subtraction would single
-    them out); then every figure is NULL. Respondents 0 means nobody named it in the period.
+    ``hidden``: the report showed no figures (too few or nobody named it, or a subtraction
+    would single them out); then every figure is NULL. Appeal reasons count documents:
+    respondents 0 there means no appeal gave that reason in the period.
     """
 
     __tablename__ = "pain_figures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncGenerator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +21,15 @@ from reports.model import Period, Scope
 from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
 from services.painmap import PainMapService
 from storage.appeals import AppealStore
-from storage.painmap import Figures, FoundPain, PainMapStore, ProcessKey, Satisfaction, Span
+from storage.painmap import (
+    Figures,
+    FoundPain,
+    NewMeasure,
+    PainMapStore,
+    ProcessKey,
+    Satisfaction,
+    Span,
+)
 from tests.appeals.generate import FIXTURES
 from tests.bot.conftest import OFFICER_ID, ZONE, World, migrated_template, world
 from tests.bot.harness import TOKEN, Person, RecordingSession
@@ -289,3 +297,34 @@ async def test_an_appeals_register_still_reaches_the_appeals_import(
     await _send_file(officer, name, len(content))
     assert "добавлено" in officer.last_text()
     assert len(await world.rows("appeals")) > 0
+
+
+async def test_the_export_carries_the_persisted_map_with_each_rows_process(
+    world: World,
+) -> None:
+    from aiogram.methods import SendDocument
+
+    service = _service(world)
+    ids = await _seed(service)
+    await service.store.add_measure(
+        NewMeasure(ids["Долго"], "Чек-лист проверки", "Инспектор", date(2027, 1, 31)),
+        date(2026, 11, 1),
+    )
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/export")
+    await officer.click("Прошлый месяц")
+    await officer.click("Все услуги")
+    [document] = world.harness.sent(SendDocument)
+    sheet = load_workbook(io.BytesIO(document.document.data))["Проблемы"]
+    rows = list(sheet.iter_rows(values_only=True))
+    by_problem = {row[2]: row for row in rows[1:] if row[5] is None}
+    assert str(by_problem["Очередь"][1]).startswith("Лицензирование")
+    assert by_problem["Долго"][1] == "Проверки управляющих организаций"
+    [measured] = [row for row in rows[1:] if row[5] is not None]
+    assert measured[5:9] == (
+        "Чек-лист проверки",
+        "Инспектор",
+        datetime(2027, 1, 31),
+        "запланирована",
+    )
+    assert str(measured[-1]).startswith(ids["Долго"] + ".")

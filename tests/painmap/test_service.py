@@ -68,15 +68,15 @@ async def test_refresh_records_the_reports_disclosed_figures_per_process(desk: D
 async def test_no_stored_figure_counts_fewer_than_the_threshold(
     desk: Desk, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    """The attack: read the pain map tables for a small group. Only 0 (nobody) or at least
-    the threshold can be found, whatever was named."""
+    """The attack: read the pain map tables for a small group. No count of people below the
+    threshold can be found, not even 0 against 1–4, whatever was named."""
     await _seed(desk)
     await desk.responses.add(day("12.10.2026"), 1, service="inspections", problems=["slow"])
     for period in (SEPTEMBER, OCTOBER, NOVEMBER):
         await desk.service.refresh(period)
     async with sessions() as session:
         counts = [row.respondents for row in await session.scalars(select(PainFigure))]
-    assert counts and all(c is None or c == 0 or c >= 5 for c in counts)
+    assert counts and all(c is None or c >= 5 for c in counts)
     hidden = [c for c in counts if c is None]
     assert hidden  # rudeness (4) and the lone inspection answer
 
@@ -92,14 +92,17 @@ async def test_a_refresh_again_replaces_the_period_and_keeps_history(desk: Desk)
     assert prevalences == pytest.approx([0.5, 0.4, 0.125])
 
 
-async def test_a_pain_not_named_in_a_shown_period_counts_nobody(desk: Desk) -> None:
+async def test_a_pain_not_named_in_a_later_period_is_hidden_like_a_rare_one(
+    desk: Desk,
+) -> None:
+    """The report's outputs do not tell nobody from 1–4 people: neither does the map."""
     await _seed(desk)
     await desk.service.refresh(OCTOBER)
     await desk.service.refresh(NOVEMBER)
     [rude] = [v for v in await desk.service.pains_for(BODY_OFFICER) if v.pain.title == "Грубость"]
     assert rude.latest is not None
     assert rude.latest.period == Span(NOVEMBER.start, NOVEMBER.end)
-    assert rude.latest.figures == Figures(False, 0, 0.0)
+    assert rude.latest.figures == Figures(hidden=True)
 
 
 async def test_appeal_reasons_become_pains_of_their_process(
