@@ -187,7 +187,8 @@ class PainMapStore:
     ) -> list[str]:
         """Record one process's figures for one closed period; return the ids of its pains.
 
-        New pains are created; a known pain the period does not show gets ``absent`` of its
+        New pains are created from shown figures only; a known pain the period does not show
+        (or shows hidden) gets its hidden figures, and one it does not list gets ``absent`` of its
         source (named by nobody, or hidden when the process itself was hidden). Figures of the
         period are replaced, so a refresh may run again.
         """
@@ -205,6 +206,10 @@ class PainMapStore:
             figures: dict[str, Figures] = {}
             for item in found:
                 row = known.get((item.source, item.source_code))
+                if row is None and item.figures.hidden:
+                    # A pain is born only from a shown figure: a new row would tell that
+                    # someone, fewer than the threshold, named it.
+                    continue
                 if row is None:
                     row = Pain(
                         id=_key(),
