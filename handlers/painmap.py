@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from datetime import date
 from html import escape
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -25,7 +26,7 @@ from pydantic import Field
 from handlers.officer import is_officer
 from handlers.texts import language_of
 from questionnaires.schema import Language
-from reports.model import priority_band
+from reports.model import Band, priority_band
 from reports.painmap_import import STATUS_TITLES, NotAPainMap, is_pain_map
 from services.painmap import (
     Comparison,
@@ -38,7 +39,7 @@ from services.painmap import (
     parse_deadline,
 )
 from services.reporting import ReportingService
-from storage.painmap import FigureRecord, MeasureRecord
+from storage.painmap import FigureRecord, MeasureRecord, SatisfactionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,6 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "status_saved": "Статус изменён",
         "process": "Процесс",
         "source": "Источник",
-        "sources": "rating_problem=оценки после услуги;appeal_reason=реестр обращений",
         "figures": "За {period}: распространённость {prevalence}, приоритет {band} "
         "(индекс {priority}), назвали {respondents}, средняя оценка назвавших {mean}",
         "appeal_figures": "За {period}: обращений с этой причиной {respondents} "
@@ -101,12 +101,12 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "before_after": "  до/после ({done}): распространённость {before} → {after}; "
         "CSAT процесса {csat_before} → {csat_after}",
         "no_data": "нет данных",
+        "hidden_short": "скрыто",
         "sheet_done": "Карта болей принята: мер добавлено {added}, изменено {changed}, "
         "без изменений {unchanged}.",
         "sheet_bad": "Карта болей не принята, ничего не записано. Ошибки ({count}):",
         "sheet_big": "Файл больше 10 МБ: это не выгрузка карты болей",
         "sheet_more": "…и ещё {count}",
-        "bands": "high=высокий;medium=средний;low=низкий",
         "cell_unknown_pain": "нет такой проблемы в карте (ключ изменён или строка чужая)",
         "cell_not_yours": "эта проблема не относится к вашим услугам",
         "cell_unknown_measure": "нет такой меры у этой проблемы (ключ изменён)",
@@ -147,7 +147,6 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "status_saved": "Status changed",
         "process": "Process",
         "source": "Source",
-        "sources": "rating_problem=post-service ratings;appeal_reason=appeals register",
         "figures": "In {period}: prevalence {prevalence}, priority {band} (index {priority}), "
         "named by {respondents}, their mean score {mean}",
         "appeal_figures": "In {period}: appeals with this reason {respondents} "
@@ -162,12 +161,12 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "before_after": "  before/after ({done}): prevalence {before} → {after}; "
         "process CSAT {csat_before} → {csat_after}",
         "no_data": "no data",
+        "hidden_short": "hidden",
         "sheet_done": "Pain map accepted: {added} measures added, {changed} changed, "
         "{unchanged} unchanged.",
         "sheet_bad": "Pain map not accepted, nothing was written. Errors ({count}):",
         "sheet_big": "The file is over 10 MB: it is not a pain map export",
         "sheet_more": "…and {count} more",
-        "bands": "high=high;medium=medium;low=low",
         "cell_unknown_pain": "no such problem in the map (the key was changed)",
         "cell_not_yours": "this problem is not one of your services",
         "cell_unknown_measure": "no such measure for this problem (the key was changed)",
@@ -182,6 +181,16 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "cell_past_date": "the deadline has passed",
         "cell_bad_status": "unknown status: planned, in progress, done, dropped",
     },
+}
+
+
+SOURCES: Final = {
+    Language.RU: {"rating_problem": "оценки после услуги", "appeal_reason": "реестр обращений"},
+    Language.EN: {"rating_problem": "post-service ratings", "appeal_reason": "appeals register"},
+}
+BANDS: Final = {
+    Language.RU: {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"},
+    Language.EN: {Band.HIGH: "high", Band.MEDIUM: "medium", Band.LOW: "low"},
 }
 
 
@@ -215,10 +224,6 @@ class NewMeasureInput(StatesGroup):
 def _t(user: User | None, key: str, **values: object) -> str:
     text = TEXTS[language_of(user)][key]
     return text.format(**values) if values else text
-
-
-def _pairs(user: User | None, key: str) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in _t(user, key).split(";"))
 
 
 def status_title(user: User | None, status: str) -> str:
@@ -259,7 +264,7 @@ def _figures_line(user: User | None, view: PainView, record: FigureRecord | None
         "figures",
         period=_period(record),
         prevalence=_pct(figures.prevalence),
-        band=_pairs(user, "bands").get(band.value, "—") if band else "—",
+        band=BANDS[language_of(user)][band] if band else "—",
         priority=_num(figures.priority),
         respondents=figures.respondents,
         mean=_num(figures.mean_overall),
@@ -273,10 +278,10 @@ def _comparison_line(user: User | None, measure: MeasureRecord, comparison: Comp
         if record is None:
             return none
         hidden = record.figures.hidden
-        shown = "скрыто" if language_of(user) == Language.RU else "hidden"
-        return f"{shown if hidden else _pct(record.figures.prevalence)} ({_period(record)})"
+        shown = _t(user, "hidden_short") if hidden else _pct(record.figures.prevalence)
+        return f"{shown} ({_period(record)})"
 
-    def csat(record: Any) -> str:
+    def csat(record: SatisfactionRecord | None) -> str:
         if record is None or record.satisfaction.hidden or record.satisfaction.csat is None:
             return none
         return f"{record.satisfaction.csat:.1f}%".replace(".", ",")
@@ -294,7 +299,7 @@ def _comparison_line(user: User | None, measure: MeasureRecord, comparison: Comp
 
 
 def render_card(user: User | None, view: PainView, today: date) -> str:
-    sources = _pairs(user, "sources")
+    sources = SOURCES[language_of(user)]
     lines = [
         f"<b>{escape(view.pain.title)}</b>",
         f"{_t(user, 'process')}: {escape(view.process_title)}",
@@ -352,12 +357,12 @@ async def _list(user: User | None, painmap: PainMapService) -> tuple[str, Inline
     builder = InlineKeyboardBuilder()
     if not views:
         return _t(user, "empty"), builder.as_markup()
-    bands = _pairs(user, "bands")
+    bands = BANDS[language_of(user)]
     for view in views[:LISTED]:
         band = priority_band(view.priority)
         label = f"{_short(view.pain.title, 34)} · {_short(view.process_title, 20)}"
         if band is not None:
-            label += f" · {bands[band.value]}"
+            label += f" · {bands[band]}"
         builder.button(text=label, callback_data=PainPress(pain=view.pain.id))
     builder.adjust(1)
     text = _t(user, "title")
@@ -589,7 +594,9 @@ def setup_input() -> Router:
     return router
 
 
-async def _accept(message: Message, state: FSMContext, key: str, check: Any) -> bool:
+async def _accept(
+    message: Message, state: FSMContext, key: str, check: Callable[[str], str]
+) -> bool:
     try:
         value = check(message.text or "")
     except MeasureError as refused:
