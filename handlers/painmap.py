@@ -7,6 +7,7 @@ on a pain or measure that is gone, or not this officer's, is answered "no longer
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Callable
@@ -408,7 +409,8 @@ async def pain_map_file(
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
     data = buffer.getvalue()
-    return {"pain_map_data": data} if is_pain_map(data) else False
+    # Opening a workbook takes a while: people keep being answered meanwhile.
+    return {"pain_map_data": data} if await asyncio.to_thread(is_pain_map, data) else False
 
 
 def setup() -> Router:
