@@ -31,7 +31,6 @@ from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
 from reports.periods import RangeError, closed_range, parse_range
 from services.feedback import FeedbackService
-from services.painmap import PainMapService
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
@@ -142,7 +141,6 @@ def setup() -> Router:
         callback_data: ReportPress,
         reporting: ReportingService,
         feedback: FeedbackService,
-        painmap: PainMapService | None = None,
     ) -> None:
         message = query.message
         if not isinstance(message, Message) or callback_data.period not in _choices(reporting):
@@ -168,9 +166,7 @@ def setup() -> Router:
             f"{escape(PERIODS[callback_data.period])}: {period}, "
             f"{escape(reporting.default_title(scope))}"
         )
-        await _deliver(
-            message, reporting, period, scope, callback_data.export, query.from_user, painmap
-        )
+        await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
     @router.callback_query(RangePress.filter())
     async def on_range(
@@ -178,7 +174,6 @@ def setup() -> Router:
         callback_data: RangePress,
         reporting: ReportingService,
         feedback: FeedbackService,
-        painmap: PainMapService | None = None,
     ) -> None:
         message = query.message
         try:
@@ -200,9 +195,7 @@ def setup() -> Router:
             return
         await query.answer("Готовлю…")
         await message.edit_text(f"Период {period}, {escape(reporting.default_title(scope))}")
-        await _deliver(
-            message, reporting, period, scope, callback_data.export, query.from_user, painmap
-        )
+        await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
     return router
 
@@ -214,13 +207,10 @@ async def _deliver(
     scope: Scope,
     export: bool,
     user: User,
-    painmap: PainMapService | None = None,
 ) -> None:
-    """Send the report (message and charts) or the workbook of one period and scope; the
-    workbook's pain map sheet is the persisted map when there is one."""
+    """Send the report (message and charts) or the workbook of one period and scope."""
     if export:
-        lines = await painmap.sheet_lines(user.id, period, scope) if painmap else None
-        workbook = await reporting.workbook(period, scope, pain_map=lines)
+        workbook = await reporting.workbook(period, scope)
         name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
         await message.answer_document(
             BufferedInputFile(workbook, filename=name), caption=f"Ответы и сводка за {period}"

@@ -470,17 +470,16 @@ class PainMapService:
 
     # --- the workbook round trip -------------------------------------------------------
 
-    async def sheet_lines(
-        self, officer_id: int, period: Period, scope: Scope
-    ) -> list[PainMapLine]:
-        """The pain map sheet of an export: the scope's pains the officer may see, each with
-        the figures of ``period`` when it was refreshed, else of the latest month."""
-        views = [
-            view
-            for view in await self.pains_for(officer_id)
-            if scope.service is None
-            or (view.pain.process.kind == SERVICE and view.pain.process.code == scope.service)
+    async def sheet_lines(self, period: Period, scope: Scope) -> list[PainMapLine]:
+        """The pain map sheet of a workbook: every process of a body-wide scope, or the
+        scope's service, each pain with the figures of ``period`` when it was refreshed, else
+        of the latest month (callers check that the officer may see the scope)."""
+        processes = [
+            p
+            for p in self.processes()
+            if scope.service is None or (p.kind == SERVICE and p.code == scope.service)
         ]
+        views = sorted(await self._views(await self.store.pains(processes)), key=sort_key)
         lines: list[PainMapLine] = []
         for view in views:
             exact = [r for r in view.history if r.period == Span(period.start, period.end)]

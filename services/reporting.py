@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,6 +32,9 @@ from reports.workbook import build_workbook
 
 logger = logging.getLogger(__name__)
 
+
+#: The persisted pain map's rows of a period and scope (services.painmap.sheet_lines).
+PainMapLines = Callable[[Period, Scope], Awaitable[Sequence[PainMapLine]]]
 
 #: Send the trend by week when the period is short, by month otherwise.
 WEEKLY_TREND_UP_TO_DAYS = 92
@@ -69,6 +72,7 @@ class ReportingService:
         self._roles = roles
         self.catalog = catalog
         self._policy = policy
+        self._pain_map: PainMapLines | None = None
 
     # --- officers -----------------------------------------------------------------------
 
@@ -188,9 +192,15 @@ class ReportingService:
             charts=[("csat_trend.png", trend_png), ("distribution.png", distribution)],
         )
 
+    def use_pain_map(self, lines: PainMapLines) -> None:
+        """Fill every workbook's pain map sheet from the persisted map (services.painmap)."""
+        self._pain_map = lines
+
     async def workbook(
         self, period: Period, scope: Scope, pain_map: Sequence[PainMapLine] | None = None
     ) -> bytes:
+        if pain_map is None and self._pain_map is not None:
+            pain_map = await self._pain_map(period, scope)
         report = await self.report(period, scope)
         rows = await anonymised_responses(
             self._sessions,

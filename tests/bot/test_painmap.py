@@ -47,6 +47,7 @@ def _service(world: World) -> PainMapService:
         clock=lambda: world.clock_now[0],
     )
     world.harness.dispatcher["painmap"] = service
+    world.reporting.use_pain_map(service.sheet_lines)
     return service
 
 
@@ -245,8 +246,7 @@ async def _send_file(person: Person, name: str, size: int) -> None:
 
 async def _exported(world: World, service: PainMapService) -> bytes:
     period = Period(OCTOBER.start, OCTOBER.end)
-    lines = await service.sheet_lines(OFFICER_ID, period, Scope())
-    return await world.reporting.workbook(period, Scope(), pain_map=lines)
+    return await world.reporting.workbook(period, Scope())
 
 
 def _fill(data: bytes, title: str, values: list[Any]) -> bytes:

@@ -243,9 +243,10 @@ async def test_the_tick_refreshes_each_closed_period_once(desk: Desk) -> None:
 # --- the workbook round trip ------------------------------------------------------------
 
 
-async def _workbook(desk: Desk, officer: int = BODY_OFFICER) -> bytes:
-    lines = await desk.service.sheet_lines(officer, NOVEMBER, Scope())
-    return await desk.service.reporting.workbook(NOVEMBER, Scope(), pain_map=lines)
+async def _workbook(desk: Desk, scope: Scope | None = None) -> bytes:
+    """A workbook as every export and scheduled report builds it, with the persisted map."""
+    desk.service.reporting.use_pain_map(desk.service.sheet_lines)
+    return await desk.service.reporting.workbook(NOVEMBER, scope or Scope())
 
 
 def _edit(data: bytes, changes: dict[tuple[str, str], Any]) -> bytes:
@@ -286,6 +287,8 @@ async def test_the_pain_map_sheet_names_each_rows_process_and_hides_the_key(desk
     header = rows[0]
     processes = {row[header.index("Процесс")] for row in rows[1:]}
     assert processes == {LICENSING, INSPECTIONS}
+    own = _sheet(await _workbook(desk, Scope(service="licensing")))
+    assert {row[1] for row in own[1:]} == {LICENSING}
     sheet = load_workbook(io.BytesIO(data))["Проблемы"]
     key_letter = chr(ord("A") + header.index("Ключ"))
     assert sheet.column_dimensions[key_letter].hidden
