@@ -199,7 +199,10 @@ class ReportingService:
     async def workbook(
         self, period: Period, scope: Scope, pain_map: Sequence[PainMapLine] | None = None
     ) -> bytes:
-        if pain_map is None and self._pain_map is not None:
+        # The map is per service or life situation of citizens: other scopes keep the
+        # report's own problems.
+        by_process = scope.audience == "external" and not (scope.channel or scope.life_situation)
+        if pain_map is None and self._pain_map is not None and by_process:
             pain_map = await self._pain_map(period, scope)
         report = await self.report(period, scope)
         rows = await anonymised_responses(
