@@ -44,6 +44,7 @@ from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
+from services.painmap import PainMapService
 from services.reporting import ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
@@ -54,6 +55,7 @@ from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
 from storage.opt_ins import OptInStore
+from storage.painmap import PainMapStore
 from storage.responses import ResponseStore
 from storage.staff import StaffStore
 
@@ -101,6 +103,7 @@ class Wiring:
     initiative: InitiativeDesk
     deliveries: ReportDeliveries
     dispatcher: Dispatcher
+    painmap: PainMapService | None = None
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
@@ -254,6 +257,15 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         appeals_mapping(settings.content.appeals_mapping_path),
         disclosure,
     )
+    # The pain map (§3.6–3.8): refreshed from the reports as periods close, measures in the bot.
+    painmap = PainMapService(
+        store=PainMapStore(sessions),
+        reporting=reporting,
+        zone=settings.body.zone,
+        ledger=DeliveryStore(sessions),
+        send=outbox,
+        appeal_titles=lambda: appeals.titles().get("reason", {}),
+    )
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -262,6 +274,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         funnel=funnel,
         settings=settings,
         appeals=appeals,
+        painmap=painmap,
     )
     return Wiring(
         engine=engine,
@@ -278,6 +291,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         initiative=initiative,
         deliveries=deliveries,
         dispatcher=dispatcher,
+        painmap=painmap,
     )
 
 
@@ -329,6 +343,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         reshuffler=responses,
         wal=partial(checkpoint_wal, engine) if sqlite else None,
         compact=partial(vacuum, engine) if sqlite else None,
+        pain_map=wiring.painmap,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, wiring.sql_storage, feedback.today)

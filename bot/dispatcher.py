@@ -8,7 +8,17 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from handlers import appeals, citizen, common, dialog, errors, inactive, officer, polls
+from handlers import (
+    appeals,
+    citizen,
+    common,
+    dialog,
+    errors,
+    inactive,
+    officer,
+    painmap,
+    polls,
+)
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
 from services.campaigns import CampaignService
 from services.feedback import FeedbackService
@@ -49,11 +59,13 @@ def create_dispatcher(
             # Button presses of a dialog are most of the traffic: their router is asked first.
             # Its text handler takes no commands, so /start, /help, /cancel reach the others.
             dialog.setup(),
+            painmap.setup_input(),  # typed steps of a new measure, with their own /cancel
             common.setup(),
             polls.setup(),  # before citizen: it takes the /start w<id> links of poll windows
             citizen.setup(),
             # Asked late: their officer check runs for every event that reaches them.
             officer.setup(),
+            painmap.setup(),  # before appeals: it takes only files carrying the pain map sheet
             polls.setup_officer(),
             appeals.setup(),  # body-wide officers: register files and /appeals (internal)
             common.setup_fallback(),

@@ -5,12 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from questionnaires.schema import Questionnaire, Role
-
-if TYPE_CHECKING:
-    from reports.parameters import ParameterSection
+from questionnaires.schema import Language, Questionnaire, Role
 
 #: Groups with fewer respondents show no figures (domain brief: anonymity threshold).
 DEFAULT_MIN_GROUP: Final = 5
@@ -148,14 +145,18 @@ class ProblemRow:
 
     @property
     def priority_band(self) -> Band | None:
-        # Reused bands read inversely: a large priority is bad. ≥ 1.0 high, ≥ 0.4 medium.
-        if self.priority is None:
-            return None
-        if self.priority >= 1.0:
-            return Band.HIGH
-        if self.priority >= 0.4:
-            return Band.MEDIUM
-        return Band.LOW
+        return priority_band(self.priority)
+
+
+def priority_band(priority: float | None) -> Band | None:
+    """A pain's priority as a band: ≥ 1.0 high, ≥ 0.4 medium (read inversely: large is bad)."""
+    if priority is None:
+        return None
+    if priority >= 1.0:
+        return Band.HIGH
+    if priority >= 0.4:
+        return Band.MEDIUM
+    return Band.LOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,125 @@ class TrendPoint:
     service: str | None
     bucket_start: date
     score: Score
+
+
+# --- parameters and key drivers (reports.parameters builds them) ---------------------------
+
+
+class Quadrant(enum.StrEnum):
+    """Importance × performance: where a parameter sits and what to do about it."""
+
+    KEEP = "keep"  # important and good
+    IMPROVE_FIRST = "improve_first"  # important and weak
+    IMPROVE_LATER = "improve_later"  # less important and weak
+    DO_NOT_OVERINVEST = "do_not_overinvest"  # less important and good
+
+    def label(self, language: Language = Language.RU) -> str:
+        return QUADRANT_LABELS[self][language == Language.EN]
+
+
+QUADRANT_LABELS: Final[dict[Quadrant, tuple[str, str]]] = {
+    Quadrant.KEEP: ("сохранять", "keep up"),
+    Quadrant.IMPROVE_FIRST: ("улучшать в первую очередь", "improve first"),
+    Quadrant.IMPROVE_LATER: ("улучшать во вторую очередь", "improve later"),
+    Quadrant.DO_NOT_OVERINVEST: ("не наращивать усилия", "do not overinvest"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterRow:
+    """One parameter (or staff aspect) in the period and the period compared with."""
+
+    questionnaire_id: str
+    question_id: str
+    title: str
+    current: Score  # n, mean, share of 4–5 (csat), band, "cannot rate" apart
+    previous: Score
+    #: Anyone in the whole audience answered it in the period (a fact about everyone, not
+    #: about the scope): messages leave out what nobody was asked, e.g. before a deep poll.
+    asked: bool = True
+
+    @property
+    def share_change(self) -> float | None:
+        """Change of the share of 4–5 in percentage points, when both periods show it."""
+        if self.current.suppressed or self.previous.suppressed:
+            return None
+        if self.current.csat is None or self.previous.csat is None:
+            return None
+        return self.current.csat - self.previous.csat
+
+    @property
+    def mean_change(self) -> float | None:
+        if self.current.suppressed or self.previous.suppressed:
+            return None
+        if self.current.mean is None or self.previous.mean is None:
+            return None
+        return self.current.mean - self.previous.mean
+
+
+@dataclass(frozen=True, slots=True)
+class DriverRow:
+    """How strongly one parameter moves overall satisfaction (current period)."""
+
+    questionnaire_id: str
+    question_id: str
+    title: str
+    pairs: int  # respondents with both scores 1–5; 0 when suppressed
+    spearman: float | None = None
+    pearson: float | None = None
+    performance: float | None = None  # the parameter's mean, when shown
+    share_satisfied: float | None = None  # the parameter's share of 4–5, when shown
+    quadrant: Quadrant | None = None
+    #: Not a union of blocks of the pairs' plan, or fewer pairs than MIN_DRIVER_PAIRS.
+    suppressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSection:
+    """Parameters and key drivers of one scope and period: the read API of every renderer."""
+
+    period: Period
+    compared_with: Period
+    min_group: int
+    min_pairs: int
+    rows: tuple[ParameterRow, ...]
+    drivers: tuple[DriverRow, ...]  # strongest first, suppressed last
+    importance_split: float | None = None  # the median ρ of the shown drivers
+
+    @property
+    def shown_drivers(self) -> tuple[DriverRow, ...]:
+        return tuple(d for d in self.drivers if not d.suppressed and d.spearman is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentRow:
+    """Staff results of one department (or of the merged rest) in the period."""
+
+    key: str | None  # the department code; None for «другие подразделения»
+    title: str
+    overall: Score
+    overall_previous: Score
+    aspects: tuple[tuple[str, Score], ...]  # question id -> score, in questionnaire order
+
+    @property
+    def merged(self) -> bool:
+        return self.key is None
+
+
+@dataclass(frozen=True, slots=True)
+class InternalReport:
+    """The internal officer's report on the staff poll (§4.2, §4.4; due by 31 December, §3.2)."""
+
+    title: str
+    period: Period
+    compared_with: Period
+    min_group: int
+    overall: Score
+    overall_previous: Score
+    aspects: ParameterSection
+    departments: tuple[DepartmentRow, ...] = ()
+    #: Departments answered, but fewer than two groups could be shown: no breakdown at all.
+    departments_withheld: bool = False
 
 
 @dataclass(frozen=True, slots=True)

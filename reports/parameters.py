@@ -24,16 +24,14 @@ groups like services: shown when a union of blocks, the rest merged into «др�
 from __future__ import annotations
 
 import asyncio
-import enum
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from questionnaires.schema import Language
 from reports.disclosure import Atom, Plan, in_scope, plan
 from reports.metrics import (
     Counts,
@@ -45,6 +43,15 @@ from reports.metrics import (
     score_of,
 )
 from reports.model import DEFAULT_MIN_GROUP, Period, QuestionnaireRoles, Scope, Score
+from reports.model import QUADRANT_LABELS as QUADRANT_LABELS
+from reports.model import DepartmentRow as DepartmentRow
+from reports.model import DriverRow as DriverRow
+from reports.model import InternalReport as InternalReport
+from reports.model import ParameterRow as ParameterRow
+from reports.model import ParameterSection as ParameterSection
+
+# The section's values live with the report's (reports.model); importable from here too.
+from reports.model import Quadrant as Quadrant
 
 #: Fewest respondents with both scores before a correlation is shown. With n pairs the
 #: standard error of a correlation near 0.4 is about (1 − ρ²)/√(n − 1): at 30 it is ≈ 0.16,
@@ -56,122 +63,6 @@ GOOD_PERFORMANCE: Final = 4.0
 OTHER_DEPARTMENTS: Final = "другие подразделения"
 
 Table = Mapping[tuple[int, int], int]  # (parameter score, overall score) -> respondents
-
-
-class Quadrant(enum.StrEnum):
-    """Importance × performance: where a parameter sits and what to do about it."""
-
-    KEEP = "keep"  # important and good
-    IMPROVE_FIRST = "improve_first"  # important and weak
-    IMPROVE_LATER = "improve_later"  # less important and weak
-    DO_NOT_OVERINVEST = "do_not_overinvest"  # less important and good
-
-    def label(self, language: Language = Language.RU) -> str:
-        return QUADRANT_LABELS[self][language == Language.EN]
-
-
-QUADRANT_LABELS: Final[dict[Quadrant, tuple[str, str]]] = {
-    Quadrant.KEEP: ("сохранять", "keep up"),
-    Quadrant.IMPROVE_FIRST: ("улучшать в первую очередь", "improve first"),
-    Quadrant.IMPROVE_LATER: ("улучшать во вторую очередь", "improve later"),
-    Quadrant.DO_NOT_OVERINVEST: ("не наращивать усилия", "do not overinvest"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ParameterRow:
-    """One parameter (or staff aspect) in the period and the period compared with."""
-
-    questionnaire_id: str
-    question_id: str
-    title: str
-    current: Score  # n, mean, share of 4–5 (csat), band, "cannot rate" apart
-    previous: Score
-    #: Anyone in the whole audience answered it in the period (a fact about everyone, not
-    #: about the scope): messages leave out what nobody was asked, e.g. before a deep poll.
-    asked: bool = True
-
-    @property
-    def share_change(self) -> float | None:
-        """Change of the share of 4–5 in percentage points, when both periods show it."""
-        if self.current.suppressed or self.previous.suppressed:
-            return None
-        if self.current.csat is None or self.previous.csat is None:
-            return None
-        return self.current.csat - self.previous.csat
-
-    @property
-    def mean_change(self) -> float | None:
-        if self.current.suppressed or self.previous.suppressed:
-            return None
-        if self.current.mean is None or self.previous.mean is None:
-            return None
-        return self.current.mean - self.previous.mean
-
-
-@dataclass(frozen=True, slots=True)
-class DriverRow:
-    """How strongly one parameter moves overall satisfaction (current period)."""
-
-    questionnaire_id: str
-    question_id: str
-    title: str
-    pairs: int  # respondents with both scores 1–5; 0 when suppressed
-    spearman: float | None = None
-    pearson: float | None = None
-    performance: float | None = None  # the parameter's mean, when shown
-    share_satisfied: float | None = None  # the parameter's share of 4–5, when shown
-    quadrant: Quadrant | None = None
-    #: Not a union of blocks of the pairs' plan, or fewer pairs than MIN_DRIVER_PAIRS.
-    suppressed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ParameterSection:
-    """Parameters and key drivers of one scope and period: the read API of every renderer."""
-
-    period: Period
-    compared_with: Period
-    min_group: int
-    min_pairs: int
-    rows: tuple[ParameterRow, ...]
-    drivers: tuple[DriverRow, ...]  # strongest first, suppressed last
-    importance_split: float | None = None  # the median ρ of the shown drivers
-
-    @property
-    def shown_drivers(self) -> tuple[DriverRow, ...]:
-        return tuple(d for d in self.drivers if not d.suppressed and d.spearman is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class DepartmentRow:
-    """Staff results of one department (or of the merged rest) in the period."""
-
-    key: str | None  # the department code; None for «другие подразделения»
-    title: str
-    overall: Score
-    overall_previous: Score
-    aspects: tuple[tuple[str, Score], ...]  # question id -> score, in questionnaire order
-
-    @property
-    def merged(self) -> bool:
-        return self.key is None
-
-
-@dataclass(frozen=True, slots=True)
-class InternalReport:
-    """The internal officer's report on the staff poll (§4.2, §4.4; due by 31 December, §3.2)."""
-
-    title: str
-    period: Period
-    compared_with: Period
-    min_group: int
-    overall: Score
-    overall_previous: Score
-    aspects: ParameterSection
-    departments: tuple[DepartmentRow, ...] = ()
-    #: Departments answered, but fewer than two groups could be shown: no breakdown at all.
-    departments_withheld: bool = False
 
 
 # --- correlation from a 5 × 5 table (pure) -------------------------------------------------

@@ -16,12 +16,13 @@ from typing import Final
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
-from reports.model import Band, Dimension, Report, Score, TrendPoint
+from reports.model import Band, Dimension, Report, Score, TrendPoint, priority_band
+from reports.painmap_import import STATUS_TITLES, PainMapLine
 from reports.telegram import csat_change, is_hidden, protect, sorted_groups, sorted_problems
 
 SUMMARY: Final = "Сводка"
@@ -46,10 +47,18 @@ PAIN_MAP_COLUMNS: Final = (
     "Меры",
     "Ответственный",
     "Срок",
+    "Статус",
     "Назвали, чел.",
     "Средняя оценка назвавших",
     "Индекс приоритета",
+    "Источник",
+    "Период данных",
+    # Hidden and locked: the pain (and measure) a row belongs to, for the round trip
+    # (reports.painmap_import).
+    "Ключ",
 )
+#: Columns an officer edits on the protected pain map sheet.
+_EDITABLE: Final = frozenset(range(5, 9))
 GROUP_COLUMNS: Final = (
     "Название",
     "Ответов (n)",
@@ -69,6 +78,7 @@ _CELL_CHARS: Final = 32_767  # Excel's limit for one cell
 _WIDTH_SAMPLE: Final = 500
 _BOLD: Final = Font(bold=True)
 _WRAP: Final = Alignment(wrap_text=True, vertical="top")
+_UNLOCKED: Final = Protection(locked=False)
 _BANDS: Final = {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"}
 
 _Value = str | int | float | date | None
@@ -85,6 +95,8 @@ class _Sheet:
         rows: Sequence[Sequence[_Value | tuple[_Value, str]]],
         *,
         wide: Mapping[int, float] | None = None,
+        editable: frozenset[int] | None = None,
+        hidden: Sequence[int] = (),
     ) -> None:
         sheet: WriteOnlyWorksheet = book.create_sheet(title)
         sheet.freeze_panes = "A2"
@@ -100,9 +112,23 @@ class _Sheet:
             letter = get_column_letter(index + 1)
             given = (wide or {}).get(index)
             dimensions[letter].width = given or min(max(width + 2, 8), 60)
+            dimensions[letter].hidden = index in hidden
         sheet.append([_cell(sheet, name, bold=True) for name in header])
         for row in rows:
-            sheet.append([_cell(sheet, *_split(item)) for item in row])
+            cells = [_cell(sheet, *_split(item)) for item in row]
+            for index in editable or ():
+                if index < len(cells):
+                    cells[index].protection = _UNLOCKED
+            sheet.append(cells)
+        if editable is not None:
+            # Locked but for the editable columns; sorting, filtering and row insertion
+            # stay allowed. No password: it only guards against slips.
+            protection = sheet.protection  # type: ignore[attr-defined]
+            protection.sheet = True
+            protection.sort = False
+            protection.autoFilter = False
+            protection.insertRows = False
+            protection.formatColumns = False
 
 
 def _split(item: _Value | tuple[_Value, str]) -> tuple[_Value, str | None]:
@@ -288,6 +314,7 @@ def process_title(report: Report) -> str:
 
 
 def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
+    """The report's own problems, for a workbook made without the persisted map."""
     if is_hidden(report.overall, report.min_group):
         return []
     process = process_title(report)
@@ -302,12 +329,44 @@ def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
                 problem.title,
                 (problem.prevalence, _PERCENT),
                 _BANDS[band] if band is not None else None,
-                None,  # measures, responsible and deadline: the officer fills them in
+                None,  # measures, responsible, deadline, status: the officer fills them in
                 None,
                 (None, _DATE),
+                None,
                 problem.respondents,
                 (problem.mean_overall, _MEAN),
                 (problem.priority, "0.00"),
+                "оценки",
+                str(report.period),
+                None,
+            ]
+        )
+    return rows
+
+
+def _pain_map_rows(lines: Sequence[PainMapLine]) -> list[list[_Value | tuple[_Value, str]]]:
+    """The persisted pain map: each row names its own process (reports.painmap_import)."""
+    rows: list[list[_Value | tuple[_Value, str]]] = []
+    for number, line in enumerate(lines, start=1):
+        band = None if line.hidden else priority_band(line.priority)
+        figure = HIDDEN if line.hidden else None
+        rows.append(
+            [
+                number,
+                line.process,
+                line.problem,
+                figure or (line.prevalence, _PERCENT),
+                figure or (_BANDS[band] if band is not None else None),
+                line.measure,
+                line.responsible,
+                (line.deadline, _DATE),
+                STATUS_TITLES.get(line.status or "", None),
+                figure or line.respondents,
+                figure or (line.mean_overall, _MEAN),
+                figure or (line.priority, "0.00"),
+                line.source,
+                line.figures_period,
+                line.key,
             ]
         )
     return rows
@@ -369,10 +428,12 @@ def build_workbook(
     *,
     trend: Sequence[TrendPoint] = (),
     headings: Mapping[str, str] | None = None,
+    pain_map: Sequence[PainMapLine] | None = None,
 ) -> bytes:
     """The report as XLSX bytes; `responses` are already anonymised and filtered by the caller.
 
-    `headings` names the response columns (keys are column keys, e.g. question ids)."""
+    `headings` names the response columns (keys are column keys, e.g. question ids);
+    `pain_map` is the persisted map (services.painmap), else the report's problems are shown."""
     report = protect(report)
     book = Workbook(write_only=True)
     _Sheet(
@@ -388,8 +449,10 @@ def build_workbook(
         book,
         PROBLEMS,
         PAIN_MAP_COLUMNS,
-        _problem_rows(report),
-        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12},
+        _problem_rows(report) if pain_map is None else _pain_map_rows(pain_map),
+        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12, 8: 14},
+        editable=_EDITABLE,
+        hidden=(len(PAIN_MAP_COLUMNS) - 1,),
     )
     _add_parameter_sheets(book, report)
     if trend:

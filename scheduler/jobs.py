@@ -21,6 +21,7 @@ FUNNEL_JOB = "funnel"
 OPT_INS_JOB = "opt-ins"
 ACTIVITY_JOB = "activity"
 WAL_JOB = "wal"
+PAIN_MAP_JOB = "pain-map"
 
 
 class DedupPurger(Protocol):
@@ -61,6 +62,20 @@ async def send_due_reports(deliveries: DueReports, now: datetime | None = None) 
         return await deliveries.tick(now or datetime.now(UTC))
     except Exception as error:
         logger.error("Report deliveries failed: %s", type(error).__name__, exc_info=error)
+        return 0
+
+
+class PainMapDesk(Protocol):
+    async def tick(self, now: datetime | None = None) -> int: ...
+
+
+async def tend_pain_map(pain_map: PainMapDesk) -> int:
+    """Refresh the pain map for periods that closed and remind of overdue measures
+    (services.painmap); both are claimed once, so a failure is retried next hour."""
+    try:
+        return await pain_map.tick()
+    except Exception as error:
+        logger.error("Pain map not tended: %s", type(error).__name__, exc_info=error)
         return 0
 
 
@@ -133,6 +148,7 @@ def create_scheduler(
     reshuffler: Reshuffler | None = None,
     wal: WalCheckpoint | None = None,
     compact: Callable[[], Awaitable[bool]] | None = None,
+    pain_map: PainMapDesk | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -159,6 +175,9 @@ def create_scheduler(
         periodic.append((ACTIVITY_JOB, hourly_privacy, on_the_hour, kwargs))
     if deliveries is not None:
         periodic.append((REPORTS_JOB, send_due_reports, every_minute, {"deliveries": deliveries}))
+    if pain_map is not None:
+        every_hour = IntervalTrigger(hours=1, timezone=zone)
+        periodic.append((PAIN_MAP_JOB, tend_pain_map, every_hour, {"pain_map": pain_map}))
     for job_id, job, trigger, job_kwargs in periodic:
         # One run at a time; runs missed while the loop was busy collapse into one.
         scheduler.add_job(

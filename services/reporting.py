@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -23,6 +24,7 @@ from reports.metrics import (
     negative_batch,
 )
 from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
+from reports.painmap_import import PainMapLine
 from reports.parameter_charts import drivers_png
 from reports.parameter_render import (
     build_internal_workbook,
@@ -36,6 +38,9 @@ from storage.database import Sessions
 
 logger = logging.getLogger(__name__)
 
+
+#: The persisted pain map's rows of a period and scope (services.painmap.sheet_lines).
+PainMapLines = Callable[[Period, Scope], Awaitable[Sequence[PainMapLine]]]
 
 #: Send the trend by week when the period is short, by month otherwise.
 WEEKLY_TREND_UP_TO_DAYS = 92
@@ -75,6 +80,7 @@ class ReportingService:
         self._roles = roles
         self.catalog = catalog
         self._policy = policy
+        self._pain_map: PainMapLines | None = None
 
     # --- officers -----------------------------------------------------------------------
 
@@ -246,7 +252,18 @@ class ReportingService:
             charts.append(("key_drivers.png", drivers))
         return ReportFiles(messages=render_report(report, language), charts=charts)
 
-    async def workbook(self, period: Period, scope: Scope) -> bytes:
+    def use_pain_map(self, lines: PainMapLines) -> None:
+        """Fill every workbook's pain map sheet from the persisted map (services.painmap)."""
+        self._pain_map = lines
+
+    async def workbook(
+        self, period: Period, scope: Scope, pain_map: Sequence[PainMapLine] | None = None
+    ) -> bytes:
+        # The map is per service or life situation of citizens: other scopes keep the
+        # report's own problems.
+        by_process = scope.audience == "external" and not (scope.channel or scope.life_situation)
+        if pain_map is None and self._pain_map is not None and by_process:
+            pain_map = await self._pain_map(period, scope)
         report = await self.report(period, scope)
         rows = await anonymised_responses(
             self._sessions,
@@ -273,7 +290,7 @@ class ReportingService:
         }
         headings.update(ANONYMISED_COLUMNS_RU)
         return await asyncio.to_thread(
-            build_workbook, report, rows, trend=trend, headings=headings
+            build_workbook, report, rows, trend=trend, headings=headings, pain_map=pain_map
         )
 
     # --- alerts -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from storage import (
     models_broadcast,
     models_campaigns,
     models_delivery,
+    models_painmap,
     models_reporting,
 )
 from storage.models_base import Base as Base
@@ -24,6 +25,7 @@ MODEL_MODULES = (
     models_broadcast,
     models_campaigns,
     models_delivery,
+    models_painmap,
     models_reporting,
 )
 

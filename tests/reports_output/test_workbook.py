@@ -162,8 +162,10 @@ def test_pain_map_has_the_appendix_columns_with_blanks_for_the_officer(book: Wor
     assert tuple(rows[0]) == PAIN_MAP_COLUMNS
     first = rows[1]
     assert first[:5] == [1, "Все услуги", "Долгое ожидание", pytest.approx(0.2), "средний"]
-    assert first[5:8] == [None, None, None]
-    assert first[8:] == [48, 2.5, 0.5]
+    assert first[5:9] == [None, None, None, None]  # Меры, Ответственный, Срок, Статус
+    assert first[9:12] == [48, 2.5, 0.5]
+    # Without the persisted map (services.painmap) a row has no key to come back with.
+    assert first[12:] == ["оценки", "01.10.2024–31.10.2024", None]
     assert sheet["D2"].number_format == "0.0%"
     assert [row[0] for row in rows[1:]] == [1, 2, 3]
 

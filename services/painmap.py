@@ -1,0 +1,643 @@
+"""The living pain map (Procedure §3.6–3.8, Appendix 1): refresh, measures, reminders, and the
+comparison before and after a measure (Concept §4.2.4, monitoring after reengineering).
+
+Figures come from the officer's report (``ReportingService.report``), which has already passed
+the disclosure policy: a problem the report hides is recorded as hidden, never counted here.
+Appeal reasons come from the register (documents, not people: no threshold, reports.appeals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from html import escape
+from typing import Final, Protocol
+from zoneinfo import ZoneInfo
+
+from questionnaires.engine import clean_text, has_visible
+from reports.disclosure import PeriodKind, last_closed
+from reports.model import Period, Report, Scope
+from reports.painmap_import import (
+    DEADLINE,
+    KEY,
+    MEASURE,
+    RESPONSIBLE,
+    CellError,
+    PainMapLine,
+    SheetRow,
+    read_sheet,
+)
+from reports.periods import local_today
+from services.reporting import ReportingService
+from storage.models_painmap import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
+from storage.painmap import (
+    DONE,
+    PLANNED,
+    Figures,
+    FoundPain,
+    MeasureEdit,
+    NewMeasure,
+    PainMapStore,
+    PainRecord,
+    ProcessKey,
+    Satisfaction,
+    Span,
+)
+
+# The records the service returns belong to its API: fronts take them from here.
+from storage.painmap import FigureRecord as FigureRecord
+from storage.painmap import MeasureRecord as MeasureRecord
+from storage.painmap import SatisfactionRecord as SatisfactionRecord
+
+logger = logging.getLogger(__name__)
+
+RATING_PROBLEM: Final = "rating_problem"
+APPEAL_REASON: Final = "appeal_reason"
+SERVICE: Final = "service"
+LIFE_SITUATION: Final = "life_situation"
+#: The ledgers in ``deliveries``: a refresh per period, a reminder per measure, day and officer.
+REFRESH_KIND: Final = "painmap_refresh"
+REMINDER_KIND: Final = "measure_overdue"
+#: Periods refreshed when they close: every month and every quarter.
+REFRESHED_KINDS: Final = (PeriodKind.MONTH, PeriodKind.QUARTER)
+#: The before/after comparison and the list's priority read monthly figures.
+MONTH_DAYS: Final = 31
+DATE_FORMAT: Final = "%d.%m.%Y"
+
+
+class Problem(enum.StrEnum):
+    """Why a measure's value is refused; handlers and the import word it."""
+
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    BAD_DATE = "bad_date"
+    PAST_DATE = "past_date"
+    BAD_STATUS = "bad_status"
+
+
+class MeasureError(ValueError):
+    def __init__(self, problem: Problem, limit: int = 0) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.limit = limit
+
+
+def check_text(value: str, limit: int = MEASURE_TEXT_LENGTH) -> str:
+    """Typed text cleaned as answers are (control characters, invisible ends), then bounded."""
+    text = clean_text(value)
+    if not text or not has_visible(text):
+        raise MeasureError(Problem.EMPTY)
+    if len(text) > limit:
+        raise MeasureError(Problem.TOO_LONG, limit)
+    return text
+
+
+def check_responsible(value: str) -> str:
+    return check_text(value, RESPONSIBLE_LENGTH)
+
+
+def parse_deadline(value: str, today: date) -> date:
+    """dd.mm.yyyy, today or later."""
+    try:
+        day = datetime.strptime(value.strip(), DATE_FORMAT).date()
+    except ValueError:
+        raise MeasureError(Problem.BAD_DATE) from None
+    if day < today:
+        raise MeasureError(Problem.PAST_DATE)
+    return day
+
+
+def check_status(value: str) -> str:
+    if value not in MEASURE_STATUSES:
+        raise MeasureError(Problem.BAD_STATUS)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A pain and its process before and after the day a measure was done (closed months)."""
+
+    before: FigureRecord | None
+    after: FigureRecord | None
+    csat_before: SatisfactionRecord | None
+    csat_after: SatisfactionRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class PainView:
+    """One pain as an officer sees it: its latest disclosed month, history and measures."""
+
+    pain: PainRecord
+    process_title: str
+    latest: FigureRecord | None
+    history: tuple[FigureRecord, ...]
+    measures: tuple[MeasureRecord, ...]
+    comparisons: Mapping[str, Comparison] = field(default_factory=dict)  # done measure id ->
+
+    @property
+    def priority(self) -> float | None:
+        figures = self.latest.figures if self.latest else None
+        return figures.priority if figures is not None and not figures.hidden else None
+
+
+@dataclass(frozen=True, slots=True)
+class DoneMeasure:
+    """A done measure for the publication site ("you said — we did"): plain values only."""
+
+    process_kind: str
+    process_code: str
+    process_title: str
+    problem: str
+    measure: str
+    done_on: date
+    comparison: Comparison
+
+
+class Sender(Protocol):
+    async def text(self, chat_id: int, html: str) -> None: ...
+
+
+class Ledger(Protocol):
+    """storage.deliveries.DeliveryStore: claims make a send happen once."""
+
+    async def claim(
+        self, kind: str, period_key: str, recipient: int, now: datetime, due_at: datetime
+    ) -> bool: ...
+
+    async def finish(
+        self, kind: str, period_key: str, recipient: int, now: datetime, *, ok: bool
+    ) -> None: ...
+
+
+def monthly(records: Sequence[FigureRecord]) -> list[FigureRecord]:
+    return [r for r in records if (r.period.end - r.period.start).days < MONTH_DAYS]
+
+
+def compare(
+    done_on: date, figures: Sequence[FigureRecord], csat: Sequence[SatisfactionRecord]
+) -> Comparison:
+    """The latest closed month ending before ``done_on`` against the latest starting after."""
+    months = monthly(figures)
+    csat_months = [r for r in csat if (r.period.end - r.period.start).days < MONTH_DAYS]
+    before = [r for r in months if r.period.end < done_on]
+    after = [r for r in months if r.period.start > done_on]
+    csat_before = [r for r in csat_months if r.period.end < done_on]
+    csat_after = [r for r in csat_months if r.period.start > done_on]
+    return Comparison(
+        before[-1] if before else None,
+        after[-1] if after else None,
+        csat_before[-1] if csat_before else None,
+        csat_after[-1] if csat_after else None,
+    )
+
+
+def _figures(report: Report) -> tuple[Satisfaction, list[FoundPain]]:
+    overall = report.overall
+    shown = not overall.suppressed and overall.n >= report.min_group
+    satisfaction = (
+        Satisfaction(False, overall.n, overall.csat, overall.mean)
+        if shown
+        else Satisfaction(hidden=True)
+    )
+    found = [
+        FoundPain(
+            RATING_PROBLEM,
+            f"{row.question_id}:{row.option_id}",
+            row.title,
+            Figures(hidden=True)
+            if row.suppressed or not shown
+            else Figures(False, row.respondents, row.prevalence, row.mean_overall, row.priority),
+        )
+        for row in report.problems
+    ]
+    return satisfaction, found
+
+
+def sort_key(view: PainView) -> tuple[bool, float, float, str]:
+    """Highest priority first, then the most widespread; pains without figures last."""
+    figures = view.latest.figures if view.latest else None
+    prevalence = figures.prevalence if figures and figures.prevalence is not None else -1.0
+    priority = view.priority
+    return (priority is None, -(priority or 0.0), -prevalence, view.pain.title)
+
+
+class PainMapService:
+    def __init__(
+        self,
+        *,
+        store: PainMapStore,
+        reporting: ReportingService,
+        zone: ZoneInfo,
+        ledger: Ledger | None = None,
+        send: Sender | None = None,
+        appeal_titles: Callable[[], Mapping[str, str]] = dict,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.reporting = reporting
+        self._zone = zone
+        self._ledger = ledger
+        self._send = send
+        self._appeal_titles = appeal_titles
+        self._clock = clock
+
+    def today(self) -> date:
+        return local_today(self._clock(), self._zone)
+
+    # --- processes and who sees them ---------------------------------------------------
+
+    def processes(self) -> list[ProcessKey]:
+        """Every process the map covers: citizen services and life situations."""
+        catalog = self.reporting.catalog
+        return [ProcessKey(SERVICE, s.code) for s in catalog.public_services()] + [
+            ProcessKey(LIFE_SITUATION, s.code) for s in catalog.life_situations
+        ]
+
+    def visible(self, officer_id: int) -> list[ProcessKey]:
+        """A service's officer sees her services; body-wide officers see every process."""
+        if self.reporting.may_see(officer_id, Scope()):
+            return self.processes()
+        own = {s.code for s in self.reporting.services_of(officer_id)}
+        return [p for p in self.processes() if p.kind == SERVICE and p.code in own]
+
+    def may_see(self, officer_id: int, pain: PainRecord) -> bool:
+        return any(
+            p.kind == pain.process.kind and p.code == pain.process.code
+            for p in self.visible(officer_id)
+        )
+
+    def process_title(self, process: ProcessKey) -> str:
+        catalog = self.reporting.catalog
+        entry = (
+            catalog.service(process.code)
+            if process.kind == SERVICE
+            else catalog.life_situation(process.code)
+        )
+        title = entry.title.ru if entry is not None else process.code
+        if process.touchpoint:
+            channel = catalog.channel(process.touchpoint)
+            title += f" ({channel.title.ru if channel else process.touchpoint})"
+        return title
+
+    def _scope(self, process: ProcessKey) -> Scope:
+        if process.kind == SERVICE:
+            return Scope(service=process.code, channel=process.touchpoint or None)
+        return Scope(life_situation=process.code, channel=process.touchpoint or None)
+
+    # --- refresh -----------------------------------------------------------------------
+
+    async def refresh(self, period: Period) -> int:
+        """Record every process's disclosed figures for one closed period; pains recorded."""
+        appeal_titles = self._appeal_titles()
+        by_process: dict[ProcessKey, list[FoundPain]] = {}
+        for count in await self.store.appeal_reasons(Span(period.start, period.end)):
+            by_process.setdefault(count.process, []).append(
+                FoundPain(
+                    APPEAL_REASON,
+                    count.reason,
+                    appeal_titles.get(count.reason, count.reason),
+                    Figures(False, count.count, count.count / count.total),
+                )
+            )
+        recorded = 0
+        today = self.today()
+        for process in self.processes():
+            report = await self.reporting.report(period, self._scope(process))
+            satisfaction, found = _figures(report)
+            found += by_process.get(process, [])
+            ids = await self.store.save_period(
+                process,
+                Span(period.start, period.end),
+                satisfaction,
+                found,
+                absent={
+                    # The report's renderers do not tell "nobody named it" from "too few did",
+                    # and neither does the map: both are hidden.
+                    RATING_PROBLEM: Figures(hidden=True),
+                    # Register documents, not people: none is a count like any other.
+                    APPEAL_REASON: Figures(False, 0, 0.0),
+                },
+                today=today,
+            )
+            recorded += len(ids)
+        return recorded
+
+    @staticmethod
+    def closed_periods(today: date) -> list[Period]:
+        return [last_closed(kind, today) for kind in REFRESHED_KINDS]
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Refresh the periods that closed, once each; then remind of overdue measures."""
+        now = now or self._clock()
+        today = local_today(now, self._zone)
+        if self._ledger is not None:
+            for period in self.closed_periods(today):
+                key = f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+                if not await self._ledger.claim(REFRESH_KIND, key, 0, now, now):
+                    continue
+                ok = False
+                try:
+                    await self.refresh(period)
+                    ok = True
+                finally:
+                    await self._ledger.finish(REFRESH_KIND, key, 0, now, ok=ok)
+        return await self.remind(now)
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def _views(self, pains: Sequence[PainRecord]) -> list[PainView]:
+        ids = [p.id for p in pains]
+        history = await self.store.figures(ids)
+        measures: dict[str, list[MeasureRecord]] = {}
+        for measure in await self.store.measures(ids):
+            measures.setdefault(measure.pain_id, []).append(measure)
+        views: list[PainView] = []
+        csat_of: dict[ProcessKey, list[SatisfactionRecord]] = {}
+        for pain in pains:
+            records = history.get(pain.id, [])
+            months = monthly(records)
+            comparisons: dict[str, Comparison] = {}
+            for measure in measures.get(pain.id, []):
+                if measure.status == DONE and measure.done_on is not None:
+                    process = ProcessKey(pain.process.kind, pain.process.code)
+                    if process not in csat_of:
+                        csat_of[process] = await self.store.satisfaction(process)
+                    comparisons[measure.id] = compare(measure.done_on, records, csat_of[process])
+            views.append(
+                PainView(
+                    pain=pain,
+                    process_title=self.process_title(pain.process),
+                    latest=months[-1] if months else (records[-1] if records else None),
+                    history=tuple(records),
+                    measures=tuple(measures.get(pain.id, [])),
+                    comparisons=comparisons,
+                )
+            )
+        return views
+
+    async def pains_for(self, officer_id: int) -> list[PainView]:
+        """The pains this officer may see, highest priority first."""
+        views = await self._views(await self.store.pains(self.visible(officer_id)))
+        return sorted(views, key=sort_key)
+
+    async def card(self, officer_id: int, pain_id: str) -> PainView | None:
+        """One pain, or None when it is unknown or not this officer's to see."""
+        pain = await self.store.pain(pain_id)
+        if pain is None or not self.may_see(officer_id, pain):
+            return None
+        [view] = await self._views([pain])
+        return view
+
+    # --- measures ----------------------------------------------------------------------
+
+    async def add_measure(
+        self, officer_id: int, pain_id: str, text: str, responsible: str, deadline: date
+    ) -> MeasureRecord | None:
+        pain = await self.store.pain(pain_id)
+        if pain is None or not self.may_see(officer_id, pain):
+            return None
+        measure = NewMeasure(pain_id, check_text(text), check_responsible(responsible), deadline)
+        key = await self.store.add_measure(measure, self.today())
+        return await self.store.measure(key)
+
+    async def set_status(
+        self, officer_id: int, measure_id: str, status: str
+    ) -> MeasureRecord | None:
+        """Change a measure's status; None when it is unknown or not this officer's."""
+        measure = await self.store.measure(measure_id)
+        if measure is None:
+            return None
+        pain = await self.store.pain(measure.pain_id)
+        if pain is None or not self.may_see(officer_id, pain):
+            return None
+        await self.store.edit(MeasureEdit(measure_id, status=check_status(status)), self.today())
+        return await self.store.measure(measure_id)
+
+    async def overdue(self, today: date | None = None) -> list[MeasureRecord]:
+        return await self.store.overdue(today or self.today())
+
+    async def remind(self, now: datetime) -> int:
+        """Tell the officers of each overdue measure's process, once a day per measure."""
+        if self._ledger is None or self._send is None:
+            return 0
+        today = local_today(now, self._zone)
+        sent = 0
+        for measure in await self.store.overdue(today):
+            pain = await self.store.pain(measure.pain_id)
+            if pain is None:
+                continue
+            service = pain.process.code if pain.process.kind == SERVICE else None
+            text = reminder_text(measure, pain, self.process_title(pain.process))
+            for officer in sorted(self.reporting.officers_for(service)):
+                key = f"{measure.id}:{today:%Y%m%d}"
+                if not await self._ledger.claim(REMINDER_KIND, key, officer, now, now):
+                    continue
+                ok = False
+                try:
+                    await self._send.text(officer, text)
+                    ok = True
+                    sent += 1
+                except Exception as error:
+                    logger.warning("Overdue reminder not sent: %s", type(error).__name__)
+                finally:
+                    await self._ledger.finish(REMINDER_KIND, key, officer, now, ok=ok)
+        return sent
+
+    async def done_measures(self) -> list[DoneMeasure]:
+        """Done measures with their problem and before/after figures (publication site)."""
+        done = await self.store.done()
+        wanted = {m.pain_id for m in done}
+        pains = [p for p in await self.store.pains() if p.id in wanted]
+        views = {v.pain.id: v for v in await self._views(pains)}
+        result: list[DoneMeasure] = []
+        for measure in done:
+            view = views[measure.pain_id]
+            assert measure.done_on is not None
+            result.append(
+                DoneMeasure(
+                    process_kind=view.pain.process.kind,
+                    process_code=view.pain.process.code,
+                    process_title=view.process_title,
+                    problem=view.pain.title,
+                    measure=measure.text,
+                    done_on=measure.done_on,
+                    comparison=view.comparisons[measure.id],
+                )
+            )
+        return result
+
+    # --- the workbook round trip -------------------------------------------------------
+
+    async def sheet_lines(self, period: Period, scope: Scope) -> list[PainMapLine]:
+        """The pain map sheet of a workbook: every process of a body-wide scope, or the
+        scope's service, each pain with the figures of ``period`` when it was refreshed, else
+        of the latest month (callers check that the officer may see the scope)."""
+        processes = [
+            p
+            for p in self.processes()
+            if scope.service is None or (p.kind == SERVICE and p.code == scope.service)
+        ]
+        views = sorted(await self._views(await self.store.pains(processes)), key=sort_key)
+        lines: list[PainMapLine] = []
+        for view in views:
+            exact = [r for r in view.history if r.period == Span(period.start, period.end)]
+            record = exact[-1] if exact else view.latest
+            figures = record.figures if record else Figures(hidden=True)
+            base = PainMapLine(
+                process=view.process_title,
+                problem=view.pain.title,
+                source=SOURCE_TITLES.get(view.pain.source, view.pain.source),
+                key=view.pain.id,
+                figures_period=(
+                    f"{record.period.start:%d.%m.%Y}–{record.period.end:%d.%m.%Y}"
+                    if record
+                    else ""
+                ),
+                hidden=figures.hidden,
+                respondents=figures.respondents,
+                prevalence=figures.prevalence,
+                mean_overall=figures.mean_overall,
+                priority=figures.priority,
+            )
+            lines.append(base)
+            lines += [
+                replace(
+                    base,
+                    key=f"{view.pain.id}.{m.id}",
+                    measure=m.text,
+                    responsible=m.responsible,
+                    deadline=m.deadline,
+                    status=m.status,
+                )
+                for m in view.measures
+            ]
+        return lines
+
+    async def import_sheet(self, officer_id: int, data: bytes) -> SheetImport:
+        """Apply the measures of a pain map sheet sent back; every bad cell is reported and
+        then nothing is written. Raises NotAPainMap for a file without the sheet."""
+        rows, errors = await asyncio.to_thread(read_sheet, data)
+        result = SheetImport(errors=errors)
+        today = self.today()
+        pains = {p.id: p for p in await self.store.pains()}
+        measures = {m.id: m for m in await self.store.measures(list(pains))}
+        new: list[NewMeasure] = []
+        edits: list[MeasureEdit] = []
+        for row in rows:
+            pain = pains.get(row.pain_id)
+            if pain is None:
+                result.errors.append(_error(row, KEY, "unknown_pain", row.pain_id))
+                continue
+            if not self.may_see(officer_id, pain):
+                result.errors.append(_error(row, KEY, "not_yours", row.pain_id))
+                continue
+            if row.measure_id is None and not (
+                row.text or row.responsible or row.deadline or row.status
+            ):
+                continue  # a pain with no measure yet
+            try:
+                change = self._row_change(row, measures, today)
+            except _RowError as refused:
+                result.errors += refused.errors
+                continue
+            if isinstance(change, NewMeasure):
+                new.append(change)
+            elif isinstance(change, MeasureEdit):
+                edits.append(change)
+            else:
+                result.unchanged += 1
+        if result.errors:
+            return result
+        await self.store.apply(new, edits, today)
+        result.added, result.changed = len(new), len(edits)
+        return result
+
+    @staticmethod
+    def _row_change(
+        row: SheetRow, measures: Mapping[str, MeasureRecord], today: date
+    ) -> NewMeasure | MeasureEdit | None:
+        errors: list[CellError] = []
+        existing = measures.get(row.measure_id) if row.measure_id else None
+        if row.measure_id and (existing is None or existing.pain_id != row.pain_id):
+            raise _RowError([_error(row, KEY, "unknown_measure", row.measure_id)])
+        if existing is None:
+            same = [
+                m
+                for m in measures.values()
+                if m.pain_id == row.pain_id and m.text.casefold() == row.text.casefold()
+            ]
+            if same:
+                return None  # sent again: the measure was added by the earlier import
+        text = _checked(row, MEASURE, row.text, MEASURE_TEXT_LENGTH, errors)
+        responsible = _checked(row, RESPONSIBLE, row.responsible, RESPONSIBLE_LENGTH, errors)
+        if row.deadline is None:
+            errors.append(_error(row, DEADLINE, "no_date"))
+        elif row.deadline < today and (existing is None or existing.deadline != row.deadline):
+            errors.append(_error(row, DEADLINE, "past_date", f"{row.deadline:%d.%m.%Y}"))
+        if errors:
+            raise _RowError(errors)
+        assert text is not None and responsible is not None and row.deadline is not None
+        if existing is None:
+            return NewMeasure(row.pain_id, text, responsible, row.deadline, row.status or PLANNED)
+        edit = MeasureEdit(
+            existing.id,
+            text=text if text != existing.text else None,
+            responsible=responsible if responsible != existing.responsible else None,
+            deadline=row.deadline if row.deadline != existing.deadline else None,
+            status=row.status if row.status and row.status != existing.status else None,
+        )
+        if edit == MeasureEdit(existing.id):
+            return None
+        return edit
+
+
+@dataclass
+class SheetImport:
+    """What a pain map sheet sent back did: everything or nothing is applied."""
+
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    errors: list[CellError] = field(default_factory=list)
+
+    @property
+    def applied(self) -> bool:
+        return not self.errors
+
+
+SOURCE_TITLES: Final = {RATING_PROBLEM: "оценки", APPEAL_REASON: "обращения"}
+
+
+class _RowError(Exception):
+    def __init__(self, errors: list[CellError]) -> None:
+        super().__init__(len(errors))
+        self.errors = errors
+
+
+def _error(row: SheetRow, column: str, problem: str, value: str = "") -> CellError:
+    return CellError(row.row, column, row.letters[column], problem, value)
+
+
+def _checked(
+    row: SheetRow, column: str, value: str, limit: int, errors: list[CellError]
+) -> str | None:
+    try:
+        return check_text(value, limit)
+    except MeasureError as refused:
+        errors.append(_error(row, column, refused.problem.value, value))
+        return None
+
+
+def reminder_text(measure: MeasureRecord, pain: PainRecord, process: str) -> str:
+    return (
+        "⏰ Срок меры истёк\n"
+        f"<b>{escape(process)}</b>: {escape(pain.title)}\n"
+        f"Мера: {escape(measure.text)}\n"
+        f"Ответственный: {escape(measure.responsible)}\n"
+        f"Срок: {measure.deadline:%d.%m.%Y}\n"
+        "Измените статус в /pains или продлите срок в выгрузке карты болей."
+    )

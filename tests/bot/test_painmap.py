@@ -1,0 +1,330 @@
+"""The officer's pain map in the bot: /pains, a pain's card, a measure by typed steps, status
+buttons, stale and forged presses, the sheet sent back, and who may see what."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncGenerator
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.methods import AnswerCallbackQuery, GetFile, TelegramMethod
+from aiogram.types import Document, File
+from openpyxl import load_workbook
+
+from handlers.painmap import MeasureSet, PainPress
+from reports.model import Period, Scope
+from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
+from services.painmap import PainMapService
+from storage.appeals import AppealStore
+from storage.painmap import (
+    Figures,
+    FoundPain,
+    NewMeasure,
+    PainMapStore,
+    ProcessKey,
+    Satisfaction,
+    Span,
+)
+from tests.appeals.generate import FIXTURES
+from tests.bot.conftest import OFFICER_ID, ZONE, World, migrated_template, world
+from tests.bot.harness import TOKEN, Person, RecordingSession
+
+__all__ = ["migrated_template", "world"]
+
+OCTOBER = Span(date(2026, 10, 1), date(2026, 10, 31))
+
+
+def _service(world: World) -> PainMapService:
+    service = PainMapService(
+        store=PainMapStore(world.sessions),
+        reporting=world.reporting,
+        zone=ZONE,
+        clock=lambda: world.clock_now[0],
+    )
+    world.harness.dispatcher["painmap"] = service
+    world.reporting.use_pain_map(service.sheet_lines)
+    return service
+
+
+async def _seed(service: PainMapService) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for code, pains in (
+        ("licensing", [("queue", "Очередь", 0.4, 1.2), ("rude", "Грубость", 0.1, 0.2)]),
+        ("inspections", [("slow", "Долго", 0.3, 0.6)]),
+    ):
+        found = [
+            FoundPain("rating_problem", f"obstacles:{o}", t, Figures(False, 8, p, 2.0, q))
+            for o, t, p, q in pains
+        ]
+        await service.store.save_period(
+            ProcessKey("service", code),
+            OCTOBER,
+            Satisfaction(False, 20, 60.0, 3.5),
+            found,
+            absent={},
+            today=date(2026, 11, 1),
+        )
+    for pain in await service.store.pains():
+        ids[pain.title] = pain.id
+    return ids
+
+
+def _answers(world: World) -> list[AnswerCallbackQuery]:
+    return world.harness.sent(AnswerCallbackQuery)
+
+
+async def test_an_officer_adds_a_measure_and_changes_its_status(world: World) -> None:
+    service = _service(world)
+    await _seed(service)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    assert "Карта болей" in officer.last_text()
+    buttons = officer.buttons()
+    assert buttons[0].startswith("Очередь") and "высокий" in buttons[0]
+    assert len(buttons) == 3
+    await officer.click("Очередь")
+    card = officer.last_text()
+    assert "<b>Очередь</b>" in card and "Лицензирование" in card
+    assert "распространённость 40,0%" in card and "Мер пока нет" in card
+    await officer.click("Добавить меру")
+    assert "Опишите меру" in officer.last_text()
+    await officer.send("\u200b")
+    assert "Пустой текст" in officer.last_text()
+    await officer.send("x" * 1001)
+    assert "не больше 1000 знаков" in officer.last_text()
+    await officer.send("Электронная очередь")
+    assert "Кто ответственный" in officer.last_text()
+    await officer.send_sticker()
+    assert "Нужен текст" in officer.last_text()
+    await officer.send("Начальник отдела")
+    assert "ДД.ММ.ГГГГ" in officer.last_text()
+    await officer.send("31.13.2026")
+    assert "Не удалось прочитать дату" in officer.last_text()
+    await officer.send("01.11.2026")
+    assert "уже прошёл" in officer.last_text()
+    await officer.send("31.03.2027")
+    card = officer.last_text()
+    assert "Электронная очередь — Начальник отдела, срок 31.03.2027, запланирована" in card
+    [measure] = await service.store.measures(list((await _seed(service)).values()))
+    await officer.click("Статус: Электронная очередь")
+    assert "Новый статус" in officer.last_text()
+    await officer.click("выполнена")
+    assert "выполнена" in officer.last_text() and "до/после (23.11.2026)" in officer.last_text()
+    stored = await service.store.measure(measure.id)
+    assert stored is not None and stored.status == "done" and stored.done_on == date(2026, 11, 23)
+    # Four presses, four answers.
+    assert len(_answers(world)) == 4
+
+
+async def test_stale_and_forged_presses_are_answered_once_and_change_nothing(
+    world: World,
+) -> None:
+    service = _service(world)
+    ids = await _seed(service)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    mid, _, _ = officer.live_message()
+    await officer.press_data(PainPress(pain="0" * 32).pack(), mid)
+    await officer.press_data(MeasureSet(measure="1" * 32, status="d").pack(), mid)
+    await officer.press_data("pn:not-a-key", mid)
+    # The last one never reaches a handler: the last router answers it (handlers.inactive).
+    assert officer.alerts()[:2] == ["Кнопка устарела", "Кнопка устарела"]
+    assert len(_answers(world)) == 3
+    assert await service.store.measures(list(ids.values())) == []
+
+
+async def test_cancel_drops_the_measure_being_typed(world: World) -> None:
+    service = _service(world)
+    ids = await _seed(service)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    await officer.click("Очередь")
+    await officer.click("Добавить меру")
+    await officer.send("Электронная очередь")
+    await officer.send("/cancel")
+    assert officer.last_text() == "Добавление меры отменено, ничего не сохранено."
+    await officer.send("Начальник отдела")
+    assert "Кто ответственный" not in officer.last_text()
+    assert await service.store.measures(list(ids.values())) == []
+
+
+async def test_a_services_officer_sees_her_pains_only_and_citizens_none(world: World) -> None:
+    from services.reporting import ReportingPolicy, ReportingService
+
+    catalog = world.reporting.catalog
+    services = tuple(
+        s.model_copy(update={"officer": 777}) if s.code == "licensing" else s
+        for s in catalog.services
+    )
+    reporting = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=catalog.model_copy(update={"services": services}),
+        policy=ReportingPolicy(officer_ids=frozenset({OFFICER_ID})),
+    )
+    world.harness.dispatcher["reporting"] = reporting
+    service = PainMapService(store=PainMapStore(world.sessions), reporting=reporting, zone=ZONE)
+    world.harness.dispatcher["painmap"] = service
+    ids = await _seed(service)
+    own = world.harness.person(777)
+    await own.send("/pains")
+    assert [b.split(" · ")[0] for b in own.buttons()] == ["Очередь", "Грубость"]
+    mid, _, _ = own.live_message()
+    await own.press_data(PainPress(pain=ids["Долго"]).pack(), mid)
+    assert own.alerts() == ["Кнопка устарела"]
+    citizen = world.harness.person(1001)
+    await citizen.send("/no_such_command")
+    unknown = citizen.last_text()
+    await citizen.send("/pains")
+    assert citizen.last_text() == unknown
+
+
+async def test_an_english_officer_reads_english(world: World) -> None:
+    service = _service(world)
+    await _seed(service)
+    officer = world.harness.person(OFFICER_ID, language="en")
+    await officer.send("/pains")
+    assert "Pain map" in officer.last_text()
+    await officer.click("Очередь")
+    assert "prevalence 40,0%" in officer.last_text()
+    await officer.click("Add a measure")
+    await officer.send("Queue tickets")
+    await officer.send("Head of unit")
+    await officer.send("2027-03-31")
+    assert "Could not read the date" in officer.last_text()
+
+
+# --- the sheet sent back ----------------------------------------------------------------
+
+
+class FileSession(RecordingSession):
+    def __init__(self, content: bytes) -> None:
+        super().__init__()
+        self.content = content
+
+    def _result(self, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetFile):
+            return File(
+                file_id=method.file_id,
+                file_unique_id="u1",
+                file_size=len(self.content),
+                file_path="documents/file",
+            )
+        return super()._result(method)
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield self.content
+
+
+def _serve(world: World, content: bytes) -> None:
+    session = FileSession(content)
+    world.harness.session = session
+    world.harness.bot = Bot(
+        TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+    world.harness.dispatcher["appeals"] = AppealsService(
+        AppealStore(world.sessions), load_mapping(EXAMPLE_MAPPING)
+    )
+
+
+async def _send_file(person: Person, name: str, size: int) -> None:
+    document = Document(file_id="f1", file_unique_id="u1", file_name=name, file_size=size)
+    await person.harness.feed(message=person._message(document=document))
+
+
+async def _exported(world: World, service: PainMapService) -> bytes:
+    period = Period(OCTOBER.start, OCTOBER.end)
+    return await world.reporting.workbook(period, Scope())
+
+
+def _fill(data: bytes, title: str, values: list[Any]) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    sheet = book["Проблемы"]
+    for row in sheet.iter_rows(min_row=2):
+        if row[2].value == title:
+            for cell, value in zip(row[5:9], values, strict=True):
+                cell.value = value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_the_officer_sends_the_edited_pain_map_back(world: World) -> None:
+    service = _service(world)
+    ids = await _seed(service)
+    data = _fill(
+        await _exported(world, service),
+        "Очередь",
+        ["Электронная очередь", "Начальник отдела", "31.03.2027", "запланирована"],
+    )
+    _serve(world, data)
+    officer = world.harness.person(OFFICER_ID)
+    await _send_file(officer, "otklik-20261001-20261031.xlsx", len(data))
+    assert officer.last_text() == (
+        "Карта болей принята: мер добавлено 1, изменено 0, без изменений 0."
+    )
+    [measure] = await service.store.measures([ids["Очередь"]])
+    assert measure.text == "Электронная очередь"
+    bad = _fill(data, "Грубость", ["Обучение", "Кадры", "32.01.2027", "скоро"])
+    _serve(world, bad)
+    await _send_file(officer, "otklik.xlsx", len(bad))
+    reply = officer.last_text()
+    assert "ничего не записано. Ошибки (2)" in reply
+    assert "Проблемы!H" in reply and "не дата" in reply and "неизвестный статус" in reply
+    assert len(await service.store.measures(list(ids.values()))) == 1
+
+
+@pytest.mark.parametrize("name", ["register.xlsx", "register_utf8.csv"])
+async def test_an_appeals_register_still_reaches_the_appeals_import(
+    world: World, name: str
+) -> None:
+    _service(world)
+    content = (FIXTURES / name).read_bytes()
+    _serve(world, content)
+    officer = world.harness.person(OFFICER_ID)
+    await _send_file(officer, name, len(content))
+    assert "добавлено" in officer.last_text()
+    assert len(await world.rows("appeals")) > 0
+
+
+async def test_the_export_carries_the_persisted_map_with_each_rows_process(
+    world: World,
+) -> None:
+    from aiogram.methods import SendDocument
+
+    service = _service(world)
+    ids = await _seed(service)
+    await service.store.add_measure(
+        NewMeasure(ids["Долго"], "Чек-лист проверки", "Инспектор", date(2027, 1, 31)),
+        date(2026, 11, 1),
+    )
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/export")
+    await officer.click("Прошлый месяц")
+    await officer.click("Все услуги")
+    [document] = world.harness.sent(SendDocument)
+    sheet = load_workbook(io.BytesIO(document.document.data))["Проблемы"]
+    rows = list(sheet.iter_rows(values_only=True))
+    by_problem = {row[2]: row for row in rows[1:] if row[5] is None}
+    assert str(by_problem["Очередь"][1]).startswith("Лицензирование")
+    assert by_problem["Долго"][1] == "Проверки управляющих организаций"
+    [measured] = [row for row in rows[1:] if row[5] is not None]
+    assert measured[5:9] == (
+        "Чек-лист проверки",
+        "Инспектор",
+        datetime(2027, 1, 31),
+        "запланирована",
+    )
+    assert str(measured[-1]).startswith(ids["Долго"] + ".")
