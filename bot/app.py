@@ -27,6 +27,8 @@ from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
+from handlers.signals import button_data
+from questionnaires.triggers import load_triggers
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
@@ -36,6 +38,7 @@ from scheduler.jobs import (
     flush_funnel,
     hourly_privacy,
     housekeeping,
+    run_signals,
     send_due_reports,
 )
 from services.appeals import AppealsService, appeals_mapping
@@ -45,6 +48,7 @@ from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.reporting import ReportingPolicy, ReportingService
+from services.signals import SignalPolicy, SignalService
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
@@ -55,6 +59,7 @@ from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
+from storage.signals import SignalStore
 from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
@@ -101,6 +106,7 @@ class Wiring:
     initiative: InitiativeDesk
     deliveries: ReportDeliveries
     dispatcher: Dispatcher
+    signals: SignalService
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
@@ -234,6 +240,25 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         hour=settings.staff.feedback_hour,
     )
     feedback.add_listener(initiative)
+    # §3.3: extra-poll proposals and the escalation of unacknowledged negative batches.
+    signals = SignalService(
+        store=SignalStore(sessions),
+        deliveries=DeliveryStore(sessions),
+        reporting=reporting,
+        campaigns=campaigns,
+        triggers=load_triggers(
+            settings.content.triggers_path,
+            weekly=disclosure.weekly,
+            campaigns=[c.id for c in content.campaigns.campaigns if c.audience == "external"],
+        ),
+        outbox=outbox,
+        zone=settings.body.zone,
+        policy=SignalPolicy(
+            escalation_hours=settings.reports.escalation_hours,
+            escalation_officer_ids=frozenset(settings.reports.escalation_officer_ids),
+        ),
+        button_data=button_data,
+    )
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(
             settings.body.zone,
@@ -244,6 +269,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         store=DeliveryStore(sessions),
         reporting=reporting,
         outbox=outbox,
+        batches=signals,
     )
     # The appeals register (§3.5): imports and the quarterly monitoring.
     appeals = AppealsService(
@@ -261,6 +287,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         funnel=funnel,
         settings=settings,
         appeals=appeals,
+        signals=signals,
     )
     return Wiring(
         engine=engine,
@@ -277,6 +304,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         initiative=initiative,
         deliveries=deliveries,
         dispatcher=dispatcher,
+        signals=signals,
     )
 
 
@@ -328,10 +356,12 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         reshuffler=responses,
         wal=partial(checkpoint_wal, engine) if sqlite else None,
         compact=partial(vacuum, engine) if sqlite else None,
+        signals=wiring.signals,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, wiring.sql_storage, feedback.today)
     await send_due_reports(wiring.deliveries)
+    await run_signals(wiring.signals)
     add_campaign_jobs(scheduler, wiring.campaigns)
     add_initiative_job(scheduler, wiring.initiative)
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now

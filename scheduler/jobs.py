@@ -21,6 +21,7 @@ FUNNEL_JOB = "funnel"
 OPT_INS_JOB = "opt-ins"
 ACTIVITY_JOB = "activity"
 WAL_JOB = "wal"
+SIGNALS_JOB = "signals"
 
 
 class DedupPurger(Protocol):
@@ -61,6 +62,19 @@ async def send_due_reports(deliveries: DueReports, now: datetime | None = None) 
         return await deliveries.tick(now or datetime.now(UTC))
     except Exception as error:
         logger.error("Report deliveries failed: %s", type(error).__name__, exc_info=error)
+        return 0
+
+
+class Signals(Protocol):
+    async def tick(self, now: datetime | None = None) -> int: ...
+
+
+async def run_signals(signals: Signals, now: datetime | None = None) -> int:
+    """§3.3 proposals and escalations due up to now; a failure is retried on the next tick."""
+    try:
+        return await signals.tick(now or datetime.now(UTC))
+    except Exception as error:
+        logger.error("Signals failed: %s", type(error).__name__, exc_info=error)
         return 0
 
 
@@ -133,6 +147,7 @@ def create_scheduler(
     reshuffler: Reshuffler | None = None,
     wal: WalCheckpoint | None = None,
     compact: Callable[[], Awaitable[bool]] | None = None,
+    signals: Signals | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -159,6 +174,8 @@ def create_scheduler(
         periodic.append((ACTIVITY_JOB, hourly_privacy, on_the_hour, kwargs))
     if deliveries is not None:
         periodic.append((REPORTS_JOB, send_due_reports, every_minute, {"deliveries": deliveries}))
+    if signals is not None:
+        periodic.append((SIGNALS_JOB, run_signals, every_minute, {"signals": signals}))
     for job_id, job, trigger, job_kwargs in periodic:
         # One run at a time; runs missed while the loop was busy collapse into one.
         scheduler.add_job(

@@ -284,4 +284,5 @@ Index(
 # Later features keep their tables in modules of their own; importing them here registers them
 # on Base.metadata wherever the models are loaded (Alembic, tests, the app).
 import storage.models_appeals  # noqa: E402, F401
+import storage.models_signals as signal_tables  # noqa: E402, F401
 from storage import models_broadcast, models_campaigns, models_delivery  # noqa: E402, F401
