@@ -45,6 +45,12 @@ _TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.EN: "The extra poll “{title}” is open until {day}. Invitations go out within a "
         "minute. Link: {link}",
     },
+    "running": {
+        Language.RU: "Опрос «{title}» уже идёт (до {day}): отдельный не нужен, предложение "
+        "отмечено. Ссылка: {link}",
+        Language.EN: "The poll “{title}” is running already (until {day}): no separate one is "
+        "needed, the proposal is marked. Link: {link}",
+    },
     "opened_short": {Language.RU: "Опрос открыт", Language.EN: "The poll is open"},
     "already_open": {
         Language.RU: "Опрос по этому предложению уже открыт (до {day}).",
@@ -132,7 +138,7 @@ async def _open(
             await query.message.answer(
                 _t(
                     language,
-                    "opened",
+                    "running" if result.running else "opened",
                     title=escape(window.title.get(language)),
                     day=f"{window.closes_on:%d.%m.%Y}",
                     link=link,

@@ -19,7 +19,7 @@ from html import escape
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
-from questionnaires.campaigns import Campaign
+from questionnaires.campaigns import Campaign, WindowOrigin
 from questionnaires.schema import Language
 from questionnaires.triggers import TriggerFile, TriggerRule
 from reports.model import Dimension, Period, Scope
@@ -77,6 +77,7 @@ class PressResult:
     outcome: Outcome
     window: WindowView | None = None
     escalated: bool = False  # an acknowledgement that came after the escalation went out
+    running: bool = False  # the campaign had a window open already: that one serves
 
 
 class SignalService:
@@ -237,7 +238,8 @@ class SignalService:
             # Another officer pressed at the same moment: the window they opened is this one.
             return PressResult(Outcome.ALREADY_OPEN, window)
         logger.info("Extra poll window %d opened on a proposal of rule %s", window.id, rule.id)
-        return PressResult(Outcome.OPENED, window)
+        running = window.origin != WindowOrigin.OFFICER or window.opens_on < self._today(now)
+        return PressResult(Outcome.OPENED, window, running=running)
 
     def start_url(self, window_id: int) -> str | None:
         return self._campaigns.start_url(window_id)
@@ -293,6 +295,10 @@ class SignalService:
         period = Period(batch.period_start, batch.period_end)
         # The same batch, recomputed: a closed period and one disclosure plan give the same text.
         texts = await self._reporting.negative_digest(period, _scope(batch), Language.RU)
+        if not texts:  # the catalog or the questionnaires changed since: nothing left to show
+            await self._store.mark_escalated(batch.id, now)
+            logger.warning("Negative batch of %s shows nothing any more: not escalated", period)
+            return 0
         header = self.escalation_text(batch)
         sent, done = 0, True
         for officer in officers:

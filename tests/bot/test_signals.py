@@ -16,6 +16,7 @@ from handlers.signals import button_data
 from questionnaires.campaigns import WindowOrigin, WindowStatus
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.triggers import parse_triggers
+from reports.model import Period, Scope
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from services.signals import SignalPolicy, SignalService
 from storage.deliveries import DeliveryStore
@@ -172,6 +173,12 @@ async def test_the_rule_fires_once_per_service_and_period_and_survives_a_restart
     assert "Предлагается внеплановый опрос" in proposal and "п. 3.3" in proposal
     assert "«Лицензирование деятельности" in proposal and "01.10.2026–31.10.2026" in proposal
     assert "Оценки 1, 2: 6 из 10 (60,0 %)" in proposal
+    # The figures are those of the officer's own report on the service and range.
+    report = await world.reporting.report(
+        Period(date(2026, 10, 1), date(2026, 10, 31)), Scope(service="licensing")
+    )
+    distribution = report.overall.distribution
+    assert (report.overall.n, distribution[1] + distribution[2]) == (10, 6)
     assert "Доля оценок 1–2 за месяц" in proposal
     # Appeals: 2 of 10 is 20 %, below the rule; nothing else was proposed.
     assert "Рассмотрение обращений" not in proposal
@@ -393,3 +400,40 @@ async def test_the_escalation_names_the_service_officer_role(world: World) -> No
     )
     text = setup.signals(escalation_hours=24).escalation_text(batch)
     assert "ответственный за услугу «Лицензирование деятельности" in text and "24 ч" in text
+
+
+async def test_a_proposal_shows_only_what_the_report_shows(world: World) -> None:
+    """The attack: a proposal is one more view of answers. Its figures must be those of the
+    officer's own report for the service and the same closed range, never finer."""
+    await _installed(world)
+    october = Period(date(2026, 10, 1), date(2026, 10, 31))
+    # Licensing: 7 people in October, 5 of them scored 1–2. Appeals: 3 people, all scored 1.
+    # Licensing's own 7 reach the threshold, but shown beside the body-wide total they would
+    # give away the 3 of appeals by difference: the plan suppresses it, so must the rule.
+    await _store(world, [1, 1, 1, 2, 2, 5, 5], date(2026, 10, 14))
+    await _store(world, [1, 1, 1], date(2026, 10, 14), service="appeals")
+    setup = _setup(world)
+    signals = setup.signals(min_respondents=1)
+    report = await world.reporting.report(october, Scope(service="licensing"))
+    assert report.overall.suppressed
+    assert await signals.tick(_at(world, _local(2026, 11, 1, 10))) == 0
+    assert setup.texts(OFFICER_ID) == []
+    rows = {row["service_code"]: row for row in await world.rows("signal_proposals")}
+    for service in ("licensing", "appeals"):
+        assert (rows[service]["fired"], rows[service]["respondents"]) == (False, 0)
+        assert rows[service]["negatives"] == 0
+
+
+async def test_a_running_window_serves_the_proposal_without_a_second_one(
+    world: World,
+) -> None:
+    await _installed(world)
+    await _store(world, [1] * 6, date(2026, 10, 14))
+    window = await world.campaigns.open_now("deep", _at(world, _local(2026, 11, 2, 9)))
+    setup = _setup(world)
+    await setup.signals().tick(_at(world, _local(2026, 11, 3, 10)))
+    officer = setup.harness.person(OFFICER_ID)
+    await officer.click(OPEN)
+    assert "уже идёт" in officer.last_text()
+    [row] = await world.rows("poll_windows")
+    assert row["id"] == window.id
