@@ -130,8 +130,10 @@ class SignalService:
             # Nothing is due for periods that ended before the installation (issue 10, item 8).
             if end < installed:
                 continue
+            # Internal processes are rated by staff, never in the citizens' extra poll.
             for service in self._reporting.catalog.services:
-                await self._evaluate_once(rule, service.code, Period(start, end), today)
+                if not service.internal:
+                    await self._evaluate_once(rule, service.code, Period(start, end), today)
         sent = 0
         for proposal in await self._store.unnotified(since=today - LOOKBACK):
             sent += await self._notify(proposal, now)

@@ -18,6 +18,7 @@ from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.triggers import parse_triggers
 from reports.model import Period, Scope
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
+from services.reporting import ReportingService
 from services.signals import SignalPolicy, SignalService
 from storage.deliveries import DeliveryStore
 from storage.responses import ResponseStore
@@ -70,13 +71,14 @@ class Setup:
     world: World
     harness: Harness
     outbox: FlakyOutbox
+    reporting: ReportingService
 
     def signals(self, min_respondents: int = 5, escalation_hours: int = 48) -> SignalService:
         """A fresh service on the same database: what a restarted bot builds."""
         return SignalService(
             store=SignalStore(self.world.sessions),
             deliveries=DeliveryStore(self.world.sessions),
-            reporting=self.world.reporting,
+            reporting=self.reporting,
             campaigns=self.world.campaigns,
             triggers=parse_triggers(
                 RULE % {"n": min_respondents}, "triggers.yaml", weekly=True, campaigns=["deep"]
@@ -95,18 +97,19 @@ class Setup:
         return self.harness.texts(chat_id)
 
 
-def _setup(world: World) -> Setup:
+def _setup(world: World, reporting: ReportingService | None = None) -> Setup:
     holder: list[Setup] = []
+    reporting = reporting or world.reporting
     dispatcher = create_dispatcher(
         storage=world.storage,
         feedback=world.feedback,
-        reporting=world.reporting,
+        reporting=reporting,
         campaigns=world.campaigns,
         funnel=world.funnel,
         signals=_Lazy(holder),
     )
     harness = Harness(dispatcher)
-    setup = Setup(world, harness, FlakyOutbox(harness))
+    setup = Setup(world, harness, FlakyOutbox(harness), reporting)
     holder.append(setup)
     return setup
 
@@ -294,7 +297,7 @@ def _deliveries(setup: Setup, signals: SignalService) -> ReportDeliveries:
     return ReportDeliveries(
         schedule=ReportSchedule(ZONE, "0 9 * * mon", 9, weekly=True),
         store=DeliveryStore(setup.world.sessions),
-        reporting=setup.world.reporting,
+        reporting=setup.reporting,
         outbox=_NoReports(),
         batches=signals,
     )
@@ -437,3 +440,64 @@ async def test_a_running_window_serves_the_proposal_without_a_second_one(
     assert "уже идёт" in officer.last_text()
     [row] = await world.rows("poll_windows")
     assert row["id"] == window.id
+
+
+SERVICE_OFFICER = 600600
+
+
+def _with_service_officer(world: World) -> ReportingService:
+    """The shipped catalog with an officer of its own for licensing (catalog `officer:`)."""
+    catalog = world.feedback.catalog
+    services = tuple(
+        s.model_copy(update={"officer": SERVICE_OFFICER}) if s.code == "licensing" else s
+        for s in catalog.services
+    )
+    return ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=catalog.model_copy(update={"services": services}),
+        policy=world.reporting._policy,
+    )
+
+
+async def test_the_service_officer_gets_the_proposal_and_may_open_the_poll(world: World) -> None:
+    await _installed(world)
+    await _store(world, [1] * 6, date(2026, 10, 14))
+    setup = _setup(world, _with_service_officer(world))
+    assert await setup.signals().tick(_at(world, _local(2026, 11, 2, 10))) == 2
+    assert len(setup.texts(OFFICER_ID)) == len(setup.texts(SERVICE_OFFICER)) == 1
+    # An officer of another service (or of none) may not press it.
+    stranger = setup.harness.person(SERVICE_OFFICER + 1)
+    mid, _, markup = setup.harness.person(SERVICE_OFFICER).live_message()
+    assert markup is not None and markup.inline_keyboard[0][0].callback_data is not None
+    await stranger.press_data(markup.inline_keyboard[0][0].callback_data, mid)
+    assert await world.rows("poll_windows") == []
+    service_officer = setup.harness.person(SERVICE_OFFICER)
+    await service_officer.click(OPEN)
+    assert len(await world.rows("poll_windows")) == 1
+    # The body-wide officer's copy of the proposal now says it is open already.
+    body_officer = setup.harness.person(OFFICER_ID)
+    await body_officer.click(OPEN)
+    assert "уже открыт" in body_officer.alerts()[-1]
+    assert len(await world.rows("poll_windows")) == 1
+
+
+async def test_each_role_acknowledges_its_own_batch(world: World) -> None:
+    await _installed(world)
+    await _store(world, [1] * 6, date(2026, 11, 18))
+    setup = _setup(world, _with_service_officer(world))
+    signals = setup.signals()
+    deliveries = _deliveries(setup, signals)
+    await deliveries.tick(_local(2026, 11, 23, 8, 59))
+    sent_at = _at(world, _local(2026, 11, 23, 9, 0))
+    await deliveries.tick(sent_at)
+    # The body-wide officer gets the batch over all services, the service officer their own.
+    body_officer = setup.harness.person(OFFICER_ID)
+    await body_officer.click(ACKNOWLEDGE)
+    assert await signals.escalate(sent_at + timedelta(hours=49)) == 1
+    header, batch = setup.texts(ESCALATION_ID)
+    assert "ответственный за услугу «Лицензирование деятельности" in header
+    assert "Лицензирование" in batch
+    scopes = {row["scope"]: row for row in await world.rows("negative_batches")}
+    assert scopes["*"]["acknowledged_on"] is not None and scopes["*"]["escalated_at"] is None
+    assert scopes["licensing"]["escalated_at"] is not None
