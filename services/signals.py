@@ -118,7 +118,19 @@ class SignalService:
     async def tick(self, now: datetime | None = None) -> int:
         """Evaluate closed periods, send pending proposals and due escalations; how many sent."""
         now = now or self._clock()
-        return await self.propose(now) + await self.escalate(now)
+        sent = 0
+        # One failing (a report query, the database) does not hold the other back.
+        for step in (self.propose, self.escalate):
+            try:
+                sent += await step(now)
+            except Exception as error:
+                logger.error(
+                    "Signals: %s failed (%s); retried next minute",
+                    step.__name__,
+                    type(error).__name__,
+                    exc_info=error,
+                )
+        return sent
 
     # --- the §3.3 trigger -----------------------------------------------------------------
 
@@ -136,7 +148,7 @@ class SignalService:
                     await self._evaluate_once(rule, service.code, Period(start, end), today)
         sent = 0
         for proposal in await self._store.unnotified(since=today - LOOKBACK):
-            sent += await self._notify(proposal, now)
+            sent += await self._notify(proposal, now, today)
         return sent
 
     async def _evaluate_once(
@@ -162,11 +174,15 @@ class SignalService:
                 logger.info("Trigger %s fired for a service over %s", rule.id, period)
         self._evaluated.add(key)
 
-    async def _notify(self, proposal: ProposalRow, now: datetime) -> int:
+    async def _notify(self, proposal: ProposalRow, now: datetime, today: date) -> int:
         rule = self._triggers.get(proposal.rule_id)
-        if rule is None:  # the rule was removed from the file since
+        current = rule.period(today) if rule is not None else None
+        if current != (proposal.period_start, proposal.period_end):
+            # The rule was removed or changed, or the next period closed while the bot was down
+            # or Telegram refused: a proposal whose button is already stale is not sent.
             await self._store.mark_notified(proposal.id)
             return 0
+        assert rule is not None
         officers = sorted(self._reporting.officers_for(proposal.service))
         text = self.proposal_text(proposal, rule)
         data = self._button_data(OPEN_ACTION, proposal.id)

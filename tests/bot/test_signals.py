@@ -501,3 +501,19 @@ async def test_each_role_acknowledges_its_own_batch(world: World) -> None:
     scopes = {row["scope"]: row for row in await world.rows("negative_batches")}
     assert scopes["*"]["acknowledged_on"] is not None and scopes["*"]["escalated_at"] is None
     assert scopes["licensing"]["escalated_at"] is not None
+
+
+async def test_a_proposal_not_delivered_before_the_next_period_closed_is_dropped(
+    world: World,
+) -> None:
+    await _installed(world)
+    await _store(world, [1] * 6, date(2026, 10, 14))
+    setup = _setup(world)
+    setup.outbox.fail = 1
+    signals = setup.signals()
+    assert await signals.tick(_at(world, _local(2026, 11, 30, 10))) == 0  # Telegram refused
+    # December: the rule now looks at November; October's button would be stale on arrival.
+    assert await signals.tick(_at(world, _local(2026, 12, 1, 10))) == 0
+    assert setup.texts(OFFICER_ID) == []
+    [october] = [r for r in await world.rows("signal_proposals") if r["fired"]]
+    assert october["notified"]
