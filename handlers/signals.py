@@ -17,8 +17,14 @@ from handlers.texts import campaign_error_text, language_of
 from questionnaires.campaigns import CampaignError
 from questionnaires.schema import Language
 from services.reporting import ReportingService
-from services.signals import ACKNOWLEDGE_ACTION, OPEN_ACTION, Outcome, PressResult, SignalService
-from storage.models_signals import SIGNAL_ID_LENGTH
+from services.signals import (
+    ACKNOWLEDGE_ACTION,
+    OPEN_ACTION,
+    SIGNAL_ID_LENGTH,
+    Outcome,
+    PressResult,
+    SignalService,
+)
 
 logger = logging.getLogger(__name__)
 
