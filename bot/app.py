@@ -256,6 +256,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         policy=SignalPolicy(
             escalation_hours=settings.reports.escalation_hours,
             escalation_officer_ids=frozenset(settings.reports.escalation_officer_ids),
+            send_from_hour=settings.reports.alert_hour,
         ),
         button_data=button_data,
     )

@@ -62,6 +62,9 @@ def default_button_data(action: str, signal_id: str) -> str:
 class SignalPolicy:
     escalation_hours: int = 48
     escalation_officer_ids: frozenset[int] = frozenset()
+    #: Proposals wait for the working morning (REPORTS__ALERT_HOUR, the body's zone): a unit
+    #: closes at midnight, and an officer is not woken by it.
+    send_from_hour: int = 9
 
 
 class Outcome(enum.StrEnum):
@@ -137,6 +140,8 @@ class SignalService:
 
     async def propose(self, now: datetime) -> int:
         today = self._today(now)
+        if now.astimezone(self._zone).hour < self._policy.send_from_hour:
+            return 0
         installed = await self._deliveries.installed_on(today)
         for rule in self._triggers.rules:
             start, end = rule.period(today)

@@ -171,6 +171,10 @@ async def test_the_rule_fires_once_per_service_and_period_and_survives_a_restart
     await _store(world, [5, 5, 5, 4, 4, 4, 4, 1, 2, 3], date(2026, 10, 14), service="appeals")
     setup = _setup(world)
     signals = setup.signals()
+    # October closed at midnight; the officer hears of it in the morning (REPORTS__ALERT_HOUR).
+    assert await signals.tick(_at(world, _local(2026, 11, 1, 0, 1))) == 0
+    assert await signals.tick(_at(world, _local(2026, 11, 1, 8, 59))) == 0
+    assert await world.rows("signal_proposals") == []
     assert await signals.tick(_at(world, _local(2026, 11, 1, 10))) == 1
     [proposal] = setup.texts(OFFICER_ID)
     assert "Предлагается внеплановый опрос" in proposal and "п. 3.3" in proposal
