@@ -152,6 +152,12 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         settings.content.catalog_path,
         settings.content.campaigns_path,
     )
+    # Checked before anything is opened: a broken file stops the start with its line (§3.3).
+    triggers = load_triggers(
+        settings.content.triggers_path,
+        weekly=settings.reports.weekly_figures,
+        campaigns=[c.id for c in content.campaigns.campaigns if c.audience == "external"],
+    )
     # The embedded default must start on a fresh machine: migrating is idempotent.
     await upgrade_async(settings.db.url)
     engine = create_engine(settings.db.url, echo=settings.db.echo)
@@ -246,11 +252,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         deliveries=DeliveryStore(sessions),
         reporting=reporting,
         campaigns=campaigns,
-        triggers=load_triggers(
-            settings.content.triggers_path,
-            weekly=disclosure.weekly,
-            campaigns=[c.id for c in content.campaigns.campaigns if c.audience == "external"],
-        ),
+        triggers=triggers,
         outbox=outbox,
         zone=settings.body.zone,
         policy=SignalPolicy(
