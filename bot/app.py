@@ -38,7 +38,6 @@ from scheduler.jobs import (
     flush_funnel,
     hourly_privacy,
     housekeeping,
-    run_signals,
     send_due_reports,
 )
 from services.appeals import AppealsService, appeals_mapping
@@ -364,7 +363,6 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, wiring.sql_storage, feedback.today)
     await send_due_reports(wiring.deliveries)
-    await run_signals(wiring.signals)
     add_campaign_jobs(scheduler, wiring.campaigns)
     add_initiative_job(scheduler, wiring.initiative)
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
