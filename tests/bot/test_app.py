@@ -84,3 +84,32 @@ async def test_a_broken_triggers_file_stops_wiring_before_the_database_is_touche
     messages = [str(defect) for defect in caught.value.defects]
     assert any(m.startswith(f"{broken}:3:") and "rules[0].unit" in m for m in messages)
     assert not database.exists()
+
+
+async def test_wire_builds_the_signals_from_the_shipped_triggers(tmp_path: Any) -> None:
+    from aiogram import Bot
+
+    from scheduler.jobs import SIGNALS_JOB, create_scheduler
+
+    settings = Settings(
+        _env_file=None,
+        db={"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"},
+        privacy={"pepper": "p" * 32},
+    )
+    bot_ = Bot("42:TEST")
+    try:
+        wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
+        try:
+            assert [rule.id for rule in wiring.signals.triggers.rules] == ["negative_share"]
+            scheduler = create_scheduler(
+                settings.body.zone,
+                responses=wiring.responses,
+                fsm=None,
+                today=wiring.feedback.today,
+                signals=wiring.signals,
+            )
+            assert scheduler.get_job(SIGNALS_JOB) is not None
+        finally:
+            await wiring.close()
+    finally:
+        await bot_.session.close()
