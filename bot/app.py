@@ -27,6 +27,8 @@ from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
+from handlers.signals import button_data
+from questionnaires.triggers import load_triggers
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
@@ -46,6 +48,7 @@ from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.painmap import PainMapService
 from services.reporting import ReportingPolicy, ReportingService
+from services.signals import SignalPolicy, SignalService
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
@@ -57,6 +60,7 @@ from storage.migrate import upgrade_async
 from storage.opt_ins import OptInStore
 from storage.painmap import PainMapStore
 from storage.responses import ResponseStore
+from storage.signals import SignalStore
 from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
@@ -103,6 +107,7 @@ class Wiring:
     initiative: InitiativeDesk
     deliveries: ReportDeliveries
     dispatcher: Dispatcher
+    signals: SignalService
     painmap: PainMapService | None = None
 
     async def close(self) -> None:
@@ -148,6 +153,12 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         settings.content.questionnaires_dir,
         settings.content.catalog_path,
         settings.content.campaigns_path,
+    )
+    # Checked before anything is opened: a broken file stops the start with its line (§3.3).
+    triggers = load_triggers(
+        settings.content.triggers_path,
+        weekly=settings.reports.weekly_figures,
+        campaigns=[c.id for c in content.campaigns.campaigns if c.audience == "external"],
     )
     # The embedded default must start on a fresh machine: migrating is idempotent.
     await upgrade_async(settings.db.url)
@@ -238,6 +249,22 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         hour=settings.staff.feedback_hour,
     )
     feedback.add_listener(initiative)
+    # §3.3: extra-poll proposals and the escalation of unacknowledged negative batches.
+    signals = SignalService(
+        store=SignalStore(sessions),
+        deliveries=DeliveryStore(sessions),
+        reporting=reporting,
+        campaigns=campaigns,
+        triggers=triggers,
+        outbox=outbox,
+        zone=settings.body.zone,
+        policy=SignalPolicy(
+            escalation_hours=settings.reports.escalation_hours,
+            escalation_officer_ids=frozenset(settings.reports.escalation_officer_ids),
+            send_from_hour=settings.reports.alert_hour,
+        ),
+        button_data=button_data,
+    )
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(
             settings.body.zone,
@@ -248,6 +275,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         store=DeliveryStore(sessions),
         reporting=reporting,
         outbox=outbox,
+        batches=signals,
     )
     # The appeals register (§3.5): imports and the quarterly monitoring.
     appeals = AppealsService(
@@ -275,6 +303,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         settings=settings,
         appeals=appeals,
         painmap=painmap,
+        signals=signals,
     )
     return Wiring(
         engine=engine,
@@ -292,6 +321,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         deliveries=deliveries,
         dispatcher=dispatcher,
         painmap=painmap,
+        signals=signals,
     )
 
 
@@ -344,6 +374,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         wal=partial(checkpoint_wal, engine) if sqlite else None,
         compact=partial(vacuum, engine) if sqlite else None,
         pain_map=wiring.painmap,
+        signals=wiring.signals,
     )
     # A night missed while the bot was down is made up at start, and so are due reports.
     await housekeeping(responses, wiring.sql_storage, feedback.today)

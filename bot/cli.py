@@ -16,8 +16,9 @@ from bot.appeals_cli import add_commands as add_appeals_commands
 from bot.posters import add_commands as add_poster_commands
 from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
 from bot.report_command import add_commands as add_report_commands
+from questionnaires.campaigns import CampaignFile
 from questionnaires.catalog import Catalog, load_catalog
-from questionnaires.errors import DefinitionError
+from questionnaires.errors import Defect, DefinitionError
 from questionnaires.loader import load_folder
 from questionnaires.preview import PreviewAborted, run_preview
 from questionnaires.results import ResponseContext
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--questionnaires", type=Path, help="folder of questionnaire YAML")
     validate.add_argument("--catalog", type=Path, help="catalog YAML file")
     validate.add_argument("--campaigns", type=Path, help="poll campaigns YAML file")
+    validate.add_argument("--triggers", type=Path, help="extra-poll trigger rules YAML file")
     validate.set_defaults(handler=_cmd_validate)
 
     preview = commands.add_parser(
@@ -175,9 +177,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     campaigns_path = getattr(args, "campaigns", None) or _content_settings().campaigns_path
     disabled: list[tuple[str, str]] = []
     try:
-        _, disabled = campaigns_for(campaigns_path, result)
+        campaigns, disabled = campaigns_for(campaigns_path, result)
     except DefinitionError as error:
         defects.extend(error.defects)
+        campaigns = None
+    triggers_path = getattr(args, "triggers", None) or _content_settings().triggers_path
+    defects.extend(_trigger_defects(triggers_path, campaigns))
     for defect in defects:
         print(defect, file=sys.stderr)
     for questionnaire_id, file in sorted(result.files.items()):
@@ -199,7 +204,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_DEFECTS
     print(f"ok  catalog          {catalog_path}")
     print(f"ok  campaigns        {campaigns_path}")
+    print(f"ok  triggers         {triggers_path}")
     return EXIT_OK
+
+
+def _trigger_defects(path: Path, campaigns: CampaignFile | None) -> list[Defect]:
+    """The triggers file checked as the bot checks it at start (weeks need weekly figures)."""
+    from questionnaires.triggers import load_triggers
+
+    try:
+        weekly = _settings().reports.weekly_figures
+    except Problem:
+        weekly = False
+    known = [c.id for c in campaigns.campaigns if c.audience == "external"] if campaigns else None
+    try:
+        load_triggers(path, weekly=weekly, campaigns=known)
+    except DefinitionError as error:
+        return list(error.defects)
+    return []
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from handlers import (
     officer,
     painmap,
     polls,
+    signals,
 )
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
 from services.campaigns import CampaignService
@@ -66,6 +67,7 @@ def create_dispatcher(
             # Asked late: their officer check runs for every event that reaches them.
             officer.setup(),
             painmap.setup(),  # before appeals: it takes only files carrying the pain map sheet
+            signals.setup(),  # §3.3: the extra-poll proposal and the batch acknowledgement
             polls.setup_officer(),
             appeals.setup(),  # body-wide officers: register files and /appeals (internal)
             common.setup_fallback(),

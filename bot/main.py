@@ -127,8 +127,8 @@ def run_bot(settings: Settings) -> int:
         # cannot tell what a link or poll means.
         raise Problem(
             *(str(defect) for defect in error.defects),
-            "the bot cannot start without a valid catalog and campaigns file: fix the lines "
-            "above (otklik validate checks them)",
+            "the bot cannot start without a valid catalog, campaigns and triggers file: fix "
+            "the lines above (otklik validate checks them)",
         ) from error
     except (Problem, SystemExit):
         raise

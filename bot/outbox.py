@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
 
 class BotOutbox:
@@ -14,6 +14,13 @@ class BotOutbox:
 
     async def text(self, chat_id: int, html: str) -> None:
         await self._bot.send_message(chat_id, html)
+
+    async def text_with_button(self, chat_id: int, html: str, button: str, data: str) -> None:
+        """A message with one inline button (services.signals: proposals, batches)."""
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=button, callback_data=data)]]
+        )
+        await self._bot.send_message(chat_id, html, reply_markup=markup)
 
     async def photo(self, chat_id: int, name: str, png: bytes) -> None:
         await self._bot.send_photo(chat_id, BufferedInputFile(png, filename=name))

@@ -289,6 +289,18 @@ class ReportsSettings(BaseModel):
         le=23,
         description="Hour (body's zone) of the batch of negative ratings after each closed week.",
     )
+    escalation_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 30,
+        description="A batch of negative ratings nobody acknowledged within this many hours "
+        "goes to REPORTS__ESCALATION_OFFICER_IDS, once.",
+    )
+    escalation_officer_ids: IdList = Field(
+        default_factory=list,
+        examples=["123456789"],
+        description="Telegram ids of the second officer(s) who get unacknowledged batches.",
+    )
 
     @field_validator("digest_cron")
     @classmethod
@@ -333,9 +345,15 @@ class ContentSettings(BaseModel):
     campaigns_path: Path = DEFINITIONS_DIR.parent / "campaigns.yaml"
     #: Column mapping of the appeals register (Procedure §3.5; services/appeals.py).
     appeals_mapping_path: Path = DEFINITIONS_DIR.parent / "appeals_mapping.example.yaml"
+    #: Rules that propose an extra poll (Procedure §3.3; questionnaires/triggers.py).
+    triggers_path: Path = DEFINITIONS_DIR.parent / "triggers.yaml"
 
     @field_validator(
-        "questionnaires_dir", "catalog_path", "campaigns_path", "appeals_mapping_path"
+        "questionnaires_dir",
+        "catalog_path",
+        "campaigns_path",
+        "appeals_mapping_path",
+        "triggers_path",
     )
     @classmethod
     def _from_home(cls, value: Path) -> Path:

@@ -75,6 +75,21 @@ class OfficerOutbox(Protocol):
     async def document(self, chat_id: int, name: str, data: bytes, caption: str) -> None: ...
 
 
+class BatchSender(Protocol):
+    """Sends a batch of negative ratings with its "acknowledge" button (services.signals)."""
+
+    async def send_batch(
+        self,
+        officer: int,
+        *,
+        key: str,
+        period: Period,
+        scope: Scope,
+        texts: list[str],
+        now: datetime,
+    ) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Due:
     """One scheduled report occurrence."""
@@ -169,8 +184,10 @@ class ReportDeliveries:
         store: DeliveryLedger,
         reporting: ReportingService,
         outbox: OfficerOutbox,
+        batches: BatchSender | None = None,
     ) -> None:
         self._schedule = schedule
+        self._batches = batches
         self._store = store
         self._reporting = reporting
         self._outbox = outbox
@@ -206,7 +223,7 @@ class ReportDeliveries:
                 if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
                     continue
                 try:
-                    delivered = await self._send(officer, due, scope)
+                    delivered = await self._send(officer, due, scope, now)
                 except Exception as error:
                     logger.warning(
                         "Delivery of the %s %s failed (%s); retried next minute",
@@ -264,10 +281,16 @@ class ReportDeliveries:
             return [Scope()]  # a body-wide officer gets one report over all services
         return [Scope(service=s.code) for s in services]
 
-    async def _send(self, officer: int, due: Due, scope: Scope) -> bool:
+    async def _send(self, officer: int, due: Due, scope: Scope, now: datetime) -> bool:
         """Send one delivery; False when there was nothing to say (an empty batch)."""
         if due.kind == ALERTS:
             texts = await self._reporting.negative_digest(due.period, scope, Language.RU)
+            if texts and self._batches is not None:  # acknowledged, or escalated (§3.3)
+                key = f"{due.key}:{scope.service or '*'}"
+                await self._batches.send_batch(
+                    officer, key=key, period=due.period, scope=scope, texts=texts, now=now
+                )
+                return True
             for text in texts:
                 await self._outbox.text(officer, text)
             return bool(texts)

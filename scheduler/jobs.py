@@ -22,6 +22,7 @@ OPT_INS_JOB = "opt-ins"
 ACTIVITY_JOB = "activity"
 WAL_JOB = "wal"
 PAIN_MAP_JOB = "pain-map"
+SIGNALS_JOB = "signals"
 
 
 class DedupPurger(Protocol):
@@ -76,6 +77,19 @@ async def tend_pain_map(pain_map: PainMapDesk) -> int:
         return await pain_map.tick()
     except Exception as error:
         logger.error("Pain map not tended: %s", type(error).__name__, exc_info=error)
+        return 0
+
+
+class Signals(Protocol):
+    async def tick(self, now: datetime | None = None) -> int: ...
+
+
+async def run_signals(signals: Signals, now: datetime | None = None) -> int:
+    """§3.3 proposals and escalations due up to now; a failure is retried on the next tick."""
+    try:
+        return await signals.tick(now or datetime.now(UTC))
+    except Exception as error:
+        logger.error("Signals failed: %s", type(error).__name__, exc_info=error)
         return 0
 
 
@@ -149,6 +163,7 @@ def create_scheduler(
     wal: WalCheckpoint | None = None,
     compact: Callable[[], Awaitable[bool]] | None = None,
     pain_map: PainMapDesk | None = None,
+    signals: Signals | None = None,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
@@ -178,6 +193,8 @@ def create_scheduler(
     if pain_map is not None:
         every_hour = IntervalTrigger(hours=1, timezone=zone)
         periodic.append((PAIN_MAP_JOB, tend_pain_map, every_hour, {"pain_map": pain_map}))
+    if signals is not None:
+        periodic.append((SIGNALS_JOB, run_signals, every_minute, {"signals": signals}))
     for job_id, job, trigger, job_kwargs in periodic:
         # One run at a time; runs missed while the loop was busy collapse into one.
         scheduler.add_job(

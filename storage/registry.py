@@ -16,6 +16,7 @@ from storage import (
     models_delivery,
     models_painmap,
     models_reporting,
+    models_signals,
 )
 from storage.models_base import Base as Base
 
@@ -27,6 +28,7 @@ MODEL_MODULES = (
     models_delivery,
     models_painmap,
     models_reporting,
+    models_signals,
 )
 
 metadata: MetaData = Base.metadata

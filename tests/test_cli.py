@@ -18,7 +18,15 @@ BROKEN = Path(__file__).parent / "fixtures" / "broken"
 def test_validate_passes_on_the_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate"]) == 0
     out = capsys.readouterr().out
-    for name in ("post_service", "deep_external", "staff", "initiative", "catalog", "campaigns"):
+    for name in (
+        "post_service",
+        "deep_external",
+        "staff",
+        "initiative",
+        "catalog",
+        "campaigns",
+        "triggers",
+    ):
         assert f"ok  {name}" in out
 
 
@@ -149,3 +157,18 @@ def test_validate_reports_a_campaign_naming_an_unknown_questionnaire(
     assert main(["validate", "--campaigns", str(broken)]) == 1
     err = capsys.readouterr().err
     assert "campaigns.yaml:" in err and "deep_externall" in err
+
+
+def test_validate_reports_a_broken_triggers_file_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = Path(__file__).parent.parent / "questionnaires" / "triggers.yaml"
+    broken = tmp_path / "triggers.yaml"
+    broken.write_text(
+        shipped.read_text(encoding="utf-8").replace("campaign: deep", "campaign: staff"),
+        encoding="utf-8",
+    )
+    assert main(["validate", "--triggers", str(broken)]) == 1
+    err = capsys.readouterr().err
+    # The staff poll is no extra poll of citizens: only external campaigns may be proposed.
+    assert f"{broken}:" in err and "unknown campaign 'staff'" in err and "rules[0].campaign" in err

@@ -13,10 +13,12 @@ from scheduler.jobs import (
     FUNNEL_JOB,
     HOUSEKEEPING_JOB,
     OPT_INS_JOB,
+    SIGNALS_JOB,
     WAL_JOB,
     create_scheduler,
     hourly_privacy,
     housekeeping,
+    run_signals,
 )
 from storage.opt_ins import OptInStore
 
@@ -112,3 +114,29 @@ async def test_hourly_privacy_reshuffles_since_yesterday_and_reports() -> None:
 
     await hourly_privacy(FakeActivity(), Reshuffler(), lambda: date(2026, 7, 1))
     assert days == [date(2026, 6, 30)]
+
+
+class FakeSignals:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.ticks: list[datetime | None] = []
+
+    async def tick(self, now: datetime | None = None) -> int:
+        self.ticks.append(now)
+        if self.fail:
+            raise ConnectionError("database down")
+        return 2
+
+
+async def test_signals_run_every_minute_and_a_failure_waits_for_the_next_tick() -> None:
+    zone = ZoneInfo("Europe/Moscow")
+    signals = FakeSignals()
+    scheduler = create_scheduler(
+        zone, responses=FakeResponses(), fsm=None, today=lambda: date(2026, 7, 1), signals=signals
+    )
+    job = scheduler.get_job(SIGNALS_JOB)
+    assert job is not None and job.trigger.interval == timedelta(minutes=1)
+    assert job.kwargs == {"signals": signals} and job.max_instances == 1
+    now = datetime(2026, 7, 1, 9, tzinfo=zone)
+    assert await run_signals(signals, now) == 2 and signals.ticks == [now]
+    assert await run_signals(FakeSignals(fail=True), now) == 0

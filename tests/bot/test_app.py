@@ -57,3 +57,59 @@ async def test_serve_freezes_the_heap_after_start_up_before_polling(
     monkeypatch.setattr(bot.app, "freeze_startup_heap", freeze)
     await serve(Settings(_env_file=None))
     assert steps.index("built") < steps.index("frozen") < steps.index("polling")
+
+
+async def test_a_broken_triggers_file_stops_wiring_before_the_database_is_touched(
+    tmp_path: Any,
+) -> None:
+    from aiogram import Bot
+
+    from questionnaires.errors import DefinitionError
+
+    broken = tmp_path / "triggers.yaml"
+    broken.write_text("rules:\n  - id: x\n    unit: fortnight\n", encoding="utf-8")
+    database = tmp_path / "otklik.db"
+    settings = Settings(
+        _env_file=None,
+        db={"url": f"sqlite+aiosqlite:///{database}"},
+        privacy={"pepper": "p" * 32},
+        content={"triggers_path": broken},
+    )
+    bot_ = Bot("42:TEST")
+    try:
+        with pytest.raises(DefinitionError) as caught:
+            await bot.app.wire(settings, bot_, "otklik_test_bot")
+    finally:
+        await bot_.session.close()
+    messages = [str(defect) for defect in caught.value.defects]
+    assert any(m.startswith(f"{broken}:3:") and "rules[0].unit" in m for m in messages)
+    assert not database.exists()
+
+
+async def test_wire_builds_the_signals_from_the_shipped_triggers(tmp_path: Any) -> None:
+    from aiogram import Bot
+
+    from scheduler.jobs import SIGNALS_JOB, create_scheduler
+
+    settings = Settings(
+        _env_file=None,
+        db={"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"},
+        privacy={"pepper": "p" * 32},
+    )
+    bot_ = Bot("42:TEST")
+    try:
+        wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
+        try:
+            assert [rule.id for rule in wiring.signals.triggers.rules] == ["negative_share"]
+            scheduler = create_scheduler(
+                settings.body.zone,
+                responses=wiring.responses,
+                fsm=None,
+                today=wiring.feedback.today,
+                signals=wiring.signals,
+            )
+            assert scheduler.get_job(SIGNALS_JOB) is not None
+        finally:
+            await wiring.close()
+    finally:
+        await bot_.session.close()
