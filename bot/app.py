@@ -34,6 +34,7 @@ from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from scheduler.jobs import (
     create_scheduler,
     flush_funnel,
+    add_publish_job,
     hourly_privacy,
     housekeeping,
     send_due_reports,
@@ -44,6 +45,7 @@ from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
+from services.publication import NoDoneMeasures, PublicationService
 from services.reporting import ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
@@ -101,6 +103,7 @@ class Wiring:
     initiative: InitiativeDesk
     deliveries: ReportDeliveries
     dispatcher: Dispatcher
+    publication: PublicationService
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
@@ -253,6 +256,16 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         appeals_mapping(settings.content.appeals_mapping_path),
         disclosure,
     )
+    # The public results: the site (PUBLISH__DIR) and /results show the same content.
+    publication = PublicationService(
+        reporting=reporting,
+        windows=campaigns,
+        measures=NoDoneMeasures(),
+        questionnaires=content.questionnaires,
+        body_name=settings.body.name,
+        today=feedback.today,
+        url=settings.publish.url,
+    )
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -261,6 +274,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         funnel=funnel,
         settings=settings,
         appeals=appeals,
+        publication=publication,
     )
     return Wiring(
         engine=engine,
@@ -277,6 +291,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         initiative=initiative,
         deliveries=deliveries,
         dispatcher=dispatcher,
+        publication=publication,
     )
 
 
@@ -334,6 +349,8 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     await send_due_reports(wiring.deliveries)
     add_campaign_jobs(scheduler, wiring.campaigns)
     add_initiative_job(scheduler, wiring.initiative)
+    if settings.publish.dir is not None:
+        add_publish_job(scheduler, wiring.publication, settings.publish.dir)
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()

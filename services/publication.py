@@ -1,0 +1,219 @@
+"""The public results (Procedure §3.11, §3.13(2), Concept §6.4): what the site and /results show.
+
+One model, :class:`SiteContent`, built here from the officer's report model (so every figure
+has passed the disclosure policy of `ReportingService.report`, closed periods only), the
+published poll windows of citizens, and the measures done ("вы сказали — мы сделали").
+`reports/site.py` renders it as static pages; `reports/site.py::results_text` as the bot's
+/results message. Never in it: appeals statistics (§3.6, internal), staff results and comments,
+free text of any kind, groups below the threshold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Protocol
+
+from questionnaires.catalog import Catalog
+from questionnaires.schema import Questionnaire, Role, Text
+from reports.disclosure import PeriodKind, last_closed
+from reports.model import Period, Report, Scope
+from reports.telegram import protect
+from services.campaigns import WindowResult
+from services.reporting import ReportingService
+
+logger = logging.getLogger(__name__)
+
+#: The period the pages by service, life situation and touchpoint cover.
+MAIN_PERIOD = PeriodKind.QUARTER
+
+
+@dataclass(frozen=True, slots=True)
+class DoneMeasure:
+    """A measure taken on a problem people named, as the public sees it.
+
+    `before`/`after` are the figure of `metric` before the measure and after it, each already
+    through the disclosure policy: None when it may not be shown (or was not measured).
+    """
+
+    problem: str
+    process: str
+    measure: str
+    done_on: date
+    metric: str = "CSAT, %"
+    before: float | None = None
+    after: float | None = None
+
+
+class DoneMeasures(Protocol):
+    """Where the done measures come from (the pain map with measures: services/painmap.py)."""
+
+    async def done_measures(self) -> Sequence[DoneMeasure]: ...
+
+
+class NoDoneMeasures:
+    """No measures yet: the page says so."""
+
+    async def done_measures(self) -> Sequence[DoneMeasure]:
+        return ()
+
+
+class WindowResults(Protocol):
+    """Published poll windows of citizens (services.campaigns.CampaignService fits)."""
+
+    async def window_results(self) -> list[WindowResult]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a questionnaire asks for the satisfaction figure (the methodology page)."""
+
+    questionnaire: Text
+    overall_question: Text
+
+
+@dataclass(frozen=True, slots=True)
+class SiteContent:
+    """Everything the public site shows; every report is protected (reports.telegram.protect)."""
+
+    body_name: str
+    generated_on: date
+    min_group: int
+    main: Report  # the last closed quarter: all services, with breakdowns
+    periods: tuple[Report, ...]  # overall satisfaction in the last closed units, finest first
+    services: tuple[Report, ...]  # one per citizen service of the catalog, in `main.period`
+    windows: tuple[WindowResult, ...]
+    measures: tuple[DoneMeasure, ...]
+    asked: tuple[Asked, ...]
+    catalog: Catalog
+
+    def service_report(self, code: str) -> Report | None:
+        return next((r for r in self.services if r.scope.service == code), None)
+
+
+class PublicationService:
+    """Builds the public content and writes the site; one instance per process."""
+
+    def __init__(
+        self,
+        *,
+        reporting: ReportingService,
+        windows: WindowResults,
+        measures: DoneMeasures,
+        questionnaires: dict[str, Questionnaire],
+        body_name: str,
+        today: Callable[[], date],
+        url: str | None = None,
+    ) -> None:
+        self._reporting = reporting
+        self._windows = windows
+        self._measures = measures
+        self._questionnaires = questionnaires
+        self._body_name = body_name
+        self._today = today
+        #: Where the site is published (PUBLISH__URL): /results links to it.
+        self.url = url
+        self._cached: SiteContent | None = None
+        self._written: tuple[object, ...] | None = None
+
+    async def content(self) -> SiteContent:
+        """The content as of today: the reports are rebuilt only when a period closed, the
+        windows and measures are read each time (a few rows)."""
+        today = self._today()
+        windows = tuple(await self._windows.window_results())
+        measures = tuple(await self._measures.done_measures())
+        cached = self._cached
+        if cached is not None and self._periods(cached.generated_on) == self._periods(today):
+            content = replace(
+                cached,
+                windows=windows,
+                measures=_newest_first(measures),
+            )
+            self._cached = content
+            return content
+        content = await self._build(today, windows, measures)
+        self._cached = content
+        return content
+
+    async def _build(
+        self,
+        today: date,
+        windows: tuple[WindowResult, ...],
+        measures: tuple[DoneMeasure, ...],
+    ) -> SiteContent:
+        reporting = self._reporting
+        main_period = last_closed(MAIN_PERIOD, today)
+        main = await reporting.report(main_period, Scope(), title="")
+        periods = [
+            main
+            if kind == MAIN_PERIOD
+            else await reporting.report(last_closed(kind, today), Scope())
+            for kind in self._kinds()
+        ]
+        services = [
+            await reporting.report(main_period, Scope(service=service.code))
+            for service in reporting.catalog.services
+            if not service.internal
+        ]
+        return SiteContent(
+            body_name=self._body_name,
+            generated_on=today,
+            min_group=reporting.disclosure.min_group,
+            main=protect(main),
+            periods=tuple(protect(report) for report in periods),
+            services=tuple(protect(report) for report in services),
+            windows=windows,
+            measures=_newest_first(measures),
+            asked=self._asked(),
+            catalog=reporting.catalog,
+        )
+
+    def _periods(self, today: date) -> tuple[Period, ...]:
+        """The closed periods the content shows as of `today`."""
+        kinds = [*self._kinds(), MAIN_PERIOD]
+        return tuple(last_closed(kind, today) for kind in kinds)
+
+    def _kinds(self) -> list[PeriodKind]:
+        return [kind for kind in self._reporting.period_kinds() if kind != PeriodKind.WEEK]
+
+    def _asked(self) -> tuple[Asked, ...]:
+        asked = []
+        for questionnaire in self._questionnaires.values():
+            if str(questionnaire.audience) != "external":
+                continue
+            overall = next((q for q in questionnaire.questions if q.role == Role.OVERALL), None)
+            if overall is not None:
+                asked.append(Asked(questionnaire.title, overall.text))
+        return tuple(asked)
+
+    async def publish(self, out: Path) -> list[Path]:
+        """Write the site into `out` (both languages); returns the files written."""
+        from reports.site import write_site
+
+        content = await self.content()
+        written = await asyncio.to_thread(write_site, content, out)
+        self._written = _fingerprint(content)
+        return written
+
+    async def refresh(self, out: Path) -> bool:
+        """Rewrite the site when what it shows changed (a window published, a period closed,
+        a measure done); False when it was up to date."""
+        content = await self.content()
+        if self._written == _fingerprint(content):
+            return False
+        await self.publish(out)
+        logger.info("Public site regenerated")
+        return True
+
+
+def _newest_first(measures: Sequence[DoneMeasure]) -> tuple[DoneMeasure, ...]:
+    return tuple(sorted(measures, key=lambda m: m.done_on, reverse=True))
+
+
+def _fingerprint(content: SiteContent) -> tuple[object, ...]:
+    periods = tuple(report.period for report in content.periods)
+    return (periods, content.windows, content.measures)
