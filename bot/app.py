@@ -32,9 +32,9 @@ from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from scheduler.jobs import (
+    add_publish_job,
     create_scheduler,
     flush_funnel,
-    add_publish_job,
     hourly_privacy,
     housekeeping,
     send_due_reports,

@@ -333,8 +333,8 @@ def setup() -> Router:
             if publication is None:
                 await message.answer(_t(language, "no_results"))
             return
-        for publication in publications[:3]:
-            await message.answer(publication.text_html)
+        for published in publications[:3]:
+            await message.answer(published.text_html)
 
     return router
 

@@ -18,6 +18,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -381,7 +382,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
             main,
             dimension,
             language,
-            (lambda row: service_href(row.key) if row.key in with_page else None)
+            (lambda row: service_href(row.key) if row.key and row.key in with_page else None)
             if dimension == Dimension.SERVICE
             else (lambda row: None),
         )
@@ -660,8 +661,6 @@ def _files(folder: Path) -> Iterable[Path]:
 
 def results_text(content: SiteContent, language: Language, url: str | None = None) -> str:
     """The /results message (Telegram HTML): the site's figures by service and life situation."""
-    from html import escape
-
     main = content.main
     k = content.min_group
     lines = [
@@ -686,9 +685,6 @@ def results_text(content: SiteContent, language: Language, url: str | None = Non
 
 
 def _line(row: ScoreRow, language: Language, k: int) -> str:
-    from html import escape
-
     if row.hidden:
         return f"• {escape(row.title)} — {escape(_t(language, 'too_few', k=k))}"
-    n_label = "n" if language == Language.EN else "n"
-    return f"• {escape(row.title)} — CSAT {row.csat}%, {row.mean} / 5, {n_label} = {row.n}"
+    return f"• {escape(row.title)} — CSAT {row.csat}%, {row.mean} / 5, n = {row.n}"

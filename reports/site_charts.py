@@ -8,6 +8,7 @@ Glyphs are drawn as paths: the SVG needs no font on the reader's machine.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Sequence
@@ -23,9 +24,15 @@ from reports.charts import FONT
 _BAR: Final = "#1f5f9e"  # 7:1 against white
 _TEXT: Final = "#1a1a1a"
 _SCORE_COLOURS: Final = {1: "#b3261e", 2: "#c4581b", 3: "#6b6b6b", 4: "#3d7a2a", 5: "#1e5e20"}
-_RC: Final = {"svg.hashsalt": "otklik-site", "svg.fonttype": "path", "font.family": FONT}
 _SVG_OPEN: Final = re.compile(r"<svg\b[^>]*>")
 _METADATA: Final = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+
+
+def _style() -> contextlib.AbstractContextManager[None]:
+    """Deterministic ids, glyphs as paths, the bundled font (Cyrillic everywhere)."""
+    return matplotlib.rc_context(
+        {"svg.hashsalt": "otklik-site", "svg.fonttype": "path", "font.family": FONT}
+    )
 
 
 def _label(text: str, limit: int = 60) -> str:
@@ -38,7 +45,8 @@ def _label(text: str, limit: int = 60) -> str:
 def _svg(figure: Figure, title: str, description: str) -> bytes:
     """The figure as SVG with an accessible name: <title> and <desc> first in the root."""
     buffer = io.BytesIO()
-    FigureCanvasSVG(figure).print_svg(buffer, metadata={"Date": None, "Creator": None})
+    FigureCanvasSVG(figure)
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue().decode()
     text = text[text.index("<svg") :]  # no XML prolog or DOCTYPE: also valid inline
     text = _METADATA.sub("", text)  # RDF naming matplotlib: nothing a reader needs
@@ -55,7 +63,7 @@ def _svg(figure: Figure, title: str, description: str) -> bytes:
 
 def csat_bars_svg(bars: Sequence[tuple[str, float]], *, title: str, description: str) -> bytes:
     """Horizontal bars of CSAT, %, one per group (only groups that may show figures)."""
-    with matplotlib.rc_context(_RC):
+    with _style():
         height = 1.2 + 0.45 * max(len(bars), 1)
         figure = Figure(figsize=(8.0, height), dpi=100, layout="constrained")
         axes = figure.add_subplot()
@@ -74,7 +82,7 @@ def distribution_svg(
     counts: dict[int, int], *, title: str, description: str, axis_label: str
 ) -> bytes:
     """Columns of respondents per score 1–5."""
-    with matplotlib.rc_context(_RC):
+    with _style():
         figure = Figure(figsize=(6.0, 3.2), dpi=100, layout="constrained")
         axes = figure.add_subplot()
         scores = list(range(1, 6))

@@ -1,4 +1,4 @@
-"""Seeded data for the public site: real catalog and questionnaires, responses in closed periods."""
+"""Seeded data for the public site: the real catalog and questionnaires, closed periods."""
 
 from __future__ import annotations
 

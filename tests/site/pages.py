@@ -33,3 +33,8 @@ def tables(soup: BeautifulSoup) -> dict[str, list[dict[str, str]]]:
 
 def number(text: str) -> float:
     return float(text.replace(",", ".").replace("−", "-").replace("±", "").replace("+", ""))
+
+
+def snapshot(folder: Path) -> dict[Path, bytes]:
+    """Every file under `folder` with its bytes."""
+    return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
