@@ -75,6 +75,7 @@ _T: Final[dict[str, dict[Language, str]]] = {
     "kind_half": {Language.RU: "Прошлое полугодие", Language.EN: "Last half-year"},
     "kind_year": {Language.RU: "Прошлый год", Language.EN: "Last year"},
     "kind_week": {Language.RU: "Прошлая неделя", Language.EN: "Last week"},
+    "by_period": {Language.RU: "По периодам", Language.EN: "By period"},
     "periods_caption": {
         Language.RU: "Общая удовлетворённость за последние завершённые периоды",
         Language.EN: "Overall satisfaction in the last closed periods",
