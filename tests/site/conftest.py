@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.content import Content, load_content
 from bot.settings import ContentSettings
@@ -18,8 +18,9 @@ from reports.model import QuestionnaireRoles
 from services.campaigns import GroupCounts, WindowResult
 from services.publication import DoneMeasure, PublicationService
 from services.reporting import ReportingPolicy, ReportingService
+from storage.database import create_session_factory
 from storage.responses import ResponseStore
-from tests.storage.conftest import database, engine, sessions
+from tests.storage.conftest import ScratchDatabase, database, engine, sessions
 
 __all__ = ["database", "engine", "sessions"]
 
@@ -198,9 +199,33 @@ def make_publication(
     return reporting, publication
 
 
-@pytest.fixture
-async def seeded(sessions: async_sessionmaker[AsyncSession], content: Content) -> Seeded:
+async def _seeded(sessions: async_sessionmaker[AsyncSession], content: Content) -> Seeded:
     await seed(sessions, content)
     windows, measures = FakeWindows(WINDOWS), FakeMeasures(MEASURES)
     reporting, publication = make_publication(sessions, content, windows, measures)
     return Seeded(reporting, publication, windows, measures)
+
+
+@pytest.fixture
+async def seeded(sessions: async_sessionmaker[AsyncSession], content: Content) -> Seeded:
+    """Seeded on SQLite and PostgreSQL."""
+    return await _seeded(sessions, content)
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    # Not in tmp_path: the tests publish there and read back every file.
+    folder = tmp_path_factory.mktemp("database")
+    database = ScratchDatabase("sqlite", f"sqlite+aiosqlite:///{folder / 'otklik.db'}")
+    await database.upgrade()
+    engine = database.engine()
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def seeded_sqlite(sqlite_engine: AsyncEngine, content: Content) -> Seeded:
+    """Seeded on SQLite only: for what the renderer does with the model (backend-free)."""
+    return await _seeded(create_session_factory(sqlite_engine), content)

@@ -93,10 +93,10 @@ async def test_every_figure_on_the_site_equals_the_report_model(
 
 
 async def test_suppressed_groups_are_named_without_any_figure(
-    seeded: Seeded, tmp_path: Path
+    seeded_sqlite: Seeded, tmp_path: Path
 ) -> None:
-    await seeded.publication.publish(tmp_path)
-    main = await model(seeded, PeriodKind.QUARTER)
+    await seeded_sqlite.publication.publish(tmp_path)
+    main = await model(seeded_sqlite, PeriodKind.QUARTER)
     inspections = next(g for g in main.by(Dimension.SERVICE) if g.key == "inspections")
     assert inspections.current.suppressed  # 3 ratings
     soup = page(tmp_path / "ru" / "services.html")
@@ -111,7 +111,7 @@ async def test_suppressed_groups_are_named_without_any_figure(
     assert TOO_FEW in service_page
     assert not (tmp_path / "ru" / "charts" / "service-inspections.svg").exists()
     # November is still running: its six 1s are in no figure anywhere.
-    november = await seeded.reporting.report(
+    november = await seeded_sqlite.reporting.report(
         last_closed(PeriodKind.MONTH, date(2026, 12, 1)), Scope()
     )
     assert november.overall.n == 6
@@ -120,8 +120,8 @@ async def test_suppressed_groups_are_named_without_any_figure(
             assert "11.2026" not in data.decode() or "30.11.2026" in data.decode()
 
 
-async def test_nothing_internal_is_published(seeded: Seeded, tmp_path: Path) -> None:
-    files = await seeded.publication.publish(tmp_path)
+async def test_nothing_internal_is_published(seeded_sqlite: Seeded, tmp_path: Path) -> None:
+    files = await seeded_sqlite.publication.publish(tmp_path)
     names = {path.relative_to(tmp_path).as_posix() for path in files}
     # No appeals monitoring (§3.6): no such page, no such section (the service "appeals",
     # приём обращений, is rated by citizens like any other and has its page).
@@ -135,7 +135,7 @@ async def test_nothing_internal_is_published(seeded: Seeded, tmp_path: Path) -> 
         assert "hr" not in re.findall(r'href="services/([^".]+)', text)
         # Self-contained: no script, no external resource, no request anywhere.
         assert not re.search(r"<script\b|<iframe\b|https?://(?!www\.w3\.org/)", text)
-    staff_service = seeded.reporting.catalog.service("hr")
+    staff_service = seeded_sqlite.reporting.catalog.service("hr")
     assert staff_service is not None and staff_service.internal
     assert not (tmp_path / "ru" / "services" / "hr.html").exists()
     navigation = [a.get_text() for a in page(tmp_path / "ru" / "index.html").select("nav a")]
@@ -154,9 +154,9 @@ async def test_nothing_internal_is_published(seeded: Seeded, tmp_path: Path) -> 
 
 
 async def test_poll_windows_show_their_published_figures_only(
-    seeded: Seeded, tmp_path: Path
+    seeded_sqlite: Seeded, tmp_path: Path
 ) -> None:
-    await seeded.publication.publish(tmp_path)
+    await seeded_sqlite.publication.publish(tmp_path)
     rows = one(tables(page(tmp_path / "ru" / "polls.html")), "Итоги завершённых опросов")
     shown, hidden = rows
     counts = WINDOWS[0].counts
@@ -174,9 +174,9 @@ async def test_poll_windows_show_their_published_figures_only(
 
 
 async def test_you_said_we_did_renders_whatever_the_provider_gives(
-    seeded: Seeded, tmp_path: Path
+    seeded_sqlite: Seeded, tmp_path: Path
 ) -> None:
-    await seeded.publication.publish(tmp_path)
+    await seeded_sqlite.publication.publish(tmp_path)
     rows = one(tables(page(tmp_path / "ru" / "done.html")), "Меры, принятые")
     assert [r["Проблема"] for r in rows] == [m.problem for m in MEASURES]  # newest first
     first = rows[0]
@@ -185,21 +185,21 @@ async def test_you_said_we_did_renders_whatever_the_provider_gives(
     assert (number(first["До"]), number(first["После"])) == (61.5, 78.2)
     assert (rows[1]["До"], rows[1]["После"]) == ("не публикуется", "не публикуется")
     # An escaped measure: the provider's text is text, never markup.
-    seeded.measures.measures = [
+    seeded_sqlite.measures.measures = [
         DoneMeasure("<b>x</b>", "<script>alert(1)</script>", "m", date(2026, 11, 1))
     ]
-    await seeded.publication.publish(tmp_path)
+    await seeded_sqlite.publication.publish(tmp_path)
     text = (tmp_path / "ru" / "done.html").read_text()
     assert "<script>" not in text and "&lt;script&gt;" in text
-    seeded.measures.measures = []
-    await seeded.publication.publish(tmp_path)
+    seeded_sqlite.measures.measures = []
+    await seeded_sqlite.publication.publish(tmp_path)
     assert "Здесь появятся меры" in (tmp_path / "ru" / "done.html").read_text()
 
 
 async def test_english_tree_uses_the_catalogs_english_and_declares_its_language(
-    seeded: Seeded, tmp_path: Path
+    seeded_sqlite: Seeded, tmp_path: Path
 ) -> None:
-    await seeded.publication.publish(tmp_path)
+    await seeded_sqlite.publication.publish(tmp_path)
     for path in snapshot(tmp_path):
         language = path.relative_to(tmp_path).parts[0]
         if path.suffix == ".html" and language in ("ru", "en"):
@@ -210,7 +210,7 @@ async def test_english_tree_uses_the_catalogs_english_and_declares_its_language(
             levels = [int(h.name[1]) for h in soup.find_all(re.compile("^h[1-6]$"))]
             assert levels[0] == 1 and levels.count(1) == 1
             assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), path
-    licensing = seeded.reporting.catalog.service("licensing")
+    licensing = seeded_sqlite.reporting.catalog.service("licensing")
     assert licensing is not None and licensing.title.en
     english = (tmp_path / "en" / "services.html").read_text()
     assert licensing.title.en in english
@@ -218,15 +218,15 @@ async def test_english_tree_uses_the_catalogs_english_and_declares_its_language(
 
 
 async def test_rewriting_an_unchanged_site_changes_no_file_and_drops_stale_ones(
-    seeded: Seeded, tmp_path: Path
+    seeded_sqlite: Seeded, tmp_path: Path
 ) -> None:
-    await seeded.publication.publish(tmp_path)
+    await seeded_sqlite.publication.publish(tmp_path)
     before = snapshot(tmp_path)
     stale = tmp_path / "ru" / "services" / "gone.html"
     stale.write_text("old")
     foreign = tmp_path / "ru" / "notes.txt"
     foreign.write_text("the webmaster's file")
-    await seeded.publication.publish(tmp_path)
+    await seeded_sqlite.publication.publish(tmp_path)
     after = snapshot(tmp_path)
     assert not stale.exists() and foreign.exists()
     del after[foreign]
@@ -234,12 +234,12 @@ async def test_rewriting_an_unchanged_site_changes_no_file_and_drops_stale_ones(
 
 
 async def test_refresh_rewrites_only_when_the_content_changed(
-    seeded: Seeded, tmp_path: Path
+    seeded_sqlite: Seeded, tmp_path: Path
 ) -> None:
-    publication = seeded.publication
+    publication = seeded_sqlite.publication
     assert await publication.refresh(tmp_path)
     assert not await publication.refresh(tmp_path)
-    seeded.windows.results.insert(
+    seeded_sqlite.windows.results.insert(
         0,
         WindowResult(
             9,
@@ -254,14 +254,14 @@ async def test_refresh_rewrites_only_when_the_content_changed(
 
 
 async def test_results_text_shows_the_sites_figures_by_service_and_life_situation(
-    seeded: Seeded,
+    seeded_sqlite: Seeded,
 ) -> None:
     from questionnaires.schema import Language
     from reports.site import results_text
 
-    content = await seeded.publication.content()
-    text = results_text(content, Language.RU, seeded.publication.url)
-    main = await model(seeded, PeriodKind.QUARTER)
+    content = await seeded_sqlite.publication.content()
+    text = results_text(content, Language.RU, seeded_sqlite.publication.url)
+    main = await model(seeded_sqlite, PeriodKind.QUARTER)
     for group in (*main.by(Dimension.SERVICE), *main.by(Dimension.LIFE_SITUATION)):
         line = next(line for line in text.splitlines() if line.startswith(f"• {group.title} —"))
         if is_hidden(group.current, 5):
