@@ -1,6 +1,6 @@
 """The public site: static pages (Jinja2, autoescape) and SVG charts from the public model.
 
-:func:`render_site` turns a :class:`services.publication.SiteContent` into files (path → bytes):
+:func:`render_site` turns a :class:`reports.public.SiteContent` into files (path → bytes):
 ``index.html`` (choice of language), ``style.css``, and for each language a tree ``ru/`` and
 ``en/`` with the overview, the pages by service (one per service), life situation and
 touchpoint, the poll windows, "you said — we did" and the methodology. No script, no external
@@ -20,18 +20,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from questionnaires.schema import Language, Text
 from reports.disclosure import PeriodKind
 from reports.model import Dimension, GroupRow, Report, Score
+from reports.public import DoneMeasure, PublicWindow, SiteContent
 from reports.site_charts import csat_bars_svg, distribution_svg
 from reports.telegram import band_text, csat_change, is_hidden
-
-if TYPE_CHECKING:
-    from services.publication import SiteContent
 
 LANGUAGES: Final = (Language.RU, Language.EN)
 #: Files of a generated site are recognised by these suffixes when stale ones are removed.
@@ -185,6 +183,7 @@ class ScoreRow:
     mean: str = ""
     band: str = ""
     change: str = ""
+    value: float | None = None  # CSAT unformatted, for the chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +222,7 @@ def score_row(
         mean=_number(current.mean, 2, language),
         band=band_text(band, language) if band is not None else _BANDLESS,
         change=_signed(change, language) if change is not None else _t(language, "no_change"),
+        value=current.csat,
     )
 
 
@@ -265,7 +265,7 @@ def _rows(
 def _bars(
     rows: Sequence[ScoreRow], report: Report, what: str, language: Language, path: str
 ) -> Chart | None:
-    visible = [(row.title, float(row.csat.replace(",", "."))) for row in rows if not row.hidden]
+    visible = [(row.title, row.value) for row in rows if row.value is not None]
     if not visible:
         return None
     period = str(report.period)
@@ -508,31 +508,23 @@ def _distribution_rows(report: Report) -> list[tuple[int, int]]:
     return [(k, report.overall.distribution.get(k, 0)) for k in range(5, 0, -1)]
 
 
-def _window_row(window: object, language: Language) -> dict[str, str | bool]:
-    from services.campaigns import WindowResult
-
-    assert isinstance(window, WindowResult)
-    counts = window.counts
+def _window_row(window: PublicWindow, language: Language) -> dict[str, str | bool]:
     row: dict[str, str | bool] = {
         "title": window.title.get(language),
         "dates": f"{window.opens_on:%d.%m.%Y}–{window.closes_on:%d.%m.%Y}",
-        "hidden": counts is None,
+        "hidden": window.hidden,
     }
-    if counts is not None and counts.csat is not None and counts.mean is not None:
+    if window.csat is not None and window.mean is not None:
         row |= {
-            "n": str(counts.n),
-            "respondents": str(counts.respondents),
-            "csat": _number(counts.csat, 1, language),
-            "mean": _number(counts.mean, 2, language),
+            "n": str(window.n),
+            "respondents": str(window.respondents),
+            "csat": _number(window.csat, 1, language),
+            "mean": _number(window.mean, 2, language),
         }
     return row
 
 
-def _measure_row(measure: object, language: Language) -> dict[str, str]:
-    from services.publication import DoneMeasure
-
-    assert isinstance(measure, DoneMeasure)
-
+def _measure_row(measure: DoneMeasure, language: Language) -> dict[str, str]:
     def figure(value: float | None) -> str:
         return _number(value, 1, language) if value is not None else _t(language, "not_shown")
 

@@ -1,8 +1,9 @@
 """The public results (Procedure §3.11, §3.13(2), Concept §6.4): what the site and /results show.
 
-One model, :class:`SiteContent`, built here from the officer's report model (so every figure
-has passed the disclosure policy of `ReportingService.report`, closed periods only), the
-published poll windows of citizens, and the measures done ("вы сказали — мы сделали").
+One model, :class:`reports.public.SiteContent`, built here from the officer's report model (so
+every figure has passed the disclosure policy of `ReportingService.report`, closed periods
+only), the published poll windows of citizens, and the measures done ("вы сказали — мы
+сделали").
 `reports/site.py` renders it as static pages; `reports/site.py::results_text` as the bot's
 /results message. Never in it: appeals statistics (§3.6, internal), staff results and comments,
 free text of any kind, groups below the threshold.
@@ -13,40 +14,31 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from questionnaires.catalog import Catalog
-from questionnaires.schema import Questionnaire, Role, Text
+from questionnaires.schema import Questionnaire, Role
 from reports.disclosure import PeriodKind, last_closed
-from reports.model import Period, Report, Scope
+from reports.model import Period, Scope
+from reports.public import Asked, DoneMeasure, PublicWindow, SiteContent
 from reports.telegram import protect
 from services.campaigns import WindowResult
 from services.reporting import ReportingService
+
+__all__ = [
+    "DoneMeasure",  # the value a DoneMeasures provider gives, re-exported for providers
+    "DoneMeasures",
+    "NoDoneMeasures",
+    "PublicationService",
+    "SiteContent",
+]
 
 logger = logging.getLogger(__name__)
 
 #: The period the pages by service, life situation and touchpoint cover.
 MAIN_PERIOD = PeriodKind.QUARTER
-
-
-@dataclass(frozen=True, slots=True)
-class DoneMeasure:
-    """A measure taken on a problem people named, as the public sees it.
-
-    `before`/`after` are the figure of `metric` before the measure and after it, each already
-    through the disclosure policy: None when it may not be shown (or was not measured).
-    """
-
-    problem: str
-    process: str
-    measure: str
-    done_on: date
-    metric: str = "CSAT, %"
-    before: float | None = None
-    after: float | None = None
 
 
 class DoneMeasures(Protocol):
@@ -66,33 +58,6 @@ class WindowResults(Protocol):
     """Published poll windows of citizens (services.campaigns.CampaignService fits)."""
 
     async def window_results(self) -> list[WindowResult]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Asked:
-    """What a questionnaire asks for the satisfaction figure (the methodology page)."""
-
-    questionnaire: Text
-    overall_question: Text
-
-
-@dataclass(frozen=True, slots=True)
-class SiteContent:
-    """Everything the public site shows; every report is protected (reports.telegram.protect)."""
-
-    body_name: str
-    generated_on: date
-    min_group: int
-    main: Report  # the last closed quarter: all services, with breakdowns
-    periods: tuple[Report, ...]  # overall satisfaction in the last closed units, finest first
-    services: tuple[Report, ...]  # one per citizen service of the catalog, in `main.period`
-    windows: tuple[WindowResult, ...]
-    measures: tuple[DoneMeasure, ...]
-    asked: tuple[Asked, ...]
-    catalog: Catalog
-
-    def service_report(self, code: str) -> Report | None:
-        return next((r for r in self.services if r.scope.service == code), None)
 
 
 class PublicationService:
@@ -124,7 +89,7 @@ class PublicationService:
         """The content as of today: the reports are rebuilt only when a period closed, the
         windows and measures are read each time (a few rows)."""
         today = self._today()
-        windows = tuple(await self._windows.window_results())
+        windows = tuple(_public(result) for result in await self._windows.window_results())
         measures = tuple(await self._measures.done_measures())
         cached = self._cached
         if cached is not None and self._periods(cached.generated_on) == self._periods(today):
@@ -142,7 +107,7 @@ class PublicationService:
     async def _build(
         self,
         today: date,
-        windows: tuple[WindowResult, ...],
+        windows: tuple[PublicWindow, ...],
         measures: tuple[DoneMeasure, ...],
     ) -> SiteContent:
         reporting = self._reporting
@@ -208,6 +173,16 @@ class PublicationService:
         await self.publish(out)
         logger.info("Public site regenerated")
         return True
+
+
+def _public(result: WindowResult) -> PublicWindow:
+    counts = result.counts
+    window = PublicWindow(result.window_id, result.title, result.opens_on, result.closes_on)
+    if counts is None or counts.csat is None or counts.mean is None:
+        return window
+    return replace(
+        window, respondents=counts.respondents, n=counts.n, csat=counts.csat, mean=counts.mean
+    )
 
 
 def _newest_first(measures: Sequence[DoneMeasure]) -> tuple[DoneMeasure, ...]:

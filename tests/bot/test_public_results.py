@@ -87,7 +87,12 @@ async def test_published_windows_reach_the_site_model_with_their_figures(world: 
     assert result.counts.respondents == 6
     [published] = await world.campaigns.published("external")
     assert f"Ответили: {result.counts.respondents}." in published.text_html
-    assert (await publication.content()).windows == (result,)
+    [public] = (await publication.content()).windows
+    assert (public.window_id, public.respondents, public.csat) == (
+        window_id,
+        result.counts.respondents,
+        result.counts.csat,
+    )
     anna = harness.person(1001)
     await anna.send("/results")
     texts = harness.texts(1001)
