@@ -12,6 +12,7 @@ from datetime import date
 
 from questionnaires.catalog import Catalog
 from questionnaires.schema import Text
+from reports.disclosure import PeriodKind
 from reports.model import Report
 
 
@@ -66,7 +67,8 @@ class SiteContent:
     generated_on: date
     min_group: int
     main: Report  # the last closed quarter: all services, with breakdowns
-    periods: tuple[Report, ...]  # overall satisfaction in the last closed units, finest first
+    #: Overall satisfaction in the last closed month, quarter, … (finest first).
+    periods: tuple[tuple[PeriodKind, Report], ...]
     services: tuple[Report, ...]  # one per citizen service of the catalog, in `main.period`
     windows: tuple[PublicWindow, ...]
     measures: tuple[DoneMeasure, ...]

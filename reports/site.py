@@ -25,7 +25,6 @@ from typing import Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from questionnaires.schema import Language, Text
-from reports.disclosure import PeriodKind
 from reports.model import Dimension, GroupRow, Report, Score
 from reports.public import DoneMeasure, PublicWindow, SiteContent
 from reports.site_charts import csat_bars_svg, distribution_svg
@@ -330,10 +329,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
 
     overall = Table(
         _t(language, "by", what=_t(language, "overall"), period=period),
-        _t(
-            language,
-            "group",
-        ),
+        _t(language, "group"),
         (
             score_row(
                 _t(language, "all_services"), main.overall, main.overall_previous, k, language
@@ -346,13 +342,13 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         _t(language, "period"),
         tuple(
             score_row(
-                f"{_t(language, 'kind_' + _kind(report).value)}: {report.period}",
+                f"{_t(language, 'kind_' + kind.value)}: {report.period}",
                 report.overall,
                 report.overall_previous,
                 k,
                 language,
             )
-            for report in content.periods
+            for kind, report in content.periods
         ),
     )
     pages = [
@@ -487,19 +483,6 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
 def _unfilled(text: str) -> str:
     """A question as a template: «{service}» and the like become «…»."""
     return _PLACEHOLDER.sub("…", text)
-
-
-def _kind(report: Report) -> PeriodKind:
-    days = report.period.days
-    if days <= 7:
-        return PeriodKind.WEEK
-    if days <= 31:
-        return PeriodKind.MONTH
-    if days <= 92:
-        return PeriodKind.QUARTER
-    if days <= 184:
-        return PeriodKind.HALF
-    return PeriodKind.YEAR
 
 
 def _distribution_rows(report: Report) -> list[tuple[int, int]]:

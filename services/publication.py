@@ -21,7 +21,7 @@ from typing import Protocol
 
 from questionnaires.schema import Questionnaire, Role
 from reports.disclosure import PeriodKind, last_closed
-from reports.model import Period, Scope
+from reports.model import Period, Report, Scope
 from reports.public import Asked, DoneMeasure, PublicWindow, SiteContent
 from reports.telegram import protect
 from services.campaigns import WindowResult
@@ -113,12 +113,12 @@ class PublicationService:
         reporting = self._reporting
         main_period = last_closed(MAIN_PERIOD, today)
         main = await reporting.report(main_period, Scope(), title="")
-        periods = [
-            main
-            if kind == MAIN_PERIOD
-            else await reporting.report(last_closed(kind, today), Scope())
-            for kind in self._kinds()
-        ]
+        periods: list[tuple[PeriodKind, Report]] = []
+        for kind in self._kinds():
+            report = main
+            if kind != MAIN_PERIOD:
+                report = await reporting.report(last_closed(kind, today), Scope())
+            periods.append((kind, report))
         services = [
             await reporting.report(main_period, Scope(service=service.code))
             for service in reporting.catalog.services
@@ -129,7 +129,7 @@ class PublicationService:
             generated_on=today,
             min_group=reporting.disclosure.min_group,
             main=protect(main),
-            periods=tuple(protect(report) for report in periods),
+            periods=tuple((kind, protect(report)) for kind, report in periods),
             services=tuple(protect(report) for report in services),
             windows=windows,
             measures=_newest_first(measures),
@@ -190,5 +190,5 @@ def _newest_first(measures: Sequence[DoneMeasure]) -> tuple[DoneMeasure, ...]:
 
 
 def _fingerprint(content: SiteContent) -> tuple[object, ...]:
-    periods = tuple(report.period for report in content.periods)
+    periods = tuple(report.period for _, report in content.periods)
     return (periods, content.windows, content.measures)
