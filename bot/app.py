@@ -34,6 +34,7 @@ from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from scheduler.jobs import (
+    add_publish_job,
     create_scheduler,
     flush_funnel,
     hourly_privacy,
@@ -47,6 +48,7 @@ from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.painmap import PainMapService
+from services.publication import PainMapMeasures, PublicationService
 from services.reporting import ReportingPolicy, ReportingService
 from services.signals import SignalPolicy, SignalService
 from storage.activity import ActivityCounter
@@ -108,6 +110,7 @@ class Wiring:
     deliveries: ReportDeliveries
     dispatcher: Dispatcher
     signals: SignalService
+    publication: PublicationService
     painmap: PainMapService | None = None
 
     async def close(self) -> None:
@@ -294,6 +297,16 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         send=outbox,
         appeal_titles=lambda: appeals.titles().get("reason", {}),
     )
+    # The public results: the site (PUBLISH__DIR) and /results show the same content.
+    publication = PublicationService(
+        reporting=reporting,
+        windows=campaigns,
+        measures=PainMapMeasures(painmap.public_measures),
+        questionnaires=content.questionnaires,
+        body_name=settings.body.name,
+        today=feedback.today,
+        url=settings.publish.url,
+    )
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -304,6 +317,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         appeals=appeals,
         painmap=painmap,
         signals=signals,
+        publication=publication,
     )
     return Wiring(
         engine=engine,
@@ -322,6 +336,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         dispatcher=dispatcher,
         painmap=painmap,
         signals=signals,
+        publication=publication,
     )
 
 
@@ -381,6 +396,8 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     await send_due_reports(wiring.deliveries)
     add_campaign_jobs(scheduler, wiring.campaigns)
     add_initiative_job(scheduler, wiring.initiative)
+    if settings.publish.dir is not None:
+        add_publish_job(scheduler, wiring.publication, settings.publish.dir)
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()

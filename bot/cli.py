@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.appeals_cli import add_commands as add_appeals_commands
 from bot.posters import add_commands as add_poster_commands
 from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
+from bot.publish_command import add_commands as add_publish_commands
 from bot.report_command import add_commands as add_report_commands
 from questionnaires.campaigns import CampaignFile
 from questionnaires.catalog import Catalog, load_catalog
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_poster_commands(commands)
     add_report_commands(commands, _settings)
+    add_publish_commands(commands, _settings)
     add_appeals_commands(commands, _settings)
 
     schema = commands.add_parser("schema", help="write JSON Schemas for YAML editors")

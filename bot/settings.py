@@ -360,6 +360,26 @@ class ContentSettings(BaseModel):
         return _resolved(value)
 
 
+class PublishSettings(BaseModel):
+    """The public site of results (`otklik publish`, reports/site.py)."""
+
+    dir: Path | None = Field(
+        default=None,
+        description="Folder the bot regenerates the public site in after each poll window "
+        "closes and each closed half-year; unset: only `otklik publish --out DIR` writes it.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="Address of the published site; /results links to it when set.",
+        examples=["https://example.gov.ru/otklik/"],
+    )
+
+    @field_validator("dir")
+    @classmethod
+    def _from_home(cls, value: Path | None) -> Path | None:
+        return _resolved(value) if value is not None else None
+
+
 class Settings(BaseSettings):
     """Everything configurable; `.env.example` documents each variable."""
 
@@ -379,6 +399,7 @@ class Settings(BaseSettings):
     staff: StaffSettings = Field(default_factory=StaffSettings)
     # Factories: defaults that hold paths resolve against the home folder of each load.
     content: ContentSettings = Field(default_factory=ContentSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])
 
     @field_validator("log_level")

@@ -33,6 +33,7 @@ from questionnaires.campaigns import (
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Kind, Language
+from reports.site import results_text
 from reports.telegram import split_message
 from services.campaigns import (
     MAX_CODES_PER_CALL,
@@ -42,6 +43,7 @@ from services.campaigns import (
 )
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
+from services.publication import PublicationService
 
 logger = logging.getLogger(__name__)
 
@@ -311,18 +313,28 @@ def setup() -> Router:
         )
 
     @router.message(Command("results"))
-    async def on_results(message: Message, campaigns: CampaignService) -> None:
+    async def on_results(
+        message: Message,
+        campaigns: CampaignService,
+        publication: PublicationService | None = None,
+    ) -> None:
         user = message.from_user
         language = language_of(user)
+        if publication is not None:
+            # What the public site shows, by service and life situation (services.publication).
+            content = await publication.content()
+            for part in split_message(results_text(content, language, publication.url)):
+                await message.answer(part, disable_web_page_preview=True)
         publications = await campaigns.published(CampaignAudience.EXTERNAL)
         if user is not None and await campaigns.is_staff(user.id):
             # Staff results are shown to staff only.
             publications = await campaigns.published()
         if not publications:
-            await message.answer(_t(language, "no_results"))
+            if publication is None:
+                await message.answer(_t(language, "no_results"))
             return
-        for publication in publications[:3]:
-            await message.answer(publication.text_html)
+        for published in publications[:3]:
+            await message.answer(published.text_html)
 
     return router
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -216,3 +217,34 @@ def create_scheduler(
         replace_existing=True,
     )
     return scheduler
+
+
+PUBLISH_JOB = "publish"
+
+
+class SitePublisher(Protocol):
+    async def refresh(self, out: Path) -> bool: ...
+
+
+async def publish_site(publisher: SitePublisher, out: Path) -> bool:
+    """Rewrite the public site when what it shows changed (services.publication): a window's
+    results published, a period closed; a failure is logged and retried on the next run."""
+    try:
+        return await publisher.refresh(out)
+    except Exception as error:
+        logger.error("Public site not regenerated: %s", type(error).__name__, exc_info=error)
+        return False
+
+
+def add_publish_job(scheduler: AsyncIOScheduler, publisher: SitePublisher, out: Path) -> None:
+    """Check every 15 minutes (PUBLISH__DIR set); the first run is at start."""
+    scheduler.add_job(
+        publish_site,
+        IntervalTrigger(minutes=15, timezone=scheduler.timezone),
+        id=PUBLISH_JOB,
+        kwargs={"publisher": publisher, "out": out},
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+    )

@@ -150,6 +150,18 @@ class Publication:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowResult:
+    """The public figures of one published window (the site and /results render them): the
+    same rule as its publication text, so `counts` is None when they may not be shown."""
+
+    window_id: int
+    title: Text
+    opens_on: date
+    closes_on: date  # the last day it ran
+    counts: GroupCounts | None
+
+
+@dataclass(frozen=True, slots=True)
 class CampaignPolicy:
     """Anonymity thresholds of the results (domain brief, "Metrics")."""
 
@@ -693,6 +705,28 @@ class CampaignService:
         """Published results, newest first (of one audience if given)."""
         wanted = str(CampaignAudience(audience)) if audience is not None else None
         return [self._publication(row) for row in await self._store.publications(wanted)]
+
+    async def window_results(self) -> list[WindowResult]:
+        """Figures of the published windows of citizens, newest first; staff results are never
+        public. Figures only when the window's respondents and scores reach the threshold."""
+        results = []
+        for publication in await self._store.publications(str(CampaignAudience.EXTERNAL)):
+            row = await self._store.window(publication.window_id)
+            if row is None:
+                continue
+            total = total_of(await self._tallies(row))
+            shown = min(total.respondents, total.n) >= self._policy.min_group
+            ran = self._as_ran(row)
+            results.append(
+                WindowResult(
+                    window_id=row.id,
+                    title=self._title(row),
+                    opens_on=ran.opens_on,
+                    closes_on=ran.closes_on,
+                    counts=total if shown else None,
+                )
+            )
+        return results
 
     # --- the scheduler --------------------------------------------------------------------
 

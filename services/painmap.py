@@ -32,6 +32,7 @@ from reports.painmap_import import (
     read_sheet,
 )
 from reports.periods import local_today
+from reports.public import DoneMeasure as PublicMeasure
 from services.reporting import ReportingService
 from storage.models_painmap import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
 from storage.painmap import (
@@ -469,6 +470,29 @@ class PainMapService:
                 )
             )
         return result
+
+    async def public_measures(self) -> list[PublicMeasure]:
+        """Done measures as the public site shows them («вы сказали — мы сделали»): the
+        process's CSAT in the last closed month before the measure and the latest after it,
+        each as the reports disclosed it (None when it was hidden or not measured)."""
+
+        def csat(record: SatisfactionRecord | None) -> float | None:
+            if record is None or record.satisfaction.hidden:
+                return None
+            return record.satisfaction.csat
+
+        return [
+            PublicMeasure(
+                problem=done.problem,
+                process=done.process_title,
+                measure=done.measure,
+                done_on=done.done_on,
+                metric="CSAT, %",
+                before=csat(done.comparison.csat_before),
+                after=csat(done.comparison.csat_after),
+            )
+            for done in await self.done_measures()
+        ]
 
     # --- the workbook round trip -------------------------------------------------------
 

@@ -216,6 +216,8 @@ async def test_staff_results_merge_small_departments_and_hide_comments_below_ten
     ]
     assert "Ответили: 8." in published and "Лицензирование" not in published
     assert [chat for chat, _ in world.sent if chat == 202] == []
+    # Published to staff, never to the public site (services.publication).
+    assert await world.service.window_results() == []
 
 
 async def test_staff_results_show_departments_that_reach_the_threshold(

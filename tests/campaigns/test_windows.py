@@ -319,6 +319,15 @@ async def test_officer_opens_an_extra_poll_and_closes_it_early(
     [publication] = await world.service.published()
     assert publication.window_id == window.id and "Ответили: 5." in publication.text_html
     assert await world.service.published("staff") == []
+    # The public site gets the same figures, and the days the window actually ran.
+    [result] = await world.service.window_results()
+    assert result.counts is not None
+    assert (result.window_id, result.counts.respondents, result.counts.csat) == (
+        window.id,
+        5,
+        100.0,
+    )
+    assert (result.opens_on, result.closes_on) == (date(2026, 2, 10), date(2026, 2, 10))
     with pytest.raises(UnknownCampaignError):
         await world.service.open_now("nope")
 

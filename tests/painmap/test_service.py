@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reports.model import Period, Scope
 from reports.painmap_import import NotAPainMap
+from services.publication import PainMapMeasures
 from storage.appeals import AppealRow, AppealStore
 from storage.models_painmap import Measure, PainFigure
 from storage.painmap import Figures, FoundPain, ProcessKey, Satisfaction, Span
@@ -159,6 +160,15 @@ async def test_before_and_after_a_done_measure(desk: Desk) -> None:
     assert published.problem == "Очередь"
     assert published.measure == "Электронная очередь"
     assert published.comparison == comparison
+    # «Вы сказали — мы сделали» on the public site: the process's CSAT before and after.
+    [public] = await PainMapMeasures(desk.service.public_measures).done_measures()
+    assert (public.problem, public.process, public.measure) == (
+        "Очередь",
+        LICENSING,
+        "Электронная очередь",
+    )
+    assert public.done_on == day("15.10.2026") and public.metric == "CSAT, %"
+    assert public.before == pytest.approx(50.0) and public.after == pytest.approx(87.5)
 
 
 async def test_a_services_officer_sees_only_her_services_pains(desk: Desk) -> None:
