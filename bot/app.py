@@ -39,12 +39,14 @@ from scheduler.jobs import (
     send_due_reports,
 )
 from services.appeals import AppealsService, appeals_mapping
+from services.appendix2 import Appendix2Service
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
 from services.reporting import ReportingPolicy, ReportingService
+from services.staff_results import StaffResultsReader
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
@@ -234,6 +236,28 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         hour=settings.staff.feedback_hour,
     )
     feedback.add_listener(initiative)
+    # The appeals register (§3.5): imports and the quarterly monitoring.
+    appeals = AppealsService(
+        # Imports write: through the answer path's engine, so SQLite has one writer (a second
+        # one would fail on SQLITE_BUSY_SNAPSHOT or hold the lock past the busy timeout).
+        AppealStore(sessions),
+        appeals_mapping(settings.content.appeals_mapping_path),
+        disclosure,
+    )
+    # The Appendix 2 report (§6.5), with the semiannual delivery and on demand.
+    appendix2 = Appendix2Service(
+        reporting=reporting,
+        body=settings.body.name,
+        appeals=appeals,
+        staff=StaffResultsReader(
+            sessions=create_session_factory(report_engine),
+            campaigns=content.campaigns.campaigns,
+            questionnaires=content.questionnaires,
+            departments=content.catalog.departments,
+            zone=settings.body.zone,
+            min_group=disclosure.min_group,
+        ),
+    )
     deliveries = ReportDeliveries(
         schedule=ReportSchedule(
             settings.body.zone,
@@ -244,14 +268,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         store=DeliveryStore(sessions),
         reporting=reporting,
         outbox=outbox,
-    )
-    # The appeals register (§3.5): imports and the quarterly monitoring.
-    appeals = AppealsService(
-        # Imports write: through the answer path's engine, so SQLite has one writer (a second
-        # one would fail on SQLITE_BUSY_SNAPSHOT or hold the lock past the busy timeout).
-        AppealStore(sessions),
-        appeals_mapping(settings.content.appeals_mapping_path),
-        disclosure,
+        appendix2=appendix2,
     )
     dispatcher = create_dispatcher(
         storage=storage,
@@ -261,6 +278,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         funnel=funnel,
         settings=settings,
         appeals=appeals,
+        appendix2=appendix2,
     )
     return Wiring(
         engine=engine,

@@ -1,4 +1,5 @@
-"""`otklik report`: the officer's report for integration and checks, as JSON, XLSX or HTML.
+"""`otklik report`: the officer's report for integration and checks, as JSON, XLSX or HTML,
+and the Appendix 2 report to sign as DOCX.
 
 The same model and disclosure policy as the bot (services.reporting.ReportingService): a
 figure the officer's message hides is absent here too.
@@ -31,7 +32,12 @@ from reports.periods import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.content import Content
     from bot.settings import Settings
+    from services.appendix2 import Appendix2Service
+    from services.reporting import ReportingService
 
 EXIT_OK = 0
 
@@ -57,7 +63,7 @@ def add_commands(
 ) -> None:
     """Add `report` to the `otklik` command; ``settings`` loads and explains the settings."""
     report = subparsers.add_parser(
-        "report", help="print the officer's report as JSON, XLSX or HTML"
+        "report", help="print the officer's report as JSON, XLSX or HTML, or Appendix 2 as DOCX"
     )
     report.add_argument("--period", choices=sorted(_UNITS), help="calendar unit of the report")
     report.add_argument(
@@ -69,7 +75,12 @@ def add_commands(
     report.add_argument("--from", dest="start", type=date.fromisoformat, metavar="DATE")
     report.add_argument("--to", dest="end", type=date.fromisoformat, metavar="DATE")
     report.add_argument("--service", metavar="CODE", help="one service; default: all")
-    report.add_argument("--format", choices=("json", "xlsx", "html"), default="json")
+    report.add_argument(
+        "--format",
+        choices=("json", "xlsx", "html", "docx"),
+        default="json",
+        help="docx: the Appendix 2 report of the Procedure, body-wide (no --service)",
+    )
     report.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
     report.add_argument("--out", type=Path, help="file to write; default: standard output")
     report.set_defaults(handler=lambda args: cmd_report(args, settings()))
@@ -104,6 +115,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.content import load_content
     from reports.export import report_html, report_json
     from reports.model import QuestionnaireRoles
+    from services.appendix2 import beside_of
     from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
 
@@ -115,6 +127,10 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         settings.content.catalog_path,
         settings.content.campaigns_path,
     )
+    if args.format == "docx" and args.service is not None:
+        raise Problem("report: --format docx is the body-wide Appendix 2 report; drop --service")
+    if args.format == "docx" and args.out is None and sys.stdout.isatty():
+        raise Problem("report: a DOCX file is binary; give --out FILE")
     if args.service is not None and content.catalog.service(args.service) is None:
         raise Problem(f"report: no service {args.service!r} in the catalog")
     scope = Scope(service=args.service)
@@ -126,7 +142,11 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         policy=ReportingPolicy(disclosure=disclosure),
     )
     try:
-        if args.format == "xlsx":
+        if args.format == "docx":
+            data = await _appendix2(settings, reporting, content, engine).docx(
+                period, beside_of(period)
+            )
+        elif args.format == "xlsx":
             data = await reporting.workbook(period, scope)
         else:
             report = await reporting.report(period, scope)
@@ -148,3 +168,33 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     return EXIT_OK
+
+
+def _appendix2(
+    settings: Settings, reporting: ReportingService, content: Content, engine: AsyncEngine
+) -> Appendix2Service:
+    """The same composition as bot.app.wire, without a bot to send through."""
+    from services.appeals import AppealsService, appeals_mapping
+    from services.appendix2 import Appendix2Service
+    from services.staff_results import StaffResultsReader
+    from storage.appeals import AppealStore
+    from storage.database import create_session_factory
+
+    sessions = create_session_factory(engine)
+    return Appendix2Service(
+        reporting=reporting,
+        body=settings.body.name,
+        appeals=AppealsService(
+            AppealStore(sessions),
+            appeals_mapping(settings.content.appeals_mapping_path),
+            disclosure_policy(settings),
+        ),
+        staff=StaffResultsReader(
+            sessions=sessions,
+            campaigns=content.campaigns.campaigns,
+            questionnaires=content.questionnaires,
+            departments=content.catalog.departments,
+            zone=settings.body.zone,
+            min_group=settings.privacy.min_group_size,
+        ),
+    )

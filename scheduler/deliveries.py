@@ -33,6 +33,8 @@ from reports.periods import (
     segment_of,
     year_of,
 )
+from services.appendix2 import Appendix2Service
+from services.appendix2 import file_name as appendix2_file
 from services.reporting import ReportingService
 from storage.deliveries import DeliveryStore
 
@@ -154,11 +156,13 @@ class ReportDeliveries:
         store: DeliveryStore,
         reporting: ReportingService,
         outbox: OfficerOutbox,
+        appendix2: Appendix2Service | None = None,
     ) -> None:
         self._schedule = schedule
         self._store = store
         self._reporting = reporting
         self._outbox = outbox
+        self._appendix2 = appendix2
 
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
@@ -235,12 +239,25 @@ class ReportDeliveries:
             await self._outbox.document(
                 officer, f"otklik-{year.start.year}.xlsx", workbook, f"Годовой отчёт {year}"
             )
+            await self._send_appendix2(officer, scope, year, half)
+        else:
+            await self._send_appendix2(officer, scope, half, None)
         await self._send_report(officer, half, scope, f"Полугодовой отчёт: {what}")
         workbook = await self._reporting.workbook(half, scope)
         await self._outbox.document(
             officer, f"otklik-{due.key}.xlsx", workbook, f"Полугодовой отчёт {half}"
         )
         return True
+
+    async def _send_appendix2(
+        self, officer: int, scope: Scope, period: Period, beside: Period | None
+    ) -> None:
+        """The Appendix 2 report to sign (§6.5): body-wide, so to body-wide officers only."""
+        if self._appendix2 is None or scope.service is not None:
+            return
+        data = await self._appendix2.docx(period, beside)
+        caption = f"Отчёт по форме приложения 2 к Порядку за {period}"
+        await self._outbox.document(officer, appendix2_file(period), data, caption)
 
     async def _send_report(self, officer: int, period: Period, scope: Scope, title: str) -> None:
         files = await self._reporting.report_files(period, scope, Language.RU, title)

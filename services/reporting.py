@@ -147,6 +147,13 @@ class ReportingService:
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
         report = await self.report(period, scope, title)
+        return ReportFiles(
+            messages=render_report(report, language), charts=await self.charts(report, language)
+        )
+
+    async def charts(self, report: Report, language: Language) -> list[tuple[str, bytes]]:
+        """The trend and distribution charts of a report, as (file name, PNG)."""
+        period, scope = report.period, report.scope
         # Week points show figures only with weekly figures on (reports.disclosure).
         weekly = self._policy.disclosure.weekly and period.days <= WEEKLY_TREND_UP_TO_DAYS
         bucket: Literal["week", "month"] = "week" if weekly else "month"
@@ -181,10 +188,7 @@ class ReportingService:
                 language=language,
             ),
         )
-        return ReportFiles(
-            messages=render_report(report, language),
-            charts=[("csat_trend.png", trend_png), ("distribution.png", distribution)],
-        )
+        return [("csat_trend.png", trend_png), ("distribution.png", distribution)]
 
     async def workbook(self, period: Period, scope: Scope) -> bytes:
         report = await self.report(period, scope)
