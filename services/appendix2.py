@@ -26,6 +26,7 @@ from reports.appendix2 import (
 from reports.docx import render_docx
 from reports.model import Dimension, Period, Report, Scope
 from reports.periods import quarter_of
+from reports.telegram import protect
 from services.reporting import ReportingService
 
 INTERNAL = "internal"
@@ -126,7 +127,8 @@ class Appendix2Service:
         """The report of each process that shows figures: its problems make the pain map."""
         reports = []
         for report in audiences:
-            for row in report.by(Dimension.SERVICE):
+            # As the document's tables show them (complementary suppression included).
+            for row in protect(report).by(Dimension.SERVICE):
                 if row.key is None or row.current.suppressed or not row.current.n:
                     continue
                 scope = Scope(service=row.key, audience=report.scope.audience)
