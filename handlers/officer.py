@@ -1,5 +1,7 @@
 """Officer commands: /report and /export with period and service chosen by buttons, or a typed
 closed range (``/report 01.01.2026–31.03.2026``) checked against the disclosure policy.
+A report of all services carries a button for the Appendix 2 document of the same period
+(services.appendix2), for body-wide officers.
 
 Anyone who is not an officer never reaches these handlers: their /report falls through to the
 "unknown command" answer every citizen gets, so nothing hints that the commands exist.

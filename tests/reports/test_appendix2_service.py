@@ -108,3 +108,26 @@ def test_quarters_and_the_half_beside_a_year() -> None:
     ]
     assert beside_of(year) == Period(date(2026, 7, 1), date(2026, 12, 31))
     assert beside_of(H1) is None
+
+
+async def test_attack_the_year_minus_a_half_isolates_nobody(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    """The document shows the year and its second half; the officer can also ask for the first
+    half. Whatever of the three shows a figure, no difference of them is a group of 1–4."""
+    await responses.scores(date(2026, 2, 10), [5, 4, 4, 5, 3, 2], service="licensing")
+    await responses.scores(date(2026, 9, 15), [1, 1, 2], service="licensing")  # three people
+    reporting = _reporting(sessions)
+    year = Period(date(2026, 1, 1), date(2026, 12, 31))
+    document = docx.Document(
+        io.BytesIO(
+            await Appendix2Service(reporting=reporting, body=BODY).docx(year, beside_of(year))
+        )
+    )
+    rows = cells(tables(document)["Удовлетворённость в целом"])[1:]
+    shown = {row[0]: int(row[1]) for row in rows if row[1] != HIDDEN}
+    first_half = await reporting.report(Period(date(2026, 1, 1), date(2026, 6, 30)), Scope())
+    if not first_half.overall.suppressed:
+        shown["01.01.2026–30.06.2026"] = first_half.overall.n
+    # The six of the first half show; the year would give the three away, so it is hidden.
+    assert shown == {"01.01.2026–30.06.2026": 6}
