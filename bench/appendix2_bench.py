@@ -4,9 +4,9 @@ Run from the repository root:
 ``.venv/bin/python -m bench.appendix2_bench [--rows 300000] [--keep FILE]``.
 The data are those of bench/report_bench.py (20 services, 6 channels, a year of answers) on
 SQLite through the reports' engine of two connections, as the bot builds it. The document reads
-the external, internal and half-year reports, the charts' trend and one report per process
-shown (its problems make the pain map), then renders the .docx; each part is timed once after a
-warm-up, beside the median of ``--runs`` builds of the year's report over all services.
+the external, internal and half-year reports, the charts' trend and the problems of every
+process shown (the pain map), then renders the .docx; each part is timed once after a warm-up,
+beside the median of ``--runs`` builds of the year's report over all services.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ async def measure(path: Path, runs: int) -> None:
         await reporting.charts(external, Language.RU)
         drawing = time.perf_counter() - started
         started = time.perf_counter()
-        processes = await service._process_reports(YEAR_PERIOD, external, internal)
+        processes = await service.process_problems(YEAR_PERIOD, external, internal)
         per_process = time.perf_counter() - started
         data = Appendix2Data(
             body="—",
@@ -82,15 +82,17 @@ async def measure(path: Path, runs: int) -> None:
         total = time.perf_counter() - started
     finally:
         await engine.dispose()
-    print(f"  one year report, all services (median of {runs})  {one_report * 1000:8.1f} ms")
-    print(f"  external + internal + half-year reports          {reports * 1000:8.1f} ms")
-    print(f"  trend and distribution charts                    {drawing * 1000:8.1f} ms")
-    print(f"  {len(processes)} per-process reports (pain map){'':<17}{per_process * 1000:8.1f} ms")
-    print(f"  document model and .docx ({size:,} bytes, no charts) {rendering * 1000:6.1f} ms")
-    print(
-        f"  the whole document ({whole:,} bytes)             {total * 1000:8.1f} ms"
-        f"   {total / one_report:5.1f} x one report"
-    )
+    lines = [
+        (f"one year report, all services (median of {runs})", one_report),
+        ("external + internal + half-year reports", reports),
+        ("trend and distribution charts", drawing),
+        (f"problems of {len(processes)} processes (pain map), one read", per_process),
+        (f"document model and .docx ({size:,} bytes, no charts)", rendering),
+        (f"the whole document ({whole:,} bytes)", total),
+    ]
+    for label, seconds in lines:
+        print(f"  {label:<56} {seconds * 1000:9.1f} ms")
+    print(f"  the whole document takes {total / one_report:.1f} x one year report")
 
 
 async def main(rows: int, runs: int, keep: Path | None) -> None:

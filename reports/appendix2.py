@@ -101,7 +101,7 @@ class Document:
 class PainRow:
     """One row of the pain map (Appendix 1 columns, plus the measure's status).
 
-    Today built from the problems of the per-process reports (:func:`pains_from_reports`); the
+    Today built from the problems of each process's report (:func:`pains_of`); the
     persisted pain map (storage.painmap) supplies the same rows with its measures filled in.
     """
 
@@ -593,13 +593,13 @@ def build_document(data: Appendix2Data, sections: Sequence[SectionBuilder] = SEC
 # --- the pain map from today's reports -------------------------------------------------------
 
 
-def pains_from_reports(reports: Sequence[Report]) -> tuple[PainRow, ...]:
-    """Pain map rows from the problems of per-process reports, by priority within each
-    process; hidden problems are left out (a row with no figures tells nothing)."""
+def pains_of(processes: Sequence[tuple[str, Sequence[ProblemRow]]]) -> tuple[PainRow, ...]:
+    """Pain map rows from the problems of each process (its title, its report's problem rows),
+    by priority within each process; hidden problems are left out (a row with no figures
+    tells nothing)."""
     rows: list[tuple[float, PainRow]] = []
-    for report in reports:
-        process = _process_of(report)
-        for problem in report.problems:
+    for process, problems in processes:
+        for problem in problems:
             if problem.suppressed:
                 continue
             rows.append((_priority_key(problem), _pain_of(process, problem)))
@@ -613,11 +613,3 @@ def _priority_key(problem: ProblemRow) -> float:
 
 def _pain_of(process: str, problem: ProblemRow) -> PainRow:
     return PainRow(process, problem.title, problem.prevalence, problem.priority)
-
-
-def _process_of(report: Report) -> str:
-    service = report.scope.service
-    for row in report.by(Dimension.SERVICE):
-        if row.key == service:
-            return row.title
-    return service or "Все процессы"

@@ -1178,3 +1178,37 @@ def _fold_rows(
             record["comments"] = tuple(texts)
         result.append(record)
     return result
+
+
+# --- problems of every process at once (the Appendix 2 pain map) ---------------------------
+
+
+async def problems_by_service(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    period: Period,
+    audience: str,
+    services: Sequence[str],
+    previous: Period,
+    min_group: int = DEFAULT_MIN_GROUP,
+    weekly: bool = False,
+) -> dict[str, tuple[ProblemRow, ...]]:
+    """The problem rows each of ``services`` has in its own report (:func:`build_report` with
+    that service's scope and ``previous``), from one read of the audience instead of one per
+    service. Callers pass only services whose score shows: build_report lists no problems
+    under a suppressed score."""
+    grain = grain_of([period, previous], weekly)  # the atoms build_report folds
+
+    async def read(session: AsyncSession) -> tuple[_Atoms, list[_Named]]:
+        atoms = await _atoms(session, roles, audience, period, grain)
+        return atoms, await _problems(session, roles, audience, period, grain=grain)
+
+    atoms, named = await _read(sessions, read)
+    rows: dict[str, tuple[ProblemRow, ...]] = {}
+    for service in services:
+        scope = Scope(service=service, audience=audience)
+        where = _scope_test(scope)
+        base = sum(count for atom, count in atoms.problem_base.items() if where(atom))
+        rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly)
+    return rows

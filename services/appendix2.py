@@ -21,10 +21,10 @@ from reports.appendix2 import (
     PainRow,
     StaffWindowResult,
     build_document,
-    pains_from_reports,
+    pains_of,
 )
 from reports.docx import render_docx
-from reports.model import Dimension, Period, Report, Scope
+from reports.model import Dimension, Period, ProblemRow, Report, Scope
 from reports.periods import quarter_of
 from reports.telegram import protect
 from services.reporting import ReportingService
@@ -101,7 +101,7 @@ class Appendix2Service:
         if self._painmap is not None:
             pains = tuple(await self._painmap.pains(period))
         else:
-            pains = pains_from_reports(await self._process_reports(period, external, internal))
+            pains = pains_of(await self.process_problems(period, external, internal))
         return build_document(
             Appendix2Data(
                 body=self._body,
@@ -123,17 +123,26 @@ class Appendix2Service:
         # Rendering is CPU work: keep the event loop answering people meanwhile.
         return await asyncio.to_thread(render_docx, document)
 
-    async def _process_reports(self, period: Period, *audiences: Report) -> list[Report]:
-        """The report of each process that shows figures: its problems make the pain map."""
-        reports = []
+    async def process_problems(
+        self, period: Period, *audiences: Report
+    ) -> list[tuple[str, tuple[ProblemRow, ...]]]:
+        """Each process the tables show with the problems its own report lists (the pain
+        map's rows), read once per audience."""
+        found: list[tuple[str, tuple[ProblemRow, ...]]] = []
         for report in audiences:
             # As the document's tables show them (complementary suppression included).
-            for row in protect(report).by(Dimension.SERVICE):
-                if row.key is None or row.current.suppressed or not row.current.n:
-                    continue
-                scope = Scope(service=row.key, audience=report.scope.audience)
-                reports.append(await self._reporting.report(period, scope))
-        return reports
+            shown = {
+                row.key: row.title
+                for row in protect(report).by(Dimension.SERVICE)
+                if row.key is not None and row.current.n and not row.current.suppressed
+            }
+            if not shown:
+                continue
+            problems = await self._reporting.problems_by_service(
+                period, report.scope.audience, list(shown)
+            )
+            found += [(title, problems[code]) for code, title in shown.items()]
+        return found
 
 
 _CHART_CAPTIONS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,8 +23,9 @@ from reports.metrics import (
     build_report,
     csat_trend,
     negative_batch,
+    problems_by_service,
 )
-from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
+from reports.model import Dimension, Period, ProblemRow, QuestionnaireRoles, Report, Scope
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
@@ -135,6 +137,21 @@ class ReportingService:
             title=title or self.default_title(scope),
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=calendar_previous(period),
+        )
+
+    async def problems_by_service(
+        self, period: Period, audience: str, services: Sequence[str]
+    ) -> dict[str, tuple[ProblemRow, ...]]:
+        """The problems each service's own report lists, read once for all of them."""
+        return await problems_by_service(
+            self._sessions,
+            roles=self._roles,
+            period=period,
+            audience=audience,
+            services=services,
+            previous=calendar_previous(period),
+            min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
         )
 
     def default_title(self, scope: Scope) -> str:

@@ -22,7 +22,7 @@ from reports.appendix2 import (
     Section,
     StaffWindowResult,
     build_document,
-    pains_from_reports,
+    pains_of,
 )
 from reports.charts import distribution_png
 from reports.docx import EDITABLE_STYLE, SUPPRESSED_STYLE, render_docx
@@ -375,17 +375,13 @@ def test_pain_map_has_the_columns_of_appendix_1_and_the_measures() -> None:
     ]
 
 
-def test_pain_map_from_the_per_process_reports_leaves_hidden_problems_out() -> None:
-    licensing = _report(
-        scope=Scope(service="licensing"),
-        groups=(_row(Dimension.SERVICE, "licensing", "Лицензирование", _score(25, 80, 4), EMPTY),),
-        problems=(
-            ProblemRow("obstacles", "queue", "Очередь", 10, 0.4, 2.5, 1.0),
-            ProblemRow("obstacles", "slow", "Долго", 6, 0.24, 3.5, 0.36),
-            ProblemRow("obstacles", "rude", "Грубость", 0, 0.0, None, None, suppressed=True),
-        ),
+def test_pain_map_from_the_processes_problems_leaves_hidden_problems_out() -> None:
+    problems = (
+        ProblemRow("obstacles", "slow", "Долго", 6, 0.24, 3.5, 0.36),
+        ProblemRow("obstacles", "queue", "Очередь", 10, 0.4, 2.5, 1.0),
+        ProblemRow("obstacles", "rude", "Грубость", 0, 0.0, None, None, suppressed=True),
     )
-    assert pains_from_reports([licensing]) == (
+    assert pains_of([("Лицензирование", problems), ("Проверки", ())]) == (
         PainRow("Лицензирование", "Очередь", 0.4, 1.0),
         PainRow("Лицензирование", "Долго", 0.24, 0.36),
     )

@@ -131,3 +131,18 @@ async def test_attack_the_year_minus_a_half_isolates_nobody(
         shown["01.01.2026–30.06.2026"] = first_half.overall.n
     # The six of the first half show; the year would give the three away, so it is hidden.
     assert shown == {"01.01.2026–30.06.2026": 6}
+
+
+async def test_problems_read_at_once_equal_each_process_report(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    await _seed(responses)
+    await responses.scores(date(2026, 2, 11), [1, 2, 2, 3, 1], service="appeals")
+    for _ in range(5):
+        await responses.add(date(2026, 3, 3), 2, service="appeals", problems=["queue", "rude"])
+    reporting = _reporting(sessions)
+    at_once = await reporting.problems_by_service(H1, "external", ["licensing", "appeals"])
+    for service in ("licensing", "appeals"):
+        own = await reporting.report(H1, Scope(service=service))
+        assert at_once[service] == own.problems
+    assert {p.option_id for p in at_once["appeals"] if not p.suppressed} == {"queue", "rude"}
