@@ -603,12 +603,14 @@ def _problem_rows(
     base: int,
     min_group: int,
     weekly: bool = False,
+    plans: dict[tuple[str, str], Plan] | None = None,
 ) -> tuple[ProblemRow, ...]:
     """Prevalence, mean and priority of each option of the scope.
 
     Each option has a disclosure plan of its own over the atoms where it was named: its figures
     show only when the scope is a union of that plan's blocks (at least ``min_group`` naming
-    it in each), so no subtraction of two views isolates fewer people naming it.
+    it in each), so no subtraction of two views isolates fewer people naming it. The plan does
+    not depend on the scope: ``plans`` keeps them for the next scope of the same period.
     """
     if base <= 0:
         return ()
@@ -628,9 +630,11 @@ def _problem_rows(
         if not members:
             continue
         title = option_titles.get((question, option), option)
-        option_plan = plan(
+        option_plan = (plans or {}).get((question, option)) or plan(
             period, {a: item.respondents for a, item in atoms.items()}, min_group, weekly=weekly
         )
+        if plans is not None:
+            plans[question, option] = option_plan
         respondents = sum(atoms[atom].respondents for atom in members)
         if respondents < max(min_group, 1) or not option_plan.publishable(members):
             rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
@@ -1206,9 +1210,10 @@ async def problems_by_service(
 
     atoms, named = await _read(sessions, read)
     rows: dict[str, tuple[ProblemRow, ...]] = {}
+    plans: dict[tuple[str, str], Plan] = {}  # one per option, whatever the service
     for service in services:
         scope = Scope(service=service, audience=audience)
         where = _scope_test(scope)
         base = sum(count for atom, count in atoms.problem_base.items() if where(atom))
-        rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly)
+        rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly, plans)
     return rows
