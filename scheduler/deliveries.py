@@ -163,6 +163,8 @@ class ReportDeliveries:
         self._reporting = reporting
         self._outbox = outbox
         self._appendix2 = appendix2
+        # The Appendix 2 document of the delivery under way: built once for all officers.
+        self._documents: dict[tuple[Period, Period | None], bytes] = {}
 
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
@@ -189,6 +191,7 @@ class ReportDeliveries:
 
     async def _deliver(self, due: Due, now: datetime) -> int:
         sent = 0
+        self._documents.clear()
         for officer in sorted(self._reporting.all_officers()):
             for scope in self._scopes(officer):
                 key = f"{due.key}:{scope.service or '*'}"
@@ -255,7 +258,10 @@ class ReportDeliveries:
         """The Appendix 2 report to sign (§6.5): body-wide, so to body-wide officers only."""
         if self._appendix2 is None or scope.service is not None:
             return
-        data = await self._appendix2.docx(period, beside)
+        key = (period, beside)
+        if key not in self._documents:
+            self._documents[key] = await self._appendix2.docx(period, beside)
+        data = self._documents[key]
         caption = f"Отчёт по форме приложения 2 к Порядку за {period}"
         await self._outbox.document(officer, appendix2_file(period), data, caption)
 

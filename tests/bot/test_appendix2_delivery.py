@@ -9,6 +9,7 @@ from datetime import date
 import docx
 
 from reports.disclosure import DisclosurePolicy
+from reports.model import Period
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from services.appendix2 import Appendix2Service
 from services.reporting import ReportingPolicy, ReportingService
@@ -81,3 +82,40 @@ async def test_a_service_officer_gets_no_body_wide_document(world: World) -> Non
     await deliveries.tick(_local(2026, 7, 1, 9, 0))
     # The officer of one service gets that service's half-year, not the body-wide document.
     assert outbox.documents == [(777, "otklik-2026-H1.xlsx")]
+
+
+class CountingAppendix2(Appendix2Service):
+    built: int = 0
+
+    async def docx(self, period: Period, beside: Period | None = None) -> bytes:
+        self.built += 1
+        return await super().docx(period, beside)
+
+
+async def test_two_body_wide_officers_get_one_document_built_once(world: World) -> None:
+    reporting = ReportingService(
+        sessions=world.sessions,
+        roles=world.reporting._roles,
+        catalog=world.reporting.catalog,
+        policy=ReportingPolicy(
+            officer_ids=frozenset({OFFICER_ID, 600600}),
+            disclosure=DisclosurePolicy(weekly=True),
+        ),
+    )
+    await _installed(world, date(2025, 12, 1))
+    outbox = KeepingOutbox()
+    appendix2 = CountingAppendix2(reporting=reporting, body=BODY)
+    deliveries = ReportDeliveries(
+        schedule=ReportSchedule(ZONE, "0 9 * * mon", weekly=True),
+        store=DeliveryStore(world.sessions),
+        reporting=reporting,
+        outbox=outbox,
+        appendix2=appendix2,
+    )
+    await deliveries.tick(_local(2026, 7, 1, 9, 0))
+    name = "otklik-appendix2-20260101-20260630.docx"
+    assert sorted(chat for chat, file in outbox.documents if file == name) == [
+        OFFICER_ID,
+        600600,
+    ]
+    assert appendix2.built == 1
