@@ -181,13 +181,14 @@ def _appendix2(
     from storage.database import create_session_factory
 
     sessions = create_session_factory(engine)
+    disclosure = disclosure_policy(settings)
     return Appendix2Service(
         reporting=reporting,
         body=settings.body.name,
         appeals=AppealsService(
             AppealStore(sessions),
             appeals_mapping(settings.content.appeals_mapping_path),
-            disclosure_policy(settings),
+            disclosure,
         ),
         staff=StaffResultsReader(
             sessions=sessions,
@@ -195,6 +196,6 @@ def _appendix2(
             questionnaires=content.questionnaires,
             departments=content.catalog.departments,
             zone=settings.body.zone,
-            min_group=settings.privacy.min_group_size,
+            min_group=disclosure.min_group,
         ),
     )
