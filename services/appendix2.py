@@ -23,7 +23,6 @@ from reports.appendix2 import (
     build_document,
     pains_of,
 )
-from reports.docx import render_docx
 from reports.model import Dimension, Period, ProblemRow, Report, Scope
 from reports.periods import quarter_of
 from reports.telegram import protect
@@ -119,6 +118,9 @@ class Appendix2Service:
         )
 
     async def docx(self, period: Period, beside: Period | None = None) -> bytes:
+        # python-docx and lxml load when a document is first made, not with every bot start.
+        from reports.docx import render_docx
+
         document = await self.document(period, beside)
         # Rendering is CPU work: keep the event loop answering people meanwhile.
         return await asyncio.to_thread(render_docx, document)
