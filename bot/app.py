@@ -42,6 +42,7 @@ from scheduler.jobs import (
     send_due_reports,
 )
 from services.appeals import AppealsService, appeals_mapping
+from services.appendix2 import Appendix2Service, PersistedPainMap
 from services.broadcast import Broadcaster, telegram_sender
 from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
@@ -51,6 +52,7 @@ from services.painmap import PainMapService
 from services.publication import PainMapMeasures, PublicationService
 from services.reporting import ReportingPolicy, ReportingService
 from services.signals import SignalPolicy, SignalService
+from services.staff_results import StaffResultsReader
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
@@ -268,18 +270,6 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         ),
         button_data=button_data,
     )
-    deliveries = ReportDeliveries(
-        schedule=ReportSchedule(
-            settings.body.zone,
-            settings.reports.digest_cron,
-            settings.reports.alert_hour,
-            weekly=disclosure.weekly,
-        ),
-        store=DeliveryStore(sessions),
-        reporting=reporting,
-        outbox=outbox,
-        batches=signals,
-    )
     # The appeals register (§3.5): imports and the quarterly monitoring.
     appeals = AppealsService(
         # Imports write: through the answer path's engine, so SQLite has one writer (a second
@@ -296,6 +286,34 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         ledger=DeliveryStore(sessions),
         send=outbox,
         appeal_titles=lambda: appeals.titles().get("reason", {}),
+    )
+    # The Appendix 2 report (§6.5), with the semiannual delivery and on demand.
+    appendix2 = Appendix2Service(
+        reporting=reporting,
+        body=settings.body.name,
+        appeals=appeals,
+        painmap=PersistedPainMap(painmap.appendix2_rows),
+        staff=StaffResultsReader(
+            sessions=create_session_factory(report_engine),
+            campaigns=content.campaigns.campaigns,
+            questionnaires=content.questionnaires,
+            departments=content.catalog.departments,
+            zone=settings.body.zone,
+            min_group=disclosure.min_group,
+        ),
+    )
+    deliveries = ReportDeliveries(
+        schedule=ReportSchedule(
+            settings.body.zone,
+            settings.reports.digest_cron,
+            settings.reports.alert_hour,
+            weekly=disclosure.weekly,
+        ),
+        store=DeliveryStore(sessions),
+        reporting=reporting,
+        outbox=outbox,
+        batches=signals,
+        appendix2=appendix2,
     )
     # The public results: the site (PUBLISH__DIR) and /results show the same content.
     publication = PublicationService(
@@ -318,6 +336,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         painmap=painmap,
         signals=signals,
         publication=publication,
+        appendix2=appendix2,
     )
     return Wiring(
         engine=engine,

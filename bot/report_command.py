@@ -1,4 +1,5 @@
-"""`otklik report`: the officer's report for integration and checks, as JSON, XLSX or HTML.
+"""`otklik report`: the officer's report for integration and checks, as JSON, XLSX or HTML,
+and the Appendix 2 report to sign as DOCX.
 
 The same model and disclosure policy as the bot (services.reporting.ReportingService): a
 figure the officer's message hides is absent here too.
@@ -31,7 +32,11 @@ from reports.periods import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.content import Content
     from bot.settings import Settings
+    from services.appendix2 import Appendix2Service
     from services.reporting import ReportingService
 
 EXIT_OK = 0
@@ -58,7 +63,7 @@ def add_commands(
 ) -> None:
     """Add `report` to the `otklik` command; ``settings`` loads and explains the settings."""
     report = subparsers.add_parser(
-        "report", help="print the officer's report as JSON, XLSX or HTML"
+        "report", help="print the officer's report as JSON, XLSX or HTML, or Appendix 2 as DOCX"
     )
     report.add_argument("--period", choices=sorted(_UNITS), help="calendar unit of the report")
     report.add_argument(
@@ -76,7 +81,12 @@ def add_commands(
         default="external",
         help="internal: the staff report by aspect and department (§4.2, §4.4)",
     )
-    report.add_argument("--format", choices=("json", "xlsx", "html"), default="json")
+    report.add_argument(
+        "--format",
+        choices=("json", "xlsx", "html", "docx"),
+        default="json",
+        help="docx: the Appendix 2 report of the Procedure, body-wide (no --service)",
+    )
     report.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
     report.add_argument("--out", type=Path, help="file to write; default: standard output")
     report.set_defaults(handler=lambda args: cmd_report(args, settings()))
@@ -111,6 +121,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.content import load_content
     from reports.export import report_html, report_json
     from reports.model import QuestionnaireRoles
+    from services.appendix2 import beside_of
     from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
 
@@ -124,6 +135,10 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.audience == "internal" and args.service is not None:
         raise Problem("report: the staff report (--audience internal) has no --service")
+    if args.format == "docx" and args.service is not None:
+        raise Problem("report: --format docx is the body-wide Appendix 2 report; drop --service")
+    if args.format == "docx" and args.out is None and sys.stdout.isatty():
+        raise Problem("report: a DOCX file is binary; give --out FILE")
     if args.service is not None and content.catalog.service(args.service) is None:
         raise Problem(f"report: no service {args.service!r} in the catalog")
     scope = Scope(service=args.service)
@@ -135,7 +150,11 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         policy=ReportingPolicy(disclosure=disclosure),
     )
     try:
-        if args.audience == "internal":
+        if args.format == "docx":
+            data = await _appendix2(settings, reporting, content, engine).docx(
+                period, beside_of(period)
+            )
+        elif args.audience == "internal":
             data = await _internal(reporting, period, args.format, Language(args.lang))
         elif args.format == "xlsx":
             data = await reporting.workbook(period, scope)
@@ -175,3 +194,42 @@ async def _internal(
         return (json.dumps(internal_json(report), ensure_ascii=False, indent=2) + "\n").encode()
     title = f"{report.title} — {report.period}"
     return page_html(title, render_internal_text(report, language), language).encode()
+
+
+def _appendix2(
+    settings: Settings, reporting: ReportingService, content: Content, engine: AsyncEngine
+) -> Appendix2Service:
+    """The same composition as bot.app.wire, without a bot to send through."""
+    from services.appeals import AppealsService, appeals_mapping
+    from services.appendix2 import Appendix2Service, PersistedPainMap
+    from services.painmap import PainMapService
+    from services.staff_results import StaffResultsReader
+    from storage.appeals import AppealStore
+    from storage.database import create_session_factory
+    from storage.painmap import PainMapStore
+
+    sessions = create_session_factory(engine)
+    disclosure = disclosure_policy(settings)
+    return Appendix2Service(
+        reporting=reporting,
+        body=settings.body.name,
+        appeals=AppealsService(
+            AppealStore(sessions),
+            appeals_mapping(settings.content.appeals_mapping_path),
+            disclosure,
+        ),
+        # The stored map with its measures, as officers keep it (read only).
+        painmap=PersistedPainMap(
+            PainMapService(
+                store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
+            ).appendix2_rows
+        ),
+        staff=StaffResultsReader(
+            sessions=sessions,
+            campaigns=content.campaigns.campaigns,
+            questionnaires=content.questionnaires,
+            departments=content.catalog.departments,
+            zone=settings.body.zone,
+            min_group=disclosure.min_group,
+        ),
+    )

@@ -246,7 +246,13 @@ class PrivacySettings(BaseModel):
 
 
 class BodySettings(BaseModel):
-    name: str = "Орган власти"
+    name: str = Field(
+        default="органе власти",
+        min_length=1,
+        description="The body's name as the Appendix 2 report's header «в …» needs it "
+        "(prepositional case).",
+        examples=["Инспекции государственного жилищного надзора Пермского края"],
+    )
     timezone: str = Field(
         default="Europe/Moscow", description="IANA zone of the body.", examples=["Europe/Moscow"]
     )

@@ -1,5 +1,7 @@
 """Officer commands: /report and /export with period and service chosen by buttons, or a typed
 closed range (``/report 01.01.2026–31.03.2026``) checked against the disclosure policy.
+A report of all services carries a button for the Appendix 2 document of the same period
+(services.appendix2), for body-wide officers.
 
 Anyone who is not an officer never reaches these handlers: their /report falls through to the
 "unknown command" answer every citizen gets, so nothing hints that the commands exist.
@@ -30,6 +32,7 @@ from handlers.texts import language_of
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
 from reports.periods import RangeError, closed_range, parse_range, quarter_of
+from services.appendix2 import Appendix2Service, beside_of, file_name
 from services.feedback import FeedbackService
 from services.reporting import ReportingService
 
@@ -82,6 +85,13 @@ class RangePress(CallbackData, prefix="repr"):
     start: Annotated[str, Field(min_length=8, max_length=8)]
     end: Annotated[str, Field(min_length=8, max_length=8)]
     service: Annotated[str, Field(max_length=64)]
+
+
+class DocxPress(CallbackData, prefix="repd"):
+    """The Appendix 2 document (body-wide) of a reported period, as two YYYYMMDD days."""
+
+    start: Annotated[str, Field(min_length=8, max_length=8)]
+    end: Annotated[str, Field(min_length=8, max_length=8)]
 
 
 #: Why a typed range is refused (keys of reports.periods.RangeError).
@@ -182,6 +192,7 @@ def setup() -> Router:
         callback_data: ReportPress,
         reporting: ReportingService,
         feedback: FeedbackService,
+        appendix2: Appendix2Service | None = None,
     ) -> None:
         message = query.message
         if not isinstance(message, Message) or callback_data.period not in _choices(reporting):
@@ -205,7 +216,8 @@ def setup() -> Router:
         await query.answer("Готовлю…")
         await message.edit_text(
             f"{escape(PERIODS[callback_data.period])}: {period}, "
-            f"{escape(reporting.default_title(scope))}"
+            f"{escape(reporting.default_title(scope))}",
+            reply_markup=_docx_keyboard(appendix2, scope, callback_data.export, period),
         )
         await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
@@ -234,6 +246,7 @@ def setup() -> Router:
         callback_data: RangePress,
         reporting: ReportingService,
         feedback: FeedbackService,
+        appendix2: Appendix2Service | None = None,
     ) -> None:
         message = query.message
         try:
@@ -267,10 +280,58 @@ def setup() -> Router:
             await query.answer("Нет доступа к этой услуге", show_alert=True)
             return
         await query.answer("Готовлю…")
-        await message.edit_text(f"Период {period}, {escape(reporting.default_title(scope))}")
+        await message.edit_text(
+            f"Период {period}, {escape(reporting.default_title(scope))}",
+            reply_markup=_docx_keyboard(appendix2, scope, callback_data.export, period),
+        )
         await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
+    @router.callback_query(DocxPress.filter())
+    async def on_docx(
+        query: CallbackQuery,
+        callback_data: DocxPress,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+        appendix2: Appendix2Service | None = None,
+    ) -> None:
+        message = query.message
+        try:
+            period = closed_range(
+                Period(_day(callback_data.start), _day(callback_data.end)),
+                feedback.today(),
+                weekly=reporting.disclosure.weekly,
+            )
+        except ValueError:
+            period = None
+        if not isinstance(message, Message) or period is None or appendix2 is None:
+            await query.answer("Кнопка устарела", show_alert=True)
+            return
+        # Body-wide: every process and the appeals monitoring (internal, §3.6).
+        if not reporting.may_see(query.from_user.id, Scope()):
+            await query.answer("Нет доступа к отчёту по всем услугам", show_alert=True)
+            return
+        await query.answer("Готовлю документ…")
+        data = await appendix2.docx(period, beside_of(period))
+        await message.answer_document(
+            BufferedInputFile(data, filename=file_name(period)),
+            caption=f"Отчёт по форме приложения 2 к Порядку за {period}",
+        )
+
     return router
+
+
+def _docx_keyboard(
+    appendix2: Appendix2Service | None, scope: Scope, export: bool, period: Period
+) -> InlineKeyboardMarkup | None:
+    """The Appendix 2 button under a body-wide report (not under a workbook export)."""
+    if appendix2 is None or export or scope.service is not None:
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text="Отчёт по форме (DOCX)",
+        callback_data=DocxPress(start=f"{period.start:%Y%m%d}", end=f"{period.end:%Y%m%d}"),
+    )
+    return builder.as_markup()
 
 
 async def _deliver(

@@ -600,12 +600,14 @@ def _problem_rows(
     base: int,
     min_group: int,
     weekly: bool = False,
+    plans: dict[tuple[str, str], Plan] | None = None,
 ) -> tuple[ProblemRow, ...]:
     """Prevalence, mean and priority of each option of the scope.
 
     Each option has a disclosure plan of its own over the atoms where it was named: its figures
     show only when the scope is a union of that plan's blocks (at least ``min_group`` naming
-    it in each), so no subtraction of two views isolates fewer people naming it.
+    it in each), so no subtraction of two views isolates fewer people naming it. The plan does
+    not depend on the scope: ``plans`` keeps them for the next scope of the same period.
     """
     if base <= 0:
         return ()
@@ -625,9 +627,11 @@ def _problem_rows(
         if not members:
             continue
         title = option_titles.get((question, option), option)
-        option_plan = plan(
+        option_plan = (plans or {}).get((question, option)) or plan(
             period, {a: item.respondents for a, item in atoms.items()}, min_group, weekly=weekly
         )
+        if plans is not None:
+            plans[question, option] = option_plan
         respondents = sum(atoms[atom].respondents for atom in members)
         if respondents < max(min_group, 1) or not option_plan.publishable(members):
             rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
@@ -1313,3 +1317,38 @@ def wanted_overall(
 ) -> dict[str, str]:
     """The overall question of each questionnaire that has parameters."""
     return {q: overall[q] for q in questions if q in overall}
+
+
+# --- problems of every process at once (the Appendix 2 pain map) ---------------------------
+
+
+async def problems_by_service(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    period: Period,
+    audience: str,
+    services: Sequence[str],
+    previous: Period,
+    min_group: int = DEFAULT_MIN_GROUP,
+    weekly: bool = False,
+) -> dict[str, tuple[ProblemRow, ...]]:
+    """The problem rows each of ``services`` has in its own report (:func:`build_report` with
+    that service's scope and ``previous``), from one read of the audience instead of one per
+    service. Callers pass only services whose score shows: build_report lists no problems
+    under a suppressed score."""
+    grain = grain_of([period, previous], weekly)  # the atoms build_report folds
+
+    async def read(session: AsyncSession) -> tuple[_Atoms, list[_Named]]:
+        atoms = await _atoms(session, roles, audience, period, grain)
+        return atoms, await _problems(session, roles, audience, period, grain=grain)
+
+    atoms, named = await _read(sessions, read)
+    rows: dict[str, tuple[ProblemRow, ...]] = {}
+    plans: dict[tuple[str, str], Plan] = {}  # one per option, whatever the service
+    for service in services:
+        scope = Scope(service=service, audience=audience)
+        where = _scope_test(scope)
+        base = sum(count for atom, count in atoms.problem_base.items() if where(atom))
+        rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly, plans)
+    return rows

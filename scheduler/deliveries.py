@@ -33,6 +33,8 @@ from reports.periods import (
     segment_of,
     year_of,
 )
+from services.appendix2 import Appendix2Service
+from services.appendix2 import file_name as appendix2_file
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
@@ -185,12 +187,16 @@ class ReportDeliveries:
         reporting: ReportingService,
         outbox: OfficerOutbox,
         batches: BatchSender | None = None,
+        appendix2: Appendix2Service | None = None,
     ) -> None:
         self._schedule = schedule
         self._batches = batches
         self._store = store
         self._reporting = reporting
         self._outbox = outbox
+        self._appendix2 = appendix2
+        # The Appendix 2 document of the delivery under way: built once for all officers.
+        self._documents: dict[tuple[Period, Period | None], bytes] = {}
 
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
@@ -217,6 +223,7 @@ class ReportDeliveries:
 
     async def _deliver(self, due: Due, now: datetime) -> int:
         sent = 0
+        self._documents.clear()
         for officer in sorted(self._reporting.all_officers()):
             for scope in self._scopes(officer):
                 key = f"{due.key}:{scope.service or '*'}"
@@ -309,12 +316,28 @@ class ReportDeliveries:
             await self._outbox.document(
                 officer, f"otklik-{year.start.year}.xlsx", workbook, f"Годовой отчёт {year}"
             )
+            await self._send_appendix2(officer, scope, year, half)
+        else:
+            await self._send_appendix2(officer, scope, half, None)
         await self._send_report(officer, half, scope, f"Полугодовой отчёт: {what}")
         workbook = await self._reporting.workbook(half, scope)
         await self._outbox.document(
             officer, f"otklik-{due.key}.xlsx", workbook, f"Полугодовой отчёт {half}"
         )
         return True
+
+    async def _send_appendix2(
+        self, officer: int, scope: Scope, period: Period, beside: Period | None
+    ) -> None:
+        """The Appendix 2 report to sign (§6.5): body-wide, so to body-wide officers only."""
+        if self._appendix2 is None or scope.service is not None:
+            return
+        key = (period, beside)
+        if key not in self._documents:
+            self._documents[key] = await self._appendix2.docx(period, beside)
+        data = self._documents[key]
+        caption = f"Отчёт по форме приложения 2 к Порядку за {period}"
+        await self._outbox.document(officer, appendix2_file(period), data, caption)
 
     async def _send_report(self, officer: int, period: Period, scope: Scope, title: str) -> None:
         files = await self._reporting.report_files(period, scope, Language.RU, title)

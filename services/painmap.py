@@ -19,6 +19,7 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires.engine import clean_text, has_visible
+from reports.appendix2 import PainRow
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Report, Scope
 from reports.painmap_import import (
@@ -26,6 +27,7 @@ from reports.painmap_import import (
     KEY,
     MEASURE,
     RESPONSIBLE,
+    STATUS_TITLES,
     CellError,
     PainMapLine,
     SheetRow,
@@ -492,6 +494,23 @@ class PainMapService:
                 after=csat(done.comparison.csat_after),
             )
             for done in await self.done_measures()
+        ]
+
+    async def appendix2_rows(self, period: Period) -> list[PainRow]:
+        """The pain map table of the Appendix 2 report: every process, each pain with its
+        disclosed figures of ``period`` (or the latest month) and each of its measures."""
+        return [
+            PainRow(
+                process=line.process,
+                problem=line.problem,
+                prevalence=None if line.hidden else line.prevalence,
+                priority=None if line.hidden else line.priority,
+                measures=line.measure or "",
+                responsible=line.responsible or "",
+                deadline=line.deadline,
+                status=STATUS_TITLES.get(line.status or "", ""),
+            )
+            for line in await self.sheet_lines(period, Scope())
         ]
 
     # --- the workbook round trip -------------------------------------------------------

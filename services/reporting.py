@@ -22,8 +22,17 @@ from reports.metrics import (
     build_report,
     csat_trend,
     negative_batch,
+    problems_by_service,
 )
-from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
+from reports.model import (
+    Dimension,
+    Period,
+    ProblemRow,
+    QuestionnaireRoles,
+    Report,
+    Scope,
+    TrendPoint,
+)
 from reports.painmap_import import PainMapLine
 from reports.parameter_charts import drivers_png
 from reports.parameter_render import (
@@ -197,6 +206,21 @@ class ReportingService:
         report = await self.internal_report(period)
         return await asyncio.to_thread(build_internal_workbook, report)
 
+    async def problems_by_service(
+        self, period: Period, audience: str, services: Sequence[str]
+    ) -> dict[str, tuple[ProblemRow, ...]]:
+        """The problems each service's own report lists, read once for all of them."""
+        return await problems_by_service(
+            self._sessions,
+            roles=self._roles,
+            period=period,
+            audience=audience,
+            services=services,
+            previous=calendar_previous(period),
+            min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
+        )
+
     def default_title(self, scope: Scope) -> str:
         if scope.service:
             return f"Отчёт: {self.title(Dimension.SERVICE, scope.service)}"
@@ -206,22 +230,38 @@ class ReportingService:
         self, period: Period, scope: Scope, language: Language, title: str = ""
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
+        # Side by side: each reads in its own transaction on its own connection.
+        report, trend = await asyncio.gather(
+            self.report(period, scope, title), self._trend(period, scope)
+        )
+        return ReportFiles(
+            messages=render_report(report, language),
+            charts=await self._draw(report, trend, language),
+        )
+
+    async def charts(self, report: Report, language: Language) -> list[tuple[str, bytes]]:
+        """The charts of a report already built, as (file name, PNG)."""
+        trend = await self._trend(report.period, report.scope)
+        return await self._draw(report, trend, language)
+
+    async def _trend(self, period: Period, scope: Scope) -> list[TrendPoint]:
         # Week points show figures only with weekly figures on (reports.disclosure).
         weekly = self._policy.disclosure.weekly and period.days <= WEEKLY_TREND_UP_TO_DAYS
         bucket: Literal["week", "month"] = "week" if weekly else "month"
-        # Side by side: each reads in its own transaction on its own connection.
-        report, trend = await asyncio.gather(
-            self.report(period, scope, title),
-            csat_trend(
-                self._sessions,
-                roles=self._roles,
-                period=period,
-                scope=scope,
-                bucket=bucket,
-                min_group=self._policy.min_group,
-                weekly=self._policy.disclosure.weekly,
-            ),
+        return await csat_trend(
+            self._sessions,
+            roles=self._roles,
+            period=period,
+            scope=scope,
+            bucket=bucket,
+            min_group=self._policy.min_group,
+            weekly=self._policy.disclosure.weekly,
         )
+
+    async def _draw(
+        self, report: Report, trend: Sequence[TrendPoint], language: Language
+    ) -> list[tuple[str, bytes]]:
+        """The trend, distribution and (when shown) key-driver charts, as (file name, PNG)."""
         titles: dict[str | None, str] = {
             s.code: s.title.get(language) for s in self.catalog.services
         }
@@ -232,7 +272,7 @@ class ReportingService:
                 csat_trend_png,
                 trend,
                 titles,
-                period_label=str(period),
+                period_label=str(report.period),
                 min_group=self._policy.min_group,
                 language=language,
             ),
@@ -250,7 +290,7 @@ class ReportingService:
                 drivers_png, report.parameters, report.title, language
             )
             charts.append(("key_drivers.png", drivers))
-        return ReportFiles(messages=render_report(report, language), charts=charts)
+        return charts
 
     def use_pain_map(self, lines: PainMapLines) -> None:
         """Fill every workbook's pain map sheet from the persisted map (services.painmap)."""

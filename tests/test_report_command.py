@@ -8,6 +8,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import docx
 import pytest
 from openpyxl import load_workbook
 
@@ -138,3 +139,27 @@ def test_the_staff_report_by_audience_internal(
     assert "Подразделения" in load_workbook(io.BytesIO(book.read_bytes())).sheetnames
     assert main([*args, "--service", "licensing"]) == 2
     assert "has no --service" in capsys.readouterr().err
+
+
+def test_issue11_report_docx_writes_the_appendix_2_document(
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BODY__NAME", "Инспекции государственного жилищного надзора")
+    out = tmp_path / "appendix2.docx"
+    args = ["report", "--period", "month", "--at", "2025-10-01", "--format", "docx"]
+    assert main([*args, "--out", str(out)]) == 0
+    document = docx.Document(io.BytesIO(out.read_bytes()))
+    assert document.paragraphs[0].text == (
+        "Отчет о проведении сбора обратной связи в Инспекции государственного жилищного "
+        "надзора по процессам предоставления государственных услуг, работе с обращениями "
+        "граждан"
+    )
+    overall = next(t for t in document.tables if t.rows[0].cells[0].text == "Период")
+    # Nine answers by hand: 6 of 9 are 4–5 (the same figures as the JSON report).
+    assert [c.text for c in overall.rows[1].cells][1:3] == ["9", "66,7%"]
+    # Appendix 2 is body-wide: one service is refused, with the reason.
+    assert main([*args, "--service", "licensing", "--out", str(out)]) == 2
+    assert "body-wide" in capsys.readouterr().err

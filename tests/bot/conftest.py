@@ -19,6 +19,7 @@ from bot.settings import ContentSettings
 from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
+from services.appendix2 import Appendix2Service
 from services.broadcast import Broadcaster, BroadcastLimits
 from services.campaigns import CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService, ResponseListener
@@ -89,6 +90,7 @@ def build_feedback(
 
 OFFICER_ID = 500500
 INTERNAL_OFFICER_ID = 600600  # BOT__INTERNAL_OFFICER_IDS: the staff report only
+BODY = "Инспекции государственного жилищного надзора"
 
 
 def build_reporting(
@@ -175,6 +177,7 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
         reporting=reporting,
         campaigns=campaigns,
         funnel=funnel,
+        appendix2=Appendix2Service(reporting=reporting, body=BODY),
     )
     holder.append(Harness(dispatcher))
     world = World(
