@@ -14,7 +14,7 @@ from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from services.appendix2 import Appendix2Service
 from services.reporting import ReportingPolicy, ReportingService
 from storage.deliveries import DeliveryStore
-from tests.bot.conftest import BODY, OFFICER_ID, World
+from tests.bot.conftest import BODY, INTERNAL_OFFICER_ID, OFFICER_ID, World
 from tests.bot.test_deliveries import ZONE, FakeOutbox, _installed, _local
 
 
@@ -46,6 +46,8 @@ async def test_the_year_report_with_its_half_and_the_first_half_report(world: Wo
         (OFFICER_ID, "otklik-2025.xlsx"),
         (OFFICER_ID, "otklik-appendix2-20250101-20251231.docx"),
         (OFFICER_ID, "otklik-2025-H2.xlsx"),
+        # The internal officer gets the year's staff report only (§3.2), not Appendix 2.
+        (INTERNAL_OFFICER_ID, "otklik-staff-2025.xlsx"),
     ]
     year = docx.Document(io.BytesIO(outbox.files["otklik-appendix2-20250101-20251231.docx"]))
     assert year.paragraphs[1].text == (
