@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from bench import report_bench
+from bot.content import load_content
+from reports.model import QuestionnaireRoles
 from storage.database import create_engine, create_session_factory
 
 
@@ -14,8 +16,8 @@ async def test_the_report_bench_runs_on_a_small_cached_sqlite_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(report_bench, "CACHE_DIR", tmp_path)
-    roles = report_bench.QuestionnaireRoles.from_questionnaires(
-        dict(report_bench.load_content(*report_bench.content_paths()).questionnaires)
+    roles = QuestionnaireRoles.from_questionnaires(
+        dict(load_content(*report_bench.content_paths()).questionnaires)
     )
     medians = await report_bench.run_sqlite(3_000, roles, pairs=1, fresh=False)
     assert set(medians) >= {"report data, all services", "/report delivered (text + charts)"}
