@@ -44,6 +44,7 @@ from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
+from services.open_answers import OpenAnswersService, categories
 from services.reporting import ReportingPolicy, ReportingService
 from storage.activity import ActivityCounter
 from storage.appeals import AppealStore
@@ -53,6 +54,7 @@ from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
+from storage.open_answers import OpenAnswerStore
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
 from storage.staff import StaffStore
@@ -253,6 +255,16 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         appeals_mapping(settings.content.appeals_mapping_path),
         disclosure,
     )
+    # Open answers by category, re-tagged by officers; life situations as a whole (issue 10).
+    open_answers = OpenAnswersService(
+        reporting=reporting,
+        sessions=create_session_factory(report_engine),
+        store=OpenAnswerStore(sessions),
+        categoriser=categories(settings.content.categories_path),
+        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
+        catalog=content.catalog,
+    )
+    reporting.extras = open_answers
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -261,6 +273,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         funnel=funnel,
         settings=settings,
         appeals=appeals,
+        open_answers=open_answers,
     )
     return Wiring(
         engine=engine,

@@ -8,7 +8,17 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from handlers import appeals, citizen, common, dialog, errors, inactive, officer, polls
+from handlers import (
+    appeals,
+    citizen,
+    common,
+    dialog,
+    errors,
+    inactive,
+    officer,
+    open_answers,
+    polls,
+)
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
 from services.campaigns import CampaignService
 from services.feedback import FeedbackService
@@ -54,6 +64,7 @@ def create_dispatcher(
             citizen.setup(),
             # Asked late: their officer check runs for every event that reaches them.
             officer.setup(),
+            open_answers.setup(),  # /comments: open answers by category, re-tag buttons
             polls.setup_officer(),
             appeals.setup(),  # body-wide officers: register files and /appeals (internal)
             common.setup_fallback(),

@@ -333,9 +333,15 @@ class ContentSettings(BaseModel):
     campaigns_path: Path = DEFINITIONS_DIR.parent / "campaigns.yaml"
     #: Column mapping of the appeals register (Procedure §3.5; services/appeals.py).
     appeals_mapping_path: Path = DEFINITIONS_DIR.parent / "appeals_mapping.example.yaml"
+    #: Keyword rules of the open-answer categories (Procedure §3.4; questionnaires/open_answers).
+    categories_path: Path = DEFINITIONS_DIR.parent / "categories.yaml"
 
     @field_validator(
-        "questionnaires_dir", "catalog_path", "campaigns_path", "appeals_mapping_path"
+        "questionnaires_dir",
+        "catalog_path",
+        "campaigns_path",
+        "appeals_mapping_path",
+        "categories_path",
     )
     @classmethod
     def _from_home(cls, value: Path) -> Path:

@@ -234,6 +234,10 @@ class QuestionnaireRoles:
     option_titles: dict[tuple[str, str, str], str]  # (questionnaire, question, option) -> ru
     question_titles: dict[tuple[str, str], str]  # (questionnaire, question) -> ru
     audiences: dict[str, str] = field(default_factory=dict)  # questionnaire id -> audience
+    #: Satisfaction with the life situation as a whole (Role.SITUATION), and the question naming
+    #: the life situation when the link did not (Role.SITUATION_CHOICE), per questionnaire.
+    situation: dict[str, str] = field(default_factory=dict)
+    situation_choice: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_questionnaires(cls, questionnaires: dict[str, Questionnaire]) -> QuestionnaireRoles:
@@ -244,6 +248,8 @@ class QuestionnaireRoles:
         option_titles: dict[tuple[str, str, str], str] = {}
         question_titles: dict[tuple[str, str], str] = {}
         audiences: dict[str, str] = {}
+        situation: dict[str, str] = {}
+        situation_choice: dict[str, str] = {}
         for qid, questionnaire in questionnaires.items():
             audiences[qid] = str(questionnaire.audience)
             for question in questionnaire.questions:
@@ -256,6 +262,20 @@ class QuestionnaireRoles:
                     nps[qid] = question.id
                 if question.role == Role.COMMENT:
                     comments[qid] = (*comments.get(qid, ()), question.id)
+                if question.role == Role.SITUATION:
+                    situation.setdefault(qid, question.id)
+                if question.role == Role.SITUATION_CHOICE:
+                    situation_choice.setdefault(qid, question.id)
                 for option in getattr(question, "options", ()):
                     option_titles[(qid, question.id, option.id)] = option.text.ru
-        return cls(overall, problems, nps, comments, option_titles, question_titles, audiences)
+        return cls(
+            overall,
+            problems,
+            nps,
+            comments,
+            option_titles,
+            question_titles,
+            audiences,
+            situation,
+            situation_choice,
+        )

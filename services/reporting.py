@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import date
+from typing import Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +29,8 @@ from reports.model import Dimension, Period, QuestionnaireRoles, Report, Scope
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
+
+_Value = str | int | float | date | None
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +56,21 @@ class ReportingPolicy:
         return self.disclosure.min_group
 
 
+class ReportSections(Protocol):
+    """Sections another use case adds to every report (services.open_answers fits)."""
+
+    async def messages(self, report: Report, language: Language) -> list[str]: ...
+
+    async def sheets(
+        self, report: Report
+    ) -> Sequence[tuple[str, Sequence[str], Sequence[Sequence[_Value]]]]: ...
+
+
 class ReportingService:
     """Reports for officers; the same calls serve commands, schedules and alerts."""
+
+    #: Open answers by category and life situations (attached by bot.app.wire).
+    extras: ReportSections | None = None
 
     def __init__(
         self,
@@ -181,8 +198,11 @@ class ReportingService:
                 language=language,
             ),
         )
+        messages = render_report(report, language)
+        if self.extras is not None:
+            messages += await self.extras.messages(report, language)
         return ReportFiles(
-            messages=render_report(report, language),
+            messages=messages,
             charts=[("csat_trend.png", trend_png), ("distribution.png", distribution)],
         )
 
@@ -212,8 +232,9 @@ class ReportingService:
             question: title for (_, question), title in self._roles.question_titles.items()
         }
         headings.update(ANONYMISED_COLUMNS_RU)
+        sheets = await self.extras.sheets(report) if self.extras is not None else ()
         return await asyncio.to_thread(
-            build_workbook, report, rows, trend=trend, headings=headings
+            build_workbook, report, rows, trend=trend, headings=headings, extra_sheets=sheets
         )
 
     # --- alerts -------------------------------------------------------------------------

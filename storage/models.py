@@ -283,5 +283,6 @@ Index(
 
 # Later features keep their tables in modules of their own; importing them here registers them
 # on Base.metadata wherever the models are loaded (Alembic, tests, the app).
-import storage.models_appeals  # noqa: E402, F401
+import storage.models_appeals  # noqa: E402
+import storage.models_open_answers  # noqa: E402, F401
 from storage import models_broadcast, models_campaigns, models_delivery  # noqa: E402, F401
