@@ -82,14 +82,6 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.RU: "Комментарии по категориям за {period}",
         Language.EN: "Comments by category, {period}",
     },
-    "hidden": {
-        Language.RU: "мало ответов (<{k}) — не показывается",
-        Language.EN: "too few answers (<{k}): not shown",
-    },
-    "respondents": {
-        Language.RU: "Оставили комментарий: {n}",
-        Language.EN: "Left a comment: {n}",
-    },
 }
 
 

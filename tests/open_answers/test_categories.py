@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from questionnaires.errors import DefinitionError
-from questionnaires.open_answers import OTHER, load_categories, parse_categories
+from questionnaires.open_answers import OTHER, Categoriser, load_categories, parse_categories
 from services.open_answers import categories
 
 
 @pytest.fixture(scope="module")
-def shipped():  # type: ignore[no-untyped-def]
+def shipped() -> Categoriser:
     return load_categories()
 
 
@@ -40,16 +40,18 @@ def shipped():  # type: ignore[no-untyped-def]
         ("Принтер в кабинете сломан", {"equipment", "premises"}),
     ],
 )
-def test_word_forms_fall_in_their_categories(shipped, text: str, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
+def test_word_forms_fall_in_their_categories(
+    shipped: Categoriser, text: str, expected: set[str]
+) -> None:
     assert set(shipped.categories_of(text)) == expected
 
 
-def test_a_comment_may_fall_in_several_categories_and_in_file_order(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_a_comment_may_fall_in_several_categories_and_in_file_order(shipped: Categoriser) -> None:
     found = shipped.categories_of("Сотрудник грубил, а в очереди стояли три часа")
     assert found == ("queue", "staff")
 
 
-def test_nothing_matched_is_other_and_other_is_listed_last(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_matched_is_other_and_other_is_listed_last(shipped: Categoriser) -> None:
     assert shipped.categories_of("Погода сегодня прекрасная") == (OTHER,)
     assert shipped.categories_of("", "   ") == (OTHER,)
     assert shipped.ids[-1] == OTHER
@@ -57,16 +59,16 @@ def test_nothing_matched_is_other_and_other_is_listed_last(shipped) -> None:  # 
     assert shipped.title(OTHER, "en") == "Other"
 
 
-def test_a_prefix_keyword_does_not_match_inside_a_word(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_a_prefix_keyword_does_not_match_inside_a_word(shipped: Categoriser) -> None:
     # «груб*» starts words; «погрузка» has «груз», not «груб», and «нагрубил» starts otherwise.
     assert "staff" not in shipped.categories_of("Погрузка мебели")
 
 
-def test_several_texts_of_one_person_are_read_together(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_several_texts_of_one_person_are_read_together(shipped: Categoriser) -> None:
     assert shipped.categories_of("Очередь", "Спасибо") == ("queue", "gratitude")
 
 
-def test_known_keeps_file_order_and_drops_removed_categories(shipped) -> None:  # type: ignore[no-untyped-def]
+def test_known_keeps_file_order_and_drops_removed_categories(shipped: Categoriser) -> None:
     assert shipped.known({"staff", "queue", "no_longer_there"}) == ("queue", "staff")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from reports.disclosure import Atom
-from reports.model import Period, Scope
-from reports.open_answers import count_categories
+from reports.model import Period, QuestionnaireRoles, Scope
+from reports.open_answers import OpenAnswerCounts, count_categories
 from storage.open_answers import OpenAnswerStore
 from storage.responses import ResponseStore
-from tests.open_answers.conftest import Responses, build
+from tests.open_answers.conftest import SITUATION_ROLES, Responses, build
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 Q4 = Period(date(2026, 10, 1), date(2026, 12, 31))
@@ -31,8 +32,8 @@ async def _seed_october(responses: Responses) -> None:
         await responses.add(date(2026, 10, day), 5, service="s2", comment="Спасибо, всё хорошо")
 
 
-def _shown(counts: object) -> dict[str, int | None]:
-    rows = getattr(counts, "categories")
+def _shown(counts: OpenAnswerCounts) -> dict[str, int | None]:
+    rows = counts.categories
     return {row.category: None if row.suppressed else row.respondents for row in rows}
 
 
@@ -129,7 +130,7 @@ async def test_other_follow_ups_and_initiative_messages_are_open_answers_too(
             )
         )
     _, staff_service = build(sessions, categoriser)
-    staff_service._roles = _initiative_roles()  # type: ignore[misc]
+    staff_service._roles = _initiative_roles()
     tally = await staff_service.initiative_tally(OCTOBER)
     assert tally.messages == 8
     assert [(t.topic, t.respondents, t.suppressed) for t in tally.topics] == [
@@ -142,11 +143,7 @@ async def test_other_follow_ups_and_initiative_messages_are_open_answers_too(
     assert (await staff_service.initiative_tally(Q4)).messages == 8
 
 
-def _initiative_roles():  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    from tests.open_answers.conftest import SITUATION_ROLES
-
+def _initiative_roles() -> QuestionnaireRoles:
     return replace(
         SITUATION_ROLES,
         comments={**SITUATION_ROLES.comments, "initiative": ("message",)},
@@ -209,7 +206,7 @@ def test_category_counts_cannot_be_differenced_to_isolate_a_comment(
     whole (services from all, months from the quarter), the rest is 0 or at least k."""
     k = 5
     services = ("s1", "s2", "s3")
-    categories = [c for c in categoriser.ids if c != OTHER][:4] + [OTHER]
+    categories = [*[c for c in categoriser.ids if c != OTHER][:4], OTHER]
     months = [Period(date(2026, m, 1), date(2026, m, (31, 30, 31)[m - 10])) for m in (10, 11, 12)]
     for seed in range(150):
         rng = random.Random(seed)
@@ -221,7 +218,11 @@ def test_category_counts_cannot_be_differenced_to_isolate_a_comment(
             chosen = frozenset(rng.sample(categories, rng.choice((1, 1, 2))))
             by_response[uuid.uuid4()] = ((day, cell), chosen)
 
-        def shown(period: Period, service: str | None) -> dict[str, int]:
+        def shown(
+            period: Period,
+            service: str | None,
+            by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = by_response,
+        ) -> dict[str, int]:
             counts = count_categories(
                 by_response,
                 categoriser,

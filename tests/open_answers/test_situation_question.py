@@ -61,7 +61,7 @@ def _run(
     questionnaire: Questionnaire, context: ResponseContext, choice: dict[str, str] | None = None
 ) -> Iterator[Asked]:
     """Each step of one dialog, answered typically (``choice`` fixes some options)."""
-    step = start(questionnaire, context)
+    step: object = start(questionnaire, context)
     while isinstance(step, Asked):
         yield step
         given = (
@@ -70,7 +70,7 @@ def _run(
             else _typical(step.question, choice or {})
         )
         step = answer(questionnaire, step.progress, given)  # type: ignore[arg-type]
-    assert isinstance(step, Completed)
+    assert isinstance(step, Completed), step
 
 
 def _asked(questionnaire: Questionnaire, context: ResponseContext, **choice: str) -> list[str]:
