@@ -78,23 +78,11 @@ def stem(word: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """One keyword: stems in a row, the last one a prefix when the keyword ends in ``*``."""
+    """One keyword: stems in a row, the last one a prefix of the written word when the keyword
+    ends in ``*``."""
 
     stems: tuple[str, ...]
     prefix: bool
-
-    def matches(self, found: Sequence[str], raw: Sequence[str]) -> bool:
-        size = len(self.stems)
-        for start in range(len(found) - size + 1):
-            if self.prefix:
-                head = found[start : start + size - 1]
-                if tuple(head) == self.stems[:-1] and raw[start + size - 1].startswith(
-                    self.stems[-1]
-                ):
-                    return True
-            elif tuple(found[start : start + size]) == self.stems:
-                return True
-        return False
 
 
 def _rule_of(keyword: str) -> _Rule | None:
@@ -110,21 +98,41 @@ def _rule_of(keyword: str) -> _Rule | None:
 
 @dataclass(frozen=True)
 class Categoriser:
-    """Assigns categories to texts; built once from a checked file."""
+    """Assigns categories to texts; built once from a checked file.
+
+    Rules are indexed so that a text costs one look-up per word, not one pass per keyword:
+    by the stem of a one-word keyword, by the written prefix of a ``*`` keyword (tried at each
+    prefix length in use), and by the first word of a phrase (checked in place only there).
+    """
 
     file: CategoryFile
-    _rules: tuple[tuple[str, tuple[_Rule, ...]], ...]
+    _words: dict[str, frozenset[str]]  # stem -> categories
+    _prefixes: dict[str, frozenset[str]]  # written prefix -> categories
+    _lengths: tuple[int, ...]  # prefix lengths in use
+    _phrases: dict[str, tuple[tuple[_Rule, str], ...]]  # first stem or prefix -> rules
+    _order: dict[str, int]
 
     @classmethod
     def of(cls, file: CategoryFile) -> Categoriser:
-        rules = tuple(
-            (
-                category.id,
-                tuple(rule for rule in map(_rule_of, category.keywords) if rule is not None),
-            )
-            for category in file.categories
+        single: dict[str, set[str]] = {}
+        prefixes: dict[str, set[str]] = {}
+        phrases: dict[str, list[tuple[_Rule, str]]] = {}
+        for category in file.categories:
+            for rule in filter(None, map(_rule_of, category.keywords)):
+                if len(rule.stems) > 1:
+                    phrases.setdefault(rule.stems[0], []).append((rule, category.id))
+                elif rule.prefix:
+                    prefixes.setdefault(rule.stems[0], set()).add(category.id)
+                else:
+                    single.setdefault(rule.stems[0], set()).add(category.id)
+        return cls(
+            file,
+            {key: frozenset(value) for key, value in single.items()},
+            {key: frozenset(value) for key, value in prefixes.items()},
+            tuple(sorted({len(key) for key in prefixes})),
+            {key: tuple(value) for key, value in phrases.items()},
+            {category.id: index for index, category in enumerate(file.categories)},
         )
-        return cls(file, rules)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -141,18 +149,44 @@ class Categoriser:
         """The categories of one person's open answers (in file order), or (OTHER,)."""
         raw = [word for text in texts for word in words(text)]
         found = [stem(word) for word in raw]
-        matched = tuple(
-            category
-            for category, rules in self._rules
-            if any(r.matches(found, raw) for r in rules)
-        )
-        return matched or (OTHER,)
+        matched: set[str] = set()
+        single, prefixes, phrases = self._words, self._prefixes, self._phrases
+        for position, (written, stemmed) in enumerate(zip(raw, found, strict=True)):
+            hit = single.get(stemmed)
+            if hit:
+                matched.update(hit)
+            size = len(written)
+            for length in self._lengths:
+                if length > size:
+                    break
+                hit = prefixes.get(written[:length])
+                if hit:
+                    matched.update(hit)
+            if stemmed in phrases:
+                for rule, category in phrases[stemmed]:
+                    if category not in matched and _phrase_at(rule, found, raw, position):
+                        matched.add(category)
+        if not matched:
+            return (OTHER,)
+        return tuple(sorted(matched, key=self._order.__getitem__))
 
     def known(self, categories: Iterable[str]) -> tuple[str, ...]:
         """``categories`` restricted to ids of this file, in its order (re-tags of removed
         categories are ignored rather than shown under a dead id)."""
         wanted = set(categories)
         return tuple(category for category in self.ids if category in wanted)
+
+
+def _phrase_at(rule: _Rule, found: Sequence[str], raw: Sequence[str], start: int) -> bool:
+    size = len(rule.stems)
+    if start + size > len(found):
+        return False
+    if rule.prefix:
+        return (
+            tuple(found[start : start + size - 1]) == rule.stems[:-1]
+            and raw[start + size - 1].startswith(rule.stems[-1])
+        )
+    return tuple(found[start : start + size]) == rule.stems
 
 
 def _check(file: CategoryFile, name: str) -> list[Defect]:

@@ -26,7 +26,9 @@ from typing import Protocol
 
 from questionnaires.open_answers import OTHER, Categoriser
 from reports.disclosure import Atom, in_scope, plan
+from reports.metrics import grain_of
 from reports.model import Period, Scope, Score
+from reports.periods import month_of, segment_of
 
 Cell = tuple[str | None, str | None, str | None]
 
@@ -140,6 +142,21 @@ def categories_by_response(
     return result
 
 
+def _coarsener(period: Period, weekly: bool) -> Callable[[Atom], Atom]:
+    """Atoms moved to the first day of their month (or week piece) inside the period: the plan
+    places whole units anyway, and a year then has 12 atoms a cell to plan, not 365 (as
+    reports.metrics reads them)."""
+    grain = grain_of([period], weekly)
+    if grain == "day":
+        return lambda atom: atom
+    unit = month_of if grain == "month" else segment_of
+
+    def coarse(atom: Atom) -> Atom:
+        return (max(unit(atom[0]).start, period.start), atom[1])
+
+    return coarse
+
+
 def _sizes(items: Iterable[tuple[Atom, Iterable[str]]]) -> dict[str, dict[Atom, int]]:
     sizes: dict[str, dict[Atom, int]] = {}
     for atom, keys in items:
@@ -214,8 +231,11 @@ def tally_topics(
     weekly: bool = False,
 ) -> tuple[int, tuple[TopicCount, ...]]:
     """Initiative messages by topic: (messages, rows), each topic with a plan of its own."""
+    coarse = _coarsener(period, weekly)
     inside = [
-        ((day, cell), (topic,)) for day, cell, topic in chosen if period.start <= day <= period.end
+        (coarse((day, cell)), (topic,))
+        for day, cell, topic in chosen
+        if period.start <= day <= period.end
     ]
     everyone = _sizes((atom, ("*",)) for atom, _ in inside).get("*", {})
 
@@ -250,6 +270,14 @@ def situation_rows(
     ``atoms`` maps (day, cell) to counts of scores 1–5 then "cannot rate"; the life situation
     of a cell is the link's, or the one the person chose in the poll.
     """
+    coarse = _coarsener(period, weekly)
+    folded: dict[Atom, list[int]] = {}
+    for atom, counts in atoms.items():
+        if period.start <= atom[0] <= period.end:
+            total = folded.setdefault(coarse(atom), [0] * len(counts))
+            for index, value in enumerate(counts):
+                total[index] += value
+    atoms = folded
     sizes = {atom: sum(counts[:5]) for atom, counts in atoms.items()}
     situation_plan = plan(period, sizes, min_group, weekly=weekly)
     where = in_scope(scope.service, scope.channel, scope.life_situation)
