@@ -182,10 +182,9 @@ def _phrase_at(rule: _Rule, found: Sequence[str], raw: Sequence[str], start: int
     if start + size > len(found):
         return False
     if rule.prefix:
-        return (
-            tuple(found[start : start + size - 1]) == rule.stems[:-1]
-            and raw[start + size - 1].startswith(rule.stems[-1])
-        )
+        return tuple(found[start : start + size - 1]) == rule.stems[:-1] and raw[
+            start + size - 1
+        ].startswith(rule.stems[-1])
     return tuple(found[start : start + size]) == rule.stems
 
 
