@@ -263,6 +263,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         categoriser=categories(settings.content.categories_path),
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=content.catalog,
+        internal_officers=frozenset(settings.bot.internal_officer_ids),
     )
     reporting.extras = open_answers
     dispatcher = create_dispatcher(

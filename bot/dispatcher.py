@@ -65,6 +65,7 @@ def create_dispatcher(
             # Asked late: their officer check runs for every event that reaches them.
             officer.setup(),
             open_answers.setup(),  # /comments: open answers by category, re-tag buttons
+            open_answers.setup_internal(),  # /topics: staff initiative feedback tallied
             polls.setup_officer(),
             appeals.setup(),  # body-wide officers: register files and /appeals (internal)
             common.setup_fallback(),

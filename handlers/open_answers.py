@@ -14,7 +14,7 @@ from typing import Annotated, Final
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
@@ -24,7 +24,7 @@ from questionnaires.open_answers import OTHER
 from questionnaires.schema import Language
 from reports.disclosure import PeriodKind
 from reports.model import Scope
-from reports.open_answers import OpenAnswerCounts
+from reports.open_answers import InitiativeTally, OpenAnswerCounts
 from reports.open_answers_output import category_lines
 from services.feedback import FeedbackService
 from services.open_answers import OpenAnswersService, Refusal, Shown
@@ -78,6 +78,19 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.EN: "Press a category to add or remove it.",
     },
     "reset": {Language.RU: "↺ По правилам", Language.EN: "↺ By the rules"},
+    "topics_period": {
+        Language.RU: "Сообщения сотрудников по темам: выберите период",
+        Language.EN: "Staff messages by topic: choose a period",
+    },
+    "topics": {
+        Language.RU: "Сообщения сотрудников за {period}",
+        Language.EN: "Staff messages, {period}",
+    },
+    "messages": {Language.RU: "Всего: {n}", Language.EN: "In all: {n}"},
+    "few_messages": {
+        Language.RU: "Сообщений мало (<{k}) — цифры не показываются ради анонимности.",
+        Language.EN: "Too few messages (<{k}): no figures, for anonymity.",
+    },
     "counts": {
         Language.RU: "Комментарии по категориям за {period}",
         Language.EN: "Comments by category, {period}",
@@ -93,6 +106,10 @@ def _t(language: Language, key: str, **values: object) -> str:
 class CommentsPeriod(CallbackData, prefix="oap"):
     period: Annotated[str, Field(min_length=1, max_length=1)]
     service: Annotated[str, Field(max_length=48)] = ""
+
+
+class TopicsPeriod(CallbackData, prefix="oat"):
+    period: Annotated[str, Field(min_length=1, max_length=1)]
 
 
 class CommentPress(CallbackData, prefix="oa"):
@@ -291,3 +308,66 @@ async def _draw(
         await message.answer(text, reply_markup=keyboard)
     else:
         await message.edit_text(text, reply_markup=keyboard)
+
+
+async def is_internal_officer(
+    event: TelegramObject, open_answers: OpenAnswersService | None = None
+) -> bool:
+    user: User | None = getattr(event, "from_user", None)
+    return (
+        user is not None and open_answers is not None and user.id in open_answers.internal_officers
+    )
+
+
+def render_tally(tally: InitiativeTally, min_group: int, language: Language) -> str:
+    """Initiative feedback of a closed period by topic and category (HTML)."""
+    lines = [f"<b>{escape(_t(language, 'topics', period=tally.period))}</b>"]
+    if tally.suppressed:
+        lines.append(escape(_t(language, "few_messages", k=min_group)))
+        return "\n".join(lines)
+    lines.append(escape(_t(language, "messages", n=tally.messages)))
+    for row in tally.topics:
+        lines.append(f"• {escape(row.title)}: {'—' if row.suppressed else row.respondents}")
+    return "\n".join(lines) + "\n\n" + "\n".join(category_lines(tally.categories, language))
+
+
+def setup_internal() -> Router:
+    """/topics: the internal officer's tally of staff initiative feedback (Procedure §4.4)."""
+    router = Router(name="open_answers_internal")
+    router.message.filter(is_internal_officer)
+    router.callback_query.filter(is_internal_officer)
+
+    @router.message(Command("topics"))
+    async def on_command(message: Message, reporting: ReportingService) -> None:
+        language = language_of(message.from_user)
+        kinds = reporting.period_kinds()
+        builder = InlineKeyboardBuilder()
+        for code, label in PERIODS.items():
+            if _KINDS[code] in kinds:
+                builder.button(text=label, callback_data=TopicsPeriod(period=code))
+        builder.adjust(2)
+        await message.answer(_t(language, "topics_period"), reply_markup=builder.as_markup())
+
+    @router.callback_query(TopicsPeriod.filter())
+    async def on_period(
+        query: CallbackQuery,
+        callback_data: TopicsPeriod,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+        open_answers: OpenAnswersService,
+    ) -> None:
+        language = language_of(query.from_user)
+        code = callback_data.period
+        if (
+            not isinstance(query.message, Message)
+            or _KINDS.get(code) not in reporting.period_kinds()
+        ):
+            await query.answer(_t(language, "stale"), show_alert=True)
+            return
+        await query.answer()
+        tally = await open_answers.initiative_tally(period_for(code, feedback.today()), language)
+        await query.message.edit_text(
+            render_tally(tally, reporting.disclosure.min_group, language)
+        )
+
+    return router

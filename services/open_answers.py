@@ -123,8 +123,11 @@ class OpenAnswersService:
         categoriser: Categoriser,
         roles: QuestionnaireRoles,
         catalog: Catalog,
+        internal_officers: frozenset[int] = frozenset(),
     ) -> None:
         self._reporting = reporting
+        #: Who reads staff initiative feedback and its tally (BOT__INTERNAL_OFFICER_IDS).
+        self.internal_officers = internal_officers
         self._sessions = sessions  # the report engine's: situation figures are a report query
         self._store = store
         self.categoriser = categoriser

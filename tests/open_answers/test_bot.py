@@ -22,6 +22,7 @@ from tests.bot.conftest import OFFICER_ID, World, migrated_template, world
 __all__ = ["migrated_template", "world"]
 
 SERVICE_OFFICER = 600600
+INTERNAL_OFFICER = 800800
 COMMENTS = (
     "Огромная очередь",
     "Вежливый сотрудник, спасибо",
@@ -64,6 +65,7 @@ def desk(world: World) -> OpenAnswersService:
         categoriser=load_categories(),
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=content.catalog,
+        internal_officers=frozenset({INTERNAL_OFFICER}),
     )
     world.reporting.extras = service
     world.harness.dispatcher["open_answers"] = service
@@ -215,3 +217,36 @@ async def test_the_report_message_carries_the_category_counts(
     await officer.click("Все услуги")
     texts = "\n".join(world.harness.texts(OFFICER_ID))
     assert "Комментарии по категориям" in texts and "оставили комментарий: 6" in texts
+
+
+async def test_the_internal_officer_gets_initiative_topics_of_a_closed_month(
+    world: World, desk: OpenAnswersService
+) -> None:
+    store = ResponseStore(world.sessions)
+    for index, topic in enumerate(["equipment"] * 6 + ["career"] * 2):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="initiative",
+                questionnaire_version=1,
+                kind="initiative",
+                audience="internal",
+                context=ResponseContext(),
+                submitted_on=date(2026, 10, 1 + index),
+                answers=(
+                    AnswerRow("topic", option_id=topic),
+                    AnswerRow("message", text="Сканер сломался"),
+                ),
+            )
+        )
+    # Body-wide and per-service officers do not read staff feedback: /topics is unknown to them.
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/topics")
+    assert "Сообщения сотрудников" not in officer.last_text()
+    internal = world.harness.person(INTERNAL_OFFICER)
+    await internal.send("/topics")
+    await internal.click("Прошлый месяц")
+    text = internal.last_text()
+    assert "01.10.2026–31.10.2026" in text and "Всего: 8" in text
+    assert "Техническое оснащение: 6" in text and "Должностной рост: —" in text
+    # Eight staff texts are below the staff comment threshold (10): no categories.
+    assert "мало ответов (&lt;10)" in text
