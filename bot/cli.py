@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--questionnaires", type=Path, help="folder of questionnaire YAML")
     validate.add_argument("--catalog", type=Path, help="catalog YAML file")
     validate.add_argument("--campaigns", type=Path, help="poll campaigns YAML file")
+    validate.add_argument("--categories", type=Path, help="open-answer categories YAML file")
     validate.set_defaults(handler=_cmd_validate)
 
     preview = commands.add_parser(
@@ -164,6 +165,7 @@ def _content_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bot.content import campaigns_for
+    from questionnaires.open_answers import load_categories
 
     folder, catalog_path = _content_paths(args)
     result = load_folder(folder)
@@ -176,6 +178,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     disabled: list[tuple[str, str]] = []
     try:
         _, disabled = campaigns_for(campaigns_path, result)
+    except DefinitionError as error:
+        defects.extend(error.defects)
+    categories_path = getattr(args, "categories", None) or _content_settings().categories_path
+    try:
+        load_categories(categories_path)
     except DefinitionError as error:
         defects.extend(error.defects)
     for defect in defects:
@@ -199,6 +206,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_DEFECTS
     print(f"ok  catalog          {catalog_path}")
     print(f"ok  campaigns        {campaigns_path}")
+    print(f"ok  categories       {categories_path}")
     return EXIT_OK
 
 

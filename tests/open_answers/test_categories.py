@@ -127,3 +127,19 @@ def test_the_bot_keeps_the_shipped_rules_when_the_file_is_broken(
     )
     missing = categories(tmp_path / "nope.yaml")
     assert "queue" in missing.ids
+
+
+def test_validate_checks_the_categories_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    assert main(["validate"]) == 0
+    assert "ok  categories" in capsys.readouterr().out
+    broken = tmp_path / "categories.yaml"
+    broken.write_text(
+        "version: 1\ncategories:\n  - id: other\n    title: {ru: X}\n    keywords: [x]\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", "--categories", str(broken)]) != 0
+    assert f"{broken}:3:" in capsys.readouterr().err
