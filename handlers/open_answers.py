@@ -259,7 +259,7 @@ def setup() -> Router:
         await message.edit_text(
             f"{escape(reporting.default_title(scope))}\n\n{render_counts(counts, language)}"
         )
-        listing = await open_answers.open_listing(officer, period, scope)
+        listing = await open_answers.open_listing(officer, period, scope, report)
         if listing is None:
             await message.answer(_t(language, "none"))
             return

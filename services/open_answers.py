@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -92,7 +92,6 @@ class Listing:
     period: Period
     scope: Scope
     comments: tuple[ListedComment, ...]
-    seen: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 class Refusal(enum.StrEnum):
@@ -275,12 +274,16 @@ class OpenAnswersService:
 
     # --- re-tagging -----------------------------------------------------------------------
 
-    async def open_listing(self, officer: int, period: Period, scope: Scope) -> Listing | None:
-        """The comments the report of ``scope`` shows, with a token for their buttons; None
-        when the report shows none (too few respondents, or the officer may not see it)."""
+    async def open_listing(
+        self, officer: int, period: Period, scope: Scope, report: Report | None = None
+    ) -> Listing | None:
+        """The comments the report of ``scope`` shows (``report``, if already built), with a
+        token for their buttons; None when the report shows none (too few respondents, or the
+        officer may not see it)."""
         if not self._reporting.may_see(officer, scope):
             return None
-        report = await self._reporting.report(period, scope)
+        if report is None or report.period != period or report.scope != scope:
+            report = await self._reporting.report(period, scope)
         if report.comments_suppressed or not report.comments:
             return None
         found = await self._store.comments(
