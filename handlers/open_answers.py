@@ -157,7 +157,8 @@ def _keyboard(
             text=mark + service.categoriser.title(category, language),
             callback_data=CommentPress(token=token, place=place, action="t", category=category),
         )
-    sizes = [2] * ((len(service.categoriser.ids) - 1 + 1) // 2)
+    real = len(service.categoriser.ids) - 1  # every category but «Прочее»
+    sizes = [2] * (real // 2) + [1] * (real % 2)  # navigation keeps a row of its own
     last = len(shown.listing.comments) - 1
     navigation = 0
     if place > 0:

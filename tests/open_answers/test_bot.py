@@ -107,6 +107,8 @@ async def test_officer_sees_counts_and_re_tags_a_comment_with_buttons(
     assert "Комментарий 1 из 6" in page and first in page
     _, _, markup = officer.live_message()
     assert all(BUTTON.match(data) for data in _data(markup))  # no id, no day, no order
+    assert markup is not None
+    assert [b.text for b in markup.inline_keyboard[-1]] == ["▶"]  # navigation on its own row
     # Going through the list shows the comments in alphabetical order, whatever they came in.
     seen = []
     for _ in COMMENTS:
