@@ -48,6 +48,7 @@ from services.campaigns import CampaignPolicy, CampaignService
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
+from services.open_answers import OpenAnswersService, categories
 from services.painmap import PainMapService
 from services.publication import PainMapMeasures, PublicationService
 from services.reporting import ReportingPolicy, ReportingService
@@ -61,6 +62,7 @@ from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
+from storage.open_answers import OpenAnswerStore
 from storage.opt_ins import OptInStore
 from storage.painmap import PainMapStore
 from storage.responses import ResponseStore
@@ -325,6 +327,17 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         today=feedback.today,
         url=settings.publish.url,
     )
+    # Open answers by category, re-tagged by officers; life situations as a whole (issue 10).
+    open_answers = OpenAnswersService(
+        reporting=reporting,
+        sessions=create_session_factory(report_engine),
+        store=OpenAnswerStore(sessions),
+        categoriser=categories(settings.content.categories_path),
+        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
+        catalog=content.catalog,
+        internal_officers=frozenset(settings.bot.internal_officer_ids),
+    )
+    reporting.extras = open_answers
     dispatcher = create_dispatcher(
         storage=storage,
         feedback=feedback,
@@ -337,6 +350,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         signals=signals,
         publication=publication,
         appendix2=appendix2,
+        open_answers=open_answers,
     )
     return Wiring(
         engine=engine,

@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--catalog", type=Path, help="catalog YAML file")
     validate.add_argument("--campaigns", type=Path, help="poll campaigns YAML file")
     validate.add_argument("--triggers", type=Path, help="extra-poll trigger rules YAML file")
+    validate.add_argument("--categories", type=Path, help="open-answer categories YAML file")
     validate.set_defaults(handler=_cmd_validate)
 
     preview = commands.add_parser(
@@ -168,6 +169,7 @@ def _content_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from bot.content import campaigns_for
+    from questionnaires.open_answers import load_categories
 
     folder, catalog_path = _content_paths(args)
     result = load_folder(folder)
@@ -185,6 +187,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         campaigns = None
     triggers_path = getattr(args, "triggers", None) or _content_settings().triggers_path
     defects.extend(_trigger_defects(triggers_path, campaigns))
+    categories_path = getattr(args, "categories", None) or _content_settings().categories_path
+    try:
+        load_categories(categories_path)
+    except DefinitionError as error:
+        defects.extend(error.defects)
     for defect in defects:
         print(defect, file=sys.stderr)
     for questionnaire_id, file in sorted(result.files.items()):
@@ -207,6 +214,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     print(f"ok  catalog          {catalog_path}")
     print(f"ok  campaigns        {campaigns_path}")
     print(f"ok  triggers         {triggers_path}")
+    print(f"ok  categories       {categories_path}")
     return EXIT_OK
 
 

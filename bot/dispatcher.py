@@ -16,6 +16,7 @@ from handlers import (
     errors,
     inactive,
     officer,
+    open_answers,
     painmap,
     polls,
     signals,
@@ -68,6 +69,8 @@ def create_dispatcher(
             officer.setup(),
             painmap.setup(),  # before appeals: it takes only files carrying the pain map sheet
             signals.setup(),  # §3.3: the extra-poll proposal and the batch acknowledgement
+            open_answers.setup(),  # /comments: open answers by category, re-tag buttons
+            open_answers.setup_internal(),  # /topics: staff initiative feedback tallied
             polls.setup_officer(),
             appeals.setup(),  # body-wide officers: register files and /appeals (internal)
             common.setup_fallback(),

@@ -121,9 +121,12 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.content import load_content
     from reports.export import report_html, report_json
     from reports.model import QuestionnaireRoles
+    from reports.open_answers_output import extras_html, extras_json
     from services.appendix2 import beside_of
+    from services.open_answers import OpenAnswersService, categories
     from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
+    from storage.open_answers import OpenAnswerStore
 
     disclosure = disclosure_policy(settings)
     today = local_today(datetime.now(UTC), settings.body.zone)
@@ -143,12 +146,23 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         raise Problem(f"report: no service {args.service!r} in the catalog")
     scope = Scope(service=args.service)
     engine = create_engine(settings.db.url)
+    sessions = create_session_factory(engine)
+    roles = QuestionnaireRoles.from_questionnaires(content.questionnaires)
     reporting = ReportingService(
-        sessions=create_session_factory(engine),
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
+        sessions=sessions,
+        roles=roles,
         catalog=content.catalog,
         policy=ReportingPolicy(disclosure=disclosure),
     )
+    open_answers = OpenAnswersService(
+        reporting=reporting,
+        sessions=sessions,
+        store=OpenAnswerStore(sessions),
+        categoriser=categories(settings.content.categories_path),
+        roles=roles,
+        catalog=content.catalog,
+    )
+    reporting.extras = open_answers
     try:
         if args.format == "docx":
             data = await _appendix2(settings, reporting, content, engine).docx(
@@ -160,10 +174,15 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
             data = await reporting.workbook(period, scope)
         else:
             report = await reporting.report(period, scope)
+            language = Language(args.lang)
+            extras = await open_answers.extras(report, language)
             if args.format == "json":
-                text = json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n"
+                document = {**report_json(report), **extras_json(extras)}
+                text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
             else:
-                text = report_html(report, Language(args.lang))
+                text = report_html(
+                    report, language, extras_html(extras, language, report.min_group)
+                )
             data = text.encode()
     except Exception as error:
         problem = database_problem(error, settings.db.url)

@@ -353,6 +353,8 @@ class ContentSettings(BaseModel):
     appeals_mapping_path: Path = DEFINITIONS_DIR.parent / "appeals_mapping.example.yaml"
     #: Rules that propose an extra poll (Procedure §3.3; questionnaires/triggers.py).
     triggers_path: Path = DEFINITIONS_DIR.parent / "triggers.yaml"
+    #: Keyword rules of the open-answer categories (Procedure §3.4; questionnaires/open_answers).
+    categories_path: Path = DEFINITIONS_DIR.parent / "categories.yaml"
 
     @field_validator(
         "questionnaires_dir",
@@ -360,6 +362,7 @@ class ContentSettings(BaseModel):
         "campaigns_path",
         "appeals_mapping_path",
         "triggers_path",
+        "categories_path",
     )
     @classmethod
     def _from_home(cls, value: Path) -> Path:

@@ -214,6 +214,19 @@ def _check_role(question: Question, base: Path, file: str) -> list[Defect]:
         return [Defect(file, path, "a parameter is rated on a scale", expected="type: scale")]
     if role == Role.COMMENT and not isinstance(question, TextQuestion):
         return [Defect(file, path, "a comment is free text", expected="type: text")]
+    if role == Role.SITUATION and not (
+        isinstance(question, ScaleQuestion) and (question.min, question.max) == (1, 5)
+    ):
+        return [
+            Defect(
+                file,
+                path,
+                "satisfaction with a life situation uses the overall question's 1-5 scale",
+                expected="type: scale, min: 1, max: 5",
+            )
+        ]
+    if role == Role.SITUATION_CHOICE and not isinstance(question, SingleChoiceQuestion):
+        return [Defect(file, path, "a life situation is chosen once", expected="type: single")]
     return []
 
 

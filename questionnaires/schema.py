@@ -66,6 +66,10 @@ class Role(enum.StrEnum):
     PROBLEMS = "problems"  # its options feed the pain map
     PARAMETER = "parameter"  # a satisfaction parameter rated on a scale
     COMMENT = "comment"  # free text shown to officers above the anonymity threshold
+    # Concept §6.2: satisfaction with resolving the life situation as a whole, 1-5.
+    SITUATION = "situation"
+    # A single choice naming the life situation; its option ids are the catalog's codes.
+    SITUATION_CHOICE = "situation_choice"
 
 
 class Option(_Strict):

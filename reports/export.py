@@ -238,11 +238,13 @@ def page_html(title: str, body: str, language: Language = Language.RU) -> str:
     return _PAGE.format(lang=lang, title=html.escape(title), body=body)
 
 
-def report_html(report: Report, language: Language = Language.RU) -> str:
-    """A self-contained page (no external resource) with the text the officer's message has."""
+def report_html(report: Report, language: Language = Language.RU, extra: str = "") -> str:
+    """A self-contained page (no external resource) with the text the officer's message has;
+    ``extra`` is further sections, already escaped HTML (reports.open_answers_output)."""
     lang: Literal["ru", "en"] = "en" if language == Language.EN else "ru"
+    body = render_report_text(report, language)
     return _PAGE.format(
         lang=lang,
         title=html.escape(f"{report.title} — {report.period}"),
-        body=render_report_text(report, language),
+        body=f"{body}\n\n{extra}" if extra else body,
     )

@@ -1352,3 +1352,45 @@ async def problems_by_service(
         base = sum(count for atom, count in atoms.problem_base.items() if where(atom))
         rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly, plans)
     return rows
+
+
+# --- the life situation as a whole (Concept §6.2) ----------------------------------------
+
+
+async def situation_atoms(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    audience: str,
+    period: Period,
+) -> dict[Atom, list[int]]:
+    """Answers to the life-situation question (``Role.SITUATION``) per day and cell: counts of
+    scores 1–5, then "cannot rate". The cell's life situation is the link's or, without one,
+    the option chosen for the ``Role.SITUATION_CHOICE`` question (option ids are codes)."""
+    questions = _audience_questionnaires(roles, roles.situation, audience)
+    if not questions:
+        return {}
+    r = Response.__table__.alias("r")
+    a = Answer.__table__.alias("a")
+    c = Answer.__table__.alias("c")
+    choices = [(r.c.questionnaire_id == q, literal(i)) for q, i in roles.situation_choice.items()]
+    choice: ColumnElement[Any] = case(*choices, else_=literal(None)) if choices else literal(None)
+    situation = func.coalesce(r.c.life_situation_code, c.c.option_id)
+    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, situation)
+    joined = r.join(a, and_(a.c.response_id == r.c.id, _answer_of(r, a, questions))).outerjoin(
+        c, and_(c.c.response_id == r.c.id, c.c.question_id == choice)
+    )
+    statement = (
+        select(*dimensions, *_score_columns(a))
+        .select_from(joined)
+        .where(
+            *_scope_terms(r, Scope(audience=audience), [period]),
+            r.c.questionnaire_id.in_(questions),
+        )
+        .group_by(*dimensions)
+    )
+    async with _snapshot(sessions) as session:
+        rows = (await session.execute(statement)).all()
+    return {
+        (_day(row[0]), (row[1], row[2], row[3])): [int(v or 0) for v in row[4:]] for row in rows
+    }

@@ -361,6 +361,10 @@ class QuestionnaireRoles:
     audiences: dict[str, str] = field(default_factory=dict)  # questionnaire id -> audience
     #: Questions rated 1–5 as parameters (§3.1) or staff aspects (§4.2), in questionnaire order.
     parameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Satisfaction with the life situation as a whole (Role.SITUATION), and the question naming
+    #: the life situation when the link did not (Role.SITUATION_CHOICE), per questionnaire.
+    situation: dict[str, str] = field(default_factory=dict)
+    situation_choice: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_questionnaires(cls, questionnaires: dict[str, Questionnaire]) -> QuestionnaireRoles:
@@ -372,6 +376,8 @@ class QuestionnaireRoles:
         question_titles: dict[tuple[str, str], str] = {}
         audiences: dict[str, str] = {}
         parameters: dict[str, tuple[str, ...]] = {}
+        situation: dict[str, str] = {}
+        situation_choice: dict[str, str] = {}
         for qid, questionnaire in questionnaires.items():
             audiences[qid] = str(questionnaire.audience)
             for question in questionnaire.questions:
@@ -386,6 +392,10 @@ class QuestionnaireRoles:
                     comments[qid] = (*comments.get(qid, ()), question.id)
                 if question.role == Role.PARAMETER and question.type == "scale":
                     parameters[qid] = (*parameters.get(qid, ()), question.id)
+                if question.role == Role.SITUATION:
+                    situation.setdefault(qid, question.id)
+                if question.role == Role.SITUATION_CHOICE:
+                    situation_choice.setdefault(qid, question.id)
                 for option in getattr(question, "options", ()):
                     option_titles[(qid, question.id, option.id)] = option.text.ru
         return cls(
@@ -397,4 +407,6 @@ class QuestionnaireRoles:
             question_titles,
             audiences,
             parameters,
+            situation,
+            situation_choice,
         )

@@ -429,6 +429,7 @@ def build_workbook(
     trend: Sequence[TrendPoint] = (),
     headings: Mapping[str, str] | None = None,
     pain_map: Sequence[PainMapLine] | None = None,
+    extra_sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[_Value]]]] = (),
 ) -> bytes:
     """The report as XLSX bytes; `responses` are already anonymised and filtered by the caller.
 
@@ -475,6 +476,9 @@ def build_workbook(
             [[number, text] for number, text in enumerate(report.comments, start=1)],
             wide={0: 6, 1: 100},
         )
+    # Sections of other modules, already protected (e.g. reports.open_answers_output).
+    for title, columns, cells in extra_sheets:
+        _Sheet(book, title, columns, cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

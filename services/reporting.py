@@ -9,7 +9,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from datetime import date
+from typing import Literal, Protocol
 
 from questionnaires.catalog import Catalog, Service
 from questionnaires.schema import Language
@@ -45,6 +46,8 @@ from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
 from storage.database import Sessions
 
+_Value = str | int | float | date | None
+
 logger = logging.getLogger(__name__)
 
 
@@ -74,8 +77,21 @@ class ReportingPolicy:
         return self.disclosure.min_group
 
 
+class ReportSections(Protocol):
+    """Sections another use case adds to every report (services.open_answers fits)."""
+
+    async def messages(self, report: Report, language: Language) -> list[str]: ...
+
+    async def sheets(
+        self, report: Report
+    ) -> Sequence[tuple[str, Sequence[str], Sequence[Sequence[_Value]]]]: ...
+
+
 class ReportingService:
     """Reports for officers; the same calls serve commands, schedules and alerts."""
+
+    #: Open answers by category and life situations (attached by bot.app.wire).
+    extras: ReportSections | None = None
 
     def __init__(
         self,
@@ -234,10 +250,10 @@ class ReportingService:
         report, trend = await asyncio.gather(
             self.report(period, scope, title), self._trend(period, scope)
         )
-        return ReportFiles(
-            messages=render_report(report, language),
-            charts=await self._draw(report, trend, language),
-        )
+        messages = render_report(report, language)
+        if self.extras is not None:
+            messages += await self.extras.messages(report, language)
+        return ReportFiles(messages=messages, charts=await self._draw(report, trend, language))
 
     async def charts(self, report: Report, language: Language) -> list[tuple[str, bytes]]:
         """The charts of a report already built, as (file name, PNG)."""
@@ -329,8 +345,15 @@ class ReportingService:
             question: title for (_, question), title in self._roles.question_titles.items()
         }
         headings.update(ANONYMISED_COLUMNS_RU)
+        sheets = await self.extras.sheets(report) if self.extras is not None else ()
         return await asyncio.to_thread(
-            build_workbook, report, rows, trend=trend, headings=headings, pain_map=pain_map
+            build_workbook,
+            report,
+            rows,
+            trend=trend,
+            headings=headings,
+            pain_map=pain_map,
+            extra_sheets=sheets,
         )
 
     # --- alerts -------------------------------------------------------------------------

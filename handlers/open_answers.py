@@ -1,0 +1,374 @@
+"""/comments: an officer reviews the comments of a closed period by category and re-tags them.
+
+The list is the one the report shows (masked, alphabetical, only when the report may show
+comments). Buttons carry the list's random token and a place in the alphabetical list: neither
+an answer id nor anything that follows the order answers came in.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import Annotated, Final
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, User
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
+
+from handlers.officer import ALL_SERVICES, PERIODS, is_officer, period_for
+from handlers.texts import language_of
+from questionnaires.open_answers import OTHER
+from questionnaires.schema import Language
+from reports.disclosure import PeriodKind
+from reports.model import Scope
+from reports.open_answers import InitiativeTally, OpenAnswerCounts
+from reports.open_answers_output import category_lines
+from services.feedback import FeedbackService
+from services.open_answers import OpenAnswersService, Refusal, Shown
+from services.reporting import ReportingService
+
+logger = logging.getLogger(__name__)
+
+MAX_PLACE: Final = 10_000
+_KINDS: Final = {
+    "w": PeriodKind.WEEK,
+    "m": PeriodKind.MONTH,
+    "q": PeriodKind.QUARTER,
+    "h": PeriodKind.HALF,
+    "y": PeriodKind.YEAR,
+}
+
+TEXTS: Final[dict[str, dict[Language, str]]] = {
+    "choose_period": {
+        Language.RU: "Комментарии по категориям: выберите период",
+        Language.EN: "Comments by category: choose a period",
+    },
+    "choose_service": {Language.RU: "Выберите услугу", Language.EN: "Choose a service"},
+    "all_services": {Language.RU: "Все услуги", Language.EN: "All services"},
+    "none": {
+        Language.RU: "За этот период комментариев, которые можно показать, нет: "
+        "их показывают только группам не меньше порога анонимности.",
+        Language.EN: "No comments can be shown for this period: they are shown only for groups "
+        "at or above the anonymity threshold.",
+    },
+    "stale": {
+        Language.RU: "Список устарел. Откройте его заново: /comments",
+        Language.EN: "This list is out of date. Open it again: /comments",
+    },
+    "forbidden": {
+        Language.RU: "Нет доступа к этой услуге",
+        Language.EN: "You have no access to this service",
+    },
+    "gone": {
+        Language.RU: "Этого комментария больше нет",
+        Language.EN: "This comment no longer exists",
+    },
+    "saved": {Language.RU: "Сохранено", Language.EN: "Saved"},
+    "comment": {Language.RU: "Комментарий {i} из {n}", Language.EN: "Comment {i} of {n}"},
+    "categories": {Language.RU: "Категории", Language.EN: "Categories"},
+    "retagged": {
+        Language.RU: "(изменено вручную)",
+        Language.EN: "(changed by hand)",
+    },
+    "hint": {
+        Language.RU: "Нажмите категорию, чтобы добавить её или убрать.",
+        Language.EN: "Press a category to add or remove it.",
+    },
+    "reset": {Language.RU: "↺ По правилам", Language.EN: "↺ By the rules"},
+    "topics_period": {
+        Language.RU: "Сообщения сотрудников по темам: выберите период",
+        Language.EN: "Staff messages by topic: choose a period",
+    },
+    "topics": {
+        Language.RU: "Сообщения сотрудников за {period}",
+        Language.EN: "Staff messages, {period}",
+    },
+    "messages": {Language.RU: "Всего: {n}", Language.EN: "In all: {n}"},
+    "few_messages": {
+        Language.RU: "Сообщений мало (<{k}) — цифры не показываются ради анонимности.",
+        Language.EN: "Too few messages (<{k}): no figures, for anonymity.",
+    },
+    "counts": {
+        Language.RU: "Комментарии по категориям за {period}",
+        Language.EN: "Comments by category, {period}",
+    },
+}
+
+
+def _t(language: Language, key: str, **values: object) -> str:
+    text = TEXTS[key][language]
+    return text.format(**values) if values else text
+
+
+class CommentsPeriod(CallbackData, prefix="oap"):
+    period: Annotated[str, Field(min_length=1, max_length=1)]
+    service: Annotated[str, Field(max_length=48)] = ""
+
+
+class TopicsPeriod(CallbackData, prefix="oat"):
+    period: Annotated[str, Field(min_length=1, max_length=1)]
+
+
+class CommentPress(CallbackData, prefix="oa"):
+    """A button of one comment: list token, place in the list, action, category."""
+
+    token: Annotated[str, Field(min_length=8, max_length=8)]
+    place: Annotated[int, Field(ge=0, le=MAX_PLACE)]
+    action: Annotated[str, Field(pattern=r"^[tgr]$")]  # toggle, go to, reset
+    category: Annotated[str, Field(max_length=32)] = ""
+
+
+def render_counts(counts: OpenAnswerCounts, language: Language) -> str:
+    """The category counts of /comments (HTML), as the report message shows them."""
+    lines = category_lines(counts, language)
+    lines[0] = f"<b>{escape(_t(language, 'counts', period=counts.period))}</b>"
+    return "\n".join(lines)
+
+
+def _page(shown: Shown, service: OpenAnswersService, language: Language) -> str:
+    listing = shown.listing
+    titles = [escape(service.categoriser.title(c, language)) for c in shown.categories]
+    lines = [
+        f"<b>{escape(_t(language, 'comment', i=shown.index + 1, n=len(listing.comments)))}</b>"
+        f" · {listing.period}",
+        "",
+        escape(shown.comment.text),
+        "",
+        f"{escape(_t(language, 'categories'))}: {', '.join(titles)}"
+        + (f" {escape(_t(language, 'retagged'))}" if shown.retagged else ""),
+        escape(_t(language, "hint")),
+    ]
+    return "\n".join(lines)
+
+
+def _keyboard(
+    shown: Shown, service: OpenAnswersService, language: Language
+) -> InlineKeyboardMarkup:
+    token, place = shown.listing.token, shown.index
+    builder = InlineKeyboardBuilder()
+    for category in service.categoriser.ids:
+        if category == OTHER:
+            continue
+        mark = "✓ " if category in shown.categories else ""
+        builder.button(
+            text=mark + service.categoriser.title(category, language),
+            callback_data=CommentPress(token=token, place=place, action="t", category=category),
+        )
+    real = len(service.categoriser.ids) - 1  # every category but «Прочее»
+    sizes = [2] * (real // 2) + [1] * (real % 2)  # navigation keeps a row of its own
+    last = len(shown.listing.comments) - 1
+    navigation = 0
+    if place > 0:
+        builder.button(
+            text="◀", callback_data=CommentPress(token=token, place=place - 1, action="g")
+        )
+        navigation += 1
+    if shown.retagged:
+        builder.button(
+            text=_t(language, "reset"),
+            callback_data=CommentPress(token=token, place=place, action="r"),
+        )
+        navigation += 1
+    if place < last:
+        builder.button(
+            text="▶", callback_data=CommentPress(token=token, place=place + 1, action="g")
+        )
+        navigation += 1
+    builder.adjust(*sizes, navigation or 1)
+    return builder.as_markup()
+
+
+def _services_keyboard(
+    reporting: ReportingService, officer: int, period: str, language: Language
+) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    services = reporting.services_of(officer)
+    if len(services) == len(reporting.catalog.services):
+        builder.button(
+            text=_t(language, "all_services"),
+            callback_data=CommentsPeriod(period=period, service=ALL_SERVICES),
+        )
+    for entry in services:
+        builder.button(
+            text=entry.title.get(language),
+            callback_data=CommentsPeriod(period=period, service=entry.code),
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+REFUSALS: Final = {
+    Refusal.STALE: "stale",
+    Refusal.FORBIDDEN: "forbidden",
+    Refusal.GONE: "gone",
+    Refusal.UNKNOWN_CATEGORY: "stale",
+}
+
+
+def setup() -> Router:
+    router = Router(name="open_answers")
+    router.message.filter(is_officer)
+    router.callback_query.filter(is_officer)
+
+    @router.message(Command("comments"))
+    async def on_command(message: Message, reporting: ReportingService) -> None:
+        language = language_of(message.from_user)
+        kinds = reporting.period_kinds()
+        builder = InlineKeyboardBuilder()
+        for code, label in PERIODS.items():
+            if _KINDS[code] in kinds:
+                builder.button(text=label, callback_data=CommentsPeriod(period=code))
+        builder.adjust(2)
+        await message.answer(_t(language, "choose_period"), reply_markup=builder.as_markup())
+
+    @router.callback_query(CommentsPeriod.filter())
+    async def on_period(
+        query: CallbackQuery,
+        callback_data: CommentsPeriod,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+        open_answers: OpenAnswersService,
+    ) -> None:
+        language = language_of(query.from_user)
+        message = query.message
+        code = callback_data.period
+        if not isinstance(message, Message) or _KINDS.get(code) not in reporting.period_kinds():
+            await query.answer(_t(language, "stale"), show_alert=True)
+            return
+        officer = query.from_user.id
+        if not callback_data.service:
+            await query.answer()
+            await message.edit_text(
+                _t(language, "choose_service"),
+                reply_markup=_services_keyboard(reporting, officer, code, language),
+            )
+            return
+        service = None if callback_data.service == ALL_SERVICES else callback_data.service
+        scope = Scope(service=service)
+        if not reporting.may_see(officer, scope):
+            await query.answer(_t(language, "forbidden"), show_alert=True)
+            return
+        await query.answer()
+        period = period_for(code, feedback.today())
+        report = await reporting.report(period, scope)
+        counts = await open_answers.counts(
+            period, scope, published=not report.overall.suppressed, language=language
+        )
+        await message.edit_text(
+            f"{escape(reporting.default_title(scope))}\n\n{render_counts(counts, language)}"
+        )
+        listing = await open_answers.open_listing(officer, period, scope, report)
+        if listing is None:
+            await message.answer(_t(language, "none"))
+            return
+        shown = await open_answers.show(officer, listing.token, 0)
+        await _draw(message, shown, open_answers, language, new=True)
+
+    @router.callback_query(CommentPress.filter())
+    async def on_press(
+        query: CallbackQuery,
+        callback_data: CommentPress,
+        open_answers: OpenAnswersService,
+    ) -> None:
+        language = language_of(query.from_user)
+        officer = query.from_user.id
+        token, place = callback_data.token, callback_data.place
+        if callback_data.action == "t":
+            shown = await open_answers.toggle(officer, token, place, callback_data.category)
+        elif callback_data.action == "r":
+            shown = await open_answers.reset(officer, token, place)
+        else:
+            shown = await open_answers.show(officer, token, place)
+        if isinstance(shown, Refusal):
+            await query.answer(_t(language, REFUSALS[shown]), show_alert=True)
+            return
+        changed = callback_data.action in ("t", "r")
+        await query.answer(_t(language, "saved") if changed else None)
+        if isinstance(query.message, Message):
+            await _draw(query.message, shown, open_answers, language, new=False)
+
+    return router
+
+
+async def _draw(
+    message: Message,
+    shown: Shown | Refusal,
+    service: OpenAnswersService,
+    language: Language,
+    *,
+    new: bool,
+) -> None:
+    if isinstance(shown, Refusal):
+        await message.answer(_t(language, REFUSALS[shown]))
+        return
+    text, keyboard = _page(shown, service, language), _keyboard(shown, service, language)
+    if new:
+        await message.answer(text, reply_markup=keyboard)
+    else:
+        await message.edit_text(text, reply_markup=keyboard)
+
+
+async def is_internal_officer(
+    event: TelegramObject, open_answers: OpenAnswersService | None = None
+) -> bool:
+    user: User | None = getattr(event, "from_user", None)
+    return (
+        user is not None and open_answers is not None and user.id in open_answers.internal_officers
+    )
+
+
+def render_tally(tally: InitiativeTally, min_group: int, language: Language) -> str:
+    """Initiative feedback of a closed period by topic and category (HTML)."""
+    lines = [f"<b>{escape(_t(language, 'topics', period=tally.period))}</b>"]
+    if tally.suppressed:
+        lines.append(escape(_t(language, "few_messages", k=min_group)))
+        return "\n".join(lines)
+    lines.append(escape(_t(language, "messages", n=tally.messages)))
+    for row in tally.topics:
+        lines.append(f"• {escape(row.title)}: {'—' if row.suppressed else row.respondents}")
+    return "\n".join(lines) + "\n\n" + "\n".join(category_lines(tally.categories, language))
+
+
+def setup_internal() -> Router:
+    """/topics: the internal officer's tally of staff initiative feedback (Procedure §4.4)."""
+    router = Router(name="open_answers_internal")
+    router.message.filter(is_internal_officer)
+    router.callback_query.filter(is_internal_officer)
+
+    @router.message(Command("topics"))
+    async def on_command(message: Message, reporting: ReportingService) -> None:
+        language = language_of(message.from_user)
+        kinds = reporting.period_kinds()
+        builder = InlineKeyboardBuilder()
+        for code, label in PERIODS.items():
+            if _KINDS[code] in kinds:
+                builder.button(text=label, callback_data=TopicsPeriod(period=code))
+        builder.adjust(2)
+        await message.answer(_t(language, "topics_period"), reply_markup=builder.as_markup())
+
+    @router.callback_query(TopicsPeriod.filter())
+    async def on_period(
+        query: CallbackQuery,
+        callback_data: TopicsPeriod,
+        reporting: ReportingService,
+        feedback: FeedbackService,
+        open_answers: OpenAnswersService,
+    ) -> None:
+        language = language_of(query.from_user)
+        code = callback_data.period
+        if (
+            not isinstance(query.message, Message)
+            or _KINDS.get(code) not in reporting.period_kinds()
+        ):
+            await query.answer(_t(language, "stale"), show_alert=True)
+            return
+        await query.answer()
+        tally = await open_answers.initiative_tally(period_for(code, feedback.today()), language)
+        await query.message.edit_text(
+            render_tally(tally, reporting.disclosure.min_group, language)
+        )
+
+    return router

@@ -1,0 +1,196 @@
+"""Open answers by category and life situations as a whole, rendered for every output: the
+Telegram report, a workbook sheet each, JSON and HTML export. Figures come already protected
+(reports.open_answers); a suppressed one shows as hidden, never as a number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Final, TypedDict
+
+from questionnaires.schema import Language
+from reports.model import Score
+from reports.open_answers import OpenAnswerCounts, ReportExtras, SituationRow
+from reports.telegram import split_message
+
+CATEGORIES_SHEET: Final = "Комментарии по категориям"
+SITUATIONS_SHEET: Final = "Жизненные ситуации"
+
+SheetValue = str | int | float | None
+Sheet = tuple[str, tuple[str, ...], list[list[SheetValue]]]
+
+_TEXTS: Final[dict[str, dict[Language, str]]] = {
+    "categories": {
+        Language.RU: "Комментарии по категориям",
+        Language.EN: "Comments by category",
+    },
+    "respondents": {Language.RU: "оставили комментарий: {n}", Language.EN: "left a comment: {n}"},
+    "hidden": {
+        Language.RU: "мало ответов (<{k}) — не показывается",
+        Language.EN: "too few answers (<{k}): not shown",
+    },
+    "situations": {
+        Language.RU: "Жизненные ситуации в целом",
+        Language.EN: "Life situations as a whole",
+    },
+    "as_a_whole": {Language.RU: "ситуация в целом", Language.EN: "situation as a whole"},
+    "overall": {Language.RU: "услуги в этой ситуации", Language.EN: "services in it"},
+    "services": {Language.RU: "услуги", Language.EN: "services"},
+}
+
+
+def _t(language: Language, key: str, **values: object) -> str:
+    text = _TEXTS[key][language]
+    return text.format(**values) if values else text
+
+
+def _score(score: Score, min_group: int, language: Language) -> str:
+    if score.suppressed or score.mean is None or score.csat is None:
+        return f"— ({_t(language, 'hidden', k=min_group)})"
+    mean = f"{score.mean:.2f}"
+    csat = f"{score.csat:.1f}"
+    if language == Language.RU:
+        mean, csat = mean.replace(".", ","), csat.replace(".", ",")
+    return f"{mean} (CSAT {csat}%, n={score.n})"
+
+
+def category_lines(counts: OpenAnswerCounts, language: Language) -> list[str]:
+    lines = [f"<b>{escape(_t(language, 'categories'))}</b>"]
+    if counts.suppressed:
+        lines.append(escape(_t(language, "hidden", k=counts.threshold)))
+        return lines
+    lines.append(escape(_t(language, "respondents", n=counts.respondents)))
+    for row in counts.categories:
+        value = "—" if row.suppressed else str(row.respondents)
+        lines.append(f"• {escape(row.title)}: {value}")
+    if any(row.suppressed for row in counts.categories):
+        lines.append(escape(f"— {_t(language, 'hidden', k=counts.threshold)}"))
+    return lines
+
+
+def situation_lines(rows: Sequence[SituationRow], min_group: int, language: Language) -> list[str]:
+    if not rows:
+        return []
+    lines = [f"<b>{escape(_t(language, 'situations'))}</b>"]
+    for row in rows:
+        lines.append(f"• {escape(row.title)}")
+        lines.append(
+            f"  {escape(_t(language, 'as_a_whole'))}: "
+            f"{escape(_score(row.as_a_whole, min_group, language))}"
+        )
+        lines.append(
+            f"  {escape(_t(language, 'overall'))}: "
+            f"{escape(_score(row.overall, min_group, language))}"
+        )
+        for service in row.services:
+            lines.append(
+                f"    – {escape(service.title)}: "
+                f"{escape(_score(service.score, min_group, language))}"
+            )
+    return lines
+
+
+def render_extras(
+    extras: ReportExtras, language: Language, min_group: int | None = None
+) -> list[str]:
+    """The sections as Telegram HTML paragraphs (one message each when short enough)."""
+    k = min_group if min_group is not None else extras.open_answers.threshold
+    text = "\n".join(category_lines(extras.open_answers, language))
+    situations = situation_lines(extras.situations, k, language)
+    if situations:
+        text += "\n\n" + "\n".join(situations)
+    return split_message(text)
+
+
+def extras_html(extras: ReportExtras, language: Language, min_group: int) -> str:
+    """The same text for the HTML export (already escaped)."""
+    parts = ["\n".join(category_lines(extras.open_answers, language))]
+    situations = situation_lines(extras.situations, min_group, language)
+    if situations:
+        parts.append("\n".join(situations))
+    return "\n\n".join(parts)
+
+
+def _cells(score: Score) -> list[SheetValue]:
+    if score.suppressed or score.mean is None or score.csat is None:
+        return ["скрыто", None, None]
+    return [score.n, round(score.mean, 2), round(score.csat / 100, 3)]
+
+
+def extras_sheets(extras: ReportExtras) -> list[Sheet]:
+    """A sheet of category counts and one of life situations (workbook)."""
+    counts = extras.open_answers
+    if counts.suppressed:
+        category_rows: list[list[SheetValue]] = [
+            [f"мало ответов (<{counts.threshold}) — не показывается", None]
+        ]
+    else:
+        category_rows = [["Оставили комментарий (всего)", counts.respondents]]
+        category_rows += [
+            [row.title, "скрыто" if row.suppressed else row.respondents]
+            for row in counts.categories
+        ]
+    sheets: list[Sheet] = [(CATEGORIES_SHEET, ("Категория", "Респондентов"), category_rows)]
+    situation_rows: list[list[SheetValue]] = []
+    for row in extras.situations:
+        situation_rows.append([row.title, "Ситуация в целом", *_cells(row.as_a_whole)])
+        situation_rows.append([row.title, "Все ответы в ситуации", *_cells(row.overall)])
+        for service in row.services:
+            situation_rows.append([row.title, service.title, *_cells(service.score)])
+    if situation_rows:
+        sheets.append(
+            (
+                SITUATIONS_SHEET,
+                ("Жизненная ситуация", "Показатель", "Ответов (n)", "Средняя оценка", "CSAT"),
+                situation_rows,
+            )
+        )
+    return sheets
+
+
+class ScoreJson(TypedDict, total=False):
+    suppressed: bool
+    n: int
+    mean: float
+    csat: float
+
+
+def _score_json(score: Score) -> ScoreJson:
+    if score.suppressed or score.mean is None or score.csat is None:
+        return {"suppressed": True}
+    return {"n": score.n, "mean": round(score.mean, 4), "csat": round(score.csat, 4)}
+
+
+def extras_json(extras: ReportExtras) -> dict[str, object]:
+    """JSON-ready values: hidden groups are ``{"suppressed": true}`` only."""
+    counts = extras.open_answers
+    open_answers: dict[str, object] = (
+        {"suppressed": True, "threshold": counts.threshold}
+        if counts.suppressed
+        else {
+            "threshold": counts.threshold,
+            "respondents": counts.respondents,
+            "categories": [
+                {"category": row.category, "title": row.title, "suppressed": True}
+                if row.suppressed
+                else {"category": row.category, "title": row.title, "respondents": row.respondents}
+                for row in counts.categories
+            ],
+        }
+    )
+    return {
+        "open_answers": open_answers,
+        "life_situations": [
+            {
+                "life_situation": row.code,
+                "title": row.title,
+                "as_a_whole": _score_json(row.as_a_whole),
+                "overall": _score_json(row.overall),
+                "services": [
+                    {"service": s.code, "title": s.title, "overall": _score_json(s.score)}
+                    for s in row.services
+                ],
+            }
+            for row in extras.situations
+        ],
+    }

@@ -1,0 +1,366 @@
+"""Open answers counted by category, re-tagged by officers; initiative topics; life situations.
+
+The use cases behind the category counts of every report (Telegram, workbook, JSON/HTML),
+the officer's re-tag buttons (``handlers/open_answers.py``) and the read API that the Appendix 2
+document and the publication site use (:meth:`OpenAnswersService.counts`,
+:meth:`~OpenAnswersService.situations`, :meth:`~OpenAnswersService.initiative_tally`).
+
+Re-tagging: an officer opens the list of comments of one closed period and scope, exactly the
+list the report shows (masked, alphabetical, only when the report may show comments), and moves
+a comment between categories with buttons. A button carries a random token of that list and
+the comment's place in the alphabetical list, never an id, a day or an order of arrival; the
+list itself stays in memory (a restart makes its buttons stale, which they say).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import secrets
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from questionnaires.catalog import Catalog
+from questionnaires.errors import DefinitionError
+from questionnaires.open_answers import CATEGORIES_FILE, OTHER, Categoriser, load_categories
+from questionnaires.schema import Language
+from reports.disclosure import mask_contacts
+from reports.metrics import Counts, score_of, situation_atoms
+from reports.model import (
+    Dimension,
+    Period,
+    QuestionnaireRoles,
+    Report,
+    Scope,
+    Score,
+)
+from reports.open_answers import (
+    InitiativeTally,
+    OpenAnswerCounts,
+    ReportExtras,
+    SituationRow,
+    SituationService,
+    categories_by_response,
+    count_categories,
+    situation_rows,
+    tally_topics,
+)
+from reports.open_answers_output import Sheet, extras_sheets, render_extras
+from reports.telegram import protect
+from services.reporting import ReportingService
+from storage.database import Sessions
+from storage.open_answers import OpenAnswerStore
+
+logger = logging.getLogger(__name__)
+
+#: Lists of comments kept for their buttons, per process; the oldest is forgotten first.
+MAX_LISTINGS: Final = 256
+#: As many comments as the report shows (reports.metrics.DEFAULT_MAX_COMMENTS).
+MAX_LISTED: Final = 100
+INITIATIVE_KIND: Final = "initiative"
+
+
+def categories(path: Path) -> Categoriser:
+    """The configured categories; a missing or broken file is logged, defect by defect, and
+    the shipped rules are used meanwhile (counts go on, under the shipped categories)."""
+    try:
+        return load_categories(path)
+    except DefinitionError as error:
+        for defect in error.defects:
+            logger.error("Categories: %s; using the shipped categories", defect)
+    return load_categories(CATEGORIES_FILE)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedComment:
+    answer_id: uuid.UUID
+    text: str  # masked, as the report shows it
+    service: str | None
+
+
+@dataclass(slots=True)
+class Listing:
+    """One officer's list of comments, alphabetical, behind a random token."""
+
+    token: str
+    officer: int
+    period: Period
+    scope: Scope
+    comments: tuple[ListedComment, ...]
+
+
+class Refusal(enum.StrEnum):
+    STALE = "stale"  # unknown token, another officer's list, a place out of the list
+    FORBIDDEN = "forbidden"  # the officer may no longer see that service
+    GONE = "gone"  # the answer was deleted since
+    UNKNOWN_CATEGORY = "unknown_category"
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One comment of a listing as the officer sees it, with its current categories."""
+
+    listing: Listing
+    index: int
+    comment: ListedComment
+    categories: tuple[str, ...]
+    retagged: bool
+
+
+class OpenAnswersService:
+    def __init__(
+        self,
+        *,
+        reporting: ReportingService,
+        sessions: Sessions,
+        store: OpenAnswerStore,
+        categoriser: Categoriser,
+        roles: QuestionnaireRoles,
+        catalog: Catalog,
+        internal_officers: frozenset[int] = frozenset(),
+    ) -> None:
+        self._reporting = reporting
+        #: Who reads staff initiative feedback and its tally (BOT__INTERNAL_OFFICER_IDS).
+        self.internal_officers = internal_officers
+        self._sessions = sessions  # the report engine's: situation figures are a report query
+        self._store = store
+        self.categoriser = categoriser
+        self._roles = roles
+        self._catalog = catalog
+        self._listings: OrderedDict[str, Listing] = OrderedDict()
+
+    # --- counts ---------------------------------------------------------------------------
+
+    async def counts(
+        self, period: Period, scope: Scope, *, published: bool, language: str = "ru"
+    ) -> OpenAnswerCounts:
+        """Respondents per category of ``scope`` in a closed ``period`` (comment threshold;
+        ``published``: the report shows the scope's figures)."""
+        disclosure = self._reporting.disclosure
+        answers = await self._store.answers(
+            audience=scope.audience,
+            start=period.start,
+            end=period.end,
+            comment_questions=self._roles.comments,
+        )
+        tags = await self._store.tags(audience=scope.audience, start=period.start, end=period.end)
+        by_response = categories_by_response(answers, tags, self.categoriser)
+        return count_categories(
+            by_response,
+            self.categoriser,
+            period=period,
+            scope=scope,
+            threshold=disclosure.comment_threshold(scope.audience),
+            published=published,
+            weekly=disclosure.weekly,
+            language=language,
+        )
+
+    async def situations(self, report: Report) -> tuple[SituationRow, ...]:
+        """Per life situation of the report's scope: satisfaction with it as a whole, the
+        overall score of its responses and the services it involves (their scores)."""
+        disclosure = self._reporting.disclosure
+        atoms = await situation_atoms(
+            self._sessions,
+            roles=self._roles,
+            audience=report.scope.audience,
+            period=report.period,
+        )
+        # The groups as every output shows them, complementary suppression applied.
+        report = protect(report)
+        situation_groups = {row.key: row.current for row in report.by(Dimension.LIFE_SITUATION)}
+        service_groups = {row.key: row.current for row in report.by(Dimension.SERVICE)}
+        hidden = Score(n=0, suppressed=True)
+
+        def services(code: str | None) -> list[SituationService]:
+            return [
+                SituationService(
+                    service.code, service.title.ru, service_groups.get(service.code, hidden)
+                )
+                for service in self._catalog.services
+                if code in service.life_situations
+                and (report.scope.service is None or report.scope.service == service.code)
+            ]
+
+        def score(counts: Sequence[int] | None, suppressed: bool) -> Score:
+            if counts is None:
+                return hidden
+            counted = Counts(list(counts[:5]), int(counts[5]))
+            return score_of(counted, report.min_group, hidden=suppressed)
+
+        return situation_rows(
+            atoms,
+            period=report.period,
+            scope=report.scope,
+            min_group=disclosure.min_group,
+            weekly=disclosure.weekly,
+            titles=lambda code: self._reporting.title(Dimension.LIFE_SITUATION, code),
+            overall=lambda code: situation_groups.get(code, hidden),
+            services=services,
+            score=score,
+        )
+
+    async def messages(self, report: Report, language: Language) -> list[str]:
+        """The report message's sections on open answers and life situations."""
+        return render_extras(await self.extras(report, language), language, report.min_group)
+
+    async def sheets(self, report: Report) -> list[Sheet]:
+        """The workbook sheets on open answers and life situations."""
+        return extras_sheets(await self.extras(report))
+
+    async def extras(self, report: Report, language: str = "ru") -> ReportExtras:
+        return ReportExtras(
+            await self.counts(
+                report.period,
+                report.scope,
+                published=not report.overall.suppressed,
+                language=language,
+            ),
+            await self.situations(report),
+        )
+
+    async def initiative_tally(self, period: Period, language: str = "ru") -> InitiativeTally:
+        """Staff initiative messages of a closed period by topic and by category, body-wide."""
+        disclosure = self._reporting.disclosure
+        initiative = {
+            q
+            for q, audience in self._roles.audiences.items()
+            if audience == "internal" and q not in self._roles.overall
+        }
+        topics = {
+            q: question
+            for (q, question, _), _title in self._roles.option_titles.items()
+            if q in initiative
+        }
+        chosen = await self._store.options(
+            audience="internal", start=period.start, end=period.end, questions=topics
+        )
+        titles = {
+            option: title
+            for (q, question, option), title in self._roles.option_titles.items()
+            if topics.get(q) == question
+        }
+        messages, rows = tally_topics(
+            [(item.day, item.cell, item.option_id) for item in chosen],
+            titles,
+            period=period,
+            min_group=disclosure.min_group,
+            weekly=disclosure.weekly,
+        )
+        answers = await self._store.answers(
+            audience="internal",
+            start=period.start,
+            end=period.end,
+            comment_questions={q: self._roles.comments.get(q, ()) for q in initiative},
+            questionnaires=initiative,
+        )
+        tags = await self._store.tags(audience="internal", start=period.start, end=period.end)
+        categories = count_categories(
+            categories_by_response(answers, tags, self.categoriser),
+            self.categoriser,
+            period=period,
+            scope=Scope(audience="internal"),
+            threshold=disclosure.comment_threshold("internal"),
+            published=messages > 0,
+            weekly=disclosure.weekly,
+            language=language,
+        )
+        return InitiativeTally(period, messages, rows, categories, suppressed=messages == 0)
+
+    # --- re-tagging -----------------------------------------------------------------------
+
+    async def open_listing(
+        self, officer: int, period: Period, scope: Scope, report: Report | None = None
+    ) -> Listing | None:
+        """The comments the report of ``scope`` shows (``report``, if already built), with a
+        token for their buttons; None when the report shows none (too few respondents, or the
+        officer may not see it)."""
+        if not self._reporting.may_see(officer, scope):
+            return None
+        if report is None or report.period != period or report.scope != scope:
+            report = await self._reporting.report(period, scope)
+        if report.comments_suppressed or not report.comments:
+            return None
+        found = await self._store.comments(
+            scope=scope,
+            start=period.start,
+            end=period.end,
+            comment_questions=self._comment_questions(scope.audience),
+            limit=MAX_LISTED,
+        )
+        comments = sorted(
+            (
+                ListedComment(item.answer_id, mask_contacts(item.text), item.cell[0])
+                for item in found
+            ),
+            key=lambda item: (item.text.casefold(), item.text),
+        )
+        if not comments:
+            return None
+        listing = Listing(secrets.token_hex(4), officer, period, scope, tuple(comments))
+        self._listings[listing.token] = listing
+        while len(self._listings) > MAX_LISTINGS:
+            self._listings.popitem(last=False)
+        return listing
+
+    def _comment_questions(self, audience: str) -> dict[str, tuple[str, ...]]:
+        return {
+            q: ids
+            for q, ids in self._roles.comments.items()
+            if q in self._roles.overall and self._roles.audiences.get(q, audience) == audience
+        }
+
+    def _find(self, officer: int, token: str, index: int) -> Listing | Refusal:
+        listing = self._listings.get(token)
+        if listing is None or listing.officer != officer or not 0 <= index < len(listing.comments):
+            return Refusal.STALE
+        if not self._reporting.may_see(officer, listing.scope):
+            return Refusal.FORBIDDEN
+        service = listing.comments[index].service
+        if (
+            listing.scope.service is None
+            and service is not None
+            and not self._reporting.may_see(officer, Scope(service=service))
+        ):
+            return Refusal.FORBIDDEN
+        return listing
+
+    async def show(self, officer: int, token: str, index: int) -> Shown | Refusal:
+        """The comment at ``index`` of the officer's listing ``token``, with its categories."""
+        found = self._find(officer, token, index)
+        if isinstance(found, Refusal):
+            return found
+        comment = found.comments[index]
+        answer = await self._store.answer(comment.answer_id)
+        if answer is None:
+            return Refusal.GONE
+        tags = await self._store.tags_of(comment.answer_id)
+        categories = (
+            self.categoriser.known(tags) if tags else self.categoriser.categories_of(answer.text)
+        )
+        return Shown(found, index, comment, categories or (OTHER,), tags is not None)
+
+    async def toggle(self, officer: int, token: str, index: int, category: str) -> Shown | Refusal:
+        """Add ``category`` to the comment's categories, or take it away; stored at once."""
+        if category not in self.categoriser.ids or category == OTHER:
+            return Refusal.UNKNOWN_CATEGORY
+        shown = await self.show(officer, token, index)
+        if isinstance(shown, Refusal):
+            return shown
+        chosen = set(shown.categories) - {OTHER}
+        chosen ^= {category}
+        if not await self._store.retag(shown.comment.answer_id, chosen or {OTHER}):
+            return Refusal.GONE
+        return await self.show(officer, token, index)
+
+    async def reset(self, officer: int, token: str, index: int) -> Shown | Refusal:
+        """Back to the categories the keyword rules give."""
+        shown = await self.show(officer, token, index)
+        if isinstance(shown, Refusal):
+            return shown
+        await self._store.retag(shown.comment.answer_id, ())
+        return await self.show(officer, token, index)

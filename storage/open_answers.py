@@ -1,0 +1,259 @@
+"""Open answers for counting by category, officers' re-tags, and initiative topics.
+
+Reads plain rows (day, cell, text) for the pure counting in ``reports.open_answers``; the
+categories themselves are decided there from the keyword rules, unless an officer re-tagged an
+answer (``open_answer_tags``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final, Protocol
+
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import ColumnElement
+
+from storage.models import Answer, Response
+from storage.models_open_answers import OpenAnswerTag
+
+
+class Scope(Protocol):
+    """Which responses (reports.model.Scope fits); None means any."""
+
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def life_situation(self) -> str | None: ...
+    @property
+    def audience(self) -> str: ...
+
+
+Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+
+
+def _day(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAnswer:
+    """One free text of a response: a comment, an "other: …" follow-up, an initiative message."""
+
+    response_id: uuid.UUID
+    answer_id: uuid.UUID
+    day: date
+    cell: Cell
+    questionnaire_id: str
+    text: str
+    window_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenOption:
+    """One option chosen in a response (initiative topics)."""
+
+    day: date
+    cell: Cell
+    question_id: str
+    option_id: str
+
+
+_COLUMNS: Final = (
+    Response.id,
+    Answer.id,
+    Response.submitted_on,
+    Response.service_code,
+    Response.channel_code,
+    Response.life_situation_code,
+    Response.questionnaire_id,
+    Answer.text,
+    Response.window_id,
+)
+
+
+def _open_answer(row: Sequence[Any]) -> OpenAnswer:
+    return OpenAnswer(
+        row[0], row[1], _day(row[2]), (row[3], row[4], row[5]), row[6], str(row[7]), row[8]
+    )
+
+
+def _open(comment_questions: Mapping[str, Collection[str]]) -> ColumnElement[bool]:
+    """An answer is open when it is a comment question's text or an "other: …" follow-up."""
+    terms: list[ColumnElement[bool]] = [Answer.option_id.is_not(None)]
+    for questionnaire, ids in comment_questions.items():
+        if ids:
+            terms.append(
+                and_(Response.questionnaire_id == questionnaire, Answer.question_id.in_(ids))
+            )
+    return and_(Answer.text.is_not(None), or_(*terms))
+
+
+class OpenAnswerStore:
+    """Reads open answers and keeps officers' re-tags."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def answers(
+        self,
+        *,
+        audience: str,
+        start: date,
+        end: date,
+        comment_questions: Mapping[str, Collection[str]],
+        questionnaires: Collection[str] | None = None,
+    ) -> list[OpenAnswer]:
+        """Every open answer of the audience in the period (the whole audience: the disclosure
+        plan of a count is built over all of it, whatever the scope)."""
+        terms = [
+            Response.audience == audience,
+            Response.submitted_on.between(start, end),
+            _open(comment_questions),
+        ]
+        if questionnaires is not None:
+            terms.append(Response.questionnaire_id.in_(list(questionnaires)))
+        statement = select(*_COLUMNS).join(Answer, Answer.response_id == Response.id).where(*terms)
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [_open_answer(row) for row in rows if row[7]]
+
+    async def tags(self, *, audience: str, start: date, end: date) -> dict[uuid.UUID, set[str]]:
+        """Officers' re-tags of the answers of the audience's responses in the period."""
+        statement = (
+            select(OpenAnswerTag.answer_id, OpenAnswerTag.category)
+            .join(Answer, Answer.id == OpenAnswerTag.answer_id)
+            .join(Response, Response.id == Answer.response_id)
+            .where(Response.audience == audience, Response.submitted_on.between(start, end))
+        )
+        found: dict[uuid.UUID, set[str]] = {}
+        async with self._sessions() as session:
+            for answer_id, category in await session.execute(statement):
+                found.setdefault(answer_id, set()).add(category)
+        return found
+
+    async def tags_of(self, answer_id: uuid.UUID) -> set[str] | None:
+        """The re-tag of one answer, or None when no officer changed its categories."""
+        statement = select(OpenAnswerTag.category).where(OpenAnswerTag.answer_id == answer_id)
+        async with self._sessions() as session:
+            found = set((await session.execute(statement)).scalars())
+        return found or None
+
+    async def retag(self, answer_id: uuid.UUID, categories: Collection[str]) -> bool:
+        """Count the answer in exactly ``categories`` from now on (one transaction).
+
+        False when the answer no longer exists (deleted since the list was drawn).
+        """
+        async with self._sessions.begin() as session:
+            exists = await session.scalar(select(Answer.id).where(Answer.id == answer_id))
+            if exists is None:
+                return False
+            await session.execute(
+                delete(OpenAnswerTag).where(OpenAnswerTag.answer_id == answer_id)
+            )
+            if categories:
+                await session.execute(
+                    insert(OpenAnswerTag),
+                    [{"answer_id": answer_id, "category": c} for c in sorted(categories)],
+                )
+        return True
+
+    async def comments(
+        self,
+        *,
+        scope: Scope,
+        start: date,
+        end: date,
+        comment_questions: Mapping[str, Collection[str]],
+        limit: int,
+    ) -> list[OpenAnswer]:
+        """The newest ``limit`` comments of the scope, as reports.metrics reads them for the
+        report (poll windows' answers excluded: they reach officers with the window)."""
+        if not comment_questions or limit <= 0:
+            return []
+        terms = [
+            Response.audience == scope.audience,
+            Response.submitted_on.between(start, end),
+            Response.window_id.is_(None),
+            Answer.text.is_not(None),
+            or_(
+                *(
+                    and_(Response.questionnaire_id == q, Answer.question_id.in_(list(ids)))
+                    for q, ids in comment_questions.items()
+                )
+            ),
+        ]
+        for column, code in (
+            (Response.service_code, scope.service),
+            (Response.channel_code, scope.channel),
+            (Response.life_situation_code, scope.life_situation),
+        ):
+            if code is not None:
+                terms.append(column == code)
+        statement = (
+            select(*_COLUMNS)
+            .join(Answer, Answer.response_id == Response.id)
+            .where(*terms)
+            .order_by(Response.submitted_on.desc(), Answer.id.desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [_open_answer(row) for row in rows if row[7]]
+
+    async def answer(self, answer_id: uuid.UUID) -> OpenAnswer | None:
+        """One answer with its response's context, for the checks of a re-tag press."""
+        statement = (
+            select(*_COLUMNS)
+            .join(Answer, Answer.response_id == Response.id)
+            .where(Answer.id == answer_id)
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(statement)).first()
+        if row is None or not row[7]:
+            return None
+        return _open_answer(row)
+
+    async def options(
+        self,
+        *,
+        audience: str,
+        start: date,
+        end: date,
+        questions: Mapping[str, str],
+    ) -> list[ChosenOption]:
+        """Options chosen for one question per questionnaire (initiative topics)."""
+        if not questions:
+            return []
+        terms = [
+            and_(Response.questionnaire_id == questionnaire, Answer.question_id == question)
+            for questionnaire, question in questions.items()
+        ]
+        statement = (
+            select(
+                Response.submitted_on,
+                Response.service_code,
+                Response.channel_code,
+                Response.life_situation_code,
+                Answer.question_id,
+                Answer.option_id,
+            )
+            .join(Answer, Answer.response_id == Response.id)
+            .where(
+                Response.audience == audience,
+                Response.submitted_on.between(start, end),
+                Answer.option_id.is_not(None),
+                or_(*terms),
+            )
+        )
+        async with self._sessions() as session:
+            rows: Sequence[tuple[object, ...]] = (await session.execute(statement)).all()
+        return [
+            ChosenOption(_day(r[0]), (r[1], r[2], r[3]), str(r[4]), str(r[5]))  # type: ignore[arg-type]
+            for r in rows
+        ]

@@ -1,0 +1,248 @@
+"""Open answers counted per category through the database (SQLite and PostgreSQL), re-tags,
+initiative topics, life situations as a whole; and the differencing attack on the counts."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from questionnaires.open_answers import OTHER, Categoriser
+from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from reports.disclosure import Atom
+from reports.model import Period, QuestionnaireRoles, Scope
+from reports.open_answers import OpenAnswerCounts, count_categories
+from storage.open_answers import OpenAnswerStore
+from storage.responses import ResponseStore
+from tests.open_answers.conftest import SITUATION_ROLES, Responses, build
+
+OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
+Q4 = Period(date(2026, 10, 1), date(2026, 12, 31))
+
+
+async def _seed_october(responses: Responses) -> None:
+    for day in (3, 9, 14, 20, 27, 30):
+        await responses.add(date(2026, 10, day), 4, service="s1", comment="Большая очередь")
+    for day in (2, 5, 8):
+        await responses.add(date(2026, 10, day), 2, service="s2", comment="Стояли в очереди")
+    for day in (11, 15, 22):
+        await responses.add(date(2026, 10, day), 5, service="s2", comment="Спасибо, всё хорошо")
+
+
+def _shown(counts: OpenAnswerCounts) -> dict[str, int | None]:
+    rows = counts.categories
+    return {row.category: None if row.suppressed else row.respondents for row in rows}
+
+
+async def test_counts_per_category_show_only_whole_blocks_of_the_comment_threshold(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, categoriser: Categoriser
+) -> None:
+    await _seed_october(responses)
+    reporting, service = build(sessions, categoriser)
+    everything = await service.counts(OCTOBER, Scope(), published=True)
+    assert everything.respondents == 12
+    # s2's three about queues are too few alone: they join s1's block, so "queue" shows for
+    # all services (9) and for neither service, and s2's three thanks never show.
+    assert _shown(everything) == {"queue": 9, "gratitude": None}
+    s1 = await service.counts(OCTOBER, Scope(service="s1"), published=True)
+    s2 = await service.counts(OCTOBER, Scope(service="s2"), published=True)
+    assert s1.respondents == 6 and _shown(s1) == {"queue": None}
+    assert s2.respondents == 6 and _shown(s2) == {"queue": None, "gratitude": None}
+    # A group the report hides shows no count at all.
+    hidden = await service.counts(OCTOBER, Scope(), published=False)
+    assert hidden.suppressed and hidden.categories == () and hidden.respondents == 0
+    # The report's own sections carry the same counts, Telegram and workbook alike.
+    report = await reporting.report(OCTOBER, Scope())
+    messages = await service.messages(report, "ru")  # type: ignore[arg-type]
+    assert "Очереди и ожидание: 9" in messages[-1] and "Благодарности: —" in messages[-1]
+    [sheet, *_] = await service.sheets(report)
+    assert ["Очереди и ожидание", 9] in sheet[2] and ["Благодарности", "скрыто"] in sheet[2]
+
+
+async def test_an_officer_re_tag_is_stored_by_answer_and_counted(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, categoriser: Categoriser
+) -> None:
+    await _seed_october(responses)
+    for day in (12, 13):
+        await responses.add(date(2026, 10, day), 5, service="s2", comment="Спасибо большое")
+    _, service = build(sessions, categoriser)
+    assert _shown(await service.counts(OCTOBER, Scope(), published=True))["gratitude"] == 5
+    store = OpenAnswerStore(sessions)
+    [thanks, *_] = [
+        a
+        for a in await store.answers(
+            audience="external",
+            start=OCTOBER.start,
+            end=OCTOBER.end,
+            comment_questions={"rating": ("comment",)},
+        )
+        if "Спасибо большое" in a.text
+    ]
+    assert await store.retag(thanks.answer_id, {"queue"})
+    assert await store.tags_of(thanks.answer_id) == {"queue"}
+    counts = _shown(await service.counts(OCTOBER, Scope(), published=True))
+    assert counts == {"queue": 10, "gratitude": None}  # 4 thanks left: below the threshold
+    assert await store.retag(thanks.answer_id, ())  # back to the rules
+    assert await store.tags_of(thanks.answer_id) is None
+    assert not await store.retag(uuid.uuid4(), {"queue"})  # no such answer: nothing written
+    rows = await _tag_rows(sessions)
+    assert rows == []
+
+
+async def _tag_rows(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[object, ...]]:
+    from sqlalchemy import text
+
+    async with sessions() as session:
+        return [tuple(r) for r in await session.execute(text("SELECT * FROM open_answer_tags"))]
+
+
+async def test_other_follow_ups_and_initiative_messages_are_open_answers_too(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, categoriser: Categoriser
+) -> None:
+    for day in range(1, 6):
+        await responses.add(
+            date(2026, 10, day),
+            2,
+            service="s1",
+            problems=(),
+            extra=(AnswerRow("obstacles", option_id="other", text="Не дозвониться до инспекции"),),
+        )
+    _, service = build(sessions, categoriser)
+    assert _shown(await service.counts(OCTOBER, Scope(), published=True)) == {"queue": 5}
+    store = ResponseStore(sessions)
+    topics = ["equipment"] * 6 + ["career"] * 2
+    for index, topic in enumerate(topics):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="initiative",
+                questionnaire_version=1,
+                kind="initiative",
+                audience="internal",
+                context=ResponseContext(),
+                submitted_on=date(2026, 10, 1 + index),
+                answers=(
+                    AnswerRow("topic", option_id=topic),
+                    AnswerRow("message", text="Сканер не работает, нужен новый принтер"),
+                ),
+            )
+        )
+    _, staff_service = build(sessions, categoriser)
+    staff_service._roles = _initiative_roles()
+    tally = await staff_service.initiative_tally(OCTOBER)
+    assert tally.messages == 8
+    assert [(t.topic, t.respondents, t.suppressed) for t in tally.topics] == [
+        ("equipment", 6, False),
+        ("career", 0, True),
+    ]
+    # Staff texts need the staff comment threshold (10): 8 messages show no categories.
+    assert tally.categories.suppressed
+    # The same answers a quarter later: a closed quarter shows what its months show.
+    assert (await staff_service.initiative_tally(Q4)).messages == 8
+
+
+def _initiative_roles() -> QuestionnaireRoles:
+    return replace(
+        SITUATION_ROLES,
+        comments={**SITUATION_ROLES.comments, "initiative": ("message",)},
+        option_titles={
+            **SITUATION_ROLES.option_titles,
+            ("initiative", "topic", "equipment"): "Техническое оснащение",
+            ("initiative", "topic", "career"): "Должностной рост",
+        },
+        audiences={**SITUATION_ROLES.audiences, "initiative": "internal"},
+    )
+
+
+async def test_life_situations_as_a_whole_beside_their_services(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, categoriser: Categoriser
+) -> None:
+    # Six from a link naming "license", five from the deep poll choosing "buying", two more
+    # choosing "repairs": too few alone, they hide "buying" with them.
+    for day, score in zip(range(1, 7), (5, 4, 4, 3, 5, 2), strict=True):
+        await responses.add(
+            date(2026, 10, day),
+            4,
+            life_situation="license",
+            extra=(AnswerRow("whole", number=score),),
+        )
+    for day, situation in [(d, "buying") for d in range(10, 15)] + [
+        (16, "repairs"),
+        (17, "repairs"),
+    ]:
+        await responses.add(
+            date(2026, 10, day),
+            3,
+            questionnaire="deep",
+            life_situation=None,
+            extra=(AnswerRow("situation", option_id=situation), AnswerRow("whole", number=4)),
+        )
+    reporting, service = build(sessions, categoriser)
+    report = await reporting.report(OCTOBER, Scope())
+    rows = {row.code: row for row in await service.situations(report)}
+    assert set(rows) == {"license", "buying", "repairs"}
+    whole = rows["license"].as_a_whole
+    assert not whole.suppressed and whole.n == 6 and whole.mean == 23 / 6
+    assert whole.csat is not None and round(whole.csat, 1) == 66.7
+    assert rows["buying"].as_a_whole.suppressed and rows["repairs"].as_a_whole.suppressed
+    # The services the catalog links to the life situation, with their own report figures.
+    assert [s.code for s in rows["license"].services] == [
+        "licensing",
+        "license-register",
+        "site-info",
+    ]
+    assert rows["license"].overall.n == 6  # the life situation's group of the report
+    text = "\n".join(await service.messages(report, "ru"))  # type: ignore[arg-type]
+    assert "Жизненные ситуации в целом" in text and "3,83 (CSAT 66,7%, n=6)" in text
+
+
+def test_category_counts_cannot_be_differenced_to_isolate_a_comment(
+    categoriser: Categoriser,
+) -> None:
+    """The attack: every view an officer can ask for (each month and the quarter, all
+    services and each service), every count shown; whatever shown parts are taken from a shown
+    whole (services from all, months from the quarter), the rest is 0 or at least k."""
+    k = 5
+    services = ("s1", "s2", "s3")
+    categories = [*[c for c in categoriser.ids if c != OTHER][:4], OTHER]
+    months = [Period(date(2026, m, 1), date(2026, m, (31, 30, 31)[m - 10])) for m in (10, 11, 12)]
+    for seed in range(150):
+        rng = random.Random(seed)
+        by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = {}
+        for _ in range(rng.randint(5, 60)):
+            month = rng.choice(months)
+            day = date(2026, month.start.month, rng.randint(1, month.end.day))
+            cell = (rng.choice(services), "c1", None)
+            chosen = frozenset(rng.sample(categories, rng.choice((1, 1, 2))))
+            by_response[uuid.uuid4()] = ((day, cell), chosen)
+
+        def shown(
+            period: Period,
+            service: str | None,
+            by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = by_response,
+        ) -> dict[str, int]:
+            counts = count_categories(
+                by_response,
+                categoriser,
+                period=period,
+                scope=Scope(service=service),
+                threshold=k,
+                published=True,
+            )
+            return {r.category: r.respondents for r in counts.categories if not r.suppressed}
+
+        for period in (*months, Q4):
+            whole = shown(period, None)
+            parts = [shown(period, s) for s in services]
+            for category, total in whole.items():
+                taken = sum(part.get(category, 0) for part in parts)
+                assert total - taken == 0 or total - taken >= k, (seed, period, category)
+            for part in (whole, *parts):
+                assert all(value >= k for value in part.values())
+        quarter = shown(Q4, None)
+        by_month = [shown(m, None) for m in months]
+        for category, total in quarter.items():
+            taken = sum(month.get(category, 0) for month in by_month)
+            assert total - taken == 0 or total - taken >= k, (seed, category)
