@@ -288,7 +288,10 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         ledger=DeliveryStore(sessions),
         send=outbox,
         appeal_titles=lambda: appeals.titles().get("reason", {}),
+        remind_from_hour=settings.reports.alert_hour,
     )
+    # Every workbook's «Проблемы» sheet is the persisted map, with its measures (round trip).
+    reporting.use_pain_map(painmap.sheet_lines)
     # The Appendix 2 report (§6.5), with the semiannual delivery and on demand.
     appendix2 = Appendix2Service(
         reporting=reporting,

@@ -124,9 +124,11 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from reports.open_answers_output import extras_html, extras_json
     from services.appendix2 import beside_of
     from services.open_answers import OpenAnswersService, categories
+    from services.painmap import PainMapService
     from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
     from storage.open_answers import OpenAnswerStore
+    from storage.painmap import PainMapStore
 
     disclosure = disclosure_policy(settings)
     today = local_today(datetime.now(UTC), settings.body.zone)
@@ -163,6 +165,12 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         catalog=content.catalog,
     )
     reporting.extras = open_answers
+    # The workbook's «Проблемы» sheet is the persisted map with its measures, as in the bot.
+    reporting.use_pain_map(
+        PainMapService(
+            store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
+        ).sheet_lines
+    )
     try:
         if args.format == "docx":
             data = await _appendix2(settings, reporting, content, engine).docx(

@@ -85,6 +85,7 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "past_date": "Этот день уже прошёл: срок должен быть сегодня или позже. Отмена: /cancel",
         "not_text": "Нужен текст. Отмена: /cancel",
         "saved": "Мера сохранена.",
+        "busy": "Сначала завершите начатый опрос или отмените его командой /cancel.",
         "gone": "Проблема больше недоступна; мера не сохранена.",
         "cancelled": "Добавление меры отменено, ничего не сохранено.",
         "status_saved": "Статус изменён",
@@ -145,6 +146,7 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "past_date": "That day has passed: the deadline must be today or later. Cancel: /cancel",
         "not_text": "Please send text. Cancel: /cancel",
         "saved": "The measure is saved.",
+        "busy": "Finish the survey you started first, or cancel it with /cancel.",
         "gone": "The problem is no longer available; the measure was not saved.",
         "cancelled": "Adding the measure is cancelled, nothing was saved.",
         "status_saved": "Status changed",
@@ -456,6 +458,11 @@ def setup() -> Router:
         if view is None or not isinstance(query.message, Message):
             await query.answer(_t(user, "stale"), show_alert=True)
             return
+        current = await state.get_state()
+        if current is not None and current not in NewMeasureInput.__all_states_names__:
+            # A poll the officer is answering as a person keeps its place.
+            await query.answer(_t(user, "busy"), show_alert=True)
+            return
         await query.answer()
         await state.set_state(NewMeasureInput.text)
         await state.set_data({"pain": view.pain.id})
@@ -567,15 +574,17 @@ def setup_input() -> Router:
             await message.answer(_refusal(user, refused))
             return
         data = await state.get_data()
-        await state.clear()
         pain, text, responsible = (
             str(data.get(key, "")) for key in ("pain", "text", "responsible")
         )
+        # The typed steps stay until the measure is stored: if the database is down, the
+        # error router asks to try again and the same deadline sent again stores it.
         measure = (
             await painmap.add_measure(user.id, pain, text, responsible, deadline)
             if pain and text and responsible
             else None
         )
+        await state.clear()
         if measure is None:
             await message.answer(_t(user, "gone"))
             return

@@ -239,7 +239,10 @@ class PainMapService:
         send: Sender | None = None,
         appeal_titles: Callable[[], Mapping[str, str]] = dict,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        remind_from_hour: int = 0,
     ) -> None:
+        #: Overdue reminders wait for this local hour (REPORTS__ALERT_HOUR): not at midnight.
+        self.remind_from_hour = remind_from_hour
         self.store = store
         self.reporting = reporting
         self._zone = zone
@@ -426,6 +429,8 @@ class PainMapService:
     async def remind(self, now: datetime) -> int:
         """Tell the officers of each overdue measure's process, once a day per measure."""
         if self._ledger is None or self._send is None:
+            return 0
+        if now.astimezone(self._zone).hour < self.remind_from_hour:
             return 0
         today = local_today(now, self._zone)
         sent = 0

@@ -18,7 +18,8 @@ from questionnaires.results import CANNOT_RATE, CompletedResponse
 from storage.activity import ActivityCounter
 from storage.models import Answer, DedupKey, Response
 from storage.models_campaigns import InviteCode, PollWindow, Publication, StaffMember
-from storage.responses import ANSWERS, RESPONSES, DedupClaim, response_rows
+from storage.report_answers import report_rows
+from storage.responses import ANSWERS, REPORT_ANSWERS, RESPONSES, DedupClaim, response_rows
 from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -576,5 +577,7 @@ async def insert_response(session: AsyncSession, response: CompletedResponse) ->
     await session.execute(insert(RESPONSES), [row])
     if answers:
         await session.execute(insert(ANSWERS), answers)
+        # The reports read answers from their copy: a window's answer must be there too.
+        await session.execute(insert(REPORT_ANSWERS), report_rows(row, answers))
     response_id: uuid.UUID = row["id"]
     return response_id

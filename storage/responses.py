@@ -60,11 +60,16 @@ _RESHUFFLE: Final = (
     "JOIN reshuffled_responses r ON r.id = a.response_id",
     "CREATE TEMP TABLE reshuffled_report_answers ON COMMIT DROP AS SELECT a.* "
     "FROM report_answers a JOIN reshuffled_responses r ON r.id = a.response_id",
-    # The answers and their reports' copies go with their responses (ON DELETE CASCADE).
+    # Officers' re-tags of open answers (storage.open_answers) hang on the answers.
+    "CREATE TEMP TABLE reshuffled_open_answer_tags ON COMMIT DROP AS SELECT t.* "
+    "FROM open_answer_tags t JOIN reshuffled_answers a ON a.id = t.answer_id",
+    # Answers, their reports' copies and their re-tags go with their responses (ON DELETE
+    # CASCADE): every table that cascades from them is saved above and written back below.
     "DELETE FROM responses WHERE id IN (SELECT id FROM reshuffled_responses)",
     "INSERT INTO responses SELECT * FROM reshuffled_responses ORDER BY random()",
     "INSERT INTO answers SELECT * FROM reshuffled_answers ORDER BY random()",
     "INSERT INTO report_answers SELECT * FROM reshuffled_report_answers ORDER BY random()",
+    "INSERT INTO open_answer_tags SELECT * FROM reshuffled_open_answer_tags ORDER BY random()",
 )
 
 #: Row order within a batch: not predictable from the process's other random numbers.

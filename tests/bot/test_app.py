@@ -113,3 +113,25 @@ async def test_wire_builds_the_signals_from_the_shipped_triggers(tmp_path: Any) 
             await wiring.close()
     finally:
         await bot_.session.close()
+
+
+async def test_wire_gives_every_workbook_the_persisted_pain_map(tmp_path: Any) -> None:
+    # Review: ReportingService.use_pain_map was called only by tests, so /export and the
+    # semiannual workbooks carried no pain key or measures and the round trip could not work.
+    from aiogram import Bot
+
+    settings = Settings(
+        _env_file=None,
+        db={"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"},
+        privacy={"pepper": "p" * 32},
+    )
+    bot_ = Bot("42:TEST")
+    try:
+        wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
+        try:
+            assert wiring.painmap is not None
+            assert wiring.reporting._pain_map == wiring.painmap.sheet_lines
+        finally:
+            await wiring.close()
+    finally:
+        await bot_.session.close()

@@ -153,6 +153,55 @@ async def test_cancel_drops_the_measure_being_typed(world: World) -> None:
     assert await service.store.measures(list(ids.values())) == []
 
 
+async def test_a_database_outage_at_the_deadline_keeps_the_typed_measure(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review: the typed steps were cleared before the measure was stored, so an outage lost
+    # the text and the responsible person the officer had typed.
+    service = _service(world)
+    ids = await _seed(service)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    await officer.click("Очередь")
+    await officer.click("Добавить меру")
+    await officer.send("Электронная очередь")
+    await officer.send("Начальник отдела")
+    stored = service.add_measure
+
+    async def down(*_args: object, **_kwargs: object) -> None:
+        raise OSError("database is gone")
+
+    monkeypatch.setattr(service, "add_measure", down)
+    await officer.send("31.03.2027")
+    assert "временно недоступ" in officer.last_text()
+    monkeypatch.setattr(service, "add_measure", stored)
+    await officer.send("31.03.2027")  # the same deadline again: nothing to retype
+    assert "Электронная очередь — Начальник отдела, срок 31.03.2027" in officer.last_text()
+    assert len(await service.store.measures(list(ids.values()))) == 1
+
+
+async def test_adding_a_measure_does_not_end_a_poll_the_officer_is_answering(
+    world: World,
+) -> None:
+    service = _service(world)
+    ids = await _seed(service)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    await officer.click("Очередь")
+    card, _, markup = officer.live_message()
+    assert markup is not None
+    [add] = [
+        b.callback_data for row in markup.inline_keyboard for b in row if "Добавить" in b.text
+    ]
+    assert add is not None
+    await officer.send("/start licensing_office")  # rates a service as a citizen would
+    question = officer.last_text()
+    await officer.press_data(add, card)
+    assert officer.alerts()[-1].startswith("Сначала завершите начатый опрос")
+    assert officer.last_text() == question  # the poll keeps its place
+    assert await service.store.measures(list(ids.values())) == []
+
+
 async def test_a_services_officer_sees_her_pains_only_and_citizens_none(world: World) -> None:
     from services.reporting import ReportingPolicy, ReportingService
 

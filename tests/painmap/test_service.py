@@ -226,6 +226,16 @@ async def test_overdue_measures_are_reminded_once_a_day_even_after_a_restart(des
     assert await desk.restart().tick() == 2
 
 
+async def test_overdue_reminders_wait_for_the_alert_hour(desk: Desk) -> None:
+    # Review: the first hourly tick after local midnight sent them.
+    await _overdue_measure(desk)
+    desk.service.remind_from_hour = 10
+    desk.clock[0] = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 00:30 on 2 December, Yakutsk
+    assert await desk.service.tick() == 0
+    desk.clock[0] = datetime(2026, 12, 2, 1, 5, tzinfo=UTC)  # 10:05
+    assert await desk.service.tick() == 2
+
+
 async def test_a_failed_reminder_is_retried_and_a_done_measure_is_not_reminded(
     desk: Desk,
 ) -> None:

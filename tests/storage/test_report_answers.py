@@ -154,3 +154,24 @@ async def test_0015_copies_the_answers_already_stored(database: ScratchDatabase)
         assert copy.month_on == copy.submitted_on.replace(day=1)
         assert copy.segment_on == segment_of(copy.submitted_on).start
         assert copy.service_code == "passport" and copy.window_id is not None
+
+
+async def test_the_hourly_reshuffle_keeps_the_copies_and_the_officers_re_tags(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Review: the PostgreSQL reshuffle deletes and rewrites recent responses; the answers'
+    # re-tags (open_answer_tags, ON DELETE CASCADE) were not written back, so an officer's
+    # confirmed re-tag of a comment from today or yesterday vanished within the hour.
+    from storage.open_answers import OpenAnswerStore
+
+    store = ResponseStore(sessions)
+    await store.save(_response(date(2026, 3, 4), *ANSWERS))
+    async with sessions() as session:
+        comment = await session.scalar(select(Answer.id).where(Answer.question_id == "comment"))
+    assert comment is not None
+    tags = OpenAnswerStore(sessions)
+    assert await tags.retag(comment, ["queue"])
+    before = sorted((c.id, c.number) for c in await _copies(sessions))
+    await store.reshuffle(date(2026, 3, 3))
+    assert await tags.tags_of(comment) == {"queue"}
+    assert sorted((c.id, c.number) for c in await _copies(sessions)) == before
