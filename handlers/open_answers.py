@@ -208,6 +208,19 @@ REFUSALS: Final = {
 }
 
 
+def _periods_keyboard(
+    reporting: ReportingService, press: type[CommentsPeriod] | type[TopicsPeriod]
+) -> InlineKeyboardMarkup:
+    """The closed periods the disclosure policy offers, two buttons a row."""
+    kinds = reporting.period_kinds()
+    builder = InlineKeyboardBuilder()
+    for code, label in PERIODS.items():
+        if _KINDS[code] in kinds:
+            builder.button(text=label, callback_data=press(period=code))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
 def setup() -> Router:
     router = Router(name="open_answers")
     router.message.filter(is_officer)
@@ -215,14 +228,10 @@ def setup() -> Router:
 
     @router.message(Command("comments"))
     async def on_command(message: Message, reporting: ReportingService) -> None:
-        language = language_of(message.from_user)
-        kinds = reporting.period_kinds()
-        builder = InlineKeyboardBuilder()
-        for code, label in PERIODS.items():
-            if _KINDS[code] in kinds:
-                builder.button(text=label, callback_data=CommentsPeriod(period=code))
-        builder.adjust(2)
-        await message.answer(_t(language, "choose_period"), reply_markup=builder.as_markup())
+        markup = _periods_keyboard(reporting, CommentsPeriod)
+        await message.answer(
+            _t(language_of(message.from_user), "choose_period"), reply_markup=markup
+        )
 
     @router.callback_query(CommentsPeriod.filter())
     async def on_period(
@@ -340,14 +349,10 @@ def setup_internal() -> Router:
 
     @router.message(Command("topics"))
     async def on_command(message: Message, reporting: ReportingService) -> None:
-        language = language_of(message.from_user)
-        kinds = reporting.period_kinds()
-        builder = InlineKeyboardBuilder()
-        for code, label in PERIODS.items():
-            if _KINDS[code] in kinds:
-                builder.button(text=label, callback_data=TopicsPeriod(period=code))
-        builder.adjust(2)
-        await message.answer(_t(language, "topics_period"), reply_markup=builder.as_markup())
+        markup = _periods_keyboard(reporting, TopicsPeriod)
+        await message.answer(
+            _t(language_of(message.from_user), "topics_period"), reply_markup=markup
+        )
 
     @router.callback_query(TopicsPeriod.filter())
     async def on_period(
