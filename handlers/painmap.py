@@ -93,6 +93,8 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "source": "Источник",
         "figures": "За {period}: распространённость {prevalence}, приоритет {band} "
         "(индекс {priority}), назвали {respondents}, средняя оценка назвавших {mean}",
+        "staff_figures": "За {period}: ниже 4 баллов у {prevalence} из {respondents} "
+        "оценивших сотрудников, средняя оценка {mean}, приоритет {band} (индекс {priority})",
         "appeal_figures": "За {period}: обращений с этой причиной {respondents} "
         "({prevalence} обращений по процессу)",
         "hidden": "За {period}: цифры скрыты (мало ответов для анонимности)",
@@ -154,6 +156,8 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "source": "Source",
         "figures": "In {period}: prevalence {prevalence}, priority {band} (index {priority}), "
         "named by {respondents}, their mean score {mean}",
+        "staff_figures": "In {period}: below 4 from {prevalence} of {respondents} staff "
+        "who rated it, mean score {mean}, priority {band} (index {priority})",
         "appeal_figures": "In {period}: appeals with this reason {respondents} "
         "({prevalence} of the process's appeals)",
         "hidden": "In {period}: figures hidden (too few answers for anonymity)",
@@ -190,8 +194,16 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
 
 
 SOURCES: Final = {
-    Language.RU: {"rating_problem": "оценки после услуги", "appeal_reason": "реестр обращений"},
-    Language.EN: {"rating_problem": "post-service ratings", "appeal_reason": "appeals register"},
+    Language.RU: {
+        "rating_problem": "оценки после услуги",
+        "appeal_reason": "реестр обращений",
+        "staff_aspect": "опрос сотрудников",
+    },
+    Language.EN: {
+        "rating_problem": "post-service ratings",
+        "appeal_reason": "appeals register",
+        "staff_aspect": "staff poll",
+    },
 }
 BANDS: Final = {
     Language.RU: {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"},
@@ -266,7 +278,7 @@ def _figures_line(user: User | None, view: PainView, record: FigureRecord | None
     band = priority_band(figures.priority)
     return _t(
         user,
-        "figures",
+        "staff_figures" if view.pain.source == "staff_aspect" else "figures",
         period=_period(record),
         prevalence=_pct(figures.prevalence),
         band=BANDS[language_of(user)][band] if band else "—",

@@ -4,6 +4,7 @@ comparison before and after a measure (Concept §4.2.4, monitoring after reengin
 Figures come from the officer's report (``ReportingService.report``), which has already passed
 the disclosure policy: a problem the report hides is recorded as hidden, never counted here.
 Appeal reasons come from the register (documents, not people: no threshold, reports.appeals).
+Staff aspects come from the internal report of whole quarters, for the internal officer only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.engine import clean_text, has_visible
 from reports.appendix2 import PainRow
 from reports.disclosure import PeriodKind, last_closed
-from reports.model import Period, Report, Scope
+from reports.model import InternalReport, Period, Report, Scope
 from reports.painmap_import import (
     DEADLINE,
     KEY,
@@ -33,7 +34,7 @@ from reports.painmap_import import (
     SheetRow,
     read_sheet,
 )
-from reports.periods import local_today
+from reports.periods import local_today, quarter_of
 from reports.public import DoneMeasure as PublicMeasure
 from services.reporting import ReportingService
 from storage.models_painmap import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
@@ -60,8 +61,13 @@ logger = logging.getLogger(__name__)
 
 RATING_PROBLEM: Final = "rating_problem"
 APPEAL_REASON: Final = "appeal_reason"
+STAFF_ASPECT: Final = "staff_aspect"
 SERVICE: Final = "service"
 LIFE_SITUATION: Final = "life_situation"
+#: The one internal process of the map: staff rate aspects of their work body-wide (§4.2, §4.4),
+#: «взаимодействие с внутренним клиентом» of the Appendix 2 form.
+STAFF_PROCESS: Final = ProcessKey("internal", "staff")
+STAFF_PROCESS_TITLE: Final = "Взаимодействие с внутренним клиентом"
 #: The ledgers in ``deliveries``: a refresh per period, a reminder per measure, day and officer.
 REFRESH_KIND: Final = "painmap_refresh"
 REMINDER_KIND: Final = "measure_overdue"
@@ -220,6 +226,41 @@ def _figures(report: Report) -> tuple[Satisfaction, list[FoundPain]]:
     return satisfaction, found
 
 
+def _staff_figures(
+    report: InternalReport, known: set[str]
+) -> tuple[Satisfaction, list[FoundPain]]:
+    """Staff aspects scored below 4 by some as pains: prevalence = share of 1–3 among 1–5,
+    from the report's disclosed share of 4–5 (never its counts). An aspect everyone scored 4–5
+    is a pain only when it already was one (its prevalence fell to 0)."""
+    overall = report.overall
+    shown = not overall.suppressed and overall.n >= report.min_group
+    satisfaction = (
+        Satisfaction(False, overall.n, overall.csat, overall.mean)
+        if shown
+        else Satisfaction(hidden=True)
+    )
+    found: list[FoundPain] = []
+    for row in report.aspects.rows:
+        code = f"{row.questionnaire_id}:{row.question_id}"
+        score = row.current
+        if score.suppressed or score.csat is None or score.mean is None:
+            found.append(FoundPain(STAFF_ASPECT, code, row.title, Figures(hidden=True)))
+        elif score.csat < 100 or code in known:
+            prevalence = max(0.0, 1 - score.csat / 100)
+            priority = prevalence * (5 - score.mean)
+            figures = Figures(False, score.n, prevalence, score.mean, priority)
+            found.append(FoundPain(STAFF_ASPECT, code, row.title, figures))
+    return satisfaction, found
+
+
+def whole_quarters(period: Period) -> bool:
+    """Staff results only for whole calendar quarters, as /report gives them
+    (handlers.officer): a poll window's results show it whole, a finer cut could be subtracted."""
+    return (
+        quarter_of(period.start).start == period.start and quarter_of(period.end).end == period.end
+    )
+
+
 def sort_key(view: PainView) -> tuple[bool, float, float, str]:
     """Highest priority first, then the most widespread; pains without figures last."""
     figures = view.latest.figures if view.latest else None
@@ -264,11 +305,13 @@ class PainMapService:
         ]
 
     def visible(self, officer_id: int) -> list[ProcessKey]:
-        """A service's officer sees her services; body-wide officers see every process."""
+        """A service's officer sees her services; body-wide officers see every citizen
+        process; the internal officer, like the staff report, the staff process."""
+        staff = [STAFF_PROCESS] if self.reporting.is_internal_officer(officer_id) else []
         if self.reporting.may_see(officer_id, Scope()):
-            return self.processes()
+            return self.processes() + staff
         own = {s.code for s in self.reporting.services_of(officer_id)}
-        return [p for p in self.processes() if p.kind == SERVICE and p.code in own]
+        return [p for p in self.processes() if p.kind == SERVICE and p.code in own] + staff
 
     def may_see(self, officer_id: int, pain: PainRecord) -> bool:
         return any(
@@ -277,6 +320,8 @@ class PainMapService:
         )
 
     def process_title(self, process: ProcessKey) -> str:
+        if process == STAFF_PROCESS:
+            return STAFF_PROCESS_TITLE
         catalog = self.reporting.catalog
         entry = (
             catalog.service(process.code)
@@ -330,7 +375,28 @@ class PainMapService:
                 today=today,
             )
             recorded += len(ids)
+        if whole_quarters(period):
+            recorded += await self._refresh_staff(period, today)
         return recorded
+
+    async def _refresh_staff(self, period: Period, today: date) -> int:
+        """The staff process from the internal report (its disclosure policy already passed)."""
+        known = {
+            p.source_code
+            for p in await self.store.pains([STAFF_PROCESS])
+            if p.source == STAFF_ASPECT
+        }
+        satisfaction, found = _staff_figures(await self.reporting.internal_report(period), known)
+        ids = await self.store.save_period(
+            STAFF_PROCESS,
+            Span(period.start, period.end),
+            satisfaction,
+            found,
+            # An aspect the report no longer lists was not asked: no figures to show.
+            absent={STAFF_ASPECT: Figures(hidden=True)},
+            today=today,
+        )
+        return len(ids)
 
     @staticmethod
     def closed_periods(today: date) -> list[Period]:
@@ -438,9 +504,8 @@ class PainMapService:
             pain = await self.store.pain(measure.pain_id)
             if pain is None:
                 continue
-            service = pain.process.code if pain.process.kind == SERVICE else None
             text = reminder_text(measure, pain, self.process_title(pain.process))
-            for officer in sorted(self.reporting.officers_for(service)):
+            for officer in sorted(self._officers_of(pain.process)):
                 key = f"{measure.id}:{today:%Y%m%d}"
                 if not await self._ledger.claim(REMINDER_KIND, key, officer, now, now):
                     continue
@@ -454,6 +519,13 @@ class PainMapService:
                 finally:
                     await self._ledger.finish(REMINDER_KIND, key, officer, now, ok=ok)
         return sent
+
+    def _officers_of(self, process: ProcessKey) -> set[int]:
+        """Who hears of a process's overdue measures: whoever sees its pains."""
+        if process == STAFF_PROCESS:
+            return self.reporting.internal_officers()
+        service = process.code if process.kind == SERVICE else None
+        return self.reporting.officers_for(service)
 
     async def done_measures(self) -> list[DoneMeasure]:
         """Done measures with their problem and before/after figures (publication site)."""
@@ -499,6 +571,8 @@ class PainMapService:
                 after=csat(done.comparison.csat_after),
             )
             for done in await self.done_measures()
+            # Staff results are the internal officer's (§4.5): not for the public site.
+            if (done.process_kind, done.process_code) != (STAFF_PROCESS.kind, STAFF_PROCESS.code)
         ]
 
     async def appendix2_rows(self, period: Period) -> list[PainRow]:
@@ -657,7 +731,11 @@ class SheetImport:
         return not self.errors
 
 
-SOURCE_TITLES: Final = {RATING_PROBLEM: "оценки", APPEAL_REASON: "обращения"}
+SOURCE_TITLES: Final = {
+    RATING_PROBLEM: "оценки",
+    APPEAL_REASON: "обращения",
+    STAFF_ASPECT: "сотрудники",
+}
 
 
 class _RowError(Exception):

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models_base import CODE_LENGTH, Base
 
-#: What a pain belongs to: a service or a life situation (Procedure Appendix 1 "процесс").
-PROCESS_KINDS = ("service", "life_situation")
+#: What a pain belongs to: a service or a life situation (Procedure Appendix 1 "процесс"), or
+#: the internal process of staff aspects («взаимодействие с внутренним клиентом»).
+PROCESS_KINDS = ("service", "life_situation", "internal")
 #: Where a pain comes from: a problem option of a rating, an appeal reason of the register,
 #: a staff aspect rated low.
 PAIN_SOURCES = ("rating_problem", "appeal_reason", "staff_aspect")

@@ -35,9 +35,10 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class ProcessKey:
-    """A service or a life situation, with the touchpoint where known ('' when not)."""
+    """A service, a life situation or the internal process, with the touchpoint where known
+    ('' when not)."""
 
-    kind: str  # service | life_situation
+    kind: str  # service | life_situation | internal
     code: str
     touchpoint: str = ""
 

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from handlers.painmap import MeasureSet, PainPress
 from reports.model import Period, Scope
 from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
-from services.painmap import PainMapService
+from services.painmap import STAFF_PROCESS, PainMapService
 from storage.appeals import AppealStore
 from storage.painmap import (
     Figures,
@@ -31,7 +31,14 @@ from storage.painmap import (
     Span,
 )
 from tests.appeals.generate import FIXTURES
-from tests.bot.conftest import OFFICER_ID, ZONE, World, migrated_template, world
+from tests.bot.conftest import (
+    INTERNAL_OFFICER_ID,
+    OFFICER_ID,
+    ZONE,
+    World,
+    migrated_template,
+    world,
+)
 from tests.bot.harness import TOKEN, Person, RecordingSession
 
 __all__ = ["migrated_template", "world"]
@@ -246,6 +253,41 @@ async def test_an_english_officer_reads_english(world: World) -> None:
     await officer.send("Head of unit")
     await officer.send("2027-03-31")
     assert "Could not read the date" in officer.last_text()
+
+
+async def test_staff_pains_are_the_internal_officers_in_her_language(world: World) -> None:
+    service = _service(world)
+    await _seed(service)
+    await service.store.save_period(
+        STAFF_PROCESS,
+        Span(date(2026, 7, 1), date(2026, 9, 30)),
+        Satisfaction(False, 10, 70.0, 3.9),
+        [
+            FoundPain(
+                "staff_aspect",
+                "staff:equipment",
+                "Техническое оснащение",
+                Figures(False, 10, 0.5, 3.7, 0.65),
+            )
+        ],
+        absent={},
+        today=date(2026, 11, 1),
+    )
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    assert not [b for b in officer.buttons() if b.startswith("Техническое")]
+    internal = world.harness.person(INTERNAL_OFFICER_ID)
+    await internal.send("/pains")
+    assert [b.split(" · ")[0] for b in internal.buttons()] == ["Техническое оснащение"]
+    await internal.click("Техническое оснащение")
+    card = internal.last_text()
+    assert "Взаимодействие с внутренним клиентом" in card and "опрос сотрудников" in card
+    assert "ниже 4 баллов у 50,0% из 10 оценивших сотрудников, средняя оценка 3,70" in card
+    english = world.harness.person(INTERNAL_OFFICER_ID, language="en")
+    await english.send("/pains")
+    await english.click("Техническое оснащение")
+    assert "staff poll" in english.last_text()
+    assert "below 4 from 50,0% of 10 staff who rated it" in english.last_text()
 
 
 # --- the sheet sent back ----------------------------------------------------------------

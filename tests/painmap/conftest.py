@@ -3,7 +3,7 @@ service over the shipped catalog, the pain map service on a fake clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,18 @@ __all__ = ["database", "engine", "sessions"]  # the storage fixtures, on SQLite 
 ZONE = ZoneInfo("Asia/Yakutsk")
 BODY_OFFICER = 500500
 LICENSING_OFFICER = 777
+INTERNAL_OFFICER = 888
+#: The report roles with the staff poll's aspects (§4.2), as the shipped staff poll names them.
+STAFF_ROLES = replace(
+    ROLES,
+    parameters={"staff": ("tools", "boss", "canteen")},
+    question_titles={
+        **ROLES.question_titles,
+        ("staff", "tools"): "Техническое оснащение",
+        ("staff", "boss"): "Руководитель",
+        ("staff", "canteen"): "Столовая",
+    },
+)
 
 
 @dataclass
@@ -68,9 +80,12 @@ def build_service(
 ) -> PainMapService:
     reporting = ReportingService(
         sessions=sessions,
-        roles=ROLES,
+        roles=STAFF_ROLES,
         catalog=catalog(),
-        policy=ReportingPolicy(officer_ids=frozenset({BODY_OFFICER})),
+        policy=ReportingPolicy(
+            officer_ids=frozenset({BODY_OFFICER}),
+            internal_officer_ids=frozenset({INTERNAL_OFFICER}),
+        ),
     )
     return PainMapService(
         store=PainMapStore(sessions),

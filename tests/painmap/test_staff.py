@@ -1,0 +1,173 @@
+"""Staff aspects rated low as pains of the internal process (§4.2, §4.4), from the internal
+report: its disclosed figures only, whole quarters only, for the internal officer only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
+from reports.model import Period, Scope
+from services.painmap import STAFF_PROCESS, STAFF_PROCESS_TITLE
+from storage.models_painmap import PainFigure
+from storage.painmap import Span
+from storage.responses import ResponseStore
+from tests.painmap.conftest import (
+    BODY_OFFICER,
+    INTERNAL_OFFICER,
+    LICENSING_OFFICER,
+    Desk,
+    day,
+)
+
+THIRD_QUARTER = Period(date(2026, 7, 1), date(2026, 9, 30))
+SEPTEMBER = Period(date(2026, 9, 1), date(2026, 9, 30))
+
+
+async def _staff(
+    desk: Desk, count: int, *, tools: int, boss: int = 5, canteen: int | None = None
+) -> None:
+    """Staff answers of the September poll window, as the bot saves them."""
+    store = ResponseStore(desk.sessions)
+    canteen_answer = (
+        AnswerRow("canteen", number=canteen)
+        if canteen is not None
+        else AnswerRow("canteen", option_id=CANNOT_RATE)
+    )
+    for _ in range(count):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, "messenger", None),
+                submitted_on=day("15.09.2026"),
+                answers=(
+                    AnswerRow("overall", number=4),
+                    AnswerRow("tools", number=tools),
+                    AnswerRow("boss", number=boss),
+                    canteen_answer,
+                ),
+                window_id=7,
+                department="licensing",
+            )
+        )
+
+
+async def _seed(desk: Desk) -> None:
+    """Tools: 3 × 2, 2 × 3, 5 × 5 (10 rated, half below 4, mean 3.7); the boss: all 5;
+    the canteen: rated 1 by 3 people only, below the threshold."""
+    await _staff(desk, 3, tools=2, canteen=1)
+    await _staff(desk, 2, tools=3)
+    await _staff(desk, 5, tools=5)
+
+
+async def test_a_staff_aspect_rated_below_4_becomes_a_pain_of_the_internal_process(
+    desk: Desk,
+) -> None:
+    await _seed(desk)
+    await desk.service.refresh(THIRD_QUARTER)
+    [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
+    assert tools.pain.process == STAFF_PROCESS
+    assert tools.process_title == STAFF_PROCESS_TITLE
+    assert (tools.pain.source, tools.pain.source_code) == ("staff_aspect", "staff:tools")
+    assert tools.pain.title == "Техническое оснащение"
+    assert tools.latest is not None
+    assert tools.latest.period == Span(THIRD_QUARTER.start, THIRD_QUARTER.end)
+    figures = tools.latest.figures
+    assert not figures.hidden and figures.respondents == 10
+    assert figures.prevalence == pytest.approx(0.5)  # 5 of 10 scored 1–3
+    assert figures.mean_overall == pytest.approx(3.7)  # (3·2 + 2·3 + 5·5) / 10
+    assert figures.priority == pytest.approx(0.5 * (5 - 3.7))
+    # The boss (all 4–5) is no pain; the canteen (3 people) is hidden, so not even listed.
+    assert {p.source_code for p in await desk.store.pains([STAFF_PROCESS])} == {"staff:tools"}
+    # The process's satisfaction for before/after comparisons: the staff overall score.
+    [satisfaction] = await desk.store.satisfaction(STAFF_PROCESS)
+    assert satisfaction.satisfaction.n == 10
+    assert satisfaction.satisfaction.csat == pytest.approx(100.0)
+
+
+async def test_no_stored_staff_figure_counts_fewer_than_the_threshold(desk: Desk) -> None:
+    """The attack: three people rated the canteen 1. Nothing in the map tells of them."""
+    await _seed(desk)
+    await desk.service.refresh(THIRD_QUARTER)
+    async with desk.sessions() as session:
+        counts = [row.respondents for row in await session.scalars(select(PainFigure))]
+    assert counts and all(c is None or c >= 5 for c in counts)
+    assert "Столовая" not in {p.title for p in await desk.store.pains()}
+
+
+async def test_a_known_staff_pain_rated_all_4_5_later_keeps_its_zero(desk: Desk) -> None:
+    await _seed(desk)
+    await desk.service.refresh(THIRD_QUARTER)
+    store = ResponseStore(desk.sessions)
+    for _ in range(6):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, "messenger", None),
+                submitted_on=day("10.11.2026"),
+                answers=(AnswerRow("overall", number=5), AnswerRow("tools", number=4)),
+                window_id=8,
+                department="licensing",
+            )
+        )
+    fourth = Period(date(2026, 10, 1), date(2026, 12, 31))
+    await desk.service.refresh(fourth)
+    [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
+    assert [r.figures.prevalence for r in tools.history] == pytest.approx([0.5, 0.0])
+    assert [r.figures.priority for r in tools.history] == pytest.approx([0.65, 0.0])
+
+
+async def test_staff_pains_come_from_whole_quarters_only(desk: Desk) -> None:
+    """As /report: a poll window's results show whole, a month could cut a small part off."""
+    await _seed(desk)
+    await desk.service.refresh(SEPTEMBER)
+    assert await desk.store.pains([STAFF_PROCESS]) == []
+    assert await desk.store.satisfaction(STAFF_PROCESS) == []
+
+
+async def test_only_the_internal_officer_sees_staff_pains(desk: Desk) -> None:
+    await _seed(desk)
+    await desk.service.refresh(THIRD_QUARTER)
+    [pain] = await desk.store.pains([STAFF_PROCESS])
+    for officer in (BODY_OFFICER, LICENSING_OFFICER):
+        assert await desk.service.pains_for(officer) == []
+        assert await desk.service.card(officer, pain.id) is None
+        assert (
+            await desk.service.add_measure(officer, pain.id, "Мера", "Кто-то", day("31.12.2026"))
+            is None
+        )
+    view = await desk.service.card(INTERNAL_OFFICER, pain.id)
+    assert view is not None and view.pain.title == "Техническое оснащение"
+    # Nor does the body-wide workbook (and the sheet sent back) carry them.
+    lines = await desk.service.sheet_lines(THIRD_QUARTER, Scope())
+    assert "Техническое оснащение" not in {line.problem for line in lines}
+
+
+async def test_a_staff_measure_reminds_the_internal_officer_and_stays_off_the_public_site(
+    desk: Desk,
+) -> None:
+    await _seed(desk)
+    await desk.service.refresh(THIRD_QUARTER)
+    [pain] = await desk.store.pains([STAFF_PROCESS])
+    desk.clock[0] = datetime(2026, 11, 1, 3, tzinfo=UTC)
+    overdue = await desk.service.add_measure(
+        INTERNAL_OFFICER, pain.id, "Новые ноутбуки", "Хозотдел", day("01.12.2026")
+    )
+    done = await desk.service.add_measure(
+        INTERNAL_OFFICER, pain.id, "Второй принтер", "Хозотдел", day("30.11.2026")
+    )
+    assert overdue is not None and done is not None
+    await desk.service.set_status(INTERNAL_OFFICER, done.id, "done")
+    assert await desk.service.remind(datetime(2026, 12, 2, 3, tzinfo=UTC)) == 1
+    [(chat, text)] = desk.outbox.sent
+    assert chat == INTERNAL_OFFICER and "Новые ноутбуки" in text
+    assert STAFF_PROCESS_TITLE in text
+    assert await desk.service.public_measures() == []
