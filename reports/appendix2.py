@@ -343,8 +343,54 @@ def external_section(data: Appendix2Data) -> Section:
         _overall_table(data),
         _process_table(report, data.groups, "По процессам"),
     ]
+    blocks += _parameter_blocks(report, "Параметры удовлетворённости (§3.1)")
     blocks += [Figure(chart.caption, chart.png) for chart in data.charts]
     return Section("2. Результаты по внешним клиентам", tuple(blocks))
+
+
+def _parameter_blocks(report: Report, caption: str) -> list[Block]:
+    """The parameters (or staff aspects) of the report and, when shown, the key drivers: the
+    same section the officer's message renders (reports.parameters, its own disclosure plans)."""
+    section = report.parameters
+    if section is None:
+        return []
+    k = report.min_group
+    rows = [row for row in section.rows if row.asked]
+    blocks: list[Block] = []
+    if rows:
+        blocks.append(
+            Table(
+                caption,
+                ("Параметр", "n", "Доля 4–5, %", "Средняя оценка", "Уровень", "Изменение"),
+                tuple(
+                    (
+                        Cell(row.title),
+                        *score_cells(row.current, k),
+                        _change_cell(row.current, row.previous, k),
+                    )
+                    for row in rows
+                ),
+            )
+        )
+    drivers = section.shown_drivers
+    if drivers:
+        blocks.append(
+            Table(
+                "Ключевые факторы: связь параметра с общей удовлетворённостью "
+                f"(ранговая корреляция Спирмена, не менее {section.min_pairs} пар оценок)",
+                ("Параметр", "Пар оценок", "ρ", "Квадрант"),
+                tuple(
+                    (
+                        Cell(driver.title),
+                        Cell(str(driver.pairs)),
+                        Cell(_number(driver.spearman or 0.0, 2)),
+                        Cell(driver.quadrant.label() if driver.quadrant else "—"),
+                    )
+                    for driver in drivers
+                ),
+            )
+        )
+    return blocks
 
 
 def internal_section(data: Appendix2Data) -> Section:
@@ -367,6 +413,7 @@ def internal_section(data: Appendix2Data) -> Section:
         ),
         _process_table(report, data.groups, "По внутренним процессам"),
     ]
+    blocks += _parameter_blocks(report, "Аспекты работы (§4.2)")
     for window in data.staff_windows:
         blocks += _staff_window_blocks(window, k)
     return Section("3. Результаты по внутренним клиентам", tuple(blocks))

@@ -430,3 +430,82 @@ def test_no_hidden_figure_reaches_the_document(suppressed: bool) -> None:
     row = cells(tables(document)["Удовлетворённость в целом"])[1]
     assert row[1:6] == [HIDDEN] * 5
     assert "33,3" not in " ".join(c for t in document.tables for r in cells(t) for c in r)
+
+
+def test_parameters_and_key_drivers_as_the_report_model_shows_them() -> None:
+    # Issue 11, item 1: results for external clients include the parameters (§3.1), and
+    # internal clients the staff aspects (§4.2), each under its own disclosure plan.
+    from dataclasses import replace
+
+    from reports.model import DriverRow, ParameterRow, ParameterSection, Quadrant
+
+    def section(
+        rows: tuple[ParameterRow, ...], drivers: tuple[DriverRow, ...] = ()
+    ) -> ParameterSection:
+        return ParameterSection(
+            period=H1,
+            compared_with=H2_2025,
+            min_group=5,
+            min_pairs=30,
+            rows=rows,
+            drivers=drivers,
+        )
+
+    external = replace(
+        EXTERNAL,
+        parameters=section(
+            (
+                ParameterRow(
+                    "deep",
+                    "info_clarity",
+                    "Понятность информации",
+                    _score(40, 70.0, 3.9),
+                    _score(30, 60.0, 3.5),
+                ),
+                ParameterRow("deep", "politeness", "Вежливость", SUPPRESSED, EMPTY),
+                ParameterRow("deep", "premises", "Помещения", EMPTY, EMPTY, asked=False),
+            ),
+            (
+                DriverRow(
+                    "deep",
+                    "info_clarity",
+                    "Понятность информации",
+                    pairs=40,
+                    spearman=0.613,
+                    quadrant=Quadrant.IMPROVE_FIRST,
+                ),
+                DriverRow("deep", "politeness", "Вежливость", pairs=0, suppressed=True),
+            ),
+        ),
+    )
+    internal = replace(
+        _report(scope=Scope(audience="internal")),
+        parameters=section(
+            (
+                ParameterRow(
+                    "staff", "tools", "Техническое оснащение", _score(12, 50.0, 3.2), EMPTY
+                ),
+            )
+        ),
+    )
+    found = tables(_open(render_docx(build_document(_data(external=external, internal=internal)))))
+    parameters = cells(found["Параметры удовлетворённости (§3.1)"])
+    assert parameters == [
+        ["Параметр", "n", "Доля 4–5, %", "Средняя оценка", "Уровень", "Изменение"],
+        ["Понятность информации", "40", "70,0%", "3,90", "средний", "+10,0 п.п."],
+        ["Вежливость", *[HIDDEN] * 5],
+    ]  # a parameter nobody was asked is left out
+    drivers = cells(next(t for c, t in found.items() if c.startswith("Ключевые факторы")))
+    assert drivers == [
+        ["Параметр", "Пар оценок", "ρ", "Квадрант"],
+        ["Понятность информации", "40", "0,61", "улучшать в первую очередь"],
+    ]  # a suppressed driver is not listed
+    aspects = cells(found["Аспекты работы (§4.2)"])
+    assert aspects[1] == [
+        "Техническое оснащение",
+        "12",
+        "50,0%",
+        "3,20",
+        "средний",
+        "нет данных для сравнения",
+    ]
