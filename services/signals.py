@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 PROPOSAL_KIND: Final = "signal_proposal"
 ESCALATION_KIND: Final = "signal_escalation"
+#: One message of a batch split for Telegram, claimed apart (storage.deliveries).
+BATCH_PART_KIND: Final = "negative_batch_part"
 ALL_SERVICES: Final = "*"
 #: Proposals and escalations of older periods are no longer sent (after a long downtime).
 LOOKBACK: Final = timedelta(days=35)
@@ -285,8 +287,21 @@ class SignalService:
             key, scope.service or ALL_SERVICES, period.start, period.end
         )
         *first, last = texts
-        for text in first:
-            await self._outbox.text(officer, text)
+        # Each part once: when a later part fails, the delivery is retried and the parts
+        # already sent are not sent again (review: part 1 reached the officer twice).
+        for index, text in enumerate(first):
+            part = f"{batch.id}#{index}"
+            if not await self._deliveries.claim(BATCH_PART_KIND, part, officer, now, now):
+                if await self._deliveries.status(BATCH_PART_KIND, part, officer) == SENT:
+                    continue
+                # Being sent by a run that may have died: the delivery is tried again later.
+                raise RuntimeError("a part of the batch is being sent")
+            sent = False
+            try:
+                await self._outbox.text(officer, text)
+                sent = True
+            finally:
+                await self._deliveries.finish(BATCH_PART_KIND, part, officer, now, ok=sent)
         data = self._button_data(ACKNOWLEDGE_ACTION, batch.id)
         await self._outbox.text_with_button(officer, last, ACKNOWLEDGE_BUTTON, data)
         await self._store.mark_batch_sent(batch.id, now)

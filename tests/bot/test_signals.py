@@ -521,3 +521,37 @@ async def test_a_proposal_not_delivered_before_the_next_period_closed_is_dropped
     assert setup.texts(OFFICER_ID) == []
     [october] = [r for r in await world.rows("signal_proposals") if r["fired"]]
     assert october["notified"]
+
+
+async def test_a_batch_in_several_messages_sends_each_part_once_after_a_failure(
+    world: World,
+) -> None:
+    # Review: a failure on a later part failed the delivery, and the retry sent every part
+    # again, so the officer read the first part twice.
+    setup = _setup(world)
+    signals = setup.signals()
+    real_text = setup.outbox.text
+    broken = {"часть 2"}
+
+    async def text(chat_id: int, html: str) -> None:
+        if html in broken:
+            broken.discard(html)
+            raise ConnectionError("Telegram unreachable")
+        await real_text(chat_id, html)
+
+    setup.outbox.text = text  # type: ignore[method-assign]
+    now = world.clock_now[0]
+    batch = {
+        "key": "2026-10:*",
+        "period": Period(date(2026, 10, 1), date(2026, 10, 31)),
+        "scope": Scope(),
+        "texts": ["часть 1", "часть 2", "часть 3"],
+    }
+    try:
+        await signals.send_batch(OFFICER_ID, now=now, **batch)  # type: ignore[arg-type]
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the second part was meant to fail")
+    await signals.send_batch(OFFICER_ID, now=now + timedelta(minutes=1), **batch)  # type: ignore[arg-type]
+    assert setup.texts(OFFICER_ID) == ["часть 1", "часть 2", "часть 3"]
