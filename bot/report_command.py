@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from bot.content import Content
     from bot.settings import Settings
     from services.appendix2 import Appendix2Service
+    from services.painmap import PainMapService
     from services.reporting import ReportingService
 
 EXIT_OK = 0
@@ -165,15 +166,15 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         catalog=content.catalog,
     )
     reporting.extras = open_answers
-    # The workbook's «Проблемы» sheet is the persisted map with its measures, as in the bot.
-    reporting.use_pain_map(
-        PainMapService(
-            store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
-        ).sheet_lines
+    # The stored map with its measures, read only: the workbook's «Проблемы» sheet and the
+    # Appendix 2 pain table, as in the bot.
+    painmap = PainMapService(
+        store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
     )
+    reporting.use_pain_map(painmap.sheet_lines)
     try:
         if args.format == "docx":
-            data = await _appendix2(settings, reporting, content, engine).docx(
+            data = await _appendix2(settings, reporting, painmap, content, engine).docx(
                 period, beside_of(period)
             )
         elif args.audience == "internal":
@@ -224,16 +225,18 @@ async def _internal(
 
 
 def _appendix2(
-    settings: Settings, reporting: ReportingService, content: Content, engine: AsyncEngine
+    settings: Settings,
+    reporting: ReportingService,
+    painmap: PainMapService,
+    content: Content,
+    engine: AsyncEngine,
 ) -> Appendix2Service:
     """The same composition as bot.app.wire, without a bot to send through."""
     from services.appeals import AppealsService, appeals_mapping
     from services.appendix2 import Appendix2Service, PersistedPainMap
-    from services.painmap import PainMapService
     from services.staff_results import StaffResultsReader
     from storage.appeals import AppealStore
     from storage.database import create_session_factory
-    from storage.painmap import PainMapStore
 
     sessions = create_session_factory(engine)
     disclosure = disclosure_policy(settings)
@@ -245,12 +248,7 @@ def _appendix2(
             appeals_mapping(settings.content.appeals_mapping_path),
             disclosure,
         ),
-        # The stored map with its measures, as officers keep it (read only).
-        painmap=PersistedPainMap(
-            PainMapService(
-                store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
-            ).appendix2_rows
-        ),
+        painmap=PersistedPainMap(painmap.appendix2_rows),
         staff=StaffResultsReader(
             sessions=sessions,
             campaigns=content.campaigns.campaigns,
