@@ -143,6 +143,20 @@ async def is_officer(event: TelegramObject, reporting: ReportingService) -> bool
     return user is not None and reporting.is_officer(user.id)
 
 
+def _pressed_range(
+    pressed: RangePress | DocxPress, reporting: ReportingService, feedback: FeedbackService
+) -> Period | None:
+    """The closed range a button carries, or None when it is no longer (or never was) one."""
+    try:
+        return closed_range(
+            Period(_day(pressed.start), _day(pressed.end)),
+            feedback.today(),
+            weekly=reporting.disclosure.weekly,
+        )
+    except ValueError:
+        return None
+
+
 def setup() -> Router:
     router = Router(name="officer")
     router.message.filter(is_officer)
@@ -249,14 +263,7 @@ def setup() -> Router:
         appendix2: Appendix2Service | None = None,
     ) -> None:
         message = query.message
-        try:
-            period = closed_range(
-                Period(_day(callback_data.start), _day(callback_data.end)),
-                feedback.today(),
-                weekly=reporting.disclosure.weekly,
-            )
-        except ValueError:
-            period = None
+        period = _pressed_range(callback_data, reporting, feedback)
         if not isinstance(message, Message) or period is None:
             await query.answer("Кнопка устарела", show_alert=True)
             return
@@ -295,14 +302,7 @@ def setup() -> Router:
         appendix2: Appendix2Service | None = None,
     ) -> None:
         message = query.message
-        try:
-            period = closed_range(
-                Period(_day(callback_data.start), _day(callback_data.end)),
-                feedback.today(),
-                weekly=reporting.disclosure.weekly,
-            )
-        except ValueError:
-            period = None
+        period = _pressed_range(callback_data, reporting, feedback)
         if not isinstance(message, Message) or period is None or appendix2 is None:
             await query.answer("Кнопка устарела", show_alert=True)
             return
