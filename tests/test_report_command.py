@@ -16,27 +16,7 @@ from bot.cli import main
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from storage.database import create_engine, create_session_factory
 from storage.responses import ResponseStore
-
-
-def _seed(url: str, scores: list[int], day: date, service: str) -> None:
-    async def seed() -> None:
-        engine = create_engine(url)
-        store = ResponseStore(create_session_factory(engine))
-        for value in scores:
-            await store.save(
-                CompletedResponse(
-                    questionnaire_id="post_service",
-                    questionnaire_version=1,
-                    kind="post_service",
-                    audience="external",
-                    context=ResponseContext(service=service, channel="office"),
-                    submitted_on=day,
-                    answers=(AnswerRow("overall", number=value),),
-                )
-            )
-        await engine.dispose()
-
-    asyncio.run(seed())
+from tests.seeding import seed_ratings
 
 
 @pytest.fixture
@@ -47,8 +27,8 @@ def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("PRIVACY__MIN_GROUP_SIZE", "5")
     monkeypatch.setenv("REPORTS__WEEKLY_FIGURES", "false")
     assert main(["db", "upgrade"]) == 0
-    _seed(url, [5, 5, 4, 2, 1, 4], date(2025, 10, 15), "licensing")
-    _seed(url, [5, 1, 5], date(2025, 10, 16), "appeals")  # three: hidden
+    seed_ratings(url, [5, 5, 4, 2, 1, 4], date(2025, 10, 15), "licensing")
+    seed_ratings(url, [5, 1, 5], date(2025, 10, 16), "appeals")  # three: hidden
     return url
 
 

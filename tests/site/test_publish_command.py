@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -12,32 +11,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.cli import main
 from bot.settings import Settings
-from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from scheduler.jobs import PUBLISH_JOB, add_publish_job, publish_site
-from storage.database import create_engine, create_session_factory
-from storage.responses import ResponseStore
+from tests.seeding import seed_ratings
 from tests.site.pages import number, page, tables
-
-
-def _seed(url: str, scores: list[int], day: date, service: str) -> None:
-    async def seed() -> None:
-        engine = create_engine(url)
-        store = ResponseStore(create_session_factory(engine))
-        for value in scores:
-            await store.save(
-                CompletedResponse(
-                    questionnaire_id="post_service",
-                    questionnaire_version=1,
-                    kind="post_service",
-                    audience="external",
-                    context=ResponseContext(service=service, channel="office"),
-                    submitted_on=day,
-                    answers=(AnswerRow("overall", number=value),),
-                )
-            )
-        await engine.dispose()
-
-    asyncio.run(seed())
 
 
 @pytest.fixture
@@ -48,8 +24,8 @@ def database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("PRIVACY__MIN_GROUP_SIZE", "5")
     monkeypatch.setenv("BODY__NAME", "Комитет по тестам")
     assert main(["db", "upgrade"]) == 0
-    _seed(url, [5, 5, 4, 2, 1, 4], date(2025, 8, 15), "licensing")
-    _seed(url, [5, 4, 5, 3, 5], date(2025, 8, 20), "appeals")
+    seed_ratings(url, [5, 5, 4, 2, 1, 4], date(2025, 8, 15), "licensing")
+    seed_ratings(url, [5, 4, 5, 3, 5], date(2025, 8, 20), "appeals")
     return url
 
 
