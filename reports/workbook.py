@@ -37,7 +37,8 @@ RESPONSES: Final = "Ответы"
 COMMENTS: Final = "Комментарии"
 HIDDEN: Final = "скрыто"
 
-#: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority.
+#: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority,
+#: and the touchpoint the map may be grouped by (§3.7; after the columns of older exports).
 PAIN_MAP_COLUMNS: Final = (
     "№",
     "Процесс",
@@ -53,12 +54,15 @@ PAIN_MAP_COLUMNS: Final = (
     "Индекс приоритета",
     "Источник",
     "Период данных",
+    "Точка взаимодействия",
     # Hidden and locked: the pain (and measure) a row belongs to, for the round trip
     # (reports.painmap_import).
     "Ключ",
 )
 #: Columns an officer edits on the protected pain map sheet.
 _EDITABLE: Final = frozenset(range(5, 9))
+#: A pain of the whole process, not of one touchpoint.
+ALL_TOUCHPOINTS: Final = "все каналы"
 GROUP_COLUMNS: Final = (
     "Название",
     "Ответов (n)",
@@ -313,6 +317,17 @@ def process_title(report: Report) -> str:
     return service
 
 
+def touchpoint_title(report: Report) -> str:
+    """The touchpoint of a report's problems: its channel, else every channel."""
+    channel = report.scope.channel
+    if channel is None:
+        return ALL_TOUCHPOINTS
+    for row in report.by(Dimension.CHANNEL):
+        if row.key == channel:
+            return row.title
+    return channel
+
+
 def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
     """The report's own problems, for a workbook made without the persisted map."""
     if is_hidden(report.overall, report.min_group):
@@ -338,6 +353,7 @@ def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
                 (problem.priority, "0.00"),
                 "оценки",
                 str(report.period),
+                touchpoint_title(report),
                 None,
             ]
         )
@@ -366,6 +382,7 @@ def _pain_map_rows(lines: Sequence[PainMapLine]) -> list[list[_Value | tuple[_Va
                 figure or (line.priority, "0.00"),
                 line.source,
                 line.figures_period,
+                line.touchpoint or ALL_TOUCHPOINTS,
                 line.key,
             ]
         )
