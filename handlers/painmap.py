@@ -383,7 +383,9 @@ async def _list(user: User | None, painmap: PainMapService) -> tuple[str, Inline
     bands = BANDS[language_of(user)]
     for view in views[:LISTED]:
         band = priority_band(view.priority)
-        label = f"{_short(view.pain.title, 34)} · {_short(view.full_title, 30)}"
+        label = f"{_short(view.pain.title, 34)} · {_short(view.process_title, 20)}"
+        if view.touchpoint_title:
+            label += f" ({_short(view.touchpoint_title, 16)})"
         if band is not None:
             label += f" · {bands[band]}"
         builder.button(text=label, callback_data=PainPress(pain=view.pain.id))
