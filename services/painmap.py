@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.engine import clean_text, has_visible
 from reports.appendix2 import PainRow
 from reports.disclosure import PeriodKind, last_closed
-from reports.model import Dimension, InternalReport, Period, Report, Score, Scope
+from reports.model import Dimension, InternalReport, Period, Report, Scope, Score
 from reports.painmap_import import (
     DEADLINE,
     KEY,
@@ -421,8 +421,10 @@ class PainMapService:
         the service × channel report an officer can ask for. A channel the service's report
         hides is not asked for: it yields no figure, and its known pains are recorded hidden.
         A service reached through one channel only gets no touchpoint pains of its own."""
-        channels = [row for row in report.by(Dimension.CHANNEL) if row.key is not None]
-        shown = {row.key for row in channels if _shown(row.current, report.min_group)}
+        channels = {
+            row.key: row.current for row in report.by(Dimension.CHANNEL) if row.key is not None
+        }
+        shown = {key for key, score in channels.items() if _shown(score, report.min_group)}
         if not _shown(report.overall, report.min_group):
             shown = set()
         if len(channels) < 2:
