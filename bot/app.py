@@ -296,12 +296,15 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     )
     # Every workbook's «Проблемы» sheet is the persisted map, with its measures (round trip).
     reporting.use_pain_map(painmap.sheet_lines)
+    # The staff workbook carries the staff process's pains, for the internal officer's round trip.
+    reporting.use_staff_pain_map(painmap.staff_sheet_lines)
     # The Appendix 2 report (§6.5), with the semiannual delivery and on demand.
     appendix2 = Appendix2Service(
         reporting=reporting,
         body=settings.body.name,
         appeals=appeals,
         painmap=PersistedPainMap(painmap.appendix2_rows),
+        staff_pains=PersistedPainMap(painmap.appendix2_staff_rows),
         staff=StaffResultsReader(
             sessions=create_session_factory(report_engine),
             campaigns=content.campaigns.campaigns,

@@ -439,6 +439,23 @@ def _add_parameter_sheets(book: Workbook, report: Report) -> None:
     add_parameter_sheets(book, report.parameters)
 
 
+def _pain_map_sheet(book: Workbook, rows: list[list[_Value | tuple[_Value, str]]]) -> None:
+    _Sheet(
+        book,
+        PROBLEMS,
+        PAIN_MAP_COLUMNS,
+        rows,
+        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12, 8: 14},
+        editable=_EDITABLE,
+        hidden=(len(PAIN_MAP_COLUMNS) - 1,),
+    )
+
+
+def add_pain_map_sheet(book: Workbook, lines: Sequence[PainMapLine]) -> None:
+    """The persisted pain map's «Проблемы» sheet (the round trip's) in another workbook."""
+    _pain_map_sheet(book, _pain_map_rows(lines))
+
+
 def build_workbook(
     report: Report,
     responses: Sequence[Mapping[str, object]],
@@ -463,15 +480,7 @@ def build_workbook(
     )
     for dimension, title in SHEETS.items():
         _Sheet(book, title, GROUP_COLUMNS, _group_rows(report, dimension))
-    _Sheet(
-        book,
-        PROBLEMS,
-        PAIN_MAP_COLUMNS,
-        _problem_rows(report) if pain_map is None else _pain_map_rows(pain_map),
-        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12, 8: 14},
-        editable=_EDITABLE,
-        hidden=(len(PAIN_MAP_COLUMNS) - 1,),
-    )
+    _pain_map_sheet(book, _problem_rows(report) if pain_map is None else _pain_map_rows(pain_map))
     _add_parameter_sheets(book, report)
     if trend:
         titles: dict[str | None, str] = {

@@ -659,19 +659,11 @@ class PainMapService:
     async def appendix2_rows(self, period: Period) -> list[PainRow]:
         """The pain map table of the Appendix 2 report: every process, each pain with its
         disclosed figures of ``period`` (or the latest month) and each of its measures."""
-        return [
-            PainRow(
-                process=with_touchpoint(line.process, line.touchpoint),
-                problem=line.problem,
-                prevalence=None if line.hidden else line.prevalence,
-                priority=None if line.hidden else line.priority,
-                measures=line.measure or "",
-                responsible=line.responsible or "",
-                deadline=line.deadline,
-                status=STATUS_TITLES.get(line.status or "", ""),
-            )
-            for line in await self.sheet_lines(period, Scope())
-        ]
+        return _pain_rows(await self.sheet_lines(period, Scope()))
+
+    async def appendix2_staff_rows(self, period: Period) -> list[PainRow]:
+        """The staff process's pains for Appendix 2's internal section, read from the map."""
+        return _pain_rows(await self.staff_sheet_lines(period))
 
     # --- the workbook round trip -------------------------------------------------------
 
@@ -684,6 +676,14 @@ class PainMapService:
             for p in self.processes()
             if scope.service is None or (p.kind == SERVICE and p.code == scope.service)
         ]
+        return await self._lines(period, processes)
+
+    async def staff_sheet_lines(self, period: Period) -> list[PainMapLine]:
+        """The staff process's pains for the internal officer's staff workbook (round trip:
+        only internal officers may send its measures back, PainMapService.may_see)."""
+        return await self._lines(period, [STAFF_PROCESS])
+
+    async def _lines(self, period: Period, processes: Sequence[ProcessKey]) -> list[PainMapLine]:
         views = sorted(await self._views(await self.store.pains(processes)), key=sort_key)
         lines: list[PainMapLine] = []
         for view in views:
@@ -838,6 +838,22 @@ def _checked(
     except MeasureError as refused:
         errors.append(_error(row, column, refused.problem.value, value))
         return None
+
+
+def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
+    return [
+        PainRow(
+            process=with_touchpoint(line.process, line.touchpoint),
+            problem=line.problem,
+            prevalence=None if line.hidden else line.prevalence,
+            priority=None if line.hidden else line.priority,
+            measures=line.measure or "",
+            responsible=line.responsible or "",
+            deadline=line.deadline,
+            status=STATUS_TITLES.get(line.status or "", ""),
+        )
+        for line in lines
+    ]
 
 
 def reminder_text(measure: MeasureRecord, pain: PainRecord, process: str) -> str:

@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: The persisted pain map's rows of a period and scope (services.painmap.sheet_lines).
 PainMapLines = Callable[[Period, Scope], Awaitable[Sequence[PainMapLine]]]
+#: The staff process's rows of a period (services.painmap.staff_sheet_lines).
+StaffPainMapLines = Callable[[Period], Awaitable[Sequence[PainMapLine]]]
 
 #: Send the trend by week when the period is short, by month otherwise.
 WEEKLY_TREND_UP_TO_DAYS = 92
@@ -106,6 +108,7 @@ class ReportingService:
         self.catalog = catalog
         self._policy = policy
         self._pain_map: PainMapLines | None = None
+        self._staff_pain_map: StaffPainMapLines | None = None
 
     # --- officers -----------------------------------------------------------------------
 
@@ -220,7 +223,12 @@ class ReportingService:
 
     async def internal_workbook(self, period: Period) -> bytes:
         report = await self.internal_report(period)
-        return await asyncio.to_thread(build_internal_workbook, report)
+        pain_map = await self._staff_pain_map(period) if self._staff_pain_map else None
+        return await asyncio.to_thread(build_internal_workbook, report, pain_map)
+
+    def use_staff_pain_map(self, lines: StaffPainMapLines) -> None:
+        """Give the staff workbook the staff process's «Проблемы» sheet (round trip)."""
+        self._staff_pain_map = lines
 
     async def problems_by_service(
         self, period: Period, audience: str, services: Sequence[str]
