@@ -303,3 +303,23 @@ async def test_the_weekly_message_waits_for_monday_at_the_alert_hour_once(world:
     )
     assert await world.announcer.tick(datetime(2026, 12, 7, 5, 0, tzinfo=UTC)) == 0
     assert await world.announcer.tick(datetime(2026, 12, 14, 1, 0, tzinfo=UTC)) == 3
+
+
+async def test_with_nobody_subscribed_the_measures_are_told_to_no_one_and_not_later(
+    desk: Desk, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A measure done while nobody listened is not news for whoever subscribes next month."""
+    opt_ins = OptInStore(sessions, min_batch=1)
+    port = Port()
+    announcer = _announcer(desk, port, sessions, opt_ins)
+    await _done_measure(
+        desk,
+        "Очередь",
+        "Электронная очередь",
+        before=Satisfaction(False, 20, 55.0, 3.4),
+        after=Satisfaction(False, 30, 72.5, 4.1),
+    )
+    assert (await announcer.announce()).measures == 1
+    await opt_ins.add(301, "changes", date(2026, 12, 1))
+    assert (await announcer.announce()).measures == 0
+    assert port.sent == []
