@@ -5,9 +5,11 @@ Run from the repository root:
 The data are those of bench/report_bench.py (20 services, 6 channels, a year of answers) on
 SQLite through the reports' engine of two connections, as the bot builds it; the catalog is the
 shipped one with those 20 services. Each refresh runs on an empty pain map with the plan cache
-cleared, once per period kind, first by service and life situation only (the map before issue
-10's touchpoints), then with a report per shown channel of each service; the reports asked for
-are counted. The bot does this once per closed month and quarter (claimed in ``deliveries``).
+cleared, once per period kind: as before issue 10's touchpoints (by service and life situation,
+each report with its parameter section), by process with the reports' parameter section left out
+(the map reads none of it), and now (plus a report per shown channel of each service); the
+reports asked for are counted. The bot does this once per closed month and quarter (claimed in
+``deliveries``).
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ class CountingReports(ReportingService):
     """The reporting service, counting the reports the refresh asks for."""
 
     asked = 0
+    #: As before issue 10's touchpoints: every report with its parameter section.
+    with_parameters = False
 
-    async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
+    async def report(
+        self, period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+    ) -> Report:
         self.asked += 1
-        return await super().report(period, scope, title)
+        parameters = parameters or self.with_parameters
+        return await super().report(period, scope, title, parameters=parameters)
 
 
 class WithoutTouchpoints(PainMapService):
@@ -85,22 +92,23 @@ async def measure(path: Path) -> None:
     zone = ZoneInfo("Europe/Moscow")
     try:
         for period in (MONTH, QUARTER):
-            results = []
-            for kind in (WithoutTouchpoints, PainMapService):
+            print(f"{period}:")
+            for label, kind, with_parameters in (
+                ("before: by process, reports with parameters", WithoutTouchpoints, True),
+                ("by process, reports without parameters", WithoutTouchpoints, False),
+                ("by process and touchpoint (now)", PainMapService, False),
+            ):
                 await _empty(sessions)
                 clear_plan_cache()
                 service = kind(store=PainMapStore(sessions), reporting=reporting, zone=zone)
-                reporting.asked = 0
+                reporting.asked, reporting.with_parameters = 0, with_parameters
                 started = time.perf_counter()
                 pains = await service.refresh(period)
                 elapsed = time.perf_counter() - started
-                results.append((elapsed, reporting.asked, pains))
-            (before, asked_before, pains_before), (after, asked_after, pains_after) = results
-            print(
-                f"{period}: by process {before:.2f} s ({asked_before} reports, "
-                f"{pains_before} pains); with touchpoints {after:.2f} s ({asked_after} reports, "
-                f"{pains_after} pains); ×{after / before:.1f}"
-            )
+                print(
+                    f"  {label}: {elapsed:.2f} s, {reporting.asked} reports "
+                    f"({elapsed / reporting.asked:.2f} s each), {pains} pains"
+                )
     finally:
         await engine.dispose()
 

@@ -384,7 +384,8 @@ class PainMapService:
             if pain.process.kind == SERVICE and pain.process.touchpoint:
                 touchpoints.setdefault(pain.process.code, set()).add(pain.process.touchpoint)
         for process in self.processes():
-            report = await self.reporting.report(period, self._scope(process))
+            # The parameter section is not read here: left out, it costs nothing.
+            report = await self.reporting.report(period, self._scope(process), parameters=False)
             satisfaction, found = _figures(report)
             found += by_process.get(process, [])
             ids = await self.store.save_period(
@@ -436,7 +437,7 @@ class PainMapService:
             process = replace(service, touchpoint=channel)
             if channel in shown:
                 satisfaction, found = _figures(
-                    await self.reporting.report(period, self._scope(process))
+                    await self.reporting.report(period, self._scope(process), parameters=False)
                 )
             else:
                 satisfaction, found = Satisfaction(hidden=True), []

@@ -173,7 +173,11 @@ class ReportingService:
         kinds = list(PeriodKind)
         return kinds[kinds.index(self._policy.disclosure.finest) :]
 
-    async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
+    async def report(
+        self, period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+    ) -> Report:
+        """The protected report; ``parameters=False`` leaves out the parameter section (the
+        costliest part) for callers that read only scores and problems (the pain map)."""
         previous = calendar_previous(period)
         report = await build_report(
             self._sessions,
@@ -188,7 +192,9 @@ class ReportingService:
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=previous,
         )
-        parameters = await parameter_section(
+        if not parameters:
+            return report
+        section = await parameter_section(
             self._sessions,
             roles=self._roles,
             period=period,
@@ -197,7 +203,7 @@ class ReportingService:
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
         )
-        return replace(report, parameters=parameters)
+        return replace(report, parameters=section)
 
     async def internal_report(self, period: Period) -> InternalReport:
         """Staff results by aspect and department (§4.2, §4.4), against the previous period

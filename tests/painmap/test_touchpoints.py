@@ -140,3 +140,21 @@ async def test_the_touchpoint_shows_in_the_sheet_appendix_and_round_trip(desk: D
     processes = {row.process for row in await desk.service.appendix2_rows(OCTOBER)}
     title = desk.service.process_title(SERVICE)
     assert processes == {title, f"{title} (Госуслуги)"}
+
+
+async def test_the_refresh_asks_reports_without_their_parameter_section(desk: Desk) -> None:
+    """The costliest part of a report, which the map never reads (bench/painmap_bench.py)."""
+    await _seed(desk)
+    reporting = desk.service.reporting
+    asked: list[bool] = []
+    original = reporting.report
+
+    async def spy(period: Period, scope: Scope, title: str = "", *, parameters: bool = True):  # type: ignore[no-untyped-def]
+        asked.append(parameters)
+        return await original(period, scope, title, parameters=parameters)
+
+    reporting.report = spy  # type: ignore[method-assign]
+    await desk.service.refresh(OCTOBER)
+    assert asked and not any(asked)
+    report = await original(OCTOBER, Scope(service="licensing"), parameters=False)
+    assert report.parameters is None
