@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from openpyxl import load_workbook
 
+from reports.appendix2 import Table
 from reports.model import Period
 from services.appendix2 import Appendix2Service, PersistedPainMap
 from services.painmap import STAFF_PROCESS
@@ -76,7 +77,7 @@ async def test_appendix2_lists_staff_pains_in_the_internal_section_only(desk: De
     sections = {section.heading: section for section in document.sections}
     internal = next(s for t, s in sections.items() if t.startswith("3."))
     caption = "Карта болей внутренних клиентов"
-    [table] = [b for b in internal.blocks if getattr(b, "caption", "") == caption]
+    [table] = [b for b in internal.blocks if isinstance(b, Table) and b.caption == caption]
     assert [cell.text for cell in table.rows[1]][2:4] == ["Техническое оснащение", "50,0%"]
     assert table.rows[1][5].text == "Новые ноутбуки"
     external = next(s for t, s in sections.items() if t.startswith("5."))

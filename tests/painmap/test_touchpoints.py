@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reports.model import Period, Scope
+from reports.model import Period, Report, Scope
 from storage.models_painmap import PainFigure
 from storage.painmap import ProcessKey, Span
 from tests.painmap.conftest import BODY_OFFICER, Desk, day
@@ -113,7 +113,8 @@ async def test_the_touchpoint_shows_in_the_sheet_appendix_and_round_trip(desk: D
     await desk.service.refresh(OCTOBER)
     desk.service.reporting.use_pain_map(desk.service.sheet_lines)
     data = await desk.service.reporting.workbook(OCTOBER, Scope())
-    sheet = load_workbook(io.BytesIO(data))["Проблемы"]
+    book = load_workbook(io.BytesIO(data))
+    sheet = book["Проблемы"]
     header = [cell.value for cell in sheet[1]]
     column = header.index("Точка взаимодействия")
     key = header.index("Ключ")
@@ -128,7 +129,7 @@ async def test_the_touchpoint_shows_in_the_sheet_appendix_and_round_trip(desk: D
     ):
         row[header.index(name)].value = value
     buffer = io.BytesIO()
-    sheet.parent.save(buffer)
+    book.save(buffer)
     result = await desk.service.import_sheet(BODY_OFFICER, buffer.getvalue())
     assert result.errors == [] and result.added == 1
     pain_id = str(row[key].value)
@@ -149,7 +150,9 @@ async def test_the_refresh_asks_reports_without_their_parameter_section(desk: De
     asked: list[bool] = []
     original = reporting.report
 
-    async def spy(period: Period, scope: Scope, title: str = "", *, parameters: bool = True):  # type: ignore[no-untyped-def]
+    async def spy(
+        period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+    ) -> Report:
         asked.append(parameters)
         return await original(period, scope, title, parameters=parameters)
 
