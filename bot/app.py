@@ -34,6 +34,7 @@ from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from scheduler.jobs import (
+    add_announce_job,
     add_publish_job,
     create_scheduler,
     flush_funnel,
@@ -41,6 +42,7 @@ from scheduler.jobs import (
     housekeeping,
     send_due_reports,
 )
+from services.announcements import ResultsAnnouncer
 from services.appeals import AppealsService, appeals_mapping
 from services.appendix2 import Appendix2Service, PersistedPainMap
 from services.broadcast import Broadcaster, telegram_sender
@@ -55,6 +57,7 @@ from services.reporting import ReportingPolicy, ReportingService
 from services.signals import SignalPolicy, SignalService
 from services.staff_results import StaffResultsReader
 from storage.activity import ActivityCounter
+from storage.announcements import AnnouncementStore
 from storage.appeals import AppealStore
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
@@ -116,6 +119,7 @@ class Wiring:
     signals: SignalService
     publication: PublicationService
     painmap: PainMapService | None = None
+    announcer: ResultsAnnouncer | None = None
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
@@ -292,12 +296,15 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     )
     # Every workbook's «Проблемы» sheet is the persisted map, with its measures (round trip).
     reporting.use_pain_map(painmap.sheet_lines)
+    # The staff workbook carries the staff process's pains, for the internal officer's round trip.
+    reporting.use_staff_pain_map(painmap.staff_sheet_lines)
     # The Appendix 2 report (§6.5), with the semiannual delivery and on demand.
     appendix2 = Appendix2Service(
         reporting=reporting,
         body=settings.body.name,
         appeals=appeals,
         painmap=PersistedPainMap(painmap.appendix2_rows),
+        staff_pains=PersistedPainMap(painmap.appendix2_staff_rows),
         staff=StaffResultsReader(
             sessions=create_session_factory(report_engine),
             campaigns=content.campaigns.campaigns,
@@ -328,6 +335,17 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         questionnaires=content.questionnaires,
         body_name=settings.body.name,
         today=feedback.today,
+        url=settings.publish.url,
+    )
+    # «Вы сказали — мы сделали» to the citizens who opted in: weekly, body-wide (issue 11).
+    announcer = ResultsAnnouncer(
+        measures=painmap,
+        store=AnnouncementStore(sessions),
+        subscribers=opt_ins,
+        broadcaster=Broadcaster(sessions, send),
+        zone=settings.body.zone,
+        ledger=DeliveryStore(sessions),
+        hour=settings.reports.alert_hour,
         url=settings.publish.url,
     )
     # Open answers by category, re-tagged by officers; life situations as a whole (issue 10).
@@ -373,6 +391,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         painmap=painmap,
         signals=signals,
         publication=publication,
+        announcer=announcer,
     )
 
 
@@ -434,6 +453,8 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     add_initiative_job(scheduler, wiring.initiative)
     if settings.publish.dir is not None:
         add_publish_job(scheduler, wiring.publication, settings.publish.dir)
+    if wiring.announcer is not None:
+        add_announce_job(scheduler, wiring.announcer)
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()

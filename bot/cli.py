@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.announce_command import add_commands as add_announce_commands
 from bot.appeals_cli import add_commands as add_appeals_commands
 from bot.posters import add_commands as add_poster_commands
 from bot.problems import EXIT_CONFIG, Problem, database_problem, revision_problem
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     add_poster_commands(commands)
     add_report_commands(commands, _settings)
     add_publish_commands(commands, _settings)
+    add_announce_commands(commands, _settings)
     add_appeals_commands(commands, _settings)
 
     schema = commands.add_parser("schema", help="write JSON Schemas for YAML editors")

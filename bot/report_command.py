@@ -172,6 +172,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
     )
     reporting.use_pain_map(painmap.sheet_lines)
+    reporting.use_staff_pain_map(painmap.staff_sheet_lines)
     try:
         if args.format == "docx":
             data = await _appendix2(settings, reporting, painmap, content, engine).docx(
@@ -249,6 +250,7 @@ def _appendix2(
             disclosure,
         ),
         painmap=PersistedPainMap(painmap.appendix2_rows),
+        staff_pains=PersistedPainMap(painmap.appendix2_staff_rows),
         staff=StaffResultsReader(
             sessions=sessions,
             campaigns=content.campaigns.campaigns,

@@ -90,6 +90,8 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "cancelled": "Добавление меры отменено, ничего не сохранено.",
         "status_saved": "Статус изменён",
         "process": "Процесс",
+        "touchpoint": "Точка взаимодействия",
+        "all_touchpoints": "все каналы",
         "source": "Источник",
         "figures": "За {period}: распространённость {prevalence}, приоритет {band} "
         "(индекс {priority}), назвали {respondents}, средняя оценка назвавших {mean}",
@@ -153,6 +155,8 @@ TEXTS: Final[dict[Language, dict[str, str]]] = {
         "cancelled": "Adding the measure is cancelled, nothing was saved.",
         "status_saved": "Status changed",
         "process": "Process",
+        "touchpoint": "Touchpoint",
+        "all_touchpoints": "all channels",
         "source": "Source",
         "figures": "In {period}: prevalence {prevalence}, priority {band} (index {priority}), "
         "named by {respondents}, their mean score {mean}",
@@ -320,6 +324,8 @@ def render_card(user: User | None, view: PainView, today: date) -> str:
     lines = [
         f"<b>{escape(view.pain.title)}</b>",
         f"{_t(user, 'process')}: {escape(view.process_title)}",
+        f"{_t(user, 'touchpoint')}: "
+        f"{escape(view.touchpoint_title) or _t(user, 'all_touchpoints')}",
         f"{_t(user, 'source')}: {sources.get(view.pain.source, view.pain.source)}",
         _figures_line(user, view, view.latest),
     ]
@@ -378,6 +384,8 @@ async def _list(user: User | None, painmap: PainMapService) -> tuple[str, Inline
     for view in views[:LISTED]:
         band = priority_band(view.priority)
         label = f"{_short(view.pain.title, 34)} · {_short(view.process_title, 20)}"
+        if view.touchpoint_title:
+            label += f" ({_short(view.touchpoint_title, 16)})"
         if band is not None:
             label += f" · {bands[band]}"
         builder.button(text=label, callback_data=PainPress(pain=view.pain.id))

@@ -155,6 +155,8 @@ class Appendix2Data:
     #: The half-year reported beside the year (the 31 December report), if any.
     beside: Report | None = None
     pains: tuple[PainRow, ...] = ()
+    #: The staff process's pains (the internal section): read from the persisted map.
+    staff_pains: tuple[PainRow, ...] = ()
     appeals: tuple[AppealsMonitoring, ...] = ()  # one per quarter of the period
     appeal_titles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     staff_windows: tuple[StaffWindowResult, ...] = ()
@@ -416,6 +418,19 @@ def internal_section(data: Appendix2Data) -> Section:
     blocks += _parameter_blocks(report, "Аспекты работы (§4.2)")
     for window in data.staff_windows:
         blocks += _staff_window_blocks(window, k)
+    if data.staff_pains:
+        blocks += [
+            Paragraph(
+                "Карта болей внутренних клиентов: распространенность — доля сотрудников, "
+                "оценивших аспект ниже 4 баллов; приоритетность — распространенность × "
+                "(5 − средняя оценка аспекта)."
+            ),
+            Table(
+                "Карта болей внутренних клиентов",
+                PAIN_COLUMNS,
+                _pain_cells(data.staff_pains, k),
+            ),
+        ]
     return Section("3. Результаты по внутренним клиентам", tuple(blocks))
 
 
@@ -571,18 +586,15 @@ PAIN_COLUMNS: Final = (
 )
 
 
-def painmap_section(data: Appendix2Data) -> Section:
-    """The pain map with the columns of Appendix 1 (§3.7–3.8)."""
-    k = data.min_group
+def _pain_cells(pains: Sequence[PainRow], k: int) -> tuple[tuple[Cell, ...], ...]:
     rows = []
-    for number, pain in enumerate(data.pains, start=1):
-        hidden = pain.prevalence is None
+    for number, pain in enumerate(pains, start=1):
         rows.append(
             (
                 _text(number),
                 Cell(pain.process),
                 Cell(pain.problem),
-                _hidden(k) if hidden else Cell(_share(pain.prevalence)),
+                _hidden(k) if pain.prevalence is None else Cell(_share(pain.prevalence)),
                 _hidden(k) if pain.priority is None else Cell(_number(pain.priority, 2)),
                 Cell(pain.measures),
                 Cell(pain.responsible),
@@ -590,6 +602,12 @@ def painmap_section(data: Appendix2Data) -> Section:
                 Cell(pain.status),
             )
         )
+    return tuple(rows)
+
+
+def painmap_section(data: Appendix2Data) -> Section:
+    """The pain map with the columns of Appendix 1 (§3.7–3.8)."""
+    rows = _pain_cells(data.pains, data.min_group)
     blocks: list[Block] = [
         Paragraph(
             "Распространенность — доля ответивших на вопрос о проблемах, назвавших проблему; "

@@ -96,6 +96,7 @@ class PainMapLine:
     responsible: str | None = None
     deadline: date | None = None
     status: str | None = None  # a code
+    touchpoint: str = ""  # the channel's title; '' for a pain of the whole process
 
 
 class NotAPainMap(ValueError):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import io
+from collections.abc import Sequence
 from typing import Final, TypedDict
 
 from openpyxl import Workbook
 
 from questionnaires.schema import Language
 from reports.model import Band, Score
+from reports.painmap_import import PainMapLine
 from reports.parameters import (
     DepartmentRow,
     DriverRow,
@@ -31,6 +33,7 @@ from reports.workbook import (
     HIDDEN,
     _Sheet,
     _Value,
+    add_pain_map_sheet,
 )
 
 PARAMETERS_SHEET: Final = "Параметры"
@@ -379,8 +382,11 @@ def _department_rows(report: InternalReport) -> tuple[list[str], list[_Row]]:
     return header, rows
 
 
-def build_internal_workbook(report: InternalReport) -> bytes:
-    """The staff report as XLSX: summary, aspects, key drivers, departments."""
+def build_internal_workbook(
+    report: InternalReport, pain_map: Sequence[PainMapLine] | None = None
+) -> bytes:
+    """The staff report as XLSX: summary, aspects, key drivers, departments; with
+    ``pain_map`` (the staff process's persisted pains) the «Проблемы» sheet of the round trip."""
     book = Workbook(write_only=True)
     k = report.min_group
     summary: list[_Row] = [["Период", str(report.period), str(report.compared_with)]]
@@ -403,6 +409,8 @@ def build_internal_workbook(report: InternalReport) -> bytes:
     if report.departments:
         header, rows = _department_rows(report)
         _Sheet(book, DEPARTMENTS_SHEET, header, rows, wide={0: 35})
+    if pain_map is not None:
+        add_pain_map_sheet(book, pain_map)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -460,7 +460,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
             "done.html.j2",
             _t(language, "done"),
             "done",
-            {"measures": [_measure_row(m, language) for m in content.measures]},
+            {"measures": [measure_row(m, language) for m in content.measures]},
         )
     )
     pages.append(
@@ -507,7 +507,10 @@ def _window_row(window: PublicWindow, language: Language) -> dict[str, str | boo
     return row
 
 
-def _measure_row(measure: DoneMeasure, language: Language) -> dict[str, str]:
+def measure_row(measure: DoneMeasure, language: Language) -> dict[str, str]:
+    """A done measure's cells as the «вы сказали — мы сделали» page prints them (the bot's
+    announcement reuses them, so both show the same figures)."""
+
     def figure(value: float | None) -> str:
         return _number(value, 1, language) if value is not None else _t(language, "not_shown")
 

@@ -37,7 +37,8 @@ RESPONSES: Final = "Ответы"
 COMMENTS: Final = "Комментарии"
 HIDDEN: Final = "скрыто"
 
-#: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority.
+#: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority,
+#: and the touchpoint the map may be grouped by (§3.7; after the columns of older exports).
 PAIN_MAP_COLUMNS: Final = (
     "№",
     "Процесс",
@@ -53,12 +54,15 @@ PAIN_MAP_COLUMNS: Final = (
     "Индекс приоритета",
     "Источник",
     "Период данных",
+    "Точка взаимодействия",
     # Hidden and locked: the pain (and measure) a row belongs to, for the round trip
     # (reports.painmap_import).
     "Ключ",
 )
 #: Columns an officer edits on the protected pain map sheet.
 _EDITABLE: Final = frozenset(range(5, 9))
+#: A pain of the whole process, not of one touchpoint.
+ALL_TOUCHPOINTS: Final = "все каналы"
 GROUP_COLUMNS: Final = (
     "Название",
     "Ответов (n)",
@@ -313,6 +317,17 @@ def process_title(report: Report) -> str:
     return service
 
 
+def touchpoint_title(report: Report) -> str:
+    """The touchpoint of a report's problems: its channel, else every channel."""
+    channel = report.scope.channel
+    if channel is None:
+        return ALL_TOUCHPOINTS
+    for row in report.by(Dimension.CHANNEL):
+        if row.key == channel:
+            return row.title
+    return channel
+
+
 def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
     """The report's own problems, for a workbook made without the persisted map."""
     if is_hidden(report.overall, report.min_group):
@@ -338,6 +353,7 @@ def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
                 (problem.priority, "0.00"),
                 "оценки",
                 str(report.period),
+                touchpoint_title(report),
                 None,
             ]
         )
@@ -366,6 +382,7 @@ def _pain_map_rows(lines: Sequence[PainMapLine]) -> list[list[_Value | tuple[_Va
                 figure or (line.priority, "0.00"),
                 line.source,
                 line.figures_period,
+                line.touchpoint or ALL_TOUCHPOINTS,
                 line.key,
             ]
         )
@@ -422,6 +439,23 @@ def _add_parameter_sheets(book: Workbook, report: Report) -> None:
     add_parameter_sheets(book, report.parameters)
 
 
+def _pain_map_sheet(book: Workbook, rows: list[list[_Value | tuple[_Value, str]]]) -> None:
+    _Sheet(
+        book,
+        PROBLEMS,
+        PAIN_MAP_COLUMNS,
+        rows,
+        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12, 8: 14},
+        editable=_EDITABLE,
+        hidden=(len(PAIN_MAP_COLUMNS) - 1,),
+    )
+
+
+def add_pain_map_sheet(book: Workbook, lines: Sequence[PainMapLine]) -> None:
+    """The persisted pain map's «Проблемы» sheet (the round trip's) in another workbook."""
+    _pain_map_sheet(book, _pain_map_rows(lines))
+
+
 def build_workbook(
     report: Report,
     responses: Sequence[Mapping[str, object]],
@@ -446,15 +480,7 @@ def build_workbook(
     )
     for dimension, title in SHEETS.items():
         _Sheet(book, title, GROUP_COLUMNS, _group_rows(report, dimension))
-    _Sheet(
-        book,
-        PROBLEMS,
-        PAIN_MAP_COLUMNS,
-        _problem_rows(report) if pain_map is None else _pain_map_rows(pain_map),
-        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12, 8: 14},
-        editable=_EDITABLE,
-        hidden=(len(PAIN_MAP_COLUMNS) - 1,),
-    )
+    _pain_map_sheet(book, _problem_rows(report) if pain_map is None else _pain_map_rows(pain_map))
     _add_parameter_sheets(book, report)
     if trend:
         titles: dict[str | None, str] = {

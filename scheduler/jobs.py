@@ -248,3 +248,35 @@ def add_publish_job(scheduler: AsyncIOScheduler, publisher: SitePublisher, out: 
         replace_existing=True,
         next_run_time=datetime.now(UTC),
     )
+
+
+ANNOUNCE_JOB = "announce-measures"
+
+
+class Announcer(Protocol):
+    """services.announcements.ResultsAnnouncer."""
+
+    async def tick(self, now: datetime | None = None) -> int: ...
+
+
+async def announce_measures(announcer: Announcer) -> int:
+    """«Вы сказали — мы сделали»: resume an unfinished announcement, and send the weekly one
+    when due; a failure is logged and tried again next hour (each step is claimed once)."""
+    try:
+        return await announcer.tick()
+    except Exception as error:
+        logger.error("Measures not announced: %s", type(error).__name__, exc_info=error)
+        return 0
+
+
+def add_announce_job(scheduler: AsyncIOScheduler, announcer: Announcer) -> None:
+    """Every hour; the announcer itself decides when the weekly message is due."""
+    scheduler.add_job(
+        announce_measures,
+        IntervalTrigger(hours=1, timezone=scheduler.timezone),
+        id=ANNOUNCE_JOB,
+        kwargs={"announcer": announcer},
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )

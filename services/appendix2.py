@@ -87,12 +87,15 @@ class Appendix2Service:
         appeals: AppealsMonitor | None = None,
         staff: StaffResults | None = None,
         painmap: PainMapSource | None = None,
+        staff_pains: PainMapSource | None = None,
     ) -> None:
         self._reporting = reporting
         self._body = body
         self._appeals = appeals
         self._staff = staff
         self._painmap = painmap
+        #: The staff process's persisted pains, for the internal section (§6.5).
+        self._staff_pains = staff_pains
 
     async def document(self, period: Period, beside: Period | None = None) -> Document:
         """The report for ``period``; ``beside`` (a half-year inside it) is shown next to it."""
@@ -120,6 +123,11 @@ class Appendix2Service:
                 groups={s.code: s.group for s in reporting.catalog.services},
                 beside=half,
                 pains=pains,
+                staff_pains=(
+                    tuple(await self._staff_pains.pains(period))
+                    if self._staff_pains is not None
+                    else ()
+                ),
                 appeals=appeals,
                 appeal_titles=titles,
                 staff_windows=tuple(staff),

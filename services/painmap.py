@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.engine import clean_text, has_visible
 from reports.appendix2 import PainRow
 from reports.disclosure import PeriodKind, last_closed
-from reports.model import InternalReport, Period, Report, Scope
+from reports.model import Dimension, InternalReport, Period, Report, Scope, Score
 from reports.painmap_import import (
     DEADLINE,
     KEY,
@@ -141,11 +141,18 @@ class PainView:
     """One pain as an officer sees it: its latest disclosed month, history and measures."""
 
     pain: PainRecord
-    process_title: str
+    process_title: str  # the service or life situation, without the touchpoint
     latest: FigureRecord | None
     history: tuple[FigureRecord, ...]
     measures: tuple[MeasureRecord, ...]
     comparisons: Mapping[str, Comparison] = field(default_factory=dict)  # done measure id ->
+    #: The channel's title when the pain is of one touchpoint ('' for the whole process).
+    touchpoint_title: str = ""
+
+    @property
+    def full_title(self) -> str:
+        """The process with its touchpoint, as one name (Appendix 2, the site, reminders)."""
+        return with_touchpoint(self.process_title, self.touchpoint_title)
 
     @property
     def priority(self) -> float | None:
@@ -153,10 +160,15 @@ class PainView:
         return figures.priority if figures is not None and not figures.hidden else None
 
 
+def with_touchpoint(process: str, touchpoint: str) -> str:
+    return f"{process} ({touchpoint})" if touchpoint else process
+
+
 @dataclass(frozen=True, slots=True)
 class DoneMeasure:
     """A done measure for the publication site ("you said — we did"): plain values only."""
 
+    measure_id: str
     process_kind: str
     process_code: str
     process_title: str
@@ -204,9 +216,14 @@ def compare(
     )
 
 
+def _shown(score: Score, min_group: int) -> bool:
+    """Whether the report shows figures for a group (never a group below the threshold)."""
+    return not score.suppressed and score.n >= min_group
+
+
 def _figures(report: Report) -> tuple[Satisfaction, list[FoundPain]]:
     overall = report.overall
-    shown = not overall.suppressed and overall.n >= report.min_group
+    shown = _shown(overall, report.min_group)
     satisfaction = (
         Satisfaction(False, overall.n, overall.csat, overall.mean)
         if shown
@@ -328,11 +345,17 @@ class PainMapService:
             if process.kind == SERVICE
             else catalog.life_situation(process.code)
         )
-        title = entry.title.ru if entry is not None else process.code
-        if process.touchpoint:
-            channel = catalog.channel(process.touchpoint)
-            title += f" ({channel.title.ru if channel else process.touchpoint})"
-        return title
+        return entry.title.ru if entry is not None else process.code
+
+    def touchpoint_title(self, process: ProcessKey) -> str:
+        """The touchpoint's title ('' for a pain of the whole process)."""
+        if not process.touchpoint:
+            return ""
+        channel = self.reporting.catalog.channel(process.touchpoint)
+        return channel.title.ru if channel is not None else process.touchpoint
+
+    def full_title(self, process: ProcessKey) -> str:
+        return with_touchpoint(self.process_title(process), self.touchpoint_title(process))
 
     def _scope(self, process: ProcessKey) -> Scope:
         if process.kind == SERVICE:
@@ -356,8 +379,13 @@ class PainMapService:
             )
         recorded = 0
         today = self.today()
+        touchpoints: dict[str, set[str]] = {}
+        for pain in await self.store.pains():
+            if pain.process.kind == SERVICE and pain.process.touchpoint:
+                touchpoints.setdefault(pain.process.code, set()).add(pain.process.touchpoint)
         for process in self.processes():
-            report = await self.reporting.report(period, self._scope(process))
+            # The parameter section is not read here: left out, it costs nothing.
+            report = await self.reporting.report(period, self._scope(process), parameters=False)
             satisfaction, found = _figures(report)
             found += by_process.get(process, [])
             ids = await self.store.save_period(
@@ -375,8 +403,53 @@ class PainMapService:
                 today=today,
             )
             recorded += len(ids)
+            if process.kind == SERVICE:
+                known = touchpoints.get(process.code, set())
+                recorded += await self._refresh_touchpoints(period, process, report, known, today)
         if whole_quarters(period):
             recorded += await self._refresh_staff(period, today)
+        return recorded
+
+    async def _refresh_touchpoints(
+        self,
+        period: Period,
+        service: ProcessKey,
+        report: Report,
+        known: set[str],
+        today: date,
+    ) -> int:
+        """A service's pains per touchpoint (Procedure §3.7: grouped by touchpoint), each from
+        the service × channel report an officer can ask for. A channel the service's report
+        hides is not asked for: it yields no figure, and its known pains are recorded hidden.
+        A service reached through one channel only gets no touchpoint pains of its own."""
+        channels = {
+            row.key: row.current for row in report.by(Dimension.CHANNEL) if row.key is not None
+        }
+        shown = {key for key, score in channels.items() if _shown(score, report.min_group)}
+        if not _shown(report.overall, report.min_group):
+            shown = set()
+        if len(channels) < 2:
+            # Reached through one channel only: its pains are the service's, listed once
+            # (a touchpoint already in the map keeps its own history).
+            shown &= known
+        recorded = 0
+        for channel in sorted(shown | known):
+            process = replace(service, touchpoint=channel)
+            if channel in shown:
+                satisfaction, found = _figures(
+                    await self.reporting.report(period, self._scope(process), parameters=False)
+                )
+            else:
+                satisfaction, found = Satisfaction(hidden=True), []
+            ids = await self.store.save_period(
+                process,
+                Span(period.start, period.end),
+                satisfaction,
+                found,
+                absent={RATING_PROBLEM: Figures(hidden=True)},
+                today=today,
+            )
+            recorded += len(ids)
         return recorded
 
     async def _refresh_staff(self, period: Period, today: date) -> int:
@@ -447,6 +520,7 @@ class PainMapService:
                     history=tuple(records),
                     measures=tuple(measures.get(pain.id, [])),
                     comparisons=comparisons,
+                    touchpoint_title=self.touchpoint_title(pain.process),
                 )
             )
         return views
@@ -504,7 +578,7 @@ class PainMapService:
             pain = await self.store.pain(measure.pain_id)
             if pain is None:
                 continue
-            text = reminder_text(measure, pain, self.process_title(pain.process))
+            text = reminder_text(measure, pain, self.full_title(pain.process))
             for officer in sorted(self._officers_of(pain.process)):
                 key = f"{measure.id}:{today:%Y%m%d}"
                 if not await self._ledger.claim(REMINDER_KIND, key, officer, now, now):
@@ -539,9 +613,10 @@ class PainMapService:
             assert measure.done_on is not None
             result.append(
                 DoneMeasure(
+                    measure_id=measure.id,
                     process_kind=view.pain.process.kind,
                     process_code=view.pain.process.code,
-                    process_title=view.process_title,
+                    process_title=view.full_title,
                     problem=view.pain.title,
                     measure=measure.text,
                     done_on=measure.done_on,
@@ -554,6 +629,10 @@ class PainMapService:
         """Done measures as the public site shows them («вы сказали — мы сделали»): the
         process's CSAT in the last closed month before the measure and the latest after it,
         each as the reports disclosed it (None when it was hidden or not measured)."""
+        return [measure for _, measure in await self.public_measures_by_id()]
+
+    async def public_measures_by_id(self) -> list[tuple[str, PublicMeasure]]:
+        """:meth:`public_measures` with each measure's id (the announcements' ledger)."""
 
         def csat(record: SatisfactionRecord | None) -> float | None:
             if record is None or record.satisfaction.hidden:
@@ -561,14 +640,17 @@ class PainMapService:
             return record.satisfaction.csat
 
         return [
-            PublicMeasure(
-                problem=done.problem,
-                process=done.process_title,
-                measure=done.measure,
-                done_on=done.done_on,
-                metric="CSAT, %",
-                before=csat(done.comparison.csat_before),
-                after=csat(done.comparison.csat_after),
+            (
+                done.measure_id,
+                PublicMeasure(
+                    problem=done.problem,
+                    process=done.process_title,
+                    measure=done.measure,
+                    done_on=done.done_on,
+                    metric="CSAT, %",
+                    before=csat(done.comparison.csat_before),
+                    after=csat(done.comparison.csat_after),
+                ),
             )
             for done in await self.done_measures()
             # Staff results are the internal officer's (§4.5): not for the public site.
@@ -578,19 +660,11 @@ class PainMapService:
     async def appendix2_rows(self, period: Period) -> list[PainRow]:
         """The pain map table of the Appendix 2 report: every process, each pain with its
         disclosed figures of ``period`` (or the latest month) and each of its measures."""
-        return [
-            PainRow(
-                process=line.process,
-                problem=line.problem,
-                prevalence=None if line.hidden else line.prevalence,
-                priority=None if line.hidden else line.priority,
-                measures=line.measure or "",
-                responsible=line.responsible or "",
-                deadline=line.deadline,
-                status=STATUS_TITLES.get(line.status or "", ""),
-            )
-            for line in await self.sheet_lines(period, Scope())
-        ]
+        return _pain_rows(await self.sheet_lines(period, Scope()))
+
+    async def appendix2_staff_rows(self, period: Period) -> list[PainRow]:
+        """The staff process's pains for Appendix 2's internal section, read from the map."""
+        return _pain_rows(await self.staff_sheet_lines(period))
 
     # --- the workbook round trip -------------------------------------------------------
 
@@ -603,6 +677,14 @@ class PainMapService:
             for p in self.processes()
             if scope.service is None or (p.kind == SERVICE and p.code == scope.service)
         ]
+        return await self._lines(period, processes)
+
+    async def staff_sheet_lines(self, period: Period) -> list[PainMapLine]:
+        """The staff process's pains for the internal officer's staff workbook (round trip:
+        only internal officers may send its measures back, PainMapService.may_see)."""
+        return await self._lines(period, [STAFF_PROCESS])
+
+    async def _lines(self, period: Period, processes: Sequence[ProcessKey]) -> list[PainMapLine]:
         views = sorted(await self._views(await self.store.pains(processes)), key=sort_key)
         lines: list[PainMapLine] = []
         for view in views:
@@ -613,6 +695,7 @@ class PainMapService:
                 process=view.process_title,
                 problem=view.pain.title,
                 source=SOURCE_TITLES.get(view.pain.source, view.pain.source),
+                touchpoint=view.touchpoint_title,
                 key=view.pain.id,
                 figures_period=(
                     f"{record.period.start:%d.%m.%Y}–{record.period.end:%d.%m.%Y}"
@@ -756,6 +839,22 @@ def _checked(
     except MeasureError as refused:
         errors.append(_error(row, column, refused.problem.value, value))
         return None
+
+
+def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
+    return [
+        PainRow(
+            process=with_touchpoint(line.process, line.touchpoint),
+            problem=line.problem,
+            prevalence=None if line.hidden else line.prevalence,
+            priority=None if line.hidden else line.priority,
+            measures=line.measure or "",
+            responsible=line.responsible or "",
+            deadline=line.deadline,
+            status=STATUS_TITLES.get(line.status or "", ""),
+        )
+        for line in lines
+    ]
 
 
 def reminder_text(measure: MeasureRecord, pain: PainRecord, process: str) -> str:

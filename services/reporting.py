@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: The persisted pain map's rows of a period and scope (services.painmap.sheet_lines).
 PainMapLines = Callable[[Period, Scope], Awaitable[Sequence[PainMapLine]]]
+#: The staff process's rows of a period (services.painmap.staff_sheet_lines).
+StaffPainMapLines = Callable[[Period], Awaitable[Sequence[PainMapLine]]]
 
 #: Send the trend by week when the period is short, by month otherwise.
 WEEKLY_TREND_UP_TO_DAYS = 92
@@ -106,6 +108,7 @@ class ReportingService:
         self.catalog = catalog
         self._policy = policy
         self._pain_map: PainMapLines | None = None
+        self._staff_pain_map: StaffPainMapLines | None = None
 
     # --- officers -----------------------------------------------------------------------
 
@@ -170,7 +173,11 @@ class ReportingService:
         kinds = list(PeriodKind)
         return kinds[kinds.index(self._policy.disclosure.finest) :]
 
-    async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
+    async def report(
+        self, period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+    ) -> Report:
+        """The protected report; ``parameters=False`` leaves out the parameter section (the
+        costliest part) for callers that read only scores and problems (the pain map)."""
         previous = calendar_previous(period)
         report = await build_report(
             self._sessions,
@@ -185,7 +192,9 @@ class ReportingService:
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=previous,
         )
-        parameters = await parameter_section(
+        if not parameters:
+            return report
+        section = await parameter_section(
             self._sessions,
             roles=self._roles,
             period=period,
@@ -194,7 +203,7 @@ class ReportingService:
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
         )
-        return replace(report, parameters=parameters)
+        return replace(report, parameters=section)
 
     async def internal_report(self, period: Period) -> InternalReport:
         """Staff results by aspect and department (§4.2, §4.4), against the previous period
@@ -220,7 +229,12 @@ class ReportingService:
 
     async def internal_workbook(self, period: Period) -> bytes:
         report = await self.internal_report(period)
-        return await asyncio.to_thread(build_internal_workbook, report)
+        pain_map = await self._staff_pain_map(period) if self._staff_pain_map else None
+        return await asyncio.to_thread(build_internal_workbook, report, pain_map)
+
+    def use_staff_pain_map(self, lines: StaffPainMapLines) -> None:
+        """Give the staff workbook the staff process's «Проблемы» sheet (round trip)."""
+        self._staff_pain_map = lines
 
     async def problems_by_service(
         self, period: Period, audience: str, services: Sequence[str]

@@ -251,6 +251,10 @@ class PainMapStore:
                 )
                 for pain_id, value in figures.items()
             )
+            if process.touchpoint:
+                # The before/after comparison reads the process's own satisfaction; a
+                # touchpoint's lives in its report (process_figures has no touchpoint column).
+                return [row.id for row in known.values()]
             await session.execute(
                 delete(ProcessFigure).where(
                     ProcessFigure.process_kind == process.kind,

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 
 from storage import (
     models,
+    models_announcements,
     models_appeals,
     models_broadcast,
     models_campaigns,
@@ -23,6 +24,7 @@ from storage.models_base import Base as Base
 
 MODEL_MODULES = (
     models,
+    models_announcements,
     models_appeals,
     models_broadcast,
     models_campaigns,

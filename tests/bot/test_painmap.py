@@ -419,3 +419,30 @@ async def test_the_export_carries_the_persisted_map_with_each_rows_process(
         "запланирована",
     )
     assert str(measured[-1]).startswith(ids["Долго"] + ".")
+
+
+async def test_a_touchpoints_pain_names_its_channel_on_the_card(world: World) -> None:
+    """Issue 10: pains by touchpoint; the whole process's pain says «все каналы»."""
+    service = _service(world)
+    await _seed(service)
+    await service.store.save_period(
+        ProcessKey("service", "licensing", "gosuslugi"),
+        OCTOBER,
+        Satisfaction(hidden=True),
+        [
+            FoundPain(
+                "rating_problem", "obstacles:portal", "Портал", Figures(False, 6, 0.5, 2.0, 1.5)
+            )
+        ],
+        absent={},
+        today=date(2026, 11, 1),
+    )
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    [button] = [b for b in officer.buttons() if b.startswith("Портал")]
+    assert "(Госуслуги)" in button, button
+    await officer.click("Портал")
+    assert "Точка взаимодействия: Госуслуги" in officer.last_text()
+    await officer.click("К списку")
+    await officer.click("Очередь")
+    assert "Точка взаимодействия: все каналы" in officer.last_text()

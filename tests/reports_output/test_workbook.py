@@ -165,7 +165,8 @@ def test_pain_map_has_the_appendix_columns_with_blanks_for_the_officer(book: Wor
     assert first[5:9] == [None, None, None, None]  # Меры, Ответственный, Срок, Статус
     assert first[9:12] == [48, 2.5, 0.5]
     # Without the persisted map (services.painmap) a row has no key to come back with.
-    assert first[12:] == ["оценки", "01.10.2024–31.10.2024", None]
+    # The touchpoint (issue 10): a report of every channel names them all.
+    assert first[12:] == ["оценки", "01.10.2024–31.10.2024", "все каналы", None]
     assert sheet["D2"].number_format == "0.0%"
     assert [row[0] for row in rows[1:]] == [1, 2, 3]
 
