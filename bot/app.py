@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -93,6 +93,7 @@ class Application:
     dispatcher: Dispatcher
     engine: AsyncEngine
     storage: BaseStorage
+    wiring: Wiring | None = None
 
 
 @dataclass
@@ -437,7 +438,7 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()
-        yield Application(bot, wiring.dispatcher, engine, wiring.storage)
+        yield Application(bot, wiring.dispatcher, engine, wiring.storage, wiring)
     finally:
         scheduler.shutdown(wait=False)
         await wiring.close()
@@ -451,8 +452,14 @@ async def serve(settings: Settings) -> None:
             await app.bot.set_my_commands(
                 commands, language_code=None if language == "ru" else language
             )
-        frozen = freeze_startup_heap()
-        logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
-        await app.dispatcher.start_polling(
-            app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
-        )
+        async with AsyncExitStack() as fronts:
+            if settings.web.enabled and app.wiring is not None:
+                # Imported only when enabled: a bot without the web front does not load it.
+                from bot.web import web_front
+
+                await fronts.enter_async_context(web_front(settings, app.wiring))
+            frozen = freeze_startup_heap()
+            logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
+            await app.dispatcher.start_polling(
+                app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
+            )
