@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiohttp import web
 
 from bot.app import Wiring, wire
 from bot.settings import Settings, ensure_pepper
+from services.dialog import DialogData, DialogService, DialogState, Person
 from storage.database import ping
 from web.app import WebServices, create_app, runner_options
+from web.forms import WebForms
 from web.security import Signer, web_key
 
 logger = logging.getLogger(__name__)
@@ -45,6 +50,55 @@ async def running_site(app: web.Application, host: str, port: int) -> AsyncItera
 async def serve_forever() -> None:
     """Wait until cancelled (SIGINT/SIGTERM end asyncio.run)."""
     await asyncio.Event().wait()
+
+
+#: The bot id of web dialogs' FSM keys: no Telegram bot has id 0, and web persons are negative,
+#: so a web dialog never shares a key with a Telegram one.
+WEB_BOT_ID = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FsmDialogState:
+    """A web person's dialog in the bot's FSM storage (SQL or Redis): durable on return."""
+
+    storage: BaseStorage
+    key: StorageKey
+
+    async def load(self) -> DialogData | None:
+        data = await self.storage.get_data(self.key)
+        return cast(DialogData, data) if data.get("p") and data.get("n") else None
+
+    async def save(self, data: DialogData) -> None:
+        await self.storage.set_data(self.key, data)
+
+    async def clear(self) -> None:
+        # Gathered: both writes join one commit of the storage.
+        await asyncio.gather(
+            self.storage.set_state(self.key, None), self.storage.set_data(self.key, {})
+        )
+
+
+def fsm_dialog_states(storage: BaseStorage) -> Callable[[Person], DialogState]:
+    """The state port of each web person, keyed by the person (a keyed hash of the cookie)."""
+
+    def state_for(person: Person) -> DialogState:
+        return FsmDialogState(storage, StorageKey(WEB_BOT_ID, person, person))
+
+    return state_for
+
+
+def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
+    """The web forms over the same dialog service, stores and guard as the bot."""
+    dialog = DialogService(
+        feedback=wiring.feedback, campaigns=wiring.campaigns, funnel=wiring.funnel
+    )
+    return WebForms(
+        dialog=dialog,
+        feedback=wiring.feedback,
+        windows=wiring.campaigns,
+        state_for=fsm_dialog_states(wiring.storage),
+        signer=web_signer(settings),
+    )
 
 
 def build_web_services(settings: Settings, wiring: Wiring) -> WebServices:

@@ -18,12 +18,10 @@ import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
-from aiohttp.web_request import FileField
-from multidict import MultiDictProxy
 
 from questionnaires.schema import Language
 from services.outages import is_storage_outage
-from web.forms import FormPort, Page
+from web.pages import FormPort, Page
 from web.security import (
     BROWSER_COOKIE,
     RateLimiter,
@@ -47,14 +45,12 @@ CSP: Final = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 
-SERVICES_KEY: Final = web.AppKey("services", "WebServices")
 LIMITER_KEY: Final = web.AppKey("limiter", RateLimiter)
 JINJA_KEY: Final = web.AppKey("jinja", jinja2.Environment)
 #: Per request: the browser cookie's value (new or known), whether it came with the request,
 #: the posted form and its language.
 BROWSER: Final = web.RequestKey("browser", str)
 BROWSER_KNOWN: Final = web.RequestKey("browser_known", bool)
-FORM: Final = web.RequestKey("form", MultiDictProxy[str | bytes | FileField])
 FORM_LANG: Final = web.RequestKey("form_lang", str)
 
 
@@ -69,6 +65,9 @@ class WebServices:
     site_dir: Path | None = None
     rate_per_minute: int = 120
     secure_cookies: bool = False
+
+
+SERVICES_KEY: Final = web.AppKey("services", WebServices)
 
 
 class QuietAccessLogger(AbstractAccessLogger):
@@ -180,8 +179,7 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A POST must carry the token drawn for this browser's cookie, from this site."""
     if request.method != "POST":
         return await handler(request)
-    form = await request.post()
-    request[FORM] = form
+    form = await request.post()  # parsed once: aiohttp keeps it for the handler
     lang = form.get("lang")
     if isinstance(lang, str):
         request[FORM_LANG] = lang
@@ -226,7 +224,8 @@ def _person(request: web.Request) -> int:
 
 
 def _forms(request: web.Request) -> FormPort:
-    return request.app[SERVICES_KEY].forms
+    forms: FormPort = request.app[SERVICES_KEY].forms
+    return forms
 
 
 def _show(request: web.Request, page: Page) -> web.Response:
@@ -278,7 +277,7 @@ async def from_link(request: web.Request) -> web.Response:
 
 async def start(request: web.Request) -> web.Response:
     """The picker's form: a service, or an open poll window."""
-    form = request[FORM]
+    form = await request.post()
     service, window = form.get("service"), form.get("window")
     forms, person, language = _forms(request), _person(request), language_of(request)
     if isinstance(window, str) and window:
@@ -295,7 +294,7 @@ async def current(request: web.Request) -> web.Response:
 
 
 async def submit(request: web.Request) -> web.Response:
-    form = request[FORM]
+    form = await request.post()
     page = await _forms(request).submit(
         _person(request),
         language_of(request),

@@ -10,9 +10,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from web.app import runner_options
 
+Client = TestClient[web.Request, web.Application]
+
 
 @asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+async def serve(app: web.Application) -> AsyncIterator[Client]:
     server = TestServer(app)
     await server.start_server(**runner_options())
     async with TestClient(server) as client:

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from questionnaires.schema import Language
-from tests.web.conftest import serve
+from tests.web.conftest import Client, serve
 from web.app import WebServices, create_app
-from web.forms import Page, PickerView, ServiceChoice
+from web.pages import Page, PickerView, ServiceChoice
 from web.security import BROWSER_COOKIE, Signer
 
 UA = "Mozilla/5.0 (Secret Phone 12; rv:99) Firefox/99"
@@ -86,9 +85,7 @@ def ready() -> Ready:
 
 
 @pytest.fixture
-async def client(
-    forms: FakeForms, ready: Ready, tmp_path: Path
-) -> AsyncIterator[TestClient[object, object]]:
+async def client(forms: FakeForms, ready: Ready, tmp_path: Path) -> AsyncIterator[Client]:
     site = tmp_path / "site"
     (site / "ru").mkdir(parents=True)
     (site / "index.html").write_text("<p>root</p>", encoding="utf-8")
@@ -107,7 +104,7 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-async def test_the_first_page_sets_a_random_http_only_cookie(client: TestClient) -> None:
+async def test_the_first_page_sets_a_random_http_only_cookie(client: Client) -> None:
     response = await client.get("/")
     assert response.status == 200
     cookie = response.cookies[BROWSER_COOKIE]
@@ -117,7 +114,7 @@ async def test_the_first_page_sets_a_random_http_only_cookie(client: TestClient)
     assert BROWSER_COOKIE not in again.cookies  # kept, not replaced
 
 
-async def test_pages_carry_security_headers_and_are_not_cached(client: TestClient) -> None:
+async def test_pages_carry_security_headers_and_are_not_cached(client: Client) -> None:
     response = await client.get("/")
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -125,9 +122,7 @@ async def test_pages_carry_security_headers_and_are_not_cached(client: TestClien
     assert response.headers["Cache-Control"] == "no-store"
 
 
-async def test_a_post_without_the_csrf_token_is_refused(
-    client: TestClient, forms: FakeForms
-) -> None:
+async def test_a_post_without_the_csrf_token_is_refused(client: Client, forms: FakeForms) -> None:
     await client.get("/")
     response = await client.post("/form", data={"action": "answer", "choice": "5"})
     assert response.status == 403
@@ -136,7 +131,7 @@ async def test_a_post_without_the_csrf_token_is_refused(
 
 
 async def test_a_csrf_token_of_another_browser_is_refused(
-    client: TestClient, forms: FakeForms
+    client: Client, forms: FakeForms
 ) -> None:
     token = csrf_of(await (await client.get("/")).text())
     client.session.cookie_jar.clear()
@@ -147,7 +142,7 @@ async def test_a_csrf_token_of_another_browser_is_refused(
 
 
 async def test_a_post_with_the_token_reaches_the_forms_as_a_keyed_person(
-    client: TestClient, forms: FakeForms
+    client: Client, forms: FakeForms
 ) -> None:
     token = csrf_of(await (await client.get("/")).text())
     response = await client.post("/form", data={"csrf": token, "action": "answer"})
@@ -159,7 +154,7 @@ async def test_a_post_with_the_token_reaches_the_forms_as_a_keyed_person(
 
 
 async def test_a_post_without_cookies_explains_they_are_needed(
-    client: TestClient, forms: FakeForms
+    client: Client, forms: FakeForms
 ) -> None:
     token = csrf_of(await (await client.get("/")).text())
     client.session.cookie_jar.clear()
@@ -169,7 +164,7 @@ async def test_a_post_without_cookies_explains_they_are_needed(
 
 
 async def test_too_many_requests_from_one_address_get_429_with_retry_after(
-    client: TestClient,
+    client: Client,
 ) -> None:
     statuses = [(await client.get("/")).status for _ in range(31)]
     assert statuses[:30] == [200] * 30
@@ -182,7 +177,7 @@ async def test_too_many_requests_from_one_address_get_429_with_retry_after(
 
 
 async def test_the_access_log_names_no_address_and_no_user_agent(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     await client.get(
@@ -196,7 +191,7 @@ async def test_the_access_log_names_no_address_and_no_user_agent(
 
 
 async def test_a_storage_outage_is_a_503_page_saying_to_try_again(
-    client: TestClient, forms: FakeForms, monkeypatch: pytest.MonkeyPatch
+    client: Client, forms: FakeForms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("web.app.is_storage_outage", lambda error: isinstance(error, Outage))
     forms.fail = Outage()
@@ -207,7 +202,7 @@ async def test_a_storage_outage_is_a_503_page_saying_to_try_again(
 
 
 async def test_a_bug_is_a_500_page_without_traceback(
-    client: TestClient, forms: FakeForms, caplog: pytest.LogCaptureFixture
+    client: Client, forms: FakeForms, caplog: pytest.LogCaptureFixture
 ) -> None:
     forms.fail = RuntimeError("boom in code")
     response = await client.get("/form")
@@ -217,20 +212,20 @@ async def test_a_bug_is_a_500_page_without_traceback(
     assert "Что-то пошло не так" in body
 
 
-async def test_english_from_the_query_or_the_browser_preference(client: TestClient) -> None:
+async def test_english_from_the_query_or_the_browser_preference(client: Client) -> None:
     assert 'lang="en"' in await (await client.get("/?lang=en")).text()
     english = await client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert 'lang="en"' in await english.text()
     assert 'lang="ru"' in await (await client.get("/")).text()
 
 
-async def test_an_unknown_address_is_a_404_page(client: TestClient) -> None:
+async def test_an_unknown_address_is_a_404_page(client: Client) -> None:
     response = await client.get("/nothing/here")
     assert response.status == 404
     assert "не найдена" in await response.text()
 
 
-async def test_healthz_and_readyz_report_the_database(client: TestClient, ready: Ready) -> None:
+async def test_healthz_and_readyz_report_the_database(client: Client, ready: Ready) -> None:
     assert (await client.get("/healthz")).status == 200
     assert await (await client.get("/readyz")).json() == {"status": "ok", "database": "ok"}
     ready.down = True
@@ -240,7 +235,7 @@ async def test_healthz_and_readyz_report_the_database(client: TestClient, ready:
     assert (await client.get("/healthz")).status == 200  # alive, only not ready
 
 
-async def test_the_published_site_is_served_folder_index_included(client: TestClient) -> None:
+async def test_the_published_site_is_served_folder_index_included(client: Client) -> None:
     assert (await client.get("/site", allow_redirects=False)).status == 301
     root = await client.get("/site/")
     assert root.status == 200 and "root" in await root.text()
@@ -252,9 +247,7 @@ async def test_the_published_site_is_served_folder_index_included(client: TestCl
 @pytest.mark.parametrize(
     "path", ["/site/../secret.txt", "/site/%2e%2e/secret.txt", "/site/ru/../../secret.txt"]
 )
-async def test_the_site_never_serves_a_file_outside_its_folder(
-    client: TestClient, path: str
-) -> None:
+async def test_the_site_never_serves_a_file_outside_its_folder(client: Client, path: str) -> None:
     response = await client.get(path)
     assert "outside" not in await response.text()
     assert response.status == 404
