@@ -41,6 +41,7 @@ def web_settings(folder: Path, **privacy: Any) -> Settings:
 
 @dataclass
 class Stack:
+    settings: Settings
     wiring: Wiring
     client: TestClient[web.Request, web.Application]
 
@@ -61,7 +62,7 @@ async def web_stack(folder: Path, **privacy: Any) -> AsyncIterator[Stack]:
     try:
         app = create_app(build_web_services(settings, wiring))
         async with serve(app) as client:
-            yield Stack(wiring, client)
+            yield Stack(settings, wiring, client)
     finally:
         await wiring.close()
         await bot.session.close()
