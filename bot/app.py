@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -445,19 +445,19 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         await bot.session.close()
 
 
-async def serve(settings: Settings) -> None:
-    """Run long polling until SIGINT/SIGTERM."""
+async def serve(
+    settings: Settings,
+    fronts: Callable[[Wiring], AbstractAsyncContextManager[object]] | None = None,
+) -> None:
+    """Run long polling until SIGINT/SIGTERM, with other fronts (the web) beside it."""
     async with build_application(settings) as app:
         for language, commands in COMMANDS.items():
             await app.bot.set_my_commands(
                 commands, language_code=None if language == "ru" else language
             )
-        async with AsyncExitStack() as fronts:
-            if settings.web.enabled and app.wiring is not None:
-                # Imported only when enabled: a bot without the web front does not load it.
-                from bot.web import web_front
-
-                await fronts.enter_async_context(web_front(settings, app.wiring))
+        async with AsyncExitStack() as stack:
+            if fronts is not None and app.wiring is not None:
+                await stack.enter_async_context(fronts(app.wiring))
             frozen = freeze_startup_heap()
             logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
             await app.dispatcher.start_polling(

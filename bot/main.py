@@ -88,6 +88,11 @@ def describe(settings: Settings) -> str:
     return (
         f"Otklik {otklik_version()} starting: home {home()}, database {database}, "
         f"dialog state in {state}, long polling"
+        + (
+            f", web front on {settings.web.host}:{settings.web.port}"
+            if settings.web.enabled
+            else ""
+        )
     )
 
 
@@ -162,8 +167,14 @@ def run_bot(settings: Settings) -> int:
     logger.info("%s", describe(settings))
     from bot.app import serve
 
+    fronts = None
+    if settings.web.enabled:
+        # Imported only when enabled: a bot without the web front does not load it.
+        from bot.web import web_fronts
+
+        fronts = web_fronts(settings)
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, fronts))
     except TelegramUnauthorizedError:
         print(
             BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it", env_file=home() / ".env"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import cast
@@ -116,6 +116,13 @@ async def web_front(settings: Settings, wiring: Wiring) -> AsyncIterator[web.App
     app = create_app(build_web_services(settings, wiring))
     async with running_site(app, settings.web.host, settings.web.port) as runner:
         yield runner
+
+
+def web_fronts(
+    settings: Settings,
+) -> Callable[[Wiring], AbstractAsyncContextManager[web.AppRunner]]:
+    """What `bot.app.serve` starts beside long polling when WEB__ENABLED is true."""
+    return partial(web_front, settings)
 
 
 async def serve_web(settings: Settings) -> None:

@@ -54,7 +54,7 @@ async def answers(stack: Stack) -> dict[str, object]:
 
 
 async def fill_post_service(visitor: WebVisitor, first: Reply) -> Reply:
-    assert "Как вы оцениваете" in first.question or first.options() == [
+    assert "удовлетворены услугой" in first.question and first.options() == [
         "1",
         "2",
         "3",
