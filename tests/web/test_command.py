@@ -63,7 +63,7 @@ def test_otklik_web_serves_forms_and_health_without_a_bot_token(tmp_path: Path) 
                 break
             except (ConnectionError, urllib.error.URLError):
                 time.sleep(0.3)
-        assert status == 200, process.stdout.read() if process.poll() is not None else status
+        assert status == 200, process.stdout.read() if process.stdout else status
         code, page = get(f"http://127.0.0.1:{port}/r/licensing_site")
         assert code == 200 and "удовлетворены услугой" in page
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
