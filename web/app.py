@@ -331,6 +331,8 @@ def create_app(services: WebServices) -> web.Application:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        # Templates ship with the code: no stat() of every file on every page.
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
     )
