@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 from html import escape
-from typing import Any, cast
+from typing import Any, NotRequired, cast
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
@@ -45,6 +45,12 @@ class Dialog(StatesGroup):
     answering = State()
 
 
+class TelegramDialogData(DialogData):
+    """The FSM data of a dialog: the service's keys and Telegram's own beside them."""
+
+    m: NotRequired[int]  # the message that shows the step (0 or missing: none known)
+
+
 class FsmDialogState:
     """The dialog service's state port on aiogram's FSM data.
 
@@ -54,6 +60,7 @@ class FsmDialogState:
 
     def __init__(self, state: FSMContext) -> None:
         self._state = state
+        # Whatever the FSM data holds; a dialog's is a TelegramDialogData (it has "p").
         self._loaded: dict[str, Any] = {}
 
     @property
@@ -63,7 +70,7 @@ class FsmDialogState:
 
     async def load(self) -> DialogData | None:
         self._loaded = await self._state.get_data()
-        return cast(DialogData, self._loaded) if self._loaded.get("p") else None
+        return cast(TelegramDialogData, self._loaded) if self._loaded.get("p") else None
 
     async def save(self, data: DialogData) -> None:
         if self._loaded.get("p") and self._loaded.get("n") == data["n"]:
