@@ -89,9 +89,9 @@ def fsm_dialog_states(storage: BaseStorage) -> Callable[[Person], DialogState]:
 
 def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
     """The web forms over the same dialog service, stores and guard as the bot."""
-    dialog = DialogService(
-        feedback=wiring.feedback, campaigns=wiring.campaigns, funnel=wiring.funnel
-    )
+    # The very service the Telegram routers call (bot.dispatcher): one dialog use case.
+    dialog = wiring.dispatcher["dialogs"]
+    assert isinstance(dialog, DialogService)
     return WebForms(
         dialog=dialog,
         feedback=wiring.feedback,

@@ -1,6 +1,6 @@
 """The pure dialog engine: progress in, outcome out; no messenger, database, clock or I/O.
 
-Progress is a JSON-safe dict so any FSM storage can hold it between updates:
+Progress (the `Progress` TypedDict) is JSON-safe so any FSM storage can hold it between updates:
 
     {"qn": id, "ver": version, "ctx": {service, channel, life_situation},
      "ans": {question id: int | str | [str]}, "oth": {question id: "other" text},
