@@ -143,7 +143,16 @@ def bench_settings(folder: Path) -> Settings:
 
 
 async def run(clients: int, seconds: float, rounds: int) -> list[Round]:
-    logging.getLogger("web.access").setLevel(logging.WARNING)
+    access = logging.getLogger("web.access")
+    level = access.level
+    access.setLevel(logging.WARNING)  # a line per request would measure the terminal
+    try:
+        return await _run(clients, seconds, rounds)
+    finally:
+        access.setLevel(level)
+
+
+async def _run(clients: int, seconds: float, rounds: int) -> list[Round]:
     with tempfile.TemporaryDirectory() as folder:
         settings = bench_settings(Path(folder))
         bot = Bot(TOKEN)

@@ -199,6 +199,9 @@ async def headers_and_errors(request: web.Request, handler: Handler) -> web.Stre
         response = await handler(request)
     except web.HTTPNotFound:
         response = message(request, "not_found", 404)
+    except web.HTTPRequestEntityTooLarge:
+        # More than any answer can be (3,500 characters); the dialog is untouched.
+        response = message(request, "too_large", 413)
     except web.HTTPException:
         raise
     except Exception as error:

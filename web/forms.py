@@ -171,6 +171,12 @@ class WebForms:
                 return self._question(current, language, rejection=move)
             return self._page(current, language)
         step = await self.dialog.press(store, person, language, dialog, turn, move)
+        if isinstance(step, Stale):
+            # A page of an older dialog of this browser: nothing changed; if a newer one is
+            # live (started again, in another tab), show where it stands.
+            live = await self.dialog.current(store, language)
+            if isinstance(live, Question):
+                return self._question(live, language, notice="other_dialog")
         page = self._page(step, language)
         if isinstance(move, TextInput) and page.question is not None and page.error:
             # A refused text is shown again in its field: nothing typed is lost.

@@ -116,6 +116,18 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.RU: "Вы уже ответили на этот опрос. Спасибо!",
         Language.EN: "You have already answered this poll. Thank you!",
     },
+    "too_large": {
+        Language.RU: "Ответ слишком большой и не принят. Вернитесь назад, сократите его и "
+        "отправьте снова.",
+        Language.EN: "The answer is too large and was not accepted. Go back, shorten it and "
+        "send it again.",
+    },
+    "other_dialog": {
+        Language.RU: "Эта страница от опроса, начатого заново (например, в другой вкладке). "
+        "Вот текущий вопрос.",
+        Language.EN: "That page belongs to a survey you started again (in another tab, say). "
+        "Here is the current question.",
+    },
     "home": {Language.RU: "На главную", Language.EN: "Home"},
 }
 

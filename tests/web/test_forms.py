@@ -308,3 +308,38 @@ async def test_the_deep_poll_of_an_open_window_is_answered_once_per_browser(
     )
     assert "уже ответили" in again.html
     assert len(await responses(stack)) == 1
+
+
+async def test_a_page_of_a_dialog_started_again_shows_the_live_dialog(
+    stack: Stack, visitor: WebVisitor
+) -> None:
+    old = await visitor.get("/r/licensing_site")
+    await visitor.get("/r/appeals_site")  # started again, say in another tab
+    await visitor.submit("4")
+    moved = await visitor.submit("1", page=old)
+    assert "начатого заново" in moved.html
+    assert moved.options() == ["yes", "partly", "no", "in_progress"]
+    assert await responses(stack) == []
+
+
+async def test_an_oversized_post_is_refused_with_a_message_and_the_dialog_stays(
+    stack: Stack, visitor: WebVisitor
+) -> None:
+    page = await visitor.get("/r/licensing_site")
+    huge = await visitor.post(
+        "/form",
+        [
+            ("csrf", page.hidden("csrf")),
+            ("state", page.hidden("state")),
+            ("action", "answer"),
+            ("text", "я" * 100_000),
+        ],
+    )
+    assert huge.status == 413
+    assert "слишком большой" in huge.html
+    assert (await visitor.submit("5", page=page)).options() == [
+        "yes",
+        "partly",
+        "no",
+        "in_progress",
+    ]
