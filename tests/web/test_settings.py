@@ -35,4 +35,4 @@ def test_the_public_url_loses_its_trailing_slash_and_empty_means_none(
 )
 def test_a_wrong_web_setting_is_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
-        WebSettings(**{field: value})  # type: ignore[arg-type]
+        WebSettings(**{field: value})
