@@ -174,7 +174,7 @@ def run_bot(settings: Settings) -> int:
 
         fronts = web_fronts(settings)
     try:
-        asyncio.run(serve(settings, fronts))
+        asyncio.run(serve(settings) if fronts is None else serve(settings, fronts))
     except TelegramUnauthorizedError:
         print(
             BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it", env_file=home() / ".env"),
