@@ -48,7 +48,7 @@ CSP: Final = (
 LIMITER_KEY: Final = web.AppKey("limiter", RateLimiter)
 JINJA_KEY: Final = web.AppKey("jinja", jinja2.Environment)
 #: Per request: the browser cookie's value (new or known), whether it came with the request,
-#: the posted form and its language.
+#: and the language field of a posted form.
 BROWSER: Final = web.RequestKey("browser", str)
 BROWSER_KNOWN: Final = web.RequestKey("browser_known", bool)
 FORM_LANG: Final = web.RequestKey("form_lang", str)

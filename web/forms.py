@@ -281,7 +281,7 @@ class WebForms:
         )
         return Page(
             status=422 if rejection is not None else 200,
-            title=text(language, "picker_title"),
+            title=text(language, "survey_title"),
             question=view,
             state=token,
             error=reason_text(language, rejection.reason, rejection.limit) if rejection else None,

@@ -17,6 +17,7 @@ TEXTS: Final[dict[str, dict[Language, str]]] = {
         Language.EN: "The survey is anonymous: we do not ask your name and keep no address or "
         "browser details next to the answers.",
     },
+    "survey_title": {Language.RU: "Опрос", Language.EN: "Survey"},
     "picker_title": {Language.RU: "Оценить услугу", Language.EN: "Rate a service"},
     "picker_intro": {
         Language.RU: "Выберите услугу, которую вы получили:",

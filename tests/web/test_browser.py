@@ -6,6 +6,7 @@ downloaded browser); the page may load nothing but the server's own addresses.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, Route, ViewportSize, async_playwright
 
-from tests.site.test_browser import CHROMIUM, FLAGS
+from tests.site.test_browser import CHROMIUM, DOCS, FLAGS
 from tests.web.harness import Stack, web_stack
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -71,11 +72,13 @@ async def next_page(page: Page, button: str = "Далее") -> None:
 
 
 async def test_a_phone_completes_the_form_by_tapping_labels_and_the_rows_are_stored(
-    stack: Stack, browser: Browser
+    stack: Stack, browser: Browser, tmp_path: Path
 ) -> None:
     page, foreign = await phone_page(browser, stack)
     await page.goto(str(stack.client.make_url("/r/licensing_mfc")))
     await no_sideways_scroll(page)
+    shots = DOCS if os.environ.get("OTKLIK_SCREENSHOTS") == "1" else tmp_path
+    await page.screenshot(path=str(shots / "web-phone.png"), full_page=True)
     # A tap on a label (a large target) chooses its option.
     await page.get_by_label("2", exact=True).check()
     await next_page(page)
