@@ -251,8 +251,20 @@ class WebForms:
     ) -> Page:
         field = f"q-{step.question_id}"
         kind = "other" if step.kind is QuestionKind.OTHER_TEXT else step.kind.value
+        ends = {}
+        if step.scale is not None:
+            ends = {
+                str(step.scale.min): step.scale.min_label,
+                str(step.scale.max): step.scale.max_label,
+            }
         options = [
-            OptionView(f"{field}-{index}", choice.value, choice.label, choice.marked)
+            OptionView(
+                f"{field}-{index}",
+                choice.value,
+                choice.label,
+                choice.marked,
+                ends.get(choice.value, ""),
+            )
             for index, choice in enumerate(step.choices)
         ]
         if step.cannot_rate:

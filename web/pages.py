@@ -15,6 +15,8 @@ class OptionView:
     value: str
     label: str
     checked: bool = False
+    #: Read by screen readers after the label (a scale's end wording; shown above the scale).
+    described: str = ""
 
 
 @dataclass(frozen=True, slots=True)

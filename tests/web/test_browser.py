@@ -80,7 +80,7 @@ async def test_a_phone_completes_the_form_by_tapping_labels_and_the_rows_are_sto
     shots = DOCS if os.environ.get("OTKLIK_SCREENSHOTS") == "1" else tmp_path
     await page.screenshot(path=str(shots / "web-phone.png"), full_page=True)
     # A tap on a label (a large target) chooses its option.
-    await page.get_by_label("2", exact=True).check()
+    await page.get_by_label("2", exact=True).check()  # an inner point: its label is the number
     await next_page(page)
     await page.get_by_label("Частично").check()
     await next_page(page)
@@ -137,7 +137,7 @@ async def test_axe_finds_no_serious_or_critical_violation_on_any_kind_of_page(
     await next_page(page, "Next")
     await check("error, English")
     await page.goto(str(stack.client.make_url("/r/licensing_site")))
-    await page.get_by_label("1", exact=True).check()
+    await page.get_by_label("1 — Совсем не удовлетворены").check()
     await next_page(page)
     await page.get_by_label("Нет", exact=True).check()
     await next_page(page)

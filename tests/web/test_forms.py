@@ -343,3 +343,11 @@ async def test_an_oversized_post_is_refused_with_a_message_and_the_dialog_stays(
         "no",
         "in_progress",
     ]
+
+
+async def test_screen_readers_hear_what_the_ends_of_a_scale_mean(visitor: WebVisitor) -> None:
+    page = await visitor.get("/r/licensing_site")
+    labels = [label.get_text(" ", strip=True) for label in page.soup.select(".option label")]
+    assert labels[0] == "1 — Совсем не удовлетворены"
+    assert labels[-1] == "5 — Полностью удовлетворены"
+    assert labels[1:4] == ["2", "3", "4"]
