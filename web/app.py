@@ -278,6 +278,14 @@ async def from_link(request: web.Request) -> web.Response:
     return _show(request, page)
 
 
+async def from_window_link(request: web.Request) -> web.Response:
+    """`/w/<id>`: the questionnaire of an open poll window of citizens (an invitation link)."""
+    page = await _forms(request).start_window(
+        _person(request), request.match_info["window"], language_of(request)
+    )
+    return _show(request, page)
+
+
 async def start(request: web.Request) -> web.Response:
     """The picker's form: a service, or an open poll window."""
     form = await request.post()
@@ -341,6 +349,7 @@ def create_app(services: WebServices) -> web.Application:
     )
     app.router.add_get("/", picker)
     app.router.add_get("/r/{payload}", from_link)
+    app.router.add_get("/w/{window}", from_window_link)
     app.router.add_post("/start", start)
     app.router.add_get("/form", current)
     app.router.add_post("/form", submit)

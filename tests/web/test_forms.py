@@ -351,3 +351,14 @@ async def test_screen_readers_hear_what_the_ends_of_a_scale_mean(visitor: WebVis
     assert labels[0] == "1 — Совсем не удовлетворены"
     assert labels[-1] == "5 — Полностью удовлетворены"
     assert labels[1:4] == ["2", "3", "4"]
+
+
+async def test_a_window_link_opens_the_poll_and_a_closed_or_unknown_one_says_so(
+    stack: Stack, visitor: WebVisitor
+) -> None:
+    window = await stack.wiring.campaigns.open_now("deep")
+    first = await visitor.get(f"/w/{window.id}")
+    assert first.status == 200 and first.options()
+    assert (await visitor.get("/w/999999")).status == 404
+    assert "закрыт" in (await visitor.get("/w/999999")).html
+    assert (await visitor.get("/w/abc")).status == 404
