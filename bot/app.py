@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -96,6 +96,7 @@ class Application:
     dispatcher: Dispatcher
     engine: AsyncEngine
     storage: BaseStorage
+    wiring: Wiring | None = None
 
 
 @dataclass
@@ -458,22 +459,28 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
     try:
         scheduler.start()
-        yield Application(bot, wiring.dispatcher, engine, wiring.storage)
+        yield Application(bot, wiring.dispatcher, engine, wiring.storage, wiring)
     finally:
         scheduler.shutdown(wait=False)
         await wiring.close()
         await bot.session.close()
 
 
-async def serve(settings: Settings) -> None:
-    """Run long polling until SIGINT/SIGTERM."""
+async def serve(
+    settings: Settings,
+    fronts: Callable[[Wiring], AbstractAsyncContextManager[object]] | None = None,
+) -> None:
+    """Run long polling until SIGINT/SIGTERM, with other fronts (the web) beside it."""
     async with build_application(settings) as app:
         for language, commands in COMMANDS.items():
             await app.bot.set_my_commands(
                 commands, language_code=None if language == "ru" else language
             )
-        frozen = freeze_startup_heap()
-        logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
-        await app.dispatcher.start_polling(
-            app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
-        )
+        async with AsyncExitStack() as stack:
+            if fronts is not None and app.wiring is not None:
+                await stack.enter_async_context(fronts(app.wiring))
+            frozen = freeze_startup_heap()
+            logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
+            await app.dispatcher.start_polling(
+                app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
+            )

@@ -79,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start the bot (long polling)", parents=[common])
     run.set_defaults(handler=_cmd_run)
 
+    web = commands.add_parser(
+        "web",
+        help="start only the web front (forms, site, health checks), without Telegram",
+        parents=[common],
+    )
+    web.add_argument("--host", help="address to listen on (default: WEB__HOST)")
+    web.add_argument("--port", type=int, help="port to listen on (default: WEB__PORT)")
+    web.set_defaults(handler=_cmd_web)
+
     validate = commands.add_parser(
         "validate", help="check questionnaires and the catalog", parents=[common]
     )
@@ -160,6 +169,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bot.main import run_bot
 
     return run_bot(_settings())
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    from bot.main import run_web
+
+    settings = _settings()
+    if args.host:
+        settings.web.host = args.host
+    if args.port:
+        settings.web.port = args.port
+    return run_web(settings)
 
 
 def _content_paths(args: argparse.Namespace) -> tuple[Path, Path]:

@@ -23,6 +23,7 @@ from handlers import (
 )
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
 from services.campaigns import CampaignService
+from services.dialog import DialogService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
 from services.reporting import ReportingService
@@ -35,10 +36,14 @@ def create_dispatcher(
     reporting: ReportingService,
     campaigns: CampaignService,
     funnel: FunnelRecorder,
+    dialogs: DialogService | None = None,
     events_isolation: BaseEventIsolation | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
-    """A fresh Dispatcher; tests build one per test with their own storage and services."""
+    """A fresh Dispatcher; tests build one per test with their own storage and services.
+
+    `dialogs` defaults to the dialog service over the given feedback, campaigns and funnel.
+    """
     dispatcher = Dispatcher(
         storage=storage,
         # One update per user at a time: a double tap is handled once, in order.
@@ -47,6 +52,7 @@ def create_dispatcher(
         reporting=reporting,
         campaigns=campaigns,
         funnel=funnel,
+        dialogs=dialogs or DialogService(feedback=feedback, campaigns=campaigns, funnel=funnel),
         **workflow_data,
     )
     dispatcher.update.outer_middleware(DropRepeatedUpdates())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import sys
@@ -87,7 +88,61 @@ def describe(settings: Settings) -> str:
     return (
         f"Otklik {otklik_version()} starting: home {home()}, database {database}, "
         f"dialog state in {state}, long polling"
+        + (
+            f", web front on {settings.web.host}:{settings.web.port}"
+            if settings.web.enabled
+            else ""
+        )
     )
+
+
+def run_web(settings: Settings) -> int:
+    """`otklik web`: the web front alone (no Telegram polling, no scheduler) until interrupted."""
+    configure_logging(settings.log_level)
+    token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
+    install_token_filter([token] if token else [])
+    logger.info(
+        "Otklik %s web front starting: home %s, database %s, http://%s:%d",
+        otklik_version(),
+        home(),
+        make_url(settings.db.url).render_as_string(hide_password=True),
+        settings.web.host,
+        settings.web.port,
+    )
+    from bot.web import serve_web
+
+    try:
+        asyncio.run(serve_web(settings))
+    except KeyboardInterrupt:
+        logger.info("Stopped by the operator")
+    except DefinitionError as error:
+        raise Problem(
+            *(str(defect) for defect in error.defects),
+            "the web front cannot start without a valid catalog, campaigns and triggers file",
+        ) from error
+    except OSError as error:
+        if is_address_problem(error):
+            raise Problem(
+                f"WEB__HOST={settings.web.host} WEB__PORT={settings.web.port}: cannot listen "
+                f"there ({error.strerror}); choose another port or stop what uses it"
+            ) from error
+        problem = database_problem(error, settings.db.url)
+        if problem is None:
+            raise
+        raise problem from error
+    except (Problem, SystemExit):
+        raise
+    except Exception as error:
+        problem = database_problem(error, settings.db.url)
+        if problem is None:
+            raise
+        raise problem from error
+    return 0
+
+
+def is_address_problem(error: OSError) -> bool:
+    """The port is taken or the address is not this machine's."""
+    return error.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
 
 
 def run_bot(settings: Settings) -> int:
@@ -112,8 +167,14 @@ def run_bot(settings: Settings) -> int:
     logger.info("%s", describe(settings))
     from bot.app import serve
 
+    fronts = None
+    if settings.web.enabled:
+        # Imported only when enabled: a bot without the web front does not load it.
+        from bot.web import web_fronts
+
+        fronts = web_fronts(settings)
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings) if fronts is None else serve(settings, fronts))
     except TelegramUnauthorizedError:
         print(
             BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it", env_file=home() / ".env"),

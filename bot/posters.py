@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Final
 from xml.sax.saxutils import escape
 
 from questionnaires.catalog import Catalog, load_catalog
-from questionnaires.deeplinks import LinkTarget, all_targets, encode_payload, start_link
+from questionnaires.deeplinks import (
+    SITE_CHANNEL,
+    LinkTarget,
+    all_targets,
+    encode_payload,
+    start_link,
+    web_link,
+)
 from questionnaires.errors import DefinitionError
 from questionnaires.schema import Language
 
@@ -77,9 +84,17 @@ class PosterText:
 
 
 def poster_text(
-    catalog: Catalog, bot_username: str, target: LinkTarget, language: Language | str = "ru"
+    catalog: Catalog,
+    bot_username: str,
+    target: LinkTarget,
+    language: Language | str = "ru",
+    *,
+    web_url: str | None = None,
 ) -> PosterText:
-    """Titles and link of a target; ValueError if the catalog does not know its codes."""
+    """Titles and link of a target; ValueError if the catalog does not know its codes.
+
+    With `web_url` (WEB__PUBLIC_URL) the site channel's link is the web form, not the bot.
+    """
     language = Language(language)
     service = catalog.service(target.service)
     channel = catalog.channel(target.channel)
@@ -101,8 +116,16 @@ def poster_text(
         life_situation=situation,
         call_to_action=CALL_TO_ACTION[language],
         hint=SCAN_HINT[language],
-        link=start_link(bot_username, encode_payload(target)),
+        link=target_link(bot_username, target, web_url),
     )
+
+
+def target_link(bot_username: str, target: LinkTarget, web_url: str | None = None) -> str:
+    """The bot's deep link, or the web form's address for the site channel when it is served."""
+    payload = encode_payload(target)
+    if web_url and target.channel == SITE_CHANNEL:
+        return web_link(web_url, payload)
+    return start_link(bot_username, payload)
 
 
 def write_posters(
@@ -112,6 +135,7 @@ def write_posters(
     targets: Iterable[LinkTarget],
     *,
     language: Language | str = "ru",
+    web_url: str | None = None,
 ) -> list[Path]:
     """Write `<payload>.png` and `<payload>.svg` for each target; returns the files written.
 
@@ -132,7 +156,7 @@ def write_posters(
     ):
         for target in targets:
             payload = encode_payload(target)
-            text = poster_text(catalog, bot_username, target, language)
+            text = poster_text(catalog, bot_username, target, language, web_url=web_url)
             figure = _draw(text)
             png = out_dir / f"{payload}.png"
             svg = out_dir / f"{payload}.svg"
@@ -397,8 +421,9 @@ def cmd_links(args: argparse.Namespace) -> int:
     catalog, username = loaded
     language = Language(args.lang)
     _note_internal(catalog)
+    web_url = _web_url()
     for target in _public_targets(catalog, args.life_situations):
-        text = poster_text(catalog, username, target, language)
+        text = poster_text(catalog, username, target, language, web_url=web_url)
         channel = text.channel
         if text.life_situation:
             channel += f" · {text.life_situation}"
@@ -441,7 +466,10 @@ def cmd_qr(args: argparse.Namespace) -> int:
         if (not services or target.service in services)
         and (not channels or target.channel in channels)
     ]
-    for path in write_posters(catalog, username, args.out, targets, language=args.lang):
+    written = write_posters(
+        catalog, username, args.out, targets, language=args.lang, web_url=_web_url()
+    )
+    for path in written:
         print(path)
     return EXIT_OK
 
@@ -467,6 +495,18 @@ def _note_internal(catalog: Catalog) -> None:
             f"skipped internal service(s) {', '.join(skipped)}: no public links for them",
             file=sys.stderr,
         )
+
+
+def _web_url() -> str | None:
+    """WEB__PUBLIC_URL when the web front is public; the settings were checked by `_load`."""
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    try:
+        return Settings().web.public_url
+    except ValidationError:
+        return None
 
 
 def _load(args: argparse.Namespace) -> tuple[Catalog, str] | int:

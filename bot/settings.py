@@ -389,6 +389,45 @@ class PublishSettings(BaseModel):
         return _resolved(value) if value is not None else None
 
 
+class WebSettings(BaseModel):
+    """The web front (web/): forms, the publication site, health checks."""
+
+    enabled: bool = Field(
+        default=False, description="Start the web server together with the bot (`otklik run`)."
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the web server listens on; keep it local behind a reverse proxy.",
+        examples=["127.0.0.1"],
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="Port of the web server.")
+    public_url: str | None = Field(
+        default=None,
+        description="Public address of the web server; QR posters of the site channel point "
+        "to <public_url>/r/<payload> when set.",
+        examples=["https://otklik.example.gov.ru"],
+    )
+    rate_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Requests a minute one address may make (kept in memory only).",
+    )
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     """Everything configurable; `.env.example` documents each variable."""
 
@@ -409,6 +448,7 @@ class Settings(BaseSettings):
     # Factories: defaults that hold paths resolve against the home folder of each load.
     content: ContentSettings = Field(default_factory=ContentSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])
 
     @field_validator("log_level")

@@ -9,13 +9,13 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from handlers.dialog import begin_dialog
+from handlers.dialog import begin_dialog, refusal_text
 from handlers.texts import language_of, tr
 from handlers.views import OptInPress, Pick, picker_view
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
+from services.dialog import DialogService, Rating
 from services.feedback import FeedbackService
-from services.funnel import FunnelRecorder
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def setup() -> Router:
         command: CommandObject,
         state: FSMContext,
         feedback: FeedbackService,
-        funnel: FunnelRecorder,
+        dialogs: DialogService,
     ) -> None:
         user = message.from_user
         assert user is not None
@@ -57,8 +57,10 @@ def setup() -> Router:
             await message.answer(view.text, reply_markup=view.markup)
             return
         if context is not None:
-            await state.clear()
-            await begin_dialog(message, state, feedback, context, user, funnel)
+            # A new dialog replaces the one the person had.
+            refused = await begin_dialog(message, state, dialogs, user, Rating(context))
+            if refused is not None:
+                await message.answer(refusal_text(language, refused))
             return
         if payload:
             # Only the fact is logged: the payload could be anything a person typed.
@@ -74,7 +76,7 @@ def setup() -> Router:
         callback_data: Pick,
         state: FSMContext,
         feedback: FeedbackService,
-        funnel: FunnelRecorder,
+        dialogs: DialogService,
     ) -> None:
         language = language_of(query.from_user)
         message = query.message
@@ -96,8 +98,9 @@ def setup() -> Router:
         await query.answer()
         title = feedback.titles(context, language)["service"] or callback_data.service
         await message.edit_text(tr(language, "service_chosen", service=title))
-        await state.clear()
-        await begin_dialog(message, state, feedback, context, query.from_user, funnel)
+        refused = await begin_dialog(message, state, dialogs, query.from_user, Rating(context))
+        if refused is not None:
+            await message.answer(refusal_text(language, refused))
 
     @router.callback_query(OptInPress.filter())
     async def on_opt_in(

@@ -9,11 +9,10 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Chat, Message
 
-from handlers.dialog import started_on
+from handlers.dialog import FsmDialogState
 from handlers.texts import language_of, tr
-from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
-from services.funnel import FunnelRecorder
+from services.dialog import DialogService
 
 PRIVATE_ONLY: dict[Language, str] = {
     Language.RU: "Я работаю только в личном чате: напишите мне напрямую, там ответы анонимны.",
@@ -81,21 +80,12 @@ def setup() -> Router:
         await message.answer(tr(language_of(message.from_user), "help"))
 
     @router.message(Command("cancel"))
-    async def on_cancel(message: Message, state: FSMContext, funnel: FunnelRecorder) -> None:
+    async def on_cancel(message: Message, state: FSMContext, dialogs: DialogService) -> None:
         language = language_of(message.from_user)
         if await state.get_state() is None:
             await message.answer(tr(language, "nothing_to_cancel"))
             return
-        data = await state.get_data()
-        await state.clear()
-        progress = data.get("p")
-        if progress and progress.get("cur"):
-            funnel.cancelled(
-                progress["qn"],
-                ResponseContext(**progress["ctx"]),
-                started_on(data),
-                progress["cur"],
-            )
+        await dialogs.cancel(FsmDialogState(state))
         await message.answer(tr(language, "cancelled"))
 
     return router

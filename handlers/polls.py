@@ -21,18 +21,16 @@ from aiogram.types import (
 )
 from pydantic import Field
 
-from handlers.dialog import begin_dialog
-from handlers.texts import campaign_error_text, language_of, verdict_text
+from handlers.dialog import begin_dialog, refusal_text
+from handlers.texts import campaign_error_text, language_of
 from questionnaires.campaigns import (
     CampaignAudience,
     CampaignError,
     EnrollStatus,
     UnknownWindowError,
-    Verdict,
 )
 from questionnaires.opt_ins import OptInTopic
-from questionnaires.results import ResponseContext
-from questionnaires.schema import Kind, Language
+from questionnaires.schema import Language
 from reports.site import results_text
 from reports.telegram import split_message
 from services.campaigns import (
@@ -41,8 +39,8 @@ from services.campaigns import (
     WindowView,
     parse_window_payload,
 )
+from services.dialog import DialogService, Initiative, Window
 from services.feedback import FeedbackService
-from services.funnel import FunnelRecorder
 from services.publication import PublicationService
 
 logger = logging.getLogger(__name__)
@@ -147,32 +145,12 @@ def _t(language: Language, key: str, **values: object) -> str:
 
 
 async def start_window(
-    message: Message,
-    state: FSMContext,
-    feedback: FeedbackService,
-    campaigns: CampaignService,
-    funnel: FunnelRecorder,
-    window_id: int,
-    user: User,
+    message: Message, state: FSMContext, dialogs: DialogService, window_id: int, user: User
 ) -> None:
     """Open a window's dialog if the person may answer in it now."""
-    language = language_of(user)
-    window = await campaigns.window_for_start(window_id)
-    verdict = await campaigns.may_answer(window_id, user.id) if window else Verdict.UNKNOWN
-    if window is None or verdict is not Verdict.OK:
-        await message.answer(verdict_text(language, verdict))
-        return
-    await state.clear()
-    await begin_dialog(
-        message,
-        state,
-        feedback,
-        ResponseContext(),
-        user,
-        funnel,
-        questionnaire=campaigns.questionnaire_of(window),
-        extra={"w": window.id},
-    )
+    refused = await begin_dialog(message, state, dialogs, user, Window(window_id))
+    if refused is not None:
+        await message.answer(refusal_text(language_of(user), refused))
 
 
 def _window_button(window: WindowView, language: Language) -> InlineKeyboardButton:
@@ -196,14 +174,10 @@ def setup() -> Router:
         message: Message,
         window_id: int,
         state: FSMContext,
-        feedback: FeedbackService,
-        campaigns: CampaignService,
-        funnel: FunnelRecorder,
+        dialogs: DialogService,
     ) -> None:
         assert message.from_user is not None
-        await start_window(
-            message, state, feedback, campaigns, funnel, window_id, message.from_user
-        )
+        await start_window(message, state, dialogs, window_id, message.from_user)
 
     @router.message(Command("polls"))
     async def on_polls(message: Message, campaigns: CampaignService) -> None:
@@ -234,7 +208,7 @@ def setup() -> Router:
         state: FSMContext,
         feedback: FeedbackService,
         campaigns: CampaignService,
-        funnel: FunnelRecorder,
+        dialogs: DialogService,
     ) -> None:
         language = language_of(query.from_user)
         message = query.message
@@ -255,9 +229,7 @@ def setup() -> Router:
             await message.answer(_t(language, "invited"))
             return
         await query.answer()
-        await start_window(
-            message, state, feedback, campaigns, funnel, callback_data.window, query.from_user
-        )
+        await start_window(message, state, dialogs, callback_data.window, query.from_user)
 
     @router.message(Command("join"))
     async def on_join(
@@ -286,31 +258,13 @@ def setup() -> Router:
         await message.answer(escape(text), reply_markup=markup)
 
     @router.message(Command("feedback"))
-    async def on_feedback(
-        message: Message,
-        state: FSMContext,
-        feedback: FeedbackService,
-        campaigns: CampaignService,
-        funnel: FunnelRecorder,
-    ) -> None:
+    async def on_feedback(message: Message, state: FSMContext, dialogs: DialogService) -> None:
         user = message.from_user
         if user is None:
             return
-        language = language_of(user)
-        if not await campaigns.is_staff(user.id):
-            await message.answer(_t(language, "feedback_staff_only"))
-            return
-        await state.clear()
-        await begin_dialog(
-            message,
-            state,
-            feedback,
-            ResponseContext(),
-            user,
-            funnel,
-            questionnaire=feedback.questionnaire(Kind.INITIATIVE.value),
-            extra={"k": Kind.INITIATIVE.value},
-        )
+        if await begin_dialog(message, state, dialogs, user, Initiative()) is not None:
+            # Only enrolled staff give initiative feedback; nothing was started.
+            await message.answer(_t(language_of(user), "feedback_staff_only"))
 
     @router.message(Command("results"))
     async def on_results(

@@ -1,8 +1,9 @@
-"""Renders dialog steps as Telegram messages: escaped HTML text and inline keyboards."""
+"""Renders dialog steps as Telegram messages (escaped HTML text and inline keyboards), one
+renderer per question kind; the service picker and the opt-in offer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Annotated, Final
@@ -14,18 +15,8 @@ from pydantic import Field
 
 from handlers.texts import tr
 from questionnaires.catalog import Service
-from questionnaires.engine import Asked
-from questionnaires.render import question_text
-from questionnaires.schema import (
-    Language,
-    MultiChoiceQuestion,
-    NpsQuestion,
-    Questionnaire,
-    ScaleQuestion,
-    SingleChoiceQuestion,
-    TextQuestion,
-    YesNoQuestion,
-)
+from questionnaires.schema import Language
+from services.dialog import Question, QuestionKind
 
 SERVICES_PER_PAGE: Final = 6
 #: Callback data is whatever a client sends: each field is bounded, and data out of bounds
@@ -83,123 +74,123 @@ class View:
     markup: InlineKeyboardMarkup | None
 
 
-def step_view(
-    questionnaire: Questionnaire,
-    asked: Asked,
-    nonce: str,
-    language: Language,
-    titles: Mapping[str, str | None],
-    notice: str | None = None,
-) -> View:
-    """The message for an asked question: progress, wording, hints, buttons."""
-    question = asked.question
-    lines = [f"<i>{escape(tr(language, 'progress', number=asked.number, total=asked.total))}</i>"]
-    lines.append(f"<b>{escape(question_text(questionnaire, asked, language, titles))}</b>")
-    if question.hint:
-        lines.append(escape(question.hint.get(language)))
-    # Rows are built directly: InlineKeyboardBuilder deep-copies every button on export,
-    # which costs more than the rest of a button press together.
-    rows: list[list[InlineKeyboardButton]] = []
-    turn = asked.turn
-
-    def press(action: str, value: str = "") -> str:
-        return pack_press(nonce, turn, action, value)
-
-    if asked.awaiting_other:
-        assert isinstance(question, SingleChoiceQuestion | MultiChoiceQuestion)
-        chosen = next(o for o in question.options if o.other)
-        lines.append(
-            escape(
-                tr(
-                    language,
-                    "type_other",
-                    option=chosen.text.get(language),
-                    limit=question.other_max_length,
-                )
-            )
-        )
-    elif isinstance(question, ScaleQuestion | NpsQuestion):
-        if question.labels and (question.labels.min or question.labels.max):
-            lines.append(
-                escape(
-                    tr(
-                        language,
-                        "scale_ends",
-                        min=question.min,
-                        max=question.max,
-                        min_label=question.labels.min.get(language) if question.labels.min else "",
-                        max_label=question.labels.max.get(language) if question.labels.max else "",
-                    )
-                )
-            )
-        points = range(question.min, question.max + 1)
-        buttons = [
-            InlineKeyboardButton(
-                text=f"• {value} •" if asked.prefill == value else str(value),
-                callback_data=press(Action.RATE, str(value)),
-            )
-            for value in points
-        ]
-        # Up to six scores fit one row on a phone; 0-10 goes over two rows.
-        per_row = len(buttons) if len(buttons) <= 6 else (len(buttons) + 1) // 2
-        rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
-        if question.cannot_rate:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=tr(language, "cannot_rate"), callback_data=press(Action.CANNOT_RATE)
-                    )
-                ]
-            )
-    elif isinstance(question, MultiChoiceQuestion):
-        lines.append(
-            escape(
-                tr(language, "choose_up_to", limit=question.max_choices)
-                if question.max_choices
-                else tr(language, "choose_several")
-            )
-        )
-        for option in question.options:
-            mark = "☑️ " if option.id in asked.selected else "▫️ "
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=mark + option.text.get(language),
-                        callback_data=press(Action.TOGGLE, option.id),
-                    )
-                ]
-            )
-        rows.append(
-            [InlineKeyboardButton(text=tr(language, "done"), callback_data=press(Action.DONE))]
-        )
-    elif isinstance(question, SingleChoiceQuestion | YesNoQuestion):
-        for option in question.options:
-            mark = "• " if asked.prefill == option.id else ""
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=mark + option.text.get(language),
-                        callback_data=press(Action.CHOOSE, option.id),
-                    )
-                ]
-            )
-    elif isinstance(question, TextQuestion):
-        lines.append(escape(tr(language, "type_text", limit=question.max_length)))
+def question_view(step: Question, language: Language, notice: str | None = None) -> View:
+    """The message for an asked question: progress, wording, hint, the kind's own lines and
+    buttons, Back and Skip, and the notice of a refused typed answer."""
+    progress = tr(language, "progress", number=step.progress.number, total=step.progress.total)
+    lines = [f"<i>{escape(progress)}</i>", f"<b>{escape(step.text)}</b>"]
+    if step.hint is not None:
+        lines.append(escape(step.hint))
+    buttons = _Buttons(step)
+    kind_lines, rows = _RENDERERS[step.kind](step, language, buttons)
+    lines += kind_lines
     navigation: list[InlineKeyboardButton] = []
-    if asked.can_go_back:
-        navigation.append(
-            InlineKeyboardButton(text=tr(language, "back"), callback_data=press(Action.BACK))
-        )
-    if asked.can_skip:
-        navigation.append(
-            InlineKeyboardButton(text=tr(language, "skip"), callback_data=press(Action.SKIP))
-        )
+    if step.can_go_back:
+        navigation.append(buttons.button(tr(language, "back"), Action.BACK))
+    if step.can_skip:
+        navigation.append(buttons.button(tr(language, "skip"), Action.SKIP))
     if navigation:
         rows.append(navigation)
     if notice:
         lines.append(f"\n⚠️ {escape(notice)}")
     markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
     return View("\n\n".join(lines), markup)
+
+
+Rows = list[list[InlineKeyboardButton]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Buttons:
+    """Buttons of one step: each carries the step's dialog nonce and turn."""
+
+    step: Question
+
+    def button(self, text: str, action: str, value: str = "") -> InlineKeyboardButton:
+        # Rows are built directly: InlineKeyboardBuilder deep-copies every button on export,
+        # which costs more than the rest of a button press together.
+        data = pack_press(self.step.dialog, self.step.turn, action, value)
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def _scale(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
+    lines: list[str] = []
+    ends = step.scale
+    if ends is not None:
+        lines.append(
+            escape(
+                tr(
+                    language,
+                    "scale_ends",
+                    min=ends.min,
+                    max=ends.max,
+                    min_label=ends.min_label,
+                    max_label=ends.max_label,
+                )
+            )
+        )
+    points = [
+        buttons.button(
+            f"• {point.label} •" if point.marked else point.label, Action.RATE, point.value
+        )
+        for point in step.choices
+    ]
+    # Up to six scores fit one row on a phone; 0-10 goes over two rows.
+    per_row = len(points) if len(points) <= 6 else (len(points) + 1) // 2
+    rows = [points[i : i + per_row] for i in range(0, len(points), per_row)]
+    if step.cannot_rate:
+        rows.append([buttons.button(tr(language, "cannot_rate"), Action.CANNOT_RATE)])
+    return lines, rows
+
+
+def _multi(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
+    hint = (
+        tr(language, "choose_up_to", limit=step.max_choices)
+        if step.max_choices
+        else tr(language, "choose_several")
+    )
+    rows = [
+        [
+            buttons.button(
+                ("☑️ " if option.marked else "▫️ ") + option.label, Action.TOGGLE, option.value
+            )
+        ]
+        for option in step.choices
+    ]
+    rows.append([buttons.button(tr(language, "done"), Action.DONE)])
+    return [escape(hint)], rows
+
+
+def _single(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
+    rows = [
+        [
+            buttons.button(
+                ("• " if option.marked else "") + option.label, Action.CHOOSE, option.value
+            )
+        ]
+        for option in step.choices
+    ]
+    return [], rows
+
+
+def _text(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
+    return [escape(tr(language, "type_text", limit=step.max_length))], []
+
+
+def _other_text(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
+    line = tr(language, "type_other", option=step.other_label, limit=step.max_length)
+    return [escape(line)], []
+
+
+_RENDERERS: Final[
+    dict[QuestionKind, Callable[[Question, Language, _Buttons], tuple[list[str], Rows]]]
+] = {
+    QuestionKind.SCALE: _scale,
+    QuestionKind.MULTI: _multi,
+    QuestionKind.SINGLE: _single,
+    QuestionKind.TEXT: _text,
+    QuestionKind.OTHER_TEXT: _other_text,
+}
 
 
 def picker_view(services: Sequence[Service], page: int, language: Language, intro: str) -> View:

@@ -90,6 +90,22 @@ def start_link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{username}?start={payload}"
 
 
+#: The catalog channel of the body's website: its QR posters lead to the web form, and answers
+#: given through the web form without a link are recorded under it.
+SITE_CHANNEL: Final = "site"
+
+
+def web_link(public_url: str, payload: str) -> str:
+    """`<public_url>/r/<payload>`: the web form of a target; ValueError if invalid."""
+    if not public_url.startswith(("http://", "https://")):
+        raise ValueError(f"{public_url!r} is not an http:// or https:// address")
+    if not _PAYLOAD_RE.fullmatch(payload):
+        raise ValueError(
+            f"{payload!r} is not a start payload: 1–{MAX_PAYLOAD_LENGTH} characters of A-Za-z0-9_-"
+        )
+    return f"{public_url.rstrip('/')}/r/{payload}"
+
+
 def all_targets(catalog: Catalog, *, with_life_situations: bool = False) -> list[LinkTarget]:
     """Every service × channel in catalog order.
 

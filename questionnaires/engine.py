@@ -1,6 +1,6 @@
 """The pure dialog engine: progress in, outcome out; no messenger, database, clock or I/O.
 
-Progress is a JSON-safe dict so any FSM storage can hold it between updates:
+Progress (the `Progress` TypedDict) is JSON-safe so any FSM storage can hold it between updates:
 
     {"qn": id, "ver": version, "ctx": {service, channel, life_situation},
      "ans": {question id: int | str | [str]}, "oth": {question id: "other" text},
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any, Final, TypeAlias
+from typing import Final, Literal, TypeAlias, TypedDict, cast
 
 from questionnaires.conditions import AnswerValue, Condition, parse_condition
 from questionnaires.errors import DialogFinishedError, StaleProgressError
@@ -43,10 +43,32 @@ from questionnaires.schema import (
     YesNoQuestion,
 )
 
-Progress: TypeAlias = dict[str, Any]
-
 STAGE_ASK: Final = "ask"
 STAGE_OTHER: Final = "other"
+
+
+class ContextData(TypedDict):
+    """A ``ResponseContext`` as JSON (``ResponseContext.as_mapping``)."""
+
+    service: str | None
+    channel: str | None
+    life_situation: str | None
+
+
+class Progress(TypedDict):
+    """Where a dialog stands; the keys are the JSON stored by every FSM storage, unchanged
+    since progress was a plain dict, so live dialogs load as they are."""
+
+    qn: str  # questionnaire id
+    ver: int  # questionnaire version
+    ctx: ContextData
+    ans: dict[str, AnswerValue]  # question id -> answer
+    oth: dict[str, str]  # question id -> the follow-up text of its "other" option
+    hist: list[str]  # ids of questions already shown, in order
+    cur: str | None  # the question waited for; None once completed
+    stage: Literal["ask", "other"]
+    draft: list[str]  # options toggled on the current multiple choice question
+    turn: int  # bumped on every step shown: a button carries the turn it was drawn for
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -188,13 +210,18 @@ def effective_answers(
 ) -> dict[str, AnswerValue]:
     """Answers of the questions that are visible under the answers before them."""
     answers: dict[str, AnswerValue] = progress["ans"]
-    context = progress["ctx"]
+    context = context_values(progress)
     limit = len(questionnaire.questions) if upto is None else upto
     effective: dict[str, AnswerValue] = {}
     for question in questionnaire.questions[:limit]:
         if question.id in answers and is_visible(question, effective, context):
             effective[question.id] = answers[question.id]
     return effective
+
+
+def context_values(progress: Progress) -> Mapping[str, str | None]:
+    """The context of a progress as conditions read it (``service``, ``channel``, …)."""
+    return cast("Mapping[str, str | None]", progress["ctx"])
 
 
 def is_visible(
@@ -208,10 +235,15 @@ def is_visible(
 
 def start(questionnaire: Questionnaire, context: ResponseContext) -> Asked | Completed:
     """Begin a dialog; returns the first visible question."""
+    ctx: ContextData = {
+        "service": context.service,
+        "channel": context.channel,
+        "life_situation": context.life_situation,
+    }
     progress: Progress = {
         "qn": questionnaire.id,
         "ver": questionnaire.version,
-        "ctx": context.as_mapping(),
+        "ctx": ctx,
         "ans": {},
         "oth": {},
         "hist": [],
@@ -233,7 +265,7 @@ def answer(questionnaire: Questionnaire, progress: Progress, given: Input) -> Ou
     """Apply one input; the given progress is not modified."""
     _check(questionnaire, progress)
     progress = copy.deepcopy(progress)
-    question = questionnaire.question(progress["cur"])
+    question = _current_question(questionnaire, progress)
     if progress["stage"] == STAGE_OTHER:
         return _answer_other(questionnaire, progress, question, given)
     if isinstance(question, ScaleQuestion | NpsQuestion):
@@ -249,7 +281,7 @@ def skip(questionnaire: Questionnaire, progress: Progress) -> Outcome:
     """Skip an optional question (or the follow-up text of "other")."""
     _check(questionnaire, progress)
     progress = copy.deepcopy(progress)
-    question = questionnaire.question(progress["cur"])
+    question = _current_question(questionnaire, progress)
     if progress["stage"] == STAGE_OTHER:
         progress["oth"].pop(question.id, None)
         return _move_on(questionnaire, progress, question)
@@ -313,29 +345,40 @@ def _check(questionnaire: Questionnaire, progress: Progress) -> None:
             f"progress of {progress.get('qn')} v{progress.get('ver')} does not match "
             f"{questionnaire.id} v{questionnaire.version}"
         )
-    if progress.get("cur") is None:
+    current = progress.get("cur")
+    if current is None:
         raise DialogFinishedError(questionnaire.id)
     try:
-        questionnaire.question(progress["cur"])
+        questionnaire.question(current)
     except KeyError:
-        raise StaleProgressError(f"unknown question {progress['cur']!r}") from None
+        raise StaleProgressError(f"unknown question {current!r}") from None
+
+
+def _current_question(questionnaire: Questionnaire, progress: Progress) -> Question:
+    current = progress["cur"]
+    assert current is not None, "checked by _check"
+    return questionnaire.question(current)
 
 
 def _asked(questionnaire: Questionnaire, progress: Progress, *, bump: bool = False) -> Asked:
     if bump:
         progress["turn"] += 1
-    question = questionnaire.question(progress["cur"])
+    question = _current_question(questionnaire, progress)
     index = questionnaire.index_of(question.id)
     effective = effective_answers(questionnaire, progress, upto=index)
     later = 0
     answers_so_far = dict(effective)
     for other in questionnaire.questions[index + 1 :]:
         # Count what will be shown given what is known; a later answer can still reveal more.
-        if is_visible(other, answers_so_far, progress["ctx"]):
+        if is_visible(other, answers_so_far, context_values(progress)):
             later += 1
     prefill = progress["ans"].get(question.id)
-    multi_prefill = isinstance(question, MultiChoiceQuestion) and isinstance(prefill, list)
-    if multi_prefill and progress["stage"] == STAGE_ASK and not progress["draft"]:
+    if (
+        isinstance(question, MultiChoiceQuestion)
+        and isinstance(prefill, list)
+        and progress["stage"] == STAGE_ASK
+        and not progress["draft"]
+    ):
         progress["draft"] = list(prefill)
     number = len(progress["hist"]) + 1
     return Asked(
@@ -362,7 +405,7 @@ def _advance(questionnaire: Questionnaire, progress: Progress, after: int) -> As
     for index in range(after + 1, len(questionnaire.questions)):
         question = questionnaire.questions[index]
         effective = effective_answers(questionnaire, progress, upto=index)
-        if is_visible(question, effective, progress["ctx"]):
+        if is_visible(question, effective, context_values(progress)):
             progress["cur"] = question.id
             return _asked(questionnaire, progress)
     progress["cur"] = None
@@ -489,7 +532,7 @@ def _store_text(
     progress: Progress,
     question: Question,
     given: Input,
-    slot: str,
+    slot: Literal["ans", "oth"],
     limit: int,
 ) -> Outcome:
     """A free-text answer or an "other" follow-up: trimmed, not empty, within the limit."""
@@ -502,7 +545,10 @@ def _store_text(
         return _reject(questionnaire, progress, reason)
     if len(text) > limit:
         return _reject(questionnaire, progress, Reason.TOO_LONG, limit)
-    progress[slot][question.id] = text
+    if slot == "ans":
+        progress["ans"][question.id] = text
+    else:
+        progress["oth"][question.id] = text
     return _move_on(questionnaire, progress, question)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from questionnaires.conditions import AnswerValue
-from questionnaires.engine import Asked, compiled, effective_answers
+from questionnaires.engine import Asked, compiled, context_values, effective_answers
 from questionnaires.results import CANNOT_RATE
 from questionnaires.schema import (
     Language,
@@ -75,7 +75,7 @@ def question_text(
     )
     text = question.text
     for variant in question.variants:
-        if compiled(variant.show_if).evaluate(answers, asked.progress["ctx"]):
+        if compiled(variant.show_if).evaluate(answers, context_values(asked.progress)):
             text = variant.text
             break
     return fill(text, language, context_titles, answers, questionnaire)

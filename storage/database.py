@@ -149,6 +149,12 @@ async def vacuum(engine: AsyncEngine) -> bool:
     return True
 
 
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database (readiness checks); raises when it cannot answer."""
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Session factory for the stores; objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -18,6 +18,7 @@ LINT_IMPORTS: Final = Path(sys.executable).parent / "lint-imports"
 BREACHES: Final = {
     "handlers/_breach.py": "import sqlalchemy\nimport storage.fsm\n",
     "scheduler/_breach.py": "import storage.deliveries\n",
+    "web/_breach.py": "import storage.responses\nimport handlers.dialog\n",
     "reports/_breach.py": "import aiogram\nimport services.funnel\n",
     "services/_breach.py": "import aiogram\nimport sqlalchemy\n",
     "questionnaires/_breach.py": "import redis\n",
@@ -83,6 +84,8 @@ def test_every_contract_catches_its_breach(tmp_path: Path) -> None:
         ("handlers._breach", "storage.fsm"),
         ("handlers._breach", "sqlalchemy"),
         ("scheduler._breach", "storage.deliveries"),
+        ("web._breach", "storage.responses"),
+        ("web._breach", "handlers.dialog"),
         ("reports._breach", "services.funnel"),
         ("reports._breach", "aiogram"),
         ("services._breach", "sqlalchemy"),

@@ -1,0 +1,157 @@
+"""The web front in the composition root: its services from the wiring, and its server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import cast
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiohttp import web
+
+from bot.app import Wiring, wire
+from bot.settings import Settings, ensure_pepper
+from services.dialog import DialogData, DialogService, DialogState, Person
+from storage.database import ping
+from web.app import WebServices, create_app, runner_options
+from web.forms import WebForms
+from web.security import Signer, web_key
+
+logger = logging.getLogger(__name__)
+
+#: A syntactically valid token that names no bot: `otklik web` never calls Telegram.
+PLACEHOLDER_TOKEN = "1:web-front-without-telegram"
+
+
+def web_signer(settings: Settings) -> Signer:
+    return Signer(web_key(ensure_pepper(settings).get_secret_value().encode()))
+
+
+@asynccontextmanager
+async def running_site(app: web.Application, host: str, port: int) -> AsyncIterator[web.AppRunner]:
+    """Serve `app` on host:port until the block ends; the access log names no visitor."""
+    runner = web.AppRunner(app, handle_signals=False, **runner_options())
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+        logger.info("Web front listening on http://%s:%d", host, port)
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def serve_forever() -> None:
+    """Wait until cancelled (SIGINT/SIGTERM end asyncio.run)."""
+    await asyncio.Event().wait()
+
+
+#: The bot id of web dialogs' FSM keys: no Telegram bot has id 0, and web persons are negative,
+#: so a web dialog never shares a key with a Telegram one.
+WEB_BOT_ID = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FsmDialogState:
+    """A web person's dialog in the bot's FSM storage (SQL or Redis): durable on return."""
+
+    storage: BaseStorage
+    key: StorageKey
+
+    async def load(self) -> DialogData | None:
+        data = await self.storage.get_data(self.key)
+        return cast(DialogData, data) if data.get("p") and data.get("n") else None
+
+    async def save(self, data: DialogData) -> None:
+        await self.storage.set_data(self.key, data)
+
+    async def clear(self) -> None:
+        # Gathered: both writes join one commit of the storage.
+        await asyncio.gather(
+            self.storage.set_state(self.key, None), self.storage.set_data(self.key, {})
+        )
+
+
+def fsm_dialog_states(storage: BaseStorage) -> Callable[[Person], DialogState]:
+    """The state port of each web person, keyed by the person (a keyed hash of the cookie)."""
+
+    def state_for(person: Person) -> DialogState:
+        return FsmDialogState(storage, StorageKey(WEB_BOT_ID, person, person))
+
+    return state_for
+
+
+def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
+    """The web forms over the same dialog service, stores and guard as the bot."""
+    # The very service the Telegram routers call (bot.dispatcher): one dialog use case.
+    dialog = wiring.dispatcher["dialogs"]
+    assert isinstance(dialog, DialogService)
+    return WebForms(
+        dialog=dialog,
+        feedback=wiring.feedback,
+        windows=wiring.campaigns,
+        state_for=fsm_dialog_states(wiring.storage),
+        signer=web_signer(settings),
+    )
+
+
+def build_web_services(settings: Settings, wiring: Wiring) -> WebServices:
+    """The web front's services over the bot's wiring: the same dialog, stores and guard."""
+    return web_services(
+        settings,
+        forms=build_forms(settings, wiring),
+        ready=partial(ping, wiring.engine),
+    )
+
+
+@asynccontextmanager
+async def web_front(settings: Settings, wiring: Wiring) -> AsyncIterator[web.AppRunner]:
+    """The web front beside the bot (`otklik run` with WEB__ENABLED=true)."""
+    app = create_app(build_web_services(settings, wiring))
+    async with running_site(app, settings.web.host, settings.web.port) as runner:
+        yield runner
+
+
+def web_fronts(
+    settings: Settings,
+) -> Callable[[Wiring], AbstractAsyncContextManager[web.AppRunner]]:
+    """What `bot.app.serve` starts beside long polling when WEB__ENABLED is true."""
+    return partial(web_front, settings)
+
+
+async def serve_web(settings: Settings) -> None:
+    """`otklik web`: the wiring without Telegram polling or scheduler, and the web front."""
+    # The wiring wants a bot for its senders; none of them runs here (no scheduler), so a
+    # placeholder token is enough when none is configured.
+    token = settings.bot.token.get_secret_value() if settings.bot.token else PLACEHOLDER_TOKEN
+    bot = Bot(token, session=AiohttpSession())
+    try:
+        wiring = await wire(settings, bot, settings.bot.username)
+        try:
+            async with web_front(settings, wiring):
+                await serve_forever()
+        finally:
+            await wiring.close()
+    finally:
+        await bot.session.close()
+
+
+def web_services(settings: Settings, **values: object) -> WebServices:
+    """Web services with the settings' site folder, rate and cookie security."""
+    public = settings.web.public_url or ""
+    return WebServices(
+        signer=web_signer(settings),
+        site_dir=settings.publish.dir,
+        rate_per_minute=settings.web.rate_per_minute,
+        secure_cookies=public.startswith("https://"),
+        **values,  # type: ignore[arg-type]
+    )
+
+
+__all__ = ["create_app", "running_site", "serve_forever", "web_services"]

@@ -1,0 +1,1 @@
+"""The web front: questionnaires as server-rendered forms, the public site, health checks."""

@@ -1,0 +1,385 @@
+"""The web server: routes, middlewares (rate limit, cookie, CSRF, headers, errors), the site.
+
+`create_app` takes services from the composition root (bot/web.py) and knows no storage.
+Nothing about the visitor is logged or stored: the access log has no address or user agent,
+the rate limit keeps keyed hashes of addresses in memory for a minute, and the only thing the
+services see is a keyed hash of a random browser cookie.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import jinja2
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
+
+from questionnaires.schema import Language
+from services.outages import is_storage_outage
+from web.pages import FormPort, Page
+from web.security import (
+    BROWSER_COOKIE,
+    RateLimiter,
+    Signer,
+    csrf_token,
+    csrf_valid,
+    new_browser_id,
+    person_of,
+    valid_browser_id,
+)
+from web.texts import text
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES: Final = Path(__file__).parent / "templates"
+STATIC: Final = Path(__file__).parent / "static"
+#: A year: the cookie only ever names "the same browser" to the ballot-stuffing guard.
+COOKIE_MAX_AGE: Final = 365 * 24 * 3600
+CSP: Final = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+LIMITER_KEY: Final = web.AppKey("limiter", RateLimiter)
+JINJA_KEY: Final = web.AppKey("jinja", jinja2.Environment)
+#: Per request: the browser cookie's value (new or known), whether it came with the request,
+#: and the language field of a posted form.
+BROWSER: Final = web.RequestKey("browser", str)
+BROWSER_KNOWN: Final = web.RequestKey("browser_known", bool)
+FORM_LANG: Final = web.RequestKey("form_lang", str)
+
+
+@dataclass(frozen=True)
+class WebServices:
+    """What the web front needs from the composition root."""
+
+    forms: FormPort
+    signer: Signer
+    #: Raises when the database cannot answer (readyz).
+    ready: Callable[[], Awaitable[None]]
+    site_dir: Path | None = None
+    rate_per_minute: int = 120
+    secure_cookies: bool = False
+
+
+SERVICES_KEY: Final = web.AppKey("services", WebServices)
+
+
+class QuietAccessLogger(AbstractAccessLogger):
+    """Method, path, status and time: never the address, user agent or referrer."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info(
+                "%s %s %s %.1fms", request.method, request.path, response.status, time * 1000
+            )
+
+
+def runner_options() -> dict[str, Any]:
+    """How every runner of the app is made (bot/web.py, tests, bench): the quiet access log."""
+    return {
+        "access_log_class": QuietAccessLogger,
+        "access_log": logging.getLogger("web.access"),
+    }
+
+
+def language_of(request: web.Request) -> Language:
+    """`?lang=` or the form's `lang`, else the browser's first preferred language."""
+    chosen = request.query.get("lang") or request.get(FORM_LANG)
+    if chosen in ("ru", "en"):
+        return Language(chosen)
+    first = request.headers.get("Accept-Language", "").split(",")[0].strip().lower()
+    return Language.EN if first.startswith("en") else Language.RU
+
+
+def render(
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    **values: Any,
+) -> web.Response:
+    language = language_of(request)
+    other = Language.EN if language is Language.RU else Language.RU
+    environment = request.app[JINJA_KEY]
+    browser = request.get(BROWSER)
+    body = environment.get_template(template).render(
+        lang=language.value,
+        other_lang=other.value,
+        other_href=f"{request.path}?lang={other.value}"
+        if request.method == "GET"
+        else f"/form?lang={other.value}",
+        t=lambda key, **kw: text(language, key, **kw),
+        csrf=csrf_token(request.app[SERVICES_KEY].signer, browser) if browser else "",
+        **{"error": None, **values},
+    )
+    response = web.Response(text=body, status=status, content_type="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def message(
+    request: web.Request, key: str, status: int = 200, *, again: bool = False
+) -> web.Response:
+    language = language_of(request)
+    return render(
+        request,
+        "message.html.j2",
+        status,
+        title=text(language, "site_name"),
+        message=text(language, key),
+        again=again,
+    )
+
+
+# --- middlewares ------------------------------------------------------------------------------
+
+
+@web.middleware
+async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Too many requests from one address get 429; health checks are never limited."""
+    if request.path in ("/healthz", "/readyz"):
+        return await handler(request)
+    wait = request.app[LIMITER_KEY].allow(request.remote or "")
+    if wait is not None:
+        response = message(request, "too_many", 429)
+        response.headers["Retry-After"] = str(int(wait))
+        return response
+    return await handler(request)
+
+
+@web.middleware
+async def browser_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every visitor gets a random cookie; it stands for "the same browser", nothing more."""
+    known = valid_browser_id(request.cookies.get(BROWSER_COOKIE))
+    request[BROWSER] = known or new_browser_id()
+    request[BROWSER_KNOWN] = known is not None
+    response = await handler(request)
+    if known is None and not request.path.startswith(
+        ("/static/", "/site/", "/healthz", "/readyz")
+    ):
+        response.set_cookie(
+            BROWSER_COOKIE,
+            request[BROWSER],
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.app[SERVICES_KEY].secure_cookies,
+            path="/",
+        )
+    return response
+
+
+@web.middleware
+async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A POST must carry the token drawn for this browser's cookie, from this site."""
+    if request.method != "POST":
+        return await handler(request)
+    form = await request.post()  # parsed once: aiohttp keeps it for the handler
+    lang = form.get("lang")
+    if isinstance(lang, str):
+        request[FORM_LANG] = lang
+    token = form.get("csrf")
+    if not request[BROWSER_KNOWN]:
+        return message(request, "cookies_needed", 400)
+    signer = request.app[SERVICES_KEY].signer
+    if not isinstance(token, str) or not csrf_valid(signer, request[BROWSER], token):
+        return message(request, "forged", 403)
+    return await handler(request)
+
+
+@web.middleware
+async def headers_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Security headers on everything; an outage or a bug is a page, never a traceback."""
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = message(request, "not_found", 404)
+    except web.HTTPRequestEntityTooLarge:
+        # More than any answer can be (3,500 characters); the dialog is untouched.
+        response = message(request, "too_large", 413)
+    except web.HTTPException:
+        raise
+    except Exception as error:
+        if is_storage_outage(error):
+            logger.warning("Web request failed, storage unavailable: %s", type(error).__name__)
+            response = message(request, "unavailable", 503)
+            response.headers["Retry-After"] = "30"
+        else:
+            logger.exception("Web request failed: %s %s", request.method, request.path)
+            response = message(request, "server_error", 500)
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+def _person(request: web.Request) -> int:
+    return person_of(request.app[SERVICES_KEY].signer, request[BROWSER])
+
+
+def _forms(request: web.Request) -> FormPort:
+    forms: FormPort = request.app[SERVICES_KEY].forms
+    return forms
+
+
+def _show(request: web.Request, page: Page) -> web.Response:
+    """A page from the form layer: a question, or a message."""
+    language = language_of(request)
+    if page.question is not None:
+        return render(
+            request,
+            "question.html.j2",
+            page.status,
+            title=page.title,
+            step=page.question,
+            state=page.state,
+            error=page.error,
+            notice=text(language, page.notice) if page.notice else None,
+            intro=page.intro,
+        )
+    if page.picker is not None:
+        return render(
+            request,
+            "picker.html.j2",
+            page.status,
+            title=text(language, "picker_title"),
+            services=page.picker.services,
+            polls=page.picker.polls,
+            notice=text(language, page.notice) if page.notice else None,
+        )
+    return render(
+        request,
+        "message.html.j2",
+        page.status,
+        title=page.title or text(language, "site_name"),
+        message=page.message or "",
+        again=page.again,
+    )
+
+
+async def picker(request: web.Request) -> web.Response:
+    return _show(request, await _forms(request).picker(language_of(request)))
+
+
+async def from_link(request: web.Request) -> web.Response:
+    """`/r/<payload>`: the post-service rating of the link's service and channel."""
+    page = await _forms(request).start_link(
+        _person(request), request.match_info["payload"], language_of(request)
+    )
+    return _show(request, page)
+
+
+async def from_window_link(request: web.Request) -> web.Response:
+    """`/w/<id>`: the questionnaire of an open poll window of citizens (an invitation link)."""
+    page = await _forms(request).start_window(
+        _person(request), request.match_info["window"], language_of(request)
+    )
+    return _show(request, page)
+
+
+async def start(request: web.Request) -> web.Response:
+    """The picker's form: a service, or an open poll window."""
+    form = await request.post()
+    service, window = form.get("service"), form.get("window")
+    forms, person, language = _forms(request), _person(request), language_of(request)
+    if isinstance(window, str) and window:
+        page = await forms.start_window(person, window, language)
+    elif isinstance(service, str) and service:
+        page = await forms.start_service(person, service, language)
+    else:
+        page = await forms.picker(language, notice="picker_intro", status=422)
+    return _show(request, page)
+
+
+async def current(request: web.Request) -> web.Response:
+    return _show(request, await _forms(request).current(_person(request), language_of(request)))
+
+
+async def submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    page = await _forms(request).submit(
+        _person(request),
+        language_of(request),
+        state=str(form.get("state") or ""),
+        action=str(form.get("action") or "answer"),
+        choices=[value for value in form.getall("choice", []) if isinstance(value, str)],
+        typed=str(form.get("text") or ""),
+    )
+    return _show(request, page)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[SERVICES_KEY].ready()
+    except Exception as error:
+        logger.warning("Not ready: %s", type(error).__name__)
+        return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+def create_app(services: WebServices) -> web.Application:
+    """The web application; the caller runs it (bot/web.py) or a test client drives it."""
+    app = web.Application(
+        middlewares=[headers_and_errors, rate_limit, browser_cookie, csrf],
+        client_max_size=64 * 1024,
+    )
+    app[SERVICES_KEY] = services
+    app[LIMITER_KEY] = RateLimiter(services.rate_per_minute)
+    app[JINJA_KEY] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        # Templates ship with the code: no stat() of every file on every page.
+        auto_reload=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app.router.add_get("/", picker)
+    app.router.add_get("/r/{payload}", from_link)
+    app.router.add_get("/w/{window}", from_window_link)
+    app.router.add_post("/start", start)
+    app.router.add_get("/form", current)
+    app.router.add_post("/form", submit)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    if services.site_dir is not None:
+        services.site_dir.mkdir(parents=True, exist_ok=True)
+        app.router.add_get("/site", _to_site)
+        app.router.add_get("/site/{path:.*}", site_file)
+    return app
+
+
+async def _to_site(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/site/")
+
+
+async def site_file(request: web.Request) -> web.StreamResponse:
+    """A file of the published site (PUBLISH__DIR); a folder means its index.html."""
+    root = request.app[SERVICES_KEY].site_dir
+    assert root is not None
+    base = root.resolve()
+    wanted = (base / request.match_info["path"]).resolve()
+    if not wanted.is_relative_to(base):
+        raise web.HTTPNotFound()
+    if wanted.is_dir():
+        wanted = wanted / "index.html"
+    if not wanted.is_file():
+        raise web.HTTPNotFound()
+    response = web.FileResponse(wanted)
+    # Regenerated after each closed period: a browser asks again rather than trust a copy.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
