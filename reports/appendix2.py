@@ -239,12 +239,15 @@ def form_title(body: str, groups: Sequence[ServiceGroup]) -> str:
 def methods_section(data: Appendix2Data) -> Section:
     """Methods and channels used, with how many responded (§2.6, §5)."""
     k = data.min_group
-    rows = [
+    methods = [
         (
-            Cell("Онлайн-опрос внешних клиентов в Telegram-боте (оценка после получения услуги)"),
-            score_cells(data.external.overall, k)[0],
-        )
+            "Онлайн-опрос внешних клиентов в Telegram-боте (оценка после получения услуги)",
+            data.external.overall,
+        ),
+        ("Онлайн-опрос внутренних клиентов (сотрудников) в Telegram-боте", data.internal.overall),
     ]
+    # Calendar figures: answers outside poll windows only.
+    rows = [(Cell(name), score_cells(score, k)[0]) for name, score in methods]
     # A window counts whole, and only when its results were shown (a hidden one: nowhere).
     for name, windows in (
         ("Углублённый опрос внешних клиентов (окна опроса)", data.deep_windows),
