@@ -14,6 +14,7 @@ from services.painmap import STAFF_PROCESS, STAFF_PROCESS_TITLE
 from storage.models_painmap import PainFigure
 from storage.painmap import Span
 from storage.responses import ResponseStore
+from tests.reports.conftest import add_window
 from tests.painmap.conftest import (
     BODY_OFFICER,
     INTERNAL_OFFICER,
@@ -59,7 +60,9 @@ async def _staff(
 
 async def _seed(desk: Desk) -> None:
     """Tools: 3 × 2, 2 × 3, 5 × 5 (10 rated, half below 4, mean 3.7); the boss: all 5;
-    the canteen: rated 1 by 3 people only, below the threshold."""
+    the canteen: rated 1 by 3 people only, below the threshold. All in the closed September
+    window 7: staff figures are sums over whole shown windows."""
+    await add_window(desk.sessions, 7, "staff", day("14.09.2026"), day("18.09.2026"))
     await _staff(desk, 3, tools=2, canteen=1)
     await _staff(desk, 2, tools=3)
     await _staff(desk, 5, tools=5)
@@ -103,6 +106,7 @@ async def test_no_stored_staff_figure_counts_fewer_than_the_threshold(desk: Desk
 async def test_a_known_staff_pain_rated_all_4_5_later_keeps_its_zero(desk: Desk) -> None:
     await _seed(desk)
     await desk.service.refresh(THIRD_QUARTER)
+    await add_window(desk.sessions, 8, "staff", day("09.11.2026"), day("13.11.2026"))
     store = ResponseStore(desk.sessions)
     for _ in range(6):
         await store.save(
