@@ -14,7 +14,6 @@ from services.painmap import STAFF_PROCESS, STAFF_PROCESS_TITLE
 from storage.models_painmap import PainFigure
 from storage.painmap import Span
 from storage.responses import ResponseStore
-from tests.reports.conftest import add_window
 from tests.painmap.conftest import (
     BODY_OFFICER,
     INTERNAL_OFFICER,
@@ -22,6 +21,7 @@ from tests.painmap.conftest import (
     Desk,
     day,
 )
+from tests.reports.conftest import add_window
 
 THIRD_QUARTER = Period(date(2026, 7, 1), date(2026, 9, 30))
 SEPTEMBER = Period(date(2026, 9, 1), date(2026, 9, 30))
