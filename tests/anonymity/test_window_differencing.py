@@ -274,9 +274,11 @@ async def _ask_everything(sessions: async_sessionmaker[AsyncSession], items: lis
             min_pairs=K,
         )
         assert section is not None
-        [row] = section.rows
-        seen.add("parameter", row.current, _windows_in(items, period, "deep", "parameter"))
-        seen.add("parameter", row.previous, _windows_in(items, previous, "deep", "parameter"))
+        [parameter] = section.rows
+        seen.add("parameter", parameter.current, _windows_in(items, period, "deep", "parameter"))
+        seen.add(
+            "parameter", parameter.previous, _windows_in(items, previous, "deep", "parameter")
+        )
         internal = await internal_report(
             sessions,
             roles=ROLES_W,
@@ -353,10 +355,10 @@ def _targets(items: list[Item], measure: Measure) -> list[frozenset[int]]:
     calendar = [i for i in having if i.window is None]
     for unit in (month_of, quarter_of):
         for key in (lambda i: None, lambda i: i.service, lambda i: i.channel):
-            parts = {}
+            cells: dict[tuple[Period, str | None], set[int]] = {}
             for item in calendar:
-                parts.setdefault((unit(item.day), key(item)), set()).add(item.label)
-            found.update(frozenset(part) for part in parts.values())
+                cells.setdefault((unit(item.day), key(item)), set()).add(item.label)
+            found.update(frozenset(part) for part in cells.values())
     return [t for t in found if 0 < len(t) < K]
 
 
