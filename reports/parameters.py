@@ -465,11 +465,13 @@ async def internal_report(
     title: str = "Отчёт по опросу сотрудников",
     min_pairs: int = MIN_DRIVER_PAIRS,
     zone: ZoneInfo = UTC_ZONE,
+    closing: bool = False,
 ) -> InternalReport:
     """Staff results by aspect and by department over the shown staff windows that ran wholly
     inside ``period``, against those of ``previous``. ``department_titles``: the departments
     the window results may name (catalog titles by code, those shown by enrolment); codes not
-    in it are never named."""
+    in it are never named. ``closing``: the windows whose last day falls in the period instead
+    (the pain map: each window in the quarter it closed)."""
     del weekly
     audience = "internal"
     keys = _keys(roles, audience)
@@ -480,7 +482,7 @@ async def internal_report(
     }
     questionnaires = set(overall_ids) | {q for q, _ in keys}
     now, before = await windows_of(
-        sessions, sorted(questionnaires), [period, previous], min_group, zone
+        sessions, sorted(questionnaires), [period, previous], min_group, zone, closing=closing
     )
     aspects_asked = _questions(keys)
     questions: dict[str, tuple[str, ...]] = {q: (o,) for q, o in overall_ids.items()}

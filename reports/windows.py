@@ -55,16 +55,23 @@ def last_day(record: WindowRecord, zone: ZoneInfo) -> date:
 
 
 def shown_windows(
-    records: Iterable[WindowRecord], period: Period, min_group: int, zone: ZoneInfo
+    records: Iterable[WindowRecord],
+    period: Period,
+    min_group: int,
+    zone: ZoneInfo,
+    *,
+    closing: bool = False,
 ) -> list[ShownWindow]:
-    """The shown windows that ran wholly inside ``period``, oldest first. A hidden window
-    (fewer respondents than ``min_group``) contributes to nothing, anywhere."""
+    """The shown windows that ran wholly inside ``period`` (with ``closing``: whose last day
+    falls in it, so each window belongs to exactly one quarter, the pain map's periods), oldest
+    first. A hidden window (fewer respondents than ``min_group``) contributes to nothing."""
     found: list[ShownWindow] = []
     for record in records:
         end = last_day(record, zone)
         if record.respondents < max(min_group, 1):
             continue
-        if period.start <= record.opens_on and end <= period.end:
+        start = end if closing else record.opens_on
+        if period.start <= start and end <= period.end:
             found.append(
                 ShownWindow(
                     record.id, record.questionnaire_id, record.opens_on, end, record.respondents
@@ -79,10 +86,12 @@ async def windows_of(
     periods: Sequence[Period],
     min_group: int,
     zone: ZoneInfo,
+    *,
+    closing: bool = False,
 ) -> list[list[ShownWindow]]:
     """The shown windows of ``questionnaires`` in each of ``periods`` (one read)."""
     records = await closed_windows(sessions, questionnaires)
-    return [shown_windows(records, period, min_group, zone) for period in periods]
+    return [shown_windows(records, period, min_group, zone, closing=closing) for period in periods]
 
 
 # --- the window rule: totals and departments (pure) --------------------------------------------

@@ -202,9 +202,10 @@ class ReportingService:
         )
         return replace(report, parameters=parameters)
 
-    async def internal_report(self, period: Period) -> InternalReport:
+    async def internal_report(self, period: Period, *, closing: bool = False) -> InternalReport:
         """Staff results by aspect and department (§4.2, §4.4), against the previous period
-        of the same kind."""
+        of the same kind, over the shown staff windows that ran inside it (``closing``: that
+        closed in it, as the pain map files each window under its closing quarter)."""
         return await internal_report(
             self._sessions,
             roles=self._roles,
@@ -214,6 +215,7 @@ class ReportingService:
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
             zone=self._policy.zone,
+            closing=closing,
         )
 
     async def _shown_departments(self) -> dict[str, str]:

@@ -175,3 +175,35 @@ async def test_a_staff_measure_reminds_the_internal_officer_and_stays_off_the_pu
     assert chat == INTERNAL_OFFICER and "Новые ноутбуки" in text
     assert STAFF_PROCESS_TITLE in text
     assert await desk.service.public_measures() == []
+
+
+async def test_a_staff_window_across_a_quarters_edge_counts_in_the_quarter_it_closed(
+    desk: Desk,
+) -> None:
+    """Staff pains are per shown window, filed under the quarter the window closed in: a
+    window running 28 September – 2 October belongs to the fourth quarter, whole, and to the
+    third not at all."""
+    await add_window(desk.sessions, 9, "staff", day("28.09.2026"), day("02.10.2026"))
+    store = ResponseStore(desk.sessions)
+    for tools in (2, 2, 2, 5, 5, 5):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, "messenger", None),
+                submitted_on=day("29.09.2026"),
+                answers=(AnswerRow("overall", number=4), AnswerRow("tools", number=tools)),
+                window_id=9,
+                department="licensing",
+            )
+        )
+    await desk.service.refresh(THIRD_QUARTER)
+    assert await desk.store.pains([STAFF_PROCESS]) == []
+    fourth = Period(date(2026, 10, 1), date(2026, 12, 31))
+    await desk.service.refresh(fourth)
+    [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
+    assert tools.latest is not None
+    assert tools.latest.period == Span(fourth.start, fourth.end)
+    assert tools.latest.figures.prevalence == pytest.approx(0.5)
