@@ -213,6 +213,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
             disclosure=disclosure,
             alert_threshold=settings.reports.alert_threshold,
             internal_officer_ids=frozenset(settings.bot.internal_officer_ids),
+            zone=settings.body.zone,
         ),
     )
     feedback = FeedbackService(

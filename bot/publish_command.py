@@ -84,7 +84,7 @@ async def _publish(
         sessions=sessions,
         roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
         catalog=content.catalog,
-        policy=ReportingPolicy(disclosure=disclosure),
+        policy=ReportingPolicy(disclosure=disclosure, zone=settings.body.zone),
     )
     campaigns = CampaignService(
         sessions=sessions,

@@ -155,7 +155,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         sessions=sessions,
         roles=roles,
         catalog=content.catalog,
-        policy=ReportingPolicy(disclosure=disclosure),
+        policy=ReportingPolicy(disclosure=disclosure, zone=settings.body.zone),
     )
     open_answers = OpenAnswersService(
         reporting=reporting,

@@ -210,7 +210,11 @@ async def build_monitoring(
     previous = previous_quarter(period)
     rows = await store.counts(previous.start, period.start)
     answers = await store.poll_counts(
-        POLL_QUESTIONNAIRE, (POLL_COMPLAINED, POLL_OUTCOME), period.start, period.end
+        POLL_QUESTIONNAIRE,
+        (POLL_COMPLAINED, POLL_OUTCOME),
+        period.start,
+        period.end,
+        min_respondents=policy.min_group,
     )
     return monitoring_of(period, rows, poll_complaints(period, answers, policy))
 

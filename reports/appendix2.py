@@ -160,6 +160,9 @@ class Appendix2Data:
     appeals: tuple[AppealsMonitoring, ...] = ()  # one per quarter of the period
     appeal_titles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     staff_windows: tuple[StaffWindowResult, ...] = ()
+    #: The citizens' poll windows (deep poll) of the period, as their results showed them:
+    #: calendar figures never count their answers, so they are listed beside them.
+    deep_windows: tuple[StaffWindowResult, ...] = ()
     charts: tuple[Chart, ...] = ()
 
     @property
@@ -240,13 +243,21 @@ def methods_section(data: Appendix2Data) -> Section:
     k = data.min_group
     methods = [
         (
-            "Онлайн-опрос внешних клиентов в Telegram-боте (оценка после получения услуги, "
-            "углублённая анкета, опросы в окнах кампаний)",
+            "Онлайн-опрос внешних клиентов в Telegram-боте (оценка после получения услуги)",
             data.external.overall,
         ),
         ("Онлайн-опрос внутренних клиентов (сотрудников) в Telegram-боте", data.internal.overall),
     ]
+    # Calendar figures: answers outside poll windows only.
     rows = [(Cell(name), score_cells(score, k)[0]) for name, score in methods]
+    # A window counts whole, and only when its results were shown (a hidden one: nowhere).
+    for name, windows in (
+        ("Углублённый опрос внешних клиентов (окна опроса)", data.deep_windows),
+        ("Опрос внутренних клиентов (сотрудников), окна опроса", data.staff_windows),
+    ):
+        shown = [w.respondents for w in windows if w.respondents >= k]
+        if windows:
+            rows.append((Cell(name), _text(sum(shown)) if shown else _hidden(k)))
     appeals = sum(m.now.total for m in data.appeals)
     if data.appeals:
         rows.append(
@@ -346,6 +357,7 @@ def external_section(data: Appendix2Data) -> Section:
         _process_table(report, data.groups, "По процессам"),
     ]
     blocks += _parameter_blocks(report, "Параметры удовлетворённости (§3.1)")
+    blocks += _deep_window_blocks(data)
     blocks += [Figure(chart.caption, chart.png) for chart in data.charts]
     return Section("2. Результаты по внешним клиентам", tuple(blocks))
 
@@ -393,6 +405,32 @@ def _parameter_blocks(report: Report, caption: str) -> list[Block]:
             )
         )
     return blocks
+
+
+def _deep_window_blocks(data: Appendix2Data) -> list[Block]:
+    """The deep poll's windows of the period, each whole, beside the calendar figures."""
+    if not data.deep_windows:
+        return []
+    k = data.min_group
+    rows = tuple(
+        (
+            Cell(f"{w.title}, {w.opens_on:%d.%m.%Y}–{w.closes_on:%d.%m.%Y}"),
+            Cell(str(w.respondents)) if w.respondents >= k else _hidden(k),
+            *_window_score(w.n, w.csat, w.mean, k),
+        )
+        for w in data.deep_windows
+    )
+    return [
+        Paragraph(
+            "Углублённые опросы показаны по окнам опроса целиком: их ответы не входят в "
+            "цифры по периодам выше, а окно с числом ответивших меньше порога не показывается."
+        ),
+        Table(
+            "Углублённые опросы (окна опроса)",
+            ("Опрос", "Ответивших", "n", "CSAT, %", "Средняя оценка"),
+            rows,
+        ),
+    ]
 
 
 def internal_section(data: Appendix2Data) -> Section:

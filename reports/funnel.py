@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -16,6 +16,7 @@ from reports.model import DEFAULT_MIN_GROUP, DropOff, Period, QuestionnaireRoles
 from reports.periods import month_of
 from storage.funnel import AT_QUESTION, CANCELLED, COMPLETED, STARTED
 from storage.models import FunnelCount
+from storage.models_campaigns import PollWindow
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,14 @@ async def drop_off(
         return await drop_off_in(
             session, period, scope, roles, question_titles, min_group=min_group
         )
+
+
+def _outside_windows() -> ColumnElement[bool]:
+    """Counters of questionnaires never served in a poll window. The counters do not say
+    whether a dialog ran in a window, and a window's dialogs are reported as that window only
+    (docs/anonymity.md, "Poll windows and calendar figures"): a month's completions against a
+    window's respondents would give the few answers beside them."""
+    return FunnelCount.questionnaire_id.not_in(select(PollWindow.questionnaire_id).distinct())
 
 
 async def drop_off_in(
@@ -73,6 +82,7 @@ async def drop_off_in(
     questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
     if roles.audiences:
         statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
+    statement = statement.where(_outside_windows())
     started = completed = cancelled = 0
     parked: dict[tuple[str, str], int] = {}
     for questionnaire_id, step, total in await session.execute(statement):
@@ -142,6 +152,7 @@ async def protected_drop_off(
     questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
     if roles.audiences:
         statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
+    statement = statement.where(_outside_windows())
     aligned = month_of(period.start).start == period.start
     started: dict[Atom, int] = {}
     for day, service, channel, total in await session.execute(statement):

@@ -8,6 +8,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Collection,
     Hashable,
     Iterable,
     Mapping,
@@ -15,7 +16,7 @@ from collections.abc import (
 )
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import groupby, product
 from typing import Any, Final, Literal, TypeVar
 
@@ -58,6 +59,7 @@ from reports.model import (
 )
 from reports.periods import month_of, segment_of
 from storage.models import Answer, Response
+from storage.models_campaigns import PollWindow
 from storage.models_reporting import ReportAnswer
 
 logger = logging.getLogger(__name__)
@@ -270,6 +272,17 @@ def _answer_of(
     return and_(answers.c.question_id.in_(ids), answers.c.question_id == by_questionnaire)
 
 
+def _calendar(table: FromClause) -> ColumnElement[bool]:
+    """Answers given outside poll windows: the only ones a calendar figure counts.
+
+    A poll window's answers are reported as that window only, by the window rule
+    (services.campaigns.department_groups; reports.windows for parameters): pooled into a
+    calendar figure they would let the window's results be subtracted from it, leaving the
+    few calendar answers beside them (docs/anonymity.md, "Poll windows and calendar figures").
+    """
+    return table.c.window_id.is_(None)
+
+
 def _in_periods(day: ColumnElement[date], periods: Sequence[Period]) -> ColumnElement[bool]:
     return or_(*(day.between(period.start, period.end) for period in periods))
 
@@ -446,6 +459,7 @@ async def _atoms(
             _answer_of(c, c, overall),
             c.c.submitted_on.between(span.start, span.end),
             c.c.questionnaire_id.in_(overall),
+            _calendar(c),
         )
         .group_by(*dimensions, *starts)
     )
@@ -574,6 +588,7 @@ async def _problems(
             p.c.submitted_on.between(period.start, period.end),
             p.c.questionnaire_id.in_(problems),
             p.c.option_id.is_not(None),
+            _calendar(p),
         )
         .group_by(p.c.question_id, p.c.option_id, *cell, *starts)
     )
@@ -697,6 +712,7 @@ async def _nps(
             c.c.submitted_on.between(period.start, period.end),
             c.c.questionnaire_id.in_(questions),
             number.is_not(None),
+            _calendar(c),
         )
         .group_by(*cell, *starts)
     )
@@ -1177,146 +1193,181 @@ def _fold_rows(
 # --- parameters and staff aspects (§3.1, §4.2): read by reports.parameters ----------------
 
 
-@dataclass(frozen=True, slots=True)
-class ParameterAtom:
-    """Answers to one parameter (or overall) question of one questionnaire in one atom."""
-
-    questionnaire_id: str
-    question_id: str
-    atom: Atom
-    counts: Counts
-
-
-@dataclass(frozen=True, slots=True)
-class ParameterPair:
-    """Respondents of one atom who gave a parameter the score ``parameter`` and the overall
-    question the score ``overall`` (both 1–5): a cell of the 5 × 5 table per atom, so the
-    correlation is computed without a single respondent's row leaving SQL."""
-
-    questionnaire_id: str
-    question_id: str
-    atom: Atom
-    parameter: int
-    overall: int
-    respondents: int
-
-
-def _parameter_cell(responses: FromClause, by_department: bool) -> tuple[ColumnElement[Any], ...]:
-    """The atom's cell: service × channel × life situation, or for staff the department
-    (whatever its other codes; staff answers carry none)."""
-    if by_department:
-        return (responses.c.department, literal(None), literal(None))
-    return (responses.c.service_code, responses.c.channel_code, responses.c.life_situation_code)
-
-
-async def parameter_atoms(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    questions: Mapping[str, tuple[str, ...]],
-    audience: str,
-    span: Period,
-    grain: Grain,
-    by_department: bool = False,
-) -> list[ParameterAtom]:
-    """Scores 1–5 and "cannot rate" per (questionnaire, question, atom) of the whole audience
-    in ``span`` for ``questions`` (questionnaire id -> question ids), in one query."""
-    ids = {question for found in questions.values() for question in found}
-    if not ids:
-        return []
-    async with _snapshot(sessions) as session:
-        # The reports' copy of the answers carries each answer's day and context: one range of
-        # its breakdown index per parameter, no lookup of the response.
-        c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
-        starts = _starts(c, grain)
-        cell = _parameter_cell(c, by_department)
-        statement = (
-            select(c.c.questionnaire_id, c.c.question_id, starts[-1], *cell, *_score_columns(c))
-            .where(
-                c.c.audience == audience,
-                c.c.question_id.in_(ids),
-                c.c.submitted_on.between(span.start, span.end),
-                c.c.questionnaire_id.in_(list(questions)),
-            )
-            .group_by(c.c.question_id, *cell, *starts, c.c.questionnaire_id)
-        )
-        rows = (await session.execute(statement)).all()
-    found: list[ParameterAtom] = []
-    for row in rows:
-        if row[1] not in questions.get(row[0], ()):
-            continue  # the same id in another questionnaire plays another role there
-        counts = _counts(row[6:])
-        if counts.respondents:
-            atom: Atom = (_atom_day(row[2], span), (row[3], row[4], row[5]))
-            found.append(ParameterAtom(row[0], row[1], atom, counts))
-    return found
-
-
-async def parameter_pairs(
-    sessions: async_sessionmaker[AsyncSession],
-    *,
-    questions: Mapping[str, tuple[str, ...]],
-    overall: Mapping[str, str],
-    audience: str,
-    period: Period,
-    grain: Grain,
-    by_department: bool = False,
-) -> list[ParameterPair]:
-    """The joint distribution of each parameter with the overall score of the same response,
-    per atom of the whole audience in ``period``: only respondents who scored both 1–5."""
-    wanted = {q: ids for q, ids in questions.items() if ids and q in overall}
-    ids = {question for found in wanted.values() for question in found}
-    if not ids:
-        return []
-    async with _snapshot(sessions) as session:
-        # Both answers from the reports' copy: the parameter's by the breakdown index, the
-        # overall score of the same response by the primary key's response prefix.
-        p = _table(ReportAnswer, "p", COPY_GROUPS_INDEX)
-        o = ReportAnswer.__table__.alias("o")
-        starts = _starts(p, grain)
-        cell = _parameter_cell(p, by_department)
-        keys = (p.c.questionnaire_id, p.c.question_id, starts[-1], *cell, p.c.number, o.c.number)
-        statement = (
-            select(*keys, func.count())
-            .select_from(
-                _then(
-                    p,
-                    o,
-                    and_(
-                        o.c.response_id == p.c.response_id,
-                        _answer_of(p, o, wanted_overall(overall, wanted)),
-                    ),
-                )
-            )
-            .where(
-                p.c.audience == audience,
-                p.c.question_id.in_(ids),
-                p.c.submitted_on.between(period.start, period.end),
-                p.c.questionnaire_id.in_(list(wanted)),
-                p.c.number.between(SCORES[0], SCORES[-1]),
-                o.c.number.between(SCORES[0], SCORES[-1]),
-            )
-            .group_by(*keys, *starts[:-1])
-        )
-        rows = (await session.execute(statement)).all()
-    return [
-        ParameterPair(
-            row[0],
-            row[1],
-            (_atom_day(row[2], period), (row[3], row[4], row[5])),
-            int(row[6]),
-            int(row[7]),
-            int(row[8]),
-        )
-        for row in rows
-        if row[1] in wanted.get(row[0], ())
-    ]
-
-
 def wanted_overall(
     overall: Mapping[str, str], questions: Mapping[str, tuple[str, ...]]
 ) -> dict[str, str]:
     """The overall question of each questionnaire that has parameters."""
     return {q: overall[q] for q in questions if q in overall}
+
+
+# --- poll windows (read by reports.windows) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRecord:
+    """A closed poll window and how many responses it got."""
+
+    id: int
+    questionnaire_id: str
+    opens_on: date
+    closes_on: date  # the planned last day
+    closed_at: datetime | None
+    respondents: int
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCount:
+    """Answers to one question of one window (of one department, for staff)."""
+
+    questionnaire_id: str
+    question_id: str
+    window_id: int
+    department: str | None
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPair:
+    """Respondents of one window (department) who gave a parameter ``parameter`` and the
+    overall question ``overall`` (both 1–5)."""
+
+    questionnaire_id: str
+    question_id: str
+    window_id: int
+    department: str | None
+    parameter: int
+    overall: int
+    respondents: int
+
+
+async def closed_windows(
+    sessions: async_sessionmaker[AsyncSession], questionnaires: Collection[str]
+) -> list[WindowRecord]:
+    """The closed windows of ``questionnaires`` with their respondents, oldest first."""
+    if not questionnaires:
+        return []
+    w = PollWindow.__table__.alias("w")
+    r = Response.__table__.alias("r")
+    statement = (
+        select(
+            w.c.id,
+            w.c.questionnaire_id,
+            w.c.opens_on,
+            w.c.closes_on,
+            w.c.closed_at,
+            func.count(r.c.id),
+        )
+        .select_from(w.outerjoin(r, r.c.window_id == w.c.id))
+        .where(w.c.status == "closed", w.c.questionnaire_id.in_(list(questionnaires)))
+        .group_by(w.c.id, w.c.questionnaire_id, w.c.opens_on, w.c.closes_on, w.c.closed_at)
+        .order_by(w.c.opens_on, w.c.id)
+    )
+    async with sessions() as session:
+        rows = (await session.execute(statement)).all()
+    return [
+        WindowRecord(
+            int(row[0]),
+            str(row[1]),
+            _day(row[2]),
+            _day(row[3]),
+            _utc(row[4]),
+            int(row[5]),
+        )
+        for row in rows
+    ]
+
+
+def _utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _window_cell(copies: FromClause, by_department: bool) -> ColumnElement[Any]:
+    return copies.c.department if by_department else literal(None)
+
+
+async def window_counts(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    questions: Mapping[str, tuple[str, ...]],
+    window_ids: Collection[int],
+    by_department: bool = False,
+) -> list[WindowCount]:
+    """Scores 1–5 and "cannot rate" per (questionnaire, question, window[, department])."""
+    ids = {question for found in questions.values() for question in found}
+    if not ids or not window_ids:
+        return []
+    c = ReportAnswer.__table__.alias("c")
+    department = _window_cell(c, by_department)
+    keys = (c.c.questionnaire_id, c.c.question_id, c.c.window_id, department)
+    statement = (
+        select(*keys, *_score_columns(c))
+        .where(
+            c.c.window_id.in_(list(window_ids)),
+            c.c.question_id.in_(ids),
+            c.c.questionnaire_id.in_(list(questions)),
+        )
+        .group_by(*keys)
+    )
+    async with _snapshot(sessions) as session:
+        rows = (await session.execute(statement)).all()
+    found: list[WindowCount] = []
+    for row in rows:
+        if row[1] not in questions.get(row[0], ()):
+            continue
+        counts = _counts(row[4:])
+        if counts.respondents:
+            found.append(WindowCount(row[0], row[1], int(row[2]), row[3], counts))
+    return found
+
+
+async def window_pairs(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    questions: Mapping[str, tuple[str, ...]],
+    overall: Mapping[str, str],
+    window_ids: Collection[int],
+    by_department: bool = False,
+) -> list[WindowPair]:
+    """The joint distribution of each parameter with the overall score of the same response,
+    per window (and department): only respondents who scored both 1–5."""
+    wanted = {q: ids for q, ids in questions.items() if ids and q in overall}
+    ids = {question for found in wanted.values() for question in found}
+    if not ids or not window_ids:
+        return []
+    p = ReportAnswer.__table__.alias("p")
+    o = ReportAnswer.__table__.alias("o")
+    department = _window_cell(p, by_department)
+    keys = (p.c.questionnaire_id, p.c.question_id, p.c.window_id, department, p.c.number)
+    statement = (
+        select(*keys, o.c.number, func.count())
+        .select_from(
+            p.join(
+                o,
+                and_(
+                    o.c.response_id == p.c.response_id,
+                    _answer_of(p, o, wanted_overall(overall, wanted)),
+                ),
+            )
+        )
+        .where(
+            p.c.window_id.in_(list(window_ids)),
+            p.c.question_id.in_(ids),
+            p.c.questionnaire_id.in_(list(wanted)),
+            p.c.number.between(SCORES[0], SCORES[-1]),
+            o.c.number.between(SCORES[0], SCORES[-1]),
+        )
+        .group_by(*keys, o.c.number)
+    )
+    async with _snapshot(sessions) as session:
+        rows = (await session.execute(statement)).all()
+    return [
+        WindowPair(row[0], row[1], int(row[2]), row[3], int(row[4]), int(row[5]), int(row[6]))
+        for row in rows
+        if row[1] in wanted.get(row[0], ())
+    ]
 
 
 # --- problems of every process at once (the Appendix 2 pain map) ---------------------------
@@ -1386,6 +1437,7 @@ async def situation_atoms(
         .where(
             *_scope_terms(r, Scope(audience=audience), [period]),
             r.c.questionnaire_id.in_(questions),
+            _calendar(r),
         )
         .group_by(*dimensions)
     )

@@ -1,46 +1,48 @@
 """Parameters of the deep poll (§3.1), staff aspects (§4.2, §4.4) and their key drivers.
 
-Every parameter is a 1–5 question with "cannot rate" apart. Its figures follow the report's
-disclosure method (reports.disclosure, docs/anonymity.md) with a plan of its own, the way NPS
-and each problem have one: the atoms (day × cell) of the whole audience are weighted by the
-respondents who *scored that parameter*, partitioned into blocks of at least ``k``, and a group
-shows the parameter only when it is a union of whole blocks. The report's main plan weighs
-atoms by those who scored the overall question; a parameter is asked of fewer people (show_if,
-"cannot rate"), so a block of the main plan may hold fewer than ``k`` parameter scores and two
-publishable groups could differ by one person's rating. With its own plan they cannot.
+The deep poll and the staff poll are answered in poll windows, and a window's answers are
+reported only as that window (reports.windows, docs/anonymity.md "Poll windows and calendar
+figures"). So every figure here is a sum over whole *shown* windows of the questionnaire that
+ran wholly inside the period (a hidden window, with fewer respondents than ``k``, counts
+nowhere), and nothing is ever cut finer than a window except departments, inside one window, by
+the window rule (reports.windows.department_groups):
 
-Key drivers: for each parameter, the correlation between the parameter's score and the overall
-score of the same respondents, computed from the 5 × 5 table of (parameter, overall) counts per
-atom, so no respondent's row leaves SQL. Spearman's ρ (ranks with ties as mid-ranks) is the
-driver strength; Pearson's r is given beside it. A driver is shown only when its pairs are a
-union of blocks of a plan over the pairs and there are at least :data:`MIN_DRIVER_PAIRS`.
+- a parameter's figure sums the windows where at least ``k`` people scored it (so the difference
+  of any two shown figures is whole windows of at least ``k`` scores each); the comparison is
+  the previous period's shown windows;
+- key drivers: the correlation between the parameter's score and the overall score of the same
+  respondents, from the 5 × 5 table of (parameter, overall) counts per window, so no
+  respondent's row leaves SQL. Spearman's ρ (ranks with ties as mid-ranks) is the driver
+  strength; Pearson's r is given beside it. A window adds its pairs only when it has at least
+  ``k`` of them, and a driver is shown from :data:`MIN_DRIVER_PAIRS` pairs;
+- the internal report's departments: only when the period holds exactly one shown staff window,
+  the groups of that window's results (the same enrolment titles and the same
+  :func:`reports.windows.department_groups`); an aspect per group with complementary
+  suppression inside the window. Never summed across windows: a department shown in one window
+  and merged in another would come out by subtraction.
 
-Staff (the internal report): the cell of an atom is the respondent's department (stored only
-while the department may be shown, services.campaigns.reported_department); departments are
-groups like services: shown when a union of blocks, the rest merged into «другие
-подразделения», the breakdown omitted when fewer than two groups can be shown.
+A report narrower than the whole audience (one service, channel or life situation) has no
+parameter section: a window is reported whole.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from reports.disclosure import Atom, Plan, in_scope, plan
 from reports.metrics import (
     Counts,
-    ParameterAtom,
-    ParameterPair,
-    grain_of,
-    parameter_atoms,
-    parameter_pairs,
+    WindowCount,
+    WindowPair,
     score_of,
+    window_counts,
+    window_pairs,
 )
 from reports.model import DEFAULT_MIN_GROUP, Period, QuestionnaireRoles, Scope, Score
 from reports.model import QUADRANT_LABELS as QUADRANT_LABELS
@@ -52,15 +54,24 @@ from reports.model import ParameterSection as ParameterSection
 
 # The section's values live with the report's (reports.model); importable from here too.
 from reports.model import Quadrant as Quadrant
+from reports.windows import OTHER_DEPARTMENTS as OTHER_DEPARTMENTS
+from reports.windows import (
+    GroupCounts,
+    ShownWindow,
+    department_groups,
+    windows_of,
+)
+from storage.campaigns import CampaignStore, Tally
 
 #: Fewest respondents with both scores before a correlation is shown. With n pairs the
 #: standard error of a correlation near 0.4 is about (1 − ρ²)/√(n − 1): at 30 it is ≈ 0.16,
 #: so the 95 % interval is about ±0.3 — wide, but enough to tell a strong driver (ρ ≈ 0.6)
 #: from a weak one (ρ ≈ 0.1). Below 30 the ranking of parameters would mostly be noise.
 MIN_DRIVER_PAIRS: Final = 30
+#: Windows' days are the body's; without a zone given, a window closed early is dated in UTC.
+UTC_ZONE: Final = ZoneInfo("UTC")
 #: Performance at or above the "high" band (mean ≥ 4.0) counts as good.
 GOOD_PERFORMANCE: Final = 4.0
-OTHER_DEPARTMENTS: Final = "другие подразделения"
 
 Table = Mapping[tuple[int, int], int]  # (parameter score, overall score) -> respondents
 
@@ -111,17 +122,11 @@ def spearman(table: Table) -> float | None:
     return _weighted_pearson(table, rank_x.__getitem__, rank_y.__getitem__)
 
 
-# --- building the section (pure) -------------------------------------------------------------
+# --- building the section from shown windows (pure) ------------------------------------------
 
 
 Key = tuple[str, str]  # questionnaire id, question id
-
-
-def _by_key(items: Iterable[ParameterAtom]) -> dict[Key, dict[Atom, Counts]]:
-    found: dict[Key, dict[Atom, Counts]] = {}
-    for item in items:
-        found.setdefault((item.questionnaire_id, item.question_id), {})[item.atom] = item.counts
-    return found
+Cells = dict[tuple[int, int], int]  # (parameter score, overall score) -> respondents
 
 
 def _sum(counts: Iterable[Counts]) -> Counts:
@@ -131,54 +136,55 @@ def _sum(counts: Iterable[Counts]) -> Counts:
     return total
 
 
-def _within(atoms: Mapping[Atom, Counts], period: Period) -> dict[Atom, Counts]:
-    return {a: c for a, c in atoms.items() if period.start <= a[0] <= period.end}
+def _per_window(items: Iterable[WindowCount]) -> dict[Key, dict[int, Counts]]:
+    """Counts per key and window, departments added up."""
+    found: dict[Key, dict[int, Counts]] = {}
+    for item in items:
+        windows = found.setdefault((item.questionnaire_id, item.question_id), {})
+        windows.setdefault(item.window_id, Counts()).add(item.counts)
+    return found
 
 
-def _plan_of(atoms: Mapping[Atom, Counts], period: Period, k: int, weekly: bool) -> Plan:
-    return plan(period, {atom: counts.n for atom, counts in atoms.items()}, k, weekly=weekly)
+def window_score(by_window: Mapping[int, Counts], windows: Collection[int], k: int) -> Score:
+    """The sum over ``windows`` of those where at least ``k`` scored: each window adds all its
+    scores or none, so two such sums differ by whole windows of at least ``k`` scores."""
+    eligible = [by_window[w] for w in windows if w in by_window and by_window[w].n >= max(k, 1)]
+    if not eligible:
+        return Score(n=0, suppressed=True)
+    return score_of(_sum(eligible), k)
 
 
-def group_score(
-    atoms: Mapping[Atom, Counts],
-    where: Callable[[Atom], bool],
-    period: Period,
-    k: int,
-    weekly: bool,
-    *,
-    the_plan: Plan | None = None,
-) -> Score:
-    """The score of the atoms passing ``where``: figures only for a union of whole blocks."""
-    the_plan = the_plan or _plan_of(atoms, period, k, weekly)
-    members = [atom for atom in atoms if where(atom)]
-    return score_of(
-        _sum(atoms[atom] for atom in members), k, hidden=not the_plan.publishable(members)
-    )
+def _tables(pairs: Iterable[WindowPair]) -> dict[Key, dict[int, Cells]]:
+    found: dict[Key, dict[int, Cells]] = {}
+    for pair in pairs:
+        cells = found.setdefault((pair.questionnaire_id, pair.question_id), {}).setdefault(
+            pair.window_id, {}
+        )
+        cell = (pair.parameter, pair.overall)
+        cells[cell] = cells.get(cell, 0) + pair.respondents
+    return found
 
 
-def _driver(
+def _window_driver(
     key: Key,
     title: str,
-    pairs: Mapping[Atom, Table],
-    where: Callable[[Atom], bool],
-    period: Period,
+    by_window: Mapping[int, Cells],
+    windows: Collection[int],
     k: int,
     min_pairs: int,
-    weekly: bool,
-    row: ParameterRow | None,
+    row: ParameterRow,
 ) -> DriverRow:
-    pairs_plan = plan(
-        period, {atom: sum(table.values()) for atom, table in pairs.items()}, k, weekly=weekly
-    )
-    members = [atom for atom in pairs if where(atom)]
-    table: dict[tuple[int, int], int] = {}
-    for atom in members:
-        for cell, count in pairs[atom].items():
+    table: Cells = {}
+    for window in windows:
+        cells = by_window.get(window, {})
+        if sum(cells.values()) < max(k, 1):
+            continue  # a window adds its pairs whole, or not at all
+        for cell, count in cells.items():
             table[cell] = table.get(cell, 0) + count
     n = sum(table.values())
-    if not members or n < max(min_pairs, k, 1) or not pairs_plan.publishable(members):
+    if n < max(min_pairs, k, 1):
         return DriverRow(key[0], key[1], title, 0, suppressed=True)
-    shown = row is not None and not row.current.suppressed
+    shown = not row.current.suppressed
     return DriverRow(
         key[0],
         key[1],
@@ -186,8 +192,8 @@ def _driver(
         n,
         spearman=spearman(table),
         pearson=pearson(table),
-        performance=row.current.mean if shown and row is not None else None,
-        share_satisfied=row.current.csat if shown and row is not None else None,
+        performance=row.current.mean if shown else None,
+        share_satisfied=row.current.csat if shown else None,
     )
 
 
@@ -214,47 +220,38 @@ def _with_quadrants(drivers: list[DriverRow]) -> tuple[tuple[DriverRow, ...], fl
     return tuple(result), split
 
 
-def build_section(
+def build_window_section(
     *,
-    counts: Sequence[ParameterAtom],
-    pairs: Sequence[ParameterPair],
+    counts: Sequence[WindowCount],
+    pairs: Sequence[WindowPair],
     keys: Sequence[Key],
     titles: Mapping[Key, str],
     period: Period,
     previous: Period,
-    where: Callable[[Atom], bool],
+    now: Collection[int],
+    before: Collection[int],
     min_group: int,
-    weekly: bool,
     min_pairs: int = MIN_DRIVER_PAIRS,
 ) -> ParameterSection:
-    """Rows and drivers of ``keys`` for the atoms passing ``where`` (the report's scope)."""
-    by_key = _by_key(counts)
-    tables: dict[Key, dict[Atom, dict[tuple[int, int], int]]] = {}
-    for pair in pairs:
-        per_atom = tables.setdefault((pair.questionnaire_id, pair.question_id), {})
-        cells = per_atom.setdefault(pair.atom, {})
-        cells[(pair.parameter, pair.overall)] = (
-            cells.get((pair.parameter, pair.overall), 0) + pair.respondents
-        )
+    """Rows and drivers of ``keys`` over the shown windows ``now`` (against ``before``)."""
+    by_key = _per_window(counts)
+    tables = _tables(pairs)
     rows: list[ParameterRow] = []
     drivers: list[DriverRow] = []
     for key in keys:
-        atoms = by_key.get(key, {})
+        by_window = by_key.get(key, {})
         title = titles.get(key, key[1])
-        now = _within(atoms, period)
         row = ParameterRow(
             key[0],
             key[1],
             title,
-            group_score(now, where, period, min_group, weekly),
-            group_score(_within(atoms, previous), where, previous, min_group, weekly),
-            asked=bool(now),
+            window_score(by_window, now, min_group),
+            window_score(by_window, before, min_group),
+            asked=any(window in by_window for window in now),
         )
         rows.append(row)
         drivers.append(
-            _driver(
-                key, title, tables.get(key, {}), where, period, min_group, min_pairs, weekly, row
-            )
+            _window_driver(key, title, tables.get(key, {}), now, min_group, min_pairs, row)
         )
     ranked, split = _with_quadrants(drivers)
     return ParameterSection(
@@ -275,6 +272,17 @@ def _titles(roles: QuestionnaireRoles, keys: Iterable[Key]) -> dict[Key, str]:
     return {key: roles.question_titles.get(key, key[1]) for key in keys}
 
 
+def _questions(keys: Iterable[Key]) -> dict[str, tuple[str, ...]]:
+    questions: dict[str, tuple[str, ...]] = {}
+    for questionnaire, question in keys:
+        questions[questionnaire] = (*questions.get(questionnaire, ()), question)
+    return questions
+
+
+def _ids(windows: Iterable[ShownWindow]) -> list[int]:
+    return [window.id for window in windows]
+
+
 # --- reading (through reports.metrics) -------------------------------------------------------
 
 
@@ -288,45 +296,33 @@ async def parameter_section(
     min_group: int = DEFAULT_MIN_GROUP,
     weekly: bool = False,
     min_pairs: int = MIN_DRIVER_PAIRS,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> ParameterSection | None:
-    """The parameters of ``scope``'s audience for the report of ``period``; None when its
-    questionnaires ask none."""
+    """The parameters of ``scope``'s audience for the report of ``period``, over the shown
+    windows that ran wholly inside it; None when its questionnaires ask none, or when the
+    scope is narrower than the whole audience (a window is reported whole). ``weekly`` is
+    accepted for the callers' sake: windows, not calendar units, are the parts here."""
+    del weekly
     keys = _keys(roles, scope.audience)
-    if not keys:
+    if not keys or (scope.service, scope.channel, scope.life_situation) != (None, None, None):
         return None
-    questions: dict[str, tuple[str, ...]] = {}
-    for questionnaire, question in keys:
-        questions[questionnaire] = (*questions.get(questionnaire, ()), question)
-    span = Period(min(period.start, previous.start), max(period.end, previous.end))
-    grain = grain_of([period, previous], weekly)
-    # Two reads side by side: on SQLite the report engine's two connections use both cores.
-    async with asyncio.TaskGroup() as group:
-        counts_task = group.create_task(
-            parameter_atoms(
-                sessions, questions=questions, audience=scope.audience, span=span, grain=grain
-            )
-        )
-        pairs_task = group.create_task(
-            parameter_pairs(
-                sessions,
-                questions=questions,
-                overall=roles.overall,
-                audience=scope.audience,
-                period=period,
-                grain=grain_of([period], weekly),
-            )
-        )
-    counts, pairs = counts_task.result(), pairs_task.result()
-    return build_section(
+    questions = _questions(keys)
+    now, before = await windows_of(sessions, list(questions), [period, previous], min_group, zone)
+    wanted = _ids(now) + _ids(before)
+    counts = await window_counts(sessions, questions=questions, window_ids=wanted)
+    pairs = await window_pairs(
+        sessions, questions=questions, overall=roles.overall, window_ids=_ids(now)
+    )
+    return build_window_section(
         counts=counts,
         pairs=pairs,
         keys=keys,
         titles=_titles(roles, keys),
         period=period,
         previous=previous,
-        where=in_scope(scope.service, scope.channel, scope.life_situation),
+        now=_ids(now),
+        before=_ids(before),
         min_group=min_group,
-        weekly=weekly,
         min_pairs=min_pairs,
     )
 
@@ -334,72 +330,126 @@ async def parameter_section(
 # --- the internal report --------------------------------------------------------------------
 
 
-def _pooled(items: Iterable[ParameterAtom]) -> dict[Atom, Counts]:
-    pooled: dict[Atom, Counts] = {}
-    for item in items:
-        pooled.setdefault(item.atom, Counts()).add(item.counts)
-    return pooled
+def _rest_hidden(
+    groups: Mapping[str | None, Counts], total: Counts, k: int
+) -> dict[str | None, bool]:
+    """Which groups of one window hide an aspect: fewer than ``k`` scored it in them, or, since
+    the window's total is shown, hiding them would leave 1 to ``k`` − 1 scores to subtract
+    (then the smallest shown groups are hidden too, like department_groups does)."""
+    hidden = {key: counts.n < max(k, 1) for key, counts in groups.items()}
+    shown = sorted(
+        (key for key, is_hidden in hidden.items() if not is_hidden),
+        key=lambda key: (groups[key].n, str(key)),
+    )
+    left = total.n - sum(groups[key].n for key in shown)
+    while shown and 0 < left < k:
+        key = shown.pop(0)
+        hidden[key] = True
+        left += groups[key].n
+    if len(shown) < 2:
+        hidden = dict.fromkeys(groups, True)  # one group against the total is the rest
+    return hidden
 
 
-def _department_rows(
-    overall: Mapping[Atom, Counts],
-    aspects: Mapping[Key, dict[Atom, Counts]],
-    keys: Sequence[Key],
-    period: Period,
-    previous: Period,
+@dataclass(frozen=True, slots=True)
+class _WindowGroups:
+    """One window's department groups (by the window rule) and each group's members."""
+
+    rows: list[tuple[str | None, str, GroupCounts]]  # code (None: the rest), title, counts
+    members: dict[str | None, str | None]  # stored department code -> group code
+
+
+async def _window_groups(
+    sessions: async_sessionmaker[AsyncSession],
+    window: ShownWindow,
+    overall_question: str | None,
     department_titles: Mapping[str, str],
     k: int,
-    weekly: bool,
-) -> tuple[tuple[DepartmentRow, ...], bool]:
-    now, before = _within(overall, period), _within(overall, previous)
-    now_plan, before_plan = _plan_of(now, period, k, weekly), _plan_of(before, previous, k, weekly)
-    codes = sorted({atom[1][0] for atom in now if atom[1][0] is not None}, key=str)
-    shown = [
-        code
-        for code in codes
-        if code in department_titles
-        and now_plan.publishable([a for a in now if a[1][0] == code])
-        and score_of(_sum(c for a, c in now.items() if a[1][0] == code), k).n >= k
-    ]
-
-    def rest(atom: Atom) -> bool:
-        return atom[1][0] not in shown
-
-    rest_shown = any(rest(a) for a in now) and now_plan.publishable([a for a in now if rest(a)])
-    if len(shown) + rest_shown < 2:
-        return (), bool(codes)
-    aspect_plans = {
-        key: _plan_of(_within(aspects.get(key, {}), period), period, k, weekly) for key in keys
+) -> _WindowGroups:
+    """The groups the window's results show (services.campaigns: tallies by department,
+    titled only while the department may be shown, then department_groups)."""
+    tallies = await CampaignStore(sessions).tallies(window.id, overall_question)
+    code_of = {title: code for code, title in department_titles.items()}
+    titled: dict[str | None, GroupCounts] = {}
+    for tally in tallies:
+        title = department_titles.get(tally.department) if tally.department else None
+        titled[title] = titled.get(title, GroupCounts()) + GroupCounts.of(tally)
+    groups = department_groups(
+        [Tally(t, c.respondents, c.by_score, c.cannot_rate) for t, c in titled.items()], k
+    )
+    rows: list[tuple[str | None, str, GroupCounts]] = []
+    named: set[str] = set()
+    for group in groups:
+        code = None if group.merged else code_of.get(group.title)
+        if code is not None:
+            named.add(code)
+        rows.append((code, group.title, group.counts))
+    members = {
+        tally.department: (tally.department if tally.department in named else None)
+        for tally in tallies
     }
+    return _WindowGroups(rows, members)
 
-    def row(key: str | None, title: str, where: Callable[[Atom], bool]) -> DepartmentRow:
-        return DepartmentRow(
-            key,
-            title,
-            group_score(now, where, period, k, weekly, the_plan=now_plan),
-            group_score(before, where, previous, k, weekly, the_plan=before_plan),
-            tuple(
-                (
-                    question,
-                    group_score(
-                        _within(aspects.get((questionnaire, question), {}), period),
-                        where,
-                        period,
-                        k,
-                        weekly,
-                        the_plan=aspect_plans[(questionnaire, question)],
-                    ),
-                )
-                for questionnaire, question in keys
-            ),
+
+def _score(counts: GroupCounts, k: int) -> Score:
+    return score_of(Counts(list(counts.by_score), counts.cannot_rate), k)
+
+
+async def _department_rows(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: Sequence[ShownWindow],
+    before: Sequence[ShownWindow],
+    overall_question: str | None,
+    aspect_counts: Sequence[WindowCount],
+    keys: Sequence[Key],
+    department_titles: Mapping[str, str],
+    k: int,
+) -> tuple[tuple[DepartmentRow, ...], bool]:
+    """Departments of the period's only shown window, by its results' groups; none when the
+    period holds several windows (never summed across windows) or the window shows none."""
+    if len(now) != 1:
+        return (), len(now) > 1
+    window = now[0]
+    current = await _window_groups(sessions, window, overall_question, department_titles, k)
+    if not current.rows:
+        return (), True
+    earlier: dict[str | None, Score] = {}
+    if len(before) == 1:
+        previous = await _window_groups(
+            sessions, before[0], overall_question, department_titles, k
         )
-
-    rows = [
-        row(code, department_titles[code], lambda a, c=code: a[1][0] == c)  # type: ignore[misc]
-        for code in shown
-    ]
-    if rest_shown:
-        rows.append(row(None, OTHER_DEPARTMENTS, rest))
+        earlier = {code: _score(counts, k) for code, _, counts in previous.rows}
+    # Aspects per group, inside this window only.
+    per_group: dict[Key, dict[str | None, Counts]] = {}
+    totals: dict[Key, Counts] = {}
+    for item in aspect_counts:
+        if item.window_id != window.id:
+            continue
+        key = (item.questionnaire_id, item.question_id)
+        group = current.members.get(item.department)
+        per_group.setdefault(key, {}).setdefault(group, Counts()).add(item.counts)
+        totals.setdefault(key, Counts()).add(item.counts)
+    hidden = {
+        key: _rest_hidden(per_group.get(key, {}), totals.get(key, Counts()), k) for key in keys
+    }
+    rows: list[DepartmentRow] = []
+    for code, title, counts in current.rows:
+        aspects: list[tuple[str, Score]] = []
+        for key in keys:
+            found = per_group.get(key, {}).get(code)
+            window_total = totals.get(key, Counts())
+            is_hidden = found is None or hidden[key].get(code, True) or window_total.n < max(k, 1)
+            aspects.append((key[1], score_of(found, k, hidden=is_hidden)))
+        rows.append(
+            DepartmentRow(
+                code,
+                title,
+                _score(counts, k),
+                earlier.get(code, Score(n=0, suppressed=True)),
+                tuple(aspects),
+            )
+        )
     return tuple(rows), False
 
 
@@ -414,9 +464,15 @@ async def internal_report(
     weekly: bool = False,
     title: str = "Отчёт по опросу сотрудников",
     min_pairs: int = MIN_DRIVER_PAIRS,
+    zone: ZoneInfo = UTC_ZONE,
+    closing: bool = False,
 ) -> InternalReport:
-    """Staff results by aspect and by department (department titles by code; codes not in it
-    are never named), against ``previous``."""
+    """Staff results by aspect and by department over the shown staff windows that ran wholly
+    inside ``period``, against those of ``previous``. ``department_titles``: the departments
+    the window results may name (catalog titles by code, those shown by enrolment); codes not
+    in it are never named. ``closing``: the windows whose last day falls in the period instead
+    (the pain map: each window in the quarter it closed)."""
+    del weekly
     audience = "internal"
     keys = _keys(roles, audience)
     overall_ids = {
@@ -424,68 +480,61 @@ async def internal_report(
         for q in roles.overall
         if roles.audiences.get(q, "external") == audience
     }
+    questionnaires = set(overall_ids) | {q for q, _ in keys}
+    now, before = await windows_of(
+        sessions, sorted(questionnaires), [period, previous], min_group, zone, closing=closing
+    )
+    aspects_asked = _questions(keys)
     questions: dict[str, tuple[str, ...]] = {q: (o,) for q, o in overall_ids.items()}
-    for questionnaire, question in keys:
-        questions[questionnaire] = (*questions.get(questionnaire, ()), question)
-    span = Period(min(period.start, previous.start), max(period.end, previous.end))
-    grain = grain_of([period, previous], weekly)
-    counts = await parameter_atoms(
+    for questionnaire, ids in aspects_asked.items():
+        questions[questionnaire] = (*questions.get(questionnaire, ()), *ids)
+    counts = await window_counts(
         sessions,
         questions=questions,
-        audience=audience,
-        span=span,
-        grain=grain,
+        window_ids=_ids(now) + _ids(before),
         by_department=True,
     )
-    pairs = await parameter_pairs(
-        sessions,
-        questions={
-            q: tuple(x for x in ids if x != overall_ids.get(q)) for q, ids in questions.items()
-        },
-        overall=roles.overall,
-        audience=audience,
-        period=period,
-        grain=grain_of([period], weekly),
-        by_department=True,
+    pairs = await window_pairs(
+        sessions, questions=aspects_asked, overall=roles.overall, window_ids=_ids(now)
     )
     overall_items = [c for c in counts if overall_ids.get(c.questionnaire_id) == c.question_id]
     aspect_items = [c for c in counts if overall_ids.get(c.questionnaire_id) != c.question_id]
-    overall = _pooled(overall_items)
-
-    def everyone(atom: Atom) -> bool:
-        return True
-
-    aspects = build_section(
+    overall: dict[int, Counts] = {}
+    for item in overall_items:
+        overall.setdefault(item.window_id, Counts()).add(item.counts)
+    aspects = build_window_section(
         counts=aspect_items,
         pairs=pairs,
         keys=keys,
         titles=_titles(roles, keys),
         period=period,
         previous=previous,
-        where=everyone,
+        now=_ids(now),
+        before=_ids(before),
         min_group=min_group,
-        weekly=weekly,
         min_pairs=min_pairs,
     )
-    departments, withheld = _department_rows(
-        overall,
-        _by_key(aspect_items),
-        keys,
-        period,
-        previous,
-        department_titles,
-        min_group,
-        weekly,
+    overall_question = next(
+        (overall_ids[w.questionnaire_id] for w in now if w.questionnaire_id in overall_ids),
+        None,
+    )
+    departments, withheld = await _department_rows(
+        sessions,
+        now=now,
+        before=before,
+        overall_question=overall_question,
+        aspect_counts=aspect_items,
+        keys=keys,
+        department_titles=department_titles,
+        k=min_group,
     )
     return InternalReport(
         title=title,
         period=period,
         compared_with=previous,
         min_group=min_group,
-        overall=group_score(_within(overall, period), everyone, period, min_group, weekly),
-        overall_previous=group_score(
-            _within(overall, previous), everyone, previous, min_group, weekly
-        ),
+        overall=window_score(overall, _ids(now), min_group),
+        overall_previous=window_score(overall, _ids(before), min_group),
         aspects=aspects,
         departments=departments,
         departments_withheld=withheld,

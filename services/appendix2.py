@@ -36,6 +36,8 @@ class StaffResults(Protocol):
 
     async def staff_results(self, period: Period) -> list[StaffWindowResult]: ...
 
+    async def deep_results(self, period: Period) -> list[StaffWindowResult]: ...
+
 
 class AppealsMonitor(Protocol):
     """The §3.5 quarterly monitoring (services.appeals.AppealsService)."""
@@ -110,6 +112,7 @@ class Appendix2Service:
             appeals = tuple([await self._appeals.monitoring(q) for q in quarters_of(period)])
             titles = self._appeals.titles()
         staff = await self._staff.staff_results(period) if self._staff is not None else []
+        deep = await self._staff.deep_results(period) if self._staff is not None else []
         if self._painmap is not None:
             pains = tuple(await self._painmap.pains(period))
         else:
@@ -131,6 +134,7 @@ class Appendix2Service:
                 appeals=appeals,
                 appeal_titles=titles,
                 staff_windows=tuple(staff),
+                deep_windows=tuple(deep),
                 charts=tuple(Chart(_CHART_CAPTIONS.get(name, name), png) for name, png in charts),
             )
         )

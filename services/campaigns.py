@@ -40,6 +40,12 @@ from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.disclosure import mask_contacts
 from reports.model import Band
 from reports.telegram import band_text, split_message
+from reports.windows import OTHER_DEPARTMENTS as OTHER_DEPARTMENTS
+from reports.windows import DepartmentGroup as DepartmentGroup
+from reports.windows import GroupCounts as GroupCounts
+from reports.windows import department_groups as department_groups
+from reports.windows import merge_tallies as merge_tallies
+from reports.windows import total_of as total_of
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
@@ -63,7 +69,6 @@ _WINDOW_PAYLOAD_RE: Final = re.compile(r"w([1-9][0-9]{0,17})")
 CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH: Final = 8
 MAX_CODES_PER_CALL: Final = 1000
-OTHER_DEPARTMENTS: Final = "другие подразделения"
 OTHER_DEPARTMENTS_TEXT: Final = Text(ru=OTHER_DEPARTMENTS, en="other departments")
 
 #: Participation keys outlive the window a little, so the nightly purge is a safety net only.
@@ -75,7 +80,6 @@ PUBLISH_LOOKBACK: Final = timedelta(days=31)
 #: Published results go out as one message: keep the department list short.
 MAX_PUBLISHED_DEPARTMENTS: Final = 20
 SCORES: Final = (1, 2, 3, 4, 5)
-SATISFIED: Final = (4, 5)
 
 
 # --- ports ----------------------------------------------------------------------------------
@@ -193,103 +197,9 @@ def normalize_code(code: str) -> str | None:
 
 # --- results, pure ----------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class GroupCounts:
-    """Overall answers of a group of respondents."""
-
-    respondents: int = 0
-    by_score: tuple[int, ...] = (0, 0, 0, 0, 0)
-    cannot_rate: int = 0
-
-    @property
-    def n(self) -> int:
-        """Respondents with a score 1–5: the base of CSAT and the mean."""
-        return sum(self.by_score)
-
-    @property
-    def csat(self) -> float | None:
-        if not self.n:
-            return None
-        return 100.0 * sum(self.by_score[s - 1] for s in SATISFIED) / self.n
-
-    @property
-    def mean(self) -> float | None:
-        if not self.n:
-            return None
-        return sum(s * c for s, c in zip(SCORES, self.by_score, strict=True)) / self.n
-
-    def __add__(self, other: GroupCounts) -> GroupCounts:
-        return GroupCounts(
-            self.respondents + other.respondents,
-            tuple(a + b for a, b in zip(self.by_score, other.by_score, strict=True)),
-            self.cannot_rate + other.cannot_rate,
-        )
-
-    @classmethod
-    def of(cls, tally: Tally) -> GroupCounts:
-        return cls(tally.respondents, tally.by_score, tally.cannot_rate)
-
-
-def total_of(tallies: Iterable[Tally]) -> GroupCounts:
-    total = GroupCounts()
-    for tally in tallies:
-        total = total + GroupCounts.of(tally)
-    return total
-
-
-def merge_tallies(
-    tallies: Iterable[Tally], rename: Callable[[str | None], str | None]
-) -> list[Tally]:
-    """Tallies re-keyed by `rename` (None: no department shown), those with one key summed."""
-    merged: dict[str | None, GroupCounts] = {}
-    for tally in tallies:
-        key = rename(tally.department)
-        merged[key] = merged.get(key, GroupCounts()) + GroupCounts.of(tally)
-    return [
-        Tally(key, counts.respondents, counts.by_score, counts.cannot_rate)
-        for key, counts in merged.items()
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class DepartmentGroup:
-    title: str
-    counts: GroupCounts
-    merged: bool = False  # «другие подразделения»: the departments below the threshold
-
-
-def department_groups(tallies: Sequence[Tally], min_group: int) -> list[DepartmentGroup]:
-    """The department breakdown that may be shown, or [] when none may.
-
-    A department is shown when at least `min_group` of its respondents gave a score; the others
-    are merged into «другие подразделения», shown only if that group reaches the threshold too.
-    Since the total is shown, what is left out (total minus the shown groups) must not be a
-    group of 1 to `min_group` − 1 either: the smallest shown department joins the merged group
-    until it is not. With fewer than two departments shown there is no breakdown at all: one
-    department against the rest would reveal the rest.
-    """
-    counts = {t.department: GroupCounts.of(t) for t in tallies}
-    shown = sorted(
-        (d for d, c in counts.items() if d is not None and c.n >= min_group),
-        key=lambda d: (counts[d].n, counts[d].respondents, d or ""),
-    )
-    rest = GroupCounts()
-    for department, group in counts.items():
-        if department not in shown:
-            rest = rest + group
-
-    def revealing(group: GroupCounts) -> bool:
-        return 0 < group.n < min_group or 0 < group.respondents < min_group
-
-    while shown and revealing(rest):
-        rest = rest + counts[shown.pop(0)]
-    if len(shown) < 2:
-        return []
-    groups = [DepartmentGroup(str(d), counts[d]) for d in sorted(shown, key=str)]
-    if rest.respondents:
-        groups.append(DepartmentGroup(OTHER_DEPARTMENTS, rest, merged=True))
-    return groups
+# GroupCounts, DepartmentGroup, department_groups, merge_tallies and total_of live in
+# reports.windows (the window rule is shared with the reports' parameter sections) and are
+# imported above under their old names.
 
 
 def _number(value: float, digits: int = 1) -> str:

@@ -459,7 +459,10 @@ class PainMapService:
             for p in await self.store.pains([STAFF_PROCESS])
             if p.source == STAFF_ASPECT
         }
-        satisfaction, found = _staff_figures(await self.reporting.internal_report(period), known)
+        # Each shown staff window once, under the quarter it closed in (a window across a
+        # quarter's edge would otherwise be in no quarter).
+        report = await self.reporting.internal_report(period, closing=True)
+        satisfaction, found = _staff_figures(report, known)
         ids = await self.store.save_period(
             STAFF_PROCESS,
             Span(period.start, period.end),

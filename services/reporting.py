@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from questionnaires.catalog import Catalog, Service
+from questionnaires.departments import shown_departments
 from questionnaires.schema import Language
 from reports.chart_cache import drawn
 from reports.charts import csat_trend_png, distribution_png
@@ -45,6 +47,7 @@ from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
 from storage.database import Sessions
+from storage.staff import StaffStore
 
 _Value = str | int | float | date | None
 
@@ -73,6 +76,8 @@ class ReportingPolicy:
     alert_threshold: int = 2  # an overall score at or below it counts as strongly negative
     #: Internal officers (§4.5): the staff report (/report → «Сотрудники») and nothing else.
     internal_officer_ids: frozenset[int] = frozenset()
+    #: The body's zone: the day a poll window closed early is that zone's day.
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     @property
     def min_group(self) -> int:
@@ -202,21 +207,35 @@ class ReportingService:
             scope=scope,
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
+            zone=self._policy.zone,
         )
         return replace(report, parameters=section)
 
-    async def internal_report(self, period: Period) -> InternalReport:
+    async def internal_report(self, period: Period, *, closing: bool = False) -> InternalReport:
         """Staff results by aspect and department (§4.2, §4.4), against the previous period
-        of the same kind."""
+        of the same kind, over the shown staff windows that ran inside it (``closing``: that
+        closed in it, as the pain map files each window under its closing quarter)."""
         return await internal_report(
             self._sessions,
             roles=self._roles,
             period=period,
             previous=calendar_previous(period),
-            department_titles={d.code: d.title.ru for d in self.catalog.departments},
+            department_titles=await self._shown_departments(),
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
+            zone=self._policy.zone,
+            closing=closing,
         )
+
+    async def _shown_departments(self) -> dict[str, str]:
+        """The departments window results may name (services.campaigns: catalog titles of the
+        departments the enrolment rule shows), so the internal report groups a window the way
+        its results did."""
+        catalog = {d.code: d for d in self.catalog.departments}
+        shown = shown_departments(
+            await StaffStore(self._sessions).member_counts(), self._policy.min_group, catalog
+        )
+        return {code: catalog[code].title.ru for code, kept in shown.items() if kept}
 
     async def internal_report_files(self, period: Period, language: Language) -> ReportFiles:
         """The staff report as messages and the aspects' importance × performance chart."""

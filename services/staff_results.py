@@ -46,9 +46,18 @@ class StaffResultsReader:
         """Staff windows that ran wholly inside ``period``, oldest first; a window with fewer
         respondents than the threshold shows no figures, departments only by the rule of
         services.campaigns.department_groups."""
-        windows = await self._store.windows(
-            statuses=(WindowStatus.CLOSED,), audience=CampaignAudience.STAFF
-        )
+        return await self._results(period, CampaignAudience.STAFF)
+
+    async def deep_results(self, period: Period) -> list[StaffWindowResult]:
+        """The citizens' poll windows (the deep poll) that ran wholly inside ``period``, as
+        their results showed them: the whole window or nothing (Appendix 2 lists them beside
+        the post-service calendar figures, which never count them)."""
+        return await self._results(period, CampaignAudience.EXTERNAL)
+
+    async def _results(
+        self, period: Period, audience: CampaignAudience
+    ) -> list[StaffWindowResult]:
+        windows = await self._store.windows(statuses=(WindowStatus.CLOSED,), audience=audience)
         results: list[StaffWindowResult] = []
         for row in windows:
             closes_on = self._last_day(row)

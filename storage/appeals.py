@@ -11,9 +11,11 @@ from typing import Final
 
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from storage.models import Answer, Response
 from storage.models_appeals import Appeal, AppealQuarterCount
+from storage.models_campaigns import PollWindow
 
 logger = logging.getLogger(__name__)
 
@@ -230,10 +232,33 @@ class AppealStore:
             return {row[0]: int(row[1]) for row in await session.execute(statement)}
 
     async def poll_counts(
-        self, questionnaire_id: str, question_ids: Sequence[str], start: date, end: date
+        self,
+        questionnaire_id: str,
+        question_ids: Sequence[str],
+        start: date,
+        end: date,
+        *,
+        min_respondents: int,
     ) -> list[PollCount]:
-        """Option answers of the poll's questions per day and cell (disclosure atoms)."""
+        """Option answers of the poll's questions per day and cell (disclosure atoms), from the
+        shown windows of the poll only: closed, run wholly inside ``start``–``end`` (by their
+        planned days), with at least ``min_respondents`` responses. A poll's answers are
+        reported only with whole shown windows (docs/anonymity.md, "Poll windows and calendar
+        figures"); a hidden window counts nowhere."""
         r, a = Response, Answer
+        w, answered = PollWindow, aliased(Response)
+        shown = (
+            select(w.id)
+            .join(answered, answered.window_id == w.id)
+            .where(
+                w.status == "closed",
+                w.questionnaire_id == questionnaire_id,
+                w.opens_on >= start,
+                w.closes_on <= end,
+            )
+            .group_by(w.id)
+            .having(func.count(answered.id) >= max(min_respondents, 1))
+        )
         dimensions = (
             r.submitted_on,
             r.service_code,
@@ -249,6 +274,7 @@ class AppealStore:
             .where(
                 r.questionnaire_id == questionnaire_id,
                 r.submitted_on.between(start, end),
+                r.window_id.in_(shown),
                 a.option_id.is_not(None),
             )
             .group_by(*dimensions)

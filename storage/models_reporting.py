@@ -69,6 +69,8 @@ GROUPS_INDEX = Index(
     ReportAnswer.questionnaire_id,
     ReportAnswer.number,
     ReportAnswer.option_id,
+    # Calendar figures leave poll windows' answers out (window_id IS NULL), read from here.
+    ReportAnswer.window_id,
 )
 #: One question's chosen options in option order (problems), with the response to find its
 #: other answers by.
@@ -85,4 +87,5 @@ OPTIONS_INDEX = Index(
     ReportAnswer.submitted_on,
     ReportAnswer.questionnaire_id,
     ReportAnswer.response_id,
+    ReportAnswer.window_id,
 )

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from bot.cli import main
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from storage.database import create_engine, create_session_factory
+from storage.models_campaigns import PollWindow, StaffMember
 from storage.responses import ResponseStore
 from tests.seeding import seed_ratings
 
@@ -69,9 +70,35 @@ def test_issue10_report_xlsx_html_and_a_custom_range(
 
 
 def _seed_staff(url: str, department: str | None, count: int, day: date, tools: int) -> None:
+    """Enrolled staff answering the closed staff window 1 (10–14 November 2025): staff figures
+    are sums over whole shown windows, departments named as the window's results name them."""
+
     async def seed() -> None:
         engine = create_engine(url)
-        store = ResponseStore(create_session_factory(engine))
+        sessions = create_session_factory(engine)
+        async with sessions.begin() as session:
+            if await session.get(PollWindow, 1) is None:
+                session.add(
+                    PollWindow(
+                        id=1,
+                        campaign_id="staff",
+                        questionnaire_id="staff",
+                        audience="staff",
+                        opens_on=date(2025, 11, 10),
+                        closes_on=date(2025, 11, 14),
+                        status="closed",
+                        origin="schedule",
+                    )
+                )
+            for index in range(count if department else 0):
+                session.add(
+                    StaffMember(
+                        member_key=f"{department}-{index}",
+                        department=department,
+                        enrolled_on=date(2025, 11, 1),
+                    )
+                )
+        store = ResponseStore(sessions)
         for _ in range(count):
             await store.save(
                 CompletedResponse(

@@ -23,6 +23,7 @@ from services.appeals import AppealsMapping, AppealsService
 from storage.appeals import AppealStore
 from storage.responses import ResponseStore
 from tests.appeals.generate import FIXTURES
+from tests.reports.conftest import add_window
 
 Q3 = Period(date(2026, 7, 1), date(2026, 9, 30))
 POLICY = DisclosurePolicy(min_group=5)
@@ -106,8 +107,29 @@ async def test_an_empty_register_reports_zeros_without_failing(store: AppealStor
     assert "Поступило всего: <b>0</b>" in render_monitoring(m)
 
 
+#: The deep poll's windows: its answers count only in whole shown windows inside the quarter.
+AUGUST_WINDOW = 31
+SMALL_WINDOW = 32  # fewer respondents than the threshold: hidden, counts nowhere
+EDGE_WINDOW = 33  # across the quarter's end: in no quarter
+
+
+@pytest.fixture(autouse=True)
+async def _windows(sessions: async_sessionmaker[AsyncSession]) -> None:
+    for window, opens_on, closes_on in (
+        (AUGUST_WINDOW, date(2026, 8, 3), date(2026, 8, 14)),
+        (SMALL_WINDOW, date(2026, 8, 17), date(2026, 8, 21)),
+        (EDGE_WINDOW, date(2026, 9, 28), date(2026, 10, 9)),
+    ):
+        await add_window(sessions, window, "deep_external", opens_on, closes_on)
+
+
 async def _poll(
-    responses: ResponseStore, day: date, answers: list[AnswerRow], times: int, service: str = "s1"
+    responses: ResponseStore,
+    day: date,
+    answers: list[AnswerRow],
+    times: int,
+    service: str = "s1",
+    window: int | None = AUGUST_WINDOW,
 ) -> None:
     response = CompletedResponse(
         questionnaire_id="deep_external",
@@ -117,9 +139,28 @@ async def _poll(
         context=ResponseContext(service, "c1", None),
         submitted_on=day,
         answers=tuple(answers),
+        window_id=window,
     )
     for _ in range(times):
         await responses.save(response)
+
+
+async def test_only_whole_shown_windows_inside_the_quarter_count(
+    store: AppealStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    responses = ResponseStore(sessions)
+    yes, no = AnswerRow("complained", option_id="yes"), AnswerRow("complained", option_id="no")
+    await _poll(responses, date(2026, 8, 10), [yes], 6)
+    await _poll(responses, date(2026, 8, 10), [no], 5)
+    # Three in a hidden window, five outside any window, six in a window across the edge:
+    # counted, each would come back as the difference against the shown window's results.
+    await _poll(responses, date(2026, 8, 18), [yes], 3, window=SMALL_WINDOW)
+    await _poll(responses, date(2026, 8, 25), [yes], 5, window=None)
+    await _poll(responses, date(2026, 9, 29), [yes], 6, window=EDGE_WINDOW)
+    poll = (await _monitoring(store)).poll
+    assert poll is not None and not poll.hidden
+    assert poll.answered == 11
+    assert poll.complained is not None and poll.complained.count == 6
 
 
 async def test_the_polls_complaint_answers_pass_the_disclosure_policy(

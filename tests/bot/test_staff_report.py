@@ -10,11 +10,37 @@ from openpyxl import load_workbook
 
 from handlers.officer import StaffPress
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from storage.models_campaigns import PollWindow, StaffMember
 from storage.responses import ResponseStore
 from tests.bot.conftest import INTERNAL_OFFICER_ID, OFFICER_ID, World
 
 
 async def _staff(world: World, department: str, count: int, equipment: int) -> None:
+    """Answers of enrolled staff in the closed staff window 3 (10–14 November 2025): staff
+    figures are sums over whole shown windows, departments named as the window's results
+    name them (only while enough staff are enrolled in them)."""
+    async with world.sessions.begin() as session:
+        if await session.get(PollWindow, 3) is None:
+            session.add(
+                PollWindow(
+                    id=3,
+                    campaign_id="staff",
+                    questionnaire_id="staff",
+                    audience="staff",
+                    opens_on=date(2025, 11, 10),
+                    closes_on=date(2025, 11, 14),
+                    status="closed",
+                    origin="schedule",
+                )
+            )
+        for index in range(count):
+            session.add(
+                StaffMember(
+                    member_key=f"{department}-{index}",
+                    department=department,
+                    enrolled_on=date(2025, 11, 1),
+                )
+            )
     store = ResponseStore(world.sessions)
     for _ in range(count):
         await store.save(

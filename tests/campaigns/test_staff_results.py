@@ -70,3 +70,23 @@ async def test_a_window_with_too_few_staff_shows_no_figures(
     )
     assert (result.respondents, result.n, result.csat, result.mean) == (0, 0, None, None)
     assert result.departments == ()
+
+
+async def test_the_deep_polls_windows_are_read_whole_for_appendix_2(
+    world: CampaignWorld, questionnaires: dict[str, Questionnaire]
+) -> None:
+    await world.tick(local(2026, 4, 27, 10, 0))
+    [window] = await world.service.open_windows("external")
+    for person in range(800_000_001, 800_000_007):
+        await world.service.store_answer(
+            window.id, person, complete(questionnaires[window.questionnaire_id], 4)
+        )
+    reader = _reader(world, questionnaires)
+    first_half = Period(date(2026, 1, 1), date(2026, 6, 30))
+    assert await reader.deep_results(first_half) == []  # still open: nothing yet
+    await world.tick(local(2026, 5, 20, 10, 0))
+    [result] = await reader.deep_results(first_half)
+    assert (result.respondents, result.n, result.csat, result.departments) == (6, 6, 100.0, ())
+    assert await reader.staff_results(first_half) == []  # the staff's are apart
+    # Not wholly inside April: in no April figure.
+    assert await reader.deep_results(Period(date(2026, 4, 1), date(2026, 4, 30))) == []

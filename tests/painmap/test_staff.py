@@ -21,6 +21,7 @@ from tests.painmap.conftest import (
     Desk,
     day,
 )
+from tests.reports.conftest import add_window
 
 THIRD_QUARTER = Period(date(2026, 7, 1), date(2026, 9, 30))
 SEPTEMBER = Period(date(2026, 9, 1), date(2026, 9, 30))
@@ -59,7 +60,9 @@ async def _staff(
 
 async def _seed(desk: Desk) -> None:
     """Tools: 3 × 2, 2 × 3, 5 × 5 (10 rated, half below 4, mean 3.7); the boss: all 5;
-    the canteen: rated 1 by 3 people only, below the threshold."""
+    the canteen: rated 1 by 3 people only, below the threshold. All in the closed September
+    window 7: staff figures are sums over whole shown windows."""
+    await add_window(desk.sessions, 7, "staff", day("14.09.2026"), day("18.09.2026"))
     await _staff(desk, 3, tools=2, canteen=1)
     await _staff(desk, 2, tools=3)
     await _staff(desk, 5, tools=5)
@@ -103,6 +106,7 @@ async def test_no_stored_staff_figure_counts_fewer_than_the_threshold(desk: Desk
 async def test_a_known_staff_pain_rated_all_4_5_later_keeps_its_zero(desk: Desk) -> None:
     await _seed(desk)
     await desk.service.refresh(THIRD_QUARTER)
+    await add_window(desk.sessions, 8, "staff", day("09.11.2026"), day("13.11.2026"))
     store = ResponseStore(desk.sessions)
     for _ in range(6):
         await store.save(
@@ -171,3 +175,35 @@ async def test_a_staff_measure_reminds_the_internal_officer_and_stays_off_the_pu
     assert chat == INTERNAL_OFFICER and "Новые ноутбуки" in text
     assert STAFF_PROCESS_TITLE in text
     assert await desk.service.public_measures() == []
+
+
+async def test_a_staff_window_across_a_quarters_edge_counts_in_the_quarter_it_closed(
+    desk: Desk,
+) -> None:
+    """Staff pains are per shown window, filed under the quarter the window closed in: a
+    window running 28 September – 2 October belongs to the fourth quarter, whole, and to the
+    third not at all."""
+    await add_window(desk.sessions, 9, "staff", day("28.09.2026"), day("02.10.2026"))
+    store = ResponseStore(desk.sessions)
+    for tools in (2, 2, 2, 5, 5, 5):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, "messenger", None),
+                submitted_on=day("29.09.2026"),
+                answers=(AnswerRow("overall", number=4), AnswerRow("tools", number=tools)),
+                window_id=9,
+                department="licensing",
+            )
+        )
+    await desk.service.refresh(THIRD_QUARTER)
+    assert await desk.store.pains([STAFF_PROCESS]) == []
+    fourth = Period(date(2026, 10, 1), date(2026, 12, 31))
+    await desk.service.refresh(fourth)
+    [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
+    assert tools.latest is not None
+    assert tools.latest.period == Span(fourth.start, fourth.end)
+    assert tools.latest.figures.prevalence == pytest.approx(0.5)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
 from reports.model import Dimension, QuestionnaireRoles
+from storage.models_campaigns import PollWindow
 from storage.responses import ResponseStore
 from tests.storage.conftest import database, engine, sessions
 
@@ -67,6 +68,8 @@ class Responses:
         questionnaire: str = "rating",
         extra: Iterable[AnswerRow] = (),
         times: int = 1,
+        window: int | None = None,
+        department: str | None = None,
     ) -> None:
         answers: list[AnswerRow] = []
         if overall is not None:
@@ -86,6 +89,8 @@ class Responses:
             context=ResponseContext(service, channel, life_situation),
             submitted_on=day,
             answers=tuple(answers),
+            window_id=window,
+            department=department,
         )
         for _ in range(times):
             await self.store.save(response)
@@ -93,6 +98,32 @@ class Responses:
     async def scores(self, day: date, scores: Iterable[int], **context: str | None) -> None:
         for score in scores:
             await self.add(day, score, **context)  # type: ignore[arg-type]
+
+
+async def add_window(
+    sessions: async_sessionmaker[AsyncSession],
+    window_id: int,
+    questionnaire: str,
+    opens_on: date,
+    closes_on: date,
+    *,
+    status: str = "closed",
+) -> None:
+    """A poll window of ``questionnaire`` as services.campaigns leaves it (closed by default)."""
+    audience = "staff" if AUDIENCES.get(questionnaire) == "internal" else "external"
+    async with sessions.begin() as session:
+        session.add(
+            PollWindow(
+                id=window_id,
+                campaign_id=f"{questionnaire}-{window_id}",
+                questionnaire_id=questionnaire,
+                audience=audience,
+                opens_on=opens_on,
+                closes_on=closes_on,
+                status=status,
+                origin="schedule",
+            )
+        )
 
 
 @pytest.fixture

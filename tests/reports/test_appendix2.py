@@ -308,6 +308,38 @@ def test_internal_clients_by_process_and_staff_window_by_department() -> None:
     )
 
 
+def test_deep_poll_windows_stand_whole_beside_the_calendar_figures() -> None:
+    """Window answers are not in the calendar figures: each deep-poll window is listed with its
+    own results, and the methods count a window's respondents only when it was shown."""
+    deep = (
+        StaffWindowResult(
+            "Углублённый опрос", date(2026, 4, 1), date(2026, 4, 14), 25, 24, 75.0, 4.1
+        ),
+        StaffWindowResult("Экспресс-опрос", date(2026, 5, 4), date(2026, 5, 8), 0, 0, None, None),
+    )
+    staff = (
+        StaffWindowResult(
+            "Опрос сотрудников", date(2026, 3, 2), date(2026, 3, 6), 12, 11, 50.0, 3.5
+        ),
+        StaffWindowResult("Малый опрос", date(2026, 6, 1), date(2026, 6, 5), 0, 0, None, None),
+    )
+    document = _open(render_docx(build_document(_data(deep_windows=deep, staff_windows=staff))))
+    found = tables(document)
+    assert cells(found["Углублённые опросы (окна опроса)"])[1:] == [
+        ["Углублённый опрос, 01.04.2026–14.04.2026", "25", "24", "75,0%", "4,10"],
+        [
+            "Экспресс-опрос, 04.05.2026–08.05.2026",
+            "скрыто (менее 5 ответов)",
+            "скрыто (менее 5 ответов)",
+            "скрыто (менее 5 ответов)",
+            "скрыто (менее 5 ответов)",
+        ],
+    ]
+    methods = {row[0]: row[1] for row in cells(found["Методы сбора обратной связи"])}
+    assert methods["Углублённый опрос внешних клиентов (окна опроса)"] == "25"
+    assert methods["Опрос внутренних клиентов (сотрудников), окна опроса"] == "12"
+
+
 def test_appeals_monitoring_of_each_quarter_and_the_period() -> None:
     q1 = Period(date(2026, 1, 1), date(2026, 3, 31))
     q2 = Period(date(2026, 4, 1), date(2026, 6, 30))

@@ -16,7 +16,7 @@ from reports.model import Period, QuitPoint, Scope
 from services.funnel import FunnelRecorder
 from storage.database import create_session_factory
 from storage.models import FunnelCount
-from tests.reports.conftest import ROLES
+from tests.reports.conftest import ROLES, add_window
 from tests.storage.conftest import ScratchDatabase
 
 DAY = date(2025, 3, 10)
@@ -211,3 +211,24 @@ async def test_drop_off_follows_the_scope_and_hides_small_funnels(
     assert site is not None and (site.started, site.completed) == (5, 5)
     assert office is not None and office.suppressed and office.started == 0
     assert by_situation is None  # the funnel does not record life situations
+
+
+async def test_dialogs_of_a_questionnaire_served_in_poll_windows_are_left_out(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The counters do not tell a window's dialog from another: a month's completions of the
+    deep poll against the window's respondents would give the few answers beside them, so the
+    drop-off leaves out every questionnaire that runs in windows."""
+    recorder = FunnelRecorder(sessions)
+    for _ in range(10):
+        run_dialog(recorder)
+    for _ in range(7):
+        recorder.started("deep", SITE, "overall", DAY)
+        recorder.completed("deep", SITE, DAY, "overall")
+    await recorder.flush()
+    before = await drop_off(sessions, PERIOD, Scope(), ROLES)
+    assert before is not None and (before.started, before.completed) == (17, 17)
+
+    await add_window(sessions, 5, "deep", DAY, date(2025, 3, 14))
+    result = await drop_off(sessions, PERIOD, Scope(), ROLES)
+    assert result is not None and (result.started, result.completed) == (10, 10)

@@ -41,7 +41,7 @@ from reports.parameters import (
 from reports.telegram import render_report_text
 from reports.workbook import build_workbook
 from storage.responses import ResponseStore
-from tests.reports.conftest import ROLES, Responses, titles
+from tests.reports.conftest import ROLES, Responses, add_window, titles
 
 K: Final = 5
 MARCH: Final = Period(date(2026, 3, 1), date(2026, 3, 31))
@@ -101,8 +101,22 @@ async def _seed_effect(
             overall,
             questionnaire="deep",
             extra=_deep(speed, noise, overall),
+            window=MARCH_WINDOW,
         )
     return seeded
+
+
+#: The deep poll's windows: parameters are reported over whole shown windows only.
+MARCH_WINDOW: Final = 1
+FEBRUARY_WINDOW: Final = 2
+STAFF_WINDOW: Final = 7
+
+
+@pytest.fixture(autouse=True)
+async def _windows(sessions: async_sessionmaker[AsyncSession]) -> None:
+    await add_window(sessions, MARCH_WINDOW, "deep", date(2026, 3, 1), date(2026, 3, 31))
+    await add_window(sessions, FEBRUARY_WINDOW, "deep", date(2026, 2, 1), date(2026, 2, 28))
+    await add_window(sessions, STAFF_WINDOW, "staff", date(2026, 3, 2), date(2026, 3, 13))
 
 
 async def _section(
@@ -176,7 +190,13 @@ async def test_drivers_need_the_minimum_of_pairs_and_cannot_rate_is_counted_apar
 ) -> None:
     await _seed_effect(responses, 20)
     for day in (2, 3):
-        await responses.add(date(2026, 3, day), 4, questionnaire="deep", extra=_deep(None, 3, 4))
+        await responses.add(
+            date(2026, 3, day),
+            4,
+            questionnaire="deep",
+            extra=_deep(None, 3, 4),
+            window=MARCH_WINDOW,
+        )
     section = await _section(sessions)
     rows = {row.question_id: row for row in section.rows}
     assert rows["speed"].current.n == 20 and rows["speed"].current.cannot_rate == 2
@@ -187,17 +207,32 @@ async def test_drivers_need_the_minimum_of_pairs_and_cannot_rate_is_counted_apar
     assert not any(d.suppressed for d in lowered.drivers)
 
 
-async def test_a_service_with_too_few_parameter_scores_is_suppressed_even_in_its_own_scope(
+async def test_a_window_is_reported_whole_never_for_one_service(
     sessions: async_sessionmaker[AsyncSession], responses: Responses
 ) -> None:
     await _seed_effect(responses, 30)
     for day in (4, 5, 6):
         await responses.add(
-            date(2026, 3, day), 2, service="s2", questionnaire="deep", extra=_deep(2, 2, 2)
+            date(2026, 3, day),
+            2,
+            service="s2",
+            questionnaire="deep",
+            extra=_deep(2, 2, 2),
+            window=MARCH_WINDOW,
         )
-    small = await _section(sessions, Scope(service="s2"))
-    assert all(row.current.suppressed and row.current.n == 0 for row in small.rows)
-    assert all(d.suppressed for d in small.drivers)
+    # A service's part of a window is finer than the window rule: no section at all.
+    for scope in (Scope(service="s2"), Scope(service="s1"), Scope(channel="c1")):
+        assert (
+            await parameter_section(
+                sessions,
+                roles=PARAMETER_ROLES,
+                period=MARCH,
+                previous=FEBRUARY,
+                scope=scope,
+                min_group=K,
+            )
+            is None
+        )
     everyone = await _section(sessions)
     rows = {row.question_id: row for row in everyone.rows}
     assert rows["speed"].current.n == 33  # the small service is inside the whole
@@ -208,7 +243,13 @@ async def test_trend_compares_with_the_previous_period(
 ) -> None:
     seeded = await _seed_effect(responses, 40)
     for day in range(1, 11):
-        await responses.add(date(2026, 2, day), 5, questionnaire="deep", extra=_deep(5, 1, 5))
+        await responses.add(
+            date(2026, 2, day),
+            5,
+            questionnaire="deep",
+            extra=_deep(5, 1, 5),
+            window=FEBRUARY_WINDOW,
+        )
     section = await _section(sessions)
     rows = {row.question_id: row for row in section.rows}
     share = 100 * sum(1 for s in seeded if s[0] >= 4) / 40
@@ -281,7 +322,7 @@ async def _staff(
                     AnswerRow("tools", number=tools),
                     AnswerRow("boss", option_id=CANNOT_RATE),
                 ),
-                window_id=7,
+                window_id=STAFF_WINDOW,
                 department=department,
             )
         )
@@ -306,27 +347,28 @@ async def test_internal_report_by_aspect_and_department_with_complementary_suppr
 ) -> None:
     await _staff(sessions, "services", 8, overall=5, tools=5)
     await _staff(sessions, "control", 7, overall=3, tools=2)
-    await _staff(sessions, "appeals", 2, overall=1, tools=1)
+    await _staff(sessions, "appeals", 6, overall=1, tools=1)
+    await _staff(sessions, "gone", 2, overall=2, tools=3)  # a code no longer in the catalog
     report = await _internal(sessions)
-    assert report.overall.n == 17
+    assert report.overall.n == 23
     aspects = {row.question_id: row for row in report.aspects.rows}
-    assert aspects["tools"].current.n == 17
+    assert aspects["tools"].current.n == 23
     # Everyone chose "cannot rate": no score, and a suppressed score carries no count at all.
     assert aspects["boss"].current.suppressed and aspects["boss"].current.cannot_rate == 0
     assert aspects["tools"].current.cannot_rate == 0
     rows = report.departments
-    # Two of «Обращения» joined the smallest department's block: «Контроль» alone would give
-    # them away by subtraction, so both are shown only together as the rest.
-    assert [row.title for row in rows] == ["Госуслуги", OTHER_DEPARTMENTS]
-    assert rows[0].overall.n == 8 and rows[1].overall.n == 9
-    assert dict(rows[1].aspects)["tools"].mean == pytest.approx((7 * 2 + 2 * 1) / 9)
+    # The window's results rule (department_groups): the two unnamed answers would show by
+    # subtraction, so the smallest department («Обращения», 6) joins them as the rest.
+    assert [row.title for row in rows] == ["Госуслуги", "Контроль", OTHER_DEPARTMENTS]
+    assert [row.overall.n for row in rows] == [8, 7, 8]
+    assert dict(rows[2].aspects)["tools"].mean == pytest.approx((6 * 1 + 2 * 3) / 8)
     text = render_internal_text(report)
-    assert "Обращения" not in text and "Контроль" not in text
-    assert "Госуслуги" in text and OTHER_DEPARTMENTS in text
+    assert "Обращения" not in text
+    assert "Госуслуги" in text and "Контроль" in text and OTHER_DEPARTMENTS in text
     exported = internal_json(report)
     departments = exported["departments"]
     assert isinstance(departments, list)
-    assert [d["key"] for d in departments] == ["services", None]
+    assert [d["key"] for d in departments] == ["services", "control", None]
     book = load_workbook(io.BytesIO(build_internal_workbook(report)))
     assert "Подразделения" in book.sheetnames and PARAMETERS_SHEET in book.sheetnames
 

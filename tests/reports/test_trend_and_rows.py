@@ -196,7 +196,8 @@ async def test_answers_to_a_poll_window_leave_only_with_the_windows_results(
         sessions, roles=ROLES, titles=titles, period=MARCH, scope=Scope(), min_group=5
     )
 
-    # Figures pool them; rows and comments, where a window's part could be told, do not.
-    assert month.overall.n == 10
+    # Neither figures nor rows nor comments count them: a window is reported as that window
+    # only (docs/anonymity.md, "Poll windows and calendar figures").
+    assert month.overall.n == 5
     assert len(rows) == 5 and all(row["comments"] == ("обычный",) for row in rows)
     assert "из опроса" not in month.comments and "обычный" in month.comments
