@@ -185,7 +185,7 @@ async def test_a_staff_window_across_a_quarters_edge_counts_in_the_quarter_it_cl
     third not at all."""
     await add_window(desk.sessions, 9, "staff", day("28.09.2026"), day("02.10.2026"))
     store = ResponseStore(desk.sessions)
-    for tools in (2, 2, 2, 5, 5, 5):
+    for score in (2, 2, 2, 5, 5, 5):
         await store.save(
             CompletedResponse(
                 questionnaire_id="staff",
@@ -194,7 +194,7 @@ async def test_a_staff_window_across_a_quarters_edge_counts_in_the_quarter_it_cl
                 audience="internal",
                 context=ResponseContext(None, "messenger", None),
                 submitted_on=day("29.09.2026"),
-                answers=(AnswerRow("overall", number=4), AnswerRow("tools", number=tools)),
+                answers=(AnswerRow("overall", number=4), AnswerRow("tools", number=score)),
                 window_id=9,
                 department="licensing",
             )
