@@ -40,6 +40,7 @@ from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.disclosure import mask_contacts
 from reports.model import Band
 from reports.telegram import band_text, split_message
+from services.broadcast import BroadcastAlreadyRunningError
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
@@ -904,7 +905,12 @@ class CampaignService:
             return True
         broadcaster = broadcaster or self._broadcaster()
         broadcast_id = await broadcaster.create(kind, key, text, chats)
-        summary = await broadcaster.run(broadcast_id)
+        try:
+            summary = await broadcaster.run(broadcast_id)
+        except BroadcastAlreadyRunningError:
+            # Another process (or task) sends it now; a later tick finds it done.
+            logger.info("broadcast %s is being sent elsewhere", broadcast_id)
+            return False
         return bool(summary.complete)
 
     def _broadcaster(self) -> BroadcastPort:
