@@ -17,11 +17,11 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
+from bot.operations import instrument, lead_scheduler, poll
 from bot.outbox import BotOutbox
 from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
@@ -70,21 +70,6 @@ from storage.signals import SignalStore
 from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
-
-COMMANDS = {
-    "ru": [
-        BotCommand(command="start", description="Оценить услугу"),
-        BotCommand(command="cancel", description="Прервать опрос"),
-        BotCommand(command="stop", description="Отписаться от сообщений"),
-        BotCommand(command="help", description="Справка"),
-    ],
-    "en": [
-        BotCommand(command="start", description="Rate a service"),
-        BotCommand(command="cancel", description="Stop the poll"),
-        BotCommand(command="stop", description="Unsubscribe"),
-        BotCommand(command="help", description="Help"),
-    ],
-}
 
 
 @dataclass
@@ -427,18 +412,28 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         pain_map=wiring.painmap,
         signals=wiring.signals,
     )
-    # A night missed while the bot was down is made up at start, and so are due reports.
-    await housekeeping(responses, wiring.sql_storage, feedback.today)
-    await send_due_reports(wiring.deliveries)
     add_campaign_jobs(scheduler, wiring.campaigns)
     add_initiative_job(scheduler, wiring.initiative)
     if settings.publish.dir is not None:
         add_publish_job(scheduler, wiring.publication, settings.publish.dir)
-    await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
+
+    async def catch_up() -> None:
+        # A night missed while nobody led is made up when a process is elected, and so are
+        # due reports, missed window openings and closings (each applied once).
+        await housekeeping(responses, wiring.sql_storage, feedback.today)
+        await send_due_reports(wiring.deliveries)
+        await run_campaign_tick(wiring.campaigns)
+
+    # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
+    instrument(wiring.dispatcher, settings)
+    leadership = await lead_scheduler(
+        scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=wiring.reporting
+    )
     try:
         scheduler.start()
         yield Application(bot, wiring.dispatcher, engine, wiring.storage)
     finally:
+        await leadership.stop()
         scheduler.shutdown(wait=False)
         await wiring.close()
         await bot.session.close()
@@ -447,12 +442,8 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
 async def serve(settings: Settings) -> None:
     """Run long polling until SIGINT/SIGTERM."""
     async with build_application(settings) as app:
-        for language, commands in COMMANDS.items():
-            await app.bot.set_my_commands(
-                commands, language_code=None if language == "ru" else language
-            )
+        # The command menus are set by the scheduler leader (bot.operations.lead_scheduler).
         frozen = freeze_startup_heap()
         logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
-        await app.dispatcher.start_polling(
-            app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
-        )
+        # Guarded: a second poller on this token refuses to start (bot.operations).
+        await poll(app.bot, app.dispatcher, app.engine, settings)

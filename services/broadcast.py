@@ -72,6 +72,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from questionnaires.errors import OtklikError
+from services import metrics
 from storage.broadcast import (
     BLOCKED,
     FAILED,
@@ -347,7 +348,11 @@ class Broadcaster:
                     recovered,
                 )
             job = _Run(self, broadcast_id, text, counts, recovered, progress)
-            summary = await job.execute()
+            metrics.BROADCAST_QUEUE.inc(job.queued)
+            try:
+                summary = await job.execute()
+            finally:  # what is left waits for another run, not in this process's queue
+                metrics.BROADCAST_QUEUE.dec(job.queued)
         finally:
             self._active.discard(broadcast_id)
             renewal.cancel()
@@ -416,6 +421,7 @@ class _Run:
         self._id = broadcast_id
         self._text = text
         self._counts = counts  # rows by status, kept current as this run changes them
+        self.queued = counts.get(PENDING, 0)  # pending rows, for the queue metric
         self._recovered = recovered
         self._progress = progress
         # Claim again while a few claimed rows remain, so the pacer never waits for a commit.
@@ -536,6 +542,7 @@ class _Run:
                 except TelegramRetryAfter as error:
                     in_port = False
                     self._rate_limited += 1
+                    metrics.BROADCAST_FLOOD_WAITS.inc()
                     # Flood control is per bot: every broadcast of this bot waits, then the
                     # same row goes first.
                     self._pacer.pause(error.retry_after)
@@ -607,6 +614,10 @@ class _Run:
     def _move(self, source: str, target: str, rows: int) -> None:
         self._counts[source] = self._counts.get(source, 0) - rows
         self._counts[target] = self._counts.get(target, 0) + rows
+        if PENDING in (source, target):
+            change = rows if target == PENDING else -rows
+            self.queued += change
+            metrics.BROADCAST_QUEUE.inc(change)
 
     async def _stop(self, *, drain: bool) -> None:
         """After an error, a cancellation or a SystemExit: keep what is known, release the rest."""

@@ -44,6 +44,7 @@ from reports.parameters import InternalReport, internal_report, parameter_sectio
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
+from services import metrics
 from storage.database import Sessions
 
 _Value = str | int | float | date | None
@@ -171,6 +172,10 @@ class ReportingService:
         return kinds[kinds.index(self._policy.disclosure.finest) :]
 
     async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
+        with metrics.REPORT_SECONDS.time():
+            return await self._report(period, scope, title)
+
+    async def _report(self, period: Period, scope: Scope, title: str) -> Report:
         previous = calendar_previous(period)
         report = await build_report(
             self._sessions,

@@ -3,7 +3,7 @@ PostgreSQL; two contenders, one wins, the other takes over when the first dies o
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -83,13 +83,14 @@ async def test_a_holder_that_died_on_this_host_is_replaced_without_waiting(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     clock = Clock()
-    child = subprocess.run(
-        [sys.executable, "-c", "from storage.leases import process_holder as p; print(p())"],
-        capture_output=True,
-        text=True,
-        check=True,
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from storage.leases import process_holder as p; print(p())",
+        stdout=asyncio.subprocess.PIPE,
     )
-    dead = LeaseElection(sessions, "scheduler", ttl=TTL, clock=clock, holder=child.stdout.strip())
+    out, _ = await child.communicate()  # waited for: its pid is gone, not a zombie
+    dead = LeaseElection(sessions, "scheduler", ttl=TTL, clock=clock, holder=out.decode().strip())
     assert await dead.campaign()
     alive = LeaseElection(sessions, "scheduler", ttl=TTL, clock=clock)
     assert await alive.campaign()  # the pid is gone: no need to wait for the lease to expire

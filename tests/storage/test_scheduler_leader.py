@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduler.campaigns import CAMPAIGNS_JOB, add_campaign_jobs
-from scheduler.jobs import FUNNEL_JOB, REPORTS_JOB, create_scheduler
+from scheduler.jobs import REPORTS_JOB, create_scheduler
 from scheduler.leader import LEADER_JOBS, LeaderGate, gate_leader_jobs, wake_leader_jobs
 from storage.leases import AdvisoryLockElection, LeaseElection, create_election
 
@@ -68,6 +68,10 @@ def _process(
         funnel=funnel,
     )
     add_campaign_jobs(scheduler, campaigns)
+
+    async def on_elected() -> None:
+        wake_leader_jobs(scheduler)
+
     election = create_election(engine, sessions, name, ttl=TTL)
     if isinstance(election, LeaseElection):
         election = LeaseElection(sessions, name, ttl=TTL, clock=lambda: clocks.wall)
@@ -75,7 +79,7 @@ def _process(
         election,
         renew_every=5,
         valid_for=15,
-        on_elected=lambda: asyncio.sleep(0, wake_leader_jobs(scheduler)),
+        on_elected=on_elected,
         clock=lambda: clocks.mono,
     )
     assert gate_leader_jobs(scheduler, gate) == sorted(
@@ -179,7 +183,9 @@ async def test_clean_shutdown_hands_over_at_once(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     name = f"scheduler-{uuid.uuid4().hex[:8]}"
-    first = LeaderGate(create_election(engine, sessions, name, ttl=TTL), renew_every=5, valid_for=15)
+    first = LeaderGate(
+        create_election(engine, sessions, name, ttl=TTL), renew_every=5, valid_for=15
+    )
     second = LeaderGate(
         create_election(engine, sessions, name, ttl=TTL), renew_every=5, valid_for=15
     )
