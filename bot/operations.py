@@ -205,7 +205,7 @@ async def claim_polling(
     election = create_election(
         engine, create_session_factory(engine), poller_role(bot.id), ttl=timedelta(seconds=seconds)
     )
-    gate = LeaderGate(election, renew_every=seconds / 3, valid_for=seconds)
+    gate = LeaderGate(election, renew_every=seconds / 3, valid_for=seconds, role="poller")
     if not await gate.step():
         holder = election.holder_of_record()
         where = f" ({holder})" if holder else ""
@@ -213,7 +213,14 @@ async def claim_polling(
     return gate
 
 
-async def poll(bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine, settings: Settings) -> None:
+async def poll(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    grace: float = CONFLICT_GRACE,
+) -> None:
     """Long polling, guarded: refuses to start beside another poller, stops if it meets one
     within its first seconds, and gives the lease up when it ends."""
     me = await bot.me()
@@ -224,7 +231,7 @@ async def poll(bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine, settings: 
             me.username,
         )
     lease = await claim_polling(bot, engine, settings, me.username)
-    watch = ConflictWatch()
+    watch = ConflictWatch(grace)
     bot.session.middleware(watch)
     lease.start()
     polling = asyncio.get_running_loop().create_task(

@@ -72,6 +72,7 @@ class LeaderGate:
         on_elected: Callable[[], Awaitable[object]] | None = None,
         on_change: Callable[[bool], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        role: str = "scheduler leader",
     ) -> None:
         if not 0 < renew_every < valid_for:
             raise ValueError("renew_every must be positive and shorter than valid_for")
@@ -81,6 +82,7 @@ class LeaderGate:
         self._on_elected = on_elected
         self._on_change = on_change
         self._clock = clock
+        self._role = role
         self._valid_until = float("-inf")
         self._leading = False
         self._task: asyncio.Task[None] | None = None
@@ -96,7 +98,7 @@ class LeaderGate:
             won = await self._election.campaign()
         except Exception as error:
             # Database unreachable: keep leading until the last renewal runs out, no longer.
-            logger.warning("Scheduler election failed: %s", type(error).__name__)
+            logger.warning("Election of the %s failed: %s", self._role, type(error).__name__)
             won = self.is_leader
         else:
             if won:
@@ -105,7 +107,7 @@ class LeaderGate:
         self._leading = won
         if won != was:
             logger.warning(
-                "This process %s the scheduler leader", "is now" if won else "is no longer"
+                "This process %s the %s", "is now" if won else "is no longer", self._role
             )
             if self._on_change is not None:
                 self._on_change(won)
@@ -140,7 +142,7 @@ class LeaderGate:
         try:
             await self._election.resign()
         except Exception as error:
-            logger.warning("Scheduler leadership not released: %s", type(error).__name__)
+            logger.warning("The %s role not released: %s", self._role, type(error).__name__)
 
     def guard(self, job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         """``job`` run only while this process leads; skipped (None) otherwise."""
