@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
-from bot.operations import instrument, lead_scheduler, poll
+from bot.operations import instrument, lead_scheduler, poll, shared_rating_guard
 from bot.outbox import BotOutbox
 from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
@@ -205,6 +205,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
             ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
             default_channel=settings.bot.default_channel,
         ),
+        rating_guard=shared_rating_guard(storage, settings, pepper),
     )
     funnel = FunnelRecorder(sessions)
     send = telegram_sender(bot)

@@ -29,6 +29,8 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramConflictError
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
@@ -40,9 +42,11 @@ from bot.settings import Settings
 from handlers.ops import Officers, set_command_menus
 from scheduler.leader import LeaderGate, gate_leader_jobs, wake_leader_jobs
 from services import metrics
+from services.rating_guard import SharedRatingGuard
 from services.reporting import ReportingService
 from storage.database import create_session_factory
 from storage.leases import create_election
+from storage.rating_redis import RedisRatingCounters
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +96,21 @@ def instrument(dispatcher: Dispatcher, settings: Settings) -> None:
                 f"{settings.metrics.host}:{settings.metrics.port} ({error.strerror}); another "
                 "process uses it (with several workers give each its own port)"
             ) from error
+
+
+# --- state shared by the processes ---------------------------------------------------------
+
+
+def shared_rating_guard(
+    storage: BaseStorage, settings: Settings, pepper: bytes
+) -> SharedRatingGuard | None:
+    """With Redis (several processes), the ballot-stuffing guard counts there, on the FSM's
+    connection pool; without it, None: FeedbackService keeps its in-memory guard."""
+    if not isinstance(storage, RedisStorage):
+        return None
+    return SharedRatingGuard(
+        settings.privacy.ratings_per_service_per_day, RedisRatingCounters(storage.redis), pepper
+    )
 
 
 # --- the scheduler leader ------------------------------------------------------------------
