@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
-from bot.operations import instrument, lead_scheduler, poll, shared_rating_guard
+from bot.operations import (
+    instrument,
+    lead_scheduler,
+    poll,
+    shared_isolation,
+    shared_rating_guard,
+)
 from bot.outbox import BotOutbox
 from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
@@ -329,6 +335,8 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     reporting.extras = open_answers
     dispatcher = create_dispatcher(
         storage=storage,
+        # Several processes (Redis): a person's updates are handled one at a time across all.
+        events_isolation=shared_isolation(storage),
         feedback=feedback,
         reporting=reporting,
         campaigns=campaigns,

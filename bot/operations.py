@@ -29,7 +29,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramConflictError
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -111,6 +111,14 @@ def shared_rating_guard(
     return SharedRatingGuard(
         settings.privacy.ratings_per_service_per_day, RedisRatingCounters(storage.redis), pepper
     )
+
+
+def shared_isolation(storage: BaseStorage) -> BaseEventIsolation | None:
+    """With Redis, one update per person at a time across every process (a lock in Redis,
+    named by the same keyed hash as the state); None: the dispatcher's in-process lock."""
+    if not isinstance(storage, RedisStorage):
+        return None
+    return storage.create_isolation()
 
 
 # --- the scheduler leader ------------------------------------------------------------------

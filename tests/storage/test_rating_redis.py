@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from redis.asyncio import Redis
@@ -86,3 +86,35 @@ async def test_redis_holds_no_ids_and_forgets_within_two_days(redis: Redis, pref
     assert await other_day_secret.reserve(PERSON, "licensing", DAY)
     async for key in redis.scan_iter(match=f"{prefix}x:*"):
         await redis.delete(key)
+
+
+async def test_with_redis_a_persons_updates_are_serialised_across_processes(redis: Redis) -> None:
+    """Two workers' dispatchers take the same Redis lock for one person (aiogram's
+    RedisEventIsolation, keys hashed like the state); without Redis, the in-process lock."""
+    from aiogram.fsm.storage.base import StorageKey
+    from aiogram.fsm.storage.memory import MemoryStorage
+    from aiogram.fsm.storage.redis import RedisEventIsolation
+
+    from bot.operations import shared_isolation
+    from storage.fsm_redis import create_redis_storage
+    from tests.storage.test_fsm_redis import redis_url
+
+    assert shared_isolation(MemoryStorage()) is None
+    storages = [create_redis_storage(redis_url(), PEPPER, timedelta(days=1)) for _ in range(2)]
+    try:
+        first, second = (shared_isolation(s) for s in storages)
+        assert isinstance(first, RedisEventIsolation) and isinstance(second, RedisEventIsolation)
+        key = StorageKey(bot_id=42, chat_id=PERSON, user_id=PERSON)
+        order: list[str] = []
+
+        async def handle(isolation: RedisEventIsolation, name: str) -> None:
+            async with isolation.lock(key):
+                order.append(f"{name} in")
+                await asyncio.sleep(0.2)
+                order.append(f"{name} out")
+
+        await asyncio.gather(handle(first, "a"), handle(second, "b"))
+        assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+    finally:
+        for storage in storages:
+            await storage.close()
