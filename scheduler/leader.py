@@ -85,6 +85,7 @@ class LeaderGate:
         self._role = role
         self._valid_until = float("-inf")
         self._leading = False
+        self._first = True
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -105,9 +106,12 @@ class LeaderGate:
                 self._valid_until = started + self._valid_for
         was = self._leading
         self._leading = won
+        first, self._first = self._first, False
         if won != was:
-            logger.warning(
-                "This process %s the %s", "is now" if won else "is no longer", self._role
+            # A lone process leading from its start is the common case: not worth a line.
+            level = logging.DEBUG if first else logging.WARNING
+            logger.log(
+                level, "This process %s the %s", "is now" if won else "is no longer", self._role
             )
             if self._on_change is not None:
                 self._on_change(won)
@@ -157,18 +161,32 @@ class LeaderGate:
         return guarded
 
 
+#: Seconds a leader job may start late and still run (the loop busy at start, a slow tick):
+#: each is idempotent, so late is better than skipped until the next period.
+LATE_RUN_GRACE: Final = 60
+
+
 def gate_leader_jobs(scheduler: BaseScheduler, gate: LeaderGate) -> list[str]:
     """Make the scheduler's leader jobs run only on the leader; returns their ids."""
     gated = []
     for job in scheduler.get_jobs():
         if job.id in LEADER_JOBS and not getattr(job.func, "leader_only", False):
-            job.modify(func=gate.guard(job.func))
+            changes: dict[str, Any] = {"func": gate.guard(job.func)}
+            # A job not yet started has no attribute for a default (APScheduler's 1 s) yet;
+            # housekeeping's explicit None means "always run" and is kept.
+            grace = getattr(job, "misfire_grace_time", 1)
+            if grace is not None:
+                changes["misfire_grace_time"] = max(grace, LATE_RUN_GRACE)
+            job.modify(**changes)
             gated.append(job.id)
     return sorted(gated)
 
 
 def wake_leader_jobs(scheduler: BaseScheduler) -> None:
-    """Run the interval leader jobs now (a new leader catches up at once)."""
+    """Run the interval leader jobs now (a new leader catches up at once). Before the
+    scheduler starts there is nothing to wake: the catch-up at start did it."""
+    if not scheduler.running:
+        return
     now = datetime.now(UTC)
     for job in scheduler.get_jobs():
         if job.id in LEADER_JOBS and job.id != HOUSEKEEPING_JOB:

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduler.campaigns import CAMPAIGNS_JOB, add_campaign_jobs
 from scheduler.jobs import REPORTS_JOB, create_scheduler
-from scheduler.leader import LEADER_JOBS, LeaderGate, gate_leader_jobs, wake_leader_jobs
+from scheduler.leader import (
+    LATE_RUN_GRACE,
+    LEADER_JOBS,
+    LeaderGate,
+    gate_leader_jobs,
+    wake_leader_jobs,
+)
 from storage.leases import AdvisoryLockElection, LeaseElection, create_election
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -116,6 +122,14 @@ async def test_one_of_two_schedulers_runs_the_bodys_jobs_and_the_other_takes_ove
     second, second_gate = _process(
         engine, sessions, clocks, name, deliveries, campaigns, funnels[1]
     )
+    for scheduler in (first, second):
+        scheduler.start(paused=True)  # running, but firing nothing by itself in the test
+        # A late start (a busy loop at start) still runs a leader job instead of skipping it.
+        for job_id in (REPORTS_JOB, CAMPAIGNS_JOB):
+            job = scheduler.get_job(job_id)
+            assert job is not None and job.misfire_grace_time >= LATE_RUN_GRACE
+        housekeeping = scheduler.get_job("housekeeping")
+        assert housekeeping is not None and housekeeping.misfire_grace_time is None
     try:
         assert await first_gate.step()
         assert not await second_gate.step()
@@ -148,6 +162,8 @@ async def test_one_of_two_schedulers_runs_the_bodys_jobs_and_the_other_takes_ove
     finally:
         await first_gate.stop()
         await second_gate.stop()
+        first.shutdown(wait=False)
+        second.shutdown(wait=False)
 
 
 async def test_a_leader_cut_off_from_the_database_stops_at_the_end_of_its_lease() -> None:
