@@ -17,11 +17,17 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.types import BotCommand
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
+from bot.operations import (
+    instrument,
+    lead_scheduler,
+    poll,
+    shared_isolation,
+    shared_rating_guard,
+)
 from bot.outbox import BotOutbox
 from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
@@ -73,21 +79,6 @@ from storage.signals import SignalStore
 from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
-
-COMMANDS = {
-    "ru": [
-        BotCommand(command="start", description="Оценить услугу"),
-        BotCommand(command="cancel", description="Прервать опрос"),
-        BotCommand(command="stop", description="Отписаться от сообщений"),
-        BotCommand(command="help", description="Справка"),
-    ],
-    "en": [
-        BotCommand(command="start", description="Rate a service"),
-        BotCommand(command="cancel", description="Stop the poll"),
-        BotCommand(command="stop", description="Unsubscribe"),
-        BotCommand(command="help", description="Help"),
-    ],
-}
 
 
 @dataclass
@@ -226,6 +217,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
             ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
             default_channel=settings.bot.default_channel,
         ),
+        rating_guard=shared_rating_guard(storage, settings, pepper),
     )
     funnel = FunnelRecorder(sessions)
     send = telegram_sender(bot)
@@ -363,6 +355,8 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     reporting.extras = open_answers
     dispatcher = create_dispatcher(
         storage=storage,
+        # Several processes (Redis): a person's updates are handled one at a time across all.
+        events_isolation=shared_isolation(storage),
         feedback=feedback,
         reporting=reporting,
         campaigns=campaigns,
@@ -448,20 +442,30 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
         pain_map=wiring.painmap,
         signals=wiring.signals,
     )
-    # A night missed while the bot was down is made up at start, and so are due reports.
-    await housekeeping(responses, wiring.sql_storage, feedback.today)
-    await send_due_reports(wiring.deliveries)
     add_campaign_jobs(scheduler, wiring.campaigns)
     add_initiative_job(scheduler, wiring.initiative)
     if settings.publish.dir is not None:
         add_publish_job(scheduler, wiring.publication, settings.publish.dir)
     if wiring.announcer is not None:
         add_announce_job(scheduler, wiring.announcer)
-    await run_campaign_tick(wiring.campaigns)  # missed openings and closings are applied once now
+
+    async def catch_up() -> None:
+        # A night missed while nobody led is made up when a process is elected, and so are
+        # due reports, missed window openings and closings (each applied once).
+        await housekeeping(responses, wiring.sql_storage, feedback.today)
+        await send_due_reports(wiring.deliveries)
+        await run_campaign_tick(wiring.campaigns)
+
+    # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
+    instrument(wiring.dispatcher, settings)
+    leadership = await lead_scheduler(
+        scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=wiring.reporting
+    )
     try:
         scheduler.start()
         yield Application(bot, wiring.dispatcher, engine, wiring.storage, wiring)
     finally:
+        await leadership.stop()
         scheduler.shutdown(wait=False)
         await wiring.close()
         await bot.session.close()
@@ -472,16 +476,11 @@ async def serve(
     fronts: Callable[[Wiring], AbstractAsyncContextManager[object]] | None = None,
 ) -> None:
     """Run long polling until SIGINT/SIGTERM, with other fronts (the web) beside it."""
-    async with build_application(settings) as app:
-        for language, commands in COMMANDS.items():
-            await app.bot.set_my_commands(
-                commands, language_code=None if language == "ru" else language
-            )
-        async with AsyncExitStack() as stack:
-            if fronts is not None and app.wiring is not None:
-                await stack.enter_async_context(fronts(app.wiring))
-            frozen = freeze_startup_heap()
-            logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
-            await app.dispatcher.start_polling(
-                app.bot, allowed_updates=app.dispatcher.resolve_used_update_types()
-            )
+    # The command menus are set by the scheduler leader (bot.operations.lead_scheduler).
+    async with build_application(settings) as app, AsyncExitStack() as stack:
+        if fronts is not None and app.wiring is not None:
+            await stack.enter_async_context(fronts(app.wiring))
+        frozen = freeze_startup_heap()
+        logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
+        # Guarded: a second poller on this token refuses to start (bot.operations).
+        await poll(app.bot, app.dispatcher, app.engine, settings)

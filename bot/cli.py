@@ -121,6 +121,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     downgrade.add_argument("revision")
     downgrade.set_defaults(handler=_cmd_db_downgrade)
+    backup = db_commands.add_parser(
+        "backup",
+        help="copy the SQLite database while the bot runs (PostgreSQL: how to pg_dump)",
+        parents=[common],
+    )
+    backup.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="file to write (default: data/backups/otklik-YYYY-MM-DD.db in the home folder)",
+    )
+    backup.set_defaults(handler=_cmd_db_backup)
 
     add_poster_commands(commands)
     add_report_commands(commands, _settings)
@@ -322,6 +334,37 @@ def _cmd_db_downgrade(args: argparse.Namespace) -> int:
     from storage.migrate import downgrade
 
     return _migrate(downgrade, args.revision)
+
+
+def _cmd_db_backup(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.settings import data_folder
+    from storage.backup import BackupError, backup_sqlite, pg_dump_advice, sqlite_path
+
+    settings = _settings()
+    source = sqlite_path(settings.db.url)
+    day = date.today().isoformat()
+    if source is None:
+        target = args.out or Path(f"otklik-{day}.dump")
+        print("\n".join(pg_dump_advice(settings.db.url, target)))
+        print(PEPPER_APART.format(pepper=settings.privacy.pepper_file))
+        return EXIT_OK
+    target = args.out or data_folder() / "backups" / f"otklik-{day}.db"
+    try:
+        made = backup_sqlite(source, target)
+    except (BackupError, OSError) as error:
+        raise Problem(f"backup not made: {error}") from error
+    print(f"backup written: {made.path} ({made.size // 1024} KiB, {made.tables} tables, checked)")
+    print(PEPPER_APART.format(pepper=settings.privacy.pepper_file))
+    return EXIT_OK
+
+
+PEPPER_APART = (
+    "The pepper ({pepper}, or PRIVACY__PEPPER) is not in the backup: keep one copy of it apart "
+    "from the backups (not on the same disk or in the same archive). A backup with its pepper "
+    "lets whoever holds both test who took part in a poll window or enrolled as staff."
+)
 
 
 def _migrate(step: Callable[[str, str], None], revision: str) -> int:

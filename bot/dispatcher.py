@@ -17,6 +17,7 @@ from handlers import (
     inactive,
     officer,
     open_answers,
+    ops,
     painmap,
     polls,
     signals,
@@ -67,6 +68,7 @@ def create_dispatcher(
             # Button presses of a dialog are most of the traffic: their router is asked first.
             # Its text handler takes no commands, so /start, /help, /cancel reach the others.
             dialog.setup(),
+            ops.setup(),  # /whoami, in any state (issue 14)
             painmap.setup_input(),  # typed steps of a new measure, with their own /cancel
             common.setup(),
             polls.setup(),  # before citizen: it takes the /start w<id> links of poll windows

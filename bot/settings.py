@@ -428,6 +428,32 @@ class WebSettings(BaseModel):
         return value.rstrip("/")
 
 
+class SchedulerSettings(BaseModel):
+    """One scheduler leader among the bot's processes (scheduler/leader.py, storage/leases.py)."""
+
+    lease_seconds: int = Field(
+        default=30,
+        ge=6,
+        le=300,
+        description="A leader that stops renewing (killed, cut off) is replaced after this "
+        "many seconds; it renews every third of it. PostgreSQL frees the leader's lock at once "
+        "when its connection ends.",
+    )
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus metrics (services/metrics.py)."""
+
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve /metrics on this port (127.0.0.1 unless METRICS__HOST); unset: off.",
+        examples=[9108],
+    )
+    host: str = Field(default="127.0.0.1", description="Address the metrics port listens on.")
+
+
 class Settings(BaseSettings):
     """Everything configurable; `.env.example` documents each variable."""
 
@@ -449,6 +475,8 @@ class Settings(BaseSettings):
     content: ContentSettings = Field(default_factory=ContentSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])
 
     @field_validator("log_level")

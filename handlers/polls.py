@@ -22,6 +22,7 @@ from aiogram.types import (
 from pydantic import Field
 
 from handlers.dialog import begin_dialog, refusal_text
+from handlers.ops import set_staff_menu
 from handlers.texts import campaign_error_text, language_of
 from questionnaires.campaigns import (
     CampaignAudience,
@@ -256,6 +257,8 @@ def setup() -> Router:
         department = campaigns.department_title(result.department, language)
         text = _ENROLL[result.status][language].format(department=department)
         await message.answer(escape(text), reply_markup=markup)
+        if result.status == EnrollStatus.OK and message.bot is not None:
+            await set_staff_menu(message.bot, message.chat.id)  # /feedback in their menu
 
     @router.message(Command("feedback"))
     async def on_feedback(message: Message, state: FSMContext, dialogs: DialogService) -> None:

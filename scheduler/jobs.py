@@ -14,6 +14,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from services import metrics
+
 logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_JOB = "housekeeping"
@@ -147,7 +149,9 @@ async def hourly_privacy(
             await reshuffler.reshuffle(today() - timedelta(days=1))
         except Exception as error:
             logger.warning("Responses not reshuffled this hour: %s", type(error).__name__)
-    return activity.report()
+    counts = activity.report()
+    metrics.add_hourly_activity(counts)
+    return counts
 
 
 def create_scheduler(

@@ -32,9 +32,10 @@ those chats did get it), i.e. about a second and a half of sending. A cancelled 
 error, or a SystemExit unwinding) does better: it writes what it knows and returns every row
 it had not started to "pending", so only requests actually in flight become unknown.
 
-One runner per broadcast at a time: a second ``run()`` of the same broadcast in this process is
-refused, and two processes must not run the same broadcast (the second would mark the first's
-in-flight rows unknown; claims themselves never overlap).
+One runner per broadcast at a time: a second ``run()`` of the same broadcast is refused, in this
+process by a set, across processes by a lease row ``broadcast:<id>`` (``storage.leases``) held
+and renewed for the whole run. Without it a second process would mark the first's in-flight
+rows unknown (issue 14: 21 delivered invitations were); claims themselves never overlap.
 
 The outbox holds who was invited, never who answered: a reminder goes to every invitee of the
 window, not to "those who have not answered yet", or the list itself would reveal respondents.
@@ -49,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
@@ -71,6 +72,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 
 from questionnaires.errors import OtklikError
+from services import metrics
 from storage.broadcast import (
     BLOCKED,
     FAILED,
@@ -82,6 +84,7 @@ from storage.broadcast import (
     Outcome,
 )
 from storage.database import Sessions
+from storage.leases import LeaseElection
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +147,9 @@ class BroadcastLimits:
     max_attempts: int = 3  # sends of one row when errors prove it did not go out
     retry_delay: float = 1.0  # s before the second attempt; doubles after each failure
     abort_after_bad_requests: int = 20  # 400s in a row with no success: the text is at fault
+    #: s a run holds its broadcast against other processes without renewing (renewed every
+    #: third of it); after a process dies, another may run the broadcast once it ran out.
+    run_lease: float = 120.0
 
     def __post_init__(self) -> None:
         if self.global_rate <= 0 or self.per_chat_interval < 0:
@@ -278,6 +284,7 @@ class Broadcaster:
     ) -> None:
         self.limits = limits or BroadcastLimits()
         self._store = BroadcastStore(sessions)
+        self._sessions = sessions
         self._send = send
         self._clock = clock
         self._sleep = sleep
@@ -317,7 +324,17 @@ class Broadcaster:
         """Send every pending row of the broadcast; safe to call again after a crash."""
         if broadcast_id in self._active:
             raise BroadcastAlreadyRunningError(f"broadcast {broadcast_id} is already running")
+        lease = LeaseElection(
+            self._sessions,
+            f"broadcast:{broadcast_id}",
+            ttl=timedelta(seconds=self.limits.run_lease),
+        )
+        if not await lease.campaign():
+            raise BroadcastAlreadyRunningError(
+                f"broadcast {broadcast_id} is being sent by another process"
+            )
         self._active.add(broadcast_id)
+        renewal = asyncio.get_running_loop().create_task(self._renew(lease, broadcast_id))
         try:
             start = await self._store.start_run(broadcast_id, self._now())
             if start is None:
@@ -331,9 +348,18 @@ class Broadcaster:
                     recovered,
                 )
             job = _Run(self, broadcast_id, text, counts, recovered, progress)
-            summary = await job.execute()
+            metrics.BROADCAST_QUEUE.inc(job.queued)
+            try:
+                summary = await job.execute()
+            finally:  # what is left waits for another run, not in this process's queue
+                metrics.BROADCAST_QUEUE.dec(job.queued)
         finally:
             self._active.discard(broadcast_id)
+            renewal.cancel()
+            try:
+                await lease.resign()
+            except Exception as error:  # it runs out by itself
+                logger.warning("broadcast %s: lease not released: %s", broadcast_id, error)
         logger.info(
             "broadcast %s: %d sent this run (%.1f/s), totals: %d sent, %d blocked, %d failed, "
             "%d unknown, %d pending; %d flood-control answers",
@@ -348,6 +374,18 @@ class Broadcaster:
             summary.rate_limited,
         )
         return summary
+
+    async def _renew(self, lease: LeaseElection, broadcast_id: int) -> None:
+        """Keep the run's lease while it lasts; a lost one is logged (the database was away
+        longer than the lease, so the run's own writes fail too)."""
+        while True:
+            await asyncio.sleep(self.limits.run_lease / 3)
+            try:
+                if not await lease.campaign():
+                    logger.error("broadcast %s: another process took over the run", broadcast_id)
+                    return
+            except Exception as error:
+                logger.warning("broadcast %s: lease not renewed: %s", broadcast_id, error)
 
     async def unreachable_chat_ids(self) -> set[int]:
         """Chats whose latest outcome is a 403 (blocked the bot, deactivated): skip them."""
@@ -383,6 +421,7 @@ class _Run:
         self._id = broadcast_id
         self._text = text
         self._counts = counts  # rows by status, kept current as this run changes them
+        self.queued = counts.get(PENDING, 0)  # pending rows, for the queue metric
         self._recovered = recovered
         self._progress = progress
         # Claim again while a few claimed rows remain, so the pacer never waits for a commit.
@@ -503,6 +542,7 @@ class _Run:
                 except TelegramRetryAfter as error:
                     in_port = False
                     self._rate_limited += 1
+                    metrics.BROADCAST_FLOOD_WAITS.inc()
                     # Flood control is per bot: every broadcast of this bot waits, then the
                     # same row goes first.
                     self._pacer.pause(error.retry_after)
@@ -574,6 +614,10 @@ class _Run:
     def _move(self, source: str, target: str, rows: int) -> None:
         self._counts[source] = self._counts.get(source, 0) - rows
         self._counts[target] = self._counts.get(target, 0) + rows
+        if PENDING in (source, target):
+            change = rows if target == PENDING else -rows
+            self.queued += change
+            metrics.BROADCAST_QUEUE.inc(change)
 
     async def _stop(self, *, drain: bool) -> None:
         """After an error, a cancellation or a SystemExit: keep what is known, release the rest."""

@@ -46,6 +46,7 @@ from reports.windows import GroupCounts as GroupCounts
 from reports.windows import department_groups as department_groups
 from reports.windows import merge_tallies as merge_tallies
 from reports.windows import total_of as total_of
+from services.broadcast import BroadcastAlreadyRunningError
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
@@ -814,7 +815,12 @@ class CampaignService:
             return True
         broadcaster = broadcaster or self._broadcaster()
         broadcast_id = await broadcaster.create(kind, key, text, chats)
-        summary = await broadcaster.run(broadcast_id)
+        try:
+            summary = await broadcaster.run(broadcast_id)
+        except BroadcastAlreadyRunningError:
+            # Another process (or task) sends it now; a later tick finds it done.
+            logger.info("broadcast %s is being sent elsewhere", broadcast_id)
+            return False
         return bool(summary.complete)
 
     def _broadcaster(self) -> BroadcastPort:

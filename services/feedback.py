@@ -20,7 +20,7 @@ from questionnaires.errors import StaleProgressError
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Questionnaire
-from services.rating_guard import RatingGuard
+from services.rating_guard import AsyncRatingGuard, LocalRatingGuard, RatingGuard
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
 
@@ -65,6 +65,7 @@ class FeedbackService:
         policy: FeedbackPolicy,
         clock: Callable[[], datetime] = utc_now,
         listeners: Sequence[ResponseListener] = (),
+        rating_guard: AsyncRatingGuard | None = None,
     ) -> None:
         if POST_SERVICE not in questionnaires:
             raise ValueError(f"the '{POST_SERVICE}' questionnaire is missing or invalid")
@@ -72,7 +73,10 @@ class FeedbackService:
         self._questionnaires = dict(questionnaires)
         self._responses = responses
         self._opt_ins = opt_ins
-        self._guard = RatingGuard(policy.ratings_per_service_per_day)
+        # In memory for one process; shared in Redis for several (bot.operations).
+        self._guard = rating_guard or LocalRatingGuard(
+            RatingGuard(policy.ratings_per_service_per_day)
+        )
         self._zone = zone
         self._policy = policy
         self._clock = clock
@@ -125,11 +129,12 @@ class FeedbackService:
     async def may_rate(self, person: int, service: str | None) -> bool:
         """False when the ballot-stuffing guard says this person rated the service today.
 
-        An in-memory lookup (see services.rating_guard): a /start costs no transaction.
+        An in-memory lookup (see services.rating_guard): a /start costs no transaction; with
+        several processes one Redis lookup.
         """
         if service is None:
             return True
-        return self._guard.may_rate(person, service, self.today())
+        return await self._guard.may_rate(person, service, self.today())
 
     def questionnaire(self, questionnaire_id: str) -> Questionnaire:
         return self._questionnaires[questionnaire_id]
@@ -164,12 +169,15 @@ class FeedbackService:
         day = response.submitted_on
         # Taken before the write, so two completions racing for the last rating cannot both
         # pass; given back if the response was not stored. Nothing of it reaches the database.
-        if not self._guard.reserve(person, service, day):
+        if not await self._guard.reserve(person, service, day):
             return False
         try:
             await self._responses.save(response)
         except BaseException:
-            self._guard.release(person, service, day)
+            try:
+                await self._guard.release(person, service, day)
+            except Exception as error:  # Redis away too: the rating stays taken for the day
+                logger.warning("Rating not given back: %s", type(error).__name__)
             raise
         return True
 

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final
+from typing import Final, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,10 @@ class _Day:
     secret: bytes
     counts: dict[bytes, int] = field(default_factory=dict)
 
+    def key(self, person: int, service: str) -> bytes:
+        message = f"{person}\x1f{service}".encode()
+        return hmac.digest(self.secret, message, "sha256")[:KEY_BYTES]
+
 
 class RatingGuard:
     """Allows each person ``limit`` ratings of a service per day; remembers nothing on disk.
@@ -28,8 +32,8 @@ class RatingGuard:
     The keys are ``HMAC(day secret, person, service)``, and the day secret is made at random in
     memory and never written anywhere. So neither the database nor a copy of it, even with the
     pepper, holds anything that names who rated, and checking a /start costs no database
-    transaction. The price: a restart forgets the day, and each process guards on its own (one
-    bot process per database is the supported setup).
+    transaction. The price: a restart forgets the day, and each process guards on its own: with
+    several processes (Redis configured) :class:`SharedRatingGuard` counts for all of them.
     """
 
     def __init__(
@@ -94,5 +98,97 @@ class RatingGuard:
 
     @staticmethod
     def _key(day: _Day, person: int, service: str) -> bytes:
-        message = f"{person}\x1f{service}".encode()
-        return hmac.digest(day.secret, message, "sha256")[:KEY_BYTES]
+        return day.key(person, service)
+
+
+class SharedCounters(Protocol):
+    """storage.rating_redis.RedisRatingCounters as the guard sees it."""
+
+    async def day_secret(self, day: date) -> bytes: ...
+
+    async def taken(self, day: date, key: bytes) -> int: ...
+
+    async def take(self, day: date, key: bytes, limit: int) -> bool: ...
+
+    async def give_back(self, day: date, key: bytes) -> None: ...
+
+
+class AsyncRatingGuard(Protocol):
+    """What FeedbackService asks: the in-memory guard or the shared one."""
+
+    @property
+    def limit(self) -> int: ...
+
+    async def may_rate(self, person: int, service: str, day: date) -> bool: ...
+
+    async def reserve(self, person: int, service: str, day: date) -> bool: ...
+
+    async def release(self, person: int, service: str, day: date) -> None: ...
+
+
+class LocalRatingGuard:
+    """:class:`RatingGuard` behind the async interface: one process (the default)."""
+
+    def __init__(self, guard: RatingGuard) -> None:
+        self.guard = guard
+
+    @property
+    def limit(self) -> int:
+        return self.guard.limit
+
+    async def may_rate(self, person: int, service: str, day: date) -> bool:
+        return self.guard.may_rate(person, service, day)
+
+    async def reserve(self, person: int, service: str, day: date) -> bool:
+        return self.guard.reserve(person, service, day)
+
+    async def release(self, person: int, service: str, day: date) -> None:
+        self.guard.release(person, service, day)
+
+
+class SharedRatingGuard:
+    """The guard for several processes: counts in Redis (``FSM__REDIS_URL``), so a person
+    cannot rate a service twice a day by landing on another worker.
+
+    Keys are ``HMAC(HMAC(pepper, day secret), person, service)``: the day secret is random and
+    lives in Redis only, for two days; the pepper never leaves the bot. A copy of Redis alone
+    cannot test whether someone rated a service; with the pepper, only for the last two days,
+    and never what they answered.
+    """
+
+    def __init__(self, limit: int, counters: SharedCounters, pepper: bytes) -> None:
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        self._limit = limit
+        self._counters = counters
+        self._pepper = pepper
+        self._secrets: dict[date, bytes] = {}
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    async def _key(self, person: int, service: str, day: date) -> bytes:
+        secret = self._secrets.get(day)
+        if secret is None:
+            shared = await self._counters.day_secret(day)
+            secret = hmac.digest(self._pepper, shared, "sha256")
+            self._secrets = {known: s for known, s in self._secrets.items() if known >= day}
+            self._secrets[day] = secret
+        return _Day(secret).key(person, service)
+
+    async def may_rate(self, person: int, service: str, day: date) -> bool:
+        if not self._limit:
+            return True
+        key = await self._key(person, service, day)
+        return await self._counters.taken(day, key) < self._limit
+
+    async def reserve(self, person: int, service: str, day: date) -> bool:
+        if not self._limit:
+            return True
+        return await self._counters.take(day, await self._key(person, service, day), self._limit)
+
+    async def release(self, person: int, service: str, day: date) -> None:
+        if not self._limit:
+            return
+        await self._counters.give_back(day, await self._key(person, service, day))

@@ -46,6 +46,7 @@ from reports.parameters import InternalReport, internal_report, parameter_sectio
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
 from reports.workbook import build_workbook
+from services import metrics
 from storage.database import Sessions
 from storage.staff import StaffStore
 
@@ -183,6 +184,12 @@ class ReportingService:
     ) -> Report:
         """The protected report; ``parameters=False`` leaves out the parameter section (the
         costliest part) for callers that read only scores and problems (the pain map)."""
+        with metrics.REPORT_SECONDS.time():
+            return await self._report(period, scope, title, parameters=parameters)
+
+    async def _report(
+        self, period: Period, scope: Scope, title: str, *, parameters: bool
+    ) -> Report:
         previous = calendar_previous(period)
         report = await build_report(
             self._sessions,

@@ -11,11 +11,15 @@ from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from storage.database import create_engine
+from storage.leases import advisory_key
 
 logger = logging.getLogger(__name__)
+
+#: The PostgreSQL advisory lock migrations hold (a transaction-level one).
+MIGRATION_LOCK: Final = advisory_key("migrate")
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -97,6 +101,12 @@ async def _on_fresh_engine(
     try:
         # One transaction: PostgreSQL and (with our BEGIN hook) SQLite roll back a failed step.
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Workers starting at once migrate one after the other (issue 14): the later
+                # ones find the schema at head. Released with the transaction.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             await connection.run_sync(run, revision)
     finally:
         await engine.dispose()

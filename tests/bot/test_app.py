@@ -46,7 +46,7 @@ async def test_serve_freezes_the_heap_after_start_up_before_polling(
     @asynccontextmanager
     async def application(_settings: Settings) -> AsyncIterator[SimpleNamespace]:
         steps.append("built")
-        yield SimpleNamespace(bot=FakeBot(), dispatcher=FakeDispatcher())
+        yield SimpleNamespace(bot=FakeBot(), dispatcher=FakeDispatcher(), engine=None)
 
     monkeypatch.setattr(bot.app, "build_application", application)
 
@@ -55,6 +55,11 @@ async def test_serve_freezes_the_heap_after_start_up_before_polling(
         return 1
 
     monkeypatch.setattr(bot.app, "freeze_startup_heap", freeze)
+
+    async def guarded_poll(bot_: Any, dispatcher: Any, *_args: Any) -> None:
+        await dispatcher.start_polling(bot_)  # bot.operations.poll, without its guard
+
+    monkeypatch.setattr(bot.app, "poll", guarded_poll)
     await serve(Settings(_env_file=None))
     assert steps.index("built") < steps.index("frozen") < steps.index("polling")
 

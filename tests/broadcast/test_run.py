@@ -282,6 +282,29 @@ async def test_running_a_broadcast_twice_at_once_is_refused(
     assert set(delivered(api).values()) == {1}
 
 
+async def test_another_process_cannot_run_a_broadcast_in_flight_nor_mark_its_sends_unknown(
+    sessions: async_sessionmaker[AsyncSession], api: BotApiEmulator, port: RecordingPort
+) -> None:
+    """Issue 14: a second worker's run marked 21 invitations the first had delivered unknown.
+    Two Broadcasters stand for two processes (each its own lease holder)."""
+    first = Broadcaster(sessions, port, limits=BroadcastLimits(global_rate=20))
+    second = Broadcaster(sessions, port, limits=FAST)
+    broadcast_id = await first.create("invitation", "w1", TEXT, range(1, 41))
+    api.hold_next("sendMessage", times=3)  # the first process has sends in flight
+    running = asyncio.create_task(first.run(broadcast_id))
+    await api.wait_for_request("sendMessage")
+    with pytest.raises(BroadcastAlreadyRunningError):
+        await second.run(broadcast_id)
+    assert "unknown" not in set((await _statuses(sessions, broadcast_id)).values())
+    api.release_held()
+    summary = await running
+    assert (summary.sent, summary.unknown) == (40, 0)
+    assert set(delivered(api).values()) == {1}
+    # Once the first is done, the lease is free: running it again finds nothing to send.
+    again = await second.run(broadcast_id)
+    assert (again.sent_this_run, again.unknown) == (0, 0)
+
+
 async def test_a_bug_in_the_port_stops_the_run_and_its_row_is_not_resent(
     sessions: async_sessionmaker[AsyncSession], api: BotApiEmulator, bot: Bot
 ) -> None:

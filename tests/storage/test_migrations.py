@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import migrate
 from storage.database import create_engine
-from storage.migrate import alembic_config, run_upgrade
+from storage.migrate import alembic_config, run_upgrade, upgrade_async
 from storage.registry import Base
 from tests.storage.conftest import ScratchDatabase
 
@@ -293,3 +293,17 @@ DAY = date(2026, 11, 23)
 def _uuid_value(database: ScratchDatabase, value: uuid.UUID) -> object:
     # What SQLAlchemy's Uuid type stores: 32 hex digits on SQLite, a native uuid on PostgreSQL.
     return value.hex if database.backend == "sqlite" else value
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_workers_starting_at_once_migrate_one_after_the_other(database_url: str) -> None:
+    """Issue 14: several processes start together and each migrates at start."""
+    await asyncio.gather(*(upgrade_async(database_url) for _ in range(3)))
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    finally:
+        await engine.dispose()
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
