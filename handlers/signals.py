@@ -16,11 +16,11 @@ from pydantic import Field
 from handlers.texts import campaign_error_text, language_of
 from questionnaires.campaigns import CampaignError
 from questionnaires.schema import Language
+from questionnaires.triggers import SIGNAL_ID_LENGTH
 from services.reporting import ReportingService
 from services.signals import (
     ACKNOWLEDGE_ACTION,
     OPEN_ACTION,
-    SIGNAL_ID_LENGTH,
     Outcome,
     PressResult,
     SignalService,

@@ -28,7 +28,6 @@ from services.campaigns import CampaignService, WindowView
 from services.feedback import utc_now
 from services.reporting import ReportingService
 from storage.deliveries import SENT, DeliveryStore
-from storage.models_signals import SIGNAL_ID_LENGTH as SIGNAL_ID_LENGTH  # the handler's bound
 from storage.signals import BatchRow, ProposalRow, SignalStore
 
 logger = logging.getLogger(__name__)
