@@ -14,6 +14,7 @@ import enum
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, timedelta
 from html import escape
 from typing import Final, Protocol
@@ -25,6 +26,7 @@ from questionnaires.triggers import TriggerFile, TriggerRule
 from reports.model import Dimension, Period, Scope
 from reports.triggers import evaluate
 from services.campaigns import CampaignService, WindowView
+from services.delivery_parts import part_key, send_part
 from services.feedback import utc_now
 from services.reporting import ReportingService
 from storage.deliveries import SENT, DeliveryStore
@@ -289,18 +291,14 @@ class SignalService:
         # Each part once: when a later part fails, the delivery is retried and the parts
         # already sent are not sent again (review: part 1 reached the officer twice).
         for index, text in enumerate(first):
-            part = f"{batch.id}#{index}"
-            if not await self._deliveries.claim(BATCH_PART_KIND, part, officer, now, now):
-                if await self._deliveries.status(BATCH_PART_KIND, part, officer) == SENT:
-                    continue
-                # Being sent by a run that may have died: the delivery is tried again later.
-                raise RuntimeError("a part of the batch is being sent")
-            sent = False
-            try:
-                await self._outbox.text(officer, text)
-                sent = True
-            finally:
-                await self._deliveries.finish(BATCH_PART_KIND, part, officer, now, ok=sent)
+            await send_part(
+                self._deliveries,
+                BATCH_PART_KIND,
+                part_key(batch.id, index),
+                officer,
+                now,
+                partial(self._outbox.text, officer, text),
+            )
         data = self._button_data(ACKNOWLEDGE_ACTION, batch.id)
         await self._outbox.text_with_button(officer, last, ACKNOWLEDGE_BUTTON, data)
         await self._store.mark_batch_sent(batch.id, now)
