@@ -14,8 +14,8 @@ import enum
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import partial
 from datetime import date, datetime, timedelta
+from functools import partial
 from html import escape
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
