@@ -255,7 +255,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         zone=settings.body.zone,
         hour=settings.staff.feedback_hour,
     )
-    feedback.add_listener(initiative)
+    feedback.queue_initiative_with(initiative)
     # §3.3: extra-poll proposals and the escalation of unacknowledged negative batches.
     signals = SignalService(
         store=SignalStore(sessions),

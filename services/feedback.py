@@ -45,6 +45,13 @@ class ResponseListener(Protocol):
     async def response_stored(self, response: CompletedResponse) -> None: ...
 
 
+class InitiativeQueue(Protocol):
+    """What an initiative response leaves for the internal officer (services.initiative): the
+    message, kept in the response's own transaction (storage.responses.ResponseStore.save)."""
+
+    def queued_body(self, response: CompletedResponse) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FeedbackPolicy:
     ratings_per_service_per_day: int = 1
@@ -77,9 +84,14 @@ class FeedbackService:
         self._policy = policy
         self._clock = clock
         self._listeners = list(listeners)
+        self._initiative: InitiativeQueue | None = None
 
     def add_listener(self, listener: ResponseListener) -> None:
         self._listeners.append(listener)
+
+    def queue_initiative_with(self, queue: InitiativeQueue) -> None:
+        """Initiative responses are stored with their message for the internal officer."""
+        self._initiative = queue
 
     def today(self) -> date:
         """The body's calendar day: responses are dated in its time zone."""
@@ -148,18 +160,17 @@ class FeedbackService:
             try:
                 await listener.response_stored(response)
             except Exception as error:
-                if getattr(listener, "required", False):
-                    # It keeps what the person said for someone (initiative feedback for the
-                    # internal officer): no "thank you" for a message nobody will read; the
-                    # person is asked to send it again.
-                    raise
                 logger.warning("Response listener failed: %s", type(error).__name__)
         return True
 
     async def _save(self, response: CompletedResponse, person: int) -> bool:
         service = response.context.service
         if service is None or response.kind != POST_SERVICE:
-            await self._responses.save(response)
+            # An initiative message is queued in the same transaction: if either write fails,
+            # neither is kept and the person is asked to send it again (no "thank you" for a
+            # message nobody will read, and no second copy after the retry).
+            body = None if self._initiative is None else self._initiative.queued_body(response)
+            await self._responses.save(response, initiative_body=body)
             return True
         day = response.submitted_on
         # Taken before the write, so two completions racing for the last rating cannot both
