@@ -58,6 +58,8 @@ ButtonData = Callable[[str, str], str]
 
 
 def default_button_data(action: str, signal_id: str) -> str:
+    """The data of a signal button: ``sg:<action>:<id>``, what handlers.signals.SignalPress
+    parses (the composition root wires no front's detail into the service)."""
     return f"sg:{action}:{signal_id}"
 
 

@@ -21,6 +21,8 @@ BREACHES: Final = {
     "reports/_breach.py": "import aiogram\nimport services.funnel\n",
     "services/_breach.py": "import aiogram\nimport sqlalchemy\nimport storage.models_painmap\n",
     "questionnaires/_breach.py": "import redis\n",
+    # A front's detail wired into a service by the composition (review: handlers.signals).
+    "bot/composition.py": "import handlers.signals\n",
     "storage/_breach_a.py": "import storage._breach_b\n",
     "storage/_breach_b.py": "import storage._breach_a\n",
 }
@@ -89,6 +91,7 @@ def test_every_contract_catches_its_breach(tmp_path: Path) -> None:
         ("services._breach", "aiogram"),
         ("services._breach", "storage.models_painmap"),
         ("questionnaires._breach", "redis"),
+        ("bot.composition", "handlers.signals"),
     ]:
         assert f"{importer} -> {imported}" in result.stdout, (importer, imported)
     assert "._breach_a -> ._breach_b" in result.stdout or "._breach_b -> ._breach_a" in (
