@@ -139,7 +139,9 @@ async def test_staff_enroll_once_answer_staff_poll_and_stay_anonymous(world: Wor
 async def test_results_are_published_after_the_window_closes(world: World) -> None:
     anna = world.harness.person(1001)
     await anna.send("/results")
-    assert "не опубликованы" in anna.last_text()
+    # The public site's content (services.publication), and no poll window's results yet.
+    assert "Результаты обратной связи" in anna.last_text()
+    assert "Результаты опроса" not in anna.last_text()
     window_id = await _open_deep_poll(world)
     for person_id in range(3001, 3007):
         person = world.harness.person(person_id)
@@ -186,7 +188,8 @@ async def test_a_citizen_forging_the_staff_subscription_button_is_refused(world:
     assert any("только для сотрудников" in alert for alert in anna.alerts())
     assert [row for row in await world.rows("opt_ins") if row["topic"] == "staff_polls"] == []
     await anna.send("/results")
-    assert "не опубликованы" in anna.last_text()
+    assert "Результаты обратной связи" in anna.last_text()
+    assert "Результаты опроса" not in anna.last_text()
 
 
 async def test_enrolled_staff_may_subscribe_to_staff_invitations(world: World) -> None:
