@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -24,8 +23,6 @@ from services.rating_guard import RatingGuard
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
 
-logger = logging.getLogger(__name__)
-
 POST_SERVICE = "post_service"
 
 
@@ -37,12 +34,6 @@ def keyed_digest(pepper: bytes, *parts: object) -> str:
     """HMAC-SHA256 over the parts: the only form in which a Telegram id may reach storage."""
     message = "\x1f".join(str(part) for part in parts).encode()
     return hmac.new(pepper, message, hashlib.sha256).hexdigest()
-
-
-class ResponseListener(Protocol):
-    """Told about every stored response (alerts); must not fail the person's dialog."""
-
-    async def response_stored(self, response: CompletedResponse) -> None: ...
 
 
 class InitiativeQueue(Protocol):
@@ -71,7 +62,6 @@ class FeedbackService:
         zone: ZoneInfo,
         policy: FeedbackPolicy,
         clock: Callable[[], datetime] = utc_now,
-        listeners: Sequence[ResponseListener] = (),
     ) -> None:
         if POST_SERVICE not in questionnaires:
             raise ValueError(f"the '{POST_SERVICE}' questionnaire is missing or invalid")
@@ -83,11 +73,7 @@ class FeedbackService:
         self._zone = zone
         self._policy = policy
         self._clock = clock
-        self._listeners = list(listeners)
         self._initiative: InitiativeQueue | None = None
-
-    def add_listener(self, listener: ResponseListener) -> None:
-        self._listeners.append(listener)
 
     def queue_initiative_with(self, queue: InitiativeQueue) -> None:
         """Initiative responses are stored with their message for the internal officer."""
@@ -154,14 +140,7 @@ class FeedbackService:
         `person` (the Telegram user id) is used only inside the keyed hash of the guard.
         """
         response = dataclasses.replace(completed.to_response(self.today()), department=department)
-        if not await self._save(response, person):
-            return False
-        for listener in self._listeners:
-            try:
-                await listener.response_stored(response)
-            except Exception as error:
-                logger.warning("Response listener failed: %s", type(error).__name__)
-        return True
+        return await self._save(response, person)
 
     async def _save(self, response: CompletedResponse, person: int) -> bool:
         service = response.context.service
