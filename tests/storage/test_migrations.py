@@ -314,15 +314,17 @@ async def test_0016_keeps_every_staff_member_and_code_and_drops_their_rowids(
     finally:
         await engine.dispose()
 
-    async def rows(*, rowid: bool) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    Rows = tuple[set[tuple[object, ...]], set[tuple[object, ...]]]
+
+    async def rows(*, rowid: bool) -> Rows:
         engine = database.engine()
         try:
             async with engine.connect() as connection:
-                got_members = {
+                got_members: set[tuple[object, ...]] = {
                     (r[0], r[1], str(r[2]))
                     for r in await connection.execute(text("SELECT * FROM staff_members"))
                 }
-                got_codes = {
+                got_codes: set[tuple[object, ...]] = {
                     (r[0], r[1], str(r[2]), None if r[3] is None else str(r[3]))
                     for r in await connection.execute(text("SELECT * FROM invite_codes"))
                 }
