@@ -20,15 +20,13 @@ from datetime import date
 from pathlib import Path
 
 from bench.report_bench import YEAR, generate, load_sqlite
-from questionnaires.catalog import load_catalog
-from questionnaires.loader import DEFINITIONS_DIR, load_folder
+from bot.composition import build_services
+from bot.content import load_content
+from bot.settings import Settings
 from questionnaires.schema import Language
 from reports.appendix2 import Appendix2Data, build_document
-from reports.disclosure import DisclosurePolicy
 from reports.docx import render_docx
-from reports.model import Period, QuestionnaireRoles, Scope
-from services.appendix2 import Appendix2Service
-from services.reporting import ReportingPolicy, ReportingService
+from reports.model import Period, Scope
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade_async
 
@@ -40,14 +38,16 @@ async def measure(path: Path, runs: int) -> None:
     url = f"sqlite+aiosqlite:///{path}"
     # The reports' SQLite engine as the bot builds it: two connections beside the writer.
     engine = create_engine(url, sqlite_connections=2)
-    loaded = load_folder(DEFINITIONS_DIR)
-    reporting = ReportingService(
-        sessions=create_session_factory(engine),
-        roles=QuestionnaireRoles.from_questionnaires(dict(loaded.questionnaires)),
-        catalog=load_catalog(),
-        policy=ReportingPolicy(disclosure=DisclosurePolicy()),
+    # The bot's composition (bot.composition): the document with its appeals, staff and pain
+    # map sections, the reports with their open answers.
+    settings = Settings(_env_file=None, body={"name": "Инспекции (бенчмарк)"})
+    content = load_content(
+        settings.content.questionnaires_dir,
+        settings.content.catalog_path,
+        settings.content.campaigns_path,
     )
-    service = Appendix2Service(reporting=reporting, body="Инспекции (бенчмарк)")
+    services = build_services(settings, content, sessions=create_session_factory(engine))
+    reporting, service = services.reporting, services.appendix2
     try:
         await service.docx(YEAR_PERIOD, HALF)  # warm-up: pages read from disk once
         samples = []

@@ -41,8 +41,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.composition import build_services
 from bot.content import load_content
-from bot.settings import ContentSettings
+from bot.settings import ContentSettings, Settings
 from questionnaires.schema import Language
 from reports import metrics
 from reports.chart_cache import clear_chart_cache
@@ -51,7 +52,7 @@ from reports.funnel import protected_drop_off
 from reports.metrics import build_report, grain_of
 from reports.model import Dimension, Period, QuestionnaireRoles, Scope
 from reports.periods import calendar_previous, half_year_as_of
-from services.reporting import ReportingPolicy, ReportingService
+from services.reporting import ReportingService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
 from storage.report_answers import month_start, segment_start
@@ -617,13 +618,14 @@ def content_paths() -> tuple[Path, Path]:
 
 
 def reporting_service(sessions: async_sessionmaker[AsyncSession]) -> ReportingService:
-    content = load_content(*content_paths())
-    return ReportingService(
-        sessions=sessions,
-        roles=QuestionnaireRoles.from_questionnaires(dict(content.questionnaires)),
-        catalog=content.catalog,
-        policy=ReportingPolicy(),
+    """The reporting service as the bot composes it (bot.composition), default settings."""
+    settings = Settings(_env_file=None)
+    content = load_content(
+        settings.content.questionnaires_dir,
+        settings.content.catalog_path,
+        settings.content.campaigns_path,
     )
+    return build_services(settings, content, sessions=sessions).reporting
 
 
 async def run_sqlite(

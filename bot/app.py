@@ -19,6 +19,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.composition import Services, build_services
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
 from bot.operations import (
@@ -29,16 +30,11 @@ from bot.operations import (
     shared_rating_guard,
 )
 from bot.outbox import BotOutbox
-from bot.policies import disclosure_policy
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
-from handlers.signals import button_data
 from questionnaires.triggers import load_triggers
-from reports.model import QuestionnaireRoles
-from scheduler.calendar import load_calendar
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
-from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from scheduler.jobs import (
     add_announce_job,
     add_publish_job,
@@ -48,35 +44,12 @@ from scheduler.jobs import (
     housekeeping,
     send_due_reports,
 )
-from services.announcements import ResultsAnnouncer
-from services.appeals import AppealsService, appeals_mapping
-from services.appendix2 import Appendix2Service, PersistedPainMap
-from services.broadcast import Broadcaster, telegram_sender
-from services.campaigns import CampaignPolicy, CampaignService
-from services.feedback import FeedbackPolicy, FeedbackService
-from services.funnel import FunnelRecorder
-from services.initiative import InitiativeDesk
-from services.open_answers import OpenAnswersService, categories
-from services.painmap import PainMapService
-from services.publication import PainMapMeasures, PublicationService
-from services.reporting import ReportingPolicy, ReportingService
-from services.signals import SignalPolicy, SignalService
-from services.staff_results import StaffResultsReader
-from storage.activity import ActivityCounter
-from storage.announcements import AnnouncementStore
-from storage.appeals import AppealStore
+from services.broadcast import telegram_sender
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
-from storage.deliveries import DeliveryStore
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
-from storage.open_answers import OpenAnswerStore
-from storage.opt_ins import OptInStore
-from storage.painmap import PainMapStore
-from storage.responses import ResponseStore
-from storage.signals import SignalStore
-from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
 
@@ -98,34 +71,23 @@ class Wiring:
     report_engine: AsyncEngine
     storage: BaseStorage
     sql_storage: SqlStorage | None
-    responses: ResponseStore
-    opt_ins: OptInStore
-    activity: ActivityCounter
-    reporting: ReportingService
-    feedback: FeedbackService
-    funnel: FunnelRecorder
-    campaigns: CampaignService
-    initiative: InitiativeDesk
-    deliveries: ReportDeliveries
+    services: Services
     dispatcher: Dispatcher
-    signals: SignalService
-    publication: PublicationService
-    painmap: PainMapService | None = None
-    announcer: ResultsAnnouncer | None = None
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
-        await flush_funnel(self.funnel)
+        services = self.services
+        await flush_funnel(services.funnel)
         # What waits in memory is written now, however few: losing it would let people answer
         # a window twice and drop their subscriptions (see storage.opt_ins, storage.campaigns).
-        await self.campaigns.flush_participation(force=True)
+        await services.campaigns.flush_participation(force=True)
         try:
-            await self.opt_ins.flush(force=True)
+            await services.opt_ins.flush(force=True)
         except Exception as error:
             logger.warning("Subscriptions lost at shutdown: %s", type(error).__name__)
         # Then the responses are rewritten after them (PostgreSQL), so those few keys point at
         # no response in particular, and the totals are logged.
-        await hourly_privacy(self.activity, self.responses, self.feedback.today)
+        await hourly_privacy(services.activity, services.responses, services.feedback.today)
         await self.storage.close()
         if self.report_engine is not self.engine:
             await self.report_engine.dispose()
@@ -188,206 +150,32 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         )
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
-    activity = ActivityCounter()
-    responses = ResponseStore(sessions, activity=activity)
-    # One store for both services: subscriptions wait in it to be written in batches.
-    opt_ins = OptInStore(sessions, min_batch=settings.privacy.min_group_size)
-    outbox = BotOutbox(bot)
-    # One disclosure policy for every officer output (reports.disclosure).
-    disclosure = disclosure_policy(settings)
-    reporting = ReportingService(
-        sessions=create_session_factory(report_engine),
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
-        catalog=content.catalog,
-        policy=ReportingPolicy(
-            officer_ids=frozenset(settings.bot.officer_ids),
-            disclosure=disclosure,
-            alert_threshold=settings.reports.alert_threshold,
-            internal_officer_ids=frozenset(settings.bot.internal_officer_ids),
-            zone=settings.body.zone,
-        ),
-    )
-    feedback = FeedbackService(
-        questionnaires=content.questionnaires,
-        catalog=content.catalog,
-        responses=responses,
-        opt_ins=opt_ins,
-        zone=settings.body.zone,
-        policy=FeedbackPolicy(
-            ratings_per_service_per_day=settings.privacy.ratings_per_service_per_day,
-            default_channel=settings.bot.default_channel,
-        ),
+    services = build_services(
+        settings,
+        content,
+        sessions=sessions,
+        report_sessions=create_session_factory(report_engine),
+        outbox=BotOutbox(bot),
+        send=telegram_sender(bot),
+        triggers=triggers,
+        pepper=pepper,
+        bot_username=bot_username,
         rating_guard=shared_rating_guard(storage, settings, pepper),
     )
-    funnel = FunnelRecorder(sessions)
-    send = telegram_sender(bot)
-    campaigns = CampaignService(
-        sessions=sessions,
-        campaigns=content.campaigns,
-        questionnaires=content.questionnaires,
-        calendar=load_calendar(),
-        pepper=pepper,
-        zone=settings.body.zone,
-        broadcaster_factory=lambda port: Broadcaster(sessions, port),
-        send=send,
-        results=outbox,
-        opt_ins=opt_ins,
-        # Window results, opening/closing polls and invite codes: body-wide officers only.
-        officer_ids=settings.bot.officer_ids,
-        bot_username=bot_username,
-        policy=CampaignPolicy(
-            min_group=disclosure.min_group,
-            min_comment_group=disclosure.comment_threshold("external"),
-            min_comment_group_staff=disclosure.comment_threshold("internal"),
-        ),
-        departments=content.catalog.departments,
-        activity=activity,
-    )
-    initiative = InitiativeDesk(
-        store=StaffStore(sessions),
-        deliveries=DeliveryStore(sessions),
-        departments=campaigns,
-        questionnaires=content.questionnaires,
-        officer_ids=settings.bot.internal_officer_ids,
-        send=outbox,
-        zone=settings.body.zone,
-        hour=settings.staff.feedback_hour,
-    )
-    feedback.add_listener(initiative)
-    # §3.3: extra-poll proposals and the escalation of unacknowledged negative batches.
-    signals = SignalService(
-        store=SignalStore(sessions),
-        deliveries=DeliveryStore(sessions),
-        reporting=reporting,
-        campaigns=campaigns,
-        triggers=triggers,
-        outbox=outbox,
-        zone=settings.body.zone,
-        policy=SignalPolicy(
-            escalation_hours=settings.reports.escalation_hours,
-            escalation_officer_ids=frozenset(settings.reports.escalation_officer_ids),
-            send_from_hour=settings.reports.alert_hour,
-        ),
-        button_data=button_data,
-    )
-    # The appeals register (§3.5): imports and the quarterly monitoring.
-    appeals = AppealsService(
-        # Imports write: through the answer path's engine, so SQLite has one writer (a second
-        # one would fail on SQLITE_BUSY_SNAPSHOT or hold the lock past the busy timeout).
-        AppealStore(sessions),
-        appeals_mapping(settings.content.appeals_mapping_path),
-        disclosure,
-    )
-    # The pain map (§3.6–3.8): refreshed from the reports as periods close, measures in the bot.
-    painmap = PainMapService(
-        store=PainMapStore(sessions),
-        reporting=reporting,
-        zone=settings.body.zone,
-        ledger=DeliveryStore(sessions),
-        send=outbox,
-        appeal_titles=lambda: appeals.titles().get("reason", {}),
-        remind_from_hour=settings.reports.alert_hour,
-    )
-    # Every workbook's «Проблемы» sheet is the persisted map, with its measures (round trip).
-    reporting.use_pain_map(painmap.sheet_lines)
-    # The staff workbook carries the staff process's pains, for the internal officer's round trip.
-    reporting.use_staff_pain_map(painmap.staff_sheet_lines)
-    # The Appendix 2 report (§6.5), with the semiannual delivery and on demand.
-    appendix2 = Appendix2Service(
-        reporting=reporting,
-        body=settings.body.name,
-        appeals=appeals,
-        painmap=PersistedPainMap(painmap.appendix2_rows),
-        staff_pains=PersistedPainMap(painmap.appendix2_staff_rows),
-        staff=StaffResultsReader(
-            sessions=create_session_factory(report_engine),
-            campaigns=content.campaigns.campaigns,
-            questionnaires=content.questionnaires,
-            departments=content.catalog.departments,
-            zone=settings.body.zone,
-            min_group=disclosure.min_group,
-        ),
-    )
-    deliveries = ReportDeliveries(
-        schedule=ReportSchedule(
-            settings.body.zone,
-            settings.reports.digest_cron,
-            settings.reports.alert_hour,
-            weekly=disclosure.weekly,
-        ),
-        store=DeliveryStore(sessions),
-        reporting=reporting,
-        outbox=outbox,
-        batches=signals,
-        appendix2=appendix2,
-    )
-    # The public results: the site (PUBLISH__DIR) and /results show the same content.
-    publication = PublicationService(
-        reporting=reporting,
-        windows=campaigns,
-        measures=PainMapMeasures(painmap.public_measures),
-        questionnaires=content.questionnaires,
-        body_name=settings.body.name,
-        today=feedback.today,
-        url=settings.publish.url,
-    )
-    # «Вы сказали — мы сделали» to the citizens who opted in: weekly, body-wide (issue 11).
-    announcer = ResultsAnnouncer(
-        measures=painmap,
-        store=AnnouncementStore(sessions),
-        subscribers=opt_ins,
-        broadcaster=Broadcaster(sessions, send),
-        zone=settings.body.zone,
-        ledger=DeliveryStore(sessions),
-        hour=settings.reports.alert_hour,
-        url=settings.publish.url,
-    )
-    # Open answers by category, re-tagged by officers; life situations as a whole (issue 10).
-    open_answers = OpenAnswersService(
-        reporting=reporting,
-        sessions=create_session_factory(report_engine),
-        store=OpenAnswerStore(sessions),
-        categoriser=categories(settings.content.categories_path),
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
-        catalog=content.catalog,
-        internal_officers=frozenset(settings.bot.internal_officer_ids),
-    )
-    reporting.extras = open_answers
     dispatcher = create_dispatcher(
         storage=storage,
+        settings=settings,
         # Several processes (Redis): a person's updates are handled one at a time across all.
         events_isolation=shared_isolation(storage),
-        feedback=feedback,
-        reporting=reporting,
-        campaigns=campaigns,
-        funnel=funnel,
-        settings=settings,
-        appeals=appeals,
-        painmap=painmap,
-        signals=signals,
-        publication=publication,
-        appendix2=appendix2,
-        open_answers=open_answers,
+        **services.workflow_data(),
     )
     return Wiring(
         engine=engine,
         report_engine=report_engine,
         storage=storage,
         sql_storage=sql_storage,
-        responses=responses,
-        opt_ins=opt_ins,
-        activity=activity,
-        reporting=reporting,
-        feedback=feedback,
-        funnel=funnel,
-        campaigns=campaigns,
-        initiative=initiative,
-        deliveries=deliveries,
+        services=services,
         dispatcher=dispatcher,
-        painmap=painmap,
-        signals=signals,
-        publication=publication,
-        announcer=announcer,
     )
 
 
@@ -425,41 +213,41 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     except BaseException:
         await bot.session.close()
         raise
-    feedback, responses, engine = wiring.feedback, wiring.responses, wiring.engine
+    services, engine = wiring.services, wiring.engine
+    feedback, responses = services.feedback, services.responses
     sqlite = engine.dialect.name == "sqlite"
     scheduler = create_scheduler(
         settings.body.zone,
         responses=responses,
         fsm=wiring.sql_storage,
         today=feedback.today,
-        deliveries=wiring.deliveries,
-        funnel=wiring.funnel,
-        opt_ins=wiring.opt_ins,
-        activity=wiring.activity,
+        deliveries=services.deliveries,
+        funnel=services.funnel,
+        opt_ins=services.opt_ins,
+        activity=services.activity,
         reshuffler=responses,
         wal=partial(checkpoint_wal, engine) if sqlite else None,
         compact=partial(vacuum, engine) if sqlite else None,
-        pain_map=wiring.painmap,
-        signals=wiring.signals,
+        pain_map=services.painmap,
+        signals=services.signals,
     )
-    add_campaign_jobs(scheduler, wiring.campaigns)
-    add_initiative_job(scheduler, wiring.initiative)
+    add_campaign_jobs(scheduler, services.campaigns)
+    add_initiative_job(scheduler, services.initiative)
     if settings.publish.dir is not None:
-        add_publish_job(scheduler, wiring.publication, settings.publish.dir)
-    if wiring.announcer is not None:
-        add_announce_job(scheduler, wiring.announcer)
+        add_publish_job(scheduler, services.publication, settings.publish.dir)
+    add_announce_job(scheduler, services.announcer)
 
     async def catch_up() -> None:
         # A night missed while nobody led is made up when a process is elected, and so are
         # due reports, missed window openings and closings (each applied once).
         await housekeeping(responses, wiring.sql_storage, feedback.today)
-        await send_due_reports(wiring.deliveries)
-        await run_campaign_tick(wiring.campaigns)
+        await send_due_reports(services.deliveries)
+        await run_campaign_tick(services.campaigns)
 
     # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
     instrument(wiring.dispatcher, settings)
     leadership = await lead_scheduler(
-        scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=wiring.reporting
+        scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=services.reporting
     )
     try:
         scheduler.start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,6 @@ from bot.problems import Problem, database_problem
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from services.publication import DoneMeasures
 
 EXIT_OK = 0
 
@@ -54,73 +53,29 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_publish(out, settings, args.today))
 
 
-async def _publish(
-    out: Path, settings: Settings, today: date | None, measures: DoneMeasures | None = None
-) -> int:
+async def _publish(out: Path, settings: Settings, today: date | None) -> int:
+    from bot.composition import build_services
     from bot.content import load_content
-    from bot.policies import disclosure_policy
-    from reports.model import QuestionnaireRoles
     from reports.periods import local_today
-    from scheduler.calendar import load_calendar
-    from services.broadcast import Broadcaster
-    from services.campaigns import CampaignPolicy, CampaignService
-    from services.painmap import PainMapService
-    from services.publication import PainMapMeasures, PublicationService
-    from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
-    from storage.opt_ins import OptInStore
-    from storage.painmap import PainMapStore
 
     content = load_content(
         settings.content.questionnaires_dir,
         settings.content.catalog_path,
         settings.content.campaigns_path,
     )
-    disclosure = disclosure_policy(settings)
-    day = today or local_today(datetime.now(UTC), settings.body.zone)
+    zone = settings.body.zone
+    day = today or local_today(datetime.now(UTC), zone)
     engine = create_engine(settings.db.url)
-    sessions = create_session_factory(engine)
-    reporting = ReportingService(
-        sessions=sessions,
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
-        catalog=content.catalog,
-        policy=ReportingPolicy(disclosure=disclosure, zone=settings.body.zone),
+    # The bot's composition, sending nothing, its clock at noon of the day. Only published
+    # results are read: no participation or member key is made, so no pepper is needed.
+    services = build_services(
+        settings,
+        content,
+        sessions=create_session_factory(engine),
+        clock=lambda: datetime.combine(day, time(12), tzinfo=zone),
     )
-    campaigns = CampaignService(
-        sessions=sessions,
-        campaigns=content.campaigns,
-        questionnaires=content.questionnaires,
-        calendar=load_calendar(),
-        # Only published results are read: no participation or member key is made, nothing
-        # is sent, so neither the pepper nor Telegram is needed.
-        pepper=b"",
-        zone=settings.body.zone,
-        broadcaster_factory=lambda port: Broadcaster(sessions, port),
-        send=_no_sends,
-        results=_NoResults(),
-        opt_ins=OptInStore(sessions, min_batch=disclosure.min_group),
-        officer_ids=(),
-        policy=CampaignPolicy(
-            min_group=disclosure.min_group,
-            min_comment_group=disclosure.comment_threshold("external"),
-            min_comment_group_staff=disclosure.comment_threshold("internal"),
-        ),
-        departments=content.catalog.departments,
-    )
-    publication = PublicationService(
-        reporting=reporting,
-        windows=campaigns,
-        # The pain map's done measures as stored (read only: no refresh, no reminders).
-        measures=measures
-        or PainMapMeasures(
-            PainMapService(
-                store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
-            ).public_measures
-        ),
-        questionnaires=content.questionnaires,
-        body_name=settings.body.name,
-        today=lambda: day,
-    )
+    publication = services.publication
     try:
         written = await publication.publish(out)
     except Exception as error:
@@ -132,12 +87,3 @@ async def _publish(
         await engine.dispose()
     print(f"wrote {len(written)} files of the public site to {out}")
     return EXIT_OK
-
-
-async def _no_sends(chat_id: int, text: str) -> None:
-    raise AssertionError("otklik publish sends nothing")
-
-
-class _NoResults:
-    async def text(self, chat_id: int, html: str) -> None:
-        raise AssertionError("otklik publish sends nothing")

@@ -32,12 +32,7 @@ from reports.periods import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from bot.content import Content
     from bot.settings import Settings
-    from services.appendix2 import Appendix2Service
-    from services.painmap import PainMapService
     from services.reporting import ReportingService
 
 EXIT_OK = 0
@@ -119,17 +114,12 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.composition import build_services
     from bot.content import load_content
     from reports.export import report_html, report_json
-    from reports.model import QuestionnaireRoles
     from reports.open_answers_output import extras_html, extras_json
     from services.appendix2 import beside_of
-    from services.open_answers import OpenAnswersService, categories
-    from services.painmap import PainMapService
-    from services.reporting import ReportingPolicy, ReportingService
     from storage.database import create_engine, create_session_factory
-    from storage.open_answers import OpenAnswerStore
-    from storage.painmap import PainMapStore
 
     disclosure = disclosure_policy(settings)
     today = local_today(datetime.now(UTC), settings.body.zone)
@@ -149,35 +139,13 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
         raise Problem(f"report: no service {args.service!r} in the catalog")
     scope = Scope(service=args.service)
     engine = create_engine(settings.db.url)
-    sessions = create_session_factory(engine)
-    roles = QuestionnaireRoles.from_questionnaires(content.questionnaires)
-    reporting = ReportingService(
-        sessions=sessions,
-        roles=roles,
-        catalog=content.catalog,
-        policy=ReportingPolicy(disclosure=disclosure, zone=settings.body.zone),
-    )
-    open_answers = OpenAnswersService(
-        reporting=reporting,
-        sessions=sessions,
-        store=OpenAnswerStore(sessions),
-        categoriser=categories(settings.content.categories_path),
-        roles=roles,
-        catalog=content.catalog,
-    )
-    reporting.extras = open_answers
-    # The stored map with its measures, read only: the workbook's «Проблемы» sheet and the
-    # Appendix 2 pain table, as in the bot.
-    painmap = PainMapService(
-        store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
-    )
-    reporting.use_pain_map(painmap.sheet_lines)
-    reporting.use_staff_pain_map(painmap.staff_sheet_lines)
+    # The bot's composition, sending nothing: the workbook's «Проблемы» sheet and the Appendix
+    # 2 pain table come from the stored map with its measures, as in the bot.
+    services = build_services(settings, content, sessions=create_session_factory(engine))
+    reporting, open_answers = services.reporting, services.open_answers
     try:
         if args.format == "docx":
-            data = await _appendix2(settings, reporting, painmap, content, engine).docx(
-                period, beside_of(period)
-            )
+            data = await services.appendix2.docx(period, beside_of(period))
         elif args.audience == "internal":
             data = await _internal(reporting, period, args.format, Language(args.lang))
         elif args.format == "xlsx":
@@ -223,40 +191,3 @@ async def _internal(
         return (json.dumps(internal_json(report), ensure_ascii=False, indent=2) + "\n").encode()
     title = f"{report.title} — {report.period}"
     return page_html(title, render_internal_text(report, language), language).encode()
-
-
-def _appendix2(
-    settings: Settings,
-    reporting: ReportingService,
-    painmap: PainMapService,
-    content: Content,
-    engine: AsyncEngine,
-) -> Appendix2Service:
-    """The same composition as bot.app.wire, without a bot to send through."""
-    from services.appeals import AppealsService, appeals_mapping
-    from services.appendix2 import Appendix2Service, PersistedPainMap
-    from services.staff_results import StaffResultsReader
-    from storage.appeals import AppealStore
-    from storage.database import create_session_factory
-
-    sessions = create_session_factory(engine)
-    disclosure = disclosure_policy(settings)
-    return Appendix2Service(
-        reporting=reporting,
-        body=settings.body.name,
-        appeals=AppealsService(
-            AppealStore(sessions),
-            appeals_mapping(settings.content.appeals_mapping_path),
-            disclosure,
-        ),
-        painmap=PersistedPainMap(painmap.appendix2_rows),
-        staff_pains=PersistedPainMap(painmap.appendix2_staff_rows),
-        staff=StaffResultsReader(
-            sessions=sessions,
-            campaigns=content.campaigns.campaigns,
-            questionnaires=content.questionnaires,
-            departments=content.catalog.departments,
-            zone=settings.body.zone,
-            min_group=disclosure.min_group,
-        ),
-    )

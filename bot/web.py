@@ -94,8 +94,8 @@ def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
     assert isinstance(dialog, DialogService)
     return WebForms(
         dialog=dialog,
-        feedback=wiring.feedback,
-        windows=wiring.campaigns,
+        feedback=wiring.services.feedback,
+        windows=wiring.services.campaigns,
         state_for=fsm_dialog_states(wiring.storage),
         signer=web_signer(settings),
     )

@@ -16,11 +16,10 @@ from pydantic import Field
 from handlers.texts import campaign_error_text, language_of
 from questionnaires.campaigns import CampaignError
 from questionnaires.schema import Language
+from questionnaires.triggers import SIGNAL_ID_LENGTH
 from services.reporting import ReportingService
 from services.signals import (
-    ACKNOWLEDGE_ACTION,
     OPEN_ACTION,
-    SIGNAL_ID_LENGTH,
     Outcome,
     PressResult,
     SignalService,
@@ -32,16 +31,12 @@ MAX_TEXT: Final = 4096
 
 
 class SignalPress(CallbackData, prefix="sg"):
+    """Parses the data services.signals.default_button_data packs on proposals and batches."""
+
     action: Literal["o", "a"]
     id: Annotated[
         str, Field(min_length=1, max_length=SIGNAL_ID_LENGTH, pattern=r"^[A-Za-z0-9_-]+$")
     ]
-
-
-def button_data(action: str, signal_id: str) -> str:
-    """services.signals.ButtonData over SignalPress."""
-    assert action in (OPEN_ACTION, ACKNOWLEDGE_ACTION)
-    return SignalPress(action=action, id=signal_id).pack()
 
 
 _TEXTS: Final[dict[str, dict[Language, str]]] = {

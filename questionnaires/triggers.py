@@ -24,6 +24,9 @@ from questionnaires.yaml_source import YamlDocument, parse_yaml, read_text, vali
 TRIGGERS_FILE: Final = FsPath(__file__).parent / "triggers.yaml"
 #: A longer look-back would stop being a signal of "now" (and a quarter of years is a report).
 MAX_UNITS: Final = 12
+#: Random key of a signal a rule raised (its ledger row); it travels in callback data (Telegram
+#: allows 64 bytes), so the ledger (storage.models_signals) and the button parser share it.
+SIGNAL_ID_LENGTH: Final = 16
 
 
 class TriggerUnit(enum.StrEnum):

@@ -35,6 +35,7 @@ from reports.periods import (
 )
 from services.appendix2 import Appendix2Service
 from services.appendix2 import file_name as appendix2_file
+from services.delivery_parts import OncePerPart
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ DIGEST = "digest"
 SEMIANNUAL = "semiannual"
 ALERTS = "alerts"
 KINDS = (DIGEST, SEMIANNUAL, ALERTS)
+#: Each message of a delivery is claimed apart under its kind with this suffix
+#: (services.delivery_parts), so a retry sends only the parts still missing.
+PART_SUFFIX = "_part"
 #: How far back a missed delivery is still worth sending after downtime.
 LOOKBACK = {
     DIGEST: timedelta(days=35),
@@ -61,6 +65,8 @@ class DeliveryLedger(Protocol):
     async def finish(
         self, kind: str, period_key: str, recipient: int, now: datetime, *, ok: bool
     ) -> None: ...
+
+    async def status(self, kind: str, period_key: str, recipient: int) -> str | None: ...
 
     async def installed_on(self, today: date) -> date: ...
 
@@ -229,8 +235,9 @@ class ReportDeliveries:
                 key = f"{due.key}:{scope.service or '*'}"
                 if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
                     continue
+                outbox = self._parts(due.kind, key, now)
                 try:
-                    delivered = await self._send(officer, due, scope, now)
+                    delivered = await self._send(officer, due, scope, now, outbox)
                 except Exception as error:
                     logger.warning(
                         "Delivery of the %s %s failed (%s); retried next minute",
@@ -257,14 +264,15 @@ class ReportDeliveries:
         for officer in sorted(self._reporting.internal_officers()):
             if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
                 continue
+            outbox = self._parts(due.kind, key, now)
             try:
                 files = await self._reporting.internal_report_files(year, Language.RU)
                 for text in files.messages:
-                    await self._outbox.text(officer, text)
+                    await outbox.text(officer, text)
                 for file_name, png in files.charts:
-                    await self._outbox.photo(officer, file_name, png)
+                    await outbox.photo(officer, file_name, png)
                 workbook = await self._reporting.internal_workbook(year)
-                await self._outbox.document(
+                await outbox.document(
                     officer,
                     f"otklik-staff-{year.start.year}.xlsx",
                     workbook,
@@ -282,14 +290,21 @@ class ReportDeliveries:
             sent += 1
         return sent
 
+    def _parts(self, kind: str, key: str, now: datetime) -> OncePerPart:
+        """The outbox of one delivery: its messages each claimed apart, sent once."""
+        return OncePerPart(self._outbox, self._store, kind=kind + PART_SUFFIX, key=key, now=now)
+
     def _scopes(self, officer: int) -> list[Scope]:
         services = self._reporting.services_of(officer)
         if len(services) == len(self._reporting.catalog.services):
             return [Scope()]  # a body-wide officer gets one report over all services
         return [Scope(service=s.code) for s in services]
 
-    async def _send(self, officer: int, due: Due, scope: Scope, now: datetime) -> bool:
-        """Send one delivery; False when there was nothing to say (an empty batch)."""
+    async def _send(
+        self, officer: int, due: Due, scope: Scope, now: datetime, outbox: OfficerOutbox
+    ) -> bool:
+        """Send one delivery through its outbox; False when there was nothing to say (an empty
+        batch). The negative batch claims its parts itself (services.signals)."""
         if due.kind == ALERTS:
             texts = await self._reporting.negative_digest(due.period, scope, Language.RU)
             if texts and self._batches is not None:  # acknowledged, or escalated (§3.3)
@@ -299,35 +314,40 @@ class ReportDeliveries:
                 )
                 return True
             for text in texts:
-                await self._outbox.text(officer, text)
+                await outbox.text(officer, text)
             return bool(texts)
         what = self._reporting.default_title(scope).removeprefix("Отчёт: ")
         if due.kind == DIGEST:
             name = "Еженедельная сводка" if self._schedule.weekly else "Сводка за месяц"
-            await self._send_report(officer, due.period, scope, f"{name}: {what}")
+            await self._send_report(outbox, officer, due.period, scope, f"{name}: {what}")
             return True
         # As of 31 December the report covers the year, with the second half-year beside it;
         # as of 30 June (sent on 1 July) the first half-year (issue 10, item 7).
         half = due.period
         if half.start.month == 7:
             year = year_of(half.start)
-            await self._send_report(officer, year, scope, f"Годовой отчёт: {what}")
+            await self._send_report(outbox, officer, year, scope, f"Годовой отчёт: {what}")
             workbook = await self._reporting.workbook(year, scope)
-            await self._outbox.document(
+            await outbox.document(
                 officer, f"otklik-{year.start.year}.xlsx", workbook, f"Годовой отчёт {year}"
             )
-            await self._send_appendix2(officer, scope, year, half)
+            await self._send_appendix2(outbox, officer, scope, year, half)
         else:
-            await self._send_appendix2(officer, scope, half, None)
-        await self._send_report(officer, half, scope, f"Полугодовой отчёт: {what}")
+            await self._send_appendix2(outbox, officer, scope, half, None)
+        await self._send_report(outbox, officer, half, scope, f"Полугодовой отчёт: {what}")
         workbook = await self._reporting.workbook(half, scope)
-        await self._outbox.document(
+        await outbox.document(
             officer, f"otklik-{due.key}.xlsx", workbook, f"Полугодовой отчёт {half}"
         )
         return True
 
     async def _send_appendix2(
-        self, officer: int, scope: Scope, period: Period, beside: Period | None
+        self,
+        outbox: OfficerOutbox,
+        officer: int,
+        scope: Scope,
+        period: Period,
+        beside: Period | None,
     ) -> None:
         """The Appendix 2 report to sign (§6.5): body-wide, so to body-wide officers only."""
         if self._appendix2 is None or scope.service is not None:
@@ -337,11 +357,13 @@ class ReportDeliveries:
             self._documents[key] = await self._appendix2.docx(period, beside)
         data = self._documents[key]
         caption = f"Отчёт по форме приложения 2 к Порядку за {period}"
-        await self._outbox.document(officer, appendix2_file(period), data, caption)
+        await outbox.document(officer, appendix2_file(period), data, caption)
 
-    async def _send_report(self, officer: int, period: Period, scope: Scope, title: str) -> None:
+    async def _send_report(
+        self, outbox: OfficerOutbox, officer: int, period: Period, scope: Scope, title: str
+    ) -> None:
         files = await self._reporting.report_files(period, scope, Language.RU, title)
         for text in files.messages:
-            await self._outbox.text(officer, text)
+            await outbox.text(officer, text)
         for file_name, png in files.charts:
-            await self._outbox.photo(officer, file_name, png)
+            await outbox.photo(officer, file_name, png)

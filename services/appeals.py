@@ -30,13 +30,13 @@ from pydantic import (
     model_validator,
 )
 
+from questionnaires.appeals import REGISTER_NO_LENGTH
 from questionnaires.errors import DefinitionError
 from questionnaires.yaml_source import parse_yaml, validate_model
 from reports.appeals import AppealsMonitoring, build_monitoring
 from reports.disclosure import DisclosurePolicy
 from reports.model import Period
 from storage.appeals import AppealRow, AppealStore
-from storage.models_appeals import REGISTER_NO_LENGTH
 
 logger = logging.getLogger(__name__)
 

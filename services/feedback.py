@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -39,10 +39,11 @@ def keyed_digest(pepper: bytes, *parts: object) -> str:
     return hmac.new(pepper, message, hashlib.sha256).hexdigest()
 
 
-class ResponseListener(Protocol):
-    """Told about every stored response (alerts); must not fail the person's dialog."""
+class InitiativeQueue(Protocol):
+    """What an initiative response leaves for the internal officer (services.initiative): the
+    message, kept in the response's own transaction (storage.responses.ResponseStore.save)."""
 
-    async def response_stored(self, response: CompletedResponse) -> None: ...
+    def queued_body(self, response: CompletedResponse) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,6 @@ class FeedbackService:
         zone: ZoneInfo,
         policy: FeedbackPolicy,
         clock: Callable[[], datetime] = utc_now,
-        listeners: Sequence[ResponseListener] = (),
         rating_guard: AsyncRatingGuard | None = None,
     ) -> None:
         if POST_SERVICE not in questionnaires:
@@ -80,10 +80,11 @@ class FeedbackService:
         self._zone = zone
         self._policy = policy
         self._clock = clock
-        self._listeners = list(listeners)
+        self._initiative: InitiativeQueue | None = None
 
-    def add_listener(self, listener: ResponseListener) -> None:
-        self._listeners.append(listener)
+    def queue_initiative_with(self, queue: InitiativeQueue) -> None:
+        """Initiative responses are stored with their message for the internal officer."""
+        self._initiative = queue
 
     def today(self) -> date:
         """The body's calendar day: responses are dated in its time zone."""
@@ -147,24 +148,16 @@ class FeedbackService:
         `person` (the Telegram user id) is used only inside the keyed hash of the guard.
         """
         response = dataclasses.replace(completed.to_response(self.today()), department=department)
-        if not await self._save(response, person):
-            return False
-        for listener in self._listeners:
-            try:
-                await listener.response_stored(response)
-            except Exception as error:
-                if getattr(listener, "required", False):
-                    # It keeps what the person said for someone (initiative feedback for the
-                    # internal officer): no "thank you" for a message nobody will read; the
-                    # person is asked to send it again.
-                    raise
-                logger.warning("Response listener failed: %s", type(error).__name__)
-        return True
+        return await self._save(response, person)
 
     async def _save(self, response: CompletedResponse, person: int) -> bool:
         service = response.context.service
         if service is None or response.kind != POST_SERVICE:
-            await self._responses.save(response)
+            # An initiative message is queued in the same transaction: if either write fails,
+            # neither is kept and the person is asked to send it again (no "thank you" for a
+            # message nobody will read, and no second copy after the retry).
+            body = None if self._initiative is None else self._initiative.queued_body(response)
+            await self._responses.save(response, initiative_body=body)
             return True
         day = response.submitted_on
         # Taken before the write, so two completions racing for the last rating cannot both

@@ -104,16 +104,12 @@ class InitiativeDesk:
         self._clock = clock
         self._warned_on: date | None = None
 
-    #: A failure to queue the message fails the completion (services.feedback): the person is
-    #: told to try again rather than thanked for a message that would never be delivered.
-    required: Final = True
-
-    async def response_stored(self, response: CompletedResponse) -> None:
-        """Keep an initiative message for the next batch (a ResponseListener)."""
+    def queued_body(self, response: CompletedResponse) -> str | None:
+        """The message an initiative response leaves for the next batch (an InitiativeQueue of
+        services.feedback, written in the response's own transaction); None for other kinds."""
         if response.kind != Kind.INITIATIVE:
-            return
-        body = render_feedback(response, self._questionnaires.get(response.questionnaire_id))
-        await self._store.queue_feedback(response.submitted_on, response.department, body)
+            return None
+        return render_feedback(response, self._questionnaires.get(response.questionnaire_id))
 
     async def tick(self, now: datetime | None = None) -> int:
         """Deliver the batch if it is due; returns how many messages were delivered and

@@ -20,6 +20,7 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires.engine import clean_text, has_visible
+from questionnaires.measures import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
 from reports.appendix2 import PainRow
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Dimension, InternalReport, Period, Report, Scope, Score
@@ -37,7 +38,6 @@ from reports.painmap_import import (
 from reports.periods import local_today, quarter_of
 from reports.public import DoneMeasure as PublicMeasure
 from services.reporting import ReportingService
-from storage.models_painmap import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
 from storage.painmap import (
     DONE,
     PLANNED,

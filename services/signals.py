@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from html import escape
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
@@ -25,10 +26,10 @@ from questionnaires.triggers import TriggerFile, TriggerRule
 from reports.model import Dimension, Period, Scope
 from reports.triggers import evaluate
 from services.campaigns import CampaignService, WindowView
+from services.delivery_parts import part_key, send_part
 from services.feedback import utc_now
 from services.reporting import ReportingService
 from storage.deliveries import SENT, DeliveryStore
-from storage.models_signals import SIGNAL_ID_LENGTH as SIGNAL_ID_LENGTH  # the handler's bound
 from storage.signals import BatchRow, ProposalRow, SignalStore
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ ButtonData = Callable[[str, str], str]
 
 
 def default_button_data(action: str, signal_id: str) -> str:
+    """The data of a signal button: ``sg:<action>:<id>``, what handlers.signals.SignalPress
+    parses (the composition root wires no front's detail into the service)."""
     return f"sg:{action}:{signal_id}"
 
 
@@ -290,18 +293,14 @@ class SignalService:
         # Each part once: when a later part fails, the delivery is retried and the parts
         # already sent are not sent again (review: part 1 reached the officer twice).
         for index, text in enumerate(first):
-            part = f"{batch.id}#{index}"
-            if not await self._deliveries.claim(BATCH_PART_KIND, part, officer, now, now):
-                if await self._deliveries.status(BATCH_PART_KIND, part, officer) == SENT:
-                    continue
-                # Being sent by a run that may have died: the delivery is tried again later.
-                raise RuntimeError("a part of the batch is being sent")
-            sent = False
-            try:
-                await self._outbox.text(officer, text)
-                sent = True
-            finally:
-                await self._deliveries.finish(BATCH_PART_KIND, part, officer, now, ok=sent)
+            await send_part(
+                self._deliveries,
+                BATCH_PART_KIND,
+                part_key(batch.id, index),
+                officer,
+                now,
+                partial(self._outbox.text, officer, text),
+            )
         data = self._button_data(ACKNOWLEDGE_ACTION, batch.id)
         await self._outbox.text_with_button(officer, last, ACKNOWLEDGE_BUTTON, data)
         await self._store.mark_batch_sent(batch.id, now)

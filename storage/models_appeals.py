@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from questionnaires.appeals import REGISTER_NO_LENGTH
 from storage.models_base import CODE_LENGTH, Base
 
 #: Kinds of appeal the register distinguishes; §3.5 counts outcomes among complaints.
@@ -15,7 +16,6 @@ APPEAL_KINDS = ("appeal", "complaint", "suggestion")
 #: Outcomes of consideration: a complaint "satisfied" or "rejected" is what §3.5 counts.
 APPEAL_OUTCOMES = ("satisfied", "explained", "rejected", "in_progress")
 SOURCE_LENGTH = 64
-REGISTER_NO_LENGTH = 64
 
 
 class Appeal(Base):

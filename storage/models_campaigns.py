@@ -69,6 +69,8 @@ class StaffMember(Base):
     """An enrolled staff member: only HMAC(pepper, Telegram user id) and a coarse department."""
 
     __tablename__ = "staff_members"
+    # No rowid on SQLite: the file keeps the rows in key order, not in enrolment order.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     member_key: Mapped[str] = mapped_column(String(DEDUP_KEY_LENGTH), primary_key=True)
     department: Mapped[str] = mapped_column(String(DEPARTMENT_LENGTH))
@@ -79,6 +81,8 @@ class InviteCode(Base):
     """A one-time enrollment code handed to a staff member; only its keyed hash is kept."""
 
     __tablename__ = "invite_codes"
+    # No rowid on SQLite: the file keeps the codes in hash order, not in the order made.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     code_hash: Mapped[str] = mapped_column(String(DEDUP_KEY_LENGTH), primary_key=True)
     department: Mapped[str] = mapped_column(String(DEPARTMENT_LENGTH))

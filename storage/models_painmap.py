@@ -14,6 +14,8 @@ from datetime import date
 from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from questionnaires.measures import MEASURE_STATUSES as MEASURE_STATUSES
+from questionnaires.measures import MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
 from storage.models_base import CODE_LENGTH, Base
 
 #: What a pain belongs to: a service or a life situation (Procedure Appendix 1 "процесс"), or
@@ -22,11 +24,8 @@ PROCESS_KINDS = ("service", "life_situation", "internal")
 #: Where a pain comes from: a problem option of a rating, an appeal reason of the register,
 #: a staff aspect rated low.
 PAIN_SOURCES = ("rating_problem", "appeal_reason", "staff_aspect")
-MEASURE_STATUSES = ("planned", "in_progress", "done", "dropped")
 TITLE_LENGTH = 300
 SOURCE_CODE_LENGTH = 130
-MEASURE_TEXT_LENGTH = 1000
-RESPONSIBLE_LENGTH = 200
 
 
 class Pain(Base):

@@ -12,11 +12,10 @@ from datetime import date, datetime
 from sqlalchemy import Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from questionnaires.triggers import SIGNAL_ID_LENGTH
 from storage.models_base import CODE_LENGTH, Base
 from storage.types import UtcDateTime
 
-#: Random key of a ledger row; it travels in callback data (Telegram allows 64 bytes).
-SIGNAL_ID_LENGTH = 16
 RULE_ID_LENGTH = 64
 PROPOSAL_KEY = "uq_signal_proposals_rule_service_period"
 

@@ -18,6 +18,7 @@ from storage.activity import ActivityCounter
 from storage.database import is_infrastructure_error
 from storage.models import Answer, DedupKey, Response
 from storage.models_base import DEDUP_KEY_LENGTH
+from storage.models_campaigns import InitiativeItem
 from storage.models_reporting import ReportAnswer
 from storage.report_answers import report_rows
 
@@ -43,11 +44,13 @@ class DedupClaim:
 class _Pending:
     response: CompletedResponse
     done: asyncio.Future[None]
+    initiative_body: str | None = None
 
 
 RESPONSES: Final[Table] = Response.__table__  # type: ignore[assignment]
 ANSWERS: Final[Table] = Answer.__table__  # type: ignore[assignment]
 REPORT_ANSWERS: Final[Table] = ReportAnswer.__table__  # type: ignore[assignment]
+INITIATIVE_QUEUE: Final[Table] = InitiativeItem.__table__  # type: ignore[assignment]
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
@@ -140,10 +143,18 @@ class ResponseStore:
         self._writer: asyncio.Task[None] | None = None
         self.activity = activity if activity is not None else ActivityCounter()
 
-    async def save(self, response: CompletedResponse) -> None:
-        """Store the response and its answers; returns once they are committed."""
+    async def save(
+        self, response: CompletedResponse, *, initiative_body: str | None = None
+    ) -> None:
+        """Store the response and its answers; returns once they are committed.
+
+        ``initiative_body``: the message of an initiative response as the internal officer will
+        read it (services.initiative), queued for the daily batch in the response's own
+        transaction, so a failure between the two can neither lose it nor, on a retry, queue it
+        twice (review).
+        """
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(response, done))
+        self._pending.append(_Pending(response, done, initiative_body))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="otklik-responses")
         await done
@@ -179,20 +190,26 @@ class ResponseStore:
         responses: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
+        queued: list[dict[str, Any]] = []
         for pending in batch:
             response_row, answer_rows = response_rows(pending.response)
             responses.append(response_row)
             answers += answer_rows
             copies += report_rows(response_row, answer_rows)
+            if pending.initiative_body is not None:
+                queued.append(_queued_row(pending.response, pending.initiative_body))
         _shuffle(responses)
         _shuffle(answers)
         _shuffle(copies)
+        _shuffle(queued)
         async with self._sessions.begin() as session:
             # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
             await session.execute(insert(RESPONSES), responses)
             if answers:
                 await session.execute(insert(ANSWERS), answers)
                 await session.execute(insert(REPORT_ANSWERS), copies)
+            if queued:
+                await session.execute(insert(INITIATIVE_QUEUE), queued)
         # Counted, not logged: a line per response would give each one its time of day.
         self.activity.add(STORED_RESPONSES, len(responses))
 
@@ -233,6 +250,17 @@ class ResponseStore:
         purged = cast(CursorResult[Any], result).rowcount
         logger.info("purged %d expired dedup keys", purged)
         return purged
+
+
+def _queued_row(response: CompletedResponse, body: str) -> dict[str, Any]:
+    """The initiative queue row of a response (storage.staff reads and deletes it): a random
+    id, the day, the department as the response has it; no link to the response."""
+    return {
+        "id": uuid.uuid4().hex,
+        "received_on": response.submitted_on,
+        "department": response.department,
+        "body_html": body,
+    }
 
 
 def _settle(batch: list[_Pending], error: Exception | None) -> None:

@@ -29,14 +29,13 @@ from bot.dispatcher import create_dispatcher
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from scheduler.jobs import checkpoint, flush_opt_ins, hourly_privacy, housekeeping
 from services.feedback import FeedbackService, keyed_digest
-from services.funnel import FunnelRecorder
 from storage.activity import ActivityCounter
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.fsm import SqlStorage, storage_key_digest
 from storage.opt_ins import OptInStore
 from storage.responses import ResponseStore
-from tests.bot.conftest import PEPPER, build_campaigns, build_feedback, build_reporting
+from tests.bot.conftest import PEPPER, build_test_services
 from tests.bot.harness import BOT_ID, Harness, Person
 from tests.storage.conftest import ScratchDatabase
 
@@ -68,27 +67,18 @@ async def bot(database: ScratchDatabase) -> AsyncIterator[Bot]:
     engine = database.engine()
     sessions = create_session_factory(engine)
     clock = [START]
-    activity = ActivityCounter()
-    responses = ResponseStore(sessions, activity=activity)
-    opt_ins = OptInStore(sessions)
-    feedback = build_feedback(sessions, clock, opt_ins=opt_ins)
-    feedback._responses = responses  # the wiring of bot.app: one store, one counter
+    holder: list[Harness] = []
+    # The production composition (one response store, one activity counter, as in bot.app).
+    services = build_test_services(sessions, clock, lambda: holder[0].bot)
+    feedback, opt_ins = services.feedback, services.opt_ins
+    responses, activity = services.responses, services.activity
     await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
     storage = SqlStorage(sessions, PEPPER)
-
-    async def nowhere(chat_id: int, text: str) -> None:
-        return None
-
-    dispatcher = create_dispatcher(
-        storage=storage,
-        feedback=feedback,
-        reporting=build_reporting(sessions, feedback),
-        campaigns=build_campaigns(sessions, feedback, nowhere, clock, opt_ins),
-        funnel=FunnelRecorder(sessions),
-    )
+    dispatcher = create_dispatcher(storage=storage, **services.workflow_data())
+    holder.append(Harness(dispatcher))
     try:
         yield Bot(
-            Harness(dispatcher),
+            holder[0],
             engine,
             sessions,
             feedback,
@@ -206,6 +196,9 @@ async def test_no_order_the_database_keeps_links_a_subscriber_to_a_response(bot:
             "opt_ins",
             "dedup_keys",
             "fsm_states",
+            # Review: enrolment order was a rowid (migration 0016).
+            "staff_members",
+            "invite_codes",
         ):
             with pytest.raises(OperationalError, match="rowid"):
                 await _rows(engine, f"SELECT rowid FROM {table}")

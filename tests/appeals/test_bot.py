@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncGenerator
-from typing import Any
 
 import pytest
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
-from aiogram.methods import GetFile, SendDocument, TelegramMethod
-from aiogram.types import Document, File
+from aiogram.methods import GetFile, SendDocument
 from openpyxl import load_workbook
 
 from handlers.appeals import closed_quarters
@@ -19,65 +13,27 @@ from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
 from storage.appeals import AppealStore
 from tests.appeals.generate import FIXTURES
 from tests.bot.conftest import OFFICER_ID, World, migrated_template, world
-from tests.bot.harness import TOKEN, Person, RecordingSession
 
 __all__ = ["migrated_template", "world"]
 
 
-class FileSession(RecordingSession):
-    """The recording session, plus getFile and a file download serving one register."""
-
-    def __init__(self, content: bytes) -> None:
-        super().__init__()
-        self.content = content
-
-    def _result(self, method: TelegramMethod[Any]) -> Any:
-        if isinstance(method, GetFile):
-            return File(
-                file_id=method.file_id,
-                file_unique_id="u1",
-                file_size=len(self.content),
-                file_path="documents/register.csv",
-            )
-        return super()._result(method)
-
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        yield self.content
-
-
 def _serve(world: World, content: bytes) -> None:
-    session = FileSession(content)
-    world.harness.session = session
-    world.harness.bot = Bot(
-        TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
-    )
+    world.harness.serve_file(content, "documents/register.csv")
     world.harness.dispatcher["appeals"] = AppealsService(
         AppealStore(world.sessions), load_mapping(EXAMPLE_MAPPING)
     )
-
-
-async def _send_file(person: Person, name: str, size: int) -> None:
-    document = Document(file_id="f1", file_unique_id="u1", file_name=name, file_size=size)
-    await person.harness.feed(message=person._message(document=document))
 
 
 async def test_an_officer_imports_a_register_by_sending_it(world: World) -> None:
     content = (FIXTURES / "register_cp1251.csv").read_bytes()
     _serve(world, content)
     officer = world.harness.person(OFFICER_ID)
-    await _send_file(officer, "register_cp1251.csv", len(content))
+    await officer.send_document("register_cp1251.csv", len(content))
     reply = officer.last_text()
     assert "строк 3053, добавлено 3050, уже были (обновлены) 0, с ошибками 3" in reply
     assert "register_cp1251.csv:3052: date: дата не распознана" in reply
     assert len(await world.rows("appeals")) == 3050
-    await _send_file(officer, "register_cp1251.csv", len(content))
+    await officer.send_document("register_cp1251.csv", len(content))
     assert "добавлено 0, уже были (обновлены) 3050" in officer.last_text()
     assert len(await world.rows("appeals")) == 3050
 
@@ -86,7 +42,7 @@ async def test_the_officer_gets_the_quarter_by_buttons(world: World) -> None:
     content = (FIXTURES / "register.xlsx").read_bytes()
     _serve(world, content)
     officer = world.harness.person(OFFICER_ID)
-    await _send_file(officer, "register.xlsx", len(content))
+    await officer.send_document("register.xlsx", len(content))
     await officer.send("/appeals")
     # The clock says 23.11.2026: the 3rd quarter is the latest closed one, the 4th is not offered.
     assert officer.buttons() == ["3 кв. 2026", "2 кв. 2026", "1 кв. 2026", "4 кв. 2025"]
@@ -107,7 +63,7 @@ async def test_nobody_else_learns_that_appeals_exist(world: World, command: str)
     await citizen.send("/no_such_command")
     unknown = citizen.last_text()
     if command == "file":
-        await _send_file(citizen, "register_utf8.csv", len(content))
+        await citizen.send_document("register_utf8.csv", len(content))
     else:
         await citizen.send(command)
     assert "Мониторинг" not in citizen.last_text()
@@ -145,7 +101,7 @@ async def test_a_services_own_officer_gets_no_appeals(world: World) -> None:
     service_officer = world.harness.person(777)
     await service_officer.send("/report")
     assert "выберите период" in service_officer.last_text()  # an officer indeed
-    await _send_file(service_officer, "register_utf8.csv", len(content))
+    await service_officer.send_document("register_utf8.csv", len(content))
     await service_officer.send("/appeals")
     assert "Мониторинг" not in service_officer.last_text()
     assert world.harness.sent(GetFile) == []
@@ -156,19 +112,19 @@ async def test_the_reply_is_in_english_for_an_english_officer(world: World) -> N
     content = (FIXTURES / "register_utf8.csv").read_bytes()
     _serve(world, content)
     officer = world.harness.person(OFFICER_ID, language="en")
-    await _send_file(officer, "register_utf8.csv", len(content))
+    await officer.send_document("register_utf8.csv", len(content))
     reply = officer.last_text()
     assert "3053 rows, 3050 added, 0 already present (updated), 3 bad" in reply
     assert "register_utf8.csv:3054: date: date not recognised ('31.02.2026')" in reply
-    await _send_file(officer, "photo.png", 10)
+    await officer.send_document("photo.png", 10)
     assert officer.last_text() == "Send the appeals register export as CSV or XLSX"
-    await _send_file(officer, "huge.csv", 21 * 1024 * 1024)
+    await officer.send_document("huge.csv", 21 * 1024 * 1024)
     assert "over 20 MB" in officer.last_text()
 
 
 async def test_a_file_that_is_no_register_is_explained(world: World) -> None:
     _serve(world, "Номер;Дата\n1;01.08.2026\n".encode("cp1251"))
     officer = world.harness.person(OFFICER_ID)
-    await _send_file(officer, "other.csv", 30)
+    await officer.send_document("other.csv", 30)
     assert "ни в одной из первых 30 строк нет всех заголовков" in officer.last_text()
     assert await world.rows("appeals") == []

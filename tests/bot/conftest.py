@@ -3,34 +3,32 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram import Bot
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.composition import Services, build_services
 from bot.content import catalog_rows, load_content
 from bot.dispatcher import create_dispatcher
-from bot.settings import ContentSettings
-from reports.disclosure import DisclosurePolicy
-from reports.model import QuestionnaireRoles
-from scheduler.calendar import load_calendar
-from services.appendix2 import Appendix2Service
-from services.broadcast import Broadcaster, BroadcastLimits
+from bot.outbox import BotOutbox
+from bot.settings import Settings
+from services.broadcast import BroadcastLimits
 from services.campaigns import CampaignService
-from services.feedback import FeedbackPolicy, FeedbackService, ResponseListener
+from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
-from services.reporting import ReportingPolicy, ReportingService
+from services.reporting import ReportingService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
 from storage.fsm import SqlStorage
 from storage.migrate import upgrade
 from storage.opt_ins import OptInStore
-from storage.responses import ResponseStore
 from tests.bot.harness import Harness
 
 PEPPER = b"test-pepper-0123456789-abcdefghij"
@@ -42,6 +40,11 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "otklik.db"
     upgrade(f"sqlite+aiosqlite:///{path}")
     return path
+
+
+OFFICER_ID = 500500
+INTERNAL_OFFICER_ID = 600600  # BOT__INTERNAL_OFFICER_IDS: the staff report only
+BODY = "Инспекции государственного жилищного надзора"
 
 
 @dataclass
@@ -57,6 +60,7 @@ class World:
     campaigns: CampaignService
     funnel: FunnelRecorder
     opt_ins: OptInStore
+    services: Services
 
     async def rows(self, table: str) -> list[dict[str, object]]:
         async with self.engine.connect() as connection:
@@ -64,89 +68,66 @@ class World:
             return [dict(row._mapping) for row in result]
 
 
-def build_feedback(
-    sessions: async_sessionmaker[AsyncSession],
-    clock_now: list[datetime],
-    *,
-    ratings_per_day: int = 1,
-    listeners: Sequence[ResponseListener] = (),
-    opt_ins: OptInStore | None = None,
-) -> FeedbackService:
-    defaults = ContentSettings()
-    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
-    return FeedbackService(
-        questionnaires=content.questionnaires,
-        catalog=content.catalog,
-        responses=ResponseStore(sessions),
-        opt_ins=opt_ins or OptInStore(sessions),
-        zone=ZONE,
-        policy=FeedbackPolicy(
-            ratings_per_service_per_day=ratings_per_day, default_channel="messenger"
-        ),
-        clock=lambda: clock_now[0],
-        listeners=listeners,
+def handler_settings(url: str = "sqlite+aiosqlite://") -> Settings:
+    """The settings of the handler tests: one body-wide and one internal officer, weekly
+    figures (reports.disclosure.DisclosurePolicy), the shipped content, the body in Yakutsk."""
+    return Settings(
+        _env_file=None,
+        db={"url": url},
+        bot={
+            "officer_ids": [OFFICER_ID],
+            "internal_officer_ids": [INTERNAL_OFFICER_ID],
+            "default_channel": "messenger",
+        },
+        body={"name": BODY, "timezone": ZONE.key},
+        reports={"weekly_figures": True},
+        privacy={"ratings_per_service_per_day": 1},
     )
 
 
-OFFICER_ID = 500500
-INTERNAL_OFFICER_ID = 600600  # BOT__INTERNAL_OFFICER_IDS: the staff report only
-BODY = "Инспекции государственного жилищного надзора"
+class HarnessOutbox:
+    """The officers' chats through whatever bot the harness holds now (Harness.serve_file
+    replaces it): bot.outbox.BotOutbox, looked up at each send."""
 
-
-def build_reporting(
-    sessions: async_sessionmaker[AsyncSession], feedback: FeedbackService
-) -> ReportingService:
-    defaults = ContentSettings()
-    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
-    return ReportingService(
-        sessions=sessions,
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
-        catalog=feedback.catalog,
-        # The bot tests read weekly reports: weeks on (reports.disclosure.DisclosurePolicy).
-        policy=ReportingPolicy(
-            officer_ids=frozenset({OFFICER_ID}),
-            disclosure=DisclosurePolicy(weekly=True),
-            internal_officer_ids=frozenset({INTERNAL_OFFICER_ID}),
-        ),
-    )
-
-
-class _TextOutbox:
-    def __init__(self, send: Callable[[int, str], Awaitable[None]]) -> None:
-        self._send = send
+    def __init__(self, bot: Callable[[], Bot]) -> None:
+        self._bot = bot
 
     async def text(self, chat_id: int, html: str) -> None:
-        await self._send(chat_id, html)
+        await BotOutbox(self._bot()).text(chat_id, html)
+
+    async def text_with_button(self, chat_id: int, html: str, button: str, data: str) -> None:
+        await BotOutbox(self._bot()).text_with_button(chat_id, html, button, data)
+
+    async def photo(self, chat_id: int, name: str, png: bytes) -> None:
+        await BotOutbox(self._bot()).photo(chat_id, name, png)
+
+    async def document(self, chat_id: int, name: str, data: bytes, caption: str) -> None:
+        await BotOutbox(self._bot()).document(chat_id, name, data, caption)
 
 
-def build_campaigns(
+def build_test_services(
     sessions: async_sessionmaker[AsyncSession],
-    feedback: FeedbackService,
-    send: Callable[[int, str], Awaitable[None]],
     clock_now: list[datetime],
-    opt_ins: OptInStore | None = None,
-) -> CampaignService:
-    defaults = ContentSettings()
+    bot: Callable[[], Bot],
+    settings: Settings | None = None,
+) -> Services:
+    """The production composition (bot.composition) on the test settings, a fake clock, the
+    harness's bot, and broadcasts without pauses."""
+    settings = settings or handler_settings()
     content = load_content(
-        defaults.questionnaires_dir, defaults.catalog_path, defaults.campaigns_path
+        settings.content.questionnaires_dir,
+        settings.content.catalog_path,
+        settings.content.campaigns_path,
     )
-    return CampaignService(
+    return build_services(
+        settings,
+        content,
         sessions=sessions,
-        campaigns=content.campaigns,
-        questionnaires=content.questionnaires,
-        calendar=load_calendar(),
+        outbox=HarnessOutbox(bot),
         pepper=PEPPER,
-        zone=ZONE,
-        broadcaster_factory=lambda port: Broadcaster(
-            sessions, port, limits=BroadcastLimits(global_rate=1000.0, per_chat_interval=0.0)
-        ),
-        send=send,
-        results=_TextOutbox(send),
-        opt_ins=opt_ins or OptInStore(sessions),
-        officer_ids={OFFICER_ID},
-        clock=lambda: clock_now[0],
         bot_username="otklik_test_bot",
-        departments=content.catalog.departments,
+        clock=lambda: clock_now[0],
+        broadcast_limits=BroadcastLimits(global_rate=1000.0, per_chat_interval=0.0),
     )
 
 
@@ -159,39 +140,26 @@ async def world(migrated_template: Path, tmp_path: Path) -> AsyncIterator[World]
     sessions = create_session_factory(engine)
     clock_now = [datetime(2026, 11, 23, 9, 30, tzinfo=UTC)]
     holder: list[Harness] = []
-
-    async def send_alert(chat_id: int, text: str) -> None:
-        await holder[0].bot.send_message(chat_id, text)
-
-    # One store for both services, as in bot.app: subscriptions wait in it to be written.
-    opt_ins = OptInStore(sessions)
-    feedback = build_feedback(sessions, clock_now, opt_ins=opt_ins)
-    await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
-    storage = SqlStorage(sessions, PEPPER)
-    reporting = build_reporting(sessions, feedback)
-    campaigns = build_campaigns(sessions, feedback, send_alert, clock_now, opt_ins)
-    funnel = FunnelRecorder(sessions)
-    dispatcher = create_dispatcher(
-        storage=storage,
-        feedback=feedback,
-        reporting=reporting,
-        campaigns=campaigns,
-        funnel=funnel,
-        appendix2=Appendix2Service(reporting=reporting, body=BODY),
+    services = build_test_services(
+        sessions, clock_now, lambda: holder[0].bot, handler_settings(url)
     )
+    await CatalogStore(sessions).sync(*catalog_rows(services.feedback.catalog))
+    storage = SqlStorage(sessions, PEPPER)
+    dispatcher = create_dispatcher(storage=storage, **services.workflow_data())
     holder.append(Harness(dispatcher))
     world = World(
         holder[0],
         engine,
         sessions,
         storage,
-        feedback,
+        services.feedback,
         url,
         clock_now,
-        reporting,
-        campaigns,
-        funnel,
-        opt_ins,
+        services.reporting,
+        services.campaigns,
+        services.funnel,
+        services.opt_ins,
+        services,
     )
     yield world
     await storage.close()

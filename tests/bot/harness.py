@@ -15,6 +15,7 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendMessage,
     TelegramMethod,
@@ -23,6 +24,8 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import (
     CallbackQuery,
     Chat,
+    Document,
+    File,
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
@@ -112,6 +115,35 @@ class RecordingSession(BaseSession):
         yield b""
 
 
+class FileSession(RecordingSession):
+    """The recording session, plus getFile and a download that serve one file's content."""
+
+    def __init__(self, content: bytes, file_path: str) -> None:
+        super().__init__()
+        self.content = content
+        self.file_path = file_path
+
+    def _result(self, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetFile):
+            return File(
+                file_id=method.file_id,
+                file_unique_id="u1",
+                file_size=len(self.content),
+                file_path=self.file_path,
+            )
+        return super()._result(method)
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield self.content
+
+
 class Person:
     """A Telegram user talking to the bot in a private chat."""
 
@@ -159,6 +191,11 @@ class Person:
     async def send_photo(self) -> None:
         photo = [PhotoSize(file_id="p1", file_unique_id="p1", width=10, height=10)]
         await self.harness.feed(message=self._message(photo=photo))
+
+    async def send_document(self, name: str, size: int) -> None:
+        """A file sent to the bot (its content is what Harness.serve_file serves)."""
+        document = Document(file_id="f1", file_unique_id="u1", file_name=name, file_size=size)
+        await self.harness.feed(message=self._message(document=document))
 
     async def send_voice(self) -> None:
         await self.harness.feed(
@@ -237,6 +274,13 @@ class Harness:
         )
         self.dispatcher = dispatcher
         self.update_ids = itertools.count(1)
+
+    def serve_file(self, content: bytes, file_path: str = "documents/file") -> None:
+        """From now on getFile and the download serve ``content`` (a file a person sent)."""
+        self.session = FileSession(content, file_path)
+        self.bot = Bot(
+            TOKEN, session=self.session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+        )
 
     def person(self, user_id: int, language: str = "ru", username: str | None = None) -> Person:
         return Person(self, user_id, language, username)

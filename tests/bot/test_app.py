@@ -105,13 +105,15 @@ async def test_wire_builds_the_signals_from_the_shipped_triggers(tmp_path: Any) 
     try:
         wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
         try:
-            assert [rule.id for rule in wiring.signals.triggers.rules] == ["negative_share"]
+            assert [rule.id for rule in wiring.services.signals.triggers.rules] == [
+                "negative_share"
+            ]
             scheduler = create_scheduler(
                 settings.body.zone,
-                responses=wiring.responses,
+                responses=wiring.services.responses,
                 fsm=None,
-                today=wiring.feedback.today,
-                signals=wiring.signals,
+                today=wiring.services.feedback.today,
+                signals=wiring.services.signals,
             )
             assert scheduler.get_job(SIGNALS_JOB) is not None
         finally:
@@ -134,8 +136,8 @@ async def test_wire_gives_every_workbook_the_persisted_pain_map(tmp_path: Any) -
     try:
         wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
         try:
-            assert wiring.painmap is not None
-            assert wiring.reporting._pain_map == wiring.painmap.sheet_lines
+            assert wiring.services.painmap is not None
+            assert wiring.services.reporting._pain_map == wiring.services.painmap.sheet_lines
         finally:
             await wiring.close()
     finally:

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from scheduler.deliveries import ALERTS, DIGEST, SEMIANNUAL, ReportDeliveries, ReportSchedule
+from services.appendix2 import Appendix2Service
 from storage.deliveries import DeliveryStore
 from storage.responses import ResponseStore
-from tests.bot.conftest import INTERNAL_OFFICER_ID, OFFICER_ID, World
+from tests.bot.conftest import BODY, INTERNAL_OFFICER_ID, OFFICER_ID, World
 
 ZONE = ZoneInfo("Asia/Yakutsk")
 
@@ -21,6 +22,8 @@ class FakeOutbox:
     photos: list[tuple[int, str]] = field(default_factory=list)
     documents: list[tuple[int, str]] = field(default_factory=list)
     fail: int = 0
+    #: Names of photos and documents whose next sending fails once (a later part of a delivery).
+    broken: set[str] = field(default_factory=set)
 
     async def text(self, chat_id: int, html: str) -> None:
         if self.fail:
@@ -28,11 +31,18 @@ class FakeOutbox:
             raise ConnectionError("network down")
         self.texts.append((chat_id, html))
 
+    def _break(self, name: str) -> None:
+        if name in self.broken:
+            self.broken.discard(name)
+            raise ConnectionError("network down")
+
     async def photo(self, chat_id: int, name: str, png: bytes) -> None:
         assert png.startswith(b"\x89PNG")
+        self._break(name)
         self.photos.append((chat_id, name))
 
     async def document(self, chat_id: int, name: str, data: bytes, caption: str) -> None:
+        self._break(name)
         self.documents.append((chat_id, name))
 
     def digests(self) -> list[str]:
@@ -48,12 +58,15 @@ def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
 
 
-def _deliveries(world: World, outbox: FakeOutbox, alert_hour: int = 10) -> ReportDeliveries:
+def _deliveries(
+    world: World, outbox: FakeOutbox, alert_hour: int = 10, *, appendix2: bool = False
+) -> ReportDeliveries:
     return ReportDeliveries(
         schedule=ReportSchedule(ZONE, "0 9 * * mon", alert_hour, weekly=True),
         store=DeliveryStore(world.sessions),
         reporting=world.reporting,
         outbox=outbox,
+        appendix2=Appendix2Service(reporting=world.reporting, body=BODY) if appendix2 else None,
     )
 
 
@@ -137,6 +150,44 @@ async def test_failed_delivery_is_retried_on_the_next_tick(world: World) -> None
     assert outbox.digests() == []  # the digest failed (the semiannual one went out)
     assert await deliveries.tick(_local(2026, 11, 23, 9, 1)) == 1
     assert len(outbox.digests()) == 1
+
+
+async def test_a_digest_retried_after_a_failed_chart_sends_only_what_was_missing(
+    world: World,
+) -> None:
+    # Review: a failure on a later part failed the delivery, and the retry sent every part
+    # again, so the officer read the digest's text twice.
+    await _installed(world, date(2026, 11, 1))  # nothing semiannual due
+    outbox = FakeOutbox(broken={"distribution.png"})
+    deliveries = _deliveries(world, outbox)
+    assert await deliveries.tick(_local(2026, 11, 23, 9, 0)) == 0
+    assert len(outbox.digests()) == 1
+    assert await deliveries.tick(_local(2026, 11, 23, 9, 1)) == 1
+    assert len(outbox.digests()) == 1
+    assert sorted(name for _, name in outbox.photos) == ["csat_trend.png", "distribution.png"]
+    assert await deliveries.tick(_local(2026, 11, 23, 9, 2)) == 0
+
+
+async def test_a_semiannual_delivery_retried_after_a_failed_workbook_sends_each_part_once(
+    world: World,
+) -> None:
+    # The year's report, its workbook, the Appendix 2 document, the half's report and workbook,
+    # and the staff report: the last workbook of each officer fails once, and the retry sends
+    # that workbook alone (review: the report texts, charts and DOCX went out again).
+    await _installed(world, date(2025, 12, 1))
+    outbox = FakeOutbox(broken={"otklik-2025-H2.xlsx", "otklik-staff-2025.xlsx"})
+    deliveries = _deliveries(world, outbox, appendix2=True)
+    await deliveries.tick(_local(2026, 6, 30, 12, 0))
+    first = (list(outbox.texts), list(outbox.photos), list(outbox.documents))
+    assert await deliveries.tick(_local(2026, 6, 30, 12, 1)) == 2
+    assert (outbox.texts, outbox.photos) == first[:2]
+    assert outbox.documents == [
+        *first[2],
+        (OFFICER_ID, "otklik-2025-H2.xlsx"),
+        (INTERNAL_OFFICER_ID, "otklik-staff-2025.xlsx"),
+    ]
+    assert (OFFICER_ID, "otklik-appendix2-20250101-20251231.docx") in first[2]
+    assert await deliveries.tick(_local(2026, 6, 30, 12, 2)) == 0
 
 
 async def test_semiannual_report_comes_with_a_workbook(world: World) -> None:

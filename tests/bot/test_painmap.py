@@ -4,16 +4,11 @@ buttons, stale and forged presses, the sheet sent back, and who may see what."""
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import Any
 
 import pytest
-from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.enums import ParseMode
-from aiogram.methods import AnswerCallbackQuery, GetFile, TelegramMethod
-from aiogram.types import Document, File
+from aiogram.methods import AnswerCallbackQuery
 from openpyxl import load_workbook
 
 from handlers.painmap import MeasureSet, PainPress
@@ -39,7 +34,6 @@ from tests.bot.conftest import (
     migrated_template,
     world,
 )
-from tests.bot.harness import TOKEN, Person, RecordingSession
 
 __all__ = ["migrated_template", "world"]
 
@@ -293,46 +287,11 @@ async def test_staff_pains_are_the_internal_officers_in_her_language(world: Worl
 # --- the sheet sent back ----------------------------------------------------------------
 
 
-class FileSession(RecordingSession):
-    def __init__(self, content: bytes) -> None:
-        super().__init__()
-        self.content = content
-
-    def _result(self, method: TelegramMethod[Any]) -> Any:
-        if isinstance(method, GetFile):
-            return File(
-                file_id=method.file_id,
-                file_unique_id="u1",
-                file_size=len(self.content),
-                file_path="documents/file",
-            )
-        return super()._result(method)
-
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        yield self.content
-
-
 def _serve(world: World, content: bytes) -> None:
-    session = FileSession(content)
-    world.harness.session = session
-    world.harness.bot = Bot(
-        TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
-    )
+    world.harness.serve_file(content)
     world.harness.dispatcher["appeals"] = AppealsService(
         AppealStore(world.sessions), load_mapping(EXAMPLE_MAPPING)
     )
-
-
-async def _send_file(person: Person, name: str, size: int) -> None:
-    document = Document(file_id="f1", file_unique_id="u1", file_name=name, file_size=size)
-    await person.harness.feed(message=person._message(document=document))
 
 
 async def _exported(world: World, service: PainMapService) -> bytes:
@@ -362,7 +321,7 @@ async def test_the_officer_sends_the_edited_pain_map_back(world: World) -> None:
     )
     _serve(world, data)
     officer = world.harness.person(OFFICER_ID)
-    await _send_file(officer, "otklik-20261001-20261031.xlsx", len(data))
+    await officer.send_document("otklik-20261001-20261031.xlsx", len(data))
     assert officer.last_text() == (
         "Карта болей принята: мер добавлено 1, изменено 0, без изменений 0."
     )
@@ -370,7 +329,7 @@ async def test_the_officer_sends_the_edited_pain_map_back(world: World) -> None:
     assert measure.text == "Электронная очередь"
     bad = _fill(data, "Грубость", ["Обучение", "Кадры", "32.01.2027", "скоро"])
     _serve(world, bad)
-    await _send_file(officer, "otklik.xlsx", len(bad))
+    await officer.send_document("otklik.xlsx", len(bad))
     reply = officer.last_text()
     assert "ничего не записано. Ошибки (2)" in reply
     assert "Проблемы!H" in reply and "не дата" in reply and "неизвестный статус" in reply
@@ -385,7 +344,7 @@ async def test_an_appeals_register_still_reaches_the_appeals_import(
     content = (FIXTURES / name).read_bytes()
     _serve(world, content)
     officer = world.harness.person(OFFICER_ID)
-    await _send_file(officer, name, len(content))
+    await officer.send_document(name, len(content))
     assert "добавлено" in officer.last_text()
     assert len(await world.rows("appeals")) > 0
 

@@ -12,14 +12,20 @@ from aiogram.methods import AnswerCallbackQuery
 
 from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
-from handlers.signals import button_data
+from handlers.signals import SignalPress
 from questionnaires.campaigns import WindowOrigin, WindowStatus
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from questionnaires.triggers import parse_triggers
+from questionnaires.triggers import SIGNAL_ID_LENGTH, parse_triggers
 from reports.model import Period, Scope
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
 from services.reporting import ReportingService
-from services.signals import SignalPolicy, SignalService
+from services.signals import (
+    ACKNOWLEDGE_ACTION,
+    OPEN_ACTION,
+    SignalPolicy,
+    SignalService,
+    default_button_data,
+)
 from storage.deliveries import DeliveryStore
 from storage.responses import ResponseStore
 from storage.signals import SignalStore
@@ -89,7 +95,6 @@ class Setup:
                 escalation_hours=escalation_hours,
                 escalation_officer_ids=frozenset({ESCALATION_ID}),
             ),
-            button_data=button_data,
             clock=lambda: self.world.clock_now[0],
         )
 
@@ -369,7 +374,7 @@ async def test_an_acknowledged_batch_does_not_escalate(world: World) -> None:
     assert await setup.signals().tick(sent_at + timedelta(days=3)) == 0
     assert setup.texts(ESCALATION_ID) == []
     # A second press: answered, nothing changes.
-    await officer.press_data(button_data("a", str(row["id"])), mid)
+    await officer.press_data(default_button_data(ACKNOWLEDGE_ACTION, str(row["id"])), mid)
     assert "уже отмечен" in officer.alerts()[-1]
 
 
@@ -555,3 +560,16 @@ async def test_a_batch_in_several_messages_sends_each_part_once_after_a_failure(
         raise AssertionError("the second part was meant to fail")
     await signals.send_batch(OFFICER_ID, now=now + timedelta(minutes=1), **batch)  # type: ignore[arg-type]
     assert setup.texts(OFFICER_ID) == ["часть 1", "часть 2", "часть 3"]
+
+
+def test_the_handler_parses_the_buttons_the_service_packs() -> None:
+    # The service packs its buttons itself (the composition root imports no handler to wire
+    # it); the handler's callback data must read exactly that, up to the longest id.
+    longest = "A" * SIGNAL_ID_LENGTH
+    for action in (OPEN_ACTION, ACKNOWLEDGE_ACTION):
+        for signal_id in ("x1", longest):
+            data = default_button_data(action, signal_id)
+            assert len(data.encode()) <= 64  # Telegram's limit on callback data
+            press = SignalPress.unpack(data)
+            assert (press.action, press.id) == (action, signal_id)
+            assert press.pack() == data

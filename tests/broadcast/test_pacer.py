@@ -3,65 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
-import random
-from bisect import bisect_left
-from collections.abc import Awaitable
-from typing import TypeVar
 
 import pytest
 
 from services.broadcast import BroadcastLimits, _Pacer
-
-T = TypeVar("T")
-
-
-class VirtualTime:
-    """Simulated time: sleepers wake in order of their deadlines, and the clock jumps there.
-
-    ``oversleep`` makes every wake-up late by up to that many seconds, as on a busy event loop.
-    """
-
-    def __init__(self, oversleep: float = 0.0, seed: int = 0) -> None:
-        self.now = 1000.0
-        self.stalls: dict[int, float] = {}  # n-th sleep -> extra seconds (the process stalled)
-        self._sleeps = 0
-        self._oversleep = oversleep
-        self._random = random.Random(seed)
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        deadline = self.now + max(0.0, seconds) + self._random.uniform(0, self._oversleep)
-        deadline += self.stalls.get(self._sleeps, 0.0)
-        self._sleeps += 1
-        future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (deadline, next(self._order), future))
-        await future
-
-    async def run(self, work: Awaitable[T]) -> T:
-        """Run ``work``, advancing the clock whenever every task is asleep."""
-        task = asyncio.ensure_future(work)
-        while not task.done():
-            for _ in range(50):  # let everything runnable run before time moves
-                await asyncio.sleep(0)
-            if self._sleepers and not task.done():
-                deadline, _, future = heapq.heappop(self._sleepers)
-                self.now = max(self.now, deadline)
-                future.set_result(None)
-        return task.result()
+from tests.broadcast.conftest import VirtualTime, max_in_window
 
 
 def _min_span(times: list[float], sends: int = 31) -> float:
     return min(times[i + sends - 1] - times[i] for i in range(len(times) - sends + 1))
-
-
-def _max_in_window(times: list[float], window: float = 1.0) -> int:
-    return max(bisect_left(times, start + window) - index for index, start in enumerate(times))
 
 
 async def _grants(pacer: _Pacer, time: VirtualTime, chats: list[int]) -> list[float]:
@@ -77,7 +27,7 @@ async def test_slots_keep_the_rate_and_never_exceed_30_in_any_second() -> None:
     pacer = _Pacer(BroadcastLimits(global_rate=29), time.clock, time.sleep)
     times = await time.run(_grants(pacer, time, list(range(600))))
     assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(29, rel=1e-3)
-    assert _max_in_window(times) <= 30
+    assert max_in_window(times) <= 30
 
 
 async def test_late_wakeups_are_caught_up_without_a_burst() -> None:
@@ -86,7 +36,7 @@ async def test_late_wakeups_are_caught_up_without_a_burst() -> None:
     pacer = _Pacer(BroadcastLimits(global_rate=29), time.clock, time.sleep)
     times = await time.run(_grants(pacer, time, list(range(2_000))))
     assert (len(times) - 1) / (times[-1] - times[0]) > 28.8
-    assert _max_in_window(times) <= 30
+    assert max_in_window(times) <= 30
     assert _min_span(times) >= 30 / 29 - 1e-9
 
 

@@ -90,3 +90,29 @@ def test_responses_hold_only_the_agreed_columns() -> None:
         "number",
         "text",
     }
+
+
+#: Tables whose row order would line rows up with people or with answers (docs/anonymity.md,
+#: "Database reader and backups"): no rowid on SQLite, stored in the order of a random or keyed
+#: primary key.
+UNORDERED_TABLES = (
+    "responses",
+    "answers",
+    "report_answers",
+    "opt_ins",
+    "dedup_keys",
+    "fsm_states",
+    "initiative_queue",
+    # Review: enrolment order and the order codes were made (migration 0016).
+    "staff_members",
+    "invite_codes",
+)
+
+
+def test_tables_that_would_order_people_have_no_rowid_on_sqlite() -> None:
+    with_rowid = [
+        name
+        for name in UNORDERED_TABLES
+        if _table(name).dialect_options["sqlite"].get("with_rowid", True)
+    ]
+    assert with_rowid == []

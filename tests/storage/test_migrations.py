@@ -290,6 +290,66 @@ async def test_0007_keeps_every_row_and_forgets_the_order_and_the_rating_keys(
 DAY = date(2026, 11, 23)
 
 
+async def test_0016_keeps_every_staff_member_and_code_and_drops_their_rowids(
+    database: ScratchDatabase,
+) -> None:
+    # Review: staff_members and invite_codes kept SQLite rowids, which number people in the
+    # order they enrolled and codes in the order they were made.
+    await database.upgrade("0014")
+    members = [(f"{n:064x}", "hr" if n % 2 else "it", DAY) for n in range(12)]
+    codes = [(f"{n + 100:064x}", "hr", DAY, DAY if n % 3 else None) for n in range(12)]
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            for key, department, day in members:
+                await connection.execute(
+                    text("INSERT INTO staff_members VALUES (:k, :d, :day)"),
+                    {"k": key, "d": department, "day": day},
+                )
+            for key, department, day, used in codes:
+                await connection.execute(
+                    text("INSERT INTO invite_codes VALUES (:k, :d, :day, :used)"),
+                    {"k": key, "d": department, "day": day, "used": used},
+                )
+    finally:
+        await engine.dispose()
+
+    Rows = tuple[set[tuple[object, ...]], set[tuple[object, ...]]]
+
+    async def rows(*, rowid: bool) -> Rows:
+        engine = database.engine()
+        try:
+            async with engine.connect() as connection:
+                got_members: set[tuple[object, ...]] = {
+                    (r[0], r[1], str(r[2]))
+                    for r in await connection.execute(text("SELECT * FROM staff_members"))
+                }
+                got_codes: set[tuple[object, ...]] = {
+                    (r[0], r[1], str(r[2]), None if r[3] is None else str(r[3]))
+                    for r in await connection.execute(text("SELECT * FROM invite_codes"))
+                }
+                if database.backend == "sqlite":
+                    for table in ("staff_members", "invite_codes"):
+                        query = text(f"SELECT rowid FROM {table}")
+                        if rowid:
+                            await connection.execute(query)
+                        else:
+                            with pytest.raises(OperationalError, match="rowid"):
+                                await connection.execute(query)
+        finally:
+            await engine.dispose()
+        return got_members, got_codes
+
+    expected = (
+        {(k, d, str(day)) for k, d, day in members},
+        {(k, d, str(day), None if u is None else str(u)) for k, d, day, u in codes},
+    )
+    await database.upgrade("0016")
+    assert await rows(rowid=False) == expected
+    await database.downgrade("0014")
+    assert await rows(rowid=True) == expected
+
+
 def _uuid_value(database: ScratchDatabase, value: uuid.UUID) -> object:
     # What SQLAlchemy's Uuid type stores: 32 hex digits on SQLite, a native uuid on PostgreSQL.
     return value.hex if database.backend == "sqlite" else value

@@ -65,7 +65,7 @@ async def test_no_cookie_address_agent_or_person_key_is_stored_or_logged(
             csrf = visitor.page.hidden("csrf") if visitor.page else ""
         finally:
             await visitor.close()
-        await stack.wiring.campaigns.flush_participation(force=True)
+        await stack.wiring.services.campaigns.flush_participation(force=True)
         stored = await everything_stored(stack)
     assert "licensing" in stored  # the scan does see the answers
     # The number the services saw for this browser (the keyed hash of its cookie).
@@ -88,11 +88,11 @@ async def test_a_web_and_a_telegram_response_land_in_one_report_by_channel(
         # The Telegram front calls the same service with the user id and the bot's link.
         wiring = stack.wiring
         dialog = DialogService(
-            feedback=wiring.feedback, campaigns=wiring.campaigns, funnel=wiring.funnel
+            feedback=wiring.services.feedback, campaigns=wiring.services.campaigns, funnel=wiring.services.funnel
         )
         state = MemoryState()
         telegram_user = 777000111
-        context = wiring.feedback.context_from_link("licensing_messenger")
+        context = wiring.services.feedback.context_from_link("licensing_messenger")
         assert context is not None
         step: Step = await dialog.start(state, telegram_user, Language.RU, Rating(context))
         for action in (Rate(5), Choose("yes"), Choose("one")):
@@ -103,8 +103,8 @@ async def test_a_web_and_a_telegram_response_land_in_one_report_by_channel(
         assert isinstance(step, Question) and step.question_id == "comment"
         finished = await dialog.skip(state, telegram_user, Language.RU, step.dialog, step.turn)
         assert isinstance(finished, Finished)
-        report = await wiring.reporting.report(
-            month_of(wiring.feedback.today()), Scope(service="licensing")
+        report = await wiring.services.reporting.report(
+            month_of(wiring.services.feedback.today()), Scope(service="licensing")
         )
     assert report.overall.n == 2
     channels = {row.key: row.current.n for row in report.by(Dimension.CHANNEL)}

@@ -283,7 +283,7 @@ async def answer_anything(visitor: WebVisitor, page: Reply, limit: int = 60) -> 
 async def test_the_deep_poll_of_an_open_window_is_answered_once_per_browser(
     stack: Stack, visitor: WebVisitor
 ) -> None:
-    window = await stack.wiring.campaigns.open_now("deep")
+    window = await stack.wiring.services.campaigns.open_now("deep")
     picker = await visitor.get("/")
     polls = [str(i["value"]) for i in picker.soup.select("input[name=window]")]
     assert polls == [str(window.id)]
@@ -356,7 +356,7 @@ async def test_screen_readers_hear_what_the_ends_of_a_scale_mean(visitor: WebVis
 async def test_a_window_link_opens_the_poll_and_a_closed_or_unknown_one_says_so(
     stack: Stack, visitor: WebVisitor
 ) -> None:
-    window = await stack.wiring.campaigns.open_now("deep")
+    window = await stack.wiring.services.campaigns.open_now("deep")
     first = await visitor.get(f"/w/{window.id}")
     assert first.status == 200 and first.options()
     assert (await visitor.get("/w/999999")).status == 404
