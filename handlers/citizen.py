@@ -64,7 +64,7 @@ def setup() -> Router:
             # Only the fact is logged: the payload could be anything a person typed.
             logger.info("Unknown deep-link payload (%d characters)", len(payload))
         await state.clear()
-        intro = tr(language, "unknown_link" if payload else "welcome")
+        intro = tr(language, "bot.unknown_link" if payload else "bot.welcome")
         view = picker_view(feedback.citizen_services(), 0, language, intro)
         await message.answer(view.text, reply_markup=view.markup)
 
@@ -79,7 +79,7 @@ def setup() -> Router:
         language = language_of(query.from_user)
         message = query.message
         if not isinstance(message, Message):
-            await query.answer(tr(language, "stale_button"), show_alert=True)
+            await query.answer(tr(language, "bot.stale_button"), show_alert=True)
             return
         if not callback_data.service:
             view = picker_view(
@@ -91,11 +91,11 @@ def setup() -> Router:
             return
         context = feedback.context_for_service(callback_data.service)
         if context is None:
-            await query.answer(tr(language, "stale_button"), show_alert=True)
+            await query.answer(tr(language, "bot.stale_button"), show_alert=True)
             return
         await query.answer()
         title = feedback.titles(context, language)["service"] or callback_data.service
-        await message.edit_text(tr(language, "service_chosen", service=title))
+        await message.edit_text(tr(language, "bot.service_chosen", service=title))
         await state.clear()
         await begin_dialog(message, state, feedback, context, query.from_user, funnel)
 
@@ -112,12 +112,12 @@ def setup() -> Router:
         if isinstance(message, Message):
             await message.edit_reply_markup(reply_markup=None)
             await message.answer(
-                tr(language, "optin_saved" if callback_data.yes else "optin_declined")
+                tr(language, "bot.optin_saved" if callback_data.yes else "bot.optin_declined")
             )
 
     @router.message(Command("stop"))
     async def on_stop(message: Message, feedback: FeedbackService) -> None:
         await feedback.opt_out(message.chat.id)
-        await message.answer(tr(language_of(message.from_user), "stopped"))
+        await message.answer(tr(language_of(message.from_user), "bot.stopped"))
 
     return router

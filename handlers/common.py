@@ -78,13 +78,13 @@ def setup() -> Router:
 
     @router.message(Command("help"))
     async def on_help(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "help"))
+        await message.answer(tr(language_of(message.from_user), "bot.help"))
 
     @router.message(Command("cancel"))
     async def on_cancel(message: Message, state: FSMContext, funnel: FunnelRecorder) -> None:
         language = language_of(message.from_user)
         if await state.get_state() is None:
-            await message.answer(tr(language, "nothing_to_cancel"))
+            await message.answer(tr(language, "bot.nothing_to_cancel"))
             return
         data = await state.get_data()
         await state.clear()
@@ -96,7 +96,7 @@ def setup() -> Router:
                 started_on(data),
                 progress["cur"],
             )
-        await message.answer(tr(language, "cancelled"))
+        await message.answer(tr(language, "bot.cancelled"))
 
     return router
 
@@ -113,15 +113,15 @@ def setup_fallback() -> Router:
 
     @router.message(is_command)
     async def on_unknown_command(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "unknown_command"))
+        await message.answer(tr(language_of(message.from_user), "bot.unknown_command"))
 
     @router.message(StateFilter(None), is_text)
     async def on_stray_text(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "no_dialog"))
+        await message.answer(tr(language_of(message.from_user), "bot.no_dialog"))
 
     @router.message()
     async def on_unsupported(message: Message) -> None:
         # Stickers, photos, voice, files, locations…: nothing is downloaded or stored.
-        await message.answer(tr(language_of(message.from_user), "unsupported_content"))
+        await message.answer(tr(language_of(message.from_user), "bot.unsupported_content"))
 
     return router

@@ -65,7 +65,7 @@ async def begin_dialog(
     if questionnaire is None:
         if not await feedback.may_rate(user.id, context.service):
             await state.clear()
-            await message.answer(tr(language, "already_rated"))
+            await message.answer(tr(language, "bot.already_rated"))
             return
         outcome = feedback.start(context)
         questionnaire = feedback.questionnaire_for(outcome.progress)
@@ -113,7 +113,7 @@ def setup() -> Router:
         data = await state.get_data()
         progress = data.get("p")
         if not progress or data.get("n") != callback_data.d:
-            await query.answer(tr(language, "stale_button"), show_alert=True)
+            await query.answer(tr(language, "bot.stale_button"), show_alert=True)
             return
         message_id = query.message.message_id if query.message else int(data.get("m") or 0)
         chat_id = query.message.chat.id if query.message else query.from_user.id
@@ -121,7 +121,7 @@ def setup() -> Router:
             # A double tap, a press on an older step of this dialog, or on a message whose
             # edit never happened (a Telegram fault, a crash after the state was saved): the
             # current step is drawn on the pressed message, so the dialog goes on from there.
-            await _answer(query, tr(language, "already_counted"))
+            await _answer(query, tr(language, "bot.already_counted"))
             await _redraw(bot, feedback, data, chat_id, message_id, language, state)
             return
         questionnaire = feedback.questionnaire_for(progress)
@@ -287,7 +287,7 @@ async def _complete(
         await state.clear()
         if not saved:
             _track_refused(funnel, data, outcome, last_question)
-            return View(tr(language, "already_rated"), None)
+            return View(tr(language, "bot.already_rated"), None)
         _track_end(funnel, data, outcome, last_question)
     titles = feedback.titles(outcome.context, language)
     outro = fill(outcome.questionnaire.outro, language, titles)

@@ -30,6 +30,7 @@ from questionnaires.campaigns import (
     UnknownWindowError,
     Verdict,
 )
+from questionnaires.i18n import N_, tr
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Kind, Language
@@ -47,67 +48,11 @@ from services.publication import PublicationService
 
 logger = logging.getLogger(__name__)
 
-
-_ENROLL: dict[EnrollStatus, dict[Language, str]] = {
-    EnrollStatus.OK: {
-        Language.RU: "Готово: вы участвуете в анонимных опросах сотрудников ({department}). "
-        "Мы храним только подразделение и необратимый ключ — не ваше имя и не Telegram id.",
-        Language.EN: "Done: you take part in anonymous staff polls ({department}). We keep only "
-        "the department and an irreversible key — not your name or Telegram id.",
-    },
-    EnrollStatus.UNKNOWN: {
-        Language.RU: "Код не найден. Проверьте его и отправьте ещё раз: /join КОД",
-        Language.EN: "The code is not known. Check it and send again: /join CODE",
-    },
-    EnrollStatus.USED: {
-        Language.RU: "Этот код уже использован: каждый код действует один раз. Попросите новый.",
-        Language.EN: "This code was used already: each code works once. Ask for a new one.",
-    },
-    EnrollStatus.ALREADY_ENROLLED: {
-        Language.RU: "Вы уже участвуете в опросах сотрудников.",
-        Language.EN: "You already take part in staff polls.",
-    },
-}
-
-_TEXTS: dict[str, dict[Language, str]] = {
-    "no_open_polls": {
-        Language.RU: "Сейчас открытых опросов нет. Итоги прошлых опросов: /results",
-        Language.EN: "No polls are open now. Results of earlier polls: /results",
-    },
-    "open_polls": {Language.RU: "Открытые опросы:", Language.EN: "Open polls:"},
-    "invite_me": {
-        Language.RU: "🔔 Приглашать меня на опросы",
-        Language.EN: "🔔 Invite me to polls",
-    },
-    "invited": {
-        Language.RU: "Хорошо, мы пришлём приглашение, когда откроется опрос. Отписаться: /stop",
-        Language.EN: "Fine, we will invite you when a poll opens. To unsubscribe: /stop",
-    },
-    "join_usage": {
-        Language.RU: "Отправьте код, полученный у ответственного: /join КОД",
-        Language.EN: "Send the code you got from the officer: /join CODE",
-    },
-    "staff_invite_me": {
-        Language.RU: "🔔 Присылать приглашения на опросы сотрудников",
-        Language.EN: "🔔 Send me staff poll invitations",
-    },
-    "staff_only": {
-        Language.RU: "Приглашения на опросы сотрудников — только для сотрудников. Получите код "
-        "у ответственного и отправьте /join КОД.",
-        Language.EN: "Staff poll invitations are for staff only. Get a code from the officer "
-        "and send /join CODE.",
-    },
-    "feedback_staff_only": {
-        Language.RU: "Инициативный отзыв — для сотрудников. Получите код у ответственного и "
-        "отправьте /join КОД.",
-        Language.EN: "Initiative feedback is for staff. Get a code from the officer and send "
-        "/join CODE.",
-    },
-    "no_results": {
-        Language.RU: "Итоги опросов пока не опубликованы.",
-        Language.EN: "No poll results are published yet.",
-    },
-    "open_until": {Language.RU: "до {day}", Language.EN: "until {day}"},
+_ENROLL: Final[dict[EnrollStatus, str]] = {
+    EnrollStatus.OK: N_("polls.enroll.ok"),
+    EnrollStatus.UNKNOWN: N_("polls.enroll.unknown"),
+    EnrollStatus.USED: N_("polls.enroll.used"),
+    EnrollStatus.ALREADY_ENROLLED: N_("polls.enroll.already_enrolled"),
 }
 
 
@@ -141,11 +86,6 @@ async def is_body_officer(event: TelegramObject, campaigns: CampaignService) -> 
     return user is not None and campaigns.is_body_officer(user.id)
 
 
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
-
-
 async def start_window(
     message: Message,
     state: FSMContext,
@@ -176,7 +116,7 @@ async def start_window(
 
 
 def _window_button(window: WindowView, language: Language) -> InlineKeyboardButton:
-    until = _t(language, "open_until", day=f"{window.closes_on:%d.%m}")
+    until = tr(language, "polls.open_until", day=f"{window.closes_on:%d.%m}")
     return InlineKeyboardButton(
         text=f"{window.title.get(language)} ({until})",
         callback_data=PollPress(window=window.id).pack(),
@@ -215,16 +155,16 @@ def setup() -> Router:
             windows += await campaigns.open_windows(CampaignAudience.STAFF)
         rows = [[_window_button(window, language)] for window in windows]
         topic = "staff_polls" if staff else "polls"
-        label = "staff_invite_me" if staff else "invite_me"
+        label = N_("polls.staff_invite_me") if staff else N_("polls.invite_me")
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=_t(language, label),
+                    text=tr(language, label),
                     callback_data=PollPress(window=0, topic=topic).pack(),
                 )
             ]
         )
-        text = _t(language, "open_polls" if windows else "no_open_polls")
+        text = tr(language, "polls.open_polls" if windows else "polls.no_open_polls")
         await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(PollPress.filter())
@@ -248,11 +188,11 @@ def setup() -> Router:
             topic: OptInTopic = "staff_polls" if callback_data.topic == "staff_polls" else "polls"
             if topic == "staff_polls" and not await campaigns.is_staff(query.from_user.id):
                 # A forged or forwarded button: staff topics are for enrolled staff only.
-                await query.answer(_t(language, "staff_only"), show_alert=True)
+                await query.answer(tr(language, "polls.staff_only"), show_alert=True)
                 return
             await feedback.opt_in(message.chat.id, topic)
             await query.answer()
-            await message.answer(_t(language, "invited"))
+            await message.answer(tr(language, "polls.invited"))
             return
         await query.answer()
         await start_window(
@@ -266,7 +206,7 @@ def setup() -> Router:
         user = message.from_user
         language = language_of(user)
         if user is None or not command.args:
-            await message.answer(_t(language, "join_usage"))
+            await message.answer(tr(language, "polls.join_usage"))
             return
         result = await campaigns.enroll(command.args, user.id)
         markup = None
@@ -275,14 +215,14 @@ def setup() -> Router:
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text=_t(language, "staff_invite_me"),
+                            text=tr(language, "polls.staff_invite_me"),
                             callback_data=PollPress(window=0, topic="staff_polls").pack(),
                         )
                     ]
                 ]
             )
         department = campaigns.department_title(result.department, language)
-        text = _ENROLL[result.status][language].format(department=department)
+        text = tr(language, _ENROLL[result.status], department=department)
         await message.answer(escape(text), reply_markup=markup)
 
     @router.message(Command("feedback"))
@@ -298,7 +238,7 @@ def setup() -> Router:
             return
         language = language_of(user)
         if not await campaigns.is_staff(user.id):
-            await message.answer(_t(language, "feedback_staff_only"))
+            await message.answer(tr(language, "polls.feedback_staff_only"))
             return
         await state.clear()
         await begin_dialog(
@@ -331,7 +271,7 @@ def setup() -> Router:
             publications = await campaigns.published()
         if not publications:
             if publication is None:
-                await message.answer(_t(language, "no_results"))
+                await message.answer(tr(language, "polls.no_results"))
             return
         for published in publications[:3]:
             await message.answer(published.text_html)

@@ -15,6 +15,7 @@ from pydantic import Field
 from handlers.texts import tr
 from questionnaires.catalog import Service
 from questionnaires.engine import Asked
+from questionnaires.i18n import N_
 from questionnaires.render import question_text
 from questionnaires.schema import (
     Language,
@@ -93,7 +94,8 @@ def step_view(
 ) -> View:
     """The message for an asked question: progress, wording, hints, buttons."""
     question = asked.question
-    lines = [f"<i>{escape(tr(language, 'progress', number=asked.number, total=asked.total))}</i>"]
+    progress = tr(language, "bot.progress", number=asked.number, total=asked.total)
+    lines = [f"<i>{escape(progress)}</i>"]
     lines.append(f"<b>{escape(question_text(questionnaire, asked, language, titles))}</b>")
     if question.hint:
         lines.append(escape(question.hint.get(language)))
@@ -112,7 +114,7 @@ def step_view(
             escape(
                 tr(
                     language,
-                    "type_other",
+                    "bot.type_other",
                     option=chosen.text.get(language),
                     limit=question.other_max_length,
                 )
@@ -124,7 +126,7 @@ def step_view(
                 escape(
                     tr(
                         language,
-                        "scale_ends",
+                        "bot.scale_ends",
                         min=question.min,
                         max=question.max,
                         min_label=question.labels.min.get(language) if question.labels.min else "",
@@ -147,16 +149,17 @@ def step_view(
             rows.append(
                 [
                     InlineKeyboardButton(
-                        text=tr(language, "cannot_rate"), callback_data=press(Action.CANNOT_RATE)
+                        text=tr(language, "bot.cannot_rate"),
+                        callback_data=press(Action.CANNOT_RATE),
                     )
                 ]
             )
     elif isinstance(question, MultiChoiceQuestion):
         lines.append(
             escape(
-                tr(language, "choose_up_to", limit=question.max_choices)
+                tr(language, "bot.choose_up_to", limit=question.max_choices)
                 if question.max_choices
-                else tr(language, "choose_several")
+                else tr(language, "bot.choose_several")
             )
         )
         for option in question.options:
@@ -170,7 +173,7 @@ def step_view(
                 ]
             )
         rows.append(
-            [InlineKeyboardButton(text=tr(language, "done"), callback_data=press(Action.DONE))]
+            [InlineKeyboardButton(text=tr(language, "bot.done"), callback_data=press(Action.DONE))]
         )
     elif isinstance(question, SingleChoiceQuestion | YesNoQuestion):
         for option in question.options:
@@ -184,15 +187,15 @@ def step_view(
                 ]
             )
     elif isinstance(question, TextQuestion):
-        lines.append(escape(tr(language, "type_text", limit=question.max_length)))
+        lines.append(escape(tr(language, "bot.type_text", limit=question.max_length)))
     navigation: list[InlineKeyboardButton] = []
     if asked.can_go_back:
         navigation.append(
-            InlineKeyboardButton(text=tr(language, "back"), callback_data=press(Action.BACK))
+            InlineKeyboardButton(text=tr(language, "bot.back"), callback_data=press(Action.BACK))
         )
     if asked.can_skip:
         navigation.append(
-            InlineKeyboardButton(text=tr(language, "skip"), callback_data=press(Action.SKIP))
+            InlineKeyboardButton(text=tr(language, "bot.skip"), callback_data=press(Action.SKIP))
         )
     if navigation:
         rows.append(navigation)
@@ -205,7 +208,7 @@ def step_view(
 def picker_view(services: Sequence[Service], page: int, language: Language, intro: str) -> View:
     """A paged list of services to rate (Procedure §3.14, second variant)."""
     if not services:
-        return View(escape(tr(language, "no_services")), None)
+        return View(escape(tr(language, "bot.no_services")), None)
     pages = (len(services) + SERVICES_PER_PAGE - 1) // SERVICES_PER_PAGE
     page = min(max(page, 0), pages - 1)
     builder = InlineKeyboardBuilder()
@@ -222,7 +225,7 @@ def picker_view(services: Sequence[Service], page: int, language: Language, intr
             nav.append(InlineKeyboardButton(text="←", callback_data=Pick(page=page - 1).pack()))
         nav.append(
             InlineKeyboardButton(
-                text=tr(language, "pick_page", page=page + 1, pages=pages),
+                text=tr(language, "bot.pick_page", page=page + 1, pages=pages),
                 callback_data=Pick(page=page).pack(),
             )
         )
@@ -236,8 +239,8 @@ def thanks_view(outro: str, language: Language) -> View:
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
             [InlineKeyboardButton(text=tr(language, key), callback_data=data)]
-            for key, data in (("optin_yes", OPT_IN_YES), ("optin_no", OPT_IN_NO))
+            for key, data in ((N_("bot.optin_yes"), OPT_IN_YES), (N_("bot.optin_no"), OPT_IN_NO))
         ]
     )
-    text = f"{escape(outro)}\n\n{escape(tr(language, 'thanks_optin'))}"
+    text = f"{escape(outro)}\n\n{escape(tr(language, 'bot.thanks_optin'))}"
     return View(text, markup)
