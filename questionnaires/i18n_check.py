@@ -55,8 +55,8 @@ def extract_keys(
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        if name not in keywords:
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if not isinstance(name, str) or name not in keywords:
             continue
         args = node.args
         for position, arg in enumerate(args):
@@ -69,7 +69,7 @@ def extract_keys(
 def extract(root: Path = ROOT) -> set[str]:
     """The keys the code uses, as `pybabel extract -F babel.cfg` finds them."""
     with (root / MAPPING.name).open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     keys: set[str] = set()
     for package in PACKAGES:
         for _file, _line, message, _comments, _context in extract_from_dir(
