@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.model import (
     Band,
@@ -32,124 +33,16 @@ _REPORT_COMMENT_CHARS: Final = 300
 _ALERT_COMMENT_CHARS: Final = 1500
 _TITLE_CHARS: Final = 120
 
-_TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "period": {
-        Language.RU: "Период: {period} (сравнение с {previous})",
-        Language.EN: "Period: {period} (compared with {previous})",
-    },
-    "overall": {Language.RU: "Итого", Language.EN: "Overall"},
-    "no_answers": {
-        Language.RU: "За период ответов нет.",
-        Language.EN: "No answers in this period.",
-    },
-    "too_few": {
-        Language.RU: "скрыто ради анонимности",
-        Language.EN: "hidden for anonymity",
-    },
-    "answers": {Language.RU: "Ответов: {n}", Language.EN: "Answers: {n}"},
-    "cannot_rate": {
-        Language.RU: " (затруднились оценить: {n})",
-        Language.EN: " (could not rate: {n})",
-    },
-    "csat_line": {Language.RU: "CSAT: {csat}{change}", Language.EN: "CSAT: {csat}{change}"},
-    "was": {Language.RU: "было {value}", Language.EN: "was {value}"},
-    "previous_hidden": {
-        Language.RU: "в прошлом периоде мало ответов",
-        Language.EN: "too few answers in the previous period",
-    },
-    "mean_line": {
-        Language.RU: "Средняя оценка: {mean} — {band}",
-        Language.EN: "Mean score: {mean} — {band}",
-    },
-    "distribution": {Language.RU: "Оценки: {line}", Language.EN: "Scores: {line}"},
-    "pp": {Language.RU: "п.п.", Language.EN: "pp"},
-    "group_line": {
-        Language.RU: "• {title} — {n} отв., CSAT {csat}{change}, ср. {mean}",
-        Language.EN: "• {title} — {n} ans., CSAT {csat}{change}, mean {mean}",
-    },
-    "group_empty": {Language.RU: "• {title} — нет оценок", Language.EN: "• {title} — no scores"},
-    "more_groups": {
-        Language.RU: "…и ещё {k} (все — в таблице)",
-        Language.EN: "…and {k} more (all in the workbook)",
-    },
-    Dimension.SERVICE: {Language.RU: "Услуги", Language.EN: "Services"},
-    Dimension.CHANNEL: {Language.RU: "Каналы", Language.EN: "Channels"},
-    Dimension.LIFE_SITUATION: {
-        Language.RU: "Жизненные ситуации",
-        Language.EN: "Life situations",
-    },
-    "problems": {Language.RU: "Проблемы", Language.EN: "Problems"},
-    "problem_line": {
-        Language.RU: "• {title} — {prevalence} ({n} чел.), приоритет {band}",
-        Language.EN: "• {title} — {prevalence} ({n} people), priority {band}",
-    },
-    "problem_line_no_priority": {
-        Language.RU: "• {title} — {prevalence} ({n} чел.)",
-        Language.EN: "• {title} — {prevalence} ({n} people)",
-    },
-    "more_problems": {
-        Language.RU: "…и ещё {k} (карта болей — в таблице)",
-        Language.EN: "…and {k} more (pain map in the workbook)",
-    },
-    "nps": {
-        Language.RU: "<b>NPS</b>: {value} (n = {n}; 9–10: {p}, 7–8: {m}, 0–6: {d})",
-        Language.EN: "<b>NPS</b>: {value} (n = {n}; 9–10: {p}, 7–8: {m}, 0–6: {d})",
-    },
-    "nps_hidden": {Language.RU: "<b>NPS</b>: {hidden}", Language.EN: "<b>NPS</b>: {hidden}"},
-    "drop_off": {Language.RU: "Прохождение опроса", Language.EN: "Completion"},
-    "drop_off_line": {
-        Language.RU: "Начали: {started}, завершили: {completed} ({rate})",
-        Language.EN: "Started: {started}, completed: {completed} ({rate})",
-    },
-    "quit_points": {
-        Language.RU: "Чаще всего прекращали: {items}",
-        Language.EN: "Most often stopped at: {items}",
-    },
-    "comments": {Language.RU: "Комментарии", Language.EN: "Comments"},
-    "comments_count": {Language.RU: " ({shown} из {total})", Language.EN: " ({shown} of {total})"},
-    "comments_hidden": {
-        Language.RU: "Комментарии не показаны: слишком мало ответов для анонимности.",
-        Language.EN: "Comments are not shown: too few answers to keep them anonymous.",
-    },
-    "threshold_note": {
-        Language.RU: (
-            "Без цифр показаны группы, где меньше {n} ответов, и те, что вместе с другими"
-            " отчётами позволили бы выделить такую группу (анонимность)."
-        ),
-        Language.EN: (
-            "Groups with fewer than {n} answers, and those that together with other reports"
-            " would single one out, are shown without figures (anonymity)."
-        ),
-    },
-    "alert_title": {
-        Language.RU: "⚠️ Оценки {scores} из 5 за {period}",
-        Language.EN: "⚠️ Scores of {scores} out of 5 in {period}",
-    },
-    "alert_service": {
-        Language.RU: "<b>{title}</b> — {n} чел.",
-        Language.EN: "<b>{title}</b> — {n} people",
-    },
-    "alert_problems": {
-        Language.RU: "Что мешало: {items}",
-        Language.EN: "What got in the way: {items}",
-    },
-    "alert_comments": {Language.RU: "Комментарии:", Language.EN: "Comments:"},
-    "alert_note": {
-        Language.RU: (
-            "Только услуги, где таких оценок не меньше {n}, за закрытую неделю: отдельный"
-            " ответ по сообщению не определить."
-        ),
-        Language.EN: (
-            "Only services with at least {n} such scores, over a closed week: no single"
-            " answer can be told from this message."
-        ),
-    },
-}
 
-_BANDS: Final[dict[Band, dict[Language, str]]] = {
-    Band.HIGH: {Language.RU: "высокий", Language.EN: "high"},
-    Band.MEDIUM: {Language.RU: "средний", Language.EN: "medium"},
-    Band.LOW: {Language.RU: "низкий", Language.EN: "low"},
+_DIMENSIONS: Final = {
+    Dimension.SERVICE: N_("report.service"),
+    Dimension.CHANNEL: N_("report.channel"),
+    Dimension.LIFE_SITUATION: N_("report.life_situation"),
+}
+_BANDS: Final = {
+    Band.HIGH: N_("report.band.high"),
+    Band.MEDIUM: N_("report.band.medium"),
+    Band.LOW: N_("report.band.low"),
 }
 
 
@@ -157,14 +50,9 @@ def _quoted(text: str, language: Language) -> str:
     return f"«{text}»" if language == Language.RU else f"“{text}”"
 
 
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
-
-
 def band_text(band: Band, language: Language = Language.RU) -> str:
     """The band as a word: высокий / средний / низкий."""
-    return _BANDS[band][language]
+    return tr(language, _BANDS[band])
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -184,7 +72,7 @@ def _change(change: float | None, language: Language) -> str:
         return ""
     rounded = round(change, 1)
     arrow = "▲" if rounded > 0 else "▼" if rounded < 0 else "="
-    return f"{arrow} {_number(abs(rounded), 1, language)} {_t(language, 'pp')}"
+    return f"{arrow} {_number(abs(rounded), 1, language)} {tr(language, 'report.pp')}"
 
 
 def is_hidden(score: Score, min_group: int) -> bool:
@@ -268,7 +156,7 @@ def _esc(text: str, limit: int = _TITLE_CHARS) -> str:
 
 
 def _hidden_text(min_group: int, language: Language) -> str:
-    return html.escape(_t(language, "too_few", n=min_group), quote=False)
+    return html.escape(tr(language, "report.too_few", n=min_group), quote=False)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -276,37 +164,39 @@ def _hidden_text(min_group: int, language: Language) -> str:
 
 def _overall_lines(report: Report, language: Language) -> list[str]:
     score, previous, min_group = report.overall, report.overall_previous, report.min_group
-    header = f"<b>{_t(language, 'overall')}</b>"
+    header = f"<b>{tr(language, 'report.overall')}</b>"
     if is_hidden(score, min_group):
         return [f"{header}: {_hidden_text(min_group, language)}"]
     if score.n == 0:
-        return [header, _t(language, "no_answers")]
-    answers = _t(language, "answers", n=score.n)
+        return [header, tr(language, "report.no_answers")]
+    answers = tr(language, "report.answers", n=score.n)
     if score.cannot_rate:
-        answers += _t(language, "cannot_rate", n=score.cannot_rate)
+        answers += tr(language, "report.cannot_rate", n=score.cannot_rate)
     lines = [header, answers]
     if score.csat is not None:
         change = csat_change(score, previous, min_group)
         details: list[str] = []
         if change is not None and previous.csat is not None:
             details.append(_change(change, language))
-            details.append(_t(language, "was", value=_percent(previous.csat, language)))
+            details.append(tr(language, "report.was", value=_percent(previous.csat, language)))
         elif is_hidden(previous, min_group):
-            details.append(_t(language, "previous_hidden"))
+            details.append(tr(language, "report.previous_hidden"))
         suffix = f" ({'; '.join(details)})" if details else ""
-        lines.append(_t(language, "csat_line", csat=_percent(score.csat, language), change=suffix))
+        lines.append(
+            tr(language, "report.csat_line", csat=_percent(score.csat, language), change=suffix)
+        )
     if score.mean is not None and score.band is not None:
         lines.append(
-            _t(
+            tr(
                 language,
-                "mean_line",
+                "report.mean_line",
                 mean=_number(score.mean, 2, language),
                 band=band_text(score.band, language),
             )
         )
     if score.distribution:
         parts = [f"{k}★ {score.distribution.get(k, 0)}" for k in range(5, 0, -1)]
-        lines.append(_t(language, "distribution", line=" · ".join(parts)))
+        lines.append(tr(language, "report.distribution", line=" · ".join(parts)))
     return lines
 
 
@@ -326,11 +216,11 @@ def _group_line(row: GroupRow, min_group: int, language: Language) -> str:
     if is_hidden(score, min_group):
         return f"• {title} — {_hidden_text(min_group, language)}"
     if score.csat is None or score.mean is None:
-        return _t(language, "group_empty", title=title)
+        return tr(language, "report.group_empty", title=title)
     change = _change(csat_change(score, row.previous, min_group), language)
-    return _t(
+    return tr(
         language,
-        "group_line",
+        "report.group_line",
         title=title,
         n=score.n,
         csat=_percent(score.csat, language),
@@ -343,11 +233,11 @@ def _group_section(report: Report, dimension: Dimension, language: Language) -> 
     rows = sorted_groups(report.by(dimension), report.min_group)
     if not rows:
         return []
-    lines = [f"<b>{_t(language, dimension)}</b>"]
+    lines = [f"<b>{tr(language, _DIMENSIONS[dimension])}</b>"]
     lines += [_group_line(row, report.min_group, language) for row in rows[:_TOP_GROUPS]]
     if len(rows) > _TOP_GROUPS:
         # No figures for the rest: a sum next to the shown groups could reveal a hidden one.
-        lines.append(_t(language, "more_groups", k=len(rows) - _TOP_GROUPS))
+        lines.append(tr(language, "report.more_groups", k=len(rows) - _TOP_GROUPS))
     return lines
 
 
@@ -366,7 +256,7 @@ def _problem_section(report: Report, language: Language) -> list[str]:
     rows = [p for p in sorted_problems(report.problems) if not p.suppressed]
     if not rows:
         return []
-    lines = [f"<b>{_t(language, 'problems')}</b>"]
+    lines = [f"<b>{tr(language, 'report.problems')}</b>"]
     for problem in rows[:_TOP_PROBLEMS]:
         values = {
             "title": _esc(problem.title),
@@ -375,11 +265,13 @@ def _problem_section(report: Report, language: Language) -> list[str]:
         }
         band = problem.priority_band
         if band is None:
-            lines.append(_t(language, "problem_line_no_priority", **values))
+            lines.append(tr(language, "report.problem_line_no_priority", **values))
         else:
-            lines.append(_t(language, "problem_line", band=band_text(band, language), **values))
+            lines.append(
+                tr(language, "report.problem_line", band=band_text(band, language), **values)
+            )
     if len(rows) > _TOP_PROBLEMS:
-        lines.append(_t(language, "more_problems", k=len(rows) - _TOP_PROBLEMS))
+        lines.append(tr(language, "report.more_problems", k=len(rows) - _TOP_PROBLEMS))
     return lines
 
 
@@ -387,12 +279,12 @@ def _nps_lines(nps: Nps | None, min_group: int, language: Language) -> list[str]
     if nps is None or nps.n == 0:
         return []
     if nps.suppressed or nps.n < min_group or nps.value is None:
-        return [_t(language, "nps_hidden", hidden=_hidden_text(min_group, language))]
+        return [tr(language, "report.nps_hidden", hidden=_hidden_text(min_group, language))]
     value = round(nps.value)
     return [
-        _t(
+        tr(
             language,
-            "nps",
+            "report.nps",
             value=f"+{value}" if value > 0 else str(value),
             n=nps.n,
             p=nps.promoters,
@@ -408,10 +300,10 @@ def _drop_off_lines(report: Report, language: Language) -> list[str]:
         return []
     rate = drop_off.completion_rate
     lines = [
-        f"<b>{_t(language, 'drop_off')}</b>",
-        _t(
+        f"<b>{tr(language, 'report.drop_off')}</b>",
+        tr(
             language,
-            "drop_off_line",
+            "report.drop_off_line",
             started=drop_off.started,
             completed=drop_off.completed,
             rate=_percent(rate, language) if rate is not None else "—",
@@ -425,20 +317,20 @@ def _drop_off_lines(report: Report, language: Language) -> list[str]:
             if q.quits > 0 and not q.suppressed
         )
         if items:
-            lines.append(_t(language, "quit_points", items=items))
+            lines.append(tr(language, "report.quit_points", items=items))
     return lines
 
 
 def _comment_lines(report: Report, language: Language) -> list[str]:
     if report.comments_suppressed:
-        return [_t(language, "comments_hidden")]
+        return [tr(language, "report.comments_hidden")]
     if not report.comments:
         return []
     shown = report.comments[:_REPORT_COMMENTS]
     count = ""
     if len(report.comments) > len(shown):
-        count = _t(language, "comments_count", shown=len(shown), total=len(report.comments))
-    lines = [f"<b>{_t(language, 'comments')}</b>{count}"]
+        count = tr(language, "report.comments_count", shown=len(shown), total=len(report.comments))
+    lines = [f"<b>{tr(language, 'report.comments')}</b>{count}"]
     lines += [f"— {_quoted(_esc(text, _REPORT_COMMENT_CHARS), language)}" for text in shown]
     return lines
 
@@ -461,7 +353,9 @@ def _parameter_lines(report: Report, language: Language) -> list[str]:
 def render_report_text(report: Report, language: Language = Language.RU) -> str:
     """The whole report as one HTML text whose every line is self-contained."""
     report = protect(report)
-    period = _t(language, "period", period=str(report.period), previous=str(report.compared_with))
+    period = tr(
+        language, "report.period", period=str(report.period), previous=str(report.compared_with)
+    )
     sections: list[list[str]] = [
         [f"<b>📊 {_esc(report.title, 200)}</b>", period],
         _overall_lines(report, language),
@@ -473,7 +367,7 @@ def render_report_text(report: Report, language: Language = Language.RU) -> str:
         _comment_lines(report, language),
     ]
     if _anything_hidden(report):
-        sections.append([f"<i>{_t(language, 'threshold_note', n=report.min_group)}</i>"])
+        sections.append([f"<i>{tr(language, 'report.threshold_note', n=report.min_group)}</i>"])
     return "\n\n".join("\n".join(lines) for lines in sections if lines)
 
 
@@ -500,22 +394,21 @@ def render_negative_digest(
     if not groups:
         return []
     scores = "1" if threshold <= 1 else f"1–{threshold}"
-    blocks = [
-        f"<b>{html.escape(_t(language, 'alert_title', scores=scores, period=str(period)))}</b>"
-    ]
+    title = tr(language, "report.alert_title", scores=scores, period=str(period))
+    blocks = [f"<b>{html.escape(title)}</b>"]
     for group in sorted(groups, key=lambda g: g.title.casefold()):
-        lines = [_t(language, "alert_service", title=_esc(group.title), n=group.negatives)]
+        lines = [tr(language, "report.alert_service", title=_esc(group.title), n=group.negatives)]
         if group.problems:
             items = "; ".join(f"{_esc(title)} — {count}" for title, count in group.problems)
-            lines.append(_t(language, "alert_problems", items=items))
+            lines.append(tr(language, "report.alert_problems", items=items))
         if group.comments:
-            lines.append(_t(language, "alert_comments"))
+            lines.append(tr(language, "report.alert_comments"))
             lines += [
                 f"— {_quoted(_esc(text, _ALERT_COMMENT_CHARS), language)}"
                 for text in group.comments
             ]
         blocks.append("\n".join(lines))
-    blocks.append(f"<i>{_t(language, 'alert_note', n=min_group)}</i>")
+    blocks.append(f"<i>{tr(language, 'report.alert_note', n=min_group)}</i>")
     return split_message("\n\n".join(blocks))
 
 
