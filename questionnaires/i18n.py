@@ -27,7 +27,7 @@ def catalogue_path(language: Language | str, locales: Path = LOCALES_DIR) -> Pat
     return locales / str(language) / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-def N_(key: str) -> str:  # noqa: N802 (gettext's name for "mark for extraction")
+def N_(key: str) -> str:  # gettext's name for "mark for extraction"
     """Marks a key that is chosen at run time (`tr(language, KEYS[kind])`) for extraction."""
     return key
 

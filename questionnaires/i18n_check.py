@@ -21,7 +21,15 @@ from questionnaires.schema import Language
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 #: The packages whose texts a person reads; scripts/i18n.sh extracts the same ones.
-PACKAGES: Final = ("bot", "handlers", "scheduler", "services", "reports", "storage", "questionnaires")
+PACKAGES: Final = (
+    "bot",
+    "handlers",
+    "scheduler",
+    "services",
+    "reports",
+    "storage",
+    "questionnaires",
+)
 #: The call forms that carry a key: tr(language, "key"), a module's _t(x, "key"), N_("key").
 KEYWORDS: Final = {"tr": (2,), "_t": (2,), "N_": None}
 TEMPLATE: Final = f"{DOMAIN}.pot"
@@ -140,10 +148,13 @@ def problems(
             if not text.strip():
                 found.append(f"{name}: {key}: empty")
             try:
-                placeholders(text)
+                fields = placeholders(text)
             except ValueError as error:
                 found.append(f"{name}: {key}: broken placeholder ({error})")
                 continue
+            if any(not field or field.isdigit() for field in fields):
+                # tr() fills placeholders by name only
+                found.append(f"{name}: {key}: positional placeholder; name it ({{name}})")
             texts[language][key] = text
     first, *others = list(texts)
     for other in others:
@@ -157,8 +168,10 @@ def problems(
     return found
 
 
-def main() -> int:
-    found = problems(extract())
+def main(argv: list[str] | None = None) -> int:
+    """`python -m questionnaires.i18n_check [LOCALES]`: print the problems, fail if any."""
+    args = sys.argv[1:] if argv is None else argv
+    found = problems(extract(), Path(args[0]) if args else LOCALES_DIR)
     for problem in found:
         print(problem, file=sys.stderr)
     return 1 if found else 0

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LOCALES=questionnaires/locales
+LOCALES="${OTKLIK_LOCALES:-questionnaires/locales}"  # another folder: the tests
 DOMAIN=otklik
 # The same packages and keywords as questionnaires/i18n_check.py (the test compares the two).
 PACKAGES=(bot handlers scheduler services reports storage questionnaires)
@@ -35,10 +35,10 @@ case "${1:-}" in
         "$PYBABEL" -q update -i "$LOCALES/$DOMAIN.pot" -d "$LOCALES" -D "$DOMAIN" \
             --no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap
         tidy
-        .venv/bin/python -m questionnaires.i18n_check || true
+        .venv/bin/python -m questionnaires.i18n_check "$LOCALES" || true
         ;;
     check)
-        exec .venv/bin/python -m questionnaires.i18n_check
+        exec .venv/bin/python -m questionnaires.i18n_check "$LOCALES"
         ;;
     init)
         "$PYBABEL" -q init -i "$LOCALES/$DOMAIN.pot" -d "$LOCALES" -D "$DOMAIN" -l "${2:?language}" \
