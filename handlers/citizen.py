@@ -13,18 +13,10 @@ from handlers.dialog import begin_dialog
 from handlers.texts import language_of, tr
 from handlers.views import OptInPress, Pick, picker_view
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Language
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
 
 logger = logging.getLogger(__name__)
-
-INTERNAL_SERVICE: dict[Language, str] = {
-    Language.RU: "Эту услугу оценивают сотрудники ведомства в анонимных опросах сотрудников, "
-    "а не по ссылке. Если вы получали услугу как гражданин или организация, выберите её:",
-    Language.EN: "Staff rate this internal service in anonymous staff polls, not through a "
-    "link. If you received a service as a citizen or a company, choose it:",
-}
 
 
 def _internal(feedback: FeedbackService, context: ResponseContext | None) -> bool:
@@ -52,7 +44,7 @@ def setup() -> Router:
             # Internal processes are rated by staff in staff polls (Procedure §2.2b, §4).
             await state.clear()
             view = picker_view(
-                feedback.citizen_services(), 0, language, INTERNAL_SERVICE[language]
+                feedback.citizen_services(), 0, language, tr(language, "bot.internal_service")
             )
             await message.answer(view.text, reply_markup=view.markup)
             return

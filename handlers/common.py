@@ -3,6 +3,8 @@ private-chat gate and the one line groups get."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiogram import Bot, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
@@ -15,10 +17,7 @@ from questionnaires.results import ResponseContext
 from questionnaires.schema import Language
 from services.funnel import FunnelRecorder
 
-PRIVATE_ONLY: dict[Language, str] = {
-    Language.RU: "Я работаю только в личном чате: напишите мне напрямую, там ответы анонимны.",
-    Language.EN: "I work in private chat only: write to me directly, answers are anonymous there.",
-}
+PRIVATE_ONLY: Final = {language: tr(language, "bot.private_only") for language in Language}
 
 
 def _chat_of(event: Message | CallbackQuery) -> Chat | None:
