@@ -13,6 +13,7 @@ from datetime import date
 from typing import Literal, Protocol
 
 from questionnaires.catalog import Catalog, Service
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.chart_cache import drawn
 from reports.charts import csat_trend_png, distribution_png
@@ -150,7 +151,10 @@ class ReportingService:
 
     # --- reports ------------------------------------------------------------------------
 
-    def title(self, dimension: Dimension, code: str | None) -> str:
+    def title(
+        self, dimension: Dimension, code: str | None, language: Language = Language.RU
+    ) -> str:
+        """A group's name from the catalog, in `language` (Russian when it has no English)."""
         lookup = {
             Dimension.SERVICE: self.catalog.service,
             Dimension.CHANNEL: self.catalog.channel,
@@ -158,8 +162,8 @@ class ReportingService:
         }[dimension]
         entry = lookup(code) if code else None
         if entry is not None:
-            return entry.title.ru
-        return code or "не указано"
+            return entry.title.get(language)
+        return code or tr(language, "report.unspecified")
 
     @property
     def disclosure(self) -> DisclosurePolicy:
@@ -170,18 +174,21 @@ class ReportingService:
         kinds = list(PeriodKind)
         return kinds[kinds.index(self._policy.disclosure.finest) :]
 
-    async def report(self, period: Period, scope: Scope, title: str = "") -> Report:
+    async def report(
+        self, period: Period, scope: Scope, title: str = "", language: Language = Language.RU
+    ) -> Report:
+        """The report of one period and scope; its title and group names in `language`."""
         previous = calendar_previous(period)
         report = await build_report(
             self._sessions,
             roles=self._roles,
-            titles=self.title,
+            titles=lambda dimension, code: self.title(dimension, code, language),
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
             min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
-            title=title or self.default_title(scope),
+            title=title or self.default_title(scope, language),
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=previous,
         )
@@ -237,10 +244,11 @@ class ReportingService:
             weekly=self._policy.disclosure.weekly,
         )
 
-    def default_title(self, scope: Scope) -> str:
+    def default_title(self, scope: Scope, language: Language = Language.RU) -> str:
         if scope.service:
-            return f"Отчёт: {self.title(Dimension.SERVICE, scope.service)}"
-        return "Отчёт по всем услугам"
+            service = self.title(Dimension.SERVICE, scope.service, language)
+            return tr(language, "report.title_service", service=service)
+        return tr(language, "report.title_all")
 
     async def report_files(
         self, period: Period, scope: Scope, language: Language, title: str = ""
@@ -248,7 +256,7 @@ class ReportingService:
         """The message and charts an officer receives for one period and scope."""
         # Side by side: each reads in its own transaction on its own connection.
         report, trend = await asyncio.gather(
-            self.report(period, scope, title), self._trend(period, scope)
+            self.report(period, scope, title, language), self._trend(period, scope)
         )
         messages = render_report(report, language)
         if self.extras is not None:
