@@ -288,44 +288,48 @@ def setup_officer() -> Router:
 
     @router.message(Command("poll_open"))
     async def on_open(message: Message, campaigns: CampaignService) -> None:
+        language = language_of(message.from_user)
         rows = [
             [
                 InlineKeyboardButton(
-                    text=campaign.title.ru if campaign.title else campaign.id,
+                    text=campaign.title.get(language) if campaign.title else campaign.id,
                     callback_data=PollAdmin(action="open", target=campaign.id).pack(),
                 )
             ]
             for campaign in campaigns.campaigns
         ]
         await message.answer(
-            "Открыть опрос сейчас (в том числе дополнительный квартальный):",
+            tr(language, "polls.admin.open_prompt"),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
     @router.message(Command("poll_close"))
     async def on_close(message: Message, campaigns: CampaignService) -> None:
+        language = language_of(message.from_user)
         windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
         windows += await campaigns.open_windows(CampaignAudience.STAFF)
         if not windows:
-            await message.answer("Открытых опросов нет.")
+            await message.answer(tr(language, "polls.admin.none_open"))
             return
         rows = [
             [
                 InlineKeyboardButton(
-                    text=f"{w.title.ru} ({w.opens_on:%d.%m}–{w.closes_on:%d.%m})",
+                    text=f"{w.title.get(language)} ({w.opens_on:%d.%m}–{w.closes_on:%d.%m})",
                     callback_data=PollAdmin(action="close", target=str(w.id)).pack(),
                 )
             ]
             for w in windows
         ]
         await message.answer(
-            "Закрыть опрос сейчас:", reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+            tr(language, "polls.admin.close_prompt"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
     @router.callback_query(PollAdmin.filter())
     async def on_admin(
         query: CallbackQuery, callback_data: PollAdmin, campaigns: CampaignService
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         try:
             if callback_data.action == "open":
@@ -337,18 +341,21 @@ def setup_officer() -> Router:
                     if url is not None
                     else f"<code>/start {escape(window.start_payload)}</code>"
                 )
-                text = (
-                    f"Опрос «{escape(window.title.ru)}» открыт до {window.closes_on:%d.%m.%Y}. "
-                    f"Приглашения уйдут в течение минуты. Ссылка: {link}"
+                text = tr(
+                    language,
+                    "polls.admin.opened",
+                    title=escape(window.title.get(language)),
+                    day=f"{window.closes_on:%d.%m.%Y}",
+                    link=link,
                 )
             else:
                 window_id = int(callback_data.target)
                 if not 0 < window_id <= MAX_WINDOW_ID:
                     raise UnknownWindowError(callback_data.target)
                 window = await campaigns.close_now(window_id)
-                text = f"Опрос «{escape(window.title.ru)}» закрыт; итоги придут отдельно."
+                text = tr(language, "polls.admin.closed", title=escape(window.title.get(language)))
         except (CampaignError, ValueError) as error:
-            text = campaign_error_text(language_of(query.from_user), error)
+            text = campaign_error_text(language, error)
             await query.answer(text, show_alert=True)
             return
         await query.answer()
@@ -361,39 +368,35 @@ def setup_officer() -> Router:
     ) -> None:
         # Departments come from the catalog: typed free text could make a department of one
         # ("Отдeл кадров" with a Latin e reads like the real one).
+        language = language_of(message.from_user)
         args = (command.args or "").split()
         count = 1
         if args and re.fullmatch(r"[0-9]{1,6}", args[-1]):
             count = int(args.pop())
         if not 0 < count <= MAX_CODES_PER_CALL:
-            await message.answer(f"Можно выпустить от 1 до {MAX_CODES_PER_CALL} кодов за раз.")
+            await message.answer(tr(language, "polls.invite.count", limit=MAX_CODES_PER_CALL))
             return
         if not campaigns.departments:
-            await message.answer(
-                "В каталоге нет подразделений: добавьте их в раздел departments: и перезапустите "
-                "бота."
-            )
+            await message.answer(tr(language, "polls.invite.no_departments"))
             return
         typed = " ".join(args)
         department = campaigns.find_department(typed) if typed else None
         if department is not None:
-            for part in await _issue(campaigns, department.code, count):
+            for part in await _issue(campaigns, department.code, count, language):
                 await message.answer(part)
             return
-        intro = f"Для кого выпустить коды ({count} шт.)? Выберите подразделение:"
+        intro = tr(language, "polls.invite.choose", count=count)
         if typed:
-            intro = f"Подразделения «{escape(typed)}» нет в каталоге. "
+            intro = tr(language, "polls.invite.unknown", typed=escape(typed))
             imitated = campaigns.look_alike(typed)
             if imitated is not None:
-                intro += (
-                    f"Название похоже на «{escape(imitated.title.ru)}», но набрано другими "
-                    "буквами (латиница вместо кириллицы?). "
-                )
-            intro += "Выберите подразделение из списка:"
+                title = escape(imitated.title.get(language))
+                intro += tr(language, "polls.invite.look_alike", title=title)
+            intro += tr(language, "polls.invite.choose_listed")
         rows = [
             [
                 InlineKeyboardButton(
-                    text=department.title.ru,
+                    text=department.title.get(language),
                     callback_data=InvitePress(department=department.code, count=count).pack(),
                 )
             ]
@@ -405,14 +408,17 @@ def setup_officer() -> Router:
     async def on_invite_press(
         query: CallbackQuery, callback_data: InvitePress, campaigns: CampaignService
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         if not 0 < callback_data.count <= MAX_CODES_PER_CALL:
-            await query.answer("Кнопка устарела", show_alert=True)
+            await query.answer(tr(language, "polls.invite.stale"), show_alert=True)
             return
         try:
-            first, *rest = await _issue(campaigns, callback_data.department, callback_data.count)
+            first, *rest = await _issue(
+                campaigns, callback_data.department, callback_data.count, language
+            )
         except ValueError:
-            await query.answer("Такого подразделения больше нет в каталоге", show_alert=True)
+            await query.answer(tr(language, "polls.invite.gone"), show_alert=True)
             return
         await query.answer()
         if isinstance(message, Message):
@@ -423,12 +429,13 @@ def setup_officer() -> Router:
     return router
 
 
-async def _issue(campaigns: CampaignService, department: str, count: int) -> list[str]:
+async def _issue(
+    campaigns: CampaignService, department: str, count: int, language: Language
+) -> list[str]:
     """The codes as messages: a thousand codes do not fit one Telegram message."""
     codes = await campaigns.create_invite_codes(department, count)
     listing = "\n".join(f"<code>{code}</code>" for code in codes)
-    title = escape(campaigns.department_title(department))
+    title = escape(campaigns.department_title(department, language))
     return split_message(
-        f"Одноразовые коды для «{title}» ({len(codes)}). Раздайте их сотрудникам; каждый "
-        f"отправляет боту /join КОД.\n\n{listing}"
+        tr(language, "polls.invite.codes", title=title, n=len(codes), listing=listing)
     )

@@ -63,3 +63,21 @@ async def test_a_stale_button_is_refused_in_the_officers_language(world: World) 
     mid, _, _ = officer.live_message()
     await officer.press_data(ReportPress(export=False, period="z").pack(), mid)  # no such period
     assert officer.alerts()[-1] == "This button is out of date"
+
+
+async def test_an_english_officer_opens_and_closes_polls_and_issues_codes_in_english(
+    world: World,
+) -> None:
+    officer = world.harness.person(OFFICER_ID, language="en")
+    await officer.send("/poll_close")
+    assert officer.last_text() == "No polls are open."
+    await officer.send("/poll_open")
+    assert officer.last_text() == "Open a poll now (including an extra quarterly one):"
+    await officer.click(officer.buttons()[0])
+    [window] = await world.campaigns.open_windows("external")
+    assert officer.last_text().startswith(f"The poll “{window.title.get('en')}” is open until")
+    assert f"Link: https://t.me/otklik_test_bot?start=w{window.id}" in officer.last_text()
+    await officer.send("/invite")
+    assert officer.last_text() == "Whom are the codes for (1)? Choose a department:"
+    await officer.send("/invite 0")
+    assert officer.last_text().startswith("You can issue from 1 to")
