@@ -14,6 +14,7 @@ from openpyxl import Workbook
 
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
+from reports.figures import band_text, is_hidden
 from reports.model import Band, Score
 from reports.parameters import (
     DepartmentRow,
@@ -22,17 +23,15 @@ from reports.parameters import (
     ParameterRow,
     ParameterSection,
 )
-from reports.telegram import band_text, is_hidden, split_message
-from reports.workbook import (
-    _BANDS,
-    _COUNT,
-    _MEAN,
-    _PERCENT,
-    _PP,
-    HIDDEN,
-    _Sheet,
-    _Value,
-)
+from reports.sheet import BANDS as _BANDS
+from reports.sheet import COUNT as _COUNT
+from reports.sheet import HIDDEN
+from reports.sheet import MEAN as _MEAN
+from reports.sheet import PERCENT as _PERCENT
+from reports.sheet import PP as _PP
+from reports.sheet import Sheet as _Sheet
+from reports.sheet import Value as _Value
+from reports.splitting import split_message
 
 PARAMETERS_SHEET: Final = "Параметры"
 DRIVERS_SHEET: Final = "Ключевые факторы"

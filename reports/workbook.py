@@ -10,19 +10,23 @@ import enum
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Final
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, Protection
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
-from reports.model import Band, Dimension, Report, Score, TrendPoint, priority_band
+from reports.model import Dimension, Report, Score, TrendPoint, priority_band
 from reports.painmap_import import STATUS_TITLES, PainMapLine
+from reports.parameter_render import add_parameter_sheets
+from reports.sheet import BANDS as _BANDS
+from reports.sheet import COUNT as _COUNT
+from reports.sheet import DATE as _DATE
+from reports.sheet import HIDDEN
+from reports.sheet import MEAN as _MEAN
+from reports.sheet import PERCENT as _PERCENT
+from reports.sheet import PP as _PP
+from reports.sheet import Sheet as _Sheet
+from reports.sheet import Value as _Value
 from reports.telegram import csat_change, is_hidden, protect, sorted_groups, sorted_problems
 
 SUMMARY: Final = "Сводка"
@@ -35,7 +39,6 @@ PROBLEMS: Final = "Проблемы"
 TREND: Final = "Динамика"
 RESPONSES: Final = "Ответы"
 COMMENTS: Final = "Комментарии"
-HIDDEN: Final = "скрыто"
 
 #: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority.
 PAIN_MAP_COLUMNS: Final = (
@@ -68,118 +71,6 @@ GROUP_COLUMNS: Final = (
     "CSAT, пред. период",
     "Изменение CSAT, п.п.",
 )
-
-_PERCENT: Final = "0.0%"
-_MEAN: Final = "0.00"
-_COUNT: Final = "0"
-_DATE: Final = "DD.MM.YYYY"
-_PP: Final = '+0.0" п.п.";-0.0" п.п.";0.0" п.п."'
-_CELL_CHARS: Final = 32_767  # Excel's limit for one cell
-_WIDTH_SAMPLE: Final = 500
-_BOLD: Final = Font(bold=True)
-_WRAP: Final = Alignment(wrap_text=True, vertical="top")
-_UNLOCKED: Final = Protection(locked=False)
-_BANDS: Final = {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"}
-
-_Value = str | int | float | date | None
-
-
-class _Sheet:
-    """A write-only sheet: header row bold and frozen, column widths from the content."""
-
-    def __init__(
-        self,
-        book: Workbook,
-        title: str,
-        header: Sequence[str],
-        rows: Sequence[Sequence[_Value | tuple[_Value, str]]],
-        *,
-        wide: Mapping[int, float] | None = None,
-        editable: frozenset[int] | None = None,
-        hidden: Sequence[int] = (),
-    ) -> None:
-        sheet: WriteOnlyWorksheet = book.create_sheet(title)
-        sheet.freeze_panes = "A2"
-        widths = [len(name) for name in header]
-        for row in rows[:_WIDTH_SAMPLE]:
-            for index, item in enumerate(row):
-                value = item[0] if isinstance(item, tuple) else item
-                if index < len(widths):
-                    widths[index] = max(widths[index], _width(value))
-        # Set in WriteOnlyWorksheet.__init__; the stubs do not declare it.
-        dimensions: DimensionHolder[str, ColumnDimension] = sheet.column_dimensions  # type: ignore[attr-defined]
-        for index, width in enumerate(widths):
-            letter = get_column_letter(index + 1)
-            given = (wide or {}).get(index)
-            dimensions[letter].width = given or min(max(width + 2, 8), 60)
-            dimensions[letter].hidden = index in hidden
-        sheet.append([_cell(sheet, name, bold=True) for name in header])
-        for row in rows:
-            cells = [_cell(sheet, *_split(item)) for item in row]
-            for index in editable or ():
-                if index < len(cells):
-                    cells[index].protection = _UNLOCKED
-            sheet.append(cells)
-        if editable is not None:
-            # Locked but for the editable columns; sorting, filtering and row insertion
-            # stay allowed. No password: it only guards against slips.
-            protection = sheet.protection  # type: ignore[attr-defined]
-            protection.sheet = True
-            protection.sort = False
-            protection.autoFilter = False
-            protection.insertRows = False
-            protection.formatColumns = False
-
-
-def _split(item: _Value | tuple[_Value, str]) -> tuple[_Value, str | None]:
-    return item if isinstance(item, tuple) else (item, None)
-
-
-def _width(value: _Value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, float):
-        return 8
-    if isinstance(value, date):
-        return 10
-    return max((len(line) for line in str(value).splitlines()), default=0)
-
-
-def _text(value: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:_CELL_CHARS]
-
-
-def _storable(value: _Value) -> str | float | datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        # Excel keeps days as date-times anyway; midnight with a day format reads as the day.
-        return datetime.combine(value, time())
-    return value
-
-
-def _cell(
-    sheet: WriteOnlyWorksheet,
-    value: _Value,
-    number_format: str | None = None,
-    *,
-    bold: bool = False,
-) -> Cell:
-    if isinstance(value, str):
-        value = _text(value)
-    cell = WriteOnlyCell(sheet, value=_storable(value))
-    if isinstance(value, str):
-        # A comment starting with "=" must stay text, never become a formula.
-        cell.data_type = "s"
-        if "\n" in value or len(value) > 60:  # 60: the widest column made from content
-            cell.alignment = _WRAP
-    if isinstance(value, date):
-        cell.number_format = _DATE
-    if number_format:
-        cell.number_format = number_format
-    if bold:
-        cell.font = _BOLD
-    return cell
 
 
 def _hidden(min_group: int) -> str:
@@ -416,9 +307,6 @@ def _response_rows(
 
 
 def _add_parameter_sheets(book: Workbook, report: Report) -> None:
-    # Imported here: reports.parameter_render builds on this module's sheet writer.
-    from reports.parameter_render import add_parameter_sheets
-
     add_parameter_sheets(book, report.parameters)
 
 

@@ -51,7 +51,7 @@ def _edit(locales: Path, language: Language, key: str, **change: object) -> None
         if change.get("fuzzy"):
             message.flags.add("fuzzy")
     with path.open("wb") as po:
-        write_po(po, catalogue, width=None, omit_header=True, sort_output=True)
+        write_po(po, catalogue, width=0, omit_header=True, sort_output=True)
 
 
 def test_every_key_in_the_code_has_a_text_in_every_language(used: set[str]) -> None:
