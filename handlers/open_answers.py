@@ -149,14 +149,16 @@ REFUSALS: Final = {
 
 
 def _periods_keyboard(
-    reporting: ReportingService, press: type[CommentsPeriod] | type[TopicsPeriod]
+    reporting: ReportingService,
+    press: type[CommentsPeriod] | type[TopicsPeriod],
+    language: Language,
 ) -> InlineKeyboardMarkup:
     """The closed periods the disclosure policy offers, two buttons a row."""
     kinds = reporting.period_kinds()
     builder = InlineKeyboardBuilder()
-    for code, label in PERIODS.items():
+    for code, key in PERIODS.items():
         if _KINDS[code] in kinds:
-            builder.button(text=label, callback_data=press(period=code))
+            builder.button(text=tr(language, key), callback_data=press(period=code))
     builder.adjust(2)
     return builder.as_markup()
 
@@ -168,10 +170,9 @@ def setup() -> Router:
 
     @router.message(Command("comments"))
     async def on_command(message: Message, reporting: ReportingService) -> None:
-        markup = _periods_keyboard(reporting, CommentsPeriod)
-        await message.answer(
-            tr(language_of(message.from_user), "comments.choose_period"), reply_markup=markup
-        )
+        language = language_of(message.from_user)
+        markup = _periods_keyboard(reporting, CommentsPeriod, language)
+        await message.answer(tr(language, "comments.choose_period"), reply_markup=markup)
 
     @router.callback_query(CommentsPeriod.filter())
     async def on_period(
@@ -206,9 +207,8 @@ def setup() -> Router:
         counts = await open_answers.counts(
             period, scope, published=not report.overall.suppressed, language=language
         )
-        await message.edit_text(
-            f"{escape(reporting.default_title(scope))}\n\n{render_counts(counts, language)}"
-        )
+        title = escape(reporting.default_title(scope, language))
+        await message.edit_text(f"{title}\n\n{render_counts(counts, language)}")
         listing = await open_answers.open_listing(officer, period, scope, report)
         if listing is None:
             await message.answer(tr(language, "comments.none"))
@@ -289,10 +289,9 @@ def setup_internal() -> Router:
 
     @router.message(Command("topics"))
     async def on_command(message: Message, reporting: ReportingService) -> None:
-        markup = _periods_keyboard(reporting, TopicsPeriod)
-        await message.answer(
-            tr(language_of(message.from_user), "comments.topics_period"), reply_markup=markup
-        )
+        language = language_of(message.from_user)
+        markup = _periods_keyboard(reporting, TopicsPeriod, language)
+        await message.answer(tr(language, "comments.topics_period"), reply_markup=markup)
 
     @router.callback_query(TopicsPeriod.filter())
     async def on_period(

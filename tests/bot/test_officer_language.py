@@ -81,3 +81,10 @@ async def test_an_english_officer_opens_and_closes_polls_and_issues_codes_in_eng
     assert officer.last_text() == "Whom are the codes for (1)? Choose a department:"
     await officer.send("/invite 0")
     assert officer.last_text().startswith("You can issue from 1 to")
+
+
+async def test_an_english_officer_gets_the_comment_periods_in_english(world: World) -> None:
+    officer = world.harness.person(OFFICER_ID, language="en")
+    await officer.send("/comments")
+    assert officer.last_text() == "Comments by category: choose a period"
+    assert "Last month" in officer.buttons() and "Прошлый месяц" not in officer.buttons()
