@@ -56,7 +56,7 @@ TOKEN: Final = "42:LOAD-BENCH"
 #: A satisfied path through post_service: overall 5, solved "yes", contacts "1", no comment.
 PATH: Final = ("5", "Да", "1", "Пропустить →")
 THANKS: Final = "Спасибо!"
-#: Phrases of the error handler (handlers/texts.py): each one is a failed step.
+#: Phrases of the error handler (bot.* in questionnaires/locales): each one is a failed step.
 FAILURE_PHRASES: Final = ("Что-то пошло не так", "временно недоступен", "Анкета обновилась")
 DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/15"
 DEFAULT_PG_URL: Final = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -27,7 +27,7 @@ from sqlalchemy import delete
 from bench.report_bench import SERVICES, YEAR, content_paths, generate, load_sqlite
 from bot.content import load_content
 from questionnaires.catalog import Catalog
-from questionnaires.schema import Text
+from questionnaires.schema import Language, Text
 from reports.disclosure import DisclosurePolicy, clear_plan_cache
 from reports.model import Period, QuestionnaireRoles, Report, Scope
 from services.painmap import PainMapService
@@ -49,11 +49,17 @@ class CountingReports(ReportingService):
     with_parameters = False
 
     async def report(
-        self, period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+        self,
+        period: Period,
+        scope: Scope,
+        title: str = "",
+        language: Language = Language.RU,
+        *,
+        parameters: bool = True,
     ) -> Report:
         self.asked += 1
         parameters = parameters or self.with_parameters
-        return await super().report(period, scope, title, parameters=parameters)
+        return await super().report(period, scope, title, language, parameters=parameters)
 
 
 class WithoutTouchpoints(PainMapService):

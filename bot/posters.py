@@ -21,6 +21,7 @@ from questionnaires.deeplinks import (
     web_link,
 )
 from questionnaires.errors import DefinitionError
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 
 if TYPE_CHECKING:
@@ -33,14 +34,8 @@ EXIT_USAGE: Final = 2
 
 DEFAULT_OUT_DIR: Final = Path("out/qr")
 
-CALL_TO_ACTION: Final = {
-    Language.RU: "Оцените качество услуги — это анонимно",
-    Language.EN: "Rate the quality of the service — it is anonymous",
-}
-SCAN_HINT: Final = {
-    Language.RU: "Наведите камеру телефона на QR-код или откройте ссылку:",
-    Language.EN: "Point your phone camera at the QR code or open the link:",
-}
+CALL_TO_ACTION: Final = {language: tr(language, "poster.call_to_action") for language in Language}
+SCAN_HINT: Final = {language: tr(language, "poster.scan_hint") for language in Language}
 
 # Geometry of the poster, A5 portrait (148 × 210 mm) at 300 dpi: 1748 × 2480 px, big enough
 # for print, and the same drawing scales up to A4/A3 as SVG.

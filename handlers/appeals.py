@@ -28,7 +28,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from handlers.texts import language_of
-from questionnaires.schema import Language
+from questionnaires.i18n import tr
 from reports.appeals import monitoring_workbook, quarter_label, render_monitoring
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
@@ -50,40 +50,14 @@ QUARTERS_OFFERED: Final = 4
 ERRORS_SHOWN: Final = 10
 REGISTER_SUFFIXES: Final = (".csv", ".xlsx")
 
-TEXTS: Final = {
-    Language.RU: {
-        "choose": "Мониторинг обращений и жалоб (для служебного пользования): выберите квартал",
-        "stale": "Кнопка устарела",
-        "off": "Карта столбцов реестра не загружена: проверьте CONTENT__APPEALS_MAPPING_PATH",
-        "type": "Пришлите выгрузку реестра обращений в CSV или XLSX",
-        "big": "Файл больше 20 МБ: разделите реестр на части",
-        "done": "{file}: строк {rows}, добавлено {added}, уже были (обновлены) {updated}, "
-        "с ошибками {bad}",
-        "nothing": "{file}: ничего не записано: строк с ошибками {bad} из {rows}",
-        "more": "…и ещё {count}",
-    },
-    Language.EN: {
-        "choose": "Appeals and complaints monitoring (internal): choose a quarter",
-        "stale": "This button is no longer active",
-        "off": "The register mapping is not loaded: check CONTENT__APPEALS_MAPPING_PATH",
-        "type": "Send the appeals register export as CSV or XLSX",
-        "big": "The file is over 20 MB: split the register",
-        "done": "{file}: {rows} rows, {added} added, {updated} already present (updated), "
-        "{bad} bad",
-        "nothing": "{file}: nothing written: {bad} bad of {rows} rows",
-        "more": "…and {count} more",
-    },
-}
+
+def _t(user: User | None, key: str, **values: object) -> str:
+    return tr(language_of(user), key, **values)
 
 
 class QuarterPress(CallbackData, prefix="apq"):
     year: Annotated[int, Field(ge=2000, le=2100)]
     quarter: Annotated[int, Field(ge=1, le=4)]
-
-
-def _t(user: User | None, key: str, **values: object) -> str:
-    text = TEXTS[language_of(user)][key]
-    return text.format(**values) if values else text
 
 
 def closed_quarters(today: date, count: int = QUARTERS_OFFERED) -> list[Period]:
@@ -110,13 +84,13 @@ def describe(report: ImportReport, user: User | None) -> str:
         "updated": report.updated,
         "bad": len(report.errors),
     }
-    lines = [_t(user, "done" if report.written else "nothing", **values)]
+    lines = [_t(user, "appeals.done" if report.written else "appeals.nothing", **values)]
     language = language_of(user).value
     lines += [
         escape(error.describe(language), quote=False) for error in report.errors[:ERRORS_SHOWN]
     ]
     if len(report.errors) > ERRORS_SHOWN:
-        lines.append(_t(user, "more", count=len(report.errors) - ERRORS_SHOWN))
+        lines.append(_t(user, "appeals.more", count=len(report.errors) - ERRORS_SHOWN))
     return "\n".join(lines)
 
 
@@ -135,7 +109,9 @@ def setup() -> Router:
                 callback_data=QuarterPress(year=period.start.year, quarter=number),
             )
         builder.adjust(2)
-        await message.answer(_t(message.from_user, "choose"), reply_markup=builder.as_markup())
+        await message.answer(
+            _t(message.from_user, "appeals.choose"), reply_markup=builder.as_markup()
+        )
 
     @router.callback_query(QuarterPress.filter())
     async def on_quarter(
@@ -148,7 +124,7 @@ def setup() -> Router:
         period = quarter_of(date(callback_data.year, 3 * callback_data.quarter - 2, 1))
         offered = closed_quarters(feedback.today())
         if not isinstance(message, Message) or appeals is None or period not in offered:
-            await query.answer(_t(query.from_user, "stale"), show_alert=True)
+            await query.answer(_t(query.from_user, "appeals.stale"), show_alert=True)
             return
         await query.answer()
         monitoring = await appeals.monitoring(period)
@@ -168,14 +144,14 @@ def setup() -> Router:
         if document is None:
             return
         if appeals is None or appeals.mapping is None:
-            await message.answer(_t(user, "off"))
+            await message.answer(_t(user, "appeals.off"))
             return
         name = document.file_name or "register"
         if not name.lower().endswith(REGISTER_SUFFIXES):
-            await message.answer(_t(user, "type"))
+            await message.answer(_t(user, "appeals.type"))
             return
         if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
-            await message.answer(_t(user, "big"))
+            await message.answer(_t(user, "appeals.big"))
             return
         buffer = io.BytesIO()
         await bot.download(document, destination=buffer)

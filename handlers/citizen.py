@@ -13,18 +13,10 @@ from handlers.dialog import begin_dialog, refusal_text
 from handlers.texts import language_of, tr
 from handlers.views import OptInPress, Pick, picker_view
 from questionnaires.results import ResponseContext
-from questionnaires.schema import Language
 from services.dialog import DialogService, Rating
 from services.feedback import FeedbackService
 
 logger = logging.getLogger(__name__)
-
-INTERNAL_SERVICE: dict[Language, str] = {
-    Language.RU: "Эту услугу оценивают сотрудники ведомства в анонимных опросах сотрудников, "
-    "а не по ссылке. Если вы получали услугу как гражданин или организация, выберите её:",
-    Language.EN: "Staff rate this internal service in anonymous staff polls, not through a "
-    "link. If you received a service as a citizen or a company, choose it:",
-}
 
 
 def _internal(feedback: FeedbackService, context: ResponseContext | None) -> bool:
@@ -52,7 +44,7 @@ def setup() -> Router:
             # Internal processes are rated by staff in staff polls (Procedure §2.2b, §4).
             await state.clear()
             view = picker_view(
-                feedback.citizen_services(), 0, language, INTERNAL_SERVICE[language]
+                feedback.citizen_services(), 0, language, tr(language, "bot.internal_service")
             )
             await message.answer(view.text, reply_markup=view.markup)
             return
@@ -66,7 +58,7 @@ def setup() -> Router:
             # Only the fact is logged: the payload could be anything a person typed.
             logger.info("Unknown deep-link payload (%d characters)", len(payload))
         await state.clear()
-        intro = tr(language, "unknown_link" if payload else "welcome")
+        intro = tr(language, "bot.unknown_link" if payload else "bot.welcome")
         view = picker_view(feedback.citizen_services(), 0, language, intro)
         await message.answer(view.text, reply_markup=view.markup)
 
@@ -81,7 +73,7 @@ def setup() -> Router:
         language = language_of(query.from_user)
         message = query.message
         if not isinstance(message, Message):
-            await query.answer(tr(language, "stale_button"), show_alert=True)
+            await query.answer(tr(language, "bot.stale_button"), show_alert=True)
             return
         if not callback_data.service:
             view = picker_view(
@@ -93,11 +85,11 @@ def setup() -> Router:
             return
         context = feedback.context_for_service(callback_data.service)
         if context is None:
-            await query.answer(tr(language, "stale_button"), show_alert=True)
+            await query.answer(tr(language, "bot.stale_button"), show_alert=True)
             return
         await query.answer()
         title = feedback.titles(context, language)["service"] or callback_data.service
-        await message.edit_text(tr(language, "service_chosen", service=title))
+        await message.edit_text(tr(language, "bot.service_chosen", service=title))
         refused = await begin_dialog(message, state, dialogs, query.from_user, Rating(context))
         if refused is not None:
             await message.answer(refusal_text(language, refused))
@@ -115,12 +107,12 @@ def setup() -> Router:
         if isinstance(message, Message):
             await message.edit_reply_markup(reply_markup=None)
             await message.answer(
-                tr(language, "optin_saved" if callback_data.yes else "optin_declined")
+                tr(language, "bot.optin_saved" if callback_data.yes else "bot.optin_declined")
             )
 
     @router.message(Command("stop"))
     async def on_stop(message: Message, feedback: FeedbackService) -> None:
         await feedback.opt_out(message.chat.id)
-        await message.answer(tr(language_of(message.from_user), "stopped"))
+        await message.answer(tr(language_of(message.from_user), "bot.stopped"))
 
     return router

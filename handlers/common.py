@@ -3,6 +3,8 @@ private-chat gate and the one line groups get."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiogram import Bot, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
@@ -14,10 +16,7 @@ from handlers.texts import language_of, tr
 from questionnaires.schema import Language
 from services.dialog import DialogService
 
-PRIVATE_ONLY: dict[Language, str] = {
-    Language.RU: "Я работаю только в личном чате: напишите мне напрямую, там ответы анонимны.",
-    Language.EN: "I work in private chat only: write to me directly, answers are anonymous there.",
-}
+PRIVATE_ONLY: Final = {language: tr(language, "bot.private_only") for language in Language}
 
 
 def _chat_of(event: Message | CallbackQuery) -> Chat | None:
@@ -77,16 +76,16 @@ def setup() -> Router:
 
     @router.message(Command("help"))
     async def on_help(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "help"))
+        await message.answer(tr(language_of(message.from_user), "bot.help"))
 
     @router.message(Command("cancel"))
     async def on_cancel(message: Message, state: FSMContext, dialogs: DialogService) -> None:
         language = language_of(message.from_user)
         if await state.get_state() is None:
-            await message.answer(tr(language, "nothing_to_cancel"))
+            await message.answer(tr(language, "bot.nothing_to_cancel"))
             return
         await dialogs.cancel(FsmDialogState(state))
-        await message.answer(tr(language, "cancelled"))
+        await message.answer(tr(language, "bot.cancelled"))
 
     return router
 
@@ -103,15 +102,15 @@ def setup_fallback() -> Router:
 
     @router.message(is_command)
     async def on_unknown_command(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "unknown_command"))
+        await message.answer(tr(language_of(message.from_user), "bot.unknown_command"))
 
     @router.message(StateFilter(None), is_text)
     async def on_stray_text(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "no_dialog"))
+        await message.answer(tr(language_of(message.from_user), "bot.no_dialog"))
 
     @router.message()
     async def on_unsupported(message: Message) -> None:
         # Stickers, photos, voice, files, locations…: nothing is downloaded or stored.
-        await message.answer(tr(language_of(message.from_user), "unsupported_content"))
+        await message.answer(tr(language_of(message.from_user), "bot.unsupported_content"))
 
     return router

@@ -121,7 +121,7 @@ def refusal_text(language: Language, refused: Refused) -> str:
     """The words for a rating the guard refused or a window that refused the person."""
     if refused.refusal is Refusal.WINDOW and refused.verdict is not None:
         return verdict_text(language, refused.verdict)
-    return tr(language, "already_rated")
+    return tr(language, "bot.already_rated")
 
 
 def _message_kwargs(view: View) -> dict[str, Any]:
@@ -202,7 +202,7 @@ async def _show_pressed(
     """Answer the press and draw its step on the pressed message (the live step: nonce and
     turn matched, or a repeated press makes it the live one)."""
     if isinstance(step, Stale):
-        await query.answer(tr(language, "stale_button"), show_alert=True)
+        await query.answer(tr(language, "bot.stale_button"), show_alert=True)
         return
     if isinstance(step, Question) and step.rejection is not None:
         rejection = step.rejection
@@ -214,7 +214,7 @@ async def _show_pressed(
     if isinstance(step, Question):
         # A repeated press (a double tap, a lost edit) is told it counted already, and the
         # current step is drawn on the pressed message, so the dialog goes on from there.
-        await _answer(query, tr(language, "already_counted") if step.repeated else None)
+        await _answer(query, tr(language, "bot.already_counted") if step.repeated else None)
         new_id = await _edit_or_send(bot, chat_id, message_id, question_view(step, language))
         await _relocate(bot, port, chat_id, live_id, message_id, new_id)
         return
@@ -229,7 +229,7 @@ async def _show_typed(
     """After typed text the step is sent anew; the old message loses its buttons."""
     old_id = port.message_id
     if isinstance(step, Stale):
-        await message.answer(tr(language, "no_dialog"))
+        await message.answer(tr(language, "bot.no_dialog"))
         return
     if isinstance(step, Finished | Refused):
         # Stored and forgotten: the old buttons can do nothing any more.

@@ -24,6 +24,7 @@ from aiogram.types import ErrorEvent, User
 from handlers.middlewares import UpdateCalls
 from handlers.texts import language_of, tr
 from questionnaires.errors import DialogFinishedError, StaleProgressError
+from questionnaires.i18n import N_
 from services.outages import is_storage_outage
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def setup() -> Router:
             event.update.update_id,
             type(event.exception).__name__,
         )
-        await _tell(event, bot, "try_later", update_calls)
+        await _tell(event, bot, N_("bot.try_later"), update_calls)
 
     @router.error(ExceptionTypeFilter(StaleProgressError, DialogFinishedError))
     async def on_stale(
@@ -121,7 +122,7 @@ def setup() -> Router:
         logger.info("Stale dialog state dropped: %s", type(event.exception).__name__)
         if state is not None:
             await state.clear()
-        await _tell(event, bot, "questionnaire_changed", update_calls)
+        await _tell(event, bot, N_("bot.questionnaire_changed"), update_calls)
 
     @router.error(_storage_outage)
     async def on_storage_down(
@@ -129,7 +130,7 @@ def setup() -> Router:
     ) -> None:
         # Progress already stored stays; the step that failed can simply be repeated.
         logger.error("Storage unavailable: %s", type(event.exception).__name__)
-        await _tell(event, bot, "try_later", update_calls)
+        await _tell(event, bot, N_("bot.try_later"), update_calls)
 
     @router.error()
     async def on_unexpected(
@@ -141,6 +142,6 @@ def setup() -> Router:
             event.update.update_id,
             exc_info=event.exception,
         )
-        await _tell(event, bot, "unexpected_error", update_calls)
+        await _tell(event, bot, N_("bot.unexpected_error"), update_calls)
 
     return router

@@ -20,6 +20,6 @@ def setup() -> Router:
         # Forged or unparsable data, a button of an older version, an officer's button pressed
         # by someone else: all look alike to the person, and the data itself is never logged.
         logger.info("Inactive button pressed (%d bytes of data)", len(query.data or ""))
-        await query.answer(tr(language_of(query.from_user), "button_inactive"))
+        await query.answer(tr(language_of(query.from_user), "bot.button_inactive"))
 
     return router

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from html import escape
-from typing import Annotated
+from typing import Annotated, Final
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -29,6 +29,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from handlers.texts import language_of
+from questionnaires.i18n import N_, tr
+from questionnaires.schema import Language
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
 from reports.periods import RangeError, closed_range, parse_range, quarter_of
@@ -40,12 +42,12 @@ logger = logging.getLogger(__name__)
 
 #: Only closed calendar periods: a period still running would differ from one day to the
 #: next by that day's answers (reports.disclosure).
-PERIODS: dict[str, str] = {
-    "w": "Прошлая неделя",
-    "m": "Прошлый месяц",
-    "q": "Прошлый квартал",
-    "h": "Прошлое полугодие",
-    "y": "Прошлый год",
+PERIODS: Final = {
+    "w": N_("officer.period.w"),
+    "m": N_("officer.period.m"),
+    "q": N_("officer.period.q"),
+    "h": N_("officer.period.h"),
+    "y": N_("officer.period.y"),
 }
 _KINDS: dict[str, PeriodKind] = {
     "w": PeriodKind.WEEK,
@@ -58,10 +60,10 @@ ALL_SERVICES = "*"
 #: The staff report (§4.2, §4.4) in a typed range's keyboard: no service code starts with "@".
 STAFF = "@staff"
 #: The staff poll runs about once a year (§6.2): shorter periods would mostly be empty.
-STAFF_PERIODS: dict[str, str] = {
-    "q": "Сотрудники: прошлый квартал",
-    "h": "Сотрудники: прошлое полугодие",
-    "y": "Сотрудники: прошлый год",
+STAFF_PERIODS: Final = {
+    "q": N_("officer.staff_period.q"),
+    "h": N_("officer.staff_period.h"),
+    "y": N_("officer.staff_period.y"),
 }
 
 
@@ -95,24 +97,13 @@ class DocxPress(CallbackData, prefix="repd"):
 
 
 #: Why a typed range is refused (keys of reports.periods.RangeError).
-RANGE_REFUSALS: dict[str, str] = {
-    "format": "Не удалось прочитать период. Напишите так: /report 01.01.2026–31.03.2026",
-    "order": "Период заканчивается раньше, чем начинается.",
-    "open": "Период ещё не закончился: отчёты строятся только за завершённые периоды, "
-    "иначе цифры менялись бы день ото дня.",
-    "months": "Произвольный период должен состоять из целых календарных месяцев "
-    "(с 1-го числа по последний день месяца): по частям месяца цифры не показываются, "
-    "чтобы их нельзя было вычесть из месячных и узнать ответы немногих людей.",
-    "weeks": "Произвольный период должен состоять из целых недель (понедельник–воскресенье) "
-    "или месяцев: по частям недели цифры не показываются ради анонимности.",
+RANGE_REFUSALS: Final = {
+    "format": N_("officer.range.format"),
+    "order": N_("officer.range.order"),
+    "open": N_("officer.range.open"),
+    "months": N_("officer.range.months"),
+    "weeks": N_("officer.range.weeks"),
 }
-
-
-STAFF_RANGE_REFUSAL = (
-    "Отчёт по сотрудникам строится за целые кварталы (например, 01.01.2026–30.06.2026): "
-    "итоги опросов сотрудников показываются целиком, и более мелкие части могли бы выдать "
-    "ответы немногих людей."
-)
 
 
 def whole_quarters(period: Period) -> bool:
@@ -127,10 +118,10 @@ def _day(value: str) -> date:
     return date(int(value[:4]), int(value[4:6]), int(value[6:]))
 
 
-def _choices(reporting: ReportingService) -> dict[str, str]:
+def _choices(reporting: ReportingService, language: Language = Language.RU) -> dict[str, str]:
     """The buttons: weeks only when the disclosure policy lets weeks show figures."""
     kinds = reporting.period_kinds()
-    return {code: label for code, label in PERIODS.items() if _KINDS[code] in kinds}
+    return {code: tr(language, key) for code, key in PERIODS.items() if _KINDS[code] in kinds}
 
 
 def period_for(code: str, today: date) -> Period:
@@ -166,6 +157,7 @@ def setup() -> Router:
     async def on_command(
         message: Message, reporting: ReportingService, feedback: FeedbackService
     ) -> None:
+        language = language_of(message.from_user)
         command, _, typed = (message.text or "").partition(" ")
         export = command.lstrip("/").startswith("export")
         officer = message.from_user.id if message.from_user else 0
@@ -175,30 +167,34 @@ def setup() -> Router:
                     parse_range(typed), feedback.today(), weekly=reporting.disclosure.weekly
                 )
             except RangeError as refused:
-                await message.answer(escape(RANGE_REFUSALS[refused.reason]))
+                await message.answer(escape(tr(language, RANGE_REFUSALS[refused.reason])))
                 return
             if not reporting.services_of(officer) and not whole_quarters(period):
-                await message.answer(STAFF_RANGE_REFUSAL)
+                await message.answer(tr(language, "officer.staff_range"))
                 return
             await message.answer(
-                f"Период {period}: выберите услугу",
-                reply_markup=_range_keyboard(reporting, officer, export, period),
+                tr(language, "officer.range_choose_service", period=period),
+                reply_markup=_range_keyboard(reporting, officer, export, period, language),
             )
             return
         builder = InlineKeyboardBuilder()
         widths: list[int] = []
         if reporting.services_of(officer):
-            choices = _choices(reporting)
+            choices = _choices(reporting, language)
             for code, label in choices.items():
                 builder.button(text=label, callback_data=ReportPress(export=export, period=code))
             widths += [2] * ((len(choices) + 1) // 2)
         if reporting.is_internal_officer(officer):
-            for code, label in STAFF_PERIODS.items():
-                builder.button(text=label, callback_data=StaffPress(export=export, period=code))
+            for code, key in STAFF_PERIODS.items():
+                builder.button(
+                    text=tr(language, key), callback_data=StaffPress(export=export, period=code)
+                )
             widths += [1] * len(STAFF_PERIODS)
         builder.adjust(*widths)
-        what = "Выгрузка в Excel" if export else "Отчёт"
-        await message.answer(f"{what}: выберите период", reply_markup=builder.as_markup())
+        text = tr(
+            language, "officer.choose_period_export" if export else "officer.choose_period_report"
+        )
+        await message.answer(text, reply_markup=builder.as_markup())
 
     @router.callback_query(ReportPress.filter())
     async def on_press(
@@ -208,30 +204,31 @@ def setup() -> Router:
         feedback: FeedbackService,
         appendix2: Appendix2Service | None = None,
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         if not isinstance(message, Message) or callback_data.period not in _choices(reporting):
-            await query.answer("Кнопка устарела", show_alert=True)
+            await query.answer(tr(language, "officer.stale"), show_alert=True)
             return
         officer = query.from_user.id
         if not callback_data.service:
             await query.answer()
             await message.edit_text(
-                "Выберите услугу",
-                reply_markup=_services_keyboard(reporting, officer, callback_data),
+                tr(language, "officer.choose_service"),
+                reply_markup=_services_keyboard(reporting, officer, callback_data, language),
             )
             return
         scope = Scope(
             service=None if callback_data.service == ALL_SERVICES else callback_data.service
         )
         if not reporting.may_see(officer, scope):
-            await query.answer("Нет доступа к этой услуге", show_alert=True)
+            await query.answer(tr(language, "officer.forbidden"), show_alert=True)
             return
         period = period_for(callback_data.period, feedback.today())
-        await query.answer("Готовлю…")
+        await query.answer(tr(language, "officer.preparing"))
         await message.edit_text(
-            f"{escape(PERIODS[callback_data.period])}: {period}, "
-            f"{escape(reporting.default_title(scope))}",
-            reply_markup=_docx_keyboard(appendix2, scope, callback_data.export, period),
+            f"{escape(tr(language, PERIODS[callback_data.period]))}: {period}, "
+            f"{escape(reporting.default_title(scope, language))}",
+            reply_markup=_docx_keyboard(appendix2, scope, callback_data.export, period, language),
         )
         await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
@@ -242,16 +239,18 @@ def setup() -> Router:
         reporting: ReportingService,
         feedback: FeedbackService,
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         if not isinstance(message, Message) or callback_data.period not in STAFF_PERIODS:
-            await query.answer("Кнопка устарела", show_alert=True)
+            await query.answer(tr(language, "officer.stale"), show_alert=True)
             return
         if not reporting.is_internal_officer(query.from_user.id):
-            await query.answer("Отчёт по сотрудникам — только для ответственного", show_alert=True)
+            await query.answer(tr(language, "officer.staff_only"), show_alert=True)
             return
         period = period_for(callback_data.period, feedback.today())
-        await query.answer("Готовлю…")
-        await message.edit_text(f"{escape(STAFF_PERIODS[callback_data.period])}: {period}")
+        await query.answer(tr(language, "officer.preparing"))
+        label = tr(language, STAFF_PERIODS[callback_data.period])
+        await message.edit_text(f"{escape(label)}: {period}")
         await _deliver_staff(message, reporting, period, callback_data.export, query.from_user)
 
     @router.callback_query(RangePress.filter())
@@ -262,34 +261,38 @@ def setup() -> Router:
         feedback: FeedbackService,
         appendix2: Appendix2Service | None = None,
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         period = _pressed_range(callback_data, reporting, feedback)
         if not isinstance(message, Message) or period is None:
-            await query.answer("Кнопка устарела", show_alert=True)
+            await query.answer(tr(language, "officer.stale"), show_alert=True)
             return
         if callback_data.service == STAFF:
             if not whole_quarters(period):
-                await query.answer("Кнопка устарела", show_alert=True)
+                await query.answer(tr(language, "officer.stale"), show_alert=True)
                 return
             if not reporting.is_internal_officer(query.from_user.id):
-                await query.answer(
-                    "Отчёт по сотрудникам — только для ответственного", show_alert=True
-                )
+                await query.answer(tr(language, "officer.staff_only"), show_alert=True)
                 return
-            await query.answer("Готовлю…")
-            await message.edit_text(f"Период {period}, сотрудники")
+            await query.answer(tr(language, "officer.preparing"))
+            await message.edit_text(tr(language, "officer.period_staff", period=period))
             await _deliver_staff(message, reporting, period, callback_data.export, query.from_user)
             return
         scope = Scope(
             service=None if callback_data.service == ALL_SERVICES else callback_data.service
         )
         if not reporting.may_see(query.from_user.id, scope):
-            await query.answer("Нет доступа к этой услуге", show_alert=True)
+            await query.answer(tr(language, "officer.forbidden"), show_alert=True)
             return
-        await query.answer("Готовлю…")
+        await query.answer(tr(language, "officer.preparing"))
         await message.edit_text(
-            f"Период {period}, {escape(reporting.default_title(scope))}",
-            reply_markup=_docx_keyboard(appendix2, scope, callback_data.export, period),
+            tr(
+                language,
+                "officer.period_scope",
+                period=period,
+                title=escape(reporting.default_title(scope, language)),
+            ),
+            reply_markup=_docx_keyboard(appendix2, scope, callback_data.export, period, language),
         )
         await _deliver(message, reporting, period, scope, callback_data.export, query.from_user)
 
@@ -301,34 +304,39 @@ def setup() -> Router:
         feedback: FeedbackService,
         appendix2: Appendix2Service | None = None,
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         period = _pressed_range(callback_data, reporting, feedback)
         if not isinstance(message, Message) or period is None or appendix2 is None:
-            await query.answer("Кнопка устарела", show_alert=True)
+            await query.answer(tr(language, "officer.stale"), show_alert=True)
             return
         # Body-wide: every process and the appeals monitoring (internal, §3.6).
         if not reporting.may_see(query.from_user.id, Scope()):
-            await query.answer("Нет доступа к отчёту по всем услугам", show_alert=True)
+            await query.answer(tr(language, "officer.forbidden_all"), show_alert=True)
             return
-        await query.answer("Готовлю документ…")
+        await query.answer(tr(language, "officer.preparing_document"))
         data = await appendix2.docx(period, beside_of(period))
         await message.answer_document(
             BufferedInputFile(data, filename=file_name(period)),
-            caption=f"Отчёт по форме приложения 2 к Порядку за {period}",
+            caption=tr(language, "officer.docx_caption", period=period),
         )
 
     return router
 
 
 def _docx_keyboard(
-    appendix2: Appendix2Service | None, scope: Scope, export: bool, period: Period
+    appendix2: Appendix2Service | None,
+    scope: Scope,
+    export: bool,
+    period: Period,
+    language: Language,
 ) -> InlineKeyboardMarkup | None:
     """The Appendix 2 button under a body-wide report (not under a workbook export)."""
     if appendix2 is None or export or scope.service is not None:
         return None
     builder = InlineKeyboardBuilder()
     builder.button(
-        text="Отчёт по форме (DOCX)",
+        text=tr(language, "officer.docx_button"),
         callback_data=DocxPress(start=f"{period.start:%Y%m%d}", end=f"{period.end:%Y%m%d}"),
     )
     return builder.as_markup()
@@ -347,7 +355,8 @@ async def _deliver(
         workbook = await reporting.workbook(period, scope)
         name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
         await message.answer_document(
-            BufferedInputFile(workbook, filename=name), caption=f"Ответы и сводка за {period}"
+            BufferedInputFile(workbook, filename=name),
+            caption=tr(language_of(user), "officer.workbook_caption", period=period),
         )
         return
     files = await reporting.report_files(period, scope, language_of(user))
@@ -365,7 +374,8 @@ async def _deliver_staff(
         workbook = await reporting.internal_workbook(period)
         name = f"otklik-staff-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
         await message.answer_document(
-            BufferedInputFile(workbook, filename=name), caption=f"Сотрудники: сводка за {period}"
+            BufferedInputFile(workbook, filename=name),
+            caption=tr(language_of(user), "officer.staff_workbook_caption", period=period),
         )
         return
     files = await reporting.internal_report_files(period, language_of(user))
@@ -376,7 +386,7 @@ async def _deliver_staff(
 
 
 def _range_keyboard(
-    reporting: ReportingService, officer: int, export: bool, period: Period
+    reporting: ReportingService, officer: int, export: bool, period: Period, language: Language
 ) -> InlineKeyboardMarkup:
     def press(service: str) -> RangePress:
         return RangePress(
@@ -389,30 +399,32 @@ def _range_keyboard(
     builder = InlineKeyboardBuilder()
     services = reporting.services_of(officer)
     if len(services) == len(reporting.catalog.services):
-        builder.button(text="Все услуги", callback_data=press(ALL_SERVICES))
+        builder.button(
+            text=tr(language, "officer.all_services"), callback_data=press(ALL_SERVICES)
+        )
     for service in services:
-        builder.button(text=service.title.ru, callback_data=press(service.code))
+        builder.button(text=service.title.get(language), callback_data=press(service.code))
     if reporting.is_internal_officer(officer) and whole_quarters(period):
-        builder.button(text="Сотрудники", callback_data=press(STAFF))
+        builder.button(text=tr(language, "officer.staff"), callback_data=press(STAFF))
     builder.adjust(1)
     return builder.as_markup()
 
 
 def _services_keyboard(
-    reporting: ReportingService, officer: int, press: ReportPress
+    reporting: ReportingService, officer: int, press: ReportPress, language: Language
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     services = reporting.services_of(officer)
     if len(services) == len(reporting.catalog.services):
         builder.button(
-            text="Все услуги",
+            text=tr(language, "officer.all_services"),
             callback_data=ReportPress(
                 export=press.export, period=press.period, service=ALL_SERVICES
             ),
         )
     for service in services:
         builder.button(
-            text=service.title.ru,
+            text=service.title.get(language),
             callback_data=ReportPress(
                 export=press.export, period=press.period, service=service.code
             ),

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from handlers.officer import ALL_SERVICES, PERIODS, is_officer, period_for
 from handlers.texts import language_of
+from questionnaires.i18n import N_, tr
 from questionnaires.open_answers import OTHER
 from questionnaires.schema import Language
 from reports.disclosure import PeriodKind
@@ -40,67 +41,6 @@ _KINDS: Final = {
     "h": PeriodKind.HALF,
     "y": PeriodKind.YEAR,
 }
-
-TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "choose_period": {
-        Language.RU: "Комментарии по категориям: выберите период",
-        Language.EN: "Comments by category: choose a period",
-    },
-    "choose_service": {Language.RU: "Выберите услугу", Language.EN: "Choose a service"},
-    "all_services": {Language.RU: "Все услуги", Language.EN: "All services"},
-    "none": {
-        Language.RU: "За этот период комментариев, которые можно показать, нет: "
-        "их показывают только группам не меньше порога анонимности.",
-        Language.EN: "No comments can be shown for this period: they are shown only for groups "
-        "at or above the anonymity threshold.",
-    },
-    "stale": {
-        Language.RU: "Список устарел. Откройте его заново: /comments",
-        Language.EN: "This list is out of date. Open it again: /comments",
-    },
-    "forbidden": {
-        Language.RU: "Нет доступа к этой услуге",
-        Language.EN: "You have no access to this service",
-    },
-    "gone": {
-        Language.RU: "Этого комментария больше нет",
-        Language.EN: "This comment no longer exists",
-    },
-    "saved": {Language.RU: "Сохранено", Language.EN: "Saved"},
-    "comment": {Language.RU: "Комментарий {i} из {n}", Language.EN: "Comment {i} of {n}"},
-    "categories": {Language.RU: "Категории", Language.EN: "Categories"},
-    "retagged": {
-        Language.RU: "(изменено вручную)",
-        Language.EN: "(changed by hand)",
-    },
-    "hint": {
-        Language.RU: "Нажмите категорию, чтобы добавить её или убрать.",
-        Language.EN: "Press a category to add or remove it.",
-    },
-    "reset": {Language.RU: "↺ По правилам", Language.EN: "↺ By the rules"},
-    "topics_period": {
-        Language.RU: "Сообщения сотрудников по темам: выберите период",
-        Language.EN: "Staff messages by topic: choose a period",
-    },
-    "topics": {
-        Language.RU: "Сообщения сотрудников за {period}",
-        Language.EN: "Staff messages, {period}",
-    },
-    "messages": {Language.RU: "Всего: {n}", Language.EN: "In all: {n}"},
-    "few_messages": {
-        Language.RU: "Сообщений мало (<{k}) — цифры не показываются ради анонимности.",
-        Language.EN: "Too few messages (<{k}): no figures, for anonymity.",
-    },
-    "counts": {
-        Language.RU: "Комментарии по категориям за {period}",
-        Language.EN: "Comments by category, {period}",
-    },
-}
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    text = TEXTS[key][language]
-    return text.format(**values) if values else text
 
 
 class CommentsPeriod(CallbackData, prefix="oap"):
@@ -124,22 +64,22 @@ class CommentPress(CallbackData, prefix="oa"):
 def render_counts(counts: OpenAnswerCounts, language: Language) -> str:
     """The category counts of /comments (HTML), as the report message shows them."""
     lines = category_lines(counts, language)
-    lines[0] = f"<b>{escape(_t(language, 'counts', period=counts.period))}</b>"
+    lines[0] = f"<b>{escape(tr(language, 'comments.counts', period=counts.period))}</b>"
     return "\n".join(lines)
 
 
 def _page(shown: Shown, service: OpenAnswersService, language: Language) -> str:
     listing = shown.listing
     titles = [escape(service.categoriser.title(c, language)) for c in shown.categories]
+    number = tr(language, "comments.comment", i=shown.index + 1, n=len(listing.comments))
     lines = [
-        f"<b>{escape(_t(language, 'comment', i=shown.index + 1, n=len(listing.comments)))}</b>"
-        f" · {listing.period}",
+        f"<b>{escape(number)}</b> · {listing.period}",
         "",
         escape(shown.comment.text),
         "",
-        f"{escape(_t(language, 'categories'))}: {', '.join(titles)}"
-        + (f" {escape(_t(language, 'retagged'))}" if shown.retagged else ""),
-        escape(_t(language, "hint")),
+        f"{escape(tr(language, 'comments.categories'))}: {', '.join(titles)}"
+        + (f" {escape(tr(language, 'comments.retagged'))}" if shown.retagged else ""),
+        escape(tr(language, "comments.hint")),
     ]
     return "\n".join(lines)
 
@@ -168,7 +108,7 @@ def _keyboard(
         navigation += 1
     if shown.retagged:
         builder.button(
-            text=_t(language, "reset"),
+            text=tr(language, "comments.reset"),
             callback_data=CommentPress(token=token, place=place, action="r"),
         )
         navigation += 1
@@ -188,7 +128,7 @@ def _services_keyboard(
     services = reporting.services_of(officer)
     if len(services) == len(reporting.catalog.services):
         builder.button(
-            text=_t(language, "all_services"),
+            text=tr(language, "comments.all_services"),
             callback_data=CommentsPeriod(period=period, service=ALL_SERVICES),
         )
     for entry in services:
@@ -201,22 +141,24 @@ def _services_keyboard(
 
 
 REFUSALS: Final = {
-    Refusal.STALE: "stale",
-    Refusal.FORBIDDEN: "forbidden",
-    Refusal.GONE: "gone",
-    Refusal.UNKNOWN_CATEGORY: "stale",
+    Refusal.STALE: N_("comments.stale"),
+    Refusal.FORBIDDEN: N_("comments.forbidden"),
+    Refusal.GONE: N_("comments.gone"),
+    Refusal.UNKNOWN_CATEGORY: N_("comments.stale"),
 }
 
 
 def _periods_keyboard(
-    reporting: ReportingService, press: type[CommentsPeriod] | type[TopicsPeriod]
+    reporting: ReportingService,
+    press: type[CommentsPeriod] | type[TopicsPeriod],
+    language: Language,
 ) -> InlineKeyboardMarkup:
     """The closed periods the disclosure policy offers, two buttons a row."""
     kinds = reporting.period_kinds()
     builder = InlineKeyboardBuilder()
-    for code, label in PERIODS.items():
+    for code, key in PERIODS.items():
         if _KINDS[code] in kinds:
-            builder.button(text=label, callback_data=press(period=code))
+            builder.button(text=tr(language, key), callback_data=press(period=code))
     builder.adjust(2)
     return builder.as_markup()
 
@@ -228,10 +170,9 @@ def setup() -> Router:
 
     @router.message(Command("comments"))
     async def on_command(message: Message, reporting: ReportingService) -> None:
-        markup = _periods_keyboard(reporting, CommentsPeriod)
-        await message.answer(
-            _t(language_of(message.from_user), "choose_period"), reply_markup=markup
-        )
+        language = language_of(message.from_user)
+        markup = _periods_keyboard(reporting, CommentsPeriod, language)
+        await message.answer(tr(language, "comments.choose_period"), reply_markup=markup)
 
     @router.callback_query(CommentsPeriod.filter())
     async def on_period(
@@ -245,20 +186,20 @@ def setup() -> Router:
         message = query.message
         code = callback_data.period
         if not isinstance(message, Message) or _KINDS.get(code) not in reporting.period_kinds():
-            await query.answer(_t(language, "stale"), show_alert=True)
+            await query.answer(tr(language, "comments.stale"), show_alert=True)
             return
         officer = query.from_user.id
         if not callback_data.service:
             await query.answer()
             await message.edit_text(
-                _t(language, "choose_service"),
+                tr(language, "comments.choose_service"),
                 reply_markup=_services_keyboard(reporting, officer, code, language),
             )
             return
         service = None if callback_data.service == ALL_SERVICES else callback_data.service
         scope = Scope(service=service)
         if not reporting.may_see(officer, scope):
-            await query.answer(_t(language, "forbidden"), show_alert=True)
+            await query.answer(tr(language, "comments.forbidden"), show_alert=True)
             return
         await query.answer()
         period = period_for(code, feedback.today())
@@ -266,12 +207,11 @@ def setup() -> Router:
         counts = await open_answers.counts(
             period, scope, published=not report.overall.suppressed, language=language
         )
-        await message.edit_text(
-            f"{escape(reporting.default_title(scope))}\n\n{render_counts(counts, language)}"
-        )
+        title = escape(reporting.default_title(scope, language))
+        await message.edit_text(f"{title}\n\n{render_counts(counts, language)}")
         listing = await open_answers.open_listing(officer, period, scope, report)
         if listing is None:
-            await message.answer(_t(language, "none"))
+            await message.answer(tr(language, "comments.none"))
             return
         shown = await open_answers.show(officer, listing.token, 0)
         await _draw(message, shown, open_answers, language, new=True)
@@ -292,10 +232,10 @@ def setup() -> Router:
         else:
             shown = await open_answers.show(officer, token, place)
         if isinstance(shown, Refusal):
-            await query.answer(_t(language, REFUSALS[shown]), show_alert=True)
+            await query.answer(tr(language, REFUSALS[shown]), show_alert=True)
             return
         changed = callback_data.action in ("t", "r")
-        await query.answer(_t(language, "saved") if changed else None)
+        await query.answer(tr(language, "comments.saved") if changed else None)
         if isinstance(query.message, Message):
             await _draw(query.message, shown, open_answers, language, new=False)
 
@@ -311,7 +251,7 @@ async def _draw(
     new: bool,
 ) -> None:
     if isinstance(shown, Refusal):
-        await message.answer(_t(language, REFUSALS[shown]))
+        await message.answer(tr(language, REFUSALS[shown]))
         return
     text, keyboard = _page(shown, service, language), _keyboard(shown, service, language)
     if new:
@@ -331,11 +271,11 @@ async def is_internal_officer(
 
 def render_tally(tally: InitiativeTally, min_group: int, language: Language) -> str:
     """Initiative feedback of a closed period by topic and category (HTML)."""
-    lines = [f"<b>{escape(_t(language, 'topics', period=tally.period))}</b>"]
+    lines = [f"<b>{escape(tr(language, 'comments.topics', period=tally.period))}</b>"]
     if tally.suppressed:
-        lines.append(escape(_t(language, "few_messages", k=min_group)))
+        lines.append(escape(tr(language, "comments.few_messages", k=min_group)))
         return "\n".join(lines)
-    lines.append(escape(_t(language, "messages", n=tally.messages)))
+    lines.append(escape(tr(language, "comments.messages", n=tally.messages)))
     for row in tally.topics:
         lines.append(f"• {escape(row.title)}: {'—' if row.suppressed else row.respondents}")
     return "\n".join(lines) + "\n\n" + "\n".join(category_lines(tally.categories, language))
@@ -349,10 +289,9 @@ def setup_internal() -> Router:
 
     @router.message(Command("topics"))
     async def on_command(message: Message, reporting: ReportingService) -> None:
-        markup = _periods_keyboard(reporting, TopicsPeriod)
-        await message.answer(
-            _t(language_of(message.from_user), "topics_period"), reply_markup=markup
-        )
+        language = language_of(message.from_user)
+        markup = _periods_keyboard(reporting, TopicsPeriod, language)
+        await message.answer(tr(language, "comments.topics_period"), reply_markup=markup)
 
     @router.callback_query(TopicsPeriod.filter())
     async def on_period(
@@ -368,7 +307,7 @@ def setup_internal() -> Router:
             not isinstance(query.message, Message)
             or _KINDS.get(code) not in reporting.period_kinds()
         ):
-            await query.answer(_t(language, "stale"), show_alert=True)
+            await query.answer(tr(language, "comments.stale"), show_alert=True)
             return
         await query.answer()
         tally = await open_answers.initiative_tally(period_for(code, feedback.today()), language)

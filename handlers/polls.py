@@ -30,6 +30,7 @@ from questionnaires.campaigns import (
     EnrollStatus,
     UnknownWindowError,
 )
+from questionnaires.i18n import N_, tr
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.schema import Language
 from reports.site import results_text
@@ -46,67 +47,11 @@ from services.publication import PublicationService
 
 logger = logging.getLogger(__name__)
 
-
-_ENROLL: dict[EnrollStatus, dict[Language, str]] = {
-    EnrollStatus.OK: {
-        Language.RU: "Готово: вы участвуете в анонимных опросах сотрудников ({department}). "
-        "Мы храним только подразделение и необратимый ключ — не ваше имя и не Telegram id.",
-        Language.EN: "Done: you take part in anonymous staff polls ({department}). We keep only "
-        "the department and an irreversible key — not your name or Telegram id.",
-    },
-    EnrollStatus.UNKNOWN: {
-        Language.RU: "Код не найден. Проверьте его и отправьте ещё раз: /join КОД",
-        Language.EN: "The code is not known. Check it and send again: /join CODE",
-    },
-    EnrollStatus.USED: {
-        Language.RU: "Этот код уже использован: каждый код действует один раз. Попросите новый.",
-        Language.EN: "This code was used already: each code works once. Ask for a new one.",
-    },
-    EnrollStatus.ALREADY_ENROLLED: {
-        Language.RU: "Вы уже участвуете в опросах сотрудников.",
-        Language.EN: "You already take part in staff polls.",
-    },
-}
-
-_TEXTS: dict[str, dict[Language, str]] = {
-    "no_open_polls": {
-        Language.RU: "Сейчас открытых опросов нет. Итоги прошлых опросов: /results",
-        Language.EN: "No polls are open now. Results of earlier polls: /results",
-    },
-    "open_polls": {Language.RU: "Открытые опросы:", Language.EN: "Open polls:"},
-    "invite_me": {
-        Language.RU: "🔔 Приглашать меня на опросы",
-        Language.EN: "🔔 Invite me to polls",
-    },
-    "invited": {
-        Language.RU: "Хорошо, мы пришлём приглашение, когда откроется опрос. Отписаться: /stop",
-        Language.EN: "Fine, we will invite you when a poll opens. To unsubscribe: /stop",
-    },
-    "join_usage": {
-        Language.RU: "Отправьте код, полученный у ответственного: /join КОД",
-        Language.EN: "Send the code you got from the officer: /join CODE",
-    },
-    "staff_invite_me": {
-        Language.RU: "🔔 Присылать приглашения на опросы сотрудников",
-        Language.EN: "🔔 Send me staff poll invitations",
-    },
-    "staff_only": {
-        Language.RU: "Приглашения на опросы сотрудников — только для сотрудников. Получите код "
-        "у ответственного и отправьте /join КОД.",
-        Language.EN: "Staff poll invitations are for staff only. Get a code from the officer "
-        "and send /join CODE.",
-    },
-    "feedback_staff_only": {
-        Language.RU: "Инициативный отзыв — для сотрудников. Получите код у ответственного и "
-        "отправьте /join КОД.",
-        Language.EN: "Initiative feedback is for staff. Get a code from the officer and send "
-        "/join CODE.",
-    },
-    "no_results": {
-        Language.RU: "Итоги опросов пока не опубликованы.",
-        Language.EN: "No poll results are published yet.",
-    },
-    "open_until": {Language.RU: "до {day}", Language.EN: "until {day}"},
+_ENROLL: Final[dict[EnrollStatus, str]] = {
+    EnrollStatus.OK: N_("polls.enroll.ok"),
+    EnrollStatus.UNKNOWN: N_("polls.enroll.unknown"),
+    EnrollStatus.USED: N_("polls.enroll.used"),
+    EnrollStatus.ALREADY_ENROLLED: N_("polls.enroll.already_enrolled"),
 }
 
 
@@ -140,11 +85,6 @@ async def is_body_officer(event: TelegramObject, campaigns: CampaignService) -> 
     return user is not None and campaigns.is_body_officer(user.id)
 
 
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
-
-
 async def start_window(
     message: Message, state: FSMContext, dialogs: DialogService, window_id: int, user: User
 ) -> None:
@@ -155,7 +95,7 @@ async def start_window(
 
 
 def _window_button(window: WindowView, language: Language) -> InlineKeyboardButton:
-    until = _t(language, "open_until", day=f"{window.closes_on:%d.%m}")
+    until = tr(language, "polls.open_until", day=f"{window.closes_on:%d.%m}")
     return InlineKeyboardButton(
         text=f"{window.title.get(language)} ({until})",
         callback_data=PollPress(window=window.id).pack(),
@@ -190,16 +130,16 @@ def setup() -> Router:
             windows += await campaigns.open_windows(CampaignAudience.STAFF)
         rows = [[_window_button(window, language)] for window in windows]
         topic = "staff_polls" if staff else "polls"
-        label = "staff_invite_me" if staff else "invite_me"
+        label = N_("polls.staff_invite_me") if staff else N_("polls.invite_me")
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=_t(language, label),
+                    text=tr(language, label),
                     callback_data=PollPress(window=0, topic=topic).pack(),
                 )
             ]
         )
-        text = _t(language, "open_polls" if windows else "no_open_polls")
+        text = tr(language, "polls.open_polls" if windows else "polls.no_open_polls")
         await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(PollPress.filter())
@@ -223,11 +163,11 @@ def setup() -> Router:
             topic: OptInTopic = "staff_polls" if callback_data.topic == "staff_polls" else "polls"
             if topic == "staff_polls" and not await campaigns.is_staff(query.from_user.id):
                 # A forged or forwarded button: staff topics are for enrolled staff only.
-                await query.answer(_t(language, "staff_only"), show_alert=True)
+                await query.answer(tr(language, "polls.staff_only"), show_alert=True)
                 return
             await feedback.opt_in(message.chat.id, topic)
             await query.answer()
-            await message.answer(_t(language, "invited"))
+            await message.answer(tr(language, "polls.invited"))
             return
         await query.answer()
         await start_window(message, state, dialogs, callback_data.window, query.from_user)
@@ -239,7 +179,7 @@ def setup() -> Router:
         user = message.from_user
         language = language_of(user)
         if user is None or not command.args:
-            await message.answer(_t(language, "join_usage"))
+            await message.answer(tr(language, "polls.join_usage"))
             return
         result = await campaigns.enroll(command.args, user.id)
         markup = None
@@ -248,14 +188,14 @@ def setup() -> Router:
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text=_t(language, "staff_invite_me"),
+                            text=tr(language, "polls.staff_invite_me"),
                             callback_data=PollPress(window=0, topic="staff_polls").pack(),
                         )
                     ]
                 ]
             )
         department = campaigns.department_title(result.department, language)
-        text = _ENROLL[result.status][language].format(department=department)
+        text = tr(language, _ENROLL[result.status], department=department)
         await message.answer(escape(text), reply_markup=markup)
         if result.status == EnrollStatus.OK and message.bot is not None:
             await set_staff_menu(message.bot, message.chat.id)  # /feedback in their menu
@@ -267,7 +207,7 @@ def setup() -> Router:
             return
         if await begin_dialog(message, state, dialogs, user, Initiative()) is not None:
             # Only enrolled staff give initiative feedback; nothing was started.
-            await message.answer(_t(language_of(user), "feedback_staff_only"))
+            await message.answer(tr(language_of(user), "polls.feedback_staff_only"))
 
     @router.message(Command("results"))
     async def on_results(
@@ -288,7 +228,7 @@ def setup() -> Router:
             publications = await campaigns.published()
         if not publications:
             if publication is None:
-                await message.answer(_t(language, "no_results"))
+                await message.answer(tr(language, "polls.no_results"))
             return
         for published in publications[:3]:
             await message.answer(published.text_html)
@@ -305,44 +245,48 @@ def setup_officer() -> Router:
 
     @router.message(Command("poll_open"))
     async def on_open(message: Message, campaigns: CampaignService) -> None:
+        language = language_of(message.from_user)
         rows = [
             [
                 InlineKeyboardButton(
-                    text=campaign.title.ru if campaign.title else campaign.id,
+                    text=campaign.title.get(language) if campaign.title else campaign.id,
                     callback_data=PollAdmin(action="open", target=campaign.id).pack(),
                 )
             ]
             for campaign in campaigns.campaigns
         ]
         await message.answer(
-            "Открыть опрос сейчас (в том числе дополнительный квартальный):",
+            tr(language, "polls.admin.open_prompt"),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
     @router.message(Command("poll_close"))
     async def on_close(message: Message, campaigns: CampaignService) -> None:
+        language = language_of(message.from_user)
         windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
         windows += await campaigns.open_windows(CampaignAudience.STAFF)
         if not windows:
-            await message.answer("Открытых опросов нет.")
+            await message.answer(tr(language, "polls.admin.none_open"))
             return
         rows = [
             [
                 InlineKeyboardButton(
-                    text=f"{w.title.ru} ({w.opens_on:%d.%m}–{w.closes_on:%d.%m})",
+                    text=f"{w.title.get(language)} ({w.opens_on:%d.%m}–{w.closes_on:%d.%m})",
                     callback_data=PollAdmin(action="close", target=str(w.id)).pack(),
                 )
             ]
             for w in windows
         ]
         await message.answer(
-            "Закрыть опрос сейчас:", reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+            tr(language, "polls.admin.close_prompt"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
 
     @router.callback_query(PollAdmin.filter())
     async def on_admin(
         query: CallbackQuery, callback_data: PollAdmin, campaigns: CampaignService
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         try:
             if callback_data.action == "open":
@@ -354,18 +298,21 @@ def setup_officer() -> Router:
                     if url is not None
                     else f"<code>/start {escape(window.start_payload)}</code>"
                 )
-                text = (
-                    f"Опрос «{escape(window.title.ru)}» открыт до {window.closes_on:%d.%m.%Y}. "
-                    f"Приглашения уйдут в течение минуты. Ссылка: {link}"
+                text = tr(
+                    language,
+                    "polls.admin.opened",
+                    title=escape(window.title.get(language)),
+                    day=f"{window.closes_on:%d.%m.%Y}",
+                    link=link,
                 )
             else:
                 window_id = int(callback_data.target)
                 if not 0 < window_id <= MAX_WINDOW_ID:
                     raise UnknownWindowError(callback_data.target)
                 window = await campaigns.close_now(window_id)
-                text = f"Опрос «{escape(window.title.ru)}» закрыт; итоги придут отдельно."
+                text = tr(language, "polls.admin.closed", title=escape(window.title.get(language)))
         except (CampaignError, ValueError) as error:
-            text = campaign_error_text(language_of(query.from_user), error)
+            text = campaign_error_text(language, error)
             await query.answer(text, show_alert=True)
             return
         await query.answer()
@@ -378,39 +325,35 @@ def setup_officer() -> Router:
     ) -> None:
         # Departments come from the catalog: typed free text could make a department of one
         # ("Отдeл кадров" with a Latin e reads like the real one).
+        language = language_of(message.from_user)
         args = (command.args or "").split()
         count = 1
         if args and re.fullmatch(r"[0-9]{1,6}", args[-1]):
             count = int(args.pop())
         if not 0 < count <= MAX_CODES_PER_CALL:
-            await message.answer(f"Можно выпустить от 1 до {MAX_CODES_PER_CALL} кодов за раз.")
+            await message.answer(tr(language, "polls.invite.count", limit=MAX_CODES_PER_CALL))
             return
         if not campaigns.departments:
-            await message.answer(
-                "В каталоге нет подразделений: добавьте их в раздел departments: и перезапустите "
-                "бота."
-            )
+            await message.answer(tr(language, "polls.invite.no_departments"))
             return
         typed = " ".join(args)
         department = campaigns.find_department(typed) if typed else None
         if department is not None:
-            for part in await _issue(campaigns, department.code, count):
+            for part in await _issue(campaigns, department.code, count, language):
                 await message.answer(part)
             return
-        intro = f"Для кого выпустить коды ({count} шт.)? Выберите подразделение:"
+        intro = tr(language, "polls.invite.choose", count=count)
         if typed:
-            intro = f"Подразделения «{escape(typed)}» нет в каталоге. "
+            intro = tr(language, "polls.invite.unknown", typed=escape(typed))
             imitated = campaigns.look_alike(typed)
             if imitated is not None:
-                intro += (
-                    f"Название похоже на «{escape(imitated.title.ru)}», но набрано другими "
-                    "буквами (латиница вместо кириллицы?). "
-                )
-            intro += "Выберите подразделение из списка:"
+                title = escape(imitated.title.get(language))
+                intro += tr(language, "polls.invite.look_alike", title=title)
+            intro += tr(language, "polls.invite.choose_listed")
         rows = [
             [
                 InlineKeyboardButton(
-                    text=department.title.ru,
+                    text=department.title.get(language),
                     callback_data=InvitePress(department=department.code, count=count).pack(),
                 )
             ]
@@ -422,14 +365,17 @@ def setup_officer() -> Router:
     async def on_invite_press(
         query: CallbackQuery, callback_data: InvitePress, campaigns: CampaignService
     ) -> None:
+        language = language_of(query.from_user)
         message = query.message
         if not 0 < callback_data.count <= MAX_CODES_PER_CALL:
-            await query.answer("Кнопка устарела", show_alert=True)
+            await query.answer(tr(language, "polls.invite.stale"), show_alert=True)
             return
         try:
-            first, *rest = await _issue(campaigns, callback_data.department, callback_data.count)
+            first, *rest = await _issue(
+                campaigns, callback_data.department, callback_data.count, language
+            )
         except ValueError:
-            await query.answer("Такого подразделения больше нет в каталоге", show_alert=True)
+            await query.answer(tr(language, "polls.invite.gone"), show_alert=True)
             return
         await query.answer()
         if isinstance(message, Message):
@@ -440,12 +386,13 @@ def setup_officer() -> Router:
     return router
 
 
-async def _issue(campaigns: CampaignService, department: str, count: int) -> list[str]:
+async def _issue(
+    campaigns: CampaignService, department: str, count: int, language: Language
+) -> list[str]:
     """The codes as messages: a thousand codes do not fit one Telegram message."""
     codes = await campaigns.create_invite_codes(department, count)
     listing = "\n".join(f"<code>{code}</code>" for code in codes)
-    title = escape(campaigns.department_title(department))
+    title = escape(campaigns.department_title(department, language))
     return split_message(
-        f"Одноразовые коды для «{title}» ({len(codes)}). Раздайте их сотрудникам; каждый "
-        f"отправляет боту /join КОД.\n\n{listing}"
+        tr(language, "polls.invite.codes", title=title, n=len(codes), listing=listing)
     )

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from handlers.texts import campaign_error_text, language_of
 from questionnaires.campaigns import CampaignError
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from questionnaires.triggers import SIGNAL_ID_LENGTH
 from services.reporting import ReportingService
@@ -39,58 +40,7 @@ class SignalPress(CallbackData, prefix="sg"):
     ]
 
 
-_TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "opened": {
-        Language.RU: "Внеплановый опрос «{title}» открыт до {day}. Приглашения уйдут в течение "
-        "минуты. Ссылка: {link}",
-        Language.EN: "The extra poll “{title}” is open until {day}. Invitations go out within a "
-        "minute. Link: {link}",
-    },
-    "running": {
-        Language.RU: "Опрос «{title}» уже идёт (до {day}): отдельный не нужен, предложение "
-        "отмечено. Ссылка: {link}",
-        Language.EN: "The poll “{title}” is running already (until {day}): no separate one is "
-        "needed, the proposal is marked. Link: {link}",
-    },
-    "opened_short": {Language.RU: "Опрос открыт", Language.EN: "The poll is open"},
-    "already_open": {
-        Language.RU: "Опрос по этому предложению уже открыт (до {day}).",
-        Language.EN: "The poll of this proposal is open already (until {day}).",
-    },
-    "stale": {
-        Language.RU: "Предложение устарело: за новый период правило проверяется заново.",
-        Language.EN: "This proposal is out of date: the rule is checked again for the new period.",
-    },
-    "stale_batch": {
-        Language.RU: "Эта кнопка больше не действует.",
-        Language.EN: "This button is no longer active.",
-    },
-    "not_yours": {
-        Language.RU: "Эта кнопка предназначена другому ответственному.",
-        Language.EN: "This button is meant for another officer.",
-    },
-    "acknowledged": {
-        Language.RU: "Отмечено: принято к сведению.",
-        Language.EN: "Noted: acknowledged.",
-    },
-    "acknowledged_late": {
-        Language.RU: "Отмечено: принято к сведению. Пакет уже был передан на эскалацию.",
-        Language.EN: "Noted: acknowledged. The batch had already been escalated.",
-    },
-    "already_acknowledged": {
-        Language.RU: "Этот пакет уже отмечен как принятый к сведению.",
-        Language.EN: "This batch was acknowledged already.",
-    },
-    "noted_line": {
-        Language.RU: "✅ Принято к сведению",
-        Language.EN: "✅ Acknowledged",
-    },
-}
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
+_STALE: Final = N_("signals.stale")
 
 
 async def is_officer(event: TelegramObject, reporting: ReportingService) -> bool:
@@ -133,13 +83,13 @@ async def _open(
         window = result.window
         url = signals.start_url(window.id)
         link = escape(url) if url else f"<code>/start {escape(window.start_payload)}</code>"
-        await query.answer(_t(language, "opened_short"))
+        await query.answer(tr(language, "signals.opened_short"))
         await _drop_button(query)
         if isinstance(query.message, Message):
             await query.message.answer(
-                _t(
+                tr(
                     language,
-                    "running" if result.running else "opened",
+                    "signals.running" if result.running else "signals.opened",
                     title=escape(window.title.get(language)),
                     day=f"{window.closes_on:%d.%m.%Y}",
                     link=link,
@@ -156,10 +106,10 @@ async def _acknowledge(
 ) -> None:
     result = await signals.acknowledge(batch_id, query.from_user.id)
     if result.outcome is Outcome.ACKNOWLEDGED:
-        key = "acknowledged_late" if result.escalated else "acknowledged"
-        await query.answer(_t(language, key))
+        key = N_("signals.acknowledged_late") if result.escalated else N_("signals.acknowledged")
+        await query.answer(tr(language, key))
         message = query.message if isinstance(query.message, Message) else None
-        text = f"{message.html_text}\n\n{_t(language, 'noted_line')}" if message else ""
+        text = f"{message.html_text}\n\n{tr(language, 'signals.noted_line')}" if message else ""
         if message is not None and message.html_text and len(text) <= MAX_TEXT:
             try:
                 await message.edit_text(text, reply_markup=None)
@@ -168,20 +118,22 @@ async def _acknowledge(
                 logger.info("Acknowledged batch not marked: %s", type(error).__name__)
         await _drop_button(query)
         return
-    await query.answer(_refusal(result, language, stale="stale_batch"), show_alert=True)
+    await query.answer(
+        _refusal(result, language, stale=N_("signals.stale_batch")), show_alert=True
+    )
     if result.outcome is not Outcome.NOT_YOURS:
         await _drop_button(query)
 
 
-def _refusal(result: PressResult, language: Language, stale: str = "stale") -> str:
+def _refusal(result: PressResult, language: Language, stale: str = _STALE) -> str:
     if result.outcome is Outcome.ALREADY_OPEN:
         day = f"{result.window.closes_on:%d.%m.%Y}" if result.window else "—"
-        return _t(language, "already_open", day=day)
+        return tr(language, "signals.already_open", day=day)
     if result.outcome is Outcome.ALREADY_ACKNOWLEDGED:
-        return _t(language, "already_acknowledged")
+        return tr(language, "signals.already_acknowledged")
     if result.outcome is Outcome.NOT_YOURS:
-        return _t(language, "not_yours")
-    return _t(language, stale)
+        return tr(language, "signals.not_yours")
+    return tr(language, stale)
 
 
 async def _drop_button(query: CallbackQuery) -> None:

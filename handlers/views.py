@@ -15,6 +15,7 @@ from pydantic import Field
 
 from handlers.texts import tr
 from questionnaires.catalog import Service
+from questionnaires.i18n import N_
 from questionnaires.schema import Language
 from services.dialog import Question, QuestionKind
 
@@ -77,7 +78,7 @@ class View:
 def question_view(step: Question, language: Language, notice: str | None = None) -> View:
     """The message for an asked question: progress, wording, hint, the kind's own lines and
     buttons, Back and Skip, and the notice of a refused typed answer."""
-    progress = tr(language, "progress", number=step.progress.number, total=step.progress.total)
+    progress = tr(language, "bot.progress", number=step.progress.number, total=step.progress.total)
     lines = [f"<i>{escape(progress)}</i>", f"<b>{escape(step.text)}</b>"]
     if step.hint is not None:
         lines.append(escape(step.hint))
@@ -86,9 +87,9 @@ def question_view(step: Question, language: Language, notice: str | None = None)
     lines += kind_lines
     navigation: list[InlineKeyboardButton] = []
     if step.can_go_back:
-        navigation.append(buttons.button(tr(language, "back"), Action.BACK))
+        navigation.append(buttons.button(tr(language, "bot.back"), Action.BACK))
     if step.can_skip:
-        navigation.append(buttons.button(tr(language, "skip"), Action.SKIP))
+        navigation.append(buttons.button(tr(language, "bot.skip"), Action.SKIP))
     if navigation:
         rows.append(navigation)
     if notice:
@@ -121,7 +122,7 @@ def _scale(step: Question, language: Language, buttons: _Buttons) -> tuple[list[
             escape(
                 tr(
                     language,
-                    "scale_ends",
+                    "bot.scale_ends",
                     min=ends.min,
                     max=ends.max,
                     min_label=ends.min_label,
@@ -139,15 +140,15 @@ def _scale(step: Question, language: Language, buttons: _Buttons) -> tuple[list[
     per_row = len(points) if len(points) <= 6 else (len(points) + 1) // 2
     rows = [points[i : i + per_row] for i in range(0, len(points), per_row)]
     if step.cannot_rate:
-        rows.append([buttons.button(tr(language, "cannot_rate"), Action.CANNOT_RATE)])
+        rows.append([buttons.button(tr(language, "bot.cannot_rate"), Action.CANNOT_RATE)])
     return lines, rows
 
 
 def _multi(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
     hint = (
-        tr(language, "choose_up_to", limit=step.max_choices)
+        tr(language, "bot.choose_up_to", limit=step.max_choices)
         if step.max_choices
-        else tr(language, "choose_several")
+        else tr(language, "bot.choose_several")
     )
     rows = [
         [
@@ -157,7 +158,7 @@ def _multi(step: Question, language: Language, buttons: _Buttons) -> tuple[list[
         ]
         for option in step.choices
     ]
-    rows.append([buttons.button(tr(language, "done"), Action.DONE)])
+    rows.append([buttons.button(tr(language, "bot.done"), Action.DONE)])
     return [escape(hint)], rows
 
 
@@ -174,11 +175,11 @@ def _single(step: Question, language: Language, buttons: _Buttons) -> tuple[list
 
 
 def _text(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
-    return [escape(tr(language, "type_text", limit=step.max_length))], []
+    return [escape(tr(language, "bot.type_text", limit=step.max_length))], []
 
 
 def _other_text(step: Question, language: Language, buttons: _Buttons) -> tuple[list[str], Rows]:
-    line = tr(language, "type_other", option=step.other_label, limit=step.max_length)
+    line = tr(language, "bot.type_other", option=step.other_label, limit=step.max_length)
     return [escape(line)], []
 
 
@@ -196,7 +197,7 @@ _RENDERERS: Final[
 def picker_view(services: Sequence[Service], page: int, language: Language, intro: str) -> View:
     """A paged list of services to rate (Procedure §3.14, second variant)."""
     if not services:
-        return View(escape(tr(language, "no_services")), None)
+        return View(escape(tr(language, "bot.no_services")), None)
     pages = (len(services) + SERVICES_PER_PAGE - 1) // SERVICES_PER_PAGE
     page = min(max(page, 0), pages - 1)
     builder = InlineKeyboardBuilder()
@@ -213,7 +214,7 @@ def picker_view(services: Sequence[Service], page: int, language: Language, intr
             nav.append(InlineKeyboardButton(text="←", callback_data=Pick(page=page - 1).pack()))
         nav.append(
             InlineKeyboardButton(
-                text=tr(language, "pick_page", page=page + 1, pages=pages),
+                text=tr(language, "bot.pick_page", page=page + 1, pages=pages),
                 callback_data=Pick(page=page).pack(),
             )
         )
@@ -227,8 +228,8 @@ def thanks_view(outro: str, language: Language) -> View:
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
             [InlineKeyboardButton(text=tr(language, key), callback_data=data)]
-            for key, data in (("optin_yes", OPT_IN_YES), ("optin_no", OPT_IN_NO))
+            for key, data in ((N_("bot.optin_yes"), OPT_IN_YES), (N_("bot.optin_no"), OPT_IN_NO))
         ]
     )
-    text = f"{escape(outro)}\n\n{escape(tr(language, 'thanks_optin'))}"
+    text = f"{escape(outro)}\n\n{escape(tr(language, 'bot.thanks_optin'))}"
     return View(text, markup)

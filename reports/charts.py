@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.model import Score, TrendPoint
 
@@ -35,34 +36,6 @@ _LEGEND_WRAP: Final = 44
 _LEGEND_MAX_CHARS: Final = 200
 _COLOURS: Final = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 _SCORE_COLOURS: Final = {1: "#d62728", 2: "#f28e2b", 3: "#bab0ac", 4: "#8cd17d", 5: "#2ca02c"}
-
-_TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "trend_title": {Language.RU: "CSAT, % — {period}", Language.EN: "CSAT, % — {period}"},
-    "omitted": {
-        Language.RU: "Не показаны услуги: {k} (меньше ответов). ",
-        Language.EN: "Services not shown: {k} (fewer answers). ",
-    },
-    "gaps": {
-        Language.RU: "Разрывы линий — меньше {n} ответов за период.",
-        Language.EN: "Gaps: fewer than {n} answers in that period.",
-    },
-    "no_data": {
-        Language.RU: "Недостаточно ответов для графика (нужно не меньше {n} в периоде)",
-        Language.EN: "Not enough answers for a chart (at least {n} per period needed)",
-    },
-    "too_few": {
-        Language.RU: "Мало ответов (<{n}): распределение не показывается",
-        Language.EN: "Too few answers (<{n}): the distribution is not shown",
-    },
-    "answers": {Language.RU: "Ответов", Language.EN: "Answers"},
-    "score": {Language.RU: "Оценка", Language.EN: "Score"},
-    "unknown_service": {Language.RU: "Без услуги", Language.EN: "No service"},
-}
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
 
 
 def _legend_label(text: str) -> str:
@@ -119,7 +92,7 @@ def trend_series(
     chosen = visible[:max_series]
     lines = tuple(
         (
-            _legend_label(titles.get(service) or service or _t(language, "unknown_service")),
+            _legend_label(titles.get(service) or service or tr(language, "chart.unknown_service")),
             tuple(services[service]),
         )
         for service in chosen
@@ -165,9 +138,9 @@ def csat_trend_png(
 ) -> bytes:
     """CSAT % by week or month, one line per service (top 6 by answers), gaps where hidden."""
     series = trend_series(points, titles, min_group=min_group, language=language)
-    title = _t(language, "trend_title", period=period_label)
+    title = tr(language, "chart.trend_title", period=period_label)
     if not series.lines:
-        return _message_png(title, _t(language, "no_data", n=min_group))
+        return _message_png(title, tr(language, "chart.no_data", n=min_group))
     return _png(trend_figure(series, title=title, min_group=min_group, language=language))
 
 
@@ -199,8 +172,8 @@ def trend_figure(
     step = max(1, math.ceil(len(x) / 12))
     axes.set_xticks(x[::step], labels[::step], fontfamily=FONT, fontsize=14)
     axes.tick_params(axis="y", labelsize=14, labelfontfamily=FONT)
-    note = _t(language, "omitted", k=series.omitted) if series.omitted else ""
-    note += _t(language, "gaps", n=min_group)
+    note = tr(language, "chart.omitted", k=series.omitted) if series.omitted else ""
+    note += tr(language, "chart.gaps", n=min_group)
     # As the x label, so constrained layout keeps it clear of the ticks and the legend.
     axes.set_xlabel(note, fontfamily=FONT, fontsize=13, color="#555555", loc="left")
     figure.legend(
@@ -226,7 +199,7 @@ def distribution_png(
     """Bar chart of the 1–5 distribution, or a "too few answers" placeholder when hidden."""
     bars = distribution_bars(score, min_group)
     if bars is None:
-        return _message_png(title, _t(language, "too_few", n=min_group))
+        return _message_png(title, tr(language, "chart.too_few", n=min_group))
     figure = _new_figure()
     axes = figure.add_subplot()
     scores = [1, 2, 3, 4, 5]
@@ -235,8 +208,8 @@ def distribution_png(
     labels = [f"{count} ({100 * count / total:.0f}%)" if total else "0" for count in bars]
     axes.bar_label(drawn, labels=labels, fontsize=14, fontfamily=FONT, padding=4)
     axes.set_xticks(scores, [str(k) for k in scores], fontfamily=FONT, fontsize=16)
-    axes.set_xlabel(_t(language, "score"), fontfamily=FONT, fontsize=16)
-    axes.set_ylabel(_t(language, "answers"), fontfamily=FONT, fontsize=16)
+    axes.set_xlabel(tr(language, "chart.score"), fontfamily=FONT, fontsize=16)
+    axes.set_ylabel(tr(language, "chart.answers"), fontfamily=FONT, fontsize=16)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(0, max(max(bars), 1) * 1.15)
     axes.tick_params(axis="y", labelsize=14, labelfontfamily=FONT)

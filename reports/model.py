@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
 
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language, Questionnaire, Role
 
 #: Groups with fewer respondents show no figures (domain brief: anonymity threshold).
@@ -204,14 +205,18 @@ class Quadrant(enum.StrEnum):
     DO_NOT_OVERINVEST = "do_not_overinvest"  # less important and good
 
     def label(self, language: Language = Language.RU) -> str:
-        return QUADRANT_LABELS[self][language == Language.EN]
+        return tr(language, _QUADRANTS[self])
 
 
-QUADRANT_LABELS: Final[dict[Quadrant, tuple[str, str]]] = {
-    Quadrant.KEEP: ("сохранять", "keep up"),
-    Quadrant.IMPROVE_FIRST: ("улучшать в первую очередь", "improve first"),
-    Quadrant.IMPROVE_LATER: ("улучшать во вторую очередь", "improve later"),
-    Quadrant.DO_NOT_OVERINVEST: ("не наращивать усилия", "do not overinvest"),
+_QUADRANTS: Final = {
+    Quadrant.KEEP: N_("parameters.quadrant.keep"),
+    Quadrant.IMPROVE_FIRST: N_("parameters.quadrant.improve_first"),
+    Quadrant.IMPROVE_LATER: N_("parameters.quadrant.improve_later"),
+    Quadrant.DO_NOT_OVERINVEST: N_("parameters.quadrant.do_not_overinvest"),
+}
+#: (Russian, English) of each quadrant; the texts are in the catalogues.
+QUADRANT_LABELS: Final = {
+    quadrant: (quadrant.label(Language.RU), quadrant.label(Language.EN)) for quadrant in Quadrant
 }
 
 

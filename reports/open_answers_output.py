@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Final, TypedDict
 
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.model import Score
 from reports.open_answers import OpenAnswerCounts, ReportExtras, SituationRow
@@ -19,34 +20,10 @@ SITUATIONS_SHEET: Final = "Жизненные ситуации"
 SheetValue = str | int | float | None
 Sheet = tuple[str, tuple[str, ...], list[list[SheetValue]]]
 
-_TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "categories": {
-        Language.RU: "Комментарии по категориям",
-        Language.EN: "Comments by category",
-    },
-    "respondents": {Language.RU: "оставили комментарий: {n}", Language.EN: "left a comment: {n}"},
-    "hidden": {
-        Language.RU: "мало ответов (<{k}) — не показывается",
-        Language.EN: "too few answers (<{k}): not shown",
-    },
-    "situations": {
-        Language.RU: "Жизненные ситуации в целом",
-        Language.EN: "Life situations as a whole",
-    },
-    "as_a_whole": {Language.RU: "ситуация в целом", Language.EN: "situation as a whole"},
-    "overall": {Language.RU: "услуги в этой ситуации", Language.EN: "services in it"},
-    "services": {Language.RU: "услуги", Language.EN: "services"},
-}
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
-
 
 def _score(score: Score, min_group: int, language: Language) -> str:
     if score.suppressed or score.mean is None or score.csat is None:
-        return f"— ({_t(language, 'hidden', k=min_group)})"
+        return f"— ({tr(language, 'open_answers.hidden', k=min_group)})"
     mean = f"{score.mean:.2f}"
     csat = f"{score.csat:.1f}"
     if language == Language.RU:
@@ -55,31 +32,31 @@ def _score(score: Score, min_group: int, language: Language) -> str:
 
 
 def category_lines(counts: OpenAnswerCounts, language: Language) -> list[str]:
-    lines = [f"<b>{escape(_t(language, 'categories'))}</b>"]
+    lines = [f"<b>{escape(tr(language, 'open_answers.categories'))}</b>"]
     if counts.suppressed:
-        lines.append(escape(_t(language, "hidden", k=counts.threshold)))
+        lines.append(escape(tr(language, "open_answers.hidden", k=counts.threshold)))
         return lines
-    lines.append(escape(_t(language, "respondents", n=counts.respondents)))
+    lines.append(escape(tr(language, "open_answers.respondents", n=counts.respondents)))
     for row in counts.categories:
         value = "—" if row.suppressed else str(row.respondents)
         lines.append(f"• {escape(row.title)}: {value}")
     if any(row.suppressed for row in counts.categories):
-        lines.append(escape(f"— {_t(language, 'hidden', k=counts.threshold)}"))
+        lines.append(escape(f"— {tr(language, 'open_answers.hidden', k=counts.threshold)}"))
     return lines
 
 
 def situation_lines(rows: Sequence[SituationRow], min_group: int, language: Language) -> list[str]:
     if not rows:
         return []
-    lines = [f"<b>{escape(_t(language, 'situations'))}</b>"]
+    lines = [f"<b>{escape(tr(language, 'open_answers.situations'))}</b>"]
     for row in rows:
         lines.append(f"• {escape(row.title)}")
         lines.append(
-            f"  {escape(_t(language, 'as_a_whole'))}: "
+            f"  {escape(tr(language, 'open_answers.as_a_whole'))}: "
             f"{escape(_score(row.as_a_whole, min_group, language))}"
         )
         lines.append(
-            f"  {escape(_t(language, 'overall'))}: "
+            f"  {escape(tr(language, 'open_answers.overall'))}: "
             f"{escape(_score(row.overall, min_group, language))}"
         )
         for service in row.services:

@@ -13,6 +13,7 @@ import functools
 import textwrap
 from typing import Final
 
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.charts import FONT, _message_png, _new_figure, _png
 from reports.parameters import (
@@ -27,24 +28,8 @@ _QUADRANT_COLOURS: Final = {
     Quadrant.IMPROVE_LATER: "#ff7f0e",
     Quadrant.DO_NOT_OVERINVEST: "#7f7f7f",
 }
-_TEXTS: Final[dict[str, tuple[str, str]]] = {
-    "title": ("Ключевые факторы: важность × оценка", "Key drivers: importance × performance"),
-    "x": ("Оценка параметра (средняя, 1–5)", "Performance (mean score, 1–5)"),
-    "y": (
-        "Важность (корреляция Спирмена с общей оценкой)",
-        "Importance (Spearman correlation with overall)",
-    ),
-    "none": (
-        "Недостаточно ответов для анализа ключевых факторов (нужно не меньше {n} пар оценок)",
-        "Not enough answers for key drivers (at least {n} pairs of scores needed)",
-    ),
-}
 
 Point = tuple[str, float, float, str]  # title, performance, importance, quadrant
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    return _TEXTS[key][language == Language.EN].format(**values)
 
 
 def drivers_png(
@@ -72,9 +57,9 @@ def _drivers_png(
     min_pairs: int,
     language: Language,
 ) -> bytes:
-    heading = _t(language, "title") + (f" — {title}" if title else "")
+    heading = tr(language, "parameter_chart.title") + (f" — {title}" if title else "")
     if not points or split is None:
-        return _message_png(heading, _t(language, "none", n=min_pairs))
+        return _message_png(heading, tr(language, "parameter_chart.none", n=min_pairs))
     figure = _new_figure()
     axes = figure.add_subplot()
     axes.set_title(textwrap.shorten(heading, 90), fontfamily=FONT, fontsize=18)
@@ -113,7 +98,7 @@ def _drivers_png(
             fontfamily=FONT,
             fontsize=11,
         )
-    axes.set_xlabel(_t(language, "x"), fontfamily=FONT, fontsize=13)
-    axes.set_ylabel(_t(language, "y"), fontfamily=FONT, fontsize=13)
+    axes.set_xlabel(tr(language, "parameter_chart.x"), fontfamily=FONT, fontsize=13)
+    axes.set_ylabel(tr(language, "parameter_chart.y"), fontfamily=FONT, fontsize=13)
     axes.grid(alpha=0.2)
     return _png(figure)

@@ -13,9 +13,12 @@ from typing import Final, TypedDict
 
 from openpyxl import Workbook
 
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
+from reports.figures import band_text, is_hidden
 from reports.model import Band, Score
 from reports.painmap_import import PainMapLine
+from reports.painmap_sheet import add_pain_map_sheet
 from reports.parameters import (
     DepartmentRow,
     DriverRow,
@@ -23,103 +26,52 @@ from reports.parameters import (
     ParameterRow,
     ParameterSection,
 )
-from reports.telegram import band_text, is_hidden, split_message
-from reports.workbook import (
-    _BANDS,
-    _COUNT,
-    _MEAN,
-    _PERCENT,
-    _PP,
-    HIDDEN,
-    _Sheet,
-    _Value,
-    add_pain_map_sheet,
-)
+from reports.sheet import BANDS as _BANDS
+from reports.sheet import COUNT as _COUNT
+from reports.sheet import HIDDEN
+from reports.sheet import MEAN as _MEAN
+from reports.sheet import PERCENT as _PERCENT
+from reports.sheet import PP as _PP
+from reports.sheet import Sheet as _Sheet
+from reports.sheet import Value as _Value
+from reports.splitting import split_message
 
 PARAMETERS_SHEET: Final = "Параметры"
 DRIVERS_SHEET: Final = "Ключевые факторы"
 DEPARTMENTS_SHEET: Final = "Подразделения"
 _TOP_DRIVERS: Final = 3
 
+
 #: Short names of the shipped parameters (§3.1) and staff aspects (§4.2); other questions are
 #: named by their text.
-SHORT_NAMES: Final[dict[str, tuple[str, str]]] = {
-    "info_clarity": ("Понятность информации", "Clarity of information"),
-    "applying": ("Удобство подачи заявления", "Ease of applying"),
-    "queue_time": ("Время ожидания", "Waiting time"),
-    "result_time": ("Срок получения результата", "Time to result"),
-    "politeness": ("Вежливость сотрудников", "Staff politeness"),
-    "competence": ("Компетентность сотрудников", "Staff competence"),
-    "premises": ("Удобство помещения", "Premises"),
-    "online_services": ("Онлайн-сервисы", "Online services"),
-    "decision_clarity": ("Понятность решения", "Clarity of the decision"),
-    "complaint_handling": ("Работа с жалобой", "Complaint handling"),
-    "equipment": ("Техническое оснащение", "Equipment"),
-    "automation": ("Информационные системы", "Information systems"),
-    "regulations": ("Регламенты и инструкции", "Regulations and instructions"),
-    "other_departments": ("Взаимодействие с подразделениями", "Cooperation with departments"),
-    "manager": ("Непосредственный руководитель", "Line manager"),
-    "colleagues": ("Отношения с коллегами", "Relations with colleagues"),
-    "training": ("Обучение и развитие", "Training and development"),
-    "career": ("Должностной рост", "Career"),
-    "hr_service": ("Кадровая служба", "HR service"),
-    "working_conditions": ("Условия труда", "Working conditions"),
+SHORT_NAMES: Final[dict[str, str]] = {
+    "info_clarity": N_("parameters.name.info_clarity"),
+    "applying": N_("parameters.name.applying"),
+    "queue_time": N_("parameters.name.queue_time"),
+    "result_time": N_("parameters.name.result_time"),
+    "politeness": N_("parameters.name.politeness"),
+    "competence": N_("parameters.name.competence"),
+    "premises": N_("parameters.name.premises"),
+    "online_services": N_("parameters.name.online_services"),
+    "decision_clarity": N_("parameters.name.decision_clarity"),
+    "complaint_handling": N_("parameters.name.complaint_handling"),
+    "equipment": N_("parameters.name.equipment"),
+    "automation": N_("parameters.name.automation"),
+    "regulations": N_("parameters.name.regulations"),
+    "other_departments": N_("parameters.name.other_departments"),
+    "manager": N_("parameters.name.manager"),
+    "colleagues": N_("parameters.name.colleagues"),
+    "training": N_("parameters.name.training"),
+    "career": N_("parameters.name.career"),
+    "hr_service": N_("parameters.name.hr_service"),
+    "working_conditions": N_("parameters.name.working_conditions"),
 }
-
-_TEXTS: Final[dict[str, tuple[str, str]]] = {
-    "parameters": ("Параметры (1–5)", "Parameters (1–5)"),
-    "aspects": ("Аспекты работы (1–5)", "Aspects of work (1–5)"),
-    "row": (
-        "• {title} — {mean} · 4–5: {share} (n={n}){change}",
-        "• {title} — {mean} · 4–5: {share} (n={n}){change}",
-    ),
-    "row_hidden": ("• {title} — мало ответов", "• {title} — too few answers"),
-    "drivers": ("Ключевые факторы общей оценки", "Key drivers of overall satisfaction"),
-    "driver": (
-        "• {title}: ρ={rho} (n={n}) — {quadrant}",
-        "• {title}: ρ={rho} (n={n}) — {quadrant}",
-    ),
-    "no_drivers": (
-        "Ключевые факторы не показаны: нужно не меньше {n} ответивших на параметр и общий вопрос.",
-        "Key drivers not shown: at least {n} people must answer a parameter and the overall "
-        "question.",
-    ),
-    "period": (
-        "Период: {period} (сравнение с {previous})",
-        "Period: {period} (compared with {previous})",
-    ),
-    "overall": ("Общая удовлетворённость работой", "Overall satisfaction with work"),
-    "overall_line": (
-        "Ответов: {n} · довольны (4–5): {share}{change} · средняя {mean} — {band}",
-        "Answers: {n} · satisfied (4–5): {share}{change} · mean {mean} — {band}",
-    ),
-    "hidden": (
-        "мало ответов: цифры не показываются ради анонимности",
-        "too few answers: figures are withheld for anonymity",
-    ),
-    "departments": ("По подразделениям", "By department"),
-    "department": ("• <b>{title}</b>\n  {line}", "• <b>{title}</b>\n  {line}"),
-    "departments_withheld": (
-        "Разбивка по подразделениям не показана: меньше двух групп с достаточным числом ответов.",
-        "No breakdown by department: fewer than two groups with enough answers.",
-    ),
-    "weakest": ("  слабее всего: {aspects}", "  weakest: {aspects}"),
-    "threshold": (
-        "Группы меньше {k} человек не показываются; ключевые факторы — от {pairs} ответов.",
-        "Groups below {k} people are not shown; key drivers from {pairs} answers.",
-    ),
-}
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    return _TEXTS[key][language == Language.EN].format(**values)
+_HEADINGS: Final = {"parameters": N_("parameters.parameters"), "aspects": N_("parameters.aspects")}
 
 
 def short_name(question_id: str, title: str, language: Language = Language.RU) -> str:
-    names = SHORT_NAMES.get(question_id)
-    if names is None:
-        return title
-    return names[language == Language.EN]
+    key = SHORT_NAMES.get(question_id)
+    return title if key is None else tr(language, key)
 
 
 def _number(value: float, digits: int, language: Language) -> str:
@@ -146,10 +98,10 @@ def _row_line(row: ParameterRow, min_group: int, language: Language) -> str:
     title = _esc(short_name(row.question_id, row.title, language))
     score = row.current
     if is_hidden(score, min_group) or score.mean is None:
-        return _t(language, "row_hidden", title=title)
-    return _t(
+        return tr(language, "parameters.row_hidden", title=title)
+    return tr(
         language,
-        "row",
+        "parameters.row",
         title=title,
         mean=_number(score.mean, 2, language),
         share=_percent(score.csat, language),
@@ -160,9 +112,9 @@ def _row_line(row: ParameterRow, min_group: int, language: Language) -> str:
 
 def _driver_line(driver: DriverRow, language: Language) -> str:
     quadrant = driver.quadrant.label(language) if driver.quadrant is not None else "—"
-    return _t(
+    return tr(
         language,
-        "driver",
+        "parameters.driver",
         title=_esc(short_name(driver.question_id, driver.title, language)),
         rho=_number(driver.spearman or 0.0, 2, language),
         n=driver.pairs,
@@ -189,14 +141,14 @@ def parameter_lines(
         (row for row in asked if is_hidden(row.current, section.min_group)),
         key=lambda row: row.title,
     )
-    lines = [f"<b>{_t(language, heading)}</b>"]
+    lines = [f"<b>{tr(language, _HEADINGS[heading])}</b>"]
     lines += [_row_line(row, section.min_group, language) for row in (*shown, *hidden)]
     drivers = section.shown_drivers[:top_drivers]
-    lines.append(f"<b>{_t(language, 'drivers')}</b>")
+    lines.append(f"<b>{tr(language, 'parameters.drivers')}</b>")
     if drivers:
         lines += [_driver_line(driver, language) for driver in drivers]
     else:
-        lines.append(_t(language, "no_drivers", n=section.min_pairs))
+        lines.append(tr(language, "parameters.no_drivers", n=section.min_pairs))
     return lines
 
 
@@ -205,13 +157,13 @@ def parameter_lines(
 
 def _score_line(score: Score, previous: Score, min_group: int, language: Language) -> str:
     if is_hidden(score, min_group) or score.mean is None or score.band is None:
-        return _t(language, "hidden")
+        return tr(language, "parameters.hidden")
     change = None
     if not is_hidden(previous, min_group) and previous.csat is not None and score.csat is not None:
         change = score.csat - previous.csat
-    return _t(
+    return tr(
         language,
-        "overall_line",
+        "parameters.overall_line",
         n=score.n,
         share=_percent(score.csat, language),
         change=_change(change, language),
@@ -234,7 +186,7 @@ def _weakest(row: DepartmentRow, report: InternalReport, language: Language) -> 
         f"{_esc(short_name(q, titles.get(q, q), language))} {_number(mean, 1, language)}"
         for mean, q in scored[:2]
     ]
-    return _t(language, "weakest", aspects=", ".join(names))
+    return tr(language, "parameters.weakest", aspects=", ".join(names))
 
 
 def render_internal_text(report: InternalReport, language: Language = Language.RU) -> str:
@@ -242,26 +194,33 @@ def render_internal_text(report: InternalReport, language: Language = Language.R
     sections: list[list[str]] = [
         [
             f"<b>👥 {_esc(report.title)}</b>",
-            _t(language, "period", period=str(report.period), previous=str(report.compared_with)),
+            tr(
+                language,
+                "parameters.period",
+                period=str(report.period),
+                previous=str(report.compared_with),
+            ),
         ],
         [
-            f"<b>{_t(language, 'overall')}</b>",
+            f"<b>{tr(language, 'parameters.overall')}</b>",
             _score_line(report.overall, report.overall_previous, k, language),
         ],
         parameter_lines(report.aspects, language, heading="aspects"),
     ]
     if report.departments:
-        lines = [f"<b>{_t(language, 'departments')}</b>"]
+        lines = [f"<b>{tr(language, 'parameters.departments')}</b>"]
         for row in report.departments:
             line = _score_line(row.overall, row.overall_previous, k, language)
-            lines.append(_t(language, "department", title=_esc(row.title), line=line))
+            lines.append(tr(language, "parameters.department", title=_esc(row.title), line=line))
             weakest = _weakest(row, report, language)
             if weakest:
                 lines.append(weakest)
         sections.append(lines)
     elif report.departments_withheld:
-        sections.append([_t(language, "departments_withheld")])
-    sections.append([f"<i>{_t(language, 'threshold', k=k, pairs=report.aspects.min_pairs)}</i>"])
+        sections.append([tr(language, "parameters.departments_withheld")])
+    sections.append(
+        [f"<i>{tr(language, 'parameters.threshold', k=k, pairs=report.aspects.min_pairs)}</i>"]
+    )
     return "\n\n".join("\n".join(lines) for lines in sections if lines)
 
 

@@ -24,7 +24,9 @@ from typing import Final
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from questionnaires.i18n import N_, messages, tr
 from questionnaires.schema import Language, Text
+from reports.disclosure import PeriodKind
 from reports.model import Dimension, GroupRow, Report, Score
 from reports.public import DoneMeasure, PublicWindow, SiteContent
 from reports.site_charts import csat_bars_svg, distribution_svg
@@ -34,127 +36,18 @@ LANGUAGES: Final = (Language.RU, Language.EN)
 #: Files of a generated site are recognised by these suffixes when stale ones are removed.
 _SITE_SUFFIXES: Final = (".html", ".svg", ".css")
 
-_T: Final[dict[str, dict[Language, str]]] = {
-    "site": {Language.RU: "Результаты обратной связи", Language.EN: "Feedback results"},
-    "skip": {Language.RU: "Перейти к содержанию", Language.EN: "Skip to content"},
-    "nav": {Language.RU: "Разделы", Language.EN: "Sections"},
-    "overview": {Language.RU: "Обзор", Language.EN: "Overview"},
-    "services": {Language.RU: "Услуги", Language.EN: "Services"},
-    "life_situations": {Language.RU: "Жизненные ситуации", Language.EN: "Life situations"},
-    "channels": {Language.RU: "Каналы обращения", Language.EN: "Touchpoints"},
-    "polls": {Language.RU: "Опросы", Language.EN: "Polls"},
-    "done": {Language.RU: "Вы сказали — мы сделали", Language.EN: "You said — we did"},
-    "methodology": {Language.RU: "Методика", Language.EN: "Methodology"},
-    "other_language": {Language.RU: "English", Language.EN: "Русский"},
-    "group": {Language.RU: "Группа", Language.EN: "Group"},
-    "service": {Language.RU: "Услуга", Language.EN: "Service"},
-    "life_situation": {Language.RU: "Жизненная ситуация", Language.EN: "Life situation"},
-    "channel": {Language.RU: "Канал", Language.EN: "Touchpoint"},
-    "period": {Language.RU: "Период", Language.EN: "Period"},
-    "n": {Language.RU: "Оценок (n)", Language.EN: "Ratings (n)"},
-    "csat": {Language.RU: "Довольны (CSAT), %", Language.EN: "Satisfied (CSAT), %"},
-    "mean": {Language.RU: "Средняя оценка из 5", Language.EN: "Mean score of 5"},
-    "band": {Language.RU: "Уровень", Language.EN: "Level"},
-    "change": {Language.RU: "Изменение, п. п.", Language.EN: "Change, pp"},
-    "score": {Language.RU: "Оценка", Language.EN: "Score"},
-    "respondents": {Language.RU: "Ответов", Language.EN: "Answers"},
-    "too_few": {
-        Language.RU: "Меньше {k} оценок: цифры не публикуются",
-        Language.EN: "Fewer than {k} ratings: figures are not published",
-    },
-    "no_change": {Language.RU: "нет сравнения", Language.EN: "no comparison"},
-    "compared": {
-        Language.RU: "Изменение — по сравнению с периодом {period}.",
-        Language.EN: "Change against {period}.",
-    },
-    "kind_month": {Language.RU: "Прошлый месяц", Language.EN: "Last month"},
-    "kind_quarter": {Language.RU: "Прошлый квартал", Language.EN: "Last quarter"},
-    "kind_half": {Language.RU: "Прошлое полугодие", Language.EN: "Last half-year"},
-    "kind_year": {Language.RU: "Прошлый год", Language.EN: "Last year"},
-    "kind_week": {Language.RU: "Прошлая неделя", Language.EN: "Last week"},
-    "by_period": {Language.RU: "По периодам", Language.EN: "By period"},
-    "periods_caption": {
-        Language.RU: "Общая удовлетворённость за последние завершённые периоды",
-        Language.EN: "Overall satisfaction in the last closed periods",
-    },
-    "distribution_caption": {
-        Language.RU: "Распределение оценок за {period}",
-        Language.EN: "Ratings by score, {period}",
-    },
-    "distribution_alt": {
-        Language.RU: "Столбчатая диаграмма: число оценок от 1 до 5 за {period}. Цифры — в "
-        "таблице под диаграммой.",
-        Language.EN: "Column chart: ratings from 1 to 5, {period}. The figures are in the "
-        "table below the chart.",
-    },
-    "bars_alt": {
-        Language.RU: "Столбчатая диаграмма: доля довольных (CSAT, %) по группам «{what}» за "
-        "{period}. Цифры — в таблице под диаграммой.",
-        Language.EN: "Bar chart: share satisfied (CSAT, %) by {what}, {period}. The figures "
-        "are in the table below the chart.",
-    },
-    "by": {
-        Language.RU: "{what} за {period}",
-        Language.EN: "{what}, {period}",
-    },
-    "no_chart": {
-        Language.RU: "Диаграмма не показана: ни одна группа не набрала {k} оценок.",
-        Language.EN: "No chart: no group reached {k} ratings.",
-    },
-    "poll": {Language.RU: "Опрос", Language.EN: "Poll"},
-    "dates": {Language.RU: "Даты", Language.EN: "Dates"},
-    "polls_caption": {
-        Language.RU: "Итоги завершённых опросов",
-        Language.EN: "Results of closed polls",
-    },
-    "no_polls": {
-        Language.RU: "Результаты опросов пока не опубликованы.",
-        Language.EN: "No poll results are published yet.",
-    },
-    "problem": {Language.RU: "Проблема", Language.EN: "Problem"},
-    "process": {Language.RU: "Процесс", Language.EN: "Process"},
-    "measure": {Language.RU: "Что сделано", Language.EN: "What was done"},
-    "done_on": {Language.RU: "Когда", Language.EN: "When"},
-    "metric": {Language.RU: "Показатель", Language.EN: "Measure"},
-    "before": {Language.RU: "До", Language.EN: "Before"},
-    "after": {Language.RU: "После", Language.EN: "After"},
-    "done_caption": {
-        Language.RU: "Меры, принятые по итогам обратной связи",
-        Language.EN: "Measures taken after feedback",
-    },
-    "no_done": {
-        Language.RU: "Здесь появятся меры, принятые по итогам ваших оценок.",
-        Language.EN: "Measures taken after your ratings will appear here.",
-    },
-    "not_shown": {Language.RU: "не публикуется", Language.EN: "not published"},
-    "generated": {
-        Language.RU: "Данные на {date}. Публикуются только завершённые периоды и группы не "
-        "меньше {k} оценок.",
-        Language.EN: "Data as of {date}. Only closed periods and groups of at least {k} "
-        "ratings are published.",
-    },
-    "main_lead": {
-        Language.RU: "Как граждане оценили работу ведомства за {period}: доля довольных "
-        "(оценки 4 и 5 из 5), средняя оценка и число оценок.",
-        Language.EN: "How citizens rated the body's work in {period}: the share satisfied "
-        "(4 or 5 out of 5), the mean score and the number of ratings.",
-    },
-    "choose_language": {
-        Language.RU: "Выберите язык",
-        Language.EN: "Choose a language",
-    },
-    "service_page": {Language.RU: "Услуга: {title}", Language.EN: "Service: {title}"},
-    "overall": {Language.RU: "Общая оценка", Language.EN: "Overall"},
-    "all_services": {Language.RU: "Все услуги", Language.EN: "All services"},
-}
 
 _BANDLESS: Final = "—"
 _PLACEHOLDER: Final = re.compile(r"\{[a-z_]+\}")
 
 
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _T[key][language]
-    return text.format(**values) if values else text
+def template_texts(language: Language) -> dict[str, str]:
+    """The site's texts for the templates, as `t.name` for the key `site.name`."""
+    return {
+        key.removeprefix("site."): text
+        for key, text in messages(language).items()
+        if key.startswith("site.")
+    }
 
 
 def _number(value: float, digits: int, language: Language) -> str:
@@ -220,7 +113,7 @@ def score_row(
         csat=_number(current.csat, 1, language),
         mean=_number(current.mean, 2, language),
         band=band_text(band, language) if band is not None else _BANDLESS,
-        change=_signed(change, language) if change is not None else _t(language, "no_change"),
+        change=_signed(change, language) if change is not None else tr(language, "site.no_change"),
         value=current.csat,
     )
 
@@ -268,8 +161,8 @@ def _bars(
     if not visible:
         return None
     period = str(report.period)
-    title = _t(language, "by", what=what, period=period)
-    alt = _t(language, "bars_alt", what=what, period=period)
+    title = tr(language, "site.by", what=what, period=period)
+    alt = tr(language, "site.bars_alt", what=what, period=period)
     description = "; ".join(f"{label}: {value:.1f}%" for label, value in visible)
     return Chart(path, alt, csat_bars_svg(visible, title=title, description=description))
 
@@ -279,15 +172,15 @@ def _distribution(report: Report, language: Language, path: str) -> Chart | None
     if is_hidden(score, report.min_group) or not score.distribution:
         return None
     period = str(report.period)
-    title = _t(language, "distribution_caption", period=period)
+    title = tr(language, "site.distribution_caption", period=period)
     description = "; ".join(f"{k}: {score.distribution.get(k, 0)}" for k in range(1, 6))
     svg = distribution_svg(
         score.distribution,
         title=title,
         description=description,
-        axis_label=_t(language, "score"),
+        axis_label=tr(language, "site.score"),
     )
-    return Chart(path, _t(language, "distribution_alt", period=period), svg)
+    return Chart(path, tr(language, "site.distribution_alt", period=period), svg)
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -302,6 +195,28 @@ class Page:
     values: dict[str, object]
 
 
+#: The sections' headings by navigation id, and the name of one row of each table section.
+_SECTIONS: Final = {
+    "overview": N_("site.overview"),
+    "services": N_("site.services"),
+    "life_situations": N_("site.life_situations"),
+    "channels": N_("site.channels"),
+    "polls": N_("site.polls"),
+    "done": N_("site.done"),
+    "methodology": N_("site.methodology"),
+}
+_ONE: Final = {
+    "services": N_("site.service"),
+    "life_situations": N_("site.life_situation"),
+    "channels": N_("site.channel"),
+}
+_KINDS: Final = {
+    PeriodKind.WEEK: N_("site.kind_week"),
+    PeriodKind.MONTH: N_("site.kind_month"),
+    PeriodKind.QUARTER: N_("site.kind_quarter"),
+    PeriodKind.HALF: N_("site.kind_half"),
+    PeriodKind.YEAR: N_("site.kind_year"),
+}
 _NAV: Final = (
     ("overview", "index.html"),
     ("services", "services.html"),
@@ -325,24 +240,24 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         return made
 
     def compared(report: Report) -> str:
-        return _t(language, "compared", period=str(report.compared_with))
+        return tr(language, "site.compared", period=str(report.compared_with))
 
     overall = Table(
-        _t(language, "by", what=_t(language, "overall"), period=period),
-        _t(language, "group"),
+        tr(language, "site.by", what=tr(language, "site.overall"), period=period),
+        tr(language, "site.group"),
         (
             score_row(
-                _t(language, "all_services"), main.overall, main.overall_previous, k, language
+                tr(language, "site.all_services"), main.overall, main.overall_previous, k, language
             ),
         ),
         compared(main),
     )
     periods = Table(
-        _t(language, "periods_caption"),
-        _t(language, "period"),
+        tr(language, "site.periods_caption"),
+        tr(language, "site.period"),
         tuple(
             score_row(
-                f"{_t(language, 'kind_' + kind.value)}: {report.period}",
+                f"{tr(language, _KINDS[kind])}: {report.period}",
                 report.overall,
                 report.overall_previous,
                 k,
@@ -355,15 +270,15 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         Page(
             "index.html",
             "overview.html.j2",
-            _t(language, "overview"),
+            tr(language, "site.overview"),
             "overview",
             {
-                "lead": _t(language, "main_lead", period=period),
+                "lead": tr(language, "site.main_lead", period=period),
                 "overall": overall,
                 "periods": periods,
                 "distribution": chart(_distribution(main, language, "charts/distribution.svg")),
                 "distribution_table": _distribution_rows(main),
-                "distribution_caption": _t(language, "distribution_caption", period=period),
+                "distribution_caption": tr(language, "site.distribution_caption", period=period),
             },
         )
     ]
@@ -373,7 +288,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         ("life_situations", Dimension.LIFE_SITUATION, "life-situations.html"),
         ("channels", Dimension.CHANNEL, "channels.html"),
     ):
-        what = _t(language, key)
+        what = tr(language, _SECTIONS[key])
         rows = _rows(
             content,
             main,
@@ -384,8 +299,8 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
             else (lambda row: None),
         )
         table = Table(
-            _t(language, "by", what=what, period=period),
-            _t(language, key.rstrip("s") if key != "services" else "service"),
+            tr(language, "site.by", what=what, period=period),
+            tr(language, _ONE[key]),
             rows,
             compared(main),
         )
@@ -398,7 +313,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
                 {
                     "table": table,
                     "chart": chart(_bars(rows, main, what, language, f"charts/{key}.svg")),
-                    "no_chart": _t(language, "no_chart", k=k),
+                    "no_chart": tr(language, "site.no_chart", k=k),
                 },
             )
         )
@@ -408,8 +323,13 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         name = entry.title.get(language) if entry is not None else code
         tables = [
             Table(
-                _t(language, "by", what=_t(language, "overall"), period=str(report.period)),
-                _t(language, "service"),
+                tr(
+                    language,
+                    "site.by",
+                    what=tr(language, "site.overall"),
+                    period=str(report.period),
+                ),
+                tr(language, "site.service"),
                 (score_row(name, report.overall, report.overall_previous, k, language),),
                 compared(report),
             )
@@ -422,8 +342,13 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
             if rows:
                 tables.append(
                     Table(
-                        _t(language, "by", what=_t(language, key), period=str(report.period)),
-                        _t(language, key.rstrip("s")),
+                        tr(
+                            language,
+                            "site.by",
+                            what=tr(language, _SECTIONS[key]),
+                            period=str(report.period),
+                        ),
+                        tr(language, _ONE[key]),
                         rows,
                     )
                 )
@@ -431,7 +356,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
             Page(
                 service_href(code),
                 "service.html.j2",
-                _t(language, "service_page", title=name),
+                tr(language, "site.service_page", title=name),
                 "services",
                 {
                     "tables": tables,
@@ -439,8 +364,8 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
                         _distribution(report, language, f"charts/service-{code}.svg")
                     ),
                     "distribution_table": _distribution_rows(report),
-                    "distribution_caption": _t(
-                        language, "distribution_caption", period=str(report.period)
+                    "distribution_caption": tr(
+                        language, "site.distribution_caption", period=str(report.period)
                     ),
                 },
             )
@@ -449,7 +374,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         Page(
             "polls.html",
             "polls.html.j2",
-            _t(language, "polls"),
+            tr(language, "site.polls"),
             "polls",
             {"windows": [_window_row(w, language) for w in content.windows]},
         )
@@ -458,7 +383,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         Page(
             "done.html",
             "done.html.j2",
-            _t(language, "done"),
+            tr(language, "site.done"),
             "done",
             {"measures": [measure_row(m, language) for m in content.measures]},
         )
@@ -467,7 +392,7 @@ def _pages(content: SiteContent, language: Language) -> tuple[list[Page], list[C
         Page(
             "methodology.html",
             "methodology.html.j2",
-            _t(language, "methodology"),
+            tr(language, "site.methodology"),
             "methodology",
             {
                 "asked": [
@@ -512,7 +437,7 @@ def measure_row(measure: DoneMeasure, language: Language) -> dict[str, str]:
     announcement reuses them, so both show the same figures)."""
 
     def figure(value: float | None) -> str:
-        return _number(value, 1, language) if value is not None else _t(language, "not_shown")
+        return _number(value, 1, language) if value is not None else tr(language, "site.not_shown")
 
     return {
         "problem": measure.problem,
@@ -549,7 +474,8 @@ def render_site(content: SiteContent) -> dict[str, bytes]:
         environment.get_template("choose.html.j2")
         .render(
             languages=[
-                (lang.value, _t(lang, "site"), _t(lang, "choose_language")) for lang in LANGUAGES
+                (lang.value, tr(lang, "site.site"), tr(lang, "site.choose_language"))
+                for lang in LANGUAGES
             ],
             body_name=content.body_name,
         )
@@ -564,7 +490,7 @@ def render_site(content: SiteContent) -> dict[str, bytes]:
             root = "../" * depth
             nav = [
                 {
-                    "label": _t(language, key),
+                    "label": tr(language, _SECTIONS[key]),
                     "href": root + href,
                     "current": key == page.nav,
                 }
@@ -573,20 +499,20 @@ def render_site(content: SiteContent) -> dict[str, bytes]:
             other = Language.EN if language == Language.RU else Language.RU
             html = environment.get_template(page.template).render(
                 lang=language.value,
-                t={key: texts[language] for key, texts in _T.items()},
+                t=template_texts(language),
                 title=page.title,
-                site_title=_t(language, "site"),
+                site_title=tr(language, "site.site"),
                 body_name=content.body_name,
                 nav=nav,
                 root=root,
                 css="../" + root + "style.css",
                 other_lang=other.value,
-                other_label=_t(language, "other_language"),
+                other_label=tr(language, "site.other_language"),
                 other_href="../" + root + other.value + "/" + page.path,
-                too_few=_t(language, "too_few", k=content.min_group),
-                footer=_t(
+                too_few=tr(language, "site.too_few", k=content.min_group),
+                footer=tr(
                     language,
-                    "generated",
+                    "site.generated",
                     date=f"{content.generated_on:%d.%m.%Y}",
                     k=content.min_group,
                 ),
@@ -643,11 +569,11 @@ def results_text(content: SiteContent, language: Language, url: str | None = Non
     main = content.main
     k = content.min_group
     lines = [
-        f"<b>{escape(_t(language, 'site'))}</b>",
-        escape(_t(language, "main_lead", period=str(main.period))),
+        f"<b>{escape(tr(language, 'site.site'))}</b>",
+        escape(tr(language, "site.main_lead", period=str(main.period))),
     ]
     total = score_row(
-        _t(language, "all_services"), main.overall, main.overall_previous, k, language
+        tr(language, "site.all_services"), main.overall, main.overall_previous, k, language
     )
     lines.append(_line(total, language, k))
     for key, dimension in (
@@ -656,7 +582,7 @@ def results_text(content: SiteContent, language: Language, url: str | None = Non
     ):
         rows = _rows(content, main, dimension, language)
         if rows:
-            lines += ["", f"<b>{escape(_t(language, key))}</b>"]
+            lines += ["", f"<b>{escape(tr(language, _SECTIONS[key]))}</b>"]
             lines += [_line(row, language, k) for row in rows]
     if url:
         lines += ["", f'<a href="{escape(url, quote=True)}">{escape(url)}</a>']
@@ -665,5 +591,5 @@ def results_text(content: SiteContent, language: Language, url: str | None = Non
 
 def _line(row: ScoreRow, language: Language, k: int) -> str:
     if row.hidden:
-        return f"• {escape(row.title)} — {escape(_t(language, 'too_few', k=k))}"
+        return f"• {escape(row.title)} — {escape(tr(language, 'site.too_few', k=k))}"
     return f"• {escape(row.title)} — CSAT {row.csat}%, {row.mean} / 5, n = {row.n}"

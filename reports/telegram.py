@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Final
 
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
+from reports.figures import band_text as band_text
+from reports.figures import is_hidden as is_hidden
 from reports.model import (
-    Band,
     Dimension,
     GroupRow,
     NegativeGroup,
@@ -20,9 +21,9 @@ from reports.model import (
     Report,
     Score,
 )
-
-#: Telegram rejects longer message texts.
-MESSAGE_LIMIT: Final = 4096
+from reports.parameter_render import parameter_lines
+from reports.splitting import MESSAGE_LIMIT as MESSAGE_LIMIT
+from reports.splitting import split_message as split_message
 
 _TOP_GROUPS: Final = 10
 _TOP_PROBLEMS: Final = 10
@@ -32,139 +33,16 @@ _REPORT_COMMENT_CHARS: Final = 300
 _ALERT_COMMENT_CHARS: Final = 1500
 _TITLE_CHARS: Final = 120
 
-_TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "period": {
-        Language.RU: "Период: {period} (сравнение с {previous})",
-        Language.EN: "Period: {period} (compared with {previous})",
-    },
-    "overall": {Language.RU: "Итого", Language.EN: "Overall"},
-    "no_answers": {
-        Language.RU: "За период ответов нет.",
-        Language.EN: "No answers in this period.",
-    },
-    "too_few": {
-        Language.RU: "скрыто ради анонимности",
-        Language.EN: "hidden for anonymity",
-    },
-    "answers": {Language.RU: "Ответов: {n}", Language.EN: "Answers: {n}"},
-    "cannot_rate": {
-        Language.RU: " (затруднились оценить: {n})",
-        Language.EN: " (could not rate: {n})",
-    },
-    "csat_line": {Language.RU: "CSAT: {csat}{change}", Language.EN: "CSAT: {csat}{change}"},
-    "was": {Language.RU: "было {value}", Language.EN: "was {value}"},
-    "previous_hidden": {
-        Language.RU: "в прошлом периоде мало ответов",
-        Language.EN: "too few answers in the previous period",
-    },
-    "mean_line": {
-        Language.RU: "Средняя оценка: {mean} — {band}",
-        Language.EN: "Mean score: {mean} — {band}",
-    },
-    "distribution": {Language.RU: "Оценки: {line}", Language.EN: "Scores: {line}"},
-    "pp": {Language.RU: "п.п.", Language.EN: "pp"},
-    "group_line": {
-        Language.RU: "• {title} — {n} отв., CSAT {csat}{change}, ср. {mean}",
-        Language.EN: "• {title} — {n} ans., CSAT {csat}{change}, mean {mean}",
-    },
-    "group_empty": {Language.RU: "• {title} — нет оценок", Language.EN: "• {title} — no scores"},
-    "more_groups": {
-        Language.RU: "…и ещё {k} (все — в таблице)",
-        Language.EN: "…and {k} more (all in the workbook)",
-    },
-    Dimension.SERVICE: {Language.RU: "Услуги", Language.EN: "Services"},
-    Dimension.CHANNEL: {Language.RU: "Каналы", Language.EN: "Channels"},
-    Dimension.LIFE_SITUATION: {
-        Language.RU: "Жизненные ситуации",
-        Language.EN: "Life situations",
-    },
-    "problems": {Language.RU: "Проблемы", Language.EN: "Problems"},
-    "problem_line": {
-        Language.RU: "• {title} — {prevalence} ({n} чел.), приоритет {band}",
-        Language.EN: "• {title} — {prevalence} ({n} people), priority {band}",
-    },
-    "problem_line_no_priority": {
-        Language.RU: "• {title} — {prevalence} ({n} чел.)",
-        Language.EN: "• {title} — {prevalence} ({n} people)",
-    },
-    "more_problems": {
-        Language.RU: "…и ещё {k} (карта болей — в таблице)",
-        Language.EN: "…and {k} more (pain map in the workbook)",
-    },
-    "nps": {
-        Language.RU: "<b>NPS</b>: {value} (n = {n}; 9–10: {p}, 7–8: {m}, 0–6: {d})",
-        Language.EN: "<b>NPS</b>: {value} (n = {n}; 9–10: {p}, 7–8: {m}, 0–6: {d})",
-    },
-    "nps_hidden": {Language.RU: "<b>NPS</b>: {hidden}", Language.EN: "<b>NPS</b>: {hidden}"},
-    "drop_off": {Language.RU: "Прохождение опроса", Language.EN: "Completion"},
-    "drop_off_line": {
-        Language.RU: "Начали: {started}, завершили: {completed} ({rate})",
-        Language.EN: "Started: {started}, completed: {completed} ({rate})",
-    },
-    "quit_points": {
-        Language.RU: "Чаще всего прекращали: {items}",
-        Language.EN: "Most often stopped at: {items}",
-    },
-    "comments": {Language.RU: "Комментарии", Language.EN: "Comments"},
-    "comments_count": {Language.RU: " ({shown} из {total})", Language.EN: " ({shown} of {total})"},
-    "comments_hidden": {
-        Language.RU: "Комментарии не показаны: слишком мало ответов для анонимности.",
-        Language.EN: "Comments are not shown: too few answers to keep them anonymous.",
-    },
-    "threshold_note": {
-        Language.RU: (
-            "Без цифр показаны группы, где меньше {n} ответов, и те, что вместе с другими"
-            " отчётами позволили бы выделить такую группу (анонимность)."
-        ),
-        Language.EN: (
-            "Groups with fewer than {n} answers, and those that together with other reports"
-            " would single one out, are shown without figures (anonymity)."
-        ),
-    },
-    "alert_title": {
-        Language.RU: "⚠️ Оценки {scores} из 5 за {period}",
-        Language.EN: "⚠️ Scores of {scores} out of 5 in {period}",
-    },
-    "alert_service": {
-        Language.RU: "<b>{title}</b> — {n} чел.",
-        Language.EN: "<b>{title}</b> — {n} people",
-    },
-    "alert_problems": {
-        Language.RU: "Что мешало: {items}",
-        Language.EN: "What got in the way: {items}",
-    },
-    "alert_comments": {Language.RU: "Комментарии:", Language.EN: "Comments:"},
-    "alert_note": {
-        Language.RU: (
-            "Только услуги, где таких оценок не меньше {n}, за закрытую неделю: отдельный"
-            " ответ по сообщению не определить."
-        ),
-        Language.EN: (
-            "Only services with at least {n} such scores, over a closed week: no single"
-            " answer can be told from this message."
-        ),
-    },
-}
 
-_BANDS: Final[dict[Band, dict[Language, str]]] = {
-    Band.HIGH: {Language.RU: "высокий", Language.EN: "high"},
-    Band.MEDIUM: {Language.RU: "средний", Language.EN: "medium"},
-    Band.LOW: {Language.RU: "низкий", Language.EN: "low"},
+_DIMENSIONS: Final = {
+    Dimension.SERVICE: N_("report.service"),
+    Dimension.CHANNEL: N_("report.channel"),
+    Dimension.LIFE_SITUATION: N_("report.life_situation"),
 }
 
 
 def _quoted(text: str, language: Language) -> str:
     return f"«{text}»" if language == Language.RU else f"“{text}”"
-
-
-def _t(language: Language, key: str, **values: object) -> str:
-    text = _TEXTS[key][language]
-    return text.format(**values) if values else text
-
-
-def band_text(band: Band, language: Language = Language.RU) -> str:
-    """The band as a word: высокий / средний / низкий."""
-    return _BANDS[band][language]
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -184,12 +62,7 @@ def _change(change: float | None, language: Language) -> str:
         return ""
     rounded = round(change, 1)
     arrow = "▲" if rounded > 0 else "▼" if rounded < 0 else "="
-    return f"{arrow} {_number(abs(rounded), 1, language)} {_t(language, 'pp')}"
-
-
-def is_hidden(score: Score, min_group: int) -> bool:
-    """True when a score may show no figures: suppressed, or (defensively) below the threshold."""
-    return score.suppressed or 0 < score.n < min_group
+    return f"{arrow} {_number(abs(rounded), 1, language)} {tr(language, 'report.pp')}"
 
 
 _HIDDEN: Final = Score(n=0, suppressed=True)
@@ -268,7 +141,7 @@ def _esc(text: str, limit: int = _TITLE_CHARS) -> str:
 
 
 def _hidden_text(min_group: int, language: Language) -> str:
-    return html.escape(_t(language, "too_few", n=min_group), quote=False)
+    return html.escape(tr(language, "report.too_few", n=min_group), quote=False)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -276,37 +149,39 @@ def _hidden_text(min_group: int, language: Language) -> str:
 
 def _overall_lines(report: Report, language: Language) -> list[str]:
     score, previous, min_group = report.overall, report.overall_previous, report.min_group
-    header = f"<b>{_t(language, 'overall')}</b>"
+    header = f"<b>{tr(language, 'report.overall')}</b>"
     if is_hidden(score, min_group):
         return [f"{header}: {_hidden_text(min_group, language)}"]
     if score.n == 0:
-        return [header, _t(language, "no_answers")]
-    answers = _t(language, "answers", n=score.n)
+        return [header, tr(language, "report.no_answers")]
+    answers = tr(language, "report.answers", n=score.n)
     if score.cannot_rate:
-        answers += _t(language, "cannot_rate", n=score.cannot_rate)
+        answers += tr(language, "report.cannot_rate", n=score.cannot_rate)
     lines = [header, answers]
     if score.csat is not None:
         change = csat_change(score, previous, min_group)
         details: list[str] = []
         if change is not None and previous.csat is not None:
             details.append(_change(change, language))
-            details.append(_t(language, "was", value=_percent(previous.csat, language)))
+            details.append(tr(language, "report.was", value=_percent(previous.csat, language)))
         elif is_hidden(previous, min_group):
-            details.append(_t(language, "previous_hidden"))
+            details.append(tr(language, "report.previous_hidden"))
         suffix = f" ({'; '.join(details)})" if details else ""
-        lines.append(_t(language, "csat_line", csat=_percent(score.csat, language), change=suffix))
+        lines.append(
+            tr(language, "report.csat_line", csat=_percent(score.csat, language), change=suffix)
+        )
     if score.mean is not None and score.band is not None:
         lines.append(
-            _t(
+            tr(
                 language,
-                "mean_line",
+                "report.mean_line",
                 mean=_number(score.mean, 2, language),
                 band=band_text(score.band, language),
             )
         )
     if score.distribution:
         parts = [f"{k}★ {score.distribution.get(k, 0)}" for k in range(5, 0, -1)]
-        lines.append(_t(language, "distribution", line=" · ".join(parts)))
+        lines.append(tr(language, "report.distribution", line=" · ".join(parts)))
     return lines
 
 
@@ -326,11 +201,11 @@ def _group_line(row: GroupRow, min_group: int, language: Language) -> str:
     if is_hidden(score, min_group):
         return f"• {title} — {_hidden_text(min_group, language)}"
     if score.csat is None or score.mean is None:
-        return _t(language, "group_empty", title=title)
+        return tr(language, "report.group_empty", title=title)
     change = _change(csat_change(score, row.previous, min_group), language)
-    return _t(
+    return tr(
         language,
-        "group_line",
+        "report.group_line",
         title=title,
         n=score.n,
         csat=_percent(score.csat, language),
@@ -343,11 +218,11 @@ def _group_section(report: Report, dimension: Dimension, language: Language) -> 
     rows = sorted_groups(report.by(dimension), report.min_group)
     if not rows:
         return []
-    lines = [f"<b>{_t(language, dimension)}</b>"]
+    lines = [f"<b>{tr(language, _DIMENSIONS[dimension])}</b>"]
     lines += [_group_line(row, report.min_group, language) for row in rows[:_TOP_GROUPS]]
     if len(rows) > _TOP_GROUPS:
         # No figures for the rest: a sum next to the shown groups could reveal a hidden one.
-        lines.append(_t(language, "more_groups", k=len(rows) - _TOP_GROUPS))
+        lines.append(tr(language, "report.more_groups", k=len(rows) - _TOP_GROUPS))
     return lines
 
 
@@ -366,7 +241,7 @@ def _problem_section(report: Report, language: Language) -> list[str]:
     rows = [p for p in sorted_problems(report.problems) if not p.suppressed]
     if not rows:
         return []
-    lines = [f"<b>{_t(language, 'problems')}</b>"]
+    lines = [f"<b>{tr(language, 'report.problems')}</b>"]
     for problem in rows[:_TOP_PROBLEMS]:
         values = {
             "title": _esc(problem.title),
@@ -375,11 +250,13 @@ def _problem_section(report: Report, language: Language) -> list[str]:
         }
         band = problem.priority_band
         if band is None:
-            lines.append(_t(language, "problem_line_no_priority", **values))
+            lines.append(tr(language, "report.problem_line_no_priority", **values))
         else:
-            lines.append(_t(language, "problem_line", band=band_text(band, language), **values))
+            lines.append(
+                tr(language, "report.problem_line", band=band_text(band, language), **values)
+            )
     if len(rows) > _TOP_PROBLEMS:
-        lines.append(_t(language, "more_problems", k=len(rows) - _TOP_PROBLEMS))
+        lines.append(tr(language, "report.more_problems", k=len(rows) - _TOP_PROBLEMS))
     return lines
 
 
@@ -387,12 +264,12 @@ def _nps_lines(nps: Nps | None, min_group: int, language: Language) -> list[str]
     if nps is None or nps.n == 0:
         return []
     if nps.suppressed or nps.n < min_group or nps.value is None:
-        return [_t(language, "nps_hidden", hidden=_hidden_text(min_group, language))]
+        return [tr(language, "report.nps_hidden", hidden=_hidden_text(min_group, language))]
     value = round(nps.value)
     return [
-        _t(
+        tr(
             language,
-            "nps",
+            "report.nps",
             value=f"+{value}" if value > 0 else str(value),
             n=nps.n,
             p=nps.promoters,
@@ -408,10 +285,10 @@ def _drop_off_lines(report: Report, language: Language) -> list[str]:
         return []
     rate = drop_off.completion_rate
     lines = [
-        f"<b>{_t(language, 'drop_off')}</b>",
-        _t(
+        f"<b>{tr(language, 'report.drop_off')}</b>",
+        tr(
             language,
-            "drop_off_line",
+            "report.drop_off_line",
             started=drop_off.started,
             completed=drop_off.completed,
             rate=_percent(rate, language) if rate is not None else "—",
@@ -425,20 +302,20 @@ def _drop_off_lines(report: Report, language: Language) -> list[str]:
             if q.quits > 0 and not q.suppressed
         )
         if items:
-            lines.append(_t(language, "quit_points", items=items))
+            lines.append(tr(language, "report.quit_points", items=items))
     return lines
 
 
 def _comment_lines(report: Report, language: Language) -> list[str]:
     if report.comments_suppressed:
-        return [_t(language, "comments_hidden")]
+        return [tr(language, "report.comments_hidden")]
     if not report.comments:
         return []
     shown = report.comments[:_REPORT_COMMENTS]
     count = ""
     if len(report.comments) > len(shown):
-        count = _t(language, "comments_count", shown=len(shown), total=len(report.comments))
-    lines = [f"<b>{_t(language, 'comments')}</b>{count}"]
+        count = tr(language, "report.comments_count", shown=len(shown), total=len(report.comments))
+    lines = [f"<b>{tr(language, 'report.comments')}</b>{count}"]
     lines += [f"— {_quoted(_esc(text, _REPORT_COMMENT_CHARS), language)}" for text in shown]
     return lines
 
@@ -452,16 +329,15 @@ def _anything_hidden(report: Report) -> bool:
 
 
 def _parameter_lines(report: Report, language: Language) -> list[str]:
-    # Imported here: reports.parameter_render builds on this module's helpers.
-    from reports.parameter_render import parameter_lines
-
     return parameter_lines(report.parameters, language)
 
 
 def render_report_text(report: Report, language: Language = Language.RU) -> str:
     """The whole report as one HTML text whose every line is self-contained."""
     report = protect(report)
-    period = _t(language, "period", period=str(report.period), previous=str(report.compared_with))
+    period = tr(
+        language, "report.period", period=str(report.period), previous=str(report.compared_with)
+    )
     sections: list[list[str]] = [
         [f"<b>📊 {_esc(report.title, 200)}</b>", period],
         _overall_lines(report, language),
@@ -473,7 +349,7 @@ def render_report_text(report: Report, language: Language = Language.RU) -> str:
         _comment_lines(report, language),
     ]
     if _anything_hidden(report):
-        sections.append([f"<i>{_t(language, 'threshold_note', n=report.min_group)}</i>"])
+        sections.append([f"<i>{tr(language, 'report.threshold_note', n=report.min_group)}</i>"])
     return "\n\n".join("\n".join(lines) for lines in sections if lines)
 
 
@@ -500,161 +376,22 @@ def render_negative_digest(
     if not groups:
         return []
     scores = "1" if threshold <= 1 else f"1–{threshold}"
-    blocks = [
-        f"<b>{html.escape(_t(language, 'alert_title', scores=scores, period=str(period)))}</b>"
-    ]
+    title = tr(language, "report.alert_title", scores=scores, period=str(period))
+    blocks = [f"<b>{html.escape(title)}</b>"]
     for group in sorted(groups, key=lambda g: g.title.casefold()):
-        lines = [_t(language, "alert_service", title=_esc(group.title), n=group.negatives)]
+        lines = [tr(language, "report.alert_service", title=_esc(group.title), n=group.negatives)]
         if group.problems:
             items = "; ".join(f"{_esc(title)} — {count}" for title, count in group.problems)
-            lines.append(_t(language, "alert_problems", items=items))
+            lines.append(tr(language, "report.alert_problems", items=items))
         if group.comments:
-            lines.append(_t(language, "alert_comments"))
+            lines.append(tr(language, "report.alert_comments"))
             lines += [
                 f"— {_quoted(_esc(text, _ALERT_COMMENT_CHARS), language)}"
                 for text in group.comments
             ]
         blocks.append("\n".join(lines))
-    blocks.append(f"<i>{_t(language, 'alert_note', n=min_group)}</i>")
+    blocks.append(f"<i>{tr(language, 'report.alert_note', n=min_group)}</i>")
     return split_message("\n\n".join(blocks))
 
 
 # --- splitting ----------------------------------------------------------------------------------
-
-_TAG: Final = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^<>]*?(/?)>")
-_TOKEN: Final = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);|[^<&]+|[<&]")
-_Stack = tuple[tuple[str, str], ...]  # open tags: (name, the opening tag as written)
-
-
-def _size(text: str) -> int:
-    # Telegram counts UTF-16 code units; an emoji outside the BMP takes two.
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _advance(stack: _Stack, piece: str) -> _Stack:
-    """The open tags after `piece`, given those open before it."""
-    if "<" not in piece:
-        return stack
-    result = list(stack)
-    for match in _TAG.finditer(piece):
-        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3)
-        if closing:
-            for index in range(len(result) - 1, -1, -1):
-                if result[index][0] == name:
-                    del result[index:]
-                    break
-        elif not self_closing:
-            result.append((name, match.group(0)))
-    return tuple(result)
-
-
-def _closers(stack: _Stack) -> str:
-    return "".join(f"</{name}>" for name, _ in reversed(stack))
-
-
-def _openers(stack: _Stack) -> str:
-    return "".join(opening for _, opening in stack)
-
-
-def _visible(chunk: str) -> bool:
-    return bool(_TAG.sub("", chunk).strip())
-
-
-class _Packer:
-    """Fills messages piece by piece, closing tags left open at a cut and reopening them next."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.chunks: list[str] = []
-        self.stack: _Stack = ()
-        self.body = ""
-        self.empty = True
-
-    def add(self, piece: str, separator: str) -> bool:
-        """Append `piece` if it fits with its closing tags; tell whether it did."""
-        stack = _advance(self.stack, piece)
-        body = self.body + ("" if self.empty else separator) + piece
-        if _size(body) + _size(_closers(stack)) > self.limit:
-            return False
-        self.body, self.stack, self.empty = body, stack, False
-        return True
-
-    def room(self) -> int:
-        return self.limit - _size(self.body) - _size(_closers(self.stack))
-
-    def flush(self) -> None:
-        chunk = (self.body + _closers(self.stack)).strip()
-        if _visible(chunk):
-            self.chunks.append(chunk)
-        self.body, self.empty = _openers(self.stack), True
-
-    def cut(self, piece: str) -> None:
-        """Place a piece too long for one message: cut between tags, entities and words."""
-        self.flush()
-        for match in _TOKEN.finditer(piece):
-            token = match.group(0)
-            if token in ("<", "&"):  # a stray character in otherwise valid HTML
-                token = html.escape(token)
-            is_text = not token.startswith(("<", "&"))
-            while token:
-                if not is_text:
-                    if not self.add(token, ""):
-                        self._fresh_or_fail()
-                        if not self.add(token, ""):
-                            raise ValueError(f"limit {self.limit} is too small for {token!r}")
-                    break
-                taken = self._fitting_prefix(token)
-                if not taken:
-                    self._fresh_or_fail()
-                    continue
-                self.add(taken, "")
-                token = token[len(taken) :]
-                if token:
-                    self.flush()
-
-    def _fresh_or_fail(self) -> None:
-        if self.empty:
-            raise ValueError(f"limit {self.limit} is too small for the open tags")
-        self.flush()
-
-    def _fitting_prefix(self, text: str) -> str:
-        room = self.room()
-        if _size(text) <= room:
-            return text
-        end = 0
-        used = 0
-        for char in text:
-            used += 2 if ord(char) > 0xFFFF else 1
-            if used > room:
-                break
-            end += 1
-        space = text.rfind(" ", 0, end)
-        # Prefer a word boundary unless that wastes most of the message.
-        if space > end // 2:
-            end = space + 1
-        return text[:end]
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split HTML text into messages of at most `limit` UTF-16 units (Telegram's measure).
-
-    Paragraphs (blank-line separated) stay together when they fit, then lines; a line longer
-    than the limit is cut between tags, entities and preferably words. A tag open at a cut is
-    closed at the end of one message and reopened at the start of the next.
-    """
-    packer = _Packer(limit)
-    for paragraph in text.split("\n\n"):
-        if packer.add(paragraph, "\n\n"):
-            continue
-        packer.flush()
-        if packer.add(paragraph, ""):
-            continue
-        for index, line in enumerate(paragraph.split("\n")):
-            separator = "\n" if index else "\n\n"
-            if packer.add(line, separator):
-                continue
-            packer.flush()
-            if not packer.add(line, ""):
-                packer.cut(line)
-    packer.flush()
-    return packer.chunks

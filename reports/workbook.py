@@ -10,19 +10,33 @@ import enum
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Final
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, Protection
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
-from reports.model import Band, Dimension, Report, Score, TrendPoint, priority_band
-from reports.painmap_import import STATUS_TITLES, PainMapLine
+from reports.model import Dimension, Report, Score, TrendPoint
+from reports.painmap_import import PainMapLine
+from reports.painmap_sheet import ALL_TOUCHPOINTS, pain_map_rows, pain_map_sheet
+from reports.painmap_sheet import (
+    PAIN_MAP_COLUMNS as PAIN_MAP_COLUMNS,
+)
+from reports.painmap_sheet import (
+    PROBLEMS as PROBLEMS,
+)
+from reports.painmap_sheet import (
+    add_pain_map_sheet as add_pain_map_sheet,
+)
+from reports.parameter_render import add_parameter_sheets
+from reports.sheet import BANDS as _BANDS
+from reports.sheet import COUNT as _COUNT
+from reports.sheet import DATE as _DATE
+from reports.sheet import HIDDEN
+from reports.sheet import MEAN as _MEAN
+from reports.sheet import PERCENT as _PERCENT
+from reports.sheet import PP as _PP
+from reports.sheet import Sheet as _Sheet
+from reports.sheet import Value as _Value
 from reports.telegram import csat_change, is_hidden, protect, sorted_groups, sorted_problems
 
 SUMMARY: Final = "Сводка"
@@ -31,38 +45,10 @@ SHEETS: Final[dict[Dimension, str]] = {
     Dimension.CHANNEL: "Каналы",
     Dimension.LIFE_SITUATION: "Жизненные ситуации",
 }
-PROBLEMS: Final = "Проблемы"
 TREND: Final = "Динамика"
 RESPONSES: Final = "Ответы"
 COMMENTS: Final = "Комментарии"
-HIDDEN: Final = "скрыто"
 
-#: Pain map columns, Procedure Appendix 1; then three reference figures behind the priority,
-#: and the touchpoint the map may be grouped by (§3.7; after the columns of older exports).
-PAIN_MAP_COLUMNS: Final = (
-    "№",
-    "Процесс",
-    "Проблема / потенциальная потребность",
-    "Распространённость",
-    "Приоритет",
-    "Меры",
-    "Ответственный",
-    "Срок",
-    "Статус",
-    "Назвали, чел.",
-    "Средняя оценка назвавших",
-    "Индекс приоритета",
-    "Источник",
-    "Период данных",
-    "Точка взаимодействия",
-    # Hidden and locked: the pain (and measure) a row belongs to, for the round trip
-    # (reports.painmap_import).
-    "Ключ",
-)
-#: Columns an officer edits on the protected pain map sheet.
-_EDITABLE: Final = frozenset(range(5, 9))
-#: A pain of the whole process, not of one touchpoint.
-ALL_TOUCHPOINTS: Final = "все каналы"
 GROUP_COLUMNS: Final = (
     "Название",
     "Ответов (n)",
@@ -72,118 +58,6 @@ GROUP_COLUMNS: Final = (
     "CSAT, пред. период",
     "Изменение CSAT, п.п.",
 )
-
-_PERCENT: Final = "0.0%"
-_MEAN: Final = "0.00"
-_COUNT: Final = "0"
-_DATE: Final = "DD.MM.YYYY"
-_PP: Final = '+0.0" п.п.";-0.0" п.п.";0.0" п.п."'
-_CELL_CHARS: Final = 32_767  # Excel's limit for one cell
-_WIDTH_SAMPLE: Final = 500
-_BOLD: Final = Font(bold=True)
-_WRAP: Final = Alignment(wrap_text=True, vertical="top")
-_UNLOCKED: Final = Protection(locked=False)
-_BANDS: Final = {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"}
-
-_Value = str | int | float | date | None
-
-
-class _Sheet:
-    """A write-only sheet: header row bold and frozen, column widths from the content."""
-
-    def __init__(
-        self,
-        book: Workbook,
-        title: str,
-        header: Sequence[str],
-        rows: Sequence[Sequence[_Value | tuple[_Value, str]]],
-        *,
-        wide: Mapping[int, float] | None = None,
-        editable: frozenset[int] | None = None,
-        hidden: Sequence[int] = (),
-    ) -> None:
-        sheet: WriteOnlyWorksheet = book.create_sheet(title)
-        sheet.freeze_panes = "A2"
-        widths = [len(name) for name in header]
-        for row in rows[:_WIDTH_SAMPLE]:
-            for index, item in enumerate(row):
-                value = item[0] if isinstance(item, tuple) else item
-                if index < len(widths):
-                    widths[index] = max(widths[index], _width(value))
-        # Set in WriteOnlyWorksheet.__init__; the stubs do not declare it.
-        dimensions: DimensionHolder[str, ColumnDimension] = sheet.column_dimensions  # type: ignore[attr-defined]
-        for index, width in enumerate(widths):
-            letter = get_column_letter(index + 1)
-            given = (wide or {}).get(index)
-            dimensions[letter].width = given or min(max(width + 2, 8), 60)
-            dimensions[letter].hidden = index in hidden
-        sheet.append([_cell(sheet, name, bold=True) for name in header])
-        for row in rows:
-            cells = [_cell(sheet, *_split(item)) for item in row]
-            for index in editable or ():
-                if index < len(cells):
-                    cells[index].protection = _UNLOCKED
-            sheet.append(cells)
-        if editable is not None:
-            # Locked but for the editable columns; sorting, filtering and row insertion
-            # stay allowed. No password: it only guards against slips.
-            protection = sheet.protection  # type: ignore[attr-defined]
-            protection.sheet = True
-            protection.sort = False
-            protection.autoFilter = False
-            protection.insertRows = False
-            protection.formatColumns = False
-
-
-def _split(item: _Value | tuple[_Value, str]) -> tuple[_Value, str | None]:
-    return item if isinstance(item, tuple) else (item, None)
-
-
-def _width(value: _Value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, float):
-        return 8
-    if isinstance(value, date):
-        return 10
-    return max((len(line) for line in str(value).splitlines()), default=0)
-
-
-def _text(value: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:_CELL_CHARS]
-
-
-def _storable(value: _Value) -> str | float | datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        # Excel keeps days as date-times anyway; midnight with a day format reads as the day.
-        return datetime.combine(value, time())
-    return value
-
-
-def _cell(
-    sheet: WriteOnlyWorksheet,
-    value: _Value,
-    number_format: str | None = None,
-    *,
-    bold: bool = False,
-) -> Cell:
-    if isinstance(value, str):
-        value = _text(value)
-    cell = WriteOnlyCell(sheet, value=_storable(value))
-    if isinstance(value, str):
-        # A comment starting with "=" must stay text, never become a formula.
-        cell.data_type = "s"
-        if "\n" in value or len(value) > 60:  # 60: the widest column made from content
-            cell.alignment = _WRAP
-    if isinstance(value, date):
-        cell.number_format = _DATE
-    if number_format:
-        cell.number_format = number_format
-    if bold:
-        cell.font = _BOLD
-    return cell
 
 
 def _hidden(min_group: int) -> str:
@@ -360,35 +234,6 @@ def _problem_rows(report: Report) -> list[list[_Value | tuple[_Value, str]]]:
     return rows
 
 
-def _pain_map_rows(lines: Sequence[PainMapLine]) -> list[list[_Value | tuple[_Value, str]]]:
-    """The persisted pain map: each row names its own process (reports.painmap_import)."""
-    rows: list[list[_Value | tuple[_Value, str]]] = []
-    for number, line in enumerate(lines, start=1):
-        band = None if line.hidden else priority_band(line.priority)
-        figure = HIDDEN if line.hidden else None
-        rows.append(
-            [
-                number,
-                line.process,
-                line.problem,
-                figure or (line.prevalence, _PERCENT),
-                figure or (_BANDS[band] if band is not None else None),
-                line.measure,
-                line.responsible,
-                (line.deadline, _DATE),
-                STATUS_TITLES.get(line.status or "", None),
-                figure or line.respondents,
-                figure or (line.mean_overall, _MEAN),
-                figure or (line.priority, "0.00"),
-                line.source,
-                line.figures_period,
-                line.touchpoint or ALL_TOUCHPOINTS,
-                line.key,
-            ]
-        )
-    return rows
-
-
 def _trend_rows(
     trend: Sequence[TrendPoint], titles: Mapping[str | None, str], min_group: int
 ) -> list[list[_Value | tuple[_Value, str]]]:
@@ -433,27 +278,7 @@ def _response_rows(
 
 
 def _add_parameter_sheets(book: Workbook, report: Report) -> None:
-    # Imported here: reports.parameter_render builds on this module's sheet writer.
-    from reports.parameter_render import add_parameter_sheets
-
     add_parameter_sheets(book, report.parameters)
-
-
-def _pain_map_sheet(book: Workbook, rows: list[list[_Value | tuple[_Value, str]]]) -> None:
-    _Sheet(
-        book,
-        PROBLEMS,
-        PAIN_MAP_COLUMNS,
-        rows,
-        wide={0: 5, 3: 20, 4: 12, 5: 40, 6: 25, 7: 12, 8: 14},
-        editable=_EDITABLE,
-        hidden=(len(PAIN_MAP_COLUMNS) - 1,),
-    )
-
-
-def add_pain_map_sheet(book: Workbook, lines: Sequence[PainMapLine]) -> None:
-    """The persisted pain map's «Проблемы» sheet (the round trip's) in another workbook."""
-    _pain_map_sheet(book, _pain_map_rows(lines))
 
 
 def build_workbook(
@@ -480,7 +305,7 @@ def build_workbook(
     )
     for dimension, title in SHEETS.items():
         _Sheet(book, title, GROUP_COLUMNS, _group_rows(report, dimension))
-    _pain_map_sheet(book, _problem_rows(report) if pain_map is None else _pain_map_rows(pain_map))
+    pain_map_sheet(book, _problem_rows(report) if pain_map is None else pain_map_rows(pain_map))
     _add_parameter_sheets(book, report)
     if trend:
         titles: dict[str | None, str] = {

@@ -32,6 +32,8 @@ from pydantic import (
 
 from questionnaires.appeals import REGISTER_NO_LENGTH
 from questionnaires.errors import DefinitionError
+from questionnaires.i18n import N_, tr
+from questionnaires.schema import Language
 from questionnaires.yaml_source import parse_yaml, validate_model
 from reports.appeals import AppealsMonitoring, build_monitoring
 from reports.disclosure import DisclosurePolicy
@@ -196,19 +198,16 @@ class Problem(enum.StrEnum):
 
 
 PROBLEM_TEXTS: Final = {
-    "ru": {
-        Problem.MISSING: "нет значения",
-        Problem.BAD_DATE: "дата не распознана",
-        Problem.UNKNOWN: "значения нет в карте значений",
-        Problem.TOO_LONG: "слишком длинное значение",
-    },
-    "en": {
-        Problem.MISSING: "no value",
-        Problem.BAD_DATE: "date not recognised",
-        Problem.UNKNOWN: "value not in the value map",
-        Problem.TOO_LONG: "value too long",
-    },
+    Problem.MISSING: N_("appeals_import.problem.missing"),
+    Problem.BAD_DATE: N_("appeals_import.problem.bad_date"),
+    Problem.UNKNOWN: N_("appeals_import.problem.unknown"),
+    Problem.TOO_LONG: N_("appeals_import.problem.too_long"),
 }
+
+
+def _language(code: str) -> Language:
+    """An error's language by code ("ru", "en"); English for anything else."""
+    return Language.RU if code == Language.RU.value else Language.EN
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,20 +221,21 @@ class RowError:
     value: str = ""
 
     def describe(self, language: str = "en") -> str:
-        texts = PROBLEM_TEXTS.get(language, PROBLEM_TEXTS["en"])
-        text = f"{self.file}:{self.row}: {self.field}: {texts[self.problem]}"
+        problem = tr(_language(language), PROBLEM_TEXTS[self.problem])
+        text = f"{self.file}:{self.row}: {self.field}: {problem}"
         return text + (f" ({self.value[:40]!r})" if self.value else "")
 
 
 class RegisterError(Exception):
     """The file cannot be read as a register at all (no header, unreadable format)."""
 
-    def __init__(self, english: str, russian: str) -> None:
-        super().__init__(english)
-        self.texts = {"en": english, "ru": russian}
+    def __init__(self, key: str, /, **values: object) -> None:
+        super().__init__(tr(Language.EN, key, **values))
+        self.key = key
+        self.values = values
 
     def describe(self, language: str = "en") -> str:
-        return self.texts.get(language, self.texts["en"])
+        return tr(_language(language), self.key, **self.values)
 
 
 @dataclass(slots=True)
@@ -274,13 +274,11 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, Sequence[object]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # zipfile/openpyxl raise a zoo of types on a broken file
-        raise RegisterError(
-            f"not a readable XLSX workbook ({error})", f"файл XLSX не читается ({error})"
-        ) from error
+        raise RegisterError(N_("appeals_import.unreadable_xlsx"), error=error) from error
     try:
         sheet = book.active
         if sheet is None:
-            raise RegisterError("the workbook has no sheet", "в книге нет листов")
+            raise RegisterError(N_("appeals_import.no_sheet"))
         yield from enumerate(sheet.iter_rows(values_only=True), start=1)
     finally:
         book.close()
@@ -303,10 +301,7 @@ def _parse_or_explain(
         raise
     except (UnicodeDecodeError, csv.Error, ValueError, KeyError, OSError) as error:
         raise RegisterError(
-            f"{name}: the file cannot be read as a register ({type(error).__name__}); export it "
-            "again as CSV (UTF-8 or Windows-1251) or XLSX",
-            f"{name}: файл не читается как реестр ({type(error).__name__}); выгрузите его "
-            "заново в CSV (UTF-8 или Windows-1251) или XLSX",
+            N_("appeals_import.unreadable"), name=name, kind=type(error).__name__
         ) from error
 
 
@@ -337,10 +332,7 @@ def parse_register(
     if positions is None:
         headers = ", ".join(f"'{header}'" for _, header in fields)
         raise RegisterError(
-            f"{name}: no row among the first {HEADER_SCAN_ROWS} has every mapped header "
-            f"({headers})",
-            f"{name}: ни в одной из первых {HEADER_SCAN_ROWS} строк нет всех заголовков "
-            f"из карты столбцов ({headers})",
+            N_("appeals_import.no_header"), name=name, rows=HEADER_SCAN_ROWS, headers=headers
         )
     order = list(positions.items())
     # A register repeats few dates and words: each distinct cell is converted once.
@@ -484,15 +476,10 @@ class AppealsService:
         """Parse and upsert a register; with ``all_or_nothing`` one bad row writes nothing."""
         if len(data) > MAX_FILE_BYTES:
             megabytes = MAX_FILE_BYTES // (1024 * 1024)
-            raise RegisterError(
-                f"{name}: larger than {megabytes} MB", f"{name}: больше {megabytes} МБ"
-            )
+            raise RegisterError(N_("appeals_import.too_big"), name=name, megabytes=megabytes)
         label = source or mapping.source
         if not SOURCE.match(label):
-            raise RegisterError(
-                f"source '{label}': expected a code (a-z, 0-9, _ . -; at most 64)",
-                f"источник «{label}»: нужен код (a-z, 0-9, _ . -; не длиннее 64)",
-            )
+            raise RegisterError(N_("appeals_import.bad_source"), label=label)
         # Off the event loop: a large register takes seconds to parse, and people are answering.
         rows, errors, read = await asyncio.to_thread(_parse_or_explain, name, data, mapping)
         report = ImportReport(file=name, source=label, rows=read, valid=len(rows), errors=errors)

@@ -34,6 +34,7 @@ from questionnaires.campaigns import (
 )
 from questionnaires.catalog import Department
 from questionnaires.engine import Asked, Completed
+from questionnaires.i18n import tr
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire, Role, Text
@@ -203,8 +204,9 @@ def normalize_code(code: str) -> str | None:
 # imported above under their old names.
 
 
-def _number(value: float, digits: int = 1) -> str:
-    return f"{value:.{digits}f}".replace(".", ",")
+def _number(value: float, digits: int = 1, language: Language = Language.RU) -> str:
+    text = f"{value:.{digits}f}"
+    return text if language == Language.EN else text.replace(".", ",")
 
 
 def _esc(text: str) -> str:
@@ -215,17 +217,24 @@ def _period(opens_on: date, closes_on: date) -> str:
     return f"{opens_on:%d.%m.%Y}–{closes_on:%d.%m.%Y}"
 
 
-def _score_line(counts: GroupCounts) -> str:
+def _score_line(counts: GroupCounts, language: Language) -> str:
     csat, mean = counts.csat, counts.mean
     assert csat is not None and mean is not None
-    band = band_text(Band.of(mean))
-    return f"CSAT {_number(csat)}% · средняя оценка {_number(mean, 2)} из 5 — {band}"
+    return tr(
+        language,
+        "campaign.score_line",
+        csat=_number(csat, 1, language),
+        mean=_number(mean, 2, language),
+        band=band_text(Band.of(mean), language),
+    )
 
 
-def _group_line(group: DepartmentGroup, min_group: int) -> str:
+def _group_line(group: DepartmentGroup, min_group: int, language: Language) -> str:
+    title, n = _esc(group.title), group.counts.respondents
     if group.counts.n < min_group:
-        return f"• {_esc(group.title)} — {group.counts.respondents} отв., мало оценок"
-    return f"• {_esc(group.title)} — {group.counts.respondents} отв., {_score_line(group.counts)}"
+        return tr(language, "campaign.group_few", title=title, n=n)
+    line = _score_line(group.counts, language)
+    return tr(language, "campaign.group", title=title, n=n, line=line)
 
 
 def render_officer_results(
@@ -238,39 +247,40 @@ def render_officer_results(
     comments: Sequence[str],
     comments_hidden: bool,
     min_group: int,
+    language: Language = Language.RU,
 ) -> str:
     """The officers' message about a closed window (Telegram HTML, may need splitting)."""
-    origin = "открыт вручную" if window.origin == WindowOrigin.OFFICER else "по расписанию"
+    origin = tr(
+        language,
+        "campaign.origin_officer"
+        if window.origin == WindowOrigin.OFFICER
+        else "campaign.origin_schedule",
+    )
+    period = _period(window.opens_on, window.closes_on)
     lines = [
-        f"<b>Итоги опроса «{_esc(title)}»</b>",
-        f"Опрос шёл {_period(window.opens_on, window.closes_on)} ({origin}).",
+        tr(language, "campaign.results_title", title=_esc(title)),
+        tr(language, "campaign.ran", period=period, origin=origin),
     ]
     if total.respondents < min_group:
-        lines.append(
-            f"Ответов меньше {min_group}: цифры не показываются, чтобы сохранить анонимность."
-        )
+        lines.append(tr(language, "campaign.too_few", k=min_group))
         return "\n".join(lines)
-    lines.append(f"Ответов: {total.respondents}")
+    lines.append(tr(language, "campaign.answers", n=total.respondents))
     if total.n >= min_group:
-        lines.append(_score_line(total))
+        lines.append(_score_line(total, language))
         scores = " · ".join(f"{s} — {total.by_score[s - 1]}" for s in reversed(SCORES))
-        lines.append(f"Оценки: {scores}; затруднились оценить: {total.cannot_rate}")
+        lines.append(tr(language, "campaign.scores", scores=scores, cannot_rate=total.cannot_rate))
     else:
-        lines.append("Оценок слишком мало, чтобы показать удовлетворённость.")
+        lines.append(tr(language, "campaign.scores_few"))
     if departments:
-        lines += ["", "<b>По подразделениям</b>"]
-        lines += [_group_line(group, min_group) for group in departments]
+        lines += ["", tr(language, "campaign.by_department")]
+        lines += [_group_line(group, min_group, language) for group in departments]
     elif department_note:
-        lines += [
-            "",
-            f"Разбивка по подразделениям не показана: меньше двух подразделений с {min_group}"
-            " и более оценками.",
-        ]
+        lines += ["", tr(language, "campaign.departments_withheld", k=min_group)]
     if comments:
-        lines += ["", f"<b>Комментарии</b> (последние {len(comments)})"]
+        lines += ["", tr(language, "campaign.comments", n=len(comments))]
         lines += [f"• {_esc(comment)}" for comment in comments]
     elif comments_hidden:
-        lines += ["", "Комментарии не показаны: слишком мало ответов для анонимности."]
+        lines += ["", tr(language, "campaign.comments_hidden")]
     return "\n".join(lines)
 
 
@@ -281,33 +291,36 @@ def render_publication(
     total: GroupCounts,
     departments: Sequence[DepartmentGroup],
     min_group: int,
+    language: Language = Language.RU,
 ) -> str:
     """The public, anonymised results of a closed window: figures only, never free text."""
     lines = [
-        f"<b>Результаты опроса «{_esc(title)}»</b>",
-        f"Опрос проходил {_period(window.opens_on, window.closes_on)}.",
+        tr(language, "campaign.public_title", title=_esc(title)),
+        tr(language, "campaign.public_ran", period=_period(window.opens_on, window.closes_on)),
     ]
     if total.respondents < min_group or total.n < min_group:
-        lines.append(
-            "Ответов было слишком мало, чтобы публиковать цифры без риска для анонимности."
-        )
+        lines.append(tr(language, "campaign.public_too_few"))
     else:
-        lines.append(f"Ответили: {total.respondents}.")
+        lines.append(tr(language, "campaign.public_answered", n=total.respondents))
         csat, mean = total.csat, total.mean
         assert csat is not None and mean is not None
         lines.append(
-            f"Довольны {_number(csat)}% ответивших, средняя оценка — {_number(mean, 2)} из 5."
+            tr(
+                language,
+                "campaign.public_satisfied",
+                csat=_number(csat, 1, language),
+                mean=_number(mean, 2, language),
+            )
         )
         shown = [g for g in departments if g.counts.n >= min_group][:MAX_PUBLISHED_DEPARTMENTS]
         if len(shown) >= 2:
-            lines += ["", "<b>По подразделениям</b>"]
+            lines += ["", tr(language, "campaign.by_department")]
             for group in shown:
-                group_csat = group.counts.csat or 0.0
-                lines.append(f"• {_esc(group.title)} — довольны {_number(group_csat)}%")
-    lines += [
-        "",
-        "Спасибо всем, кто ответил! О решениях, принятых по итогам опроса, расскажем отдельно.",
-    ]
+                group_csat = _number(group.counts.csat or 0.0, 1, language)
+                lines.append(
+                    tr(language, "campaign.public_group", title=_esc(group.title), csat=group_csat)
+                )
+    lines += ["", tr(language, "campaign.public_thanks")]
     return "\n".join(lines)
 
 
@@ -975,36 +988,35 @@ class CampaignService:
             return None
         return f"https://t.me/{self._bot_username}?start={window_payload(window_id)}"
 
-    def _link(self, window_id: int) -> str:
+    def _link(self, window_id: int, language: Language = Language.RU) -> str:
         url = self.start_url(window_id)
         if url is not None:
-            return f'<a href="{html.escape(url)}">Пройти опрос</a>'
-        return (
-            f"Чтобы начать, отправьте боту команду <code>/start {window_payload(window_id)}</code>"
+            return f'<a href="{html.escape(url)}">{tr(language, "campaign.take_poll")}</a>'
+        return tr(language, "campaign.start_command", payload=window_payload(window_id))
+
+    def _invitation_text(
+        self, row: WindowRow, campaign: Campaign, language: Language = Language.RU
+    ) -> str:
+        title = _esc(self._title(row).get(language))
+        staff = campaign.audience == CampaignAudience.STAFF
+        lead = tr(language, "campaign.invite_staff" if staff else "campaign.invite", title=title)
+        return tr(
+            language,
+            "campaign.open_until",
+            lead=lead,
+            day=f"{row.closes_on:%d.%m.%Y}",
+            link=self._link(row.id, language),
         )
 
-    def _invitation_text(self, row: WindowRow, campaign: Campaign) -> str:
-        title = _esc(self._title(row).ru)
-        if campaign.audience == CampaignAudience.STAFF:
-            lead = (
-                f"Открыт анонимный опрос сотрудников «{title}». Мы не знаем, кто отвечает: "
-                "результаты показываются только обобщённо."
-            )
-        else:
-            lead = (
-                f"Приглашаем пройти опрос «{title}». Он анонимный, а ответы помогут "
-                "улучшить обслуживание."
-            )
-        return (
-            f"{lead}\nОпрос открыт до {row.closes_on:%d.%m.%Y} включительно.\n{self._link(row.id)}"
-        )
-
-    def _reminder_text(self, row: WindowRow, campaign: Campaign) -> str:
-        title = _esc(self._title(row).ru)
-        return (
-            f"Напоминаем: опрос «{title}» открыт до {row.closes_on:%d.%m.%Y} включительно. "
-            "Если вы ещё не ответили, это займёт несколько минут.\n"
-            f"{self._link(row.id)}"
+    def _reminder_text(
+        self, row: WindowRow, campaign: Campaign, language: Language = Language.RU
+    ) -> str:
+        return tr(
+            language,
+            "campaign.reminder",
+            title=_esc(self._title(row).get(language)),
+            day=f"{row.closes_on:%d.%m.%Y}",
+            link=self._link(row.id, language),
         )
 
     def _view(self, row: WindowRow) -> WindowView:

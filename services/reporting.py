@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from questionnaires.catalog import Catalog, Service
 from questionnaires.departments import shown_departments
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.chart_cache import drawn
 from reports.charts import csat_trend_png, distribution_png
@@ -159,7 +160,10 @@ class ReportingService:
 
     # --- reports ------------------------------------------------------------------------
 
-    def title(self, dimension: Dimension, code: str | None) -> str:
+    def title(
+        self, dimension: Dimension, code: str | None, language: Language = Language.RU
+    ) -> str:
+        """A group's name from the catalog, in `language` (Russian when it has no English)."""
         lookup = {
             Dimension.SERVICE: self.catalog.service,
             Dimension.CHANNEL: self.catalog.channel,
@@ -167,8 +171,8 @@ class ReportingService:
         }[dimension]
         entry = lookup(code) if code else None
         if entry is not None:
-            return entry.title.ru
-        return code or "не указано"
+            return entry.title.get(language)
+        return code or tr(language, "report.unspecified")
 
     @property
     def disclosure(self) -> DisclosurePolicy:
@@ -180,27 +184,34 @@ class ReportingService:
         return kinds[kinds.index(self._policy.disclosure.finest) :]
 
     async def report(
-        self, period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+        self,
+        period: Period,
+        scope: Scope,
+        title: str = "",
+        language: Language = Language.RU,
+        *,
+        parameters: bool = True,
     ) -> Report:
-        """The protected report; ``parameters=False`` leaves out the parameter section (the
-        costliest part) for callers that read only scores and problems (the pain map)."""
+        """The protected report of one period and scope, its title and group names in
+        ``language``; ``parameters=False`` leaves out the parameter section (the costliest
+        part) for callers that read only scores and problems (the pain map)."""
         with metrics.REPORT_SECONDS.time():
-            return await self._report(period, scope, title, parameters=parameters)
+            return await self._report(period, scope, title, language, parameters=parameters)
 
     async def _report(
-        self, period: Period, scope: Scope, title: str, *, parameters: bool
+        self, period: Period, scope: Scope, title: str, language: Language, *, parameters: bool
     ) -> Report:
         previous = calendar_previous(period)
         report = await build_report(
             self._sessions,
             roles=self._roles,
-            titles=self.title,
+            titles=lambda dimension, code: self.title(dimension, code, language),
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
             min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
-            title=title or self.default_title(scope),
+            title=title or self.default_title(scope, language),
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=previous,
         )
@@ -277,10 +288,11 @@ class ReportingService:
             weekly=self._policy.disclosure.weekly,
         )
 
-    def default_title(self, scope: Scope) -> str:
+    def default_title(self, scope: Scope, language: Language = Language.RU) -> str:
         if scope.service:
-            return f"Отчёт: {self.title(Dimension.SERVICE, scope.service)}"
-        return "Отчёт по всем услугам"
+            service = self.title(Dimension.SERVICE, scope.service, language)
+            return tr(language, "report.title_service", service=service)
+        return tr(language, "report.title_all")
 
     async def report_files(
         self, period: Period, scope: Scope, language: Language, title: str = ""
@@ -288,7 +300,7 @@ class ReportingService:
         """The message and charts an officer receives for one period and scope."""
         # Side by side: each reads in its own transaction on its own connection.
         report, trend = await asyncio.gather(
-            self.report(period, scope, title), self._trend(period, scope)
+            self.report(period, scope, title, language), self._trend(period, scope)
         )
         messages = render_report(report, language)
         if self.extras is not None:

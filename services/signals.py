@@ -21,6 +21,7 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires.campaigns import Campaign, WindowOrigin
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from questionnaires.triggers import TriggerFile, TriggerRule
 from reports.model import Dimension, Period, Scope
@@ -215,25 +216,28 @@ class SignalService:
             await self._store.mark_notified(proposal.id)
         return sent
 
-    def proposal_text(self, proposal: ProposalRow, rule: TriggerRule) -> str:
-        service = self._reporting.title(Dimension.SERVICE, proposal.service)
+    def proposal_text(
+        self, proposal: ProposalRow, rule: TriggerRule, language: Language = Language.RU
+    ) -> str:
+        service = self._reporting.title(Dimension.SERVICE, proposal.service, language)
         period = Period(proposal.period_start, proposal.period_end)
         campaign = self._campaign(rule)
         share = 100.0 * proposal.negatives / proposal.respondents if proposal.respondents else 0.0
         scores = ", ".join(str(score) for score in rule.scores)
-        what = escape(campaign.title.ru if campaign and campaign.title else rule.campaign)
-        return "\n".join(
-            [
-                "📈 <b>Предлагается внеплановый опрос</b> (Порядок, п. 3.3)",
-                f"Услуга: «{escape(service)}»",
-                f"Период: {period}",
-                f"Оценки {scores}: {proposal.negatives} из {proposal.respondents} "
-                f"({_percent(share)})",
-                f"Правило: {escape(rule.title.ru)}",
-                "",
-                f"Кнопка ниже откроет опрос «{what}» сегодня; приглашения уйдут подписчикам "
-                "в течение минуты.",
-            ]
+        what = escape(
+            campaign.title.get(language) if campaign and campaign.title else rule.campaign
+        )
+        return tr(
+            language,
+            "signals.proposal",
+            service=escape(service),
+            period=period,
+            scores=scores,
+            negatives=proposal.negatives,
+            respondents=proposal.respondents,
+            share=_percent(share, language),
+            rule=escape(rule.title.get(language)),
+            what=what,
         )
 
     def _campaign(self, rule: TriggerRule) -> Campaign | None:
@@ -360,28 +364,32 @@ class SignalService:
             logger.info("Negative batch of %s escalated", period)
         return sent
 
-    def escalation_text(self, batch: BatchRow) -> str:
+    def escalation_text(self, batch: BatchRow, language: Language = Language.RU) -> str:
         period = Period(batch.period_start, batch.period_end)
         if batch.scope == ALL_SERVICES:
-            who = "ответственные по всем услугам"
+            who = tr(language, "signals.escalation_all")
         else:
-            title = self._reporting.title(Dimension.SERVICE, batch.scope)
-            who = f"ответственный за услугу «{escape(title)}»"
-        return (
-            "⏰ <b>Эскалация: негативные оценки без реакции</b>\n"
-            f"Пакет сильно негативных оценок за {period} не отмечен «Принято к сведению» "
-            f"в течение {self._policy.escalation_hours} ч. Не отреагировал(и): {who}.\n"
-            "Пакет — ниже."
+            title = self._reporting.title(Dimension.SERVICE, batch.scope, language)
+            who = tr(language, "signals.escalation_one", title=escape(title))
+        return tr(
+            language,
+            "signals.escalation",
+            period=period,
+            hours=self._policy.escalation_hours,
+            who=who,
         )
 
 
-OPEN_BUTTON: Final = "Открыть внеплановый опрос"
-ACKNOWLEDGE_BUTTON: Final = "Принято к сведению"
+#: The buttons under a proposal and a negative batch (officers' language is not known to the
+#: scheduler's deliveries: Russian).
+OPEN_BUTTON: Final = tr(Language.RU, "signals.open_button")
+ACKNOWLEDGE_BUTTON: Final = tr(Language.RU, "signals.acknowledge_button")
 
 
 def _scope(batch: BatchRow) -> Scope:
     return Scope(service=None if batch.scope == ALL_SERVICES else batch.scope)
 
 
-def _percent(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",") + " %"
+def _percent(value: float, language: Language = Language.RU) -> str:
+    text = f"{value:.1f}"
+    return (text if language == Language.EN else text.replace(".", ",")) + " %"

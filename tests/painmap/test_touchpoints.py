@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.schema import Language
 from reports.model import Period, Report, Scope
 from storage.models_painmap import PainFigure
 from storage.painmap import ProcessKey, Span
@@ -151,10 +152,15 @@ async def test_the_refresh_asks_reports_without_their_parameter_section(desk: De
     original = reporting.report
 
     async def spy(
-        period: Period, scope: Scope, title: str = "", *, parameters: bool = True
+        period: Period,
+        scope: Scope,
+        title: str = "",
+        language: Language = Language.RU,
+        *,
+        parameters: bool = True,
     ) -> Report:
         asked.append(parameters)
-        return await original(period, scope, title, parameters=parameters)
+        return await original(period, scope, title, language, parameters=parameters)
 
     reporting.report = spy  # type: ignore[method-assign]
     await desk.service.refresh(OCTOBER)

@@ -88,7 +88,9 @@ async def test_a_web_and_a_telegram_response_land_in_one_report_by_channel(
         # The Telegram front calls the same service with the user id and the bot's link.
         wiring = stack.wiring
         dialog = DialogService(
-            feedback=wiring.services.feedback, campaigns=wiring.services.campaigns, funnel=wiring.services.funnel
+            feedback=wiring.services.feedback,
+            campaigns=wiring.services.campaigns,
+            funnel=wiring.services.funnel,
         )
         state = MemoryState()
         telegram_user = 777000111
