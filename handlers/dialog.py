@@ -62,14 +62,17 @@ class FsmDialogState:
         self._state = state
         # Whatever the FSM data holds; a dialog's is a TelegramDialogData (it has "p").
         self._loaded: dict[str, Any] = {}
+        self._message_id = 0
 
     @property
     def message_id(self) -> int:
-        """The message showing the step when the data was loaded (0 when none is known)."""
-        return int(self._loaded.get("m") or 0)
+        """The message showing the step (0 when none is known): as loaded, or as remembered
+        since; a clear keeps it, so a finished dialog's message can still lose its buttons."""
+        return self._message_id
 
     async def load(self) -> DialogData | None:
         self._loaded = await self._state.get_data()
+        self._message_id = int(self._loaded.get("m") or 0)
         return cast(TelegramDialogData, self._loaded) if self._loaded.get("p") else None
 
     async def save(self, data: DialogData) -> None:
@@ -79,6 +82,7 @@ class FsmDialogState:
         else:
             # A new dialog. Gathered, the two writes join one group commit of the storage.
             merged = dict(data)
+            self._message_id = 0
             await asyncio.gather(
                 self._state.set_state(Dialog.answering), self._state.set_data(merged)
             )
@@ -91,7 +95,7 @@ class FsmDialogState:
     async def remember_message(self, message_id: int) -> None:
         """The step is shown by this message now."""
         await self._state.update_data(m=message_id)
-        self._loaded["m"] = message_id
+        self._loaded["m"] = self._message_id = message_id
 
 
 async def is_answer_text(message: Message) -> bool:

@@ -368,9 +368,10 @@ def _asked(questionnaire: Questionnaire, progress: Progress, *, bump: bool = Fal
     effective = effective_answers(questionnaire, progress, upto=index)
     later = 0
     answers_so_far = dict(effective)
+    context = context_values(progress)
     for other in questionnaire.questions[index + 1 :]:
         # Count what will be shown given what is known; a later answer can still reveal more.
-        if is_visible(other, answers_so_far, context_values(progress)):
+        if is_visible(other, answers_so_far, context):
             later += 1
     prefill = progress["ans"].get(question.id)
     if (
@@ -402,10 +403,11 @@ def _advance(questionnaire: Questionnaire, progress: Progress, after: int) -> As
     progress["stage"] = STAGE_ASK
     progress["draft"] = []
     progress["turn"] += 1
+    context = context_values(progress)
     for index in range(after + 1, len(questionnaire.questions)):
         question = questionnaire.questions[index]
         effective = effective_answers(questionnaire, progress, upto=index)
-        if is_visible(question, effective, context_values(progress)):
+        if is_visible(question, effective, context):
             progress["cur"] = question.id
             return _asked(questionnaire, progress)
     progress["cur"] = None

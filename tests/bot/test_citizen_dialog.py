@@ -50,6 +50,24 @@ async def test_deep_link_starts_the_dialog_with_service_title_and_progress(world
     assert "1 — Совсем не удовлетворены" in text
 
 
+async def test_a_dialog_finished_by_typed_text_leaves_only_the_thanks_with_buttons(
+    world: World,
+) -> None:
+    """Issue 12: the dialog message loses its keyboard when typed text completes the dialog
+    (the state is cleared by then; the front still knows which message showed the step)."""
+    anna = world.harness.person(1001)
+    await _answer_low_score_path(anna)
+    dialog_id, _, _ = anna.live_message()
+    await anna.send("Долго ждала ответа из управления")
+    keyboards = [
+        mid
+        for (chat, mid), message in world.harness.session.messages.items()
+        if chat == 1001 and message["markup"] is not None
+    ]
+    thanks_id, text, _ = anna.live_message()
+    assert "Спасибо!" in text and keyboards == [thanks_id] and thanks_id != dialog_id
+
+
 async def test_complete_dialog_stores_one_anonymous_response(world: World) -> None:
     anna = world.harness.person(1001, username="anna_k")
     await _answer_low_score_path(anna)
