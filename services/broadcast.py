@@ -71,8 +71,17 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from questionnaires.errors import OtklikError
 from services import metrics
+from services.broadcast_errors import (
+    BroadcastAbortedError as BroadcastAbortedError,
+)
+from services.broadcast_errors import (
+    BroadcastAlreadyRunningError as BroadcastAlreadyRunningError,
+)
+from services.broadcast_errors import BroadcastError as BroadcastError
+from services.broadcast_errors import (
+    BroadcastNotFoundError as BroadcastNotFoundError,
+)
 from storage.broadcast import (
     BLOCKED,
     FAILED,
@@ -104,22 +113,6 @@ TELEGRAM_BURST: Final = 30
 DRAIN_TIMEOUT: Final = 10.0
 #: The pacer forgets chats whose gap has passed once it remembers this many.
 CHAT_MEMORY: Final = 4_096
-
-
-class BroadcastError(OtklikError):
-    """Base of the broadcast feature's errors."""
-
-
-class BroadcastNotFoundError(BroadcastError, LookupError):
-    """No broadcast with that id."""
-
-
-class BroadcastAlreadyRunningError(BroadcastError):
-    """The broadcast is being run by this broadcaster already."""
-
-
-class BroadcastAbortedError(BroadcastError):
-    """The run stopped early; unsent rows stay pending for the next run."""
 
 
 def utc_now() -> datetime:

@@ -47,7 +47,7 @@ from reports.windows import GroupCounts as GroupCounts
 from reports.windows import department_groups as department_groups
 from reports.windows import merge_tallies as merge_tallies
 from reports.windows import total_of as total_of
-from services.broadcast import BroadcastAlreadyRunningError
+from services.broadcast_errors import BroadcastAlreadyRunningError
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope

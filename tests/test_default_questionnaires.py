@@ -319,6 +319,7 @@ def test_post_service_shows_at_most_six_questions_on_every_path(
         lengths.add(len(questions))
         overall = completed.progress["ans"]["overall"]
         solved = completed.progress["ans"]["solved"]
+        assert isinstance(overall, int)
         expect_obstacles = overall <= 3 or solved in ("partly", "no")
         assert ("obstacles" in questions) == expect_obstacles, (overall, solved)
     assert paths > 5 * 4  # every score with every "solved" answer, and more

@@ -253,11 +253,12 @@ def test_answer_does_not_mutate_the_given_progress() -> None:
 
 def test_progress_of_another_version_is_stale() -> None:
     asked = _asked(engine.start(Q, OFFICE))
-    old = dict(asked.progress, ver=2)
+    old = asked.progress.copy()
+    old["ver"] = 2
     with pytest.raises(StaleProgressError):
         engine.answer(Q, old, Rate(3))
     with pytest.raises(StaleProgressError):
-        engine.answer(Q, {"garbage": True}, Rate(3))
+        engine.answer(Q, {"garbage": True}, Rate(3))  # type: ignore[typeddict-item, typeddict-unknown-key]
 
 
 def test_input_after_completion_is_an_error() -> None:

@@ -10,7 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from questionnaires import engine
-from questionnaires.engine import Asked, Completed, Rejected, effective_answers, is_visible
+from questionnaires.engine import (
+    Asked,
+    Completed,
+    Rejected,
+    context_values,
+    effective_answers,
+    is_visible,
+)
 from questionnaires.loader import DEFINITIONS_DIR, load_folder
 from questionnaires.results import CANNOT_RATE, ResponseContext
 from questionnaires.schema import (
@@ -29,7 +36,7 @@ CHANNELS = ["office", "mfc", "site", "phone", None]
 def _assert_visible_now(questionnaire: Questionnaire, asked: Asked) -> None:
     index = questionnaire.index_of(asked.question.id)
     answers = effective_answers(questionnaire, asked.progress, upto=index)
-    assert is_visible(asked.question, answers, asked.progress["ctx"]), asked.question.id
+    assert is_visible(asked.question, answers, context_values(asked.progress)), asked.question.id
     assert 1 <= asked.number <= asked.total
 
 
@@ -96,7 +103,7 @@ def test_random_valid_dialogs_finish_and_respect_conditions(
     answered = {row.question_id for row in outcome.answers}
     final = effective_answers(questionnaire, outcome.progress)
     for question in questionnaire.questions:
-        visible = is_visible(question, final, outcome.progress["ctx"])
+        visible = is_visible(question, final, context_values(outcome.progress))
         if not visible:
             assert question.id not in answered, f"hidden {question.id} has an answer"
         elif question.required:
