@@ -277,6 +277,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         AppealStore(sessions),
         appeals_mapping(settings.content.appeals_mapping_path),
         disclosure,
+        zone=settings.body.zone,
     )
     # The pain map (§3.6–3.8): refreshed from the reports as periods close, measures in the bot.
     painmap = PainMapService(

@@ -248,6 +248,7 @@ def _appendix2(
             AppealStore(sessions),
             appeals_mapping(settings.content.appeals_mapping_path),
             disclosure,
+            zone=settings.body.zone,
         ),
         painmap=PersistedPainMap(painmap.appendix2_rows),
         staff_pains=PersistedPainMap(painmap.appendix2_staff_rows),
