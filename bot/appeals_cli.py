@@ -159,7 +159,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     policy = disclosure_policy(settings)
 
     async def job(sessions: Sessions) -> AppealsMonitoring:
-        return await build_monitoring(AppealStore(sessions), period, policy)
+        return await build_monitoring(
+            AppealStore(sessions), period, policy, zone=settings.body.zone
+        )
 
     monitoring = _run(settings, job)
     text = render_monitoring(monitoring, titles)

@@ -236,6 +236,7 @@ def build_services(
         AppealStore(sessions),
         appeals_mapping(settings.content.appeals_mapping_path),
         disclosure,
+        zone=zone,
     )
     # The pain map (§3.6–3.8): refreshed from the reports as periods close, measures in the bot.
     painmap = PainMapService(

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from html import escape
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
 from reports.disclosure import Atom, DisclosurePolicy, plan
 from reports.model import Period
 from reports.periods import quarter_of
+from reports.windows import windows_of
 from storage.appeals import AppealCount, AppealStore, PollCount
+
+UTC_ZONE: Final = ZoneInfo("UTC")
 
 #: The deep poll and its complaint questions (questionnaires/definitions/deep_external.yaml).
 POLL_QUESTIONNAIRE: Final = "deep_external"
@@ -204,17 +208,27 @@ def poll_complaints(
 
 
 async def build_monitoring(
-    store: AppealStore, period: Period, policy: DisclosurePolicy
+    store: AppealStore,
+    period: Period,
+    policy: DisclosurePolicy,
+    *,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> AppealsMonitoring:
-    """The §3.5 monitoring of a quarter, with the deep poll's complaint answers beside it."""
+    """The §3.5 monitoring of a quarter, with the deep poll's complaint answers beside it:
+    those of the shown windows that ran wholly inside the quarter, to the day they actually
+    ended (an early close, in the body's ``zone``), by the rule of reports/windows.py, as
+    Appendix 2's other window figures."""
     previous = previous_quarter(period)
     rows = await store.counts(previous.start, period.start)
+    [shown] = await windows_of(
+        store.sessions, (POLL_QUESTIONNAIRE,), [period], policy.min_group, zone
+    )
     answers = await store.poll_counts(
         POLL_QUESTIONNAIRE,
         (POLL_COMPLAINED, POLL_OUTCOME),
         period.start,
         period.end,
-        min_respondents=policy.min_group,
+        windows=[window.id for window in shown],
     )
     return monitoring_of(period, rows, poll_complaints(period, answers, policy))
 

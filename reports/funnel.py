@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -44,11 +44,19 @@ async def drop_off(
 
 
 def _outside_windows() -> ColumnElement[bool]:
-    """Counters of questionnaires never served in a poll window. The counters do not say
-    whether a dialog ran in a window, and a window's dialogs are reported as that window only
-    (docs/anonymity.md, "Poll windows and calendar figures"): a month's completions against a
-    window's respondents would give the few answers beside them."""
-    return FunnelCount.questionnaire_id.not_in(select(PollWindow.questionnaire_id).distinct())
+    """Counters of dialogs started before their questionnaire's first poll window opened.
+    The counters do not say whether a dialog ran in a window, and a window's dialogs are
+    reported as that window only (docs/anonymity.md, "Poll windows and calendar figures"): a
+    month's completions against a window's respondents would give the few answers beside
+    them. So from the first window's opening day on a questionnaire's counters count nowhere;
+    before it they cannot hold a window's dialog, and a later first window leaves the drop-off
+    of periods already closed as it was (review of 30 November: excluded by questionnaire,
+    it changed them)."""
+    window = PollWindow.__table__.alias("first_window")
+    return ~exists().where(
+        window.c.questionnaire_id == FunnelCount.questionnaire_id,
+        window.c.opens_on <= FunnelCount.started_on,
+    )
 
 
 async def drop_off_in(

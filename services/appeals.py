@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Final, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -453,16 +454,20 @@ class AppealsService:
         store: AppealStore,
         mapping: AppealsMapping | None = None,
         disclosure: DisclosurePolicy | None = None,
+        *,
+        zone: ZoneInfo | None = None,
     ) -> None:
         self.store = store
         self.mapping = mapping
         self.disclosure = disclosure or DisclosurePolicy()
+        #: The body's zone: the day a poll window closed early is that zone's day.
+        self.zone = zone or ZoneInfo("UTC")
 
     def titles(self) -> dict[str, dict[str, str]]:
         return self.mapping.titles() if self.mapping is not None else {}
 
     async def monitoring(self, period: Period) -> AppealsMonitoring:
-        return await build_monitoring(self.store, period, self.disclosure)
+        return await build_monitoring(self.store, period, self.disclosure, zone=self.zone)
 
     async def import_register(
         self,

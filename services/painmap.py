@@ -193,6 +193,20 @@ class Ledger(Protocol):
         self, kind: str, period_key: str, recipient: int, now: datetime, *, ok: bool
     ) -> None: ...
 
+    async def failed(self, kind: str) -> list[str]: ...
+
+
+def _refresh_period(key: str) -> Period | None:
+    """The period of a refresh's ledger key (``20261001-20261031``), None if not one."""
+    start, _, end = key.partition("-")
+    try:
+        period = Period(
+            datetime.strptime(start, "%Y%m%d").date(), datetime.strptime(end, "%Y%m%d").date()
+        )
+    except ValueError:
+        return None
+    return period
+
 
 def monthly(records: Sequence[FigureRecord]) -> list[FigureRecord]:
     return [r for r in records if (r.period.end - r.period.start).days < MONTH_DAYS]
@@ -479,11 +493,18 @@ class PainMapService:
         return [last_closed(kind, today) for kind in REFRESHED_KINDS]
 
     async def tick(self, now: datetime | None = None) -> int:
-        """Refresh the periods that closed, once each; then remind of overdue measures."""
+        """Refresh the periods that closed, once each, and again any whose refresh failed
+        (an outage, or revision 0021, which removed the figures stored before poll windows
+        left the calendar figures); then remind of overdue measures."""
         now = now or self._clock()
         today = local_today(now, self._zone)
         if self._ledger is not None:
-            for period in self.closed_periods(today):
+            periods = self.closed_periods(today)
+            for failed in await self._ledger.failed(REFRESH_KIND):
+                period = _refresh_period(failed)
+                if period is not None and period.end < today and period not in periods:
+                    periods.append(period)
+            for period in periods:
                 key = f"{period.start:%Y%m%d}-{period.end:%Y%m%d}"
                 if not await self._ledger.claim(REFRESH_KIND, key, 0, now, now):
                     continue

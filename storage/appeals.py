@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from storage.models import Answer, Response
 from storage.models_appeals import Appeal, AppealQuarterCount
-from storage.models_campaigns import PollWindow
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +229,11 @@ class AppealStore:
         async with self._sessions.begin() as session:
             return {row[0]: int(row[1]) for row in await session.execute(statement)}
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The store's sessions, for the report queries of reports/ (the shown windows)."""
+        return self._sessions
+
     async def poll_counts(
         self,
         questionnaire_id: str,
@@ -238,27 +241,16 @@ class AppealStore:
         start: date,
         end: date,
         *,
-        min_respondents: int,
+        windows: Collection[int],
     ) -> list[PollCount]:
-        """Option answers of the poll's questions per day and cell (disclosure atoms), from the
-        shown windows of the poll only: closed, run wholly inside ``start``–``end`` (by their
-        planned days), with at least ``min_respondents`` responses. A poll's answers are
-        reported only with whole shown windows (docs/anonymity.md, "Poll windows and calendar
-        figures"); a hidden window counts nowhere."""
+        """Option answers of the poll's questions per day and cell (disclosure atoms), from
+        ``windows`` only: the shown windows of the period, which reports/windows.py decides
+        (closed, run wholly inside it to the day they actually ended, at least the threshold
+        of respondents). A poll's answers are reported only with whole shown windows
+        (docs/anonymity.md, "Poll windows and calendar figures"); a hidden one counts nowhere."""
+        if not windows:
+            return []
         r, a = Response, Answer
-        w, answered = PollWindow, aliased(Response)
-        shown = (
-            select(w.id)
-            .join(answered, answered.window_id == w.id)
-            .where(
-                w.status == "closed",
-                w.questionnaire_id == questionnaire_id,
-                w.opens_on >= start,
-                w.closes_on <= end,
-            )
-            .group_by(w.id)
-            .having(func.count(answered.id) >= max(min_respondents, 1))
-        )
         dimensions = (
             r.submitted_on,
             r.service_code,
@@ -274,7 +266,7 @@ class AppealStore:
             .where(
                 r.questionnaire_id == questionnaire_id,
                 r.submitted_on.between(start, end),
-                r.window_id.in_(shown),
+                r.window_id.in_(sorted(windows)),
                 a.option_id.is_not(None),
             )
             .group_by(*dimensions)

@@ -98,6 +98,17 @@ class DeliveryStore:
         assert stored is not None
         return stored
 
+    async def failed(self, kind: str) -> list[str]:
+        """The period keys of this kind whose last attempt failed, in key order (to retry)."""
+        async with self._sessions.begin() as session:
+            keys = await session.scalars(
+                select(Delivery.period_key)
+                .where(Delivery.kind == kind, Delivery.status == FAILED)
+                .distinct()
+                .order_by(Delivery.period_key)
+            )
+            return list(keys)
+
     async def last_due(self, kind: str) -> datetime | None:
         """When the newest occurrence of this kind that was ever claimed fell due."""
         async with self._sessions.begin() as session:

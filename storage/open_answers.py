@@ -110,10 +110,13 @@ class OpenAnswerStore:
         questionnaires: Collection[str] | None = None,
     ) -> list[OpenAnswer]:
         """Every open answer of the audience in the period (the whole audience: the disclosure
-        plan of a count is built over all of it, whatever the scope)."""
+        plan of a count is built over all of it, whatever the scope), poll windows' answers
+        excluded like every calendar figure's (docs/anonymity.md, "Poll windows and calendar
+        figures"): pooled, a count minus the report's comments isolated a hidden window."""
         terms = [
             Response.audience == audience,
             Response.submitted_on.between(start, end),
+            Response.window_id.is_(None),
             _open(comment_questions),
         ]
         if questionnaires is not None:
@@ -124,12 +127,17 @@ class OpenAnswerStore:
         return [_open_answer(row) for row in rows if row[7]]
 
     async def tags(self, *, audience: str, start: date, end: date) -> dict[uuid.UUID, set[str]]:
-        """Officers' re-tags of the answers of the audience's responses in the period."""
+        """Officers' re-tags of the answers of the audience's responses in the period (outside
+        poll windows, as :meth:`answers`)."""
         statement = (
             select(OpenAnswerTag.answer_id, OpenAnswerTag.category)
             .join(Answer, Answer.id == OpenAnswerTag.answer_id)
             .join(Response, Response.id == Answer.response_id)
-            .where(Response.audience == audience, Response.submitted_on.between(start, end))
+            .where(
+                Response.audience == audience,
+                Response.submitted_on.between(start, end),
+                Response.window_id.is_(None),
+            )
         )
         found: dict[uuid.UUID, set[str]] = {}
         async with self._sessions() as session:
@@ -227,7 +235,8 @@ class OpenAnswerStore:
         end: date,
         questions: Mapping[str, str],
     ) -> list[ChosenOption]:
-        """Options chosen for one question per questionnaire (initiative topics)."""
+        """Options chosen for one question per questionnaire (initiative topics), outside poll
+        windows like every calendar figure."""
         if not questions:
             return []
         terms = [
@@ -247,6 +256,7 @@ class OpenAnswerStore:
             .where(
                 Response.audience == audience,
                 Response.submitted_on.between(start, end),
+                Response.window_id.is_(None),
                 Answer.option_id.is_not(None),
                 or_(*terms),
             )

@@ -71,13 +71,32 @@ SERVICES_KEY: Final = web.AppKey("services", WebServices)
 
 
 class QuietAccessLogger(AbstractAccessLogger):
-    """Method, path, status and time: never the address, user agent or referrer."""
+    """The route template, method, status and time: never the concrete path (it carries the
+    service, channel, situation or window of a link), the address, user agent or referrer.
+
+    No line per request at INFO (a line per dialog step with its time, the number of POSTs
+    betraying the branch taken): ordinary requests at DEBUG, server errors (5xx) at WARNING,
+    each naming only the route it matched (``/r/{payload}``), never what filled it.
+    """
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if self.logger.isEnabledFor(logging.INFO):
-            self.logger.info(
-                "%s %s %s %.1fms", request.method, request.path, response.status, time * 1000
+        level = logging.WARNING if response.status >= 500 else logging.DEBUG
+        if self.logger.isEnabledFor(level):
+            self.logger.log(
+                level,
+                "%s %s %s %.1fms",
+                request.method,
+                route_template(request),
+                response.status,
+                time * 1000,
             )
+
+
+def route_template(request: web.BaseRequest) -> str:
+    """The template of the route a request matched (``/r/{payload}``), or ``-`` for none."""
+    match_info = getattr(request, "match_info", None)
+    resource = None if match_info is None else match_info.route.resource
+    return "-" if resource is None else resource.canonical
 
 
 def runner_options() -> dict[str, Any]:

@@ -40,6 +40,7 @@ from reports.parameters import internal_report, parameter_section
 from reports.periods import calendar_previous, half_of, month_of, quarter_of, year_of
 from reports.windows import OTHER_DEPARTMENTS, department_groups
 from storage.campaigns import CampaignStore
+from storage.open_answers import OpenAnswerStore
 from storage.responses import ResponseStore
 from tests.anonymity.test_officer_differencing import RowSpace
 from tests.reports.conftest import AUDIENCES, ROLES, add_window, titles
@@ -526,3 +527,72 @@ async def test_a_hidden_staff_window_counts_nowhere_and_departments_stay_in_thei
         min_group=K,
     )
     assert report.overall.suppressed
+
+
+# --- open-answer category counts ----------------------------------------------------------
+
+
+async def test_category_counts_leave_poll_windows_out(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The review's attack on the category counts (report message, workbook, export,
+    /comments): October's report of s1 shows 6 comments about queues; a hidden deep-poll
+    window of 3 (service s1) wrote about queues too, and a shown window of 10 is split across
+    s1 and s2. Counts pooling the windows showed "queue" 9 for s1 (9 - 6 = the hidden window's
+    three, with their service and topic) and split the shown window by service. Counts must
+    sum exactly the answers the report counts: those outside windows."""
+    from services.open_answers import OpenAnswersService
+    from tests.open_answers.conftest import build
+    from tests.reports.conftest import Responses
+
+    october = Period(date(2026, 10, 1), date(2026, 10, 31))
+    hidden, shown = 21, 22
+    await add_window(sessions, hidden, "deep", date(2026, 10, 5), date(2026, 10, 9))
+    await add_window(sessions, shown, "deep", date(2026, 10, 12), date(2026, 10, 20))
+    responses = Responses(ResponseStore(sessions))
+    for day in (3, 9, 14, 20, 27, 30):
+        await responses.add(date(2026, 10, day), 4, service="s1", comment="Большая очередь")
+    for day in (5, 6, 7):
+        await responses.add(
+            date(2026, 10, day),
+            2,
+            service="s1",
+            comment="Очередь",
+            questionnaire="deep",
+            window=hidden,
+        )
+    for index in range(10):
+        await responses.add(
+            date(2026, 10, 12 + index % 5),
+            3,
+            service="s1" if index < 5 else "s2",
+            comment="Долго ждали в очереди",
+            questionnaire="deep",
+            window=shown,
+        )
+    from questionnaires.open_answers import load_categories
+
+    reporting, service = build(sessions, load_categories())
+    assert isinstance(service, OpenAnswersService)
+
+    def shown_counts(counts: object) -> dict[str, int | None]:
+        rows = counts.categories  # type: ignore[attr-defined]
+        return {r.category: None if r.suppressed else r.respondents for r in rows}
+
+    for scope in (Scope(), Scope(service="s1")):
+        report = await reporting.report(october, scope)
+        assert report.overall.n == 6  # the calendar report counts no window
+        counts = await service.counts(october, scope, published=True)
+        assert counts.respondents == 6, (scope, counts.respondents)
+        assert shown_counts(counts) == {"queue": 6}, scope
+    s2 = await service.counts(october, Scope(service="s2"), published=True)
+    assert s2.respondents == 0 and shown_counts(s2) == {}
+    # The store itself hands out no window's answer or re-tag.
+    store = OpenAnswerStore(sessions)
+    answers = await store.answers(
+        audience="external",
+        start=october.start,
+        end=october.end,
+        comment_questions={"rating": ("comment",), "deep": ("hindered",)},
+    )
+    assert len(answers) == 6 and all(a.window_id is None for a in answers)

@@ -163,6 +163,36 @@ async def test_only_whole_shown_windows_inside_the_quarter_count(
     assert poll.complained is not None and poll.complained.count == 6
 
 
+async def test_a_window_closed_early_counts_in_the_quarter_of_its_actual_last_day(
+    store: AppealStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Review of 30 November: the monitoring decided a window's quarter by its planned days,
+    reports/windows.py by the day it actually ended, so Appendix 2's figures disagreed. A window
+    planned across the quarter's end but closed on 30 September (the body's day) is in Q3,
+    as its results and the other window figures have it; closed on 1 October, in none."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from storage.models_campaigns import PollWindow
+
+    responses = ResponseStore(sessions)
+    yes, no = AnswerRow("complained", option_id="yes"), AnswerRow("complained", option_id="no")
+    await _poll(responses, date(2026, 9, 29), [yes], 6, window=EDGE_WINDOW)
+    await _poll(responses, date(2026, 9, 30), [no], 5, window=EDGE_WINDOW)
+    closed_at = datetime(2026, 9, 30, 20, 0, tzinfo=UTC)  # 1 October 05:00 in Yakutsk
+    async with sessions.begin() as session:
+        await session.execute(
+            update(PollWindow).where(PollWindow.id == EDGE_WINDOW).values(closed_at=closed_at)
+        )
+    poll = (await build_monitoring(store, Q3, POLICY)).poll
+    assert poll is not None and not poll.hidden
+    assert poll.answered == 11 and poll.complained is not None and poll.complained.count == 6
+    yakutsk = await build_monitoring(store, Q3, POLICY, zone=ZoneInfo("Asia/Yakutsk"))
+    assert yakutsk.poll is not None and yakutsk.poll.hidden  # ended 1 October there
+
+
 async def test_the_polls_complaint_answers_pass_the_disclosure_policy(
     store: AppealStore, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -15,6 +15,7 @@ from reports.model import Period, Scope
 from reports.painmap_import import NotAPainMap
 from services.publication import PainMapMeasures
 from storage.appeals import AppealRow, AppealStore
+from storage.deliveries import DeliveryStore
 from storage.models_painmap import Measure, PainFigure
 from storage.painmap import Figures, FoundPain, ProcessKey, Satisfaction, Span
 from tests.painmap.conftest import BODY_OFFICER, LICENSING_OFFICER, Desk, day
@@ -258,6 +259,24 @@ async def test_the_tick_refreshes_each_closed_period_once(desk: Desk) -> None:
     assert await desk.store.refreshed(Span(NOVEMBER.start, NOVEMBER.end))
     assert await desk.store.refreshed(Span(date(2026, 7, 1), SEPTEMBER.end))
     assert not await desk.store.refreshed(Span(OCTOBER.start, OCTOBER.end))
+
+
+async def test_the_tick_takes_again_an_older_period_whose_refresh_failed(desk: Desk) -> None:
+    # Revision 0021 removes the figures stored before poll windows left the calendar figures
+    # and marks their refreshes failed; an outage leaves a refresh failed too. Either way the
+    # period is refreshed again, though it is no longer the last closed one, and only once.
+    await _seed(desk)
+    ledger = DeliveryStore(desk.sessions)
+    now = desk.clock[0]
+    assert await ledger.claim("painmap_refresh", "20261001-20261031", 0, now, now)
+    await ledger.finish("painmap_refresh", "20261001-20261031", 0, now, ok=False)
+    assert await ledger.claim("painmap_refresh", "bogus", 0, now, now)
+    await ledger.finish("painmap_refresh", "bogus", 0, now, ok=False)  # not a period: skipped
+    await desk.service.tick()
+    assert await desk.store.refreshed(Span(OCTOBER.start, OCTOBER.end))
+    assert await desk.store.refreshed(Span(NOVEMBER.start, NOVEMBER.end))
+    assert await ledger.status("painmap_refresh", "20261001-20261031", 0) == "sent"
+    assert await ledger.failed("painmap_refresh") == ["bogus"]
 
 
 # --- the workbook round trip ------------------------------------------------------------

@@ -232,3 +232,32 @@ async def test_dialogs_of_a_questionnaire_served_in_poll_windows_are_left_out(
     await add_window(sessions, 5, "deep", DAY, date(2025, 3, 14))
     result = await drop_off(sessions, PERIOD, Scope(), ROLES)
     assert result is not None and (result.started, result.completed) == (10, 10)
+
+
+async def test_a_first_window_leaves_the_drop_off_of_earlier_periods_as_it_was(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Review of 30 November: a questionnaire's first window used to take its counters out of
+    every period, closed ones too, so a report asked again after it differed from the one sent
+    before. Now only dialogs started from the first window's opening day on are left out."""
+    recorder = FunnelRecorder(sessions)
+    earlier = Period(date(2025, 3, 3), date(2025, 3, 9))
+    for _ in range(6):
+        run_dialog(recorder, day=earlier.start)
+        recorder.started("deep", SITE, "overall", earlier.start)
+        recorder.completed("deep", SITE, earlier.start, "overall")
+    for _ in range(5):
+        run_dialog(recorder)
+        recorder.started("deep", SITE, "overall", DAY)
+        recorder.completed("deep", SITE, DAY, "overall")
+    await recorder.flush()
+    before = await drop_off(sessions, earlier, Scope(), ROLES)
+    assert before is not None and (before.started, before.completed) == (12, 12)
+
+    await add_window(sessions, 5, "deep", DAY, date(2025, 3, 14))
+    after = await drop_off(sessions, earlier, Scope(), ROLES)
+    assert after == before  # the closed week's figures stand
+    week = await drop_off(sessions, PERIOD, Scope(), ROLES)
+    assert week is not None and (week.started, week.completed) == (5, 5)  # deep left out
+    both = await drop_off(sessions, Period(earlier.start, PERIOD.end), Scope(), ROLES)
+    assert both is not None and (both.started, both.completed) == (17, 17)

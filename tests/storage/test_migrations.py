@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -367,3 +367,81 @@ async def test_workers_starting_at_once_migrate_one_after_the_other(database_url
     finally:
         await engine.dispose()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_0021_removes_the_pain_map_figures_and_makes_their_refresh_run_again(
+    database: ScratchDatabase,
+) -> None:
+    # Review of 30 November: figures stored before poll windows left the calendar figures,
+    # minus today's report of the same period, isolated a window's respondents by service.
+    # They go; pains and measures (officers' work) stay; the refresh takes the periods again.
+    await database.upgrade("0017")
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO pains (id, process_kind, process_code, touchpoint, source, "
+                    "source_code, title, found_on) VALUES ('p1', 'service', 'licensing', '', "
+                    "'rating_problem', 'queue', 'Очередь', :day)"
+                ),
+                {"day": DAY},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO pain_figures (pain_id, period_start, period_end, hidden, "
+                    "respondents, prevalence, mean_overall, priority) "
+                    "VALUES ('p1', :start, :end, false, 9, 0.5, 3.0, 1.0)"
+                ),
+                {"start": date(2026, 10, 1), "end": date(2026, 10, 31)},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO process_figures (process_kind, process_code, period_start, "
+                    "period_end, hidden, n, csat, mean) "
+                    "VALUES ('service', 'licensing', :start, :end, false, 9, 0.5, 3.0)"
+                ),
+                {"start": date(2026, 10, 1), "end": date(2026, 10, 31)},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO pain_measures (id, pain_id, text, responsible, deadline, "
+                    "status, created_on) VALUES ('m1', 'p1', 'Электронная очередь', "
+                    "'Отдел', :day, 'planned', :day)"
+                ),
+                {"day": DAY},
+            )
+            for kind, key in (("painmap_refresh", "20261001-20261031"), ("digest", "2026-W47")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO deliveries (kind, period_key, recipient, status, due_at, "
+                        "claimed_at, sent_at, attempts) "
+                        "VALUES (:kind, :key, 0, 'sent', :at, :at, :at, 1)"
+                    ),
+                    {"kind": kind, "key": key, "at": datetime(2026, 11, 1, 3, tzinfo=UTC)},
+                )
+    finally:
+        await engine.dispose()
+
+    await database.upgrade("0021")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+
+            async def rows(sql: str) -> list[tuple[object, ...]]:
+                return [tuple(row) for row in await connection.execute(text(sql))]
+
+            assert await rows("SELECT * FROM pain_figures") == []
+            assert await rows("SELECT * FROM process_figures") == []
+            assert await rows("SELECT id FROM pains") == [("p1",)]
+            assert await rows("SELECT id, pain_id FROM pain_measures") == [("m1", "p1")]
+            ledger = await rows(
+                "SELECT kind, status, sent_at IS NULL FROM deliveries ORDER BY kind"
+            )
+    finally:
+        await engine.dispose()
+    assert [(k, s, bool(n)) for k, s, n in ledger] == [
+        ("digest", "sent", False),
+        ("painmap_refresh", "failed", True),
+    ]
+    await database.downgrade("0017")  # nothing to bring back, and nothing breaks

@@ -185,9 +185,29 @@ async def test_the_access_log_names_no_address_and_no_user_agent(
     )
     await client.get("/", headers={"User-Agent": UA, "X-Forwarded-For": "203.0.113.7"})
     text = "\n".join(record.getMessage() for record in caplog.records)
-    assert "/r/licensing_site" in text  # the access log did write
-    for secret in ("127.0.0.1", "203.0.113.7", "Secret Phone", "x.example"):
+    assert "GET /r/{payload} 200" in text  # the access log did write, the template only
+    for secret in ("127.0.0.1", "203.0.113.7", "Secret Phone", "x.example", "licensing"):
         assert secret not in text
+
+
+async def test_the_access_log_writes_no_line_per_request_at_info(
+    client: Client, forms: FakeForms, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line per dialog step with its time (and the number of POSTs, the branch taken) told
+    who answered what and when: ordinary requests log at DEBUG only, with the route template;
+    a server error at WARNING, with the template too."""
+    caplog.set_level(logging.INFO, logger="web.access")
+    await client.get("/r/licensing_site_moving")
+    await client.get("/w/17")
+    await client.get("/form")
+    await client.post("/form", data={"choice": "x"})
+    assert [r for r in caplog.records if r.name == "web.access"] == []
+    forms.fail = RuntimeError("boom in code")
+    assert (await client.get("/r/licensing_site_moving")).status == 500
+    [error] = [r for r in caplog.records if r.name == "web.access"]
+    assert error.levelno == logging.WARNING
+    assert error.getMessage().startswith("GET /r/{payload} 500 ")
+    assert "licensing" not in error.getMessage()
 
 
 async def test_a_storage_outage_is_a_503_page_saying_to_try_again(
