@@ -26,7 +26,6 @@ TEXTS: Final[dict[str, str]] = {
     "survey_title": N_("web.survey_title"),
     "picker_title": N_("web.picker_title"),
     "picker_intro": N_("web.picker_intro"),
-    "picker_legend": N_("web.picker_legend"),
     "unknown_link": N_("web.unknown_link"),
     "internal_service": N_("web.internal_service"),
     "polls_title": N_("web.polls_title"),
