@@ -1,5 +1,5 @@
-"""/whoami and the command menu per role (issue 14); this module's texts are all in ``TEXTS``
-and ``COMMANDS``.
+"""/whoami and the command menu per role (issue 14); this module's texts are in the gettext
+catalogue under ``ops.*`` (the menu's under ``ops.command.*``, listed in ``COMMANDS``).
 
 /whoami tells a person their own Telegram id and what the bot takes them for, so an officer
 can hand the id to whoever edits ``BOT__OFFICER_IDS`` or the catalog. The id goes to that
@@ -30,6 +30,7 @@ from aiogram.types import (
 )
 
 from handlers.texts import language_of
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.model import Scope
 from services.campaigns import CampaignService
@@ -37,52 +38,25 @@ from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "whoami": {
-        Language.RU: "Ваш идентификатор в Telegram: <code>{id}</code>\nРоль: {role}.",
-        Language.EN: "Your Telegram id: <code>{id}</code>\nRole: {role}.",
-    },
-    "hint": {
-        Language.RU: "\n\nЧтобы получать отчёты, сообщите этот номер администратору бота: он "
-        "впишет его в BOT__OFFICER_IDS или в справочник услуг.",
-        Language.EN: "\n\nTo receive reports, give this number to the bot's administrator: they "
-        "add it to BOT__OFFICER_IDS or to the service catalog.",
-    },
-    "citizen": {Language.RU: "житель", Language.EN: "citizen"},
-    "staff": {Language.RU: "сотрудник", Language.EN: "staff member"},
-    "body_officer": {
-        Language.RU: "должностное лицо (все услуги)",
-        Language.EN: "officer (every service)",
-    },
-    "service_officer": {
-        Language.RU: "должностное лицо услуг: {services}",
-        Language.EN: "officer of the services: {services}",
-    },
-    "internal_officer": {
-        Language.RU: "получатель внутреннего отчёта",
-        Language.EN: "recipient of the internal report",
-    },
-}
-
-#: Command → description per language; the menus below pick from it.
-COMMANDS: Final[dict[str, dict[Language, str]]] = {
-    "start": {Language.RU: "Оценить услугу", Language.EN: "Rate a service"},
-    "polls": {Language.RU: "Открытые опросы", Language.EN: "Open polls"},
-    "results": {Language.RU: "Итоги опросов", Language.EN: "Poll results"},
-    "cancel": {Language.RU: "Прервать опрос", Language.EN: "Stop the poll"},
-    "stop": {Language.RU: "Отписаться от сообщений", Language.EN: "Unsubscribe"},
-    "help": {Language.RU: "Справка", Language.EN: "Help"},
-    "whoami": {Language.RU: "Мой идентификатор", Language.EN: "My Telegram id"},
-    "feedback": {Language.RU: "Предложение сотрудника", Language.EN: "Staff suggestion"},
-    "report": {Language.RU: "Отчёт", Language.EN: "Report"},
-    "export": {Language.RU: "Отчёт файлом", Language.EN: "Report as a file"},
-    "comments": {Language.RU: "Комментарии по темам", Language.EN: "Comments by topic"},
-    "pains": {Language.RU: "Карта проблем", Language.EN: "Pain map"},
-    "poll_open": {Language.RU: "Открыть опрос", Language.EN: "Open a poll"},
-    "poll_close": {Language.RU: "Закрыть опрос", Language.EN: "Close a poll"},
-    "invite": {Language.RU: "Код для сотрудников", Language.EN: "Staff invite code"},
-    "appeals": {Language.RU: "Обращения", Language.EN: "Appeals"},
-    "topics": {Language.RU: "Предложения сотрудников", Language.EN: "Staff suggestions"},
+#: Command → the key of its description; the menus below pick from it.
+COMMANDS: Final[dict[str, str]] = {
+    "start": N_("ops.command.start"),
+    "polls": N_("ops.command.polls"),
+    "results": N_("ops.command.results"),
+    "cancel": N_("ops.command.cancel"),
+    "stop": N_("ops.command.stop"),
+    "help": N_("ops.command.help"),
+    "whoami": N_("ops.command.whoami"),
+    "feedback": N_("ops.command.feedback"),
+    "report": N_("ops.command.report"),
+    "export": N_("ops.command.export"),
+    "comments": N_("ops.command.comments"),
+    "pains": N_("ops.command.pains"),
+    "poll_open": N_("ops.command.poll_open"),
+    "poll_close": N_("ops.command.poll_close"),
+    "invite": N_("ops.command.invite"),
+    "appeals": N_("ops.command.appeals"),
+    "topics": N_("ops.command.topics"),
 }
 
 CITIZEN: Final = ("start", "polls", "results", "cancel", "stop", "help", "whoami")
@@ -93,7 +67,7 @@ INTERNAL_OFFICER: Final = (*CITIZEN, "report", "export", "topics")
 
 
 def commands(names: Iterable[str], language: Language) -> list[BotCommand]:
-    return [BotCommand(command=name, description=COMMANDS[name][language]) for name in names]
+    return [BotCommand(command=name, description=tr(language, COMMANDS[name])) for name in names]
 
 
 def _union(*menus: Sequence[str]) -> tuple[str, ...]:
@@ -176,21 +150,21 @@ async def role_text(
     officer = False
     if _sees_all(reporting, user_id):
         officer = True
-        roles.append(TEXTS["body_officer"][language])
+        roles.append(tr(language, "ops.body_officer"))
     elif reporting.services_of(user_id):
         officer = True
         names = ", ".join(
             (s.title.en or s.title.ru) if language == Language.EN else s.title.ru
             for s in reporting.services_of(user_id)
         )
-        roles.append(TEXTS["service_officer"][language].format(services=names))
+        roles.append(tr(language, "ops.service_officer", services=names))
     if reporting.is_internal_officer(user_id):
         officer = True
-        roles.append(TEXTS["internal_officer"][language])
+        roles.append(tr(language, "ops.internal_officer"))
     if await campaigns.is_staff(user_id):
-        roles.append(TEXTS["staff"][language])
+        roles.append(tr(language, "ops.staff"))
     if not roles:
-        roles.append(TEXTS["citizen"][language])
+        roles.append(tr(language, "ops.citizen"))
     return "; ".join(roles), officer
 
 
@@ -206,9 +180,9 @@ def setup() -> Router:
             return
         language = language_of(user)
         role, officer = await role_text(user.id, language, reporting, campaigns)
-        text = TEXTS["whoami"][language].format(id=user.id, role=escape(role))
+        text = tr(language, "ops.whoami", id=user.id, role=escape(role))
         if not officer:
-            text += TEXTS["hint"][language]
+            text += tr(language, "ops.hint")
         await message.answer(text)
 
     return router

@@ -1,198 +1,86 @@
-"""Every word the web front shows, Russian and English, in one place (to move to gettext)."""
+"""Every word the web front shows: the keys of its texts in the gettext catalogue.
+
+The texts live in `questionnaires/locales/{ru,en}/LC_MESSAGES/otklik.po` under `web.*` (a refused
+answer under `web.reason.*`). The pages and templates name a text by its short name
+(`text(language, "site_name")`, `t("optional")` in a template), so every short name is listed
+here with `N_()` for extraction; tests/web/test_texts.py checks that the names the code and
+templates use are all listed.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
 from questionnaires.engine import Reason
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 
-TEXTS: Final[dict[str, dict[Language, str]]] = {
-    "site_name": {Language.RU: "Отклик", Language.EN: "Otklik"},
-    "skip_link": {Language.RU: "К содержанию", Language.EN: "Skip to content"},
-    "other_language": {Language.RU: "English", Language.EN: "Русский"},
-    "anonymous_note": {
-        Language.RU: "Опрос анонимный: мы не спрашиваем имя, не храним адрес и сведения о "
-        "браузере рядом с ответами.",
-        Language.EN: "The survey is anonymous: we do not ask your name and keep no address or "
-        "browser details next to the answers.",
-    },
-    "survey_title": {Language.RU: "Опрос", Language.EN: "Survey"},
-    "picker_title": {Language.RU: "Оценить услугу", Language.EN: "Rate a service"},
-    "picker_intro": {
-        Language.RU: "Выберите услугу, которую вы получили:",
-        Language.EN: "Choose the service you received:",
-    },
-    "picker_legend": {Language.RU: "Услуга", Language.EN: "Service"},
-    "unknown_link": {
-        Language.RU: "Эта ссылка устарела или набрана с ошибкой. Выберите услугу из списка:",
-        Language.EN: "This link is out of date or mistyped. Choose the service from the list:",
-    },
-    "internal_service": {
-        Language.RU: "Эту услугу оценивают сотрудники ведомства в анонимных опросах "
-        "сотрудников. Если вы получали услугу как гражданин или организация, выберите её:",
-        Language.EN: "Staff rate this internal service in anonymous staff polls. If you "
-        "received a service as a citizen or a company, choose it:",
-    },
-    "polls_title": {Language.RU: "Открытые опросы", Language.EN: "Open polls"},
-    "polls_intro": {
-        Language.RU: "Сейчас идут опросы, в которых можно участвовать один раз:",
-        Language.EN: "These polls are open now; you may answer each once:",
-    },
-    "start": {Language.RU: "Начать", Language.EN: "Start"},
-    "next": {Language.RU: "Далее", Language.EN: "Next"},
-    "back": {Language.RU: "Назад", Language.EN: "Back"},
-    "skip": {Language.RU: "Пропустить", Language.EN: "Skip"},
-    "cancel": {Language.RU: "Прервать опрос", Language.EN: "Stop the survey"},
-    "progress": {
-        Language.RU: "Вопрос {number} из {total}",
-        Language.EN: "Question {number} of {total}",
-    },
-    "optional": {Language.RU: "необязательный вопрос", Language.EN: "optional question"},
-    "other_prompt": {
-        Language.RU: "Уточните ваш вариант «{option}»:",
-        Language.EN: "Please specify «{option}»:",
-    },
-    "error_title": {Language.RU: "Ошибка в ответе", Language.EN: "There is a problem"},
-    "thanks_title": {Language.RU: "Спасибо!", Language.EN: "Thank you!"},
-    "again": {Language.RU: "Оценить другую услугу", Language.EN: "Rate another service"},
-    "already_rated": {
-        Language.RU: "Вы уже оценили эту услугу сегодня. Спасибо! Оценить её снова можно завтра.",
-        Language.EN: "You have already rated this service today. Thank you! You can rate it "
-        "again tomorrow.",
-    },
-    "already_counted": {
-        Language.RU: "Этот ответ уже учтён. Вот текущий вопрос.",
-        Language.EN: "That answer was already counted. Here is the current question.",
-    },
-    "no_dialog": {
-        Language.RU: "Опрос завершён или прерван. Ваши сохранённые ответы учтены; можно "
-        "начать заново.",
-        Language.EN: "This survey is finished or was stopped. Answers you sent are counted; "
-        "you can start again.",
-    },
-    "expired": {
-        Language.RU: "Страница устарела (прошло слишком много времени). Начните, пожалуйста, "
-        "заново.",
-        Language.EN: "This page has expired. Please start again.",
-    },
-    "forged": {
-        Language.RU: "Форма повреждена или отправлена не с этого сайта. Начните, пожалуйста, "
-        "заново.",
-        Language.EN: "The form was damaged or not sent from this site. Please start again.",
-    },
-    "cookies_needed": {
-        Language.RU: "Чтобы ответ не потерялся, браузер должен принимать файлы cookie этого "
-        "сайта (в них нет ничего о вас). Включите их и начните заново.",
-        Language.EN: "Your browser must accept this site's cookies (they hold nothing about "
-        "you) so that your answers are not lost. Enable them and start again.",
-    },
-    "cancelled": {
-        Language.RU: "Опрос прерван, ответы не сохранены.",
-        Language.EN: "The survey was stopped; nothing was saved.",
-    },
-    "too_many": {
-        Language.RU: "Слишком много запросов. Подождите минуту и попробуйте снова.",
-        Language.EN: "Too many requests. Please wait a minute and try again.",
-    },
-    "unavailable": {
-        Language.RU: "Сервис временно недоступен. Ваш ответ не потерян: попробуйте отправить "
-        "его ещё раз через минуту.",
-        Language.EN: "The service is temporarily unavailable. Your answer is not lost: please "
-        "send it again in a minute.",
-    },
-    "not_found": {
-        Language.RU: "Страница не найдена.",
-        Language.EN: "Page not found.",
-    },
-    "server_error": {
-        Language.RU: "Что-то пошло не так. Попробуйте ещё раз.",
-        Language.EN: "Something went wrong. Please try again.",
-    },
-    "window_closed": {
-        Language.RU: "Этот опрос уже закрыт. Спасибо за интерес!",
-        Language.EN: "This poll is closed. Thank you for your interest!",
-    },
-    "window_answered": {
-        Language.RU: "Вы уже ответили на этот опрос. Спасибо!",
-        Language.EN: "You have already answered this poll. Thank you!",
-    },
-    "too_large": {
-        Language.RU: "Ответ слишком большой и не принят. Вернитесь назад, сократите его и "
-        "отправьте снова.",
-        Language.EN: "The answer is too large and was not accepted. Go back, shorten it and "
-        "send it again.",
-    },
-    "other_dialog": {
-        Language.RU: "Эта страница от опроса, начатого заново (например, в другой вкладке). "
-        "Вот текущий вопрос.",
-        Language.EN: "That page belongs to a survey you started again (in another tab, say). "
-        "Here is the current question.",
-    },
-    "home": {Language.RU: "На главную", Language.EN: "Home"},
+PREFIX: Final = "web."
+
+#: Every text of the web front, by short name (the catalogue key is `web.<name>`).
+TEXTS: Final[dict[str, str]] = {
+    "site_name": N_("web.site_name"),
+    "skip_link": N_("web.skip_link"),
+    "other_language": N_("web.other_language"),
+    "anonymous_note": N_("web.anonymous_note"),
+    "survey_title": N_("web.survey_title"),
+    "picker_title": N_("web.picker_title"),
+    "picker_intro": N_("web.picker_intro"),
+    "unknown_link": N_("web.unknown_link"),
+    "internal_service": N_("web.internal_service"),
+    "polls_title": N_("web.polls_title"),
+    "polls_intro": N_("web.polls_intro"),
+    "start": N_("web.start"),
+    "next": N_("web.next"),
+    "back": N_("web.back"),
+    "skip": N_("web.skip"),
+    "cancel": N_("web.cancel"),
+    "progress": N_("web.progress"),
+    "optional": N_("web.optional"),
+    "other_prompt": N_("web.other_prompt"),
+    "error_title": N_("web.error_title"),
+    "thanks_title": N_("web.thanks_title"),
+    "again": N_("web.again"),
+    "already_rated": N_("web.already_rated"),
+    "already_counted": N_("web.already_counted"),
+    "no_dialog": N_("web.no_dialog"),
+    "expired": N_("web.expired"),
+    "forged": N_("web.forged"),
+    "cookies_needed": N_("web.cookies_needed"),
+    "cancelled": N_("web.cancelled"),
+    "too_many": N_("web.too_many"),
+    "unavailable": N_("web.unavailable"),
+    "not_found": N_("web.not_found"),
+    "server_error": N_("web.server_error"),
+    "window_closed": N_("web.window_closed"),
+    "window_answered": N_("web.window_answered"),
+    "too_large": N_("web.too_large"),
+    "other_dialog": N_("web.other_dialog"),
+    "home": N_("web.home"),
 }
 
-
-REASONS: Final[dict[Reason, dict[Language, str]]] = {
-    Reason.EXPECTS_CHOICE: {
-        Language.RU: "Выберите один из вариантов ответа.",
-        Language.EN: "Choose one of the answers.",
-    },
-    Reason.EXPECTS_TEXT: {
-        Language.RU: "Здесь нужен ответ текстом.",
-        Language.EN: "This question needs a text answer.",
-    },
-    Reason.UNKNOWN_OPTION: {
-        Language.RU: "Такого варианта нет, выберите из предложенных.",
-        Language.EN: "There is no such option; choose one of those shown.",
-    },
-    Reason.OUT_OF_RANGE: {
-        Language.RU: "Такой оценки нет на шкале, выберите одну из предложенных.",
-        Language.EN: "That score is not on the scale; choose one of those shown.",
-    },
-    Reason.CANNOT_RATE_NOT_OFFERED: {
-        Language.RU: "Здесь нужно выбрать оценку.",
-        Language.EN: "Please choose a score here.",
-    },
-    Reason.EMPTY_TEXT: {
-        Language.RU: "Ответ пустой. Напишите его, пожалуйста.",
-        Language.EN: "The answer is empty. Please type it.",
-    },
-    Reason.INVISIBLE_TEXT: {
-        Language.RU: "В ответе нет видимых символов. Напишите его словами, пожалуйста.",
-        Language.EN: "The answer has no visible characters. Please type it in words.",
-    },
-    Reason.TOO_LONG: {
-        Language.RU: "Слишком длинный ответ: не больше {limit} символов. Сократите, пожалуйста.",
-        Language.EN: "The answer is too long: at most {limit} characters. Please shorten it.",
-    },
-    Reason.TOO_MANY_CHOICES: {
-        Language.RU: "Можно выбрать не больше {limit} вариантов.",
-        Language.EN: "You can choose at most {limit} options.",
-    },
-    Reason.NOTHING_SELECTED: {
-        Language.RU: "Выберите хотя бы один вариант.",
-        Language.EN: "Choose at least one option.",
-    },
-    Reason.REQUIRED: {
-        Language.RU: "Этот вопрос обязательный: выберите или напишите ответ.",
-        Language.EN: "This question is required: choose or type an answer.",
-    },
-    Reason.NOTHING_TO_GO_BACK: {
-        Language.RU: "Это первый вопрос.",
-        Language.EN: "This is the first question.",
-    },
+#: Why an answer was refused, worded for a form (no buttons, no messages).
+REASONS: Final[dict[Reason, str]] = {
+    Reason.EXPECTS_CHOICE: N_("web.reason.expects_choice"),
+    Reason.EXPECTS_TEXT: N_("web.reason.expects_text"),
+    Reason.UNKNOWN_OPTION: N_("web.reason.unknown_option"),
+    Reason.OUT_OF_RANGE: N_("web.reason.out_of_range"),
+    Reason.CANNOT_RATE_NOT_OFFERED: N_("web.reason.cannot_rate_not_offered"),
+    Reason.EMPTY_TEXT: N_("web.reason.empty_text"),
+    Reason.INVISIBLE_TEXT: N_("web.reason.invisible_text"),
+    Reason.TOO_LONG: N_("web.reason.too_long"),
+    Reason.TOO_MANY_CHOICES: N_("web.reason.too_many_choices"),
+    Reason.NOTHING_SELECTED: N_("web.reason.nothing_selected"),
+    Reason.REQUIRED: N_("web.reason.required"),
+    Reason.NOTHING_TO_GO_BACK: N_("web.reason.nothing_to_go_back"),
 }
 
 
 def reason_text(language: Language, reason: Reason, limit: int | None) -> str:
     """Why an answer was refused, worded for a form (no buttons, no messages)."""
-    wording = REASONS[reason]
-    return (wording.get(language) or wording[Language.RU]).format(limit=limit)
+    return tr(language, REASONS[reason], limit=limit)
 
 
 def text(language: Language, key: str, **values: object) -> str:
-    """The text of `key` in `language` (Russian when no English wording exists)."""
-    wording = TEXTS[key]
-    chosen = wording.get(language) or wording[Language.RU]
-    return chosen.format(**values) if values else chosen
+    """The text of the short name `key` in `language`, its `{name}` placeholders filled."""
+    return tr(language, TEXTS[key], **values)
