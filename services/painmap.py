@@ -213,11 +213,22 @@ def monthly(records: Sequence[FigureRecord]) -> list[FigureRecord]:
 
 
 def compare(
-    done_on: date, figures: Sequence[FigureRecord], csat: Sequence[SatisfactionRecord]
+    done_on: date,
+    figures: Sequence[FigureRecord],
+    csat: Sequence[SatisfactionRecord],
+    *,
+    quarterly: bool = False,
 ) -> Comparison:
-    """The latest closed month ending before ``done_on`` against the latest starting after."""
-    months = monthly(figures)
-    csat_months = [r for r in csat if (r.period.end - r.period.start).days < MONTH_DAYS]
+    """The latest closed month ending before ``done_on`` against the latest starting after.
+
+    ``quarterly``: the staff process, whose figures exist only for the quarters its shown poll
+    windows closed in (a window is never cut into months), compares those quarters instead."""
+
+    def wanted(period: Span) -> bool:
+        return ((period.end - period.start).days < MONTH_DAYS) != quarterly
+
+    months = [r for r in figures if wanted(r.period)]
+    csat_months = [r for r in csat if wanted(r.period)]
     before = [r for r in months if r.period.end < done_on]
     after = [r for r in months if r.period.start > done_on]
     csat_before = [r for r in csat_months if r.period.end < done_on]
@@ -535,7 +546,12 @@ class PainMapService:
                     process = ProcessKey(pain.process.kind, pain.process.code)
                     if process not in csat_of:
                         csat_of[process] = await self.store.satisfaction(process)
-                    comparisons[measure.id] = compare(measure.done_on, records, csat_of[process])
+                    comparisons[measure.id] = compare(
+                        measure.done_on,
+                        records,
+                        csat_of[process],
+                        quarterly=process == STAFF_PROCESS,
+                    )
             views.append(
                 PainView(
                     pain=pain,

@@ -207,3 +207,44 @@ async def test_a_staff_window_across_a_quarters_edge_counts_in_the_quarter_it_cl
     assert tools.latest is not None
     assert tools.latest.period == Span(fourth.start, fourth.end)
     assert tools.latest.figures.prevalence == pytest.approx(0.5)
+
+
+async def test_a_done_staff_measure_compares_the_quarters_of_the_windows_around_it(
+    desk: Desk,
+) -> None:
+    # Staff figures exist only for the quarters shown windows closed in: the comparison of a
+    # done measure reads the last such quarter before it and the first wholly after it
+    # (issue 10, item 3: before and after a measure).
+    await _seed(desk)
+    await desk.service.refresh(THIRD_QUARTER)
+    [pain] = await desk.store.pains([STAFF_PROCESS])
+    desk.clock[0] = datetime(2026, 10, 5, 9, tzinfo=UTC)
+    measure = await desk.service.add_measure(
+        INTERNAL_OFFICER, pain.id, "Новые ноутбуки", "Хозотдел", day("30.10.2026")
+    )
+    assert measure is not None
+    await desk.service.set_status(INTERNAL_OFFICER, measure.id, "done")
+    await add_window(desk.sessions, 8, "staff", day("08.02.2027"), day("12.02.2027"))
+    store = ResponseStore(desk.sessions)
+    for score in (2, 4, 4, 5, 5, 5):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, "messenger", None),
+                submitted_on=day("09.02.2027"),
+                answers=(AnswerRow("overall", number=5), AnswerRow("tools", number=score)),
+                window_id=8,
+                department="licensing",
+            )
+        )
+    await desk.service.refresh(Period(date(2027, 1, 1), date(2027, 3, 31)))
+    [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
+    comparison = tools.comparisons[measure.id]
+    assert comparison.before is not None and comparison.after is not None
+    assert comparison.before.period == Span(THIRD_QUARTER.start, THIRD_QUARTER.end)
+    assert comparison.after.period == Span(date(2027, 1, 1), date(2027, 3, 31))
+    assert comparison.before.figures.prevalence == pytest.approx(0.5)
+    assert comparison.after.figures.prevalence == pytest.approx(1 / 6)
