@@ -17,6 +17,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.composition import Services, build_services
@@ -44,6 +45,7 @@ from scheduler.jobs import (
     housekeeping,
     send_due_reports,
 )
+from scheduler.leader import LeaderGate
 from services.broadcast import telegram_sender
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
@@ -216,45 +218,52 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
     services, engine = wiring.services, wiring.engine
     feedback, responses = services.feedback, services.responses
     sqlite = engine.dialect.name == "sqlite"
-    scheduler = create_scheduler(
-        settings.body.zone,
-        responses=responses,
-        fsm=wiring.sql_storage,
-        today=feedback.today,
-        deliveries=services.deliveries,
-        funnel=services.funnel,
-        opt_ins=services.opt_ins,
-        activity=services.activity,
-        reshuffler=responses,
-        wal=partial(checkpoint_wal, engine) if sqlite else None,
-        compact=partial(vacuum, engine) if sqlite else None,
-        pain_map=services.painmap,
-        signals=services.signals,
-    )
-    add_campaign_jobs(scheduler, services.campaigns)
-    add_initiative_job(scheduler, services.initiative)
-    if settings.publish.dir is not None:
-        add_publish_job(scheduler, services.publication, settings.publish.dir)
-    add_announce_job(scheduler, services.announcer)
-
-    async def catch_up() -> None:
-        # A night missed while nobody led is made up when a process is elected, and so are
-        # due reports, missed window openings and closings (each applied once).
-        await housekeeping(responses, wiring.sql_storage, feedback.today)
-        await send_due_reports(services.deliveries)
-        await run_campaign_tick(services.campaigns)
-
-    # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
-    instrument(wiring.dispatcher, settings)
-    leadership = await lead_scheduler(
-        scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=services.reporting
-    )
+    scheduler: AsyncIOScheduler | None = None
+    leadership: LeaderGate | None = None
     try:
+        scheduler = create_scheduler(
+            settings.body.zone,
+            responses=responses,
+            fsm=wiring.sql_storage,
+            today=feedback.today,
+            deliveries=services.deliveries,
+            funnel=services.funnel,
+            opt_ins=services.opt_ins,
+            activity=services.activity,
+            reshuffler=responses,
+            wal=partial(checkpoint_wal, engine) if sqlite else None,
+            compact=partial(vacuum, engine) if sqlite else None,
+            pain_map=services.painmap,
+            signals=services.signals,
+            participation=services.campaigns,
+        )
+        add_campaign_jobs(scheduler, services.campaigns)
+        add_initiative_job(scheduler, services.initiative)
+        if settings.publish.dir is not None:
+            add_publish_job(scheduler, services.publication, settings.publish.dir)
+        add_announce_job(scheduler, services.announcer)
+
+        async def catch_up() -> None:
+            # A night missed while nobody led is made up when a process is elected, and so
+            # are due reports, missed window openings and closings (each applied once).
+            await housekeeping(responses, wiring.sql_storage, feedback.today)
+            await send_due_reports(services.deliveries)
+            await run_campaign_tick(services.campaigns)
+
+        # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
+        instrument(wiring.dispatcher, settings)
+        leadership = await lead_scheduler(
+            scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=services.reporting
+        )
         scheduler.start()
         yield Application(bot, wiring.dispatcher, engine, wiring.storage, wiring)
     finally:
-        await leadership.stop()
-        scheduler.shutdown(wait=False)
+        # Whatever failed on the way up (a busy metrics port, the election), what was opened
+        # is closed: the wiring writes what waits in memory, the bot's session ends.
+        if leadership is not None:
+            await leadership.stop()
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
         await wiring.close()
         await bot.session.close()
 

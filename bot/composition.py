@@ -177,6 +177,8 @@ def build_services(
         rating_guard=rating_guard,
     )
     limits = broadcast_limits or BroadcastLimits()
+    # One flood control per bot: poll invitations and announcements share its pacer.
+    broadcaster = Broadcaster(sessions, send, limits=limits)
     campaigns = CampaignService(
         sessions=sessions,
         campaigns=content.campaigns,
@@ -184,7 +186,7 @@ def build_services(
         calendar=calendar or load_calendar(),
         pepper=pepper,
         zone=zone,
-        broadcaster_factory=lambda port: Broadcaster(sessions, port, limits=limits),
+        broadcaster_factory=broadcaster.with_port,
         send=send,
         results=outbox,
         opt_ins=opt_ins,
@@ -297,7 +299,7 @@ def build_services(
         measures=painmap,
         store=AnnouncementStore(sessions),
         subscribers=opt_ins,
-        broadcaster=Broadcaster(sessions, send, limits=limits),
+        broadcaster=broadcaster,
         zone=zone,
         ledger=DeliveryStore(sessions),
         hour=settings.reports.alert_hour,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from aiohttp import web
 
 from bot.app import Wiring, wire
 from bot.settings import Settings, ensure_pepper
+from scheduler.jobs import create_scheduler
 from services.dialog import DialogData, DialogService, DialogState, Person
-from storage.database import ping
+from storage.database import checkpoint_wal, ping
 from web.app import WebServices, create_app, runner_options
 from web.forms import WebForms
 from web.security import Signer, web_key
@@ -48,8 +50,18 @@ async def running_site(app: web.Application, host: str, port: int) -> AsyncItera
 
 
 async def serve_forever() -> None:
-    """Wait until cancelled (SIGINT/SIGTERM end asyncio.run)."""
-    await asyncio.Event().wait()
+    """Wait for SIGINT or SIGTERM (what systemd, docker and a process manager send), so the
+    caller's cleanup runs: the wiring writes what waits in memory before the process ends."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
 
 
 #: The bot id of web dialogs' FSM keys: no Telegram bot has id 0, and web persons are negative,
@@ -133,11 +145,32 @@ async def serve_web(settings: Settings) -> None:
     bot = Bot(token, session=AiohttpSession())
     try:
         wiring = await wire(settings, bot, settings.bot.username)
+        # Only the jobs about this process's memory (drop-off counters, subscriptions, poll
+        # participation keys, the hour's activity, the WAL): the body's jobs are the bot's.
+        services, engine = wiring.services, wiring.engine
+        sqlite = engine.dialect.name == "sqlite"
+        scheduler = create_scheduler(
+            settings.body.zone,
+            responses=services.responses,
+            fsm=wiring.sql_storage,
+            today=services.feedback.today,
+            funnel=services.funnel,
+            opt_ins=services.opt_ins,
+            activity=services.activity,
+            reshuffler=services.responses,
+            wal=partial(checkpoint_wal, engine) if sqlite else None,
+            participation=services.campaigns,
+            housekeep=False,
+        )
         try:
+            scheduler.start()
             async with web_front(settings, wiring):
                 await serve_forever()
         finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
             await wiring.close()
+            logger.info("Web front stopped; what waited in memory is written")
     finally:
         await bot.session.close()
 

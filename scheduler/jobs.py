@@ -22,6 +22,7 @@ HOUSEKEEPING_JOB = "housekeeping"
 REPORTS_JOB = "reports"
 FUNNEL_JOB = "funnel"
 OPT_INS_JOB = "opt-ins"
+PARTICIPATION_JOB = "participation"
 ACTIVITY_JOB = "activity"
 WAL_JOB = "wal"
 PAIN_MAP_JOB = "pain-map"
@@ -109,6 +110,21 @@ async def flush_funnel(funnel: Flushable) -> int:
         return 0
 
 
+class ParticipationWriter(Protocol):
+    async def flush_participation(self, *, force: bool = False) -> int: ...
+
+
+async def flush_participation(windows: ParticipationWriter) -> int:
+    """Write the poll-window participation keys waiting in memory (storage.campaigns), in
+    every process that takes answers: a key left in memory lets a restart or another worker
+    take a second answer to the same window."""
+    try:
+        return await windows.flush_participation()
+    except Exception as error:
+        logger.warning("Participation keys not written yet: %s", type(error).__name__)
+        return 0
+
+
 async def flush_opt_ins(opt_ins: Flushable) -> int:
     """Write the subscriptions waiting in memory once enough gathered (storage.opt_ins)."""
     try:
@@ -169,8 +185,11 @@ def create_scheduler(
     compact: Callable[[], Awaitable[bool]] | None = None,
     pain_map: PainMapDesk | None = None,
     signals: Signals | None = None,
+    participation: ParticipationWriter | None = None,
+    housekeep: bool = True,
 ) -> AsyncIOScheduler:
-    """An AsyncIOScheduler in the body's zone: nightly housekeeping, reports every minute."""
+    """An AsyncIOScheduler in the body's zone: nightly housekeeping (unless ``housekeep`` is
+    false: a process that only takes answers, `otklik web`), reports every minute."""
     scheduler = AsyncIOScheduler(timezone=zone)
     every_minute = IntervalTrigger(minutes=1, timezone=zone)
     periodic: list[
@@ -183,6 +202,10 @@ def create_scheduler(
         periodic.append((FUNNEL_JOB, flush_funnel, hourly, {"funnel": funnel}))
     if opt_ins is not None:
         periodic.append((OPT_INS_JOB, flush_opt_ins, every_minute, {"opt_ins": opt_ins}))
+    if participation is not None:
+        periodic.append(
+            (PARTICIPATION_JOB, flush_participation, every_minute, {"windows": participation})
+        )
     if wal is not None:
         periodic.append((WAL_JOB, checkpoint, every_minute, {"wal": wal}))
     if activity is not None:
@@ -211,6 +234,8 @@ def create_scheduler(
             max_instances=1,
             replace_existing=True,
         )
+    if not housekeep:
+        return scheduler
     scheduler.add_job(
         housekeeping,
         CronTrigger(hour=3, minute=17, timezone=zone),

@@ -287,6 +287,23 @@ class Broadcaster:
         self.progress_every_seconds = progress_every_seconds
         self.progress_every_messages = progress_every_messages
 
+    def with_port(self, send: SendPort) -> Broadcaster:
+        """A broadcaster sending through ``send`` under this one's flood control: Telegram
+        counts a bot's messages whatever feature sends them, so every broadcaster of one bot
+        (poll invitations, announcements) shares one pacer, and a 429 pauses them all."""
+        twin = Broadcaster(
+            self._sessions,
+            send,
+            limits=self.limits,
+            clock=self._clock,
+            sleep=self._sleep,
+            now=self._now,
+            progress_every_seconds=self.progress_every_seconds,
+            progress_every_messages=self.progress_every_messages,
+        )
+        twin._pacer = self._pacer
+        return twin
+
     async def create(self, kind: str, key: str, text: str, chat_ids: Iterable[int]) -> int:
         """Create the broadcast ``(kind, key)`` to these chats, or find it; return its id.
 

@@ -13,6 +13,7 @@ from scheduler.jobs import (
     FUNNEL_JOB,
     HOUSEKEEPING_JOB,
     OPT_INS_JOB,
+    PARTICIPATION_JOB,
     SIGNALS_JOB,
     WAL_JOB,
     create_scheduler,
@@ -20,6 +21,7 @@ from scheduler.jobs import (
     housekeeping,
     run_signals,
 )
+from scheduler.leader import LEADER_JOBS
 from storage.opt_ins import OptInStore
 
 
@@ -140,3 +142,29 @@ async def test_signals_run_every_minute_and_a_failure_waits_for_the_next_tick() 
     now = datetime(2026, 7, 1, 9, tzinfo=zone)
     assert await run_signals(signals, now) == 2 and signals.ticks == [now]
     assert await run_signals(FakeSignals(fail=True), now) == 0
+
+
+def test_participation_keys_are_written_every_minute_by_every_process() -> None:
+    # Review: the keys of who answered a poll window were written only by the leader's
+    # campaigns tick and at a clean stop, so a worker (or `otklik web`) kept them in memory.
+    class FakeWindows:
+        def __init__(self) -> None:
+            self.flushed = 0
+
+        async def flush_participation(self, *, force: bool = False) -> int:
+            self.flushed += 1
+            return 0
+
+    scheduler = create_scheduler(
+        ZoneInfo("Europe/Moscow"),
+        responses=FakeResponses(),
+        fsm=None,
+        today=lambda: date(2026, 7, 1),
+        participation=FakeWindows(),
+        housekeep=False,
+    )
+    job = scheduler.get_job(PARTICIPATION_JOB)
+    assert job is not None and job.trigger.interval == timedelta(minutes=1)
+    assert PARTICIPATION_JOB not in LEADER_JOBS
+    # A process that only takes answers leaves the night's housekeeping to the bot's leader.
+    assert scheduler.get_job(HOUSEKEEPING_JOB) is None

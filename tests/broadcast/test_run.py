@@ -138,6 +138,26 @@ async def test_two_broadcasts_to_the_same_chats_share_the_limits(
         assert second - first >= 1.0
 
 
+async def test_broadcasters_of_one_bot_share_its_flood_control(
+    sessions: async_sessionmaker[AsyncSession], api: BotApiEmulator, bot: Bot
+) -> None:
+    # Review: the announcer and the poll invitations each paced to the whole limit. A twin
+    # made by with_port (another send port, as campaigns use) shares the pacer.
+    time = VirtualTime()
+    port = RecordingPort(telegram_sender(bot), clock=time.clock)
+    invitations = Broadcaster(sessions, port, clock=time.clock, sleep=time.sleep)
+    announcements = invitations.with_port(port)
+    first = await invitations.create("invitation", "w1", TEXT, range(1, 61))
+    second = await announcements.create("announcement", "a1", "Сделано", range(101, 161))
+
+    async def both() -> list[Progress]:
+        return list(await asyncio.gather(invitations.run(first), announcements.run(second)))
+
+    summaries = await time.run(both())
+    assert [summary.sent for summary in summaries] == [60, 60]
+    assert max_in_window(sorted(at for at, _ in port.started)) <= 30
+
+
 async def test_several_sends_are_in_flight_when_answers_are_slow(
     sessions: async_sessionmaker[AsyncSession], api: BotApiEmulator, bot: Bot
 ) -> None:

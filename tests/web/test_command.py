@@ -70,6 +70,9 @@ def test_otklik_web_serves_forms_and_health_without_a_bot_token(tmp_path: Path) 
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
+    # SIGTERM (systemd, docker) ends it cleanly, after writing what waited in memory (review).
+    assert process.returncode == 0, output
+    assert "what waited in memory is written" in output
     assert "127.0.0.1 [" not in output  # aiohttp's default access line names the address
     # The quiet access log writes nothing per request at INFO, least of all a link's payload.
     assert "licensing_site" not in output and "/readyz" not in output
