@@ -20,7 +20,9 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires.engine import clean_text, has_visible
+from questionnaires.i18n import tr
 from questionnaires.measures import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
+from questionnaires.schema import Language
 from reports.appendix2 import PainRow
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Dimension, InternalReport, Period, Report, Scope, Score
@@ -897,12 +899,16 @@ def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
     ]
 
 
-def reminder_text(measure: MeasureRecord, pain: PainRecord, process: str) -> str:
-    return (
-        "⏰ Срок меры истёк\n"
-        f"<b>{escape(process)}</b>: {escape(pain.title)}\n"
-        f"Мера: {escape(measure.text)}\n"
-        f"Ответственный: {escape(measure.responsible)}\n"
-        f"Срок: {measure.deadline:%d.%m.%Y}\n"
-        "Измените статус в /pains или продлите срок в выгрузке карты болей."
+def reminder_text(
+    measure: MeasureRecord, pain: PainRecord, process: str, language: Language = Language.RU
+) -> str:
+    """An overdue measure's reminder; Russian unless the reader's language is known."""
+    return tr(
+        language,
+        "painmap.reminder",
+        process=escape(process),
+        pain=escape(pain.title),
+        measure=escape(measure.text),
+        responsible=escape(measure.responsible),
+        deadline=f"{measure.deadline:%d.%m.%Y}",
     )
