@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -296,5 +297,16 @@ async def serve(
 
 
 async def serve_until_stopped() -> None:
-    """Wait until cancelled (SIGINT/SIGTERM end asyncio.run)."""
-    await asyncio.Event().wait()
+    """Wait for SIGTERM or SIGINT (what aiogram's polling does for the poller), so that the
+    web server stops, the updates being handled finish and the database is closed."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        await stop.wait()
+        logger.info("Stopping: the web server takes no more updates")
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)

@@ -113,7 +113,7 @@ def build_web_services(
         settings,
         forms=build_forms(settings, wiring),
         ready=partial(ping, wiring.engine),
-        telegram=None if receiver is None or url is None else (webhook_path(url), receiver),
+        telegram=None if receiver is None or url is None else (webhook_path(url), receiver.handle),
     )
 
 

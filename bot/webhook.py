@@ -94,7 +94,7 @@ class WebhookReceiver:
         given = request.headers.get(SECRET_HEADER, "").encode()
         return hmac.compare_digest(given, self._secret)
 
-    async def __call__(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         if not self._authentic(request):
             # Nothing about the caller is logged: the route and status are (web.app's log).
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
