@@ -46,7 +46,7 @@ def update(update_id: int, text: str = "привет", user: int = 700) -> dict[
 
 
 class Handled:
-    """A dispatcher whose one message handler records texts; `gate` can hold it; `fail` breaks it."""
+    """A dispatcher whose message handler records texts; `gate` holds it, `fail` breaks it."""
 
     def __init__(self) -> None:
         self.texts: list[str] = []
@@ -379,7 +379,7 @@ def test_the_webhook_needs_the_web_server() -> None:
         "https://x.example/telegram/",
         "https://x.example/hook",
         "https://x.example/telegram/u?token=1",
-    ],  # fmt: skip
+    ],
 )
 def test_a_webhook_url_outside_telegram_path_is_refused(url: str) -> None:
     with pytest.raises(ValidationError):
@@ -429,11 +429,11 @@ async def test_set_webhook_sends_the_secret_the_used_update_types_and_keeps_pend
 
 async def test_metrics_are_served_on_the_web_server_only_when_enabled() -> None:
     metrics.observe_update("message", 0.01)
-    async with serve(create_app(services(None, metrics=metrics.exposition))) as client:
-        async with client.get("/metrics") as response:
-            assert response.status == 200
-            assert response.headers["Content-Type"].startswith("text/plain")
-            assert "otklik_updates_total" in await response.text()
-            assert BROWSER_COOKIE not in response.cookies
+    app = create_app(services(None, metrics=metrics.exposition))
+    async with serve(app) as client, client.get("/metrics") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        assert "otklik_updates_total" in await response.text()
+        assert BROWSER_COOKIE not in response.cookies
     async with serve(create_app(services(None))) as client, client.get("/metrics") as response:
         assert response.status == 404
