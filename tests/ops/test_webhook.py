@@ -437,3 +437,14 @@ async def test_metrics_are_served_on_the_web_server_only_when_enabled() -> None:
         assert BROWSER_COOKIE not in response.cookies
     async with serve(create_app(services(None))) as client, client.get("/metrics") as response:
         assert response.status == 404
+
+
+def test_metrics_on_web_puts_the_exposition_on_the_web_server_services() -> None:
+    from bot.web import web_services
+
+    pepper = {"pepper": "p" * 32}
+    on = Settings(metrics={"on_web": True}, privacy=pepper)
+    off = Settings(privacy=pepper)
+    kept = {"forms": None, "ready": no_forms_ready}
+    assert web_services(on, **kept).metrics is metrics.exposition
+    assert web_services(off, **kept).metrics is None
