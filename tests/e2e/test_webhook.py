@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import random
+import signal
 import socket
 import time
 from collections import Counter
@@ -202,3 +203,28 @@ async def test_two_webhook_workers_on_redis_handle_an_update_repeated_to_the_oth
     assert await one.stop() == 0 and await two.stop() == 0
     for bot in (one, two):
         assert "Traceback" not in bot.log_text()
+
+
+async def test_sigterm_lets_an_acknowledged_update_finish_before_the_process_ends(
+    api: BotApiEmulator, launcher: BotLauncher
+) -> None:
+    """Acknowledged at once (BOT__WEBHOOK_ACK_SECONDS=0) and still being handled when SIGTERM
+    comes: the process waits for it, so the person gets the first question."""
+    bot, url = await start_worker(launcher, BOT__WEBHOOK_ACK_SECONDS="0")
+    anna = api.user(ANNA, "Анна", language_code="ru")
+    api.hold_next("sendMessage")  # the update hangs on its first reply
+    await anna.send_text("/start licensing_office")
+    [start] = api.take_updates()
+    async with aiohttp.ClientSession() as http:
+        sender = Telegram(api, http, [url])
+        assert await sender.post(start) == 200
+    await api.wait_for_request("sendMessage", ok=None)
+    bot.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while "Stopping: the web server takes no more updates" not in bot.log_text():
+        assert bot.returncode is None and time.monotonic() < deadline, bot.log_text()
+        await asyncio.sleep(0.05)
+    api.release_held()  # the reply fails once with 500 and is repeated (bot/retry.py)
+    async with asyncio.timeout(READY_TIMEOUT_S):
+        assert await bot.process.wait() == 0
+    await wait_for_message(anna, "Вопрос 1 из")
