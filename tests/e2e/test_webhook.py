@@ -183,6 +183,7 @@ async def test_webhook_mode_checks_the_secret_and_handles_each_update_once(
     assert await bot.stop() == 0
     log = bot.log_text()
     assert "serves the webhook" in log and "Traceback" not in log
+    assert "dialog state in the database, webhook, web front" in log  # the start-up line
     assert SECRET not in log and str(anna.id) not in log and "anna_hook" not in log
 
 
