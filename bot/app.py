@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from bot.outbox import BotOutbox
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
+from bot.webhook import WebhookReceiver, set_webhook, update_ledger, webhook_secret
 from questionnaires.triggers import load_triggers
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.jobs import (
@@ -270,14 +273,49 @@ async def build_application(settings: Settings) -> AsyncIterator[Application]:
 
 async def serve(
     settings: Settings,
-    fronts: Callable[[Wiring], AbstractAsyncContextManager[object]] | None = None,
+    fronts: Callable[[Wiring, WebhookReceiver | None], AbstractAsyncContextManager[object]]
+    | None = None,
 ) -> None:
-    """Run long polling until SIGINT/SIGTERM, with other fronts (the web) beside it."""
+    """Run long polling, or serve the webhook (BOT__WEBHOOK_URL), until SIGINT/SIGTERM, with
+    other fronts (the web) beside it."""
     # The command menus are set by the scheduler leader (bot.operations.lead_scheduler).
     async with build_application(settings) as app, AsyncExitStack() as stack:
+        receiver = None
+        if settings.bot.webhook_url is not None:
+            receiver = WebhookReceiver(
+                app.bot,
+                app.dispatcher,
+                secret=webhook_secret(settings),
+                ledger=update_ledger(app.storage, app.bot.id),
+                ack_seconds=settings.bot.webhook_ack_seconds,
+            )
+            # Runs after the web server stopped taking requests (the stack unwinds in reverse):
+            # SIGTERM lets the updates being handled finish before the database closes.
+            stack.push_async_callback(receiver.drain)
         if fronts is not None and app.wiring is not None:
-            await stack.enter_async_context(fronts(app.wiring))
+            await stack.enter_async_context(fronts(app.wiring, receiver))
         frozen = freeze_startup_heap()
+        if receiver is not None:
+            await set_webhook(app.bot, app.dispatcher, settings)
+            logger.info("Otklik serves the webhook (%d start-up objects frozen)", frozen)
+            await serve_until_stopped()
+            return
         logger.info("Otklik is polling for updates (%d start-up objects frozen)", frozen)
         # Guarded: a second poller on this token refuses to start (bot.operations).
         await poll(app.bot, app.dispatcher, app.engine, settings)
+
+
+async def serve_until_stopped() -> None:
+    """Wait for SIGTERM or SIGINT (what aiogram's polling does for the poller), so that the
+    web server stops, the updates being handled finish and the database is closed."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        await stop.wait()
+        logger.info("Stopping: the web server takes no more updates")
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)

@@ -87,7 +87,8 @@ def describe(settings: Settings) -> str:
     state = "Redis" if settings.fsm.redis_url else "the database"
     return (
         f"Otklik {otklik_version()} starting: home {home()}, database {database}, "
-        f"dialog state in {state}, long polling"
+        f"dialog state in {state}, "
+        + ("webhook" if settings.bot.webhook_url else "long polling")
         + (
             f", web front on {settings.web.host}:{settings.web.port}"
             if settings.web.enabled

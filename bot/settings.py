@@ -11,13 +11,22 @@ import difflib
 import json
 import logging
 import os
+import re
 import secrets
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -119,6 +128,25 @@ class BotSettings(BaseModel):
     default_channel: str = Field(
         default="messenger", description="Channel recorded when /start comes without a link."
     )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public https:// address Telegram posts updates to; set, the bot serves a "
+        "webhook on the web server (its path must start with /telegram/) instead of long "
+        "polling. Unset: long polling.",
+        examples=["https://otklik.example.gov.ru/telegram/updates"],
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Telegram's X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -); "
+        "unset: derived from the pepper, so every worker sharing the pepper agrees on it.",
+    )
+    webhook_ack_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="How long a webhook request waits for its update to be handled before it "
+        "is acknowledged anyway (handling goes on in the background). 0: acknowledge at once.",
+    )
 
     @field_validator("proxy", mode="before")
     @classmethod
@@ -132,6 +160,32 @@ class BotSettings(BaseModel):
             raise ValueError("not a proxy URL (socks5://, socks4:// or http://host:port)")
         return value
 
+    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_webhook_is_none(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an https:// URL")
+        if not parts.path.startswith("/telegram/") or len(parts.path) <= len("/telegram/"):
+            raise ValueError("its path must start with /telegram/ (the web server serves it)")
+        if parts.query or parts.fragment:
+            raise ValueError("no ?query or #fragment: the path alone names the webhook")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
     @field_validator("api_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -141,6 +195,7 @@ class BotSettings(BaseModel):
 
 
 _PROXY_SCHEMES: Final = ("socks5", "socks4", "http", "https")
+_WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 #: Accepted spellings of the two supported databases, and what they mean.
 _DRIVERS: Final = {
@@ -452,6 +507,11 @@ class MetricsSettings(BaseModel):
         examples=[9108],
     )
     host: str = Field(default="127.0.0.1", description="Address the metrics port listens on.")
+    on_web: bool = Field(
+        default=False,
+        description="Also serve /metrics on the web server (WEB__ENABLED); keep that path "
+        "off the public reverse proxy.",
+    )
 
 
 class Settings(BaseSettings):
@@ -478,6 +538,15 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])
+
+    @model_validator(mode="after")
+    def _webhook_needs_web(self) -> Settings:
+        if self.bot.webhook_url is not None and not self.web.enabled:
+            raise ValueError(
+                "BOT__WEBHOOK_URL is set but WEB__ENABLED is not true: the webhook is served "
+                "by the web server; set WEB__ENABLED=true (and WEB__HOST/WEB__PORT)"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod

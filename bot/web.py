@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -16,9 +15,11 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiohttp import web
 
-from bot.app import Wiring, wire
+from bot.app import Wiring, serve_until_stopped, wire
 from bot.settings import Settings, ensure_pepper
+from bot.webhook import WebhookReceiver, webhook_path
 from scheduler.jobs import create_scheduler
+from services import metrics
 from services.dialog import DialogData, DialogService, DialogState, Person
 from storage.database import checkpoint_wal, ping
 from web.app import WebServices, create_app, runner_options
@@ -52,16 +53,7 @@ async def running_site(app: web.Application, host: str, port: int) -> AsyncItera
 async def serve_forever() -> None:
     """Wait for SIGINT or SIGTERM (what systemd, docker and a process manager send), so the
     caller's cleanup runs: the wiring writes what waits in memory before the process ends."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for signum in signals:
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
+    await serve_until_stopped()
 
 
 #: The bot id of web dialogs' FSM keys: no Telegram bot has id 0, and web persons are negative,
@@ -113,27 +105,35 @@ def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
     )
 
 
-def build_web_services(settings: Settings, wiring: Wiring) -> WebServices:
-    """The web front's services over the bot's wiring: the same dialog, stores and guard."""
+def build_web_services(
+    settings: Settings, wiring: Wiring, receiver: WebhookReceiver | None = None
+) -> WebServices:
+    """The web front's services over the bot's wiring: the same dialog, stores and guard;
+    in webhook mode also Telegram's path (bot/webhook.py)."""
+    url = settings.bot.webhook_url
     return web_services(
         settings,
         forms=build_forms(settings, wiring),
         ready=partial(ping, wiring.engine),
+        telegram=None if receiver is None or url is None else (webhook_path(url), receiver.handle),
     )
 
 
 @asynccontextmanager
-async def web_front(settings: Settings, wiring: Wiring) -> AsyncIterator[web.AppRunner]:
-    """The web front beside the bot (`otklik run` with WEB__ENABLED=true)."""
-    app = create_app(build_web_services(settings, wiring))
+async def web_front(
+    settings: Settings, wiring: Wiring, receiver: WebhookReceiver | None = None
+) -> AsyncIterator[web.AppRunner]:
+    """The web front beside the bot (`otklik run` with WEB__ENABLED=true), with the webhook
+    when a receiver is given."""
+    app = create_app(build_web_services(settings, wiring, receiver))
     async with running_site(app, settings.web.host, settings.web.port) as runner:
         yield runner
 
 
 def web_fronts(
     settings: Settings,
-) -> Callable[[Wiring], AbstractAsyncContextManager[web.AppRunner]]:
-    """What `bot.app.serve` starts beside long polling when WEB__ENABLED is true."""
+) -> Callable[[Wiring, WebhookReceiver | None], AbstractAsyncContextManager[web.AppRunner]]:
+    """What `bot.app.serve` starts beside the bot when WEB__ENABLED is true."""
     return partial(web_front, settings)
 
 
@@ -183,6 +183,7 @@ def web_services(settings: Settings, **values: object) -> WebServices:
         site_dir=settings.publish.dir,
         rate_per_minute=settings.web.rate_per_minute,
         secure_cookies=public.startswith("https://"),
+        metrics=metrics.exposition if settings.metrics.on_web else None,
         **values,  # type: ignore[arg-type]
     )
 

@@ -65,6 +65,10 @@ class WebServices:
     site_dir: Path | None = None
     rate_per_minute: int = 120
     secure_cookies: bool = False
+    #: Webhook mode (bot/webhook.py): the path Telegram posts updates to and its handler.
+    telegram: tuple[str, Handler] | None = None
+    #: Prometheus exposition (body, content type) for `/metrics`; None: not served.
+    metrics: Callable[[], tuple[bytes, str]] | None = None
 
 
 SERVICES_KEY: Final = web.AppKey("services", WebServices)
@@ -155,13 +159,19 @@ def message(
     )
 
 
+def _is_telegram(request: web.Request) -> bool:
+    telegram = request.app[SERVICES_KEY].telegram
+    return telegram is not None and request.path == telegram[0]
+
+
 # --- middlewares ------------------------------------------------------------------------------
 
 
 @web.middleware
 async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Too many requests from one address get 429; health checks are never limited."""
-    if request.path in ("/healthz", "/readyz"):
+    """Too many requests from one address get 429; health checks, the metrics scraper and
+    Telegram (all its updates come from a few addresses) are never limited."""
+    if request.path in ("/healthz", "/readyz", "/metrics") or _is_telegram(request):
         return await handler(request)
     wait = request.app[LIMITER_KEY].allow(request.remote or "")
     if wait is not None:
@@ -174,6 +184,8 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
 @web.middleware
 async def browser_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every visitor gets a random cookie; it stands for "the same browser", nothing more."""
+    if _is_telegram(request) or request.path == "/metrics":
+        return await handler(request)  # not a browser: no cookie
     known = valid_browser_id(request.cookies.get(BROWSER_COOKIE))
     request[BROWSER] = known or new_browser_id()
     request[BROWSER_KNOWN] = known is not None
@@ -195,8 +207,9 @@ async def browser_cookie(request: web.Request, handler: Handler) -> web.StreamRe
 
 @web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A POST must carry the token drawn for this browser's cookie, from this site."""
-    if request.method != "POST":
+    """A POST must carry the token drawn for this browser's cookie, from this site. Telegram's
+    posts carry the webhook's secret header instead (bot/webhook.py checks it)."""
+    if request.method != "POST" or _is_telegram(request):
         return await handler(request)
     form = await request.post()  # parsed once: aiohttp keeps it for the handler
     lang = form.get("lang")
@@ -349,6 +362,16 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok"})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics (services/metrics.py): counts and timings, no identities."""
+    exposition = request.app[SERVICES_KEY].metrics
+    assert exposition is not None
+    body, content_type = exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
 def create_app(services: WebServices) -> web.Application:
     """The web application; the caller runs it (bot/web.py) or a test client drives it."""
     app = web.Application(
@@ -375,6 +398,11 @@ def create_app(services: WebServices) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", STATIC, append_version=False)
+    if services.telegram is not None:
+        path, receive = services.telegram
+        app.router.add_post(path, receive)
+    if services.metrics is not None:
+        app.router.add_get("/metrics", metrics)
     if services.site_dir is not None:
         services.site_dir.mkdir(parents=True, exist_ok=True)
         app.router.add_get("/site", _to_site)

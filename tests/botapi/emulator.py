@@ -550,6 +550,11 @@ class BotApiEmulator:
         """Callback queries delivered to the bot and not answered yet."""
         return frozenset(self._open_callbacks)
 
+    def take_updates(self) -> list[JSON]:
+        """Remove and return the queued updates: a test delivers them to a webhook itself."""
+        taken, self._updates = self._updates, []
+        return taken
+
     @property
     def pending_updates(self) -> int:
         return len(self._updates)

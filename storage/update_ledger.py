@@ -1,0 +1,125 @@
+"""Which Telegram update ids a webhook has taken on (issue 14): an update id seen twice is
+handled once, in one process (memory) or across processes (Redis).
+
+An id is first *claimed* (being handled: the claim expires after ``claim_ttl``, so a worker
+killed mid-update does not keep it forever), then marked *done* (kept ``done_ttl``: Telegram
+keeps an undelivered update for a day, so a repeat never comes later than that).
+
+Nothing here names a person: an update id is Telegram's counter of the bot's updates, and the
+keys expire by themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Final, Protocol
+
+from redis.asyncio import Redis
+
+#: A claim outlives any handling of one update (the slowest is an officer's report).
+CLAIM_TTL: Final = timedelta(minutes=5)
+#: Telegram gives up on an update after 24 hours.
+DONE_TTL: Final = timedelta(hours=25)
+#: The memory ledger forgets the oldest ids beyond this many (a day of a busy bot).
+REMEMBERED: Final = 200_000
+
+_WORKING: Final = b"working"
+_DONE: Final = b"done"
+
+
+class Claim(enum.Enum):
+    """What :meth:`UpdateLedger.claim` found."""
+
+    #: Nobody had it: this caller handles it.
+    TAKEN = "taken"
+    #: Handled already: acknowledge and drop it.
+    DONE = "done"
+    #: Another request or worker is handling it now: tell Telegram to try again later.
+    BUSY = "busy"
+
+
+class UpdateLedger(Protocol):
+    async def claim(self, update_id: int) -> Claim: ...
+
+    async def finish(self, update_id: int) -> None: ...
+
+    async def release(self, update_id: int) -> None: ...
+
+
+class MemoryUpdateLedger:
+    """One process: a bounded map of ids to their state. Enough when one process serves the
+    webhook (SQLite, no Redis); with several, each would handle a repeat its peer handled."""
+
+    def __init__(
+        self,
+        *,
+        claim_ttl: timedelta = CLAIM_TTL,
+        remember: int = REMEMBERED,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._states: OrderedDict[int, tuple[bytes, float]] = OrderedDict()
+        self._claim_ttl = claim_ttl.total_seconds()
+        self._remember = remember
+        self._clock = clock
+
+    async def claim(self, update_id: int) -> Claim:
+        now = self._clock()
+        known = self._states.get(update_id)
+        if known is not None:
+            state, since = known
+            if state == _DONE:
+                return Claim.DONE
+            if now - since < self._claim_ttl:
+                return Claim.BUSY
+        self._states[update_id] = (_WORKING, now)
+        self._states.move_to_end(update_id)
+        while len(self._states) > self._remember:
+            self._states.popitem(last=False)
+        return Claim.TAKEN
+
+    async def finish(self, update_id: int) -> None:
+        self._states[update_id] = (_DONE, self._clock())
+
+    async def release(self, update_id: int) -> None:
+        self._states.pop(update_id, None)
+
+
+class RedisUpdateLedger:
+    """Several processes: ``SET NX`` with a time to live, on the FSM's Redis."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        bot_id: int,
+        *,
+        claim_ttl: timedelta = CLAIM_TTL,
+        done_ttl: timedelta = DONE_TTL,
+        prefix: str = "update",
+    ) -> None:
+        self._redis = redis
+        self._prefix = f"{prefix}:{bot_id}"
+        self._claim_ttl = claim_ttl
+        self._done_ttl = done_ttl
+
+    def _name(self, update_id: int) -> str:
+        return f"{self._prefix}:{update_id}"
+
+    async def claim(self, update_id: int) -> Claim:
+        name = self._name(update_id)
+        if await self._redis.set(name, _WORKING, nx=True, ex=self._claim_ttl):
+            return Claim.TAKEN
+        state = await self._redis.get(name)
+        if state is None:  # expired between the two calls: try once more
+            taken = await self._redis.set(name, _WORKING, nx=True, ex=self._claim_ttl)
+            return Claim.TAKEN if taken else Claim.BUSY
+        return Claim.DONE if state in (_DONE, _DONE.decode()) else Claim.BUSY
+
+    async def finish(self, update_id: int) -> None:
+        await self._redis.set(self._name(update_id), _DONE, ex=self._done_ttl)
+
+    async def release(self, update_id: int) -> None:
+        await self._redis.delete(self._name(update_id))
