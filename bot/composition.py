@@ -25,7 +25,7 @@ from services.announcements import ResultsAnnouncer
 from services.appeals import AppealsService, appeals_mapping
 from services.appendix2 import Appendix2Service, PersistedPainMap
 from services.broadcast import Broadcaster, BroadcastLimits, SendPort
-from services.campaigns import CampaignPolicy, CampaignService
+from services.enrolment import Enrolment
 from services.feedback import FeedbackPolicy, FeedbackService, utc_now
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
@@ -36,6 +36,7 @@ from services.rating_guard import AsyncRatingGuard
 from services.reporting import ReportingPolicy, ReportingService
 from services.signals import SignalPolicy, SignalService
 from services.staff_results import StaffResultsReader
+from services.windows import CampaignPolicy, WindowService
 from storage.activity import ActivityCounter
 from storage.announcements import AnnouncementStore
 from storage.appeals import AppealStore
@@ -87,7 +88,7 @@ class Services:
     reporting: ReportingService
     feedback: FeedbackService
     funnel: FunnelRecorder
-    campaigns: CampaignService
+    campaigns: WindowService
     initiative: InitiativeDesk
     signals: SignalService
     appeals: AppealsService
@@ -179,7 +180,15 @@ def build_services(
     limits = broadcast_limits or BroadcastLimits()
     # One flood control per bot: poll invitations and announcements share its pacer.
     broadcaster = Broadcaster(sessions, send, limits=limits)
-    campaigns = CampaignService(
+    enrolment = Enrolment(
+        sessions=sessions,
+        pepper=pepper,
+        zone=zone,
+        departments=content.catalog.departments,
+        min_group=disclosure.min_group,
+        clock=clock,
+    )
+    campaigns = WindowService(
         sessions=sessions,
         campaigns=content.campaigns,
         questionnaires=content.questionnaires,
@@ -192,6 +201,7 @@ def build_services(
         opt_ins=opt_ins,
         # Window results, opening/closing polls and invite codes: body-wide officers only.
         officer_ids=settings.bot.officer_ids,
+        enrolment=enrolment,
         clock=clock,
         bot_username=bot_username,
         policy=CampaignPolicy(
@@ -199,13 +209,12 @@ def build_services(
             min_comment_group=disclosure.comment_threshold("external"),
             min_comment_group_staff=disclosure.comment_threshold("internal"),
         ),
-        departments=content.catalog.departments,
         activity=activity,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),
         deliveries=DeliveryStore(sessions),
-        departments=campaigns,
+        departments=enrolment,
         questionnaires=content.questionnaires,
         officer_ids=settings.bot.internal_officer_ids,
         send=outbox,

@@ -23,11 +23,11 @@ from handlers import (
     signals,
 )
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
-from services.campaigns import CampaignService
 from services.dialog import DialogService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
 from services.reporting import ReportingService
+from services.windows import WindowService
 
 
 def create_dispatcher(
@@ -35,7 +35,7 @@ def create_dispatcher(
     storage: BaseStorage,
     feedback: FeedbackService,
     reporting: ReportingService,
-    campaigns: CampaignService,
+    campaigns: WindowService,
     funnel: FunnelRecorder,
     dialogs: DialogService | None = None,
     events_isolation: BaseEventIsolation | None = None,

@@ -33,8 +33,8 @@ from handlers.texts import language_of
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.model import Scope
-from services.campaigns import CampaignService
 from services.reporting import ReportingService
+from services.windows import WindowService
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ async def set_staff_menu(bot: Bot, chat_id: int) -> bool:
 
 
 async def role_text(
-    user_id: int, language: Language, reporting: ReportingService, campaigns: CampaignService
+    user_id: int, language: Language, reporting: ReportingService, campaigns: WindowService
 ) -> tuple[str, bool]:
     """What the bot takes this person for, and whether they are an officer of some kind."""
     roles: list[str] = []
@@ -161,7 +161,7 @@ async def role_text(
     if reporting.is_internal_officer(user_id):
         officer = True
         roles.append(tr(language, "ops.internal_officer"))
-    if await campaigns.is_staff(user_id):
+    if await campaigns.enrolment.is_staff(user_id):
         roles.append(tr(language, "ops.staff"))
     if not roles:
         roles.append(tr(language, "ops.citizen"))
@@ -173,7 +173,7 @@ def setup() -> Router:
 
     @router.message(Command("whoami"))
     async def on_whoami(
-        message: Message, reporting: ReportingService, campaigns: CampaignService
+        message: Message, reporting: ReportingService, campaigns: WindowService
     ) -> None:
         user = message.from_user
         if user is None:

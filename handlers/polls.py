@@ -35,15 +35,11 @@ from questionnaires.opt_ins import OptInTopic
 from questionnaires.schema import Language
 from reports.site import results_text
 from reports.telegram import split_message
-from services.campaigns import (
-    MAX_CODES_PER_CALL,
-    CampaignService,
-    WindowView,
-    parse_window_payload,
-)
 from services.dialog import DialogService, Initiative, Window
+from services.enrolment import MAX_CODES_PER_CALL
 from services.feedback import FeedbackService
 from services.publication import PublicationService
+from services.windows import WindowService, WindowView, parse_window_payload
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +74,7 @@ class InvitePress(CallbackData, prefix="inv"):
     count: int = 1
 
 
-async def is_body_officer(event: TelegramObject, campaigns: CampaignService) -> bool:
+async def is_body_officer(event: TelegramObject, campaigns: WindowService) -> bool:
     """Body-wide officers (BOT__OFFICER_IDS) only: a service's own officer sees that service's
     reports, but does not open or close polls or let people into the staff."""
     user: User | None = getattr(event, "from_user", None)
@@ -121,11 +117,11 @@ def setup() -> Router:
         await start_window(message, state, dialogs, window_id, message.from_user)
 
     @router.message(Command("polls"))
-    async def on_polls(message: Message, campaigns: CampaignService) -> None:
+    async def on_polls(message: Message, campaigns: WindowService) -> None:
         user = message.from_user
         language = language_of(user)
         windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
-        staff = user is not None and await campaigns.is_staff(user.id)
+        staff = user is not None and await campaigns.enrolment.is_staff(user.id)
         if staff:
             windows += await campaigns.open_windows(CampaignAudience.STAFF)
         rows = [[_window_button(window, language)] for window in windows]
@@ -148,7 +144,7 @@ def setup() -> Router:
         callback_data: PollPress,
         state: FSMContext,
         feedback: FeedbackService,
-        campaigns: CampaignService,
+        campaigns: WindowService,
         dialogs: DialogService,
     ) -> None:
         language = language_of(query.from_user)
@@ -161,7 +157,9 @@ def setup() -> Router:
                 await query.answer()
                 return
             topic: OptInTopic = "staff_polls" if callback_data.topic == "staff_polls" else "polls"
-            if topic == "staff_polls" and not await campaigns.is_staff(query.from_user.id):
+            if topic == "staff_polls" and not await campaigns.enrolment.is_staff(
+                query.from_user.id
+            ):
                 # A forged or forwarded button: staff topics are for enrolled staff only.
                 await query.answer(tr(language, "polls.staff_only"), show_alert=True)
                 return
@@ -173,15 +171,13 @@ def setup() -> Router:
         await start_window(message, state, dialogs, callback_data.window, query.from_user)
 
     @router.message(Command("join"))
-    async def on_join(
-        message: Message, command: CommandObject, campaigns: CampaignService
-    ) -> None:
+    async def on_join(message: Message, command: CommandObject, campaigns: WindowService) -> None:
         user = message.from_user
         language = language_of(user)
         if user is None or not command.args:
             await message.answer(tr(language, "polls.join_usage"))
             return
-        result = await campaigns.enroll(command.args, user.id)
+        result = await campaigns.enrolment.enroll(command.args, user.id)
         markup = None
         if result.status in (EnrollStatus.OK, EnrollStatus.ALREADY_ENROLLED):
             markup = InlineKeyboardMarkup(
@@ -194,7 +190,7 @@ def setup() -> Router:
                     ]
                 ]
             )
-        department = campaigns.department_title(result.department, language)
+        department = campaigns.enrolment.department_title(result.department, language)
         text = tr(language, _ENROLL[result.status], department=department)
         await message.answer(escape(text), reply_markup=markup)
         if result.status == EnrollStatus.OK and message.bot is not None:
@@ -212,7 +208,7 @@ def setup() -> Router:
     @router.message(Command("results"))
     async def on_results(
         message: Message,
-        campaigns: CampaignService,
+        campaigns: WindowService,
         publication: PublicationService | None = None,
     ) -> None:
         user = message.from_user
@@ -223,7 +219,7 @@ def setup() -> Router:
             for part in split_message(results_text(content, language, publication.url)):
                 await message.answer(part, disable_web_page_preview=True)
         publications = await campaigns.published(CampaignAudience.EXTERNAL)
-        if user is not None and await campaigns.is_staff(user.id):
+        if user is not None and await campaigns.enrolment.is_staff(user.id):
             # Staff results are shown to staff only.
             publications = await campaigns.published()
         if not publications:
@@ -244,7 +240,7 @@ def setup_officer() -> Router:
     router.callback_query.filter(is_body_officer)
 
     @router.message(Command("poll_open"))
-    async def on_open(message: Message, campaigns: CampaignService) -> None:
+    async def on_open(message: Message, campaigns: WindowService) -> None:
         language = language_of(message.from_user)
         rows = [
             [
@@ -261,7 +257,7 @@ def setup_officer() -> Router:
         )
 
     @router.message(Command("poll_close"))
-    async def on_close(message: Message, campaigns: CampaignService) -> None:
+    async def on_close(message: Message, campaigns: WindowService) -> None:
         language = language_of(message.from_user)
         windows = await campaigns.open_windows(CampaignAudience.EXTERNAL)
         windows += await campaigns.open_windows(CampaignAudience.STAFF)
@@ -284,7 +280,7 @@ def setup_officer() -> Router:
 
     @router.callback_query(PollAdmin.filter())
     async def on_admin(
-        query: CallbackQuery, callback_data: PollAdmin, campaigns: CampaignService
+        query: CallbackQuery, callback_data: PollAdmin, campaigns: WindowService
     ) -> None:
         language = language_of(query.from_user)
         message = query.message
@@ -321,7 +317,7 @@ def setup_officer() -> Router:
 
     @router.message(Command("invite"))
     async def on_invite(
-        message: Message, command: CommandObject, campaigns: CampaignService
+        message: Message, command: CommandObject, campaigns: WindowService
     ) -> None:
         # Departments come from the catalog: typed free text could make a department of one
         # ("Отдeл кадров" with a Latin e reads like the real one).
@@ -333,11 +329,11 @@ def setup_officer() -> Router:
         if not 0 < count <= MAX_CODES_PER_CALL:
             await message.answer(tr(language, "polls.invite.count", limit=MAX_CODES_PER_CALL))
             return
-        if not campaigns.departments:
+        if not campaigns.enrolment.departments:
             await message.answer(tr(language, "polls.invite.no_departments"))
             return
         typed = " ".join(args)
-        department = campaigns.find_department(typed) if typed else None
+        department = campaigns.enrolment.find_department(typed) if typed else None
         if department is not None:
             for part in await _issue(campaigns, department.code, count, language):
                 await message.answer(part)
@@ -345,7 +341,7 @@ def setup_officer() -> Router:
         intro = tr(language, "polls.invite.choose", count=count)
         if typed:
             intro = tr(language, "polls.invite.unknown", typed=escape(typed))
-            imitated = campaigns.look_alike(typed)
+            imitated = campaigns.enrolment.look_alike(typed)
             if imitated is not None:
                 title = escape(imitated.title.get(language))
                 intro += tr(language, "polls.invite.look_alike", title=title)
@@ -357,13 +353,13 @@ def setup_officer() -> Router:
                     callback_data=InvitePress(department=department.code, count=count).pack(),
                 )
             ]
-            for department in campaigns.departments
+            for department in campaigns.enrolment.departments
         ]
         await message.answer(intro, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
     @router.callback_query(InvitePress.filter())
     async def on_invite_press(
-        query: CallbackQuery, callback_data: InvitePress, campaigns: CampaignService
+        query: CallbackQuery, callback_data: InvitePress, campaigns: WindowService
     ) -> None:
         language = language_of(query.from_user)
         message = query.message
@@ -387,12 +383,12 @@ def setup_officer() -> Router:
 
 
 async def _issue(
-    campaigns: CampaignService, department: str, count: int, language: Language
+    campaigns: WindowService, department: str, count: int, language: Language
 ) -> list[str]:
     """The codes as messages: a thousand codes do not fit one Telegram message."""
-    codes = await campaigns.create_invite_codes(department, count)
+    codes = await campaigns.enrolment.create_invite_codes(department, count)
     listing = "\n".join(f"<code>{code}</code>" for code in codes)
-    title = escape(campaigns.department_title(department, language))
+    title = escape(campaigns.enrolment.department_title(department, language))
     return split_message(
         tr(language, "polls.invite.codes", title=title, n=len(codes), listing=listing)
     )

@@ -4,7 +4,7 @@ A :class:`Document` is plain values (sections of paragraphs, tables and figures)
 report models; ``reports.docx`` renders it. Every figure comes from a model that already went
 through the disclosure policy (reports.disclosure): the external and internal :class:`Report`
 (with the complementary suppression of ``reports.telegram.protect`` applied here, as in the
-message and the workbook), the staff poll windows (the department rule of services.campaigns)
+message and the workbook), the staff poll windows (the department rule of reports.windows)
 and the appeals monitoring (register counts: internal, §3.6, fine in this internal document).
 
 The document is a list of section builders (:data:`SECTIONS`), each a function of

@@ -276,7 +276,7 @@ def _calendar(table: FromClause) -> ColumnElement[bool]:
     """Answers given outside poll windows: the only ones a calendar figure counts.
 
     A poll window's answers are reported as that window only, by the window rule
-    (services.campaigns.department_groups; reports.windows for parameters): pooled into a
+    (reports.windows.department_groups, for window results and parameters): pooled into a
     calendar figure they would let the window's results be subtracted from it, leaving the
     few calendar answers beside them (docs/anonymity.md, "Poll windows and calendar figures").
     """

@@ -366,7 +366,7 @@ async def _window_groups(
     department_titles: Mapping[str, str],
     k: int,
 ) -> _WindowGroups:
-    """The groups the window's results show (services.campaigns: tallies by department,
+    """The groups the window's results show (services.windows: tallies by department,
     titled only while the department may be shown, then department_groups)."""
     tallies = await CampaignStore(sessions).tallies(window.id, overall_question)
     code_of = {title: code for code, title in department_titles.items()}

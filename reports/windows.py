@@ -8,7 +8,7 @@ staff aspects, the internal report, the deep poll's complaint questions — is a
 respondents. Any difference of two such sums is a union of whole shown windows.
 
 The window rule itself (the whole window; departments only within one window, by
-:func:`department_groups`) lives here, below services.campaigns, so the window results and the
+:func:`department_groups`) lives here, below services.windows, so the window results and the
 reports apply one rule.
 """
 
@@ -47,7 +47,7 @@ class ShownWindow:
 
 def last_day(record: WindowRecord, zone: ZoneInfo) -> date:
     """The last day a window ran: its planned end, or the day (in the body's zone) an officer
-    closed it early (the same day services.campaigns and services.staff_results use)."""
+    closed it early (the same day services.windows and services.staff_results use)."""
     if record.closed_at is None:
         return record.closes_on
     closed_on = record.closed_at.astimezone(zone).date()

@@ -16,7 +16,7 @@ INITIATIVE_JOB: Final = "initiative"
 
 
 class CampaignTicker(Protocol):
-    """services.campaigns.CampaignService as the job sees it."""
+    """services.windows.WindowService as the job sees it."""
 
     async def tick(self, now: datetime | None = None) -> object: ...
 

@@ -32,7 +32,7 @@ INTERNAL = "internal"
 
 
 class StaffResults(Protocol):
-    """Closed staff poll windows of a period (services.campaigns.CampaignService)."""
+    """Closed staff poll windows of a period (services.windows.WindowService)."""
 
     async def staff_results(self, period: Period) -> list[StaffWindowResult]: ...
 

@@ -41,9 +41,9 @@ from questionnaires.schema import (
     TextQuestion,
     YesNoQuestion,
 )
-from services.campaigns import CampaignService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
+from services.windows import WindowService
 
 #: One person of one front, as a number (Telegram: the user id; a web front: a number drawn
 #: from its session). Used only inside keyed hashes; never stored, never logged.
@@ -243,7 +243,7 @@ class DialogService:
     """Runs dialogs for every front; see the module docstring for the order of effects."""
 
     def __init__(
-        self, *, feedback: FeedbackService, campaigns: CampaignService, funnel: FunnelRecorder
+        self, *, feedback: FeedbackService, campaigns: WindowService, funnel: FunnelRecorder
     ) -> None:
         self._feedback = feedback
         self._campaigns = campaigns
@@ -276,7 +276,7 @@ class DialogService:
             outcome = engine.start(questionnaire, ResponseContext())
             data = {"p": outcome.progress, "n": _nonce(), "w": window.id}
         else:
-            if not await self._campaigns.is_staff(person):
+            if not await self._campaigns.enrolment.is_staff(person):
                 return Refused(Refusal.NOT_STAFF)
             questionnaire = self._feedback.questionnaire(Kind.INITIATIVE.value)
             outcome = engine.start(questionnaire, ResponseContext())
@@ -428,7 +428,7 @@ class DialogService:
             if data.get("k") == Kind.INITIATIVE:
                 # Staff feedback carries the member's department (only while enough staff
                 # are enrolled in it to show it), never who the member is.
-                department = await self._campaigns.reported_department(person)
+                department = await self._campaigns.enrolment.reported_department(person)
             if not await self._feedback.complete(outcome, person=person, department=department):
                 refused = Refused(Refusal.ALREADY_RATED)
         await state.clear()

@@ -6,7 +6,7 @@ day only), and once a day, from a configured hour, everything received on earlie
 the designated internal officer(s) in one batch, in random order and without any time. The
 officer learns the day at most, as in every report. A message is deleted once every internal
 officer has it. Its department is named only under the enrolment rule of the staff results
-(services.campaigns: at least the threshold of staff enrolled in it, else «другие
+(services.enrolment: at least the threshold of staff enrolled in it, else «другие
 подразделения»).
 """
 
@@ -43,7 +43,7 @@ class TextPort(Protocol):
 
 
 class DepartmentLabels(Protocol):
-    """services.campaigns.CampaignService as the desk needs it."""
+    """services.enrolment.Enrolment as the desk needs it."""
 
     async def department_label(self, code: str | None, language: Language | str = "ru") -> str:
         """The department's title if it may be shown, else «другие подразделения» or ""."""

@@ -24,7 +24,7 @@ from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Report, Scope
 from reports.public import Asked, DoneMeasure, PublicWindow, SiteContent
 from reports.telegram import protect
-from services.campaigns import WindowResult
+from reports.window_results import WindowResult
 from services.reporting import ReportingService
 
 __all__ = [
@@ -65,7 +65,7 @@ class NoDoneMeasures:
 
 
 class WindowResults(Protocol):
-    """Published poll windows of citizens (services.campaigns.CampaignService fits)."""
+    """Published poll windows of citizens (services.windows.WindowService fits)."""
 
     async def window_results(self) -> list[WindowResult]: ...
 

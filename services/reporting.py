@@ -246,7 +246,7 @@ class ReportingService:
         )
 
     async def _shown_departments(self) -> dict[str, str]:
-        """The departments window results may name (services.campaigns: catalog titles of the
+        """The departments window results may name (services.enrolment: catalog titles of the
         departments the enrolment rule shows), so the internal report groups a window the way
         its results did."""
         catalog = {d.code: d for d in self.catalog.departments}

@@ -26,10 +26,10 @@ from questionnaires.schema import Language
 from questionnaires.triggers import TriggerFile, TriggerRule
 from reports.model import Dimension, Period, Scope
 from reports.triggers import evaluate
-from services.campaigns import CampaignService, WindowView
 from services.delivery_parts import part_key, send_part
 from services.feedback import utc_now
 from services.reporting import ReportingService
+from services.windows import WindowService, WindowView
 from storage.deliveries import SENT, DeliveryStore
 from storage.signals import BatchRow, ProposalRow, SignalStore
 
@@ -97,7 +97,7 @@ class SignalService:
         store: SignalStore,
         deliveries: DeliveryStore,
         reporting: ReportingService,
-        campaigns: CampaignService,
+        campaigns: WindowService,
         triggers: TriggerFile,
         outbox: SignalOutbox,
         zone: ZoneInfo,

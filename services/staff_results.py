@@ -1,8 +1,8 @@
 """Closed staff poll windows of a period with the figures their results showed (Appendix 2).
 
 Read only: the same tallies, enrolment rule and department rule as the officers' window results
-(services.campaigns), so the report shows nothing those results did not. Built apart from
-CampaignService so the command line can read them without a bot to send through.
+(services.windows), so the report shows nothing those results did not. Built apart from
+WindowService so the command line can read them without a bot to send through.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from questionnaires.catalog import Department
 from questionnaires.schema import Questionnaire, Role
 from reports.appendix2 import DepartmentResult, StaffWindowResult
 from reports.model import Period
-from services.campaigns import OTHER_DEPARTMENTS, department_groups, merge_tallies, total_of
+from reports.windows import OTHER_DEPARTMENTS, department_groups, merge_tallies, total_of
 from storage.campaigns import CampaignStore, Tally, WindowRow
 from storage.database import Sessions
 from storage.staff import StaffStore
@@ -45,7 +45,7 @@ class StaffResultsReader:
     async def staff_results(self, period: Period) -> list[StaffWindowResult]:
         """Staff windows that ran wholly inside ``period``, oldest first; a window with fewer
         respondents than the threshold shows no figures, departments only by the rule of
-        services.campaigns.department_groups."""
+        reports.windows.department_groups."""
         return await self._results(period, CampaignAudience.STAFF)
 
     async def deep_results(self, period: Period) -> list[StaffWindowResult]:

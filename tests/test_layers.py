@@ -24,6 +24,8 @@ BREACHES: Final = {
     "questionnaires/_breach.py": "import redis\n",
     # A front's detail wired into a service by the composition (review: handlers.signals).
     "bot/composition.py": "import handlers.signals\n",
+    # Enrolment that reaches back into the windows using it (issue 12 item 3).
+    "services/enrolment.py": "import services.windows\n",
     "storage/_breach_a.py": "import storage._breach_b\n",
     "storage/_breach_b.py": "import storage._breach_a\n",
 }
@@ -95,6 +97,7 @@ def test_every_contract_catches_its_breach(tmp_path: Path) -> None:
         ("services._breach", "storage.models_painmap"),
         ("questionnaires._breach", "redis"),
         ("bot.composition", "handlers.signals"),
+        ("services.enrolment", "services.windows"),
     ]:
         assert f"{importer} -> {imported}" in result.stdout, (importer, imported)
     assert "._breach_a -> ._breach_b" in result.stdout or "._breach_b -> ._breach_a" in (

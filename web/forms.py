@@ -24,7 +24,6 @@ from questionnaires.engine import CannotRate, Choose, ChooseMany, Rate, Reason, 
 from questionnaires.render import CANNOT_RATE_LABEL
 from questionnaires.results import CANNOT_RATE, ResponseContext
 from questionnaires.schema import Language
-from services.campaigns import WindowView
 from services.dialog import (
     Action,
     Back,
@@ -45,6 +44,7 @@ from services.dialog import (
     Window,
 )
 from services.feedback import FeedbackService
+from services.windows import WindowView
 from web.pages import OptionView, Page, PickerView, PollChoice, QuestionView, ServiceChoice
 from web.security import BadToken, Signer
 from web.texts import reason_text, text
@@ -63,7 +63,7 @@ _VERDICT_TEXT: Final = {
 
 
 class OpenWindows(Protocol):
-    """The poll windows the picker lists (CampaignService)."""
+    """The poll windows the picker lists (services.windows.WindowService)."""
 
     async def open_windows(self, audience: str) -> list[WindowView]: ...
 

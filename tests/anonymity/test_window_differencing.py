@@ -1,7 +1,7 @@
 """Poll windows against calendar figures: window answers appear only in window results.
 
 A window's figures follow the window rule (the whole window, its department groups by
-services.campaigns.department_groups); calendar figures follow the block plan. Pooled, their
+reports.windows.department_groups); calendar figures follow the block plan. Pooled, their
 difference was not bounded by the threshold (docs/anonymity.md, "Poll windows and calendar
 figures"): a November figure of 27 (a deep-poll window of 25 and two post-service ratings)
 minus the window's 25 gave the two ratings; a year's staff report of 23 minus a shown window

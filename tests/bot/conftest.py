@@ -20,10 +20,10 @@ from bot.dispatcher import create_dispatcher
 from bot.outbox import BotOutbox
 from bot.settings import Settings
 from services.broadcast import BroadcastLimits
-from services.campaigns import CampaignService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
 from services.reporting import ReportingService
+from services.windows import WindowService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
 from storage.fsm import SqlStorage
@@ -57,7 +57,7 @@ class World:
     url: str
     clock_now: list[datetime]
     reporting: ReportingService
-    campaigns: CampaignService
+    campaigns: WindowService
     funnel: FunnelRecorder
     opt_ins: OptInStore
     services: Services

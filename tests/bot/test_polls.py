@@ -285,7 +285,7 @@ def initiative_desk(world: World, officers: tuple[int, ...] = (INTERNAL_OFFICER,
     return InitiativeDesk(
         store=StaffStore(world.sessions),
         deliveries=DeliveryStore(world.sessions),
-        departments=world.campaigns,
+        departments=world.campaigns.enrolment,
         questionnaires={"initiative": world.feedback.questionnaire("initiative")},
         officer_ids=officers,
         send=Outbox(),

@@ -46,7 +46,8 @@ from questionnaires.schema import (
 )
 from scheduler.calendar import ProductionCalendar, load_calendar
 from services.broadcast import Broadcaster, BroadcastLimits, SendPort
-from services.campaigns import CampaignPolicy, CampaignService
+from services.enrolment import Enrolment
+from services.windows import CampaignPolicy, WindowService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import OptIn
@@ -151,7 +152,7 @@ class FakeTime:
 class CampaignWorld:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    service: CampaignService
+    service: WindowService
     clock: list[datetime]
     sent: list[tuple[int, str]]  # (chat, text) every broadcast message that went out
     results: FakeResults
@@ -212,7 +213,15 @@ def build_world(
         )
 
     results = FakeResults()
-    service = CampaignService(
+    enrolment = Enrolment(
+        sessions=sessions,
+        pepper=PEPPER,
+        zone=ZONE,
+        departments=DEPARTMENTS,
+        min_group=(policy or CampaignPolicy()).min_group,
+        clock=lambda: clock[0],
+    )
+    service = WindowService(
         sessions=sessions,
         campaigns=campaigns,
         questionnaires=questionnaires,
@@ -227,7 +236,7 @@ def build_world(
         clock=lambda: clock[0],
         bot_username=BOT_USERNAME,
         policy=policy,
-        departments=DEPARTMENTS,
+        enrolment=enrolment,
     )
     return CampaignWorld(engine, sessions, service, clock, sent, results, blocked)
 

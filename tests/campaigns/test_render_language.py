@@ -6,12 +6,8 @@ from datetime import date
 
 from questionnaires.campaigns import WindowOrigin, WindowStatus
 from questionnaires.schema import Language
-from services.campaigns import (
-    DepartmentGroup,
-    GroupCounts,
-    render_officer_results,
-    render_publication,
-)
+from reports.window_results import render_officer_results, render_publication
+from reports.windows import DepartmentGroup, GroupCounts
 from storage.campaigns import WindowRow
 
 WINDOW = WindowRow(

@@ -9,13 +9,8 @@ import pytest
 
 from questionnaires.campaigns import EnrollStatus, Verdict
 from questionnaires.schema import Questionnaire
-from services.campaigns import (
-    CODE_ALPHABET,
-    OTHER_DEPARTMENTS,
-    EnrollResult,
-    department_groups,
-    normalize_code,
-)
+from reports.windows import OTHER_DEPARTMENTS, department_groups
+from services.enrolment import CODE_ALPHABET, EnrollResult, normalize_code
 from storage.campaigns import Tally
 from tests.campaigns.conftest import OFFICER, CampaignWorld, complete, local
 
@@ -39,7 +34,7 @@ def tally(department: str | None, scores: int, score: int = 4) -> Tally:
 async def test_invite_codes_are_readable_and_only_their_hashes_are_stored(
     world: CampaignWorld,
 ) -> None:
-    codes = await world.service.create_invite_codes("control", 3)
+    codes = await world.service.enrolment.create_invite_codes("control", 3)
     assert len(set(codes)) == 3
     for code in codes:
         assert len(code) == 9 and code[4] == "-"
@@ -51,32 +46,34 @@ async def test_invite_codes_are_readable_and_only_their_hashes_are_stored(
     assert normalize_code(codes[0].lower().replace("-", " ")) == codes[0].replace("-", "")
     assert normalize_code("O0O0-1I1I") is None  # look-alikes are never in a code
     with pytest.raises(ValueError, match="no department"):
-        await world.service.create_invite_codes("   ", 1)
-    with pytest.raises(ValueError, match="no department"):
-        await world.service.create_invite_codes("Отдел контроля", 1)  # a title, not a code
+        await world.service.enrolment.create_invite_codes("   ", 1)
+    with pytest.raises(ValueError, match="no department"):  # a title, not a code
+        await world.service.enrolment.create_invite_codes("Отдел контроля", 1)
     with pytest.raises(ValueError):
-        await world.service.create_invite_codes("control", 0)
+        await world.service.enrolment.create_invite_codes("control", 0)
 
 
 async def test_a_code_enrolls_once_and_a_used_code_is_refused(world: CampaignWorld) -> None:
-    first, second = await world.service.create_invite_codes("hr", 2)
-    assert await world.service.enroll(first.lower(), 111_222_333) == EnrollResult(
+    first, second = await world.service.enrolment.create_invite_codes("hr", 2)
+    assert await world.service.enrolment.enroll(first.lower(), 111_222_333) == EnrollResult(
         EnrollStatus.OK, "hr"
     )
-    assert await world.service.enroll(first, 444_555_666) == EnrollResult(EnrollStatus.USED)
-    assert await world.service.enroll("ZZZZ-ZZZZ", 444_555_666) == EnrollResult(
+    assert await world.service.enrolment.enroll(first, 444_555_666) == EnrollResult(
+        EnrollStatus.USED
+    )
+    assert await world.service.enrolment.enroll("ZZZZ-ZZZZ", 444_555_666) == EnrollResult(
         EnrollStatus.UNKNOWN
     )
-    assert await world.service.enroll("not a code", 444_555_666) == EnrollResult(
+    assert await world.service.enrolment.enroll("not a code", 444_555_666) == EnrollResult(
         EnrollStatus.UNKNOWN
     )
     # Enrolled already: the second code stays unused for somebody else.
-    assert await world.service.enroll(second, 111_222_333) == EnrollResult(
+    assert await world.service.enrolment.enroll(second, 111_222_333) == EnrollResult(
         EnrollStatus.ALREADY_ENROLLED, "hr"
     )
-    assert (await world.service.enroll(second, 444_555_666)).status == EnrollStatus.OK
-    assert await world.service.department_of(111_222_333) == "hr"
-    assert await world.service.department_of(777) is None
+    assert (await world.service.enrolment.enroll(second, 444_555_666)).status == EnrollStatus.OK
+    assert await world.service.enrolment.department_of(111_222_333) == "hr"
+    assert await world.service.enrolment.department_of(777) is None
 
 
 async def test_only_enrolled_staff_may_answer_and_their_answer_carries_the_department(
@@ -89,8 +86,8 @@ async def test_only_enrolled_staff_may_answer_and_their_answer_carries_the_depar
     assert await world.service.store_answer(window_id, 111_222_333, complete(staff)) == (
         Verdict.NOT_ENROLLED
     )
-    codes = await world.service.create_invite_codes("control", 5)
-    await world.service.enroll(codes[0], 111_222_333)
+    codes = await world.service.enrolment.create_invite_codes("control", 5)
+    await world.service.enrolment.enroll(codes[0], 111_222_333)
     assert await world.service.may_answer(window_id, 111_222_333) == Verdict.OK
     assert await world.service.store_answer(window_id, 111_222_333, complete(staff)) == Verdict.OK
     assert await world.service.store_answer(window_id, 111_222_333, complete(staff)) == (
@@ -104,7 +101,7 @@ async def test_only_enrolled_staff_may_answer_and_their_answer_carries_the_depar
         "internal",
     )
     for n, code in enumerate(codes[1:], start=1):
-        await world.service.enroll(code, 111_222_333 + n)
+        await world.service.enrolment.enroll(code, 111_222_333 + n)
     person = 111_222_334
     assert await world.service.store_answer(window_id, person, complete(staff)) == Verdict.OK
     departments = sorted(str(row["department"]) for row in await world.rows("responses"))
@@ -117,8 +114,8 @@ async def test_after_enrolling_and_answering_no_telegram_id_is_stored_anywhere(
     person = 987_654_321
     await world.tick(local(2026, 11, 2, 10, 0))
     window_id = await staff_window(world)
-    [code] = await world.service.create_invite_codes("control", 1)
-    assert (await world.service.enroll(code, person)).status == EnrollStatus.OK
+    [code] = await world.service.enrolment.create_invite_codes("control", 1)
+    assert (await world.service.enrolment.enroll(code, person)).status == EnrollStatus.OK
     assert await world.service.store_answer(
         window_id, person, complete(questionnaires["staff"])
     ) == (Verdict.OK)
@@ -137,9 +134,11 @@ async def test_after_enrolling_and_answering_no_telegram_id_is_stored_anywhere(
 
 async def enrolled(world: CampaignWorld, *people: int, department: str = "records") -> None:
     for person, code in zip(
-        people, await world.service.create_invite_codes(department, len(people)), strict=True
+        people,
+        await world.service.enrolment.create_invite_codes(department, len(people)),
+        strict=True,
     ):
-        assert (await world.service.enroll(code, person)).status == EnrollStatus.OK
+        assert (await world.service.enrolment.enroll(code, person)).status == EnrollStatus.OK
 
 
 async def test_staff_invitations_go_to_enrolled_staff_poll_subscribers_only(
@@ -197,10 +196,10 @@ async def test_staff_results_merge_small_departments_and_hide_comments_below_ten
     window_id = await staff_window(world)
     people = iter(range(500_000_001, 500_000_100))
     for department, count, score in (("control", 5, 5), ("licensing", 3, 2)):
-        codes = await world.service.create_invite_codes(department, count)
+        codes = await world.service.enrolment.create_invite_codes(department, count)
         for code in codes:
             person = next(people)
-            await world.service.enroll(code, person)
+            await world.service.enrolment.enroll(code, person)
             answered = complete(questionnaires["staff"], overall=score)
             assert await world.service.store_answer(window_id, person, answered) == Verdict.OK
     await world.tick(local(2026, 11, 10, 10, 0))
@@ -230,9 +229,9 @@ async def test_staff_results_show_departments_that_reach_the_threshold(
     # Staff enrol before the poll: an answer carries its department only if enough staff are
     # enrolled in it when the answer is stored.
     for department, count in (("control", 6), ("licensing", 5), ("it", 2), ("hr", 3)):
-        for code in await world.service.create_invite_codes(department, count):
+        for code in await world.service.enrolment.create_invite_codes(department, count):
             staff.append(next(people))
-            await world.service.enroll(code, staff[-1])
+            await world.service.enrolment.enroll(code, staff[-1])
     for person in staff:
         await world.service.store_answer(window_id, person, complete(questionnaires["staff"]))
     await world.tick(local(2026, 11, 10, 10, 0))

@@ -6,7 +6,7 @@ from datetime import date
 
 from questionnaires.schema import Questionnaire
 from reports.model import Period
-from services.campaigns import OTHER_DEPARTMENTS
+from reports.windows import OTHER_DEPARTMENTS
 from services.staff_results import StaffResultsReader
 from tests.campaigns.conftest import DEPARTMENTS, ZONE, CampaignWorld, complete, local
 
@@ -31,9 +31,9 @@ async def test_a_closed_staff_window_by_department_under_the_rule(
     staff: list[tuple[int, int]] = []
     departments = (("control", 6, 5), ("licensing", 5, 2), ("it", 2, 4), ("hr", 3, 4))
     for department, count, score in departments:
-        for code in await world.service.create_invite_codes(department, count):
+        for code in await world.service.enrolment.create_invite_codes(department, count):
             staff.append((next(people), score))
-            await world.service.enroll(code, staff[-1][0])
+            await world.service.enrolment.enroll(code, staff[-1][0])
     for person, score in staff:
         await world.service.store_answer(
             window.id, person, complete(questionnaires["staff"], score)
@@ -60,9 +60,9 @@ async def test_a_window_with_too_few_staff_shows_no_figures(
 ) -> None:
     await world.tick(local(2026, 11, 2, 10, 0))
     [window] = await world.service.open_windows("staff")
-    codes = await world.service.create_invite_codes("control", 3)
+    codes = await world.service.enrolment.create_invite_codes("control", 3)
     for person, code in enumerate(codes, start=700_000_001):
-        await world.service.enroll(code, person)
+        await world.service.enrolment.enroll(code, person)
         await world.service.store_answer(window.id, person, complete(questionnaires["staff"], 1))
     await world.tick(local(2026, 11, 10, 10, 0))
     [result] = await _reader(world, questionnaires).staff_results(

@@ -17,7 +17,7 @@ from questionnaires.campaigns import (
 from questionnaires.schema import Questionnaire
 from scheduler.campaigns import CAMPAIGNS_JOB, add_campaign_jobs, run_campaign_tick
 from scheduler.jobs import create_scheduler
-from services.campaigns import (
+from services.windows import (
     INVITATION_KIND,
     REMINDER_KIND,
     WindowView,

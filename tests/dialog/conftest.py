@@ -20,10 +20,11 @@ from bot.content import catalog_rows, load_content
 from bot.settings import ContentSettings
 from questionnaires.schema import Language
 from scheduler.calendar import load_calendar
-from services.campaigns import CampaignService
 from services.dialog import DialogData, DialogService
+from services.enrolment import Enrolment
 from services.feedback import FeedbackPolicy, FeedbackService
 from services.funnel import FunnelRecorder
+from services.windows import WindowService
 from storage.catalog import CatalogStore
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -67,7 +68,7 @@ class MemoryState:
 
 
 class _NoBroadcasts:
-    """CampaignService wants a broadcaster for invitations; no test here sends any."""
+    """WindowService wants a broadcaster for invitations; no test here sends any."""
 
     def __call__(self, port: object) -> Any:
         raise AssertionError("no broadcast expected in dialog tests")
@@ -88,7 +89,7 @@ class Desk:
 
     service: DialogService
     feedback: FeedbackService
-    campaigns: CampaignService
+    campaigns: WindowService
     funnel: FunnelRecorder
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
@@ -142,7 +143,7 @@ async def desk(dialog_template: Path, tmp_path: Path) -> AsyncIterator[Desk]:
         clock=lambda: clock_now[0],
     )
     await CatalogStore(sessions).sync(*catalog_rows(feedback.catalog))
-    campaigns = CampaignService(
+    campaigns = WindowService(
         sessions=sessions,
         campaigns=content.campaigns,
         questionnaires=content.questionnaires,
@@ -155,7 +156,13 @@ async def desk(dialog_template: Path, tmp_path: Path) -> AsyncIterator[Desk]:
         opt_ins=opt_ins,
         officer_ids=set(),
         clock=lambda: clock_now[0],
-        departments=content.catalog.departments,
+        enrolment=Enrolment(
+            sessions=sessions,
+            pepper=PEPPER,
+            zone=ZONE,
+            departments=content.catalog.departments,
+            clock=lambda: clock_now[0],
+        ),
     )
     funnel = FunnelRecorder(sessions)
     service = DialogService(feedback=feedback, campaigns=campaigns, funnel=funnel)

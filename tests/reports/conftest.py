@@ -109,7 +109,7 @@ async def add_window(
     *,
     status: str = "closed",
 ) -> None:
-    """A poll window of ``questionnaire`` as services.campaigns leaves it (closed by default)."""
+    """A poll window of ``questionnaire`` as services.windows leaves it (closed by default)."""
     audience = "staff" if AUDIENCES.get(questionnaire) == "internal" else "external"
     async with sessions.begin() as session:
         session.add(

@@ -15,7 +15,8 @@ from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.schema import Text
 from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
-from services.campaigns import GroupCounts, WindowResult
+from reports.window_results import WindowResult
+from reports.windows import GroupCounts
 from services.publication import DoneMeasure, PublicationService
 from services.reporting import ReportingPolicy, ReportingService
 from storage.database import create_session_factory
@@ -39,7 +40,7 @@ def content() -> Content:
 
 
 class FakeWindows:
-    """Published windows as services.campaigns.CampaignService.window_results gives them."""
+    """Published windows as services.windows.WindowService.window_results gives them."""
 
     def __init__(self, results: Sequence[WindowResult] = ()) -> None:
         self.results = list(results)

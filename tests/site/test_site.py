@@ -11,7 +11,8 @@ from questionnaires.schema import Text
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Dimension, Report, Scope, Score
 from reports.telegram import is_hidden, protect
-from services.campaigns import GroupCounts, WindowResult
+from reports.window_results import WindowResult
+from reports.windows import GroupCounts
 from services.publication import DoneMeasure
 from tests.site.conftest import (
     CITIZEN_COMMENT,

@@ -1,4 +1,9 @@
-"""Poll campaigns: windows, invitations, reminders, one answer per person, staff, results."""
+"""Poll windows: opening, closing, invitations, reminders, one answer per person, results.
+
+Staff enrolment lives in services.enrolment (the windows use it, never the other way); the
+rendering of window results in reports.window_results, beside the window rule of
+reports.windows.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,18 @@ import dataclasses
 import html
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from questionnaires import departments as staff_departments
 from questionnaires import engine
 from questionnaires.campaigns import (
     Campaign,
     CampaignAudience,
     CampaignError,
     CampaignFile,
-    EnrollStatus,
     Occurrence,
     UnknownCampaignError,
     UnknownWindowError,
@@ -32,22 +34,22 @@ from questionnaires.campaigns import (
     occurrences,
     reminder_days,
 )
-from questionnaires.catalog import Department
 from questionnaires.engine import Asked, Completed
 from questionnaires.i18n import tr
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.disclosure import mask_contacts
-from reports.model import Band
-from reports.telegram import band_text, split_message
-from reports.windows import OTHER_DEPARTMENTS as OTHER_DEPARTMENTS
-from reports.windows import DepartmentGroup as DepartmentGroup
-from reports.windows import GroupCounts as GroupCounts
-from reports.windows import department_groups as department_groups
-from reports.windows import merge_tallies as merge_tallies
-from reports.windows import total_of as total_of
+from reports.telegram import split_message
+from reports.window_results import (
+    Publication,
+    WindowResult,
+    render_officer_results,
+    render_publication,
+)
+from reports.windows import department_groups, merge_tallies, total_of
 from services.broadcast_errors import BroadcastAlreadyRunningError
+from services.enrolment import Enrolment
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
 from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
@@ -55,7 +57,6 @@ from storage.database import Sessions
 from storage.deliveries import SENT, DeliveryStore
 from storage.opt_ins import OptInStore
 from storage.responses import DedupClaim
-from storage.staff import StaffStore
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +68,6 @@ RESULTS_DELIVERY_KIND: Final = "window_results"
 WINDOW_PAYLOAD_PREFIX: Final = "w"
 _WINDOW_PAYLOAD_RE: Final = re.compile(r"w([1-9][0-9]{0,17})")
 
-#: Invite codes: 8 characters without look-alikes (no 0/O, 1/I/L), about 40 bits.
-CODE_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-CODE_LENGTH: Final = 8
-MAX_CODES_PER_CALL: Final = 1000
-OTHER_DEPARTMENTS_TEXT: Final = Text(ru=OTHER_DEPARTMENTS, en="other departments")
 
 #: Participation keys outlive the window a little, so the nightly purge is a safety net only.
 KEY_GRACE: Final = timedelta(days=2)
@@ -79,9 +75,6 @@ KEY_GRACE: Final = timedelta(days=2)
 RESULTS_GIVE_UP_AFTER: Final = timedelta(days=3)
 #: Results of a window closed longer ago than this are no longer published (see _finish).
 PUBLISH_LOOKBACK: Final = timedelta(days=31)
-#: Published results go out as one message: keep the department list short.
-MAX_PUBLISHED_DEPARTMENTS: Final = 20
-SCORES: Final = (1, 2, 3, 4, 5)
 
 
 # --- ports ----------------------------------------------------------------------------------
@@ -136,38 +129,6 @@ class WindowView:
 
 
 @dataclass(frozen=True, slots=True)
-class EnrollResult:
-    status: EnrollStatus
-    department: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Publication:
-    """Published anonymised results of one window."""
-
-    window_id: int
-    campaign_id: str
-    audience: CampaignAudience
-    title: Text
-    opens_on: date
-    closes_on: date
-    text_html: str
-    published_on: date
-
-
-@dataclass(frozen=True, slots=True)
-class WindowResult:
-    """The public figures of one published window (the site and /results render them): the
-    same rule as its publication text, so `counts` is None when they may not be shown."""
-
-    window_id: int
-    title: Text
-    opens_on: date
-    closes_on: date  # the last day it ran
-    counts: GroupCounts | None
-
-
-@dataclass(frozen=True, slots=True)
 class CampaignPolicy:
     """Anonymity thresholds of the results (domain brief, "Metrics")."""
 
@@ -175,6 +136,10 @@ class CampaignPolicy:
     min_comment_group: int = 5
     min_comment_group_staff: int = 10
     max_comments: int = 10
+
+
+def _esc(text: str) -> str:
+    return html.escape(" ".join(text.split()), quote=False)
 
 
 def window_payload(window_id: int) -> str:
@@ -189,152 +154,17 @@ def parse_window_payload(payload: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def normalize_code(code: str) -> str | None:
-    """An invite code as typed (any case, spaces or dashes) in canonical form, or None."""
-    canonical = re.sub(r"[\s\-_]+", "", code).upper()
-    if len(canonical) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in canonical):
-        return None
-    return canonical
-
-
-# --- results, pure ----------------------------------------------------------------------------
-
-# GroupCounts, DepartmentGroup, department_groups, merge_tallies and total_of live in
-# reports.windows (the window rule is shared with the reports' parameter sections) and are
-# imported above under their old names.
-
-
-def _number(value: float, digits: int = 1, language: Language = Language.RU) -> str:
-    text = f"{value:.{digits}f}"
-    return text if language == Language.EN else text.replace(".", ",")
-
-
-def _esc(text: str) -> str:
-    return html.escape(" ".join(text.split()), quote=False)
-
-
-def _period(opens_on: date, closes_on: date) -> str:
-    return f"{opens_on:%d.%m.%Y}–{closes_on:%d.%m.%Y}"
-
-
-def _score_line(counts: GroupCounts, language: Language) -> str:
-    csat, mean = counts.csat, counts.mean
-    assert csat is not None and mean is not None
-    return tr(
-        language,
-        "campaign.score_line",
-        csat=_number(csat, 1, language),
-        mean=_number(mean, 2, language),
-        band=band_text(Band.of(mean), language),
-    )
-
-
-def _group_line(group: DepartmentGroup, min_group: int, language: Language) -> str:
-    title, n = _esc(group.title), group.counts.respondents
-    if group.counts.n < min_group:
-        return tr(language, "campaign.group_few", title=title, n=n)
-    line = _score_line(group.counts, language)
-    return tr(language, "campaign.group", title=title, n=n, line=line)
-
-
-def render_officer_results(
-    *,
-    title: str,
-    window: WindowRow,
-    total: GroupCounts,
-    departments: Sequence[DepartmentGroup],
-    department_note: bool,
-    comments: Sequence[str],
-    comments_hidden: bool,
-    min_group: int,
-    language: Language = Language.RU,
-) -> str:
-    """The officers' message about a closed window (Telegram HTML, may need splitting)."""
-    origin = tr(
-        language,
-        "campaign.origin_officer"
-        if window.origin == WindowOrigin.OFFICER
-        else "campaign.origin_schedule",
-    )
-    period = _period(window.opens_on, window.closes_on)
-    lines = [
-        tr(language, "campaign.results_title", title=_esc(title)),
-        tr(language, "campaign.ran", period=period, origin=origin),
-    ]
-    if total.respondents < min_group:
-        lines.append(tr(language, "campaign.too_few", k=min_group))
-        return "\n".join(lines)
-    lines.append(tr(language, "campaign.answers", n=total.respondents))
-    if total.n >= min_group:
-        lines.append(_score_line(total, language))
-        scores = " · ".join(f"{s} — {total.by_score[s - 1]}" for s in reversed(SCORES))
-        lines.append(tr(language, "campaign.scores", scores=scores, cannot_rate=total.cannot_rate))
-    else:
-        lines.append(tr(language, "campaign.scores_few"))
-    if departments:
-        lines += ["", tr(language, "campaign.by_department")]
-        lines += [_group_line(group, min_group, language) for group in departments]
-    elif department_note:
-        lines += ["", tr(language, "campaign.departments_withheld", k=min_group)]
-    if comments:
-        lines += ["", tr(language, "campaign.comments", n=len(comments))]
-        lines += [f"• {_esc(comment)}" for comment in comments]
-    elif comments_hidden:
-        lines += ["", tr(language, "campaign.comments_hidden")]
-    return "\n".join(lines)
-
-
-def render_publication(
-    *,
-    title: str,
-    window: WindowRow,
-    total: GroupCounts,
-    departments: Sequence[DepartmentGroup],
-    min_group: int,
-    language: Language = Language.RU,
-) -> str:
-    """The public, anonymised results of a closed window: figures only, never free text."""
-    lines = [
-        tr(language, "campaign.public_title", title=_esc(title)),
-        tr(language, "campaign.public_ran", period=_period(window.opens_on, window.closes_on)),
-    ]
-    if total.respondents < min_group or total.n < min_group:
-        lines.append(tr(language, "campaign.public_too_few"))
-    else:
-        lines.append(tr(language, "campaign.public_answered", n=total.respondents))
-        csat, mean = total.csat, total.mean
-        assert csat is not None and mean is not None
-        lines.append(
-            tr(
-                language,
-                "campaign.public_satisfied",
-                csat=_number(csat, 1, language),
-                mean=_number(mean, 2, language),
-            )
-        )
-        shown = [g for g in departments if g.counts.n >= min_group][:MAX_PUBLISHED_DEPARTMENTS]
-        if len(shown) >= 2:
-            lines += ["", tr(language, "campaign.by_department")]
-            for group in shown:
-                group_csat = _number(group.counts.csat or 0.0, 1, language)
-                lines.append(
-                    tr(language, "campaign.public_group", title=_esc(group.title), csat=group_csat)
-                )
-    lines += ["", tr(language, "campaign.public_thanks")]
-    return "\n".join(lines)
-
-
 # --- the service ------------------------------------------------------------------------------
 
 
-class CampaignService:
+class WindowService:
     """What the handlers and the scheduler call about poll windows; it never stores who answered.
 
-    A Telegram user id (`person`) is used only inside keyed hashes: the participation key
-    ``HMAC(pepper, "window", window, person)`` and the member key ``HMAC(pepper, "staff",
-    person)``. Chat ids are read from the opt-ins to send invitations and results.
-    `officer_ids` are the body-wide officers: they get window results and control windows and
-    invite codes. `departments` are the catalog's (codes stored, titles shown).
+    A Telegram user id (`person`) is used only inside the keyed participation hash
+    ``HMAC(pepper, "window", window, person)``; staff membership is asked of `enrolment`
+    (services.enrolment), which keeps its own member hash. Chat ids are read from the opt-ins
+    to send invitations and results. `officer_ids` are the body-wide officers: they get window
+    results and control windows and invite codes.
     """
 
     def __init__(
@@ -351,10 +181,10 @@ class CampaignService:
         results: ResultsSender,
         opt_ins: OptInStore,
         officer_ids: Collection[int],
+        enrolment: Enrolment,
         clock: Callable[[], datetime] = utc_now,
         bot_username: str | None = None,
         policy: CampaignPolicy | None = None,
-        departments: Sequence[Department] = (),
         activity: ActivityCounter | None = None,
     ) -> None:
         items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
@@ -366,8 +196,8 @@ class CampaignService:
         self._policy = policy or CampaignPolicy()
         # Participation keys are written in batches no smaller than a reported group.
         self._store = CampaignStore(sessions, key_batch=self._policy.min_group, activity=activity)
-        self._staff = StaffStore(sessions)
-        self._departments = {department.code: department for department in departments}
+        #: Staff enrolment (codes, members, departments): the handlers reach it through here.
+        self.enrolment = enrolment
         self._deliveries = DeliveryStore(sessions)
         self._calendar = calendar
         self._pepper = pepper
@@ -426,7 +256,10 @@ class CampaignService:
         verdict = self._status_verdict(row)
         if verdict is not Verdict.OK or row is None:
             return verdict
-        if row.audience == CampaignAudience.STAFF and await self.department_of(person) is None:
+        if (
+            row.audience == CampaignAudience.STAFF
+            and await self.enrolment.department_of(person) is None
+        ):
             return Verdict.NOT_ENROLLED
         if await self._store.has_participation(window_id, self._participation(window_id, person)):
             return Verdict.ALREADY_ANSWERED
@@ -447,9 +280,9 @@ class CampaignService:
             raise CampaignError("the dialog belongs to another questionnaire than the window")
         department: str | None = None
         if row.audience == CampaignAudience.STAFF:
-            if not await self.is_staff(person):
+            if not await self.enrolment.is_staff(person):
                 return Verdict.NOT_ENROLLED
-            department = await self.reported_department(person)
+            department = await self.enrolment.reported_department(person)
         today = self.today()
         response = dataclasses.replace(
             completed.to_response(today), window_id=window_id, department=department
@@ -473,111 +306,6 @@ class CampaignService:
 
     def _participation(self, window_id: int, person: int) -> str:
         return keyed_digest(self._pepper, "window", window_id, person)
-
-    # --- for the handlers: staff enrollment ---------------------------------------------
-
-    @property
-    def departments(self) -> list[Department]:
-        """The catalog's departments, in catalog order: what /invite offers."""
-        return list(self._departments.values())
-
-    def find_department(self, typed: str) -> Department | None:
-        """The department named exactly by its code or title; look-alike letters do not
-        match, so "Отдeл кадров" with a Latin e finds nothing."""
-        found = staff_departments.resolve(self.departments, typed)
-        return self._departments.get(found.code) if found is not None else None
-
-    def look_alike(self, typed: str) -> Department | None:
-        """The department a refused name imitates with look-alike letters, if any."""
-        found = staff_departments.look_alike(self.departments, typed)
-        return self._departments.get(found.code) if found is not None else None
-
-    def department_title(self, code: str | None, language: Language | str = "ru") -> str:
-        department = self._departments.get(code or "")
-        return (
-            department.title.get(language) if department else OTHER_DEPARTMENTS_TEXT.get(language)
-        )
-
-    async def create_invite_codes(self, department: str, count: int) -> list[str]:
-        """New one-time codes for a catalog department (by code), as ``ABCD-EFGH``; only their
-        hashes are kept."""
-        if department not in self._departments:
-            raise ValueError(
-                f"no department '{department}' in the catalog; known: "
-                + (", ".join(self._departments) or "none (add them under departments:)")
-            )
-        if not 0 < count <= MAX_CODES_PER_CALL:
-            raise ValueError(f"ask for 1 to {MAX_CODES_PER_CALL} codes")
-        codes: list[str] = []
-        while len(codes) < count:
-            batch = {
-                self._code_hash(code): code
-                for code in (
-                    "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-                    for _ in range(count - len(codes))
-                )
-            }
-            # A code whose hash is already stored (about 1 in 10^12) is dropped and replaced.
-            stored = await self._store.add_invite_codes(batch, department, self.today())
-            codes += [code for code_hash, code in batch.items() if code_hash in stored]
-        logger.info("created %d invite codes", len(codes))
-        return [f"{code[:4]}-{code[4:]}" for code in codes]
-
-    async def enroll(self, code: str, person: int) -> EnrollResult:
-        """Enroll a staff member with a one-time code; only HMAC(person) and the department
-        code are stored."""
-        canonical = normalize_code(code)
-        if canonical is None:
-            return EnrollResult(EnrollStatus.UNKNOWN)
-        status, department = await self._store.enroll(
-            self._code_hash(canonical), self._member_key(person), self.today()
-        )
-        return EnrollResult(status, department)
-
-    async def department_of(self, person: int) -> str | None:
-        """The enrolled member's department code, or None if the person is not enrolled."""
-        return await self._store.department_of(self._member_key(person))
-
-    async def is_staff(self, person: int) -> bool:
-        return await self.department_of(person) is not None
-
-    async def shown_departments(self) -> dict[str, str | None]:
-        """Each enrolled department code and how it may be shown: itself, or None (merged
-        into «другие подразделения»): at least the threshold of staff must be enrolled."""
-        return staff_departments.shown_departments(
-            await self._staff.member_counts(), self._policy.min_group, self._departments
-        )
-
-    async def reported_department(self, person: int) -> str | None:
-        """The department a member's answer may carry: their department code only while it
-        may be shown, else None. Stored so, a database reader learns no more than results."""
-        department = await self.department_of(person)
-        if department is None:
-            return None
-        return (await self.shown_departments()).get(department)
-
-    async def department_label(self, code: str | None, language: Language | str = "ru") -> str:
-        """How a department is named next to staff feedback now: its title if it may be
-        shown, «другие подразделения» if others are shown, else nothing ("")."""
-        shown = await self.shown_departments()
-        if code is not None and shown.get(code) == code:
-            return self.department_title(code, language)
-        if any(value is not None for value in shown.values()):
-            return OTHER_DEPARTMENTS_TEXT.get(language)
-        return ""
-
-    async def staff_chats(self, chat_ids: Iterable[int]) -> list[int]:
-        """Those private chats whose person is enrolled staff (the chat id is the user id)."""
-        chats = list(chat_ids)
-        keys = {chat: self._member_key(chat) for chat in chats}
-        enrolled = await self._staff.enrolled(set(keys.values()))
-        return [chat for chat in chats if keys[chat] in enrolled]
-
-    def _member_key(self, person: int) -> str:
-        return keyed_digest(self._pepper, "staff", person)
-
-    def _code_hash(self, canonical_code: str) -> str:
-        return keyed_digest(self._pepper, "invite", canonical_code)
 
     # --- for officers ---------------------------------------------------------------------
 
@@ -811,7 +539,7 @@ class CampaignService:
         chats = await self._opt_ins.chat_ids(cast(OptInTopic, topic))
         if topic == CampaignAudience.STAFF.invitation_topic:
             # Staff invitations and results reach enrolled staff only, whoever subscribed.
-            chats = await self.staff_chats(chats)
+            chats = await self.enrolment.staff_chats(chats)
         unreachable = await self._broadcaster().unreachable_chat_ids()
         return [chat for chat in chats if chat not in unreachable]
 
@@ -920,10 +648,12 @@ class CampaignService:
         merged into «другие подразделения» by the enrolment rule."""
         questionnaire = self._questionnaires.get(row.questionnaire_id)
         tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
-        shown = await self.shown_departments()
+        shown = await self.enrolment.shown_departments()
         return merge_tallies(
             tallies,
-            lambda code: self.department_title(code) if code and shown.get(code) else None,
+            lambda code: (
+                self.enrolment.department_title(code) if code and shown.get(code) else None
+            ),
         )
 
     async def _officer_text(self, row: WindowRow) -> str:
