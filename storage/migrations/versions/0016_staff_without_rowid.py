@@ -1,7 +1,7 @@
 """Staff members and invite codes without rowids: their row order no longer follows enrolment.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0017
 Create Date: 2026-11-30
 
 A rowid numbers the rows of ``staff_members`` in the order people enrolled and those of

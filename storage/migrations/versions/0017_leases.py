@@ -1,7 +1,7 @@
 """Leases of roles held by one process at a time: the scheduler leader, the poller (issue 14).
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0020
 Create Date: 2026-11-30
 """
 

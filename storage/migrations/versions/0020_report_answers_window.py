@@ -2,7 +2,7 @@
 calendar figures, docs/anonymity.md "Poll windows and calendar figures").
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0018
 Create Date: 2026-11-30
 
 Calendar figures read only answers given outside poll windows (``window_id IS NULL``). With

@@ -2,7 +2,7 @@
 30 November 2026, docs/anonymity.md "Poll windows and calendar figures").
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0016
 Create Date: 2026-11-30
 
 Before the window repair the hourly refresh (services/painmap.py) stored n, CSAT and means per
