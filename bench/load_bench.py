@@ -51,7 +51,10 @@ from storage.migrate import upgrade_async
 from storage.models import Response
 from tests.bot.harness import RecordingSession
 
-PEPPER: Final = "bench-pepper-0123456789abcdefghijkl"
+#: Each run keys its people with a pepper of its own: with Redis, the ballot-stuffing guard's
+#: counters outlive a run by two days (storage/rating_redis.py), and under one pepper a second
+#: run's people would find they had rated already that day.
+PEPPER_PREFIX: Final = "bench-pepper-"
 TOKEN: Final = "42:LOAD-BENCH"
 #: A satisfied path through post_service: overall 5, solved "yes", contacts "1", no comment.
 PATH: Final = ("5", "Да", "1", "Пропустить →")
@@ -150,7 +153,7 @@ async def run_load(
             redis_max_connections=redis_max_connections,
             redis_pool_timeout=redis_pool_timeout,
         ),
-        privacy=PrivacySettings(pepper=PEPPER),
+        privacy=PrivacySettings(pepper=PEPPER_PREFIX + uuid.uuid4().hex),
         log_level="WARNING",
     )
     session = LoadSession()
