@@ -3,6 +3,7 @@ report: its disclosed figures only, whole quarters only, for the internal office
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import pytest
@@ -58,6 +59,27 @@ async def _staff(
         )
 
 
+async def _tools_answers(
+    desk: Desk, window_id: int, on: date, tools: Sequence[int], *, overall: int
+) -> None:
+    """One staff response of window ``window_id`` per score of ``tools``, saved as the bot does."""
+    store = ResponseStore(desk.sessions)
+    for score in tools:
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, "messenger", None),
+                submitted_on=on,
+                answers=(AnswerRow("overall", number=overall), AnswerRow("tools", number=score)),
+                window_id=window_id,
+                department="licensing",
+            )
+        )
+
+
 async def _seed(desk: Desk) -> None:
     """Tools: 3 × 2, 2 × 3, 5 × 5 (10 rated, half below 4, mean 3.7); the boss: all 5;
     the canteen: rated 1 by 3 people only, below the threshold. All in the closed September
@@ -107,21 +129,7 @@ async def test_a_known_staff_pain_rated_all_4_5_later_keeps_its_zero(desk: Desk)
     await _seed(desk)
     await desk.service.refresh(THIRD_QUARTER)
     await add_window(desk.sessions, 8, "staff", day("09.11.2026"), day("13.11.2026"))
-    store = ResponseStore(desk.sessions)
-    for _ in range(6):
-        await store.save(
-            CompletedResponse(
-                questionnaire_id="staff",
-                questionnaire_version=1,
-                kind="staff",
-                audience="internal",
-                context=ResponseContext(None, "messenger", None),
-                submitted_on=day("10.11.2026"),
-                answers=(AnswerRow("overall", number=5), AnswerRow("tools", number=4)),
-                window_id=8,
-                department="licensing",
-            )
-        )
+    await _tools_answers(desk, 8, day("10.11.2026"), (4,) * 6, overall=5)
     fourth = Period(date(2026, 10, 1), date(2026, 12, 31))
     await desk.service.refresh(fourth)
     [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
@@ -184,21 +192,7 @@ async def test_a_staff_window_across_a_quarters_edge_counts_in_the_quarter_it_cl
     window running 28 September – 2 October belongs to the fourth quarter, whole, and to the
     third not at all."""
     await add_window(desk.sessions, 9, "staff", day("28.09.2026"), day("02.10.2026"))
-    store = ResponseStore(desk.sessions)
-    for score in (2, 2, 2, 5, 5, 5):
-        await store.save(
-            CompletedResponse(
-                questionnaire_id="staff",
-                questionnaire_version=1,
-                kind="staff",
-                audience="internal",
-                context=ResponseContext(None, "messenger", None),
-                submitted_on=day("29.09.2026"),
-                answers=(AnswerRow("overall", number=4), AnswerRow("tools", number=score)),
-                window_id=9,
-                department="licensing",
-            )
-        )
+    await _tools_answers(desk, 9, day("29.09.2026"), (2, 2, 2, 5, 5, 5), overall=4)
     await desk.service.refresh(THIRD_QUARTER)
     assert await desk.store.pains([STAFF_PROCESS]) == []
     fourth = Period(date(2026, 10, 1), date(2026, 12, 31))
@@ -225,21 +219,7 @@ async def test_a_done_staff_measure_compares_the_quarters_of_the_windows_around_
     assert measure is not None
     await desk.service.set_status(INTERNAL_OFFICER, measure.id, "done")
     await add_window(desk.sessions, 8, "staff", day("08.02.2027"), day("12.02.2027"))
-    store = ResponseStore(desk.sessions)
-    for score in (2, 4, 4, 5, 5, 5):
-        await store.save(
-            CompletedResponse(
-                questionnaire_id="staff",
-                questionnaire_version=1,
-                kind="staff",
-                audience="internal",
-                context=ResponseContext(None, "messenger", None),
-                submitted_on=day("09.02.2027"),
-                answers=(AnswerRow("overall", number=5), AnswerRow("tools", number=score)),
-                window_id=8,
-                department="licensing",
-            )
-        )
+    await _tools_answers(desk, 8, day("09.02.2027"), (2, 4, 4, 5, 5, 5), overall=5)
     await desk.service.refresh(Period(date(2027, 1, 1), date(2027, 3, 31)))
     [tools] = await desk.service.pains_for(INTERNAL_OFFICER)
     comparison = tools.comparisons[measure.id]
