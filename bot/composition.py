@@ -138,7 +138,8 @@ def build_services(
     gives them connections of their own; default: the same). ``outbox`` reaches officers and
     ``send`` sends one broadcast message (both default to sending nothing: a command that
     only reads); ``news_send`` one news message to citizens, with the button that stops the
-    news (default: through ``outbox`` when one is given, else ``send``). ``triggers``: the §3.3 rules, loaded and checked by the caller (default:
+    news (default: through ``outbox`` when one is given, else ``send``).
+    ``triggers``: the §3.3 rules, loaded and checked by the caller (default:
     none). ``pepper`` keys poll participation and staff members; a process that makes no key
     passes none. ``rating_guard``: the ballot-stuffing guard shared by several processes
     (Redis; default: in this process's memory).

@@ -192,7 +192,7 @@ class FeedbackService:
         that names no citizen service (a forged or outdated button): nothing is stored."""
         if self.news_service(service_code) is None:
             return False
-        await self._opt_ins.add_service(chat_id, service_code, self.today())
+        await self._opt_ins.add_service(chat_id, service_code)
         return True
 
     async def stop_news(self, chat_id: int) -> int:

@@ -196,9 +196,9 @@ class OptIn(Base):
 class ServiceNews(Base):
     """A chat that asked for news of one service: its own explicit choice, never inferred.
 
-    Like ``opt_ins``: no sequence, no rowid, the month only, written in shuffled batches with
-    the opt-ins (storage.opt_ins), so neither order nor date pairs it with the rating after
-    which the button was pressed (docs/anonymity.md).
+    Like ``opt_ins`` (no sequence, no rowid, written in shuffled batches with the opt-ins,
+    storage.opt_ins) but with no date at all: nothing sends by it, and even a month pairs a
+    subscription with the month's few ratings of a rare service (docs/anonymity.md).
     """
 
     __tablename__ = "service_news"
@@ -206,8 +206,6 @@ class ServiceNews(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     service_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
-    # The first day of the month the subscription came in.
-    created_on: Mapped[date] = mapped_column(Date)
 
 
 FSM_KEY_LENGTH: Final = 64  # hex HMAC-SHA256 of the aiogram storage key

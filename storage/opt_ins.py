@@ -49,7 +49,7 @@ class OptInStore:
         self._sessions = sessions
         self._min_batch = min_batch
         self._waiting: dict[tuple[int, str], date] = {}
-        self._waiting_services: dict[tuple[int, str], date] = {}
+        self._waiting_services: set[tuple[int, str]] = set()
 
     @property
     def waiting(self) -> int:
@@ -65,12 +65,12 @@ class OptInStore:
         _check_topic(topic)
         self._waiting.setdefault((chat_id, topic), today.replace(day=1))
 
-    async def add_service(self, chat_id: int, service_code: str, today: date) -> None:
-        """Subscribe the chat to one service's news (written with the next batch, the month
-        only, as :meth:`add`)."""
+    async def add_service(self, chat_id: int, service_code: str) -> None:
+        """Subscribe the chat to one service's news (written with the next batch, as
+        :meth:`add`, with no date at all: see models.ServiceNews)."""
         if not service_code:
             raise ValueError("a service subscription needs a service code")
-        self._waiting_services.setdefault((chat_id, service_code), today.replace(day=1))
+        self._waiting_services.add((chat_id, service_code))
 
     async def flush(self, *, force: bool = False) -> int:
         """Write the waiting subscriptions if enough gathered (any number with ``force``)."""
@@ -82,15 +82,12 @@ class OptInStore:
         if len(chats) < self._min_batch and not force:
             return 0
         batch, self._waiting = self._waiting, {}
-        services, self._waiting_services = self._waiting_services, {}
+        services, self._waiting_services = self._waiting_services, set()
         rows = [
             {"chat_id": chat_id, "topic": topic, "created_on": day}
             for (chat_id, topic), day in batch.items()
         ]
-        service_rows = [
-            {"chat_id": chat_id, "service_code": code, "created_on": day}
-            for (chat_id, code), day in services.items()
-        ]
+        service_rows = [{"chat_id": chat_id, "service_code": code} for chat_id, code in services]
         _shuffle(rows)
         _shuffle(service_rows)
         try:
@@ -108,8 +105,7 @@ class OptInStore:
         except BaseException:
             for key, day in batch.items():  # kept for the next try
                 self._waiting.setdefault(key, day)
-            for key, day in services.items():
-                self._waiting_services.setdefault(key, day)
+            self._waiting_services |= services
             raise
         return len(rows) + len(service_rows)
 
@@ -151,8 +147,7 @@ class OptInStore:
 
     async def _remove_services(self, session: AsyncSession, chat_id: int) -> int:
         waiting = [key for key in self._waiting_services if key[0] == chat_id]
-        for key in waiting:
-            del self._waiting_services[key]
+        self._waiting_services.difference_update(waiting)
         result = await session.execute(
             delete(ServiceNews).where(ServiceNews.chat_id == chat_id),
             execution_options={"synchronize_session": False},

@@ -6,7 +6,7 @@ Revision ID: 0027
 Revises: 0021
 Create Date: 2026-11-30
 
-`service_news` is `opt_ins`' twin: chat id, service code, the month; no sequence, no rowid.
+`service_news` is `opt_ins`' twin without a date: chat id, service code; no sequence, no rowid.
 `announcement_broadcasts` starts with each announcement's one broadcast.
 """
 
@@ -28,7 +28,6 @@ def upgrade() -> None:
         "service_news",
         sa.Column("chat_id", sa.BigInteger(), nullable=False),
         sa.Column("service_code", sa.String(length=64), nullable=False),
-        sa.Column("created_on", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("chat_id", "service_code", name=op.f("pk_service_news")),
         sqlite_with_rowid=False,
     )
