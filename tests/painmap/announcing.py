@@ -4,7 +4,7 @@ as the bot wires it (over a virtual clock), and a done measure seeded in one ste
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -48,7 +48,7 @@ class Port:
     set); ``fail`` maps a chat to the errors its next sends raise, in order."""
 
     sent: list[tuple[int, str]] = field(default_factory=list)
-    fail: dict[int, list[Exception]] = field(default_factory=dict)
+    fail: dict[int, list[BaseException]] = field(default_factory=dict)
     times: list[tuple[float, int]] = field(default_factory=list)
     clock: Callable[[], float] | None = None
 
@@ -105,7 +105,7 @@ async def subscribe(
     *,
     changes: tuple[int, ...] = (),
     polls: tuple[int, ...] = (),
-    services: dict[int, tuple[str, ...]] | None = None,
+    services: Mapping[int, tuple[str, ...]] | None = None,
 ) -> None:
     """Subscribe chats to topics and services' news, written at once."""
     for chat in changes:
