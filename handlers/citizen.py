@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -160,8 +161,13 @@ def setup() -> Router:
         message = query.message
         await feedback.stop_news(message.chat.id if message else query.from_user.id)
         await query.answer(tr(language, "bot.news_stopped"), show_alert=True)
-        if isinstance(message, Message):
-            await message.edit_reply_markup(reply_markup=None)
+        if isinstance(message, Message) and message.reply_markup is not None:
+            # A news message may be older than Telegram lets us edit: the button stays, and
+            # pressing it again changes nothing.
+            try:
+                await message.edit_reply_markup(reply_markup=None)
+            except TelegramBadRequest as error:
+                logger.info("News button left in place: %s", type(error).__name__)
 
     @router.message(Command("stop"))
     async def on_stop(message: Message, feedback: FeedbackService) -> None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, SendMessage
 
 from handlers.views import NewsStopPress
 from services.announcements import NEWS_STOP_DATA
@@ -125,4 +126,28 @@ async def test_news_reach_the_services_subscriber_with_a_stop_button_that_works(
     assert await world.opt_ins.chat_ids("polls") == [1001]  # invitations are another matter
     await _done_measure(world, "Запись онлайн")
     assert (await world.services.announcer.announce()).sent == 0
+    assert set(_answers_per_press(world).values()) == {1}
+
+
+async def test_the_stop_button_of_a_message_too_old_to_edit_still_stops_and_answers_once(
+    world: World,
+) -> None:
+    anna = world.harness.person(1001)
+    await world.feedback.subscribe_service(1001, "licensing")
+    await world.feedback.opt_in(1001)
+    await world.opt_ins.flush(force=True)
+    await _done_measure(world, "Электронная очередь")
+    assert (await world.services.announcer.announce()).sent == 1
+    message_id = max(mid for (cid, mid) in world.harness.session.messages if cid == 1001)
+    world.harness.session.fail_next(
+        EditMessageReplyMarkup,
+        TelegramBadRequest(
+            method=EditMessageReplyMarkup(chat_id=1001, message_id=message_id),
+            message="Bad Request: message can't be edited",
+        ),
+    )
+    await anna.press_data(NEWS_STOP_DATA, message_id)
+    assert "больше не получите" in anna.alerts()[-1]
+    assert await world.opt_ins.chat_ids("changes") == []
+    assert await world.rows("service_news") == []
     assert set(_answers_per_press(world).values()) == {1}
