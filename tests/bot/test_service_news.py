@@ -146,8 +146,10 @@ async def test_the_stop_button_of_a_message_too_old_to_edit_still_stops_and_answ
             message="Bad Request: message can't be edited",
         ),
     )
+    before = len(world.harness.sent(SendMessage))
     await anna.press_data(NEWS_STOP_DATA, message_id)
     assert "больше не получите" in anna.alerts()[-1]
+    assert len(world.harness.sent(SendMessage)) == before  # no error notice in the chat
     assert await world.opt_ins.chat_ids("changes") == []
     assert await world.rows("service_news") == []
     assert set(_answers_per_press(world).values()) == {1}
