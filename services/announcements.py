@@ -21,6 +21,7 @@ Every message carries a button that stops the news (:data:`NEWS_STOP_DATA`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -215,11 +216,22 @@ class ResultsAnnouncer:
         return Preview(text, len(new), sum(len(group.chats) for group in groups))
 
     async def _run_all(self, broadcast_ids: Sequence[int]) -> tuple[int, bool]:
+        """Run an announcement's broadcasts together: they share the broadcaster's pacer (so
+        Telegram's limits hold over all of them) and no chat is in two of them, so one's tail
+        does not leave the rate idle. The first error is raised once every run has stopped."""
+        results = await asyncio.gather(
+            *(self._broadcaster.run(broadcast_id) for broadcast_id in broadcast_ids),
+            return_exceptions=True,
+        )
         sent, complete = 0, True
-        for broadcast_id in broadcast_ids:
-            summary = await self._broadcaster.run(broadcast_id)
-            sent += summary.sent_this_run
-            complete = complete and summary.complete
+        for result in results:
+            if isinstance(result, BaseException):
+                continue
+            sent += result.sent_this_run
+            complete = complete and result.complete
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return sent, complete
 
     async def resume(self) -> int:
