@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.problems import Problem, database_problem
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from services.announcements import Broadcasts
+    from services.broadcast import SendPort
 
 EXIT_OK = 0
 
@@ -36,50 +35,34 @@ def add_commands(
     announce.set_defaults(handler=lambda args: asyncio.run(_announce(args.send, settings())))
 
 
-async def _announce(send: bool, settings: Settings, broadcaster: Broadcasts | None = None) -> int:
+async def _announce(send: bool, settings: Settings, port: SendPort | None = None) -> int:
+    """``port`` replaces Telegram for ``--send`` (tests); the preview sends nothing."""
+    from bot.composition import build_services
     from bot.content import load_content
-    from bot.policies import disclosure_policy
-    from reports.model import QuestionnaireRoles
-    from services.announcements import ResultsAnnouncer
-    from services.broadcast import Broadcaster, telegram_sender
-    from services.painmap import PainMapService
-    from services.reporting import ReportingPolicy, ReportingService
-    from storage.announcements import AnnouncementStore
     from storage.database import create_engine, create_session_factory
-    from storage.opt_ins import OptInStore
-    from storage.painmap import PainMapStore
 
-    content = load_content(settings.content.questionnaires_dir, settings.content.catalog_path)
-    disclosure = disclosure_policy(settings)
+    content = load_content(
+        settings.content.questionnaires_dir,
+        settings.content.catalog_path,
+        settings.content.campaigns_path,
+    )
     engine = create_engine(settings.db.url)
-    sessions = create_session_factory(engine)
-    reporting = ReportingService(
-        sessions=sessions,
-        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
-        catalog=content.catalog,
-        policy=ReportingPolicy(disclosure=disclosure),
-    )
-    painmap = PainMapService(
-        store=PainMapStore(sessions), reporting=reporting, zone=settings.body.zone
-    )
     bot = None
-    if broadcaster is None:
-        if send:
-            from bot.app import create_bot
+    outbox = None
+    if send and port is None:
+        from bot.app import create_bot
+        from bot.outbox import BotOutbox
 
-            bot = create_bot(settings)
-            broadcaster = Broadcaster(sessions, telegram_sender(bot))
-        else:
-            broadcaster = Broadcaster(sessions, _no_sends)
-    announcer = ResultsAnnouncer(
-        measures=painmap,
-        store=AnnouncementStore(sessions),
-        subscribers=OptInStore(sessions, min_batch=disclosure.min_group),
-        broadcaster=broadcaster,
-        zone=settings.body.zone,
-        url=settings.publish.url,
-        clock=lambda: datetime.now(UTC),
-    )
+        bot = create_bot(settings)
+        outbox = BotOutbox(bot)
+    # The bot's own composition: the same announcer, news port and disclosure policy.
+    announcer = build_services(
+        settings,
+        content,
+        sessions=create_session_factory(engine),
+        outbox=outbox,
+        news_send=port if send else _no_sends,
+    ).announcer
     try:
         if not send:
             preview = await announcer.preview()

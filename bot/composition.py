@@ -21,7 +21,7 @@ from questionnaires.triggers import TriggerFile
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
-from services.announcements import ResultsAnnouncer
+from services.announcements import ResultsAnnouncer, news_sender
 from services.appeals import AppealsService, appeals_mapping
 from services.appendix2 import Appendix2Service, PersistedPainMap
 from services.broadcast import Broadcaster, BroadcastLimits, SendPort
@@ -123,6 +123,7 @@ def build_services(
     report_sessions: Sessions | None = None,
     outbox: Outbox | None = None,
     send: SendPort | None = None,
+    news_send: SendPort | None = None,
     triggers: TriggerFile | None = None,
     pepper: bytes = b"",
     bot_username: str | None = None,
@@ -136,14 +137,19 @@ def build_services(
     ``sessions`` is the answer path's factory, ``report_sessions`` the reports' own (SQLite
     gives them connections of their own; default: the same). ``outbox`` reaches officers and
     ``send`` sends one broadcast message (both default to sending nothing: a command that
-    only reads). ``triggers``: the §3.3 rules, loaded and checked by the caller (default:
+    only reads); ``news_send`` one news message to citizens, with the button that stops the
+    news (default: through ``outbox`` when one is given, else ``send``).
+    ``triggers``: the §3.3 rules, loaded and checked by the caller (default:
     none). ``pepper`` keys poll participation and staff members; a process that makes no key
     passes none. ``rating_guard``: the ballot-stuffing guard shared by several processes
     (Redis; default: in this process's memory).
     """
     report_sessions = report_sessions or sessions
+    if news_send is None:
+        news_send = news_sender(outbox) if outbox is not None else send
     outbox = outbox or SendsNothing()
     send = send or outbox.text
+    news_send = news_send or send
     zone = settings.body.zone
     # One disclosure policy for every officer output (reports.disclosure).
     disclosure = disclosure_policy(settings)
@@ -210,6 +216,8 @@ def build_services(
             min_comment_group_staff=disclosure.comment_threshold("internal"),
         ),
         activity=activity,
+        news_send=news_send,
+        site_url=settings.publish.url,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),
@@ -303,12 +311,13 @@ def build_services(
         today=feedback.today,
         url=settings.publish.url,
     )
-    # «Вы сказали — мы сделали» to the citizens who opted in: weekly, body-wide (issue 11).
+    # «Вы сказали — мы сделали» to the citizens who opted in, body-wide and per service: weekly,
+    # under the same flood control, each message with the button that stops the news (issue 11).
     announcer = ResultsAnnouncer(
         measures=painmap,
         store=AnnouncementStore(sessions),
         subscribers=opt_ins,
-        broadcaster=broadcaster,
+        broadcaster=broadcaster.with_port(news_send),
         zone=zone,
         ledger=DeliveryStore(sessions),
         hour=settings.reports.alert_hour,

@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from handlers.dialog import begin_dialog, refusal_text
 from handlers.texts import language_of, tr
-from handlers.views import OptInPress, Pick, picker_view
+from handlers.views import (
+    OPT_IN_NO,
+    OPT_IN_YES,
+    NewsStopPress,
+    OptInPress,
+    Pick,
+    ServiceNewsPress,
+    picker_view,
+)
 from questionnaires.results import ResponseContext
 from services.dialog import DialogService, Rating
 from services.feedback import FeedbackService
@@ -22,6 +31,20 @@ logger = logging.getLogger(__name__)
 def _internal(feedback: FeedbackService, context: ResponseContext | None) -> bool:
     service = feedback.catalog.service(context.service) if context and context.service else None
     return service is not None and service.internal
+
+
+def _without(
+    markup: InlineKeyboardMarkup | None, pressed: set[str]
+) -> InlineKeyboardMarkup | None:
+    """The keyboard without the rows of the pressed buttons (None when nothing is left)."""
+    if markup is None:
+        return None
+    rows = [
+        row
+        for row in markup.inline_keyboard
+        if not any(button.callback_data in pressed for button in row)
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def setup() -> Router:
@@ -105,10 +128,46 @@ def setup() -> Router:
             await feedback.opt_in(message.chat.id if message else query.from_user.id)
         await query.answer()
         if isinstance(message, Message):
-            await message.edit_reply_markup(reply_markup=None)
+            # The rated service's own news button, if any, stays: it is a choice of its own.
+            await message.edit_reply_markup(
+                reply_markup=_without(message.reply_markup, {OPT_IN_YES, OPT_IN_NO})
+            )
             await message.answer(
                 tr(language, "bot.optin_saved" if callback_data.yes else "bot.optin_declined")
             )
+
+    @router.callback_query(ServiceNewsPress.filter())
+    async def on_service_news(
+        query: CallbackQuery, callback_data: ServiceNewsPress, feedback: FeedbackService
+    ) -> None:
+        language = language_of(query.from_user)
+        message = query.message
+        chat_id = message.chat.id if message else query.from_user.id
+        # Only the chat and the service code are kept (the month, in a shuffled batch):
+        # nothing of the response this button followed.
+        if not await feedback.subscribe_service(chat_id, callback_data.service):
+            await query.answer(tr(language, "bot.stale_button"), show_alert=True)
+            return
+        await query.answer()
+        if isinstance(message, Message):
+            await message.edit_reply_markup(
+                reply_markup=_without(message.reply_markup, {query.data or ""})
+            )
+            await message.answer(tr(language, "bot.news_service_saved"))
+
+    @router.callback_query(NewsStopPress.filter())
+    async def on_news_stop(query: CallbackQuery, feedback: FeedbackService) -> None:
+        language = language_of(query.from_user)
+        message = query.message
+        await feedback.stop_news(message.chat.id if message else query.from_user.id)
+        await query.answer(tr(language, "bot.news_stopped"), show_alert=True)
+        if isinstance(message, Message) and message.reply_markup is not None:
+            # A news message may be older than Telegram lets us edit: the button stays, and
+            # pressing it again changes nothing.
+            try:
+                await message.edit_reply_markup(reply_markup=None)
+            except TelegramBadRequest as error:
+                logger.info("News button left in place: %s", type(error).__name__)
 
     @router.message(Command("stop"))
     async def on_stop(message: Message, feedback: FeedbackService) -> None:

@@ -197,7 +197,7 @@ def _end_view(step: Finished | Refused, language: Language) -> View:
         # The "what will change" opt-in is for citizens; staff hear about changes inside the
         # body (issue 10, item 8).
         return View(escape(step.outro), None)
-    return thanks_view(step.outro, language)
+    return thanks_view(step.outro, language, step.news_service, step.news_service_title)
 
 
 async def _show_pressed(

@@ -65,6 +65,19 @@ class OptInPress(CallbackData, prefix="o"):
     yes: bool
 
 
+class ServiceNewsPress(CallbackData, prefix="sn"):
+    """Subscribe the chat to this service's news (a separate, explicit choice)."""
+
+    service: str
+
+
+class NewsStopPress(CallbackData, prefix="ns"):
+    """The button under every news message: stop the news of changes (its data is
+    services.announcements.NEWS_STOP_DATA, which the broadcasts carry)."""
+
+    stop: bool = True
+
+
 OPT_IN_YES: Final = OptInPress(yes=True).pack()
 OPT_IN_NO: Final = OptInPress(yes=False).pack()
 
@@ -224,12 +237,27 @@ def picker_view(services: Sequence[Service], page: int, language: Language, intr
     return View(escape(intro), builder.as_markup())
 
 
-def thanks_view(outro: str, language: Language) -> View:
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=tr(language, key), callback_data=data)]
-            for key, data in ((N_("bot.optin_yes"), OPT_IN_YES), (N_("bot.optin_no"), OPT_IN_NO))
-        ]
-    )
+def _service_news_data(service: str) -> str | None:
+    try:
+        return ServiceNewsPress(service=service).pack()
+    except ValueError:  # a code too long for Telegram's 64 bytes of callback data: no button
+        return None
+
+
+def thanks_view(
+    outro: str,
+    language: Language,
+    service: str | None = None,
+    service_title: str | None = None,
+) -> View:
+    """The end of a citizen's dialog: the news offer, and the rated service's own news."""
+    rows = [
+        [InlineKeyboardButton(text=tr(language, key), callback_data=data)]
+        for key, data in ((N_("bot.optin_yes"), OPT_IN_YES), (N_("bot.optin_no"), OPT_IN_NO))
+    ]
+    data = _service_news_data(service) if service else None
+    if data is not None:
+        label = tr(language, "bot.news_service", service=service_title or service)
+        rows.insert(1, [InlineKeyboardButton(text=label, callback_data=data)])
     text = f"{escape(outro)}\n\n{escape(tr(language, 'bot.thanks_optin'))}"
-    return View(text, markup)
+    return View(text, InlineKeyboardMarkup(inline_keyboard=rows))

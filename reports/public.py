@@ -34,6 +34,16 @@ class DoneMeasure:
 
 
 @dataclass(frozen=True, slots=True)
+class MeasureNews:
+    """A public done measure as «вы сказали — мы сделали» tells of it: its id (the
+    announcements' ledger) and the service it was taken for (None for a life situation)."""
+
+    measure_id: str
+    service: str | None
+    measure: DoneMeasure
+
+
+@dataclass(frozen=True, slots=True)
 class PublicWindow:
     """A closed poll window of citizens whose results were published; no figure when hidden."""
 

@@ -134,6 +134,11 @@ def service_href(code: str) -> str:
     return f"services/{code}.html"
 
 
+def window_href(window_id: int) -> str:
+    """A published poll window's row on the site's polls page."""
+    return f"polls.html#window-{window_id}"
+
+
 def _rows(
     content: SiteContent,
     report: Report,
@@ -418,6 +423,7 @@ def _distribution_rows(report: Report) -> list[tuple[int, int]]:
 
 def _window_row(window: PublicWindow, language: Language) -> dict[str, str | bool]:
     row: dict[str, str | bool] = {
+        "id": f"window-{window.window_id}",
         "title": window.title.get(language),
         "dates": f"{window.opens_on:%d.%m.%Y}–{window.closes_on:%d.%m.%Y}",
         "hidden": window.hidden,

@@ -219,6 +219,10 @@ class Finished:
 
     outro: str  # plain text, placeholders filled
     offer_opt_in: bool  # citizens are offered news of what changes; staff are not
+    #: The rated service whose own news may be offered beside (a citizen service, or None);
+    #: the offer only: nothing of the response goes with the subscription.
+    news_service: str | None = None
+    news_service_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +447,14 @@ class DialogService:
         outro = fill(outcome.questionnaire.outro, language, titles)
         # The "what will change" opt-in is for citizens; staff (the staff poll, /feedback)
         # hear about changes inside the body (issue 10, item 8).
-        return Finished(outro, offer_opt_in=outcome.questionnaire.audience == Audience.EXTERNAL)
+        external = outcome.questionnaire.audience == Audience.EXTERNAL
+        service = self._feedback.news_service(outcome.context.service) if external else None
+        return Finished(
+            outro,
+            offer_opt_in=external,
+            news_service=service.code if service else None,
+            news_service_title=titles["service"] if service else None,
+        )
 
     def _with_service_rated(self, outcome: Completed) -> Completed:
         """A deep poll reached without a service names it in `service_rated`: the response

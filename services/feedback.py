@@ -181,3 +181,20 @@ class FeedbackService:
 
     async def opt_out(self, chat_id: int) -> int:
         return await self._opt_ins.remove(chat_id)
+
+    def news_service(self, code: str | None) -> Service | None:
+        """The service whose news a citizen may ask for: in the catalog, not internal."""
+        service = self.catalog.service(code) if code else None
+        return service if service is not None and not service.internal else None
+
+    async def subscribe_service(self, chat_id: int, service_code: str) -> bool:
+        """Subscribe the chat to one service's news (its explicit button); False for a code
+        that names no citizen service (a forged or outdated button): nothing is stored."""
+        if self.news_service(service_code) is None:
+            return False
+        await self._opt_ins.add_service(chat_id, service_code)
+        return True
+
+    async def stop_news(self, chat_id: int) -> int:
+        """The button under every news message: no more news of changes, of any service."""
+        return await self._opt_ins.remove_news(chat_id)

@@ -39,6 +39,7 @@ from reports.painmap_import import (
 )
 from reports.periods import local_today, quarter_of
 from reports.public import DoneMeasure as PublicMeasure
+from reports.public import MeasureNews
 from services.reporting import ReportingService
 from storage.painmap import (
     DONE,
@@ -671,10 +672,11 @@ class PainMapService:
         """Done measures as the public site shows them («вы сказали — мы сделали»): the
         process's CSAT in the last closed month before the measure and the latest after it,
         each as the reports disclosed it (None when it was hidden or not measured)."""
-        return [measure for _, measure in await self.public_measures_by_id()]
+        return [news.measure for news in await self.public_measures_by_id()]
 
-    async def public_measures_by_id(self) -> list[tuple[str, PublicMeasure]]:
-        """:meth:`public_measures` with each measure's id (the announcements' ledger)."""
+    async def public_measures_by_id(self) -> list[MeasureNews]:
+        """:meth:`public_measures` with each measure's id (the announcements' ledger) and the
+        service it was taken for (its subscribers hear of it)."""
 
         def csat(record: SatisfactionRecord | None) -> float | None:
             if record is None or record.satisfaction.hidden:
@@ -682,8 +684,9 @@ class PainMapService:
             return record.satisfaction.csat
 
         return [
-            (
+            MeasureNews(
                 done.measure_id,
+                done.process_code if done.process_kind == SERVICE else None,
                 PublicMeasure(
                     problem=done.problem,
                     process=done.process_title,

@@ -40,6 +40,7 @@ from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire, Role, Text
 from reports.disclosure import mask_contacts
+from reports.site import window_href
 from reports.telegram import split_message
 from reports.window_results import (
     Publication,
@@ -186,7 +187,12 @@ class WindowService:
         bot_username: str | None = None,
         policy: CampaignPolicy | None = None,
         activity: ActivityCounter | None = None,
+        news_send: SendPort | None = None,
+        site_url: str | None = None,
     ) -> None:
+        """``news_send`` sends the published results of citizens' windows (news: with the
+        button that stops it; default ``send``); ``site_url`` is the public site (PUBLISH__URL)
+        the published results link to."""
         items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
         self._campaigns = {campaign.id: campaign for campaign in items}
         missing = {c.questionnaire for c in items} - set(questionnaires)
@@ -205,6 +211,9 @@ class WindowService:
         self._broadcaster_factory = broadcaster_factory
         self._send = send
         self._main_broadcaster: BroadcastPort | None = None
+        self._news_send = news_send or send
+        self._news: BroadcastPort | None = None
+        self._site_url = site_url.rstrip("/") if site_url else None
         self._results = results
         self._opt_ins = opt_ins
         self._officer_ids = frozenset(officer_ids)
@@ -634,7 +643,17 @@ class WindowService:
             row.id, await self._publication_text(row), self.today(now)
         )
         chats = await self._recipients(campaign.audience.publication_topic)
-        if await self._broadcast(PUBLICATION_KIND, self._window_key(row.id), text, chats):
+        broadcaster = None
+        if campaign.audience == CampaignAudience.EXTERNAL:
+            # News to citizens: a link to the window's row on the site, and the stop button.
+            if self._site_url is not None:
+                url = f"{self._site_url}/{window_href(row.id)}"
+                text += "\n\n" + tr(Language.RU, "campaign.public_site", url=html.escape(url))
+            if self._news is None:
+                self._news = self._broadcaster_factory(self._news_send)
+            broadcaster = self._news
+        key = self._window_key(row.id)
+        if await self._broadcast(PUBLICATION_KIND, key, text, chats, broadcaster):
             await self._store.mark(row.id, published_at=now)
             logger.info("window %d: results published", row.id)
 

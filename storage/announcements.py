@@ -9,13 +9,17 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models_announcements import AnnouncedMeasure, Announcement
+from storage.models_announcements import (
+    AnnouncedMeasure,
+    Announcement,
+    AnnouncementBroadcast,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class AnnouncementRecord:
     key: str
-    broadcast_id: int
+    broadcast_ids: tuple[int, ...]
     created_on: date
     finished: bool
 
@@ -30,17 +34,26 @@ class AnnouncementStore:
             return set(await session.scalars(select(AnnouncedMeasure.measure_id)))
 
     async def record(
-        self, key: str, broadcast_id: int, measure_ids: Sequence[str], today: date
+        self, key: str, broadcast_ids: Sequence[int], measure_ids: Sequence[str], today: date
     ) -> bool:
-        """Record the announcement and its measures; False when ``key`` was recorded before
-        (a retry after a crash between creating the broadcast and this)."""
+        """Record the announcement, its broadcasts (the body-wide one first) and its measures;
+        False when ``key`` was recorded before (a retry after a crash between creating the
+        broadcasts and this)."""
+        if not broadcast_ids:
+            raise ValueError("an announcement needs its body-wide broadcast")
         async with self._sessions.begin() as session:
             if await session.get(Announcement, key) is not None:
                 return False
             session.add(
-                Announcement(key=key, broadcast_id=broadcast_id, created_on=today, finished=False)
+                Announcement(
+                    key=key, broadcast_id=broadcast_ids[0], created_on=today, finished=False
+                )
             )
             await session.flush()
+            session.add_all(
+                AnnouncementBroadcast(announcement=key, broadcast_id=broadcast_id)
+                for broadcast_id in dict.fromkeys(broadcast_ids)
+            )
             session.add_all(
                 AnnouncedMeasure(measure_id=measure_id, announcement=key)
                 for measure_id in measure_ids
@@ -55,10 +68,21 @@ class AnnouncementStore:
             .order_by(Announcement.created_on, Announcement.key)
         )
         async with self._sessions.begin() as session:
-            return [
-                AnnouncementRecord(row.key, row.broadcast_id, row.created_on, row.finished)
-                for row in await session.scalars(statement)
-            ]
+            rows = list(await session.scalars(statement))
+            broadcasts: dict[str, list[int]] = {}
+            if rows:
+                found = select(
+                    AnnouncementBroadcast.announcement, AnnouncementBroadcast.broadcast_id
+                ).where(AnnouncementBroadcast.announcement.in_([row.key for row in rows]))
+                for key, broadcast_id in await session.execute(found):
+                    broadcasts.setdefault(key, []).append(broadcast_id)
+        records = []
+        for row in rows:
+            # The body-wide broadcast first, then the services' in the order they were made.
+            others = sorted(b for b in broadcasts.get(row.key, []) if b != row.broadcast_id)
+            ids = (row.broadcast_id, *others)
+            records.append(AnnouncementRecord(row.key, ids, row.created_on, row.finished))
+        return records
 
     async def finish(self, key: str) -> None:
         async with self._sessions.begin() as session:

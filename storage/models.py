@@ -193,6 +193,21 @@ class OptIn(Base):
     created_on: Mapped[date] = mapped_column(Date)
 
 
+class ServiceNews(Base):
+    """A chat that asked for news of one service: its own explicit choice, never inferred.
+
+    Like ``opt_ins`` (no sequence, no rowid, written in shuffled batches with the opt-ins,
+    storage.opt_ins) but with no date at all: nothing sends by it, and even a month pairs a
+    subscription with the month's few ratings of a rare service (docs/anonymity.md).
+    """
+
+    __tablename__ = "service_news"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+
+
 FSM_KEY_LENGTH: Final = 64  # hex HMAC-SHA256 of the aiogram storage key
 
 

@@ -40,3 +40,17 @@ class AnnouncedMeasure(Base):
     announcement: Mapped[str] = mapped_column(
         String(KEY_LENGTH), ForeignKey("announcements.key", ondelete="CASCADE"), index=True
     )
+
+
+class AnnouncementBroadcast(Base):
+    """Every broadcast of an announcement (revision 0027): the body-wide one
+    (``Announcement.broadcast_id``) and one per set of measures told to subscribers of services
+    only. Names no chat."""
+
+    __tablename__ = "announcement_broadcasts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    announcement: Mapped[str] = mapped_column(
+        String(KEY_LENGTH), ForeignKey("announcements.key", ondelete="CASCADE"), primary_key=True
+    )
+    broadcast_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -157,6 +157,7 @@ class CampaignWorld:
     sent: list[tuple[int, str]]  # (chat, text) every broadcast message that went out
     results: FakeResults
     blocked: set[int]  # chats that blocked the bot: Telegram answers 403
+    news: list[int] = field(default_factory=list)  # chats reached through the news port
 
     async def tick(self, moment: datetime) -> None:
         self.clock[0] = moment
@@ -180,6 +181,9 @@ class CampaignWorld:
             return await connection.run_sync(lambda sync: inspect(sync).get_table_names())
 
 
+SITE_URL = "https://example.gov.ru/otklik/"
+
+
 def build_world(
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
@@ -201,6 +205,13 @@ def build_world(
             method = SendMessage(chat_id=chat_id, text=message)
             raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
         sent.append((chat_id, message))
+
+    news: list[int] = []
+
+    async def news_send(chat_id: int, message: str) -> None:
+        """The news port (with the stop button in production): also recorded in ``sent``."""
+        await send(chat_id, message)
+        news.append(chat_id)
 
     def broadcaster(port: SendPort) -> Broadcaster:
         return Broadcaster(
@@ -237,8 +248,10 @@ def build_world(
         bot_username=BOT_USERNAME,
         policy=policy,
         enrolment=enrolment,
+        news_send=news_send,
+        site_url=SITE_URL,
     )
-    return CampaignWorld(engine, sessions, service, clock, sent, results, blocked)
+    return CampaignWorld(engine, sessions, service, clock, sent, results, blocked, news)
 
 
 @pytest.fixture(scope="session")

@@ -215,6 +215,8 @@ async def test_staff_results_merge_small_departments_and_hide_comments_below_ten
     ]
     assert "Ответили: 8." in published and "Лицензирование" not in published
     assert [chat for chat, _ in world.sent if chat == 202] == []
+    # Staff results are never citizens' news: not through the news port, no site link.
+    assert world.news == [] and "polls.html" not in published
     # Published to staff, never to the public site (services.publication).
     assert await world.service.window_results() == []
 

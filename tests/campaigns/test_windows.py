@@ -126,6 +126,25 @@ async def test_missed_opening_and_closing_are_applied_once_after_downtime(
     assert [w.campaign_id for w in await world.service.windows()] == ["deep", "staff"]
 
 
+async def test_published_results_reach_citizens_as_news_with_the_windows_page(
+    world: CampaignWorld,
+) -> None:
+    """Issue 11 item 3: a closed window's published results go to the «changes» chats through
+    the news port (its stop button), with a link to the window's row on the public site."""
+    await world.opt_in(103, "changes")
+    await world.opt_in(101, "polls")
+    await world.tick(local(2026, 4, 27, 12, 0))
+    window_id = await deep_window(world)
+    await world.tick(local(2026, 6, 1, 12, 0))
+    await world.tick(local(2026, 6, 1, 12, 1))
+    assert world.sent_to(PUBLISHED) == [103] and world.news == [103]
+    [published] = [message for _, message in world.sent if PUBLISHED in message]
+    assert f"https://example.gov.ru/otklik/polls.html#window-{window_id}" in published
+    # The link is the message's, not the stored publication's (/results shows its own page).
+    [publication] = await world.service.published("external")
+    assert "polls.html" not in publication.text_html
+
+
 async def test_window_missed_entirely_while_down_is_not_opened_late(world: CampaignWorld) -> None:
     await world.opt_in(101, "polls")
     await world.tick(local(2026, 4, 20, 12, 0))

@@ -71,7 +71,13 @@ async def test_deep_link_dialog_end_to_end_stores_one_response(
 
     thanks = await wait_for_message(anna, THANKS_RU)
     assert thanks.message_id > first.message_id  # a typed answer moves the dialog down
-    assert [b["text"] for b in thanks.buttons] == ["Да, сообщите мне", "Нет, спасибо"]
+    assert [b["text"] for b in thanks.buttons] == [
+        "Да, сообщите мне",
+        # Issue 11 item 3: the rated service's own news, a separate choice.
+        "Сообщать, что изменилось по услуге "
+        "«Лицензирование деятельности по управлению многоквартирными домами»",
+        "Нет, спасибо",
+    ]
     by_id = {message.message_id: message for message in api.history(anna.id)}
     assert by_id[first.message_id].buttons == []  # only one live keyboard remains
 

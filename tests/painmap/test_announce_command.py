@@ -12,7 +12,6 @@ import pytest
 from bot.announce_command import _announce
 from bot.cli import main
 from bot.settings import Settings
-from services.broadcast import Broadcaster
 from storage.announcements import AnnouncementStore
 from storage.database import create_engine, create_session_factory
 from storage.opt_ins import OptInStore
@@ -93,13 +92,8 @@ def test_send_announces_each_measure_once(
         sent.append(chat_id)
 
     async def send_twice() -> None:
-        engine = create_engine(database)
-        broadcaster = Broadcaster(create_session_factory(engine), port)
-        try:
-            for _ in range(2):
-                assert await _announce(True, Settings(), broadcaster) == 0
-        finally:
-            await engine.dispose()
+        for _ in range(2):
+            assert await _announce(True, Settings(), port) == 0
 
     asyncio.run(send_twice())
     assert sent == [4242]

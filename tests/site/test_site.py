@@ -10,6 +10,7 @@ from pathlib import Path
 from questionnaires.schema import Text
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Dimension, Report, Scope, Score
+from reports.site import window_href
 from reports.telegram import is_hidden, protect
 from reports.window_results import WindowResult
 from reports.windows import GroupCounts
@@ -172,6 +173,10 @@ async def test_poll_windows_show_their_published_figures_only(
     english = one(tables(page(tmp_path / "en" / "polls.html")), "Results of closed polls")
     assert english[0]["Poll"] == "Licensing quality"
     assert english[1]["Poll"] == "Малый опрос"  # no English in the catalog: Russian
+    # Issue 11 item 3: the news of a published window links to its own row.
+    rows_ids = [row.get("id") for row in page(tmp_path / "ru" / "polls.html").select("tbody tr")]
+    assert rows_ids == [f"window-{window.window_id}" for window in WINDOWS]
+    assert window_href(WINDOWS[0].window_id) == f"polls.html#window-{WINDOWS[0].window_id}"
 
 
 async def test_you_said_we_did_renders_whatever_the_provider_gives(

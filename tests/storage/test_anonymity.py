@@ -15,6 +15,9 @@ IDENTITY_PATTERN = re.compile(
 #: The only places a Telegram id may live, each for a stated reason.
 ALLOWED_IDENTITY_COLUMNS = {
     "opt_ins.chat_id",  # the person asked to be told about changes, apart from any answer
+    # The person asked for one service's news with its own button: no date, no answer
+    # (issue 11 item 3, docs/anonymity.md).
+    "service_news.chat_id",
     "services.officer_telegram_id",  # a responsible officer, staff, not a respondent
     # Recipients of an invitation (all who opted in, answered or not): no answer content, no
     # link to responses; the rows are the outbox of one broadcast.
@@ -47,10 +50,11 @@ def test_responses_and_answers_lead_nowhere_near_opt_ins() -> None:
         targets = {fk.column.table.name for fk in table.foreign_keys}
         assert targets <= {"responses"}, f"{name} references {targets}"
         assert not [c.name for c in table.columns if re.search(r"opt_?in|subscri", c.name.lower())]
-    # …and nothing leads from opt-ins back to the answers either.
-    assert not _table("opt_ins").foreign_keys
-    for table in Base.metadata.tables.values():
-        assert all(fk.column.table.name != "opt_ins" for fk in table.foreign_keys)
+    # …and nothing leads from opt-ins (or a service's news) back to the answers either.
+    for subscriptions in ("opt_ins", "service_news"):
+        assert not _table(subscriptions).foreign_keys
+        for table in Base.metadata.tables.values():
+            assert all(fk.column.table.name != subscriptions for fk in table.foreign_keys)
 
 
 def test_responses_do_not_reference_the_catalog() -> None:
@@ -100,6 +104,8 @@ UNORDERED_TABLES = (
     "answers",
     "report_answers",
     "opt_ins",
+    # Issue 11 item 3: a service's news follows a rating of that service by seconds.
+    "service_news",
     "dedup_keys",
     "fsm_states",
     "initiative_queue",

@@ -445,3 +445,36 @@ async def test_0021_removes_the_pain_map_figures_and_makes_their_refresh_run_aga
         ("painmap_refresh", "failed", True),
     ]
     await database.downgrade("0017")  # nothing to bring back, and nothing breaks
+
+
+async def test_0027_keeps_each_announcements_broadcast_among_its_broadcasts(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 11 item 3: an announcement has several broadcasts now (one per set of measures
+    # heard by services' subscribers); one sent before keeps its one, and can be resumed.
+    await database.upgrade("0021")
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO announcements (key, broadcast_id, created_on, finished) "
+                    "VALUES ('a1', 41, :day, false)"
+                ),
+                {"day": DAY},
+            )
+    finally:
+        await engine.dispose()
+    await database.upgrade("0027")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT announcement, broadcast_id FROM announcement_broadcasts")
+            )
+            assert [tuple(row) for row in found] == [("a1", 41)]
+            empty = await connection.execute(text("SELECT count(*) FROM service_news"))
+            assert empty.scalar_one() == 0
+    finally:
+        await engine.dispose()
+    await database.downgrade("0021")
