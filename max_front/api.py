@@ -55,8 +55,9 @@ class MaxApi(Protocol):
     async def send(self, user_id: int, view: View) -> str:
         """POST /messages?user_id=…; the new message's id (`body.mid`)."""
 
-    async def edit(self, message_id: str, view: View) -> None:
-        """PUT /messages?message_id=…: new text and keyboard (an empty one removes it)."""
+    async def remove_keyboard(self, message_id: str) -> None:
+        """PUT /messages?message_id=… with an empty `attachments` and no text: the text
+        stays, the buttons go."""
 
     async def answer(
         self, callback_id: str, *, view: View | None = None, notification: str | None = None

@@ -59,10 +59,8 @@ class MaxapiClient:
             raise MaxApiError(0, "no message in the answer")
         return str(sent.message.body.mid)
 
-    async def edit(self, message_id: str, view: View) -> None:
-        await self._call(
-            self._bot.edit_message(message_id, text=view.text, attachments=_attachments(view))
-        )
+    async def remove_keyboard(self, message_id: str) -> None:
+        await self._call(self._bot.edit_message(message_id, attachments=[]))
 
     async def answer(
         self, callback_id: str, *, view: View | None = None, notification: str | None = None

@@ -164,6 +164,7 @@ class MaxFront:
     async def typed(self, user: int, text: str, language: Language) -> None:
         person = self.person(user)
         state = self.state_for(person)
+        old = await state.message_id()
         step = await self.dialog.text(state, person, language, text)
         if isinstance(step, Stale):
             await self.api.send(user, View(tr(language, "bot.no_dialog")))
@@ -171,14 +172,13 @@ class MaxFront:
         # A typed answer moves the dialog down: the next step is a new message, and the one
         # above loses its buttons (best effort: a failed edit leaves dead buttons, which are
         # answered "stale" if pressed).
-        old = await state.message_id()
         if isinstance(step, Question):
             await self._show_new(user, state, question_view(step, language))
         else:
             await self.api.send(user, self._outcome_view(step, language))
         if old is not None and not (isinstance(step, Question) and step.rejection is not None):
             with contextlib.suppress(MaxApiError):
-                await self.api.edit(old, View(tr(language, "bot.already_counted")))
+                await self.api.remove_keyboard(old)
 
     async def cancel(self, user: int, language: Language) -> None:
         cancelled = await self.dialog.cancel(self.state_for(self.person(user)))
@@ -321,6 +321,7 @@ class _Answer:
             return True
         except MaxApiError as error:
             logger.info("MAX refused to replace a message (%s)", error.code)
+            self._done = False  # still unanswered: the caller's final notify answers it
             return False
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -139,7 +140,17 @@ def max_user(api: MaxApiEmulator, probe: Probe) -> MaxUser:
     return api.user(probe.id, probe.first_name, username=probe.username, locale=locale)
 
 
+def _needles(probe: Probe) -> dict[str, re.Pattern[str]]:
+    """Each identifier as a whole token: 4242 inside a hex digest is no hit, 4242 in JSON is."""
+    texts = {**probe.texts(), "chat id": str(probe.id + 1)}
+    return {
+        what: re.compile(rf"(?<![0-9A-Za-z_]){re.escape(text)}(?![0-9A-Za-z_])")
+        for what, text in texts.items()
+    }
+
+
 def scan_tables(db_path: Path, probes: tuple[Probe, ...]) -> list[str]:
+    """Every cell of every table, as text, searched for every probe's identifiers."""
     hits: list[str] = []
     with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
         db.text_factory = lambda raw: raw.decode("utf-8", "replace")
@@ -150,24 +161,19 @@ def scan_tables(db_path: Path, probes: tuple[Probe, ...]) -> list[str]:
             for row in db.execute(f'SELECT {selected} FROM "{table}"'):
                 for column, cell in zip(columns, row, strict=True):
                     for probe in probes:
-                        needles = {**probe.texts(), "chat id": str(probe.id + 1)}
-                        for what, needle in needles.items():
-                            if (
-                                cell is not None
-                                and needle == cell
-                                or (cell is not None and len(needle) > 6 and needle in cell)
-                            ):
+                        for what, needle in _needles(probe).items():
+                            if cell is not None and needle.search(cell):
                                 hits.append(f"{table}.{column} holds {what} of {probe.username}")
     return hits
 
 
 def scan_log(log: str, probes: tuple[Probe, ...]) -> list[str]:
     return [
-        f"log line {number} holds {what} of {probe.username}"
+        f"log line {number} holds {what} of {probe.username}: {line}"
         for number, line in enumerate(log.splitlines(), 1)
         for probe in probes
-        for what, needle in {**probe.texts(), "chat id": str(probe.id + 1)}.items()
-        if len(needle) > 6 and needle in line
+        for what, needle in _needles(probe).items()
+        if needle.search(line)
     ]
 
 
@@ -217,8 +223,9 @@ async def test_max_rating_beside_telegram_survives_a_restart_and_leaves_no_max_i
     await click(boris, bot, "No")
     step = await said(boris, bot, "What got in the way?")
     assert step.mid == first.mid
-    await click(boris, bot, "Long wait for the result")
-    await said(boris, bot, "☑️ Long wait for the result")
+    await click(boris, bot, "▫️ Long wait for the result")
+    ticked = "☑️ Long wait for the result"
+    await until(lambda: ticked in [b["text"] for b in boris.last().buttons], bot, what=ticked)
     await click(boris, bot, "Done")
     await said(boris, bot, "How many times")
     await click(boris, bot, "3")
@@ -261,7 +268,7 @@ async def seed_staff_window(db_path: Path) -> tuple[int, str]:
     engine = create_engine(url)
     try:
         sessions = create_session_factory(engine)
-        settings = Settings(db={"url": url})  # type: ignore[arg-type]
+        settings = Settings(db={"url": url})
         content = load_content(
             settings.content.questionnaires_dir,
             settings.content.catalog_path,

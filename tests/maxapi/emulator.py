@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 BOT_ID = 900_000_001
-BODY = web.RequestKey("body", object)
+BODY = web.RequestKey("body", dict[str, Any])
 
 
 def _ms() -> int:
@@ -103,7 +103,7 @@ class MaxApiEmulator:
             return web.json_response(
                 {"code": "verify.token", "message": "Invalid access_token"}, status=401
             )
-        request[BODY] = body
+        request[BODY] = body if isinstance(body, dict) else {}
         response: web.StreamResponse = await handler(request)
         return response
 
