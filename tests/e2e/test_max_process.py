@@ -23,6 +23,7 @@ from storage.migrate import upgrade_async
 from tests.botapi.emulator import BotApiEmulator
 from tests.e2e.conftest import (
     PEPPER,
+    READY_TIMEOUT_S,
     STEP_TIMEOUT_S,
     TEST_BUDGET_S,
     BotLauncher,
@@ -44,8 +45,11 @@ BORIS = Probe(7771003456, "max_probe_boris", "Zymaxboris", "Qxmaxboris", "en")
 
 
 #: MAX allows 2 GET /updates a second (max_front/polling.py): every step of a dialog waits for
-#: the next poll, so these tests get twice the usual e2e budget.
-MAX_TEST_BUDGET_S = 2 * TEST_BUDGET_S
+#: the next poll, and these tests start the process twice or run a 17-question poll, so they
+#: get three times the usual e2e budget.
+MAX_TEST_BUDGET_S = 3 * TEST_BUDGET_S
+#: A start on a machine shared by several test runs has taken 30 s (load average 10 on 2 cores).
+START_TIMEOUT_S = 2 * READY_TIMEOUT_S
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +85,7 @@ async def start(launcher: BotLauncher, api: MaxApiEmulator, *, telegram: bool) -
     await until(
         lambda: any(call.path == "/updates" for call in api.calls[first:]),
         bot,
-        timeout=20.0,
+        timeout=START_TIMEOUT_S,
         what="the first MAX GET /updates",
     )
     return bot
