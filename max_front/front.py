@@ -53,6 +53,7 @@ from services.dialog import (
     Window,
 )
 from services.feedback import FeedbackService
+from services.outages import is_storage_outage
 from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,23 @@ class MaxFront:
         return person_of(self.person_key, user_id)
 
     async def handle(self, update: Update) -> None:
+        """One update; whatever fails, the person is told (a storage outage: try again later,
+        anything else: an error on our side) and a press is still answered once."""
+        try:
+            await self._dispatch(update)
+        except Exception as error:
+            user = sender_of(update)
+            if is_storage_outage(error):
+                logger.warning("MAX update not handled: storage outage (%s)", type(error).__name__)
+                key = "bot.try_later"
+            else:
+                logger.exception("MAX update %s failed", update.get("update_type"))
+                key = "bot.unexpected_error"
+            if user is not None:
+                with contextlib.suppress(MaxApiError):
+                    await self.api.send(user, View(tr(language_of(update), key)))
+
+    async def _dispatch(self, update: Update) -> None:
         kind = update.get("update_type")
         if kind == "bot_started":
             user = _user_id(update.get("user"))
@@ -343,6 +361,16 @@ def _action(press: StepPress) -> Action:
         return Done()
     assert press.action == CHOOSE
     return Choose(press.value)
+
+
+def sender_of(update: Update) -> int | None:
+    """The MAX user an update comes from."""
+    holder: object = update.get("user")  # bot_started
+    if update.get("update_type") == "message_callback":
+        holder = (update.get("callback") or {}).get("user")
+    elif update.get("update_type") == "message_created":
+        holder = (update.get("message") or {}).get("sender")
+    return _user_id(holder)
 
 
 def _user_id(user: object) -> int | None:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final
 
 from max_front.api import Batch, MaxApi, MaxApiError, Update
+from max_front.front import sender_of
 
 logger = logging.getLogger(__name__)
 
@@ -27,23 +28,12 @@ MIN_POLL_INTERVAL_S: Final = 0.5
 MAX_BACKOFF_S: Final = 30.0
 
 
-def person_of_update(update: Update) -> int | None:
-    """The MAX user an update comes from (its updates are handled one at a time)."""
-    holder: object = update.get("user")  # bot_started
-    if update.get("update_type") == "message_callback":
-        holder = (update.get("callback") or {}).get("user")
-    elif update.get("update_type") == "message_created":
-        holder = (update.get("message") or {}).get("sender")
-    user_id = holder.get("user_id") if isinstance(holder, dict) else None
-    return user_id if isinstance(user_id, int) else None
-
-
 async def handle_batch(updates: list[Update], handle: Callable[[Update], Awaitable[None]]) -> None:
     """Different people at once, each person's updates in the order MAX sent them; a failing
     update is logged (its type only) and does not stop the others."""
     queues: dict[int | None, list[Update]] = {}
     for update in updates:
-        queues.setdefault(person_of_update(update), []).append(update)
+        queues.setdefault(sender_of(update), []).append(update)
 
     async def run(queue: list[Update]) -> None:
         for update in queue:

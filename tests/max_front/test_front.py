@@ -7,9 +7,14 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.max import MAX_BOT_ID
+from max_front.front import MaxDialogState
 from max_front.links import start_link
 from max_front.persons import MAX_PERSONS, max_key, person_of
 from max_front.polling import handle_batch
+from questionnaires.i18n import tr
+from questionnaires.schema import Language
+from services.dialog import DialogData
+from storage.fsm import FsmCommitError
 from tests.dialog.conftest import PEPPER
 from tests.max_front.conftest import Chat, Setup
 
@@ -192,3 +197,43 @@ def test_forged_step_payloads_are_not_steps(payload: str) -> None:
     from max_front.views import parse_step
 
     assert parse_step(payload) is None
+
+
+async def test_a_storage_outage_is_told_and_the_press_still_answered_once(
+    max_setup: Setup,
+) -> None:
+    front, api = max_setup.front, max_setup.api
+    chat = Chat(7010)
+    await front.handle(chat.started(LINK))
+    healthy = front.state_for
+
+    class Down:
+        """The dialog state store while the database is down."""
+
+        def __init__(self, inner: MaxDialogState) -> None:
+            self.inner = inner
+
+        async def load(self) -> DialogData | None:
+            return await self.inner.load()
+
+        async def save(self, data: DialogData) -> None:
+            raise FsmCommitError("database is locked", ConnectionError())
+
+        async def clear(self) -> None:
+            raise FsmCommitError("database is locked", ConnectionError())
+
+        async def message_id(self) -> str | None:
+            return await self.inner.message_id()
+
+        async def set_message_id(self, message_id: str | None) -> None:
+            raise FsmCommitError("database is locked", ConnectionError())
+
+    four = api.payload("4")
+    front.state_for = lambda person: Down(healthy(person))
+    press = chat.press(four)
+    await front.handle(press)
+    assert [callback for callback, _, _ in api.answers] == [press["callback"]["callback_id"]]
+    assert api.sent[-1][1].text == tr(Language.RU, "bot.try_later")
+    front.state_for = healthy  # the database is back: the same button works
+    await front.handle(chat.press(four))
+    assert "Ваш вопрос решён?" in api.timeline[-1].text
