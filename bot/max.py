@@ -14,8 +14,9 @@ from typing import Any, cast
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from bot.app import Wiring
+from bot.problems import Problem
 from bot.settings import Settings, ensure_pepper
-from max_front.api import MaxApi
+from max_front.api import MaxApi, MaxApiError
 from max_front.client import MaxapiClient
 from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront
 from max_front.persons import max_key
@@ -95,7 +96,16 @@ async def max_front(
     assert settings.max.token is not None
     api = MaxapiClient(settings.max.token.get_secret_value(), settings.max.api_base_url)
     try:
-        me = await api.me()
+        try:
+            me = await api.me()
+        except MaxApiError as error:
+            if error.code != 401:
+                raise
+            raise Problem(
+                "Otklik cannot start the MAX front: MAX refused MAX__TOKEN (401).",
+                "Take the token from business.max.ru → Chat bots → ⋮ → Settings "
+                "(README, 'In MAX').",
+            ) from None
         logger.info("MAX front connected (bot %s)", me.get("username") or me.get("name") or "?")
         front = build_max_front(settings, wiring, api)
         poller = Poller(api, front.handle, timeout=settings.max.poll_timeout)

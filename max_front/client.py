@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from maxapi import Bot
+from maxapi.exceptions.max import InvalidToken, MaxConnection
 from maxapi.exceptions.max import MaxApiError as LibraryApiError
-from maxapi.exceptions.max import MaxConnection
 from maxapi.types.attachments.attachment import ButtonsPayload
 from maxapi.types.attachments.buttons.callback_button import CallbackButton
 from maxapi.types.updates.message_callback import MessageForCallback
@@ -81,5 +81,7 @@ class MaxapiClient:
             return await call
         except LibraryApiError as error:
             raise MaxApiError(error.code, str(error.raw)[:200]) from None
+        except InvalidToken:
+            raise MaxApiError(401, "MAX refused the token") from None
         except MaxConnection as error:
             raise MaxApiError(0, type(error).__name__) from None
