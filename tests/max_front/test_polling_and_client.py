@@ -22,11 +22,13 @@ class ScriptedApi:
         self.batches = batches
         self.markers: list[int | None] = []
         self.never = asyncio.Event()
+        self.idle = asyncio.Event()  # set when a poll finds nothing and waits
 
     async def updates(self, marker: int | None, wait_seconds: int) -> Batch:
         self.markers.append(marker)
         if self.batches:
             return self.batches.pop(0)
+        self.idle.set()
         await self.never.wait()  # a long poll with nothing new
         raise AssertionError("unreachable")
 
@@ -40,8 +42,7 @@ async def test_a_batch_is_handled_before_its_marker_confirms_it() -> None:
 
     poller = Poller(api, handle, timeout=30)  # type: ignore[arg-type]
     task = asyncio.create_task(poller.run())
-    while len(api.markers) < 3:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(api.idle.wait(), 2)
     poller.stop()  # cancels the waiting poll, ends the loop
     await asyncio.wait_for(task, 2)
     assert handled == [(1, [None])]  # handled while marker 7 was not yet sent
