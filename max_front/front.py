@@ -33,7 +33,7 @@ from max_front.views import (
 )
 from questionnaires.campaigns import CampaignAudience, EnrollStatus
 from questionnaires.engine import CannotRate, Choose, Done, Rate, TextInput, Toggle
-from questionnaires.i18n import tr
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from services.dialog import (
     Action,
@@ -216,7 +216,8 @@ class MaxFront:
         result = await self.windows.enrolment.enroll(code, self.person(user))
         department = self.windows.enrolment.department_title(result.department, language)
         key = {
-            EnrollStatus.OK: "polls.enroll.ok",
+            # The Telegram text names the Telegram id; MAX people are told about theirs.
+            EnrollStatus.OK: N_("max.enroll_ok"),
             EnrollStatus.UNKNOWN: "polls.enroll.unknown",
             EnrollStatus.USED: "polls.enroll.used",
             EnrollStatus.ALREADY_ENROLLED: "polls.enroll.already_enrolled",

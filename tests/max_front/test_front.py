@@ -166,7 +166,7 @@ async def test_staff_feedback_needs_an_invite_code(max_setup: Setup) -> None:
     assert "Вопрос" not in api.sent[-1][1].text
     [code] = await max_setup.desk.campaigns.enrolment.create_invite_codes("licensing", 1)
     await front.handle(chat.text(f"/join {code}"))
-    assert "Отдел лицензирования" in api.sent[-1][1].text
+    assert "Отдел лицензирования" in api.sent[-1][1].text and "MAX" in api.sent[-1][1].text
     await front.handle(chat.text("/feedback"))
     assert "Вопрос 1 из" in api.sent[-1][1].text
     assert await max_setup.desk.campaigns.enrolment.is_staff(front.person(7009))
