@@ -80,7 +80,9 @@ class MaxapiClient:
         try:
             return await call
         except LibraryApiError as error:
-            raise MaxApiError(error.code, str(error.raw)[:200]) from None
+            # Only MAX's error code ("chat.not.found"): its message could quote a user or chat.
+            code = error.raw.get("code") if isinstance(error.raw, dict) else None
+            raise MaxApiError(error.code, str(code or "")[:64]) from None
         except InvalidToken:
             raise MaxApiError(401, "MAX refused the token") from None
         except MaxConnection as error:
