@@ -88,6 +88,24 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
     )
 
 
+async def first_contact(api: MaxApi) -> None:
+    """Ask MAX who the bot is. A refused token stops the start with an explained line; an
+    unreachable MAX does not: Telegram beside it goes on, and the poller retries MAX with
+    backoff until it answers."""
+    try:
+        me = await api.me()
+    except MaxApiError as error:
+        if error.code == 401:
+            raise Problem(
+                "Otklik cannot start the MAX front: MAX refused MAX__TOKEN (401).",
+                "Take the token from business.max.ru → Chat bots → ⋮ → Settings "
+                "(README, 'In MAX').",
+            ) from None
+        logger.warning("MAX is not answering yet (%s); polling will retry", error.code)
+        return
+    logger.info("MAX front connected (bot %s)", me.get("username") or me.get("name") or "?")
+
+
 @asynccontextmanager
 async def max_front(
     settings: Settings, wiring: Wiring, _receiver: object = None
@@ -96,17 +114,7 @@ async def max_front(
     assert settings.max.token is not None
     api = MaxapiClient(settings.max.token.get_secret_value(), settings.max.api_base_url)
     try:
-        try:
-            me = await api.me()
-        except MaxApiError as error:
-            if error.code != 401:
-                raise
-            raise Problem(
-                "Otklik cannot start the MAX front: MAX refused MAX__TOKEN (401).",
-                "Take the token from business.max.ru → Chat bots → ⋮ → Settings "
-                "(README, 'In MAX').",
-            ) from None
-        logger.info("MAX front connected (bot %s)", me.get("username") or me.get("name") or "?")
+        await first_contact(api)
         front = build_max_front(settings, wiring, api)
         poller = Poller(api, front.handle, timeout=settings.max.poll_timeout)
         task = asyncio.create_task(poller.run(), name="max-poller")

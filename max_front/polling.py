@@ -71,8 +71,9 @@ class Poller:
                 if self._stop.is_set():
                     return
                 raise
-            except MaxApiError as error:
-                logger.warning("MAX updates failed (%s); retrying in %.0f s", error.code, backoff)
+            except Exception as error:  # whatever failed (a timeout too), polling goes on
+                reason = error.code if isinstance(error, MaxApiError) else type(error).__name__
+                logger.warning("MAX updates failed (%s); retrying in %.0f s", reason, backoff)
                 await _sleep_or_stop(self._stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue

@@ -18,7 +18,7 @@ TOKEN = "max-unit-token"
 class ScriptedApi:
     """Hands out batches; records the markers asked with."""
 
-    def __init__(self, batches: list[Batch]) -> None:
+    def __init__(self, batches: list[Batch | Exception]) -> None:
         self.batches = batches
         self.markers: list[int | None] = []
         self.never = asyncio.Event()
@@ -27,7 +27,10 @@ class ScriptedApi:
     async def updates(self, marker: int | None, wait_seconds: int) -> Batch:
         self.markers.append(marker)
         if self.batches:
-            return self.batches.pop(0)
+            batch = self.batches.pop(0)
+            if isinstance(batch, BaseException):
+                raise batch
+            return batch
         self.idle.set()
         await self.never.wait()  # a long poll with nothing new
         raise AssertionError("unreachable")
@@ -95,3 +98,26 @@ async def test_a_refused_request_becomes_a_max_api_error() -> None:
             assert error.value.code == 404
         finally:
             await client.close()
+
+
+async def test_polling_survives_failed_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("max_front.polling.MIN_POLL_INTERVAL_S", 0.0)
+    monkeypatch.setattr("max_front.polling._sleep_or_stop", _no_sleep)
+    handled: list[object] = []
+    api = ScriptedApi(
+        [MaxApiError(503), TimeoutError(), Batch([{"update_type": "bot_started", "n": 2}], 3)]
+    )
+
+    async def handle(update: Update) -> None:
+        handled.append(update["n"])
+
+    poller = Poller(api, handle, timeout=30)  # type: ignore[arg-type]
+    task = asyncio.create_task(poller.run())
+    await asyncio.wait_for(api.idle.wait(), 2)
+    poller.stop()
+    await asyncio.wait_for(task, 2)
+    assert handled == [2] and api.markers == [None, None, None, 3]
+
+
+async def _no_sleep(stop: asyncio.Event, seconds: float) -> None:
+    return None
