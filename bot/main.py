@@ -36,6 +36,8 @@ Otklik cannot start: no bot token is configured.
    or export BOT__TOKEN in the environment. (That folder is OTKLIK_HOME, by default the
    project folder.)
 3. Start the bot again.
+
+For MAX instead of (or beside) Telegram, set MAX__TOKEN (README, "In MAX").
 """
 
 
