@@ -16,6 +16,8 @@ COPY reports ./reports
 COPY scheduler ./scheduler
 COPY services ./services
 COPY storage ./storage
+COPY web ./web
+COPY max_front ./max_front
 # Otklik itself brings nothing more (every dependency is in the lock).
 RUN /opt/otklik/bin/pip install --no-cache-dir --no-deps /src
 

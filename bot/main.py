@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError, validate_token
@@ -18,6 +18,9 @@ from bot.logmask import install_token_filter
 from bot.problems import Problem, database_problem
 from bot.settings import Settings, data_folder, home
 from questionnaires.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from bot.max import Fronts
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ Otklik cannot start: no bot token is configured.
    or export BOT__TOKEN in the environment. (That folder is OTKLIK_HOME, by default the
    project folder.)
 3. Start the bot again.
+
+For MAX instead of (or beside) Telegram, set MAX__TOKEN (README, "In MAX").
 """
 
 
@@ -141,6 +146,31 @@ def run_web(settings: Settings) -> int:
     return 0
 
 
+def run_max_alone(settings: Settings) -> int:
+    """`otklik run` with MAX__TOKEN and no BOT__TOKEN: the MAX front without Telegram."""
+    logger.info("%s", describe(settings))
+    logger.info("No BOT__TOKEN: MAX alone (MAX__API_BASE_URL %s)", settings.max.api_base_url)
+    from bot.max import serve_max_alone
+
+    try:
+        asyncio.run(serve_max_alone(settings))
+    except KeyboardInterrupt:
+        logger.info("Stopped by the operator")
+    except DefinitionError as error:
+        raise Problem(
+            *(str(defect) for defect in error.defects),
+            "the bot cannot start without a valid catalog, campaigns and triggers file",
+        ) from error
+    except (Problem, SystemExit):
+        raise
+    except Exception as error:
+        problem = database_problem(error, settings.db.url)
+        if problem is None:
+            raise
+        raise problem from error
+    return 0
+
+
 def is_address_problem(error: OSError) -> bool:
     """The port is taken or the address is not this machine's."""
     return error.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES)
@@ -151,7 +181,10 @@ def run_bot(settings: Settings) -> int:
     configure_logging(settings.log_level)
     token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
     # Bot API URLs carry the token; aiohttp and aiogram errors quote them.
-    install_token_filter([token])
+    max_token = settings.max.token.get_secret_value().strip() if settings.max.token else ""
+    install_token_filter([token, max_token] if max_token else [token])
+    if not token and max_token:
+        return run_max_alone(settings)
     if not token:
         print(NO_TOKEN_MESSAGE.format(env_file=home() / ".env"), file=sys.stderr)
         return EXIT_NO_TOKEN
@@ -168,12 +201,16 @@ def run_bot(settings: Settings) -> int:
     logger.info("%s", describe(settings))
     from bot.app import serve
 
-    fronts = None
+    fronts: Fronts | None = None
     if settings.web.enabled:
         # Imported only when enabled: a bot without the web front does not load it.
         from bot.web import web_fronts
 
         fronts = web_fronts(settings)
+    if settings.max.token is not None:
+        from bot.max import with_max
+
+        fronts = with_max(settings, fronts)
     try:
         asyncio.run(serve(settings) if fronts is None else serve(settings, fronts))
     except TelegramUnauthorizedError:

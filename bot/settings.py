@@ -194,6 +194,45 @@ class BotSettings(BaseModel):
         return value.rstrip("/")
 
 
+#: MAX's Bot API (https://dev.max.ru/docs-api): requests go to platform-api2.max.ru since the
+#: platform moved from platform-api.max.ru; the token goes in the Authorization header.
+MAX_API_BASE_URL: Final = "https://platform-api2.max.ru"
+
+
+class MaxSettings(BaseModel):
+    """The MAX messenger front (issue 13): off until a token is set."""
+
+    token: SecretStr | None = Field(
+        default=None,
+        description="MAX bot token from the MAX for partners platform (business.max.ru): "
+        "Chat bots -> the bot -> Settings. Unset: no MAX front.",
+    )
+    api_base_url: str = Field(
+        default=MAX_API_BASE_URL,
+        description="MAX Bot API server; point it at an emulator in tests.",
+        examples=["http://127.0.0.1:8082"],
+    )
+    bot_name: str | None = Field(
+        default=None,
+        description="The MAX bot's public name, for start links https://max.ru/<name>?start=...",
+    )
+    poll_timeout: int = Field(
+        default=30, ge=0, le=90, description="Seconds one long-polling GET /updates may wait."
+    )
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 _PROXY_SCHEMES: Final = ("socks5", "socks4", "http", "https")
 _WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -537,6 +576,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    max: MaxSettings = Field(default_factory=MaxSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])
 
     @model_validator(mode="after")

@@ -139,6 +139,14 @@ def web_fronts(
 
 async def serve_web(settings: Settings) -> None:
     """`otklik web`: the wiring without Telegram polling or scheduler, and the web front."""
+    await serve_without_telegram(settings, partial(web_front, settings))
+
+
+async def serve_without_telegram(
+    settings: Settings, front: Callable[[Wiring], AbstractAsyncContextManager[object]]
+) -> None:
+    """The wiring without Telegram polling or the body's jobs, and `front` (the web front;
+    MAX alone, with the web front when enabled) until SIGTERM/SIGINT."""
     # The wiring wants a bot for its senders; none of them runs here (no scheduler), so a
     # placeholder token is enough when none is configured.
     token = settings.bot.token.get_secret_value() if settings.bot.token else PLACEHOLDER_TOKEN
@@ -164,13 +172,13 @@ async def serve_web(settings: Settings) -> None:
         )
         try:
             scheduler.start()
-            async with web_front(settings, wiring):
+            async with front(wiring):
                 await serve_forever()
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             await wiring.close()
-            logger.info("Web front stopped; what waited in memory is written")
+            logger.info("Stopped; what waited in memory is written")
     finally:
         await bot.session.close()
 

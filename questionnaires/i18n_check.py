@@ -30,6 +30,7 @@ PACKAGES: Final = (
     "storage",
     "questionnaires",
     "web",
+    "max_front",
 )
 #: The call forms that carry a key: tr(language, "key"), a module's _t(x, "key"), N_("key").
 KEYWORDS: Final = {"tr": (2,), "_t": (2,), "N_": None}

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 LOCALES="${OTKLIK_LOCALES:-questionnaires/locales}"  # another folder: the tests
 DOMAIN=otklik
 # The same packages and keywords as questionnaires/i18n_check.py (the test compares the two).
-PACKAGES=(bot handlers scheduler services reports storage questionnaires web)
+PACKAGES=(bot handlers scheduler services reports storage questionnaires web max_front)
 KEYWORDS=(--no-default-keywords -k tr:2 -k _t:2 -k N_)
 PYBABEL=.venv/bin/pybabel
 

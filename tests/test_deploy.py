@@ -23,7 +23,17 @@ import yaml
 ROOT = Path(__file__).parent.parent
 SCHEMA = Path(__file__).parent / "fixtures" / "deploy" / "compose-spec.json"
 HADOLINT = Path(sys.executable).parent / "hadolint"
-PACKAGES = ("bot", "handlers", "questionnaires", "reports", "scheduler", "services", "storage")
+PACKAGES = (
+    "bot",
+    "handlers",
+    "questionnaires",
+    "reports",
+    "scheduler",
+    "services",
+    "storage",
+    "web",
+    "max_front",
+)
 
 
 def _hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
@@ -85,6 +95,21 @@ def test_every_copied_path_exists_and_passes_dockerignore() -> None:
             assert any(fnmatch.fnmatch(source, rule) for rule in allowed), source
     for secret in (".env", "data", "secrets", ".venv"):
         assert not any(fnmatch.fnmatch(secret, rule) for rule in allowed)
+
+
+def test_the_image_copies_every_package_the_wheel_installs() -> None:
+    # Issue 13: the image lacked web/ (and would have lacked max_front/), which `otklik web`
+    # and MAX alone import: every package setuptools installs must be copied.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    included = {p.rstrip("*") for p in config["tool"]["setuptools"]["packages"]["find"]["include"]}
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = {
+        line.split()[1]
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+    }
+    assert included <= copied, included - copied
+    assert included == set(PACKAGES)
 
 
 def test_every_data_file_of_the_packages_is_installed() -> None:

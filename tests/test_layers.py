@@ -22,6 +22,8 @@ BREACHES: Final = {
     "reports/_breach.py": "import aiogram\nimport services.funnel\n",
     "services/_breach.py": "import aiogram\nimport sqlalchemy\nimport storage.models_painmap\n",
     "questionnaires/_breach.py": "import redis\n",
+    # The MAX front that reaches Telegram's library or a store (issue 13).
+    "max_front/_breach.py": "import aiogram\nimport storage.fsm\n",
     # A front's detail wired into a service by the composition (review: handlers.signals).
     "bot/composition.py": "import handlers.signals\n",
     # Enrolment that reaches back into the windows using it (issue 12 item 3).
@@ -96,6 +98,8 @@ def test_every_contract_catches_its_breach(tmp_path: Path) -> None:
         ("services._breach", "aiogram"),
         ("services._breach", "storage.models_painmap"),
         ("questionnaires._breach", "redis"),
+        ("max_front._breach", "aiogram"),
+        ("max_front._breach", "storage.fsm"),
         ("bot.composition", "handlers.signals"),
         ("services.enrolment", "services.windows"),
     ]:

@@ -24,7 +24,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name == "LOG_LEVEL" or (
             "__" in name
             and name.split("__")[0]
-            in {"BOT", "DB", "FSM", "PRIVACY", "BODY", "REPORTS", "CONTENT"}
+            in {"BOT", "DB", "FSM", "PRIVACY", "BODY", "REPORTS", "CONTENT", "MAX"}
         ):
             monkeypatch.delenv(name)
 
@@ -228,3 +228,30 @@ def test_env_example_documents_every_setting() -> None:
             continue
         for name in fields:
             assert f"{group.upper()}__{name.upper()}" in documented, f"{group}.{name}"
+
+
+def test_max_front_is_off_until_its_token_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 13: MAX__TOKEN, MAX__API_BASE_URL, MAX__BOT_NAME; an empty token is no token.
+    monkeypatch.setenv("MAX__TOKEN", "")
+    settings = Settings()
+    assert settings.max.token is None
+    assert settings.max.api_base_url == "https://platform-api2.max.ru"
+    monkeypatch.setenv("MAX__TOKEN", "max-secret-token")
+    monkeypatch.setenv("MAX__API_BASE_URL", "http://127.0.0.1:8082/")
+    monkeypatch.setenv("MAX__BOT_NAME", "otklik_bot")
+    settings = Settings()
+    assert settings.max.token is not None
+    assert settings.max.token.get_secret_value() == "max-secret-token"
+    assert "max-secret-token" not in repr(settings)
+    assert settings.max.api_base_url == "http://127.0.0.1:8082"
+    assert settings.max.bot_name == "otklik_bot"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("MAX__API_BASE_URL", "platform-api.max.ru"), ("MAX__POLL_TIMEOUT", "91")],
+)
+def test_max_settings_out_of_bounds_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    assert variable in _problem_of(monkeypatch, variable, value)

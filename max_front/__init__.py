@@ -1,0 +1,1 @@
+"""The MAX messenger front: MAX updates -> dialog service calls; steps -> MAX messages."""

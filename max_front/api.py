@@ -1,0 +1,68 @@
+"""What the MAX front needs of MAX's Bot API (https://dev.max.ru/docs-api), as a port.
+
+`max_front.client.MaxapiClient` meets it over the maxapi library; tests meet it with a
+recording fake or run the real client against the emulator in `tests/maxapi/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeAlias
+
+#: One update as MAX sends it (JSON object: `update_type`, `timestamp`, and per type
+#: `message`, `callback`, `user`, `payload`, `chat_id`, `user_locale`).
+Update: TypeAlias = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline `callback` button: MAX returns `payload` in a `message_callback` update."""
+
+    text: str
+    payload: str
+
+
+Keyboard: TypeAlias = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A message: plain text (no markup: nothing a person typed can format it) and buttons."""
+
+    text: str
+    keyboard: Keyboard = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    updates: list[Update]
+    marker: int | None  # pass it to the next GET /updates: these updates are then confirmed
+
+
+class MaxApiError(Exception):
+    """A call MAX refused or that did not reach it (the code: HTTP status, 0 unreachable)."""
+
+    def __init__(self, code: int, description: str = "") -> None:
+        super().__init__(f"MAX API error {code}: {description}")
+        self.code = code
+
+
+class MaxApi(Protocol):
+    async def me(self) -> Update: ...
+
+    async def updates(self, marker: int | None, wait_seconds: int) -> Batch: ...
+
+    async def send(self, user_id: int, view: View) -> str:
+        """POST /messages?user_id=…; the new message's id (`body.mid`)."""
+
+    async def remove_keyboard(self, message_id: str) -> None:
+        """PUT /messages?message_id=… with an empty `attachments` and no text: the text
+        stays, the buttons go."""
+
+    async def answer(
+        self, callback_id: str, *, view: View | None = None, notification: str | None = None
+    ) -> None:
+        """POST /answers?callback_id=…: a notification, or `view` replacing the pressed
+        message (MAX's way to edit in place while answering)."""
+
+    async def close(self) -> None: ...

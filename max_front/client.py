@@ -1,0 +1,89 @@
+"""The MAX Bot API port over the maxapi library (https://github.com/love-apples/maxapi).
+
+Only maxapi's HTTP client is used: its `Bot` methods (the token in the `Authorization` header,
+retries of 502-504 and lost connections, typed bodies). Updates are read raw from
+GET /updates and parsed by the front, and maxapi's own dispatcher is not used: the project
+has its own dialog service, state storage and per-person ordering.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from maxapi import Bot
+from maxapi.exceptions.max import InvalidToken, MaxConnection
+from maxapi.exceptions.max import MaxApiError as LibraryApiError
+from maxapi.types.attachments.attachment import ButtonsPayload
+from maxapi.types.attachments.buttons.callback_button import CallbackButton
+from maxapi.types.updates.message_callback import MessageForCallback
+
+from max_front.api import Batch, MaxApiError, Update, View
+
+
+def _attachments(view: View) -> list[Any]:
+    if not view.keyboard:
+        return []  # an empty list: an edit removes the keyboard
+    rows = [
+        [CallbackButton(text=button.text, payload=button.payload) for button in row]
+        for row in view.keyboard
+    ]
+    return [ButtonsPayload(buttons=cast(Any, rows)).pack()]  # type: ignore[no-untyped-call]
+
+
+class MaxapiClient:
+    """`max_front.api.MaxApi` on maxapi's `Bot`."""
+
+    def __init__(self, token: str, base_url: str) -> None:
+        self._bot = Bot(token, auto_requests=False, auto_check_subscriptions=False)
+        self._bot.set_api_url(base_url)
+
+    async def me(self) -> Update:
+        me: Update = await self._call(self._raw_me())
+        return me
+
+    async def _raw_me(self) -> Update:
+        user = await self._bot.get_me()
+        return user.model_dump()
+
+    async def updates(self, marker: int | None, wait_seconds: int) -> Batch:
+        raw = await self._call(self._bot.get_updates(marker=marker, timeout=wait_seconds))
+        updates = raw.get("updates") or []
+        next_marker = raw.get("marker")
+        return Batch(list(updates), int(next_marker) if next_marker is not None else marker)
+
+    async def send(self, user_id: int, view: View) -> str:
+        sent = await self._call(
+            self._bot.send_message(user_id=user_id, text=view.text, attachments=_attachments(view))
+        )
+        if sent is None:
+            raise MaxApiError(0, "no message in the answer")
+        return str(sent.message.body.mid)
+
+    async def remove_keyboard(self, message_id: str) -> None:
+        await self._call(self._bot.edit_message(message_id, attachments=[]))
+
+    async def answer(
+        self, callback_id: str, *, view: View | None = None, notification: str | None = None
+    ) -> None:
+        message = None
+        if view is not None:
+            message = MessageForCallback(text=view.text, attachments=_attachments(view))
+        await self._call(
+            self._bot.send_callback(callback_id, message=message, notification=notification)
+        )
+
+    async def close(self) -> None:
+        await self._bot.close_session()
+
+    @staticmethod
+    async def _call(call: Any) -> Any:
+        try:
+            return await call
+        except LibraryApiError as error:
+            # Only MAX's error code ("chat.not.found"): its message could quote a user or chat.
+            code = error.raw.get("code") if isinstance(error.raw, dict) else None
+            raise MaxApiError(error.code, str(code or "")[:64]) from None
+        except InvalidToken:
+            raise MaxApiError(401, "MAX refused the token") from None
+        except MaxConnection as error:
+            raise MaxApiError(0, type(error).__name__) from None

@@ -1,0 +1,381 @@
+"""MAX updates to dialog service calls, and the steps back as MAX messages.
+
+What stays here is MAX's: the update format (https://dev.max.ru/docs-api/objects/Update),
+which message shows the step, and the one answer of every callback (POST /answers). The
+person is `max_front.persons.person_of(key, user id)`: the MAX id itself goes nowhere but to
+MAX's own API (the recipient of a message).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from max_front.api import MaxApi, MaxApiError, Update, View
+from max_front.persons import person_of
+from max_front.views import (
+    BACK,
+    CANNOT_RATE,
+    CHOOSE,
+    DONE,
+    RATE,
+    SKIP,
+    TOGGLE,
+    StepPress,
+    parse_step,
+    picker_view,
+    polls_view,
+    question_view,
+    refusal_text,
+)
+from questionnaires.campaigns import CampaignAudience, EnrollStatus
+from questionnaires.engine import CannotRate, Choose, Done, Rate, TextInput, Toggle
+from questionnaires.i18n import N_, tr
+from questionnaires.schema import Language
+from services.dialog import (
+    Action,
+    Back,
+    Cancelled,
+    DialogService,
+    DialogState,
+    Finished,
+    Initiative,
+    Person,
+    Question,
+    Rating,
+    Refused,
+    Skip,
+    Stale,
+    Step,
+    Window,
+)
+from services.feedback import FeedbackService
+from services.outages import is_storage_outage
+from services.windows import WindowService, parse_window_payload
+
+logger = logging.getLogger(__name__)
+
+#: The key of the message showing the step, kept beside the service's keys in the state.
+MESSAGE_KEY = "max_m"
+
+
+class MaxDialogState(DialogState, Protocol):
+    """The service's state port plus the id of the MAX message that shows the step."""
+
+    async def message_id(self) -> str | None: ...
+
+    async def set_message_id(self, message_id: str | None) -> None: ...
+
+
+def language_of(update: Update) -> Language:
+    """English when MAX reports the person's locale as English, Russian otherwise."""
+    locale = str(update.get("user_locale") or "")
+    return Language.EN if locale.lower().startswith("en") else Language.RU
+
+
+@dataclass
+class MaxFront:
+    """Handles one update at a time per person (the poller orders them)."""
+
+    api: MaxApi
+    dialog: DialogService
+    feedback: FeedbackService
+    windows: WindowService
+    state_for: Callable[[Person], MaxDialogState]
+    person_key: bytes
+
+    def person(self, user_id: int) -> Person:
+        return person_of(self.person_key, user_id)
+
+    async def handle(self, update: Update) -> None:
+        """One update; whatever fails, the person is told (a storage outage: try again later,
+        anything else: an error on our side) and a press is still answered once."""
+        try:
+            await self._dispatch(update)
+        except Exception as error:
+            user = sender_of(update)
+            if is_storage_outage(error):
+                logger.warning("MAX update not handled: storage outage (%s)", type(error).__name__)
+                key = "bot.try_later"
+            else:
+                logger.exception("MAX update %s failed", update.get("update_type"))
+                key = "bot.unexpected_error"
+            if user is not None:
+                with contextlib.suppress(MaxApiError):
+                    await self.api.send(user, View(tr(language_of(update), key)))
+
+    async def _dispatch(self, update: Update) -> None:
+        kind = update.get("update_type")
+        if kind == "bot_started":
+            user = _user_id(update.get("user"))
+            if user is not None:
+                await self.start(user, str(update.get("payload") or ""), language_of(update))
+        elif kind == "message_created":
+            await self.on_message(update)
+        elif kind == "message_callback":
+            await self.on_callback(update)
+
+    # --- messages -----------------------------------------------------------------------
+
+    async def on_message(self, update: Update) -> None:
+        message = update.get("message") or {}
+        user = _user_id(message.get("sender"))
+        recipient = message.get("recipient") or {}
+        if user is None or recipient.get("chat_type", "dialog") != "dialog":
+            return  # only private dialogs: nothing in a group is answered
+        language = language_of(update)
+        text = ((message.get("body") or {}).get("text") or "").strip()
+        if not text:
+            await self.api.send(user, View(tr(language, "bot.unsupported_content")))
+            return
+        command, _, argument = text.partition(" ")
+        if command == "/start":
+            await self.start(user, argument.strip(), language)
+        elif command == "/polls":
+            await self.show_polls(user, language)
+        elif command == "/join":
+            await self.join(user, argument.strip(), language)
+        elif command == "/feedback":
+            await self.begin(user, language, Initiative())
+        elif command == "/cancel":
+            await self.cancel(user, language)
+        else:
+            await self.typed(user, text, language)
+
+    async def start(self, user: int, payload: str, language: Language) -> None:
+        window = parse_window_payload(payload)
+        if window is not None:
+            await self.begin(user, language, Window(window))
+            return
+        context = self.feedback.context_from_link(payload) if payload else None
+        service = (
+            self.feedback.catalog.service(context.service) if context and context.service else None
+        )
+        if context is not None and not (service is not None and service.internal):
+            await self.begin(user, language, Rating(context))
+            return
+        if payload:
+            logger.info("Unknown MAX start payload (%d characters)", len(payload))
+        await self.state_for(self.person(user)).clear()
+        intro = (
+            "bot.internal_service"
+            if context is not None
+            else ("bot.unknown_link" if payload else "bot.welcome")
+        )
+        view = picker_view(self.feedback.citizen_services(), 0, language, tr(language, intro))
+        await self.api.send(user, view)
+
+    async def begin(
+        self, user: int, language: Language, origin: Rating | Window | Initiative
+    ) -> None:
+        person = self.person(user)
+        state = self.state_for(person)
+        step = await self.dialog.start(state, person, language, origin)
+        if isinstance(step, Refused):
+            await self.api.send(user, View(refusal_text(language, step)))
+            return
+        await self._show_new(user, state, question_view(step, language))
+
+    async def typed(self, user: int, text: str, language: Language) -> None:
+        person = self.person(user)
+        state = self.state_for(person)
+        old = await state.message_id()
+        step = await self.dialog.text(state, person, language, text)
+        if isinstance(step, Stale):
+            await self.api.send(user, View(tr(language, "bot.no_dialog")))
+            return
+        # A typed answer moves the dialog down: the next step is a new message, and the one
+        # above loses its buttons (best effort: a failed edit leaves dead buttons, which are
+        # answered "stale" if pressed).
+        if isinstance(step, Question):
+            await self._show_new(user, state, question_view(step, language))
+        else:
+            await self.api.send(user, self._outcome_view(step, language))
+        if old is not None and not (isinstance(step, Question) and step.rejection is not None):
+            with contextlib.suppress(MaxApiError):
+                await self.api.remove_keyboard(old)
+
+    async def cancel(self, user: int, language: Language) -> None:
+        cancelled = await self.dialog.cancel(self.state_for(self.person(user)))
+        key = "bot.cancelled" if cancelled.had_dialog else "bot.nothing_to_cancel"
+        await self.api.send(user, View(tr(language, key)))
+
+    async def show_polls(self, user: int, language: Language) -> None:
+        windows = await self.windows.open_windows(CampaignAudience.EXTERNAL)
+        if await self.windows.enrolment.is_staff(self.person(user)):
+            windows += await self.windows.open_windows(CampaignAudience.STAFF)
+        await self.api.send(user, polls_view(windows, language))
+
+    async def join(self, user: int, code: str, language: Language) -> None:
+        if not code:
+            await self.api.send(user, View(tr(language, "polls.join_usage")))
+            return
+        result = await self.windows.enrolment.enroll(code, self.person(user))
+        department = self.windows.enrolment.department_title(result.department, language)
+        key = {
+            # The Telegram text names the Telegram id; MAX people are told about theirs.
+            EnrollStatus.OK: N_("max.enroll_ok"),
+            EnrollStatus.UNKNOWN: "polls.enroll.unknown",
+            EnrollStatus.USED: "polls.enroll.used",
+            EnrollStatus.ALREADY_ENROLLED: "polls.enroll.already_enrolled",
+        }[result.status]
+        await self.api.send(user, View(tr(language, key, department=department)))
+
+    # --- buttons ------------------------------------------------------------------------
+
+    async def on_callback(self, update: Update) -> None:
+        callback = update.get("callback") or {}
+        callback_id = callback.get("callback_id")
+        user = _user_id(callback.get("user"))
+        if not isinstance(callback_id, str) or user is None:
+            return
+        language = language_of(update)
+        pressed = ((update.get("message") or {}).get("body") or {}).get("mid")
+        payload = str(callback.get("payload") or "")
+        answer = _Answer(self.api, callback_id)
+        try:
+            press = parse_step(payload)
+            if press is not None:
+                await self._press(user, language, press, answer, pressed)
+            elif payload.startswith("p:"):
+                await self._pick(user, language, payload, answer)
+            elif payload.startswith("w:") and payload[2:].isdigit() and len(payload) <= 12:
+                await answer.notify(None)
+                await self.begin(user, language, Window(int(payload[2:])))
+            else:
+                await answer.notify(tr(language, "bot.stale_button"))
+        finally:
+            # Every callback gets exactly one answer, whatever failed above.
+            await answer.notify(None)
+
+    async def _press(
+        self, user: int, language: Language, press: StepPress, answer: _Answer, pressed: Any
+    ) -> None:
+        person = self.person(user)
+        state = self.state_for(person)
+        action = _action(press)
+        step = await self.dialog.press(state, person, language, press.dialog, press.turn, action)
+        if isinstance(step, Stale):
+            await answer.notify(tr(language, "bot.stale_button"))
+            return
+        view = (
+            question_view(step, language)
+            if isinstance(step, Question)
+            else self._outcome_view(step, language)
+        )
+        if await answer.replace(view):
+            shown_here = isinstance(step, Question) and isinstance(pressed, str)
+            if shown_here and await state.message_id() != pressed:
+                await state.set_message_id(str(pressed))
+            return
+        # MAX refused the edit (the message is too old, deleted): the step as a new message.
+        if isinstance(step, Question):
+            await self._show_new(user, state, view)
+        else:
+            await self.api.send(user, view)
+
+    async def _pick(self, user: int, language: Language, payload: str, answer: _Answer) -> None:
+        _, page, code = ([*payload.split(":", 2), "", ""])[:3]
+        if not code:
+            number = int(page) if page.isdigit() and len(page) <= 5 else 0
+            view = picker_view(
+                self.feedback.citizen_services(), number, language, tr(language, "bot.welcome")
+            )
+            await answer.replace(view)
+            return
+        context = self.feedback.context_for_service(code)
+        if context is None:
+            await answer.notify(tr(language, "bot.stale_button"))
+            return
+        title = self.feedback.titles(context, language)["service"] or code
+        await answer.replace(View(tr(language, "bot.service_chosen", service=title)))
+        await self.begin(user, language, Rating(context))
+
+    # --- drawing ------------------------------------------------------------------------
+
+    async def _show_new(self, user: int, state: MaxDialogState, view: View) -> None:
+        message_id = await self.api.send(user, view)
+        await state.set_message_id(message_id)
+
+    @staticmethod
+    def _outcome_view(step: Step, language: Language) -> View:
+        if isinstance(step, Finished):
+            return View(step.outro)
+        if isinstance(step, Refused):
+            return View(refusal_text(language, step))
+        if isinstance(step, Cancelled):
+            return View(tr(language, "bot.cancelled"))
+        if isinstance(step, Question):
+            return question_view(step, language)
+        return View(tr(language, "bot.stale_button"))
+
+
+class _Answer:
+    """The one answer of a callback: the first call sends it, later ones do nothing."""
+
+    def __init__(self, api: MaxApi, callback_id: str) -> None:
+        self._api = api
+        self._id = callback_id
+        self._done = False
+
+    async def notify(self, text: str | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        # POST /answers needs a message or a notification: an empty press gets a blank one.
+        with contextlib.suppress(MaxApiError):
+            await self._api.answer(self._id, notification=text or "✓")
+
+    async def replace(self, view: View) -> bool:
+        """Answer by replacing the pressed message; False if MAX refused (then answered
+        with a notification instead, so the press is still answered once)."""
+        if self._done:
+            return False
+        self._done = True
+        try:
+            await self._api.answer(self._id, view=view)
+            return True
+        except MaxApiError as error:
+            logger.info("MAX refused to replace a message (%s)", error.code)
+            self._done = False  # still unanswered: the caller's final notify answers it
+            return False
+
+
+def _action(press: StepPress) -> Action:
+    if press.action == BACK:
+        return Back()
+    if press.action == SKIP:
+        return Skip()
+    if press.action == CANNOT_RATE:
+        return CannotRate()
+    if press.action == RATE:
+        # A forged score is refused by the engine as a typed one would be.
+        return (
+            Rate(int(press.value)) if press.value.lstrip("-").isdigit() else TextInput(press.value)
+        )
+    if press.action == TOGGLE:
+        return Toggle(press.value)
+    if press.action == DONE:
+        return Done()
+    assert press.action == CHOOSE
+    return Choose(press.value)
+
+
+def sender_of(update: Update) -> int | None:
+    """The MAX user an update comes from."""
+    holder: object = update.get("user")  # bot_started
+    if update.get("update_type") == "message_callback":
+        holder = (update.get("callback") or {}).get("user")
+    elif update.get("update_type") == "message_created":
+        holder = (update.get("message") or {}).get("sender")
+    return _user_id(holder)
+
+
+def _user_id(user: object) -> int | None:
+    if not isinstance(user, dict):
+        return None
+    value = user.get("user_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

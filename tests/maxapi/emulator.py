@@ -1,0 +1,253 @@
+"""A MAX Bot API emulator on loopback, written from MAX's documentation (https://dev.max.ru/docs-api):
+
+- the token in the `Authorization` header (query tokens are no longer accepted): 401 otherwise;
+- `GET /me`: the bot (`User`: user_id, first_name, username, is_bot);
+- `GET /updates?marker&timeout&limit`: long polling; `{"updates": [...], "marker": n}`, the
+  updates before `marker` are confirmed and not sent again;
+- `POST /messages?user_id=` with a `NewMessageBody` (text, attachments: `inline_keyboard`
+  with `callback` buttons): `{"message": Message}`;
+- `PUT /messages?message_id=`: edits text and attachments, `{"success": true}`;
+- `POST /answers?callback_id=` with `message` (replaces the pressed message) and/or
+  `notification`: `{"success": true}`.
+
+Updates are `bot_started` (user, chat_id, payload, user_locale), `message_created` (message
+with sender, recipient `{chat_id, chat_type: "dialog"}`, body) and `message_callback` (callback
+`{callback_id, payload, user}` and the message pressed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 900_000_001
+BODY = web.RequestKey("body", dict[str, Any])
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class MaxMessage:
+    mid: str
+    user_id: int  # the dialog's user
+    from_bot: bool
+    text: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for attachment in self.attachments:
+            if attachment.get("type") == "inline_keyboard":
+                for row in attachment["payload"]["buttons"]:
+                    found += row
+        return found
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+
+
+class MaxApiEmulator:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.updates: list[dict[str, Any]] = []
+        self.confirmed = 0  # updates before this index were confirmed by a marker
+        self.messages: dict[str, MaxMessage] = {}
+        self.order: list[str] = []
+        self.callbacks: dict[str, dict[str, Any]] = {}
+        self.answers: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def __aenter__(self) -> MaxApiEmulator:
+        app = web.Application(middlewares=[self._auth])
+        app.router.add_get("/me", self._me)
+        app.router.add_get("/updates", self._updates)
+        app.router.add_post("/messages", self._send)
+        app.router.add_put("/messages", self._edit)
+        app.router.add_post("/answers", self._answer)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    # --- the API ------------------------------------------------------------------------
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body = await request.json() if request.can_read_body else None
+        self.calls.append(Call(request.method, request.path, dict(request.query), body))
+        if request.headers.get("Authorization") != self.token or "access_token" in request.query:
+            return web.json_response(
+                {"code": "verify.token", "message": "Invalid access_token"}, status=401
+            )
+        request[BODY] = body if isinstance(body, dict) else {}
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return web.json_response(self._bot_user())
+
+    async def _updates(self, request: web.Request) -> web.Response:
+        marker = request.query.get("marker")
+        if marker is not None:
+            self.confirmed = max(self.confirmed, int(marker))
+        timeout = min(int(request.query.get("timeout", "30")), 90)
+        deadline = time.monotonic() + timeout
+        while len(self.updates) <= self.confirmed and time.monotonic() < deadline:
+            self._new_update.clear()
+            try:
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        batch = self.updates[self.confirmed : self.confirmed + 100]
+        return web.json_response({"updates": batch, "marker": self.confirmed + len(batch)})
+
+    async def _send(self, request: web.Request) -> web.Response:
+        user_id = int(request.query["user_id"])
+        body = request[BODY] or {}
+        text = body.get("text") or ""
+        if len(text) > 4000:
+            return web.json_response({"code": "proto.payload", "message": "text"}, status=400)
+        message = self._store(user_id, True, text, body.get("attachments") or [])
+        return web.json_response({"message": self._message_json(message)})
+
+    async def _edit(self, request: web.Request) -> web.Response:
+        message = self.messages.get(request.query.get("message_id", ""))
+        if message is None or not message.from_bot:
+            return web.json_response({"code": "not.found", "message": "message"}, status=404)
+        self._apply(message, request[BODY] or {})
+        return web.json_response({"success": True})
+
+    async def _answer(self, request: web.Request) -> web.Response:
+        callback_id = request.query.get("callback_id", "")
+        callback = self.callbacks.get(callback_id)
+        if callback is None:
+            return web.json_response({"code": "not.found", "message": "callback"}, status=404)
+        body = request[BODY] or {}
+        if not body.get("message") and not body.get("notification"):
+            return web.json_response({"code": "proto.payload", "message": "empty"}, status=400)
+        self.answers[callback_id] = self.answers.get(callback_id, 0) + 1
+        if body.get("message"):
+            self._apply(self.messages[callback["mid"]], body["message"])
+        return web.json_response({"success": True})
+
+    # --- people -------------------------------------------------------------------------
+
+    def user(self, user_id: int, first_name: str, *, username: str | None = None,
+             locale: str = "ru") -> MaxUser:  # fmt: skip
+        return MaxUser(self, user_id, first_name, username, locale)
+
+    def history(self, user_id: int) -> list[MaxMessage]:
+        return [self.messages[mid] for mid in self.order if self.messages[mid].user_id == user_id]
+
+    def push(self, update: dict[str, Any]) -> None:
+        self.updates.append({**update, "timestamp": _ms()})
+        self._new_update.set()
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {"user_id": BOT_ID, "first_name": "Otklik", "username": "otklik_bot",
+                "is_bot": True, "last_activity_time": _ms()}  # fmt: skip
+
+    def _store(
+        self, user_id: int, from_bot: bool, text: str, attachments: list[Any]
+    ) -> MaxMessage:
+        mid = f"mid.{next(self._ids):016x}"
+        message = MaxMessage(mid, user_id, from_bot, text, list(attachments))
+        self.messages[mid] = message
+        self.order.append(mid)
+        return message
+
+    @staticmethod
+    def _apply(message: MaxMessage, body: dict[str, Any]) -> None:
+        if body.get("text") is not None:
+            message.text = body["text"]
+        if body.get("attachments") is not None:
+            message.attachments = list(body["attachments"])
+
+    def _message_json(
+        self, message: MaxMessage, sender: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "sender": sender or self._bot_user(),
+            "recipient": {"chat_id": message.user_id + 1, "chat_type": "dialog",
+                          "user_id": BOT_ID if sender else message.user_id},
+            "timestamp": _ms(),
+            "body": {"mid": message.mid, "seq": len(self.order), "text": message.text,
+                     "attachments": message.attachments},
+        }  # fmt: skip
+
+
+@dataclass
+class MaxUser:
+    api: MaxApiEmulator
+    id: int
+    first_name: str
+    username: str | None
+    locale: str
+
+    def json(self) -> dict[str, Any]:
+        return {"user_id": self.id, "first_name": self.first_name, "username": self.username,
+                "is_bot": False, "last_activity_time": _ms()}  # fmt: skip
+
+    def start(self, payload: str | None = None) -> None:
+        """Opens the bot by a start link (`https://max.ru/<bot>?start=<payload>`)."""
+        self.api.push({"update_type": "bot_started", "chat_id": self.id + 1, "user": self.json(),
+                       "payload": payload, "user_locale": self.locale})  # fmt: skip
+
+    def send(self, text: str = "", attachments: list[dict[str, Any]] | None = None) -> None:
+        message = self.api._store(self.id, False, text, attachments or [])
+        self.api.push({"update_type": "message_created", "user_locale": self.locale,
+                       "message": self.api._message_json(message, self.json())})  # fmt: skip
+
+    def last(self) -> MaxMessage:
+        return [m for m in self.api.history(self.id) if m.from_bot][-1]
+
+    def click(self, label: str) -> str:
+        """Presses the button labelled `label` on the bot's latest message with buttons."""
+        for message in reversed(self.api.history(self.id)):
+            if message.from_bot and message.buttons:
+                button = next((b for b in message.buttons if b["text"] == label), None)
+                if button is None:  # "Готово" for "Готово ✓": a unique label starting so
+                    starting = [b for b in message.buttons if b["text"].startswith(label)]
+                    button = starting[0] if len(starting) == 1 else None
+                if button is None:
+                    labels = [b["text"] for b in message.buttons]
+                    raise AssertionError(f"no button {label!r}; shown {labels}")
+                return self.press(message, button["payload"])
+        raise AssertionError("no message with buttons")
+
+    def press(self, message: MaxMessage, payload: str) -> str:
+        callback_id = f"cb.{next(self.api._ids)}"
+        self.api.callbacks[callback_id] = {"mid": message.mid, "user": self.id}
+        self.api.push({
+            "update_type": "message_callback", "user_locale": self.locale,
+            "callback": {"timestamp": _ms(), "callback_id": callback_id, "payload": payload,
+                         "user": self.json()},
+            "message": self.api._message_json(message),
+        })  # fmt: skip
+        return callback_id
