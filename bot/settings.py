@@ -483,6 +483,22 @@ class WebSettings(BaseModel):
         return value.rstrip("/")
 
 
+class MaxSettings(BaseModel):
+    """The MAX messenger front (issue 13); only what links and posters need so far."""
+
+    bot_name: str | None = Field(
+        default=None,
+        description="The MAX bot's name: links and posters for MAX are "
+        "https://max.ru/<bot_name>?start=<payload> (dev.max.ru/help/deeplinks).",
+        examples=["otklik_bot"],
+    )
+
+    @field_validator("bot_name", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+
 class SchedulerSettings(BaseModel):
     """One scheduler leader among the bot's processes (scheduler/leader.py, storage/leases.py)."""
 
@@ -535,6 +551,7 @@ class Settings(BaseSettings):
     content: ContentSettings = Field(default_factory=ContentSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    max: MaxSettings = Field(default_factory=MaxSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])

@@ -2,7 +2,7 @@
 
 Every figure an officer can see (a report, a chart, a workbook sheet or row, a digest, an
 alert) is a sum over *atoms*: the responses of one day in one cell (service × channel × life
-situation). :func:`plan` partitions the atoms of a period into *blocks* of at least ``k``
+situation × front). :func:`plan` partitions the atoms of a period into *blocks* of at least ``k``
 respondents each, the same way whoever asks; a group of responses may show figures only when it
 is a union of whole blocks (:meth:`Plan.publishable`). Whatever an officer then adds or
 subtracts (total − service B − service C, a month − its weeks, a quarter − a month, a digest −
@@ -36,7 +36,9 @@ from reports.model import (
 )
 from reports.periods import half_of, month_of, quarter_of, segment_of, year_of
 
-Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+#: service, channel, life situation and, in the reports' atoms, the front (Telegram, MAX, web):
+#: the front is one more key of the cell, so its groups pass the same plan as channels.
+Cell = tuple[str | None, ...]
 Atom = tuple[date, Cell]
 
 Unit = Callable[[date], Period]
@@ -221,6 +223,7 @@ def in_scope(
     channel: str | None = None,
     life_situation: str | None = None,
     within: Period | None = None,
+    front: str | None = None,
 ) -> Callable[[Atom], bool]:
     """The test for "this atom belongs to the group": None means any value."""
 
@@ -232,6 +235,7 @@ def in_scope(
             (service is None or cell[0] == service)
             and (channel is None or cell[1] == channel)
             and (life_situation is None or cell[2] == life_situation)
+            and (front is None or (len(cell) > 3 and cell[3] == front))
         )
 
     return test
