@@ -10,8 +10,8 @@ group: each atom, each day / week piece / week / month / quarter by cell, servic
 service × life situation, service, channel, life situation and in total, and each month's edge
 days outside its whole weeks. Issue 13 adds the front (Telegram, MAX, the web form) to every
 response: the reports' messenger rows are asked for too, and the attacker also tries each front
-by service, by channel, and alone. A control publisher that applies the threshold view by view, as the
-bot did before, leaks on the same data: the attack works, the policy stops it.
+by service, by channel, and alone. A control publisher that applies the threshold view by
+view, as the bot did before, leaks on the same data: the attack works, the policy stops it.
 """
 
 from __future__ import annotations
