@@ -63,7 +63,7 @@ PG_URL: Final = os.environ.get(
     "OTKLIK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 #: Bump when generate() or the load changes: cached databases are keyed by it.
-DATA_VERSION: Final = 2
+DATA_VERSION: Final = 3  # 3: responses through three fronts (issue 13)
 CACHE_DIR: Final = Path(
     os.environ.get("OTKLIK_BENCH_CACHE", Path(tempfile.gettempdir()) / "otklik-report-bench")
 )
@@ -71,6 +71,9 @@ YEAR: Final = 2025
 SERVICES: Final = [f"service_{i:02d}" for i in range(20)]
 CHANNELS: Final = ["site", "gosuslugi", "office", "mfc", "phone", "email"]
 SITUATIONS: Final = [f"situation_{i}" for i in range(10)]
+#: The fronts responses come through (questionnaires.fronts.Front), most through Telegram.
+FRONTS: Final = ["telegram", "max", "web"]
+FRONT_WEIGHTS: Final = [70, 20, 10]
 OBSTACLES: Final = [
     "queue",
     "result_time",
@@ -101,11 +104,11 @@ SCORE_WEIGHTS: Final = [5, 7, 13, 25, 47, 3]  # 1..5, then "cannot rate"
 FLOOR_DDL: Final = (
     "CREATE TABLE bench_floor (question_id VARCHAR(64) NOT NULL, option_id VARCHAR(64),"
     " number SMALLINT, service_code VARCHAR(64), channel_code VARCHAR(64),"
-    " life_situation_code VARCHAR(64), month_on DATE NOT NULL)",
+    " life_situation_code VARCHAR(64), front VARCHAR(16) NOT NULL, month_on DATE NOT NULL)",
     "CREATE INDEX ix_bench_floor_cells ON bench_floor (question_id, service_code, channel_code,"
-    " life_situation_code, month_on, number, option_id)",
+    " life_situation_code, front, month_on, number, option_id)",
     "CREATE INDEX ix_bench_floor_options ON bench_floor (question_id, option_id, service_code,"
-    " channel_code, life_situation_code, month_on, number)",
+    " channel_code, life_situation_code, front, month_on, number)",
 )
 #: The issue's reference: n, mean and share of 4–5 per service × question, every scored answer.
 FLOOR_ALL_SQL: Final = """
@@ -117,24 +120,24 @@ GROUP BY question_id, service_code
 """
 #: One question's counts per cell and month: the shape of the breakdowns (and NPS).
 FLOOR_CELLS_SQL: Final = """
-SELECT service_code, channel_code, life_situation_code, month_on,
+SELECT service_code, channel_code, life_situation_code, front, month_on,
        COUNT(CASE WHEN number = 1 THEN 1 END), COUNT(CASE WHEN number = 2 THEN 1 END),
        COUNT(CASE WHEN number = 3 THEN 1 END), COUNT(CASE WHEN number = 4 THEN 1 END),
        COUNT(CASE WHEN number = 5 THEN 1 END),
        COUNT(CASE WHEN option_id = 'cannot_rate' THEN 1 END)
 FROM bench_floor {cells}
 WHERE question_id = :question AND month_on BETWEEN :start AND :end
-GROUP BY service_code, channel_code, life_situation_code, month_on
+GROUP BY service_code, channel_code, life_situation_code, front, month_on
 """
 #: One question's options per cell and month: the shape of the problems.
 FLOOR_OPTIONS_SQL: Final = """
-SELECT option_id, service_code, channel_code, life_situation_code, month_on, COUNT(*)
+SELECT option_id, service_code, channel_code, life_situation_code, front, month_on, COUNT(*)
 FROM bench_floor {options}
 WHERE question_id = :question AND month_on BETWEEN :start AND :end AND option_id IS NOT NULL
-GROUP BY option_id, service_code, channel_code, life_situation_code, month_on
+GROUP BY option_id, service_code, channel_code, life_situation_code, front, month_on
 """
 
-ResponseRow = tuple[uuid.UUID, str, int, str, str, str | None, str | None, str | None, date]
+ResponseRow = tuple[uuid.UUID, str, int, str, str, str | None, str | None, str | None, date, str]
 AnswerRow = tuple[uuid.UUID, str, str | None, int | None, str | None]
 Job = Callable[[], Awaitable[object]]
 
@@ -179,6 +182,7 @@ def generate(rows: int, seed: int = 20250101) -> Dataset:
             channel,
             situation,
             day,
+            rnd.choices(FRONTS, FRONT_WEIGHTS)[0],
         )
         data.responses.append(response)
         option, number = score()
@@ -233,6 +237,7 @@ def _copy_rows(data: Dataset) -> list[tuple[Any, ...]]:
                 day,
                 month_start(day),
                 segment_start(day),
+                response[9],
             )
         )
     return rows
@@ -252,6 +257,7 @@ COPY_COLUMNS: Final = (
     "submitted_on",
     "month_on",
     "segment_on",
+    "front",
 )
 FLOOR_COLUMNS: Final = (
     "question_id",
@@ -260,12 +266,13 @@ FLOOR_COLUMNS: Final = (
     "service_code",
     "channel_code",
     "life_situation_code",
+    "front",
     "month_on",
 )
 
 
 def _floor_rows(copies: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(*row[2:5], *row[7:10], row[11]) for row in copies]
+    return [(*row[2:5], *row[7:10], row[13], row[11]) for row in copies]
 
 
 def load_sqlite(path: Path, data: Dataset) -> None:
@@ -284,9 +291,9 @@ def load_sqlite(path: Path, data: Dataset) -> None:
             connection.execute(f'DROP INDEX "{name}"')
         connection.executemany(
             "INSERT INTO responses (id, questionnaire_id, questionnaire_version, kind, audience,"
-            " service_code, channel_code, life_situation_code, submitted_on)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((row[0].hex, *row[1:8], row[8].isoformat()) for row in data.responses),
+            " service_code, channel_code, life_situation_code, submitted_on, front)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((row[0].hex, *row[1:8], row[8].isoformat(), row[9]) for row in data.responses),
         )
         connection.executemany(
             "INSERT INTO answers (id, response_id, question_id, option_id, number, text)"
@@ -297,15 +304,16 @@ def load_sqlite(path: Path, data: Dataset) -> None:
             f"INSERT INTO report_answers ({', '.join(COPY_COLUMNS)})"
             f" VALUES ({', '.join('?' * len(COPY_COLUMNS))})",
             (
-                (row[0].hex, row[1].hex, *row[2:10], *(d.isoformat() for d in row[10:]))
+                (row[0].hex, row[1].hex, *row[2:10], *(d.isoformat() for d in row[10:13]), row[13])
                 for row in copies
             ),
         )
         for statement in FLOOR_DDL:
             connection.execute(statement)
         connection.executemany(
-            f"INSERT INTO bench_floor ({', '.join(FLOOR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ((*row[:6], row[6].isoformat()) for row in _floor_rows(copies)),
+            f"INSERT INTO bench_floor ({', '.join(FLOOR_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(FLOOR_COLUMNS))})",
+            ((*row[:7], row[7].isoformat()) for row in _floor_rows(copies)),
         )
         connection.executemany(
             "INSERT INTO dialog_funnel (started_on, questionnaire_id, service_code, channel_code,"
@@ -336,6 +344,7 @@ async def load_postgres(dsn: str, schema: str, data: Dataset) -> None:
                 "channel_code",
                 "life_situation_code",
                 "submitted_on",
+                "front",
             ],
         )
         await connection.copy_records_to_table(

@@ -17,10 +17,12 @@ from questionnaires.deeplinks import (
     LinkTarget,
     all_targets,
     encode_payload,
+    max_start_link,
     start_link,
     web_link,
 )
 from questionnaires.errors import DefinitionError
+from questionnaires.fronts import Front, front_title
 from questionnaires.i18n import tr
 from questionnaires.schema import Language
 
@@ -66,9 +68,36 @@ MUTED: Final = "#555555"
 ACCENT: Final = "#1f4e9c"
 
 
+#: `--messenger both`: one poster with the Telegram and the MAX code side by side.
+BOTH: Final = "both"
+#: What `--messenger` accepts: a front, or both messengers on one poster (qr only).
+MESSENGERS: Final = (*(front.value for front in Front), BOTH)
+#: Two codes side by side, each this wide (inches), with this gap between them.
+PAIR_QR_SIZE_IN: Final = 2.5
+PAIR_GAP_IN: Final = 0.4
+PAIR_LABEL_SIZE: Final = 13.0
+
+
+@dataclass(frozen=True)
+class PosterCode:
+    """One QR code of a poster: the messenger it opens and its link."""
+
+    label: str
+    link: str
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """Where each front's links lead; None where it is not configured."""
+
+    telegram: str | None = None  # the bot's username (BOT__USERNAME)
+    max: str | None = None  # the MAX bot's name (MAX__BOT_NAME)
+    web: str | None = None  # the web front's public address (WEB__PUBLIC_URL)
+
+
 @dataclass(frozen=True)
 class PosterText:
-    """The words printed under the QR code of one target."""
+    """The words printed under the QR code(s) of one target."""
 
     service: str
     channel: str
@@ -76,6 +105,46 @@ class PosterText:
     call_to_action: str
     hint: str
     link: str
+    #: Two or more codes side by side (`--messenger both`); empty: one code for `link`.
+    codes: tuple[PosterCode, ...] = ()
+
+
+def messenger_codes(
+    links: LinkSettings,
+    target: LinkTarget,
+    messenger: str,
+    language: Language | str = "ru",
+) -> tuple[PosterCode, ...]:
+    """The codes of a target for ``messenger`` (a front, or ``both``); ValueError naming the
+    setting when a front it needs is not configured."""
+    payload = encode_payload(target)
+    language = Language(language)
+    fronts = [Front.TELEGRAM, Front.MAX] if messenger == BOTH else [Front(messenger)]
+    codes: list[PosterCode] = []
+    for front in fronts:
+        if front == Front.TELEGRAM:
+            if not links.telegram:
+                raise ValueError(
+                    "the bot username is not set: pass --username NAME, or set BOT__USERNAME "
+                    "(the name from @BotFather, without @)"
+                )
+            link = start_link(links.telegram, payload)
+        elif front == Front.MAX:
+            if not links.max:
+                raise ValueError(
+                    "the MAX bot name is not set: pass --max-bot-name NAME, or set "
+                    "MAX__BOT_NAME (links are https://max.ru/<name>?start=<payload>)"
+                )
+            link = max_start_link(links.max, payload)
+        else:
+            if not links.web:
+                raise ValueError(
+                    "the web front's public address is not set: set WEB__PUBLIC_URL "
+                    "(links are <WEB__PUBLIC_URL>/r/<payload>)"
+                )
+            link = web_link(links.web, payload)
+        codes.append(PosterCode(front_title(front, language), link))
+    return tuple(codes)
 
 
 def poster_text(
@@ -85,10 +154,12 @@ def poster_text(
     language: Language | str = "ru",
     *,
     web_url: str | None = None,
+    codes: Sequence[PosterCode] = (),
 ) -> PosterText:
     """Titles and link of a target; ValueError if the catalog does not know its codes.
 
     With `web_url` (WEB__PUBLIC_URL) the site channel's link is the web form, not the bot.
+    With `codes` (from :func:`messenger_codes`) the poster carries those links instead.
     """
     language = Language(language)
     service = catalog.service(target.service)
@@ -111,7 +182,8 @@ def poster_text(
         life_situation=situation,
         call_to_action=CALL_TO_ACTION[language],
         hint=SCAN_HINT[language],
-        link=target_link(bot_username, target, web_url),
+        link=codes[0].link if codes else target_link(bot_username, target, web_url),
+        codes=tuple(codes) if len(codes) > 1 else (),
     )
 
 
@@ -131,8 +203,14 @@ def write_posters(
     *,
     language: Language | str = "ru",
     web_url: str | None = None,
+    messenger: str | None = None,
+    links: LinkSettings | None = None,
 ) -> list[Path]:
     """Write `<payload>.png` and `<payload>.svg` for each target; returns the files written.
+
+    With ``messenger`` (a front or ``both``) the posters carry that messenger's links from
+    ``links`` and are named `<payload>.<messenger>.png`/`.svg`, so the sets do not overwrite
+    each other.
 
     One matplotlib drawing is saved twice, so the PNG and the SVG cannot drift apart. The SVG
     keeps text as glyph outlines (svg.fonttype 'path') rather than <text>: a print shop or a
@@ -151,10 +229,17 @@ def write_posters(
     ):
         for target in targets:
             payload = encode_payload(target)
-            text = poster_text(catalog, bot_username, target, language, web_url=web_url)
+            codes: tuple[PosterCode, ...] = ()
+            name = payload
+            if messenger is not None:
+                codes = messenger_codes(links or LinkSettings(), target, messenger, language)
+                name = f"{payload}.{messenger}"
+            text = poster_text(
+                catalog, bot_username, target, language, web_url=web_url, codes=codes
+            )
             figure = _draw(text)
-            png = out_dir / f"{payload}.png"
-            svg = out_dir / f"{payload}.svg"
+            png = out_dir / f"{name}.png"
+            svg = out_dir / f"{name}.svg"
             figure.savefig(
                 png,
                 format="png",
@@ -193,15 +278,68 @@ def _fonts() -> tuple[FontProperties, FontProperties]:
 
 def _draw(text: PosterText) -> Figure:
     from matplotlib.figure import Figure
-    from matplotlib.patches import PathPatch
-    from matplotlib.path import Path as MplPath
 
     regular, bold = _fonts()
     figure = Figure(figsize=(PAGE_WIDTH_IN, PAGE_HEIGHT_IN), facecolor="white")
+    if text.codes:
+        _draw_pair(figure, text.codes, regular)
+    else:
+        _draw_code(figure, text.link, QR_BOX)
 
-    matrix = qr_matrix(text.link)
+    # Text flows down from under the QR code; positions are in inches from the top.
+    y = QR_TOP_IN + QR_SIZE_IN + TEXT_GAP_IN
+    for block in _layout(text, regular, bold):
+        y += block.space_before
+        for words in block.lines:
+            y += block.points / 72
+            _put(figure, words, block, y)
+            y += block.points / 72 * (LINE_SPACING - 1)
+    # The fallback for a phone that cannot scan: the link(s) itself, at the foot of the page.
+    footer = [text.hint, *(f"{code.label}: {code.link}" for code in text.codes)]
+    if not text.codes:
+        footer.append(text.link)
+    y = FOOTER_TOP_IN - FOOTER_SIZE / 72 * LINE_SPACING * (len(footer) - 2)
+    for words in footer:
+        y += FOOTER_SIZE / 72
+        _put(figure, words, _Block([words], regular, FOOTER_SIZE, MUTED), y)
+        y += FOOTER_SIZE / 72 * (LINE_SPACING - 1)
+    return figure
+
+
+def _draw_pair(figure: Figure, codes: Sequence[PosterCode], font: FontProperties) -> None:
+    """Two codes side by side in the space of one, each with its messenger's name under it."""
+    total = len(codes) * PAIR_QR_SIZE_IN + (len(codes) - 1) * PAIR_GAP_IN
+    left = (PAGE_WIDTH_IN - total) / 2
+    top = QR_TOP_IN + (QR_SIZE_IN - PAIR_QR_SIZE_IN - PAIR_LABEL_SIZE / 72 * 2) / 2
+    for index, code in enumerate(codes):
+        x = left + index * (PAIR_QR_SIZE_IN + PAIR_GAP_IN)
+        box = (
+            x / PAGE_WIDTH_IN,
+            1 - (top + PAIR_QR_SIZE_IN) / PAGE_HEIGHT_IN,
+            PAIR_QR_SIZE_IN / PAGE_WIDTH_IN,
+            PAIR_QR_SIZE_IN / PAGE_HEIGHT_IN,
+        )
+        _draw_code(figure, code.link, box)
+        figure.text(
+            (x + PAIR_QR_SIZE_IN / 2) / PAGE_WIDTH_IN,
+            1 - (top + PAIR_QR_SIZE_IN + PAIR_LABEL_SIZE / 72 * 1.5) / PAGE_HEIGHT_IN,
+            code.label,
+            fontproperties=font,
+            fontsize=PAIR_LABEL_SIZE,
+            color=INK,
+            ha="center",
+            va="baseline",
+            parse_math=False,
+        )
+
+
+def _draw_code(figure: Figure, link: str, box: tuple[float, float, float, float]) -> None:
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    matrix = qr_matrix(link)
     size = len(matrix)
-    axes = figure.add_axes(QR_BOX)
+    axes = figure.add_axes(box)
     axes.set_axis_off()
     axes.set_xlim(0, size)
     axes.set_ylim(size, 0)  # row 0 on top
@@ -223,22 +361,6 @@ def _draw(text: PosterText) -> Figure:
             vertices += [(start, top), (x, top), (x, top + 1), (start, top + 1), (start, top)]
             codes += rectangle
     axes.add_patch(PathPatch(MplPath(vertices, codes), facecolor="black", edgecolor="none", lw=0))
-
-    # Text flows down from under the QR code; positions are in inches from the top.
-    y = QR_TOP_IN + QR_SIZE_IN + TEXT_GAP_IN
-    for block in _layout(text, regular, bold):
-        y += block.space_before
-        for words in block.lines:
-            y += block.points / 72
-            _put(figure, words, block, y)
-            y += block.points / 72 * (LINE_SPACING - 1)
-    # The fallback for a phone that cannot scan: the link itself, at the foot of the page.
-    y = FOOTER_TOP_IN
-    for words in (text.hint, text.link):
-        y += FOOTER_SIZE / 72
-        _put(figure, words, _Block([words], regular, FOOTER_SIZE, MUTED), y)
-        y += FOOTER_SIZE / 72 * (LINE_SPACING - 1)
-    return figure
 
 
 @dataclass(frozen=True)
@@ -276,6 +398,8 @@ def _layout(text: PosterText, regular: FontProperties, bold: FontProperties) -> 
         below.append(_Block(_wrap(text.life_situation, regular, 13, width), regular, 13, MUTED))
     below.append(_call_to_action(text.call_to_action, bold))
     budget = FOOTER_TOP_IN - (QR_TOP_IN + QR_SIZE_IN + TEXT_GAP_IN) - 0.15
+    # Each link beyond the first takes one more footer line.
+    budget -= FOOTER_SIZE / 72 * LINE_SPACING * max(0, len(text.codes) - 1)
     budget -= sum(block.height for block in below)
     title = _Block([], bold, TITLE_SIZES[-1], INK)
     for points in TITLE_SIZES:
@@ -369,7 +493,8 @@ def _add_svg_title(svg: Path, text: PosterText) -> None:
         added = ""
     else:
         added = f"\n <title>{escape(text.service)}</title>"
-    parts = [text.channel, text.life_situation, text.call_to_action, text.link]
+    links = [f"{code.label}: {code.link}" for code in text.codes] or [text.link]
+    parts = [text.channel, text.life_situation, text.call_to_action, *links]
     added += f"\n <desc>{escape(' · '.join(part for part in parts if part))}</desc>"
     svg.write_text(document[:at] + added + document[at:], encoding="utf-8")
 
@@ -383,10 +508,22 @@ def add_commands(
     """Add `links` and `qr` to the `otklik` command."""
     links = subparsers.add_parser("links", help="print the deep link of every service × channel")
     _common_arguments(links)
+    links.add_argument(
+        "--messenger",
+        choices=[front.value for front in Front],
+        help="links of this front only: telegram (t.me), max (max.ru), web (WEB__PUBLIC_URL); "
+        "default: Telegram, the site channel to the web form when WEB__PUBLIC_URL is set",
+    )
     links.set_defaults(handler=cmd_links)
 
     qr = subparsers.add_parser("qr", help="write printable QR posters (PNG and SVG)")
     _common_arguments(qr)
+    qr.add_argument(
+        "--messenger",
+        choices=MESSENGERS,
+        help="posters of this front (files <payload>.<messenger>.png), or 'both': the "
+        "Telegram and MAX codes side by side on one poster",
+    )
     qr.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR, help="folder for the posters")
     qr.add_argument(
         "--service", action="append", metavar="CODE", help="only this service (repeatable)"
@@ -404,6 +541,7 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
         help="also one link per life situation each service lists",
     )
     parser.add_argument("--username", help="bot username; default: BOT__USERNAME")
+    parser.add_argument("--max-bot-name", help="MAX bot name; default: MAX__BOT_NAME")
     parser.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
     parser.add_argument("--catalog", type=Path, help="catalog YAML file")
 
@@ -413,12 +551,15 @@ def cmd_links(args: argparse.Namespace) -> int:
     loaded = _load(args)
     if isinstance(loaded, int):
         return loaded
-    catalog, username = loaded
+    catalog, links = loaded
+    username = links.telegram or ""
     language = Language(args.lang)
     _note_internal(catalog)
     web_url = _web_url()
+    messenger: str | None = args.messenger
     for target in _public_targets(catalog, args.life_situations):
-        text = poster_text(catalog, username, target, language, web_url=web_url)
+        codes = () if messenger is None else messenger_codes(links, target, messenger, language)
+        text = poster_text(catalog, username, target, language, web_url=web_url, codes=codes)
         channel = text.channel
         if text.life_situation:
             channel += f" · {text.life_situation}"
@@ -431,7 +572,8 @@ def cmd_qr(args: argparse.Namespace) -> int:
     loaded = _load(args)
     if isinstance(loaded, int):
         return loaded
-    catalog, username = loaded
+    catalog, links = loaded
+    username = links.telegram or ""
     services: list[str] = args.service or []
     channels: list[str] = args.channel or []
     for kind, asked, known in (
@@ -462,7 +604,14 @@ def cmd_qr(args: argparse.Namespace) -> int:
         and (not channels or target.channel in channels)
     ]
     written = write_posters(
-        catalog, username, args.out, targets, language=args.lang, web_url=_web_url()
+        catalog,
+        username,
+        args.out,
+        targets,
+        language=args.lang,
+        web_url=_web_url(),
+        messenger=args.messenger,
+        links=links,
     )
     for path in written:
         print(path)
@@ -504,32 +653,64 @@ def _web_url() -> str | None:
         return None
 
 
-def _load(args: argparse.Namespace) -> tuple[Catalog, str] | int:
-    """The catalog and bot username, or the exit code after explaining what is missing."""
+def _load(args: argparse.Namespace) -> tuple[Catalog, LinkSettings] | int:
+    """The catalog and where links lead, or the exit code after explaining what is missing:
+    the bot username (Telegram, the default), the MAX bot name, the web front's address."""
     from pydantic import ValidationError
 
     from bot.settings import ContentSettings, Settings
 
+    messenger: str | None = getattr(args, "messenger", None)
     username: str | None = args.username
-    if not username:
+    max_name: str | None = getattr(args, "max_bot_name", None)
+    needs = {
+        "telegram": messenger in (None, Front.TELEGRAM, BOTH) and not username,
+        "max": messenger in (Front.MAX, BOTH) and not max_name,
+        "web": messenger == Front.WEB,
+    }
+    web_url: str | None = None
+    if any(needs.values()):
         try:
-            username = Settings().bot.username
+            settings = Settings()
         except ValidationError as error:
             from bot.problems import settings_problem
 
             raise settings_problem(error) from error  # one line per variable, exit code 2
-    if not username:
+        username = username or settings.bot.username
+        max_name = max_name or settings.max.bot_name
+        web_url = settings.web.public_url
+    else:
+        web_url = _web_url()
+    if messenger in (None, Front.TELEGRAM, BOTH) and not username:
         print(
             "the bot username is not set: pass --username NAME, or set BOT__USERNAME in the "
             "environment or in .env (the name from @BotFather, without @)",
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if messenger in (Front.MAX, BOTH) and not max_name:
+        print(
+            "the MAX bot name is not set: pass --max-bot-name NAME, or set MAX__BOT_NAME in "
+            "the environment or in .env (links are https://max.ru/<name>?start=<payload>)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if messenger == Front.WEB and not web_url:
+        print(
+            "the web front's public address is not set: set WEB__PUBLIC_URL in the "
+            "environment or in .env (links are <WEB__PUBLIC_URL>/r/<payload>)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
-        start_link(username, "check")
+        if username:
+            start_link(username, "check")
+        if max_name:
+            max_start_link(max_name, "check")
     except ValueError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
+    links = LinkSettings(username or None, max_name, web_url)
     catalog_path: Path = args.catalog or ContentSettings().catalog_path
     try:
         catalog = load_catalog(catalog_path)
@@ -537,7 +718,7 @@ def _load(args: argparse.Namespace) -> tuple[Catalog, str] | int:
         for defect in error.defects:
             print(defect, file=sys.stderr)
         return EXIT_DEFECTS
-    return catalog, username
+    return catalog, links
 
 
 def _main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - manual runs only

@@ -574,9 +574,9 @@ class Settings(BaseSettings):
     content: ContentSettings = Field(default_factory=ContentSettings)
     publish: PublishSettings = Field(default_factory=PublishSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    max: MaxSettings = Field(default_factory=MaxSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
-    max: MaxSettings = Field(default_factory=MaxSettings)
     log_level: str = Field(default="INFO", examples=["INFO"])
 
     @model_validator(mode="after")

@@ -21,6 +21,7 @@ from handlers.errors import is_not_modified
 from handlers.texts import language_of, reason_text, tr, verdict_text
 from handlers.views import Action, Press, View, question_view, thanks_view
 from questionnaires import engine
+from questionnaires.fronts import Front
 from questionnaires.schema import Language
 from services.dialog import Action as DialogAction
 from services.dialog import (
@@ -111,7 +112,7 @@ async def begin_dialog(
     a refusal is returned for the caller to word."""
     language = language_of(user)
     port = FsmDialogState(state)
-    step = await dialogs.start(port, user.id, language, origin)
+    step = await dialogs.start(port, user.id, language, origin, front=Front.TELEGRAM)
     if isinstance(step, Refused):
         return step
     if step.intro is not None:

@@ -33,6 +33,7 @@ from max_front.views import (
 )
 from questionnaires.campaigns import CampaignAudience, EnrollStatus
 from questionnaires.engine import CannotRate, Choose, Done, Rate, TextInput, Toggle
+from questionnaires.fronts import Front
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from services.dialog import (
@@ -173,7 +174,7 @@ class MaxFront:
     ) -> None:
         person = self.person(user)
         state = self.state_for(person)
-        step = await self.dialog.start(state, person, language, origin)
+        step = await self.dialog.start(state, person, language, origin, front=Front.MAX)
         if isinstance(step, Refused):
             await self.api.send(user, View(refusal_text(language, step)))
             return

@@ -90,6 +90,23 @@ def start_link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{username}?start={payload}"
 
 
+# MAX bot names in links: latin letters, digits, '_', '.', '-' (a space, '@' or a pasted URL
+# is a configuration mistake, reported rather than turned into a dead link).
+_MAX_NAME_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def max_start_link(bot_name: str, payload: str) -> str:
+    """`https://max.ru/<bot_name>?start=<payload>`: MAX's deep link to a bot with a start
+    payload (dev.max.ru/help/deeplinks: up to 128 characters; ours are at most 64)."""
+    if not _MAX_NAME_RE.fullmatch(bot_name):
+        raise ValueError(f"{bot_name!r} is not a MAX bot name (latin letters, digits, _ . -)")
+    if not _PAYLOAD_RE.fullmatch(payload):
+        raise ValueError(
+            f"{payload!r} is not a start payload: 1–{MAX_PAYLOAD_LENGTH} characters of A-Za-z0-9_-"
+        )
+    return f"https://max.ru/{bot_name}?start={payload}"
+
+
 #: The catalog channel of the body's website: its QR posters lead to the web form, and answers
 #: given through the web form without a link are recorded under it.
 SITE_CHANNEL: Final = "site"

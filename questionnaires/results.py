@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
+from questionnaires.fronts import Front
+
 #: Reserved option id stored when a person chose "cannot rate" on a scale question.
 CANNOT_RATE: Final = "cannot_rate"
 
@@ -57,3 +59,6 @@ class CompletedResponse:
     window_id: int | None = None
     #: A staff member's coarse department from enrollment, never anything finer.
     department: str | None = None
+    #: The messenger (or the web form) the dialog ran in: a property of the response like
+    #: its channel, reported under the same disclosure plan.
+    front: Front = Front.TELEGRAM

@@ -2,7 +2,7 @@
 
 Every figure an officer can see (a report, a chart, a workbook sheet or row, a digest, an
 alert) is a sum over *atoms*: the responses of one day in one cell (service × channel × life
-situation). :func:`plan` partitions the atoms of a period into *blocks* of at least ``k``
+situation × front). :func:`plan` partitions the atoms of a period into *blocks* of at least ``k``
 respondents each, the same way whoever asks; a group of responses may show figures only when it
 is a union of whole blocks (:meth:`Plan.publishable`). Whatever an officer then adds or
 subtracts (total − service B − service C, a month − its weeks, a quarter − a month, a digest −
@@ -11,7 +11,8 @@ can be isolated, and nothing finer than a block can be learnt.
 
 Blocks are formed bottom-up in calendar units that nest: *segment* (a Monday–Sunday week cut
 at month ends) ⊂ month ⊂ quarter ⊂ half-year ⊂ year. In each unit the atoms not yet in a
-block are merged by cell, then by service and channel, then by service, then across the unit;
+block are merged by cell, then by cell whatever the front, then by service and channel, then by
+service, then across the unit;
 whatever reaches ``k`` becomes a block. A block at one level depends only on the data of its own
 unit, so once a unit has closed its blocks never change: asking twice, or later, gives the same
 answer. See docs/anonymity.md for the method and its proof.
@@ -36,7 +37,9 @@ from reports.model import (
 )
 from reports.periods import half_of, month_of, quarter_of, segment_of, year_of
 
-Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+#: service, channel, life situation and, in the reports' atoms, the front (Telegram, MAX, web):
+#: the front is one more key of the cell, so its groups pass the same plan as channels.
+Cell = tuple[str | None, ...]
 Atom = tuple[date, Cell]
 
 Unit = Callable[[date], Period]
@@ -67,10 +70,21 @@ _Projection = Callable[[Cell], tuple[str | None, ...]]
 #: no later level could join to it without revealing it (the day was published first). With
 #: weekly figures off, blocks start at the month (see DisclosurePolicy.weekly).
 _CELL: Final[_Projection] = lambda cell: cell  # noqa: E731
+#: The cell of every front (issue 13): what a messenger leaves over in a cell joins a block of
+#: the same service, channel and life situation first, so the cell's rows and the life
+#: situation breakdown keep what they showed before fronts were recorded. For cells without a
+#: front (the other measures' plans) it is the cell itself, and changes nothing.
+_ANY_FRONT: Final[_Projection] = lambda cell: cell[:3]  # noqa: E731
 _SERVICE_CHANNEL: Final[_Projection] = lambda cell: cell[:2]  # noqa: E731
 _SERVICE: Final[_Projection] = lambda cell: cell[:1]  # noqa: E731
 _ANY: Final[_Projection] = lambda cell: ()  # noqa: E731
-MERGES: Final[tuple[_Projection, ...]] = (_CELL, _SERVICE_CHANNEL, _SERVICE, _ANY)
+MERGES: Final[tuple[_Projection, ...]] = (
+    _CELL,
+    _ANY_FRONT,
+    _SERVICE_CHANNEL,
+    _SERVICE,
+    _ANY,
+)
 
 
 def _key_order(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
@@ -138,8 +152,9 @@ def clear_plan_cache() -> None:
 def make_plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
     """Partition the atoms of ``period`` (with their sizes) into blocks of at least ``k``.
 
-    In each calendar unit, finest first, the atoms not yet in a block are grouped by cell, then
-    by service and channel, by service, and as a whole; a group reaching ``k`` becomes a block.
+    In each calendar unit, finest first, the atoms not yet in a block are grouped by cell, by
+    cell whatever the front, then by service and channel, by service, and as a whole; a group
+    reaching ``k`` becomes a block.
     A group that stays below ``k`` while the same unit already has a block inside the group
     joins the smallest of them (complementary suppression: the unit's blocks are decided
     together, when it closes, so nothing of them was shown before). What no unit of the
@@ -221,6 +236,7 @@ def in_scope(
     channel: str | None = None,
     life_situation: str | None = None,
     within: Period | None = None,
+    front: str | None = None,
 ) -> Callable[[Atom], bool]:
     """The test for "this atom belongs to the group": None means any value."""
 
@@ -232,6 +248,7 @@ def in_scope(
             (service is None or cell[0] == service)
             and (channel is None or cell[1] == channel)
             and (life_situation is None or cell[2] == life_situation)
+            and (front is None or (len(cell) > 3 and cell[3] == front))
         )
 
     return test

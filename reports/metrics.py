@@ -101,7 +101,7 @@ ANONYMISED_COLUMNS_RU: Final[dict[str, str]] = {
 Key = TypeVar("Key", bound=Hashable)
 Result = TypeVar("Result")
 Titles = Callable[[Dimension, str | None], str]
-Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+Cell = tuple[str | None, ...]  # service, channel, life situation[, front]
 
 
 # --- counts and the anonymity threshold (pure) -------------------------------------------
@@ -380,7 +380,13 @@ class _Atoms:
 
 
 _NONE: Final = [0] * len(SCORES)
-_DIMENSIONS: Final = (Dimension.SERVICE, Dimension.CHANNEL, Dimension.LIFE_SITUATION)
+#: The breakdowns of the atoms' cells, in the order of the cell's keys.
+_DIMENSIONS: Final = (
+    Dimension.SERVICE,
+    Dimension.CHANNEL,
+    Dimension.LIFE_SITUATION,
+    Dimension.FRONT,
+)
 
 
 def _day(value: object) -> date:
@@ -450,7 +456,9 @@ async def _atoms(
     base: ColumnElement[int] = literal(0)
     if with_problems:
         base = func.count().filter(c.c.questionnaire_id.in_(with_problems))
-    dimensions = (c.c.service_code, c.c.channel_code, c.c.life_situation_code)
+    # The front is the cell's last key: a front with few answers is a small group like a
+    # channel with few, and passes the same plan (docs/anonymity.md).
+    dimensions = (c.c.service_code, c.c.channel_code, c.c.life_situation_code, c.c.front)
     starts = _starts(c, grain)
     statement = (
         select(*dimensions, starts[-1], *_score_columns(c), base)
@@ -466,11 +474,11 @@ async def _atoms(
     width = len(SCORES) + 1
     day = _days(span)
     for row in (await session.execute(statement)).all():
-        counts = _counts(row[4 : 4 + width])
+        counts = _counts(row[5 : 5 + width])
         if counts.by_score != _NONE or counts.cannot_rate:
-            atom: Atom = (day(row[3]), (row[0], row[1], row[2]))
+            atom: Atom = (day(row[4]), (row[0], row[1], row[2], row[3]))
             atoms.counts[atom] = counts
-            atoms.problem_base[atom] = int(row[4 + width])
+            atoms.problem_base[atom] = int(row[5 + width])
     return atoms
 
 
@@ -567,7 +575,8 @@ async def _problems(
     o = _table(Answer, "o", ANSWERS_INDEX)
     scored = o.c.number.between(SCORES[0], SCORES[-1])
     starts = _starts(p, grain)
-    cell = (p.c.service_code, p.c.channel_code, p.c.life_situation_code)
+    # The front in the cell keeps the GROUP BY in the options index's order (revision 0022).
+    cell = (p.c.service_code, p.c.channel_code, p.c.life_situation_code, p.c.front)
     statement = (
         select(
             p.c.question_id,
@@ -597,11 +606,11 @@ async def _problems(
         _Named(
             row[0],
             row[1],
-            (day(row[2]), (row[3], row[4], row[5])),
-            int(row[6]),
-            int(row[7] or 0),
+            (day(row[2]), (row[3], row[4], row[5], row[6])),
+            int(row[7]),
             int(row[8] or 0),
             int(row[9] or 0),
+            int(row[10] or 0),
         )
         for row in (await session.execute(statement)).all()
     ]
@@ -697,7 +706,7 @@ async def _nps(
     c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
     number = c.c.number
     starts = _starts(c, grain)
-    cell = (c.c.service_code, c.c.channel_code, c.c.life_situation_code)
+    cell = (c.c.service_code, c.c.channel_code, c.c.life_situation_code, c.c.front)
     statement = (
         select(
             starts[-1],
@@ -719,8 +728,8 @@ async def _nps(
     counts: dict[Atom, tuple[int, int, int]] = {}
     day = _days(period)
     for row in (await session.execute(statement)).all():
-        atom = (day(row[0]), (row[1], row[2], row[3]))
-        counts[atom] = (int(row[4]), int(row[5]), int(row[6]))
+        atom = (day(row[0]), (row[1], row[2], row[3], row[4]))
+        counts[atom] = (int(row[5]), int(row[6]), int(row[7]))
     nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
     where = _scope_test(scope)
     members = [atom for atom in counts if where(atom)]
@@ -1094,7 +1103,10 @@ async def anonymised_responses(
         by_group: dict[tuple[date, Cell], list[Atom]] = {}
         for atom in atoms.counts:
             if where(atom):
-                by_group.setdefault((atom[0].replace(day=1), atom[1]), []).append(atom)
+                # A row group is service × channel × life situation × month, every front in
+                # it: rows carry no front (a front of 1–4 people in a shown group of 5 would
+                # say what they answered).
+                by_group.setdefault((atom[0].replace(day=1), atom[1][:3]), []).append(atom)
         allowed = {key for key, members in by_group.items() if main.publishable(members)}
         if not allowed:
             return []

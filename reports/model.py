@@ -36,6 +36,7 @@ class Dimension(enum.StrEnum):
     SERVICE = "service"
     CHANNEL = "channel"
     LIFE_SITUATION = "life_situation"
+    FRONT = "front"  # the messenger or web form (questionnaires.fronts.Front)
 
 
 @dataclass(frozen=True, slots=True)

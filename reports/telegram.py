@@ -38,6 +38,7 @@ _DIMENSIONS: Final = {
     Dimension.SERVICE: N_("report.service"),
     Dimension.CHANNEL: N_("report.channel"),
     Dimension.LIFE_SITUATION: N_("report.life_situation"),
+    Dimension.FRONT: N_("report.front"),
 }
 
 

@@ -44,6 +44,7 @@ SHEETS: Final[dict[Dimension, str]] = {
     Dimension.SERVICE: "Услуги",
     Dimension.CHANNEL: "Каналы",
     Dimension.LIFE_SITUATION: "Жизненные ситуации",
+    Dimension.FRONT: "Мессенджеры",
 }
 TREND: Final = "Динамика"
 RESPONSES: Final = "Ответы"

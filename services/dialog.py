@@ -27,6 +27,7 @@ from typing import Final, NotRequired, Protocol, TypeAlias, TypedDict
 from questionnaires import engine
 from questionnaires.campaigns import Verdict
 from questionnaires.engine import Asked, Completed, Outcome, Progress, Reason, Rejected
+from questionnaires.fronts import Front, front_of
 from questionnaires.render import fill, question_text
 from questionnaires.results import ResponseContext
 from questionnaires.schema import (
@@ -70,6 +71,9 @@ class DialogData(TypedDict):
     d: NotRequired[str]  # ISO day the dialog started: its funnel counters are kept by it
     w: NotRequired[int]  # the poll window the finished dialog is stored in
     k: NotRequired[str]  # Kind.INITIATIVE: staff feedback, carries the member's department
+    #: The front the dialog runs in (questionnaires.fronts.Front), stored on the response.
+    #: Absent in dialogs saved before fronts were recorded: those ran in Telegram.
+    f: NotRequired[str]
 
 
 class DialogState(Protocol):
@@ -256,9 +260,18 @@ class DialogService:
     # --- start ----------------------------------------------------------------------
 
     async def start(
-        self, state: DialogState, person: Person, language: Language, origin: Origin
+        self,
+        state: DialogState,
+        person: Person,
+        language: Language,
+        origin: Origin,
+        *,
+        front: Front = Front.TELEGRAM,
     ) -> Question | Refused:
-        """Begin a dialog, replacing any dialog the person had; its first question."""
+        """Begin a dialog, replacing any dialog the person had; its first question.
+
+        ``front`` (where the dialog runs) is kept with the dialog and stored on its response.
+        """
         data: DialogData
         if isinstance(origin, Rating):
             if not await self._feedback.may_rate(person, origin.context.service):
@@ -288,6 +301,9 @@ class DialogService:
         assert isinstance(outcome, Asked), "a questionnaire always has a first question"
         today = self._feedback.today()
         data["d"] = today.isoformat()
+        if front is not Front.TELEGRAM:
+            # Telegram's dialogs keep the shape they always had (no key = Telegram).
+            data["f"] = front.value
         # Durable before shown: the buttons of the step always find their dialog.
         await state.save(data)
         context = ResponseContext(**outcome.progress["ctx"])
@@ -421,10 +437,13 @@ class DialogService:
         keeps it, so the same input can be repeated."""
         last_question = data["p"]["cur"] or ""
         window_id = data.get("w")
+        front = front_of(data.get("f"))
         refused: Refused | None = None
         if window_id is not None:
             outcome = self._with_service_rated(outcome)
-            verdict = await self._campaigns.store_answer(int(window_id), person, outcome)
+            verdict = await self._campaigns.store_answer(
+                int(window_id), person, outcome, front=front
+            )
             if verdict is not Verdict.OK:
                 refused = Refused(Refusal.WINDOW, verdict)
         else:
@@ -433,7 +452,10 @@ class DialogService:
                 # Staff feedback carries the member's department (only while enough staff
                 # are enrolled in it to show it), never who the member is.
                 department = await self._campaigns.enrolment.reported_department(person)
-            if not await self._feedback.complete(outcome, person=person, department=department):
+            stored = await self._feedback.complete(
+                outcome, person=person, department=department, front=front
+            )
+            if not stored:
                 refused = Refused(Refusal.ALREADY_RATED)
         await state.clear()
         day = started_on(data)

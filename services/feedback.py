@@ -17,6 +17,7 @@ from questionnaires.catalog import Catalog, Service, ServiceGroup
 from questionnaires.deeplinks import decode_payload
 from questionnaires.engine import Asked, Completed, Progress
 from questionnaires.errors import StaleProgressError
+from questionnaires.fronts import Front
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Questionnaire
@@ -141,13 +142,21 @@ class FeedbackService:
         return self._questionnaires[questionnaire_id]
 
     async def complete(
-        self, completed: Completed, person: int, *, department: str | None = None
+        self,
+        completed: Completed,
+        person: int,
+        *,
+        department: str | None = None,
+        front: Front = Front.TELEGRAM,
     ) -> bool:
         """Store the response in one transaction; False if the guard refused it as a repeat.
 
-        `person` (the Telegram user id) is used only inside the keyed hash of the guard.
+        `person` (the Telegram user id) is used only inside the keyed hash of the guard;
+        `front` (where the dialog ran) is stored on the response like its channel.
         """
-        response = dataclasses.replace(completed.to_response(self.today()), department=department)
+        response = dataclasses.replace(
+            completed.to_response(self.today()), department=department, front=front
+        )
         return await self._save(response, person)
 
     async def _save(self, response: CompletedResponse, person: int) -> bool:

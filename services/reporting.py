@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from questionnaires.catalog import Catalog, Service
 from questionnaires.departments import shown_departments
+from questionnaires.fronts import front_title
 from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.chart_cache import drawn
@@ -163,7 +164,10 @@ class ReportingService:
     def title(
         self, dimension: Dimension, code: str | None, language: Language = Language.RU
     ) -> str:
-        """A group's name from the catalog, in `language` (Russian when it has no English)."""
+        """A group's name from the catalog, in `language` (Russian when it has no English);
+        a front's from the gettext catalogue."""
+        if dimension == Dimension.FRONT:
+            return front_title(code, language) if code else tr(language, "report.unspecified")
         lookup = {
             Dimension.SERVICE: self.catalog.service,
             Dimension.CHANNEL: self.catalog.channel,

@@ -35,6 +35,7 @@ from questionnaires.campaigns import (
     reminder_days,
 )
 from questionnaires.engine import Asked, Completed
+from questionnaires.fronts import Front
 from questionnaires.i18n import tr
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
@@ -274,7 +275,14 @@ class WindowService:
             return Verdict.ALREADY_ANSWERED
         return Verdict.OK
 
-    async def store_answer(self, window_id: int, person: int, completed: Completed) -> Verdict:
+    async def store_answer(
+        self,
+        window_id: int,
+        person: int,
+        completed: Completed,
+        *,
+        front: Front = Front.TELEGRAM,
+    ) -> Verdict:
         """Store a finished dialog in the window once per person, if it is still open.
 
         The window check and the response share one transaction; the participation key is
@@ -294,7 +302,7 @@ class WindowService:
             department = await self.enrolment.reported_department(person)
         today = self.today()
         response = dataclasses.replace(
-            completed.to_response(today), window_id=window_id, department=department
+            completed.to_response(today), window_id=window_id, department=department, front=front
         )
         claim = DedupClaim(
             self._participation(window_id, person),

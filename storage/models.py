@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # Re-exported for the modules that import them from here, as before models_base existed.
 from storage.models_base import CODE_LENGTH as CODE_LENGTH
 from storage.models_base import DEDUP_KEY_LENGTH as DEDUP_KEY_LENGTH
+from storage.models_base import DEFAULT_FRONT, FRONT_LENGTH
 from storage.models_base import TITLE_LENGTH as TITLE_LENGTH
 from storage.models_base import Base as Base
 from storage.types import UtcDateTime
@@ -124,6 +125,11 @@ class Response(Base):
     # A staff member's coarse department from enrollment; reports hide groups below the
     # anonymity threshold.
     department: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    # The front the dialog ran in (questionnaires.fronts.Front: telegram, max, web), like the
+    # channel a property of the response; rows older than revision 0022 are Telegram's.
+    front: Mapped[str] = mapped_column(
+        String(FRONT_LENGTH), server_default=DEFAULT_FRONT, default=DEFAULT_FRONT
+    )
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response",

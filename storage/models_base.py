@@ -22,6 +22,10 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 
 CODE_LENGTH: Final = 64  # a code travels in a deep-link payload, itself at most 64 characters
 TITLE_LENGTH: Final = 255
+#: questionnaires.fronts.Front values ("telegram", "max", "web") and the one rows older
+#: than revision 0022 get.
+FRONT_LENGTH: Final = 16
+DEFAULT_FRONT: Final = "telegram"
 DEDUP_KEY_LENGTH: Final = 64  # hex HMAC-SHA256
 
 

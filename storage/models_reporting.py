@@ -22,7 +22,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models_base import CODE_LENGTH, Base
+from storage.models_base import CODE_LENGTH, DEFAULT_FRONT, FRONT_LENGTH, Base
 
 
 class ReportAnswer(Base):
@@ -45,6 +45,10 @@ class ReportAnswer(Base):
     service_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     channel_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    # The response's front (revision 0022): part of the cell reports group by.
+    front: Mapped[str] = mapped_column(
+        String(FRONT_LENGTH), server_default=DEFAULT_FRONT, default=DEFAULT_FRONT
+    )
     submitted_on: Mapped[date] = mapped_column(Date)
     # The first day of the day's month and of its week piece (reports.periods.segment_of):
     # reports group by them, and an index can hold them in order, an expression cannot.
@@ -63,6 +67,7 @@ GROUPS_INDEX = Index(
     ReportAnswer.service_code,
     ReportAnswer.channel_code,
     ReportAnswer.life_situation_code,
+    ReportAnswer.front,
     ReportAnswer.month_on,
     ReportAnswer.segment_on,
     ReportAnswer.submitted_on,
@@ -82,6 +87,7 @@ OPTIONS_INDEX = Index(
     ReportAnswer.service_code,
     ReportAnswer.channel_code,
     ReportAnswer.life_situation_code,
+    ReportAnswer.front,
     ReportAnswer.month_on,
     ReportAnswer.segment_on,
     ReportAnswer.submitted_on,

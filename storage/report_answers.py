@@ -26,6 +26,7 @@ def report_rows(response: dict[str, Any], answers: list[dict[str, Any]]) -> list
         "service_code": response["service_code"],
         "channel_code": response["channel_code"],
         "life_situation_code": response["life_situation_code"],
+        "front": response["front"],
         "submitted_on": day,
         "month_on": month_start(day),
         "segment_on": segment_start(day),

@@ -97,6 +97,7 @@ def response_rows(
         "submitted_on": response.submitted_on,
         "window_id": response.window_id,
         "department": response.department,
+        "front": str(response.front),
     }
     # Random ids, sorted within the response: its answers keep the questionnaire's order
     # (reports list a multiple choice's options that way), while across responses the ids

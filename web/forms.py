@@ -21,6 +21,7 @@ from typing import Final, Protocol
 from questionnaires.campaigns import Verdict
 from questionnaires.deeplinks import SITE_CHANNEL
 from questionnaires.engine import CannotRate, Choose, ChooseMany, Rate, Reason, TextInput
+from questionnaires.fronts import Front
 from questionnaires.render import CANNOT_RATE_LABEL
 from questionnaires.results import CANNOT_RATE, ResponseContext
 from questionnaires.schema import Language
@@ -119,14 +120,16 @@ class WebForms:
             # Staff polls need an enrolled member (Telegram only); others are not open.
             return self._message(language, "window_closed", 404)
         step = await self.dialog.start(
-            self.state_for(person), person, language, Window(int(window))
+            self.state_for(person), person, language, Window(int(window)), front=Front.WEB
         )
         return self._page(step, language)
 
     async def _start_rating(
         self, person: Person, context: ResponseContext, language: Language
     ) -> Page:
-        step = await self.dialog.start(self.state_for(person), person, language, Rating(context))
+        step = await self.dialog.start(
+            self.state_for(person), person, language, Rating(context), front=Front.WEB
+        )
         return self._page(step, language)
 
     def _internal(self, code: str | None) -> bool:

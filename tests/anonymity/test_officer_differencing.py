@@ -8,8 +8,10 @@ of (day, cell) atoms it sums. The attacker then solves the linear system of all 
 exactly (over GF(p), which can only find more than over the rationals) and tries every small
 group: each atom, each day / week piece / week / month / quarter by cell, service × channel,
 service × life situation, service, channel, life situation and in total, and each month's edge
-days outside its whole weeks. A control publisher that applies the threshold view by view, as the
-bot did before, leaks on the same data: the attack works, the policy stops it.
+days outside its whole weeks. Issue 13 adds the front (Telegram, MAX, the web form) to every
+response: the reports' messenger rows are asked for too, and the attacker also tries each front
+by service, by channel, and alone. A control publisher that applies the threshold view by
+view, as the bot did before, leaks on the same data: the attack works, the policy stops it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.fronts import Front
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from reports.disclosure import Atom, Cell, PeriodKind
 from reports.metrics import anonymised_responses, build_report, csat_trend, negative_batch
@@ -49,6 +52,9 @@ YEAR: Final = Period(date(2025, 1, 1), date(2025, 12, 31))
 SERVICES: Final = ("a", "b", "c")
 CHANNELS: Final = ("office", "web")
 SITUATIONS: Final = (None, "moving")
+#: Most answers through Telegram, a few through MAX and the web form: many small front groups.
+FRONTS: Final = tuple(front.value for front in Front)
+FRONT_WEIGHTS: Final = (6, 2, 1)
 PRIME: Final = 2_147_483_647
 
 
@@ -78,6 +84,7 @@ def _seed() -> list[Seeded]:
                 rng.choices(SERVICES, weights=(6, 3, 1))[0],
                 rng.choices(CHANNELS, weights=(4, 1))[0],
                 rng.choices(SITUATIONS, weights=(3, 1))[0],
+                rng.choices(FRONTS, weights=FRONT_WEIGHTS)[0],
             )
             score = None if rng.random() < 0.08 else rng.randint(1, 5)
             number = len(seeded)
@@ -105,9 +112,10 @@ async def _store(sessions: async_sessionmaker[AsyncSession], seeded: list[Seeded
                 questionnaire_version=1,
                 kind="rating",
                 audience=AUDIENCES["rating"],
-                context=ResponseContext(*item.cell),
+                context=ResponseContext(*item.cell[:3]),
                 submitted_on=item.day,
                 answers=tuple(answers),
+                front=Front(str(item.cell[3])),
             )
         )
 
@@ -131,7 +139,7 @@ Test = Callable[[Atom], bool]
 
 
 def _where(period: Period, service: str | None = None, **fixed: str | None) -> Test:
-    positions = {"channel": 1, "life_situation": 2}
+    positions = {"channel": 1, "life_situation": 2, "front": 3}
 
     def test(atom: Atom) -> bool:
         day, cell = atom
@@ -147,6 +155,7 @@ def _where(period: Period, service: str | None = None, **fixed: str | None) -> T
 _DIMENSION_FIELD: Final = {
     Dimension.CHANNEL: "channel",
     Dimension.LIFE_SITUATION: "life_situation",
+    Dimension.FRONT: "front",
 }
 
 
@@ -157,6 +166,10 @@ class Published:
     atoms: frozenset[Atom]
     groups: set[frozenset[Atom]] = field(default_factory=set)
     comments: dict[str, list[Test]] = field(default_factory=dict)
+    #: Messenger rows shown with figures, and hidden (the attack must meet both).
+    fronts_shown: int = 0
+    fronts_hidden: int = 0
+    weekly: bool = False
 
     def add(self, test: Test) -> frozenset[Atom]:
         group = frozenset(atom for atom in self.atoms if test(atom))
@@ -177,7 +190,7 @@ def _group_test(period: Period, scope: Scope, dimension: Dimension, key: str | N
 async def _ask_everything(
     sessions: async_sessionmaker[AsyncSession], seeded: list[Seeded], weekly: bool
 ) -> Published:
-    published = Published(frozenset(item.atom for item in seeded))
+    published = Published(frozenset(item.atom for item in seeded), weekly=weekly)
     respondents = _respondents(seeded)
     scopes = [Scope(), *(Scope(service=s) for s in SERVICES)]
     for period in _requestable():
@@ -200,6 +213,11 @@ async def _ask_everything(
                     assert shown.n == sum(respondents[a][0] for a in group)  # honest figures
             for line in report.groups:
                 for shown, when in ((line.current, period), (line.previous, previous)):
+                    if line.dimension == Dimension.FRONT:
+                        if shown.suppressed:
+                            published.fronts_hidden += 1
+                        else:
+                            published.fronts_shown += 1
                     if not shown.suppressed:
                         published.add(_group_test(when, scope, line.dimension, line.key))
             for text in report.comments:
@@ -363,6 +381,12 @@ def _targets(
 
 _PROJECTIONS: Final[tuple[Callable[[Cell], tuple[str | None, ...]], ...]] = (
     lambda c: c,
+    # Issue 13's front is the cell's fourth key (other tests here reuse these on 3-key cells,
+    # where the slices below are groups already tried).
+    lambda c: c[:3],  # the cell of before issue 13, every front
+    lambda c: (c[0], *c[3:4]),  # a service through one messenger
+    lambda c: (c[1], *c[3:4]),  # a channel through one messenger
+    lambda c: c[3:4],  # a messenger
     lambda c: (c[0], c[1]),
     lambda c: (c[0], c[2]),
     lambda c: (c[0],),
@@ -414,6 +438,11 @@ async def test_differencing_every_view_an_officer_can_request_recovers_no_small_
     # The data has plenty of small groups, and the officer saw plenty of figures.
     assert sum(1 for t in _targets(published.atoms, respondents) if len(t) == 1) > 100
     assert len(published.groups) > 25
+    # Messenger rows were hidden where small, and (with months as the finest unit) shown
+    # where the plan allows; with weekly figures the weeks' blocks leave them no room (the
+    # price of weekly figures, docs/anonymity.md), like the small channels.
+    assert published.fronts_hidden > 0
+    assert published.weekly or published.fronts_shown > 0
 
     assert _leaks(published, respondents) == []
 
@@ -447,6 +476,29 @@ async def test_the_same_attack_breaks_a_threshold_applied_view_by_view(
                     _where(period, service)
                     if channel is None
                     else _where(period, service, channel=channel)
+                )
+                group = frozenset(a for a in naive.atoms if test(a))
+                if sum(respondents[a][0] for a in group) >= K:
+                    naive.groups.add(group)
+
+    assert _leaks(naive, respondents)
+
+
+async def test_issue13_messenger_rows_shown_view_by_view_would_leak(
+    asked: tuple[list[Seeded], Published],
+) -> None:
+    """The control for the new dimension: the totals and each messenger's row shown whenever
+    it alone has ≥ 5 give back small groups; the plan (above) gives none."""
+    seeded, published = asked
+    respondents = _respondents(seeded)
+    naive = Published(published.atoms)
+    for period in _requestable():
+        for service in (None, *SERVICES):
+            for front in (None, *FRONTS):
+                test = (
+                    _where(period, service)
+                    if front is None
+                    else _where(period, service, front=front)
                 )
                 group = frozenset(a for a in naive.atoms if test(a))
                 if sum(respondents[a][0] for a in group) >= K:

@@ -8,9 +8,9 @@ from aiogram.fsm.storage.base import StorageKey
 
 from bot.max import MAX_BOT_ID
 from max_front.front import MaxDialogState
-from max_front.links import start_link
 from max_front.persons import MAX_PERSONS, max_key, person_of
 from max_front.polling import handle_batch
+from questionnaires.deeplinks import max_start_link as start_link
 from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from services.dialog import DialogData
@@ -50,6 +50,7 @@ async def test_telegram_user_42_and_max_user_42_are_different_people(max_setup: 
     assert await feedback.may_rate(42, "licensing")  # Telegram user 42 has not rated
     [response] = await max_setup.desk.rows("responses")
     assert (response["service_code"], response["channel_code"]) == ("licensing", "office")
+    assert response["front"] == "max"  # issue 13: the response records its messenger
 
 
 async def test_start_link_opens_the_rating_and_presses_edit_it_in_place(

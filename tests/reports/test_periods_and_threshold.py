@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -192,3 +193,26 @@ def test_closed_periods_of_each_kind_end_before_today() -> None:
     assert last_closed(PeriodKind.MONTH, date(2026, 12, 1)) == NOV
     assert year_of(date(2026, 5, 5)) == Period(date(2026, 1, 1), date(2026, 12, 31))
     assert half_of(date(2026, 7, 1)) == Period(date(2026, 7, 1), date(2026, 12, 31))
+
+
+def test_issue13_what_a_messenger_leaves_over_joins_its_own_cell_before_the_channel() -> None:
+    """A web answer too few for a block joins the Telegram block of its own life situation,
+    not the smaller block of another: the life situations stay shown, the messengers hidden."""
+    day = date(2026, 11, 10)
+    sizes: dict[Atom, int] = {
+        (day, ("s", "office", "moving", "telegram")): 8,
+        (day, ("s", "office", "moving", "web")): 1,
+        (day, ("s", "office", "birth", "telegram")): 5,
+    }
+    result = plan(NOV, sizes, 5)
+    assert result.residue == frozenset()
+
+    def group(test: Callable[[tuple[str | None, ...]], bool]) -> list[Atom]:
+        return [atom for atom in sizes if test(atom[1])]
+
+    assert result.publishable(group(lambda cell: cell[2] == "moving"))
+    assert result.publishable(group(lambda cell: cell[2] == "birth"))
+    # The web's one answer is hidden, and so is Telegram (all − Telegram would give it).
+    assert not result.publishable(group(lambda cell: cell[3] == "web"))
+    assert not result.publishable(group(lambda cell: cell[3] == "telegram"))
+    assert result.publishable(list(sizes))

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.fronts import Front
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
 from reports import metrics
 from reports.disclosure import Atom, plan
@@ -28,9 +29,8 @@ MIXED_ROLES = replace(
 )
 SPAN = Period(date(2026, 1, 1), date(2026, 6, 30))
 #: questionnaire, audience, cell, day, question, option, number, response id
-Stored = tuple[
-    str, str, tuple[str | None, str | None, str | None], date, str, str | None, int | None, str
-]
+Cell = tuple[str | None, ...]  # service, channel, life situation, front (issue 13)
+Stored = tuple[str, str, Cell, date, str, str | None, int | None, str]
 
 
 def _random_responses(rnd: random.Random, roles: QuestionnaireRoles) -> list[CompletedResponse]:
@@ -66,6 +66,7 @@ def _random_responses(rnd: random.Random, roles: QuestionnaireRoles) -> list[Com
                 # A few days outside the span: they must be left out.
                 submitted_on=date(2025, 12, 20) + timedelta(days=rnd.randrange(200)),
                 answers=tuple(answers),
+                front=rnd.choice(list(Front)),
             )
         )
     return made
@@ -77,14 +78,14 @@ async def _stored(sessions: async_sessionmaker[AsyncSession]) -> list[Stored]:
             text(
                 "SELECT r.questionnaire_id, r.audience, r.service_code, r.channel_code,"
                 " r.life_situation_code, r.submitted_on, a.question_id, a.option_id, a.number,"
-                " r.id FROM responses r JOIN answers a ON a.response_id = r.id"
+                " r.id, r.front FROM responses r JOIN answers a ON a.response_id = r.id"
             )
         )
         return [
             (
                 str(row[0]),
                 str(row[1]),
-                (row[2], row[3], row[4]),
+                (row[2], row[3], row[4], str(row[10])),
                 row[5] if isinstance(row[5], date) else date.fromisoformat(str(row[5])),
                 str(row[6]),
                 row[7],
@@ -103,9 +104,7 @@ STARTS: dict[str, Callable[[date], date]] = {
 }
 
 
-def _atom(
-    day: date, cell: tuple[str | None, str | None, str | None], span: Period, grain: str
-) -> Atom:
+def _atom(day: date, cell: Cell, span: Period, grain: str) -> Atom:
     return (max(STARTS[grain](day), span.start), cell)
 
 

@@ -278,3 +278,16 @@ async def test_results_text_shows_the_sites_figures_by_service_and_life_situatio
             assert f"n = {group.current.n}" in line
     assert "https://example.gov.ru/otklik/" in text
     assert STAFF_COMMENT not in text and CITIZEN_COMMENT not in text
+
+
+async def test_issue13_the_site_has_no_messenger_breakdown(
+    seeded_sqlite: Seeded, tmp_path: Path
+) -> None:
+    """A decision (docs/anonymity.md, "The messenger"): the officers' reports break results
+    down by messenger, the public site reports services and touchpoints only."""
+    main = await model(seeded_sqlite, PeriodKind.QUARTER)
+    assert main.by(Dimension.FRONT)  # the model has the rows; the site leaves them out
+    await seeded_sqlite.publication.publish(tmp_path)
+    for text in (data.decode() for data in snapshot(tmp_path).values()):
+        for word in ("Мессенджеры", "Messengers", "Веб-форма", "Web form"):
+            assert word not in text

@@ -85,6 +85,10 @@ def test_responses_hold_only_the_agreed_columns() -> None:
         # staff member's coarse department from enrollment; reports hide small groups.
         "window_id",
         "department",
+        # Issue 13: the messenger (telegram, max, web), a property of the response like its
+        # channel; its groups pass the same disclosure plan (docs/anonymity.md, "The
+        # messenger (front) of a response").
+        "front",
     }
     assert set(_table("answers").columns.keys()) == {
         "id",

@@ -478,3 +478,78 @@ async def test_0027_keeps_each_announcements_broadcast_among_its_broadcasts(
     finally:
         await engine.dispose()
     await database.downgrade("0021")
+
+async def test_0022_records_every_stored_response_as_telegram_and_goes_back(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 13: nothing in a stored row tells a web answer from a Telegram one (a Telegram
+    # link of the site channel records `site` too), so no row is guessed to be the web's.
+    await database.upgrade("0021")
+    engine = database.engine()
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    try:
+        async with engine.begin() as connection:
+            for response_id, channel in zip(ids, ("site", "office"), strict=True):
+                await connection.execute(
+                    text(
+                        "INSERT INTO responses (id, questionnaire_id, questionnaire_version, "
+                        "kind, audience, channel_code, submitted_on) VALUES (:id, "
+                        "'post_service', 1, 'rating', 'external', :channel, :day)"
+                    ),
+                    {"id": _uuid_value(database, response_id), "channel": channel, "day": DAY},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO report_answers (response_id, id, question_id, number, "
+                        "questionnaire_id, audience, channel_code, submitted_on, month_on, "
+                        "segment_on) VALUES (:id, :answer, 'overall', 5, 'post_service', "
+                        "'external', :channel, :day, :day, :day)"
+                    ),
+                    {
+                        "id": _uuid_value(database, response_id),
+                        "answer": _uuid_value(database, uuid.uuid4()),
+                        "channel": channel,
+                        "day": DAY,
+                    },
+                )
+    finally:
+        await engine.dispose()
+
+    await database.upgrade("0022")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            fronts = [
+                tuple(row)
+                for row in await connection.execute(
+                    text("SELECT channel_code, front FROM responses ORDER BY channel_code")
+                )
+            ]
+            copies = set(
+                (await connection.execute(text("SELECT front FROM report_answers"))).scalars()
+            )
+            indexes = await connection.run_sync(
+                lambda sync: {
+                    index["name"]: index["column_names"]
+                    for index in inspect(sync).get_indexes("report_answers")
+                }
+            )
+    finally:
+        await engine.dispose()
+    assert fronts == [("office", "telegram"), ("site", "telegram")]
+    assert copies == {"telegram"}
+    # The breakdowns group by the cell with its front: both covering indexes hold it there.
+    for name in ("ix_report_answers_groups", "ix_report_answers_options"):
+        columns = indexes[name]
+        assert columns[columns.index("life_situation_code") + 1] == "front"
+    await database.downgrade("0021")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: [column["name"] for column in inspect(sync).get_columns("responses")]
+            )
+            count = await connection.scalar(text("SELECT count(*) FROM report_answers"))
+    finally:
+        await engine.dispose()
+    assert "front" not in columns and count == 2
