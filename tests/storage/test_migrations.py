@@ -479,6 +479,7 @@ async def test_0027_keeps_each_announcements_broadcast_among_its_broadcasts(
         await engine.dispose()
     await database.downgrade("0021")
 
+
 async def test_0022_records_every_stored_response_as_telegram_and_goes_back(
     database: ScratchDatabase,
 ) -> None:
