@@ -23,6 +23,9 @@ NAMING_CONVENTION: Final[dict[str, str]] = {
 CODE_LENGTH: Final = 64  # a code travels in a deep-link payload, itself at most 64 characters
 TITLE_LENGTH: Final = 255
 DEDUP_KEY_LENGTH: Final = 64  # hex HMAC-SHA256
+#: The period key of a ledger row (deliveries, negative batches); storage.deliveries.fit_key
+#: shortens a longer one.
+LEDGER_KEY_LENGTH: Final = 64
 
 
 class Base(DeclarativeBase):
