@@ -320,9 +320,10 @@ def build_workbook(
     """The report as XLSX bytes; `responses` are already anonymised and filtered by the caller.
 
     `headings` names the question columns of the responses (keys are question ids; the fixed
-    columns are named here unless `headings` names them too); `pain_map` is the persisted map (services.painmap), else the
-    report's problems are shown. Every sheet name, header and label is in ``language``; the
-    caller gives the data (group titles, questions, the map's rows) in it too."""
+    columns are named here unless `headings` names them too); `pain_map` is the persisted
+    map (services.painmap), else the report's problems are shown. Every sheet name, header
+    and label is in ``language``; the caller gives the data (group titles, questions, the
+    map's rows) in it too."""
     report = protect(report)
     book = Workbook(write_only=True)
 
