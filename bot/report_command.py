@@ -152,7 +152,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     reporting, open_answers = services.reporting, services.open_answers
     try:
         if args.format == "docx":
-            data = await services.appendix2.docx(period, beside_of(period))
+            data = await services.appendix2.docx(period, beside_of(period), Language(args.lang))
         elif args.audience == "internal":
             data = await _internal(reporting, period, args.format, Language(args.lang))
         elif args.format == "xlsx":

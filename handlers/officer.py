@@ -315,7 +315,7 @@ def setup() -> Router:
             await query.answer(tr(language, "officer.forbidden_all"), show_alert=True)
             return
         await query.answer(tr(language, "officer.preparing_document"))
-        data = await appendix2.docx(period, beside_of(period))
+        data = await appendix2.docx(period, beside_of(period), language)
         await message.answer_document(
             BufferedInputFile(data, filename=file_name(period)),
             caption=tr(language, "officer.docx_caption", period=period),

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
+from questionnaires.i18n import N_, tr
+from questionnaires.schema import Language
 from reports.disclosure import Atom, DisclosurePolicy, plan
 from reports.model import Period
 from reports.periods import quarter_of
@@ -260,8 +262,23 @@ def _name(code: str | None, titles: Mapping[str, str]) -> str:
     return titles.get(code, code)
 
 
-def quarter_label(period: Period) -> str:
-    return f"{(period.start.month - 1) // 3 + 1} кв. {period.start.year}"
+def quarter_label(period: Period, language: Language = Language.RU) -> str:
+    """«3 кв. 2026», Q3 2026."""
+    quarter = (period.start.month - 1) // 3 + 1
+    return tr(language, "appeals.quarter", quarter=quarter, year=period.start.year)
+
+
+#: Kinds of appeal in a sentence or a cell («обращения», «жалобы», «предложения»).
+KINDS: Final = {
+    "appeal": N_("appeals.kind.appeal"),
+    "complaint": N_("appeals.kind.complaint"),
+    "suggestion": N_("appeals.kind.suggestion"),
+}
+
+
+def kind_title(kind: str, language: Language = Language.RU) -> str:
+    key = KINDS.get(kind)
+    return kind if key is None else tr(language, key)
 
 
 def render_monitoring(

@@ -701,14 +701,18 @@ class PainMapService:
             if (done.process_kind, done.process_code) != (STAFF_PROCESS.kind, STAFF_PROCESS.code)
         ]
 
-    async def appendix2_rows(self, period: Period) -> list[PainRow]:
+    async def appendix2_rows(
+        self, period: Period, language: Language = Language.RU
+    ) -> list[PainRow]:
         """The pain map table of the Appendix 2 report: every process, each pain with its
         disclosed figures of ``period`` (or the latest month) and each of its measures."""
-        return _pain_rows(await self.sheet_lines(period, Scope()))
+        return _pain_rows(await self.sheet_lines(period, Scope(), language), language)
 
-    async def appendix2_staff_rows(self, period: Period) -> list[PainRow]:
+    async def appendix2_staff_rows(
+        self, period: Period, language: Language = Language.RU
+    ) -> list[PainRow]:
         """The staff process's pains for Appendix 2's internal section, read from the map."""
-        return _pain_rows(await self.staff_sheet_lines(period))
+        return _pain_rows(await self.staff_sheet_lines(period, language), language)
 
     # --- the workbook round trip -------------------------------------------------------
 
@@ -886,7 +890,7 @@ def _checked(
         return None
 
 
-def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
+def _pain_rows(lines: Sequence[PainMapLine], language: Language) -> list[PainRow]:
     return [
         PainRow(
             process=with_touchpoint(line.process, line.touchpoint),
@@ -896,7 +900,7 @@ def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
             measures=line.measure or "",
             responsible=line.responsible or "",
             deadline=line.deadline,
-            status=status_title(line.status) if line.status else "",
+            status=status_title(line.status, language) if line.status else "",
         )
         for line in lines
     ]
