@@ -79,5 +79,5 @@ async def test_an_english_officer_gets_the_document_in_english(world: World) -> 
     document = docx.Document(io.BytesIO(sent.document.data))
     assert document.paragraphs[0].text.startswith("Report on the collection of feedback in ")
     assert document.paragraphs[1].text == "Reporting period: 01.01.2026–30.06.2026"
-    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
+    headings = [p.text for p in document.paragraphs if p.style and p.style.name == "Heading 1"]
     assert headings[0] == "1. Methods and channels of feedback collection"
