@@ -72,3 +72,19 @@ async def test_the_english_pages_carry_no_russian_but_names_without_english(
     assert found == {}, "\n".join(f"{k}: {v}" for k, v in found.items())
     # Not blind: the Russian tree is Russian.
     assert russian_left((tmp_path / "ru" / "index.html").read_text(encoding="utf-8"), allowed)
+
+
+async def test_the_methodology_comes_from_the_catalogue_in_both_languages(
+    seeded_sqlite: Seeded, tmp_path: Path
+) -> None:
+    await seeded_sqlite.publication.publish(tmp_path)
+    english = BeautifulSoup((tmp_path / "en" / "methodology.html").read_text(), "html.parser")
+    russian = BeautifulSoup((tmp_path / "ru" / "methodology.html").read_text(), "html.parser")
+    assert "Figures of a group of fewer than 5 ratings" in english.get_text()
+    assert "Цифры группы, в которой меньше 5 оценок" in russian.get_text()
+    assert "{k}" not in english.get_text() + russian.get_text()
+    assert [h.get_text() for h in english.find_all("h2")] == [
+        "What is asked",
+        "How satisfaction is computed",
+        "What is never published, and why",
+    ]
