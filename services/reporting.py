@@ -402,9 +402,9 @@ class ReportingService:
         )
         # The fixed columns (month, service, overall score, ...) keep the workbook's names.
         headings = {
-            question: title
-            for (_, question), title in self._roles.question_titles.items()
-            if question not in RESPONSE_COLUMNS
+            key[1]: self._roles.question_title(key, language)
+            for key in self._roles.question_titles
+            if key[1] not in RESPONSE_COLUMNS
         }
         sheets = await self.extras.sheets(report, language) if self.extras is not None else ()
         return await asyncio.to_thread(
