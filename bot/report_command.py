@@ -83,7 +83,14 @@ def add_commands(
         default="json",
         help="docx: the Appendix 2 report of the Procedure, body-wide (no --service)",
     )
-    report.add_argument("--lang", choices=[lang.value for lang in Language], default="ru")
+    report.add_argument(
+        "--lang",
+        "--language",
+        dest="lang",
+        choices=[lang.value for lang in Language],
+        default="ru",
+        help="the language of every label, sheet and heading (default: ru)",
+    )
     report.add_argument("--out", type=Path, help="file to write; default: standard output")
     report.set_defaults(handler=lambda args: cmd_report(args, settings()))
 
@@ -145,14 +152,14 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     reporting, open_answers = services.reporting, services.open_answers
     try:
         if args.format == "docx":
-            data = await services.appendix2.docx(period, beside_of(period))
+            data = await services.appendix2.docx(period, beside_of(period), Language(args.lang))
         elif args.audience == "internal":
             data = await _internal(reporting, period, args.format, Language(args.lang))
         elif args.format == "xlsx":
-            data = await reporting.workbook(period, scope)
+            data = await reporting.workbook(period, scope, language=Language(args.lang))
         else:
-            report = await reporting.report(period, scope)
             language = Language(args.lang)
+            report = await reporting.report(period, scope, language=language)
             extras = await open_answers.extras(report, language)
             if args.format == "json":
                 document = {**report_json(report), **extras_json(extras)}
@@ -185,7 +192,7 @@ async def _internal(
     from reports.parameter_render import internal_json, render_internal_text
 
     if output == "xlsx":
-        return await reporting.internal_workbook(period)
+        return await reporting.internal_workbook(period, language)
     report = await reporting.internal_report(period)
     if output == "json":
         return (json.dumps(internal_json(report), ensure_ascii=False, indent=2) + "\n").encode()

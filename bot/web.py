@@ -50,12 +50,6 @@ async def running_site(app: web.Application, host: str, port: int) -> AsyncItera
         await runner.cleanup()
 
 
-async def serve_forever() -> None:
-    """Wait for SIGINT or SIGTERM (what systemd, docker and a process manager send), so the
-    caller's cleanup runs: the wiring writes what waits in memory before the process ends."""
-    await serve_until_stopped()
-
-
 #: The bot id of web dialogs' FSM keys: no Telegram bot has id 0, and web persons are negative,
 #: so a web dialog never shares a key with a Telegram one.
 WEB_BOT_ID = 0
@@ -173,7 +167,9 @@ async def serve_without_telegram(
         try:
             scheduler.start()
             async with front(wiring):
-                await serve_forever()
+                # Until SIGINT or SIGTERM (systemd, docker, a process manager), so the
+                # cleanup below runs: the wiring writes what waits in memory first.
+                await serve_until_stopped()
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
@@ -196,4 +192,4 @@ def web_services(settings: Settings, **values: object) -> WebServices:
     )
 
 
-__all__ = ["create_app", "running_site", "serve_forever", "web_services"]
+__all__ = ["create_app", "running_site", "web_services"]

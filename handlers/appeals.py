@@ -105,7 +105,7 @@ def setup() -> Router:
         for period in closed_quarters(feedback.today()):
             number = (period.start.month - 1) // 3 + 1
             builder.button(
-                text=quarter_label(period),
+                text=quarter_label(period, language_of(message.from_user)),
                 callback_data=QuarterPress(year=period.start.year, quarter=number),
             )
         builder.adjust(2)
@@ -129,10 +129,11 @@ def setup() -> Router:
         await query.answer()
         monitoring = await appeals.monitoring(period)
         titles = appeals.titles()
-        await message.edit_text(render_monitoring(monitoring, titles))
+        language = language_of(query.from_user)
+        await message.edit_text(render_monitoring(monitoring, titles, language))
         name = f"appeals-{period.start:%Y}Q{callback_data.quarter}.xlsx"
         await message.answer_document(
-            BufferedInputFile(monitoring_workbook(monitoring, titles), filename=name)
+            BufferedInputFile(monitoring_workbook(monitoring, titles, language), filename=name)
         )
 
     @router.message(F.document)

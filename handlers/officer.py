@@ -315,7 +315,7 @@ def setup() -> Router:
             await query.answer(tr(language, "officer.forbidden_all"), show_alert=True)
             return
         await query.answer(tr(language, "officer.preparing_document"))
-        data = await appendix2.docx(period, beside_of(period))
+        data = await appendix2.docx(period, beside_of(period), language)
         await message.answer_document(
             BufferedInputFile(data, filename=file_name(period)),
             caption=tr(language, "officer.docx_caption", period=period),
@@ -352,7 +352,7 @@ async def _deliver(
 ) -> None:
     """Send the report (message and charts) or the workbook of one period and scope."""
     if export:
-        workbook = await reporting.workbook(period, scope)
+        workbook = await reporting.workbook(period, scope, language=language_of(user))
         name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
         await message.answer_document(
             BufferedInputFile(workbook, filename=name),
@@ -371,7 +371,7 @@ async def _deliver_staff(
 ) -> None:
     """Send the staff report (message and chart) or its workbook."""
     if export:
-        workbook = await reporting.internal_workbook(period)
+        workbook = await reporting.internal_workbook(period, language_of(user))
         name = f"otklik-staff-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
         await message.answer_document(
             BufferedInputFile(workbook, filename=name),

@@ -27,9 +27,9 @@ from pydantic import Field
 from handlers.officer import is_officer
 from handlers.texts import language_of
 from questionnaires.i18n import N_, tr
-from questionnaires.schema import Language
 from reports.model import priority_band
-from reports.painmap_import import STATUS_TITLES, NotAPainMap, is_pain_map
+from reports.painmap_import import BadHeader, NotAPainMap, is_pain_map
+from reports.painmap_import import status_title as sheet_status_title
 from reports.telegram import band_text
 from services.painmap import (
     Comparison,
@@ -58,12 +58,6 @@ ERRORS_SHOWN: Final = 15
 _HEX = r"^[0-9a-f]{32}$"
 
 STATUS_CODES: Final = {"p": "planned", "i": "in_progress", "d": "done", "x": "dropped"}
-STATUS_EN: Final = {
-    "planned": "planned",
-    "in_progress": "in progress",
-    "done": "done",
-    "dropped": "dropped",
-}
 
 
 def _t(user: User | None, key: str, **values: object) -> str:
@@ -131,9 +125,7 @@ def _source(user: User | None, source: str) -> str:
 
 
 def status_title(user: User | None, status: str) -> str:
-    if language_of(user) == Language.EN:
-        return STATUS_EN.get(status, status)
-    return STATUS_TITLES.get(status, status)
+    return sheet_status_title(status, language_of(user))
 
 
 def _pct(value: float | None) -> str:
@@ -409,6 +401,16 @@ def setup() -> Router:
         user = message.from_user
         try:
             result = await painmap.import_sheet(user.id if user else 0, pain_map_data)
+        except BadHeader as refused:  # renamed, deleted or mixed headers
+            await message.answer(
+                _t(
+                    user,
+                    "painmap.sheet_header",
+                    sheet=escape(refused.sheet),
+                    columns=escape(refused.names()),
+                )
+            )
+            return
         except NotAPainMap:  # the sheet was checked by the filter; only a race gets here
             await message.answer(_t(user, "painmap.sheet_bad", count=1))
             return

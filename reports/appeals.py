@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
+from questionnaires.i18n import N_, tr
+from questionnaires.schema import Language
 from reports.disclosure import Atom, DisclosurePolicy, plan
 from reports.model import Period
 from reports.periods import quarter_of
@@ -32,15 +34,14 @@ POLL_QUESTIONNAIRE: Final = "deep_external"
 POLL_COMPLAINED: Final = "complained"
 POLL_OUTCOME: Final = "complaint_outcome"
 MAIN_REASONS: Final = 5
-SHEET_TITLE: Final = "Обращения"
-
-KIND_TITLES: Final = {"appeal": "обращения", "complaint": "жалобы", "suggestion": "предложения"}
-POLL_OUTCOME_TITLES: Final = {
-    "satisfied": "удовлетворили",
-    "partly": "удовлетворили частично",
-    "rejected": "отказали",
-    "pending": "ещё рассматривают",
-    "no_answer": "ответа не было",
+SHEET_TITLE: Final = N_("appeals.sheet.title")
+#: The deep poll's complaint outcomes as the monitoring names them.
+POLL_OUTCOMES: Final = {
+    "satisfied": N_("appeals.outcome.satisfied"),
+    "partly": N_("appeals.outcome.partly"),
+    "rejected": N_("appeals.outcome.rejected"),
+    "pending": N_("appeals.outcome.pending"),
+    "no_answer": N_("appeals.outcome.no_answer"),
 }
 
 
@@ -203,7 +204,7 @@ def poll_complaints(
     complained = {o.option: o for o in options(POLL_COMPLAINED, ("yes", "no"))}.get("yes")
     outcomes: tuple[PollOption, ...] = ()
     if shown(base.get(POLL_OUTCOME, {})):
-        outcomes = options(POLL_OUTCOME, POLL_OUTCOME_TITLES)
+        outcomes = options(POLL_OUTCOME, POLL_OUTCOMES)
     return PollComplaints(answered, complained, outcomes, k)
 
 
@@ -236,147 +237,214 @@ async def build_monitoring(
 # --- renderers ---------------------------------------------------------------------------------
 
 
-def _pct(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.1f}%".replace(".", ",")
+def _number(text: str, language: Language) -> str:
+    return text if language == Language.EN else text.replace(".", ",")
 
 
-def _change(now: int, before: int) -> str:
+def _pct(share: float | None, language: Language = Language.RU) -> str:
+    return "—" if share is None else _number(f"{share * 100:.1f}%", language)
+
+
+def _change(now: int, before: int, language: Language = Language.RU) -> str:
     if not before:
-        return "нет данных за прошлый квартал" if now else "без изменений"
+        return tr(language, "appeals.monitoring.no_data" if now else "appeals.monitoring.same")
     delta = (now - before) / before * 100
-    return f"{delta:+.1f}%".replace(".", ",")
+    return _number(f"{delta:+.1f}%", language)
 
 
-def _points(now: float | None, before: float | None) -> str:
+def _points(now: float | None, before: float | None, language: Language) -> str:
     if now is None or before is None:
         return ""
-    points = f"{(now - before) * 100:+.1f}".replace(".", ",")
-    return f"; {points} п.п."
+    points = _number(f"{(now - before) * 100:+.1f}", language)
+    return "; " + tr(language, "appeals.monitoring.points", points=points)
 
 
-def _name(code: str | None, titles: Mapping[str, str]) -> str:
+def _name(code: str | None, titles: Mapping[str, str], language: Language) -> str:
     if code is None:
-        return "не указано"
+        return tr(language, "report.unspecified")
     return titles.get(code, code)
 
 
-def quarter_label(period: Period) -> str:
-    return f"{(period.start.month - 1) // 3 + 1} кв. {period.start.year}"
+def quarter_label(period: Period, language: Language = Language.RU) -> str:
+    """«3 кв. 2026», Q3 2026."""
+    quarter = (period.start.month - 1) // 3 + 1
+    return tr(language, "appeals.quarter", quarter=quarter, year=period.start.year)
+
+
+#: Kinds of appeal in a sentence or a cell («обращения», «жалобы», «предложения»).
+KINDS: Final = {
+    "appeal": N_("appeals.kind.appeal"),
+    "complaint": N_("appeals.kind.complaint"),
+    "suggestion": N_("appeals.kind.suggestion"),
+}
+
+
+def kind_title(kind: str, language: Language = Language.RU) -> str:
+    key = KINDS.get(kind)
+    return kind if key is None else tr(language, key)
 
 
 def render_monitoring(
-    monitoring: AppealsMonitoring, titles: Mapping[str, Mapping[str, str]] | None = None
+    monitoring: AppealsMonitoring,
+    titles: Mapping[str, Mapping[str, str]] | None = None,
+    language: Language = Language.RU,
 ) -> str:
-    """Telegram HTML for officers (internal, §3.6)."""
+    """Telegram HTML for officers (internal, §3.6), in ``language``."""
     names = titles or {}
     m, now, before = monitoring, monitoring.now, monitoring.before
+
+    def name(what: str, code: str | None) -> str:
+        return escape(_name(code, names.get(what, {}), language))
+
     lines = [
-        f"<b>Мониторинг обращений и жалоб за {quarter_label(m.period)}</b>",
-        "<i>Для служебного пользования: не публикуется (п. 3.6 Порядка).</i>",
+        f"<b>{tr(language, 'appeals.monitoring.title', quarter=quarter_label(m.period, language))}"
+        "</b>",
+        f"<i>{tr(language, 'appeals.monitoring.internal')}</i>",
         "",
-        f"Поступило всего: <b>{now.total}</b> "
-        f"({quarter_label(m.previous)}: {before.total}, {_change(now.total, before.total)})",
+        tr(
+            language,
+            "appeals.monitoring.total",
+            total=now.total,
+            previous=quarter_label(m.previous, language),
+            before=before.total,
+            change=_change(now.total, before.total, language),
+        ),
     ]
     if m.by_kind:
         kinds = ", ".join(
-            f"{KIND_TITLES.get(kind, kind)}: {count}" for kind, count in sorted(m.by_kind.items())
+            f"{kind_title(kind, language)}: {count}" for kind, count in sorted(m.by_kind.items())
         )
-        lines.append(f"Из них {kinds}")
-    lines += ["", "<b>По каналам</b>"]
+        lines.append(tr(language, "appeals.monitoring.kinds", kinds=kinds))
+    lines += ["", f"<b>{tr(language, 'appeals.monitoring.channels')}</b>"]
     for line in m.by_channel:
         was = m.previous_by_channel.get(line.code, 0)
         lines.append(
-            f"• {escape(_name(line.code, names.get('channel', {})))}: {line.count} "
-            f"({_pct(line.share)}; было {was})"
+            f"• {name('channel', line.code)}: {line.count} "
+            f"({_pct(line.share, language)}; {tr(language, 'appeals.monitoring.was', n=was)})"
         )
-    lines += ["", f"<b>Основные причины</b> (первые {MAIN_REASONS})"]
+    lines += ["", tr(language, "appeals.monitoring.reasons", n=MAIN_REASONS)]
     lines += [
-        f"• {escape(_name(line.code, names.get('reason', {})))}: {line.count} ({_pct(line.share)})"
+        f"• {name('reason', line.code)}: {line.count} ({_pct(line.share, language)})"
         for line in m.reasons[:MAIN_REASONS]
-    ] or ["• причины не указаны"]
-    lines += ["", "<b>По тематике</b>"]
-    lines += [
-        f"• {escape(_name(line.code, names.get('topic', {})))}: {line.count}"
-        for line in m.by_topic
-    ]
+    ] or ["• " + tr(language, "appeals.monitoring.no_reasons")]
+    lines += ["", f"<b>{tr(language, 'appeals.monitoring.topics')}</b>"]
+    lines += [f"• {name('topic', line.code)}: {line.count}" for line in m.by_topic]
     lines += [
         "",
-        f"<b>Жалобы</b>: {now.complaints} (было {before.complaints})",
-        f"Удовлетворено: <b>{now.satisfied}</b> ({_pct(now.satisfied_share)}"
-        f"{_points(now.satisfied_share, before.satisfied_share)})",
-        f"Отказано: <b>{now.rejected}</b> ({_pct(now.rejected_share)}"
-        f"{_points(now.rejected_share, before.rejected_share)})",
+        tr(
+            language,
+            "appeals.monitoring.complaints",
+            now=now.complaints,
+            before=before.complaints,
+        ),
+        tr(
+            language,
+            "appeals.monitoring.satisfied",
+            n=now.satisfied,
+            share=_pct(now.satisfied_share, language),
+            points=_points(now.satisfied_share, before.satisfied_share, language),
+        ),
+        tr(
+            language,
+            "appeals.monitoring.rejected",
+            n=now.rejected,
+            share=_pct(now.rejected_share, language),
+            points=_points(now.rejected_share, before.rejected_share, language),
+        ),
     ]
-    lines += ["", *_poll_lines(m.poll)]
+    lines += ["", *_poll_lines(m.poll, language)]
     return "\n".join(lines)
 
 
-def _poll_lines(poll: PollComplaints | None) -> list[str]:
-    header = "<b>Опрос: жалобы глазами заявителей</b>"
+def _poll_lines(poll: PollComplaints | None, language: Language) -> list[str]:
+    header = f"<b>{tr(language, 'appeals.poll.title')}</b>"
     if poll is None:
         return []
     if poll.hidden:
-        return [header, f"мало ответов (&lt;{poll.min_group}): скрыто"]
-    lines = [header, f"Ответили на вопрос о жалобе: {poll.answered}"]
+        return [header, tr(language, "appeals.poll.hidden", k=poll.min_group)]
+    lines = [header, tr(language, "appeals.poll.answered", n=poll.answered)]
     if poll.complained is not None:
-        lines.append(f"Подавали жалобу: {_option_text(poll.complained, poll.min_group)}")
+        complained = _option_text(poll.complained, poll.min_group, language)
+        lines.append(tr(language, "appeals.poll.complained", value=complained))
     for option in poll.outcomes:
-        title = POLL_OUTCOME_TITLES.get(option.option, option.option)
-        lines.append(f"• {title}: {_option_text(option, poll.min_group)}")
+        key = POLL_OUTCOMES.get(option.option)
+        title = option.option if key is None else tr(language, key)
+        lines.append(f"• {title}: {_option_text(option, poll.min_group, language)}")
     return lines
 
 
-def _option_text(option: PollOption, min_group: int) -> str:
+def _option_text(option: PollOption, min_group: int, language: Language) -> str:
     if option.hidden:
-        return f"скрыто (&lt;{min_group})"
-    return f"{option.count} ({_pct(option.share)})"
+        return tr(language, "appeals.poll.option_hidden", k=min_group)
+    return f"{option.count} ({_pct(option.share, language)})"
 
 
 def add_monitoring_sheet(
     book: Workbook,
     monitoring: AppealsMonitoring,
     titles: Mapping[str, Mapping[str, str]] | None = None,
+    language: Language = Language.RU,
 ) -> None:
-    """A sheet of the §3.5 figures (works in write-only and normal workbooks)."""
+    """A sheet of the §3.5 figures (works in write-only and normal workbooks), in
+    ``language``."""
     names = titles or {}
     m = monitoring
-    sheet = book.create_sheet(SHEET_TITLE)
+
+    def name(what: str, code: str | None) -> str:
+        return _name(code, names.get(what, {}), language)
+
+    sheet = book.create_sheet(tr(language, SHEET_TITLE))
+    previous = quarter_label(m.previous, language)
+    count, share = tr(language, "appeals.sheet.count"), tr(language, "appeals.sheet.share")
     rows: list[list[object]] = [
-        [f"Мониторинг обращений и жалоб, {quarter_label(m.period)} (не публикуется)"],
-        ["Показатель", "Значение", "Доля", quarter_label(m.previous)],
-        ["Поступило всего", m.now.total, None, m.before.total],
-        ["Жалоб", m.now.complaints, None, m.before.complaints],
-        ["Удовлетворено жалоб", m.now.satisfied, m.now.satisfied_share, m.before.satisfied],
-        ["Отказано по жалобам", m.now.rejected, m.now.rejected_share, m.before.rejected],
+        [tr(language, "appeals.sheet.heading", quarter=quarter_label(m.period, language))],
+        [
+            tr(language, "appeals.sheet.indicator"),
+            tr(language, "appeals.sheet.value"),
+            share,
+            previous,
+        ],
+        [tr(language, "appeals.sheet.total"), m.now.total, None, m.before.total],
+        [tr(language, "appeals.sheet.complaints"), m.now.complaints, None, m.before.complaints],
+        [
+            tr(language, "appeals.sheet.satisfied"),
+            m.now.satisfied,
+            m.now.satisfied_share,
+            m.before.satisfied,
+        ],
+        [
+            tr(language, "appeals.sheet.rejected"),
+            m.now.rejected,
+            m.now.rejected_share,
+            m.before.rejected,
+        ],
         [],
-        ["Канал", "Количество", "Доля", quarter_label(m.previous)],
+        [tr(language, "appeals.sheet.channel"), count, share, previous],
     ]
     rows += [
         [
-            _name(line.code, names.get("channel", {})),
+            name("channel", line.code),
             line.count,
             line.share,
             m.previous_by_channel.get(line.code, 0),
         ]
         for line in m.by_channel
     ]
-    rows += [[], ["Причина", "Количество", "Доля"]]
-    rows += [
-        [_name(line.code, names.get("reason", {})), line.count, line.share] for line in m.reasons
-    ]
-    rows += [[], ["Тематика", "Количество", "Доля"]]
-    rows += [
-        [_name(line.code, names.get("topic", {})), line.count, line.share] for line in m.by_topic
-    ]
+    rows += [[], [tr(language, "appeals.sheet.reason"), count, share]]
+    rows += [[name("reason", line.code), line.count, line.share] for line in m.reasons]
+    rows += [[], [tr(language, "appeals.sheet.topic"), count, share]]
+    rows += [[name("topic", line.code), line.count, line.share] for line in m.by_topic]
     for row in rows:
         sheet.append(row)
 
 
 def monitoring_workbook(
-    monitoring: AppealsMonitoring, titles: Mapping[str, Mapping[str, str]] | None = None
+    monitoring: AppealsMonitoring,
+    titles: Mapping[str, Mapping[str, str]] | None = None,
+    language: Language = Language.RU,
 ) -> bytes:
     book = Workbook(write_only=True)
-    add_monitoring_sheet(book, monitoring, titles)
+    add_monitoring_sheet(book, monitoring, titles, language)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -21,21 +21,23 @@ from datetime import date
 from typing import Final
 
 from questionnaires.catalog import ServiceGroup
-from reports.appeals import KIND_TITLES, AppealsMonitoring, quarter_label
+from questionnaires.i18n import N_, tr
+from questionnaires.schema import Language
+from reports.appeals import AppealsMonitoring, kind_title, quarter_label
 from reports.model import Dimension, Period, ProblemRow, Report, Score
 from reports.telegram import band_text, csat_change, is_hidden, protect
 
 #: The form's wording of each process group (Appendix 2: «по процессам …»), in its order.
 #: «предоставлению мер социальной поддержки» has no group in the catalog (a housing inspection
-#: grants none); a body that does would add a group and its wording here.
+#: grants none); a body that does would add a group and its wording here. The Russian texts
+#: are the Procedure's own words; the English ones translate them faithfully.
 PROCESS_WORDING: Final[dict[ServiceGroup, str]] = {
-    ServiceGroup.STATE_SERVICE: "предоставления государственных услуг",
-    ServiceGroup.CONTROL: "осуществления контрольно-надзорных полномочий",
-    ServiceGroup.INFORMATION: "информированию граждан",
-    ServiceGroup.APPEALS: "работе с обращениями граждан",
-    ServiceGroup.INTERNAL: "взаимодействию с внутренним клиентом",
+    ServiceGroup.STATE_SERVICE: N_("appendix2.process.state_service"),
+    ServiceGroup.CONTROL: N_("appendix2.process.control"),
+    ServiceGroup.INFORMATION: N_("appendix2.process.information"),
+    ServiceGroup.APPEALS: N_("appendix2.process.appeals"),
+    ServiceGroup.INTERNAL: N_("appendix2.process.internal"),
 }
-SUPPRESSED_PREFIX: Final = "скрыто"
 MAIN_REASONS: Final = 5
 
 # --- the document model ----------------------------------------------------------------------
@@ -92,6 +94,7 @@ class Document:
     note: str = ""
     #: For the file's properties (Word keeps at most 255 characters there).
     short_title: str = "Отчет о проведении сбора обратной связи"
+    language: Language = Language.RU
 
 
 # --- what it is built from -------------------------------------------------------------------
@@ -164,6 +167,9 @@ class Appendix2Data:
     #: calendar figures never count their answers, so they are listed beside them.
     deep_windows: tuple[StaffWindowResult, ...] = ()
     charts: tuple[Chart, ...] = ()
+    #: Every word of the document (Russian, the official form, unless the officer reads
+    #: English); the data (titles, pains) come in it from the caller.
+    language: Language = Language.RU
 
     @property
     def min_group(self) -> int:
@@ -173,43 +179,53 @@ class Appendix2Data:
 # --- numbers ---------------------------------------------------------------------------------
 
 
-def _number(value: float, digits: int) -> str:
-    return f"{value:.{digits}f}".replace(".", ",")
+def _t(language: Language, key: str, /, **values: object) -> str:
+    return tr(language, key, **values)
 
 
-def _hidden(min_group: int) -> Cell:
-    return Cell(f"{SUPPRESSED_PREFIX} (менее {min_group} ответов)", suppressed=True)
+def _number(value: float, digits: int, language: Language = Language.RU) -> str:
+    text = f"{value:.{digits}f}"
+    return text if language == Language.EN else text.replace(".", ",")
+
+
+def _hidden(min_group: int, language: Language = Language.RU) -> Cell:
+    return Cell(_t(language, "appendix2.hidden", k=min_group), suppressed=True)
 
 
 def _text(value: object) -> Cell:
     return Cell(str(value))
 
 
-def score_cells(score: Score, min_group: int) -> tuple[Cell, Cell, Cell, Cell]:
+def score_cells(
+    score: Score, min_group: int, language: Language = Language.RU
+) -> tuple[Cell, Cell, Cell, Cell]:
     """n, CSAT, mean, band of a score; every one hidden when the score may show no figures."""
     if is_hidden(score, min_group):
-        return (_hidden(min_group),) * 4
+        return (_hidden(min_group, language),) * 4
     if not score.n or score.csat is None or score.mean is None or score.band is None:
         return (Cell("0"), Cell("—"), Cell("—"), Cell("—"))
     return (
         Cell(str(score.n)),
-        Cell(f"{_number(score.csat, 1)}%"),
-        Cell(_number(score.mean, 2)),
-        Cell(band_text(score.band)),
+        Cell(f"{_number(score.csat, 1, language)}%"),
+        Cell(_number(score.mean, 2, language)),
+        Cell(band_text(score.band, language)),
     )
 
 
-def _change_cell(current: Score, previous: Score, min_group: int) -> Cell:
+def _change_cell(current: Score, previous: Score, min_group: int, language: Language) -> Cell:
     if is_hidden(current, min_group):
-        return _hidden(min_group)
+        return _hidden(min_group, language)
     change = csat_change(current, previous, min_group)
     if change is None:
-        return Cell("нет данных для сравнения")
-    return Cell(f"{change:+.1f}".replace(".", ",") + " п.п.")
+        return Cell(_t(language, "appendix2.no_comparison"))
+    number = f"{change:+.1f}"
+    if language != Language.EN:
+        number = number.replace(".", ",")
+    return Cell(_t(language, "appendix2.points", change=number))
 
 
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{_number(100 * value, 1)}%"
+def _share(value: float | None, language: Language = Language.RU) -> str:
+    return "—" if value is None else f"{_number(100 * value, 1, language)}%"
 
 
 # --- the header ------------------------------------------------------------------------------
@@ -230,9 +246,10 @@ def covered_groups(data: Appendix2Data) -> tuple[ServiceGroup, ...]:
     return tuple(group for group in PROCESS_WORDING if group in covered)
 
 
-def form_title(body: str, groups: Sequence[ServiceGroup]) -> str:
-    processes = ", ".join(PROCESS_WORDING[group] for group in groups)
-    return f"Отчет о проведении сбора обратной связи в {body} по процессам {processes}"
+def form_title(body: str, groups: Sequence[ServiceGroup], language: Language = Language.RU) -> str:
+    """The form's header, worded as the Procedure fixes it (faithfully translated in English)."""
+    processes = ", ".join(_t(language, PROCESS_WORDING[group]) for group in groups)
+    return _t(language, "appendix2.form_title", body=body, processes=processes)
 
 
 # --- sections --------------------------------------------------------------------------------
@@ -240,39 +257,38 @@ def form_title(body: str, groups: Sequence[ServiceGroup]) -> str:
 
 def methods_section(data: Appendix2Data) -> Section:
     """Methods and channels used, with how many responded (§2.6, §5)."""
-    k = data.min_group
+    k, language = data.min_group, data.language
     methods = [
-        (
-            "Онлайн-опрос внешних клиентов в Telegram-боте (оценка после получения услуги)",
-            data.external.overall,
-        ),
-        ("Онлайн-опрос внутренних клиентов (сотрудников) в Telegram-боте", data.internal.overall),
+        (_t(language, "appendix2.method.external"), data.external.overall),
+        (_t(language, "appendix2.method.internal"), data.internal.overall),
     ]
     # Calendar figures: answers outside poll windows only.
-    rows = [(Cell(name), score_cells(score, k)[0]) for name, score in methods]
+    rows = [(Cell(name), score_cells(score, k, language)[0]) for name, score in methods]
     # A window counts whole, and only when its results were shown (a hidden one: nowhere).
     for name, windows in (
-        ("Углублённый опрос внешних клиентов (окна опроса)", data.deep_windows),
-        ("Опрос внутренних клиентов (сотрудников), окна опроса", data.staff_windows),
+        (_t(language, "appendix2.method.deep_windows"), data.deep_windows),
+        (_t(language, "appendix2.method.staff_windows"), data.staff_windows),
     ):
         shown = [w.respondents for w in windows if w.respondents >= k]
         if windows:
-            rows.append((Cell(name), _text(sum(shown)) if shown else _hidden(k)))
+            rows.append((Cell(name), _text(sum(shown)) if shown else _hidden(k, language)))
     appeals = sum(m.now.total for m in data.appeals)
     if data.appeals:
-        rows.append(
-            (Cell("Мониторинг обращений и жалоб (реестр обращений, п. 3.5)"), _text(appeals))
-        )
+        rows.append((Cell(_t(language, "appendix2.method.appeals")), _text(appeals)))
     channels = protect(data.external).by(Dimension.CHANNEL)
     return Section(
-        "1. Методы и каналы сбора обратной связи",
+        _t(language, "appendix2.methods"),
         (
-            Table("Методы сбора обратной связи", ("Метод", "Ответов (документов)"), tuple(rows)),
             Table(
-                "Каналы взаимодействия (внешние клиенты)",
-                ("Канал", "Ответов с оценкой"),
+                _t(language, "appendix2.methods.table"),
+                (_t(language, "appendix2.method"), _t(language, "appendix2.method.responses")),
+                tuple(rows),
+            ),
+            Table(
+                _t(language, "appendix2.channels.table"),
+                (_t(language, "appendix2.channel"), _t(language, "appendix2.channel.responses")),
                 tuple(
-                    (Cell(row.title), score_cells(row.current, k)[0])
+                    (Cell(row.title), score_cells(row.current, k, language)[0])
                     for row in channels
                     if row.current.n or row.current.suppressed
                 ),
@@ -281,20 +297,31 @@ def methods_section(data: Appendix2Data) -> Section:
     )
 
 
-_SCORE_COLUMNS: Final = ("n", "CSAT, %", "Средняя оценка", "Уровень")
+def _score_columns(language: Language) -> tuple[str, ...]:
+    return (
+        "n",
+        _t(language, "appendix2.column.csat"),
+        _t(language, "appendix2.column.mean"),
+        _t(language, "appendix2.column.band"),
+    )
 
 
 def _overall_table(data: Appendix2Data) -> Table:
-    k = data.min_group
+    k, language = data.min_group, data.language
     reports = [data.external, *([data.beside] if data.beside is not None else [])]
     return Table(
-        "Удовлетворённость в целом",
-        ("Период", *_SCORE_COLUMNS, "Изменение CSAT", "Сравнение с"),
+        _t(language, "appendix2.overall.table"),
+        (
+            _t(language, "appendix2.column.period"),
+            *_score_columns(language),
+            _t(language, "appendix2.column.change"),
+            _t(language, "appendix2.column.compared_with"),
+        ),
         tuple(
             (
                 Cell(str(report.period)),
-                *score_cells(report.overall, k),
-                _change_cell(report.overall, report.overall_previous, k),
+                *score_cells(report.overall, k, language),
+                _change_cell(report.overall, report.overall_previous, k, language),
                 Cell(str(report.compared_with)),
             )
             for report in reports
@@ -302,7 +329,9 @@ def _overall_table(data: Appendix2Data) -> Table:
     )
 
 
-def _process_table(report: Report, groups: Mapping[str, ServiceGroup], caption: str) -> Table:
+def _process_table(
+    report: Report, groups: Mapping[str, ServiceGroup], caption: str, language: Language
+) -> Table:
     k = report.min_group
     rows = [
         row
@@ -311,58 +340,58 @@ def _process_table(report: Report, groups: Mapping[str, ServiceGroup], caption: 
     ]
     return Table(
         caption,
-        ("Процесс", "Группа процессов", *_SCORE_COLUMNS, "Изменение CSAT"),
+        (
+            _t(language, "appendix2.column.process"),
+            _t(language, "appendix2.column.group"),
+            *_score_columns(language),
+            _t(language, "appendix2.column.change"),
+        ),
         tuple(
             (
                 Cell(row.title),
-                Cell(_group_wording(groups, row.key)),
-                *score_cells(row.current, k),
-                _change_cell(row.current, row.previous, k),
+                Cell(_group_wording(groups, row.key, language)),
+                *score_cells(row.current, k, language),
+                _change_cell(row.current, row.previous, k, language),
             )
             for row in rows
         ),
     )
 
 
-def _group_wording(groups: Mapping[str, ServiceGroup], service: str | None) -> str:
+def _group_wording(
+    groups: Mapping[str, ServiceGroup], service: str | None, language: Language
+) -> str:
     group = groups.get(service or "")
-    return PROCESS_WORDING[group] if group is not None else "—"
+    return _t(language, PROCESS_WORDING[group]) if group is not None else "—"
 
 
-def _empty_note(report: Report) -> tuple[Block, ...]:
+def _empty_note(report: Report, language: Language) -> tuple[Block, ...]:
     """Why a section has no figures. The model does not tell none from a few answers (both
     are suppressed: even the count of a small group says who), so neither does the text."""
     if report.overall.n and not is_hidden(report.overall, report.min_group):
         return ()
     return (
-        Paragraph(
-            f"За период {report.period} ответов нет или меньше {report.min_group}: цифры не "
-            "показываются, чтобы сохранить анонимность ответивших."
-        ),
+        Paragraph(_t(language, "appendix2.empty", period=str(report.period), k=report.min_group)),
     )
 
 
 def external_section(data: Appendix2Data) -> Section:
     """CSAT, mean and band, n and the change against the previous period, overall and per
     process, with the charts (§3.1, §6.4)."""
-    report = data.external
+    report, language = data.external, data.language
     blocks: list[Block] = [
-        Paragraph(
-            f"Изменение CSAT — в процентных пунктах к периоду {report.compared_with}. "
-            "Уровень: высокий — средняя оценка от 4,0, средний — от 3,0 до 3,99, низкий — "
-            "ниже 3,0."
-        ),
-        *_empty_note(report),
+        Paragraph(_t(language, "appendix2.external.note", previous=str(report.compared_with))),
+        *_empty_note(report, language),
         _overall_table(data),
-        _process_table(report, data.groups, "По процессам"),
+        _process_table(report, data.groups, _t(language, "appendix2.by_process"), language),
     ]
-    blocks += _parameter_blocks(report, "Параметры удовлетворённости (§3.1)")
+    blocks += _parameter_blocks(report, _t(language, "appendix2.parameters"), language)
     blocks += _deep_window_blocks(data)
     blocks += [Figure(chart.caption, chart.png) for chart in data.charts]
-    return Section("2. Результаты по внешним клиентам", tuple(blocks))
+    return Section(_t(language, "appendix2.external"), tuple(blocks))
 
 
-def _parameter_blocks(report: Report, caption: str) -> list[Block]:
+def _parameter_blocks(report: Report, caption: str, language: Language) -> list[Block]:
     """The parameters (or staff aspects) of the report and, when shown, the key drivers: the
     same section the officer's message renders (reports.parameters, its own disclosure plans)."""
     section = report.parameters
@@ -375,12 +404,19 @@ def _parameter_blocks(report: Report, caption: str) -> list[Block]:
         blocks.append(
             Table(
                 caption,
-                ("Параметр", "n", "Доля 4–5, %", "Средняя оценка", "Уровень", "Изменение"),
+                (
+                    _t(language, "appendix2.column.parameter"),
+                    "n",
+                    _t(language, "appendix2.column.share"),
+                    _t(language, "appendix2.column.mean"),
+                    _t(language, "appendix2.column.band"),
+                    _t(language, "appendix2.column.change_short"),
+                ),
                 tuple(
                     (
                         Cell(row.title),
-                        *score_cells(row.current, k),
-                        _change_cell(row.current, row.previous, k),
+                        *score_cells(row.current, k, language),
+                        _change_cell(row.current, row.previous, k, language),
                     )
                     for row in rows
                 ),
@@ -390,15 +426,19 @@ def _parameter_blocks(report: Report, caption: str) -> list[Block]:
     if drivers:
         blocks.append(
             Table(
-                "Ключевые факторы: связь параметра с общей удовлетворённостью "
-                f"(ранговая корреляция Спирмена, не менее {section.min_pairs} пар оценок)",
-                ("Параметр", "Пар оценок", "ρ", "Квадрант"),
+                _t(language, "appendix2.drivers", pairs=section.min_pairs),
+                (
+                    _t(language, "appendix2.column.parameter"),
+                    _t(language, "appendix2.column.pairs"),
+                    "ρ",
+                    _t(language, "appendix2.column.quadrant"),
+                ),
                 tuple(
                     (
                         Cell(driver.title),
                         Cell(str(driver.pairs)),
-                        Cell(_number(driver.spearman or 0.0, 2)),
-                        Cell(driver.quadrant.label() if driver.quadrant else "—"),
+                        Cell(_number(driver.spearman or 0.0, 2, language)),
+                        Cell(driver.quadrant.label(language) if driver.quadrant else "—"),
                     )
                     for driver in drivers
                 ),
@@ -407,27 +447,34 @@ def _parameter_blocks(report: Report, caption: str) -> list[Block]:
     return blocks
 
 
+def _window_columns(first: str, language: Language) -> tuple[str, ...]:
+    return (
+        first,
+        _t(language, "appendix2.column.respondents"),
+        "n",
+        _t(language, "appendix2.column.csat"),
+        _t(language, "appendix2.column.mean"),
+    )
+
+
 def _deep_window_blocks(data: Appendix2Data) -> list[Block]:
     """The deep poll's windows of the period, each whole, beside the calendar figures."""
     if not data.deep_windows:
         return []
-    k = data.min_group
+    k, language = data.min_group, data.language
     rows = tuple(
         (
             Cell(f"{w.title}, {w.opens_on:%d.%m.%Y}–{w.closes_on:%d.%m.%Y}"),
-            Cell(str(w.respondents)) if w.respondents >= k else _hidden(k),
-            *_window_score(w.n, w.csat, w.mean, k),
+            Cell(str(w.respondents)) if w.respondents >= k else _hidden(k, language),
+            *_window_score(w.n, w.csat, w.mean, k, language),
         )
         for w in data.deep_windows
     )
     return [
-        Paragraph(
-            "Углублённые опросы показаны по окнам опроса целиком: их ответы не входят в "
-            "цифры по периодам выше, а окно с числом ответивших меньше порога не показывается."
-        ),
+        Paragraph(_t(language, "appendix2.deep.note")),
         Table(
-            "Углублённые опросы (окна опроса)",
-            ("Опрос", "Ответивших", "n", "CSAT, %", "Средняя оценка"),
+            _t(language, "appendix2.deep.table"),
+            _window_columns(_t(language, "appendix2.column.poll"), language),
             rows,
         ),
     ]
@@ -436,141 +483,172 @@ def _deep_window_blocks(data: Appendix2Data) -> list[Block]:
 def internal_section(data: Appendix2Data) -> Section:
     """Staff results (§4, §6.4): overall and per internal process under the same policy, and
     each staff poll window of the period by department under the enrolment rule."""
-    report = data.internal
+    report, language = data.internal, data.language
     k = data.min_group
     blocks: list[Block] = [
-        *_empty_note(report),
+        *_empty_note(report, language),
         Table(
-            "Удовлетворённость внутренних клиентов в целом",
-            ("Период", *_SCORE_COLUMNS, "Изменение CSAT"),
+            _t(language, "appendix2.internal.table"),
+            (
+                _t(language, "appendix2.column.period"),
+                *_score_columns(language),
+                _t(language, "appendix2.column.change"),
+            ),
             (
                 (
                     Cell(str(report.period)),
-                    *score_cells(report.overall, k),
-                    _change_cell(report.overall, report.overall_previous, k),
+                    *score_cells(report.overall, k, language),
+                    _change_cell(report.overall, report.overall_previous, k, language),
                 ),
             ),
         ),
-        _process_table(report, data.groups, "По внутренним процессам"),
+        _process_table(
+            report, data.groups, _t(language, "appendix2.by_internal_process"), language
+        ),
     ]
-    blocks += _parameter_blocks(report, "Аспекты работы (§4.2)")
+    blocks += _parameter_blocks(report, _t(language, "appendix2.aspects"), language)
     for window in data.staff_windows:
-        blocks += _staff_window_blocks(window, k)
+        blocks += _staff_window_blocks(window, k, language)
     if data.staff_pains:
         blocks += [
-            Paragraph(
-                "Карта болей внутренних клиентов: распространенность — доля сотрудников, "
-                "оценивших аспект ниже 4 баллов; приоритетность — распространенность × "
-                "(5 − средняя оценка аспекта)."
-            ),
+            Paragraph(_t(language, "appendix2.staff_pains.note")),
             Table(
-                "Карта болей внутренних клиентов",
-                PAIN_COLUMNS,
-                _pain_cells(data.staff_pains, k),
+                _t(language, "appendix2.staff_pains.table"),
+                pain_columns(language),
+                _pain_cells(data.staff_pains, k, language),
             ),
         ]
-    return Section("3. Результаты по внутренним клиентам", tuple(blocks))
+    return Section(_t(language, "appendix2.internal"), tuple(blocks))
 
 
-def _staff_window_blocks(window: StaffWindowResult, k: int) -> list[Block]:
-    caption = f"Опрос «{window.title}», {window.opens_on:%d.%m.%Y}–{window.closes_on:%d.%m.%Y}"
+def _staff_window_blocks(window: StaffWindowResult, k: int, language: Language) -> list[Block]:
+    caption = _t(
+        language,
+        "appendix2.staff_window",
+        title=window.title,
+        opens=f"{window.opens_on:%d.%m.%Y}",
+        closes=f"{window.closes_on:%d.%m.%Y}",
+    )
     if window.respondents < k:
-        return [Paragraph(f"{caption}: ответов меньше {k}, цифры не показываются.")]
+        return [Paragraph(_t(language, "appendix2.staff_window.too_few", caption=caption, k=k))]
     rows = [
         (
-            Cell("Все подразделения"),
+            Cell(_t(language, "appendix2.all_departments")),
             Cell(str(window.respondents)),
-            *_window_score(window.n, window.csat, window.mean, k),
+            *_window_score(window.n, window.csat, window.mean, k, language),
         )
     ]
     rows += [
-        (Cell(d.title), Cell(str(d.respondents)), *_window_score(d.n, d.csat, d.mean, k))
+        (
+            Cell(d.title),
+            Cell(str(d.respondents)),
+            *_window_score(d.n, d.csat, d.mean, k, language),
+        )
         for d in window.departments
     ]
-    blocks: list[Block] = [
-        Table(caption, ("Подразделение", "Ответов", "n", "CSAT, %", "Средняя оценка"), tuple(rows))
-    ]
+    columns = (
+        _t(language, "appendix2.column.department"),
+        _t(language, "appendix2.column.responses"),
+        "n",
+        _t(language, "appendix2.column.csat"),
+        _t(language, "appendix2.column.mean"),
+    )
+    blocks: list[Block] = [Table(caption, columns, tuple(rows))]
     if not window.departments:
-        blocks.append(
-            Paragraph(
-                f"Разбивка по подразделениям не показана: меньше двух подразделений с {k} и "
-                "более оценками."
-            )
-        )
+        blocks.append(Paragraph(_t(language, "appendix2.staff_window.no_departments", k=k)))
     return blocks
 
 
-def _window_score(n: int, csat: float | None, mean: float | None, k: int) -> tuple[Cell, ...]:
+def _window_score(
+    n: int, csat: float | None, mean: float | None, k: int, language: Language
+) -> tuple[Cell, ...]:
     if n < k or csat is None or mean is None:
-        return (_hidden(k),) * 3
-    return (Cell(str(n)), Cell(f"{_number(csat, 1)}%"), Cell(_number(mean, 2)))
+        return (_hidden(k, language),) * 3
+    return (
+        Cell(str(n)),
+        Cell(f"{_number(csat, 1, language)}%"),
+        Cell(_number(mean, 2, language)),
+    )
 
 
 def appeals_section(data: Appendix2Data) -> Section:
     """§3.5 over the period: each quarter's figures and the period's channels and reasons."""
-    heading = "4. Мониторинг обращений и жалоб (п. 3.5 Порядка)"
-    note = Paragraph("Для служебного пользования: сведения об обращениях не публикуются (п. 3.6).")
+    language = data.language
+    heading = _t(language, "appendix2.appeals")
+    note = Paragraph(_t(language, "appendix2.appeals.note"))
     if not data.appeals or not any(m.now.total for m in data.appeals):
-        return Section(heading, (note, Paragraph("Обращения за период в систему не загружены.")))
+        return Section(heading, (note, Paragraph(_t(language, "appendix2.appeals.none"))))
     quarters = Table(
-        "По кварталам",
+        _t(language, "appendix2.appeals.quarters"),
         (
-            "Квартал",
-            "Всего",
-            "Жалоб",
-            "Удовлетворено жалоб",
-            "Отказано по жалобам",
-            "Изменение к прошлому кварталу",
+            _t(language, "appendix2.column.quarter"),
+            _t(language, "appendix2.column.total"),
+            _t(language, "appendix2.column.complaints"),
+            _t(language, "appendix2.column.satisfied"),
+            _t(language, "appendix2.column.rejected"),
+            _t(language, "appendix2.column.quarter_change"),
         ),
         tuple(
             (
-                Cell(quarter_label(m.period)),
+                Cell(quarter_label(m.period, language)),
                 _text(m.now.total),
                 _text(m.now.complaints),
-                Cell(f"{m.now.satisfied} ({_share(m.now.satisfied_share)})"),
-                Cell(f"{m.now.rejected} ({_share(m.now.rejected_share)})"),
-                Cell(_change(m.now.total, m.before.total)),
+                Cell(f"{m.now.satisfied} ({_share(m.now.satisfied_share, language)})"),
+                Cell(f"{m.now.rejected} ({_share(m.now.rejected_share, language)})"),
+                Cell(_change(m.now.total, m.before.total, language)),
             )
             for m in data.appeals
         ),
     )
     total = sum(m.now.total for m in data.appeals)
     titles = data.appeal_titles
+    kinds = {kind: kind_title(kind, language) for kind in _kinds(data.appeals) if kind}
     return Section(
         heading,
         (
             note,
             quarters,
             _count_table(
-                "По каналам поступления",
-                "Канал",
+                _t(language, "appendix2.appeals.channels"),
+                _t(language, "appendix2.channel"),
                 _sum(data.appeals, "channel"),
                 total,
                 titles.get("channel", {}),
+                language,
             ),
-            _count_table("По видам", "Вид", _kinds(data.appeals), total, KIND_TITLES),
             _count_table(
-                "Основные причины",
-                "Причина",
+                _t(language, "appendix2.appeals.kinds"),
+                _t(language, "appendix2.column.kind"),
+                _kinds(data.appeals),
+                total,
+                kinds,
+                language,
+            ),
+            _count_table(
+                _t(language, "appendix2.appeals.reasons"),
+                _t(language, "appendix2.column.reason"),
                 _sum(data.appeals, "reason").most_common(MAIN_REASONS),
                 total,
                 titles.get("reason", {}),
+                language,
             ),
             _count_table(
-                "По тематикам",
-                "Тематика",
+                _t(language, "appendix2.appeals.topics"),
+                _t(language, "appendix2.column.topic"),
                 _sum(data.appeals, "topic"),
                 total,
                 titles.get("topic", {}),
+                language,
             ),
         ),
     )
 
 
-def _change(now: int, before: int) -> str:
+def _change(now: int, before: int, language: Language = Language.RU) -> str:
     if not before:
-        return "нет данных" if now else "без изменений"
-    return f"{(now - before) / before * 100:+.1f}%".replace(".", ",")
+        return _t(language, "appendix2.no_data" if now else "appendix2.no_change")
+    text = f"{(now - before) / before * 100:+.1f}%"
+    return text if language == Language.EN else text.replace(".", ",")
 
 
 def _sum(monitorings: Sequence[AppealsMonitoring], what: str) -> Counter[str | None]:
@@ -595,36 +673,50 @@ def _count_table(
     counts: Counter[str | None] | Sequence[tuple[str | None, int]],
     total: int,
     titles: Mapping[str, str],
+    language: Language,
 ) -> Table:
     items = counts.most_common() if isinstance(counts, Counter) else list(counts)
     return Table(
         caption,
-        (column, "Количество", "Доля"),
+        (
+            column,
+            _t(language, "appendix2.column.count"),
+            _t(language, "appendix2.column.share_of"),
+        ),
         tuple(
             (
-                Cell("не указано" if code is None else titles.get(code, code)),
+                Cell(
+                    _t(language, "report.unspecified") if code is None else titles.get(code, code)
+                ),
                 _text(count),
-                Cell(_share(count / total if total else None)),
+                Cell(_share(count / total if total else None, language)),
             )
             for code, count in items
         ),
     )
 
 
+#: The pain map's columns, worded as Appendix 1 to the Procedure (translated in English).
 PAIN_COLUMNS: Final = (
-    "N п/п",
-    "Наименование процесса",
-    "Выявленные проблемы/потенциальные потребности клиентов",
-    "Распространенность проблемы",
-    "Приоритетность решения проблемы/удовлетворения потребности",
-    "Необходимые к реализации мероприятия",
-    "Ответственный",
-    "Срок реализации",
-    "Статус",
+    N_("appendix2.pain.number"),
+    N_("appendix2.pain.process"),
+    N_("appendix2.pain.problem"),
+    N_("appendix2.pain.prevalence"),
+    N_("appendix2.pain.priority"),
+    N_("appendix2.pain.measures"),
+    N_("appendix2.pain.responsible"),
+    N_("appendix2.pain.deadline"),
+    N_("appendix2.pain.status"),
 )
 
 
-def _pain_cells(pains: Sequence[PainRow], k: int) -> tuple[tuple[Cell, ...], ...]:
+def pain_columns(language: Language = Language.RU) -> tuple[str, ...]:
+    return tuple(_t(language, key) for key in PAIN_COLUMNS)
+
+
+def _pain_cells(
+    pains: Sequence[PainRow], k: int, language: Language
+) -> tuple[tuple[Cell, ...], ...]:
     rows = []
     for number, pain in enumerate(pains, start=1):
         rows.append(
@@ -632,8 +724,12 @@ def _pain_cells(pains: Sequence[PainRow], k: int) -> tuple[tuple[Cell, ...], ...
                 _text(number),
                 Cell(pain.process),
                 Cell(pain.problem),
-                _hidden(k) if pain.prevalence is None else Cell(_share(pain.prevalence)),
-                _hidden(k) if pain.priority is None else Cell(_number(pain.priority, 2)),
+                _hidden(k, language)
+                if pain.prevalence is None
+                else Cell(_share(pain.prevalence, language)),
+                _hidden(k, language)
+                if pain.priority is None
+                else Cell(_number(pain.priority, 2, language)),
                 Cell(pain.measures),
                 Cell(pain.responsible),
                 Cell(f"{pain.deadline:%d.%m.%Y}" if pain.deadline else ""),
@@ -645,22 +741,20 @@ def _pain_cells(pains: Sequence[PainRow], k: int) -> tuple[tuple[Cell, ...], ...
 
 def painmap_section(data: Appendix2Data) -> Section:
     """The pain map with the columns of Appendix 1 (§3.7–3.8)."""
-    rows = _pain_cells(data.pains, data.min_group)
+    language = data.language
+    rows = _pain_cells(data.pains, data.min_group, language)
     blocks: list[Block] = [
-        Paragraph(
-            "Распространенность — доля ответивших на вопрос о проблемах, назвавших проблему; "
-            "приоритетность — распространенность × (5 − средняя оценка назвавших её)."
-        ),
-        Table("Карта болей", PAIN_COLUMNS, tuple(rows)),
+        Paragraph(_t(language, "appendix2.painmap.note")),
+        Table(_t(language, "appendix2.painmap.table"), pain_columns(language), tuple(rows)),
     ]
     if not rows:
-        blocks.append(Paragraph("Проблем, названных достаточным числом клиентов, за период нет."))
-    return Section("5. Карта болей (приложение N 1 к Порядку)", tuple(blocks))
+        blocks.append(Paragraph(_t(language, "appendix2.painmap.none")))
+    return Section(_t(language, "appendix2.painmap"), tuple(blocks))
 
 
 def conclusions_section(data: Appendix2Data) -> Section:
     """Left to the official: a heading and an empty paragraph in the editable style."""
-    return Section("6. Выводы и предложения", (Paragraph("", editable=True),))
+    return Section(_t(data.language, "appendix2.conclusions"), (Paragraph("", editable=True),))
 
 
 SectionBuilder = Callable[[Appendix2Data], Section | None]
@@ -677,19 +771,18 @@ SECTIONS: Final[tuple[SectionBuilder, ...]] = (
 
 
 def build_document(data: Appendix2Data, sections: Sequence[SectionBuilder] = SECTIONS) -> Document:
-    period = f"Отчетный период: {data.period}"
+    language = data.language
+    period = _t(language, "appendix2.period", period=str(data.period))
     if data.beside is not None:
-        period += f" (в том числе полугодие {data.beside.period})"
+        period += _t(language, "appendix2.period_beside", half=str(data.beside.period))
     built = tuple(section for builder in sections if (section := builder(data)) is not None)
     return Document(
-        title=form_title(data.body, covered_groups(data)),
-        short_title=f"Отчет о проведении сбора обратной связи за {data.period}",
+        title=form_title(data.body, covered_groups(data), language),
+        short_title=_t(language, "appendix2.short_title", period=str(data.period)),
         period_line=period,
         sections=built,
-        note=(
-            f"Цифры по группам менее {data.min_group} ответивших не показываются "
-            "(правило анонимности)."
-        ),
+        note=_t(language, "appendix2.note", k=data.min_group),
+        language=language,
     )
 
 

@@ -17,6 +17,7 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt, RGBColor
 
+from questionnaires.schema import Language
 from reports.appendix2 import Document, Figure, Paragraph, Section, Table
 
 FORM_TITLE_STYLE: Final = "Form Title"
@@ -38,7 +39,7 @@ def render_docx(document: Document) -> bytes:
     _styles(word)
     # Word keeps at most 255 characters in a property; the form's header may be longer.
     word.core_properties.title = document.short_title[:255]
-    word.core_properties.language = "ru-RU"
+    word.core_properties.language = "en-GB" if document.language == Language.EN else "ru-RU"
     word.add_paragraph(document.title, style=FORM_TITLE_STYLE)
     word.add_paragraph(document.period_line)
     if document.note:

@@ -85,19 +85,6 @@ ANSWERS_INDEX: Final = "ix_answers_question_id_response_id_number_option_id"
 COPY_GROUPS_INDEX: Final = "ix_report_answers_groups"
 COPY_OPTIONS_INDEX: Final = "ix_report_answers_options"
 
-#: Keys of the fixed columns of :func:`anonymised_responses`, with their Russian headings.
-ANONYMISED_COLUMNS_RU: Final[dict[str, str]] = {
-    "no": "№",
-    "date": "Месяц",
-    "questionnaire": "Анкета",
-    "service": "Услуга",
-    "channel": "Канал",
-    "life_situation": "Жизненная ситуация",
-    "overall": "Общая оценка",
-    "problems": "Что помешало",
-    "comments": "Комментарии",
-}
-
 Key = TypeVar("Key", bound=Hashable)
 Result = TypeVar("Result")
 Titles = Callable[[Dimension, str | None], str]

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Final
 
 from questionnaires.i18n import N_, tr
-from questionnaires.schema import Language, Questionnaire, Role
+from questionnaires.schema import Language, Questionnaire, Role, Text
 
 #: Groups with fewer respondents show no figures (domain brief: anonymity threshold).
 DEFAULT_MIN_GROUP: Final = 5
@@ -371,6 +371,14 @@ class QuestionnaireRoles:
     #: the life situation when the link did not (Role.SITUATION_CHOICE), per questionnaire.
     situation: dict[str, str] = field(default_factory=dict)
     situation_choice: dict[str, str] = field(default_factory=dict)
+    #: Every question's wording in all its languages, for outputs in the reader's language
+    #: (the workbook's response columns); ``question_titles`` keeps the Russian one.
+    question_texts: dict[tuple[str, str], Text] = field(default_factory=dict)
+
+    def question_title(self, key: tuple[str, str], language: Language) -> str:
+        """A question's wording in ``language`` (Russian when it has no such text)."""
+        text = self.question_texts.get(key)
+        return text.get(language) if text is not None else self.question_titles.get(key, key[1])
 
     @classmethod
     def from_questionnaires(cls, questionnaires: dict[str, Questionnaire]) -> QuestionnaireRoles:
@@ -380,6 +388,7 @@ class QuestionnaireRoles:
         comments: dict[str, tuple[str, ...]] = {}
         option_titles: dict[tuple[str, str, str], str] = {}
         question_titles: dict[tuple[str, str], str] = {}
+        question_texts: dict[tuple[str, str], Text] = {}
         audiences: dict[str, str] = {}
         parameters: dict[str, tuple[str, ...]] = {}
         situation: dict[str, str] = {}
@@ -388,6 +397,7 @@ class QuestionnaireRoles:
             audiences[qid] = str(questionnaire.audience)
             for question in questionnaire.questions:
                 question_titles[(qid, question.id)] = question.text.ru
+                question_texts[(qid, question.id)] = question.text
                 if question.role == Role.OVERALL:
                     overall[qid] = question.id
                 elif question.role == Role.PROBLEMS and qid not in problems:
@@ -415,4 +425,5 @@ class QuestionnaireRoles:
             parameters,
             situation,
             situation_choice,
+            question_texts,
         )

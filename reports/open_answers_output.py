@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from html import escape
 from typing import Final, TypedDict
 
-from questionnaires.i18n import tr
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.model import Score
 from reports.open_answers import OpenAnswerCounts, ReportExtras, SituationRow
 from reports.telegram import split_message
 
-CATEGORIES_SHEET: Final = "Комментарии по категориям"
-SITUATIONS_SHEET: Final = "Жизненные ситуации"
+CATEGORIES_SHEET: Final = N_("workbook.sheet.comment_categories")
+SITUATIONS_SHEET: Final = N_("workbook.sheet.situations")
 
 SheetValue = str | int | float | None
 Sheet = tuple[str, tuple[str, ...], list[list[SheetValue]]]
@@ -88,37 +88,47 @@ def extras_html(extras: ReportExtras, language: Language, min_group: int) -> str
     return "\n\n".join(parts)
 
 
-def _cells(score: Score) -> list[SheetValue]:
+def _cells(score: Score, language: Language) -> list[SheetValue]:
     if score.suppressed or score.mean is None or score.csat is None:
-        return ["скрыто", None, None]
+        return [tr(language, "workbook.hidden"), None, None]
     return [score.n, round(score.mean, 2), round(score.csat / 100, 3)]
 
 
-def extras_sheets(extras: ReportExtras) -> list[Sheet]:
-    """A sheet of category counts and one of life situations (workbook)."""
+def extras_sheets(extras: ReportExtras, language: Language = Language.RU) -> list[Sheet]:
+    """A sheet of category counts and one of life situations (workbook), in ``language``."""
     counts = extras.open_answers
+    word = tr(language, "workbook.hidden")
     if counts.suppressed:
         category_rows: list[list[SheetValue]] = [
-            [f"мало ответов (<{counts.threshold}) — не показывается", None]
+            [tr(language, "workbook.categories.too_few", k=counts.threshold), None]
         ]
     else:
-        category_rows = [["Оставили комментарий (всего)", counts.respondents]]
+        category_rows = [[tr(language, "workbook.categories.total"), counts.respondents]]
         category_rows += [
-            [row.title, "скрыто" if row.suppressed else row.respondents]
-            for row in counts.categories
+            [row.title, word if row.suppressed else row.respondents] for row in counts.categories
         ]
-    sheets: list[Sheet] = [(CATEGORIES_SHEET, ("Категория", "Респондентов"), category_rows)]
+    columns = (tr(language, "workbook.categories.category"), tr(language, "workbook.respondents"))
+    sheets: list[Sheet] = [(tr(language, CATEGORIES_SHEET), columns, category_rows)]
     situation_rows: list[list[SheetValue]] = []
+    as_a_whole = tr(language, "workbook.situations.as_a_whole")
+    overall = tr(language, "workbook.situations.overall")
     for row in extras.situations:
-        situation_rows.append([row.title, "Ситуация в целом", *_cells(row.as_a_whole)])
-        situation_rows.append([row.title, "Все ответы в ситуации", *_cells(row.overall)])
+        situation_rows.append([row.title, as_a_whole, *_cells(row.as_a_whole, language)])
+        situation_rows.append([row.title, overall, *_cells(row.overall, language)])
         for service in row.services:
-            situation_rows.append([row.title, service.title, *_cells(service.score)])
+            situation_rows.append([row.title, service.title, *_cells(service.score, language)])
     if situation_rows:
+        keys = (
+            N_("workbook.column.life_situation"),
+            N_("workbook.summary.indicator"),
+            N_("workbook.responses_n"),
+            N_("workbook.mean"),
+            N_("workbook.csat"),
+        )
         sheets.append(
             (
-                SITUATIONS_SHEET,
-                ("Жизненная ситуация", "Показатель", "Ответов (n)", "Средняя оценка", "CSAT"),
+                tr(language, SITUATIONS_SHEET),
+                tuple(tr(language, key) for key in keys),
                 situation_rows,
             )
         )

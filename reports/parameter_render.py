@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.figures import band_text, is_hidden
-from reports.model import Band, Score
+from reports.model import Score
 from reports.painmap_import import PainMapLine
 from reports.painmap_sheet import add_pain_map_sheet
 from reports.parameters import (
@@ -26,19 +26,17 @@ from reports.parameters import (
     ParameterRow,
     ParameterSection,
 )
-from reports.sheet import BANDS as _BANDS
 from reports.sheet import COUNT as _COUNT
-from reports.sheet import HIDDEN
 from reports.sheet import MEAN as _MEAN
 from reports.sheet import PERCENT as _PERCENT
-from reports.sheet import PP as _PP
 from reports.sheet import Sheet as _Sheet
 from reports.sheet import Value as _Value
+from reports.sheet import band_word, hidden, points_format
 from reports.splitting import split_message
 
-PARAMETERS_SHEET: Final = "Параметры"
-DRIVERS_SHEET: Final = "Ключевые факторы"
-DEPARTMENTS_SHEET: Final = "Подразделения"
+PARAMETERS_SHEET: Final = N_("workbook.sheet.parameters")
+DRIVERS_SHEET: Final = N_("workbook.sheet.drivers")
+DEPARTMENTS_SHEET: Final = N_("workbook.sheet.departments")
 _TOP_DRIVERS: Final = 3
 
 
@@ -231,68 +229,70 @@ def render_internal_report(report: InternalReport, language: Language = Language
 # --- workbook ---------------------------------------------------------------------------------
 
 PARAMETER_COLUMNS: Final = (
-    "Параметр",
-    "Вопрос",
-    "Ответов (n)",
-    "Средняя оценка",
-    "Доля 4–5",
-    "Уровень",
-    "Затруднились оценить",
-    "Доля 4–5, пред. период",
-    "Изменение доли 4–5, п.п.",
-    "Средняя, пред. период",
+    N_("workbook.parameter.name"),
+    N_("workbook.parameter.question"),
+    N_("workbook.responses_n"),
+    N_("workbook.mean"),
+    N_("workbook.parameter.share"),
+    N_("workbook.band"),
+    N_("workbook.cannot_rate"),
+    N_("workbook.parameter.share_previous"),
+    N_("workbook.parameter.share_change"),
+    N_("workbook.parameter.mean_previous"),
 )
 DRIVER_COLUMNS: Final = (
-    "Параметр",
-    "Пар оценок (n)",
-    "Корреляция Спирмена (ρ)",
-    "Корреляция Пирсона (r)",
-    "Средняя оценка параметра",
-    "Доля 4–5",
-    "Квадрант",
+    N_("workbook.parameter.name"),
+    N_("workbook.driver.pairs"),
+    N_("workbook.driver.spearman"),
+    N_("workbook.driver.pearson"),
+    N_("workbook.driver.performance"),
+    N_("workbook.parameter.share"),
+    N_("workbook.driver.quadrant"),
 )
 
 _Row = list[_Value | tuple[_Value, str]]
 
 
-def _band(band: Band | None) -> str | None:
-    return _BANDS[band] if band is not None else None
+def _titles(keys: Sequence[str], language: Language) -> tuple[str, ...]:
+    return tuple(tr(language, key) for key in keys)
 
 
-def parameter_rows(section: ParameterSection) -> list[_Row]:
+def parameter_rows(section: ParameterSection, language: Language = Language.RU) -> list[_Row]:
     rows: list[_Row] = []
     k = section.min_group
+    word = hidden(language)
     for row in section.rows:
-        name = short_name(row.question_id, row.title)
+        name = short_name(row.question_id, row.title, language)
         now, before = row.current, row.previous
         if is_hidden(now, k):
-            figures: _Row = [HIDDEN, HIDDEN, HIDDEN, None, HIDDEN]
+            figures: _Row = [word, word, word, None, word]
         else:
             figures = [
                 (now.n, _COUNT),
                 (now.mean, _MEAN),
                 (None if now.csat is None else now.csat / 100, _PERCENT),
-                _band(now.band),
+                band_word(now.band, language),
                 (now.cannot_rate, _COUNT),
             ]
         if is_hidden(before, k):
-            past: _Row = [HIDDEN, None, HIDDEN]
+            past: _Row = [word, None, word]
         else:
             past = [
                 (None if before.csat is None else before.csat / 100, _PERCENT),
-                (row.share_change, _PP),
+                (row.share_change, points_format(language)),
                 (before.mean, _MEAN),
             ]
         rows.append([name, row.title, *figures, *past])
     return rows
 
 
-def driver_rows(section: ParameterSection) -> list[_Row]:
+def driver_rows(section: ParameterSection, language: Language = Language.RU) -> list[_Row]:
     rows: list[_Row] = []
+    word = hidden(language)
     for driver in section.drivers:
-        name = short_name(driver.question_id, driver.title)
+        name = short_name(driver.question_id, driver.title, language)
         if driver.suppressed or driver.spearman is None:
-            rows.append([name, HIDDEN, HIDDEN, HIDDEN, None, None, None])
+            rows.append([name, word, word, word, None, None, None])
             continue
         rows.append(
             [
@@ -305,28 +305,54 @@ def driver_rows(section: ParameterSection) -> list[_Row]:
                     None if driver.share_satisfied is None else driver.share_satisfied / 100,
                     _PERCENT,
                 ),
-                driver.quadrant.label() if driver.quadrant is not None else None,
+                driver.quadrant.label(language) if driver.quadrant is not None else None,
             ]
         )
     return rows
 
 
-def add_parameter_sheets(book: Workbook, section: ParameterSection | None) -> None:
+def add_parameter_sheets(
+    book: Workbook, section: ParameterSection | None, language: Language = Language.RU
+) -> None:
     """The sheets «Параметры» and «Ключевые факторы» (nothing without parameters)."""
     if section is None or not section.rows:
         return
-    _Sheet(book, PARAMETERS_SHEET, PARAMETER_COLUMNS, parameter_rows(section), wide={1: 60})
-    _Sheet(book, DRIVERS_SHEET, DRIVER_COLUMNS, driver_rows(section), wide={0: 35, 6: 28})
+    _Sheet(
+        book,
+        tr(language, PARAMETERS_SHEET),
+        _titles(PARAMETER_COLUMNS, language),
+        parameter_rows(section, language),
+        wide={1: 60},
+    )
+    _Sheet(
+        book,
+        tr(language, DRIVERS_SHEET),
+        _titles(DRIVER_COLUMNS, language),
+        driver_rows(section, language),
+        wide={0: 35, 6: 28},
+    )
 
 
-def _department_rows(report: InternalReport) -> tuple[list[str], list[_Row]]:
-    names = [short_name(r.question_id, r.title) for r in report.aspects.rows]
-    header = ["Подразделение", "Ответов (n)", "Доля 4–5", "Средняя оценка", *names]
+def _department_rows(report: InternalReport, language: Language) -> tuple[list[str], list[_Row]]:
+    names = [short_name(r.question_id, r.title, language) for r in report.aspects.rows]
+    header = [
+        *_titles(
+            (
+                N_("workbook.department"),
+                N_("workbook.responses_n"),
+                N_("workbook.parameter.share"),
+                N_("workbook.mean"),
+            ),
+            language,
+        ),
+        *names,
+    ]
+    word = hidden(language)
     rows: list[_Row] = []
     for department in report.departments:
         overall = department.overall
         if is_hidden(overall, report.min_group):
-            figures: _Row = [HIDDEN, HIDDEN, HIDDEN]
+            figures: _Row = [word, word, word]
         else:
             figures = [
                 (overall.n, _COUNT),
@@ -334,7 +360,7 @@ def _department_rows(report: InternalReport) -> tuple[list[str], list[_Row]]:
                 (overall.mean, _MEAN),
             ]
         aspects: _Row = [
-            HIDDEN if is_hidden(score, report.min_group) else (score.mean, _MEAN)
+            word if is_hidden(score, report.min_group) else (score.mean, _MEAN)
             for _, score in department.aspects
         ]
         rows.append([department.title, *figures, *aspects])
@@ -342,19 +368,25 @@ def _department_rows(report: InternalReport) -> tuple[list[str], list[_Row]]:
 
 
 def build_internal_workbook(
-    report: InternalReport, pain_map: Sequence[PainMapLine] | None = None
+    report: InternalReport,
+    pain_map: Sequence[PainMapLine] | None = None,
+    language: Language = Language.RU,
 ) -> bytes:
     """The staff report as XLSX: summary, aspects, key drivers, departments; with
-    ``pain_map`` (the staff process's persisted pains) the «Проблемы» sheet of the round trip."""
+    ``pain_map`` (the staff process's persisted pains) the «Проблемы» sheet of the round trip.
+    Every sheet name, header and label in ``language``."""
     book = Workbook(write_only=True)
     k = report.min_group
-    summary: list[_Row] = [["Период", str(report.period), str(report.compared_with)]]
+    word = hidden(language)
+    summary: list[_Row] = [
+        [tr(language, "workbook.summary.period"), str(report.period), str(report.compared_with)]
+    ]
     for label, score in (
-        ("Текущий период", report.overall),
-        ("Предыдущий", report.overall_previous),
+        (tr(language, "workbook.summary.current"), report.overall),
+        (tr(language, "workbook.staff.previous"), report.overall_previous),
     ):
         if is_hidden(score, k):
-            summary.append([label, HIDDEN, HIDDEN])
+            summary.append([label, word, word])
         else:
             summary.append(
                 [
@@ -363,13 +395,25 @@ def build_internal_workbook(
                     (score.mean, _MEAN),
                 ]
             )
-    _Sheet(book, "Сводка", ("Показатель", "Доля 4–5 / период", "Средняя / сравнение"), summary)
-    add_parameter_sheets(book, report.aspects)
+    _Sheet(
+        book,
+        tr(language, "workbook.sheet.summary"),
+        _titles(
+            (
+                N_("workbook.summary.indicator"),
+                N_("workbook.staff.share"),
+                N_("workbook.staff.mean"),
+            ),
+            language,
+        ),
+        summary,
+    )
+    add_parameter_sheets(book, report.aspects, language)
     if report.departments:
-        header, rows = _department_rows(report)
-        _Sheet(book, DEPARTMENTS_SHEET, header, rows, wide={0: 35})
+        header, rows = _department_rows(report, language)
+        _Sheet(book, tr(language, DEPARTMENTS_SHEET), header, rows, wide={0: 35})
     if pain_map is not None:
-        add_pain_map_sheet(book, pain_map)
+        add_pain_map_sheet(book, pain_map, language)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -15,23 +15,38 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 
+from questionnaires.i18n import tr
+from questionnaires.schema import Language
+from reports.figures import band_text
 from reports.model import Band
 
-#: What a hidden figure's cell says.
-HIDDEN: Final = "скрыто"
 PERCENT: Final = "0.0%"
 MEAN: Final = "0.00"
 COUNT: Final = "0"
 DATE: Final = "DD.MM.YYYY"
-PP: Final = '+0.0" п.п.";-0.0" п.п.";0.0" п.п."'
 _CELL_CHARS: Final = 32_767  # Excel's limit for one cell
 _WIDTH_SAMPLE: Final = 500
 _BOLD: Final = Font(bold=True)
 _WRAP: Final = Alignment(wrap_text=True, vertical="top")
 _UNLOCKED: Final = Protection(locked=False)
-BANDS: Final = {Band.HIGH: "высокий", Band.MEDIUM: "средний", Band.LOW: "низкий"}
 
 Value = str | int | float | date | None
+
+
+def hidden(language: Language = Language.RU) -> str:
+    """What a hidden figure's cell says."""
+    return tr(language, "workbook.hidden")
+
+
+def band_word(band: Band | None, language: Language = Language.RU) -> str | None:
+    """A band's cell: высокий / средний / низкий (none without a band)."""
+    return None if band is None else band_text(band, language)
+
+
+def points_format(language: Language = Language.RU) -> str:
+    """The number format of a change in percentage points: +1.5 п.п. (pp)."""
+    unit = tr(language, "workbook.points")
+    return f'+0.0" {unit}";-0.0" {unit}";0.0" {unit}"'
 
 
 class Sheet:

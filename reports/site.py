@@ -119,7 +119,10 @@ def score_row(
 
 
 def group_title(content: SiteContent, row: GroupRow, language: Language) -> str:
-    """The catalog's title in `language` when it has one, else the report's (Russian)."""
+    """The catalog's title in `language` when it has one; a group with no code (the answers
+    that named none) is «not given»; else the report's title (a code the catalog dropped)."""
+    if row.key is None:
+        return tr(language, "report.unspecified")
     lookup: dict[Dimension, Callable[[str], object]] = {
         Dimension.SERVICE: content.catalog.service,
         Dimension.CHANNEL: content.catalog.channel,

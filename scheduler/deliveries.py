@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
-from reports.model import Period, Scope
+from reports.model import Dimension, Period, Scope
 from reports.periods import (
     half_year_as_of,
     last_month,
@@ -39,6 +40,8 @@ from services.delivery_parts import OncePerPart
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
+#: Deliveries' language: officers' chats keep none, so the default one.
+RU = Language.RU
 
 DIGEST = "digest"
 SEMIANNUAL = "semiannual"
@@ -276,7 +279,7 @@ class ReportDeliveries:
                     officer,
                     f"otklik-staff-{year.start.year}.xlsx",
                     workbook,
-                    f"Опрос сотрудников: итоги {year}",
+                    tr(RU, "delivery.staff_file", period=year),
                 )
             except Exception as error:
                 logger.warning(
@@ -316,29 +319,34 @@ class ReportDeliveries:
             for text in texts:
                 await outbox.text(officer, text)
             return bool(texts)
-        what = self._reporting.default_title(scope).removeprefix("Отчёт: ")
+        # Deliveries go to officers whose language is unknown: Russian.
+        what = (
+            self._reporting.title(Dimension.SERVICE, scope.service, RU)
+            if scope.service
+            else tr(RU, "report.title_all")
+        )
         if due.kind == DIGEST:
-            name = "Еженедельная сводка" if self._schedule.weekly else "Сводка за месяц"
-            await self._send_report(outbox, officer, due.period, scope, f"{name}: {what}")
+            digest = N_("delivery.weekly") if self._schedule.weekly else N_("delivery.monthly")
+            title = tr(RU, digest, what=what)
+            await self._send_report(outbox, officer, due.period, scope, title)
             return True
         # As of 31 December the report covers the year, with the second half-year beside it;
         # as of 30 June (sent on 1 July) the first half-year (issue 10, item 7).
         half = due.period
         if half.start.month == 7:
             year = year_of(half.start)
-            await self._send_report(outbox, officer, year, scope, f"Годовой отчёт: {what}")
+            title = tr(RU, "delivery.annual", what=what)
+            await self._send_report(outbox, officer, year, scope, title)
             workbook = await self._reporting.workbook(year, scope)
-            await outbox.document(
-                officer, f"otklik-{year.start.year}.xlsx", workbook, f"Годовой отчёт {year}"
-            )
+            caption = tr(RU, "delivery.annual_file", period=year)
+            await outbox.document(officer, f"otklik-{year.start.year}.xlsx", workbook, caption)
             await self._send_appendix2(outbox, officer, scope, year, half)
         else:
             await self._send_appendix2(outbox, officer, scope, half, None)
-        await self._send_report(outbox, officer, half, scope, f"Полугодовой отчёт: {what}")
+        await self._send_report(outbox, officer, half, scope, tr(RU, "delivery.half", what=what))
         workbook = await self._reporting.workbook(half, scope)
-        await outbox.document(
-            officer, f"otklik-{due.key}.xlsx", workbook, f"Полугодовой отчёт {half}"
-        )
+        caption = tr(RU, "delivery.half_file", period=half)
+        await outbox.document(officer, f"otklik-{due.key}.xlsx", workbook, caption)
         return True
 
     async def _send_appendix2(
@@ -356,7 +364,7 @@ class ReportDeliveries:
         if key not in self._documents:
             self._documents[key] = await self._appendix2.docx(period, beside)
         data = self._documents[key]
-        caption = f"Отчёт по форме приложения 2 к Порядку за {period}"
+        caption = tr(RU, "officer.docx_caption", period=period)
         await outbox.document(officer, appendix2_file(period), data, caption)
 
     async def _send_report(

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import Protocol
 
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.appeals import AppealsMonitoring
 from reports.appendix2 import (
@@ -51,17 +52,17 @@ class PainMapSource(Protocol):
     """Pain map rows of a period with their measures (the persisted pain map plugs in here;
     without one the rows come from the problems of the per-process reports)."""
 
-    async def pains(self, period: Period) -> Sequence[PainRow]: ...
+    async def pains(self, period: Period, language: Language) -> Sequence[PainRow]: ...
 
 
 class PersistedPainMap:
     """The persisted pain map (services.painmap.PainMapService.appendix2_rows) as the source."""
 
-    def __init__(self, rows: Callable[[Period], Awaitable[Sequence[PainRow]]]) -> None:
+    def __init__(self, rows: Callable[[Period, Language], Awaitable[Sequence[PainRow]]]) -> None:
         self._rows = rows
 
-    async def pains(self, period: Period) -> Sequence[PainRow]:
-        return await self._rows(period)
+    async def pains(self, period: Period, language: Language) -> Sequence[PainRow]:
+        return await self._rows(period, language)
 
 
 def quarters_of(period: Period) -> list[Period]:
@@ -99,13 +100,24 @@ class Appendix2Service:
         #: The staff process's persisted pains, for the internal section (§6.5).
         self._staff_pains = staff_pains
 
-    async def document(self, period: Period, beside: Period | None = None) -> Document:
-        """The report for ``period``; ``beside`` (a half-year inside it) is shown next to it."""
+    async def document(
+        self, period: Period, beside: Period | None = None, language: Language = Language.RU
+    ) -> Document:
+        """The report for ``period``; ``beside`` (a half-year inside it) is shown next to it.
+        Russian (the official form) unless ``language`` is the officer's English."""
         reporting = self._reporting
-        external = await reporting.report(period, Scope(), "Внешние клиенты")
-        internal = await reporting.report(period, Scope(audience=INTERNAL), "Внутренние клиенты")
-        half = await reporting.report(beside, Scope()) if beside is not None else None
-        charts = await reporting.charts(external, Language.RU)
+        external = await reporting.report(
+            period, Scope(), tr(language, "appendix2.external_clients"), language
+        )
+        internal = await reporting.report(
+            period, Scope(audience=INTERNAL), tr(language, "appendix2.internal_clients"), language
+        )
+        half = (
+            await reporting.report(beside, Scope(), language=language)
+            if beside is not None
+            else None
+        )
+        charts = await reporting.charts(external, language)
         appeals: tuple[AppealsMonitoring, ...] = ()
         titles: dict[str, dict[str, str]] = {}
         if self._appeals is not None:
@@ -114,7 +126,7 @@ class Appendix2Service:
         staff = await self._staff.staff_results(period) if self._staff is not None else []
         deep = await self._staff.deep_results(period) if self._staff is not None else []
         if self._painmap is not None:
-            pains = tuple(await self._painmap.pains(period))
+            pains = tuple(await self._painmap.pains(period, language))
         else:
             pains = pains_of(await self.process_problems(period, external, internal))
         return build_document(
@@ -127,7 +139,7 @@ class Appendix2Service:
                 beside=half,
                 pains=pains,
                 staff_pains=(
-                    tuple(await self._staff_pains.pains(period))
+                    tuple(await self._staff_pains.pains(period, language))
                     if self._staff_pains is not None
                     else ()
                 ),
@@ -135,15 +147,24 @@ class Appendix2Service:
                 appeal_titles=titles,
                 staff_windows=tuple(staff),
                 deep_windows=tuple(deep),
-                charts=tuple(Chart(_CHART_CAPTIONS.get(name, name), png) for name, png in charts),
+                charts=tuple(
+                    Chart(
+                        tr(language, _CHART_CAPTIONS[name]) if name in _CHART_CAPTIONS else name,
+                        png,
+                    )
+                    for name, png in charts
+                ),
+                language=language,
             )
         )
 
-    async def docx(self, period: Period, beside: Period | None = None) -> bytes:
+    async def docx(
+        self, period: Period, beside: Period | None = None, language: Language = Language.RU
+    ) -> bytes:
         # python-docx and lxml load when a document is first made, not with every bot start.
         from reports.docx import render_docx
 
-        document = await self.document(period, beside)
+        document = await self.document(period, beside, language)
         # Rendering is CPU work: keep the event loop answering people meanwhile.
         return await asyncio.to_thread(render_docx, document)
 
@@ -170,9 +191,14 @@ class Appendix2Service:
 
 
 _CHART_CAPTIONS = {
-    "csat_trend.png": "Рисунок 1. Динамика CSAT по процессам",
-    "distribution.png": "Рисунок 2. Распределение оценок внешних клиентов",
+    "csat_trend.png": N_("appendix2.figure.trend"),
+    "distribution.png": N_("appendix2.figure.distribution"),
 }
+
+
+def _caption(name: str, language: Language) -> str:
+    key = _CHART_CAPTIONS.get(name)
+    return name if key is None else tr(language, key)
 
 
 def beside_of(period: Period) -> Period | None:

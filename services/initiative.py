@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
+from questionnaires.i18n import tr
 from questionnaires.results import CompletedResponse
 from questionnaires.schema import Kind, Language, Questionnaire
 from reports.telegram import split_message
@@ -58,7 +59,8 @@ def render_feedback(response: CompletedResponse, questionnaire: Questionnaire | 
         if answer.option_id:
             title = _option_title(questionnaire, answer.question_id, answer.option_id)
             other = f": {answer.text}" if answer.text else ""
-            lines.append(f"Тема: {html.escape(title + other)}")
+            # Stored with the message and delivered to officers whose language is unknown.
+            lines.append(tr(Language.RU, "initiative.topic", topic=html.escape(title + other)))
         elif answer.text:
             lines.append(html.escape(answer.text))
     return "\n".join(lines)
@@ -172,13 +174,14 @@ class InitiativeDesk:
     async def _batch(self, items: list[QueuedFeedback], today: date) -> list[str]:
         shuffled = list(items)
         secrets.SystemRandom().shuffle(shuffled)  # the order says nothing about arrival
+        ru = Language.RU  # officers' chats keep no language
         parts = [
-            "<b>📝 Инициативные сообщения сотрудников</b>",
-            f"Получены до {today:%d.%m.%Y}: {len(items)} шт. Порядок случайный, время отправки "
-            "не хранится и не передаётся.",
+            f"<b>📝 {tr(ru, 'initiative.title')}</b>",
+            tr(ru, "initiative.received", day=f"{today:%d.%m.%Y}", n=len(items)),
         ]
         for number, item in enumerate(shuffled, start=1):
             label = await self._departments.department_label(item.department)
-            head = f"<b>{number}.</b>" + (f" Подразделение: {html.escape(label)}" if label else "")
+            department = tr(ru, "initiative.department", title=html.escape(label))
+            head = f"<b>{number}.</b>" + (f" {department}" if label else "")
             parts.append(f"{head}\n{item.body_html}")
         return split_message("\n\n".join(parts))

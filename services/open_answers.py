@@ -208,9 +208,9 @@ class OpenAnswersService:
         """The report message's sections on open answers and life situations."""
         return render_extras(await self.extras(report, language), language, report.min_group)
 
-    async def sheets(self, report: Report) -> list[Sheet]:
-        """The workbook sheets on open answers and life situations."""
-        return extras_sheets(await self.extras(report))
+    async def sheets(self, report: Report, language: Language = Language.RU) -> list[Sheet]:
+        """The workbook sheets on open answers and life situations, in ``language``."""
+        return extras_sheets(await self.extras(report, language), language)
 
     async def extras(self, report: Report, language: str = "ru") -> ReportExtras:
         return ReportExtras(

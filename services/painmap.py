@@ -20,7 +20,7 @@ from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 from questionnaires.engine import clean_text, has_visible
-from questionnaires.i18n import tr
+from questionnaires.i18n import N_, tr
 from questionnaires.measures import MEASURE_STATUSES, MEASURE_TEXT_LENGTH, RESPONSIBLE_LENGTH
 from questionnaires.schema import Language
 from reports.appendix2 import PainRow
@@ -31,11 +31,11 @@ from reports.painmap_import import (
     KEY,
     MEASURE,
     RESPONSIBLE,
-    STATUS_TITLES,
     CellError,
     PainMapLine,
     SheetRow,
     read_sheet,
+    status_title,
 )
 from reports.periods import local_today, quarter_of
 from reports.public import DoneMeasure as PublicMeasure
@@ -71,6 +71,8 @@ LIFE_SITUATION: Final = "life_situation"
 #: «взаимодействие с внутренним клиентом» of the Appendix 2 form.
 STAFF_PROCESS: Final = ProcessKey("internal", "staff")
 STAFF_PROCESS_TITLE: Final = "Взаимодействие с внутренним клиентом"
+#: Its name in every language (the Russian one above is the Procedure's wording).
+STAFF_PROCESS_KEY: Final = N_("painmap.staff_process")
 #: The ledgers in ``deliveries``: a refresh per period, a reminder per measure, day and officer.
 REFRESH_KIND: Final = "painmap_refresh"
 REMINDER_KIND: Final = "measure_overdue"
@@ -364,23 +366,23 @@ class PainMapService:
             for p in self.visible(officer_id)
         )
 
-    def process_title(self, process: ProcessKey) -> str:
+    def process_title(self, process: ProcessKey, language: Language = Language.RU) -> str:
         if process == STAFF_PROCESS:
-            return STAFF_PROCESS_TITLE
+            return tr(language, STAFF_PROCESS_KEY)
         catalog = self.reporting.catalog
         entry = (
             catalog.service(process.code)
             if process.kind == SERVICE
             else catalog.life_situation(process.code)
         )
-        return entry.title.ru if entry is not None else process.code
+        return entry.title.get(language) if entry is not None else process.code
 
-    def touchpoint_title(self, process: ProcessKey) -> str:
+    def touchpoint_title(self, process: ProcessKey, language: Language = Language.RU) -> str:
         """The touchpoint's title ('' for a pain of the whole process)."""
         if not process.touchpoint:
             return ""
         channel = self.reporting.catalog.channel(process.touchpoint)
-        return channel.title.ru if channel is not None else process.touchpoint
+        return channel.title.get(language) if channel is not None else process.touchpoint
 
     def full_title(self, process: ProcessKey) -> str:
         return with_touchpoint(self.process_title(process), self.touchpoint_title(process))
@@ -702,45 +704,57 @@ class PainMapService:
             if (done.process_kind, done.process_code) != (STAFF_PROCESS.kind, STAFF_PROCESS.code)
         ]
 
-    async def appendix2_rows(self, period: Period) -> list[PainRow]:
+    async def appendix2_rows(
+        self, period: Period, language: Language = Language.RU
+    ) -> list[PainRow]:
         """The pain map table of the Appendix 2 report: every process, each pain with its
         disclosed figures of ``period`` (or the latest month) and each of its measures."""
-        return _pain_rows(await self.sheet_lines(period, Scope()))
+        return _pain_rows(await self.sheet_lines(period, Scope(), language), language)
 
-    async def appendix2_staff_rows(self, period: Period) -> list[PainRow]:
+    async def appendix2_staff_rows(
+        self, period: Period, language: Language = Language.RU
+    ) -> list[PainRow]:
         """The staff process's pains for Appendix 2's internal section, read from the map."""
-        return _pain_rows(await self.staff_sheet_lines(period))
+        return _pain_rows(await self.staff_sheet_lines(period, language), language)
 
     # --- the workbook round trip -------------------------------------------------------
 
-    async def sheet_lines(self, period: Period, scope: Scope) -> list[PainMapLine]:
+    async def sheet_lines(
+        self, period: Period, scope: Scope, language: Language = Language.RU
+    ) -> list[PainMapLine]:
         """The pain map sheet of a workbook: every process of a body-wide scope, or the
         scope's service, each pain with the figures of ``period`` when it was refreshed, else
-        of the latest month (callers check that the officer may see the scope)."""
+        of the latest month (callers check that the officer may see the scope); processes and
+        touchpoints named in ``language``."""
         processes = [
             p
             for p in self.processes()
             if scope.service is None or (p.kind == SERVICE and p.code == scope.service)
         ]
-        return await self._lines(period, processes)
+        return await self._lines(period, processes, language)
 
-    async def staff_sheet_lines(self, period: Period) -> list[PainMapLine]:
+    async def staff_sheet_lines(
+        self, period: Period, language: Language = Language.RU
+    ) -> list[PainMapLine]:
         """The staff process's pains for the internal officer's staff workbook (round trip:
         only internal officers may send its measures back, PainMapService.may_see)."""
-        return await self._lines(period, [STAFF_PROCESS])
+        return await self._lines(period, [STAFF_PROCESS], language)
 
-    async def _lines(self, period: Period, processes: Sequence[ProcessKey]) -> list[PainMapLine]:
+    async def _lines(
+        self, period: Period, processes: Sequence[ProcessKey], language: Language
+    ) -> list[PainMapLine]:
         views = sorted(await self._views(await self.store.pains(processes)), key=sort_key)
         lines: list[PainMapLine] = []
         for view in views:
             exact = [r for r in view.history if r.period == Span(period.start, period.end)]
             record = exact[-1] if exact else view.latest
             figures = record.figures if record else Figures(hidden=True)
+            process = view.pain.process
             base = PainMapLine(
-                process=view.process_title,
+                process=self.process_title(process, language),
                 problem=view.pain.title,
-                source=SOURCE_TITLES.get(view.pain.source, view.pain.source),
-                touchpoint=view.touchpoint_title,
+                source=view.pain.source,
+                touchpoint=self.touchpoint_title(process, language),
                 key=view.pain.id,
                 figures_period=(
                     f"{record.period.start:%d.%m.%Y}–{record.period.end:%d.%m.%Y}"
@@ -859,13 +873,6 @@ class SheetImport:
         return not self.errors
 
 
-SOURCE_TITLES: Final = {
-    RATING_PROBLEM: "оценки",
-    APPEAL_REASON: "обращения",
-    STAFF_ASPECT: "сотрудники",
-}
-
-
 class _RowError(Exception):
     def __init__(self, errors: list[CellError]) -> None:
         super().__init__(len(errors))
@@ -873,7 +880,7 @@ class _RowError(Exception):
 
 
 def _error(row: SheetRow, column: str, problem: str, value: str = "") -> CellError:
-    return CellError(row.row, column, row.letters[column], problem, value)
+    return row.error(column, problem, value)
 
 
 def _checked(
@@ -886,7 +893,7 @@ def _checked(
         return None
 
 
-def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
+def _pain_rows(lines: Sequence[PainMapLine], language: Language) -> list[PainRow]:
     return [
         PainRow(
             process=with_touchpoint(line.process, line.touchpoint),
@@ -896,7 +903,7 @@ def _pain_rows(lines: Sequence[PainMapLine]) -> list[PainRow]:
             measures=line.measure or "",
             responsible=line.responsible or "",
             deadline=line.deadline,
-            status=STATUS_TITLES.get(line.status or "", ""),
+            status=status_title(line.status, language) if line.status else "",
         )
         for line in lines
     ]

@@ -22,7 +22,6 @@ from reports.chart_cache import drawn
 from reports.charts import csat_trend_png, distribution_png
 from reports.disclosure import DisclosurePolicy, PeriodKind
 from reports.metrics import (
-    ANONYMISED_COLUMNS_RU,
     anonymised_responses,
     build_report,
     csat_trend,
@@ -47,7 +46,7 @@ from reports.parameter_render import (
 from reports.parameters import InternalReport, internal_report, parameter_section
 from reports.periods import calendar_previous
 from reports.telegram import render_negative_digest, render_report
-from reports.workbook import build_workbook
+from reports.workbook import RESPONSE_COLUMNS, build_workbook
 from services import metrics
 from storage.database import Sessions
 from storage.staff import StaffStore
@@ -57,10 +56,11 @@ _Value = str | int | float | date | None
 logger = logging.getLogger(__name__)
 
 
-#: The persisted pain map's rows of a period and scope (services.painmap.sheet_lines).
-PainMapLines = Callable[[Period, Scope], Awaitable[Sequence[PainMapLine]]]
+#: The persisted pain map's rows of a period and scope, named in a language
+#: (services.painmap.sheet_lines).
+PainMapLines = Callable[[Period, Scope, Language], Awaitable[Sequence[PainMapLine]]]
 #: The staff process's rows of a period (services.painmap.staff_sheet_lines).
-StaffPainMapLines = Callable[[Period], Awaitable[Sequence[PainMapLine]]]
+StaffPainMapLines = Callable[[Period, Language], Awaitable[Sequence[PainMapLine]]]
 
 #: Send the trend by week when the period is short, by month otherwise.
 WEEKLY_TREND_UP_TO_DAYS = 92
@@ -93,7 +93,7 @@ class ReportSections(Protocol):
     async def messages(self, report: Report, language: Language) -> list[str]: ...
 
     async def sheets(
-        self, report: Report
+        self, report: Report, language: Language
     ) -> Sequence[tuple[str, Sequence[str], Sequence[Sequence[_Value]]]]: ...
 
 
@@ -268,10 +268,11 @@ class ReportingService:
             charts=[("staff_drivers.png", chart)],
         )
 
-    async def internal_workbook(self, period: Period) -> bytes:
+    async def internal_workbook(self, period: Period, language: Language = Language.RU) -> bytes:
+        """The staff report as XLSX, every label in ``language`` (the officer's)."""
         report = await self.internal_report(period)
-        pain_map = await self._staff_pain_map(period) if self._staff_pain_map else None
-        return await asyncio.to_thread(build_internal_workbook, report, pain_map)
+        pain_map = await self._staff_pain_map(period, language) if self._staff_pain_map else None
+        return await asyncio.to_thread(build_internal_workbook, report, pain_map, language)
 
     def use_staff_pain_map(self, lines: StaffPainMapLines) -> None:
         """Give the staff workbook the staff process's «Проблемы» sheet (round trip)."""
@@ -369,14 +370,20 @@ class ReportingService:
         self._pain_map = lines
 
     async def workbook(
-        self, period: Period, scope: Scope, pain_map: Sequence[PainMapLine] | None = None
+        self,
+        period: Period,
+        scope: Scope,
+        pain_map: Sequence[PainMapLine] | None = None,
+        language: Language = Language.RU,
     ) -> bytes:
+        """The report as XLSX: every sheet name, header, label and group title in
+        ``language`` (the officer's; Russian for deliveries)."""
         # The map is per service or life situation of citizens: other scopes keep the
         # report's own problems.
         by_process = scope.audience == "external" and not (scope.channel or scope.life_situation)
         if pain_map is None and self._pain_map is not None and by_process:
-            pain_map = await self._pain_map(period, scope)
-        report = await self.report(period, scope)
+            pain_map = await self._pain_map(period, scope, language)
+        report = await self.report(period, scope, language=language)
         rows = await anonymised_responses(
             self._sessions,
             roles=self._roles,
@@ -386,7 +393,7 @@ class ReportingService:
             weekly=self._policy.disclosure.weekly,
             min_comment_group=self._policy.disclosure.comment_threshold(scope.audience),
             include_comments=not report.comments_suppressed,
-            titles=self.title,
+            titles=lambda dimension, code: self.title(dimension, code, language),
         )
         trend = await csat_trend(
             self._sessions,
@@ -397,11 +404,13 @@ class ReportingService:
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
         )
+        # The fixed columns (month, service, overall score, ...) keep the workbook's names.
         headings = {
-            question: title for (_, question), title in self._roles.question_titles.items()
+            key[1]: self._roles.question_title(key, language)
+            for key in self._roles.question_titles
+            if key[1] not in RESPONSE_COLUMNS
         }
-        headings.update(ANONYMISED_COLUMNS_RU)
-        sheets = await self.extras.sheets(report) if self.extras is not None else ()
+        sheets = await self.extras.sheets(report, language) if self.extras is not None else ()
         return await asyncio.to_thread(
             build_workbook,
             report,
@@ -410,6 +419,7 @@ class ReportingService:
             headings=headings,
             pain_map=pain_map,
             extra_sheets=sheets,
+            language=language,
         )
 
     # --- alerts -------------------------------------------------------------------------

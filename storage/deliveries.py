@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Response
+from storage.models_base import LEDGER_KEY_LENGTH
 from storage.models_delivery import Delivery, Installation
 from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
 
+#: The hex digits that stand for the tail of a key too long for the ledger's column.
+_TAIL_DIGITS: Final = 20
+
 CLAIMED = "claimed"
 SENT = "sent"
 FAILED = "failed"
+
+
+def fit_key(key: str, length: int = LEDGER_KEY_LENGTH) -> str:
+    """`key` as the ledger stores it: itself when it fits the column; else its head with a
+    stable digest of the whole key in place of the tail (``2026-H1:<long code>`` keeps
+    ``2026-H1:…`` readable), so two long keys stay apart and one key always maps the same."""
+    if len(key) <= length:
+        return key
+    digest = hashlib.blake2b(key.encode(), digest_size=_TAIL_DIGITS // 2).hexdigest()
+    return f"{key[: length - _TAIL_DIGITS - 1]}~{digest}"
 
 
 class DeliveryStore:
@@ -40,6 +56,7 @@ class DeliveryStore:
         may be taken again: a report is re-sent rather than skipped after a crash in the few
         milliseconds between sending and recording it.
         """
+        period_key = fit_key(period_key)
         async with self._sessions.begin() as session:
             insert = insert_on_conflict(session, Delivery).values(
                 kind=kind,
@@ -66,6 +83,7 @@ class DeliveryStore:
     async def finish(
         self, kind: str, period_key: str, recipient: int, now: datetime, *, ok: bool
     ) -> None:
+        period_key = fit_key(period_key)
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Delivery)
@@ -117,6 +135,7 @@ class DeliveryStore:
             )
 
     async def status(self, kind: str, period_key: str, recipient: int) -> str | None:
+        period_key = fit_key(period_key)
         async with self._sessions.begin() as session:
             return await session.scalar(
                 select(Delivery.status).where(

@@ -27,6 +27,9 @@ TITLE_LENGTH: Final = 255
 FRONT_LENGTH: Final = 16
 DEFAULT_FRONT: Final = "telegram"
 DEDUP_KEY_LENGTH: Final = 64  # hex HMAC-SHA256
+#: The period key of a ledger row (deliveries, negative batches); storage.deliveries.fit_key
+#: shortens a longer one.
+LEDGER_KEY_LENGTH: Final = 64
 
 
 class Base(DeclarativeBase):

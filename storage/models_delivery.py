@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models_base import Base
+from storage.models_base import LEDGER_KEY_LENGTH, Base
 from storage.types import BigIntPK, UtcDateTime
 
 
@@ -22,7 +22,8 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))  # digest | semiannual | …
-    period_key: Mapped[str] = mapped_column(String(64))  # e.g. 2026-W47, 2026-H1
+    # e.g. 2026-W47, 2026-H1, 2026-H1:licensing (storage.deliveries.fit_key)
+    period_key: Mapped[str] = mapped_column(String(LEDGER_KEY_LENGTH))
     recipient: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))  # claimed | sent | failed
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the schedule fired

@@ -13,7 +13,7 @@ from sqlalchemy import Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from questionnaires.triggers import SIGNAL_ID_LENGTH
-from storage.models_base import CODE_LENGTH, Base
+from storage.models_base import CODE_LENGTH, LEDGER_KEY_LENGTH, Base
 from storage.types import UtcDateTime
 
 RULE_ID_LENGTH = 64
@@ -66,7 +66,7 @@ class NegativeBatch(Base):
     )
 
     id: Mapped[str] = mapped_column(String(SIGNAL_ID_LENGTH), primary_key=True)
-    period_key: Mapped[str] = mapped_column(String(64))
+    period_key: Mapped[str] = mapped_column(String(LEDGER_KEY_LENGTH))
     scope: Mapped[str] = mapped_column(String(CODE_LENGTH))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)

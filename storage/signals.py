@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.deliveries import fit_key
 from storage.models_signals import NegativeBatch, SignalProposal
 from storage.upsert import insert_on_conflict
 
@@ -179,7 +180,9 @@ class SignalStore:
     # --- negative batches -----------------------------------------------------------------
 
     async def ensure_batch(self, period_key: str, scope: str, start: date, end: date) -> BatchRow:
-        """The ledger row of a batch, created at its first sending."""
+        """The ledger row of a batch, created at its first sending (a key too long for the
+        column is shortened as the delivery ledger does, storage.deliveries.fit_key)."""
+        period_key = fit_key(period_key)
         async with self._sessions.begin() as session:
             await session.execute(
                 insert_on_conflict(session, NegativeBatch)

@@ -170,3 +170,40 @@ def test_issue11_report_docx_writes_the_appendix_2_document(
     # Appendix 2 is body-wide: one service is refused, with the reason.
     assert main([*args, "--service", "licensing", "--out", str(out)]) == 2
     assert "body-wide" in capsys.readouterr().err
+
+
+def test_report_language_en_writes_the_workbook_and_the_document_in_english(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BODY__NAME", "the Housing Inspectorate")
+    book = tmp_path / "report.xlsx"
+    args = ["report", "--period", "month", "--at", "2025-10-01", "--language", "en"]
+    assert main([*args, "--format", "xlsx", "--out", str(book)]) == 0
+    sheets = load_workbook(io.BytesIO(book.read_bytes())).sheetnames
+    assert sheets[:5] == ["Summary", "Services", "Channels", "Life situations", "Problems"]
+    out = tmp_path / "appendix2.docx"
+    assert main([*args, "--format", "docx", "--out", str(out)]) == 0
+    document = docx.Document(io.BytesIO(out.read_bytes()))
+    assert document.paragraphs[0].text.startswith(
+        "Report on the collection of feedback in the Housing Inspectorate on the processes of "
+    )
+    # --lang is the same option.
+    assert (
+        main(
+            [
+                "report",
+                "--period",
+                "month",
+                "--at",
+                "2025-10-01",
+                "--lang",
+                "en",
+                "--format",
+                "xlsx",
+                "--out",
+                str(book),
+            ]
+        )
+        == 0
+    )
+    assert "Summary" in load_workbook(io.BytesIO(book.read_bytes())).sheetnames

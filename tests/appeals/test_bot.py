@@ -128,3 +128,34 @@ async def test_a_file_that_is_no_register_is_explained(world: World) -> None:
     await officer.send_document("other.csv", 30)
     assert "ни в одной из первых 30 строк нет всех заголовков" in officer.last_text()
     assert await world.rows("appeals") == []
+
+
+async def test_an_english_officer_gets_the_quarter_in_english(world: World) -> None:
+    import re
+
+    content = (FIXTURES / "register.xlsx").read_bytes()
+    _serve(world, content)
+    officer = world.harness.person(OFFICER_ID, language="en")
+    await officer.send_document("register.xlsx", len(content))
+    await officer.send("/appeals")
+    assert officer.buttons()[:2] == ["Q3 2026", "Q2 2026"]
+    await officer.click("Q3 2026")
+    text = officer.last_text()
+    assert "Received in total: <b>2200</b>" in text and "Upheld: <b>210</b>" in text
+    # The mapping's titles (channels, reasons, topics) are the body's data, in Russian; every
+    # other line is English.
+    service = AppealsService(AppealStore(world.sessions), load_mapping(EXAMPLE_MAPPING))
+    data = {title for titles in service.titles().values() for title in titles.values()}
+    cyrillic = re.compile(r"[\u0400-\u04ff]")
+    for line in text.splitlines():
+        rest = line
+        for title in sorted(data, key=len, reverse=True):
+            rest = rest.replace(title, "")
+        assert not cyrillic.search(rest), line
+    [document] = world.harness.sent(SendDocument)
+    book = load_workbook(io.BytesIO(document.document.data))
+    assert book.sheetnames == ["Appeals"]
+    for row in book["Appeals"].iter_rows(values_only=True):
+        for value in row:
+            if isinstance(value, str) and value not in data:
+                assert not cyrillic.search(value), value

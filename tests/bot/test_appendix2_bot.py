@@ -67,3 +67,17 @@ async def test_an_officer_who_may_not_see_every_service_gets_no_document(
     await officer.press_data(DocxPress(start="20260101", end="20260630").pack(), mid)
     assert officer.alerts() == ["Нет доступа к отчёту по всем услугам"]
     assert world.harness.sent(SendDocument) == []
+
+
+async def test_an_english_officer_gets_the_document_in_english(world: World) -> None:
+    await _seed(world, [5, 5, 4, 2, 1, 4], date(2026, 8, 12))
+    john = world.harness.person(OFFICER_ID, language="en")
+    await john.send("/report")
+    mid, _, _ = john.live_message()
+    await john.press_data(DocxPress(start="20260101", end="20260630").pack(), mid)
+    [sent] = world.harness.sent(SendDocument)
+    document = docx.Document(io.BytesIO(sent.document.data))
+    assert document.paragraphs[0].text.startswith("Report on the collection of feedback in ")
+    assert document.paragraphs[1].text == "Reporting period: 01.01.2026–30.06.2026"
+    headings = [p.text for p in document.paragraphs if p.style and p.style.name == "Heading 1"]
+    assert headings[0] == "1. Methods and channels of feedback collection"

@@ -8,6 +8,7 @@ from datetime import date
 
 import docx
 
+from questionnaires.schema import Language
 from reports.disclosure import DisclosurePolicy
 from reports.model import Period
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
@@ -89,9 +90,11 @@ async def test_a_service_officer_gets_no_body_wide_document(world: World) -> Non
 class CountingAppendix2(Appendix2Service):
     built: int = 0
 
-    async def docx(self, period: Period, beside: Period | None = None) -> bytes:
+    async def docx(
+        self, period: Period, beside: Period | None = None, language: Language = Language.RU
+    ) -> bytes:
         self.built += 1
-        return await super().docx(period, beside)
+        return await super().docx(period, beside, language)
 
 
 async def test_two_body_wide_officers_get_one_document_built_once(world: World) -> None:

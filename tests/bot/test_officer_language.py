@@ -88,3 +88,37 @@ async def test_an_english_officer_gets_the_comment_periods_in_english(world: Wor
     await officer.send("/comments")
     assert officer.last_text() == "Comments by category: choose a period"
     assert "Last month" in officer.buttons() and "Прошлый месяц" not in officer.buttons()
+
+
+async def test_an_english_officers_export_is_an_english_workbook(world: World) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from bot.content import load_content
+    from bot.settings import ContentSettings
+
+    await _seed(world, [5, 5, 4, 2, 1, 4], date(2026, 10, 14))
+    officer = world.harness.person(OFFICER_ID, language="en")
+    await officer.send("/export")
+    await officer.click("Last month")
+    await officer.click("All services")
+    [sent] = world.harness.sent(SendDocument)
+    book = load_workbook(io.BytesIO(sent.document.data))
+    assert book.sheetnames[:5] == [
+        "Summary",
+        "Services",
+        "Channels",
+        "Life situations",
+        "Problems",
+    ]
+    header = next(book["Responses"].iter_rows(values_only=True))
+    settings = ContentSettings()
+    content = load_content(
+        settings.questionnaires_dir, settings.catalog_path, settings.campaigns_path
+    )
+    solved = next(q for q in content.questionnaires["post_service"].questions if q.id == "solved")
+    assert solved.text.en and solved.text.en in header  # the question in English
+    assert "Overall score" in header and "Service" in header
+    services = [row[0] for row in book["Services"].iter_rows(min_row=2, values_only=True)]
+    assert "Licensing of apartment building management" in " ".join(map(str, services))

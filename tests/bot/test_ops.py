@@ -147,3 +147,13 @@ async def test_report_time_is_measured(world: World) -> None:
     before = _value("otklik_report_seconds_count")
     await world.reporting.report(Period(date(2026, 11, 16), date(2026, 11, 22)), Scope())
     assert _value("otklik_report_seconds_count") == before + 1
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+async def test_help_names_every_command_of_the_citizen_menu(world: World, language: str) -> None:
+    # /whoami among them: an officer learns their id by it before being configured.
+    anna = world.harness.person(1234567, language=language)
+    await anna.send("/help")
+    text = anna.last_text()
+    for command in CITIZEN:
+        assert f"/{command} " in text, command

@@ -12,6 +12,7 @@ from aiogram.methods import AnswerCallbackQuery
 from openpyxl import load_workbook
 
 from handlers.painmap import MeasureSet, PainPress
+from questionnaires.schema import Language
 from reports.model import Period, Scope
 from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
 from services.painmap import STAFF_PROCESS, PainMapService
@@ -405,3 +406,126 @@ async def test_a_touchpoints_pain_names_its_channel_on_the_card(world: World) ->
     await officer.click("К списку")
     await officer.click("Очередь")
     assert "Точка взаимодействия: все каналы" in officer.last_text()
+
+
+# --- the sheet in either language (issue 12 item 2) -------------------------------------------
+
+
+def _fill_sheet(data: bytes, sheet: str, title: str, values: dict[str, Any]) -> bytes:
+    """Set cells of the row of `title` on `sheet` by header."""
+    book = load_workbook(io.BytesIO(data))
+    rows = book[sheet]
+    header = [cell.value for cell in rows[1]]
+    for row in rows.iter_rows(min_row=2):
+        if row[2].value == title:
+            for column, value in values.items():
+                row[header.index(column)].value = value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _rename(data: bytes, sheet: str, renames: dict[str, str]) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    for cell in book[sheet][1]:
+        if isinstance(cell.value, str) and cell.value in renames:
+            cell.value = renames[cell.value]
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_an_english_officer_exports_and_sends_back_an_english_pain_map(
+    world: World,
+) -> None:
+    from aiogram.methods import SendDocument
+
+    service = _service(world)
+    ids = await _seed(service)
+    john = world.harness.person(OFFICER_ID, language="en")
+    await john.send("/export")
+    await john.click("Last month")
+    await john.click("All services")
+    [document] = world.harness.sent(SendDocument)
+    exported = document.document.data
+    book = load_workbook(io.BytesIO(exported))
+    assert "Problems" in book.sheetnames and "Проблемы" not in book.sheetnames
+    header = next(book["Problems"].iter_rows(values_only=True))
+    assert header[5:9] == ("Measures", "Responsible", "Deadline", "Status")
+    assert header[-1] == "Key"
+    data = _fill_sheet(
+        exported,
+        "Problems",
+        "Очередь",  # the pain's title is data: as the answers named it
+        {
+            "Measures": "E-queue",
+            "Responsible": "Head of unit",
+            "Deadline": "31.03.2027",
+            "Status": "in progress",
+        },
+    )
+    _serve(world, data)
+    await john.send_document("otklik-20261001-20261031.xlsx", len(data))
+    assert john.last_text() == "Pain map accepted: 1 measures added, 0 changed, 0 unchanged."
+    [measure] = await service.store.measures([ids["Очередь"]])
+    assert (measure.text, measure.status) == ("E-queue", "in_progress")
+    # Refused cells: located as the file has them, explained in the officer's language.
+    bad = _fill_sheet(
+        data, "Problems", "Грубость", {"Measures": "Training", "Deadline": "32.01.2027"}
+    )
+    _serve(world, bad)
+    await john.send_document("otklik.xlsx", len(bad))
+    reply = john.last_text()
+    assert "Pain map not accepted" in reply
+    assert "Problems!H" in reply and "(Deadline)" in reply and "not a date" in reply
+    # The same English file from a Russian-speaking officer: the location stays the file's,
+    # the explanation is Russian.
+    anna = world.harness.person(OFFICER_ID, language="ru")
+    _serve(world, bad)
+    await anna.send_document("otklik.xlsx", len(bad))
+    assert "Problems!H" in anna.last_text() and "не дата" in anna.last_text()
+
+
+async def test_a_russian_pain_map_still_comes_back_with_english_status_words(
+    world: World,
+) -> None:
+    service = _service(world)
+    ids = await _seed(service)
+    data = _fill(
+        await _exported(world, service),
+        "Очередь",
+        ["Электронная очередь", "Начальник отдела", "31.03.2027", "done"],
+    )
+    _serve(world, data)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send_document("otklik.xlsx", len(data))
+    assert officer.last_text().startswith("Карта болей принята")
+    [measure] = await service.store.measures([ids["Очередь"]])
+    assert measure.status == "done"
+
+
+@pytest.mark.parametrize(
+    ("language", "renames", "named"),
+    [
+        # Mixed: one English header in a Russian sheet.
+        ("ru", {"Меры": "Measures"}, "«Меры»"),
+        # Unknown: a renamed key column.
+        ("en", {"Key": "Id"}, "«Key»"),
+    ],
+)
+async def test_a_mixed_or_unknown_header_is_refused_clearly(
+    world: World, language: str, renames: dict[str, str], named: str
+) -> None:
+    service = _service(world)
+    ids = await _seed(service)
+    period = Period(OCTOBER.start, OCTOBER.end)
+    exported = await world.reporting.workbook(period, Scope(), language=Language(language))
+    sheet = "Problems" if language == "en" else "Проблемы"
+    data = _rename(exported, sheet, renames)
+    _serve(world, data)
+    officer = world.harness.person(OFFICER_ID, language=language)
+    await officer.send_document("otklik.xlsx", len(data))
+    reply = officer.last_text()
+    assert sheet in reply and named in reply
+    assert await service.store.measures(list(ids.values())) == []
+    assert await world.rows("appeals") == []  # not taken for an appeals register either

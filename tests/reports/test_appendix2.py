@@ -14,7 +14,6 @@ from docx.text.paragraph import Paragraph as WordParagraph
 from questionnaires.catalog import ServiceGroup
 from reports.appeals import monitoring_of
 from reports.appendix2 import (
-    PAIN_COLUMNS,
     Appendix2Data,
     Chart,
     DepartmentResult,
@@ -22,6 +21,7 @@ from reports.appendix2 import (
     Section,
     StaffWindowResult,
     build_document,
+    pain_columns,
     pains_of,
 )
 from reports.charts import distribution_png
@@ -392,7 +392,7 @@ def test_pain_map_has_the_columns_of_appendix_1_and_the_measures() -> None:
     )
     document = _open(render_docx(build_document(_data(pains=pains))))
     table = cells(tables(document)["Карта болей"])
-    assert tuple(table[0]) == PAIN_COLUMNS
+    assert tuple(table[0]) == pain_columns()
     assert table[1] == ["1", "Лицензирование", "Очередь", "25,0%", "0,64", "", "", "", ""]
     assert table[2] == [
         "2",

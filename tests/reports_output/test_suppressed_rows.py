@@ -7,6 +7,7 @@ import io
 
 from openpyxl import load_workbook
 
+from questionnaires.schema import Language
 from reports.model import DropOff, ProblemRow, QuitPoint
 from reports.telegram import render_report_text
 from reports.workbook import build_workbook
@@ -48,10 +49,15 @@ def test_suppressed_problem_is_not_in_the_pain_map_and_quit_point_shows_no_numbe
 
 
 def test_response_columns_get_readable_headings() -> None:
-    rows = [{"no": 1, "date": "2026-11-20", "overall": 4, "solved": "Да"}]
+    rows = [{"no": 1, "date": "2026-11-20", "overall": 4, "solved": "Да", "other": 1}]
     data = build_workbook(
         full_report(), rows, headings={"no": "№", "date": "Дата", "solved": "Вопрос решён?"}
     )
     sheet = load_workbook(io.BytesIO(data))["Ответы"]
     header = next(sheet.iter_rows(values_only=True))
-    assert header == ("№", "Дата", "overall", "Вопрос решён?")
+    # The fixed columns are named by the workbook (in its language) unless the caller names
+    # them; a column nobody names keeps its key.
+    assert header == ("№", "Дата", "Общая оценка", "Вопрос решён?", "other")
+    english = build_workbook(full_report(), rows, language=Language.EN)
+    header = next(load_workbook(io.BytesIO(english))["Responses"].iter_rows(values_only=True))
+    assert header == ("No.", "Month", "Overall score", "solved", "other")

@@ -11,7 +11,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.model import Dimension, Scope, Score, TrendPoint
-from reports.workbook import PAIN_MAP_COLUMNS, build_workbook
+from reports.painmap_sheet import pain_map_columns
+from reports.workbook import build_workbook
 from tests.reports_output.factories import empty_report, full_report, group, hidden, score
 
 RESPONSES = [
@@ -160,7 +161,7 @@ def test_pain_map_has_the_appendix_columns_with_blanks_for_the_officer(book: Wor
         "Ответственный",
         "Срок",
     ]
-    assert tuple(rows[0]) == PAIN_MAP_COLUMNS
+    assert tuple(rows[0]) == pain_map_columns()
     first = rows[1]
     assert first[:5] == [1, "Все услуги", "Долгое ожидание", pytest.approx(0.2), "средний"]
     assert first[5:9] == [None, None, None, None]  # Меры, Ответственный, Срок, Статус

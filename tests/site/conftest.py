@@ -29,6 +29,8 @@ __all__ = ["database", "engine", "sessions"]
 TODAY = date(2026, 11, 30)
 CITIZEN_COMMENT = "Очень долго ждала в очереди у окна 3"
 STAFF_COMMENT = "Начальник отдела кадров грубит сотрудникам"
+#: BODY__NAME: a setting in one language, so the English pages show it as it is.
+BODY_NAME = "Министерство строительства и ЖКХ"
 
 
 @pytest.fixture(scope="session")
@@ -193,7 +195,7 @@ def make_publication(
         windows=windows,
         measures=measures,
         questionnaires=content.questionnaires,
-        body_name="Министерство строительства и ЖКХ",
+        body_name=BODY_NAME,
         today=lambda: today,
         url="https://example.gov.ru/otklik/",
     )
