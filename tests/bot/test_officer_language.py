@@ -105,11 +105,12 @@ async def test_an_english_officers_export_is_an_english_workbook(world: World) -
     await officer.click("All services")
     [sent] = world.harness.sent(SendDocument)
     book = load_workbook(io.BytesIO(sent.document.data))
-    assert book.sheetnames[:5] == [
+    assert book.sheetnames[:6] == [
         "Summary",
         "Services",
         "Channels",
         "Life situations",
+        "Messengers",
         "Problems",
     ]
     header = next(book["Responses"].iter_rows(values_only=True))

@@ -208,11 +208,12 @@ def test_an_english_workbook_has_no_russian_word_of_its_own(
 
 def test_the_english_workbook_names_its_sheets_and_labels_in_english() -> None:
     book = load_workbook(io.BytesIO(_report_workbook(Language.EN)))
-    assert book.sheetnames[:5] == [
+    assert book.sheetnames[:6] == [
         "Summary",
         "Services",
         "Channels",
         "Life situations",
+        "Messengers",
         "Problems",
     ]
     assert {"Parameters", "Key drivers", "Trend", "Responses", "Comments"} <= set(book.sheetnames)
@@ -231,4 +232,11 @@ def test_the_english_workbook_names_its_sheets_and_labels_in_english() -> None:
 def test_the_report_workbook_is_russian_by_default() -> None:
     report = english_report()
     book = load_workbook(io.BytesIO(build_workbook(report, [])))
-    assert book.sheetnames[:5] == ["Сводка", "Услуги", "Каналы", "Жизненные ситуации", "Проблемы"]
+    assert book.sheetnames[:6] == [
+        "Сводка",
+        "Услуги",
+        "Каналы",
+        "Жизненные ситуации",
+        "Мессенджеры",
+        "Проблемы",
+    ]

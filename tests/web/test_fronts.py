@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from questionnaires.engine import Choose, Rate
 from questionnaires.fronts import Front
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.export import report_json
 from reports.model import Dimension, Scope
@@ -99,7 +100,10 @@ async def test_issue13_telegram_max_and_web_responses_land_in_one_report_by_mess
     assert by_front["telegram"]["n"] == 6
     assert by_front["max"] == {"suppressed": True} and by_front["web"] == {"suppressed": True}
     book = load_workbook(io.BytesIO(workbook), read_only=True)
-    sheet = [list(row) for row in book[SHEETS[Dimension.FRONT]].iter_rows(values_only=True)]
+    sheet = [
+        list(row)
+        for row in book[tr(Language.RU, SHEETS[Dimension.FRONT])].iter_rows(values_only=True)
+    ]
     cells = {row[0]: row[1] for row in sheet[1:]}
     assert cells["Telegram"] == 6
     assert all(isinstance(cells[name], str) for name in ("MAX", "Веб-форма"))  # hidden
