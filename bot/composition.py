@@ -40,6 +40,7 @@ from services.windows import CampaignPolicy, WindowService
 from storage.activity import ActivityCounter
 from storage.announcements import AnnouncementStore
 from storage.appeals import AppealStore
+from storage.campaigns import ParticipationClaims
 from storage.database import Sessions
 from storage.deliveries import DeliveryStore
 from storage.open_answers import OpenAnswerStore
@@ -130,6 +131,7 @@ def build_services(
     calendar: WorkingDays | None = None,
     broadcast_limits: BroadcastLimits | None = None,
     rating_guard: AsyncRatingGuard | None = None,
+    participation_claims: ParticipationClaims | None = None,
 ) -> Services:
     """Wire every service (no I/O: the database is migrated and the catalog synced before).
 
@@ -139,7 +141,9 @@ def build_services(
     only reads). ``triggers``: the §3.3 rules, loaded and checked by the caller (default:
     none). ``pepper`` keys poll participation and staff members; a process that makes no key
     passes none. ``rating_guard``: the ballot-stuffing guard shared by several processes
-    (Redis; default: in this process's memory).
+    (Redis; default: in this process's memory). ``participation_claims``: poll participation
+    claimed at completion across processes (Redis; default: this process's memory and the
+    database's batches).
     """
     report_sessions = report_sessions or sessions
     outbox = outbox or SendsNothing()
@@ -210,6 +214,7 @@ def build_services(
             min_comment_group_staff=disclosure.comment_threshold("internal"),
         ),
         activity=activity,
+        participation_claims=participation_claims,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),

@@ -46,6 +46,7 @@ from services.rating_guard import SharedRatingGuard
 from services.reporting import ReportingService
 from storage.database import create_session_factory
 from storage.leases import create_election
+from storage.participation_redis import RedisParticipationClaims
 from storage.rating_redis import RedisRatingCounters
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,14 @@ def shared_rating_guard(
     return SharedRatingGuard(
         settings.privacy.ratings_per_service_per_day, RedisRatingCounters(storage.redis), pepper
     )
+
+
+def shared_participation(storage: BaseStorage) -> RedisParticipationClaims | None:
+    """With Redis, poll participation claimed there at completion (one answer per person and
+    window across processes), on the FSM's pool; None: memory and the database's batches."""
+    if not isinstance(storage, RedisStorage):
+        return None
+    return RedisParticipationClaims(storage.redis)
 
 
 def shared_isolation(storage: BaseStorage) -> BaseEventIsolation | None:

@@ -48,6 +48,7 @@ from scheduler.calendar import ProductionCalendar, load_calendar
 from services.broadcast import Broadcaster, BroadcastLimits, SendPort
 from services.enrolment import Enrolment
 from services.windows import CampaignPolicy, WindowService
+from storage.campaigns import ParticipationClaims
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import OptIn
@@ -189,6 +190,7 @@ def build_world(
     *,
     start: datetime,
     policy: CampaignPolicy | None = None,
+    claims: ParticipationClaims | None = None,
 ) -> CampaignWorld:
     clock = [start]
     sent: list[tuple[int, str]] = []
@@ -237,6 +239,7 @@ def build_world(
         bot_username=BOT_USERNAME,
         policy=policy,
         enrolment=enrolment,
+        participation_claims=claims,
     )
     return CampaignWorld(engine, sessions, service, clock, sent, results, blocked)
 
