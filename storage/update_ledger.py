@@ -138,7 +138,7 @@ class RedisUpdateLedger:
     async def renew(self, update_id: int) -> None:
         mine = self._held.get(update_id)
         if mine is not None:
-            await self._redis.eval(  # type: ignore[misc]
+            await self._redis.eval(
                 _RENEW, 1, self._name(update_id), mine, int(self._claim_ttl.total_seconds() * 1000)
             )
 
