@@ -45,6 +45,7 @@ from services import metrics
 from services.rating_guard import SharedRatingGuard
 from services.reporting import ReportingService
 from storage.database import create_session_factory
+from storage.fsm_redis import RenewedLockIsolation
 from storage.leases import create_election
 from storage.participation_redis import RedisParticipationClaims
 from storage.rating_redis import RedisRatingCounters
@@ -124,10 +125,11 @@ def shared_participation(storage: BaseStorage) -> RedisParticipationClaims | Non
 
 def shared_isolation(storage: BaseStorage) -> BaseEventIsolation | None:
     """With Redis, one update per person at a time across every process (a lock in Redis,
-    named by the same keyed hash as the state); None: the dispatcher's in-process lock."""
+    named by the same keyed hash as the state, renewed while held so a killed worker frees it
+    within seconds); None: the dispatcher's in-process lock."""
     if not isinstance(storage, RedisStorage):
         return None
-    return storage.create_isolation()
+    return RenewedLockIsolation(storage.redis, storage.key_builder)
 
 
 # --- the scheduler leader ------------------------------------------------------------------

@@ -1,0 +1,404 @@
+"""Three real `otklik run` workers in webhook mode on PostgreSQL and Redis (issue 14, "done
+when"): the test plays Telegram for 40 citizens, kills one worker with SIGKILL while they
+answer, then the scheduler leader too, and checks that nothing was lost or done twice.
+
+Each worker serves its own port; the test's feeder plays Telegram behind a load balancer:
+every update goes to the next worker in turn, up to 40 requests at once, with the secret
+header, and is delivered again (to the next worker) until a 200 comes back, as Telegram does.
+A worker that was killed refuses connections: its updates go to the others, and an update it
+was handling is free again once its claim in Redis runs out (15 s, storage/update_ledger.py).
+
+The digest is arranged to fall due (a crontab naming one minute) half a second after the leader
+is killed: the process elected next sends it, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.database import create_engine
+from storage.leases import advisory_key
+from storage.migrate import run_upgrade
+from tests.botapi.emulator import BotApiEmulator, EmulatedUser
+from tests.e2e.conftest import READY_TIMEOUT_S, BotLauncher, BotProcess
+from tests.e2e.test_webhook import HEADER, REDIS, SECRET, THANKS_RU, free_port
+from tests.storage.conftest import _admin_engine, pg_url
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+
+WORKERS: Final = 3
+CITIZENS: Final = 40
+#: Telegram's default max_connections for a webhook.
+AT_ONCE: Final = 40
+ZONE_NAME: Final = "Europe/Moscow"
+#: A step may wait for a killed worker's claim to run out (15 s) and a redelivery.
+STEP_S: Final = 45.0
+#: A worker importing aiogram, SQLAlchemy and matplotlib on a loaded two-core machine.
+START_S: Final = 150.0
+#: Beyond the other workers' start (timed on the first one): the citizens' dialogs under way.
+LOAD_S: Final = 15.0
+BUDGET_S: Final = 420.0
+DIGEST_RU: Final = "Сводка за месяц"
+#: Fresh per run: Redis is shared by runs, and update ids restart at 1 in each.
+BOT_ID = random.randrange(10**8, 10**9)
+OFFICER = random.randrange(10**9, 2 * 10**9)
+
+
+@pytest.fixture(autouse=True)
+def e2e_budget() -> Iterator[None]:
+    """This test waits for a whole minute of the clock (the digest): a budget of its own."""
+    started = time.monotonic()
+    yield
+    elapsed = time.monotonic() - started
+    assert elapsed < BUDGET_S, f"e2e test took {elapsed:.1f}s, budget {BUDGET_S}s"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(token=f"{BOT_ID}:E2E-WORKERS-TOKEN") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database, migrated once before any worker starts (as compose's
+    `migrate` step does), installed long ago so that last month's digest is due."""
+    admin = await _admin_engine()
+    name = f"otklik_w_{uuid.uuid4().hex[:16]}"
+    autocommit = admin.execution_options(isolation_level="AUTOCOMMIT")
+    async with autocommit.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(pg_url()).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: run_upgrade(sync, "head"))
+            await connection.execute(
+                text("INSERT INTO installation (id, installed_on) VALUES (1, '2020-01-01')")
+            )
+        yield url
+    finally:
+        await engine.dispose()
+        async with autocommit.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@dataclass
+class Worker:
+    process: BotProcess
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/telegram/updates-e2e"
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+
+@dataclass
+class Balancer:
+    """Telegram and a load balancer: each update to the next worker in turn, again until 200."""
+
+    api: BotApiEmulator
+    http: aiohttp.ClientSession
+    workers: list[Worker]
+    statuses: Counter[int | str] = field(default_factory=Counter)
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    posted: int = 0
+    closing: bool = False
+
+    async def deliver(self, update: dict[str, Any]) -> None:
+        deadline = time.monotonic() + 2 * STEP_S
+        while time.monotonic() < deadline:
+            worker = self.workers[self.posted % len(self.workers)]
+            self.posted += 1
+            try:
+                async with self.http.post(
+                    worker.url, json=update, headers={HEADER: SECRET}
+                ) as response:
+                    status: int | str = response.status
+            except (aiohttp.ClientError, OSError):
+                status = "refused"  # a dead worker: Telegram tries again
+            self.statuses[status] += 1
+            if status == 200:
+                self.delivered.append(update)
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"update {update['update_id']} never acknowledged")
+
+    async def run(self) -> None:
+        slots = asyncio.Semaphore(AT_ONCE)
+        running: set[asyncio.Task[None]] = set()
+
+        async def one(update: dict[str, Any]) -> None:
+            async with slots:
+                await self.deliver(update)
+
+        while True:
+            updates = self.api.take_updates()
+            if not updates and self.closing and not running:
+                return
+            for update in updates:
+                task = asyncio.create_task(one(update))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            await asyncio.sleep(0.01)
+
+
+@dataclass
+class LeaderWatch:
+    """Samples, every 0.2 s, how many live workers report leading (the metrics gauge) and how
+    many sessions hold the scheduler's advisory lock."""
+
+    http: aiohttp.ClientSession
+    workers: list[Worker]
+    engine: AsyncEngine
+    by_gauge: list[tuple[float, int]] = field(default_factory=list)
+    by_lock: list[int] = field(default_factory=list)
+
+    async def leaders(self) -> list[Worker]:
+        leading = []
+        for worker in [w for w in self.workers if w.alive]:
+            with contextlib.suppress(aiohttp.ClientError, OSError):
+                async with self.http.get(f"http://127.0.0.1:{worker.port}/metrics") as response:
+                    body = await response.text()
+                if "\notklik_scheduler_leader 1.0" in body:
+                    leading.append(worker)
+        return leading
+
+    async def run(self) -> None:
+        key = advisory_key("scheduler")
+        high, low = (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+        query = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid::bigint = :high AND objid::bigint = :low"
+        )
+        while True:
+            self.by_gauge.append((time.monotonic(), len(await self.leaders())))
+            async with self.engine.connect() as connection:
+                self.by_lock.append(
+                    int(await connection.scalar(query, {"high": high, "low": low}))
+                )
+            await asyncio.sleep(0.2)
+
+    async def wait_for_one(self) -> Worker:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            leaders = await self.leaders()
+            if len(leaders) == 1:
+                return leaders[0]
+            await asyncio.sleep(0.1)
+        raise AssertionError("no scheduler leader elected")
+
+
+async def start_worker(launcher: BotLauncher, db_url: str, cron: str) -> Worker:
+    """A worker on its own port; returns once it set its webhook (it serves from then on)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/updates-e2e"
+    env = launcher.env(
+        DB__URL=db_url,
+        FSM__REDIS_URL=REDIS,
+        BOT__WEBHOOK_URL=url,
+        BOT__WEBHOOK_SECRET=SECRET,
+        BOT__OFFICER_IDS=str(OFFICER),
+        BODY__TIMEZONE=ZONE_NAME,
+        REPORTS__DIGEST_CRON=cron,
+        WEB__ENABLED="true",
+        WEB__PORT=str(port),
+        METRICS__ON_WEB="true",
+    )
+    worker = Worker(await launcher.spawn(env), port)
+    return worker
+
+
+async def until_serving(launcher: BotLauncher, *workers: Worker) -> None:
+    deadline = time.monotonic() + START_S
+    for worker in workers:
+        while not launcher.api.calls("setWebhook", url=worker.url):
+            if not worker.alive or time.monotonic() > deadline:
+                pytest.fail(f"worker did not set its webhook:\n{worker.process.log_text()}")
+            await asyncio.sleep(0.1)
+
+
+async def wait_for(user: EmulatedUser, fragment: str) -> None:
+    deadline = time.monotonic() + STEP_S
+    while True:
+        message = await user.last_bot_message(timeout=STEP_S)
+        if fragment in (message.text or ""):
+            return
+        assert time.monotonic() < deadline, f"no {fragment!r}; last: {message.text!r}"
+        await asyncio.sleep(0.05)
+
+
+async def wait_for_button(user: EmulatedUser, label: str) -> None:
+    deadline = time.monotonic() + STEP_S
+    while True:
+        message = await user.last_bot_message(timeout=STEP_S)
+        if label in [button["text"] for button in message.buttons]:
+            return
+        assert time.monotonic() < deadline, f"no button {label!r}"
+        await asyncio.sleep(0.05)
+
+
+async def press(user: EmulatedUser, button: str, then: str) -> None:
+    await user.click(button, timeout=STEP_S)
+    await wait_for(user, then)
+
+
+async def dialog(citizen: EmulatedUser) -> None:
+    """The post-service rating to its end: seven updates, five of them button presses."""
+    await asyncio.sleep(random.uniform(0, 3))  # people do not all start at the same instant
+    await citizen.send_text("/start licensing_office")
+    await wait_for(citizen, "Вопрос 1 из")
+    await press(citizen, "3", "Ваш вопрос решён?")
+    await press(citizen, "Нет", "Что помешало?")
+    await citizen.click("Долго ждать результата", timeout=STEP_S)
+    await wait_for_button(citizen, "☑️ Долго ждать результата")
+    await press(citizen, "Готово", "Сколько раз вы обращались")
+    await press(citizen, "2", "Что пошло не так?")
+    await citizen.send_text("Долго ждала")
+    await wait_for(citizen, THANKS_RU)
+
+
+def digest_cron(not_before: datetime) -> tuple[str, datetime]:
+    """A crontab firing once, at the first whole minute from `not_before`, and that moment."""
+    zone = ZoneInfo(ZONE_NAME)
+    due = (not_before + timedelta(seconds=59)).replace(second=0, microsecond=0)
+    local = due.astimezone(zone)
+    return f"{local.minute} {local.hour} {local.day} {local.month} *", due
+
+
+async def until(moment: datetime) -> None:
+    await asyncio.sleep(max((moment - datetime.now(UTC)).total_seconds(), 0.0))
+
+
+async def test_three_workers_lose_nothing_when_one_and_then_the_leader_are_killed(
+    api: BotApiEmulator, launcher: BotLauncher, pg_database: str
+) -> None:
+    # The first worker becomes the scheduler leader. The digest's minute is chosen once its
+    # start time is known, so that the others are serving and the dialogs under way by then;
+    # the first leader is killed before that minute (and its own crontab names no minute in
+    # range): only a leader elected after the kill can send the digest.
+    spawned = time.monotonic()
+    half_a_year = datetime.now(UTC) + timedelta(days=180)  # out of the deliveries' look-back
+    never = f"0 0 {half_a_year.day} {half_a_year.month} *"
+    first_leader = await start_worker(launcher, pg_database, never)
+    await until_serving(launcher, first_leader)
+    started_in = time.monotonic() - spawned
+    cron, due = digest_cron(datetime.now(UTC) + timedelta(seconds=1.5 * started_in + LOAD_S))
+    others = [await start_worker(launcher, pg_database, cron) for _ in range(WORKERS - 1)]
+    await until_serving(launcher, *others)
+    workers = [first_leader, *others]
+    citizens = [
+        api.user(OFFICER + 1 + i, f"Гражданин {i}", language_code="ru") for i in range(CITIZENS)
+    ]
+    watch_engine = create_engine(pg_database)
+    async with aiohttp.ClientSession() as http:
+        balancer = Balancer(api, http, workers)
+        watch = LeaderWatch(http, workers, watch_engine)
+        assert await watch.wait_for_one() is first_leader
+        feeding = asyncio.create_task(balancer.run())
+        watching = asyncio.create_task(watch.run())
+        try:
+            dialogs = asyncio.gather(*(dialog(citizen) for citizen in citizens))
+            # Mid-load: a worker that does not lead is killed once a third of the updates of
+            # all dialogs were acknowledged (or shortly before the digest, if load is slow).
+            victim = others[0]
+            while True:
+                if (
+                    len(balancer.delivered) >= CITIZENS * 7 // 3
+                    or dialogs.done()
+                    or datetime.now(UTC) >= due - timedelta(seconds=8)
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            await victim.process.kill()
+            killed_mid_load = not dialogs.done()
+            # The leader dies half a second before the digest falls due (mid-load if the
+            # dialogs still run): only a leader elected after it can send the digest.
+            await until(due - timedelta(seconds=0.5))
+            assert [w for w in await watch.leaders()] == [first_leader]
+            await first_leader.process.kill()
+            async with asyncio.timeout(3 * STEP_S):
+                await dialogs
+            survivor = next(w for w in workers if w.alive)
+            deadline = time.monotonic() + 2 * STEP_S  # elected within the lease's renewal
+            while not any(DIGEST_RU in (m.text or "") for m in api.history(OFFICER)):
+                assert time.monotonic() < deadline, "no digest after the leader was killed"
+                await asyncio.sleep(0.2)
+            assert await watch.leaders() == [survivor]
+            await asyncio.sleep(2)  # anything sent twice would come now
+        finally:
+            balancer.closing = True
+            await feeding
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            await watch_engine.dispose()
+
+    assert killed_mid_load
+    # Exactly one leader at any moment: never two by their gauges, nor two lock holders.
+    assert max(count for _, count in watch.by_gauge) == 1
+    assert max(watch.by_lock) == 1 and watch.by_lock[-1] == 1
+    # The digest once, by the new leader (the old one was dead before it fell due).
+    digests = [m for m in api.history(OFFICER) if DIGEST_RU in (m.text or "")]
+    assert len(digests) == 1
+    officer_calls = [c for c in api.calls() if c.params.get("chat_id") == OFFICER]
+    parts = Counter(
+        (c.method, str(c.params.get("text") or c.params.get("caption") or ""))
+        for c in officer_calls
+    )
+    assert parts and max(parts.values()) == 1, parts
+    # Every dialog completed once: one response each, one thanks each.
+    assert await count_responses(pg_database) == CITIZENS
+    for citizen in citizens:
+        thanks = [m for m in api.history(citizen.id) if THANKS_RU in (m.text or "")]
+        assert len(thanks) == 1, citizen.id
+    # Every update handled once: each press answered once, and every citizen's chat got the
+    # same replies (a duplicate would make one differ).
+    presses = [u["callback_query"]["id"] for u in balancer.delivered if "callback_query" in u]
+    answered = Counter(c.params["callback_query_id"] for c in api.calls("answerCallbackQuery"))
+    assert len(presses) == 5 * CITIZENS and all(answered[p] == 1 for p in presses), answered
+    per_citizen = [
+        Counter(c.method for c in api.calls() if c.params.get("chat_id") == citizen.id)
+        for citizen in citizens
+    ]
+    assert all(replies == per_citizen[0] for replies in per_citizen), per_citizen
+    assert len({u["update_id"] for u in balancer.delivered}) == len(balancer.delivered)
+    # No 409 anywhere (nobody polls beside the webhook), and the killed workers' updates were
+    # delivered again: refused connections, then 200 from the others.
+    assert not any(call.status == 409 for call in api.requests)
+    assert api.calls("getUpdates") == []
+    assert balancer.statuses["refused"] > 0
+    for worker in workers:
+        assert "Traceback" not in worker.process.log_text()
+    assert await survivor.process.stop() == 0
+
+
+async def count_responses(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(text("SELECT count(*) FROM responses")) or 0)
+    finally:
+        await engine.dispose()
