@@ -393,22 +393,26 @@ async def test_three_workers_lose_nothing_when_one_and_then_the_leader_are_kille
         thanks = [m for m in api.history(citizen.id) if THANKS_RU in (m.text or "")]
         assert len(thanks) == 1, citizen.id
     # Every update handled once: each press answered once (a repeat of a press cut off by a
-    # kill mid-handling may try again, and Telegram refuses a second answer), and the chats of
-    # every citizen none of whose updates was cut off got the same replies (a duplicate would
-    # make one differ).
+    # kill mid-handling may try again, and Telegram refuses a second answer), and no reply
+    # repeated in the chat of a citizen none of whose updates was cut off by a kill.
     presses = [u["callback_query"]["id"] for u in balancer.delivered if "callback_query" in u]
     answered = Counter(
         c.params["callback_query_id"] for c in api.calls("answerCallbackQuery") if c.ok
     )
     assert len(presses) >= 5 * CITIZENS and all(answered[p] == 1 for p in presses), answered
     touched = {sender_of(u) for u in balancer.delivered if u["update_id"] in cut}
-    per_citizen = [
-        Counter(c.method for c in api.calls() if c.params.get("chat_id") == citizen.id)
-        for citizen in citizens
-        if citizen.id not in touched
-    ]
-    assert len(per_citizen) >= CITIZENS - len(cut)
-    assert all(replies == per_citizen[0] for replies in per_citizen), per_citizen
+    assert len(touched) <= len(cut)
+    for citizen in citizens:
+        if citizen.id in touched:
+            continue
+        # A reply sent twice for one update would repeat its text in the chat. (A failed edit
+        # is replaced by a new message, so counting messages alone would not tell.)
+        sent = Counter(
+            str(call.params.get("text"))
+            for call in api.calls("sendMessage")
+            if call.params.get("chat_id") == citizen.id
+        )
+        assert max(sent.values()) == 1, sent
     assert len({u["update_id"] for u in balancer.delivered}) == len(balancer.delivered)
     # No 409 anywhere (nobody polls beside the webhook), and the killed workers' updates were
     # delivered again: refused connections, then 200 from the others.
