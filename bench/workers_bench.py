@@ -137,7 +137,7 @@ async def fresh_database(backend: str, pg_url: str, folder: Path) -> AsyncIterat
 
 
 async def _migrate(url: str) -> None:
-    engine = create_engine(url)
+    engine = create_engine(url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(lambda sync: run_upgrade(sync, "head"))
