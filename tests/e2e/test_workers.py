@@ -125,12 +125,14 @@ class Balancer:
     delivered: list[dict[str, Any]] = field(default_factory=list)
     posted: int = 0
     closing: bool = False
+    stopped: bool = False
+    abandoned: list[dict[str, Any]] = field(default_factory=list)
     #: Update ids posted to each worker (by port) and not answered yet.
     in_flight: dict[int, set[int]] = field(default_factory=dict)
 
     async def deliver(self, update: dict[str, Any]) -> None:
-        deadline = time.monotonic() + 2 * STEP_S
-        while time.monotonic() < deadline:
+        # Telegram keeps trying for a day; here until the test ends.
+        while not (self.closing and self.stopped):
             worker = self.workers[self.posted % len(self.workers)]
             self.posted += 1
             waiting = self.in_flight.setdefault(worker.port, set())
@@ -149,7 +151,7 @@ class Balancer:
                 self.delivered.append(update)
                 return
             await asyncio.sleep(0.2)
-        raise AssertionError(f"update {update['update_id']} never acknowledged")
+        self.abandoned.append(update)
 
     async def run(self) -> None:
         slots = asyncio.Semaphore(AT_ONCE)
@@ -276,8 +278,8 @@ async def dialog(citizen: EmulatedUser) -> bool:
     acted: tuple[int, str, tuple[str, ...]] | None = None
     acted_at = time.monotonic()
     while True:
-        assert time.monotonic() < deadline, f"citizen {citizen.id} stuck on {acted}"
         message = await citizen.last_bot_message(timeout=STEP_S)
+        assert time.monotonic() < deadline, f"{citizen.id} stuck on {message.text!r}, {acted}"
         shown = message.text or ""
         if THANKS_RU in shown:
             return True
@@ -384,7 +386,7 @@ async def test_three_workers_lose_nothing_when_one_and_then_the_leader_are_kille
             assert await watch.leaders() == [survivor]
             await asyncio.sleep(2)  # anything sent twice would come now
         finally:
-            balancer.closing = True
+            balancer.closing = balancer.stopped = True
             await feeding
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -392,6 +394,7 @@ async def test_three_workers_lose_nothing_when_one_and_then_the_leader_are_kille
             await watch_engine.dispose()
 
     assert killed_mid_load
+    assert balancer.abandoned == []  # every update was acknowledged in the end
     # Exactly one leader at any moment: never two by their gauges, nor two lock holders.
     assert max(count for _, count in watch.by_gauge) == 1
     assert max(watch.by_lock) == 1 and watch.by_lock[-1] == 1
