@@ -30,6 +30,7 @@ from bot.operations import (
     lead_scheduler,
     poll,
     shared_isolation,
+    shared_participation,
     shared_rating_guard,
 )
 from bot.outbox import BotOutbox
@@ -166,6 +167,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         pepper=pepper,
         bot_username=bot_username,
         rating_guard=shared_rating_guard(storage, settings, pepper),
+        participation_claims=shared_participation(storage),
     )
     dispatcher = create_dispatcher(
         storage=storage,

@@ -40,6 +40,7 @@ from services.windows import CampaignPolicy, WindowService
 from storage.activity import ActivityCounter
 from storage.announcements import AnnouncementStore
 from storage.appeals import AppealStore
+from storage.campaigns import ParticipationClaims
 from storage.database import Sessions
 from storage.deliveries import DeliveryStore
 from storage.open_answers import OpenAnswerStore
@@ -131,6 +132,7 @@ def build_services(
     calendar: WorkingDays | None = None,
     broadcast_limits: BroadcastLimits | None = None,
     rating_guard: AsyncRatingGuard | None = None,
+    participation_claims: ParticipationClaims | None = None,
 ) -> Services:
     """Wire every service (no I/O: the database is migrated and the catalog synced before).
 
@@ -142,7 +144,9 @@ def build_services(
     ``triggers``: the §3.3 rules, loaded and checked by the caller (default:
     none). ``pepper`` keys poll participation and staff members; a process that makes no key
     passes none. ``rating_guard``: the ballot-stuffing guard shared by several processes
-    (Redis; default: in this process's memory).
+    (Redis; default: in this process's memory). ``participation_claims``: poll participation
+    claimed at completion across processes (Redis; default: this process's memory and the
+    database's batches).
     """
     report_sessions = report_sessions or sessions
     if news_send is None:
@@ -218,6 +222,7 @@ def build_services(
         activity=activity,
         news_send=news_send,
         site_url=settings.publish.url,
+        participation_claims=participation_claims,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),

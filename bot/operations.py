@@ -45,7 +45,9 @@ from services import metrics
 from services.rating_guard import SharedRatingGuard
 from services.reporting import ReportingService
 from storage.database import create_session_factory
+from storage.fsm_redis import RenewedLockIsolation
 from storage.leases import create_election
+from storage.participation_redis import RedisParticipationClaims
 from storage.rating_redis import RedisRatingCounters
 
 logger = logging.getLogger(__name__)
@@ -113,12 +115,21 @@ def shared_rating_guard(
     )
 
 
-def shared_isolation(storage: BaseStorage) -> BaseEventIsolation | None:
-    """With Redis, one update per person at a time across every process (a lock in Redis,
-    named by the same keyed hash as the state); None: the dispatcher's in-process lock."""
+def shared_participation(storage: BaseStorage) -> RedisParticipationClaims | None:
+    """With Redis, poll participation claimed there at completion (one answer per person and
+    window across processes), on the FSM's pool; None: memory and the database's batches."""
     if not isinstance(storage, RedisStorage):
         return None
-    return storage.create_isolation()
+    return RedisParticipationClaims(storage.redis)
+
+
+def shared_isolation(storage: BaseStorage) -> BaseEventIsolation | None:
+    """With Redis, one update per person at a time across every process (a lock in Redis,
+    named by the same keyed hash as the state, renewed while held so a killed worker frees it
+    within seconds); None: the dispatcher's in-process lock."""
+    if not isinstance(storage, RedisStorage):
+        return None
+    return RenewedLockIsolation(storage.redis, storage.key_builder)
 
 
 # --- the scheduler leader ------------------------------------------------------------------

@@ -39,7 +39,13 @@ from aiogram.methods import TelegramMethod
 from aiohttp import web
 
 from bot.settings import Settings, ensure_pepper
-from storage.update_ledger import Claim, MemoryUpdateLedger, RedisUpdateLedger, UpdateLedger
+from storage.update_ledger import (
+    CLAIM_TTL,
+    Claim,
+    MemoryUpdateLedger,
+    RedisUpdateLedger,
+    UpdateLedger,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +86,7 @@ class WebhookReceiver:
         secret: str,
         ledger: UpdateLedger,
         ack_seconds: float = 2.0,
+        renew_every: float = CLAIM_TTL.total_seconds() / 3,
         **data: Any,
     ) -> None:
         self._bot = bot
@@ -87,6 +94,7 @@ class WebhookReceiver:
         self._secret = secret.encode()
         self._ledger = ledger
         self._ack_seconds = ack_seconds
+        self._renew_every = renew_every
         self._data = data
         self._running: set[asyncio.Task[bool]] = set()
 
@@ -123,8 +131,19 @@ class WebhookReceiver:
                 return _try_later()
         return web.json_response({})
 
+    async def _keep_claim(self, update_id: int) -> None:
+        """Renew the update's claim while it is handled: a worker killed meanwhile lets it go
+        within the claim's time to live, and the redelivery is handled by another."""
+        while True:
+            await asyncio.sleep(self._renew_every)
+            try:
+                await self._ledger.renew(update_id)
+            except Exception as error:
+                logger.warning("Update %s claim not renewed: %s", update_id, type(error).__name__)
+
     async def _handle(self, update_id: int, update: dict[str, Any]) -> bool:
         """Feed the update; True once handled, False when it is left for a redelivery."""
+        keeper = asyncio.get_running_loop().create_task(self._keep_claim(update_id))
         try:
             result = await self._dispatcher.feed_raw_update(self._bot, update, **self._data)
             if isinstance(result, TelegramMethod):
@@ -136,6 +155,8 @@ class WebhookReceiver:
             with contextlib.suppress(Exception):
                 await self._ledger.release(update_id)
             return False
+        finally:
+            keeper.cancel()
         try:
             await self._ledger.finish(update_id)
         except Exception as error:

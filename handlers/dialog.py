@@ -207,7 +207,9 @@ async def _show_pressed(
     """Answer the press and draw its step on the pressed message (the live step: nonce and
     turn matched, or a repeated press makes it the live one)."""
     if isinstance(step, Stale):
-        await query.answer(tr(language, "bot.stale_button"), show_alert=True)
+        # A repeat of a press handled before (a redelivery after a worker died) fails to
+        # answer again: that loses nothing.
+        await _answer(query, tr(language, "bot.stale_button"), alert=True)
         return
     if isinstance(step, Question) and step.rejection is not None:
         rejection = step.rejection

@@ -54,7 +54,14 @@ from services.broadcast_errors import BroadcastAlreadyRunningError
 from services.enrolment import Enrolment
 from services.feedback import keyed_digest, utc_now
 from storage.activity import ActivityCounter
-from storage.campaigns import CampaignStore, PublicationRow, Tally, WindowRow, window_scope
+from storage.campaigns import (
+    CampaignStore,
+    ParticipationClaims,
+    PublicationRow,
+    Tally,
+    WindowRow,
+    window_scope,
+)
 from storage.database import Sessions
 from storage.deliveries import SENT, DeliveryStore
 from storage.opt_ins import OptInStore
@@ -190,6 +197,7 @@ class WindowService:
         activity: ActivityCounter | None = None,
         news_send: SendPort | None = None,
         site_url: str | None = None,
+        participation_claims: ParticipationClaims | None = None,
     ) -> None:
         """``news_send`` sends the published results of citizens' windows (news: with the
         button that stops it; default ``send``); ``site_url`` is the public site (PUBLISH__URL)
@@ -202,7 +210,13 @@ class WindowService:
         self._questionnaires = dict(questionnaires)
         self._policy = policy or CampaignPolicy()
         # Participation keys are written in batches no smaller than a reported group.
-        self._store = CampaignStore(sessions, key_batch=self._policy.min_group, activity=activity)
+        # With several processes, `participation_claims` (Redis) holds each key from completion.
+        self._store = CampaignStore(
+            sessions,
+            key_batch=self._policy.min_group,
+            activity=activity,
+            claims=participation_claims,
+        )
         #: Staff enrolment (codes, members, departments): the handlers reach it through here.
         self.enrolment = enrolment
         self._deliveries = DeliveryStore(sessions)
@@ -286,7 +300,8 @@ class WindowService:
         """Store a finished dialog in the window once per person, if it is still open.
 
         The window check and the response share one transaction; the participation key is
-        written later, with others (storage.campaigns.CampaignStore). A staff response carries
+        claimed across processes first when several share the work (Redis), and written to the
+        database later, with others (storage.campaigns.CampaignStore). A staff response carries
         the member's department and nothing else about them.
         """
         row = await self._store.window(window_id)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +37,21 @@ _shuffle = random.SystemRandom().shuffle
 
 def window_scope(window_id: int) -> str:
     return f"{WINDOW_SCOPE_PREFIX}{window_id}"
+
+
+class ParticipationClaims(Protocol):
+    """Participation keys shared by every process at the moment of completion
+    (storage.participation_redis): claimed before the response is written, confirmed after."""
+
+    async def claim(self, scope: str, key: str) -> bool: ...
+
+    async def confirm(self, scope: str, key: str, expires_on: date) -> None: ...
+
+    async def release(self, scope: str, key: str) -> None: ...
+
+    async def held(self, scope: str, key: str) -> bool: ...
+
+    async def forget(self, scope: str) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,11 @@ class CampaignStore:
     at shutdown). A reader with the pepper learns who took part in an open window, never which
     response is whose beyond "one of the responses written since the previous batch". A crash
     loses the keys still waiting: those people could answer once more, or get a reminder.
+
+    With several processes the memory of one is not seen by the others, so ``claims`` (Redis)
+    holds every key from the moment of completion: a response is written only by the process
+    that claimed its key, and a second attempt on any worker is refused. The batches to the
+    database go on as before (the durable record, and the check without Redis).
     """
 
     def __init__(
@@ -122,10 +142,12 @@ class CampaignStore:
         *,
         key_batch: int = DEFAULT_KEY_BATCH,
         activity: ActivityCounter | None = None,
+        claims: ParticipationClaims | None = None,
     ) -> None:
         if key_batch < 1:
             raise ValueError("key_batch must be at least 1")
         self._sessions = sessions
+        self._claims = claims
         self._key_batch = key_batch
         self.activity = activity if activity is not None else ActivityCounter()
         # Keys of stored answers not yet written, and keys whose answer is being written.
@@ -287,6 +309,11 @@ class CampaignStore:
         scope = window_scope(window_id)
         for key in [key for key, claim in self._waiting.items() if claim.scope == scope]:
             del self._waiting[key]
+        if self._claims is not None:
+            try:
+                await self._claims.forget(scope)
+            except Exception as error:  # they expire by themselves two days after the close
+                logger.warning("window %d: shared keys not deleted: %s", window_id, error)
         return True
 
     async def mark(self, window_id: int, **values: object) -> None:
@@ -311,6 +338,8 @@ class CampaignStore:
         scope = window_scope(window_id)
         waiting = self._waiting.get(key)
         if (waiting is not None and waiting.scope == scope) or key in self._writing:
+            return True
+        if self._claims is not None and await self._claims.held(scope, key):
             return True
         async with self._sessions.begin() as session:
             found = await session.scalar(
@@ -337,13 +366,36 @@ class CampaignStore:
         # Held while the response is written: a double tap cannot pass the check meanwhile.
         self._writing.add(claim.key)
         try:
-            verdict = await self._store_answer(window_id, response, claim.key, today)
+            verdict = await self._store_shared(window_id, response, claim, today)
             if verdict is Verdict.OK:
                 self._waiting[claim.key] = claim
         finally:
             self._writing.discard(claim.key)
         if verdict is Verdict.OK:
             self.activity.add(STORED_POLL_ANSWERS)
+        return verdict
+
+    async def _store_shared(
+        self, window_id: int, response: CompletedResponse, claim: DedupClaim, today: date
+    ) -> Verdict:
+        """The response, written only by the process that claimed its key (with ``claims``)."""
+        claims = self._claims
+        if claims is None:
+            return await self._store_answer(window_id, response, claim.key, today)
+        if not await claims.claim(claim.scope, claim.key):
+            return Verdict.ALREADY_ANSWERED
+        try:
+            verdict = await self._store_answer(window_id, response, claim.key, today)
+        except BaseException:
+            await _give_back(claims, claim)
+            raise
+        if verdict is not Verdict.OK:
+            await _give_back(claims, claim)
+            return verdict
+        try:
+            await claims.confirm(claim.scope, claim.key, claim.expires_on)
+        except Exception as error:  # stored: the claim stays until it expires, then memory
+            logger.warning("participation claim not confirmed: %s", type(error).__name__)
         return verdict
 
     async def _store_answer(
@@ -565,6 +617,13 @@ class CampaignStore:
             )
             for publication, window in rows
         ]
+
+
+async def _give_back(claims: ParticipationClaims, claim: DedupClaim) -> None:
+    try:
+        await claims.release(claim.scope, claim.key)
+    except Exception as error:  # the claim expires after a couple of minutes by itself
+        logger.warning("participation claim not released: %s", type(error).__name__)
 
 
 async def insert_response(session: AsyncSession, response: CompletedResponse) -> uuid.UUID:

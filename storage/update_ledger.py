@@ -1,8 +1,9 @@
 """Which Telegram update ids a webhook has taken on (issue 14): an update id seen twice is
 handled once, in one process (memory) or across processes (Redis).
 
-An id is first *claimed* (being handled: the claim expires after ``claim_ttl``, so a worker
-killed mid-update does not keep it forever), then marked *done* (kept ``done_ttl``: Telegram
+An id is first *claimed* (being handled: the claim expires after ``claim_ttl`` unless the
+worker handling it renews it, every third of that while it works, so a worker killed mid-update
+keeps it for seconds, not minutes), then marked *done* (kept ``done_ttl``: Telegram
 keeps an undelivered update for a day, so a repeat never comes later than that).
 
 Nothing here names a person: an update id is Telegram's counter of the bot's updates, and the
@@ -12,6 +13,7 @@ keys expire by themselves.
 from __future__ import annotations
 
 import enum
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -20,8 +22,9 @@ from typing import Final, Protocol
 
 from redis.asyncio import Redis
 
-#: A claim outlives any handling of one update (the slowest is an officer's report).
-CLAIM_TTL: Final = timedelta(minutes=5)
+#: A claim not renewed for this long is free again: its worker died (SIGKILL, power). The
+#: worker handling an update renews it every third of it, however long the handling takes.
+CLAIM_TTL: Final = timedelta(seconds=15)
 #: Telegram gives up on an update after 24 hours.
 DONE_TTL: Final = timedelta(hours=25)
 #: The memory ledger forgets the oldest ids beyond this many (a day of a busy bot).
@@ -44,6 +47,8 @@ class Claim(enum.Enum):
 
 class UpdateLedger(Protocol):
     async def claim(self, update_id: int) -> Claim: ...
+
+    async def renew(self, update_id: int) -> None: ...
 
     async def finish(self, update_id: int) -> None: ...
 
@@ -81,6 +86,11 @@ class MemoryUpdateLedger:
             self._states.popitem(last=False)
         return Claim.TAKEN
 
+    async def renew(self, update_id: int) -> None:
+        known = self._states.get(update_id)
+        if known is not None and known[0] == _WORKING:
+            self._states[update_id] = (_WORKING, self._clock())
+
     async def finish(self, update_id: int) -> None:
         self._states[update_id] = (_DONE, self._clock())
 
@@ -104,22 +114,47 @@ class RedisUpdateLedger:
         self._prefix = f"{prefix}:{bot_id}"
         self._claim_ttl = claim_ttl
         self._done_ttl = done_ttl
+        # The value of each claim this process holds ("working:<random>"): only its holder
+        # renews it, so a claim that expired and was taken by another worker stays theirs.
+        self._held: dict[int, bytes] = {}
 
     def _name(self, update_id: int) -> str:
         return f"{self._prefix}:{update_id}"
 
     async def claim(self, update_id: int) -> Claim:
         name = self._name(update_id)
-        if await self._redis.set(name, _WORKING, nx=True, ex=self._claim_ttl):
+        mine = _WORKING + b":" + secrets.token_hex(8).encode()
+        if await self._redis.set(name, mine, nx=True, ex=self._claim_ttl):
+            self._held[update_id] = mine
             return Claim.TAKEN
         state = await self._redis.get(name)
         if state is None:  # expired between the two calls: try once more
-            taken = await self._redis.set(name, _WORKING, nx=True, ex=self._claim_ttl)
+            taken = await self._redis.set(name, mine, nx=True, ex=self._claim_ttl)
+            if taken:
+                self._held[update_id] = mine
             return Claim.TAKEN if taken else Claim.BUSY
         return Claim.DONE if state in (_DONE, _DONE.decode()) else Claim.BUSY
 
+    async def renew(self, update_id: int) -> None:
+        mine = self._held.get(update_id)
+        if mine is not None:
+            await self._redis.eval(
+                _RENEW, 1, self._name(update_id), mine, int(self._claim_ttl.total_seconds() * 1000)
+            )
+
     async def finish(self, update_id: int) -> None:
+        self._held.pop(update_id, None)
         await self._redis.set(self._name(update_id), _DONE, ex=self._done_ttl)
 
     async def release(self, update_id: int) -> None:
+        self._held.pop(update_id, None)
         await self._redis.delete(self._name(update_id))
+
+
+#: Extend the claim only while it is still this worker's.
+_RENEW: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""

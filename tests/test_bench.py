@@ -27,3 +27,20 @@ async def test_whole_dialogs_run_through_the_wiring_and_the_floor_in_pairs() -> 
     assert all(rate > 0 for rate in row.floor)
     # A press that found no keyboard (a failed step, a lost state) would have raised.
     assert all(run.presses_per_second > 0 and run.updates_per_second > 0 for run in row.runs)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_the_workers_bench_drives_real_webhook_workers_on_both_backends() -> None:
+    """bench/workers_bench.py at a tiny size: one SQLite process and one PostgreSQL + Redis
+    worker, two dialogs each, every update acknowledged and timed, the table printed."""
+    from bench.workers_bench import measure, report
+
+    baseline = await measure("sqlite", 1, 2)
+    [worker] = [await measure("postgresql", 1, 2)]
+    for result in (baseline, worker):
+        assert result.updates == 2 * 7 and len(result.latencies) == 14
+        assert result.per_second > 0 and result.p95_ms > 0
+        assert set(result.cpu) == {"workers", "postgres", "redis", "feeder"}
+    table = report(baseline, [worker])
+    assert "SQLite (webhook)" in table and "PostgreSQL + Redis" in table

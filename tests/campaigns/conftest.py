@@ -48,6 +48,7 @@ from scheduler.calendar import ProductionCalendar, load_calendar
 from services.broadcast import Broadcaster, BroadcastLimits, SendPort
 from services.enrolment import Enrolment
 from services.windows import CampaignPolicy, WindowService
+from storage.campaigns import ParticipationClaims
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import OptIn
@@ -193,6 +194,7 @@ def build_world(
     *,
     start: datetime,
     policy: CampaignPolicy | None = None,
+    claims: ParticipationClaims | None = None,
 ) -> CampaignWorld:
     clock = [start]
     sent: list[tuple[int, str]] = []
@@ -250,6 +252,7 @@ def build_world(
         enrolment=enrolment,
         news_send=news_send,
         site_url=SITE_URL,
+        participation_claims=claims,
     )
     return CampaignWorld(engine, sessions, service, clock, sent, results, blocked, news)
 

@@ -70,6 +70,9 @@ class DownLedger:
     async def claim(self, update_id: int) -> Claim:
         raise ConnectionError("redis down")
 
+    async def renew(self, update_id: int) -> None:
+        raise ConnectionError("redis down")
+
     async def finish(self, update_id: int) -> None:
         raise ConnectionError("redis down")
 
@@ -333,7 +336,7 @@ async def test_redis_claims_and_marks_expire_and_name_no_person(
     await ledger.claim(6)
     await ledger.finish(6)
     claim_ttl, done_ttl = await redis.ttl(f"{prefix}:5"), await redis.ttl(f"{prefix}:6")
-    assert 0 < claim_ttl <= 5 * 60
+    assert 0 < claim_ttl <= 15
     assert 24 * 3600 < done_ttl <= 25 * 3600
     assert sorted(await redis.keys(f"{prefix}:*")) == [
         f"{prefix}:5".encode(),
@@ -349,6 +352,56 @@ async def test_a_claim_of_a_killed_worker_expires_so_a_redelivery_is_handled() -
     assert await ledger.claim(1) is Claim.BUSY
     now[0] = 301.0
     assert await ledger.claim(1) is Claim.TAKEN
+
+
+@pytest.mark.redis
+async def test_a_redis_claim_lives_while_its_holder_renews_it_and_is_free_once_it_stops(
+    redis: Redis,  # noqa: F811
+    redis_ledgers: Callable[[], RedisUpdateLedger],
+) -> None:
+    """A worker killed mid-update stops renewing: another takes the redelivery within the
+    claim's seconds, not minutes; a renewal by anyone but the holder extends nothing."""
+    holder, other = redis_ledgers(), redis_ledgers()
+    name = f"{holder._prefix}:9"
+    assert await holder.claim(9) is Claim.TAKEN
+    await redis.pexpire(name, 1_000)
+    await other.renew(9)  # not its claim
+    assert await redis.pttl(name) <= 1_000
+    await holder.renew(9)
+    assert await redis.pttl(name) > 10_000
+    await redis.delete(name)  # the holder was killed: nobody renewed, the claim ran out
+    assert await other.claim(9) is Claim.TAKEN
+    await redis.pexpire(name, 1_000)
+    await holder.renew(9)  # the dead claim's value is gone: the new holder's stays as it is
+    assert await redis.pttl(name) <= 1_000
+
+
+class RenewCounting(MemoryUpdateLedger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewed = asyncio.Event()
+
+    async def renew(self, update_id: int) -> None:
+        await super().renew(update_id)
+        self.renewed.set()
+
+
+async def test_the_receiver_renews_the_claim_of_an_update_while_it_is_handled(
+    bot: Bot,
+) -> None:
+    handled, ledger = Handled(), RenewCounting()
+    handled.gate = asyncio.Event()
+    receiver = WebhookReceiver(
+        bot, handled.dispatcher, secret=SECRET, ledger=ledger, ack_seconds=0, renew_every=0.01
+    )
+    async with serve(create_app(services(receiver))) as client:
+        assert await post(client, update(3, "slow")) == 200
+        async with asyncio.timeout(5):
+            await ledger.renewed.wait()  # still being handled: the claim is kept alive
+        handled.gate.set()
+        await receiver.drain()
+    assert handled.texts == ["slow"]
+    assert await ledger.claim(3) is Claim.DONE
 
 
 async def test_the_memory_ledger_forgets_the_oldest_beyond_its_bound() -> None:

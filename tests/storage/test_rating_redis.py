@@ -4,6 +4,7 @@ who rated a service on one worker cannot rate it again on another the same day."
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -89,13 +90,13 @@ async def test_redis_holds_no_ids_and_forgets_within_two_days(redis: Redis, pref
 
 
 async def test_with_redis_a_persons_updates_are_serialised_across_processes(redis: Redis) -> None:
-    """Two workers' dispatchers take the same Redis lock for one person (aiogram's
-    RedisEventIsolation, keys hashed like the state); without Redis, the in-process lock."""
+    """Two workers' dispatchers take the same Redis lock for one person (renewed while held,
+    keys hashed like the state); without Redis, the in-process lock."""
     from aiogram.fsm.storage.base import StorageKey
     from aiogram.fsm.storage.memory import MemoryStorage
-    from aiogram.fsm.storage.redis import RedisEventIsolation
 
     from bot.operations import shared_isolation
+    from storage.fsm_redis import RenewedLockIsolation as RedisEventIsolation
     from storage.fsm_redis import create_redis_storage
     from tests.storage.test_fsm_redis import redis_url
 
@@ -118,3 +119,40 @@ async def test_with_redis_a_persons_updates_are_serialised_across_processes(redi
     finally:
         for storage in storages:
             await storage.close()
+
+
+async def test_a_persons_lock_is_renewed_while_held_and_runs_out_once_its_worker_died(
+    redis: Redis,
+) -> None:
+    """A lock held longer than its time to live (a slow update) is kept by its holder; one
+    whose holder died (nobody renews it) is free after that time, not aiogram's minute."""
+    from aiogram.fsm.storage.base import StorageKey
+
+    from storage.fsm_redis import HashedKeyBuilder, RenewedLockIsolation
+
+    builder = HashedKeyBuilder(PEPPER, prefix=f"otklik-test-lock-{secrets.token_hex(6)}")
+    key = StorageKey(bot_id=42, chat_id=PERSON, user_id=PERSON)
+    name = builder.build(key, "lock")
+    holder = RenewedLockIsolation(redis, builder, timeout=0.3)
+    other = RenewedLockIsolation(redis, builder, timeout=0.3)
+    order: list[str] = []
+
+    async def slow() -> None:
+        async with holder.lock(key):
+            order.append("slow in")
+            await asyncio.sleep(1.0)  # three times the lock's life: renewed meanwhile
+            order.append("slow out")
+
+    async def next_update() -> None:
+        await asyncio.sleep(0.05)
+        async with other.lock(key):
+            order.append("next")
+
+    await asyncio.gather(slow(), next_update())
+    assert order == ["slow in", "slow out", "next"]
+    # A dead holder: its lock (taken, never renewed nor released) expires by itself.
+    await redis.set(name, "dead-worker", px=300)
+    async with asyncio.timeout(5):
+        async with other.lock(key):
+            order.append("after the dead one")
+    assert order[-1] == "after the dead one"
