@@ -11,7 +11,6 @@ from datetime import date
 from itertools import product
 
 import pytest
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.open_answers import OTHER, Categoriser
