@@ -142,9 +142,7 @@ class OpenAnswerStore:
             )
             .correlate(OpenAnswerTag)
         )
-        statement = select(OpenAnswerTag.answer_id, OpenAnswerTag.category).where(
-            tagged.exists()
-        )
+        statement = select(OpenAnswerTag.answer_id, OpenAnswerTag.category).where(tagged.exists())
         found: dict[uuid.UUID, set[str]] = {}
         async with self._sessions() as session:
             for answer_id, category in await session.execute(statement):
