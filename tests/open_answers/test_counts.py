@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from reports import open_answers
+from reports import disclosure, open_answers
 from reports.disclosure import Atom, Plan
 from reports.model import Period, QuestionnaireRoles, Scope
 from reports.open_answers import OpenAnswerCounts, count_categories
@@ -263,7 +263,7 @@ def test_counts_plan_month_atoms_and_show_what_day_atoms_would(
     categories = [*[c for c in categoriser.ids if c != OTHER][:3], OTHER]
     planned: list[set[date]] = []
     monthly: list[date] = []  # the atoms' days planned for whole months, weeks not shown
-    real_plan = open_answers.plan
+    real_plan = disclosure.plan
 
     def spied(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
         planned.append({atom[0] for atom in sizes})
