@@ -52,6 +52,7 @@ from reports.funnel import protected_drop_off
 from reports.metrics import build_report, grain_of
 from reports.model import Dimension, Period, QuestionnaireRoles, Scope
 from reports.periods import calendar_previous, half_year_as_of
+from services.open_answers import OpenAnswersService
 from services.reporting import ReportingService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
@@ -63,7 +64,7 @@ PG_URL: Final = os.environ.get(
     "OTKLIK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 #: Bump when generate() or the load changes: cached databases are keyed by it.
-DATA_VERSION: Final = 3  # 3: responses through three fronts (issue 13)
+DATA_VERSION: Final = 4  # 3: three fronts (issue 13); 4: varied comment texts as well
 CACHE_DIR: Final = Path(
     os.environ.get("OTKLIK_BENCH_CACHE", Path(tempfile.gettempdir()) / "otklik-report-bench")
 )
@@ -98,6 +99,52 @@ PARAMETERS: Final = [
     "decision_clarity",
 ]
 SCORE_WEIGHTS: Final = [5, 7, 13, 25, 47, 3]  # 1..5, then "cannot rate"
+#: Words of the generated comments: some meet the categories' keywords, most do not, and the
+#: combinations (with a number) make nearly every text different, as people's texts are.
+COMMENT_WORDS: Final = [
+    "очередь",
+    "долго",
+    "ждали",
+    "талон",
+    "дозвониться",
+    "срок",
+    "задержка",
+    "медленно",
+    "информация",
+    "непонятно",
+    "документ",
+    "справка",
+    "копия",
+    "сотрудник",
+    "специалист",
+    "грубо",
+    "кабинет",
+    "душно",
+    "парковка",
+    "портал",
+    "госуслуги",
+    "электронная",
+    "запись",
+    "ошибка",
+    "принтер",
+    "спасибо",
+    "отлично",
+    "хорошо",
+    "приём",
+    "окно",
+    "вопрос",
+    "ответ",
+    "решили",
+    "сегодня",
+    "вчера",
+    "опять",
+    "снова",
+    "всегда",
+    "никто",
+    "ничего",
+    "сказали",
+    "пришлось",
+]
 
 
 #: The floor: the answers with their context in one table, and an index per section shape.
@@ -160,6 +207,10 @@ def generate(rows: int, seed: int = 20250101) -> Dataset:
     service_weights = [1.0 / (rank + 1) for rank in range(len(SERVICES))]
     first = date(YEAR, 1, 1)
 
+    def comment() -> str:
+        words = rnd.sample(COMMENT_WORDS, rnd.randint(3, 9))
+        return f"{' '.join(words).capitalize()}, {rnd.randint(2, 90)} минут"
+
     def score() -> tuple[str | None, int | None]:
         value = rnd.choices(range(6), SCORE_WEIGHTS)[0]
         return ("cannot_rate", None) if value == 5 else (None, value + 1)
@@ -194,17 +245,17 @@ def generate(rows: int, seed: int = 20250101) -> Dataset:
             answers.append((rid, "waiting", rnd.choice(["none", "up_to_15"]), None, None))
             answers.append((rid, "documents_held", rnd.choice(["yes", "no"]), None, None))
             if rnd.random() < 0.4:
-                answers.append((rid, "hindered", None, None, "Долго ждали ответа"))
+                answers.append((rid, "hindered", None, None, comment()))
         else:
             solved = rnd.choices(["yes", "partly", "no", "in_progress"], [60, 15, 15, 10])[0]
             answers.append((rid, "solved", solved, None, None))
             if (number is not None and number <= 3) or solved in ("partly", "no"):
                 for obstacle in rnd.sample(OBSTACLES, rnd.choice([1, 1, 2, 3])):
-                    other = "Не работал сайт" if obstacle == "other" else None
+                    other = comment() if obstacle == "other" else None
                     answers.append((rid, "obstacles", obstacle, None, other))
             answers.append((rid, "contacts", rnd.choice(["one", "two", "four_plus"]), None, None))
             if rnd.random() < 0.3:
-                answers.append((rid, "comment", None, None, "Спасибо, но очень долго"))
+                answers.append((rid, "comment", None, None, comment()))
         data.answers.extend(answers)
         # The funnel of the same dialogs, plus a fifth more that stopped somewhere.
         data.count(day, questionnaire, response, "*started", 1)
@@ -503,6 +554,8 @@ async def measure(
         def run() -> Awaitable[object]:
             clear_plan_cache()
             clear_chart_cache()
+            if isinstance(service.extras, OpenAnswersService):
+                service.extras.categoriser.forget()
             return job()
 
         return run

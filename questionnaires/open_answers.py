@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Annotated, Final
@@ -37,6 +37,10 @@ OTHER: Final = "other"
 OTHER_TITLE: Final = Text(ru="Прочее", en="Other")
 #: Category ids travel in callback data and in the re-tag table.
 MAX_CATEGORIES: Final = 30
+#: Texts whose categories a Categoriser keeps: every report of a period categorises the same
+#: comments again (each officer, each output), and the rules are stemming per word. Some
+#: 100k short texts, a few tens of MB; the oldest are forgotten first.
+MEMO_TEXTS: Final = 100_000
 
 _WORD: Final = re.compile(r"[^\W\d_]+")
 _STEMMERS: Final = {
@@ -111,6 +115,10 @@ class Categoriser:
     _lengths: tuple[int, ...]  # prefix lengths in use
     _phrases: dict[str, tuple[tuple[_Rule, str], ...]]  # first stem or prefix -> rules
     _order: dict[str, int]
+    #: One text's categories by the text: a pure function of it and of the rules above.
+    _memo: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, file: CategoryFile) -> Categoriser:
@@ -147,6 +155,21 @@ class Categoriser:
 
     def categories_of(self, *texts: str) -> tuple[str, ...]:
         """The categories of one person's open answers (in file order), or (OTHER,)."""
+        if len(texts) != 1:
+            return self._categorise(texts)
+        memo = self._memo
+        found = memo.get(texts[0])
+        if found is None:
+            found = memo[texts[0]] = self._categorise(texts)
+            if len(memo) > MEMO_TEXTS:
+                del memo[next(iter(memo))]
+        return found
+
+    def forget(self) -> None:
+        """Drop the remembered texts (benchmarks time the categorising itself)."""
+        self._memo.clear()
+
+    def _categorise(self, texts: Sequence[str]) -> tuple[str, ...]:
         raw = [word for text in texts for word in words(text)]
         found = [stem(word) for word in raw]
         matched: set[str] = set()

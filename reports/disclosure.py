@@ -21,6 +21,7 @@ answer. See docs/anonymity.md for the method and its proof.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -87,8 +88,10 @@ MERGES: Final[tuple[_Projection, ...]] = (
 )
 
 
+@functools.lru_cache(maxsize=65_536)
 def _key_order(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
-    """Codes in order, None (no code) after them: a fixed order for the same data."""
+    """Codes in order, None (no code) after them: a fixed order for the same data (kept for
+    the few thousand cells a body has: every plan sorts them in every unit)."""
     return tuple((part is None, part or "") for part in key)
 
 
@@ -120,13 +123,47 @@ class Plan:
     residue: frozenset[Atom] = frozenset()
 
 
-#: Plans kept by what they are computed from (see :func:`plan`).
-PLAN_CACHE_SIZE: Final = 16  # a half-year plan of every cell holds ~10k atoms: a few MB
-_plans: OrderedDict[tuple[Period, int, bool, frozenset[tuple[Atom, int]]], Plan] = OrderedDict()
+#: Plans kept by what they are computed from (see :func:`plan`), bounded by the atoms they
+#: hold rather than by their number: one ``/report`` asks for a dozen or more plans (the period
+#: and the one compared, the trend, NPS, every problem option, every open-answer category, the
+#: life situations), so a cache of a few plans would evict each before it is asked for again.
+#: A plan with its key costs about 0.4 KB an atom: the bound is some 50 MB.
+PLAN_CACHE_ATOMS: Final = 120_000
+
+_Key = tuple[Period, int, bool, frozenset[tuple[Atom, int]]]
+
+
+class _PlanCache:
+    """Least recently used plans, evicted once their keys hold more than ``atoms`` atoms."""
+
+    def __init__(self, atoms: int) -> None:
+        self.limit = atoms
+        self.plans: OrderedDict[_Key, Plan] = OrderedDict()
+        self.atoms = 0
+
+    def get(self, key: _Key) -> Plan | None:
+        found = self.plans.get(key)
+        if found is not None:
+            self.plans.move_to_end(key)
+        return found
+
+    def put(self, key: _Key, made: Plan) -> None:
+        self.plans[key] = made
+        self.atoms += len(key[3])
+        while self.atoms > self.limit and len(self.plans) > 1:
+            evicted, _ = self.plans.popitem(last=False)
+            self.atoms -= len(evicted[3])
+
+    def clear(self) -> None:
+        self.plans.clear()
+        self.atoms = 0
+
+
+_plans: Final = _PlanCache(PLAN_CACHE_ATOMS)
 
 
 def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
-    """The plan of ``period`` (see :func:`make_plan`), from a small cache.
+    """The plan of ``period`` (see :func:`make_plan`), from a cache.
 
     The cache key is everything the plan depends on, the sizes included, so it can never be
     stale: a late answer (an import for a closed day) changes the sizes and so the key. It
@@ -135,13 +172,10 @@ def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = Fa
     """
     key = (period, max(k, 1), weekly, frozenset(sizes.items()))
     found = _plans.get(key)
-    if found is not None:
-        _plans.move_to_end(key)
-        return found
-    made = _plans[key] = make_plan(period, sizes, k, weekly=weekly)
-    if len(_plans) > PLAN_CACHE_SIZE:
-        _plans.popitem(last=False)
-    return made
+    if found is None:
+        found = make_plan(period, sizes, k, weekly=weekly)
+        _plans.put(key, found)
+    return found
 
 
 def clear_plan_cache() -> None:

@@ -809,7 +809,42 @@ async def build_report(
     weekly: bool = False,
 ) -> Report:
     """The officer's report for ``scope`` over ``period``, against ``previous`` (by default
-    the equal period right before).
+    the equal period right before); see :func:`report_and_trend` for the figures."""
+    report, _ = await report_and_trend(
+        sessions,
+        roles=roles,
+        titles=titles,
+        period=period,
+        scope=scope,
+        min_group=min_group,
+        min_comment_group=min_comment_group,
+        title=title,
+        previous=previous,
+        max_comments=max_comments,
+        weekly=weekly,
+    )
+    return report
+
+
+async def report_and_trend(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    roles: QuestionnaireRoles,
+    titles: Titles,
+    period: Period,
+    scope: Scope,
+    min_group: int = DEFAULT_MIN_GROUP,
+    min_comment_group: int = DEFAULT_MIN_GROUP,
+    title: str = "",
+    previous: Period | None = None,
+    max_comments: int = DEFAULT_MAX_COMMENTS,
+    weekly: bool = False,
+    bucket: Literal["week", "month"] | None = None,
+) -> tuple[Report, list[TrendPoint]]:
+    """The officer's report for ``scope`` over ``period``, against ``previous`` (by default
+    the equal period right before), and with a ``bucket`` its trend (:func:`csat_trend`,
+    the same points): folded from the atoms the report read when they are the trend's, so
+    the delivered ``/report`` reads the period's answers once.
 
     The atoms query runs in one transaction, problems, NPS and drop-off in another beside it,
     comments in a third once the group is known to be large enough.
@@ -884,7 +919,7 @@ async def build_report(
     if not overall.suppressed:
         base = sum(now.problem_base.get(atom, 0) for atom in members)
         problems = _problem_rows(sections.named, roles, scope, period, base, min_group, weekly)
-    return Report(
+    report = Report(
         title=title,
         period=period,
         scope=scope,
@@ -899,6 +934,21 @@ async def build_report(
         min_group=min_group,
         compared_with=previous,
     )
+    if bucket is None:
+        return report, []
+    if _trend_grain(period, bucket, weekly) != grain:
+        # The comparison made the report read finer atoms: the trend reads its own.
+        trend = await csat_trend(
+            sessions,
+            roles=roles,
+            period=period,
+            scope=scope,
+            bucket=bucket,
+            min_group=min_group,
+            weekly=weekly,
+        )
+        return report, trend
+    return report, _trend_points(now, main_now, scope, bucket, min_group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1026,11 +1076,22 @@ async def csat_trend(
     the period's plan (a week cut by the period's edge is only the part inside it).
     """
     async with _snapshot(sessions) as session:
-        grain = grain_of([period], weekly)
-        if bucket == "week" and grain == "month":
-            grain = "segment"  # week buckets are made of week pieces
+        grain = _trend_grain(period, bucket, weekly)
         atoms = await _atoms(session, roles, scope.audience, period, grain)
     main = plan(period, atoms.sizes(), min_group, weekly=weekly)
+    return _trend_points(atoms, main, scope, bucket, min_group)
+
+
+def _trend_grain(period: Period, bucket: Literal["week", "month"], weekly: bool) -> Grain:
+    grain = grain_of([period], weekly)
+    if bucket == "week" and grain == "month":
+        return "segment"  # week buckets are made of week pieces
+    return grain
+
+
+def _trend_points(
+    atoms: _Atoms, main: Plan, scope: Scope, bucket: Literal["week", "month"], min_group: int
+) -> list[TrendPoint]:
     where = _scope_test(scope)
     points: dict[tuple[str | None, date], list[Atom]] = {}
     for atom in atoms.counts:

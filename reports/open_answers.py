@@ -199,8 +199,9 @@ def count_categories(
     ``published`` is whether the report shows the scope's own figures: counts are never shown
     for a group the report hides.
     """
+    coarse = _coarsener(period, weekly)
     inside = [
-        (atom, cats)
+        (coarse(atom), cats)
         for atom, cats in by_response.values()
         if period.start <= atom[0] <= period.end
     ]

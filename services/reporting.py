@@ -23,10 +23,10 @@ from reports.charts import csat_trend_png, distribution_png
 from reports.disclosure import DisclosurePolicy, PeriodKind
 from reports.metrics import (
     anonymised_responses,
-    build_report,
     csat_trend,
     negative_batch,
     problems_by_service,
+    report_and_trend,
 )
 from reports.model import (
     Dimension,
@@ -200,13 +200,22 @@ class ReportingService:
         ``language``; ``parameters=False`` leaves out the parameter section (the costliest
         part) for callers that read only scores and problems (the pain map)."""
         with metrics.REPORT_SECONDS.time():
-            return await self._report(period, scope, title, language, parameters=parameters)
+            report, _ = await self._report(period, scope, title, language, parameters=parameters)
+            return report
 
     async def _report(
-        self, period: Period, scope: Scope, title: str, language: Language, *, parameters: bool
-    ) -> Report:
+        self,
+        period: Period,
+        scope: Scope,
+        title: str,
+        language: Language,
+        *,
+        parameters: bool,
+        trend: bool = False,
+    ) -> tuple[Report, list[TrendPoint]]:
+        """The report and, with ``trend``, its trend chart's points from the same reading."""
         previous = calendar_previous(period)
-        report = await build_report(
+        report, points = await report_and_trend(
             self._sessions,
             roles=self._roles,
             titles=lambda dimension, code: self.title(dimension, code, language),
@@ -218,9 +227,10 @@ class ReportingService:
             title=title or self.default_title(scope, language),
             # A month, quarter or half-year is compared with the previous one of its kind.
             previous=previous,
+            bucket=self._trend_bucket(period) if trend else None,
         )
         if not parameters:
-            return report
+            return report, points
         section = await parameter_section(
             self._sessions,
             roles=self._roles,
@@ -231,7 +241,7 @@ class ReportingService:
             weekly=self._policy.disclosure.weekly,
             zone=self._policy.zone,
         )
-        return replace(report, parameters=section)
+        return replace(report, parameters=section), points
 
     async def internal_report(self, period: Period, *, closing: bool = False) -> InternalReport:
         """Staff results by aspect and department (§4.2, §4.4), against the previous period
@@ -303,10 +313,11 @@ class ReportingService:
         self, period: Period, scope: Scope, language: Language, title: str = ""
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
-        # Side by side: each reads in its own transaction on its own connection.
-        report, trend = await asyncio.gather(
-            self.report(period, scope, title, language), self._trend(period, scope)
-        )
+        # The trend is folded from the atoms the report reads (reports.metrics.report_and_trend).
+        with metrics.REPORT_SECONDS.time():
+            report, trend = await self._report(
+                period, scope, title, language, parameters=True, trend=True
+            )
         messages = render_report(report, language)
         if self.extras is not None:
             messages += await self.extras.messages(report, language)
@@ -317,16 +328,18 @@ class ReportingService:
         trend = await self._trend(report.period, report.scope)
         return await self._draw(report, trend, language)
 
-    async def _trend(self, period: Period, scope: Scope) -> list[TrendPoint]:
+    def _trend_bucket(self, period: Period) -> Literal["week", "month"]:
         # Week points show figures only with weekly figures on (reports.disclosure).
         weekly = self._policy.disclosure.weekly and period.days <= WEEKLY_TREND_UP_TO_DAYS
-        bucket: Literal["week", "month"] = "week" if weekly else "month"
+        return "week" if weekly else "month"
+
+    async def _trend(self, period: Period, scope: Scope) -> list[TrendPoint]:
         return await csat_trend(
             self._sessions,
             roles=self._roles,
             period=period,
             scope=scope,
-            bucket=bucket,
+            bucket=self._trend_bucket(period),
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
         )

@@ -129,16 +129,20 @@ class OpenAnswerStore:
     async def tags(self, *, audience: str, start: date, end: date) -> dict[uuid.UUID, set[str]]:
         """Officers' re-tags of the answers of the audience's responses in the period (outside
         poll windows, as :meth:`answers`)."""
-        statement = (
-            select(OpenAnswerTag.answer_id, OpenAnswerTag.category)
-            .join(Answer, Answer.id == OpenAnswerTag.answer_id)
+        # From the re-tags (a few, officers' work) to their answers and responses by key: a
+        # join let SQLite read every response of the period to find the few re-tagged.
+        tagged = (
+            select(Answer.id)
             .join(Response, Response.id == Answer.response_id)
             .where(
+                Answer.id == OpenAnswerTag.answer_id,
                 Response.audience == audience,
                 Response.submitted_on.between(start, end),
                 Response.window_id.is_(None),
             )
+            .correlate(OpenAnswerTag)
         )
+        statement = select(OpenAnswerTag.answer_id, OpenAnswerTag.category).where(tagged.exists())
         found: dict[uuid.UUID, set[str]] = {}
         async with self._sessions() as session:
             for answer_id, category in await session.execute(statement):

@@ -143,3 +143,32 @@ def test_validate_checks_the_categories_file(
     )
     assert main(["validate", "--categories", str(broken)]) != 0
     assert f"{broken}:3:" in capsys.readouterr().err
+
+
+def test_a_text_is_categorised_once_and_the_memo_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every report of a period categorises the same comments again: the rules run once a text.
+    categoriser = load_categories()
+    runs: list[tuple[str, ...]] = []
+    real = Categoriser._categorise
+
+    def counted(self: Categoriser, texts: tuple[str, ...]) -> tuple[str, ...]:
+        runs.append(tuple(texts))
+        return real(self, texts)
+
+    monkeypatch.setattr(Categoriser, "_categorise", counted)
+    assert categoriser.categories_of("Очередь огромная") == ("queue",)
+    assert categoriser.categories_of("Очередь огромная") == ("queue",)
+    assert categoriser.categories_of("Очередь", "Спасибо") == ("queue", "gratitude")
+    assert runs == [("Очередь огромная",), ("Очередь", "Спасибо")]
+    # Another file's rules never see this one's memory.
+    assert load_categories().categories_of("Очередь огромная") == ("queue",)
+    assert len(runs) == 3
+    categoriser.forget()
+    categoriser.categories_of("Очередь огромная")
+    assert len(runs) == 4
+    monkeypatch.setattr("questionnaires.open_answers.MEMO_TEXTS", 3)
+    for number in range(10):
+        categoriser.categories_of(f"текст {number}")
+    assert list(categoriser._memo) == ["текст 7", "текст 8", "текст 9"]

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
+from itertools import product
+from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from reports.disclosure import Atom
+from reports import disclosure, open_answers
+from reports.disclosure import Atom, Plan
 from reports.model import Period, QuestionnaireRoles, Scope
 from reports.open_answers import OpenAnswerCounts, count_categories
 from storage.open_answers import OpenAnswerStore
@@ -246,3 +251,89 @@ def test_category_counts_cannot_be_differenced_to_isolate_a_comment(
         for category, total in quarter.items():
             taken = sum(month.get(category, 0) for month in by_month)
             assert total - taken == 0 or total - taken >= k, (seed, category)
+
+
+def test_counts_plan_month_atoms_and_show_what_day_atoms_would(
+    categoriser: Categoriser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month (or week piece) is the finest unit a plan places, so the counts fold the days
+    of a cell into its month before planning: a year is 12 atoms a cell, not 365. The figures
+    are those of the plans over single days, for every scope and period."""
+    services = ("s1", "s2", "s3")
+    categories = [*[c for c in categoriser.ids if c != OTHER][:3], OTHER]
+    planned: list[set[date]] = []
+    monthly: list[date] = []  # the atoms' days planned for whole months, weeks not shown
+    real_plan = disclosure.plan
+
+    def spied(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+        planned.append({atom[0] for atom in sizes})
+        return real_plan(period, sizes, k, weekly=weekly)
+
+    for seed in range(40):
+        rng = random.Random(seed)
+        by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = {}
+        for _ in range(rng.randint(5, 80)):
+            day = date(2026, rng.choice((10, 11, 12)), rng.randint(1, 30))
+            cell = (rng.choice(services), rng.choice(("c1", "c2")), None)
+            chosen = frozenset(rng.sample(categories, rng.choice((1, 1, 2))))
+            by_response[uuid.uuid4()] = ((day, cell), chosen)
+        for period, scope, weekly in product(
+            (OCTOBER, Q4, Period(date(2026, 10, 5), date(2026, 10, 18))),
+            (Scope(), Scope(service="s1"), Scope(channel="c2")),
+            (False, True),
+        ):
+
+            def counted(
+                by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = by_response,
+                period: Period = period,
+                scope: Scope = scope,
+                weekly: bool = weekly,
+            ) -> OpenAnswerCounts:
+                return count_categories(
+                    by_response,
+                    categoriser,
+                    period=period,
+                    scope=scope,
+                    threshold=4,
+                    published=True,
+                    weekly=weekly,
+                )
+
+            monkeypatch.setattr(open_answers, "plan", spied)
+            folded = counted()
+            if not weekly and period in (OCTOBER, Q4):
+                monthly.extend(day for days in planned for day in days)
+            planned.clear()
+            monkeypatch.setattr(open_answers, "_coarsener", lambda period, weekly: lambda a: a)
+            monkeypatch.setattr(open_answers, "plan", real_plan)
+            assert counted() == folded, (seed, period, scope, weekly)
+            monkeypatch.undo()
+    assert monthly and all(day.day == 1 for day in monthly)
+
+
+async def test_re_tags_are_read_from_the_tags_not_from_the_periods_responses(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Not a timing: the plan. A join read every response of the period to find the few
+    re-tagged answers (most of a /report's time over a million answers)."""
+    from sqlalchemy import event
+
+    captured: list[tuple[str, Any]] = []
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's plan")
+
+    def capture(*args: Any) -> None:
+        captured.append((args[2], args[3]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await OpenAnswerStore(sessions).tags(audience="external", start=Q4.start, end=Q4.end)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = [item for item in captured if "open_answer_tags" in item[0]]
+    async with engine.connect() as connection:
+        result = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = [str(step[3]) for step in result]
+    assert plan[0] == "SCAN open_answer_tags", plan
+    assert all("PRIMARY KEY" in step for step in plan if step.startswith("SEARCH")), plan

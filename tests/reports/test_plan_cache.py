@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from reports import disclosure
-from reports.disclosure import Atom, clear_plan_cache, make_plan, plan
+from reports.disclosure import Atom, Plan, clear_plan_cache, make_plan, plan
 from reports.model import Period
 
 MONTH = Period(date(2026, 3, 1), date(2026, 3, 31))
@@ -44,8 +46,32 @@ def test_threshold_and_weekly_are_part_of_the_key() -> None:
     assert plan(MONTH, _sizes(), 3) == make_plan(MONTH, _sizes(), 3)
 
 
-def test_the_cache_stays_small() -> None:
+def test_the_cache_stays_small(monkeypatch: pytest.MonkeyPatch) -> None:
     clear_plan_cache()
-    for k in range(1, 3 * disclosure.PLAN_CACHE_SIZE):
-        plan(MONTH, _sizes(), k)
-    assert len(disclosure._plans) == disclosure.PLAN_CACHE_SIZE
+    monkeypatch.setattr(disclosure._plans, "limit", 30)
+    sizes = _sizes()
+    for k in range(1, 40):
+        plan(MONTH, sizes, k)
+    # Bounded by the atoms the kept plans hold, not by their number: the newest ten here.
+    assert disclosure._plans.atoms == 30
+    assert [key[1] for key in disclosure._plans.plans] == list(range(30, 40))
+    assert disclosure.PLAN_CACHE_ATOMS >= 100_000  # a /report of a million answers fits
+
+
+def test_a_reports_worth_of_plans_stays_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One /report asks for 20 and more plans (the periods, every problem option and open-answer
+    # category, ...) in turn, again for the next officer: a cache of 16 plans evicted each
+    # before it was asked for again, so none was ever reused.
+    clear_plan_cache()
+    made: list[int] = []
+    real = disclosure.make_plan
+
+    def counted(period: Period, sizes: dict[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+        made.append(k)
+        return real(period, sizes, k, weekly=weekly)
+
+    monkeypatch.setattr(disclosure, "make_plan", counted)
+    for _ in range(3):
+        for k in range(1, 41):
+            plan(MONTH, _sizes(), k)
+    assert len(made) == 40

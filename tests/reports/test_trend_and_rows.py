@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
-from reports.metrics import anonymised_responses, build_report, csat_trend
+from reports import metrics
+from reports.metrics import anonymised_responses, build_report, csat_trend, report_and_trend
 from reports.model import Period, Scope
 from storage.models import Response
 from tests.reports.conftest import ROLES, Responses, titles
@@ -201,3 +203,77 @@ async def test_answers_to_a_poll_window_leave_only_with_the_windows_results(
     assert month.overall.n == 5
     assert len(rows) == 5 and all(row["comments"] == ("обычный",) for row in rows)
     assert "из опроса" not in month.comments and "обычный" in month.comments
+
+
+@pytest.mark.parametrize(
+    ("previous", "bucket", "weekly", "reads"),
+    [
+        # Months compared with months: the trend is folded from the report's own atoms.
+        (Period(date(2024, 10, 1), date(2024, 12, 31)), "month", False, 2),
+        # A comparison of odd days makes the report read days: the trend reads its months.
+        (Period(date(2024, 12, 10), date(2024, 12, 31)), "month", False, 3),
+        # Weekly figures: both fold week pieces, week buckets too.
+        (Period(date(2024, 10, 1), date(2024, 12, 31)), "week", True, 2),
+    ],
+)
+async def test_the_report_and_its_trend_read_the_atoms_once(
+    sessions: async_sessionmaker[AsyncSession],
+    responses: Responses,
+    monkeypatch: pytest.MonkeyPatch,
+    previous: Period,
+    bucket: Literal["week", "month"],
+    weekly: bool,
+    reads: int,
+) -> None:
+    for day, service, score in [
+        (date(2025, 1, 31), "a", 5),
+        (date(2025, 2, 1), "a", 4),
+        (date(2025, 2, 28), "b", 3),
+        (date(2025, 3, 1), "b", 5),
+        (date(2025, 3, 17), "a", 1),
+        (date(2024, 12, 20), "a", 2),
+    ]:
+        await responses.add(day, score, times=3, service=service)
+    await responses.add(date(2025, 3, 2), 4, times=6, service="c")
+    calls: list[Period] = []
+    real = metrics._atoms
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[3])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(metrics, "_atoms", counted)
+    report, trend = await report_and_trend(
+        sessions,
+        roles=ROLES,
+        titles=titles,
+        period=QUARTER,
+        scope=Scope(),
+        previous=previous,
+        min_group=5,
+        weekly=weekly,
+        bucket=bucket,
+    )
+    # The report itself reads its atoms once and its sections once beside them.
+    assert len(calls) == reads - 1
+    alone = await csat_trend(
+        sessions,
+        roles=ROLES,
+        period=QUARTER,
+        scope=Scope(),
+        bucket=bucket,
+        min_group=5,
+        weekly=weekly,
+    )
+    assert trend == alone
+    assert weekly or any(not point.score.suppressed for point in trend)
+    assert report == await build_report(
+        sessions,
+        roles=ROLES,
+        titles=titles,
+        period=QUARTER,
+        scope=Scope(),
+        previous=previous,
+        min_group=5,
+        weekly=weekly,
+    )
