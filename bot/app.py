@@ -197,9 +197,15 @@ def freeze_startup_heap() -> int:
 
 
 @asynccontextmanager
-async def build_application(settings: Settings) -> AsyncIterator[Application]:
-    """Everything the bot process needs, torn down in reverse order."""
-    bot = create_bot(settings)
+async def build_application(
+    settings: Settings, session: BaseSession | None = None
+) -> AsyncIterator[Application]:
+    """Everything the bot process needs, torn down in reverse order.
+
+    ``session`` replaces the HTTP session: ``bench/answer_pipeline.py`` measures the very
+    application the bot process serves, with the Bot API answered in-process.
+    """
+    bot = create_bot(settings, session)
     try:
         # A rejected token is found before anything is created or migrated; an unreachable
         # Telegram is retried with backoff, one explained line per failed attempt.
