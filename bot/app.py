@@ -33,6 +33,7 @@ from bot.operations import (
     shared_rating_guard,
 )
 from bot.outbox import BotOutbox
+from bot.response_models import PinResponseModels
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
@@ -108,6 +109,8 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         )
     # Calls made while answering a person are repeated on 429, 5xx and timeouts.
     session.middleware(RetryRequests())
+    # Replies are parsed without rebuilding their pydantic models (bot/response_models.py).
+    session.middleware(PinResponseModels())
     return Bot(
         settings.bot.token.get_secret_value(),
         session=session,
