@@ -300,7 +300,7 @@ def test_progress_copies_share_nothing_mutable_with_the_original() -> None:
         "ctx": {"service": None, "n": 1.5, "ok": True},
         "odd": ({"inner": [1]},),  # not JSON: copied the slow, general way
     }
-    copied = _copy_progress(original)
+    copied: Any = _copy_progress(original)
     assert copied == original
     copied["ans"]["q1"][1]["x"].append("z")
     copied["hist"].append(2)
