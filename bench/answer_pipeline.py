@@ -492,6 +492,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    # The application's scheduler runs beside the dialogs as in the bot process; its notes
+    # (a minute job late on a loaded machine, a job cut short when a run ends) are not figures.
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     floor_path = (args.floor or find_floor()).resolve()
     floor = load_floor(floor_path)
     concurrency = [int(n) for n in args.dialogs.split(",")]
