@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, delete, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import catalog, database, models, opt_ins, responses
@@ -150,7 +150,7 @@ async def test_a_postgresql_connection_at_rest_is_pinged_and_a_dead_one_replaced
                 again = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             assert again != pid
         else:
-            with pytest.raises(database.DBAPIError):
+            with pytest.raises(DBAPIError):
                 async with engine.connect() as connection:
                     await connection.execute(text("SELECT 1"))
     finally:
