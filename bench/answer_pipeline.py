@@ -7,10 +7,13 @@ names another path) and run in this process, in alternating pairs with the pipel
 talking to the floor's own mocked Bot API session (it builds the request form and parses the
 reply as the real session does).
 
-The pipeline is what ``bot/app.py`` builds (``wire``: migrations, SqlStorage, services, routers
-and middlewares) with only the HTTP session replaced, after ``freeze_startup_heap`` like the
-bot process. Each dialog is ``/start <link>`` and four presses (the post-service rating);
-``dialogs`` of them run at once, each waiting for its reply before the next update, as people do.
+The pipeline is the application the bot process serves: ``bot.app.build_application``
+(migrations, SqlStorage, services, routers, every middleware including the metrics, the
+scheduler and its leader election), with only the HTTP session replaced (the floor's, which
+also answers ``getMe``), after ``freeze_startup_heap`` like the bot process.
+``tests/test_bench.py`` checks that its dispatcher is the one ``bot.app.serve`` polls with.
+Each dialog is ``/start <link>`` and four presses (the post-service rating); ``dialogs`` of them
+run at once, each waiting for its reply before the next update, as people do.
 Reported per concurrency: presses/s and whole dialogs (``/start`` included) in updates/s, each
 as a ratio to the floor driven the same way (median of alternating pairs, with min-max spread),
 and the single-dialog latency per press.
@@ -50,11 +53,12 @@ from typing import Any, Final
 import aiogram
 import sqlalchemy
 from aiogram import Bot, Dispatcher
-from aiogram.types import InlineKeyboardMarkup, Message, Update
+from aiogram.methods import GetMe
+from aiogram.types import InlineKeyboardMarkup, Message, Update, User
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.app import Wiring, create_bot, freeze_startup_heap, wire
+from bot.app import build_application, freeze_startup_heap
 from bot.settings import BotSettings, DatabaseSettings, PrivacySettings, Settings
 from storage.database import create_engine
 
@@ -63,6 +67,7 @@ FLOOR_IN_SHARED: Final = Path("shared", "bench", "realistic_floor.py")
 PG_URL_ENV: Final = "OTKLIK_TEST_PG_URL"
 DEFAULT_PG_URL: Final = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 TOKEN: Final = "42:BENCH-TOKEN-not-real"
+BOT_USERNAME: Final = "otklik_bench_bot"
 PEPPER: Final = "bench-pepper-0123456789abcdefghijkl"
 LINK: Final = "/start licensing_office"
 # A satisfied path through post_service: overall 5, solved "yes", contacts "1", skip comment.
@@ -102,7 +107,8 @@ def load_floor(path: Path) -> ModuleType:
 
 
 def tracking_session(floor: ModuleType) -> Any:
-    """The floor's mocked session ("full"), also remembering each chat's live keyboard."""
+    """The floor's mocked session ("full"), also remembering each chat's live keyboard and
+    answering ``getMe`` (the bot's first contact at start-up)."""
 
     class TrackingSession(floor.MockedSession):  # type: ignore[name-defined,misc]
         def __init__(self) -> None:
@@ -110,6 +116,8 @@ def tracking_session(floor: ModuleType) -> Any:
             self.live: dict[int, tuple[int, InlineKeyboardMarkup]] = {}
 
         async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109
+            if isinstance(method, GetMe):
+                return User(id=bot.id, is_bot=True, first_name="Otklik", username=BOT_USERNAME)
             result = await super().make_request(bot, method, timeout)
             markup = getattr(method, "reply_markup", None)
             if isinstance(markup, InlineKeyboardMarkup):
@@ -191,16 +199,16 @@ def press_update(update_id: int, user_id: int, message_id: int, data: str) -> di
 
 @dataclass
 class Pipeline:
-    """The production wiring on one database, with the floor's mocked session."""
+    """The bot's application on one database, with the floor's mocked session."""
 
-    wiring: Wiring
+    dispatcher: Dispatcher
     bot: Bot
     session: Any
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     people: Iterator[int] = field(default_factory=lambda: itertools.count(5_000_000))
 
     async def start(self, person: int) -> None:
-        await feed_raw(self.wiring.dispatcher, self.bot, start_update(next(self.ids), person))
+        await feed_raw(self.dispatcher, self.bot, start_update(next(self.ids), person))
 
     async def press(self, person: int, label: str) -> None:
         message_id, markup = self.session.live[person]
@@ -212,7 +220,7 @@ class Pipeline:
         )
         assert data is not None
         update = press_update(next(self.ids), person, message_id, data)
-        await feed_raw(self.wiring.dispatcher, self.bot, update)
+        await feed_raw(self.dispatcher, self.bot, update)
 
     async def answer(self, person: int) -> None:
         for label in PATH:
@@ -298,21 +306,18 @@ async def database(backend: str, folder: Path) -> AsyncIterator[str]:
 async def pipeline_on(
     floor: ModuleType, url: str, *, guard: bool = True
 ) -> AsyncIterator[Pipeline]:
-    settings = bench_settings(url, guard=guard)
+    """What ``bot.app.serve`` builds before it polls, the Bot API answered by ``floor``."""
     session = tracking_session(floor)
-    bot = create_bot(settings, session)
-    wiring = await wire(settings, bot, "otklik_bench_bot")
-    pipeline = Pipeline(wiring, bot, session)
-    try:
-        # Warm-up (imports, statement caches, the engine's connection), then start-up ends
-        # as in the bot process: the heap built so far is frozen.
-        await run_pipeline(pipeline, 5, 20)
-        freeze_startup_heap()
-        yield pipeline
-    finally:
-        await wiring.close()
-        await bot.session.close()
-        gc.unfreeze()
+    async with build_application(bench_settings(url, guard=guard), session) as app:
+        pipeline = Pipeline(app.dispatcher, app.bot, session)
+        try:
+            # Warm-up (imports, statement caches, the engine's connection), then start-up
+            # ends as in the bot process: the heap built so far is frozen.
+            await run_pipeline(pipeline, 5, 20)
+            freeze_startup_heap()
+            yield pipeline
+        finally:
+            gc.unfreeze()
 
 
 # --- measuring ------------------------------------------------------------------------------
@@ -487,6 +492,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    # The application's scheduler runs beside the dialogs as in the bot process; its notes
+    # (a minute job late on a loaded machine, a job cut short when a run ends) are not figures.
+    logging.getLogger("apscheduler").setLevel(logging.CRITICAL)
     floor_path = (args.floor or find_floor()).resolve()
     floor = load_floor(floor_path)
     concurrency = [int(n) for n in args.dialogs.split(",")]

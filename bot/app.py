@@ -34,6 +34,7 @@ from bot.operations import (
     shared_rating_guard,
 )
 from bot.outbox import BotOutbox
+from bot.response_models import PinResponseModels
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
@@ -109,6 +110,8 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         )
     # Calls made while answering a person are repeated on 429, 5xx and timeouts.
     session.middleware(RetryRequests())
+    # Replies are parsed without rebuilding their pydantic models (bot/response_models.py).
+    session.middleware(PinResponseModels())
     return Bot(
         settings.bot.token.get_secret_value(),
         session=session,
@@ -199,9 +202,15 @@ def freeze_startup_heap() -> int:
 
 
 @asynccontextmanager
-async def build_application(settings: Settings) -> AsyncIterator[Application]:
-    """Everything the bot process needs, torn down in reverse order."""
-    bot = create_bot(settings)
+async def build_application(
+    settings: Settings, session: BaseSession | None = None
+) -> AsyncIterator[Application]:
+    """Everything the bot process needs, torn down in reverse order.
+
+    ``session`` replaces the HTTP session: ``bench/answer_pipeline.py`` measures the very
+    application the bot process serves, with the Bot API answered in-process.
+    """
+    bot = create_bot(settings, session)
     try:
         # A rejected token is found before anything is created or migrated; an unreachable
         # Telegram is retried with backoff, one explained line per failed attempt.

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Final, Literal, TypeAlias, TypedDict, cast
+from typing import Any, Final, Literal, TypeAlias, TypedDict, cast
 
 from questionnaires.conditions import AnswerValue, Condition, parse_condition
 from questionnaires.errors import DialogFinishedError, StaleProgressError
@@ -255,6 +255,30 @@ def start(questionnaire: Questionnaire, context: ResponseContext) -> Asked | Com
     return _advance(questionnaire, progress, after=-1)
 
 
+_IMMUTABLE: Final = (str, int, float, bool, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of a JSON-safe value: dicts and lists copied, scalars shared.
+
+    ``copy.deepcopy`` costs several times more (its memo and dispatch per object) on every
+    press; anything that is not JSON still goes through it.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind in _IMMUTABLE:
+        return value
+    return copy.deepcopy(value)
+
+
+def _copy_progress(progress: Progress) -> Progress:
+    """The progress to change, so that the caller's stays as it was."""
+    return cast(Progress, _copied(progress))
+
+
 def current(questionnaire: Questionnaire, progress: Progress) -> Asked:
     """The question the dialog waits for (to show it again, e.g. after a restart)."""
     _check(questionnaire, progress)
@@ -264,7 +288,7 @@ def current(questionnaire: Questionnaire, progress: Progress) -> Asked:
 def answer(questionnaire: Questionnaire, progress: Progress, given: Input) -> Outcome:
     """Apply one input; the given progress is not modified."""
     _check(questionnaire, progress)
-    progress = copy.deepcopy(progress)
+    progress = _copy_progress(progress)
     question = _current_question(questionnaire, progress)
     if progress["stage"] == STAGE_OTHER:
         return _answer_other(questionnaire, progress, question, given)
@@ -280,7 +304,7 @@ def answer(questionnaire: Questionnaire, progress: Progress, given: Input) -> Ou
 def skip(questionnaire: Questionnaire, progress: Progress) -> Outcome:
     """Skip an optional question (or the follow-up text of "other")."""
     _check(questionnaire, progress)
-    progress = copy.deepcopy(progress)
+    progress = _copy_progress(progress)
     question = _current_question(questionnaire, progress)
     if progress["stage"] == STAGE_OTHER:
         progress["oth"].pop(question.id, None)
@@ -295,7 +319,7 @@ def skip(questionnaire: Questionnaire, progress: Progress) -> Outcome:
 def back(questionnaire: Questionnaire, progress: Progress) -> Asked | Rejected:
     """Return to the previous question shown, keeping its answer as a pre-fill."""
     _check(questionnaire, progress)
-    progress = copy.deepcopy(progress)
+    progress = _copy_progress(progress)
     if progress["stage"] == STAGE_OTHER:
         progress["stage"] = STAGE_ASK
         return _asked(questionnaire, progress, bump=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 from prometheus_client import (
@@ -96,12 +97,35 @@ def update_type(name: str | None) -> str:
     return name if name in UPDATE_TYPES else "other"
 
 
+@dataclass(frozen=True, slots=True)
+class _UpdateSeries:
+    """The labelled children of one update type, looked up once (``labels()`` takes a lock
+    and builds its key on every call, on every update)."""
+
+    updates: Counter
+    seconds: Histogram
+    errors: Counter
+
+
+_SERIES: Final[dict[str, _UpdateSeries]] = {}
+
+
+def _series(kind: str | None) -> _UpdateSeries:
+    label = update_type(kind)  # a fixed vocabulary: the cache stays small
+    series = _SERIES.get(label)
+    if series is None:
+        series = _SERIES[label] = _UpdateSeries(
+            UPDATES.labels(label), HANDLER_SECONDS.labels(label), HANDLER_ERRORS.labels(label)
+        )
+    return series
+
+
 def observe_update(kind: str | None, seconds: float, *, failed: bool = False) -> None:
-    label = update_type(kind)
-    UPDATES.labels(label).inc()
-    HANDLER_SECONDS.labels(label).observe(seconds)
+    series = _series(kind)
+    series.updates.inc()
+    series.seconds.observe(seconds)
     if failed:
-        HANDLER_ERRORS.labels(label).inc()
+        series.errors.inc()
 
 
 def add_hourly_activity(counts: Mapping[str, int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, TypeAlias
@@ -12,7 +13,13 @@ from typing import Any, Final, TypeAlias
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -58,13 +65,53 @@ def create_engine(
         # Parameters are answers: never render them into logs or exception messages.
         hide_parameters=True,
         connect_args=dict(connect_args or {}),
-        # Connections to a PostgreSQL server may die between two feedback bursts.
-        pool_pre_ping=not sqlite,
         **pool,
     )
     if sqlite:
         _install_sqlite_hooks(engine, foreign_keys=sqlite_foreign_keys)
+    else:
+        _ping_when_idle(engine)
     return engine
+
+
+#: A pooled connection at rest longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_S: Final = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Connections to a PostgreSQL server may die between two feedback bursts: one that was at
+    rest for ``idle`` seconds is pinged at checkout, and a dead one replaced (the pool retries
+    with a fresh connection on DisconnectionError).
+
+    Not every checkout, as ``pool_pre_ping`` does: asyncpg's ping is three round trips (BEGIN,
+    an empty query, ROLLBACK), more than the one statement a dialog's commit is.
+    """
+    sync_engine = engine.sync_engine
+    dialect = sync_engine.dialect
+    idle = PING_AFTER_IDLE_S
+
+    def at_rest(_dbapi: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def ping_if_idle(dbapi: DBAPIConnection, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is not None and time.monotonic() - since < idle:
+            return
+        try:
+            dialect.do_ping(dbapi)
+        except Exception as error:
+            if isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+                error, dbapi, None
+            ):
+                raise DisconnectionError() from error
+            raise
+
+    event.listen(sync_engine, "connect", at_rest)
+    event.listen(sync_engine, "checkin", at_rest)
+    event.listen(sync_engine, "checkout", ping_if_idle)
+
+
+_IDLE_SINCE: Final = "otklik_idle_since"
 
 
 def _keep_statement_parameters_out_of_logs() -> None:

@@ -523,19 +523,22 @@ class SqlStorage(BaseStorage):
     async def _store_on_asyncpg(
         self, engine: AsyncEngine, rows: dict[str, _Record | None]
     ) -> None:
-        """The transaction straight on asyncpg: three round trips, no session machinery."""
-        upserts = [
-            (digest, r.state, r.data, r.expires_at) for digest, r in rows.items() if r is not None
-        ]
+        """The batch as one statement straight on asyncpg: one round trip, atomic on its own
+        (a statement outside a transaction block commits when it ends), no session machinery.
+        The deletes ride in a data-modifying CTE; no key is both deleted and written."""
+        upserts = [(digest, r) for digest, r in rows.items() if r is not None]
         deletes = [digest for digest, r in rows.items() if r is None]
         async with engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            async with driver.transaction():
-                if upserts:
-                    await driver.executemany(_PG_UPSERT, upserts)
-                if deletes:
-                    await driver.execute(_PG_DELETE, deletes)
+            await driver.execute(
+                _PG_STORE,
+                [digest for digest, _ in upserts],
+                [r.state for _, r in upserts],
+                [r.data for _, r in upserts],
+                [r.expires_at for _, r in upserts],
+                deletes,
+            )
 
     def _sqlite_parameters(
         self, engine: AsyncEngine, rows: dict[str, _Record | None]
@@ -661,12 +664,13 @@ _SQLITE_UPSERT: Final = (
     "expires_at = excluded.expires_at"
 )
 _SQLITE_DELETE: Final = "DELETE FROM fsm_states WHERE key = ?"
-_PG_UPSERT: Final = (
-    "INSERT INTO fsm_states (key, state, data, expires_at) VALUES ($1, $2, $3, $4) "
+_PG_STORE: Final = (
+    "WITH gone AS (DELETE FROM fsm_states WHERE key = ANY($5::text[])) "
+    "INSERT INTO fsm_states (key, state, data, expires_at) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, "
     "expires_at = excluded.expires_at"
 )
-_PG_DELETE: Final = "DELETE FROM fsm_states WHERE key = ANY($1::text[])"
 _PG_SELECT: Final = (
     "SELECT key, state, data, expires_at FROM fsm_states WHERE key = ANY($1::text[])"
 )

@@ -1,12 +1,23 @@
-"""The answer-pipeline benchmark keeps working against the production wiring."""
+"""The answer-pipeline benchmark keeps working against the production application."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.base import BaseSession
 
-from bench.answer_pipeline import find_floor, load_floor, measure
+import bot.app
+from bench.answer_pipeline import (
+    bench_settings,
+    find_floor,
+    load_floor,
+    measure,
+    pipeline_on,
+    tracking_session,
+)
+from bot.settings import Settings
 
 
 def test_a_missing_floor_is_explained(tmp_path: Path) -> None:
@@ -44,3 +55,70 @@ async def test_the_workers_bench_drives_real_webhook_workers_on_both_backends() 
         assert set(result.cpu) == {"workers", "postgres", "redis", "feeder"}
     table = report(baseline, [worker])
     assert "SQLite (webhook)" in table and "PostgreSQL + Redis" in table
+
+
+def _name(thing: object) -> str:
+    """A middleware, filter or handler by what it is: a function's qualified name, an
+    instance's class (a bound method: its instance's class and the method)."""
+    owner = getattr(thing, "__self__", None)
+    if owner is not None:
+        return f"{type(owner).__qualname__}.{getattr(thing, '__name__', '?')}"
+    qualname = getattr(thing, "__qualname__", None)
+    return qualname if isinstance(qualname, str) else type(thing).__qualname__
+
+
+def dispatcher_shape(router: Router) -> list[object]:
+    """Every router in order, each observer's middlewares (outer and inner) and handlers with
+    their filters: what decides the work an update costs."""
+    # An unnamed router is named by its id: the class stands for it here.
+    shape: list[object] = [
+        type(router).__name__ if router.name == hex(id(router)) else router.name
+    ]
+    for event, observer in router.observers.items():
+        shape.append(
+            (
+                event,
+                [_name(m) for m in observer.outer_middleware],
+                [_name(m) for m in observer.middleware],
+                [
+                    (_name(h.callback), [_name(f.callback) for f in h.filters or ()])
+                    for h in observer.handlers
+                ],
+            )
+        )
+    shape += [dispatcher_shape(sub) for sub in router.sub_routers]
+    return shape
+
+
+async def test_the_bench_measures_the_dispatcher_the_bot_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review (issue 15): the bench once built its own dispatcher and missed the metrics
+    # middleware the bot process adds. What `serve` polls with and what the bench feeds must
+    # have the same middlewares, routers and handlers.
+    floor_path = find_floor()
+    if not floor_path.is_file():
+        pytest.skip(f"the shared reference floor is not at {floor_path}")
+    floor = load_floor(floor_path)
+    real_create_bot = bot.app.create_bot
+
+    def offline_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+        return real_create_bot(settings, tracking_session(floor))
+
+    served: list[list[object]] = []
+
+    async def capture(_bot: Bot, dispatcher: Dispatcher, *_args: object) -> None:
+        served.append(dispatcher_shape(dispatcher))
+
+    monkeypatch.setattr(bot.app, "create_bot", offline_bot)
+    monkeypatch.setattr(bot.app, "poll", capture)
+    monkeypatch.setattr(bot.app, "freeze_startup_heap", lambda: 0)
+    await bot.app.serve(bench_settings(f"sqlite+aiosqlite:///{tmp_path / 'served.db'}"))
+    [polled] = served
+    monkeypatch.undo()
+
+    async with pipeline_on(floor, f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}") as pipeline:
+        measured = dispatcher_shape(pipeline.dispatcher)
+    assert measured == polled
+    update_outer = next(o for o in measured[1:] if isinstance(o, tuple) and o[0] == "update")
+    assert "UpdateMetrics" in update_outer[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -288,3 +289,26 @@ def test_wording_variant_and_placeholders_render_from_answers_and_context() -> N
     assert question_text(Q, low, "ru", titles) == "Что пошло не так?"
     first = _asked(engine.start(Q, OFFICE))
     assert question_text(Q, first, "ru", titles) == "Оцените услугу «Лицензирование»"
+
+
+def test_progress_copies_share_nothing_mutable_with_the_original() -> None:
+    from questionnaires.engine import _copy_progress
+
+    original: Any = {
+        "ans": {"q1": [1, {"x": ["y"]}], "q2": "text"},
+        "hist": [0, 1],
+        "ctx": {"service": None, "n": 1.5, "ok": True},
+        "odd": ({"inner": [1]},),  # not JSON: copied the slow, general way
+    }
+    copied: Any = _copy_progress(original)
+    assert copied == original
+    copied["ans"]["q1"][1]["x"].append("z")
+    copied["hist"].append(2)
+    copied["ctx"]["n"] = 0
+    copied["odd"][0]["inner"].append(2)
+    assert original == {
+        "ans": {"q1": [1, {"x": ["y"]}], "q2": "text"},
+        "hist": [0, 1],
+        "ctx": {"service": None, "n": 1.5, "ok": True},
+        "odd": ({"inner": [1]},),
+    }

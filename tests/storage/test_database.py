@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, delete, func, insert, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import catalog, database, models, opt_ins, responses
@@ -122,3 +122,37 @@ async def test_utc_datetime_returns_aware_utc_for_the_same_instant(
     assert stored[1].utcoffset() == timedelta(0) and stored[1].tzinfo == UTC
     assert stored[1].hour == 0  # 09:30 in Yakutsk is 00:30 UTC
     assert stored[2] is None
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("idle", [0.0, 3600.0])
+async def test_a_postgresql_connection_at_rest_is_pinged_and_a_dead_one_replaced(
+    monkeypatch: pytest.MonkeyPatch, idle: float
+) -> None:
+    # Issue 15: pool_pre_ping cost three round trips (BEGIN, ping, ROLLBACK) on every
+    # checkout; only a connection at rest for PING_AFTER_IDLE_S is pinged now. One killed
+    # while at rest is replaced (pinged) or fails the statement (handed out as it was).
+    from tests.storage.conftest import pg_unavailable, pg_url
+
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", idle)
+    engine = create_engine(pg_url())
+    admin = create_engine(pg_url())
+    try:
+        try:
+            async with engine.connect() as connection:
+                pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        except OSError as error:
+            pg_unavailable(error)
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        if idle == 0.0:
+            async with engine.connect() as connection:
+                again = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert again != pid
+        else:
+            with pytest.raises(DBAPIError):
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+        await admin.dispose()

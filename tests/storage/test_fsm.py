@@ -193,6 +193,30 @@ async def test_clear_deletes_the_row(
     assert await fsm.get_data(KEY) == {}
 
 
+async def test_one_batch_deletes_some_dialogs_and_writes_others(
+    fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # On PostgreSQL the batch is one statement (deletes in a CTE beside the upsert).
+    await asyncio.gather(*(fsm.set_data(_key(n), {"cursor": f"q{n}"}) for n in range(4)))
+    await asyncio.gather(
+        fsm.set_data(_key(0), {}),
+        fsm.set_data(_key(1), {}),
+        fsm.set_data(_key(2), {"cursor": "next"}),
+        fsm.set_data(_key(5), {"cursor": "new"}),
+    )
+    assert await _row_count(sessions) == 3
+    async with sessions() as session:
+        rows = {
+            row.key: row.data
+            for row in await session.scalars(select(FsmState).order_by(FsmState.key))
+        }
+    assert rows == {
+        storage_key_digest(_key(2), PEPPER): '{"cursor":"next"}',
+        storage_key_digest(_key(3), PEPPER): '{"cursor":"q3"}',
+        storage_key_digest(_key(5), PEPPER): '{"cursor":"new"}',
+    }
+
+
 async def test_rows_hold_no_raw_telegram_id_only_the_keyed_hash(
     fsm: SqlStorage, sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -245,3 +245,44 @@ def _versioned(version: int) -> CompletedResponse:
 def test_dedup_claim_with_an_impossible_key_is_rejected(key: str) -> None:
     with pytest.raises(ValueError, match="dedup key"):
         DedupClaim(key=key, scope="rating", expires_on=TODAY)
+
+
+async def test_a_lone_save_is_written_at_once_without_waiting_for_company(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Issue 15 / issue 12 item 5: a lone completion (one person, a web form) waited for the
+    # grouping timer although nobody else was saving.
+    store = ResponseStore(sessions, flush_interval=3600.0)  # would wait an hour
+    await asyncio.wait_for(store.save(_response(AnswerRow("overall", number=5))), timeout=30)
+    assert store.grouped_writes == 0
+    assert await _count(sessions, Response) == 1
+
+
+async def test_saves_arriving_during_a_write_wait_for_company_and_share_the_next(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ResponseStore(sessions, flush_interval=0.01)
+    real_write = store._write
+    batches: list[int] = []
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held(batch: list[object]) -> None:
+        batches.append(len(batch))
+        if len(batches) == 1:
+            entered.set()
+            await release.wait()
+        await real_write(batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_write", held)
+    first = asyncio.create_task(store.save(_response(AnswerRow("overall", number=1))))
+    await entered.wait()
+    others = [
+        asyncio.create_task(store.save(_response(AnswerRow("overall", number=n))))
+        for n in (2, 3, 4)
+    ]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, *others)
+    assert batches == [1, 3]
+    assert store.grouped_writes == 1
+    assert await _count(sessions, Response) == 4
