@@ -413,8 +413,13 @@ async def test_three_workers_lose_nothing_when_one_and_then_the_leader_are_kille
     touched = {sender_of(u) for u in balancer.delivered if u["update_id"] in cut}
     for citizen, was_thanked in zip(citizens, thanked, strict=True):
         thanks = [m for m in api.history(citizen.id) if THANKS_RU in (m.text or "")]
-        # Not thanked only when the worker storing the last answer died before thanking.
-        assert len(thanks) == int(was_thanked) and (was_thanked or citizen.id in touched)
+        if was_thanked:
+            assert len(thanks) == 1
+        else:
+            # "No poll now" last: the worker storing the last answer died before it was
+            # acknowledged, and its repeat found the dialog over. Whether the dead worker had
+            # thanked first depends on where the kill fell: at most once, never twice.
+            assert citizen.id in touched and len(thanks) <= 1
     # Every update handled once: each press answered once (a repeat of a press cut off by a
     # kill mid-handling may try again, and Telegram refuses a second answer), and no reply
     # repeated in the chat of a citizen none of whose updates was cut off by a kill.
