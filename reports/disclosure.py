@@ -270,7 +270,6 @@ def in_scope(
     channel: str | None = None,
     life_situation: str | None = None,
     within: Period | None = None,
-    front: str | None = None,
 ) -> Callable[[Atom], bool]:
     """The test for "this atom belongs to the group": None means any value."""
 
@@ -282,7 +281,6 @@ def in_scope(
             (service is None or cell[0] == service)
             and (channel is None or cell[1] == channel)
             and (life_situation is None or cell[2] == life_situation)
-            and (front is None or (len(cell) > 3 and cell[3] == front))
         )
 
     return test

@@ -147,13 +147,7 @@ class Appendix2Service:
                 appeal_titles=titles,
                 staff_windows=tuple(staff),
                 deep_windows=tuple(deep),
-                charts=tuple(
-                    Chart(
-                        tr(language, _CHART_CAPTIONS[name]) if name in _CHART_CAPTIONS else name,
-                        png,
-                    )
-                    for name, png in charts
-                ),
+                charts=tuple(Chart(_caption(name, language), png) for name, png in charts),
                 language=language,
             )
         )
