@@ -32,7 +32,7 @@ from bot.operations import (
     shared_isolation,
     shared_rating_guard,
 )
-from bot.outbox import BotOutbox
+from bot.outbox import Messengers, messengers
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
@@ -49,7 +49,6 @@ from scheduler.jobs import (
     send_due_reports,
 )
 from scheduler.leader import LeaderGate
-from services.broadcast import telegram_sender
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.fsm import SqlStorage
@@ -78,6 +77,7 @@ class Wiring:
     sql_storage: SqlStorage | None
     services: Services
     dispatcher: Dispatcher
+    messengers: Messengers | None = None
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
@@ -94,6 +94,8 @@ class Wiring:
         # no response in particular, and the totals are logged.
         await hourly_privacy(services.activity, services.responses, services.feedback.today)
         await self.storage.close()
+        if self.messengers is not None:
+            await self.messengers.close()
         if self.report_engine is not self.engine:
             await self.report_engine.dispose()
         await self.engine.dispose()
@@ -155,13 +157,15 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         )
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
+    # Officers' messages and broadcasts reach each chat in its messenger (Telegram, MAX).
+    ports = messengers(settings, bot)
     services = build_services(
         settings,
         content,
         sessions=sessions,
         report_sessions=create_session_factory(report_engine),
-        outbox=BotOutbox(bot),
-        send=telegram_sender(bot),
+        outbox=ports.outbox,
+        send=ports.send,
         triggers=triggers,
         pepper=pepper,
         bot_username=bot_username,
@@ -181,6 +185,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         sql_storage=sql_storage,
         services=services,
         dispatcher=dispatcher,
+        messengers=ports,
     )
 
 

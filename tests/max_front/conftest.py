@@ -30,6 +30,7 @@ class RecordingApi:
     answers: list[tuple[str, View | None, str | None]] = field(default_factory=list)
     timeline: list[View] = field(default_factory=list)
     refuse_replacements: int = 0
+    files: list[tuple[int, str, bytes, str]] = field(default_factory=list)
 
     async def me(self) -> Update:
         return {"user_id": 1, "first_name": "Otklik", "is_bot": True}
@@ -41,6 +42,10 @@ class RecordingApi:
         self.sent.append((user_id, view))
         self.timeline.append(view)
         return f"mid.{len(self.sent)}"
+
+    async def send_file(self, user_id: int, name: str, data: bytes, caption: str) -> str:
+        self.files.append((user_id, name, data, caption))
+        return f"mid.f{len(self.files)}"
 
     async def remove_keyboard(self, message_id: str) -> None:
         self.edits.append((message_id, View("")))
