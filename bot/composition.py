@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from bot.content import Content
 from bot.policies import disclosure_policy
 from bot.settings import Settings
+from max_front.persons import chat_person, max_key
 from questionnaires.campaigns import WorkingDays
 from questionnaires.messengers import max_chat
 from questionnaires.triggers import TriggerFile
@@ -230,6 +231,7 @@ def build_services(
         activity=activity,
         news_send=news_send,
         site_url=settings.publish.url,
+        person_of_chat=chat_person(max_key(pepper)),
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),

@@ -94,12 +94,21 @@ class Chat:
                             "body": {"mid": "mid.u", "seq": 1, "text": text,
                                      "attachments": attachments or []}}}  # fmt: skip
 
-    def press(self, payload: str, mid: str = "mid.1") -> Update:
+    def press(self, payload: str, mid: str = "mid.1", shown: View | None = None) -> Update:
+        """A press on message `mid`, which shows `shown` (its text and buttons, as MAX
+        sends the pressed message along)."""
+        body: dict[str, Any] = {"mid": mid, "seq": 1, "text": shown.text if shown else ""}
+        if shown is not None and shown.keyboard:
+            rows = [
+                [{"type": "callback", "text": b.text, "payload": b.payload} for b in row]
+                for row in shown.keyboard
+            ]
+            body["attachments"] = [{"type": "inline_keyboard", "payload": {"buttons": rows}}]
         return {"update_type": "message_callback", "user_locale": self.locale,
                 "callback": {"callback_id": f"cb.{next(self.callbacks)}", "payload": payload,
                              "user": self._user()},
                 "message": {"recipient": {"chat_id": 5, "chat_type": "dialog"},
-                            "body": {"mid": mid, "seq": 1, "text": ""}}}  # fmt: skip
+                            "body": body}}  # fmt: skip
 
 
 @dataclass
