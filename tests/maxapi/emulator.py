@@ -158,7 +158,7 @@ class MaxApiEmulator:
         for attachment in attachments:
             token = (attachment.get("payload") or {}).get("token")
             if attachment.get("type") == "file" and token not in self.uploads:
-                return web.json_response({"code": "attachment.invalid", "message": ""}, 400)
+                return web.json_response({"code": "attachment.invalid", "message": ""}, status=400)
         message = self._store(user_id, True, text, attachments)
         message.format = body.get("format")
         return web.json_response({"message": self._message_json(message)})
