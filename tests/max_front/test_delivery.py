@@ -4,8 +4,10 @@ button, workbooks uploaded as files) through the real client against the emulato
 from __future__ import annotations
 
 import pytest
+from aiogram import Bot
 
-from bot.outbox import MessengerOutbox
+from bot.outbox import MessengerOutbox, messengers
+from bot.settings import Settings
 from max_front.api import MaxApiError
 from max_front.client import MaxapiClient
 from max_front.delivery import MaxOutbox, refusal
@@ -95,3 +97,25 @@ async def test_officers_get_texts_and_workbooks_as_files_in_max() -> None:
     assert data == b"PK\x03\x04workbook" and name.startswith("otklik-2026-11.xlsx")
     assert [(b["text"], b["payload"]) for b in button.buttons] == [("Принято", "sg:7")]
     assert blocked.value.verdict == "blocked"
+
+
+async def test_the_composition_sends_max_chats_through_max_when_max_has_a_token() -> None:
+    async with MaxApiEmulator(TOKEN) as emulator:
+        settings = Settings(
+            _env_file=None, max={"token": TOKEN, "api_base_url": emulator.base_url}
+        )
+        bot = Bot("123456:TEST")
+        ports = messengers(settings, bot)
+        try:
+            await ports.send(max_chat(601), "Приглашение на опрос")
+            await ports.outbox.text(max_chat(602), "<b>Сводка</b>")
+        finally:
+            await ports.close()
+            await bot.session.close()
+        without = messengers(Settings(_env_file=None), bot)
+        with pytest.raises(DeliveryRefusedError):
+            await without.send(max_chat(601), "no MAX here")
+    assert [(m.user_id, m.text) for m in emulator.messages.values()] == [
+        (601, "Приглашение на опрос"),
+        (602, "<b>Сводка</b>"),
+    ]
