@@ -151,6 +151,10 @@ class MaxFront:
             await self.begin(user, language, Initiative())
         elif command == "/cancel":
             await self.cancel(user, language)
+        elif command == "/whoami":
+            # The person's own MAX id, to them only (an operator needs it for
+            # MAX__OFFICER_IDS); never logged, never stored.
+            await self.api.send(user, View(tr(language, N_("max.whoami"), id=user)))
         elif command == "/stop":
             # Every subscription of this MAX chat; its Telegram namesake is another chat.
             await self.feedback.opt_out(max_chat(user))

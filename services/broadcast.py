@@ -12,6 +12,12 @@ no broadcast of this bot starts a request until then, and the same row is tried 
 Replies the bot sends to users meanwhile come from the same bot and are not paced here: lower
 ``global_rate`` if the bot is busy while a broadcast runs.
 
+Per messenger. Chats are addresses of questionnaires.messengers: Telegram's pace as above, MAX
+chats through a pacer of their own at ``max_rate`` (MAX's limit is 30 requests a second per
+bot, cited in BroadcastLimits), so a 429 from one messenger pauses only its own sends. A port of
+another messenger raises the neutral errors of services.broadcast_errors (a verdict, or a
+rate limit), which ``_verdict`` and the 429 handling read like Telegram's.
+
 Outcomes. 403 -> ``blocked`` (never retried; see :meth:`Broadcaster.unreachable_chat_ids`);
 400 -> ``failed`` (the request itself is wrong; many in a row abort the run, it is the text);
 5xx and connection failures (the request never left) -> retried with backoff, then ``failed``;

@@ -120,3 +120,11 @@ async def test_stop_unsubscribes_the_max_chat_and_not_the_telegram_chat_of_that_
     assert await opt_ins.chat_ids("changes") == [8107]
     assert await opt_ins.chat_ids("polls") == []
     assert api.sent[-1][0] == 8107 and "отписались" in api.sent[-1][1].text
+
+
+async def test_whoami_tells_the_person_their_own_max_id_for_the_officers_setting(
+    max_setup: Setup,
+) -> None:
+    await max_setup.front.handle(Chat(8108, locale="en").text("/whoami"))
+    [(user, view)] = max_setup.api.sent
+    assert user == 8108 and "8108" in view.text and "MAX__OFFICER_IDS" in view.text
