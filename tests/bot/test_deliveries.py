@@ -56,6 +56,9 @@ class FakeOutbox:
         self._break(name)
         self.documents.append((chat_id, name))
 
+    async def text_with_button(self, chat_id: int, html: str, button: str, data: str) -> None:
+        await self.text(chat_id, html)
+
     def digests(self) -> list[str]:
         return [text for _, text in self.texts if "Еженедельная сводка" in text]
 
