@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +70,13 @@ class Call:
 
 
 class MaxApiEmulator:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, requests_per_second: int | None = None) -> None:
+        """``requests_per_second``: MAX's limit enforced (30 on the platform, https://dev.max.ru/
+        help): a request beyond it within any second is answered 429 `too.many.requests`."""
         self.token = token
+        self.requests_per_second = requests_per_second
+        self._recent: deque[float] = deque()
+        self.rate_limited = 0
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.confirmed = 0  # updates before this index were confirmed by a marker
@@ -120,6 +126,16 @@ class MaxApiEmulator:
             return web.json_response(
                 {"code": "verify.token", "message": "Invalid access_token"}, status=401
             )
+        if self.requests_per_second is not None and request.path != "/updates":
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.requests_per_second:
+                self.rate_limited += 1
+                return web.json_response(
+                    {"code": "too.many.requests", "message": "rate"}, status=429
+                )
+            self._recent.append(now)
         for index, (method, path, status, code) in enumerate(self.failures):
             if (method, path) == (request.method, request.path):
                 del self.failures[index]
