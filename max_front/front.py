@@ -43,6 +43,8 @@ from questionnaires.engine import CannotRate, Choose, Done, Rate, TextInput, Tog
 from questionnaires.i18n import N_, tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
+from reports.disclosure import last_closed
+from reports.model import Scope
 from services.announcements import NEWS_STOP_DATA
 from services.dialog import (
     Action,
@@ -63,6 +65,7 @@ from services.dialog import (
 )
 from services.feedback import FeedbackService
 from services.outages import is_storage_outage
+from services.reporting import ReportingService
 from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
@@ -95,6 +98,8 @@ class MaxFront:
     windows: WindowService
     state_for: Callable[[Person], MaxDialogState]
     person_key: bytes
+    #: Officers' reports in MAX (MAX__OFFICER_IDS); None: no officer commands.
+    reporting: ReportingService | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -151,6 +156,9 @@ class MaxFront:
             await self.begin(user, language, Initiative())
         elif command == "/cancel":
             await self.cancel(user, language)
+        elif command in ("/report", "/export"):
+            if not await self.report(user, language, export=command == "/export"):
+                await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/whoami":
             # The person's own MAX id, to them only (an operator needs it for
             # MAX__OFFICER_IDS); never logged, never stored.
@@ -314,6 +322,32 @@ class MaxFront:
         title = self.feedback.titles(context, language)["service"] or code
         await answer.replace(View(tr(language, "bot.service_chosen", service=title)))
         await self.begin(user, language, Rating(context))
+
+    # --- officers -----------------------------------------------------------------------
+
+    async def report(self, user: int, language: Language, *, export: bool) -> bool:
+        """A body-wide officer's report in MAX: the latest closed period of the finest kind
+        the disclosure policy shows, over every service: the message and charts (``/report``)
+        or the workbook (``/export``). False for anyone else (the text goes on as typed)."""
+        officer = max_chat(user)
+        reporting = self.reporting
+        if reporting is None or not reporting.may_see(officer, Scope(service=None)):
+            return False
+        period = last_closed(reporting.period_kinds()[0], self.feedback.today())
+        scope = Scope(service=None)
+        await self.api.send(user, View(tr(language, "officer.preparing")))
+        if export:
+            workbook = await reporting.workbook(period, scope)
+            name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+            caption = tr(language, "officer.workbook_caption", period=period)
+            await self.api.send_file(user, name, workbook, caption)
+            return True
+        files = await reporting.report_files(period, scope, language)
+        for text in files.messages:
+            await self.api.send(user, View(text, html=True))
+        for name, png in files.charts:
+            await self.api.send_file(user, name, png, "")
+        return True
 
     # --- opt-ins ------------------------------------------------------------------------
     # The chat goes to the subscribers' tables only (a MAX chat, its messenger beside it),
