@@ -359,10 +359,13 @@ class MaxFront:
         chat = max_chat(user)
         if payload == NEWS_STOP_DATA:
             await self.feedback.stop_news(chat)
-            # The news message loses its button; if MAX refuses the edit (too old), the
-            # button stays and pressing it again changes nothing.
-            await answer.replace(_shown(update, drop=lambda data: True))
-            await self.api.send(user, View(tr(language, "bot.news_stopped")))
+            await answer.notify(tr(language, "bot.news_stopped"))
+            # The news message (HTML) loses its button and keeps its text as it is; if MAX
+            # refuses the edit (too old), the button stays and pressing it again changes nothing.
+            pressed = ((update.get("message") or {}).get("body") or {}).get("mid")
+            if isinstance(pressed, str):
+                with contextlib.suppress(MaxApiError):
+                    await self.api.remove_keyboard(pressed)
             return
         if payload == POLLS_INVITE:
             await self.feedback.opt_in(chat, "polls")

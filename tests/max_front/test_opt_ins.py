@@ -97,13 +97,15 @@ async def test_the_stop_button_under_news_stops_it_and_loses_its_button(max_setu
     await opt_ins.add(max_chat(8106), "polls", max_setup.desk.feedback.today())
     await opt_ins.add_service(max_chat(8106), "licensing")
     news = View("Вы сказали — мы сделали", ((NEWS_STOP_BUTTON,),), html=True)
-    await front.handle(chat.press(NEWS_STOP, shown=news))
+    await front.handle(chat.press(NEWS_STOP, mid="mid.news", shown=news))
     assert await opt_ins.chat_ids("changes") == []
     assert await opt_ins.service_chat_ids(["licensing"]) == {"licensing": set()}
     assert await opt_ins.chat_ids("polls") == [max_chat(8106)]  # invitations are not news
-    [(_, view, _)] = api.answers
-    assert view is not None and view.keyboard == () and view.text == news.text
-    assert api.sent[-1] == (8106, View("Вы больше не получите новостей об изменениях."))
+    # One answer, the notification; the news message keeps its text and loses its button.
+    assert [(view, note) for _, view, note in api.answers] == [
+        (None, "Вы больше не получите новостей об изменениях.")
+    ]
+    assert api.edits == [("mid.news", View(""))] and api.sent == []
 
 
 async def test_stop_unsubscribes_the_max_chat_and_not_the_telegram_chat_of_that_number(
