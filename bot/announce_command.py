@@ -30,7 +30,9 @@ def add_commands(
         help="preview (or --send) the «you said — we did» message to citizens who opted in",
     )
     announce.add_argument(
-        "--send", action="store_true", help="send it now through Telegram (default: preview)"
+        "--send",
+        action="store_true",
+        help="send it now through Telegram (and MAX when MAX__TOKEN is set; default: preview)",
     )
     announce.set_defaults(handler=lambda args: asyncio.run(_announce(args.send, settings())))
 
@@ -49,12 +51,14 @@ async def _announce(send: bool, settings: Settings, port: SendPort | None = None
     engine = create_engine(settings.db.url)
     bot = None
     outbox = None
+    ports = None
     if send and port is None:
         from bot.app import create_bot
-        from bot.outbox import BotOutbox
+        from bot.outbox import messengers
 
         bot = create_bot(settings)
-        outbox = BotOutbox(bot)
+        ports = messengers(settings, bot)
+        outbox = ports.outbox
     # The bot's own composition: the same announcer, news port and disclosure policy.
     announcer = build_services(
         settings,
@@ -84,6 +88,8 @@ async def _announce(send: bool, settings: Settings, port: SendPort | None = None
     finally:
         if bot is not None:
             await bot.session.close()
+        if ports is not None:
+            await ports.close()
         await engine.dispose()
 
 

@@ -33,7 +33,7 @@ from bot.operations import (
     shared_participation,
     shared_rating_guard,
 )
-from bot.outbox import BotOutbox
+from bot.outbox import Messengers, messengers
 from bot.response_models import PinResponseModels
 from bot.retry import RetryRequests
 from bot.settings import Settings, ensure_pepper
@@ -51,7 +51,6 @@ from scheduler.jobs import (
     send_due_reports,
 )
 from scheduler.leader import LeaderGate
-from services.broadcast import telegram_sender
 from storage.catalog import CatalogStore
 from storage.database import checkpoint_wal, create_engine, create_session_factory, vacuum
 from storage.fsm import SqlStorage
@@ -80,6 +79,7 @@ class Wiring:
     sql_storage: SqlStorage | None
     services: Services
     dispatcher: Dispatcher
+    messengers: Messengers | None = None
 
     async def close(self) -> None:
         """Write what is pending, then release the database."""
@@ -96,6 +96,8 @@ class Wiring:
         # no response in particular, and the totals are logged.
         await hourly_privacy(services.activity, services.responses, services.feedback.today)
         await self.storage.close()
+        if self.messengers is not None:
+            await self.messengers.close()
         if self.report_engine is not self.engine:
             await self.report_engine.dispose()
         await self.engine.dispose()
@@ -159,13 +161,15 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         )
     else:
         storage = sql_storage = SqlStorage(sessions, pepper, ttl=ttl)
+    # Officers' messages and broadcasts reach each chat in its messenger (Telegram, MAX).
+    ports = messengers(settings, bot)
     services = build_services(
         settings,
         content,
         sessions=sessions,
         report_sessions=create_session_factory(report_engine),
-        outbox=BotOutbox(bot),
-        send=telegram_sender(bot),
+        outbox=ports.outbox,
+        send=ports.send,
         triggers=triggers,
         pepper=pepper,
         bot_username=bot_username,
@@ -186,6 +190,7 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         sql_storage=sql_storage,
         services=services,
         dispatcher=dispatcher,
+        messengers=ports,
     )
 
 

@@ -8,7 +8,7 @@ else follows from the settings, so a service is wired the same way wherever it r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,7 +16,9 @@ from typing import Any, Protocol
 from bot.content import Content
 from bot.policies import disclosure_policy
 from bot.settings import Settings
+from max_front.persons import chat_person, max_key
 from questionnaires.campaigns import WorkingDays
+from questionnaires.messengers import max_chat
 from questionnaires.triggers import TriggerFile
 from reports.model import QuestionnaireRoles
 from scheduler.calendar import load_calendar
@@ -116,6 +118,11 @@ class Services:
         }
 
 
+def officer_chats(telegram: Sequence[int], max_users: Sequence[int]) -> list[int]:
+    """Officers' chats: Telegram ids as they are, MAX user ids as MAX chat addresses."""
+    return [*telegram, *(max_chat(user) for user in max_users)]
+
+
 def build_services(
     settings: Settings,
     content: Content,
@@ -155,6 +162,12 @@ def build_services(
     send = send or outbox.text
     news_send = news_send or send
     zone = settings.body.zone
+    # Officers in Telegram and in MAX (MAX chats as questionnaires.messengers addresses: the
+    # outbox sends each to its messenger, and no MAX id can pass for a Telegram one).
+    officers = officer_chats(settings.bot.officer_ids, settings.max.officer_ids)
+    internal_officers = officer_chats(
+        settings.bot.internal_officer_ids, settings.max.internal_officer_ids
+    )
     # One disclosure policy for every officer output (reports.disclosure).
     disclosure = disclosure_policy(settings)
     roles = QuestionnaireRoles.from_questionnaires(content.questionnaires)
@@ -167,10 +180,10 @@ def build_services(
         roles=roles,
         catalog=content.catalog,
         policy=ReportingPolicy(
-            officer_ids=frozenset(settings.bot.officer_ids),
+            officer_ids=frozenset(officers),
             disclosure=disclosure,
             alert_threshold=settings.reports.alert_threshold,
-            internal_officer_ids=frozenset(settings.bot.internal_officer_ids),
+            internal_officer_ids=frozenset(internal_officers),
             zone=zone,
         ),
     )
@@ -210,7 +223,7 @@ def build_services(
         results=outbox,
         opt_ins=opt_ins,
         # Window results, opening/closing polls and invite codes: body-wide officers only.
-        officer_ids=settings.bot.officer_ids,
+        officer_ids=officers,
         enrolment=enrolment,
         clock=clock,
         bot_username=bot_username,
@@ -223,13 +236,14 @@ def build_services(
         news_send=news_send,
         site_url=settings.publish.url,
         participation_claims=participation_claims,
+        person_of_chat=chat_person(max_key(pepper)),
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),
         deliveries=DeliveryStore(sessions),
         departments=enrolment,
         questionnaires=content.questionnaires,
-        officer_ids=settings.bot.internal_officer_ids,
+        officer_ids=internal_officers,
         send=outbox,
         zone=zone,
         hour=settings.staff.feedback_hour,
@@ -336,7 +350,7 @@ def build_services(
         categoriser=categories(settings.content.categories_path),
         roles=roles,
         catalog=content.catalog,
-        internal_officers=frozenset(settings.bot.internal_officer_ids),
+        internal_officers=frozenset(internal_officers),
     )
     reporting.extras = open_answers
     return Services(

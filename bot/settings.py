@@ -219,6 +219,18 @@ class MaxSettings(BaseModel):
     poll_timeout: int = Field(
         default=30, ge=0, le=90, description="Seconds one long-polling GET /updates may wait."
     )
+    officer_ids: IdList = Field(
+        default_factory=list,
+        description="MAX user ids of officers who see all services: scheduled reports, "
+        "digests, signals, alerts and poll results reach their MAX chats as well.",
+        examples=["123456789"],
+    )
+    internal_officer_ids: IdList = Field(
+        default_factory=list,
+        description="MAX user ids of the internal officer(s): the staff initiative batches "
+        "reach their MAX chats as well.",
+        examples=["123456789"],
+    )
 
     @field_validator("token", mode="before")
     @classmethod

@@ -31,6 +31,9 @@ class View:
 
     text: str
     keyboard: Keyboard = ()
+    #: The text is HTML (MAX's `format: "html"`): officers' messages and broadcasts, written
+    #: for Telegram's HTML; the dialog's own views stay plain.
+    html: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +43,16 @@ class Batch:
 
 
 class MaxApiError(Exception):
-    """A call MAX refused or that did not reach it (the code: HTTP status, 0 unreachable)."""
+    """A call MAX refused or that did not reach it (the code: HTTP status, 0 no answer).
 
-    def __init__(self, code: int, description: str = "") -> None:
+    ``never_sent``: no connection was made, so the request provably did not reach MAX (a
+    timeout or a dropped connection may come after MAX acted on it)."""
+
+    def __init__(self, code: int, description: str = "", *, never_sent: bool = False) -> None:
         super().__init__(f"MAX API error {code}: {description}")
         self.code = code
+        self.description = description
+        self.never_sent = never_sent
 
 
 class MaxApi(Protocol):
@@ -64,5 +72,9 @@ class MaxApi(Protocol):
     ) -> None:
         """POST /answers?callback_id=…: a notification, or `view` replacing the pressed
         message (MAX's way to edit in place while answering)."""
+
+    async def send_file(self, user_id: int, name: str, data: bytes, caption: str) -> str:
+        """POST /uploads?type=file, the bytes to the URL it gives, then POST /messages with
+        the `file` attachment's token and ``caption`` (HTML) as the text."""
 
     async def close(self) -> None: ...

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from aiohttp import ClientConnectorError
 from maxapi import Bot
-from maxapi.exceptions.max import InvalidToken, MaxConnection
+from maxapi.client import DefaultConnectionProperties
+from maxapi.enums.parse_mode import ParseMode
+from maxapi.enums.upload_type import UploadType
+from maxapi.exceptions.max import InvalidToken, MaxConnection, MaxUploadFileFailed
 from maxapi.exceptions.max import MaxApiError as LibraryApiError
 from maxapi.types.attachments.attachment import ButtonsPayload
 from maxapi.types.attachments.buttons.callback_button import CallbackButton
+from maxapi.types.input_media import InputMediaBuffer
 from maxapi.types.updates.message_callback import MessageForCallback
 
 from max_front.api import Batch, MaxApiError, Update, View
@@ -31,10 +36,20 @@ def _attachments(view: View) -> list[Any]:
 
 
 class MaxapiClient:
-    """`max_front.api.MaxApi` on maxapi's `Bot`."""
+    """`max_front.api.MaxApi` on maxapi's `Bot`.
 
-    def __init__(self, token: str, base_url: str) -> None:
-        self._bot = Bot(token, auto_requests=False, auto_check_subscriptions=False)
+    ``retries=0`` for broadcasts and officers' messages: maxapi would repeat a request whose
+    connection dropped (MAX may have delivered it) and a 502-504; the broadcaster decides
+    itself what may be repeated (services.broadcast)."""
+
+    def __init__(self, token: str, base_url: str, *, retries: int | None = None) -> None:
+        connection = None if retries is None else DefaultConnectionProperties(max_retries=retries)
+        self._bot = Bot(
+            token,
+            auto_requests=False,
+            auto_check_subscriptions=False,
+            default_connection=connection,
+        )
         self._bot.set_api_url(base_url)
 
     async def me(self) -> Update:
@@ -53,7 +68,23 @@ class MaxapiClient:
 
     async def send(self, user_id: int, view: View) -> str:
         sent = await self._call(
-            self._bot.send_message(user_id=user_id, text=view.text, attachments=_attachments(view))
+            self._bot.send_message(
+                user_id=user_id,
+                text=view.text,
+                attachments=_attachments(view),
+                format=ParseMode.HTML if view.html else None,
+            )
+        )
+        if sent is None:
+            raise MaxApiError(0, "no message in the answer")
+        return str(sent.message.body.mid)
+
+    async def send_file(self, user_id: int, name: str, data: bytes, caption: str) -> str:
+        media: list[Any] = [InputMediaBuffer(data, filename=name, type=UploadType.FILE)]
+        sent = await self._call(
+            self._bot.send_message(
+                user_id=user_id, text=caption or None, attachments=media, format=ParseMode.HTML
+            )
         )
         if sent is None:
             raise MaxApiError(0, "no message in the answer")
@@ -86,4 +117,12 @@ class MaxapiClient:
         except InvalidToken:
             raise MaxApiError(401, "MAX refused the token") from None
         except MaxConnection as error:
-            raise MaxApiError(0, type(error).__name__) from None
+            # maxapi keeps aiohttp's error as the cause: only a connection never made proves
+            # that nothing reached MAX.
+            never = isinstance(error.__cause__, ClientConnectorError)
+            raise MaxApiError(0, type(error).__name__, never_sent=never) from None
+        except TimeoutError:
+            raise MaxApiError(0, "timeout") from None
+        except MaxUploadFileFailed:
+            # The upload itself failed: no message was sent.
+            raise MaxApiError(0, "upload failed", never_sent=True) from None

@@ -3,7 +3,9 @@
 What stays here is MAX's: the update format (https://dev.max.ru/docs-api/objects/Update),
 which message shows the step, and the one answer of every callback (POST /answers). The
 person is `max_front.persons.person_of(key, user id)`: the MAX id itself goes nowhere but to
-MAX's own API (the recipient of a message).
+MAX's own API (the recipient of a message) and, when the person asks for news or
+invitations, to the subscribers' tables as a MAX chat (questionnaires.messengers.max_chat:
+the messenger beside it, never next to an answer).
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from max_front.api import MaxApi, MaxApiError, Update, View
+from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.persons import person_of
 from max_front.views import (
     BACK,
     CANNOT_RATE,
     CHOOSE,
     DONE,
+    OPT_IN_NO,
+    OPT_IN_YES,
+    POLLS_INVITE,
     RATE,
+    SERVICE_NEWS,
     SKIP,
     TOGGLE,
     StepPress,
@@ -30,12 +36,17 @@ from max_front.views import (
     polls_view,
     question_view,
     refusal_text,
+    thanks_view,
 )
 from questionnaires.campaigns import CampaignAudience, EnrollStatus
 from questionnaires.engine import CannotRate, Choose, Done, Rate, TextInput, Toggle
 from questionnaires.fronts import Front
 from questionnaires.i18n import N_, tr
+from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
+from reports.disclosure import last_closed
+from reports.model import Scope
+from services.announcements import NEWS_STOP_DATA
 from services.dialog import (
     Action,
     Back,
@@ -55,6 +66,7 @@ from services.dialog import (
 )
 from services.feedback import FeedbackService
 from services.outages import is_storage_outage
+from services.reporting import ReportingService
 from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
@@ -87,6 +99,8 @@ class MaxFront:
     windows: WindowService
     state_for: Callable[[Person], MaxDialogState]
     person_key: bytes
+    #: Officers' reports in MAX (MAX__OFFICER_IDS); None: no officer commands.
+    reporting: ReportingService | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -143,6 +157,17 @@ class MaxFront:
             await self.begin(user, language, Initiative())
         elif command == "/cancel":
             await self.cancel(user, language)
+        elif command in ("/report", "/export"):
+            if not await self.report(user, language, export=command == "/export"):
+                await self.typed(user, text, language)  # not an officer: any other text
+        elif command == "/whoami":
+            # The person's own MAX id, to them only (an operator needs it for
+            # MAX__OFFICER_IDS); never logged, never stored.
+            await self.api.send(user, View(tr(language, N_("max.whoami"), id=user)))
+        elif command == "/stop":
+            # Every subscription of this MAX chat; its Telegram namesake is another chat.
+            await self.feedback.opt_out(max_chat(user))
+            await self.api.send(user, View(tr(language, "bot.stopped")))
         else:
             await self.typed(user, text, language)
 
@@ -246,6 +271,10 @@ class MaxFront:
             elif payload.startswith("w:") and payload[2:].isdigit() and len(payload) <= 12:
                 await answer.notify(None)
                 await self.begin(user, language, Window(int(payload[2:])))
+            elif payload in (OPT_IN_YES, OPT_IN_NO, NEWS_STOP_DATA, POLLS_INVITE):
+                await self._opt_in(user, language, payload, answer, update)
+            elif payload.startswith(SERVICE_NEWS):
+                await self._service_news(user, language, payload, answer, update)
             else:
                 await answer.notify(tr(language, "bot.stale_button"))
         finally:
@@ -295,6 +324,74 @@ class MaxFront:
         await answer.replace(View(tr(language, "bot.service_chosen", service=title)))
         await self.begin(user, language, Rating(context))
 
+    # --- officers -----------------------------------------------------------------------
+
+    async def report(self, user: int, language: Language, *, export: bool) -> bool:
+        """A body-wide officer's report in MAX: the latest closed period of the finest kind
+        the disclosure policy shows, over every service: the message and charts (``/report``)
+        or the workbook (``/export``). False for anyone else (the text goes on as typed)."""
+        officer = max_chat(user)
+        reporting = self.reporting
+        if reporting is None or not reporting.may_see(officer, Scope(service=None)):
+            return False
+        period = last_closed(reporting.period_kinds()[0], self.feedback.today())
+        scope = Scope(service=None)
+        await self.api.send(user, View(tr(language, "officer.preparing")))
+        if export:
+            workbook = await reporting.workbook(period, scope)
+            name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+            caption = tr(language, "officer.workbook_caption", period=period)
+            await self.api.send_file(user, name, workbook, caption)
+            return True
+        files = await reporting.report_files(period, scope, language)
+        for text in files.messages:
+            await self.api.send(user, View(text, html=True))
+        for name, png in files.charts:
+            await self.api.send_file(user, name, png, "")
+        return True
+
+    # --- opt-ins ------------------------------------------------------------------------
+    # The chat goes to the subscribers' tables only (a MAX chat, its messenger beside it),
+    # which have no link to answers; nothing of the response the button followed goes with it.
+
+    async def _opt_in(
+        self, user: int, language: Language, payload: str, answer: _Answer, update: Update
+    ) -> None:
+        chat = max_chat(user)
+        if payload == NEWS_STOP_DATA:
+            await self.feedback.stop_news(chat)
+            await answer.notify(tr(language, "bot.news_stopped"))
+            # The news message (HTML) loses its button and keeps its text as it is; if MAX
+            # refuses the edit (too old), the button stays and pressing it again changes nothing.
+            pressed = ((update.get("message") or {}).get("body") or {}).get("mid")
+            if isinstance(pressed, str):
+                with contextlib.suppress(MaxApiError):
+                    await self.api.remove_keyboard(pressed)
+            return
+        if payload == POLLS_INVITE:
+            await self.feedback.opt_in(chat, "polls")
+            await answer.notify(None)
+            await self.api.send(user, View(tr(language, "polls.invited")))
+            return
+        yes = payload == OPT_IN_YES
+        if yes:
+            await self.feedback.opt_in(chat)
+        # The rated service's own news button, if any, stays: it is a choice of its own.
+        await answer.replace(_shown(update, drop=lambda data: data in (OPT_IN_YES, OPT_IN_NO)))
+        await self.api.send(
+            user, View(tr(language, "bot.optin_saved" if yes else "bot.optin_declined"))
+        )
+
+    async def _service_news(
+        self, user: int, language: Language, payload: str, answer: _Answer, update: Update
+    ) -> None:
+        code = payload.removeprefix(SERVICE_NEWS)
+        if not await self.feedback.subscribe_service(max_chat(user), code):
+            await answer.notify(tr(language, "bot.stale_button"))  # forged or outdated
+            return
+        await answer.replace(_shown(update, drop=lambda data: data == payload))
+        await self.api.send(user, View(tr(language, "bot.news_service_saved")))
+
     # --- drawing ------------------------------------------------------------------------
 
     async def _show_new(self, user: int, state: MaxDialogState, view: View) -> None:
@@ -304,7 +401,10 @@ class MaxFront:
     @staticmethod
     def _outcome_view(step: Step, language: Language) -> View:
         if isinstance(step, Finished):
-            return View(step.outro)
+            if not step.offer_opt_in:
+                # Citizens are offered news of what changes; staff hear of it inside the body.
+                return View(step.outro)
+            return thanks_view(step.outro, language, step.news_service, step.news_service_title)
         if isinstance(step, Refused):
             return View(refusal_text(language, step))
         if isinstance(step, Cancelled):
@@ -363,6 +463,27 @@ def _action(press: StepPress) -> Action:
         return Done()
     assert press.action == CHOOSE
     return Choose(press.value)
+
+
+def _shown(update: Update, *, drop: Callable[[str], bool]) -> View:
+    """The pressed message as MAX shows it (its text, its callback buttons) without the
+    buttons ``drop`` picks."""
+    body = (update.get("message") or {}).get("body") or {}
+    rows: list[tuple[Button, ...]] = []
+    for attachment in body.get("attachments") or ():
+        if not isinstance(attachment, dict) or attachment.get("type") != "inline_keyboard":
+            continue
+        for row in (attachment.get("payload") or {}).get("buttons") or ():
+            kept = tuple(
+                Button(str(button.get("text") or ""), str(button.get("payload")))
+                for button in row
+                if isinstance(button, dict)
+                and button.get("type", "callback") == "callback"
+                and not drop(str(button.get("payload")))
+            )
+            if kept:
+                rows.append(kept)
+    return View(str(body.get("text") or ""), tuple(rows))
 
 
 def sender_of(update: Update) -> int | None:

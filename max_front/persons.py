@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Final
+
+from questionnaires.messengers import split
 
 #: MAX persons start here: above every Telegram id and every web person.
 MAX_PERSONS: Final = 2**64
@@ -24,3 +27,14 @@ def max_key(pepper: bytes) -> bytes:
 def person_of(key: bytes, user_id: int) -> int:
     digest = hmac.digest(key, str(user_id).encode(), "sha256")
     return MAX_PERSONS + (int.from_bytes(digest[:8], "big") >> 1)
+
+
+def chat_person(key: bytes) -> Callable[[int], int]:
+    """The person behind a private chat's address (questionnaires.messengers): a Telegram
+    chat is its user, a MAX chat the MAX person of its user id."""
+
+    def person(chat: int) -> int:
+        messenger, raw = split(chat)
+        return person_of(key, raw) if messenger == "max" else chat
+
+    return person

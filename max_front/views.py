@@ -2,8 +2,10 @@
 
 Button payloads: `q:<nonce>:<turn>:<action>:<value>` for a step (the nonce and turn make a
 stale or forged press harmless: the dialog service checks both), `p:<page>:<service>` for the
-service picker, `w:<window>` for a poll. MAX allows up to 1024 characters of payload; these
-stay under 64, like Telegram's.
+service picker, `w:<window>` for a poll; the opt-ins: `o:1`/`o:0` (news of changes, yes or
+no), `sn:<service>` (one service's news), `ns:1` (stop the news: the button under every news
+message, services.announcements.NEWS_STOP_DATA), `pi:1` (invitations to polls). MAX allows up
+to 1024 characters of payload; these stay under 64, like Telegram's.
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ from max_front.api import Button, Keyboard, View
 from questionnaires.campaigns import Verdict
 from questionnaires.catalog import Service
 from questionnaires.engine import Reason
-from questionnaires.i18n import tr
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from services.dialog import Question, QuestionKind, Refusal, Refused
 from services.windows import WindowView
 
 SERVICES_PER_PAGE: Final = 6
+
+OPT_IN_YES: Final = "o:1"
+OPT_IN_NO: Final = "o:0"
+SERVICE_NEWS: Final = "sn:"
+POLLS_INVITE: Final = "pi:1"
+#: Service codes a news button carries (like Telegram's 64 bytes of callback data).
+SERVICE_CODE_LENGTH: Final = 60
 
 RATE: Final = "r"
 CHOOSE: Final = "c"
@@ -202,7 +211,8 @@ def picker_view(services: Sequence[Service], page: int, language: Language, intr
 
 
 def polls_view(windows: Sequence[WindowView], language: Language) -> View:
-    """The open poll windows a person may answer, one button each."""
+    """The open poll windows a person may answer, one button each, and the invitation
+    opt-in (citizens' polls: staff invitations go to enrolled Telegram chats only)."""
     rows: Keyboard = tuple(
         (
             Button(
@@ -213,4 +223,20 @@ def polls_view(windows: Sequence[WindowView], language: Language) -> View:
         )
         for window in windows
     )
+    rows += ((Button(tr(language, "polls.invite_me"), POLLS_INVITE),),)
     return View(tr(language, "polls.open_polls" if windows else "polls.no_open_polls"), rows)
+
+
+def thanks_view(
+    outro: str, language: Language, service: str | None = None, title: str | None = None
+) -> View:
+    """The end of a citizen's dialog, as in Telegram: the news offer, and the rated
+    service's own news (a choice of its own)."""
+    rows: list[tuple[Button, ...]] = [
+        (Button(tr(language, key), data),)
+        for key, data in ((N_("bot.optin_yes"), OPT_IN_YES), (N_("bot.optin_no"), OPT_IN_NO))
+    ]
+    if service and len(service) <= SERVICE_CODE_LENGTH and ":" not in service:
+        label = tr(language, "bot.news_service", service=title or service)
+        rows.insert(1, (Button(label, SERVICE_NEWS + service),))
+    return View(f"{outro}\n\n{tr(language, 'bot.thanks_optin')}", tuple(rows))

@@ -12,6 +12,12 @@ no broadcast of this bot starts a request until then, and the same row is tried 
 Replies the bot sends to users meanwhile come from the same bot and are not paced here: lower
 ``global_rate`` if the bot is busy while a broadcast runs.
 
+Per messenger. Chats are addresses of questionnaires.messengers: Telegram's pace as above, MAX
+chats through a pacer of their own at ``max_rate`` (MAX's limit is 30 requests a second per
+bot, cited in BroadcastLimits), so a 429 from one messenger pauses only its own sends. A port of
+another messenger raises the neutral errors of services.broadcast_errors (a verdict, or a
+rate limit), which ``_verdict`` and the 429 handling read like Telegram's.
+
 Outcomes. 403 -> ``blocked`` (never retried; see :meth:`Broadcaster.unreachable_chat_ids`);
 400 -> ``failed`` (the request itself is wrong; many in a row abort the run, it is the text);
 5xx and connection failures (the request never left) -> retried with backoff, then ``failed``;
@@ -48,7 +54,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -71,6 +77,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
+from questionnaires.messengers import MAX, MESSENGERS, Messenger, messenger_of, split
 from services import metrics
 from services.broadcast_errors import (
     BroadcastAbortedError as BroadcastAbortedError,
@@ -82,6 +89,7 @@ from services.broadcast_errors import BroadcastError as BroadcastError
 from services.broadcast_errors import (
     BroadcastNotFoundError as BroadcastNotFoundError,
 )
+from services.broadcast_errors import DeliveryRefusedError, RateLimitedError
 from storage.broadcast import (
     BLOCKED,
     FAILED,
@@ -97,7 +105,8 @@ from storage.leases import LeaseElection
 
 logger = logging.getLogger(__name__)
 
-#: The port: deliver ``text`` to ``chat_id`` or raise aiogram's exception for the API's answer.
+#: The port: deliver ``text`` to ``chat_id`` or raise the API's answer: aiogram's exception
+#: (Telegram's port), or DeliveryRefusedError / RateLimitedError (other messengers' ports).
 SendPort = Callable[[int, str], Awaitable[None]]
 Sleep = Callable[[float], Awaitable[None]]
 ProgressCallback = Callable[["Progress"], Awaitable[None]]
@@ -128,11 +137,31 @@ def telegram_sender(bot: Bot, *, reply_markup: InlineKeyboardMarkup | None = Non
     return send
 
 
+def by_messenger(ports: Mapping[Messenger, SendPort]) -> SendPort:
+    """One port over several messengers: a chat address (questionnaires.messengers) goes to
+    its messenger's port with the id that messenger knows; a messenger without a port (MAX
+    no longer configured) fails the row, never reaches another messenger."""
+
+    async def send(chat_id: int, text: str) -> None:
+        messenger, raw = split(chat_id)
+        port = ports.get(messenger)
+        if port is None:
+            raise DeliveryRefusedError("failed", f"no {messenger} port")
+        await port(raw, text)
+
+    return send
+
+
 @dataclass(frozen=True, slots=True)
 class BroadcastLimits:
     """How fast and how carefully broadcasts go out; defaults keep a margin under Telegram's."""
 
     global_rate: float = 29.0  # messages/s over all chats; Telegram allows about 30
+    #: requests/s to MAX over all MAX chats. MAX allows 30 per second on platform-api.max.ru
+    #: ("максимальное количество запросов в секунду на platform-api.max.ru — 30 rps",
+    #: https://dev.max.ru/help, FAQ "Чат-боты"); the MAX front's own polls (2/s) and replies
+    #: go through the same budget, so broadcasts keep 25.
+    max_rate: float = 25.0
     per_chat_interval: float = 1.05  # s between two messages to one chat; Telegram: about 1
     max_in_flight: int = 16  # requests awaiting an answer at once
     claim_batch: int = 16  # rows marked "sending" per commit: what a hard crash may leave unknown
@@ -145,7 +174,7 @@ class BroadcastLimits:
     run_lease: float = 120.0
 
     def __post_init__(self) -> None:
-        if self.global_rate <= 0 or self.per_chat_interval < 0:
+        if self.global_rate <= 0 or self.max_rate <= 0 or self.per_chat_interval < 0:
             raise ValueError("rates must be positive")
         if min(self.max_in_flight, self.claim_batch, self.max_attempts) < 1:
             raise ValueError("max_in_flight, claim_batch and max_attempts must be at least 1")
@@ -179,11 +208,37 @@ class Summary(Progress):
     complete: bool  # nothing left pending
 
 
+class _Pacers:
+    """One pacer per messenger: each counts its own platform's limit, and a 429 from one
+    messenger pauses that messenger's broadcasts only."""
+
+    def __init__(self, limits: BroadcastLimits, clock: Callable[[], float], sleep: Sleep) -> None:
+        self._pacers = {
+            messenger: _Pacer(
+                limits, clock, sleep, rate=limits.max_rate if messenger == MAX else None
+            )
+            for messenger in MESSENGERS
+        }
+
+    async def acquire(self, chat_id: int) -> None:
+        await self._pacers[messenger_of(chat_id)].acquire(chat_id)
+
+    def pause(self, chat_id: int, seconds: float) -> None:
+        self._pacers[messenger_of(chat_id)].pause(seconds)
+
+
 class _Pacer:
     """Send slots: a steady global rate, a gap per chat, and pauses ordered by flood control."""
 
-    def __init__(self, limits: BroadcastLimits, clock: Callable[[], float], sleep: Sleep) -> None:
-        self._interval = 1.0 / limits.global_rate
+    def __init__(
+        self,
+        limits: BroadcastLimits,
+        clock: Callable[[], float],
+        sleep: Sleep,
+        *,
+        rate: float | None = None,  # default: limits.global_rate (Telegram's)
+    ) -> None:
+        self._interval = 1.0 / (rate or limits.global_rate)
         self._slack = CATCH_UP_SHARE * self._interval
         self._window = TELEGRAM_BURST * self._interval
         self._recent: deque[float] = deque(maxlen=TELEGRAM_BURST)  # the latest slots handed out
@@ -240,6 +295,8 @@ _ABORT: Final = "abort"  # the bot cannot send at all; the row was not sent
 
 def _verdict(error: Exception) -> str | None:
     """What a failed send (other than a 429) means for its row; None for a bug in the port."""
+    if isinstance(error, DeliveryRefusedError):
+        return error.verdict  # another messenger's port has translated its answer
     if isinstance(error, TelegramForbiddenError):
         return BLOCKED
     if isinstance(error, TelegramUnauthorizedError | TelegramConflictError | TelegramNotFound):
@@ -282,7 +339,7 @@ class Broadcaster:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._pacer = _Pacer(self.limits, clock, sleep)
+        self._pacer = _Pacers(self.limits, clock, sleep)
         self._active: set[int] = set()
         self.progress_every_seconds = progress_every_seconds
         self.progress_every_messages = progress_every_messages
@@ -549,13 +606,13 @@ class _Run:
                 in_port = True
                 try:
                     await self._owner._send(chat_id, self._text)
-                except TelegramRetryAfter as error:
+                except (TelegramRetryAfter, RateLimitedError) as error:
                     in_port = False
                     self._rate_limited += 1
                     metrics.BROADCAST_FLOOD_WAITS.inc()
                     # Flood control is per bot: every broadcast of this bot waits, then the
                     # same row goes first.
-                    self._pacer.pause(error.retry_after)
+                    self._pacer.pause(chat_id, error.retry_after)
                     logger.warning(
                         "broadcast %s: flood control, pausing %s s", self._id, error.retry_after
                     )
@@ -574,7 +631,9 @@ class _Run:
                         await self._owner._sleep(self._limits.retry_delay * 2 ** (attempts - 1))
                     else:
                         self._finish(chat_id, FAILED if verdict == _RETRY else verdict, attempts)
-                        if isinstance(error, TelegramBadRequest):
+                        if isinstance(error, TelegramBadRequest) or (
+                            isinstance(error, DeliveryRefusedError) and error.bad_request
+                        ):
                             self._count_bad_request()
                         return
                 else:

@@ -198,10 +198,14 @@ class WindowService:
         news_send: SendPort | None = None,
         site_url: str | None = None,
         participation_claims: ParticipationClaims | None = None,
+        person_of_chat: Callable[[int], int] | None = None,
     ) -> None:
         """``news_send`` sends the published results of citizens' windows (news: with the
         button that stops it; default ``send``); ``site_url`` is the public site (PUBLISH__URL)
-        the published results link to."""
+        the published results link to. ``person_of_chat``: the person who answers in a
+        private chat (a Telegram chat is its user; a MAX chat's person is keyed,
+        max_front.persons), so a reminder skips who answered in either messenger."""
+        self._person_of_chat = person_of_chat or (lambda chat: chat)
         items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
         self._campaigns = {campaign.id: campaign for campaign in items}
         missing = {c.questionnaire for c in items} - set(questionnaires)
@@ -553,7 +557,8 @@ class WindowService:
             # In a private chat the chat id is the user id the participation key was made of.
             # Skipped at send time rather than left out of the list: the outbox then names
             # every invitee, and nobody's participation can be read from it.
-            if await self._store.has_participation(row.id, self._participation(row.id, chat_id)):
+            person = self._person_of_chat(chat_id)
+            if await self._store.has_participation(row.id, self._participation(row.id, person)):
                 skipped += 1
                 return
             await self._send(chat_id, message)

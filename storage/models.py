@@ -185,6 +185,10 @@ class DedupKey(Base):
     expires_on: Mapped[date] = mapped_column(Date, index=True)
 
 
+#: questionnaires.messengers.Messenger: "telegram", "max".
+MESSENGER_LENGTH: Final = 8
+
+
 class OptIn(Base):
     """A chat that asked for news on a topic; deliberately unlinked from any response."""
 
@@ -193,6 +197,9 @@ class OptIn(Base):
     # could be lined up with the order responses were written (revision 0007).
     __table_args__ = ({"sqlite_with_rowid": False},)
 
+    # "telegram" or "max" (questionnaires.messengers, revision 0029): the chat id is that
+    # messenger's own, so a MAX id is never read as a Telegram chat.
+    messenger: Mapped[str] = mapped_column(String(MESSENGER_LENGTH), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     topic: Mapped[str] = mapped_column(String(32), primary_key=True)
     # The first day of the month the subscription came in (see storage.opt_ins).
@@ -210,6 +217,7 @@ class ServiceNews(Base):
     __tablename__ = "service_news"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
+    messenger: Mapped[str] = mapped_column(String(MESSENGER_LENGTH), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     service_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
 

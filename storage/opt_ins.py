@@ -12,6 +12,7 @@ from typing import Any, Final, cast
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.messengers import join, split
 from questionnaires.opt_ins import OPT_IN_TOPICS as OPT_IN_TOPICS
 from questionnaires.opt_ins import OptInTopic as OptInTopic
 from storage.models import OptIn, ServiceNews
@@ -39,6 +40,9 @@ class OptInStore:
     citizen's explicit choice made with a button, batched with the topics: the batch counts
     people, whichever table their rows go to.
     One instance per process: the citizen and poll services share it.
+    Chats are addresses of questionnaires.messengers (a MAX chat is 2**62 + its MAX id): the
+    rows keep the messenger in a column and that messenger's own id, and the batch counts
+    people of every messenger together.
     """
 
     def __init__(
@@ -84,22 +88,26 @@ class OptInStore:
         batch, self._waiting = self._waiting, {}
         services, self._waiting_services = self._waiting_services, set()
         rows = [
-            {"chat_id": chat_id, "topic": topic, "created_on": day}
+            {**_row(chat_id), "topic": topic, "created_on": day}
             for (chat_id, topic), day in batch.items()
         ]
-        service_rows = [{"chat_id": chat_id, "service_code": code} for chat_id, code in services]
+        service_rows = [{**_row(chat_id), "service_code": code} for chat_id, code in services]
         _shuffle(rows)
         _shuffle(service_rows)
         try:
             async with self._sessions.begin() as session:
                 if rows:
                     statement = insert_on_conflict(session, OptIn).on_conflict_do_nothing(
-                        index_elements=[OptIn.chat_id, OptIn.topic]
+                        index_elements=[OptIn.messenger, OptIn.chat_id, OptIn.topic]
                     )
                     await session.execute(statement, rows)
                 if service_rows:
                     news = insert_on_conflict(session, ServiceNews).on_conflict_do_nothing(
-                        index_elements=[ServiceNews.chat_id, ServiceNews.service_code]
+                        index_elements=[
+                            ServiceNews.messenger,
+                            ServiceNews.chat_id,
+                            ServiceNews.service_code,
+                        ]
                     )
                     await session.execute(news, service_rows)
         except BaseException:
@@ -112,7 +120,8 @@ class OptInStore:
     async def remove(self, chat_id: int, topic: OptInTopic | None = None) -> int:
         """Unsubscribe the chat from the topic, or from everything (services' news too);
         return rows removed."""
-        statement = delete(OptIn).where(OptIn.chat_id == chat_id)
+        messenger, raw = split(chat_id)
+        statement = delete(OptIn).where(OptIn.messenger == messenger, OptIn.chat_id == raw)
         if topic is not None:
             _check_topic(topic)
             statement = statement.where(OptIn.topic == topic)
@@ -138,7 +147,7 @@ class OptInStore:
         removed = len(waiting)
         async with self._sessions.begin() as session:
             result = await session.execute(
-                delete(OptIn).where(OptIn.chat_id == chat_id, OptIn.topic == "changes"),
+                delete(OptIn).where(*_is(OptIn, chat_id), OptIn.topic == "changes"),
                 execution_options={"synchronize_session": False},
             )
             removed += cast(CursorResult[Any], result).rowcount
@@ -149,7 +158,7 @@ class OptInStore:
         waiting = [key for key in self._waiting_services if key[0] == chat_id]
         self._waiting_services.difference_update(waiting)
         result = await session.execute(
-            delete(ServiceNews).where(ServiceNews.chat_id == chat_id),
+            delete(ServiceNews).where(*_is(ServiceNews, chat_id)),
             execution_options={"synchronize_session": False},
         )
         return cast(CursorResult[Any], result).rowcount + len(waiting)
@@ -159,12 +168,12 @@ class OptInStore:
         found: dict[str, set[int]] = {code: set() for code in service_codes}
         if not found:
             return found
-        statement = select(ServiceNews.service_code, ServiceNews.chat_id).where(
-            ServiceNews.service_code.in_(sorted(found))
-        )
+        statement = select(
+            ServiceNews.service_code, ServiceNews.messenger, ServiceNews.chat_id
+        ).where(ServiceNews.service_code.in_(sorted(found)))
         async with self._sessions.begin() as session:
-            for code, chat in await session.execute(statement):
-                found[code].add(chat)
+            for code, messenger, chat in await session.execute(statement):
+                found[code].add(join(messenger, chat))
         for chat, code in self._waiting_services:
             if code in found:
                 found[code].add(chat)
@@ -174,10 +183,22 @@ class OptInStore:
         """Chats subscribed to the topic (written or waiting), in a stable order."""
         _check_topic(topic)
         async with self._sessions.begin() as session:
-            result = await session.scalars(select(OptIn.chat_id).where(OptIn.topic == topic))
-            stored = set(result)
+            result = await session.execute(
+                select(OptIn.messenger, OptIn.chat_id).where(OptIn.topic == topic)
+            )
+            stored = {join(messenger, chat) for messenger, chat in result}
         stored.update(chat for chat, waiting_topic in self._waiting if waiting_topic == topic)
         return sorted(stored)
+
+
+def _row(chat: int) -> dict[str, Any]:
+    messenger, raw = split(chat)
+    return {"messenger": messenger, "chat_id": raw}
+
+
+def _is(table: type[OptIn] | type[ServiceNews], chat: int) -> tuple[Any, Any]:
+    messenger, raw = split(chat)
+    return table.messenger == messenger, table.chat_id == raw
 
 
 def _check_topic(topic: str) -> None:

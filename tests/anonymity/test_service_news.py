@@ -12,6 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from questionnaires.messengers import max_chat
 from storage import opt_ins as opt_ins_module
 from storage.database import create_session_factory
 from storage.opt_ins import OptInStore
@@ -39,7 +40,11 @@ async def test_a_service_subscription_has_no_date_nor_arrival_order(
     engine: AsyncEngine, database: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Nothing to pair it with a response's day: no date, no time, no sequence.
-    assert await _columns(engine) == {"chat_id": "BIGINT", "service_code": "VARCHAR(64)"}
+    assert await _columns(engine) == {
+        "messenger": "VARCHAR(8)",
+        "chat_id": "BIGINT",
+        "service_code": "VARCHAR(64)",
+    }
     # The batch's order on disk is the shuffle's, never the arrival order (reversed here, to
     # see it; storage.opt_ins shuffles with the system's randomness).
     monkeypatch.setattr(opt_ins_module, "_shuffle", lambda rows: rows.reverse())
@@ -88,3 +93,24 @@ async def test_the_rare_services_subscription_and_response_share_no_day(
     await store.flush()
     [[month]] = await _rows(engine, "SELECT created_on FROM opt_ins WHERE chat_id = 9903")
     assert str(month).endswith("-01")  # the body-wide opt-in keeps the month, never the day
+
+
+async def test_a_max_subscriber_joins_the_same_batch_and_dates_nothing_finer(
+    engine: AsyncEngine, database: ScratchDatabase
+) -> None:
+    """Issue 13: MAX opt-ins go through the same batches (people of both messengers count
+    together), keep the month only, and have no arrival order either."""
+    store = OptInStore(create_session_factory(engine), min_batch=3)
+    await store.add(max_chat(9903), "changes", date(2026, 12, 3))
+    await store.add_service(max_chat(9903), "site-info")
+    await store.add(5102, "changes", date(2026, 12, 3))
+    assert await store.flush() == 0  # two people so far, whichever messenger
+    await store.add_service(max_chat(7301), "licensing")
+    assert await store.flush() == 4
+    [[month]] = await _rows(
+        engine, "SELECT created_on FROM opt_ins WHERE messenger = 'max' AND chat_id = 9903"
+    )
+    assert str(month).endswith("-01")
+    if database.backend == "sqlite":
+        with pytest.raises(DBAPIError):
+            await _rows(engine, "SELECT rowid FROM opt_ins")

@@ -6,12 +6,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from aiogram import Bot
+
+from bot.outbox import MessengerOutbox
+from questionnaires.messengers import max_chat
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from scheduler.deliveries import ALERTS, DIGEST, SEMIANNUAL, ReportDeliveries, ReportSchedule
 from services.appendix2 import Appendix2Service
 from storage.deliveries import DeliveryStore
 from storage.responses import ResponseStore
-from tests.bot.conftest import BODY, INTERNAL_OFFICER_ID, OFFICER_ID, World
+from tests.bot.conftest import (
+    BODY,
+    INTERNAL_OFFICER_ID,
+    OFFICER_ID,
+    World,
+    build_test_services,
+    handler_settings,
+)
 
 ZONE = ZoneInfo("Asia/Yakutsk")
 
@@ -44,6 +55,9 @@ class FakeOutbox:
     async def document(self, chat_id: int, name: str, data: bytes, caption: str) -> None:
         self._break(name)
         self.documents.append((chat_id, name))
+
+    async def text_with_button(self, chat_id: int, html: str, button: str, data: str) -> None:
+        await self.text(chat_id, html)
 
     def digests(self) -> list[str]:
         return [text for _, text in self.texts if "Еженедельная сводка" in text]
@@ -311,3 +325,31 @@ async def test_fewer_negative_ratings_than_the_threshold_send_no_batch(world: Wo
         for _, text in outbox.texts
         for line in text.splitlines()
     )
+
+
+async def test_officers_in_max_get_the_digest_and_the_workbook_in_their_max_chats(
+    world: World,
+) -> None:
+    # Issue 13: MAX__OFFICER_IDS are officers as well; each reaches them in MAX, under the
+    # MAX user id, through the outbox of their messenger.
+    settings = handler_settings(world.url)
+    settings.max.officer_ids = [7_700_001]
+    services = build_test_services(world.sessions, world.clock_now, _no_bot, settings)
+    assert services.reporting.all_officers() == {OFFICER_ID, max_chat(7_700_001)}
+    await _installed(world)
+    telegram, max_chats = FakeOutbox(), FakeOutbox()
+    deliveries = ReportDeliveries(
+        schedule=ReportSchedule(ZONE, "0 9 * * mon", 10, weekly=True),
+        store=DeliveryStore(world.sessions),
+        reporting=services.reporting,
+        outbox=MessengerOutbox(telegram, max_chats),
+    )
+    await deliveries.tick(_local(2026, 11, 23, 9, 0))
+    assert len(telegram.digests()) == len(max_chats.digests()) >= 1
+    assert {chat for chat, _ in max_chats.texts} == {7_700_001}
+    assert [name for _, name in max_chats.documents] == [name for _, name in telegram.documents]
+    assert {chat for chat, _ in telegram.texts} == {OFFICER_ID}
+
+
+def _no_bot() -> Bot:
+    raise AssertionError("no Telegram bot is used here")

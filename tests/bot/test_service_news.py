@@ -74,11 +74,14 @@ async def test_the_rated_services_news_is_a_separate_button_storing_chat_and_ser
     # Her choice of the body-wide news is still open, and was not made for her.
     assert "Да, сообщите мне" in anna.buttons() and NEWS_BUTTON not in " ".join(anna.buttons())
     assert await world.opt_ins.chat_ids("changes") == []
-    # Not written next to the response: it waits for a batch, then holds two columns.
+    # Not written next to the response: it waits for a batch, then holds the chat (with its
+    # messenger) and the service, nothing else.
     assert await world.rows("service_news") == []
     assert await world.opt_ins.service_chat_ids({"licensing"}) == {"licensing": {1001}}
     await world.opt_ins.flush(force=True)
-    assert await world.rows("service_news") == [{"chat_id": 1001, "service_code": "licensing"}]
+    assert await world.rows("service_news") == [
+        {"messenger": "telegram", "chat_id": 1001, "service_code": "licensing"}
+    ]
     await anna.send("/stop")
     assert await world.rows("service_news") == []
 
@@ -95,7 +98,9 @@ async def test_forged_and_stale_news_buttons_are_answered_once_and_store_nothing
     await anna.click(NEWS_BUTTON)
     await anna.press_data("sn:licensing", message_id)  # a double tap: still one subscription
     await world.opt_ins.flush(force=True)
-    assert await world.rows("service_news") == [{"chat_id": 1001, "service_code": "licensing"}]
+    assert await world.rows("service_news") == [
+        {"messenger": "telegram", "chat_id": 1001, "service_code": "licensing"}
+    ]
     assert set(_answers_per_press(world).values()) == {1}
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import storage.opt_ins
+from max_front.persons import chat_person, max_key
 from questionnaires.campaigns import CampaignFile, parse_campaigns
 from questionnaires.catalog import Department
 from questionnaires.engine import (
@@ -34,6 +35,7 @@ from questionnaires.engine import (
     skip,
 )
 from questionnaires.loader import DEFINITIONS_DIR, load_folder
+from questionnaires.messengers import split
 from questionnaires.results import ResponseContext
 from questionnaires.schema import (
     MultiChoiceQuestion,
@@ -165,8 +167,12 @@ class CampaignWorld:
         await self.service.tick(moment)
 
     async def opt_in(self, chat_id: int, topic: str) -> None:
+        """Subscribe a chat address (a MAX chat is stored as MAX's, its own id beside it)."""
+        messenger, raw = split(chat_id)
         async with self.sessions.begin() as session:
-            session.add(OptIn(chat_id=chat_id, topic=topic, created_on=date(2026, 1, 1)))
+            session.add(
+                OptIn(messenger=messenger, chat_id=raw, topic=topic, created_on=date(2026, 1, 1))
+            )
 
     def sent_to(self, marker: str) -> list[int]:
         """Chats that got a broadcast message containing `marker`, in sending order."""
@@ -253,6 +259,8 @@ def build_world(
         news_send=news_send,
         site_url=SITE_URL,
         participation_claims=claims,
+        # As bot.composition: a MAX chat's person is the MAX front's keyed person.
+        person_of_chat=chat_person(max_key(PEPPER)),
     )
     return CampaignWorld(engine, sessions, service, clock, sent, results, blocked, news)
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from max_front.persons import max_key, person_of
 from questionnaires.campaigns import (
     UnknownCampaignError,
     Verdict,
@@ -14,6 +15,7 @@ from questionnaires.campaigns import (
     WindowOrigin,
     WindowStatus,
 )
+from questionnaires.messengers import max_chat
 from questionnaires.schema import Questionnaire
 from scheduler.campaigns import CAMPAIGNS_JOB, add_campaign_jobs, run_campaign_tick
 from scheduler.jobs import create_scheduler
@@ -23,7 +25,14 @@ from services.windows import (
     WindowView,
     parse_window_payload,
 )
-from tests.campaigns.conftest import OFFICER, ZONE, CampaignWorld, complete, local
+from tests.campaigns.conftest import (
+    OFFICER,
+    PEPPER,
+    ZONE,
+    CampaignWorld,
+    complete,
+    local,
+)
 
 INVITED = "Приглашаем пройти опрос"
 REMINDED = "Напоминаем"
@@ -184,6 +193,23 @@ async def test_reminders_skip_everyone_who_has_answered(
     await world.tick(local(2026, 5, 8, 10, 0))
     assert sorted(world.sent_to(REMINDED)) == [102, 102, 103]
     assert world.sent_to(INVITED) == [101, 102, 103]
+
+
+async def test_reminders_skip_max_people_who_answered_and_go_to_their_max_chats(
+    world: CampaignWorld, questionnaires: dict[str, Questionnaire]
+) -> None:
+    # Issue 13: a MAX chat's invitee answers as the MAX front's person, not as the chat.
+    answered, waiting = max_chat(501), max_chat(502)
+    for chat in (answered, waiting, 501):  # 501 is also a Telegram chat, another person
+        await world.opt_in(chat, "polls")
+    await world.tick(local(2026, 4, 27, 10, 0))
+    assert sorted(world.sent_to(INVITED)) == [501, answered, waiting]
+    window_id = await deep_window(world)
+    person = person_of(max_key(PEPPER), 501)
+    deep = questionnaires["deep_external"]
+    assert await world.service.store_answer(window_id, person, complete(deep)) == Verdict.OK
+    await world.tick(local(2026, 4, 30, 10, 0))
+    assert sorted(world.sent_to(REMINDED)) == [501, waiting]
 
 
 async def test_chats_that_blocked_the_bot_get_no_reminder(world: CampaignWorld) -> None:

@@ -95,6 +95,7 @@ class Desk:
     sessions: async_sessionmaker[AsyncSession]
     clock_now: list[datetime]
     states: dict[int, MemoryState] = field(default_factory=dict)
+    opt_ins: OptInStore | None = None  # the subscriptions the feedback service keeps
 
     def state(self, person: int) -> MemoryState:
         return self.states.setdefault(person, MemoryState())
@@ -166,5 +167,5 @@ async def desk(dialog_template: Path, tmp_path: Path) -> AsyncIterator[Desk]:
     )
     funnel = FunnelRecorder(sessions)
     service = DialogService(feedback=feedback, campaigns=campaigns, funnel=funnel)
-    yield Desk(service, feedback, campaigns, funnel, engine, sessions, clock_now)
+    yield Desk(service, feedback, campaigns, funnel, engine, sessions, clock_now, opt_ins=opt_ins)
     await engine.dispose()

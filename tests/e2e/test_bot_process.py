@@ -198,7 +198,8 @@ GAMMA = Probe(7770009012, "anon_probe_gamma", "Zyfirstgamma", "Qxlastgamma", "ru
 PROBES = (ALPHA, BETA, GAMMA)
 #: The one documented exception: opt_ins holds the chat id of whoever asked for news. That is
 #: its purpose; it has no link to any answer (tests/storage/test_anonymity.py checks the schema).
-OPT_IN_COLUMNS = {"chat_id", "topic", "created_on"}
+#: The messenger beside it says whose id it is (Telegram or MAX, migration 0029).
+OPT_IN_COLUMNS = {"messenger", "chat_id", "topic", "created_on"}
 
 
 def scan_tables(db_path: Path) -> list[str]:
@@ -318,7 +319,11 @@ async def test_database_files_and_debug_log_hold_no_user_ids_or_usernames(
         columns = {row[1] for row in db.execute('PRAGMA table_info("opt_ins")')}
     assert columns == OPT_IN_COLUMNS
     [opt_in] = read_rows(launcher.db_path, "opt_ins")
-    assert (opt_in["chat_id"], opt_in["topic"]) == (GAMMA.id, "changes")
+    assert (opt_in["messenger"], opt_in["chat_id"], opt_in["topic"]) == (
+        "telegram",
+        GAMMA.id,
+        "changes",
+    )
     expected = f"opt_ins.chat_id holds id of {GAMMA.username}"
     at_rest = [hit for hit in scan_tables(launcher.db_path) if hit != expected]
 

@@ -236,6 +236,12 @@ async def test_max_rating_beside_telegram_survives_a_restart_and_leaves_no_max_i
     await said(boris, bot, "What went wrong?")
     await click(boris, bot, "Skip")
     await said(boris, bot, "Thank you!")
+    await click(boris, bot, "No, thanks")  # Boris declines: nothing of his is kept
+    await said(boris, bot, "Fine. Thank you!")
+    # Anna, after the restart (a kill loses subscriptions still waiting for their batch), asks
+    # to hear what changes: her MAX chat, as MAX's, apart from her answers.
+    await click(anna, bot, "Да, сообщите мне")
+    await said(anna, bot, "Хорошо, мы сообщим об изменениях")
 
     # A forged button and a sticker are answered, each once.
     forged = boris.press(boris.last(), "q:zzzzzz:1:r:5")
@@ -250,7 +256,12 @@ async def test_max_rating_beside_telegram_survives_a_restart_and_leaves_no_max_i
     assert {r["service_code"] for r in responses} == {"licensing"}
     probes = (ANNA, BORIS)
     written = [launcher.db_path.parent, launcher.workdir / "cwd", launcher.workdir / "home"]
-    at_rest = scan_tables(launcher.db_path, probes)
+    # The one place a MAX user id may be: the subscription Anna asked for (issue 13), with
+    # its messenger beside it and nothing of her answers.
+    [opt_in] = read_rows(launcher.db_path, "opt_ins")
+    assert (opt_in["messenger"], opt_in["chat_id"], opt_in["topic"]) == ("max", ANNA.id, "changes")
+    subscribed = f"opt_ins.chat_id holds id of {ANNA.username}"
+    at_rest = [hit for hit in scan_tables(launcher.db_path, probes) if hit != subscribed]
     in_files = scan_files(written, (BORIS,), with_ids=True) + scan_files(
         written, (ANNA,), with_ids=False
     )
@@ -324,6 +335,7 @@ async def test_max_alone_staff_member_joins_and_completes_the_staff_poll(
     await said(anna, bot, "Вопрос 1 из")
     asked = await answer_anything(anna, bot, "Спасибо! Обобщённые результаты опроса")
     assert asked > 5
+    assert not anna.last().buttons  # staff hear of changes inside the body: no news offer
     assert await bot.stop() == 0
 
     [row] = [r for r in read_rows(launcher.db_path, "responses") if r["window_id"] == window]

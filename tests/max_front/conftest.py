@@ -30,6 +30,7 @@ class RecordingApi:
     answers: list[tuple[str, View | None, str | None]] = field(default_factory=list)
     timeline: list[View] = field(default_factory=list)
     refuse_replacements: int = 0
+    files: list[tuple[int, str, bytes, str]] = field(default_factory=list)
 
     async def me(self) -> Update:
         return {"user_id": 1, "first_name": "Otklik", "is_bot": True}
@@ -41,6 +42,10 @@ class RecordingApi:
         self.sent.append((user_id, view))
         self.timeline.append(view)
         return f"mid.{len(self.sent)}"
+
+    async def send_file(self, user_id: int, name: str, data: bytes, caption: str) -> str:
+        self.files.append((user_id, name, data, caption))
+        return f"mid.f{len(self.files)}"
 
     async def remove_keyboard(self, message_id: str) -> None:
         self.edits.append((message_id, View("")))
@@ -89,12 +94,21 @@ class Chat:
                             "body": {"mid": "mid.u", "seq": 1, "text": text,
                                      "attachments": attachments or []}}}  # fmt: skip
 
-    def press(self, payload: str, mid: str = "mid.1") -> Update:
+    def press(self, payload: str, mid: str = "mid.1", shown: View | None = None) -> Update:
+        """A press on message `mid`, which shows `shown` (its text and buttons, as MAX
+        sends the pressed message along)."""
+        body: dict[str, Any] = {"mid": mid, "seq": 1, "text": shown.text if shown else ""}
+        if shown is not None and shown.keyboard:
+            rows = [
+                [{"type": "callback", "text": b.text, "payload": b.payload} for b in row]
+                for row in shown.keyboard
+            ]
+            body["attachments"] = [{"type": "inline_keyboard", "payload": {"buttons": rows}}]
         return {"update_type": "message_callback", "user_locale": self.locale,
                 "callback": {"callback_id": f"cb.{next(self.callbacks)}", "payload": payload,
                              "user": self._user()},
                 "message": {"recipient": {"chat_id": 5, "chat_type": "dialog"},
-                            "body": {"mid": mid, "seq": 1, "text": ""}}}  # fmt: skip
+                            "body": body}}  # fmt: skip
 
 
 @dataclass

@@ -8,7 +8,15 @@
   with `callback` buttons): `{"message": Message}`;
 - `PUT /messages?message_id=`: edits text and attachments, `{"success": true}`;
 - `POST /answers?callback_id=` with `message` (replaces the pressed message) and/or
-  `notification`: `{"success": true}`.
+  `notification`: `{"success": true}`;
+- `POST /uploads?type=file`: `{"url": …}`, where the file goes as multipart `data` and the
+  answer is `{"token": …}` for a `file` attachment of `POST /messages`.
+
+Failures, for the tests: `fail_next(method, path, status, code)` makes the next such calls
+fail with MAX's error body (`{"code", "message"}`; 429 `too.many.requests`, MAX's documented
+rate-limit answer), and `block(user_id)` makes messages to that user fail with 403
+`chat.denied` (the emulator's stand-in for a person who blocked the bot: MAX documents no
+code for it).
 
 Updates are `bot_started` (user, chat_id, payload, user_locale), `message_created` (message
 with sender, recipient `{chat_id, chat_type: "dialog"}`, body) and `message_callback` (callback
@@ -20,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +49,7 @@ class MaxMessage:
     from_bot: bool
     text: str
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    format: str | None = None  # "html" for officers' messages and broadcasts
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -60,8 +70,13 @@ class Call:
 
 
 class MaxApiEmulator:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, requests_per_second: int | None = None) -> None:
+        """``requests_per_second``: MAX's limit enforced (30 on the platform, https://dev.max.ru/
+        help): a request beyond it within any second is answered 429 `too.many.requests`."""
         self.token = token
+        self.requests_per_second = requests_per_second
+        self._recent: deque[float] = deque()
+        self.rate_limited = 0
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.confirmed = 0  # updates before this index were confirmed by a marker
@@ -69,6 +84,9 @@ class MaxApiEmulator:
         self.order: list[str] = []
         self.callbacks: dict[str, dict[str, Any]] = {}
         self.answers: dict[str, int] = {}
+        self.failures: list[tuple[str, str, int, str]] = []
+        self.blocked: set[int] = set()
+        self.uploads: dict[str, tuple[str, bytes]] = {}  # token -> (file name, bytes)
         self._ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -81,6 +99,8 @@ class MaxApiEmulator:
         app.router.add_post("/messages", self._send)
         app.router.add_put("/messages", self._edit)
         app.router.add_post("/answers", self._answer)
+        app.router.add_post("/uploads", self._upload_url)
+        app.router.add_post("/upload-target", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -97,12 +117,29 @@ class MaxApiEmulator:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path == "/upload-target":  # the upload server: no token there
+            upload: web.StreamResponse = await handler(request)
+            return upload
         body = await request.json() if request.can_read_body else None
         self.calls.append(Call(request.method, request.path, dict(request.query), body))
         if request.headers.get("Authorization") != self.token or "access_token" in request.query:
             return web.json_response(
                 {"code": "verify.token", "message": "Invalid access_token"}, status=401
             )
+        if self.requests_per_second is not None and request.path != "/updates":
+            now = time.monotonic()
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.requests_per_second:
+                self.rate_limited += 1
+                return web.json_response(
+                    {"code": "too.many.requests", "message": "rate"}, status=429
+                )
+            self._recent.append(now)
+        for index, (method, path, status, code) in enumerate(self.failures):
+            if (method, path) == (request.method, request.path):
+                del self.failures[index]
+                return web.json_response({"code": code, "message": code}, status=status)
         request[BODY] = body if isinstance(body, dict) else {}
         response: web.StreamResponse = await handler(request)
         return response
@@ -127,12 +164,43 @@ class MaxApiEmulator:
 
     async def _send(self, request: web.Request) -> web.Response:
         user_id = int(request.query["user_id"])
+        if user_id in self.blocked:
+            return web.json_response({"code": "chat.denied", "message": "denied"}, status=403)
         body = request[BODY] or {}
         text = body.get("text") or ""
         if len(text) > 4000:
             return web.json_response({"code": "proto.payload", "message": "text"}, status=400)
-        message = self._store(user_id, True, text, body.get("attachments") or [])
+        attachments = body.get("attachments") or []
+        for attachment in attachments:
+            token = (attachment.get("payload") or {}).get("token")
+            if attachment.get("type") == "file" and token not in self.uploads:
+                return web.json_response({"code": "attachment.invalid", "message": ""}, status=400)
+        message = self._store(user_id, True, text, attachments)
+        message.format = body.get("format")
         return web.json_response({"message": self._message_json(message)})
+
+    async def _upload_url(self, request: web.Request) -> web.Response:
+        return web.json_response({"url": f"{self.base_url}/upload-target"})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        data = form["data"]
+        assert isinstance(data, web.FileField)
+        token = f"tok.{next(self._ids)}"
+        self.uploads[token] = (data.filename, data.file.read())
+        return web.json_response({"token": token})
+
+    # --- failures -----------------------------------------------------------------------
+
+    def fail_next(
+        self, method: str, path: str, status: int, code: str = "", *, times: int = 1
+    ) -> None:
+        """The next `times` calls of `method path` fail with `status` and MAX's error body."""
+        code = code or {429: "too.many.requests", 503: "service.unavailable"}.get(status, "error")
+        self.failures += [(method, path, status, code)] * times
+
+    def block(self, user_id: int) -> None:
+        self.blocked.add(user_id)
 
     async def _edit(self, request: web.Request) -> web.Response:
         message = self.messages.get(request.query.get("message_id", ""))

@@ -57,6 +57,16 @@ def test_responses_and_answers_lead_nowhere_near_opt_ins() -> None:
             assert all(fk.column.table.name != subscriptions for fk in table.foreign_keys)
 
 
+def test_a_subscribers_chat_id_is_always_read_with_its_messenger() -> None:
+    # Issue 13: a MAX user id and a Telegram chat id may be the same number; the messenger is
+    # part of the key, so neither can be taken for the other, and nothing else joins them.
+    for subscriptions in ("opt_ins", "service_news"):
+        key = [column.name for column in _table(subscriptions).primary_key.columns]
+        assert key[:2] == ["messenger", "chat_id"], subscriptions
+        messenger = _table(subscriptions).c.messenger
+        assert not messenger.nullable and messenger.server_default is None
+
+
 def test_responses_do_not_reference_the_catalog() -> None:
     # A service removed from the catalog must not break or rewrite history.
     assert {fk.column.table.name for fk in _table("responses").foreign_keys} == set()

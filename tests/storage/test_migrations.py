@@ -554,3 +554,52 @@ async def test_0022_records_every_stored_response_as_telegram_and_goes_back(
     finally:
         await engine.dispose()
     assert "front" not in columns and count == 2
+
+
+async def test_0029_keeps_every_subscription_as_telegrams_and_downgrade_drops_maxs(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 13: opt-ins carry their messenger; every row before was a Telegram chat.
+    await database.upgrade("0022")
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO opt_ins (chat_id, topic, created_on) VALUES (77, 'polls', :d)"),
+                {"d": date(2026, 11, 1)},
+            )
+            await connection.execute(
+                text("INSERT INTO service_news (chat_id, service_code) VALUES (-100, 'lic')")
+            )
+    finally:
+        await engine.dispose()
+    await database.upgrade("0029")
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            opt_ins = (
+                await connection.execute(text("SELECT messenger, chat_id, topic FROM opt_ins"))
+            ).all()
+            news = (
+                await connection.execute(text("SELECT messenger, chat_id FROM service_news"))
+            ).all()
+            # The same number in MAX is another row.
+            await connection.execute(
+                text(
+                    "INSERT INTO opt_ins (messenger, chat_id, topic, created_on) "
+                    "VALUES ('max', 77, 'polls', :d)"
+                ),
+                {"d": date(2026, 11, 1)},
+            )
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in opt_ins] == [("telegram", 77, "polls")]
+    assert [tuple(row) for row in news] == [("telegram", -100)]
+    await database.downgrade("0022")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            kept = (await connection.execute(text("SELECT chat_id, topic FROM opt_ins"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in kept] == [(77, "polls")]

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import OptIn
+from questionnaires.messengers import MAX_CHATS, max_chat
+from storage.models import OptIn, ServiceNews
 from storage.opt_ins import OptInStore
 
 MONDAY = date(2025, 3, 10)
@@ -143,3 +144,36 @@ async def test_unknown_topic_is_rejected(sessions: async_sessionmaker[AsyncSessi
         await store.add(PRIVATE, "spam", MONDAY)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown opt-in topic"):
         await store.chat_ids("spam")  # type: ignore[arg-type]
+
+
+async def test_a_max_chat_is_kept_as_max_and_never_read_as_a_telegram_chat(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Issue 13: the same number is a Telegram chat and a MAX user; each stays its own.
+    store = OptInStore(sessions)
+    await store.add(PRIVATE, "changes", MONDAY)
+    await store.add(max_chat(PRIVATE), "changes", MONDAY)
+    await store.add(max_chat(PRIVATE), "polls", MONDAY)
+    await store.add_service(max_chat(PRIVATE), "licensing")
+    await store.flush(force=True)
+
+    async with sessions() as session:
+        rows = {
+            (row.messenger, row.chat_id, row.topic) for row in await session.scalars(select(OptIn))
+        }
+        news = [(row.messenger, row.chat_id) for row in await session.scalars(select(ServiceNews))]
+    assert rows == {
+        ("telegram", PRIVATE, "changes"),
+        ("max", PRIVATE, "changes"),
+        ("max", PRIVATE, "polls"),
+    }
+    assert news == [("max", PRIVATE)]  # the raw MAX id, its messenger beside it
+    assert await store.chat_ids("changes") == [PRIVATE, MAX_CHATS + PRIVATE]
+    assert await store.chat_ids("polls") == [max_chat(PRIVATE)]
+    assert await store.service_chat_ids(["licensing"]) == {"licensing": {max_chat(PRIVATE)}}
+
+    # Stopping in one messenger leaves the other's subscription alone.
+    assert await store.remove_news(max_chat(PRIVATE)) == 2
+    assert await store.chat_ids("changes") == [PRIVATE]
+    assert await store.remove(PRIVATE) == 1
+    assert await store.chat_ids("polls") == [max_chat(PRIVATE)]

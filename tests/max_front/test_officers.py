@@ -1,0 +1,70 @@
+"""Officers in MAX (issue 13): a body-wide officer named in MAX__OFFICER_IDS asks for the
+report (message and charts, as files) or the workbook; anyone else's /report is any text."""
+
+from __future__ import annotations
+
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.content import load_content
+from bot.max import max_dialog_states
+from bot.settings import ContentSettings
+from max_front.front import MaxFront
+from max_front.persons import max_key
+from questionnaires.messengers import max_chat
+from reports.disclosure import DisclosurePolicy
+from reports.model import QuestionnaireRoles
+from services.reporting import ReportingPolicy, ReportingService
+from tests.dialog.conftest import PEPPER, Desk
+from tests.max_front.conftest import Chat, RecordingApi
+
+OFFICER = 9001
+
+
+def officer_front(desk: Desk, api: RecordingApi) -> MaxFront:
+    defaults = ContentSettings()
+    content = load_content(
+        defaults.questionnaires_dir, defaults.catalog_path, defaults.campaigns_path
+    )
+    reporting = ReportingService(
+        sessions=desk.sessions,
+        roles=QuestionnaireRoles.from_questionnaires(content.questionnaires),
+        catalog=content.catalog,
+        policy=ReportingPolicy(
+            officer_ids=frozenset({7, max_chat(OFFICER)}), disclosure=DisclosurePolicy()
+        ),
+    )
+    return MaxFront(
+        api=api,
+        dialog=desk.service,
+        feedback=desk.feedback,
+        windows=desk.campaigns,
+        state_for=max_dialog_states(MemoryStorage()),
+        person_key=max_key(PEPPER),
+        reporting=reporting,
+    )
+
+
+async def test_a_max_officer_gets_the_report_and_the_workbook_in_max(desk: Desk) -> None:
+    api = RecordingApi()
+    front = officer_front(desk, api)
+    await front.handle(Chat(OFFICER).text("/report"))
+    texts = [view for user, view in api.sent if user == OFFICER]
+    assert texts[0].text == "Готовлю…"
+    assert len(texts) > 1 and all(view.html for view in texts[1:])
+    assert all(user == OFFICER and name.endswith(".png") for user, name, _, _ in api.files)
+    charts = len(api.files)
+    await front.handle(Chat(OFFICER).text("/export"))
+    [(user, name, data, caption)] = api.files[charts:]
+    assert user == OFFICER and name.endswith(".xlsx") and data.startswith(b"PK")
+    assert caption
+
+
+async def test_a_telegram_officer_of_the_same_number_or_a_citizen_gets_no_report(
+    desk: Desk,
+) -> None:
+    api = RecordingApi()
+    front = officer_front(desk, api)
+    await front.handle(Chat(7).text("/report"))  # Telegram officer 7 is not MAX user 7
+    await front.handle(Chat(8).text("/export"))
+    assert api.files == []
+    assert all("Готовлю" not in view.text for _, view in api.sent)
