@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.max import MAX_BOT_ID
 from bot.max_runtime import (
+    JOURNAL_BOT_ID,
     LeasedPolling,
     OnceEach,
     ledger_key,
@@ -381,3 +382,64 @@ async def test_without_a_telegram_bot_a_telegram_call_is_refused_without_a_reque
             await bot.send_message(111, "report")
     finally:
         await bot.session.close()
+
+
+async def test_with_redis_two_processes_handle_one_update_once(
+    emulator: MaxApiEmulator,
+) -> None:
+    """Two processes' handlers on Redis (their own ledger and lock objects, one Redis), both
+    given the same update during a handover: the update is handled once, by one of them."""
+    import uuid
+
+    from redis.asyncio import Redis
+
+    from bot.operations import shared_isolation
+    from storage.fsm_redis import HashedKeyBuilder, create_redis_storage
+    from tests.storage.test_fsm_redis import redis_unavailable, redis_url
+
+    probe = Redis.from_url(redis_url())
+    try:
+        await probe.ping()
+    except Exception as error:
+        await probe.aclose()
+        redis_unavailable(error)
+    prefix = f"otklik-test-{uuid.uuid4().hex[:12]}"
+    storages = [create_redis_storage(redis_url(), PEPPER, timedelta(days=1)) for _ in range(2)]
+    for storage in storages:
+        assert isinstance(storage.key_builder, HashedKeyBuilder)
+        storage.key_builder.prefix = prefix
+    handled: list[str] = []
+    update: Update = {}
+
+    async def handle(update: Update) -> None:
+        await asyncio.sleep(0.1)
+        handled.append(text_of(update))
+
+    def lock_key(update: Update) -> StorageKey | None:
+        user = sender_of(update)
+        return None if user is None else StorageKey(MAX_BOT_ID, user, user)
+
+    try:
+        handlers = [
+            OnceEach(handle, max_update_ledger(storage), lambda u: update_id_of(KEY, u),
+                     isolation=shared_isolation(storage), lock_key=lock_key)
+            for storage in storages
+        ]  # fmt: skip
+        emulator.user(uuid.uuid4().int % 10**9, "Anna").send("4")
+        client = MaxapiClient(TOKEN, emulator.base_url)
+        try:
+            [update] = (await client.updates(None, 0)).updates
+        finally:
+            await client.close()
+        await asyncio.gather(handlers[0](update), handlers[1](update))
+        await handlers[1](update)  # and once more later
+        assert handled == ["4"]
+    finally:
+        for storage in storages:
+            await storage.close()
+        names = [name async for name in probe.scan_iter(match=f"{prefix}:*")]
+        if handled:
+            names.append(f"max-update:{JOURNAL_BOT_ID}:{update_id_of(KEY, update)}")
+        if names:
+            await probe.delete(*names)
+        await probe.aclose()
