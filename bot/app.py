@@ -234,6 +234,31 @@ async def build_application(
     except BaseException:
         await bot.session.close()
         raise
+    try:
+        # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
+        instrument(wiring.dispatcher, settings)
+        async with body_jobs(settings, wiring, bot):
+            yield Application(bot, wiring.dispatcher, wiring.engine, wiring.storage, wiring)
+    finally:
+        # Whatever failed on the way up (a busy metrics port, the election), what was opened
+        # is closed: the wiring writes what waits in memory, the bot's session ends.
+        await wiring.close()
+        await bot.session.close()
+
+
+@dataclass(frozen=True, slots=True)
+class BodyJobs:
+    scheduler: AsyncIOScheduler
+    leadership: LeaderGate
+
+
+@asynccontextmanager
+async def body_jobs(
+    settings: Settings, wiring: Wiring, bot: Bot | None
+) -> AsyncIterator[BodyJobs]:
+    """The scheduler with the body's jobs (windows, reports, signals, the pain map, nightly
+    housekeeping …) gated behind the leader election, and this process's own jobs, until the
+    block ends: `otklik run` with Telegram, and MAX alone (``bot`` None: no command menus)."""
     services, engine = wiring.services, wiring.engine
     feedback, responses = services.feedback, services.responses
     sqlite = engine.dialect.name == "sqlite"
@@ -269,22 +294,21 @@ async def build_application(
             await send_due_reports(services.deliveries)
             await run_campaign_tick(services.campaigns)
 
-        # One process of those sharing the database runs the body's jobs (scheduler/leader.py).
-        instrument(wiring.dispatcher, settings)
         leadership = await lead_scheduler(
-            scheduler, engine, settings, catch_up=catch_up, bot=bot, reporting=services.reporting
+            scheduler,
+            engine,
+            settings,
+            catch_up=catch_up,
+            bot=bot,
+            reporting=services.reporting if bot is not None else None,
         )
         scheduler.start()
-        yield Application(bot, wiring.dispatcher, engine, wiring.storage, wiring)
+        yield BodyJobs(scheduler, leadership)
     finally:
-        # Whatever failed on the way up (a busy metrics port, the election), what was opened
-        # is closed: the wiring writes what waits in memory, the bot's session ends.
         if leadership is not None:
             await leadership.stop()
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
-        await wiring.close()
-        await bot.session.close()
 
 
 async def serve(

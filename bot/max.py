@@ -9,19 +9,42 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 
-from bot.app import Wiring
+from bot.app import BodyJobs, Wiring, body_jobs, serve_until_stopped, wire
+from bot.max_runtime import (
+    MAX_POLLER_ROLE,
+    LeasedPolling,
+    OnceEach,
+    ledger_key,
+    max_update_ledger,
+    update_id_of,
+)
+from bot.operations import shared_isolation
 from bot.problems import Problem
 from bot.settings import Settings, ensure_pepper
-from max_front.api import MaxApi, MaxApiError
+from max_front.api import MaxApi, MaxApiError, Update
 from max_front.client import MaxapiClient
-from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront
+from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront, sender_of
 from max_front.persons import max_key
 from max_front.polling import Poller
+from scheduler.leader import LeaderGate
 from services.dialog import DialogData, DialogService, Person
+from storage.database import create_session_factory
+from storage.leases import create_election
 
 logger = logging.getLogger(__name__)
 
@@ -107,22 +130,64 @@ async def first_contact(api: MaxApi) -> None:
     logger.info("MAX front connected (bot %s)", me.get("username") or me.get("name") or "?")
 
 
+def once_each(settings: Settings, wiring: Wiring, front: MaxFront) -> OnceEach:
+    """The front's handle under the person's shared lock (Redis) and the update ledger."""
+    pepper = ensure_pepper(settings).get_secret_value().encode()
+
+    def lock_key(update: Update) -> StorageKey | None:
+        user = sender_of(update)
+        if user is None:
+            return None
+        person = front.person(user)
+        return StorageKey(MAX_BOT_ID, person, person)
+
+    return OnceEach(
+        front.handle,
+        max_update_ledger(wiring.storage),
+        partial(update_id_of, ledger_key(pepper)),
+        isolation=shared_isolation(wiring.storage),
+        lock_key=lock_key,
+    )
+
+
+def leased_polling(
+    settings: Settings, wiring: Wiring, api: MaxApi, front: MaxFront
+) -> LeasedPolling:
+    """MAX long polling on whichever process holds the `max-poller` role (bot/max_runtime.py)."""
+    seconds = float(settings.scheduler.lease_seconds)
+    engine = wiring.engine
+    election = create_election(
+        engine, create_session_factory(engine), MAX_POLLER_ROLE, ttl=timedelta(seconds=seconds)
+    )
+    # As the scheduler's: a holder cut off from the database stops before another is elected.
+    gate = LeaderGate(
+        election, renew_every=seconds / 3, valid_for=seconds * 0.8, role="MAX poller"
+    )
+    handle = once_each(settings, wiring, front)
+    return LeasedPolling(
+        gate,
+        lambda may_poll: Poller(api, handle, timeout=settings.max.poll_timeout, may_poll=may_poll),
+        check_every=seconds / 3,
+    )
+
+
 @asynccontextmanager
 async def max_front(
     settings: Settings, wiring: Wiring, _receiver: object = None
-) -> AsyncIterator[Poller]:
-    """MAX long polling beside the other fronts until the block ends."""
+) -> AsyncIterator[LeasedPolling]:
+    """MAX long polling beside the other fronts until the block ends (on one process of those
+    sharing the database at a time)."""
     assert settings.max.token is not None
     api = MaxapiClient(settings.max.token.get_secret_value(), settings.max.api_base_url)
     try:
         await first_contact(api)
         front = build_max_front(settings, wiring, api)
-        poller = Poller(api, front.handle, timeout=settings.max.poll_timeout)
-        task = asyncio.create_task(poller.run(), name="max-poller")
+        polling = leased_polling(settings, wiring, api, front)
+        task = asyncio.create_task(polling.run(), name="max-polling")
         try:
-            yield poller
+            yield polling
         finally:
-            poller.stop()
+            polling.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     finally:
@@ -144,16 +209,59 @@ def with_max(settings: Settings, others: Fronts | None) -> Fronts | None:
     return both
 
 
+class NoTelegram(BaseRequestMiddleware):
+    """MAX alone has no Telegram bot: a call meant for Telegram (a report due to an officer's
+    Telegram id, an invitation to a Telegram subscriber) is refused here, with no request
+    made, as Telegram refuses a token: a delivery is tried again next minute (and goes out
+    once a process with BOT__TOKEN leads), a broadcast stops with nothing marked sent."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        raise TelegramUnauthorizedError(method, "no BOT__TOKEN: this process has no Telegram bot")
+
+
+@dataclass(frozen=True, slots=True)
+class MaxAlone:
+    wiring: Wiring
+    jobs: BodyJobs
+    polling: LeasedPolling
+
+
+@asynccontextmanager
+async def max_alone(settings: Settings) -> AsyncIterator[MaxAlone]:
+    """`otklik run` with MAX__TOKEN and no BOT__TOKEN: the wiring, the body's scheduler behind
+    the leader election with housekeeping (as `otklik run` with Telegram), MAX (and the web
+    front when enabled), until the block ends."""
+    from bot.web import PLACEHOLDER_TOKEN, web_front
+
+    # The wiring wants a bot for its Telegram senders; here every call of it is refused.
+    bot = Bot(PLACEHOLDER_TOKEN, session=AiohttpSession())
+    bot.session.middleware(NoTelegram())
+    try:
+        wiring = await wire(settings, bot, settings.bot.username)
+        try:
+            if settings.bot.officer_ids or settings.bot.internal_officer_ids:
+                logger.warning(
+                    "No BOT__TOKEN: reports to officers' Telegram chats (BOT__OFFICER_IDS) wait "
+                    "until a process with BOT__TOKEN runs; MAX and the database work as usual"
+                )
+            async with body_jobs(settings, wiring, None) as jobs, AsyncExitStack() as stack:
+                if settings.web.enabled:
+                    await stack.enter_async_context(web_front(settings, wiring))
+                polling = await stack.enter_async_context(max_front(settings, wiring))
+                yield MaxAlone(wiring, jobs, polling)
+        finally:
+            await wiring.close()
+            logger.info("Stopped; what waited in memory is written")
+    finally:
+        await bot.session.close()
+
+
 async def serve_max_alone(settings: Settings) -> None:
-    """`otklik run` with MAX__TOKEN and no BOT__TOKEN: MAX (and the web front when enabled)
-    over the same wiring, without Telegram."""
-    from bot.web import serve_without_telegram, web_front
-
-    @asynccontextmanager
-    async def fronts(wiring: Wiring) -> AsyncIterator[object]:
-        async with AsyncExitStack() as stack:
-            if settings.web.enabled:
-                await stack.enter_async_context(web_front(settings, wiring))
-            yield await stack.enter_async_context(max_front(settings, wiring))
-
-    await serve_without_telegram(settings, fronts)
+    """Serve MAX alone until SIGTERM/SIGINT; the cleanup writes what waits in memory."""
+    async with max_alone(settings):
+        await serve_until_stopped()

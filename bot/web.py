@@ -139,8 +139,8 @@ async def serve_web(settings: Settings) -> None:
 async def serve_without_telegram(
     settings: Settings, front: Callable[[Wiring], AbstractAsyncContextManager[object]]
 ) -> None:
-    """The wiring without Telegram polling or the body's jobs, and `front` (the web front;
-    MAX alone, with the web front when enabled) until SIGTERM/SIGINT."""
+    """The wiring without Telegram polling or the body's jobs, and `front` (`otklik web`) until
+    SIGTERM/SIGINT. (MAX alone runs the body's jobs: bot.max.max_alone.)"""
     # The wiring wants a bot for its senders; none of them runs here (no scheduler), so a
     # placeholder token is enough when none is configured.
     token = settings.bot.token.get_secret_value() if settings.bot.token else PLACEHOLDER_TOKEN

@@ -158,3 +158,54 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+class Journal(Protocol):
+    """Where :class:`JournalledUpdateLedger` keeps the ids it finished last (an FSM row)."""
+
+    async def load(self) -> list[int]: ...
+
+    async def save(self, ids: list[int]) -> None: ...
+
+
+#: Ids a journal keeps: MAX sends at most 100 updates a batch and only the unconfirmed batch
+#: again, so three batches' worth is ample.
+JOURNAL_SIZE: Final = 300
+
+
+class JournalledUpdateLedger:
+    """One process without Redis, crash-safe: claims in memory (:class:`MemoryUpdateLedger`),
+    and the last ``keep`` finished ids written to ``journal`` as well, so a process killed
+    mid-batch and started again still knows what it handled before the batch comes again."""
+
+    def __init__(self, journal: Journal, *, keep: int = JOURNAL_SIZE) -> None:
+        self._journal = journal
+        self._memory = MemoryUpdateLedger()
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._keep = keep
+        self._loaded = False
+
+    async def _load(self) -> None:
+        if not self._loaded:
+            for update_id in await self._journal.load():
+                self._recent[update_id] = None
+                await self._memory.finish(update_id)
+            self._loaded = True
+
+    async def claim(self, update_id: int) -> Claim:
+        await self._load()
+        return await self._memory.claim(update_id)
+
+    async def renew(self, update_id: int) -> None:
+        await self._memory.renew(update_id)
+
+    async def finish(self, update_id: int) -> None:
+        await self._memory.finish(update_id)
+        self._recent[update_id] = None
+        self._recent.move_to_end(update_id)
+        while len(self._recent) > self._keep:
+            self._recent.popitem(last=False)
+        await self._journal.save(list(self._recent))
+
+    async def release(self, update_id: int) -> None:
+        await self._memory.release(update_id)
