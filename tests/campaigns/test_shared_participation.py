@@ -260,6 +260,10 @@ async def test_claims_expire_quickly_until_confirmed_then_two_days_after_the_win
     assert await claims.claim("window:3", "b" * 64)
     await claims.release("window:3", "b" * 64)
     assert not await claims.held("window:3", "b" * 64)
+    # An expiry day already past (clocks apart): the key still lasts a second, not none.
+    assert await claims.claim("window:3", "c" * 64)
+    assert await claims.confirm("window:3", "c" * 64, expires_on - timedelta(days=30))
+    assert 0 < await redis.pttl(f"{prefix}:window:3:{'c' * 64}") <= 2000
 
 
 async def test_after_the_minute_touch_redis_times_tell_no_order_of_completions(
