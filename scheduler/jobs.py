@@ -113,16 +113,25 @@ async def flush_funnel(funnel: Flushable) -> int:
 class ParticipationWriter(Protocol):
     async def flush_participation(self, *, force: bool = False) -> int: ...
 
+    async def touch_participation(self) -> int: ...
+
 
 async def flush_participation(windows: ParticipationWriter) -> int:
     """Write the poll-window participation keys waiting in memory (storage.campaigns), in
     every process that takes answers: a key left in memory lets a restart or another worker
-    take a second answer to the same window."""
+    take a second answer to the same window. Then touch the shared keys in Redis, so that
+    within a minute of a completion its key's idle time is its window's others' (whichever
+    process took it: each process touches them all)."""
     try:
-        return await windows.flush_participation()
+        written = await windows.flush_participation()
     except Exception as error:
         logger.warning("Participation keys not written yet: %s", type(error).__name__)
-        return 0
+        written = 0
+    try:
+        await windows.touch_participation()
+    except Exception as error:
+        logger.warning("Participation keys not touched: %s", type(error).__name__)
+    return written
 
 
 async def flush_opt_ins(opt_ins: Flushable) -> int:

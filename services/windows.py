@@ -458,6 +458,16 @@ class WindowService:
             logger.warning("Participation keys not written yet: %s", type(error).__name__)
             return 0
 
+    async def touch_participation(self) -> int:
+        """Give the shared participation keys (Redis) one idle time, so none tells when its
+        person completed (storage.participation_redis); a failure is logged, retried in a
+        minute."""
+        try:
+            return await self._store.touch_claims()
+        except Exception as error:
+            logger.warning("Participation keys not touched: %s", type(error).__name__)
+            return 0
+
     async def _guarded(self, step: str, row: WindowRow, work: Any) -> None:
         try:
             await work

@@ -45,13 +45,20 @@ class ParticipationClaims(Protocol):
 
     async def claim(self, scope: str, key: str) -> bool: ...
 
-    async def confirm(self, scope: str, key: str, expires_on: date) -> None: ...
+    async def confirm(self, scope: str, key: str, expires_on: date) -> bool:
+        """Keep this caller's claim until ``expires_on``; False if it is no longer its own
+        (the window closed meanwhile, or the claim ran out): nothing is recreated."""
+        ...
 
     async def release(self, scope: str, key: str) -> None: ...
 
     async def held(self, scope: str, key: str) -> bool: ...
 
     async def forget(self, scope: str) -> int: ...
+
+    async def touch_all(self) -> int:
+        """Give every key one idle time (none tells when its person completed)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +353,13 @@ class CampaignStore:
                 select(DedupKey.key).where(DedupKey.key == key, DedupKey.scope == scope)
             )
         return found is not None
+
+    async def touch_claims(self) -> int:
+        """Touch every shared participation key (``claims``), so that Redis's idle times
+        tell no order of completion; 0 without them. Every process, every minute."""
+        if self._claims is None:
+            return 0
+        return await self._claims.touch_all()
 
     @property
     def waiting_keys(self) -> int:

@@ -143,18 +143,46 @@ class RedisUpdateLedger:
             )
 
     async def finish(self, update_id: int) -> None:
-        self._held.pop(update_id, None)
-        await self._redis.set(self._name(update_id), _DONE, ex=self._done_ttl)
+        """Mark the update done if the claim is still this worker's, or nobody's (it ran
+        out and no one took it): a claim another worker took meanwhile stays theirs."""
+        mine = self._held.pop(update_id, b"")
+        await self._redis.eval(
+            _FINISH,
+            1,
+            self._name(update_id),
+            mine,
+            _DONE,
+            int(self._done_ttl.total_seconds() * 1000),
+        )
 
     async def release(self, update_id: int) -> None:
-        self._held.pop(update_id, None)
-        await self._redis.delete(self._name(update_id))
+        """Give the claim back if it is still this worker's (never another's, nor a done)."""
+        mine = self._held.pop(update_id, None)
+        if mine is not None:
+            await self._redis.eval(_RELEASE, 1, self._name(update_id), mine)
 
 
 #: Extend the claim only while it is still this worker's.
 _RENEW: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+#: Mark done while the claim is this worker's, or nobody's (a repeat then finds it done).
+_FINISH: Final = """
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return false
+"""
+
+#: Delete the claim only while it is still this worker's.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
 end
 return 0
 """

@@ -17,6 +17,7 @@ from scheduler.jobs import (
     SIGNALS_JOB,
     WAL_JOB,
     create_scheduler,
+    flush_participation,
     hourly_privacy,
     housekeeping,
     run_signals,
@@ -144,17 +145,27 @@ async def test_signals_run_every_minute_and_a_failure_waits_for_the_next_tick() 
     assert await run_signals(FakeSignals(fail=True), now) == 0
 
 
+class FakeWindows:
+    def __init__(self, *, fail: str = "") -> None:
+        self.calls: list[str] = []
+        self.fail = fail
+
+    async def flush_participation(self, *, force: bool = False) -> int:
+        self.calls.append("flush")
+        if self.fail == "flush":
+            raise ConnectionError("database down")
+        return 5
+
+    async def touch_participation(self) -> int:
+        self.calls.append("touch")
+        if self.fail == "touch":
+            raise ConnectionError("redis down")
+        return 7
+
+
 def test_participation_keys_are_written_every_minute_by_every_process() -> None:
     # Review: the keys of who answered a poll window were written only by the leader's
     # campaigns tick and at a clean stop, so a worker (or `otklik web`) kept them in memory.
-    class FakeWindows:
-        def __init__(self) -> None:
-            self.flushed = 0
-
-        async def flush_participation(self, *, force: bool = False) -> int:
-            self.flushed += 1
-            return 0
-
     scheduler = create_scheduler(
         ZoneInfo("Europe/Moscow"),
         responses=FakeResponses(),
@@ -168,3 +179,16 @@ def test_participation_keys_are_written_every_minute_by_every_process() -> None:
     assert PARTICIPATION_JOB not in LEADER_JOBS
     # A process that only takes answers leaves the night's housekeeping to the bot's leader.
     assert scheduler.get_job(HOUSEKEEPING_JOB) is None
+
+
+async def test_the_participation_job_touches_the_shared_keys_even_when_the_flush_fails() -> None:
+    """Every minute each process also gives the Redis keys one idle time (anonymity): a
+    database down for the batch does not leave the idle times telling completion order."""
+    windows = FakeWindows()
+    assert await flush_participation(windows) == 5
+    assert windows.calls == ["flush", "touch"]
+    failing = FakeWindows(fail="flush")
+    assert await flush_participation(failing) == 0
+    assert failing.calls == ["flush", "touch"]
+    unreachable = FakeWindows(fail="touch")
+    assert await flush_participation(unreachable) == 5  # logged, tried again in a minute

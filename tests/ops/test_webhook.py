@@ -376,6 +376,36 @@ async def test_a_redis_claim_lives_while_its_holder_renews_it_and_is_free_once_i
     assert await redis.pttl(name) <= 1_000
 
 
+@pytest.mark.redis
+async def test_a_worker_whose_claim_ran_out_cannot_release_or_finish_the_next_holders(
+    redis: Redis,  # noqa: F811
+    redis_ledgers: Callable[[], RedisUpdateLedger],
+) -> None:
+    """A worker stalled past its claim (renewals failed, Redis slow) comes back after another
+    took the redelivery: its release or finish leaves the other's claim as it is."""
+    late, holder = redis_ledgers(), redis_ledgers()
+    prefix = late._prefix
+    for update_id in (11, 12):
+        assert await late.claim(update_id) is Claim.TAKEN
+        await redis.delete(f"{prefix}:{update_id}")  # ran out
+        assert await holder.claim(update_id) is Claim.TAKEN
+    theirs = {n: await redis.get(f"{prefix}:{n}") for n in (11, 12)}
+    await late.release(11)  # its handling failed
+    await late.finish(12)  # its handling ended
+    for update_id in (11, 12):
+        assert await redis.get(f"{prefix}:{update_id}") == theirs[update_id]
+        assert 0 < await redis.ttl(f"{prefix}:{update_id}") <= 15
+        assert await late.claim(update_id) is Claim.BUSY  # still being handled
+    await holder.finish(12)
+    await late.release(12)  # a late release after the other finished it
+    assert await late.claim(12) is Claim.DONE
+    # A claim that ran out with nobody taking it: the worker that handled it marks it done.
+    assert await late.claim(13) is Claim.TAKEN
+    await redis.delete(f"{prefix}:13")
+    await late.finish(13)
+    assert await holder.claim(13) is Claim.DONE
+
+
 class RenewCounting(MemoryUpdateLedger):
     def __init__(self) -> None:
         super().__init__()
