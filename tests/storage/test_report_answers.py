@@ -94,8 +94,11 @@ async def test_every_answer_is_copied_with_its_responses_day_and_context(
         )
         assert copy.month_on == response.submitted_on.replace(day=1)
         assert copy.segment_on == segment_of(response.submitted_on).start
+        # Which answers have a text (revision 0030): the open answers are read by this flag.
+        assert copy.has_text is (answer.text is not None)
     # The free text stays in answers only.
     assert not hasattr(ReportAnswer, "text")
+    assert sum(copy.has_text for copy in copies) == 2
     by_day = {c.submitted_on: c.segment_on for c in copies}
     assert by_day[sunday] == sunday and by_day[date(2026, 3, 4)] == date(2026, 3, 2)
 
