@@ -639,11 +639,11 @@ async def test_0030_flags_the_copies_of_the_answers_with_a_text_and_goes_back(
             columns = await connection.run_sync(
                 lambda sync: [c["name"] for c in inspect(sync).get_columns("report_answers")]
             )
-            indexes = await connection.run_sync(
+            names = await connection.run_sync(
                 lambda sync: [i["name"] for i in inspect(sync).get_indexes("report_answers")]
             )
             count = await connection.scalar(text("SELECT count(*) FROM report_answers"))
     finally:
         await engine.dispose()
-    assert "has_text" not in columns and "ix_report_answers_texts" not in indexes
+    assert "has_text" not in columns and "ix_report_answers_texts" not in names
     assert count == len(answers)
