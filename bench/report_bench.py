@@ -56,6 +56,7 @@ from services.open_answers import OpenAnswersService
 from services.reporting import ReportingService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
+from storage.open_answers import OpenAnswerStore
 from storage.report_answers import month_start, segment_start
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ PG_URL: Final = os.environ.get(
     "OTKLIK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 #: Bump when generate() or the load changes: cached databases are keyed by it.
-DATA_VERSION: Final = 4  # 3: three fronts (issue 13); 4: varied comment texts as well
+DATA_VERSION: Final = 5  # 3: three fronts (issue 13); 4: varied comment texts as well;
+# 5: the copies' ids are their answers' (as written by the bot) and say which have a text
 CACHE_DIR: Final = Path(
     os.environ.get("OTKLIK_BENCH_CACHE", Path(tempfile.gettempdir()) / "otklik-report-bench")
 )
@@ -267,7 +269,8 @@ def generate(rows: int, seed: int = 20250101) -> Dataset:
 
 
 def _copy_rows(data: Dataset) -> list[tuple[Any, ...]]:
-    """report_answers rows (storage.models_reporting) of the generated answers."""
+    """report_answers rows (storage.models_reporting) of the generated answers, in their order:
+    each with its answer's id (row[1]), as the bot writes them (storage.report_answers)."""
     by_id = {row[0]: row for row in data.responses}
     rows: list[tuple[Any, ...]] = []
     for answer in data.answers:
@@ -289,6 +292,7 @@ def _copy_rows(data: Dataset) -> list[tuple[Any, ...]]:
                 month_start(day),
                 segment_start(day),
                 response[9],
+                answer[4] is not None,
             )
         )
     return rows
@@ -309,6 +313,7 @@ COPY_COLUMNS: Final = (
     "month_on",
     "segment_on",
     "front",
+    "has_text",
 )
 FLOOR_COLUMNS: Final = (
     "question_id",
@@ -349,13 +354,22 @@ def load_sqlite(path: Path, data: Dataset) -> None:
         connection.executemany(
             "INSERT INTO answers (id, response_id, question_id, option_id, number, text)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            ((uuid.uuid4().hex, row[0].hex, *row[1:]) for row in data.answers),
+            (
+                (copy[1].hex, row[0].hex, *row[1:])
+                for copy, row in zip(copies, data.answers, strict=True)
+            ),
         )
         connection.executemany(
             f"INSERT INTO report_answers ({', '.join(COPY_COLUMNS)})"
             f" VALUES ({', '.join('?' * len(COPY_COLUMNS))})",
             (
-                (row[0].hex, row[1].hex, *row[2:10], *(d.isoformat() for d in row[10:13]), row[13])
+                (
+                    row[0].hex,
+                    row[1].hex,
+                    *row[2:10],
+                    *(d.isoformat() for d in row[10:13]),
+                    *row[13:],
+                )
                 for row in copies
             ),
         )
@@ -400,7 +414,7 @@ async def load_postgres(dsn: str, schema: str, data: Dataset) -> None:
         )
         await connection.copy_records_to_table(
             "answers",
-            records=[(uuid.uuid4(), *row) for row in data.answers],
+            records=[(copy[1], *row) for copy, row in zip(copies, data.answers, strict=True)],
             columns=["id", "response_id", "question_id", "option_id", "number", "text"],
         )
         await connection.copy_records_to_table(
@@ -587,6 +601,16 @@ async def measure(
         "section: comments": (
             "cells",
             section(lambda s: metrics._comments(s, roles, Scope(), period, 100)),
+        ),
+        # The open answers' texts the category counts are made of (storage.open_answers).
+        "section: open answers' texts": (
+            "cells",
+            lambda: OpenAnswerStore(sessions).answers(
+                audience=audience,
+                start=period.start,
+                end=period.end,
+                comment_questions=roles.comments,
+            ),
         ),
         "report data, all services": ("all", report_data(Scope())),
         "report data, one service": ("all", report_data(Scope(service=SERVICES[3]))),

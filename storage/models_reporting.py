@@ -7,8 +7,10 @@ the reports group by, so each breakdown is one range of one covering index, read
 (storage.responses) and go with it (ON DELETE CASCADE).
 
 The table is role-agnostic (which question is "overall" comes from the questionnaire files at
-report time), so it holds every answer, without free text: comments are still read from
-``answers``. It keeps the anonymity properties of the tables it copies: the primary key is the
+report time), so it holds every answer, without free text: texts are read from ``answers``, but
+a flag says which answers have one (revision 0030), so the open answers of a period are one
+range of a partial index of those few rows, each text then found by its answer's id. It keeps
+the anonymity properties of the tables it copies: the primary key is the
 response's and the answer's random ids (on SQLite the table is that key's B-tree, WITHOUT
 ROWID), dates are days or coarser, and PostgreSQL rewrites recent rows with their responses
 (ResponseStore.reshuffle).
@@ -19,7 +21,18 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Uuid,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models_base import CODE_LENGTH, DEFAULT_FRONT, FRONT_LENGTH, Base
@@ -56,6 +69,9 @@ class ReportAnswer(Base):
     segment_on: Mapped[date] = mapped_column(Date)
     window_id: Mapped[int | None] = mapped_column(BigInteger)
     department: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    # The answer has a free text (``answers.text IS NOT NULL``; revision 0030): a comment, an
+    # "other: …" follow-up. Says no more than the answer row it copies.
+    has_text: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
 #: One question's answers by cell, then month, week piece and day: the breakdowns (overall
@@ -94,4 +110,25 @@ OPTIONS_INDEX = Index(
     ReportAnswer.questionnaire_id,
     ReportAnswer.response_id,
     ReportAnswer.window_id,
+)
+#: The answers with a text (a few per cent) by audience and day, with what the open answers'
+#: counting reads beside the text (storage.open_answers): the period's texts are one range of
+#: this partial index, each text then looked up by the answer's id, instead of every answer of
+#: the period read to find them. The condition is spelled as the queries spell it (SQLite uses
+#: a partial index only for a query whose WHERE repeats its condition).
+TEXTS_INDEX = Index(
+    "ix_report_answers_texts",
+    ReportAnswer.audience,
+    ReportAnswer.submitted_on,
+    ReportAnswer.questionnaire_id,
+    ReportAnswer.question_id,
+    ReportAnswer.option_id,
+    ReportAnswer.service_code,
+    ReportAnswer.channel_code,
+    ReportAnswer.life_situation_code,
+    ReportAnswer.window_id,
+    ReportAnswer.response_id,
+    ReportAnswer.id,
+    sqlite_where=text("has_text = 1"),
+    postgresql_where=text("has_text"),
 )

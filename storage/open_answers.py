@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Protocol
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from storage.models import Answer, Response
 from storage.models_open_answers import OpenAnswerTag
+from storage.models_reporting import ReportAnswer
 
 
 class Scope(Protocol):
@@ -77,21 +78,25 @@ _COLUMNS: Final = (
 )
 
 
+#: The same columns from the reports' copy of the answers (storage.models_reporting), the text
+#: from the answer itself.
+_COPY_COLUMNS: Final = (
+    ReportAnswer.response_id,
+    ReportAnswer.id,
+    ReportAnswer.submitted_on,
+    ReportAnswer.service_code,
+    ReportAnswer.channel_code,
+    ReportAnswer.life_situation_code,
+    ReportAnswer.questionnaire_id,
+    Answer.text,
+    ReportAnswer.window_id,
+)
+
+
 def _open_answer(row: Sequence[Any]) -> OpenAnswer:
     return OpenAnswer(
         row[0], row[1], _day(row[2]), (row[3], row[4], row[5]), row[6], str(row[7]), row[8]
     )
-
-
-def _open(comment_questions: Mapping[str, Collection[str]]) -> ColumnElement[bool]:
-    """An answer is open when it is a comment question's text or an "other: …" follow-up."""
-    terms: list[ColumnElement[bool]] = [Answer.option_id.is_not(None)]
-    for questionnaire, ids in comment_questions.items():
-        if ids:
-            terms.append(
-                and_(Response.questionnaire_id == questionnaire, Answer.question_id.in_(ids))
-            )
-    return and_(Answer.text.is_not(None), or_(*terms))
 
 
 class OpenAnswerStore:
@@ -113,15 +118,34 @@ class OpenAnswerStore:
         plan of a count is built over all of it, whatever the scope), poll windows' answers
         excluded like every calendar figure's (docs/anonymity.md, "Poll windows and calendar
         figures"): pooled, a count minus the report's comments isolated a hidden window."""
+        # The period's answers with a text are one range of the copy's partial index (revision
+        # 0030): the condition ``has_text = 1`` as the index spells it lets SQLite use it; each
+        # text is then found by its answer's id. Read from the responses, every answer of the
+        # period was read to find the few with a text.
+        # An answer is open when it is an "other: …" follow-up or a comment question's text.
+        copy = ReportAnswer
+        open_terms: list[ColumnElement[bool]] = [copy.option_id.is_not(None)]
+        for questionnaire, ids in comment_questions.items():
+            if ids:
+                open_terms.append(
+                    and_(copy.questionnaire_id == questionnaire, copy.question_id.in_(ids))
+                )
         terms = [
-            Response.audience == audience,
-            Response.submitted_on.between(start, end),
-            Response.window_id.is_(None),
-            _open(comment_questions),
+            copy.has_text == true(),
+            copy.audience == audience,
+            copy.submitted_on.between(start, end),
+            copy.window_id.is_(None),
+            or_(*open_terms),
+            Answer.text.is_not(None),
         ]
         if questionnaires is not None:
-            terms.append(Response.questionnaire_id.in_(list(questionnaires)))
-        statement = select(*_COLUMNS).join(Answer, Answer.response_id == Response.id).where(*terms)
+            terms.append(copy.questionnaire_id.in_(list(questionnaires)))
+        statement = (
+            select(*_COPY_COLUMNS)
+            .select_from(copy)
+            .join(Answer, and_(Answer.id == copy.id, Answer.response_id == copy.response_id))
+            .where(*terms)
+        )
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
         return [_open_answer(row) for row in rows if row[7]]

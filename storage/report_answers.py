@@ -40,6 +40,8 @@ def report_rows(response: dict[str, Any], answers: list[dict[str, Any]]) -> list
             "question_id": answer["question_id"],
             "option_id": answer["option_id"],
             "number": answer["number"],
+            # Which answers carry a text (revision 0030), never the text itself.
+            "has_text": answer["text"] is not None,
             **shared,
         }
         for answer in answers

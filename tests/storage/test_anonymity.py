@@ -110,6 +110,33 @@ def test_responses_hold_only_the_agreed_columns() -> None:
     }
 
 
+def test_the_reports_copy_holds_only_the_agreed_columns() -> None:
+    # The reports' copy of the answers (revision 0015): each answer, without its text, with its
+    # response's context and day (and the coarser month and week piece). A new column here
+    # needs a conscious decision about anonymity too.
+    assert set(_table("report_answers").columns.keys()) == {
+        "response_id",
+        "id",
+        "question_id",
+        "option_id",
+        "number",
+        "questionnaire_id",
+        "audience",
+        "service_code",
+        "channel_code",
+        "life_situation_code",
+        "front",
+        "submitted_on",
+        "month_on",
+        "segment_on",
+        "window_id",
+        "department",
+        # Revision 0030: whether the answer has a text (answers.text IS NOT NULL), never the
+        # text; it says nothing the answer row it copies does not, and no order or time.
+        "has_text",
+    }
+
+
 #: Tables whose row order would line rows up with people or with answers (docs/anonymity.md,
 #: "Database reader and backups"): no rowid on SQLite, stored in the order of a random or keyed
 #: primary key.

@@ -595,6 +595,83 @@ async def test_0029_keeps_every_subscription_as_telegrams_and_downgrade_drops_ma
         await engine.dispose()
     assert [tuple(row) for row in opt_ins] == [("telegram", 77, "polls")]
     assert [tuple(row) for row in news] == [("telegram", -100)]
+
+async def test_0030_flags_the_copies_of_the_answers_with_a_text_and_goes_back(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 15 item 3: the open answers' texts are read from a partial index of the copies
+    # flagged ``has_text``; the flag of every stored copy comes from its answer.
+    await database.upgrade("0022")
+    engine = database.engine()
+    response_id = uuid.uuid4()
+    # (question, option, number, text)
+    answers = {
+        uuid.uuid4(): ("overall", None, 4, None),
+        uuid.uuid4(): ("obstacles", "queue", None, None),
+        uuid.uuid4(): ("obstacles", "other", None, "не работал сайт"),
+        uuid.uuid4(): ("comment", None, None, "долго"),
+        uuid.uuid4(): ("comment", None, None, ""),  # an empty text is still a text
+    }
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO responses (id, questionnaire_id, questionnaire_version, kind, "
+                    "audience, submitted_on) VALUES (:id, 'post_service', 1, 'rating', "
+                    "'external', :day)"
+                ),
+                {"id": _uuid_value(database, response_id), "day": DAY},
+            )
+            for answer_id, (question, option, number, free_text) in answers.items():
+                values = {
+                    "response": _uuid_value(database, response_id),
+                    "id": _uuid_value(database, answer_id),
+                    "question": question,
+                    "option": option,
+                    "number": number,
+                    "text": free_text,
+                    "day": DAY,
+                }
+                await connection.execute(
+                    text(
+                        "INSERT INTO answers (id, response_id, question_id, option_id, number, "
+                        "text) VALUES (:id, :response, :question, :option, :number, :text)"
+                    ),
+                    values,
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO report_answers (response_id, id, question_id, option_id, "
+                        "number, questionnaire_id, audience, submitted_on, month_on, "
+                        "segment_on) VALUES (:response, :id, :question, :option, :number, "
+                        "'post_service', 'external', :day, :day, :day)"
+                    ),
+                    values,
+                )
+    finally:
+        await engine.dispose()
+
+    await database.upgrade("0030")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            flags = {
+                str(row[0]).replace("-", ""): bool(row[1])
+                for row in await connection.execute(
+                    text("SELECT id, has_text FROM report_answers")
+                )
+            }
+            indexes = await connection.run_sync(
+                lambda sync: {
+                    index["name"]: index["column_names"]
+                    for index in inspect(sync).get_indexes("report_answers")
+                }
+            )
+    finally:
+        await engine.dispose()
+    assert flags == {answer_id.hex: found[3] is not None for answer_id, found in answers.items()}
+    assert indexes["ix_report_answers_texts"][:2] == ["audience", "submitted_on"]
+
     await database.downgrade("0022")
     engine = database.engine()
     try:
@@ -603,3 +680,15 @@ async def test_0029_keeps_every_subscription_as_telegrams_and_downgrade_drops_ma
     finally:
         await engine.dispose()
     assert [tuple(row) for row in kept] == [(77, "polls")]
+
+            columns = await connection.run_sync(
+                lambda sync: [c["name"] for c in inspect(sync).get_columns("report_answers")]
+            )
+            names = await connection.run_sync(
+                lambda sync: [i["name"] for i in inspect(sync).get_indexes("report_answers")]
+            )
+            count = await connection.scalar(text("SELECT count(*) FROM report_answers"))
+    finally:
+        await engine.dispose()
+    assert "has_text" not in columns and "ix_report_answers_texts" not in names
+    assert count == len(answers)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Date, Uuid, column, delete, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
 from reports.periods import segment_of
-from storage.database import create_session_factory
 from storage.models import Answer, Response
 from storage.models_reporting import ReportAnswer
 from storage.report_answers import month_start, segment_start
@@ -94,8 +93,11 @@ async def test_every_answer_is_copied_with_its_responses_day_and_context(
         )
         assert copy.month_on == response.submitted_on.replace(day=1)
         assert copy.segment_on == segment_of(response.submitted_on).start
+        # Which answers have a text (revision 0030): the open answers are read by this flag.
+        assert copy.has_text is (answer.text is not None)
     # The free text stays in answers only.
     assert not hasattr(ReportAnswer, "text")
+    assert sum(copy.has_text for copy in copies) == 2
     by_day = {c.submitted_on: c.segment_on for c in copies}
     assert by_day[sunday] == sunday and by_day[date(2026, 3, 4)] == date(2026, 3, 2)
 
@@ -111,17 +113,51 @@ async def test_copies_go_with_their_response(
     assert [(c.submitted_on, c.number) for c in await _copies(sessions)] == [(date(2026, 3, 5), 5)]
 
 
+#: The tables as revision 0015 found and made them: the models have columns added since.
+_RESPONSES_0011 = table(
+    "responses",
+    column("id", Uuid),
+    column("questionnaire_id"),
+    column("questionnaire_version"),
+    column("kind"),
+    column("audience"),
+    column("service_code"),
+    column("submitted_on", Date),
+    column("window_id"),
+)
+_ANSWERS_0011 = table(
+    "answers",
+    column("id", Uuid),
+    column("response_id", Uuid),
+    column("question_id"),
+    column("number"),
+    column("text"),
+)
+_COPIES_0015 = table(
+    "report_answers",
+    column("id", Uuid),
+    column("response_id", Uuid),
+    column("question_id"),
+    column("number"),
+    column("service_code"),
+    column("submitted_on", Date),
+    column("month_on", Date),
+    column("segment_on", Date),
+    column("window_id"),
+)
+
+
 async def test_0015_copies_the_answers_already_stored(database: ScratchDatabase) -> None:
     await database.upgrade("0011")
     engine = database.engine()
+    expected: set[tuple[uuid.UUID, uuid.UUID, str, int | None]] = set()
     try:
-        sessions = create_session_factory(engine)
         days = [date(2026, 2, 28), date(2026, 3, 1), date(2026, 3, 2), date(2026, 12, 31)]
-        async with sessions.begin() as session:
+        async with engine.begin() as connection:
             for number, day in enumerate(days, start=1):
                 response_id = uuid.uuid4()
-                session.add(
-                    Response(
+                await connection.execute(
+                    insert(_RESPONSES_0011).values(
                         id=response_id,
                         questionnaire_id="post_service",
                         questionnaire_version=1,
@@ -132,21 +168,29 @@ async def test_0015_copies_the_answers_already_stored(database: ScratchDatabase)
                         window_id=number,
                     )
                 )
-                await session.flush()
-                session.add(Answer(response_id=response_id, question_id="overall", number=number))
-                session.add(Answer(response_id=response_id, question_id="comment", text="текст"))
-        async with sessions() as session:
-            expected = {
-                (a.id, a.response_id, a.question_id, a.number)
-                for a in await session.scalars(select(Answer))
-            }
+                for question, value, free_text in (
+                    ("overall", number, None),
+                    ("comment", None, "текст"),
+                ):
+                    answer_id = uuid.uuid4()
+                    await connection.execute(
+                        insert(_ANSWERS_0011).values(
+                            id=answer_id,
+                            response_id=response_id,
+                            question_id=question,
+                            number=value,
+                            text=free_text,
+                        )
+                    )
+                    expected.add((answer_id, response_id, question, value))
     finally:
         await engine.dispose()
 
     await database.upgrade("0015")
     engine = database.engine()
     try:
-        copies = await _copies(create_session_factory(engine))
+        async with engine.connect() as connection:
+            copies = (await connection.execute(select(_COPIES_0015))).all()
     finally:
         await engine.dispose()
     assert {(c.id, c.response_id, c.question_id, c.number) for c in copies} == expected
