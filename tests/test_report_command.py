@@ -180,7 +180,14 @@ def test_report_language_en_writes_the_workbook_and_the_document_in_english(
     args = ["report", "--period", "month", "--at", "2025-10-01", "--language", "en"]
     assert main([*args, "--format", "xlsx", "--out", str(book)]) == 0
     sheets = load_workbook(io.BytesIO(book.read_bytes())).sheetnames
-    assert sheets[:5] == ["Summary", "Services", "Channels", "Life situations", "Problems"]
+    assert sheets[:6] == [
+        "Summary",
+        "Services",
+        "Channels",
+        "Life situations",
+        "Messengers",
+        "Problems",
+    ]
     out = tmp_path / "appendix2.docx"
     assert main([*args, "--format", "docx", "--out", str(out)]) == 0
     document = docx.Document(io.BytesIO(out.read_bytes()))
