@@ -176,7 +176,10 @@ class SharedRatingGuard:
     Keys are ``HMAC(HMAC(pepper, day secret), person, service)``: the day secret is random and
     lives in Redis only, for two days; the pepper never leaves the bot. A copy of Redis alone
     cannot test whether someone rated a service; with the pepper, only for the last two days,
-    and never what they answered.
+    and never what they answered nor when (storage.rating_redis: one expiry per day, touched
+    every minute by :meth:`touch`). Each key holds the attempts that took it, keyed by the day
+    secret too: a worker killed between :meth:`reserve` and the commit leaves the attempt, and
+    the same dialog repeated on any worker is allowed again.
     """
 
     def __init__(self, limit: int, counters: SharedCounters, pepper: bytes) -> None:
