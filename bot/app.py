@@ -280,6 +280,7 @@ async def body_jobs(
             pain_map=services.painmap,
             signals=services.signals,
             participation=services.campaigns,
+            ratings=services.feedback,
         )
         add_campaign_jobs(scheduler, services.campaigns)
         add_initiative_job(scheduler, services.initiative)

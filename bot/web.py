@@ -162,6 +162,7 @@ async def serve_without_telegram(
             reshuffler=services.responses,
             wal=partial(checkpoint_wal, engine) if sqlite else None,
             participation=services.campaigns,
+            ratings=services.feedback,
             housekeep=False,
         )
         try:

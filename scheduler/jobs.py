@@ -116,12 +116,20 @@ class ParticipationWriter(Protocol):
     async def touch_participation(self) -> int: ...
 
 
-async def flush_participation(windows: ParticipationWriter) -> int:
+class RatingToucher(Protocol):
+    async def touch_ratings(self) -> int: ...
+
+
+async def flush_participation(
+    windows: ParticipationWriter, ratings: RatingToucher | None = None
+) -> int:
     """Write the poll-window participation keys waiting in memory (storage.campaigns), in
     every process that takes answers: a key left in memory lets a restart or another worker
     take a second answer to the same window. Then touch the shared keys in Redis, so that
     within a minute of a completion its key's idle time is its window's others' (whichever
-    process took it: each process touches them all)."""
+    process took it: each process touches them all); so too the ballot-stuffing guard's keys
+    (``ratings``, services.feedback: storage.rating_redis). Each step is tried whatever the
+    others did."""
     try:
         written = await windows.flush_participation()
     except Exception as error:
@@ -131,6 +139,11 @@ async def flush_participation(windows: ParticipationWriter) -> int:
         await windows.touch_participation()
     except Exception as error:
         logger.warning("Participation keys not touched: %s", type(error).__name__)
+    if ratings is not None:
+        try:
+            await ratings.touch_ratings()
+        except Exception as error:
+            logger.warning("Rating guard keys not touched: %s", type(error).__name__)
     return written
 
 
@@ -195,10 +208,12 @@ def create_scheduler(
     pain_map: PainMapDesk | None = None,
     signals: Signals | None = None,
     participation: ParticipationWriter | None = None,
+    ratings: RatingToucher | None = None,
     housekeep: bool = True,
 ) -> AsyncIOScheduler:
     """An AsyncIOScheduler in the body's zone: nightly housekeeping (unless ``housekeep`` is
-    false: a process that only takes answers, `otklik web`), reports every minute."""
+    false: a process that only takes answers, `otklik web`), reports every minute. The
+    minute participation job touches the rating guard's keys too (``ratings``)."""
     scheduler = AsyncIOScheduler(timezone=zone)
     every_minute = IntervalTrigger(minutes=1, timezone=zone)
     periodic: list[
@@ -213,7 +228,12 @@ def create_scheduler(
         periodic.append((OPT_INS_JOB, flush_opt_ins, every_minute, {"opt_ins": opt_ins}))
     if participation is not None:
         periodic.append(
-            (PARTICIPATION_JOB, flush_participation, every_minute, {"windows": participation})
+            (
+                PARTICIPATION_JOB,
+                flush_participation,
+                every_minute,
+                {"windows": participation, "ratings": ratings},
+            )
         )
     if wal is not None:
         periodic.append((WAL_JOB, checkpoint, every_minute, {"wal": wal}))

@@ -453,7 +453,7 @@ class DialogService:
                 # are enrolled in it to show it), never who the member is.
                 department = await self._campaigns.enrolment.reported_department(person)
             stored = await self._feedback.complete(
-                outcome, person=person, department=department, front=front
+                outcome, person=person, department=department, front=front, attempt=data["n"]
             )
             if not stored:
                 refused = Refused(Refusal.ALREADY_RATED)

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -148,18 +149,28 @@ class FeedbackService:
         *,
         department: str | None = None,
         front: Front = Front.TELEGRAM,
+        attempt: str | None = None,
     ) -> bool:
         """Store the response in one transaction; False if the guard refused it as a repeat.
 
         `person` (the Telegram user id) is used only inside the keyed hash of the guard;
         `front` (where the dialog ran) is stored on the response like its channel.
+        `attempt` names the dialog (its random nonce): a completion of the same dialog
+        repeated after a store that failed or was cut off (a worker killed between the
+        guard's reservation and the commit) takes the same rating again instead of being
+        refused as a second one. None: an attempt of its own, never repeated.
         """
         response = dataclasses.replace(
             completed.to_response(self.today()), department=department, front=front
         )
-        return await self._save(response, person)
+        return await self._save(response, person, attempt or secrets.token_hex(16))
 
-    async def _save(self, response: CompletedResponse, person: int) -> bool:
+    async def touch_ratings(self) -> int:
+        """Touch the shared guard's keys (Redis), so none tells when its person completed;
+        the scheduler's minute job (scheduler.jobs.flush_participation)."""
+        return await self._guard.touch()
+
+    async def _save(self, response: CompletedResponse, person: int, attempt: str) -> bool:
         service = response.context.service
         if service is None or response.kind != POST_SERVICE:
             # An initiative message is queued in the same transaction: if either write fails,
@@ -171,13 +182,15 @@ class FeedbackService:
         day = response.submitted_on
         # Taken before the write, so two completions racing for the last rating cannot both
         # pass; given back if the response was not stored. Nothing of it reaches the database.
-        if not await self._guard.reserve(person, service, day):
+        # A process killed in between leaves it taken by this attempt: the dialog's state is
+        # kept until the store, so its repeated last input takes it again.
+        if not await self._guard.reserve(person, service, day, attempt=attempt):
             return False
         try:
             await self._responses.save(response)
         except BaseException:
             try:
-                await self._guard.release(person, service, day)
+                await self._guard.release(person, service, day, attempt=attempt)
             except Exception as error:  # Redis away too: the rating stays taken for the day
                 logger.warning("Rating not given back: %s", type(error).__name__)
             raise

@@ -192,3 +192,42 @@ async def test_the_participation_job_touches_the_shared_keys_even_when_the_flush
     assert failing.calls == ["flush", "touch"]
     unreachable = FakeWindows(fail="touch")
     assert await flush_participation(unreachable) == 5  # logged, tried again in a minute
+
+
+class FakeRatings:
+    def __init__(self, calls: list[str], *, fail: bool = False) -> None:
+        self.calls = calls
+        self.fail = fail
+
+    async def touch_ratings(self) -> int:
+        self.calls.append("ratings")
+        if self.fail:
+            raise ConnectionError("redis down")
+        return 3
+
+
+async def test_the_participation_job_touches_the_rating_guards_keys_whatever_fails() -> None:
+    """The guard's Redis keys (storage.rating_redis) are touched beside the participation
+    keys every minute, so their idle times tell no completion's moment; a failure of one
+    step stops neither the others nor the next minute's run."""
+    windows = FakeWindows()
+    assert await flush_participation(windows, FakeRatings(windows.calls)) == 5
+    assert windows.calls == ["flush", "touch", "ratings"]
+    broken = FakeWindows(fail="touch")
+    assert await flush_participation(broken, FakeRatings(broken.calls)) == 5
+    assert broken.calls == ["flush", "touch", "ratings"]
+    down = FakeWindows()
+    assert await flush_participation(down, FakeRatings(down.calls, fail=True)) == 5
+    assert down.calls == ["flush", "touch", "ratings"]
+    ratings = FakeRatings([])
+    scheduler = create_scheduler(
+        ZoneInfo("Europe/Moscow"),
+        responses=FakeResponses(),
+        fsm=None,
+        today=lambda: date(2026, 7, 1),
+        participation=windows,
+        ratings=ratings,
+        housekeep=False,
+    )
+    job = scheduler.get_job(PARTICIPATION_JOB)
+    assert job is not None and job.kwargs == {"windows": windows, "ratings": ratings}

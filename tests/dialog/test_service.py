@@ -258,6 +258,47 @@ async def test_a_failed_write_keeps_the_dialog_and_the_same_press_stores_it_late
     assert state.data is None
 
 
+class Killed(BaseException):
+    """The worker dies (SIGKILL, power): nothing after it runs, not even an except block."""
+
+
+async def test_a_worker_killed_between_the_reservation_and_the_store_loses_no_rating(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard's rating was taken, then the process died before the response's commit and
+    before giving the rating back. Telegram redelivers the last answer (to this or another
+    worker): the dialog's state is still there, and the same dialog takes its rating again
+    instead of being refused "already rated"; exactly one response is stored, and another
+    dialog of the same person is still refused."""
+    state = desk.state(ANNA)
+    step: Step = await start_rating(desk)
+    while isinstance(step, Question) and step.question_id != "comment":
+        step = await desk.service.press(state, ANNA, RU, step.dialog, step.turn, _action(step, {}))
+    saved = state.stored
+    guard, responses = desk.feedback._guard, desk.feedback._responses
+    store, give_back = responses.save, guard.release
+
+    async def killed(*_args: object, **_kwargs: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(responses, "save", killed)
+    monkeypatch.setattr(guard, "release", killed)  # never reached: the process is gone
+    with pytest.raises(Killed):
+        await desk.service.text(state, ANNA, RU, "Готово")
+    assert state.stored == saved
+    monkeypatch.setattr(responses, "save", store)
+    monkeypatch.setattr(guard, "release", give_back)
+    # The redelivered last answer completes the same dialog.
+    assert isinstance(await desk.service.text(state, ANNA, RU, "Готово"), Finished)
+    assert len(await desk.rows("responses")) == 1
+    assert state.data is None
+    # A second dialog the same day is refused as before.
+    second = desk.states.setdefault(-1, type(state)())
+    assert await desk.service.start(second, ANNA, RU, Rating(LINK)) == Refused(
+        Refusal.ALREADY_RATED
+    )
+
+
 async def test_two_dialogs_racing_for_one_rating_store_one_and_refuse_the_other(
     desk: Desk,
 ) -> None:
