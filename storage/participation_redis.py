@@ -35,11 +35,12 @@ from typing import Final
 
 from redis.asyncio import Redis
 
+from storage.redis_scan import each_batch
+
 #: A claim whose response is being written: outlives any transaction, then frees the person.
 WORKING_TTL: Final = timedelta(minutes=2)
 _WORKING: Final = b"working"
 _DONE: Final = b"done"
-_SCAN_BATCH: Final = 500
 
 
 class RedisParticipationClaims:
@@ -98,34 +99,14 @@ class RedisParticipationClaims:
 
     async def forget(self, scope: str) -> int:
         """Delete every key of a scope (a window that closed); how many were deleted."""
-        deleted = 0
-        batch: list[bytes | str] = []
-        async for name in self._redis.scan_iter(
-            match=f"{self._prefix}:{scope}:*", count=_SCAN_BATCH
-        ):
-            batch.append(name)
-            if len(batch) >= _SCAN_BATCH:
-                deleted += int(await self._redis.delete(*batch))
-                batch = []
-        if batch:
-            deleted += int(await self._redis.delete(*batch))
-        return deleted
+        return await each_batch(self._redis, f"{self._prefix}:{scope}:*", self._redis.delete)
 
     async def touch_all(self) -> int:
         """Touch every participation key (those of open windows: a closed window's are
         deleted), so that they all share one idle time (``OBJECT IDLETIME``) and none tells
-        when its person completed; how many were touched. One ``SCAN`` of ``_SCAN_BATCH``
-        and one multi-key ``TOUCH`` per batch: a round trip or two per 500 keys."""
-        touched = 0
-        batch: list[bytes | str] = []
-        async for name in self._redis.scan_iter(match=f"{self._prefix}:*", count=_SCAN_BATCH):
-            batch.append(name)
-            if len(batch) >= _SCAN_BATCH:
-                touched += int(await self._redis.touch(*batch))
-                batch = []
-        if batch:
-            touched += int(await self._redis.touch(*batch))
-        return touched
+        when its person completed; how many were touched (storage.redis_scan: a round trip
+        or two per 500 keys)."""
+        return await each_batch(self._redis, f"{self._prefix}:*", self._redis.touch)
 
 
 #: Confirm the claim only while it is still this worker's: a window closed meanwhile (its keys

@@ -26,7 +26,7 @@ from typing import Final
 
 from redis.asyncio import Redis
 
-_SCAN_BATCH: Final = 500
+from storage.redis_scan import each_batch
 
 
 class RedisRatingCounters:
@@ -77,17 +77,8 @@ class RedisRatingCounters:
     async def touch_all(self) -> int:
         """Touch every guard key (the days' secrets too), so that they all share one idle
         time (``OBJECT IDLETIME``) and none tells when its person completed; how many were
-        touched. One ``SCAN`` of ``_SCAN_BATCH`` and one multi-key ``TOUCH`` per batch."""
-        touched = 0
-        batch: list[bytes | str] = []
-        async for name in self._redis.scan_iter(match=f"{self._prefix}:*", count=_SCAN_BATCH):
-            batch.append(name)
-            if len(batch) >= _SCAN_BATCH:
-                touched += int(await self._redis.touch(*batch))
-                batch = []
-        if batch:
-            touched += int(await self._redis.touch(*batch))
-        return touched
+        touched (storage.redis_scan: a round trip or two per 500 keys)."""
+        return await each_batch(self._redis, f"{self._prefix}:*", self._redis.touch)
 
 
 #: A key written by the counters before attempts were kept (a plain count, ``INCR``) becomes
