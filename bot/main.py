@@ -7,8 +7,9 @@ import errno
 import logging
 import os
 import sys
+from collections.abc import Coroutine
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.utils.token import TokenValidationError, validate_token
@@ -152,14 +153,24 @@ def run_max_alone(settings: Settings) -> int:
     logger.info("No BOT__TOKEN: MAX alone (MAX__API_BASE_URL %s)", settings.max.api_base_url)
     from bot.max import serve_max_alone
 
+    run_until_stopped(settings, serve_max_alone(settings))
+    return 0
+
+
+def run_until_stopped(settings: Settings, main: Coroutine[Any, Any, None]) -> None:
+    """Run the process's event loop until it ends or the operator stops it; a start-up
+    failure the operator can fix (the content files, the database) becomes a Problem."""
     try:
-        asyncio.run(serve_max_alone(settings))
+        asyncio.run(main)
     except KeyboardInterrupt:
         logger.info("Stopped by the operator")
     except DefinitionError as error:
+        # Questionnaires are skipped one by one; without the catalog or campaigns the bot
+        # cannot tell what a link or poll means.
         raise Problem(
             *(str(defect) for defect in error.defects),
-            "the bot cannot start without a valid catalog, campaigns and triggers file",
+            "the bot cannot start without a valid catalog, campaigns and triggers file: fix "
+            "the lines above (otklik validate checks them)",
         ) from error
     except (Problem, SystemExit):
         raise
@@ -168,7 +179,6 @@ def run_max_alone(settings: Settings) -> int:
         if problem is None:
             raise
         raise problem from error
-    return 0
 
 
 def is_address_problem(error: OSError) -> bool:
@@ -212,28 +222,11 @@ def run_bot(settings: Settings) -> int:
 
         fronts = with_max(settings, fronts)
     try:
-        asyncio.run(serve(settings) if fronts is None else serve(settings, fronts))
+        run_until_stopped(settings, serve(settings) if fronts is None else serve(settings, fronts))
     except TelegramUnauthorizedError:
         print(
             BAD_TOKEN_MESSAGE.format(reason="Telegram rejected it", env_file=home() / ".env"),
             file=sys.stderr,
         )
         return EXIT_NO_TOKEN
-    except KeyboardInterrupt:
-        logger.info("Stopped by the operator")
-    except DefinitionError as error:
-        # Questionnaires are skipped one by one; without the catalog or campaigns the bot
-        # cannot tell what a link or poll means.
-        raise Problem(
-            *(str(defect) for defect in error.defects),
-            "the bot cannot start without a valid catalog, campaigns and triggers file: fix "
-            "the lines above (otklik validate checks them)",
-        ) from error
-    except (Problem, SystemExit):
-        raise
-    except Exception as error:
-        problem = database_problem(error, settings.db.url)
-        if problem is None:
-            raise
-        raise problem from error
     return 0
