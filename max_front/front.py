@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.persons import person_of
+from max_front.signals import is_signal_data, press_signal
 from max_front.views import (
     BACK,
     CANNOT_RATE,
@@ -67,6 +68,7 @@ from services.dialog import (
 from services.feedback import FeedbackService
 from services.outages import is_storage_outage
 from services.reporting import ReportingService
+from services.signals import SignalService
 from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,8 @@ class MaxFront:
     person_key: bytes
     #: Officers' reports in MAX (MAX__OFFICER_IDS); None: no officer commands.
     reporting: ReportingService | None = None
+    #: The buttons of signals and negative batches sent to MAX officers; None: "inactive".
+    signals: SignalService | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -275,6 +279,8 @@ class MaxFront:
                 await self._opt_in(user, language, payload, answer, update)
             elif payload.startswith(SERVICE_NEWS):
                 await self._service_news(user, language, payload, answer, update)
+            elif is_signal_data(payload) and self.signals is not None:
+                await self._signal(user, language, payload, answer, pressed)
             else:
                 await answer.notify(tr(language, "bot.stale_button"))
         finally:
@@ -349,6 +355,20 @@ class MaxFront:
         for name, png in files.charts:
             await self.api.send_file(user, name, png, "")
         return True
+
+    async def _signal(
+        self, user: int, language: Language, payload: str, answer: _Answer, pressed: Any
+    ) -> None:
+        assert self.signals is not None
+        reply = await press_signal(self.signals, user, payload, language)
+        await answer.notify(reply.notification)
+        # A used or stale button goes away; a message MAX no longer lets us edit keeps it
+        # (pressed again, it is answered as used).
+        if reply.drop_button and isinstance(pressed, str):
+            with contextlib.suppress(MaxApiError):
+                await self.api.remove_keyboard(pressed)
+        if reply.follow_up is not None:
+            await self.api.send(user, View(reply.follow_up, html=True))
 
     # --- opt-ins ------------------------------------------------------------------------
     # The chat goes to the subscribers' tables only (a MAX chat, its messenger beside it),
