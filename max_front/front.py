@@ -30,6 +30,7 @@ from max_front.views import (
     RATE,
     SERVICE_NEWS,
     SKIP,
+    STAFF_POLLS_INVITE,
     TOGGLE,
     StepPress,
     parse_step,
@@ -37,6 +38,7 @@ from max_front.views import (
     polls_view,
     question_view,
     refusal_text,
+    staff_invite_row,
     thanks_view,
 )
 from questionnaires.campaigns import CampaignAudience, EnrollStatus
@@ -235,9 +237,10 @@ class MaxFront:
 
     async def show_polls(self, user: int, language: Language) -> None:
         windows = await self.windows.open_windows(CampaignAudience.EXTERNAL)
-        if await self.windows.enrolment.is_staff(self.person(user)):
+        staff = await self.windows.enrolment.is_staff(self.person(user))
+        if staff:
             windows += await self.windows.open_windows(CampaignAudience.STAFF)
-        await self.api.send(user, polls_view(windows, language))
+        await self.api.send(user, polls_view(windows, language, staff=staff))
 
     async def join(self, user: int, code: str, language: Language) -> None:
         if not code:
@@ -252,7 +255,10 @@ class MaxFront:
             EnrollStatus.USED: "polls.enroll.used",
             EnrollStatus.ALREADY_ENROLLED: "polls.enroll.already_enrolled",
         }[result.status]
-        await self.api.send(user, View(tr(language, key, department=department)))
+        # Enrolled staff are offered staff poll invitations in MAX, as in Telegram.
+        enrolled = result.status in (EnrollStatus.OK, EnrollStatus.ALREADY_ENROLLED)
+        keyboard = (staff_invite_row(language),) if enrolled else ()
+        await self.api.send(user, View(tr(language, key, department=department), keyboard))
 
     # --- buttons ------------------------------------------------------------------------
 
@@ -277,6 +283,8 @@ class MaxFront:
                 await self.begin(user, language, Window(int(payload[2:])))
             elif payload in (OPT_IN_YES, OPT_IN_NO, NEWS_STOP_DATA, POLLS_INVITE):
                 await self._opt_in(user, language, payload, answer, update)
+            elif payload == STAFF_POLLS_INVITE:
+                await self._staff_invitations(user, language, answer)
             elif payload.startswith(SERVICE_NEWS):
                 await self._service_news(user, language, payload, answer, update)
             elif is_signal_data(payload) and self.signals is not None:
@@ -401,6 +409,17 @@ class MaxFront:
         await self.api.send(
             user, View(tr(language, "bot.optin_saved" if yes else "bot.optin_declined"))
         )
+
+    async def _staff_invitations(self, user: int, language: Language, answer: _Answer) -> None:
+        # A forged or forwarded button: staff invitations are for enrolled staff only. The
+        # MAX chat is subscribed; who it reaches is decided again at each broadcast
+        # (services.enrolment.staff_chats over the chat's keyed person).
+        if not await self.windows.enrolment.is_staff(self.person(user)):
+            await answer.notify(tr(language, "polls.staff_only"))
+            return
+        await self.feedback.opt_in(max_chat(user), "staff_polls")
+        await answer.notify(None)
+        await self.api.send(user, View(tr(language, "polls.invited")))
 
     async def _service_news(
         self, user: int, language: Language, payload: str, answer: _Answer, update: Update

@@ -169,10 +169,14 @@ class Enrolment:
             return OTHER_DEPARTMENTS_TEXT.get(language)
         return ""
 
-    async def staff_chats(self, chat_ids: Iterable[int]) -> list[int]:
-        """Those private chats whose person is enrolled staff (the chat id is the user id)."""
+    async def staff_chats(
+        self, chat_ids: Iterable[int], person_of_chat: Callable[[int], int] = lambda chat: chat
+    ) -> list[int]:
+        """Those private chats whose person is enrolled staff. ``person_of_chat`` names the
+        person behind a chat address (a Telegram chat is its user; a MAX chat the MAX front's
+        keyed person, who enrolled with /join in MAX): the member key is that person's."""
         chats = list(chat_ids)
-        keys = {chat: self._member_key(chat) for chat in chats}
+        keys = {chat: self._member_key(person_of_chat(chat)) for chat in chats}
         enrolled = await self._staff.enrolled(set(keys.values()))
         return [chat for chat in chats if keys[chat] in enrolled]
 
