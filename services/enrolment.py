@@ -1,9 +1,9 @@
 """Staff enrolment: one-time invite codes, the member key, the departments results may name.
 
 Below services.windows: the windows use enrolment (who is staff, which department an answer
-may carry, which chats are staff), never the other way. A Telegram user id (`person`) is used
-only inside the keyed hash ``HMAC(pepper, "staff", person)``; invite codes are kept as
-``HMAC(pepper, "invite", code)`` only.
+may carry, which chats are staff), never the other way. A person (a Telegram user id, or the
+MAX front's keyed person) is used only inside the keyed hash ``HMAC(pepper, "staff", person)``;
+invite codes are kept as ``HMAC(pepper, "invite", code)`` only.
 """
 
 from __future__ import annotations
