@@ -368,6 +368,11 @@ class MaxFront:
         self, user: int, language: Language, payload: str, answer: _Answer, pressed: Any
     ) -> None:
         assert self.signals is not None
+        reporting = self.reporting
+        if reporting is None or not reporting.is_officer(max_chat(user)):
+            # As in Telegram, an officer's button pressed by anyone else is simply inactive.
+            await answer.notify(tr(language, "bot.button_inactive"))
+            return
         reply = await press_signal(self.signals, user, payload, language)
         await answer.notify(reply.notification)
         # A used or stale button goes away; a message MAX no longer lets us edit keeps it

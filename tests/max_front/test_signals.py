@@ -97,9 +97,9 @@ async def test_a_batch_button_of_someone_else_or_forged_is_answered_once_and_cha
     batch = await _batch(desk)
     data = default_button_data(ACKNOWLEDGE_ACTION, batch)
     presses = iter(range(1, 100))  # callback ids unique across the three chats
-    # MAX user 7 is not Telegram officer 7: not an officer here.
+    # MAX user 7 is not Telegram officer 7: not an officer here, the button is inactive.
     await front.handle(Chat(7, callbacks=presses).press(data, shown=_shown(data)))
-    assert api.answers[-1][2] == "Эта кнопка предназначена другому ответственному."
+    assert api.answers[-1][2] == "Эта кнопка больше не активна"
     assert api.edits == []  # the officer's own button stays
     officer = Chat(OFFICER, callbacks=presses)
     await front.handle(officer.press("sg:a:AAAAAAAAAAAA", shown=_shown(data)))
