@@ -109,6 +109,7 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
         state_for=max_dialog_states(wiring.storage),
         person_key=max_key(pepper),
         reporting=wiring.services.reporting,
+        signals=wiring.services.signals,
     )
 
 

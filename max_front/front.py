@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.persons import person_of
+from max_front.signals import is_signal_data, press_signal
 from max_front.views import (
     BACK,
     CANNOT_RATE,
@@ -29,6 +30,7 @@ from max_front.views import (
     RATE,
     SERVICE_NEWS,
     SKIP,
+    STAFF_POLLS_INVITE,
     TOGGLE,
     StepPress,
     parse_step,
@@ -36,6 +38,7 @@ from max_front.views import (
     polls_view,
     question_view,
     refusal_text,
+    staff_invite_row,
     thanks_view,
 )
 from questionnaires.campaigns import CampaignAudience, EnrollStatus
@@ -67,6 +70,7 @@ from services.dialog import (
 from services.feedback import FeedbackService
 from services.outages import is_storage_outage
 from services.reporting import ReportingService
+from services.signals import SignalService
 from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
@@ -101,6 +105,8 @@ class MaxFront:
     person_key: bytes
     #: Officers' reports in MAX (MAX__OFFICER_IDS); None: no officer commands.
     reporting: ReportingService | None = None
+    #: The buttons of signals and negative batches sent to MAX officers; None: "inactive".
+    signals: SignalService | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -231,9 +237,10 @@ class MaxFront:
 
     async def show_polls(self, user: int, language: Language) -> None:
         windows = await self.windows.open_windows(CampaignAudience.EXTERNAL)
-        if await self.windows.enrolment.is_staff(self.person(user)):
+        staff = await self.windows.enrolment.is_staff(self.person(user))
+        if staff:
             windows += await self.windows.open_windows(CampaignAudience.STAFF)
-        await self.api.send(user, polls_view(windows, language))
+        await self.api.send(user, polls_view(windows, language, staff=staff))
 
     async def join(self, user: int, code: str, language: Language) -> None:
         if not code:
@@ -248,7 +255,10 @@ class MaxFront:
             EnrollStatus.USED: "polls.enroll.used",
             EnrollStatus.ALREADY_ENROLLED: "polls.enroll.already_enrolled",
         }[result.status]
-        await self.api.send(user, View(tr(language, key, department=department)))
+        # Enrolled staff are offered staff poll invitations in MAX, as in Telegram.
+        enrolled = result.status in (EnrollStatus.OK, EnrollStatus.ALREADY_ENROLLED)
+        keyboard = (staff_invite_row(language),) if enrolled else ()
+        await self.api.send(user, View(tr(language, key, department=department), keyboard))
 
     # --- buttons ------------------------------------------------------------------------
 
@@ -273,8 +283,12 @@ class MaxFront:
                 await self.begin(user, language, Window(int(payload[2:])))
             elif payload in (OPT_IN_YES, OPT_IN_NO, NEWS_STOP_DATA, POLLS_INVITE):
                 await self._opt_in(user, language, payload, answer, update)
+            elif payload == STAFF_POLLS_INVITE:
+                await self._staff_invitations(user, language, answer)
             elif payload.startswith(SERVICE_NEWS):
                 await self._service_news(user, language, payload, answer, update)
+            elif is_signal_data(payload) and self.signals is not None:
+                await self._signal(user, language, payload, answer, pressed)
             else:
                 await answer.notify(tr(language, "bot.stale_button"))
         finally:
@@ -350,6 +364,25 @@ class MaxFront:
             await self.api.send_file(user, name, png, "")
         return True
 
+    async def _signal(
+        self, user: int, language: Language, payload: str, answer: _Answer, pressed: Any
+    ) -> None:
+        assert self.signals is not None
+        reporting = self.reporting
+        if reporting is None or not reporting.is_officer(max_chat(user)):
+            # As in Telegram, an officer's button pressed by anyone else is simply inactive.
+            await answer.notify(tr(language, "bot.button_inactive"))
+            return
+        reply = await press_signal(self.signals, user, payload, language)
+        await answer.notify(reply.notification)
+        # A used or stale button goes away; a message MAX no longer lets us edit keeps it
+        # (pressed again, it is answered as used).
+        if reply.drop_button and isinstance(pressed, str):
+            with contextlib.suppress(MaxApiError):
+                await self.api.remove_keyboard(pressed)
+        if reply.follow_up is not None:
+            await self.api.send(user, View(reply.follow_up, html=True))
+
     # --- opt-ins ------------------------------------------------------------------------
     # The chat goes to the subscribers' tables only (a MAX chat, its messenger beside it),
     # which have no link to answers; nothing of the response the button followed goes with it.
@@ -381,6 +414,17 @@ class MaxFront:
         await self.api.send(
             user, View(tr(language, "bot.optin_saved" if yes else "bot.optin_declined"))
         )
+
+    async def _staff_invitations(self, user: int, language: Language, answer: _Answer) -> None:
+        # A forged or forwarded button: staff invitations are for enrolled staff only. The
+        # MAX chat is subscribed; who it reaches is decided again at each broadcast
+        # (services.enrolment.staff_chats over the chat's keyed person).
+        if not await self.windows.enrolment.is_staff(self.person(user)):
+            await answer.notify(tr(language, "polls.staff_only"))
+            return
+        await self.feedback.opt_in(max_chat(user), "staff_polls")
+        await answer.notify(None)
+        await self.api.send(user, View(tr(language, "polls.invited")))
 
     async def _service_news(
         self, user: int, language: Language, payload: str, answer: _Answer, update: Update

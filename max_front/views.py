@@ -29,6 +29,8 @@ OPT_IN_YES: Final = "o:1"
 OPT_IN_NO: Final = "o:0"
 SERVICE_NEWS: Final = "sn:"
 POLLS_INVITE: Final = "pi:1"
+#: Staff poll invitations: for enrolled staff only (checked again on the press).
+STAFF_POLLS_INVITE: Final = "pi:s"
 #: Service codes a news button carries (like Telegram's 64 bytes of callback data).
 SERVICE_CODE_LENGTH: Final = 60
 
@@ -210,9 +212,9 @@ def picker_view(services: Sequence[Service], page: int, language: Language, intr
     return View(intro, tuple(rows))
 
 
-def polls_view(windows: Sequence[WindowView], language: Language) -> View:
+def polls_view(windows: Sequence[WindowView], language: Language, *, staff: bool = False) -> View:
     """The open poll windows a person may answer, one button each, and the invitation
-    opt-in (citizens' polls: staff invitations go to enrolled Telegram chats only)."""
+    opt-in (enrolled staff: to staff polls, as in Telegram)."""
     rows: Keyboard = tuple(
         (
             Button(
@@ -223,8 +225,16 @@ def polls_view(windows: Sequence[WindowView], language: Language) -> View:
         )
         for window in windows
     )
-    rows += ((Button(tr(language, "polls.invite_me"), POLLS_INVITE),),)
+    rows += (staff_invite_row(language) if staff else invite_row(language),)
     return View(tr(language, "polls.open_polls" if windows else "polls.no_open_polls"), rows)
+
+
+def invite_row(language: Language) -> tuple[Button, ...]:
+    return (Button(tr(language, "polls.invite_me"), POLLS_INVITE),)
+
+
+def staff_invite_row(language: Language) -> tuple[Button, ...]:
+    return (Button(tr(language, "polls.staff_invite_me"), STAFF_POLLS_INVITE),)
 
 
 def thanks_view(

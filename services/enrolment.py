@@ -1,9 +1,9 @@
 """Staff enrolment: one-time invite codes, the member key, the departments results may name.
 
 Below services.windows: the windows use enrolment (who is staff, which department an answer
-may carry, which chats are staff), never the other way. A Telegram user id (`person`) is used
-only inside the keyed hash ``HMAC(pepper, "staff", person)``; invite codes are kept as
-``HMAC(pepper, "invite", code)`` only.
+may carry, which chats are staff), never the other way. A person (a Telegram user id, or the
+MAX front's keyed person) is used only inside the keyed hash ``HMAC(pepper, "staff", person)``;
+invite codes are kept as ``HMAC(pepper, "invite", code)`` only.
 """
 
 from __future__ import annotations
@@ -169,10 +169,14 @@ class Enrolment:
             return OTHER_DEPARTMENTS_TEXT.get(language)
         return ""
 
-    async def staff_chats(self, chat_ids: Iterable[int]) -> list[int]:
-        """Those private chats whose person is enrolled staff (the chat id is the user id)."""
+    async def staff_chats(
+        self, chat_ids: Iterable[int], person_of_chat: Callable[[int], int] = lambda chat: chat
+    ) -> list[int]:
+        """Those private chats whose person is enrolled staff. ``person_of_chat`` names the
+        person behind a chat address (a Telegram chat is its user; a MAX chat the MAX front's
+        keyed person, who enrolled with /join in MAX): the member key is that person's."""
         chats = list(chat_ids)
-        keys = {chat: self._member_key(chat) for chat in chats}
+        keys = {chat: self._member_key(person_of_chat(chat)) for chat in chats}
         enrolled = await self._staff.enrolled(set(keys.values()))
         return [chat for chat in chats if keys[chat] in enrolled]
 

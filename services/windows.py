@@ -586,7 +586,7 @@ class WindowService:
         chats = await self._opt_ins.chat_ids(cast(OptInTopic, topic))
         if topic == CampaignAudience.STAFF.invitation_topic:
             # Staff invitations and results reach enrolled staff only, whoever subscribed.
-            chats = await self.enrolment.staff_chats(chats)
+            chats = await self.enrolment.staff_chats(chats, self._person_of_chat)
         unreachable = await self._broadcaster().unreachable_chat_ids()
         return [chat for chat in chats if chat not in unreachable]
 

@@ -122,6 +122,33 @@ async def test_wire_builds_the_signals_from_the_shipped_triggers(tmp_path: Any) 
         await bot_.session.close()
 
 
+async def test_the_max_front_answers_signal_buttons_with_the_composed_signal_service(
+    tmp_path: Any,
+) -> None:
+    # Issue 13: signals and batches reach MAX officers; their buttons need the same service.
+    from aiogram import Bot
+
+    from bot.max import build_max_front
+    from tests.max_front.conftest import RecordingApi
+
+    settings = Settings(
+        _env_file=None,
+        db={"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"},
+        privacy={"pepper": "p" * 32},
+    )
+    bot_ = Bot("42:TEST")
+    try:
+        wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
+        try:
+            front = build_max_front(settings, wiring, RecordingApi())
+            assert front.signals is wiring.services.signals
+            assert front.reporting is wiring.services.reporting
+        finally:
+            await wiring.close()
+    finally:
+        await bot_.session.close()
+
+
 async def test_wire_gives_every_workbook_the_persisted_pain_map(tmp_path: Any) -> None:
     # Review: ReportingService.use_pain_map was called only by tests, so /export and the
     # semiannual workbooks carried no pain key or measures and the round trip could not work.

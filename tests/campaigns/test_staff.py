@@ -7,12 +7,14 @@ from datetime import date
 
 import pytest
 
+from max_front.persons import max_key, person_of
 from questionnaires.campaigns import EnrollStatus, Verdict
+from questionnaires.messengers import max_chat
 from questionnaires.schema import Questionnaire
 from reports.windows import OTHER_DEPARTMENTS, department_groups
 from services.enrolment import CODE_ALPHABET, EnrollResult, normalize_code
 from storage.campaigns import Tally
-from tests.campaigns.conftest import OFFICER, CampaignWorld, complete, local
+from tests.campaigns.conftest import OFFICER, PEPPER, CampaignWorld, complete, local
 
 STAFF_INVITED = "Открыт анонимный опрос сотрудников"
 
@@ -152,6 +154,21 @@ async def test_staff_invitations_go_to_enrolled_staff_poll_subscribers_only(
     await world.opt_in(202, "staff_polls")
     await world.tick(local(2026, 11, 2, 10, 0))
     assert world.sent_to(STAFF_INVITED) == [201]
+
+
+async def test_staff_invitations_reach_staff_enrolled_in_max_by_their_max_chat(
+    world: CampaignWorld,
+) -> None:
+    """Issue 13: a staff member who enrolled with /join in MAX (the MAX front's keyed person)
+    and asked for staff invitations there is invited in MAX; the Telegram chat of the same
+    number, not enrolled, is not."""
+    await enrolled(world, person_of(max_key(PEPPER), 301), 201)
+    await world.opt_in(max_chat(301), "staff_polls")
+    await world.opt_in(301, "staff_polls")  # Telegram user 301: another person, not staff
+    await world.opt_in(201, "staff_polls")
+    await world.opt_in(max_chat(201), "staff_polls")  # MAX user 201: not the Telegram member
+    await world.tick(local(2026, 11, 2, 10, 0))
+    assert sorted(world.sent_to(STAFF_INVITED)) == sorted([201, max_chat(301)])
 
 
 # --- departments below the threshold --------------------------------------------------------

@@ -6,7 +6,7 @@ number, and nothing of the response goes with it."""
 from __future__ import annotations
 
 from max_front.api import Button, View
-from max_front.views import OPT_IN_NO, OPT_IN_YES, POLLS_INVITE
+from max_front.views import OPT_IN_NO, OPT_IN_YES, POLLS_INVITE, STAFF_POLLS_INVITE
 from questionnaires.messengers import max_chat
 from storage.opt_ins import OptInStore
 from tests.max_front.conftest import Chat, Setup
@@ -87,6 +87,36 @@ async def test_polls_invite_me_subscribes_the_max_chat_to_invitations(max_setup:
     assert await store(max_setup).chat_ids("polls") == [max_chat(8105)]
     assert "пришлём приглашение" in api.sent[-1][1].text
     assert len(api.answers) == 1
+
+
+async def test_staff_enrolled_in_max_subscribe_their_max_chat_to_staff_invitations(
+    max_setup: Setup,
+) -> None:
+    """Issue 13: /join in MAX offers staff poll invitations, /polls too; the press keeps the
+    MAX chat under the staff topic (services.enrolment.staff_chats finds its keyed person)."""
+    front, api = max_setup.front, max_setup.api
+    chat = Chat(8107)
+    [code] = await max_setup.desk.campaigns.enrolment.create_invite_codes("licensing", 1)
+    await front.handle(chat.text(f"/join {code}"))
+    assert payloads(api.timeline[-1]) == [STAFF_POLLS_INVITE]
+    await front.handle(chat.text("/polls"))
+    assert STAFF_POLLS_INVITE in payloads(api.timeline[-1])
+    assert POLLS_INVITE not in payloads(api.timeline[-1])
+    await front.handle(chat.press(STAFF_POLLS_INVITE))
+    assert await store(max_setup).chat_ids("staff_polls") == [max_chat(8107)]
+    assert "пришлём приглашение" in api.sent[-1][1].text
+    assert len(api.answers) == 1
+
+
+async def test_a_forged_staff_invitation_button_subscribes_nobody_and_is_answered_once(
+    max_setup: Setup,
+) -> None:
+    front, api = max_setup.front, max_setup.api
+    await front.handle(Chat(8108).press(STAFF_POLLS_INVITE))
+    assert await store(max_setup).chat_ids("staff_polls") == []
+    [(_, view, notification)] = api.answers
+    assert view is None and notification and "сотрудник" in notification
+    assert api.sent == []
 
 
 async def test_the_stop_button_under_news_stops_it_and_loses_its_button(max_setup: Setup) -> None:
