@@ -394,6 +394,18 @@ class QuestionnaireRoles:
         questions = {key: self.question_title(key, language) for key in self.question_titles}
         return replace(self, option_titles=options, question_titles=questions, language=language)
 
+    def option_title(self, question: str, option: str) -> str | None:
+        """An option's title by its question and option ids (the first questionnaire's that
+        has it, as the problems of a report are merged across questionnaires)."""
+        return next(
+            (
+                title
+                for (_, q, o), title in self.option_titles.items()
+                if (q, o) == (question, option)
+            ),
+            None,
+        )
+
     def question_title(self, key: tuple[str, str], language: Language) -> str:
         """A question's wording in ``language`` (Russian when it has no such text)."""
         text = self.question_texts.get(key)

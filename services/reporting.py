@@ -309,6 +309,10 @@ class ReportingService:
             weekly=self._policy.disclosure.weekly,
         )
 
+    def roles(self, language: Language = Language.RU) -> QuestionnaireRoles:
+        """The questionnaires' roles with their option and question titles in ``language``."""
+        return self._roles_in[language]
+
     def default_title(self, scope: Scope, language: Language = Language.RU) -> str:
         if scope.service:
             service = self.title(Dimension.SERVICE, scope.service, language)
