@@ -239,9 +239,12 @@ class OpenAnswersService:
         chosen = await self._store.options(
             audience="internal", start=period.start, end=period.end, questions=topics
         )
+        # The topics by their option titles in the reader's language.
         titles = {
             option: title
-            for (q, question, option), title in self._roles.option_titles.items()
+            for (q, question, option), title in self._roles.in_language(
+                Language(language)
+            ).option_titles.items()
             if topics.get(q) == question
         }
         messages, rows = tally_topics(

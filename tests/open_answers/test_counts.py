@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from questionnaires.schema import Text
 from reports import disclosure, open_answers
 from reports.disclosure import Atom, Plan
 from reports.model import Period, QuestionnaireRoles, Scope
@@ -146,6 +147,10 @@ async def test_other_follow_ups_and_initiative_messages_are_open_answers_too(
     assert tally.categories.suppressed
     # The same answers a quarter later: a closed quarter shows what its months show.
     assert (await staff_service.initiative_tally(Q4)).messages == 8
+    # Topics by their option titles in the reader's language (issue 12 item 2).
+    assert [t.title for t in tally.topics] == ["Техническое оснащение", "Должностной рост"]
+    english = await staff_service.initiative_tally(OCTOBER, "en")
+    assert [t.title for t in english.topics] == ["Equipment", "Career growth"]
 
 
 def _initiative_roles() -> QuestionnaireRoles:
@@ -156,6 +161,10 @@ def _initiative_roles() -> QuestionnaireRoles:
             **SITUATION_ROLES.option_titles,
             ("initiative", "topic", "equipment"): "Техническое оснащение",
             ("initiative", "topic", "career"): "Должностной рост",
+        },
+        option_texts={
+            ("initiative", "topic", "equipment"): Text(ru="Техническое оснащение", en="Equipment"),
+            ("initiative", "topic", "career"): Text(ru="Должностной рост", en="Career growth"),
         },
         audiences={**SITUATION_ROLES.audiences, "initiative": "internal"},
     )
