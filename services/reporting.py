@@ -295,12 +295,17 @@ class ReportingService:
         self._staff_pain_map = lines
 
     async def problems_by_service(
-        self, period: Period, audience: str, services: Sequence[str]
+        self,
+        period: Period,
+        audience: str,
+        services: Sequence[str],
+        language: Language = Language.RU,
     ) -> dict[str, tuple[ProblemRow, ...]]:
-        """The problems each service's own report lists, read once for all of them."""
+        """The problems each service's own report lists, read once for all of them, titled
+        in ``language``."""
         return await problems_by_service(
             self._sessions,
-            roles=self._roles,
+            roles=self._roles_in[language],
             period=period,
             audience=audience,
             services=services,
