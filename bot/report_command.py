@@ -193,7 +193,7 @@ async def _internal(
 
     if output == "xlsx":
         return await reporting.internal_workbook(period, language)
-    report = await reporting.internal_report(period)
+    report = await reporting.internal_report(period, language=language)
     if output == "json":
         return (json.dumps(internal_json(report), ensure_ascii=False, indent=2) + "\n").encode()
     title = f"{report.title} — {report.period}"

@@ -31,6 +31,8 @@ from typing import Final
 
 import phonenumbers
 
+from questionnaires.i18n import tr
+from questionnaires.schema import Language
 from reports.model import (
     DEFAULT_MIN_COMMENT_GROUP_STAFF,
     DEFAULT_MIN_GROUP,
@@ -352,18 +354,20 @@ _URL: Final = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
 _HANDLE: Final = re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,}")
 _TIME: Final = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[:.][0-5]\d(?!\d)")
 _DIGITS: Final = re.compile(r"(?<!\w)\+?\d(?:[\d\s().-]{5,}\d)(?!\w)")
-MASK: Final = "[скрыто]"
+MASK: Final = "[скрыто]"  # the Russian text of "report.masked"
 
 
-def mask_contacts(text: str, region: str = "RU") -> str:
-    """A comment with phone numbers, e-mails, links, @handles and times of day masked.
+def mask_contacts(text: str, region: str = "RU", language: Language = Language.RU) -> str:
+    """A comment with phone numbers, e-mails, links, @handles and times of day masked (by
+    the catalogue's mark in ``language``, the report reader's).
 
     Phones are found by Google's libphonenumber (``phonenumbers.PhoneNumberMatcher``); long
     digit runs it does not accept (a document number, a partial phone) are masked too.
     """
-    text = _EMAIL.sub(MASK, text)
-    text = _URL.sub(MASK, text)
-    text = _HANDLE.sub(MASK, text)
+    mask = tr(language, "report.masked")
+    text = _EMAIL.sub(mask, text)
+    text = _URL.sub(mask, text)
+    text = _HANDLE.sub(mask, text)
     spans = [
         (match.start, match.end)
         for match in phonenumbers.PhoneNumberMatcher(
@@ -371,6 +375,6 @@ def mask_contacts(text: str, region: str = "RU") -> str:
         )
     ]
     for start, end in reversed(spans):
-        text = text[:start] + MASK + text[end:]
-    text = _DIGITS.sub(MASK, text)
-    return _TIME.sub(MASK, text)
+        text = text[:start] + mask + text[end:]
+    text = _DIGITS.sub(mask, text)
+    return _TIME.sub(mask, text)

@@ -788,7 +788,8 @@ async def _comments(
     # Empty texts are filtered here, not in SQL: a text condition there makes PostgreSQL
     # misjudge how many answers match and read them all instead of the newest responses.
     texts = (await session.execute(statement)).scalars()
-    return tuple(sorted((mask_contacts(str(value)) for value in texts if value), key=str.casefold))
+    masked = (mask_contacts(str(value), language=roles.language) for value in texts if value)
+    return tuple(sorted(masked, key=str.casefold))
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -1209,6 +1210,9 @@ def _fold_rows(
     def named(dimension: Dimension, code: str | None) -> str | None:
         return code if titles is None else titles(dimension, code)
 
+    def mask(text: str) -> str:
+        return mask_contacts(text, language=roles.language)
+
     result: list[dict[str, object]] = []
     for _, answers in groupby(rows, key=lambda row: row[0]):
         first, *rest = answers
@@ -1230,7 +1234,7 @@ def _fold_rows(
                 record["overall"] = number if number is not None else option
             elif question in roles.comments.get(questionnaire, ()):
                 if free_text:
-                    texts.append(mask_contacts(str(free_text)))
+                    texts.append(mask(str(free_text)))
             elif number is not None:
                 record[str(question)] = number
             elif option is not None:
@@ -1238,10 +1242,10 @@ def _fold_rows(
                 value = roles.option_titles.get((questionnaire, question, option), option)
                 # free_text is NULL unless comments were asked for ("other: ..." follow-ups).
                 chosen.setdefault(str(key), []).append(
-                    f"{value}: {mask_contacts(str(free_text))}" if free_text else value
+                    f"{value}: {mask(str(free_text))}" if free_text else value
                 )
             elif free_text:
-                chosen.setdefault(str(question), []).append(mask_contacts(str(free_text)))
+                chosen.setdefault(str(question), []).append(mask(str(free_text)))
         for key, values in chosen.items():
             record[key] = tuple(values) if key == "problems" else "; ".join(values)
         if include_comments:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Final
 
@@ -362,8 +362,10 @@ class QuestionnaireRoles:
     problems: dict[str, str]
     nps: dict[str, str]
     comments: dict[str, tuple[str, ...]]
-    option_titles: dict[tuple[str, str, str], str]  # (questionnaire, question, option) -> ru
-    question_titles: dict[tuple[str, str], str]  # (questionnaire, question) -> ru
+    #: (questionnaire, question, option) and (questionnaire, question) -> title, in Russian
+    #: unless the roles were taken ``in_language``.
+    option_titles: dict[tuple[str, str, str], str]
+    question_titles: dict[tuple[str, str], str]
     audiences: dict[str, str] = field(default_factory=dict)  # questionnaire id -> audience
     #: Questions rated 1–5 as parameters (§3.1) or staff aspects (§4.2), in questionnaire order.
     parameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -372,8 +374,37 @@ class QuestionnaireRoles:
     situation: dict[str, str] = field(default_factory=dict)
     situation_choice: dict[str, str] = field(default_factory=dict)
     #: Every question's wording in all its languages, for outputs in the reader's language
-    #: (the workbook's response columns); ``question_titles`` keeps the Russian one.
+    #: (the workbook's response columns); ``question_titles`` keeps one language's.
     question_texts: dict[tuple[str, str], Text] = field(default_factory=dict)
+    #: Every option's wording in all its languages; ``option_titles`` keeps one language's.
+    option_texts: dict[tuple[str, str, str], Text] = field(default_factory=dict)
+    #: The language the titles above are in: a report read with these roles uses it for the
+    #: words it adds to the data (the comment mask, «other departments», the staff title).
+    language: Language = Language.RU
+
+    def in_language(self, language: Language) -> QuestionnaireRoles:
+        """These roles with option and question titles in ``language`` (Russian where a text
+        has none), for a report read in it: every title the metrics pick then is in it."""
+        if language == Language.RU:
+            return self
+        options = {
+            key: text.get(language) if (text := self.option_texts.get(key)) else title
+            for key, title in self.option_titles.items()
+        }
+        questions = {key: self.question_title(key, language) for key in self.question_titles}
+        return replace(self, option_titles=options, question_titles=questions, language=language)
+
+    def option_title(self, question: str, option: str) -> str | None:
+        """An option's title by its question and option ids (the first questionnaire's that
+        has it, as the problems of a report are merged across questionnaires)."""
+        return next(
+            (
+                title
+                for (_, q, o), title in self.option_titles.items()
+                if (q, o) == (question, option)
+            ),
+            None,
+        )
 
     def question_title(self, key: tuple[str, str], language: Language) -> str:
         """A question's wording in ``language`` (Russian when it has no such text)."""
@@ -389,6 +420,7 @@ class QuestionnaireRoles:
         option_titles: dict[tuple[str, str, str], str] = {}
         question_titles: dict[tuple[str, str], str] = {}
         question_texts: dict[tuple[str, str], Text] = {}
+        option_texts: dict[tuple[str, str, str], Text] = {}
         audiences: dict[str, str] = {}
         parameters: dict[str, tuple[str, ...]] = {}
         situation: dict[str, str] = {}
@@ -414,6 +446,7 @@ class QuestionnaireRoles:
                     situation_choice.setdefault(qid, question.id)
                 for option in getattr(question, "options", ()):
                     option_titles[(qid, question.id, option.id)] = option.text.ru
+                    option_texts[(qid, question.id, option.id)] = option.text
         return cls(
             overall,
             problems,
@@ -426,4 +459,5 @@ class QuestionnaireRoles:
             situation,
             situation_choice,
             question_texts,
+            option_texts,
         )

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.i18n import tr
 from reports.metrics import (
     Counts,
     WindowCount,
@@ -365,9 +366,11 @@ async def _window_groups(
     overall_question: str | None,
     department_titles: Mapping[str, str],
     k: int,
+    other: str = OTHER_DEPARTMENTS,
 ) -> _WindowGroups:
     """The groups the window's results show (services.windows: tallies by department,
-    titled only while the department may be shown, then department_groups)."""
+    titled only while the department may be shown, then department_groups); the merged
+    rest is titled ``other``."""
     tallies = await CampaignStore(sessions).tallies(window.id, overall_question)
     code_of = {title: code for code, title in department_titles.items()}
     titled: dict[str | None, GroupCounts] = {}
@@ -383,7 +386,7 @@ async def _window_groups(
         code = None if group.merged else code_of.get(group.title)
         if code is not None:
             named.add(code)
-        rows.append((code, group.title, group.counts))
+        rows.append((code, other if group.merged else group.title, group.counts))
     members = {
         tally.department: (tally.department if tally.department in named else None)
         for tally in tallies
@@ -405,19 +408,20 @@ async def _department_rows(
     keys: Sequence[Key],
     department_titles: Mapping[str, str],
     k: int,
+    other: str = OTHER_DEPARTMENTS,
 ) -> tuple[tuple[DepartmentRow, ...], bool]:
     """Departments of the period's only shown window, by its results' groups; none when the
     period holds several windows (never summed across windows) or the window shows none."""
     if len(now) != 1:
         return (), len(now) > 1
     window = now[0]
-    current = await _window_groups(sessions, window, overall_question, department_titles, k)
+    current = await _window_groups(sessions, window, overall_question, department_titles, k, other)
     if not current.rows:
         return (), True
     earlier: dict[str | None, Score] = {}
     if len(before) == 1:
         previous = await _window_groups(
-            sessions, before[0], overall_question, department_titles, k
+            sessions, before[0], overall_question, department_titles, k, other
         )
         earlier = {code: _score(counts, k) for code, _, counts in previous.rows}
     # Aspects per group, inside this window only.
@@ -462,7 +466,7 @@ async def internal_report(
     department_titles: Mapping[str, str],
     min_group: int = DEFAULT_MIN_GROUP,
     weekly: bool = False,
-    title: str = "Отчёт по опросу сотрудников",
+    title: str | None = None,
     min_pairs: int = MIN_DRIVER_PAIRS,
     zone: ZoneInfo = UTC_ZONE,
     closing: bool = False,
@@ -471,7 +475,8 @@ async def internal_report(
     inside ``period``, against those of ``previous``. ``department_titles``: the departments
     the window results may name (catalog titles by code, those shown by enrolment); codes not
     in it are never named. ``closing``: the windows whose last day falls in the period instead
-    (the pain map: each window in the quarter it closed)."""
+    (the pain map: each window in the quarter it closed). The title, aspect and department
+    titles are in the roles' language (``department_titles`` given in it too)."""
     del weekly
     audience = "internal"
     keys = _keys(roles, audience)
@@ -527,9 +532,10 @@ async def internal_report(
         keys=keys,
         department_titles=department_titles,
         k=min_group,
+        other=tr(roles.language, "report.other_departments"),
     )
     return InternalReport(
-        title=title,
+        title=title or tr(roles.language, "report.staff_title"),
         period=period,
         compared_with=previous,
         min_group=min_group,

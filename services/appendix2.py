@@ -128,7 +128,9 @@ class Appendix2Service:
         if self._painmap is not None:
             pains = tuple(await self._painmap.pains(period, language))
         else:
-            pains = pains_of(await self.process_problems(period, external, internal))
+            pains = pains_of(
+                await self.process_problems(period, external, internal, language=language)
+            )
         return build_document(
             Appendix2Data(
                 body=self._body,
@@ -163,10 +165,10 @@ class Appendix2Service:
         return await asyncio.to_thread(render_docx, document)
 
     async def process_problems(
-        self, period: Period, *audiences: Report
+        self, period: Period, *audiences: Report, language: Language = Language.RU
     ) -> list[tuple[str, tuple[ProblemRow, ...]]]:
         """Each process the tables show with the problems its own report lists (the pain
-        map's rows), read once per audience."""
+        map's rows), read once per audience, titled in ``language``."""
         found: list[tuple[str, tuple[ProblemRow, ...]]] = []
         for report in audiences:
             # As the document's tables show them (complementary suppression included).
@@ -178,7 +180,7 @@ class Appendix2Service:
             if not shown:
                 continue
             problems = await self._reporting.problems_by_service(
-                period, report.scope.audience, list(shown)
+                period, report.scope.audience, list(shown), language
             )
             found += [(title, problems[code]) for code, title in shown.items()]
         return found

@@ -160,9 +160,12 @@ class OpenAnswersService:
             language=language,
         )
 
-    async def situations(self, report: Report) -> tuple[SituationRow, ...]:
+    async def situations(
+        self, report: Report, language: Language = Language.RU
+    ) -> tuple[SituationRow, ...]:
         """Per life situation of the report's scope: satisfaction with it as a whole, the
-        overall score of its responses and the services it involves (their scores)."""
+        overall score of its responses and the services it involves (their scores); life
+        situations and services named in ``language``."""
         disclosure = self._reporting.disclosure
         atoms = await situation_atoms(
             self._sessions,
@@ -179,7 +182,9 @@ class OpenAnswersService:
         def services(code: str | None) -> list[SituationService]:
             return [
                 SituationService(
-                    service.code, service.title.ru, service_groups.get(service.code, hidden)
+                    service.code,
+                    service.title.get(language),
+                    service_groups.get(service.code, hidden),
                 )
                 for service in self._catalog.services
                 if code in service.life_situations
@@ -198,7 +203,7 @@ class OpenAnswersService:
             scope=report.scope,
             min_group=disclosure.min_group,
             weekly=disclosure.weekly,
-            titles=lambda code: self._reporting.title(Dimension.LIFE_SITUATION, code),
+            titles=lambda code: self._reporting.title(Dimension.LIFE_SITUATION, code, language),
             overall=lambda code: situation_groups.get(code, hidden),
             services=services,
             score=score,
@@ -220,7 +225,7 @@ class OpenAnswersService:
                 published=not report.overall.suppressed,
                 language=language,
             ),
-            await self.situations(report),
+            await self.situations(report, Language(language)),
         )
 
     async def initiative_tally(self, period: Period, language: str = "ru") -> InitiativeTally:
@@ -239,9 +244,12 @@ class OpenAnswersService:
         chosen = await self._store.options(
             audience="internal", start=period.start, end=period.end, questions=topics
         )
+        # The topics by their option titles in the reader's language.
         titles = {
             option: title
-            for (q, question, option), title in self._roles.option_titles.items()
+            for (q, question, option), title in self._roles.in_language(
+                Language(language)
+            ).option_titles.items()
             if topics.get(q) == question
         }
         messages, rows = tally_topics(

@@ -377,6 +377,22 @@ class PainMapService:
         )
         return entry.title.get(language) if entry is not None else process.code
 
+    def problem_title(self, pain: PainRecord, language: Language = Language.RU) -> str:
+        """A pain's problem in ``language``: a rating problem or a staff aspect by its wording
+        in the questionnaire, found by the pain's source code; the recorded (Russian) title
+        when it has no such text, and for appeal reasons (the register's own titles)."""
+        if language == Language.RU:
+            return pain.title
+        roles = self.reporting.roles(language)
+        found: str | None = None
+        if pain.source == RATING_PROBLEM:
+            question, _, option = pain.source_code.partition(":")
+            found = roles.option_title(question, option)
+        elif pain.source == STAFF_ASPECT:
+            questionnaire, _, question = pain.source_code.partition(":")
+            found = roles.question_titles.get((questionnaire, question))
+        return found or pain.title
+
     def touchpoint_title(self, process: ProcessKey, language: Language = Language.RU) -> str:
         """The touchpoint's title ('' for a pain of the whole process)."""
         if not process.touchpoint:
@@ -752,7 +768,7 @@ class PainMapService:
             process = view.pain.process
             base = PainMapLine(
                 process=self.process_title(process, language),
-                problem=view.pain.title,
+                problem=self.problem_title(view.pain, language),
                 source=view.pain.source,
                 touchpoint=self.touchpoint_title(process, language),
                 key=view.pain.id,

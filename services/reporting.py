@@ -113,6 +113,8 @@ class ReportingService:
     ) -> None:
         self._sessions = sessions
         self._roles = roles
+        # Option and question titles in each language, taken once (reports read in it).
+        self._roles_in = {language: roles.in_language(language) for language in Language}
         self.catalog = catalog
         self._policy = policy
         self._pain_map: PainMapLines | None = None
@@ -215,9 +217,10 @@ class ReportingService:
     ) -> tuple[Report, list[TrendPoint]]:
         """The report and, with ``trend``, its trend chart's points from the same reading."""
         previous = calendar_previous(period)
+        roles = self._roles_in[language]
         report, points = await report_and_trend(
             self._sessions,
-            roles=self._roles,
+            roles=roles,
             titles=lambda dimension, code: self.title(dimension, code, language),
             period=period,
             scope=scope,
@@ -233,7 +236,7 @@ class ReportingService:
             return report, points
         section = await parameter_section(
             self._sessions,
-            roles=self._roles,
+            roles=roles,
             period=period,
             previous=report.compared_with,
             scope=scope,
@@ -243,35 +246,38 @@ class ReportingService:
         )
         return replace(report, parameters=section), points
 
-    async def internal_report(self, period: Period, *, closing: bool = False) -> InternalReport:
+    async def internal_report(
+        self, period: Period, *, closing: bool = False, language: Language = Language.RU
+    ) -> InternalReport:
         """Staff results by aspect and department (§4.2, §4.4), against the previous period
         of the same kind, over the shown staff windows that ran inside it (``closing``: that
-        closed in it, as the pain map files each window under its closing quarter)."""
+        closed in it, as the pain map files each window under its closing quarter); aspect
+        titles in ``language``."""
         return await internal_report(
             self._sessions,
-            roles=self._roles,
+            roles=self._roles_in[language],
             period=period,
             previous=calendar_previous(period),
-            department_titles=await self._shown_departments(),
+            department_titles=await self._shown_departments(language),
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
             zone=self._policy.zone,
             closing=closing,
         )
 
-    async def _shown_departments(self) -> dict[str, str]:
+    async def _shown_departments(self, language: Language) -> dict[str, str]:
         """The departments window results may name (services.enrolment: catalog titles of the
         departments the enrolment rule shows), so the internal report groups a window the way
-        its results did."""
+        its results did; titles in ``language``."""
         catalog = {d.code: d for d in self.catalog.departments}
         shown = shown_departments(
             await StaffStore(self._sessions).member_counts(), self._policy.min_group, catalog
         )
-        return {code: catalog[code].title.ru for code, kept in shown.items() if kept}
+        return {code: catalog[code].title.get(language) for code, kept in shown.items() if kept}
 
     async def internal_report_files(self, period: Period, language: Language) -> ReportFiles:
         """The staff report as messages and the aspects' importance × performance chart."""
-        report = await self.internal_report(period)
+        report = await self.internal_report(period, language=language)
         chart = await asyncio.to_thread(drivers_png, report.aspects, report.title, language)
         return ReportFiles(
             messages=render_internal_report(report, language),
@@ -280,7 +286,7 @@ class ReportingService:
 
     async def internal_workbook(self, period: Period, language: Language = Language.RU) -> bytes:
         """The staff report as XLSX, every label in ``language`` (the officer's)."""
-        report = await self.internal_report(period)
+        report = await self.internal_report(period, language=language)
         pain_map = await self._staff_pain_map(period, language) if self._staff_pain_map else None
         return await asyncio.to_thread(build_internal_workbook, report, pain_map, language)
 
@@ -289,12 +295,17 @@ class ReportingService:
         self._staff_pain_map = lines
 
     async def problems_by_service(
-        self, period: Period, audience: str, services: Sequence[str]
+        self,
+        period: Period,
+        audience: str,
+        services: Sequence[str],
+        language: Language = Language.RU,
     ) -> dict[str, tuple[ProblemRow, ...]]:
-        """The problems each service's own report lists, read once for all of them."""
+        """The problems each service's own report lists, read once for all of them, titled
+        in ``language``."""
         return await problems_by_service(
             self._sessions,
-            roles=self._roles,
+            roles=self._roles_in[language],
             period=period,
             audience=audience,
             services=services,
@@ -302,6 +313,10 @@ class ReportingService:
             min_group=self._policy.min_group,
             weekly=self._policy.disclosure.weekly,
         )
+
+    def roles(self, language: Language = Language.RU) -> QuestionnaireRoles:
+        """The questionnaires' roles with their option and question titles in ``language``."""
+        return self._roles_in[language]
 
     def default_title(self, scope: Scope, language: Language = Language.RU) -> str:
         if scope.service:
@@ -399,7 +414,7 @@ class ReportingService:
         report = await self.report(period, scope, language=language)
         rows = await anonymised_responses(
             self._sessions,
-            roles=self._roles,
+            roles=self._roles_in[language],
             period=period,
             scope=scope,
             min_group=self._policy.min_group,
@@ -445,11 +460,11 @@ class ReportingService:
         disclosure = self._policy.disclosure
         groups = await negative_batch(
             self._sessions,
-            roles=self._roles,
+            roles=self._roles_in[language],
             period=period,
             scope=scope,
             threshold=self._policy.alert_threshold,
-            titles=self.title,
+            titles=lambda dimension, code: self.title(dimension, code, language),
             min_group=disclosure.min_group,
             min_comment_group=disclosure.comment_threshold(scope.audience),
             weekly=disclosure.weekly,

@@ -4,6 +4,7 @@ initiative topics, life situations as a whole; and the differencing attack on th
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -16,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from questionnaires.schema import Language, Text
 from reports import disclosure, open_answers
 from reports.disclosure import Atom, Plan
-from reports.model import Period, QuestionnaireRoles, Scope
+from reports.model import Dimension, Period, QuestionnaireRoles, Scope
 from reports.open_answers import OpenAnswerCounts, count_categories
 from storage.open_answers import OpenAnswerStore
 from storage.responses import ResponseStore
 from tests.open_answers.conftest import SITUATION_ROLES, Responses, build
+
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 Q4 = Period(date(2026, 10, 1), date(2026, 12, 31))
@@ -146,6 +150,10 @@ async def test_other_follow_ups_and_initiative_messages_are_open_answers_too(
     assert tally.categories.suppressed
     # The same answers a quarter later: a closed quarter shows what its months show.
     assert (await staff_service.initiative_tally(Q4)).messages == 8
+    # Topics by their option titles in the reader's language (issue 12 item 2).
+    assert [t.title for t in tally.topics] == ["Техническое оснащение", "Должностной рост"]
+    english = await staff_service.initiative_tally(OCTOBER, "en")
+    assert [t.title for t in english.topics] == ["Equipment", "Career growth"]
 
 
 def _initiative_roles() -> QuestionnaireRoles:
@@ -156,6 +164,10 @@ def _initiative_roles() -> QuestionnaireRoles:
             **SITUATION_ROLES.option_titles,
             ("initiative", "topic", "equipment"): "Техническое оснащение",
             ("initiative", "topic", "career"): "Должностной рост",
+        },
+        option_texts={
+            ("initiative", "topic", "equipment"): Text(ru="Техническое оснащение", en="Equipment"),
+            ("initiative", "topic", "career"): Text(ru="Должностной рост", en="Career growth"),
         },
         audiences={**SITUATION_ROLES.audiences, "initiative": "internal"},
     )
@@ -201,6 +213,18 @@ async def test_life_situations_as_a_whole_beside_their_services(
     assert rows["license"].overall.n == 6  # the life situation's group of the report
     text = "\n".join(await service.messages(report, "ru"))  # type: ignore[arg-type]
     assert "Жизненные ситуации в целом" in text and "3,83 (CSAT 66,7%, n=6)" in text
+    # Read in English, life situations and their services take the catalog's English titles
+    # (issue 12 item 2), as the report's own groups do.
+    english = {row.code: row for row in await service.situations(report, Language.EN)}
+    catalog = {s.code: s.title for s in reporting.catalog.services}
+    assert [s.title for s in english["license"].services] == [
+        catalog[code].get(Language.EN) for code in ("licensing", "license-register", "site-info")
+    ]
+    assert english["license"].title == reporting.title(
+        Dimension.LIFE_SITUATION, "license", Language.EN
+    )
+    assert not any(CYRILLIC.search(s.title) for s in english["license"].services)
+    assert not CYRILLIC.search(english["license"].title)
 
 
 def test_category_counts_cannot_be_differenced_to_isolate_a_comment(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.content import load_content
 from bot.settings import ContentSettings
 from questionnaires.catalog import Catalog
+from reports.model import QuestionnaireRoles
 from services.painmap import PainMapService
 from services.reporting import ReportingPolicy, ReportingService
 from storage.deliveries import DeliveryStore
@@ -76,11 +77,14 @@ def catalog() -> Catalog:
 
 
 def build_service(
-    sessions: async_sessionmaker[AsyncSession], outbox: Outbox, clock: list[datetime]
+    sessions: async_sessionmaker[AsyncSession],
+    outbox: Outbox,
+    clock: list[datetime],
+    roles: QuestionnaireRoles = STAFF_ROLES,
 ) -> PainMapService:
     reporting = ReportingService(
         sessions=sessions,
-        roles=STAFF_ROLES,
+        roles=roles,
         catalog=catalog(),
         policy=ReportingPolicy(
             officer_ids=frozenset({BODY_OFFICER}),

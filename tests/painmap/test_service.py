@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.schema import Language, Text
 from reports.model import Period, Scope
 from reports.painmap_import import NotAPainMap
 from services.publication import PainMapMeasures
@@ -18,7 +20,14 @@ from storage.appeals import AppealRow, AppealStore
 from storage.deliveries import DeliveryStore
 from storage.models_painmap import Measure, PainFigure
 from storage.painmap import Figures, FoundPain, ProcessKey, Satisfaction, Span
-from tests.painmap.conftest import BODY_OFFICER, LICENSING_OFFICER, Desk, day
+from tests.painmap.conftest import (
+    BODY_OFFICER,
+    LICENSING_OFFICER,
+    STAFF_ROLES,
+    Desk,
+    build_service,
+    day,
+)
 
 SEPTEMBER = Period(date(2026, 9, 1), date(2026, 9, 30))
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
@@ -450,3 +459,20 @@ async def test_every_bad_cell_is_reported_and_nothing_is_applied(
 async def test_a_file_without_the_pain_map_is_not_one(desk: Desk) -> None:
     with pytest.raises(NotAPainMap):
         await desk.service.import_sheet(BODY_OFFICER, b"not a workbook")
+
+
+async def test_an_english_pain_map_names_rating_problems_in_english(desk: Desk) -> None:
+    """Issue 12 item 2: the persisted map keeps the Russian title it was found under; read in
+    English, a rating problem is named by its option's English text (appeal reasons and
+    options without English keep the recorded title)."""
+    roles = replace(
+        STAFF_ROLES,
+        option_texts={("rating", "obstacles", "queue"): Text(ru="Очередь", en="Queue")},
+    )
+    service = build_service(desk.sessions, desk.outbox, desk.clock, roles)
+    await _seed(desk)
+    await service.refresh(OCTOBER)
+    english = await service.sheet_lines(OCTOBER, Scope(), Language.EN)
+    assert {line.problem for line in english} == {"Queue"}
+    russian = await service.sheet_lines(OCTOBER, Scope())
+    assert {line.problem for line in russian} == {"Очередь"}

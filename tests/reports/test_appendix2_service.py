@@ -4,14 +4,16 @@ checked against values computed by hand and against the report model the bot sho
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 
 import docx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.catalog import load_catalog
+from questionnaires.schema import Language, Text
 from reports.disclosure import DisclosurePolicy
-from reports.model import Period, Scope
+from reports.model import Period, QuestionnaireRoles, Scope
 from services.appendix2 import Appendix2Service, beside_of, quarters_of
 from services.reporting import ReportingPolicy, ReportingService
 from tests.reports.conftest import ROLES, Responses
@@ -21,10 +23,12 @@ BODY = "Инспекции государственного жилищного �
 H1 = Period(date(2026, 1, 1), date(2026, 6, 30))
 
 
-def _reporting(sessions: async_sessionmaker[AsyncSession]) -> ReportingService:
+def _reporting(
+    sessions: async_sessionmaker[AsyncSession], roles: QuestionnaireRoles = ROLES
+) -> ReportingService:
     return ReportingService(
         sessions=sessions,
-        roles=ROLES,
+        roles=roles,
         catalog=load_catalog(),
         policy=ReportingPolicy(disclosure=DisclosurePolicy(min_group=5)),
     )
@@ -146,3 +150,22 @@ async def test_problems_read_at_once_equal_each_process_report(
         own = await reporting.report(H1, Scope(service=service))
         assert at_once[service] == own.problems
     assert {p.option_id for p in at_once["appeals"] if not p.suppressed} == {"queue", "rude"}
+
+
+async def test_the_english_document_names_each_processs_problems_in_english(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    """Issue 12 item 2: without a pain map, the document's problems are the reports' own,
+    read in the document's language (the option's English text)."""
+    await _seed(responses)
+    roles = replace(
+        ROLES, option_texts={("rating", "obstacles", "queue"): Text(ru="Очередь", en="Queue")}
+    )
+    reporting = _reporting(sessions, roles)
+    service = Appendix2Service(reporting=reporting, body=BODY)
+    external = await reporting.report(H1, Scope(), language=Language.EN)
+    english = await service.process_problems(H1, external, language=Language.EN)
+    titles = {row.title for _, rows in english for row in rows if not row.suppressed}
+    assert titles == {"Queue"}
+    russian = await service.process_problems(H1, await reporting.report(H1, Scope()))
+    assert {row.title for _, rows in russian for row in rows if not row.suppressed} == {"Очередь"}

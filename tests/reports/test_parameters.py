@@ -371,6 +371,36 @@ async def test_internal_report_by_aspect_and_department_with_complementary_suppr
     assert {"Подразделения", "Параметры"} <= set(book.sheetnames)
 
 
+async def test_an_english_internal_report_names_its_title_and_departments_in_english(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Issue 12 item 2: read with the roles in English and the catalog's English titles, the
+    staff report's own words («другие подразделения», its title) are the catalogue's."""
+    await _staff(sessions, "services", 8, overall=5, tools=5)
+    await _staff(sessions, "control", 7, overall=3, tools=2)
+    await _staff(sessions, "appeals", 6, overall=1, tools=1)
+    await _staff(sessions, "gone", 2, overall=2, tools=3)
+    report = await internal_report(
+        sessions,
+        roles=PARAMETER_ROLES.in_language(Language.EN),
+        period=MARCH,
+        previous=FEBRUARY,
+        department_titles={"services": "Services", "control": "Control", "appeals": "Appeals"},
+        min_group=K,
+    )
+    assert report.title == "Staff survey report"
+    # Ordered by title, as the window's results are.
+    assert [row.title for row in report.departments] == [
+        "Control",
+        "Services",
+        "other departments",
+    ]
+    assert [row.key for row in report.departments] == ["control", "services", None]
+    russian = await _internal(sessions)
+    assert russian.title == "Отчёт по опросу сотрудников"
+    assert russian.departments[-1].title == OTHER_DEPARTMENTS
+
+
 async def test_internal_report_withholds_a_breakdown_of_one_group(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

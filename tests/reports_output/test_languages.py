@@ -14,6 +14,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+from bot.content import load_content
+from bot.settings import ContentSettings
 from questionnaires.schema import Language
 from reports.model import (
     DepartmentRow,
@@ -23,6 +25,7 @@ from reports.model import (
     ParameterSection,
     ProblemRow,
     Quadrant,
+    QuestionnaireRoles,
     QuitPoint,
     Report,
     TrendPoint,
@@ -240,3 +243,35 @@ def test_the_report_workbook_is_russian_by_default() -> None:
         "Мессенджеры",
         "Проблемы",
     ]
+
+
+def test_the_roles_of_an_english_report_name_every_option_and_question_in_english() -> None:
+    """The report model takes option titles (problems, answers in the Responses sheet) and
+    question titles (parameters, quit points) from the roles: in English every one that the
+    questionnaire YAML gives in English is English; Russian ones stay for Russian reports."""
+    settings = ContentSettings()
+    questionnaires = load_content(
+        settings.questionnaires_dir, settings.catalog_path, settings.campaigns_path
+    ).questionnaires
+    roles = QuestionnaireRoles.from_questionnaires(questionnaires)
+    english = roles.in_language(Language.EN)
+    with_english = {
+        (qid, question.id, option.id)
+        for qid, questionnaire in questionnaires.items()
+        for question in questionnaire.questions
+        for option in getattr(question, "options", ())
+        if option.text.en
+    }
+    assert len(with_english) > 20
+    russian_left = {k: v for k, v in english.option_titles.items() if k in with_english}
+    assert [v for v in russian_left.values() if CYRILLIC.search(v)] == []
+    assert english.option_titles[("post_service", "obstacles", "queue")] == (
+        "Long wait in a queue or on the line"
+    )
+    assert english.question_titles[("post_service", "solved")] == "Has your issue been resolved?"
+    assert english.language == Language.EN
+    # Russian stays the default: the same object, Russian titles.
+    assert roles.in_language(Language.RU) is roles
+    assert roles.option_titles[("post_service", "obstacles", "queue")] == (
+        "Долгое ожидание в очереди или на линии"
+    )
