@@ -456,7 +456,9 @@ async def test_an_english_officer_exports_and_sends_back_an_english_pain_map(
     data = _fill_sheet(
         exported,
         "Problems",
-        "Очередь",  # the pain's title is data: as the answers named it
+        # Read in English, a rating problem is named by its questionnaire's English wording
+        # (post_service.yaml, obstacles: queue); a title with no such wording stays as stored.
+        "Long wait in a queue or on the line",
         {
             "Measures": "E-queue",
             "Responsible": "Head of unit",
