@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -244,22 +244,35 @@ class Feeder:
         raise RuntimeError(f"update {update['update_id']} never acknowledged")
 
     async def run(self) -> None:
-        slots = asyncio.Semaphore(AT_ONCE)
-        running: set[asyncio.Task[None]] = set()
+        await feed(self.api, self.deliver, lambda: self.closing)
 
-        async def one(update: dict[str, Any]) -> None:
-            async with slots:
-                await self.deliver(update)
 
-        while True:
-            updates = self.api.take_updates()
-            if not updates and self.closing and not running:
-                return
-            for update in updates:
-                task = asyncio.create_task(one(update))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            await asyncio.sleep(0.002)
+async def feed(
+    api: BotApiEmulator,
+    deliver: Callable[[dict[str, Any]], Awaitable[None]],
+    closing: Callable[[], bool],
+    *,
+    idle_s: float = 0.002,
+) -> None:
+    """Telegram's side of a webhook: each update the emulator queues is handed to `deliver`
+    (which posts it until acknowledged), `AT_ONCE` in flight; returns once `closing()` and
+    nothing is queued or in flight. `idle_s`: the pause between two looks at the queue."""
+    slots = asyncio.Semaphore(AT_ONCE)
+    running: set[asyncio.Task[None]] = set()
+
+    async def one(update: dict[str, Any]) -> None:
+        async with slots:
+            await deliver(update)
+
+    while True:
+        updates = api.take_updates()
+        if not updates and closing() and not running:
+            return
+        for update in updates:
+            task = asyncio.create_task(one(update))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.sleep(idle_s)
 
 
 async def _wait_for(user: EmulatedUser, fragment: str) -> None:

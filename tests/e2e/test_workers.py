@@ -32,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.workers_bench import feed
 from storage.database import create_engine
 from storage.leases import advisory_key
 from storage.migrate import run_upgrade
@@ -44,8 +45,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 WORKERS: Final = 3
 CITIZENS: Final = 30
-#: Telegram's default max_connections for a webhook.
-AT_ONCE: Final = 40
 ZONE_NAME: Final = "Europe/Moscow"
 #: A step may wait for a killed worker's claim to run out (15 s) and a redelivery.
 STEP_S: Final = 45.0
@@ -154,22 +153,7 @@ class Balancer:
         self.abandoned.append(update)
 
     async def run(self) -> None:
-        slots = asyncio.Semaphore(AT_ONCE)
-        running: set[asyncio.Task[None]] = set()
-
-        async def one(update: dict[str, Any]) -> None:
-            async with slots:
-                await self.deliver(update)
-
-        while True:
-            updates = self.api.take_updates()
-            if not updates and self.closing and not running:
-                return
-            for update in updates:
-                task = asyncio.create_task(one(update))
-                running.add(task)
-                task.add_done_callback(running.discard)
-            await asyncio.sleep(0.01)
+        await feed(self.api, self.deliver, lambda: self.closing, idle_s=0.01)
 
 
 @dataclass
