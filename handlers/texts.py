@@ -9,13 +9,7 @@ from typing import Final
 
 from aiogram.types import User
 
-from questionnaires.campaigns import (
-    CampaignError,
-    UnknownCampaignError,
-    UnknownWindowError,
-    Verdict,
-    WindowConflictError,
-)
+from questionnaires.campaigns import CampaignError, Verdict, error_key
 from questionnaires.engine import Reason
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
@@ -51,20 +45,11 @@ _VERDICTS: Final[dict[Verdict, str]] = {
     Verdict.NOT_ENROLLED: N_("bot.verdict.not_enrolled"),
 }
 
-_CAMPAIGN_ERRORS: Final[dict[type[CampaignError], str]] = {
-    UnknownCampaignError: N_("bot.campaign_error.unknown_campaign_error"),
-    UnknownWindowError: N_("bot.campaign_error.unknown_window_error"),
-    WindowConflictError: N_("bot.campaign_error.window_conflict_error"),
-}
-
 
 def campaign_error_text(language: Language, error: Exception) -> str:
     """An officer's failed poll action in words; never the exception's own (English) text."""
-    for kind, key in _CAMPAIGN_ERRORS.items():
-        if isinstance(error, kind):
-            return tr(language, key)
     if isinstance(error, CampaignError):
-        return tr(language, "bot.campaign_error.other")
+        return tr(language, error_key(error))
     return tr(language, "bot.button_inactive")
 
 

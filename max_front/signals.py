@@ -13,12 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Final
 
-from questionnaires.campaigns import (
-    CampaignError,
-    UnknownCampaignError,
-    UnknownWindowError,
-    WindowConflictError,
-)
+from questionnaires.campaigns import CampaignError, error_key
 from questionnaires.i18n import N_, tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
@@ -38,11 +33,6 @@ _DATA: Final = re.compile(
     rf"^{re.escape(PREFIX)}([{OPEN_ACTION}{ACKNOWLEDGE_ACTION}]):"
     rf"([A-Za-z0-9_-]{{1,{SIGNAL_ID_LENGTH}}})$"
 )
-_CAMPAIGN_ERRORS: Final[dict[type[CampaignError], str]] = {
-    UnknownCampaignError: N_("bot.campaign_error.unknown_campaign_error"),
-    UnknownWindowError: N_("bot.campaign_error.unknown_window_error"),
-    WindowConflictError: N_("bot.campaign_error.window_conflict_error"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +70,7 @@ async def _open(
     try:
         result = await signals.open_proposed(proposal_id, officer)
     except CampaignError as error:
-        key = next(
-            (key for kind, key in _CAMPAIGN_ERRORS.items() if isinstance(error, kind)),
-            "bot.campaign_error.other",
-        )
-        return SignalReply(tr(language, key))
+        return SignalReply(tr(language, error_key(error)))
     if result.outcome is Outcome.OPENED and result.window is not None:
         window = result.window
         url = signals.start_url(window.id)

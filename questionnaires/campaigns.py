@@ -20,6 +20,7 @@ from typing import Annotated, Final, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from questionnaires.errors import Defect, DefinitionError, OtklikError, Path
+from questionnaires.i18n import N_
 from questionnaires.loader import model_keys
 from questionnaires.schema import Audience, Identifier, Questionnaire, Text
 from questionnaires.yaml_source import YamlDocument, parse_yaml, read_text, validate_model
@@ -106,6 +107,22 @@ class UnknownWindowError(CampaignError, LookupError):
 
 class WindowConflictError(CampaignError):
     """A window of the campaign already ran today and was closed; it cannot open again today."""
+
+
+_ERROR_KEYS: Final[dict[type[CampaignError], str]] = {
+    UnknownCampaignError: N_("bot.campaign_error.unknown_campaign_error"),
+    UnknownWindowError: N_("bot.campaign_error.unknown_window_error"),
+    WindowConflictError: N_("bot.campaign_error.window_conflict_error"),
+}
+
+
+def error_key(error: CampaignError) -> str:
+    """The catalogue key that tells an officer why a poll action failed, in every front;
+    never the exception's own (English) text."""
+    for kind, key in _ERROR_KEYS.items():
+        if isinstance(error, kind):
+            return key
+    return N_("bot.campaign_error.other")
 
 
 class _Strict(BaseModel):
