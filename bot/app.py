@@ -48,6 +48,7 @@ from scheduler.jobs import (
     flush_funnel,
     hourly_privacy,
     housekeeping,
+    make_jobs_stoppable,
     send_due_reports,
 )
 from scheduler.leader import LeaderGate
@@ -303,6 +304,7 @@ async def body_jobs(
             bot=bot,
             reporting=services.reporting if bot is not None else None,
         )
+        make_jobs_stoppable(scheduler)
         scheduler.start()
         yield BodyJobs(scheduler, leadership)
     finally:

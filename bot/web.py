@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.app import Wiring, serve_until_stopped, wire
 from bot.settings import Settings, ensure_pepper
 from bot.webhook import WebhookReceiver, webhook_path
-from scheduler.jobs import create_scheduler
+from scheduler.jobs import create_scheduler, make_jobs_stoppable
 from services import metrics
 from services.dialog import DialogData, DialogService, DialogState, Person
 from storage.database import checkpoint_wal, ping
@@ -166,6 +166,7 @@ async def serve_without_telegram(
             housekeep=False,
         )
         try:
+            make_jobs_stoppable(scheduler)
             scheduler.start()
             async with front(wiring):
                 # Until SIGINT or SIGTERM (systemd, docker, a process manager), so the

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import asyncio
+import logging
+from datetime import UTC, date, datetime, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
+import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.jobs import (
@@ -20,6 +24,7 @@ from scheduler.jobs import (
     flush_participation,
     hourly_privacy,
     housekeeping,
+    make_jobs_stoppable,
     run_signals,
 )
 from scheduler.leader import LEADER_JOBS
@@ -231,3 +236,50 @@ async def test_the_participation_job_touches_the_rating_guards_keys_whatever_fai
     )
     job = scheduler.get_job(PARTICIPATION_JOB)
     assert job is not None and job.kwargs == {"windows": windows, "ratings": ratings}
+
+
+async def _stop_mid_run(wrap: bool, caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """Start a scheduler whose job is running, stop it as the process does, return the logs."""
+    started = asyncio.Event()
+
+    async def long_job() -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    scheduler = AsyncIOScheduler(timezone=ZoneInfo("Europe/Moscow"))
+    scheduler.add_job(long_job, "date", run_date=datetime.now(UTC), id="long")
+    if wrap:
+        make_jobs_stoppable(scheduler)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), 5)
+        scheduler.shutdown(wait=False)
+        for _ in range(5):  # the cancelled task and its done-callback
+            await asyncio.sleep(0)
+    return list(caplog.records)
+
+
+async def test_a_job_stopped_by_shutdown_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    records = await _stop_mid_run(True, caplog)
+    assert not [r for r in records if r.levelno >= logging.ERROR], records
+    assert any("stopped with the process" in r.getMessage() for r in records)
+    # Control: APScheduler alone logs the clean stop as an ERROR with a traceback.
+    records = await _stop_mid_run(False, caplog)
+    assert [r for r in records if r.levelno >= logging.ERROR]
+
+
+def test_make_jobs_stoppable_wraps_every_coroutine_job_once() -> None:
+    scheduler = create_scheduler(
+        ZoneInfo("Europe/Moscow"),
+        responses=FakeResponses(),
+        fsm=FakeFsm(),
+        today=lambda: date(2026, 11, 30),
+    )
+    make_jobs_stoppable(scheduler)
+    make_jobs_stoppable(scheduler)
+    jobs = scheduler.get_jobs()
+    assert jobs
+    for job in jobs:
+        assert getattr(job.func, "stoppable", False), job.id
+        assert not getattr(job.func.__wrapped__, "stoppable", False), job.id
