@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.persons import person_of
@@ -74,6 +74,9 @@ from services.signals import SignalService
 from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
+
+#: MAX's limit on a message's text (dev.max.ru/docs-api/methods/POST/messages: 4000).
+MAX_TEXT: Final = 4000
 
 #: The key of the message showing the step, kept beside the service's keys in the state.
 MESSAGE_KEY = "max_m"
@@ -288,7 +291,7 @@ class MaxFront:
             elif payload.startswith(SERVICE_NEWS):
                 await self._service_news(user, language, payload, answer, update)
             elif is_signal_data(payload) and self.signals is not None:
-                await self._signal(user, language, payload, answer, pressed)
+                await self._signal(user, language, payload, answer, update)
             else:
                 await answer.notify(tr(language, "bot.stale_button"))
         finally:
@@ -365,7 +368,7 @@ class MaxFront:
         return True
 
     async def _signal(
-        self, user: int, language: Language, payload: str, answer: _Answer, pressed: Any
+        self, user: int, language: Language, payload: str, answer: _Answer, update: Update
     ) -> None:
         assert self.signals is not None
         reporting = self.reporting
@@ -374,7 +377,11 @@ class MaxFront:
             await answer.notify(tr(language, "bot.button_inactive"))
             return
         reply = await press_signal(self.signals, user, payload, language)
+        marked = marked_view(update, reply.mark)
+        if marked is not None and await answer.replace(marked, reply.notification):
+            return  # marked as in Telegram, its button gone with the same edit
         await answer.notify(reply.notification)
+        pressed = ((update.get("message") or {}).get("body") or {}).get("mid")
         # A used or stale button goes away; a message MAX no longer lets us edit keeps it
         # (pressed again, it is answered as used).
         if reply.drop_button and isinstance(pressed, str):
@@ -474,14 +481,15 @@ class _Answer:
         with contextlib.suppress(MaxApiError):
             await self._api.answer(self._id, notification=text or "✓")
 
-    async def replace(self, view: View) -> bool:
-        """Answer by replacing the pressed message; False if MAX refused (then answered
-        with a notification instead, so the press is still answered once)."""
+    async def replace(self, view: View, notification: str | None = None) -> bool:
+        """Answer by replacing the pressed message (with ``notification`` shown as well, if
+        given); False if MAX refused (then answered with a notification instead, so the press
+        is still answered once)."""
         if self._done:
             return False
         self._done = True
         try:
-            await self._api.answer(self._id, view=view)
+            await self._api.answer(self._id, view=view, notification=notification)
             return True
         except MaxApiError as error:
             logger.info("MAX refused to replace a message (%s)", error.code)
@@ -528,6 +536,17 @@ def _shown(update: Update, *, drop: Callable[[str], bool]) -> View:
             if kept:
                 rows.append(kept)
     return View(str(body.get("text") or ""), tuple(rows))
+
+
+def marked_view(update: Update, mark: str | None) -> View | None:
+    """The pressed message's text with ``mark`` below it and no buttons, or None when there
+    is no mark, no text, or the result would pass MAX's limit. The text comes back from MAX
+    without its formatting, so the marked message is plain text."""
+    text = str(((update.get("message") or {}).get("body") or {}).get("text") or "")
+    if mark is None or not text.strip():
+        return None
+    marked = f"{text}\n\n{mark}"
+    return View(marked) if len(marked) <= MAX_TEXT else None
 
 
 def sender_of(update: Update) -> int | None:
