@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
+from max_front.painmap import MaxPainMap, is_pain_payload
 from max_front.persons import person_of
 from max_front.signals import is_signal_data, press_signal
 from max_front.views import (
@@ -110,6 +111,8 @@ class MaxFront:
     reporting: ReportingService | None = None
     #: The buttons of signals and negative batches sent to MAX officers; None: "inactive".
     signals: SignalService | None = None
+    #: Officers' pain map in MAX (max_front.painmap); None: no /pains.
+    pains: MaxPainMap | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -152,6 +155,8 @@ class MaxFront:
             return  # only private dialogs: nothing in a group is answered
         language = language_of(update)
         text = ((message.get("body") or {}).get("text") or "").strip()
+        if self.pains is not None and await self.pains.typed(user, text, language):
+            return  # a step of the measure an officer is typing
         if not text:
             await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return
@@ -168,6 +173,9 @@ class MaxFront:
             await self.cancel(user, language)
         elif command in ("/report", "/export"):
             if not await self.report(user, language, export=command == "/export"):
+                await self.typed(user, text, language)  # not an officer: any other text
+        elif command == "/pains":
+            if self.pains is None or not await self.pains.show_list(user, language):
                 await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/whoami":
             # The person's own MAX id, to them only (an operator needs it for
@@ -290,6 +298,8 @@ class MaxFront:
                 await self._staff_invitations(user, language, answer)
             elif payload.startswith(SERVICE_NEWS):
                 await self._service_news(user, language, payload, answer, update)
+            elif is_pain_payload(payload) and self.pains is not None:
+                await self.pains.press(user, language, payload, answer)
             elif is_signal_data(payload) and self.signals is not None:
                 await self._signal(user, language, payload, answer, update)
             else:

@@ -83,11 +83,11 @@ async def test_a_max_officer_acknowledges_a_batch_once_and_the_button_goes(desk:
     assert row["acknowledged_on"] is not None
     # As in Telegram the batch's text is marked and its button goes, in the one answer.
     marked = View("Пакет негативных оценок\n\n✅ Принято к сведению")
-    assert api.answers[-1] == ("cb.1", marked, "Отмечено: принято к сведению.")
+    assert api.answers[0] == ("cb.1", marked, "Отмечено: принято к сведению.")
     assert api.edits == []
     # A double tap: answered once more, "already", nothing changes.
     await front.handle(officer.press(data, mid="mid.b", shown=_shown(data)))
-    assert api.answers[-1][2] == "Этот пакет уже отмечен как принятый к сведению."
+    assert api.answers[1][2] == "Этот пакет уже отмечен как принятый к сведению."
     assert [callback for callback, _, _ in api.answers] == ["cb.1", "cb.2"]
 
 
