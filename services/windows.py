@@ -35,9 +35,9 @@ from questionnaires.campaigns import (
     occurrences,
     reminder_days,
 )
+from questionnaires.deeplinks import max_start_link
 from questionnaires.engine import Asked, Completed
 from questionnaires.fronts import Front
-from questionnaires.deeplinks import max_start_link
 from questionnaires.i18n import tr
 from questionnaires.messengers import MAX, TELEGRAM, Messenger, messenger_of
 from questionnaires.opt_ins import OptInTopic
