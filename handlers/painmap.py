@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 from html import escape
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -37,13 +37,11 @@ from services.painmap import (
     check_text,
     parse_deadline,
 )
-from services.painmap_text import LISTED, STATUS_CODES, PainMapText
+from services.painmap_text import LISTED, MAX_SHEET_BYTES, STATUS_CODES, PainMapText
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-#: The pain map sheet sent back: at most this big (the workbook of a body is far smaller).
-MAX_SHEET_BYTES: Final = 10 * 1024 * 1024
 _HEX = r"^[0-9a-f]{32}$"
 
 

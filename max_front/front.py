@@ -157,6 +157,10 @@ class MaxFront:
         text = ((message.get("body") or {}).get("text") or "").strip()
         if self.pains is not None and await self.pains.typed(user, text, language):
             return  # a step of the measure an officer is typing
+        if self.pains is not None and await self.pains.sheet(
+            user, (message.get("body") or {}).get("attachments"), language
+        ):
+            return  # the pain map sheet sent back
         if not text:
             await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return

@@ -15,6 +15,7 @@ Button payloads: ``pnl`` (the list), ``pn:<pain>`` (a card), ``pma:<pain>`` (a n
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from max_front.api import Button, Keyboard, MaxApi, View
 from questionnaires.i18n import tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
+from reports.painmap_import import BadHeader, NotAPainMap, is_pain_map
 from services.dialog import DialogState, Person
 from services.painmap import (
     MeasureError,
@@ -34,7 +36,7 @@ from services.painmap import (
     check_text,
     parse_deadline,
 )
-from services.painmap_text import LISTED, STATUS_CODES, PainMapText
+from services.painmap_text import LISTED, MAX_SHEET_BYTES, STATUS_CODES, PainMapText
 
 LIST: Final = "pnl"
 PAIN: Final = "pn:"
@@ -153,6 +155,40 @@ class MaxPainMap:
         await self._say(user, language, "painmap.saved")
         if view is not None:
             await self.api.send(user, self._card(view, language))
+
+    async def sheet(self, user: int, attachments: object, language: Language) -> bool:
+        """An officer's XLSX carrying the pain map sheet, edited and sent back: its measures
+        stored (or every error named, nothing stored). False for any other message."""
+        if not self.is_officer(user) or not isinstance(attachments, list):
+            return False
+        files = [a for a in attachments if isinstance(a, dict) and a.get("type") == "file"]
+        if len(files) != 1:
+            return False
+        [file] = files
+        url = (file.get("payload") or {}).get("url")
+        size = file.get("size")
+        if not str(file.get("filename") or "").lower().endswith(".xlsx"):
+            return False
+        if not isinstance(url, str) or (isinstance(size, int) and size > MAX_SHEET_BYTES):
+            return False
+        data = await self.api.download(url)
+        # Opening a workbook takes a while: people keep being answered meanwhile.
+        if len(data) > MAX_SHEET_BYTES or not await asyncio.to_thread(is_pain_map, data):
+            return False
+        words = PainMapText(language, html=False)
+        try:
+            result = await self.painmap.import_sheet(max_chat(user), data)
+        except BadHeader as refused:  # renamed, deleted or mixed headers
+            text = tr(
+                language, "painmap.sheet_header", sheet=refused.sheet, columns=refused.names()
+            )
+            await self.api.send(user, View(text))
+            return True
+        except NotAPainMap:  # checked above; only a race gets here
+            await self.api.send(user, View(tr(language, "painmap.sheet_bad", count=1)))
+            return True
+        await self.api.send(user, View(words.describe_import(result)))
+        return True
 
     # --- buttons ------------------------------------------------------------------------
 

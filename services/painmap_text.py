@@ -34,6 +34,8 @@ LISTED: Final = 30
 #: Closed months shown as the pain's trend on its card.
 TREND_MONTHS: Final = 6
 ERRORS_SHOWN: Final = 15
+#: The pain map sheet sent back: at most this big (the workbook of a body is far smaller).
+MAX_SHEET_BYTES: Final = 10 * 1024 * 1024
 #: A measure's status as its button carries it (one letter: callback data stays short).
 STATUS_CODES: Final = {"p": "planned", "i": "in_progress", "d": "done", "x": "dropped"}
 

@@ -4,12 +4,14 @@ stale, forged and someone else's presses are answered once and change nothing.""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
+from openpyxl import load_workbook
 
 from bot.max import MAX_BOT_ID, PAINMAP_DESTINY, max_dialog_states, max_measure_drafts
 from max_front.api import View
@@ -51,6 +53,7 @@ async def pain_desk(desk: Desk, api: RecordingApi) -> PainDesk:
         zone=ZoneInfo("Asia/Yakutsk"),
         clock=lambda: desk.clock_now[0],
     )
+    front.reporting.use_pain_map(service.sheet_lines)  # as bot.composition: /export carries it
     storage = MemoryStorage()  # one FSM storage for the poll dialog and the measure, as bot.max
     front.state_for = max_dialog_states(storage)
     front.pains = MaxPainMap(
@@ -216,3 +219,62 @@ async def test_an_english_officer_reads_english_and_a_refused_edit_comes_as_new(
     assert [(c, v) for c, v, _ in api.answers] == [("cb.1", None)]
     [(user, card)] = api.sent[sent:]
     assert user == OFFICER and "Measures" in card.text and "➕ Add a measure" in _buttons(card)
+
+
+def _fill(data: bytes, title: str, values: list[str]) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    sheet = book["Проблемы"]
+    for row in sheet.iter_rows(min_row=2):
+        if row[2].value == title:
+            for cell, value in zip(row[5:9], values, strict=True):
+                cell.value = value
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _file(name: str, url: str, size: int) -> list[dict[str, object]]:
+    return [{"type": "file", "payload": {"url": url, "token": "t"}, "filename": name,
+             "size": size}]  # fmt: skip
+
+
+async def test_a_max_officer_exports_the_map_and_sends_it_back_edited(desk: Desk) -> None:
+    api = RecordingApi()
+    pains = await pain_desk(desk, api)
+    officer = Chat(OFFICER)
+    await pains.front.handle(officer.text("/export"))
+    [(_, name, workbook, _)] = api.files
+    assert name.endswith(".xlsx")
+    data = _fill(
+        workbook,
+        "Очередь",
+        ["Электронная очередь", "Начальник отдела", "31.03.2027", "запланирована"],
+    )
+    api.downloads["https://files.max.example/1"] = data
+    await pains.front.handle(
+        officer.text(
+            "", attachments=_file("otklik.xlsx", "https://files.max.example/1", len(data))
+        )
+    )
+    assert pains.last().text == (
+        "Карта болей принята: мер добавлено 1, изменено 0, без изменений 0."
+    )
+    assert await pains.measures() == [("Электронная очередь", "planned")]
+    bad = _fill(data, "Грубость", ["Обучение", "Кадры", "32.01.2027", "скоро"])
+    api.downloads["https://files.max.example/2"] = bad
+    await pains.front.handle(
+        officer.text("", attachments=_file("otklik.xlsx", "https://files.max.example/2", len(bad)))
+    )
+    reply = pains.last().text
+    assert "ничего не записано. Ошибки (2)" in reply and "неизвестный статус" in reply
+    assert len(await pains.measures()) == 1
+    # Someone else's workbook, or another file, is no pain map of theirs: not even fetched.
+    api.downloads.clear()
+    await pains.front.handle(
+        Chat(7).text("", attachments=_file("otklik.xlsx", "https://files.max.example/2", 9))
+    )
+    await pains.front.handle(
+        officer.text("", attachments=_file("photo.png", "https://files.max.example/3", 9))
+    )
+    unsupported = "Я понимаю только текст и нажатия кнопок. Стикеры, фото, голосовые и файлы"
+    assert all(view.text.startswith(unsupported) for _, view in api.sent[-2:])
