@@ -237,6 +237,7 @@ def build_services(
         site_url=settings.publish.url,
         participation_claims=participation_claims,
         person_of_chat=chat_person(max_key(pepper)),
+        max_bot_name=settings.max.bot_name,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),

@@ -39,7 +39,8 @@ from bot.settings import Settings, ensure_pepper
 from max_front.api import MaxApi, MaxApiError, Update
 from max_front.client import MaxapiClient
 from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront, sender_of
-from max_front.persons import max_key
+from max_front.painmap import MaxPainMap, MeasureDraft
+from max_front.persons import max_key, person_of
 from max_front.polling import Poller
 from scheduler.leader import LeaderGate
 from services.dialog import DialogData, DialogService, Person
@@ -89,6 +90,38 @@ class FsmMaxDialogState:
         await self.storage.set_data(self.key, data)
 
 
+#: The FSM key's destiny of the measure a MAX officer is typing (max_front.painmap): beside
+#: the person's poll dialog, hashed like it (storage.fsm.storage_key_digest).
+PAINMAP_DESTINY = "painmap"
+
+
+@dataclass(frozen=True, slots=True)
+class FsmMeasureDraft:
+    """A MAX officer's measure being typed, in the bot's FSM storage."""
+
+    storage: BaseStorage
+    key: StorageKey
+
+    async def load(self) -> dict[str, str] | None:
+        data = await self.storage.get_data(self.key)
+        return {k: str(v) for k, v in data.items()} if data.get("pain") else None
+
+    async def save(self, data: dict[str, str]) -> None:
+        await self.storage.set_data(self.key, dict(data))
+
+    async def clear(self) -> None:
+        await self.storage.set_data(self.key, {})
+
+
+def max_measure_drafts(storage: BaseStorage) -> Callable[[Person], MeasureDraft]:
+    def draft_for(person: Person) -> MeasureDraft:
+        return FsmMeasureDraft(
+            storage, StorageKey(MAX_BOT_ID, person, person, destiny=PAINMAP_DESTINY)
+        )
+
+    return draft_for
+
+
 def max_dialog_states(storage: BaseStorage) -> Callable[[Person], MaxDialogState]:
     def state_for(person: Person) -> MaxDialogState:
         return FsmMaxDialogState(storage, StorageKey(MAX_BOT_ID, person, person))
@@ -101,15 +134,24 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
     dialog = wiring.dispatcher["dialogs"]
     assert isinstance(dialog, DialogService)
     pepper = ensure_pepper(settings).get_secret_value().encode()
+    states = max_dialog_states(wiring.storage)
+    pains = MaxPainMap(
+        api=api,
+        painmap=wiring.services.painmap,
+        person=partial(person_of, max_key(pepper)),
+        drafts=max_measure_drafts(wiring.storage),
+        dialogs=states,
+    )
     return MaxFront(
         api=api,
         dialog=dialog,
         feedback=wiring.services.feedback,
         windows=wiring.services.campaigns,
-        state_for=max_dialog_states(wiring.storage),
+        state_for=states,
         person_key=max_key(pepper),
         reporting=wiring.services.reporting,
         signals=wiring.services.signals,
+        pains=pains,
     )
 
 

@@ -37,6 +37,7 @@ from pydantic_settings import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from questionnaires.deeplinks import is_max_bot_name
 from questionnaires.loader import DEFINITIONS_DIR
 
 HOME_VARIABLE: Final = "OTKLIK_HOME"
@@ -243,6 +244,17 @@ class MaxSettings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("not an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("bot_name", mode="before")
+    @classmethod
+    def _link_name(cls, value: object) -> object:
+        # Poll invitations to MAX chats carry the link: a name no link can hold is refused at
+        # start, not at the first invitation.
+        if value == "":
+            return None
+        if isinstance(value, str) and not is_max_bot_name(value):
+            raise ValueError("not a MAX bot name: latin letters, digits, _ . - (no @)")
+        return value
 
 
 _PROXY_SCHEMES: Final = ("socks5", "socks4", "http", "https")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 from html import escape
-from typing import Annotated, Final, Literal
+from typing import Annotated, Literal
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
@@ -26,70 +26,32 @@ from pydantic import Field
 
 from handlers.officer import is_officer
 from handlers.texts import language_of
-from questionnaires.i18n import N_, tr
-from reports.model import priority_band
+from questionnaires.i18n import tr
 from reports.painmap_import import BadHeader, NotAPainMap, is_pain_map
-from reports.painmap_import import status_title as sheet_status_title
-from reports.telegram import band_text
 from services.painmap import (
-    Comparison,
-    FigureRecord,
     MeasureError,
-    MeasureRecord,
     PainMapService,
     PainView,
-    SatisfactionRecord,
     SheetImport,
     check_responsible,
     check_text,
     parse_deadline,
 )
+from services.painmap_text import LISTED, MAX_SHEET_BYTES, STATUS_CODES, PainMapText
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-#: Pains listed as buttons; the whole map is in the /export workbook.
-LISTED: Final = 30
-#: Closed months shown as the pain's trend on its card.
-TREND_MONTHS: Final = 6
-#: The pain map sheet sent back: at most this big (the workbook of a body is far smaller).
-MAX_SHEET_BYTES: Final = 10 * 1024 * 1024
-ERRORS_SHOWN: Final = 15
 _HEX = r"^[0-9a-f]{32}$"
 
-STATUS_CODES: Final = {"p": "planned", "i": "in_progress", "d": "done", "x": "dropped"}
+
+def _words(user: User | None) -> PainMapText:
+    """The pain map's texts for this officer, as Telegram's HTML."""
+    return PainMapText(language_of(user))
 
 
 def _t(user: User | None, key: str, **values: object) -> str:
     return tr(language_of(user), key, **values)
-
-
-_CELL_PROBLEMS: Final = {
-    "bad_date": N_("painmap.cell_bad_date"),
-    "bad_key": N_("painmap.cell_bad_key"),
-    "bad_status": N_("painmap.cell_bad_status"),
-    "empty": N_("painmap.cell_empty"),
-    "no_date": N_("painmap.cell_no_date"),
-    "no_key": N_("painmap.cell_no_key"),
-    "not_yours": N_("painmap.cell_not_yours"),
-    "past_date": N_("painmap.cell_past_date"),
-    "too_long": N_("painmap.cell_too_long"),
-    "too_many": N_("painmap.cell_too_many"),
-    "twice": N_("painmap.cell_twice"),
-    "unknown_measure": N_("painmap.cell_unknown_measure"),
-    "unknown_pain": N_("painmap.cell_unknown_pain"),
-}
-_REFUSALS: Final = {
-    "empty": N_("painmap.empty_text"),
-    "too_long": N_("painmap.too_long"),
-    "bad_date": N_("painmap.bad_date"),
-    "past_date": N_("painmap.past_date"),
-}
-_SOURCES: Final = {
-    "rating_problem": N_("painmap.source.rating_problem"),
-    "appeal_reason": N_("painmap.source.appeal_reason"),
-    "staff_aspect": N_("painmap.source.staff_aspect"),
-}
 
 
 class PainPress(CallbackData, prefix="pn"):
@@ -119,121 +81,12 @@ class NewMeasureInput(StatesGroup):
     deadline = State()
 
 
-def _source(user: User | None, source: str) -> str:
-    key = _SOURCES.get(source)
-    return _t(user, key) if key else source
-
-
 def status_title(user: User | None, status: str) -> str:
-    return sheet_status_title(status, language_of(user))
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%".replace(".", ",")
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}".replace(".", ",")
-
-
-def _period(record: FigureRecord) -> str:
-    return f"{record.period.start:%d.%m.%Y}–{record.period.end:%d.%m.%Y}"
-
-
-def _figures_line(user: User | None, view: PainView, record: FigureRecord | None) -> str:
-    if record is None:
-        return _t(user, "painmap.none")
-    figures = record.figures
-    if figures.hidden:
-        return _t(user, "painmap.hidden", period=_period(record))
-    if view.pain.source == "appeal_reason":
-        return _t(
-            user,
-            "painmap.appeal_figures",
-            period=_period(record),
-            respondents=figures.respondents,
-            prevalence=_pct(figures.prevalence),
-        )
-    band = priority_band(figures.priority)
-    return _t(
-        user,
-        "painmap.staff_figures" if view.pain.source == "staff_aspect" else "painmap.figures",
-        period=_period(record),
-        prevalence=_pct(figures.prevalence),
-        band=band_text(band, language_of(user)) if band else "—",
-        priority=_num(figures.priority),
-        respondents=figures.respondents,
-        mean=_num(figures.mean_overall),
-    )
-
-
-def _comparison_line(user: User | None, measure: MeasureRecord, comparison: Comparison) -> str:
-    none = _t(user, "painmap.no_data")
-
-    def prevalence(record: FigureRecord | None) -> str:
-        if record is None:
-            return none
-        hidden = record.figures.hidden
-        shown = _t(user, "painmap.hidden_short") if hidden else _pct(record.figures.prevalence)
-        return f"{shown} ({_period(record)})"
-
-    def csat(record: SatisfactionRecord | None) -> str:
-        if record is None or record.satisfaction.hidden or record.satisfaction.csat is None:
-            return none
-        return f"{record.satisfaction.csat:.1f}%".replace(".", ",")
-
-    assert measure.done_on is not None
-    return _t(
-        user,
-        "painmap.before_after",
-        done=f"{measure.done_on:%d.%m.%Y}",
-        before=prevalence(comparison.before),
-        after=prevalence(comparison.after),
-        csat_before=csat(comparison.csat_before),
-        csat_after=csat(comparison.csat_after),
-    )
+    return _words(user).status_title(status)
 
 
 def render_card(user: User | None, view: PainView, today: date) -> str:
-    lines = [
-        f"<b>{escape(view.pain.title)}</b>",
-        f"{_t(user, 'painmap.process')}: {escape(view.process_title)}",
-        f"{_t(user, 'painmap.touchpoint')}: "
-        f"{escape(view.touchpoint_title) or _t(user, 'painmap.all_touchpoints')}",
-        f"{_t(user, 'painmap.source')}: {_source(user, view.pain.source)}",
-        _figures_line(user, view, view.latest),
-    ]
-    months = [r for r in view.history if (r.period.end - r.period.start).days < 31]
-    points = [
-        f"{r.period.start:%m.%Y} {'—' if r.figures.hidden else _pct(r.figures.prevalence)}"
-        for r in months[-TREND_MONTHS:]
-    ]
-    if len(points) > 1:
-        lines.append(_t(user, "painmap.trend", points=", ".join(points)))
-    lines += ["", _t(user, "painmap.measures")]
-    if not view.measures:
-        lines.append(_t(user, "painmap.no_measures"))
-    for measure in view.measures:
-        overdue = measure.status in ("planned", "in_progress") and measure.deadline < today
-        lines.append(
-            _t(
-                user,
-                "painmap.measure",
-                text=escape(measure.text),
-                responsible=escape(measure.responsible),
-                deadline=f"{measure.deadline:%d.%m.%Y}",
-                status=status_title(user, measure.status),
-                overdue=_t(user, "painmap.overdue") if overdue else "",
-            )
-        )
-        comparison = view.comparisons.get(measure.id)
-        if comparison is not None:
-            lines.append(_comparison_line(user, measure, comparison))
-    return "\n".join(lines)
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return _words(user).card(view, today)
 
 
 def card_keyboard(user: User | None, view: PainView) -> InlineKeyboardMarkup:
@@ -241,7 +94,7 @@ def card_keyboard(user: User | None, view: PainView) -> InlineKeyboardMarkup:
     builder.button(text=_t(user, "painmap.add"), callback_data=MeasureAdd(pain=view.pain.id))
     for measure in view.measures:
         builder.button(
-            text=_t(user, "painmap.status_of", text=_short(measure.text)),
+            text=_words(user).status_of_label(measure),
             callback_data=MeasurePick(measure=measure.id),
         )
     builder.button(text=_t(user, "painmap.back"), callback_data=PainList())
@@ -251,39 +104,16 @@ def card_keyboard(user: User | None, view: PainView) -> InlineKeyboardMarkup:
 
 async def _list(user: User | None, painmap: PainMapService) -> tuple[str, InlineKeyboardMarkup]:
     views = await painmap.pains_for(user.id if user else 0)
+    words = _words(user)
     builder = InlineKeyboardBuilder()
-    if not views:
-        return _t(user, "painmap.empty"), builder.as_markup()
     for view in views[:LISTED]:
-        band = priority_band(view.priority)
-        label = f"{_short(view.pain.title, 34)} · {_short(view.process_title, 20)}"
-        if view.touchpoint_title:
-            label += f" ({_short(view.touchpoint_title, 16)})"
-        if band is not None:
-            label += f" · {band_text(band, language_of(user))}"
-        builder.button(text=label, callback_data=PainPress(pain=view.pain.id))
+        builder.button(text=words.list_label(view), callback_data=PainPress(pain=view.pain.id))
     builder.adjust(1)
-    text = _t(user, "painmap.title")
-    if len(views) > LISTED:
-        text += "\n" + _t(user, "painmap.more", shown=LISTED, total=len(views))
-    return text, builder.as_markup()
+    return words.list_text(views), builder.as_markup()
 
 
 def describe_import(user: User | None, result: SheetImport) -> str:
-    if result.applied:
-        return _t(
-            user,
-            "painmap.sheet_done",
-            added=result.added,
-            changed=result.changed,
-            unchanged=result.unchanged,
-        )
-    texts = {problem: _t(user, key) for problem, key in _CELL_PROBLEMS.items()}
-    lines = [_t(user, "painmap.sheet_bad", count=len(result.errors))]
-    lines += [escape(e.describe(texts), quote=False) for e in result.errors[:ERRORS_SHOWN]]
-    if len(result.errors) > ERRORS_SHOWN:
-        lines.append(_t(user, "painmap.sheet_more", count=len(result.errors) - ERRORS_SHOWN))
-    return "\n".join(lines)
+    return _words(user).describe_import(result)
 
 
 async def pain_map_file(
@@ -362,24 +192,24 @@ def setup() -> Router:
         query: CallbackQuery, callback_data: MeasurePick, painmap: PainMapService | None = None
     ) -> None:
         user = query.from_user
-        measure = await painmap.store.measure(callback_data.measure) if painmap else None
-        view = await painmap.card(user.id, measure.pain_id) if painmap and measure else None
-        if measure is None or view is None or not isinstance(query.message, Message):
+        measure = await painmap.measure_for(user.id, callback_data.measure) if painmap else None
+        if measure is None or not isinstance(query.message, Message):
             await query.answer(_t(user, "painmap.stale"), show_alert=True)
             return
         await query.answer()
+        words = _words(user)
         builder = InlineKeyboardBuilder()
         for code, status in STATUS_CODES.items():
-            mark = "✓ " if status == measure.status else ""
             builder.button(
-                text=mark + status_title(user, status),
+                text=words.status_label(measure, status),
                 callback_data=MeasureSet(measure=measure.id, status=code),
             )
-        builder.button(text=_t(user, "painmap.back"), callback_data=PainPress(pain=view.pain.id))
+        builder.button(
+            text=_t(user, "painmap.back"), callback_data=PainPress(pain=measure.pain_id)
+        )
         builder.adjust(2)
         await query.message.edit_text(
-            _t(user, "painmap.choose_status", text=escape(_short(measure.text, 200))),
-            reply_markup=builder.as_markup(),
+            words.choose_status(measure), reply_markup=builder.as_markup()
         )
 
     @router.callback_query(MeasureSet.filter())
@@ -519,5 +349,4 @@ async def _accept(
 
 
 def _refusal(user: User | None, refused: MeasureError) -> str:
-    key = _REFUSALS[refused.problem.value]
-    return _t(user, key, limit=refused.limit) if key == "painmap.too_long" else _t(user, key)
+    return _words(user).refusal(refused)

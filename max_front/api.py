@@ -77,4 +77,7 @@ class MaxApi(Protocol):
         """POST /uploads?type=file, the bytes to the URL it gives, then POST /messages with
         the `file` attachment's token and ``caption`` (HTML) as the text."""
 
+    async def download(self, url: str) -> bytes:
+        """GET a `file` attachment's `payload.url` (a file a person sent the bot)."""
+
     async def close(self) -> None: ...

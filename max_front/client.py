@@ -15,6 +15,7 @@ from maxapi import Bot
 from maxapi.client import DefaultConnectionProperties
 from maxapi.enums.parse_mode import ParseMode
 from maxapi.enums.upload_type import UploadType
+from maxapi.exceptions.download_file import DownloadFileError
 from maxapi.exceptions.max import InvalidToken, MaxConnection, MaxUploadFileFailed
 from maxapi.exceptions.max import MaxApiError as LibraryApiError
 from maxapi.types.attachments.attachment import ButtonsPayload
@@ -102,6 +103,13 @@ class MaxapiClient:
         await self._call(
             self._bot.send_callback(callback_id, message=message, notification=notification)
         )
+
+    async def download(self, url: str) -> bytes:
+        try:
+            data: bytes = await self._call(self._bot.download_bytes(url))
+            return data
+        except DownloadFileError:
+            raise MaxApiError(0, "download failed") from None
 
     async def close(self) -> None:
         await self._bot.close_session()

@@ -14,9 +14,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
+from max_front.painmap import MaxPainMap, is_pain_payload
 from max_front.persons import person_of
 from max_front.signals import is_signal_data, press_signal
 from max_front.views import (
@@ -75,6 +76,9 @@ from services.windows import WindowService, parse_window_payload
 
 logger = logging.getLogger(__name__)
 
+#: MAX's limit on a message's text (dev.max.ru/docs-api/methods/POST/messages: 4000).
+MAX_TEXT: Final = 4000
+
 #: The key of the message showing the step, kept beside the service's keys in the state.
 MESSAGE_KEY = "max_m"
 
@@ -107,6 +111,8 @@ class MaxFront:
     reporting: ReportingService | None = None
     #: The buttons of signals and negative batches sent to MAX officers; None: "inactive".
     signals: SignalService | None = None
+    #: Officers' pain map in MAX (max_front.painmap); None: no /pains.
+    pains: MaxPainMap | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -149,6 +155,12 @@ class MaxFront:
             return  # only private dialogs: nothing in a group is answered
         language = language_of(update)
         text = ((message.get("body") or {}).get("text") or "").strip()
+        if self.pains is not None and await self.pains.typed(user, text, language):
+            return  # a step of the measure an officer is typing
+        if self.pains is not None and await self.pains.sheet(
+            user, (message.get("body") or {}).get("attachments"), language
+        ):
+            return  # the pain map sheet sent back
         if not text:
             await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return
@@ -165,6 +177,9 @@ class MaxFront:
             await self.cancel(user, language)
         elif command in ("/report", "/export"):
             if not await self.report(user, language, export=command == "/export"):
+                await self.typed(user, text, language)  # not an officer: any other text
+        elif command == "/pains":
+            if self.pains is None or not await self.pains.show_list(user, language):
                 await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/whoami":
             # The person's own MAX id, to them only (an operator needs it for
@@ -287,8 +302,10 @@ class MaxFront:
                 await self._staff_invitations(user, language, answer)
             elif payload.startswith(SERVICE_NEWS):
                 await self._service_news(user, language, payload, answer, update)
+            elif is_pain_payload(payload) and self.pains is not None:
+                await self.pains.press(user, language, payload, answer)
             elif is_signal_data(payload) and self.signals is not None:
-                await self._signal(user, language, payload, answer, pressed)
+                await self._signal(user, language, payload, answer, update)
             else:
                 await answer.notify(tr(language, "bot.stale_button"))
         finally:
@@ -365,7 +382,7 @@ class MaxFront:
         return True
 
     async def _signal(
-        self, user: int, language: Language, payload: str, answer: _Answer, pressed: Any
+        self, user: int, language: Language, payload: str, answer: _Answer, update: Update
     ) -> None:
         assert self.signals is not None
         reporting = self.reporting
@@ -374,7 +391,11 @@ class MaxFront:
             await answer.notify(tr(language, "bot.button_inactive"))
             return
         reply = await press_signal(self.signals, user, payload, language)
+        marked = marked_view(update, reply.mark)
+        if marked is not None and await answer.replace(marked, reply.notification):
+            return  # marked as in Telegram, its button gone with the same edit
         await answer.notify(reply.notification)
+        pressed = ((update.get("message") or {}).get("body") or {}).get("mid")
         # A used or stale button goes away; a message MAX no longer lets us edit keeps it
         # (pressed again, it is answered as used).
         if reply.drop_button and isinstance(pressed, str):
@@ -474,14 +495,15 @@ class _Answer:
         with contextlib.suppress(MaxApiError):
             await self._api.answer(self._id, notification=text or "✓")
 
-    async def replace(self, view: View) -> bool:
-        """Answer by replacing the pressed message; False if MAX refused (then answered
-        with a notification instead, so the press is still answered once)."""
+    async def replace(self, view: View, notification: str | None = None) -> bool:
+        """Answer by replacing the pressed message (with ``notification`` shown as well, if
+        given); False if MAX refused (then answered with a notification instead, so the press
+        is still answered once)."""
         if self._done:
             return False
         self._done = True
         try:
-            await self._api.answer(self._id, view=view)
+            await self._api.answer(self._id, view=view, notification=notification)
             return True
         except MaxApiError as error:
             logger.info("MAX refused to replace a message (%s)", error.code)
@@ -528,6 +550,17 @@ def _shown(update: Update, *, drop: Callable[[str], bool]) -> View:
             if kept:
                 rows.append(kept)
     return View(str(body.get("text") or ""), tuple(rows))
+
+
+def marked_view(update: Update, mark: str | None) -> View | None:
+    """The pressed message's text with ``mark`` below it and no buttons, or None when there
+    is no mark, no text, or the result would pass MAX's limit. The text comes back from MAX
+    without its formatting, so the marked message is plain text."""
+    text = str(((update.get("message") or {}).get("body") or {}).get("text") or "")
+    if mark is None or not text.strip():
+        return None
+    marked = f"{text}\n\n{mark}"
+    return View(marked) if len(marked) <= MAX_TEXT else None
 
 
 def sender_of(update: Update) -> int | None:

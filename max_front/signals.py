@@ -15,7 +15,7 @@ from typing import Final
 
 from questionnaires.campaigns import CampaignError, error_key
 from questionnaires.i18n import N_, tr
-from questionnaires.messengers import max_chat
+from questionnaires.messengers import MAX, max_chat
 from questionnaires.schema import Language
 from questionnaires.triggers import SIGNAL_ID_LENGTH
 from services.signals import (
@@ -38,11 +38,13 @@ _DATA: Final = re.compile(
 @dataclass(frozen=True, slots=True)
 class SignalReply:
     """The press's one answer (a notification), whether the pressed message loses its
-    button, and the message that follows it (HTML), if any."""
+    button, the message that follows it (HTML), if any, and the line the pressed message is
+    marked with (an acknowledged batch, as in Telegram), if any."""
 
     notification: str
     drop_button: bool = False
     follow_up: str | None = None
+    mark: str | None = None
 
 
 def is_signal_data(payload: str) -> bool:
@@ -73,7 +75,7 @@ async def _open(
         return SignalReply(tr(language, error_key(error)))
     if result.outcome is Outcome.OPENED and result.window is not None:
         window = result.window
-        url = signals.start_url(window.id)
+        url = signals.start_url(window.id, MAX)  # a MAX officer opens MAX's link
         link = escape(url) if url else f"<code>/start {escape(window.start_payload)}</code>"
         text = tr(
             language,
@@ -92,7 +94,7 @@ async def _acknowledge(
     result = await signals.acknowledge(batch_id, officer)
     if result.outcome is Outcome.ACKNOWLEDGED:
         key = N_("signals.acknowledged_late") if result.escalated else N_("signals.acknowledged")
-        return SignalReply(tr(language, key), True)
+        return SignalReply(tr(language, key), True, mark=tr(language, "signals.noted_line"))
     return _refusal(result, language, N_("signals.stale_batch"))
 
 

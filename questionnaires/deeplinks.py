@@ -95,6 +95,11 @@ def start_link(bot_username: str, payload: str) -> str:
 _MAX_NAME_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
+def is_max_bot_name(name: str) -> bool:
+    """Whether ``name`` can stand in MAX's bot links (latin letters, digits, _ . -)."""
+    return _MAX_NAME_RE.fullmatch(name) is not None
+
+
 def max_start_link(bot_name: str, payload: str) -> str:
     """`https://max.ru/<bot_name>?start=<payload>`: MAX's deep link to a bot with a start
     payload (dev.max.ru/help/deeplinks: up to 128 characters; ours are at most 64)."""

@@ -601,6 +601,14 @@ class PainMapService:
 
     # --- measures ----------------------------------------------------------------------
 
+    async def measure_for(self, officer_id: int, measure_id: str) -> MeasureRecord | None:
+        """One measure, or None when it is unknown or its pain not this officer's to see."""
+        measure = await self.store.measure(measure_id)
+        if measure is None:
+            return None
+        pain = await self.store.pain(measure.pain_id)
+        return measure if pain is not None and self.may_see(officer_id, pain) else None
+
     async def add_measure(
         self, officer_id: int, pain_id: str, text: str, responsible: str, deadline: date
     ) -> MeasureRecord | None:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from questionnaires.campaigns import Campaign, WindowOrigin
 from questionnaires.i18n import tr
+from questionnaires.messengers import TELEGRAM, Messenger
 from questionnaires.schema import Language
 from questionnaires.triggers import TriggerFile, TriggerRule
 from reports.model import Dimension, Period, Scope
@@ -274,8 +275,8 @@ class SignalService:
         running = window.origin != WindowOrigin.OFFICER or window.opens_on < self._today(now)
         return PressResult(Outcome.OPENED, window, running=running)
 
-    def start_url(self, window_id: int) -> str | None:
-        return self._campaigns.start_url(window_id)
+    def start_url(self, window_id: int, messenger: Messenger = TELEGRAM) -> str | None:
+        return self._campaigns.start_url(window_id, messenger)
 
     # --- negative batches and their escalation ------------------------------------------
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Final, Protocol, cast
 from zoneinfo import ZoneInfo
 
@@ -34,9 +35,11 @@ from questionnaires.campaigns import (
     occurrences,
     reminder_days,
 )
+from questionnaires.deeplinks import max_start_link
 from questionnaires.engine import Asked, Completed
 from questionnaires.fronts import Front
 from questionnaires.i18n import tr
+from questionnaires.messengers import MAX, TELEGRAM, Messenger, messenger_of
 from questionnaires.opt_ins import OptInTopic
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Questionnaire, Role, Text
@@ -199,6 +202,7 @@ class WindowService:
         site_url: str | None = None,
         participation_claims: ParticipationClaims | None = None,
         person_of_chat: Callable[[int], int] | None = None,
+        max_bot_name: str | None = None,
     ) -> None:
         """``news_send`` sends the published results of citizens' windows (news: with the
         button that stops it; default ``send``); ``site_url`` is the public site (PUBLISH__URL)
@@ -238,6 +242,8 @@ class WindowService:
         self._officer_ids = frozenset(officer_ids)
         self._clock = clock
         self._bot_username = bot_username
+        #: MAX's name of the bot (MAX__BOT_NAME): MAX chats are invited by MAX's start link.
+        self._max_bot_name = max_bot_name
 
     @property
     def campaigns(self) -> list[Campaign]:
@@ -541,8 +547,9 @@ class WindowService:
         if row.invited_at is None:
             topic = campaign.audience.invitation_topic
             chats = await self._recipients(topic)
-            text = self._invitation_text(row, campaign)
-            if not await self._broadcast(INVITATION_KIND, self._window_key(row.id), text, chats):
+            text = partial(self._invitation_text, row, campaign)
+            key = self._window_key(row.id)
+            if not await self._broadcast_each(INVITATION_KIND, key, text, chats):
                 return
             values: dict[str, object] = {"invited_at": now}
             if due:
@@ -559,7 +566,7 @@ class WindowService:
         if latest - 1 > row.reminders_done:
             await self._store.mark(row.id, reminders_done=latest - 1)
         chats = await self._recipients(campaign.audience.invitation_topic)
-        text = self._reminder_text(row, campaign)
+        text = partial(self._reminder_text, row, campaign)
         skipped = 0
 
         async def send_unless_answered(chat_id: int, message: str) -> None:
@@ -575,7 +582,7 @@ class WindowService:
 
         broadcaster = self._broadcaster_factory(send_unless_answered)
         key = self._reminder_key(row.id, latest)
-        if await self._broadcast(REMINDER_KIND, key, text, chats, broadcaster):
+        if await self._broadcast_each(REMINDER_KIND, key, text, chats, broadcaster):
             await self._store.mark(row.id, reminders_done=latest)
             logger.info(
                 "window %d: reminder %d done, %d who had answered skipped", row.id, latest, skipped
@@ -589,6 +596,24 @@ class WindowService:
             chats = await self.enrolment.staff_chats(chats, self._person_of_chat)
         unreachable = await self._broadcaster().unreachable_chat_ids()
         return [chat for chat in chats if chat not in unreachable]
+
+    async def _broadcast_each(
+        self,
+        kind: str,
+        key: str,
+        text: Callable[[Messenger], str],
+        chats: Sequence[int],
+        broadcaster: BroadcastPort | None = None,
+    ) -> bool:
+        """A text carrying a start link, as one broadcast per messenger: Telegram's chats get
+        the t.me link (under the key they always had), MAX's chats MAX's own link."""
+        done = True
+        for messenger in (TELEGRAM, MAX):
+            group = [chat for chat in chats if messenger_of(chat) == messenger]
+            keyed = key if messenger == TELEGRAM else f"{key}:{MAX}"
+            sent = await self._broadcast(kind, keyed, text(messenger), group, broadcaster)
+            done = sent and done
+        return done
 
     async def _broadcast(
         self,
@@ -769,20 +794,31 @@ class WindowService:
             return campaign.display_title(questionnaire)
         return questionnaire.title if questionnaire is not None else Text(ru=row.campaign_id)
 
-    def start_url(self, window_id: int) -> str | None:
-        """The t.me deep link that opens the window, when the bot's username is known."""
+    def start_url(self, window_id: int, messenger: Messenger = TELEGRAM) -> str | None:
+        """The deep link that opens the window in ``messenger`` (t.me, or max.ru for MAX),
+        when the bot's name there is known."""
+        if messenger == MAX:
+            if not self._max_bot_name:
+                return None
+            return max_start_link(self._max_bot_name, window_payload(window_id))
         if not self._bot_username:
             return None
         return f"https://t.me/{self._bot_username}?start={window_payload(window_id)}"
 
-    def _link(self, window_id: int, language: Language = Language.RU) -> str:
-        url = self.start_url(window_id)
+    def _link(
+        self, window_id: int, language: Language = Language.RU, messenger: Messenger = TELEGRAM
+    ) -> str:
+        url = self.start_url(window_id, messenger)
         if url is not None:
             return f'<a href="{html.escape(url)}">{tr(language, "campaign.take_poll")}</a>'
         return tr(language, "campaign.start_command", payload=window_payload(window_id))
 
     def _invitation_text(
-        self, row: WindowRow, campaign: Campaign, language: Language = Language.RU
+        self,
+        row: WindowRow,
+        campaign: Campaign,
+        messenger: Messenger = TELEGRAM,
+        language: Language = Language.RU,
     ) -> str:
         title = _esc(self._title(row).get(language))
         staff = campaign.audience == CampaignAudience.STAFF
@@ -792,18 +828,22 @@ class WindowService:
             "campaign.open_until",
             lead=lead,
             day=f"{row.closes_on:%d.%m.%Y}",
-            link=self._link(row.id, language),
+            link=self._link(row.id, language, messenger),
         )
 
     def _reminder_text(
-        self, row: WindowRow, campaign: Campaign, language: Language = Language.RU
+        self,
+        row: WindowRow,
+        campaign: Campaign,
+        messenger: Messenger = TELEGRAM,
+        language: Language = Language.RU,
     ) -> str:
         return tr(
             language,
             "campaign.reminder",
             title=_esc(self._title(row).get(language)),
             day=f"{row.closes_on:%d.%m.%Y}",
-            link=self._link(row.id, language),
+            link=self._link(row.id, language, messenger),
         )
 
     def _view(self, row: WindowRow) -> WindowView:

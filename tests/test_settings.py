@@ -249,7 +249,11 @@ def test_max_front_is_off_until_its_token_is_set(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("MAX__API_BASE_URL", "platform-api.max.ru"), ("MAX__POLL_TIMEOUT", "91")],
+    [
+        ("MAX__API_BASE_URL", "platform-api.max.ru"),
+        ("MAX__POLL_TIMEOUT", "91"),
+        ("MAX__BOT_NAME", "@otklik bot"),
+    ],
 )
 def test_max_settings_out_of_bounds_are_refused(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str

@@ -149,6 +149,37 @@ async def test_the_max_front_answers_signal_buttons_with_the_composed_signal_ser
         await bot_.session.close()
 
 
+async def test_the_max_front_has_the_composed_pain_map_and_polls_have_the_max_link(
+    tmp_path: Any,
+) -> None:
+    # Issue 13: /pains in MAX through the very pain map service the Telegram routers use
+    # (its /export carries the map, above); MAX chats are invited by MAX__BOT_NAME's link.
+    from aiogram import Bot
+
+    from bot.max import build_max_front
+    from tests.max_front.conftest import RecordingApi
+
+    settings = Settings(
+        _env_file=None,
+        db={"url": f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"},
+        privacy={"pepper": "p" * 32},
+        max={"bot_name": "otklik_max_bot"},
+    )
+    bot_ = Bot("42:TEST")
+    try:
+        wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
+        try:
+            front = build_max_front(settings, wiring, RecordingApi())
+            assert front.pains is not None and front.pains.painmap is wiring.services.painmap
+            campaigns = wiring.services.campaigns
+            assert campaigns.start_url(3, "max") == "https://max.ru/otklik_max_bot?start=w3"
+            assert campaigns.start_url(3) == "https://t.me/otklik_test_bot?start=w3"
+        finally:
+            await wiring.close()
+    finally:
+        await bot_.session.close()
+
+
 async def test_wire_gives_every_workbook_the_persisted_pain_map(tmp_path: Any) -> None:
     # Review: ReportingService.use_pain_map was called only by tests, so /export and the
     # semiannual workbooks carried no pain key or measures and the round trip could not work.

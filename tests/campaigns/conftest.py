@@ -64,6 +64,7 @@ PEPPER: Final = b"campaign-test-pepper-0123456789abcdef"
 ZONE: Final = ZoneInfo("Asia/Yakutsk")
 OFFICER: Final = 700700
 BOT_USERNAME: Final = "otklik_test_bot"
+MAX_BOT_NAME = "otklik_max_bot"
 
 #: The catalog departments of these tests (code, title).
 DEPARTMENTS: Final = tuple(
@@ -254,6 +255,7 @@ def build_world(
         officer_ids={OFFICER},
         clock=lambda: clock[0],
         bot_username=BOT_USERNAME,
+        max_bot_name=MAX_BOT_NAME,
         policy=policy,
         enrolment=enrolment,
         news_send=news_send,

@@ -26,6 +26,8 @@ from services.windows import (
     parse_window_payload,
 )
 from tests.campaigns.conftest import (
+    BOT_USERNAME,
+    MAX_BOT_NAME,
     OFFICER,
     PEPPER,
     ZONE,
@@ -210,6 +212,28 @@ async def test_reminders_skip_max_people_who_answered_and_go_to_their_max_chats(
     assert await world.service.store_answer(window_id, person, complete(deep)) == Verdict.OK
     await world.tick(local(2026, 4, 30, 10, 0))
     assert sorted(world.sent_to(REMINDED)) == [501, waiting]
+
+
+async def test_max_chats_are_invited_and_reminded_by_the_max_link_telegram_by_t_me(
+    world: CampaignWorld,
+) -> None:
+    # Issue 13: a MAX subscriber cannot open a t.me link in MAX; each gets its own.
+    for chat in (max_chat(501), 501):
+        await world.opt_in(chat, "polls")
+    await world.tick(local(2026, 4, 27, 10, 0))
+    window_id = await deep_window(world)
+    max_link = f"https://max.ru/{MAX_BOT_NAME}?start=w{window_id}"
+    telegram_link = f"https://t.me/{BOT_USERNAME}?start=w{window_id}"
+    await world.tick(local(2026, 4, 30, 10, 0))
+    for marker in (INVITED, REMINDED):
+        texts = {chat: text for chat, text in world.sent if marker in text}
+        assert set(texts) == {501, max_chat(501)}
+        assert max_link in texts[max_chat(501)] and "t.me" not in texts[max_chat(501)]
+        assert telegram_link in texts[501] and "max.ru" not in texts[501]
+    # The same ledger key for Telegram's chats as before; MAX's beside it.
+    keys = sorted(str(row["key"]) for row in await world.rows("broadcasts"))
+    assert keys == [f"window-{window_id}", f"window-{window_id}-1", f"window-{window_id}-1:max",
+                    f"window-{window_id}:max"]  # fmt: skip
 
 
 async def test_chats_that_blocked_the_bot_get_no_reminder(world: CampaignWorld) -> None:

@@ -31,6 +31,7 @@ class RecordingApi:
     timeline: list[View] = field(default_factory=list)
     refuse_replacements: int = 0
     files: list[tuple[int, str, bytes, str]] = field(default_factory=list)
+    downloads: dict[str, bytes] = field(default_factory=dict)  # url -> a file people sent
 
     async def me(self) -> Update:
         return {"user_id": 1, "first_name": "Otklik", "is_bot": True}
@@ -59,6 +60,9 @@ class RecordingApi:
         self.answers.append((callback_id, view, notification))
         if view is not None:
             self.timeline.append(view)
+
+    async def download(self, url: str) -> bytes:
+        return self.downloads[url]
 
     async def close(self) -> None:
         return None

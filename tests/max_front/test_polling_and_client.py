@@ -80,6 +80,20 @@ async def test_client_speaks_the_documented_api_to_the_emulator() -> None:
         assert all("access_token" not in call.query for call in emulator.calls)
 
 
+async def test_client_downloads_a_file_a_person_sent() -> None:
+    # Issue 13: the pain map sheet an officer sends back arrives as a `file` attachment.
+    async with MaxApiEmulator(TOKEN) as emulator:
+        client = MaxapiClient(TOKEN, emulator.base_url)
+        try:
+            await client.send_file(4242, "map.xlsx", b"PK\x03\x04 sheet", "")
+            [token] = emulator.uploads
+            assert await client.download(emulator.file_url(token)) == b"PK\x03\x04 sheet"
+            with pytest.raises(MaxApiError):
+                await client.download(emulator.file_url("tok.none"))
+        finally:
+            await client.close()
+
+
 async def test_a_wrong_token_is_refused_as_max_refuses_it() -> None:
     async with MaxApiEmulator(TOKEN) as emulator:
         client = MaxapiClient("wrong", emulator.base_url)

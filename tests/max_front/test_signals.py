@@ -81,12 +81,35 @@ async def test_a_max_officer_acknowledges_a_batch_once_and_the_button_goes(desk:
     await front.handle(officer.press(data, mid="mid.b", shown=_shown(data)))
     [row] = await desk.rows("negative_batches")
     assert row["acknowledged_on"] is not None
-    assert api.answers[-1][2] == "Отмечено: принято к сведению."
-    assert api.edits == [("mid.b", View(""))]  # the button is removed
+    # As in Telegram the batch's text is marked and its button goes, in the one answer.
+    marked = View("Пакет негативных оценок\n\n✅ Принято к сведению")
+    assert api.answers[0] == ("cb.1", marked, "Отмечено: принято к сведению.")
+    assert api.edits == []
     # A double tap: answered once more, "already", nothing changes.
     await front.handle(officer.press(data, mid="mid.b", shown=_shown(data)))
-    assert api.answers[-1][2] == "Этот пакет уже отмечен как принятый к сведению."
+    assert api.answers[1][2] == "Этот пакет уже отмечен как принятый к сведению."
     assert [callback for callback, _, _ in api.answers] == ["cb.1", "cb.2"]
+
+
+async def test_an_acknowledged_batch_max_will_not_edit_loses_its_button_only(
+    desk: Desk,
+) -> None:
+    api = RecordingApi(refuse_replacements=1)
+    front, _ = signal_front(desk, api)
+    data = default_button_data(ACKNOWLEDGE_ACTION, await _batch(desk))
+    await front.handle(Chat(OFFICER).press(data, mid="mid.b", shown=_shown(data)))
+    assert api.answers == [("cb.1", None, "Отмечено: принято к сведению.")]
+    assert api.edits == [("mid.b", View(""))]
+
+
+async def test_an_acknowledged_batch_too_long_to_mark_loses_its_button_only(desk: Desk) -> None:
+    api = RecordingApi()
+    front, _ = signal_front(desk, api)
+    data = default_button_data(ACKNOWLEDGE_ACTION, await _batch(desk))
+    long = View("x" * 3990, ((Button("Принято к сведению", data),),))
+    await front.handle(Chat(OFFICER).press(data, mid="mid.c", shown=long))
+    assert api.answers == [("cb.1", None, "Отмечено: принято к сведению.")]
+    assert api.edits == [("mid.c", View(""))]
 
 
 async def test_a_batch_button_of_someone_else_or_forged_is_answered_once_and_changes_nothing(

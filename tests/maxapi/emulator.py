@@ -101,6 +101,7 @@ class MaxApiEmulator:
         app.router.add_post("/answers", self._answer)
         app.router.add_post("/uploads", self._upload_url)
         app.router.add_post("/upload-target", self._upload)
+        app.router.add_get("/files/{token}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -117,7 +118,8 @@ class MaxApiEmulator:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path == "/upload-target":  # the upload server: no token there
+        if request.path == "/upload-target" or request.path.startswith("/files/"):
+            # The upload server and a file attachment's `payload.url`: no token there.
             upload: web.StreamResponse = await handler(request)
             return upload
         body = await request.json() if request.can_read_body else None
@@ -189,6 +191,16 @@ class MaxApiEmulator:
         token = f"tok.{next(self._ids)}"
         self.uploads[token] = (data.filename, data.file.read())
         return web.json_response({"token": token})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """A file attachment's `payload.url`, as MAX gives it to the bot."""
+        upload = self.uploads.get(request.match_info["token"])
+        if upload is None:
+            return web.json_response({"code": "not.found", "message": "No file"}, status=404)
+        return web.Response(body=upload[1], content_type="application/octet-stream")
+
+    def file_url(self, token: str) -> str:
+        return f"{self.base_url}/files/{token}"
 
     # --- failures -----------------------------------------------------------------------
 
