@@ -33,7 +33,7 @@ from bot.max_runtime import (
     max_update_ledger,
     update_id_of,
 )
-from bot.operations import shared_isolation
+from bot.operations import serve_metrics_port, shared_isolation
 from bot.problems import Problem
 from bot.settings import Settings, ensure_pepper
 from max_front.api import MaxApi, MaxApiError, Update
@@ -245,6 +245,9 @@ async def max_alone(settings: Settings) -> AsyncIterator[MaxAlone]:
     try:
         wiring = await wire(settings, bot, settings.bot.username)
         try:
+            # As `otklik run` with Telegram (bot.operations.instrument): a busy port stops the
+            # start with a line saying so.
+            serve_metrics_port(settings)
             if settings.bot.officer_ids or settings.bot.internal_officer_ids:
                 logger.warning(
                     "No BOT__TOKEN: reports to officers' Telegram chats (BOT__OFFICER_IDS) wait "
