@@ -367,7 +367,9 @@ async def test_max_alone_runs_the_leader_jobs_and_housekeeping(
         gated = {i for i, job in jobs.items() if job.func.__dict__.get("leader_only")}
         assert {HOUSEKEEPING_JOB, "reports", "campaigns"} <= gated <= LEADER_JOBS
         assert running.jobs.leadership.is_leader  # alone: it leads, and caught up at once
-        await until(lambda: running.polling.polling)
+        polling = running.polling
+        assert polling is not None  # no MAX__WEBHOOK_URL: long polling
+        await until(lambda: polling.polling)
 
 
 async def test_max_alone_serves_the_metrics_port(emulator: MaxApiEmulator, tmp_path: Path) -> None:
