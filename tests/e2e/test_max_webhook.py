@@ -31,12 +31,13 @@ SECRET = "max-e2e-webhook-secret"
 
 
 async def start_in_webhook_mode(
-    launcher: BotLauncher, api: MaxApiEmulator
+    launcher: BotLauncher, api: MaxApiEmulator, *, telegram: bool
 ) -> tuple[BotProcess, str]:
-    """MAX alone with the web server; returns once the process subscribed its URL at MAX."""
+    """MAX (alone or beside Telegram's polling) with the web server; returns once the process
+    subscribed its URL at MAX."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/max/updates-e2e"
-    env = max_env(launcher, api, telegram=False)
+    env = max_env(launcher, api, telegram=telegram)
     env.update(
         MAX__WEBHOOK_URL=url,
         MAX__WEBHOOK_SECRET=SECRET,
@@ -61,10 +62,11 @@ async def post(url: str, update: dict[str, object], secret: str) -> int:
         return answer.status
 
 
+@pytest.mark.parametrize("telegram", [False, True], ids=["max-alone", "beside-telegram"])
 async def test_max_webhook_mode_completes_a_rating_once_each_without_polling(
-    max_api: MaxApiEmulator, launcher: BotLauncher
+    max_api: MaxApiEmulator, launcher: BotLauncher, telegram: bool
 ) -> None:
-    bot, url = await start_in_webhook_mode(launcher, max_api)
+    bot, url = await start_in_webhook_mode(launcher, max_api, telegram=telegram)
     [subscription] = max_api.subscriptions.values()
     assert subscription.secret == SECRET
     assert set(subscription.update_types) == {"bot_started", "message_created", "message_callback"}
