@@ -21,7 +21,9 @@ Once each, one person at a time. The task runs the very :class:`bot.max_runtime.
 poller uses: under the person's shared lock (Redis) and the update ledger keyed by an HMAC of
 the update's MAX id, so a delivery repeated to this worker or another changes nothing; a repeat
 of an update another worker is still handling waits for it in the background (the request is
-acknowledged: the update is that worker's). A body that is not a JSON object with an
+acknowledged: the update is that worker's). One person's updates are handled one at a time,
+in the order their requests take the lock (MAX posts each update in a request of its own). A
+body that is not a JSON object with an
 ``update_type`` the front subscribes to gets 400, and nothing of it is logged.
 """
 

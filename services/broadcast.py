@@ -16,7 +16,11 @@ Per messenger. Chats are addresses of questionnaires.messengers: Telegram's pace
 chats through a pacer of their own at ``max_rate`` (MAX's limit is 30 requests a second per
 bot, cited in BroadcastLimits), so a 429 from one messenger pauses only its own sends. A port of
 another messenger raises the neutral errors of services.broadcast_errors (a verdict, or a
-rate limit), which ``_verdict`` and the 429 handling read like Telegram's.
+rate limit), which ``_verdict`` and the 429 handling read like Telegram's. Within one run each
+messenger's rows go in a lane of their own (its claims, its queue, its ``max_in_flight``), so
+a broadcast to both sends to MAX's chats while Telegram's part goes on, each at its own pace;
+the lanes' claims and outcomes commit together, one transaction at a time, and a failure in
+one lane stops both (their unstarted rows return to pending).
 
 Outcomes. 403 -> ``blocked`` (never retried; see :meth:`Broadcaster.unreachable_chat_ids`);
 400 -> ``failed`` (the request itself is wrong; many in a row abort the run, it is the text);
