@@ -23,6 +23,7 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
+from aiohttp.typedefs import Handler
 
 from bot.app import BodyJobs, Wiring, body_jobs, serve_until_stopped, wire
 from bot.max_runtime import (
@@ -33,7 +34,13 @@ from bot.max_runtime import (
     max_update_ledger,
     update_id_of,
 )
-from bot.operations import shared_isolation
+from bot.max_webhook import (
+    UPDATE_TYPES,
+    MaxWebhookReceiver,
+    max_webhook_path,
+    max_webhook_secret,
+)
+from bot.operations import serve_metrics_port, shared_isolation
 from bot.problems import Problem
 from bot.settings import Settings, ensure_pepper
 from max_front.api import MaxApi, MaxApiError, Update
@@ -53,7 +60,9 @@ logger = logging.getLogger(__name__)
 #: uses 0, so a MAX dialog never shares a key with another front's (the persons differ too).
 MAX_BOT_ID = -1
 
-Fronts = Callable[[Wiring, Any], AbstractAsyncContextManager[object]]
+#: A front beside the bot: called with the wiring, Telegram's webhook receiver (or None) and,
+#: for the web front, MAX's webhook path and handler (or None).
+Fronts = Callable[..., AbstractAsyncContextManager[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,21 +223,117 @@ def leased_polling(
     )
 
 
+@dataclass
+class MaxRunning:
+    """The MAX front while it runs: polling (one process at a time), or a webhook served on the
+    web server (every process) once :meth:`subscribe` told MAX where it is."""
+
+    settings: Settings
+    api: MaxapiClient
+    polling: LeasedPolling | None = None
+    receiver: MaxWebhookReceiver | None = None
+    retrying: asyncio.Task[None] | None = None
+
+    @property
+    def hook(self) -> tuple[str, Handler] | None:
+        """The web server's MAX route in webhook mode (bot/web.py), else None."""
+        url = self.settings.max.webhook_url
+        if self.receiver is None or url is None:
+            return None
+        return max_webhook_path(url), self.receiver.handle
+
+    async def subscribe(self) -> None:
+        """Webhook mode, once the web server listens: POST /subscriptions. Each worker does
+        it, to the same effect. A refusal stops the start with a line saying why; MAX away
+        (no answer, 429, 5xx) is tried again in the background until it answers."""
+        url = self.settings.max.webhook_url
+        if url is None:
+            return
+        if not await self._subscribe(url):
+            self.retrying = asyncio.create_task(self._retry(url), name="max-subscribe")
+
+    async def _subscribe(self, url: str) -> bool:
+        try:
+            await self.api.subscribe(url, UPDATE_TYPES, max_webhook_secret(self.settings))
+        except MaxApiError as error:
+            if error.code in (0, 429) or error.code >= 500:
+                logger.warning("MAX webhook not subscribed yet (%s); trying again", error.code)
+                return False
+            raise Problem(
+                f"Otklik cannot subscribe MAX__WEBHOOK_URL at MAX ({error.code}): check that "
+                "the address is public https:// with a trusted certificate (README, 'MAX in "
+                "webhook mode')."
+            ) from None
+        logger.info("MAX webhook subscribed: MAX posts updates to %s", max_webhook_path(url))
+        return True
+
+    async def _retry(self, url: str) -> None:
+        delay = 1.0
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+            try:
+                if await self._subscribe(url):
+                    return
+            except Problem as problem:
+                logger.error("%s", problem)
+                return
+
+    async def stop(self) -> None:
+        if self.retrying is not None:
+            self.retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.retrying
+
+
+async def leave_webhook(api: MaxapiClient) -> None:
+    """Polling mode: delete MAX's subscriptions first, since long polling does not work while
+    one is active (https://dev.max.ru/docs-api/methods/DELETE/subscriptions); a failure is
+    logged and polling goes on trying."""
+    try:
+        urls = await api.subscriptions()
+        for url in urls:
+            await api.unsubscribe(url)
+            logger.warning(
+                "MAX__WEBHOOK_URL is unset: the MAX webhook subscription to %s was deleted "
+                "so that long polling works",
+                max_webhook_path(url),
+            )
+    except MaxApiError as error:
+        logger.warning("MAX subscriptions not checked (%s); polling anyway", error.code)
+
+
 @asynccontextmanager
 async def max_front(
     settings: Settings, wiring: Wiring, _receiver: object = None
-) -> AsyncIterator[LeasedPolling]:
-    """MAX long polling beside the other fronts until the block ends (on one process of those
-    sharing the database at a time)."""
+) -> AsyncIterator[MaxRunning]:
+    """The MAX front beside the other fronts until the block ends: long polling (on one
+    process of those sharing the database at a time), or with MAX__WEBHOOK_URL a receiver for
+    the web server (``running.hook``; the caller serves it, then calls ``running.subscribe``)."""
     assert settings.max.token is not None
     api = MaxapiClient(settings.max.token.get_secret_value(), settings.max.api_base_url)
     try:
         await first_contact(api)
         front = build_max_front(settings, wiring, api)
-        polling = leased_polling(settings, wiring, api, front)
+        running = MaxRunning(settings, api)
+        if settings.max.webhook_url is not None:
+            running.receiver = MaxWebhookReceiver(
+                once_each(settings, wiring, front),
+                secret=max_webhook_secret(settings),
+                ack_seconds=settings.max.webhook_ack_seconds,
+            )
+            try:
+                yield running
+            finally:
+                # The web server stopped taking updates before (it was entered after this).
+                await running.stop()
+                await running.receiver.drain()
+            return
+        await leave_webhook(api)
+        polling = running.polling = leased_polling(settings, wiring, api, front)
         task = asyncio.create_task(polling.run(), name="max-polling")
         try:
-            yield polling
+            yield running
         finally:
             polling.stop()
             with contextlib.suppress(asyncio.CancelledError):
@@ -238,16 +343,19 @@ async def max_front(
 
 
 def with_max(settings: Settings, others: Fronts | None) -> Fronts | None:
-    """The fronts `bot.app.serve` runs beside Telegram: the others, and MAX when configured."""
+    """The fronts `bot.app.serve` runs beside Telegram: the others, and MAX when configured
+    (in webhook mode on the web server among the others)."""
     if settings.max.token is None:
         return others
 
     @asynccontextmanager
     async def both(wiring: Wiring, receiver: Any) -> AsyncIterator[object]:
         async with AsyncExitStack() as stack:
+            running = await stack.enter_async_context(max_front(settings, wiring))
             if others is not None:
-                await stack.enter_async_context(others(wiring, receiver))
-            yield await stack.enter_async_context(max_front(settings, wiring))
+                await stack.enter_async_context(others(wiring, receiver, running.hook))
+            await running.subscribe()
+            yield running
 
     return both
 
@@ -271,7 +379,11 @@ class NoTelegram(BaseRequestMiddleware):
 class MaxAlone:
     wiring: Wiring
     jobs: BodyJobs
-    polling: LeasedPolling
+    max: MaxRunning
+
+    @property
+    def polling(self) -> LeasedPolling | None:
+        return self.max.polling
 
 
 @asynccontextmanager
@@ -287,16 +399,22 @@ async def max_alone(settings: Settings) -> AsyncIterator[MaxAlone]:
     try:
         wiring = await wire(settings, bot, settings.bot.username)
         try:
+            # As `otklik run` with Telegram (bot.operations.instrument): a busy port stops the
+            # start with a line saying so.
+            serve_metrics_port(settings)
             if settings.bot.officer_ids or settings.bot.internal_officer_ids:
                 logger.warning(
                     "No BOT__TOKEN: reports to officers' Telegram chats (BOT__OFFICER_IDS) wait "
                     "until a process with BOT__TOKEN runs; MAX and the database work as usual"
                 )
             async with body_jobs(settings, wiring, None) as jobs, AsyncExitStack() as stack:
+                running = await stack.enter_async_context(max_front(settings, wiring))
                 if settings.web.enabled:
-                    await stack.enter_async_context(web_front(settings, wiring))
-                polling = await stack.enter_async_context(max_front(settings, wiring))
-                yield MaxAlone(wiring, jobs, polling)
+                    await stack.enter_async_context(
+                        web_front(settings, wiring, None, running.hook)
+                    )
+                await running.subscribe()
+                yield MaxAlone(wiring, jobs, running)
         finally:
             await wiring.close()
             logger.info("Stopped; what waited in memory is written")

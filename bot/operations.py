@@ -89,6 +89,12 @@ class UpdateMetrics(BaseMiddleware):
 def instrument(dispatcher: Dispatcher, settings: Settings) -> None:
     """Metrics on the dispatcher; the metrics port when ``METRICS__PORT`` is set."""
     dispatcher.update.outer_middleware(UpdateMetrics())
+    serve_metrics_port(settings)
+
+
+def serve_metrics_port(settings: Settings) -> None:
+    """The metrics port when ``METRICS__PORT`` is set: with Telegram (:func:`instrument`) and
+    in MAX alone (bot.max.max_alone), which has no dispatcher of its own to instrument."""
     if settings.metrics.port is not None:
         try:
             metrics.serve_metrics(settings.metrics.port, settings.metrics.host)

@@ -220,6 +220,25 @@ class MaxSettings(BaseModel):
     poll_timeout: int = Field(
         default=30, ge=0, le=90, description="Seconds one long-polling GET /updates may wait."
     )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public https:// address MAX posts updates to; set, the MAX front is "
+        "subscribed to it (POST /subscriptions) and served on the web server (its path must "
+        "start with /max/) instead of long polling. Unset: long polling.",
+        examples=["https://otklik.example.gov.ru/max/updates"],
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="MAX's X-Max-Bot-Api-Secret (5-256 of A-Z a-z 0-9 -); unset: derived from "
+        "the pepper, so every worker sharing the pepper agrees on it.",
+    )
+    webhook_ack_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=25,
+        description="How long a MAX webhook request waits for its update to be handled before "
+        "it is acknowledged anyway (handling goes on in the background). 0: at once.",
+    )
     officer_ids: IdList = Field(
         default_factory=list,
         description="MAX user ids of officers who see all services: scheduled reports, "
@@ -256,7 +275,36 @@ class MaxSettings(BaseModel):
             raise ValueError("not a MAX bot name: latin letters, digits, _ . - (no @)")
         return value
 
+    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_webhook_is_none(cls, value: object) -> object:
+        return value or None
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("not an https:// URL")
+        if not parts.path.startswith("/max/") or len(parts.path) <= len("/max/"):
+            raise ValueError("its path must start with /max/ (the web server serves it)")
+        if parts.query or parts.fragment:
+            raise ValueError("no ?query or #fragment: the path alone names the webhook")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _MAX_WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            # maxapi's SubscribeWebhook, after dev.max.ru/docs-api/methods/POST/subscriptions:
+            # "От 5 до 256 символов ... Разрешены только символы A-Z, a-z, 0-9, и дефис".
+            raise ValueError("5 to 256 characters of A-Z, a-z, 0-9 and - (MAX's rule)")
+        return value
+
+
+_MAX_WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9-]{5,256}")
 _PROXY_SCHEMES: Final = ("socks5", "socks4", "http", "https")
 _WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -610,6 +658,13 @@ class Settings(BaseSettings):
                 "BOT__WEBHOOK_URL is set but WEB__ENABLED is not true: the webhook is served "
                 "by the web server; set WEB__ENABLED=true (and WEB__HOST/WEB__PORT)"
             )
+        if self.max.webhook_url is not None and not self.web.enabled:
+            raise ValueError(
+                "MAX__WEBHOOK_URL is set but WEB__ENABLED is not true: the MAX webhook is "
+                "served by the web server; set WEB__ENABLED=true (and WEB__HOST/WEB__PORT)"
+            )
+        if self.max.webhook_url is not None and self.max.token is None:
+            raise ValueError("MAX__WEBHOOK_URL is set but MAX__TOKEN is not: no MAX front runs")
         return self
 
     @field_validator("log_level")

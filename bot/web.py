@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.app import Wiring, serve_until_stopped, wire
 from bot.settings import Settings, ensure_pepper
@@ -100,33 +101,40 @@ def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
 
 
 def build_web_services(
-    settings: Settings, wiring: Wiring, receiver: WebhookReceiver | None = None
+    settings: Settings,
+    wiring: Wiring,
+    receiver: WebhookReceiver | None = None,
+    max_hook: tuple[str, Handler] | None = None,
 ) -> WebServices:
     """The web front's services over the bot's wiring: the same dialog, stores and guard;
-    in webhook mode also Telegram's path (bot/webhook.py)."""
+    in webhook mode also Telegram's path (bot/webhook.py) and MAX's (bot/max_webhook.py)."""
     url = settings.bot.webhook_url
     return web_services(
         settings,
         forms=build_forms(settings, wiring),
         ready=partial(ping, wiring.engine),
         telegram=None if receiver is None or url is None else (webhook_path(url), receiver.handle),
+        max=max_hook,
     )
 
 
 @asynccontextmanager
 async def web_front(
-    settings: Settings, wiring: Wiring, receiver: WebhookReceiver | None = None
+    settings: Settings,
+    wiring: Wiring,
+    receiver: WebhookReceiver | None = None,
+    max_hook: tuple[str, Handler] | None = None,
 ) -> AsyncIterator[web.AppRunner]:
-    """The web front beside the bot (`otklik run` with WEB__ENABLED=true), with the webhook
-    when a receiver is given."""
-    app = create_app(build_web_services(settings, wiring, receiver))
+    """The web front beside the bot (`otklik run` with WEB__ENABLED=true), with Telegram's
+    webhook when a receiver is given and MAX's when its path and handler are."""
+    app = create_app(build_web_services(settings, wiring, receiver, max_hook))
     async with running_site(app, settings.web.host, settings.web.port) as runner:
         yield runner
 
 
 def web_fronts(
     settings: Settings,
-) -> Callable[[Wiring, WebhookReceiver | None], AbstractAsyncContextManager[web.AppRunner]]:
+) -> Callable[..., AbstractAsyncContextManager[web.AppRunner]]:
     """What `bot.app.serve` starts beside the bot when WEB__ENABLED is true."""
     return partial(web_front, settings)
 

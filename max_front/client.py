@@ -8,12 +8,15 @@ has its own dialog service, state storage and per-person ordering.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from typing import Any, cast
 
 from aiohttp import ClientConnectorError
 from maxapi import Bot
 from maxapi.client import DefaultConnectionProperties
 from maxapi.enums.parse_mode import ParseMode
+from maxapi.enums.update import UpdateType
 from maxapi.enums.upload_type import UploadType
 from maxapi.exceptions.download_file import DownloadFileError
 from maxapi.exceptions.max import InvalidToken, MaxConnection, MaxUploadFileFailed
@@ -110,6 +113,31 @@ class MaxapiClient:
             return data
         except DownloadFileError:
             raise MaxApiError(0, "download failed") from None
+
+    async def subscribe(self, url: str, update_types: Sequence[str], secret: str) -> None:
+        """POST /subscriptions with ``url``, ``update_types`` and ``secret``: MAX posts those
+        updates to ``url`` with the secret in ``X-Max-Bot-Api-Secret``, and long polling stops
+        working meanwhile (https://dev.max.ru/docs-api/methods/POST/subscriptions; maxapi's
+        ``Bot.subscribe_webhook``). Subscribing the same URL again replaces it."""
+        types = [UpdateType(kind) for kind in update_types]
+        with warnings.catch_warnings():
+            # maxapi warns of an http:// URL; MAX itself refuses one in production, the
+            # emulator on loopback needs it.
+            warnings.simplefilter("ignore")
+            result = await self._call(self._bot.subscribe_webhook(url, types, secret))
+        if not result.success:
+            raise MaxApiError(0, "subscription refused")
+
+    async def subscriptions(self) -> list[str]:
+        """GET /subscriptions: the URLs MAX posts updates to
+        (https://dev.max.ru/docs-api/methods/GET/subscriptions)."""
+        found = await self._call(self._bot.get_subscriptions())
+        return [subscription.url for subscription in found.subscriptions]
+
+    async def unsubscribe(self, url: str) -> None:
+        """DELETE /subscriptions?url=…: MAX stops posting there and long polling works again
+        (https://dev.max.ru/docs-api/methods/DELETE/subscriptions)."""
+        await self._call(self._bot.unsubscribe_webhook(url))
 
     async def close(self) -> None:
         await self._bot.close_session()

@@ -16,7 +16,11 @@ Per messenger. Chats are addresses of questionnaires.messengers: Telegram's pace
 chats through a pacer of their own at ``max_rate`` (MAX's limit is 30 requests a second per
 bot, cited in BroadcastLimits), so a 429 from one messenger pauses only its own sends. A port of
 another messenger raises the neutral errors of services.broadcast_errors (a verdict, or a
-rate limit), which ``_verdict`` and the 429 handling read like Telegram's.
+rate limit), which ``_verdict`` and the 429 handling read like Telegram's. Within one run each
+messenger's rows go in a lane of their own (its claims, its queue, its ``max_in_flight``), so
+a broadcast to both sends to MAX's chats while Telegram's part goes on, each at its own pace;
+the lanes' claims and outcomes commit together, one transaction at a time, and a failure in
+one lane stops both (their unstarted rows return to pending).
 
 Outcomes. 403 -> ``blocked`` (never retried; see :meth:`Broadcaster.unreachable_chat_ids`);
 400 -> ``failed`` (the request itself is wrong; many in a row abort the run, it is the text);
@@ -55,7 +59,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -77,7 +81,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardMarkup
 
-from questionnaires.messengers import MAX, MESSENGERS, Messenger, messenger_of, split
+from questionnaires.messengers import MAX, MESSENGERS, TELEGRAM, Messenger, messenger_of, split
 from services import metrics
 from services.broadcast_errors import (
     BroadcastAbortedError as BroadcastAbortedError,
@@ -469,6 +473,15 @@ class Broadcaster:
         return await self._store.counts(broadcast_id)
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One messenger's part of a run: its claimed rows not started, its requests in flight."""
+
+    ready: deque[int] = field(default_factory=deque)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    exhausted: bool = False  # its last claim got fewer rows than asked: none are pending
+
+
 class _Run:
     """One run of one broadcast: claims rows, paces sends, commits outcomes in batches."""
 
@@ -493,8 +506,10 @@ class _Run:
         self._progress = progress
         # Claim again while a few claimed rows remain, so the pacer never waits for a commit.
         self._low_water = max(1, self._limits.claim_batch // 4)
-        self._ready: deque[int] = deque()  # claimed, not started
-        self._exhausted = False
+        # One lane per messenger, each claiming its own chats and dispatching at its own
+        # pacer's speed: MAX's chats do not wait until Telegram's are all sent.
+        self._lanes: dict[Messenger, _Lane] = {TELEGRAM: _Lane(), MAX: _Lane()}
+        self._sync_lock = asyncio.Lock()  # one commit at a time for the lanes
         self._outcomes: list[Outcome] = []
         self._oldest_outcome = math.inf
         self._released: list[int] = []  # claimed, provably not sent: back to pending
@@ -537,42 +552,73 @@ class _Run:
     # --- dispatching -----------------------------------------------------------------------
 
     async def _dispatch(self) -> None:
+        """The messengers' lanes side by side until each has nothing left; the first to fail
+        stops the others (their claimed rows are released by _stop)."""
+        lanes = [
+            asyncio.create_task(self._dispatch_lane(lane), name=f"broadcast-{messenger}")
+            for messenger, lane in self._lanes.items()
+        ]
+        try:
+            done, _ = await asyncio.wait(lanes, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if (error := task.exception()) is not None:
+                    raise error
+        finally:
+            for task in lanes:
+                task.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+
+    async def _dispatch_lane(self, lane: _Lane) -> None:
         while True:
             await self._sync()
-            if not self._ready:
+            if not lane.ready:
                 return  # _sync claims whenever the queue runs low: nothing is left
-            if len(self._tasks) >= self._limits.max_in_flight:
-                await self._wait_for_tasks()
+            if len(lane.tasks) >= self._limits.max_in_flight:
+                await asyncio.wait(
+                    lane.tasks,
+                    timeout=self._limits.flush_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 continue
-            chat_id = self._ready[0]
+            chat_id = lane.ready[0]
             await self._pacer.acquire(chat_id)
             self._raise_failure()
-            self._ready.popleft()
+            lane.ready.popleft()
             task = asyncio.create_task(self._deliver(chat_id))
             self._tasks.add(task)
+            lane.tasks.add(task)
             task.add_done_callback(self._on_task_done)
+            task.add_done_callback(lane.tasks.discard)
 
     async def _sync(self) -> None:
-        """Claim more rows when few are left, commit outcomes that waited long enough."""
-        self._raise_failure()
-        claim = 0
-        if not self._exhausted and len(self._ready) <= self._low_water:
-            claim = self._limits.claim_batch
-        due = self._clock() - self._oldest_outcome >= self._limits.flush_interval
-        if claim or due or len(self._outcomes) >= self._limits.claim_batch:
-            outcomes = self._take_outcomes()
-            try:
-                claimed = await self._owner._store.record(
-                    self._id, outcomes, self._now(), claim=claim
-                )
-            except BaseException:
-                self._outcomes[:0] = outcomes  # for the cleanup commit
-                raise
-            self._move(PENDING, SENDING, len(claimed))
-            self._ready.extend(claimed)
-            if len(claimed) < claim:
-                self._exhausted = True
-        self._maybe_report()
+        """Claim more rows for the lanes running low, commit outcomes that waited long enough."""
+        async with self._sync_lock:
+            self._raise_failure()
+            claims = {
+                messenger: self._limits.claim_batch
+                for messenger, lane in self._lanes.items()
+                if not lane.exhausted and len(lane.ready) <= self._low_water
+            }
+            due = self._clock() - self._oldest_outcome >= self._limits.flush_interval
+            if claims or due or len(self._outcomes) >= self._limits.claim_batch:
+                outcomes = self._take_outcomes()
+                try:
+                    claimed = await self._owner._store.record(
+                        self._id, outcomes, self._now(), claims=claims
+                    )
+                except BaseException:
+                    self._outcomes[:0] = outcomes  # for the cleanup commit
+                    raise
+                self._move(PENDING, SENDING, len(claimed))
+                got: dict[Messenger, int] = {}
+                for chat_id in claimed:
+                    messenger = messenger_of(chat_id)
+                    self._lanes[messenger].ready.append(chat_id)
+                    got[messenger] = got.get(messenger, 0) + 1
+                for messenger, wanted in claims.items():
+                    if got.get(messenger, 0) < wanted:
+                        self._lanes[messenger].exhausted = True
+            self._maybe_report()
 
     async def _wait_for_tasks(self) -> None:
         await asyncio.wait(
@@ -697,8 +743,10 @@ class _Run:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        released = [*self._ready, *self._released]
-        self._ready.clear()
+        released = [chat for lane in self._lanes.values() for chat in lane.ready]
+        released += self._released
+        for lane in self._lanes.values():
+            lane.ready.clear()
         try:
             await self._owner._store.stop_run(
                 self._id, self._take_outcomes(), released, self._now()

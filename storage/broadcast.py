@@ -7,7 +7,7 @@ run's claims and the outcomes written beside them commit together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, cast
@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from questionnaires.messengers import MAX, MAX_CHATS, TELEGRAM, Messenger
 from storage.database import Sessions
 from storage.models_broadcast import Broadcast, OutboxMessage
 from storage.types import UtcDateTime
@@ -120,12 +121,26 @@ class BroadcastStore:
             return RunStart(broadcast.text, recovered, await _status_counts(session, broadcast_id))
 
     async def record(
-        self, broadcast_id: int, outcomes: Sequence[Outcome], now: datetime, *, claim: int = 0
+        self,
+        broadcast_id: int,
+        outcomes: Sequence[Outcome],
+        now: datetime,
+        *,
+        claim: int = 0,
+        claims: Mapping[Messenger, int] | None = None,
     ) -> list[int]:
-        """Write the outcomes and claim up to ``claim`` pending rows; return the claimed chats."""
+        """Write the outcomes and claim up to ``claim`` pending rows of any chat, and up to
+        ``claims[m]`` of messenger ``m``'s chats; return the claimed chats (in chat order per
+        messenger, Telegram's first)."""
         async with self._sessions.begin() as session:
             await _write_outcomes(session, broadcast_id, outcomes, now)
-            return await _claim(session, broadcast_id, claim, now) if claim else []
+            claimed = await _claim(session, broadcast_id, claim, now) if claim else []
+            for messenger, limit in sorted(
+                (claims or {}).items(), key=lambda item: item[0] != TELEGRAM
+            ):
+                if limit > 0:
+                    claimed += await _claim(session, broadcast_id, limit, now, messenger)
+            return claimed
 
     async def finish_run(
         self, broadcast_id: int, outcomes: Sequence[Outcome], now: datetime
@@ -230,16 +245,23 @@ async def _write_outcomes(
     )
 
 
-async def _claim(session: AsyncSession, broadcast_id: int, limit: int, now: datetime) -> list[int]:
-    """Mark up to ``limit`` pending rows "sending" and return their chats, in chat order."""
-    candidates = list(
-        await session.scalars(
-            select(OutboxMessage.chat_id)
-            .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == PENDING)
-            .order_by(OutboxMessage.chat_id)
-            .limit(limit)
-        )
+async def _claim(
+    session: AsyncSession,
+    broadcast_id: int,
+    limit: int,
+    now: datetime,
+    messenger: Messenger | None = None,
+) -> list[int]:
+    """Mark up to ``limit`` pending rows "sending" (of ``messenger``'s chats only, when given:
+    a range of addresses, questionnaires.messengers) and return their chats, in chat order."""
+    query = select(OutboxMessage.chat_id).where(
+        OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == PENDING
     )
+    if messenger == MAX:
+        query = query.where(OutboxMessage.chat_id >= MAX_CHATS)
+    elif messenger is not None:
+        query = query.where(OutboxMessage.chat_id < MAX_CHATS)
+    candidates = list(await session.scalars(query.order_by(OutboxMessage.chat_id).limit(limit)))
     if not candidates:
         return []
     # "still pending" makes a concurrent claimer lose the row instead of sharing it.

@@ -67,6 +67,8 @@ class WebServices:
     secure_cookies: bool = False
     #: Webhook mode (bot/webhook.py): the path Telegram posts updates to and its handler.
     telegram: tuple[str, Handler] | None = None
+    #: MAX's webhook mode (bot/max_webhook.py): the path MAX posts updates to and its handler.
+    max: tuple[str, Handler] | None = None
     #: Prometheus exposition (body, content type) for `/metrics`; None: not served.
     metrics: Callable[[], tuple[bytes, str]] | None = None
 
@@ -160,8 +162,11 @@ def message(
 
 
 def _is_telegram(request: web.Request) -> bool:
-    telegram = request.app[SERVICES_KEY].telegram
-    return telegram is not None and request.path == telegram[0]
+    """A messenger's webhook (Telegram's or MAX's): no browser, no form, its own secret."""
+    services = request.app[SERVICES_KEY]
+    return any(
+        hook is not None and request.path == hook[0] for hook in (services.telegram, services.max)
+    )
 
 
 # --- middlewares ------------------------------------------------------------------------------
@@ -398,9 +403,10 @@ def create_app(services: WebServices) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_static("/static/", STATIC, append_version=False)
-    if services.telegram is not None:
-        path, receive = services.telegram
-        app.router.add_post(path, receive)
+    for hook in (services.telegram, services.max):
+        if hook is not None:
+            path, receive = hook
+            app.router.add_post(path, receive)
     if services.metrics is not None:
         app.router.add_get("/metrics", metrics)
     if services.site_dir is not None:

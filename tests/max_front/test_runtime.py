@@ -367,7 +367,40 @@ async def test_max_alone_runs_the_leader_jobs_and_housekeeping(
         gated = {i for i, job in jobs.items() if job.func.__dict__.get("leader_only")}
         assert {HOUSEKEEPING_JOB, "reports", "campaigns"} <= gated <= LEADER_JOBS
         assert running.jobs.leadership.is_leader  # alone: it leads, and caught up at once
-        await until(lambda: running.polling.polling)
+        polling = running.polling
+        assert polling is not None  # no MAX__WEBHOOK_URL: long polling
+        await until(lambda: polling.polling)
+
+
+async def test_max_alone_serves_the_metrics_port(emulator: MaxApiEmulator, tmp_path: Path) -> None:
+    """METRICS__PORT in MAX alone (no BOT__TOKEN) is served as with Telegram."""
+    import socket
+    import urllib.request
+
+    from bot.max import max_alone
+    from bot.settings import MetricsSettings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        _env_file=None,
+        bot=BotSettings(token=None),
+        max=MaxSettings(token=TOKEN, api_base_url=emulator.base_url, poll_timeout=1),
+        db=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"),
+        privacy=PrivacySettings(pepper=PEPPER.decode()),
+        metrics=MetricsSettings(port=port),
+        log_level="WARNING",
+    )
+
+    def scrape() -> tuple[int, bytes]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            return answer.status, answer.read()
+
+    async with max_alone(settings):
+        status, body = await asyncio.to_thread(scrape)
+    assert status == 200
+    assert b"otklik_" in body
 
 
 async def test_without_a_telegram_bot_a_telegram_call_is_refused_without_a_request() -> None:

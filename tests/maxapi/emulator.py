@@ -10,7 +10,15 @@
 - `POST /answers?callback_id=` with `message` (replaces the pressed message) and/or
   `notification`: `{"success": true}`;
 - `POST /uploads?type=file`: `{"url": …}`, where the file goes as multipart `data` and the
-  answer is `{"token": …}` for a `file` attachment of `POST /messages`.
+  answer is `{"token": …}` for a `file` attachment of `POST /messages`;
+- webhooks (https://dev.max.ru/docs-api/methods/POST/subscriptions): `POST /subscriptions`
+  with `url`, `update_types` and `secret` (5-256 of A-Z a-z 0-9 -, else 400), `GET
+  /subscriptions`, `DELETE /subscriptions?url=`. While one is active long polling does not
+  work (`GET /updates` answers no updates) and each new update is POSTed to every subscribed URL
+  whose types include it, with the secret in `X-Max-Bot-Api-Secret`. Only a `200 OK` acknowledges
+  it; anything else (another status, a refused connection, no answer in `webhook_timeout`) is
+  delivered again after each of `retry_delays` (MAX documents the 200 and the redelivery, not
+  its schedule: the tests choose short delays). Every attempt is noted in `deliveries`.
 
 Failures, for the tests: `fail_next(method, path, status, code)` makes the next such calls
 fail with MAX's error body (`{"code", "message"}`; 429 `too.many.requests`, MAX's documented
@@ -26,12 +34,15 @@ with sender, recipient `{chat_id, chat_type: "dialog"}`, body) and `message_call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_ID = 900_000_001
@@ -59,6 +70,28 @@ class MaxMessage:
                 for row in attachment["payload"]["buttons"]:
                     found += row
         return found
+
+
+@dataclass
+class Subscription:
+    url: str
+    update_types: list[str]
+    secret: str | None
+    time: int
+
+
+@dataclass
+class Delivery:
+    """One webhook attempt: the update's type and index, and the answer's status (0: none)."""
+
+    url: str
+    update_type: str
+    index: int
+    attempt: int
+    status: int
+
+
+_SECRET = re.compile(r"[A-Za-z0-9-]{5,256}")
 
 
 @dataclass
@@ -91,6 +124,12 @@ class MaxApiEmulator:
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.subscriptions: dict[str, Subscription] = {}
+        self.deliveries: list[Delivery] = []
+        self.retry_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0)
+        self.webhook_timeout = 30.0
+        self._session: aiohttp.ClientSession | None = None
+        self._pushing: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> MaxApiEmulator:
         app = web.Application(middlewares=[self._auth])
@@ -102,6 +141,9 @@ class MaxApiEmulator:
         app.router.add_post("/uploads", self._upload_url)
         app.router.add_post("/upload-target", self._upload)
         app.router.add_get("/files/{token}", self._file)
+        app.router.add_post("/subscriptions", self._subscribe)
+        app.router.add_get("/subscriptions", self._subscriptions)
+        app.router.add_delete("/subscriptions", self._unsubscribe)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -112,6 +154,11 @@ class MaxApiEmulator:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._runner is not None
+        for task in self._pushing:
+            task.cancel()
+        await asyncio.gather(*self._pushing, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
         await self._runner.cleanup()
 
     # --- the API ------------------------------------------------------------------------
@@ -150,6 +197,8 @@ class MaxApiEmulator:
         return web.json_response(self._bot_user())
 
     async def _updates(self, request: web.Request) -> web.Response:
+        if self.subscriptions:  # "При активной подписке Long Polling не работает"
+            return web.json_response({"updates": [], "marker": self.confirmed})
         marker = request.query.get("marker")
         if marker is not None:
             self.confirmed = max(self.confirmed, int(marker))
@@ -202,6 +251,70 @@ class MaxApiEmulator:
     def file_url(self, token: str) -> str:
         return f"{self.base_url}/files/{token}"
 
+    # --- webhooks -----------------------------------------------------------------------
+
+    async def _subscribe(self, request: web.Request) -> web.Response:
+        body = request[BODY]
+        url, secret = body.get("url"), body.get("secret")
+        types = body.get("update_types") or []
+        valid_secret = secret is None or (isinstance(secret, str) and _SECRET.fullmatch(secret))
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            return web.json_response({"code": "proto.payload", "message": "url"}, status=400)
+        if not valid_secret or not isinstance(types, list):
+            return web.json_response({"code": "proto.payload", "message": "body"}, status=400)
+        self.subscriptions[url] = Subscription(url, [str(t) for t in types], secret, _ms())
+        return web.json_response({"success": True})
+
+    async def _subscriptions(self, request: web.Request) -> web.Response:
+        return web.json_response({"subscriptions": [
+            {"url": s.url, "time": s.time, "update_types": s.update_types}
+            for s in self.subscriptions.values()
+        ]})  # fmt: skip
+
+    async def _unsubscribe(self, request: web.Request) -> web.Response:
+        self.subscriptions.pop(request.query.get("url", ""), None)
+        return web.json_response({"success": True})
+
+    def _post_to_webhooks(self, index: int, update: dict[str, Any]) -> None:
+        for subscription in list(self.subscriptions.values()):
+            types = subscription.update_types
+            if types and update["update_type"] not in types:
+                continue
+            task = asyncio.get_running_loop().create_task(
+                self._deliver(subscription, index, update)
+            )
+            self._pushing.add(task)
+            task.add_done_callback(self._pushing.discard)
+
+    async def _deliver(
+        self, subscription: Subscription, index: int, update: dict[str, Any]
+    ) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        headers = {} if subscription.secret is None else {
+            "X-Max-Bot-Api-Secret": subscription.secret
+        }  # fmt: skip
+        for attempt, delay in enumerate((0.0, *self.retry_delays), 1):
+            await asyncio.sleep(delay)
+            status = 0
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with self._session.post(
+                    subscription.url,
+                    json=update,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+                ) as answer:
+                    status = answer.status
+            self.deliveries.append(
+                Delivery(subscription.url, update["update_type"], index, attempt, status)
+            )
+            if status == 200:
+                return
+
+    def delivered(self, index: int) -> bool:
+        """The update at ``index`` was acknowledged (200) by a webhook."""
+        return any(d.index == index and d.status == 200 for d in self.deliveries)
+
     # --- failures -----------------------------------------------------------------------
 
     def fail_next(
@@ -244,7 +357,11 @@ class MaxApiEmulator:
         return [self.messages[mid] for mid in self.order if self.messages[mid].user_id == user_id]
 
     def push(self, update: dict[str, Any]) -> None:
-        self.updates.append({**update, "timestamp": _ms()})
+        stamped = {**update, "timestamp": _ms()}
+        self.updates.append(stamped)
+        if self.subscriptions:  # posted to the webhook, never offered to long polling
+            self.confirmed = len(self.updates)
+            self._post_to_webhooks(len(self.updates) - 1, stamped)
         self._new_update.set()
 
     # --- internals ----------------------------------------------------------------------
