@@ -20,7 +20,10 @@ def test_freeze_startup_heap_takes_live_objects_out_of_collections() -> None:
     survivor.append(survivor)  # a cycle: only the collector could ever free it
     try:
         frozen = freeze_startup_heap()
-        assert frozen == gc.get_freeze_count() > 0
+        # Frozen objects that die later leave the count (a thread of an earlier test dropping
+        # its last reference), so it can only have shrunk since.
+        assert frozen > 0
+        assert 0 < gc.get_freeze_count() <= frozen
         assert not any(obj is survivor for obj in gc.get_objects())  # not tracked any more
     finally:
         gc.unfreeze()
