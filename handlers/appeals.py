@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import date, timedelta
+from datetime import date
 from html import escape
 from typing import Annotated, Final
 
@@ -30,8 +30,7 @@ from pydantic import Field
 from handlers.texts import language_of
 from questionnaires.i18n import tr
 from reports.appeals import monitoring_workbook, quarter_label, render_monitoring
-from reports.disclosure import PeriodKind, last_closed
-from reports.model import Period, Scope
+from reports.model import Scope
 from reports.periods import quarter_of
 from services.appeals import (
     MAX_FILE_BYTES,
@@ -40,12 +39,11 @@ from services.appeals import (
     RegisterError,
 )
 from services.feedback import FeedbackService
+from services.officer_commands import closed_quarters
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-#: Closed quarters offered by /appeals.
-QUARTERS_OFFERED: Final = 4
 #: Bad rows listed in the reply (the rest are counted).
 ERRORS_SHOWN: Final = 10
 REGISTER_SUFFIXES: Final = (".csv", ".xlsx")
@@ -58,14 +56,6 @@ def _t(user: User | None, key: str, **values: object) -> str:
 class QuarterPress(CallbackData, prefix="apq"):
     year: Annotated[int, Field(ge=2000, le=2100)]
     quarter: Annotated[int, Field(ge=1, le=4)]
-
-
-def closed_quarters(today: date, count: int = QUARTERS_OFFERED) -> list[Period]:
-    """The latest ``count`` quarters that ended before ``today``, newest first."""
-    quarters = [last_closed(PeriodKind.QUARTER, today)]
-    while len(quarters) < count:
-        quarters.append(quarter_of(quarters[-1].start - timedelta(days=1)))
-    return quarters
 
 
 async def is_body_officer(event: TelegramObject, reporting: ReportingService) -> bool:
