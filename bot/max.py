@@ -39,6 +39,7 @@ from bot.settings import Settings, ensure_pepper
 from max_front.api import MaxApi, MaxApiError, Update
 from max_front.client import MaxapiClient
 from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront, sender_of
+from max_front.officer import MaxOfficers
 from max_front.persons import max_key
 from max_front.polling import Poller
 from scheduler.leader import LeaderGate
@@ -110,6 +111,22 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
         person_key=max_key(pepper),
         reporting=wiring.services.reporting,
         signals=wiring.services.signals,
+        officers=max_officers(settings, wiring, api),
+    )
+
+
+def max_officers(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxOfficers:
+    """The officers' commands in MAX (issue 13) over the services Telegram's handlers use."""
+    services = wiring.services
+    return MaxOfficers(
+        api=api,
+        reporting=services.reporting,
+        feedback=services.feedback,
+        windows=services.campaigns,
+        open_answers=services.open_answers,
+        appeals=services.appeals,
+        publication=services.publication,
+        bot_name=settings.max.bot_name,
     )
 
 
