@@ -169,8 +169,11 @@ class MaxOfficers:
         if not menu:
             menu = STAFF if await self.windows.enrolment.is_staff(person) else CITIZEN
         lines = [tr(language, N_("max.help"))]
+        # MAX's /report is the body-wide report only (max_front.front.MaxFront.report): the
+        # internal officer's staff report is Telegram's for now.
+        shown = MAX_COMMANDS if self._body_officer(user) else MAX_COMMANDS - {"report", "export"}
         for name in menu:
-            if name in MAX_COMMANDS:
+            if name in shown:
                 description = MAX_DESCRIPTIONS.get(name, COMMANDS[name])
                 lines.append(f"/{name} — {tr(language, description)}")
         await self._send(user, View("\n".join(lines)))
@@ -264,7 +267,8 @@ class MaxOfficers:
             )
             return
         scope = Scope(service=None if rest[0] == ALL_SERVICES else rest[0])
-        if not self.reporting.may_see(officer, scope):
+        known = {s.code for s in self.reporting.catalog.services}
+        if not self.reporting.may_see(officer, scope) or scope.service not in known | {None}:
             await answer.notify(tr(language, "comments.forbidden"))
             return
         period = period_for(code, self.feedback.today())

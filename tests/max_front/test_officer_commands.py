@@ -150,6 +150,7 @@ async def test_help_lists_what_the_max_officer_has_in_their_language(desk: Desk)
     assert "MAX id" in text and "Telegram" not in text
     await front.handle(chat(INTERNAL).text("/help"))
     assert "/topics — " in last_text(api) and "/appeals" not in last_text(api)
+    assert "/report" not in last_text(api)  # MAX's /report is the body-wide one only
     await front.handle(chat(CITIZEN).text("/help"))
     assert "/start — " in last_text(api) and "/comments" not in last_text(api)
 
@@ -195,7 +196,9 @@ async def test_a_stale_comment_button_is_answered_clearly_once(desk: Desk) -> No
     front = officers_front(desk, api)
     await front.handle(chat(OFFICER).press("oa:abcdefgh:0:g"))
     await front.handle(chat(OFFICER).press("oc:x"))
-    assert [n for _, _, n in api.answers] == [tr(Language.RU, "comments.stale")] * 2
+    await front.handle(chat(OFFICER).press("oc:w:no_such_service"))
+    stale, forbidden = tr(Language.RU, "comments.stale"), tr(Language.RU, "comments.forbidden")
+    assert [n for _, _, n in api.answers] == [stale, stale, forbidden]
     assert api.sent == []
     assert answered_once(api)
 
