@@ -98,7 +98,12 @@ class MaxapiClient:
     ) -> None:
         message = None
         if view is not None:
-            message = MessageForCallback(text=view.text, attachments=_attachments(view))
+            # The new body's own format: an officer's HTML summary replaces a plain prompt.
+            message = MessageForCallback(
+                text=view.text,
+                attachments=_attachments(view),
+                format=ParseMode.HTML if view.html else None,
+            )
         await self._call(
             self._bot.send_callback(callback_id, message=message, notification=notification)
         )

@@ -70,10 +70,14 @@ async def test_client_speaks_the_documented_api_to_the_emulator() -> None:
             await client.answer(callback, view=View("Дальше"))
             assert message.text == "Дальше" and not message.buttons
             await client.remove_keyboard(mid)
-            assert message.text == "Дальше"
+            assert message.text == "Дальше" and message.format is None
             batch = await client.updates(None, 0)
             assert [u["update_type"] for u in batch.updates] == ["message_callback"]
             assert (await client.updates(batch.marker, 0)).updates == []  # confirmed
+            # An officer's HTML summary in place of a prompt keeps its format (issue 13).
+            summary = View("<b>Итог</b>", html=True)
+            await client.answer(user.press(message, "q:ab:0:r:1"), view=summary)
+            assert message.text == "<b>Итог</b>" and message.format == "html"
         finally:
             await client.close()
         # The token travels in the Authorization header only, never in the query.

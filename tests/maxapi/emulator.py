@@ -254,6 +254,7 @@ class MaxApiEmulator:
     def _apply(message: MaxMessage, body: dict[str, Any]) -> None:
         if body.get("text") is not None:
             message.text = body["text"]
+            message.format = body.get("format")  # a new body comes with its own format
         if body.get("attachments") is not None:
             message.attachments = list(body["attachments"])
 
