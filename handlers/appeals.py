@@ -37,6 +37,7 @@ from services.appeals import (
     AppealsService,
     ImportReport,
     RegisterError,
+    describe_import,
 )
 from services.feedback import FeedbackService
 from services.officer_commands import closed_quarters
@@ -44,8 +45,6 @@ from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-#: Bad rows listed in the reply (the rest are counted).
-ERRORS_SHOWN: Final = 10
 REGISTER_SUFFIXES: Final = (".csv", ".xlsx")
 
 
@@ -67,21 +66,7 @@ async def is_body_officer(event: TelegramObject, reporting: ReportingService) ->
 
 
 def describe(report: ImportReport, user: User | None) -> str:
-    values = {
-        "file": escape(report.file),
-        "rows": report.rows,
-        "added": report.added,
-        "updated": report.updated,
-        "bad": len(report.errors),
-    }
-    lines = [_t(user, "appeals.done" if report.written else "appeals.nothing", **values)]
-    language = language_of(user).value
-    lines += [
-        escape(error.describe(language), quote=False) for error in report.errors[:ERRORS_SHOWN]
-    ]
-    if len(report.errors) > ERRORS_SHOWN:
-        lines.append(_t(user, "appeals.more", count=len(report.errors) - ERRORS_SHOWN))
-    return "\n".join(lines)
+    return describe_import(report, language_of(user))
 
 
 def setup() -> Router:

@@ -8,9 +8,9 @@ has its own dialog service, state storage and per-person ordering.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Final, cast
 
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout
 from maxapi import Bot
 from maxapi.client import DefaultConnectionProperties
 from maxapi.enums.parse_mode import ParseMode
@@ -23,6 +23,9 @@ from maxapi.types.input_media import InputMediaBuffer
 from maxapi.types.updates.message_callback import MessageForCallback
 
 from max_front.api import Batch, MaxApiError, Update, View
+
+#: A register file of up to 20 MB from MAX's file storage.
+DOWNLOAD_TIMEOUT_S: Final = 120
 
 
 def _attachments(view: View) -> list[Any]:
@@ -107,6 +110,28 @@ class MaxapiClient:
         await self._call(
             self._bot.send_callback(callback_id, message=message, notification=notification)
         )
+
+    async def download(self, url: str, limit: int) -> bytes:
+        # A session of its own: the bot's carries the token, which a file host needs not see.
+        if not url.startswith(("https://", "http://")):
+            raise MaxApiError(400, "not a file URL", never_sent=True)
+        data = bytearray()
+        try:
+            async with (
+                ClientSession(timeout=ClientTimeout(total=DOWNLOAD_TIMEOUT_S)) as session,
+                session.get(url) as response,
+            ):
+                if response.status != 200:
+                    raise MaxApiError(response.status, "download")
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > limit:
+                        raise MaxApiError(413, "file too big")
+        except ClientError as error:
+            raise MaxApiError(0, type(error).__name__) from None
+        except TimeoutError:
+            raise MaxApiError(0, "timeout") from None
+        return bytes(data)
 
     async def close(self) -> None:
         await self._bot.close_session()

@@ -6,7 +6,8 @@ anyone else's command or button is answered as any unknown one, so nothing hints
 Button payloads name no answer and nothing that follows the order answers came in:
 `oc:<period>[:<service>]`, `oa:<token>:<place>:<t|g|r>[:<category>]` (a place in the report's
 alphabetical list), `ot:<period>`, `aq:<year>:<quarter>`, `wo:<campaign>`, `wc:<window>`,
-`iv:<department>:<count>`. Summaries written for Telegram's HTML go out as MAX HTML (as the
+`iv:<department>:<count>`. A body-wide officer's file is the appeals register, imported as in
+Telegram. Summaries written for Telegram's HTML go out as MAX HTML (as the
 report does); a comment, typed by a citizen, goes out as plain text.
 """
 
@@ -20,7 +21,7 @@ from datetime import date
 from html import escape
 from typing import Any, Final, Protocol
 
-from max_front.api import Button, MaxApi, View
+from max_front.api import Button, MaxApi, MaxApiError, View
 from questionnaires.campaigns import CampaignAudience, CampaignError, UnknownWindowError, error_key
 from questionnaires.deeplinks import max_start_link
 from questionnaires.i18n import N_, tr
@@ -33,7 +34,7 @@ from reports.open_answers_output import render_counts, render_tally
 from reports.periods import quarter_of
 from reports.site import results_text
 from reports.splitting import split_message
-from services.appeals import AppealsService
+from services.appeals import MAX_FILE_BYTES, AppealsService, RegisterError, describe_import
 from services.enrolment import MAX_CODES_PER_CALL
 from services.feedback import FeedbackService
 from services.officer_commands import (
@@ -68,6 +69,7 @@ MAX_COMMANDS: Final = frozenset(
 #: Descriptions that differ in MAX (the id /whoami shows is the MAX one).
 MAX_DESCRIPTIONS: Final = {"whoami": N_("max.command.whoami")}
 ALL_SERVICES: Final = "*"
+REGISTER_SUFFIXES: Final = (".csv", ".xlsx")
 MAX_PLACE: Final = 10_000
 #: Window ids are database integers; anything longer is forged.
 MAX_WINDOW_ID: Final = 2**31 - 1
@@ -154,14 +156,38 @@ class MaxOfficers:
         return True
 
     async def attachment(self, user: int, language: Language, attachments: Iterable[Any]) -> bool:
-        """A body-wide officer's file: the appeals register cannot be imported from MAX here
-        (the bot would have to fetch the file from MAX's storage), so the officer is told
-        where it can. False for anyone else or anything else."""
+        """A body-wide officer's file is the appeals register export, imported as in Telegram
+        (the file fetched from MAX's storage). False for anyone else or anything else."""
         files = [a for a in attachments if isinstance(a, dict) and a.get("type") == "file"]
         if not files or not self._body_officer(user):
             return False
-        await self._send(user, View(tr(language, N_("max.appeals.upload"))))
+        await self._send(user, await self._import(files[0], language))
         return True
+
+    async def _import(self, file: dict[str, Any], language: Language) -> View:
+        appeals = self.appeals
+        if appeals is None or appeals.mapping is None:
+            return View(tr(language, "appeals.off"))
+        name = str(file.get("filename") or "register")
+        if not name.lower().endswith(REGISTER_SUFFIXES):
+            return View(tr(language, "appeals.type"))
+        size = file.get("size")
+        if isinstance(size, int) and size > MAX_FILE_BYTES:
+            return View(tr(language, "appeals.big"))
+        url = (file.get("payload") or {}).get("url")
+        if not isinstance(url, str):
+            return View(tr(language, N_("max.appeals.no_file")))
+        try:
+            data = await self.api.download(url, MAX_FILE_BYTES)
+        except MaxApiError as error:
+            logger.warning("MAX register file not fetched (%s)", error.code)
+            key = "appeals.big" if error.code == 413 else N_("max.appeals.no_file")
+            return View(tr(language, key))
+        try:
+            report = await appeals.import_register(name, data, appeals.mapping)
+        except RegisterError as error:
+            return View(error.describe(language.value))
+        return View(describe_import(report, language), html=True)
 
     async def help(self, user: int, person: int, language: Language) -> None:
         """The commands of the person's role that MAX has, in their language."""

@@ -24,12 +24,13 @@ from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.schema import Language
 from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
-from services.appeals import AppealsService
+from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
 from services.open_answers import OpenAnswersService
 from services.reporting import ReportingPolicy, ReportingService
 from storage.appeals import AppealStore
 from storage.open_answers import OpenAnswerStore
 from storage.responses import ResponseStore
+from tests.appeals.generate import FIXTURES
 from tests.dialog.conftest import PEPPER, Desk
 from tests.max_front.conftest import Chat, RecordingApi
 
@@ -74,7 +75,11 @@ def officers_front(desk: Desk, api: RecordingApi, *, appeals: bool = False) -> M
         feedback=desk.feedback,
         windows=desk.campaigns,
         open_answers=open_answers,
-        appeals=AppealsService(AppealStore(desk.sessions), None) if appeals else None,
+        appeals=(
+            AppealsService(AppealStore(desk.sessions), load_mapping(EXAMPLE_MAPPING))
+            if appeals
+            else None
+        ),
         bot_name="otklik_bot",
     )
     return MaxFront(
@@ -240,16 +245,44 @@ async def test_appeals_monitoring_and_workbook_for_the_body_officer(desk: Desk) 
     assert "квартал" not in internal.sent[0][1].text.lower()
 
 
-async def test_a_register_file_sent_in_max_is_answered_with_where_to_import_it(
+def register_file(url: str, name: str = "register_utf8.csv") -> list[dict[str, object]]:
+    """A `file` attachment as MAX sends it in a message (payload url and token, name, size)."""
+    size = len((FIXTURES / name).read_bytes()) if (FIXTURES / name).exists() else 1
+    return [{"type": "file", "payload": {"url": url, "token": "t"}, "filename": name,
+             "size": size}]  # fmt: skip
+
+
+async def test_a_register_file_sent_in_max_is_imported_for_the_body_officer(
     desk: Desk,
 ) -> None:
-    file = [{"type": "file", "payload": {"url": "https://x", "token": "t"}, "filename": "r.xlsx"}]
     api = RecordingApi()
+    api.downloads["https://files.max.test/1"] = (FIXTURES / "register_utf8.csv").read_bytes()
     front = officers_front(desk, api, appeals=True)
-    await front.handle(chat(OFFICER).text("", attachments=file))
-    assert "otklik appeals import" in last_text(api)
-    await front.handle(chat(CITIZEN).text("", attachments=file))
-    assert "otklik appeals import" not in last_text(api)
+    await front.handle(
+        chat(OFFICER).text("", attachments=register_file("https://files.max.test/1"))
+    )
+    reply = api.timeline[-1]
+    assert reply.html and "register_utf8.csv" in reply.text and "добавлено" in reply.text
+    assert len(await desk.rows("appeals")) > 0
+    # MAX did not give the file: the officer is told, nothing is imported twice.
+    await front.handle(
+        chat(OFFICER).text("", attachments=register_file("https://files.max.test/2"))
+    )
+    assert last_text(api) == tr(Language.RU, "max.appeals.no_file")
+    await front.handle(chat(OFFICER).text("", attachments=register_file("u", "register.pdf")))
+    assert last_text(api) == tr(Language.RU, "appeals.type")
+
+
+async def test_a_citizens_file_in_max_is_unsupported_content_as_before(desk: Desk) -> None:
+    api = RecordingApi()
+    api.downloads["https://files.max.test/1"] = (FIXTURES / "register_utf8.csv").read_bytes()
+    front = officers_front(desk, api, appeals=True)
+    for user in (CITIZEN, INTERNAL):
+        await front.handle(
+            chat(user).text("", attachments=register_file("https://files.max.test/1"))
+        )
+        assert last_text(api) == tr(Language.RU, "bot.unsupported_content")
+    assert await desk.rows("appeals") == []
 
 
 async def test_poll_open_and_close_for_the_body_officer(desk: Desk) -> None:

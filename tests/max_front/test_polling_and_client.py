@@ -84,6 +84,26 @@ async def test_client_speaks_the_documented_api_to_the_emulator() -> None:
         assert all("access_token" not in call.query for call in emulator.calls)
 
 
+async def test_client_downloads_a_sent_file_within_a_limit_and_without_the_token() -> None:
+    async with MaxApiEmulator(TOKEN) as emulator:
+        emulator.files["register.csv"] = b"x" * 100_000
+        client = MaxapiClient(TOKEN, emulator.base_url)
+        url = f"{emulator.base_url}/files/register.csv"
+        try:
+            assert await client.download(url, 100_000) == b"x" * 100_000
+            with pytest.raises(MaxApiError) as big:
+                await client.download(url, 99_999)
+            assert big.value.code == 413
+            with pytest.raises(MaxApiError) as missing:
+                await client.download(f"{emulator.base_url}/files/gone.csv", 100_000)
+            assert missing.value.code == 404
+            with pytest.raises(MaxApiError):
+                await client.download("file:///etc/passwd", 100_000)
+        finally:
+            await client.close()
+        assert not emulator.token_leaked
+
+
 async def test_a_wrong_token_is_refused_as_max_refuses_it() -> None:
     async with MaxApiEmulator(TOKEN) as emulator:
         client = MaxapiClient("wrong", emulator.base_url)

@@ -87,6 +87,9 @@ class MaxApiEmulator:
         self.failures: list[tuple[str, str, int, str]] = []
         self.blocked: set[int] = set()
         self.uploads: dict[str, tuple[str, bytes]] = {}  # token -> (file name, bytes)
+        #: Files people sent, served at GET /files/<name> (a `file` attachment's payload.url).
+        self.files: dict[str, bytes] = {}
+        self.token_leaked = False
         self._ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -101,6 +104,7 @@ class MaxApiEmulator:
         app.router.add_post("/answers", self._answer)
         app.router.add_post("/uploads", self._upload_url)
         app.router.add_post("/upload-target", self._upload)
+        app.router.add_get("/files/{name}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -117,7 +121,10 @@ class MaxApiEmulator:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path == "/upload-target":  # the upload server: no token there
+        if request.path == "/upload-target" or request.path.startswith("/files/"):
+            # The upload server and the file storage: no token there (one sent is recorded).
+            if request.headers.get("Authorization"):
+                self.token_leaked = True
             upload: web.StreamResponse = await handler(request)
             return upload
         body = await request.json() if request.can_read_body else None
@@ -178,6 +185,12 @@ class MaxApiEmulator:
         message = self._store(user_id, True, text, attachments)
         message.format = body.get("format")
         return web.json_response({"message": self._message_json(message)})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data)
 
     async def _upload_url(self, request: web.Request) -> web.Response:
         return web.json_response({"url": f"{self.base_url}/upload-target"})
