@@ -46,6 +46,7 @@ from bot.settings import Settings, ensure_pepper
 from max_front.api import MaxApi, MaxApiError, Update
 from max_front.client import MaxapiClient
 from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront, sender_of
+from max_front.officer import MaxOfficers
 from max_front.painmap import MaxPainMap, MeasureDraft
 from max_front.persons import max_key, person_of
 from max_front.polling import Poller
@@ -161,6 +162,22 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
         reporting=wiring.services.reporting,
         signals=wiring.services.signals,
         pains=pains,
+        officers=max_officers(settings, wiring, api),
+    )
+
+
+def max_officers(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxOfficers:
+    """The officers' commands in MAX (issue 13) over the services Telegram's handlers use."""
+    services = wiring.services
+    return MaxOfficers(
+        api=api,
+        reporting=services.reporting,
+        feedback=services.feedback,
+        windows=services.campaigns,
+        open_answers=services.open_answers,
+        appeals=services.appeals,
+        publication=services.publication,
+        bot_name=settings.max.bot_name,
     )
 
 

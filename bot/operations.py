@@ -39,9 +39,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.problems import Problem
 from bot.settings import Settings
-from handlers.ops import Officers, set_command_menus
+from handlers.ops import set_command_menus
 from scheduler.leader import LeaderGate, gate_leader_jobs, wake_leader_jobs
 from services import metrics
+from services.officer_commands import Officers
 from services.rating_guard import SharedRatingGuard
 from services.reporting import ReportingService
 from storage.database import create_session_factory

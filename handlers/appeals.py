@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import date, timedelta
+from datetime import date
 from html import escape
 from typing import Annotated, Final
 
@@ -30,24 +30,21 @@ from pydantic import Field
 from handlers.texts import language_of
 from questionnaires.i18n import tr
 from reports.appeals import monitoring_workbook, quarter_label, render_monitoring
-from reports.disclosure import PeriodKind, last_closed
-from reports.model import Period, Scope
+from reports.model import Scope
 from reports.periods import quarter_of
 from services.appeals import (
     MAX_FILE_BYTES,
     AppealsService,
     ImportReport,
     RegisterError,
+    describe_import,
 )
 from services.feedback import FeedbackService
+from services.officer_commands import closed_quarters
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-#: Closed quarters offered by /appeals.
-QUARTERS_OFFERED: Final = 4
-#: Bad rows listed in the reply (the rest are counted).
-ERRORS_SHOWN: Final = 10
 REGISTER_SUFFIXES: Final = (".csv", ".xlsx")
 
 
@@ -60,14 +57,6 @@ class QuarterPress(CallbackData, prefix="apq"):
     quarter: Annotated[int, Field(ge=1, le=4)]
 
 
-def closed_quarters(today: date, count: int = QUARTERS_OFFERED) -> list[Period]:
-    """The latest ``count`` quarters that ended before ``today``, newest first."""
-    quarters = [last_closed(PeriodKind.QUARTER, today)]
-    while len(quarters) < count:
-        quarters.append(quarter_of(quarters[-1].start - timedelta(days=1)))
-    return quarters
-
-
 async def is_body_officer(event: TelegramObject, reporting: ReportingService) -> bool:
     """Officers who see the whole body (settings), not a single service's officer."""
     user: User | None = getattr(event, "from_user", None)
@@ -77,21 +66,7 @@ async def is_body_officer(event: TelegramObject, reporting: ReportingService) ->
 
 
 def describe(report: ImportReport, user: User | None) -> str:
-    values = {
-        "file": escape(report.file),
-        "rows": report.rows,
-        "added": report.added,
-        "updated": report.updated,
-        "bad": len(report.errors),
-    }
-    lines = [_t(user, "appeals.done" if report.written else "appeals.nothing", **values)]
-    language = language_of(user).value
-    lines += [
-        escape(error.describe(language), quote=False) for error in report.errors[:ERRORS_SHOWN]
-    ]
-    if len(report.errors) > ERRORS_SHOWN:
-        lines.append(_t(user, "appeals.more", count=len(report.errors) - ERRORS_SHOWN))
-    return "\n".join(lines)
+    return describe_import(report, language_of(user))
 
 
 def setup() -> Router:

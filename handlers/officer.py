@@ -31,31 +31,15 @@ from pydantic import Field
 from handlers.texts import language_of
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
-from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
 from reports.periods import RangeError, closed_range, parse_range, quarter_of
 from services.appendix2 import Appendix2Service, beside_of, file_name
 from services.feedback import FeedbackService
+from services.officer_commands import PERIODS, offered_periods, period_for
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-#: Only closed calendar periods: a period still running would differ from one day to the
-#: next by that day's answers (reports.disclosure).
-PERIODS: Final = {
-    "w": N_("officer.period.w"),
-    "m": N_("officer.period.m"),
-    "q": N_("officer.period.q"),
-    "h": N_("officer.period.h"),
-    "y": N_("officer.period.y"),
-}
-_KINDS: dict[str, PeriodKind] = {
-    "w": PeriodKind.WEEK,
-    "m": PeriodKind.MONTH,
-    "q": PeriodKind.QUARTER,
-    "h": PeriodKind.HALF,
-    "y": PeriodKind.YEAR,
-}
 ALL_SERVICES = "*"
 #: The staff report (§4.2, §4.4) in a typed range's keyboard: no service code starts with "@".
 STAFF = "@staff"
@@ -120,13 +104,7 @@ def _day(value: str) -> date:
 
 def _choices(reporting: ReportingService, language: Language = Language.RU) -> dict[str, str]:
     """The buttons: weeks only when the disclosure policy lets weeks show figures."""
-    kinds = reporting.period_kinds()
-    return {code: tr(language, key) for code, key in PERIODS.items() if _KINDS[code] in kinds}
-
-
-def period_for(code: str, today: date) -> Period:
-    """The latest closed calendar period of the kind the button names."""
-    return last_closed(_KINDS[code], today)
+    return {code: tr(language, key) for code, key in offered_periods(reporting).items()}
 
 
 async def is_officer(event: TelegramObject, reporting: ReportingService) -> bool:

@@ -18,29 +18,22 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Telegram
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
-from handlers.officer import ALL_SERVICES, PERIODS, is_officer, period_for
+from handlers.officer import ALL_SERVICES, is_officer
 from handlers.texts import language_of
 from questionnaires.i18n import N_, tr
 from questionnaires.open_answers import OTHER
 from questionnaires.schema import Language
-from reports.disclosure import PeriodKind
 from reports.model import Scope
-from reports.open_answers import InitiativeTally, OpenAnswerCounts
-from reports.open_answers_output import category_lines
+from reports.open_answers_output import render_counts, render_tally
 from services.feedback import FeedbackService
+from services.officer_commands import PERIOD_KINDS, PERIODS, period_for, review
 from services.open_answers import OpenAnswersService, Refusal, Shown
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
 MAX_PLACE: Final = 10_000
-_KINDS: Final = {
-    "w": PeriodKind.WEEK,
-    "m": PeriodKind.MONTH,
-    "q": PeriodKind.QUARTER,
-    "h": PeriodKind.HALF,
-    "y": PeriodKind.YEAR,
-}
+_KINDS: Final = PERIOD_KINDS
 
 
 class CommentsPeriod(CallbackData, prefix="oap"):
@@ -59,13 +52,6 @@ class CommentPress(CallbackData, prefix="oa"):
     place: Annotated[int, Field(ge=0, le=MAX_PLACE)]
     action: Annotated[str, Field(pattern=r"^[tgr]$")]  # toggle, go to, reset
     category: Annotated[str, Field(max_length=32)] = ""
-
-
-def render_counts(counts: OpenAnswerCounts, language: Language) -> str:
-    """The category counts of /comments (HTML), as the report message shows them."""
-    lines = category_lines(counts, language)
-    lines[0] = f"<b>{escape(tr(language, 'comments.counts', period=counts.period))}</b>"
-    return "\n".join(lines)
 
 
 def _page(shown: Shown, service: OpenAnswersService, language: Language) -> str:
@@ -203,18 +189,13 @@ def setup() -> Router:
             return
         await query.answer()
         period = period_for(code, feedback.today())
-        report = await reporting.report(period, scope)
-        counts = await open_answers.counts(
-            period, scope, published=not report.overall.suppressed, language=language
-        )
+        shown = await review(reporting, open_answers, officer, period, scope, language)
         title = escape(reporting.default_title(scope, language))
-        await message.edit_text(f"{title}\n\n{render_counts(counts, language)}")
-        listing = await open_answers.open_listing(officer, period, scope, report)
-        if listing is None:
+        await message.edit_text(f"{title}\n\n{render_counts(shown.counts, language)}")
+        if shown.first is None:
             await message.answer(tr(language, "comments.none"))
             return
-        shown = await open_answers.show(officer, listing.token, 0)
-        await _draw(message, shown, open_answers, language, new=True)
+        await _draw(message, shown.first, open_answers, language, new=True)
 
     @router.callback_query(CommentPress.filter())
     async def on_press(
@@ -267,18 +248,6 @@ async def is_internal_officer(
     return (
         user is not None and open_answers is not None and user.id in open_answers.internal_officers
     )
-
-
-def render_tally(tally: InitiativeTally, min_group: int, language: Language) -> str:
-    """Initiative feedback of a closed period by topic and category (HTML)."""
-    lines = [f"<b>{escape(tr(language, 'comments.topics', period=tally.period))}</b>"]
-    if tally.suppressed:
-        lines.append(escape(tr(language, "comments.few_messages", k=min_group)))
-        return "\n".join(lines)
-    lines.append(escape(tr(language, "comments.messages", n=tally.messages)))
-    for row in tally.topics:
-        lines.append(f"• {escape(row.title)}: {'—' if row.suppressed else row.respondents}")
-    return "\n".join(lines) + "\n\n" + "\n".join(category_lines(tally.categories, language))
 
 
 def setup_internal() -> Router:

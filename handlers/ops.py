@@ -14,10 +14,8 @@ enrolment is keyed), so a menu is the only trace and it is kept at Telegram, not
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from html import escape
-from typing import Final
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -30,75 +28,23 @@ from aiogram.types import (
 )
 
 from handlers.texts import language_of
-from questionnaires.i18n import N_, tr
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.model import Scope
+from services.officer_commands import (
+    CITIZEN,
+    COMMANDS,
+    STAFF,
+    Officers,
+)
 from services.reporting import ReportingService
 from services.windows import WindowService
 
 logger = logging.getLogger(__name__)
 
-#: Command → the key of its description; the menus below pick from it.
-COMMANDS: Final[dict[str, str]] = {
-    "start": N_("ops.command.start"),
-    "polls": N_("ops.command.polls"),
-    "results": N_("ops.command.results"),
-    "cancel": N_("ops.command.cancel"),
-    "stop": N_("ops.command.stop"),
-    "help": N_("ops.command.help"),
-    "whoami": N_("ops.command.whoami"),
-    "feedback": N_("ops.command.feedback"),
-    "report": N_("ops.command.report"),
-    "export": N_("ops.command.export"),
-    "comments": N_("ops.command.comments"),
-    "pains": N_("ops.command.pains"),
-    "poll_open": N_("ops.command.poll_open"),
-    "poll_close": N_("ops.command.poll_close"),
-    "invite": N_("ops.command.invite"),
-    "appeals": N_("ops.command.appeals"),
-    "topics": N_("ops.command.topics"),
-}
-
-CITIZEN: Final = ("start", "polls", "results", "cancel", "stop", "help", "whoami")
-STAFF: Final = (*CITIZEN, "feedback")
-SERVICE_OFFICER: Final = (*CITIZEN, "report", "export", "comments", "pains")
-BODY_OFFICER: Final = (*SERVICE_OFFICER, "poll_open", "poll_close", "invite", "appeals")
-INTERNAL_OFFICER: Final = (*CITIZEN, "report", "export", "topics")
-
 
 def commands(names: Iterable[str], language: Language) -> list[BotCommand]:
     return [BotCommand(command=name, description=tr(language, COMMANDS[name])) for name in names]
-
-
-def _union(*menus: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(name for menu in menus for name in menu))
-
-
-@dataclass(frozen=True)
-class Officers:
-    body: frozenset[int]
-    service: frozenset[int]  # a service's own officer (catalog)
-    internal: frozenset[int]
-
-    @classmethod
-    def of(cls, reporting: ReportingService) -> Officers:
-        every = reporting.all_officers()
-        body = frozenset(i for i in every if _sees_all(reporting, i))
-        return cls(
-            body=body,
-            service=frozenset(every - body),
-            internal=frozenset(reporting.internal_officers()),
-        )
-
-    def menu_of(self, chat_id: int) -> tuple[str, ...]:
-        parts: list[Sequence[str]] = []
-        if chat_id in self.body:
-            parts.append(BODY_OFFICER)
-        elif chat_id in self.service:
-            parts.append(SERVICE_OFFICER)
-        if chat_id in self.internal:
-            parts.append(INTERNAL_OFFICER)
-        return _union(*parts)
 
 
 def _sees_all(reporting: ReportingService, officer: int) -> bool:

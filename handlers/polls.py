@@ -38,6 +38,7 @@ from reports.telegram import split_message
 from services.dialog import DialogService, Initiative, Window
 from services.enrolment import MAX_CODES_PER_CALL
 from services.feedback import FeedbackService
+from services.officer_commands import visible_results
 from services.publication import PublicationService
 from services.windows import WindowService, WindowView, parse_window_payload
 
@@ -218,10 +219,10 @@ def setup() -> Router:
             content = await publication.content()
             for part in split_message(results_text(content, language, publication.url)):
                 await message.answer(part, disable_web_page_preview=True)
-        publications = await campaigns.published(CampaignAudience.EXTERNAL)
-        if user is not None and await campaigns.enrolment.is_staff(user.id):
-            # Staff results are shown to staff only.
-            publications = await campaigns.published()
+        if user is not None:
+            publications = await visible_results(campaigns, user.id)
+        else:
+            publications = await campaigns.published(CampaignAudience.EXTERNAL)
         if not publications:
             if publication is None:
                 await message.answer(tr(language, "polls.no_results"))

@@ -77,7 +77,8 @@ class MaxApi(Protocol):
         """POST /uploads?type=file, the bytes to the URL it gives, then POST /messages with
         the `file` attachment's token and ``caption`` (HTML) as the text."""
 
-    async def download(self, url: str) -> bytes:
-        """GET a `file` attachment's `payload.url` (a file a person sent the bot)."""
+    async def download(self, url: str, limit: int) -> bytes:
+        """GET a file a person sent (its attachment's `payload.url`); MaxApiError(413) when
+        it is longer than ``limit`` bytes (nothing more is read)."""
 
     async def close(self) -> None: ...

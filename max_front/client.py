@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
-from aiohttp import ClientConnectorError
+from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout
 from maxapi import Bot
 from maxapi.client import DefaultConnectionProperties
 from maxapi.enums.parse_mode import ParseMode
 from maxapi.enums.update import UpdateType
 from maxapi.enums.upload_type import UploadType
-from maxapi.exceptions.download_file import DownloadFileError
 from maxapi.exceptions.max import InvalidToken, MaxConnection, MaxUploadFileFailed
 from maxapi.exceptions.max import MaxApiError as LibraryApiError
 from maxapi.types.attachments.attachment import ButtonsPayload
@@ -27,6 +26,9 @@ from maxapi.types.input_media import InputMediaBuffer
 from maxapi.types.updates.message_callback import MessageForCallback
 
 from max_front.api import Batch, MaxApiError, Update, View
+
+#: A register file of up to 20 MB from MAX's file storage.
+DOWNLOAD_TIMEOUT_S: Final = 120
 
 
 def _attachments(view: View) -> list[Any]:
@@ -102,17 +104,37 @@ class MaxapiClient:
     ) -> None:
         message = None
         if view is not None:
-            message = MessageForCallback(text=view.text, attachments=_attachments(view))
+            # The new body's own format: an officer's HTML summary replaces a plain prompt.
+            message = MessageForCallback(
+                text=view.text,
+                attachments=_attachments(view),
+                format=ParseMode.HTML if view.html else None,
+            )
         await self._call(
             self._bot.send_callback(callback_id, message=message, notification=notification)
         )
 
-    async def download(self, url: str) -> bytes:
+    async def download(self, url: str, limit: int) -> bytes:
+        # A session of its own: the bot's carries the token, which a file host needs not see.
+        if not url.startswith(("https://", "http://")):
+            raise MaxApiError(400, "not a file URL", never_sent=True)
+        data = bytearray()
         try:
-            data: bytes = await self._call(self._bot.download_bytes(url))
-            return data
-        except DownloadFileError:
-            raise MaxApiError(0, "download failed") from None
+            async with (
+                ClientSession(timeout=ClientTimeout(total=DOWNLOAD_TIMEOUT_S)) as session,
+                session.get(url) as response,
+            ):
+                if response.status != 200:
+                    raise MaxApiError(response.status, "download")
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > limit:
+                        raise MaxApiError(413, "file too big")
+        except ClientError as error:
+            raise MaxApiError(0, type(error).__name__) from None
+        except TimeoutError:
+            raise MaxApiError(0, "timeout") from None
+        return bytes(data)
 
     async def subscribe(self, url: str, update_types: Sequence[str], secret: str) -> None:
         """POST /subscriptions with ``url``, ``update_types`` and ``secret``: MAX posts those

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
+from max_front.officer import MaxOfficers
 from max_front.painmap import MaxPainMap, is_pain_payload
 from max_front.persons import person_of
 from max_front.signals import is_signal_data, press_signal
@@ -113,6 +114,16 @@ class MaxFront:
     signals: SignalService | None = None
     #: Officers' pain map in MAX (max_front.painmap); None: no /pains.
     pains: MaxPainMap | None = None
+    #: The officers' other commands (max_front.officer), /help and /results; None: none.
+    officers: MaxOfficers | None = None
+
+    async def _officers_command(
+        self, user: int, command: str, argument: str, language: Language
+    ) -> bool:
+        officers = self.officers
+        return officers is not None and await officers.command(
+            user, self.person(user), command, argument, language
+        )
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -162,7 +173,9 @@ class MaxFront:
         ):
             return  # the pain map sheet sent back
         if not text:
-            await self.api.send(user, View(tr(language, "bot.unsupported_content")))
+            attachments = (message.get("body") or {}).get("attachments") or ()
+            if not (self.officers and await self.officers.attachment(user, language, attachments)):
+                await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return
         command, _, argument = text.partition(" ")
         if command == "/start":
@@ -189,7 +202,7 @@ class MaxFront:
             # Every subscription of this MAX chat; its Telegram namesake is another chat.
             await self.feedback.opt_out(max_chat(user))
             await self.api.send(user, View(tr(language, "bot.stopped")))
-        else:
+        elif not await self._officers_command(user, command, argument.strip(), language):
             await self.typed(user, text, language)
 
     async def start(self, user: int, payload: str, language: Language) -> None:
@@ -306,7 +319,10 @@ class MaxFront:
                 await self.pains.press(user, language, payload, answer)
             elif is_signal_data(payload) and self.signals is not None:
                 await self._signal(user, language, payload, answer, update)
-            else:
+            elif not (
+                self.officers
+                and await self.officers.press(user, language, payload, answer, pressed)
+            ):
                 await answer.notify(tr(language, "bot.stale_button"))
         finally:
             # Every callback gets exactly one answer, whatever failed above.

@@ -16,14 +16,15 @@ Button payloads: ``pnl`` (the list), ``pn:<pain>`` (a card), ``pma:<pain>`` (a n
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, Protocol
 
-from max_front.api import Button, Keyboard, MaxApi, View
-from questionnaires.i18n import tr
+from max_front.api import Button, Keyboard, MaxApi, MaxApiError, View
+from questionnaires.i18n import N_, tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
 from reports.painmap_import import BadHeader, NotAPainMap, is_pain_map
@@ -37,6 +38,8 @@ from services.painmap import (
     parse_deadline,
 )
 from services.painmap_text import LISTED, MAX_SHEET_BYTES, STATUS_CODES, PainMapText
+
+logger = logging.getLogger(__name__)
 
 LIST: Final = "pnl"
 PAIN: Final = "pn:"
@@ -171,7 +174,12 @@ class MaxPainMap:
             return False
         if not isinstance(url, str) or (isinstance(size, int) and size > MAX_SHEET_BYTES):
             return False
-        data = await self.api.download(url)
+        try:
+            data = await self.api.download(url, MAX_SHEET_BYTES)
+        except MaxApiError as error:
+            logger.warning("MAX pain map file not fetched (%s)", error.code)
+            await self.api.send(user, View(tr(language, N_("max.painmap.no_file"))))
+            return True
         # Opening a workbook takes a while: people keep being answered meanwhile.
         if len(data) > MAX_SHEET_BYTES or not await asyncio.to_thread(is_pain_map, data):
             return False

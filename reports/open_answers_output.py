@@ -11,7 +11,12 @@ from typing import Final, TypedDict
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.model import Score
-from reports.open_answers import OpenAnswerCounts, ReportExtras, SituationRow
+from reports.open_answers import (
+    InitiativeTally,
+    OpenAnswerCounts,
+    ReportExtras,
+    SituationRow,
+)
 from reports.telegram import split_message
 
 CATEGORIES_SHEET: Final = N_("workbook.sheet.comment_categories")
@@ -181,3 +186,23 @@ def extras_json(extras: ReportExtras) -> dict[str, object]:
             for row in extras.situations
         ],
     }
+
+
+def render_counts(counts: OpenAnswerCounts, language: Language) -> str:
+    """The category counts of /comments (HTML), as the report message shows them; every
+    messenger's /comments shows these."""
+    lines = category_lines(counts, language)
+    lines[0] = f"<b>{escape(tr(language, 'comments.counts', period=counts.period))}</b>"
+    return "\n".join(lines)
+
+
+def render_tally(tally: InitiativeTally, min_group: int, language: Language) -> str:
+    """Initiative feedback of a closed period by topic and category (HTML)."""
+    lines = [f"<b>{escape(tr(language, 'comments.topics', period=tally.period))}</b>"]
+    if tally.suppressed:
+        lines.append(escape(tr(language, "comments.few_messages", k=min_group)))
+        return "\n".join(lines)
+    lines.append(escape(tr(language, "comments.messages", n=tally.messages)))
+    for row in tally.topics:
+        lines.append(f"• {escape(row.title)}: {'—' if row.suppressed else row.respondents}")
+    return "\n".join(lines) + "\n\n" + "\n".join(category_lines(tally.categories, language))

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from html import escape
 from pathlib import Path
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo
@@ -503,3 +504,26 @@ class AppealsService:
             len(errors),
         )
         return report
+
+
+#: Bad rows listed in the reply to an imported register (the rest are counted).
+ERRORS_SHOWN: Final = 10
+
+
+def describe_import(report: ImportReport, language: Language) -> str:
+    """What an officer is told of an imported register (HTML), in every messenger."""
+    values = {
+        "file": escape(report.file),
+        "rows": report.rows,
+        "added": report.added,
+        "updated": report.updated,
+        "bad": len(report.errors),
+    }
+    lines = [tr(language, "appeals.done" if report.written else "appeals.nothing", **values)]
+    lines += [
+        escape(error.describe(language.value), quote=False)
+        for error in report.errors[:ERRORS_SHOWN]
+    ]
+    if len(report.errors) > ERRORS_SHOWN:
+        lines.append(tr(language, "appeals.more", count=len(report.errors) - ERRORS_SHOWN))
+    return "\n".join(lines)

@@ -8,8 +8,8 @@ import pytest
 from aiogram.methods import GetFile, SendDocument
 from openpyxl import load_workbook
 
-from handlers.appeals import closed_quarters
 from services.appeals import EXAMPLE_MAPPING, AppealsService, load_mapping
+from services.officer_commands import closed_quarters
 from storage.appeals import AppealStore
 from tests.appeals.generate import FIXTURES
 from tests.bot.conftest import OFFICER_ID, World, migrated_template, world

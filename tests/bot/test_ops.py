@@ -14,8 +14,9 @@ from aiogram.methods import SetMyCommands
 
 from bot.operations import instrument
 from bot.settings import Settings
-from handlers.ops import BODY_OFFICER, CITIZEN, INTERNAL_OFFICER, Officers, set_command_menus
+from handlers.ops import set_command_menus
 from services import metrics
+from services.officer_commands import BODY_OFFICER, CITIZEN, INTERNAL_OFFICER, Officers
 from tests.bot.conftest import INTERNAL_OFFICER_ID, OFFICER_ID, World
 from tests.botapi.emulator import BotApiEmulator
 

@@ -67,21 +67,26 @@ async def max_api() -> AsyncIterator[MaxApiEmulator]:
         yield emulator
 
 
-def max_env(launcher: BotLauncher, api: MaxApiEmulator, *, telegram: bool) -> dict[str, str]:
+def max_env(
+    launcher: BotLauncher, api: MaxApiEmulator, *, telegram: bool, **extra: str
+) -> dict[str, str]:
     env = launcher.env(
         log_level="DEBUG",
         MAX__TOKEN=MAX_TOKEN,
         MAX__API_BASE_URL=api.base_url,
         MAX__POLL_TIMEOUT="2",
+        **extra,
     )
     if not telegram:
         del env["BOT__TOKEN"]
     return env
 
 
-async def start(launcher: BotLauncher, api: MaxApiEmulator, *, telegram: bool) -> BotProcess:
+async def start(
+    launcher: BotLauncher, api: MaxApiEmulator, *, telegram: bool, **extra: str
+) -> BotProcess:
     first = len(api.calls)
-    bot = await launcher.spawn(max_env(launcher, api, telegram=telegram))
+    bot = await launcher.spawn(max_env(launcher, api, telegram=telegram, **extra))
     await until(
         lambda: any(call.path == "/updates" for call in api.calls[first:]),
         bot,
@@ -344,3 +349,20 @@ async def test_max_alone_staff_member_joins_and_completes_the_staff_poll(
     in_log = scan_log(bot.log_text(), (ANNA,))
     assert not at_rest, "\n".join(at_rest)
     assert not in_log, "\n".join(in_log)
+
+
+# ---- 3. A MAX officer's commands in the real process (the composition root wires them) ----
+
+
+async def test_max_officer_gets_their_help_and_issues_invite_codes_in_max(
+    max_api: MaxApiEmulator, launcher: BotLauncher
+) -> None:
+    bot = await start(launcher, max_api, telegram=False, MAX__OFFICER_IDS=str(ANNA.id))
+    anna = max_user(max_api, ANNA)
+    anna.send("/help")
+    await said(anna, bot, "/poll_open — ")
+    anna.send("/invite 1")
+    choose = await said(anna, bot, "Выберите подразделение")
+    await click(anna, bot, choose.buttons[0]["text"])
+    await said(anna, bot, "Одноразовые коды")
+    assert await bot.stop() == 0

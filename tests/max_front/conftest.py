@@ -31,7 +31,8 @@ class RecordingApi:
     timeline: list[View] = field(default_factory=list)
     refuse_replacements: int = 0
     files: list[tuple[int, str, bytes, str]] = field(default_factory=list)
-    downloads: dict[str, bytes] = field(default_factory=dict)  # url -> a file people sent
+    #: Files people sent, by their attachment's URL.
+    downloads: dict[str, bytes] = field(default_factory=dict)
 
     async def me(self) -> Update:
         return {"user_id": 1, "first_name": "Otklik", "is_bot": True}
@@ -61,8 +62,13 @@ class RecordingApi:
         if view is not None:
             self.timeline.append(view)
 
-    async def download(self, url: str) -> bytes:
-        return self.downloads[url]
+    async def download(self, url: str, limit: int) -> bytes:
+        data = self.downloads.get(url)
+        if data is None:
+            raise MaxApiError(404, "not.found")
+        if len(data) > limit:
+            raise MaxApiError(413, "too big")
+        return data
 
     async def close(self) -> None:
         return None

@@ -278,3 +278,18 @@ async def test_a_max_officer_exports_the_map_and_sends_it_back_edited(desk: Desk
     )
     unsupported = "Я понимаю только текст и нажатия кнопок. Стикеры, фото, голосовые и файлы"
     assert all(view.text.startswith(unsupported) for _, view in api.sent[-2:])
+
+
+async def test_a_sheet_that_cannot_be_fetched_is_answered_and_stores_nothing(desk: Desk) -> None:
+    # MAX's file storage refuses (a link expired, the file over the limit): the officer is told
+    # to send it again, nothing is stored, and the front goes on answering.
+    api = RecordingApi()
+    pains = await pain_desk(desk, api)
+    officer = Chat(OFFICER)
+    await pains.front.handle(
+        officer.text("", attachments=_file("otklik.xlsx", "https://files.max.example/gone", 9))
+    )
+    assert pains.last().text.startswith("Не удалось получить файл из MAX.")
+    assert await pains.measures() == []
+    await pains.front.handle(officer.text("/pains"))
+    assert not pains.last().text.startswith("Не удалось")

@@ -70,28 +70,38 @@ async def test_client_speaks_the_documented_api_to_the_emulator() -> None:
             await client.answer(callback, view=View("Дальше"))
             assert message.text == "Дальше" and not message.buttons
             await client.remove_keyboard(mid)
-            assert message.text == "Дальше"
+            assert message.text == "Дальше" and message.format is None
             batch = await client.updates(None, 0)
             assert [u["update_type"] for u in batch.updates] == ["message_callback"]
             assert (await client.updates(batch.marker, 0)).updates == []  # confirmed
+            # An officer's HTML summary in place of a prompt keeps its format (issue 13).
+            summary = View("<b>Итог</b>", html=True)
+            await client.answer(user.press(message, "q:ab:0:r:1"), view=summary)
+            assert message.text == "<b>Итог</b>" and message.format == "html"
         finally:
             await client.close()
         # The token travels in the Authorization header only, never in the query.
         assert all("access_token" not in call.query for call in emulator.calls)
 
 
-async def test_client_downloads_a_file_a_person_sent() -> None:
-    # Issue 13: the pain map sheet an officer sends back arrives as a `file` attachment.
+async def test_client_downloads_a_sent_file_within_a_limit_and_without_the_token() -> None:
     async with MaxApiEmulator(TOKEN) as emulator:
+        emulator.files["register.csv"] = b"x" * 100_000
         client = MaxapiClient(TOKEN, emulator.base_url)
+        url = f"{emulator.base_url}/files/register.csv"
         try:
-            await client.send_file(4242, "map.xlsx", b"PK\x03\x04 sheet", "")
-            [token] = emulator.uploads
-            assert await client.download(emulator.file_url(token)) == b"PK\x03\x04 sheet"
+            assert await client.download(url, 100_000) == b"x" * 100_000
+            with pytest.raises(MaxApiError) as big:
+                await client.download(url, 99_999)
+            assert big.value.code == 413
+            with pytest.raises(MaxApiError) as missing:
+                await client.download(f"{emulator.base_url}/files/gone.csv", 100_000)
+            assert missing.value.code == 404
             with pytest.raises(MaxApiError):
-                await client.download(emulator.file_url("tok.none"))
+                await client.download("file:///etc/passwd", 100_000)
         finally:
             await client.close()
+        assert not emulator.token_leaked
 
 
 async def test_a_wrong_token_is_refused_as_max_refuses_it() -> None:

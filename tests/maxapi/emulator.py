@@ -120,6 +120,9 @@ class MaxApiEmulator:
         self.failures: list[tuple[str, str, int, str]] = []
         self.blocked: set[int] = set()
         self.uploads: dict[str, tuple[str, bytes]] = {}  # token -> (file name, bytes)
+        #: Files people sent, served at GET /files/<name> (a `file` attachment's payload.url).
+        self.files: dict[str, bytes] = {}
+        self.token_leaked = False
         self._ids = itertools.count(1)
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -140,7 +143,7 @@ class MaxApiEmulator:
         app.router.add_post("/answers", self._answer)
         app.router.add_post("/uploads", self._upload_url)
         app.router.add_post("/upload-target", self._upload)
-        app.router.add_get("/files/{token}", self._file)
+        app.router.add_get("/files/{name}", self._file)
         app.router.add_post("/subscriptions", self._subscribe)
         app.router.add_get("/subscriptions", self._subscriptions)
         app.router.add_delete("/subscriptions", self._unsubscribe)
@@ -166,7 +169,9 @@ class MaxApiEmulator:
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path == "/upload-target" or request.path.startswith("/files/"):
-            # The upload server and a file attachment's `payload.url`: no token there.
+            # The upload server and the file storage: no token there (one sent is recorded).
+            if request.headers.get("Authorization"):
+                self.token_leaked = True
             upload: web.StreamResponse = await handler(request)
             return upload
         body = await request.json() if request.can_read_body else None
@@ -242,11 +247,15 @@ class MaxApiEmulator:
         return web.json_response({"token": token})
 
     async def _file(self, request: web.Request) -> web.Response:
-        """A file attachment's `payload.url`, as MAX gives it to the bot."""
-        upload = self.uploads.get(request.match_info["token"])
-        if upload is None:
+        """A file attachment's `payload.url`, as MAX gives it to the bot: a file a test put in
+        ``files`` by name, or one uploaded earlier by its token."""
+        name = request.match_info["name"]
+        data = self.files.get(name)
+        if data is None and name in self.uploads:
+            data = self.uploads[name][1]
+        if data is None:
             return web.json_response({"code": "not.found", "message": "No file"}, status=404)
-        return web.Response(body=upload[1], content_type="application/octet-stream")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def file_url(self, token: str) -> str:
         return f"{self.base_url}/files/{token}"
@@ -383,6 +392,7 @@ class MaxApiEmulator:
     def _apply(message: MaxMessage, body: dict[str, Any]) -> None:
         if body.get("text") is not None:
             message.text = body["text"]
+            message.format = body.get("format")  # a new body comes with its own format
         if body.get("attachments") is not None:
             message.attachments = list(body["attachments"])
 
