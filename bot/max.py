@@ -110,6 +110,7 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
         person_key=max_key(pepper),
         reporting=wiring.services.reporting,
         signals=wiring.services.signals,
+        officer_languages=wiring.services.officer_languages,
     )
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from questionnaires.loader import DEFINITIONS_DIR
+from questionnaires.schema import Language
 
 HOME_VARIABLE: Final = "OTKLIK_HOME"
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
@@ -412,6 +413,12 @@ class ReportsSettings(BaseModel):
         default_factory=list,
         examples=["123456789"],
         description="Telegram ids of the second officer(s) who get unacknowledged batches.",
+    )
+    officer_language: Language = Field(
+        default=Language.RU,
+        description="Language (ru or en) of the scheduled deliveries to an officer whose "
+        "language is not known yet: learned from the language their messenger reports with "
+        "their commands, or chosen with /language.",
     )
 
     @field_validator("digest_cron")

@@ -209,7 +209,9 @@ def setup() -> Router:
         )
         title = escape(reporting.default_title(scope, language))
         await message.edit_text(f"{title}\n\n{render_counts(counts, language)}")
-        listing = await open_answers.open_listing(officer, period, scope, report)
+        listing = await open_answers.open_listing(
+            officer, period, scope, report, language=language
+        )
         if listing is None:
             await message.answer(tr(language, "comments.none"))
             return

@@ -57,13 +57,14 @@ COMMANDS: Final[dict[str, str]] = {
     "invite": N_("ops.command.invite"),
     "appeals": N_("ops.command.appeals"),
     "topics": N_("ops.command.topics"),
+    "language": N_("ops.command.language"),
 }
 
 CITIZEN: Final = ("start", "polls", "results", "cancel", "stop", "help", "whoami")
 STAFF: Final = (*CITIZEN, "feedback")
-SERVICE_OFFICER: Final = (*CITIZEN, "report", "export", "comments", "pains")
+SERVICE_OFFICER: Final = (*CITIZEN, "report", "export", "comments", "pains", "language")
 BODY_OFFICER: Final = (*SERVICE_OFFICER, "poll_open", "poll_close", "invite", "appeals")
-INTERNAL_OFFICER: Final = (*CITIZEN, "report", "export", "topics")
+INTERNAL_OFFICER: Final = (*CITIZEN, "report", "export", "topics", "language")
 
 
 def commands(names: Iterable[str], language: Language) -> list[BotCommand]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from max_front import officer_language
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.persons import person_of
 from max_front.signals import is_signal_data, press_signal
@@ -68,6 +69,7 @@ from services.dialog import (
     Window,
 )
 from services.feedback import FeedbackService
+from services.officer_languages import OfficerLanguages
 from services.outages import is_storage_outage
 from services.reporting import ReportingService
 from services.signals import SignalService
@@ -107,6 +109,8 @@ class MaxFront:
     reporting: ReportingService | None = None
     #: The buttons of signals and negative batches sent to MAX officers; None: "inactive".
     signals: SignalService | None = None
+    #: Officers' languages for their deliveries (issue 12); None: not learned here.
+    officer_languages: OfficerLanguages | None = None
 
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
@@ -153,6 +157,8 @@ class MaxFront:
             await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return
         command, _, argument = text.partition(" ")
+        if self.officer_languages is not None and command.startswith("/"):
+            await officer_language.heard(self.officer_languages, user, update)
         if command == "/start":
             await self.start(user, argument.strip(), language)
         elif command == "/polls":
@@ -165,6 +171,11 @@ class MaxFront:
             await self.cancel(user, language)
         elif command in ("/report", "/export"):
             if not await self.report(user, language, export=command == "/export"):
+                await self.typed(user, text, language)  # not an officer: any other text
+        elif command == "/language" and self.officer_languages is not None:
+            if not await officer_language.language_command(
+                self.api, self.officer_languages, user, argument, language
+            ):
                 await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/whoami":
             # The person's own MAX id, to them only (an operator needs it for

@@ -181,6 +181,10 @@ class DoneMeasure:
     measure: str
     done_on: date
     comparison: Comparison
+    #: The process and the problem in English for the site's ``en/`` tree (issue 12): the
+    #: catalog's and the questionnaire's wording, else the Russian one recorded.
+    process_title_en: str = ""
+    problem_en: str = ""
 
 
 class Sender(Protocol):
@@ -400,8 +404,10 @@ class PainMapService:
         channel = self.reporting.catalog.channel(process.touchpoint)
         return channel.title.get(language) if channel is not None else process.touchpoint
 
-    def full_title(self, process: ProcessKey) -> str:
-        return with_touchpoint(self.process_title(process), self.touchpoint_title(process))
+    def full_title(self, process: ProcessKey, language: Language = Language.RU) -> str:
+        return with_touchpoint(
+            self.process_title(process, language), self.touchpoint_title(process, language)
+        )
 
     def _scope(self, process: ProcessKey) -> Scope:
         if process.kind == SERVICE:
@@ -682,6 +688,8 @@ class PainMapService:
                     measure=measure.text,
                     done_on=measure.done_on,
                     comparison=view.comparisons[measure.id],
+                    process_title_en=self.full_title(view.pain.process, Language.EN),
+                    problem_en=self.problem_title(view.pain, Language.EN),
                 )
             )
         return result
@@ -713,6 +721,8 @@ class PainMapService:
                     metric="CSAT, %",
                     before=csat(done.comparison.csat_before),
                     after=csat(done.comparison.csat_after),
+                    problem_en=done.problem_en,
+                    process_en=done.process_title_en,
                 ),
             )
             for done in await self.done_measures()
