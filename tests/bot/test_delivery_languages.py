@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,9 +110,9 @@ def _local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> d
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
 
 
-def _services(world: World, outbox: RecordingOutbox) -> Services:
+def _services(world: World, outbox: RecordingOutbox, *more_officers: int) -> Services:
     settings = handler_settings(world.url)
-    settings.bot.officer_ids = [OFFICER_ID, RUSSIAN_OFFICER]
+    settings.bot.officer_ids = [OFFICER_ID, RUSSIAN_OFFICER, *more_officers]
     settings.reports.escalation_officer_ids = [ESCALATION_OFFICER]
     content = load_content(
         settings.content.questionnaires_dir,
@@ -208,3 +209,30 @@ async def test_the_staff_report_and_the_escalation_follow_their_officers_languag
     escalation = outbox.of(ESCALATION_OFFICER)
     assert escalation and escalation[0].text.startswith("⏰ <b>Escalation")
     assert _russian_words(escalation) == []
+
+
+async def test_a_delivery_is_rendered_once_per_language_not_once_per_officer(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _seed(world)
+    outbox = RecordingOutbox()
+    services = _services(world, outbox, 500503, 500504)
+    await services.officer_languages.choose(OFFICER_ID, Language.EN)
+    await services.officer_languages.heard(500503, "en")
+    rendered: list[Language] = []
+    report_files = services.reporting.report_files
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        rendered.append(args[2])
+        return await report_files(*args, **kwargs)
+
+    monkeypatch.setattr(services.reporting, "report_files", counted)
+    world.clock_now[0] = _local(2026, 11, 23, 9, 30)
+    await services.deliveries.tick(world.clock_now[0])
+    # Four officers get the week's digest and the half-year's report (a fresh start): two
+    # read English, two Russian; each report is rendered once per language.
+    digests = [
+        item.chat for item in outbox.sent if "summary" in item.text or "сводка" in item.text
+    ]
+    assert sorted(digests) == sorted([OFFICER_ID, RUSSIAN_OFFICER, 500503, 500504])
+    assert sorted(rendered) == [Language.EN, Language.EN, Language.RU, Language.RU]
