@@ -31,7 +31,7 @@ from tests.painmap.conftest import (
     build_service,
     day,
 )
-from tests.site.conftest import FakeWindows, make_publication
+from tests.site.conftest import FakeMeasures, FakeWindows, make_publication
 
 SEPTEMBER = Period(date(2026, 9, 1), date(2026, 9, 30))
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
@@ -503,8 +503,10 @@ async def test_the_english_site_names_a_done_measures_problem_and_process_in_eng
     assert await service.set_status(BODY_OFFICER, measure.id, "done") is not None
     defaults = ContentSettings()
     content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
+    # The measures as the composition hands them to the site (services.publication).
+    measures = await PainMapMeasures(service.public_measures).done_measures()
     _, publication = make_publication(
-        desk.sessions, content, FakeWindows(), PainMapMeasures(service.public_measures)
+        desk.sessions, content, FakeWindows(), FakeMeasures(measures)
     )
     await publication.publish(tmp_path)
     english = (tmp_path / "en" / "done.html").read_text(encoding="utf-8")
