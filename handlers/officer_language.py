@@ -45,9 +45,14 @@ class LearnOfficerLanguage(BaseMiddleware):
         return await handler(event, data)
 
 
-async def is_officer(message: Message, officer_languages: OfficerLanguages) -> bool:
+async def is_officer(message: Message, officer_languages: OfficerLanguages | None = None) -> bool:
+    """A configured officer's message; a dispatcher built without the service has none."""
     user = message.from_user
-    return user is not None and officer_languages.is_officer(user.id)
+    return (
+        officer_languages is not None
+        and user is not None
+        and officer_languages.is_officer(user.id)
+    )
 
 
 def setup() -> Router:
