@@ -301,6 +301,7 @@ def build_services(
         appeal_titles=lambda: appeals.titles().get("reason", {}),
         remind_from_hour=settings.reports.alert_hour,
         clock=clock,
+        languages=officer_languages,
     )
     # Every workbook's «Проблемы» sheet is the persisted map, with its measures (round trip).
     reporting.use_pain_map(painmap.sheet_lines)

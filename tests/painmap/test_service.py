@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -238,6 +240,38 @@ async def test_overdue_measures_are_reminded_once_a_day_even_after_a_restart(des
     assert await desk.restart().tick() == 0  # the ledger survives a restart
     desk.clock[0] = datetime(2026, 12, 3, 3, tzinfo=UTC)
     assert await desk.restart().tick() == 2
+
+
+class _Languages:
+    """The licensing officer reads English, the body-wide officer Russian."""
+
+    async def of(self, chat: int) -> Language:
+        return Language.EN if chat == LICENSING_OFFICER else Language.RU
+
+    async def of_many(self, chats: Iterable[int]) -> dict[int, Language]:
+        return {chat: await self.of(chat) for chat in chats}
+
+
+async def test_an_overdue_reminder_reaches_each_officer_in_their_language(desk: Desk) -> None:
+    """Issue 12 item 2: the reminder's words, the process and the problem in the officer's
+    language; the measure and the responsible as typed."""
+    roles = replace(
+        STAFF_ROLES,
+        option_texts={("rating", "obstacles", "queue"): Text(ru="Очередь", en="Queue")},
+    )
+    service = build_service(desk.sessions, desk.outbox, desk.clock, roles, _Languages())
+    await _overdue_measure(desk)
+    desk.clock[0] = datetime(2026, 12, 2, 3, tzinfo=UTC)
+    assert await service.tick() == 2
+    sent = dict(desk.outbox.sent)
+    english, russian = sent[LICENSING_OFFICER], sent[BODY_OFFICER]
+    assert "Queue" in english and "Licensing of apartment building management" in english
+    typed = ("Второе окно", "Начальник отдела")
+    assert all(text in english for text in typed)
+    for text in typed:
+        english = english.replace(text, "")
+    assert re.search(r"[\u0400-\u04ff]", english) is None
+    assert "Очередь" in russian and LICENSING in russian
 
 
 async def test_overdue_reminders_wait_for_the_alert_hour(desk: Desk) -> None:
