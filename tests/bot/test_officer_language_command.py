@@ -67,3 +67,17 @@ async def test_only_officers_help_names_the_language_command(world: World) -> No
     citizen = world.harness.person(CITIZEN_ID, language="en")
     await citizen.send("/help")
     assert "/language" not in citizen.last_text()
+
+
+async def test_a_dispatcher_without_the_officers_languages_still_answers(world: World) -> None:
+    # A dispatcher built without the service (some tests, tools): nobody is an officer to
+    # /language, and the officer's other commands are not disturbed by its check.
+    from tests.bot.test_signals import _setup
+
+    harness = _setup(world).harness
+    officer = harness.person(OFFICER_ID, language="en")
+    await officer.send("/language en")
+    assert officer.last_text() == "There is no such command. Commands: /help"
+    await officer.send("/help")
+    assert "/language" not in officer.last_text()
+    assert await _rows(world) == []
