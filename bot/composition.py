@@ -31,6 +31,7 @@ from services.enrolment import Enrolment
 from services.feedback import FeedbackPolicy, FeedbackService, utc_now
 from services.funnel import FunnelRecorder
 from services.initiative import InitiativeDesk
+from services.officer_languages import OfficerLanguages
 from services.open_answers import OpenAnswersService, categories
 from services.painmap import PainMapService
 from services.publication import PainMapMeasures, PublicationService
@@ -45,6 +46,7 @@ from storage.appeals import AppealStore
 from storage.campaigns import ParticipationClaims
 from storage.database import Sessions
 from storage.deliveries import DeliveryStore
+from storage.officer_languages import OfficerLanguageStore
 from storage.open_answers import OpenAnswerStore
 from storage.opt_ins import OptInStore
 from storage.painmap import PainMapStore
@@ -101,6 +103,7 @@ class Services:
     publication: PublicationService
     open_answers: OpenAnswersService
     announcer: ResultsAnnouncer
+    officer_languages: OfficerLanguages
 
     def workflow_data(self) -> dict[str, Any]:
         """The services handlers ask for by name (bot.dispatcher.create_dispatcher)."""
@@ -115,6 +118,7 @@ class Services:
             "publication": self.publication,
             "appendix2": self.appendix2,
             "open_answers": self.open_answers,
+            "officer_languages": self.officer_languages,
         }
 
 
@@ -187,6 +191,14 @@ def build_services(
             zone=zone,
         ),
     )
+    # Each officer's language (issue 12): the deliveries render in it, the fronts learn it.
+    officer_languages = OfficerLanguages(
+        OfficerLanguageStore(sessions),
+        reporting.all_officers()
+        | reporting.internal_officers()
+        | set(settings.reports.escalation_officer_ids),
+        default=settings.reports.officer_language,
+    )
     feedback = FeedbackService(
         questionnaires=content.questionnaires,
         catalog=content.catalog,
@@ -238,6 +250,7 @@ def build_services(
         participation_claims=participation_claims,
         person_of_chat=chat_person(max_key(pepper)),
         max_bot_name=settings.max.bot_name,
+        languages=officer_languages,
     )
     initiative = InitiativeDesk(
         store=StaffStore(sessions),
@@ -249,6 +262,7 @@ def build_services(
         zone=zone,
         hour=settings.staff.feedback_hour,
         clock=clock,
+        languages=officer_languages,
     )
     feedback.queue_initiative_with(initiative)
     # §3.3: extra-poll proposals and the escalation of unacknowledged negative batches. The
@@ -267,6 +281,7 @@ def build_services(
             send_from_hour=settings.reports.alert_hour,
         ),
         clock=clock,
+        languages=officer_languages,
     )
     # The appeals register (§3.5): imports and the quarterly monitoring.
     appeals = AppealsService(
@@ -287,6 +302,7 @@ def build_services(
         appeal_titles=lambda: appeals.titles().get("reason", {}),
         remind_from_hour=settings.reports.alert_hour,
         clock=clock,
+        languages=officer_languages,
     )
     # Every workbook's «Проблемы» sheet is the persisted map, with its measures (round trip).
     reporting.use_pain_map(painmap.sheet_lines)
@@ -320,6 +336,7 @@ def build_services(
         outbox=outbox,
         batches=signals,
         appendix2=appendix2,
+        languages=officer_languages,
     )
     # The public results: the site (PUBLISH__DIR) and /results show the same content.
     publication = PublicationService(
@@ -371,4 +388,5 @@ def build_services(
         publication=publication,
         open_answers=open_answers,
         announcer=announcer,
+        officer_languages=officer_languages,
     )

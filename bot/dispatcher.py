@@ -16,6 +16,7 @@ from handlers import (
     errors,
     inactive,
     officer,
+    officer_language,
     open_answers,
     ops,
     painmap,
@@ -23,6 +24,7 @@ from handlers import (
     signals,
 )
 from handlers.middlewares import DropRepeatedUpdates, TrackUpdateCalls
+from handlers.officer_language import LearnOfficerLanguage
 from services.dialog import DialogService
 from services.feedback import FeedbackService
 from services.funnel import FunnelRecorder
@@ -60,6 +62,8 @@ def create_dispatcher(
     # Marks the answer path (bot/retry.py repeats its failed calls) and records which presses
     # were answered, so the error handler never answers one twice.
     dispatcher.update.outer_middleware(TrackUpdateCalls())
+    # Officers' commands tell their language to the scheduled deliveries (issue 12).
+    dispatcher.message.outer_middleware(LearnOfficerLanguage())
     dispatcher.include_routers(
         errors.setup(),
         # Private chats only: in a group a report, an invitation or a dialog would be read by
@@ -69,6 +73,7 @@ def create_dispatcher(
             # Its text handler takes no commands, so /start, /help, /cancel reach the others.
             dialog.setup(),
             ops.setup(),  # /whoami, in any state (issue 14)
+            officer_language.setup(),  # /language: officers only, in any state
             painmap.setup_input(),  # typed steps of a new measure, with their own /cancel
             common.setup(),
             polls.setup(),  # before citizen: it takes the /start w<id> links of poll windows

@@ -162,6 +162,7 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
         reporting=wiring.services.reporting,
         signals=wiring.services.signals,
         pains=pains,
+        officer_languages=wiring.services.officer_languages,
         officers=max_officers(settings, wiring, api),
     )
 

@@ -39,6 +39,7 @@ from sqlalchemy.exc import ArgumentError
 
 from questionnaires.deeplinks import is_max_bot_name
 from questionnaires.loader import DEFINITIONS_DIR
+from questionnaires.schema import Language
 
 HOME_VARIABLE: Final = "OTKLIK_HOME"
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
@@ -472,6 +473,12 @@ class ReportsSettings(BaseModel):
         default_factory=list,
         examples=["123456789"],
         description="Telegram ids of the second officer(s) who get unacknowledged batches.",
+    )
+    officer_language: Language = Field(
+        default=Language.RU,
+        description="Language (ru or en) of the scheduled deliveries to an officer whose "
+        "language is not known yet: learned from the language their messenger reports with "
+        "their commands, or chosen with /language.",
     )
 
     @field_validator("digest_cron")

@@ -15,6 +15,7 @@ from handlers.dialog import FsmDialogState
 from handlers.texts import language_of, tr
 from questionnaires.schema import Language
 from services.dialog import DialogService
+from services.officer_languages import OfficerLanguages
 
 PRIVATE_ONLY: Final = {language: tr(language, "bot.private_only") for language in Language}
 
@@ -75,8 +76,13 @@ def setup() -> Router:
     router = Router(name="common")
 
     @router.message(Command("help"))
-    async def on_help(message: Message) -> None:
-        await message.answer(tr(language_of(message.from_user), "bot.help"))
+    async def on_help(message: Message, officer_languages: OfficerLanguages | None = None) -> None:
+        language = language_of(message.from_user)
+        text = tr(language, "bot.help")
+        user = message.from_user
+        if officer_languages is not None and user and officer_languages.is_officer(user.id):
+            text += "\n\n" + tr(language, "officer.help_language")
+        await message.answer(text)
 
     @router.message(Command("cancel"))
     async def on_cancel(message: Message, state: FSMContext, dialogs: DialogService) -> None:

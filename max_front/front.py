@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from max_front import officer_language
 from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.officer import MaxOfficers
 from max_front.painmap import MaxPainMap, is_pain_payload
@@ -70,6 +71,7 @@ from services.dialog import (
     Window,
 )
 from services.feedback import FeedbackService
+from services.officer_languages import OfficerLanguages
 from services.outages import is_storage_outage
 from services.reporting import ReportingService
 from services.signals import SignalService
@@ -125,6 +127,9 @@ class MaxFront:
             user, self.person(user), command, argument, language
         )
 
+    #: Officers' languages for their deliveries (issue 12); None: not learned here.
+    officer_languages: OfficerLanguages | None = None
+
     def person(self, user_id: int) -> Person:
         return person_of(self.person_key, user_id)
 
@@ -178,6 +183,8 @@ class MaxFront:
                 await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return
         command, _, argument = text.partition(" ")
+        if self.officer_languages is not None and command.startswith("/"):
+            await officer_language.heard(self.officer_languages, user, update)
         if command == "/start":
             await self.start(user, argument.strip(), language)
         elif command == "/polls":
@@ -193,6 +200,11 @@ class MaxFront:
                 await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/pains":
             if self.pains is None or not await self.pains.show_list(user, language):
+                await self.typed(user, text, language)  # not an officer: any other text
+        elif command == "/language" and self.officer_languages is not None:
+            if not await officer_language.language_command(
+                self.api, self.officer_languages, user, argument, language
+            ):
                 await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/whoami":
             # The person's own MAX id, to them only (an operator needs it for

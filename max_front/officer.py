@@ -63,7 +63,7 @@ MAX_COMMANDS: Final = frozenset(
     {
         "start", "polls", "results", "cancel", "stop", "help", "whoami", "feedback",
         "report", "export", "comments", "topics", "appeals", "poll_open", "poll_close",
-        "invite", "pains",
+        "invite", "pains", "language",
     }
 )  # fmt: skip
 #: Descriptions that differ in MAX (the id /whoami shows is the MAX one).

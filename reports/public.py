@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from questionnaires.catalog import Catalog
-from questionnaires.schema import Text
+from questionnaires.schema import Language, Text
 from reports.disclosure import PeriodKind
 from reports.model import Report
 
@@ -31,6 +31,16 @@ class DoneMeasure:
     metric: str = "CSAT, %"
     before: float | None = None
     after: float | None = None
+    #: The problem and the process in English (the site's ``en/`` tree), where known; the
+    #: measure itself stays as the officer typed it.
+    problem_en: str = ""
+    process_en: str = ""
+
+    def problem_in(self, language: Language) -> str:
+        return self.problem_en or self.problem if language == Language.EN else self.problem
+
+    def process_in(self, language: Language) -> str:
+        return self.process_en or self.process if language == Language.EN else self.process
 
 
 @dataclass(frozen=True, slots=True)

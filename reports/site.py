@@ -449,8 +449,8 @@ def measure_row(measure: DoneMeasure, language: Language) -> dict[str, str]:
         return _number(value, 1, language) if value is not None else tr(language, "site.not_shown")
 
     return {
-        "problem": measure.problem,
-        "process": measure.process,
+        "problem": measure.problem_in(language),
+        "process": measure.process_in(language),
         "measure": measure.measure,
         "done_on": f"{measure.done_on:%d.%m.%Y}",
         "metric": measure.metric,

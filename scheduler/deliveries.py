@@ -15,10 +15,11 @@ the next tick, once: the claim is unique per kind, period and officer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -37,11 +38,11 @@ from reports.periods import (
 from services.appendix2 import Appendix2Service
 from services.appendix2 import file_name as appendix2_file
 from services.delivery_parts import OncePerPart
+from services.officer_languages import FixedLanguages, OfficerLanguageReader
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
-#: Deliveries' language: officers' chats keep none, so the default one.
-RU = Language.RU
+_T = TypeVar("_T")
 
 DIGEST = "digest"
 SEMIANNUAL = "semiannual"
@@ -98,6 +99,7 @@ class BatchSender(Protocol):
         scope: Scope,
         texts: list[str],
         now: datetime,
+        language: Language = Language.RU,
     ) -> None: ...
 
 
@@ -197,15 +199,24 @@ class ReportDeliveries:
         outbox: OfficerOutbox,
         batches: BatchSender | None = None,
         appendix2: Appendix2Service | None = None,
+        languages: OfficerLanguageReader | None = None,
     ) -> None:
         self._schedule = schedule
+        # Each officer's language (services.officer_languages): learned, chosen or the default.
+        self._languages: OfficerLanguageReader = languages or FixedLanguages()
         self._batches = batches
         self._store = store
         self._reporting = reporting
         self._outbox = outbox
         self._appendix2 = appendix2
-        # The Appendix 2 document of the delivery under way: built once for all officers.
-        self._documents: dict[tuple[Period, Period | None], bytes] = {}
+        # What the delivery under way rendered (reports, workbooks, the Appendix 2 document),
+        # by its arguments and language: made once per language, not once per officer.
+        self._rendered: dict[Hashable, object] = {}
+
+    async def _once(self, key: Hashable, make: Callable[[], Awaitable[_T]]) -> _T:
+        if key not in self._rendered:
+            self._rendered[key] = await make()
+        return self._rendered[key]  # type: ignore[return-value]
 
     async def tick(self, now: datetime) -> int:
         """Send whatever is due up to `now`; returns how many deliveries were sent."""
@@ -232,15 +243,18 @@ class ReportDeliveries:
 
     async def _deliver(self, due: Due, now: datetime) -> int:
         sent = 0
-        self._documents.clear()
-        for officer in sorted(self._reporting.all_officers()):
+        self._rendered.clear()
+        officers = sorted(self._reporting.all_officers())
+        languages = await self._languages.of_many(officers)
+        for officer in officers:
+            language = languages[officer]
             for scope in self._scopes(officer):
                 key = f"{due.key}:{scope.service or '*'}"
                 if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
                     continue
                 outbox = self._parts(due.kind, key, now)
                 try:
-                    delivered = await self._send(officer, due, scope, now, outbox)
+                    delivered = await self._send(officer, due, scope, now, outbox, language)
                 except Exception as error:
                     logger.warning(
                         "Delivery of the %s %s failed (%s); retried next minute",
@@ -264,22 +278,31 @@ class ReportDeliveries:
         year = year_of(due.period.start)
         key = f"{due.key}:staff"
         sent = 0
-        for officer in sorted(self._reporting.internal_officers()):
+        officers = sorted(self._reporting.internal_officers())
+        languages = await self._languages.of_many(officers)
+        for officer in officers:
             if not await self._store.claim(due.kind, key, officer, now, due.fired_at):
                 continue
             outbox = self._parts(due.kind, key, now)
+            language = languages[officer]
             try:
-                files = await self._reporting.internal_report_files(year, Language.RU)
+                files = await self._once(
+                    ("staff", year, language),
+                    partial(self._reporting.internal_report_files, year, language),
+                )
                 for text in files.messages:
                     await outbox.text(officer, text)
                 for file_name, png in files.charts:
                     await outbox.photo(officer, file_name, png)
-                workbook = await self._reporting.internal_workbook(year)
+                workbook = await self._once(
+                    ("staff workbook", year, language),
+                    partial(self._reporting.internal_workbook, year, language),
+                )
                 await outbox.document(
                     officer,
                     f"otklik-staff-{year.start.year}.xlsx",
                     workbook,
-                    tr(RU, "delivery.staff_file", period=year),
+                    tr(language, "delivery.staff_file", period=year),
                 )
             except Exception as error:
                 logger.warning(
@@ -304,48 +327,64 @@ class ReportDeliveries:
         return [Scope(service=s.code) for s in services]
 
     async def _send(
-        self, officer: int, due: Due, scope: Scope, now: datetime, outbox: OfficerOutbox
+        self,
+        officer: int,
+        due: Due,
+        scope: Scope,
+        now: datetime,
+        outbox: OfficerOutbox,
+        language: Language = Language.RU,
     ) -> bool:
-        """Send one delivery through its outbox; False when there was nothing to say (an empty
-        batch). The negative batch claims its parts itself (services.signals)."""
+        """Send one delivery through its outbox in the officer's language; False when there was
+        nothing to say (an empty batch). The negative batch claims its parts itself
+        (services.signals)."""
         if due.kind == ALERTS:
-            texts = await self._reporting.negative_digest(due.period, scope, Language.RU)
+            texts = await self._once(
+                ("alerts", due.period, scope, language),
+                partial(self._reporting.negative_digest, due.period, scope, language),
+            )
             if texts and self._batches is not None:  # acknowledged, or escalated (§3.3)
                 key = f"{due.key}:{scope.service or '*'}"
                 await self._batches.send_batch(
-                    officer, key=key, period=due.period, scope=scope, texts=texts, now=now
+                    officer,
+                    key=key,
+                    period=due.period,
+                    scope=scope,
+                    texts=texts,
+                    now=now,
+                    language=language,
                 )
                 return True
             for text in texts:
                 await outbox.text(officer, text)
             return bool(texts)
-        # Deliveries go to officers whose language is unknown: Russian.
         what = (
-            self._reporting.title(Dimension.SERVICE, scope.service, RU)
+            self._reporting.title(Dimension.SERVICE, scope.service, language)
             if scope.service
-            else tr(RU, "report.title_all")
+            else tr(language, "report.title_all")
         )
         if due.kind == DIGEST:
             digest = N_("delivery.weekly") if self._schedule.weekly else N_("delivery.monthly")
-            title = tr(RU, digest, what=what)
-            await self._send_report(outbox, officer, due.period, scope, title)
+            title = tr(language, digest, what=what)
+            await self._send_report(outbox, officer, due.period, scope, title, language)
             return True
         # As of 31 December the report covers the year, with the second half-year beside it;
         # as of 30 June (sent on 1 July) the first half-year (issue 10, item 7).
         half = due.period
         if half.start.month == 7:
             year = year_of(half.start)
-            title = tr(RU, "delivery.annual", what=what)
-            await self._send_report(outbox, officer, year, scope, title)
-            workbook = await self._reporting.workbook(year, scope)
-            caption = tr(RU, "delivery.annual_file", period=year)
+            title = tr(language, "delivery.annual", what=what)
+            await self._send_report(outbox, officer, year, scope, title, language)
+            workbook = await self._workbook(year, scope, language)
+            caption = tr(language, "delivery.annual_file", period=year)
             await outbox.document(officer, f"otklik-{year.start.year}.xlsx", workbook, caption)
-            await self._send_appendix2(outbox, officer, scope, year, half)
+            await self._send_appendix2(outbox, officer, scope, year, half, language)
         else:
-            await self._send_appendix2(outbox, officer, scope, half, None)
-        await self._send_report(outbox, officer, half, scope, tr(RU, "delivery.half", what=what))
-        workbook = await self._reporting.workbook(half, scope)
-        caption = tr(RU, "delivery.half_file", period=half)
+            await self._send_appendix2(outbox, officer, scope, half, None, language)
+        title = tr(language, "delivery.half", what=what)
+        await self._send_report(outbox, officer, half, scope, title, language)
+        workbook = await self._workbook(half, scope, language)
+        caption = tr(language, "delivery.half_file", period=half)
         await outbox.document(officer, f"otklik-{due.key}.xlsx", workbook, caption)
         return True
 
@@ -356,21 +395,38 @@ class ReportDeliveries:
         scope: Scope,
         period: Period,
         beside: Period | None,
+        language: Language = Language.RU,
     ) -> None:
         """The Appendix 2 report to sign (§6.5): body-wide, so to body-wide officers only."""
-        if self._appendix2 is None or scope.service is not None:
+        appendix2 = self._appendix2
+        if appendix2 is None or scope.service is not None:
             return
-        key = (period, beside)
-        if key not in self._documents:
-            self._documents[key] = await self._appendix2.docx(period, beside)
-        data = self._documents[key]
-        caption = tr(RU, "officer.docx_caption", period=period)
+        data = await self._once(
+            ("appendix2", period, beside, language),
+            partial(appendix2.docx, period, beside, language),
+        )
+        caption = tr(language, "officer.docx_caption", period=period)
         await outbox.document(officer, appendix2_file(period), data, caption)
 
+    async def _workbook(self, period: Period, scope: Scope, language: Language) -> bytes:
+        return await self._once(
+            ("workbook", period, scope, language),
+            partial(self._reporting.workbook, period, scope, language=language),
+        )
+
     async def _send_report(
-        self, outbox: OfficerOutbox, officer: int, period: Period, scope: Scope, title: str
+        self,
+        outbox: OfficerOutbox,
+        officer: int,
+        period: Period,
+        scope: Scope,
+        title: str,
+        language: Language = Language.RU,
     ) -> None:
-        files = await self._reporting.report_files(period, scope, Language.RU, title)
+        files = await self._once(
+            ("report", period, scope, title, language),
+            partial(self._reporting.report_files, period, scope, language, title),
+        )
         for text in files.messages:
             await outbox.text(officer, text)
         for file_name, png in files.charts:

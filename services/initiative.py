@@ -25,6 +25,7 @@ from questionnaires.results import CompletedResponse
 from questionnaires.schema import Kind, Language, Questionnaire
 from reports.telegram import split_message
 from services.feedback import utc_now
+from services.officer_languages import FixedLanguages, OfficerLanguageReader
 from storage.deliveries import SENT, DeliveryStore
 from storage.staff import QueuedFeedback, StaffStore
 
@@ -94,8 +95,12 @@ class InitiativeDesk:
         zone: ZoneInfo,
         hour: int,
         clock: Callable[[], datetime] = utc_now,
+        languages: OfficerLanguageReader | None = None,
     ) -> None:
         self._store = store
+        # The batch's own words in each officer's language; the messages stay as they were
+        # stored (render_feedback: the topic line in Russian).
+        self._languages: OfficerLanguageReader = languages or FixedLanguages()
         self._deliveries = deliveries
         self._departments = departments
         self._questionnaires = dict(questionnaires)
@@ -134,6 +139,7 @@ class InitiativeDesk:
         key = f"{KEY_PREFIX}{today.isoformat()}"
         due_at = datetime(today.year, today.month, today.day, self._hour, tzinfo=self._zone)
         delivered = 0
+        languages = await self._languages.of_many(self._officers)
         for officer in self._officers:
             if not await self._deliveries.claim(DELIVERY_KIND, key, officer, now, due_at):
                 status = await self._deliveries.status(DELIVERY_KIND, key, officer)
@@ -144,7 +150,7 @@ class InitiativeDesk:
             unseen = await self._unseen_by(officer, items)
             try:
                 if unseen:
-                    for message in await self._batch(unseen, today):
+                    for message in await self._batch(unseen, today, languages[officer]):
                         await self._send.text(officer, message)
             except Exception as error:
                 logger.warning("initiative batch not delivered (%s)", type(error).__name__)
@@ -171,17 +177,18 @@ class InitiativeDesk:
         had_before = date.fromisoformat(last.removeprefix(KEY_PREFIX))
         return [item for item in items if item.received_on >= had_before]
 
-    async def _batch(self, items: list[QueuedFeedback], today: date) -> list[str]:
+    async def _batch(
+        self, items: list[QueuedFeedback], today: date, language: Language = Language.RU
+    ) -> list[str]:
         shuffled = list(items)
         secrets.SystemRandom().shuffle(shuffled)  # the order says nothing about arrival
-        ru = Language.RU  # officers' chats keep no language
         parts = [
-            f"<b>📝 {tr(ru, 'initiative.title')}</b>",
-            tr(ru, "initiative.received", day=f"{today:%d.%m.%Y}", n=len(items)),
+            f"<b>📝 {tr(language, 'initiative.title')}</b>",
+            tr(language, "initiative.received", day=f"{today:%d.%m.%Y}", n=len(items)),
         ]
         for number, item in enumerate(shuffled, start=1):
-            label = await self._departments.department_label(item.department)
-            department = tr(ru, "initiative.department", title=html.escape(label))
+            label = await self._departments.department_label(item.department, language)
+            department = tr(language, "initiative.department", title=html.escape(label))
             head = f"<b>{number}.</b>" + (f" {department}" if label else "")
             parts.append(f"{head}\n{item.body_html}")
         return split_message("\n\n".join(parts))

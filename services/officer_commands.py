@@ -40,13 +40,14 @@ COMMANDS: Final[dict[str, str]] = {
     "invite": N_("ops.command.invite"),
     "appeals": N_("ops.command.appeals"),
     "topics": N_("ops.command.topics"),
+    "language": N_("ops.command.language"),
 }
 
 CITIZEN: Final = ("start", "polls", "results", "cancel", "stop", "help", "whoami")
 STAFF: Final = (*CITIZEN, "feedback")
-SERVICE_OFFICER: Final = (*CITIZEN, "report", "export", "comments", "pains")
+SERVICE_OFFICER: Final = (*CITIZEN, "report", "export", "comments", "pains", "language")
 BODY_OFFICER: Final = (*SERVICE_OFFICER, "poll_open", "poll_close", "invite", "appeals")
-INTERNAL_OFFICER: Final = (*CITIZEN, "report", "export", "topics")
+INTERNAL_OFFICER: Final = (*CITIZEN, "report", "export", "topics", "language")
 
 
 def _union(*menus: Sequence[str]) -> tuple[str, ...]:
@@ -148,7 +149,7 @@ async def review(
     counts = await open_answers.counts(
         period, scope, published=not report.overall.suppressed, language=language
     )
-    listing = await open_answers.open_listing(officer, period, scope, report)
+    listing = await open_answers.open_listing(officer, period, scope, report, language=language)
     if listing is None:
         return Review(counts, None)
     return Review(counts, await open_answers.show(officer, listing.token, 0))

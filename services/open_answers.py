@@ -282,11 +282,17 @@ class OpenAnswersService:
     # --- re-tagging -----------------------------------------------------------------------
 
     async def open_listing(
-        self, officer: int, period: Period, scope: Scope, report: Report | None = None
+        self,
+        officer: int,
+        period: Period,
+        scope: Scope,
+        report: Report | None = None,
+        *,
+        language: Language = Language.RU,
     ) -> Listing | None:
         """The comments the report of ``scope`` shows (``report``, if already built), with a
-        token for their buttons; None when the report shows none (too few respondents, or the
-        officer may not see it)."""
+        token for their buttons, masked in the officer's ``language``; None when the report
+        shows none (too few respondents, or the officer may not see it)."""
         if not self._reporting.may_see(officer, scope):
             return None
         if report is None or report.period != period or report.scope != scope:
@@ -302,7 +308,9 @@ class OpenAnswersService:
         )
         comments = sorted(
             (
-                ListedComment(item.answer_id, mask_contacts(item.text), item.cell[0])
+                ListedComment(
+                    item.answer_id, mask_contacts(item.text, language=language), item.cell[0]
+                )
                 for item in found
             ),
             key=lambda item: (item.text.casefold(), item.text),

@@ -40,6 +40,7 @@ from reports.painmap_import import (
 from reports.periods import local_today, quarter_of
 from reports.public import DoneMeasure as PublicMeasure
 from reports.public import MeasureNews
+from services.officer_languages import FixedLanguages, OfficerLanguageReader
 from services.reporting import ReportingService
 from storage.painmap import (
     DONE,
@@ -181,6 +182,10 @@ class DoneMeasure:
     measure: str
     done_on: date
     comparison: Comparison
+    #: The process and the problem in English for the site's ``en/`` tree (issue 12): the
+    #: catalog's and the questionnaire's wording, else the Russian one recorded.
+    process_title_en: str = ""
+    problem_en: str = ""
 
 
 class Sender(Protocol):
@@ -328,7 +333,10 @@ class PainMapService:
         appeal_titles: Callable[[], Mapping[str, str]] = dict,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         remind_from_hour: int = 0,
+        languages: OfficerLanguageReader | None = None,
     ) -> None:
+        # Overdue reminders reach each officer in their language (services.officer_languages).
+        self._languages: OfficerLanguageReader = languages or FixedLanguages()
         #: Overdue reminders wait for this local hour (REPORTS__ALERT_HOUR): not at midnight.
         self.remind_from_hour = remind_from_hour
         self.store = store
@@ -400,8 +408,10 @@ class PainMapService:
         channel = self.reporting.catalog.channel(process.touchpoint)
         return channel.title.get(language) if channel is not None else process.touchpoint
 
-    def full_title(self, process: ProcessKey) -> str:
-        return with_touchpoint(self.process_title(process), self.touchpoint_title(process))
+    def full_title(self, process: ProcessKey, language: Language = Language.RU) -> str:
+        return with_touchpoint(
+            self.process_title(process, language), self.touchpoint_title(process, language)
+        )
 
     def _scope(self, process: ProcessKey) -> Scope:
         if process.kind == SERVICE:
@@ -647,14 +657,25 @@ class PainMapService:
             pain = await self.store.pain(measure.pain_id)
             if pain is None:
                 continue
-            text = reminder_text(measure, pain, self.full_title(pain.process))
-            for officer in sorted(self._officers_of(pain.process)):
+            officers = sorted(self._officers_of(pain.process))
+            languages = await self._languages.of_many(officers)
+            texts = {
+                language: reminder_text(
+                    measure,
+                    pain,
+                    self.full_title(pain.process, language),
+                    language,
+                    self.problem_title(pain, language),
+                )
+                for language in set(languages.values())
+            }
+            for officer in officers:
                 key = f"{measure.id}:{today:%Y%m%d}"
                 if not await self._ledger.claim(REMINDER_KIND, key, officer, now, now):
                     continue
                 ok = False
                 try:
-                    await self._send.text(officer, text)
+                    await self._send.text(officer, texts[languages[officer]])
                     ok = True
                     sent += 1
                 except Exception as error:
@@ -690,6 +711,8 @@ class PainMapService:
                     measure=measure.text,
                     done_on=measure.done_on,
                     comparison=view.comparisons[measure.id],
+                    process_title_en=self.full_title(view.pain.process, Language.EN),
+                    problem_en=self.problem_title(view.pain, Language.EN),
                 )
             )
         return result
@@ -721,6 +744,8 @@ class PainMapService:
                     metric="CSAT, %",
                     before=csat(done.comparison.csat_before),
                     after=csat(done.comparison.csat_after),
+                    problem_en=done.problem_en,
+                    process_en=done.process_title_en,
                 ),
             )
             for done in await self.done_measures()
@@ -934,14 +959,19 @@ def _pain_rows(lines: Sequence[PainMapLine], language: Language) -> list[PainRow
 
 
 def reminder_text(
-    measure: MeasureRecord, pain: PainRecord, process: str, language: Language = Language.RU
+    measure: MeasureRecord,
+    pain: PainRecord,
+    process: str,
+    language: Language = Language.RU,
+    problem: str | None = None,
 ) -> str:
-    """An overdue measure's reminder; Russian unless the reader's language is known."""
+    """An overdue measure's reminder in the reader's ``language`` (``problem``: the pain's
+    title in it; the recorded one by default)."""
     return tr(
         language,
         "painmap.reminder",
         process=escape(process),
-        pain=escape(pain.title),
+        pain=escape(problem if problem is not None else pain.title),
         measure=escape(measure.text),
         responsible=escape(measure.responsible),
         deadline=f"{measure.deadline:%d.%m.%Y}",

@@ -29,6 +29,7 @@ from reports.model import Dimension, Period, Scope
 from reports.triggers import evaluate
 from services.delivery_parts import part_key, send_part
 from services.feedback import utc_now
+from services.officer_languages import FixedLanguages, OfficerLanguageReader
 from services.reporting import ReportingService
 from services.windows import WindowService, WindowView
 from storage.deliveries import SENT, DeliveryStore
@@ -105,8 +106,11 @@ class SignalService:
         policy: SignalPolicy | None = None,
         button_data: ButtonData = default_button_data,
         clock: Callable[[], datetime] = utc_now,
+        languages: OfficerLanguageReader | None = None,
     ) -> None:
         self._store = store
+        # Each officer reads proposals, batches and escalations in their language.
+        self._languages: OfficerLanguageReader = languages or FixedLanguages()
         self._deliveries = deliveries
         self._reporting = reporting
         self._campaigns = campaigns
@@ -197,15 +201,22 @@ class SignalService:
             return 0
         assert rule is not None
         officers = sorted(self._reporting.officers_for(proposal.service))
-        text = self.proposal_text(proposal, rule)
+        languages = await self._languages.of_many(officers)
+        texts = {
+            language: self.proposal_text(proposal, rule, language)
+            for language in set(languages.values())
+        }
         data = self._button_data(OPEN_ACTION, proposal.id)
         sent, done = 0, bool(officers)
         for officer in officers:
             if not await self._deliveries.claim(PROPOSAL_KIND, proposal.id, officer, now, now):
                 done &= await self._deliveries.status(PROPOSAL_KIND, proposal.id, officer) == SENT
                 continue
+            language = languages[officer]
             try:
-                await self._outbox.text_with_button(officer, text, OPEN_BUTTON, data)
+                await self._outbox.text_with_button(
+                    officer, texts[language], open_button(language), data
+                )
             except Exception as error:
                 logger.warning("Proposal not sent (%s); retried next minute", type(error).__name__)
                 await self._deliveries.finish(PROPOSAL_KIND, proposal.id, officer, now, ok=False)
@@ -289,8 +300,10 @@ class SignalService:
         scope: Scope,
         texts: list[str],
         now: datetime,
+        language: Language = Language.RU,
     ) -> None:
-        """Send a batch of negative ratings with an "acknowledge" button on its last message."""
+        """Send a batch of negative ratings with an "acknowledge" button on its last message
+        (``texts`` and the button in the officer's ``language``)."""
         batch = await self._store.ensure_batch(
             key, scope.service or ALL_SERVICES, period.start, period.end
         )
@@ -307,7 +320,7 @@ class SignalService:
                 partial(self._outbox.text, officer, text),
             )
         data = self._button_data(ACKNOWLEDGE_ACTION, batch.id)
-        await self._outbox.text_with_button(officer, last, ACKNOWLEDGE_BUTTON, data)
+        await self._outbox.text_with_button(officer, last, acknowledge_button(language), data)
         await self._store.mark_batch_sent(batch.id, now)
 
     async def acknowledge(
@@ -337,19 +350,24 @@ class SignalService:
     async def _escalate(self, batch: BatchRow, officers: Collection[int], now: datetime) -> int:
         period = Period(batch.period_start, batch.period_end)
         # The same batch, recomputed: a closed period and one disclosure plan give the same text.
-        texts = await self._reporting.negative_digest(period, _scope(batch), Language.RU)
-        if not texts:  # the catalog or the questionnaires changed since: nothing left to show
+        # Rendered once per language the officers read.
+        languages = await self._languages.of_many(officers)
+        messages: dict[Language, list[str]] = {}
+        for language in sorted(set(languages.values())):
+            texts = await self._reporting.negative_digest(period, _scope(batch), language)
+            if texts:
+                messages[language] = [self.escalation_text(batch, language), *texts]
+        if not messages:  # the catalog or the questionnaires changed since: nothing to show
             await self._store.mark_escalated(batch.id, now)
             logger.warning("Negative batch of %s shows nothing any more: not escalated", period)
             return 0
-        header = self.escalation_text(batch)
         sent, done = 0, True
         for officer in officers:
             if not await self._deliveries.claim(ESCALATION_KIND, batch.id, officer, now, now):
                 done &= await self._deliveries.status(ESCALATION_KIND, batch.id, officer) == SENT
                 continue
             try:
-                for text in (header, *texts):
+                for text in messages.get(languages[officer], []):
                     await self._outbox.text(officer, text)
             except Exception as error:
                 logger.warning(
@@ -381,10 +399,19 @@ class SignalService:
         )
 
 
-#: The buttons under a proposal and a negative batch (officers' language is not known to the
-#: scheduler's deliveries: Russian).
-OPEN_BUTTON: Final = tr(Language.RU, "signals.open_button")
-ACKNOWLEDGE_BUTTON: Final = tr(Language.RU, "signals.acknowledge_button")
+def open_button(language: Language) -> str:
+    """The button under a proposal, in the officer's language."""
+    return tr(language, "signals.open_button")
+
+
+def acknowledge_button(language: Language) -> str:
+    """The button under a negative batch, in the officer's language."""
+    return tr(language, "signals.acknowledge_button")
+
+
+#: The Russian buttons (the default language's).
+OPEN_BUTTON: Final = open_button(Language.RU)
+ACKNOWLEDGE_BUTTON: Final = acknowledge_button(Language.RU)
 
 
 def _scope(batch: BatchRow) -> Scope:

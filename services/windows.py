@@ -54,8 +54,9 @@ from reports.window_results import (
 )
 from reports.windows import department_groups, merge_tallies, total_of
 from services.broadcast_errors import BroadcastAlreadyRunningError
-from services.enrolment import Enrolment
+from services.enrolment import OTHER_DEPARTMENTS_TEXT, Enrolment
 from services.feedback import keyed_digest, utc_now
+from services.officer_languages import FixedLanguages, OfficerLanguageReader
 from storage.activity import ActivityCounter
 from storage.campaigns import (
     CampaignStore,
@@ -203,6 +204,7 @@ class WindowService:
         participation_claims: ParticipationClaims | None = None,
         person_of_chat: Callable[[int], int] | None = None,
         max_bot_name: str | None = None,
+        languages: OfficerLanguageReader | None = None,
     ) -> None:
         """``news_send`` sends the published results of citizens' windows (news: with the
         button that stops it; default ``send``); ``site_url`` is the public site (PUBLISH__URL)
@@ -210,6 +212,8 @@ class WindowService:
         private chat (a Telegram chat is its user; a MAX chat's person is keyed,
         max_front.persons), so a reminder skips who answered in either messenger."""
         self._person_of_chat = person_of_chat or (lambda chat: chat)
+        # Window results reach each officer in their language (services.officer_languages).
+        self._languages: OfficerLanguageReader = languages or FixedLanguages()
         items = campaigns.campaigns if isinstance(campaigns, CampaignFile) else campaigns
         self._campaigns = {campaign.id: campaign for campaign in items}
         missing = {c.questionnaire for c in items} - set(questionnaires)
@@ -673,11 +677,18 @@ class WindowService:
         recipients: Collection[int] = self._officer_ids
         if campaign is not None and campaign.results_to != "officers":
             recipients = campaign.results_to
-        messages = split_message(await self._officer_text(row))
+        officers = sorted(set(recipients))
+        languages = await self._languages.of_many(officers)
+        # One text per language the recipients read, not one per officer.
+        texts = {
+            language: split_message(await self._officer_text(row, language))
+            for language in sorted(set(languages.values()))
+        }
         key = self._window_key(row.id)
         closed_at = row.closed_at or now
         delivered = True
-        for officer in sorted(set(recipients)):
+        for officer in officers:
+            messages = texts[languages[officer]]
             if not await self._deliveries.claim(
                 RESULTS_DELIVERY_KIND, key, officer, now, closed_at
             ):
@@ -725,22 +736,24 @@ class WindowService:
             return self._policy.min_comment_group_staff
         return self._policy.min_comment_group
 
-    async def _tallies(self, row: WindowRow) -> list[Tally]:
-        """The window's tallies with departments as they may be shown: titled, or None when
-        merged into «другие подразделения» by the enrolment rule."""
+    async def _tallies(self, row: WindowRow, language: Language = Language.RU) -> list[Tally]:
+        """The window's tallies with departments as they may be shown: titled (in
+        ``language``), or None when merged into «другие подразделения» by the enrolment rule."""
         questionnaire = self._questionnaires.get(row.questionnaire_id)
         tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
         shown = await self.enrolment.shown_departments()
         return merge_tallies(
             tallies,
             lambda code: (
-                self.enrolment.department_title(code) if code and shown.get(code) else None
+                self.enrolment.department_title(code, language)
+                if code and shown.get(code)
+                else None
             ),
         )
 
-    async def _officer_text(self, row: WindowRow) -> str:
+    async def _officer_text(self, row: WindowRow, language: Language = Language.RU) -> str:
         questionnaire = self._questionnaires.get(row.questionnaire_id)
-        tallies = await self._tallies(row)
+        tallies = await self._tallies(row, language)
         total = total_of(tallies)
         min_group = self._policy.min_group
         comments: list[str] = []
@@ -750,18 +763,28 @@ class WindowService:
             if total.respondents >= self._min_comment_group(row):
                 # The same masking and order as every officer output (reports.disclosure).
                 found = await self._store.comments(row.id, comment_ids, self._policy.max_comments)
-                comments = sorted((mask_contacts(c) for c in found), key=str.casefold)
+                comments = sorted(
+                    (mask_contacts(c, language=language) for c in found), key=str.casefold
+                )
             else:
                 comments_hidden = True
+        departments = [
+            # The merged group is named in the reader's language too.
+            dataclasses.replace(group, title=OTHER_DEPARTMENTS_TEXT.get(language))
+            if group.merged
+            else group
+            for group in department_groups(tallies, min_group)
+        ]
         return render_officer_results(
-            title=self._title(row).ru,
+            title=self._title(row).get(language),
             window=self._as_ran(row),
             total=total,
-            departments=department_groups(tallies, min_group),
+            departments=departments,
             department_note=row.audience == CampaignAudience.STAFF,
             comments=comments,
             comments_hidden=comments_hidden,
             min_group=min_group,
+            language=language,
         )
 
     def _as_ran(self, row: WindowRow) -> WindowRow:

@@ -10,6 +10,7 @@ from typing import Any
 from aiogram.methods import SendMessage
 from sqlalchemy import text
 
+from questionnaires.schema import Language
 from tests.bot.conftest import OFFICER_ID, World
 from tests.bot.harness import Person
 
@@ -272,7 +273,9 @@ async def test_invite_without_a_department_offers_buttons(world: World) -> None:
 INTERNAL_OFFICER = 800800
 
 
-def initiative_desk(world: World, officers: tuple[int, ...] = (INTERNAL_OFFICER,)) -> Any:
+def initiative_desk(
+    world: World, officers: tuple[int, ...] = (INTERNAL_OFFICER,), languages: Any = None
+) -> Any:
     from services.initiative import InitiativeDesk
     from storage.deliveries import DeliveryStore
     from storage.staff import StaffStore
@@ -292,6 +295,7 @@ def initiative_desk(world: World, officers: tuple[int, ...] = (INTERNAL_OFFICER,
         zone=ZONE,
         hour=10,
         clock=lambda: world.clock_now[0],
+        languages=languages,
     )
 
 
@@ -386,6 +390,26 @@ async def test_initiative_feedback_waits_for_the_daily_batch_of_the_internal_off
     assert len(_texts_to(world, INTERNAL_OFFICER)) == 1
     [response] = await world.rows("responses")
     assert response["kind"] == "initiative" and response["department"] == "hr"
+
+
+async def test_an_english_internal_officer_gets_the_initiative_batch_in_english(
+    world: World,
+) -> None:
+    """Issue 12 item 2: the batch's own words and the department in the officer's language;
+    each message stays as it was stored (the staff member's text, its topic line)."""
+    from services.officer_languages import FixedLanguages
+
+    desk = initiative_desk(world, languages=FixedLanguages(Language.EN))
+    world.feedback.queue_initiative_with(desk)
+    await enrol_staff(world, "hr", [7770009012, 7770009013, 7770009014, 7770009015, 7770009016])
+    await leave_feedback(world, world.harness.person(7770009012), "Нужен второй сканер")
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)  # 10:05 next day, local
+    assert await desk.tick() == 1
+    [batch] = _texts_to(world, INTERNAL_OFFICER)
+    assert "Staff's own messages" in batch and "Received before 24.11.2026: 1." in batch
+    assert "Department: HR department" in batch
+    assert "Инициативные" not in batch and "Подразделение" not in batch
+    assert "Нужен второй сканер" in batch  # the staff member's words, as written
 
 
 async def test_initiative_feedback_that_cannot_be_queued_is_not_thanked_for(

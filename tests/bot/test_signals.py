@@ -3,6 +3,7 @@ and the escalation of batches of strongly negative ratings."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,9 +16,11 @@ from bot.outbox import BotOutbox
 from handlers.signals import SignalPress
 from questionnaires.campaigns import WindowOrigin, WindowStatus
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from questionnaires.schema import Language
 from questionnaires.triggers import SIGNAL_ID_LENGTH, parse_triggers
 from reports.model import Period, Scope
 from scheduler.deliveries import ReportDeliveries, ReportSchedule
+from services.officer_languages import FixedLanguages, OfficerLanguageReader
 from services.reporting import ReportingService
 from services.signals import (
     ACKNOWLEDGE_ACTION,
@@ -79,7 +82,12 @@ class Setup:
     outbox: FlakyOutbox
     reporting: ReportingService
 
-    def signals(self, min_respondents: int = 5, escalation_hours: int = 48) -> SignalService:
+    def signals(
+        self,
+        min_respondents: int = 5,
+        escalation_hours: int = 48,
+        languages: OfficerLanguageReader | None = None,
+    ) -> SignalService:
         """A fresh service on the same database: what a restarted bot builds."""
         return SignalService(
             store=SignalStore(self.world.sessions),
@@ -96,6 +104,7 @@ class Setup:
                 escalation_officer_ids=frozenset({ESCALATION_ID}),
             ),
             clock=lambda: self.world.clock_now[0],
+            languages=languages,
         )
 
     def texts(self, chat_id: int) -> list[str]:
@@ -203,6 +212,28 @@ async def test_the_rule_fires_once_per_service_and_period_and_survives_a_restart
     assert rows["licensing"]["fired"] and rows["licensing"]["notified"]
     assert (rows["appeals"]["fired"], rows["appeals"]["respondents"]) == (False, 10)
     assert rows["appeals"]["negatives"] == 2
+
+
+async def test_an_english_officer_gets_the_proposal_and_its_button_in_english(
+    world: World,
+) -> None:
+    """Issue 12 item 2: the proposal follows the officer's language (the Russian control is
+    the test above)."""
+    await _installed(world)
+    await _store(world, [1, 1, 1, 2, 2, 2, 5, 5, 5, 5], date(2026, 10, 14))
+    setup = _setup(world)
+    signals = setup.signals(languages=FixedLanguages(Language.EN))
+    assert await signals.tick(_at(world, _local(2026, 11, 1, 10))) == 1
+    [proposal] = setup.texts(OFFICER_ID)
+    assert "Licensing of apartment building management" in proposal
+    assert "60.0 %" in proposal
+    # The rule of this test is titled in Russian only: data without English.
+    rule = "Доля оценок 1–2 за месяц не ниже 30 % при 5 и более ответах"
+    assert rule in proposal
+    assert re.search(r"[\u0400-\u04ff]", proposal.replace(rule, "")) is None
+    markup = setup.harness.session.messages[(OFFICER_ID, 1000)]["markup"]
+    [[button]] = markup.inline_keyboard
+    assert re.search(r"[\u0400-\u04ff]", button.text) is None
 
 
 async def test_fewer_respondents_than_the_rule_asks_fire_nothing(world: World) -> None:

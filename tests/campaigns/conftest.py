@@ -49,6 +49,7 @@ from questionnaires.schema import (
 from scheduler.calendar import ProductionCalendar, load_calendar
 from services.broadcast import Broadcaster, BroadcastLimits, SendPort
 from services.enrolment import Enrolment
+from services.officer_languages import OfficerLanguageReader
 from services.windows import CampaignPolicy, WindowService
 from storage.campaigns import ParticipationClaims
 from storage.database import create_engine, create_session_factory
@@ -202,6 +203,7 @@ def build_world(
     start: datetime,
     policy: CampaignPolicy | None = None,
     claims: ParticipationClaims | None = None,
+    languages: OfficerLanguageReader | None = None,
 ) -> CampaignWorld:
     clock = [start]
     sent: list[tuple[int, str]] = []
@@ -263,6 +265,7 @@ def build_world(
         participation_claims=claims,
         # As bot.composition: a MAX chat's person is the MAX front's keyed person.
         person_of_chat=chat_person(max_key(PEPPER)),
+        languages=languages,
     )
     return CampaignWorld(engine, sessions, service, clock, sent, results, blocked, news)
 

@@ -3,12 +3,15 @@ downtime, invitations, reminders, one answer per person, results and their publi
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from max_front.persons import max_key, person_of
 from questionnaires.campaigns import (
+    CampaignFile,
     UnknownCampaignError,
     Verdict,
     WindowConflictError,
@@ -16,15 +19,18 @@ from questionnaires.campaigns import (
     WindowStatus,
 )
 from questionnaires.messengers import max_chat
-from questionnaires.schema import Questionnaire
+from questionnaires.schema import Language, Questionnaire
+from scheduler.calendar import ProductionCalendar
 from scheduler.campaigns import CAMPAIGNS_JOB, add_campaign_jobs, run_campaign_tick
 from scheduler.jobs import create_scheduler
+from services.officer_languages import FixedLanguages
 from services.windows import (
     INVITATION_KIND,
     REMINDER_KIND,
     WindowView,
     parse_window_payload,
 )
+from storage.database import create_session_factory
 from tests.campaigns.conftest import (
     BOT_USERNAME,
     MAX_BOT_NAME,
@@ -32,6 +38,7 @@ from tests.campaigns.conftest import (
     PEPPER,
     ZONE,
     CampaignWorld,
+    build_world,
     complete,
     local,
 )
@@ -478,3 +485,37 @@ async def test_issue10_a_window_closed_early_reports_the_day_it_was_closed(
     assert f"{window.closes_on:%d.%m.%Y}" not in text
     [publication] = await world.service.published()
     assert "Опрос проходил 30.11.2026–30.11.2026." in publication.text_html
+
+
+async def test_an_english_officer_gets_the_window_results_in_english(
+    sqlite_engine: AsyncEngine,
+    questionnaires: dict[str, Questionnaire],
+    calendar: ProductionCalendar,
+    campaign_file: CampaignFile,
+) -> None:
+    """Issue 12 item 2: the results of a closed window reach an officer whose language is
+    English in English (the window's title, the figures' words, the mask of a contact in a
+    comment); the citizens' comments are data and stay as written. The Russian control is
+    test_officer_opens_an_extra_poll_and_closes_it_early."""
+    world = build_world(
+        sqlite_engine,
+        create_session_factory(sqlite_engine),
+        questionnaires,
+        calendar,
+        campaign_file,
+        start=local(2026, 2, 10, 15, 0),
+        languages=FixedLanguages(Language.EN),
+    )
+    window = await world.service.open_now("deep")
+    comment = "Call me: +7 912 345-67-89"
+    for person in range(5):
+        answered = complete(questionnaires["deep_external"], overall=5, comment=comment)
+        assert await world.service.store_answer(window.id, 9000 + person, answered) == Verdict.OK
+    await world.service.close_now(window.id, local(2026, 2, 10, 16, 0))
+    await world.tick(local(2026, 2, 10, 16, 1))
+    [(officer, text)] = world.results.texts
+    assert officer == OFFICER
+    assert "Results of the poll" in text and "CSAT 100.0%" in text
+    assert "Call me: [hidden]" in text and "912" not in text
+    # Only the answers to "other" typed by the test (data) are Russian.
+    assert re.findall(r"[\u0400-\u04ff]+", text.replace("другое", "")) == []

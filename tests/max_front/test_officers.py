@@ -11,9 +11,12 @@ from bot.settings import ContentSettings
 from max_front.front import MaxFront
 from max_front.persons import max_key
 from questionnaires.messengers import max_chat
+from questionnaires.schema import Language
 from reports.disclosure import DisclosurePolicy
 from reports.model import QuestionnaireRoles
+from services.officer_languages import OfficerLanguages
 from services.reporting import ReportingPolicy, ReportingService
+from storage.officer_languages import OfficerLanguageStore
 from tests.dialog.conftest import PEPPER, Desk
 from tests.max_front.conftest import Chat, RecordingApi
 
@@ -68,3 +71,37 @@ async def test_a_telegram_officer_of_the_same_number_or_a_citizen_gets_no_report
     await front.handle(Chat(8).text("/export"))
     assert api.files == []
     assert all("Готовлю" not in view.text for _, view in api.sent)
+
+
+def language_front(desk: Desk, api: RecordingApi) -> MaxFront:
+    front = officer_front(desk, api)
+    front.officer_languages = OfficerLanguages(
+        OfficerLanguageStore(desk.sessions), {7, max_chat(OFFICER)}
+    )
+    return front
+
+
+async def test_a_max_officers_locale_is_learned_and_language_overrides_it(desk: Desk) -> None:
+    # Issue 12: MAX officers' deliveries follow the locale MAX reports with their commands,
+    # until /language chooses; the row is the MAX chat's, never Telegram user 9001's.
+    api = RecordingApi()
+    front = language_front(desk, api)
+    await front.handle(Chat(OFFICER, locale="en").text("/whoami"))
+    assert [
+        (r["messenger"], r["chat_id"], r["language"]) for r in await desk.rows("officer_languages")
+    ] == [("max", OFFICER, "en")]
+    await front.handle(Chat(OFFICER, locale="en").text("/language ru"))
+    assert api.sent[-1][1].text.startswith("Готово")
+    await front.handle(Chat(OFFICER, locale="en").text("/report"))
+    assert await front.officer_languages.of(max_chat(OFFICER)) == Language.RU  # type: ignore[union-attr]
+
+
+async def test_a_max_citizens_commands_write_no_language(desk: Desk) -> None:
+    api = RecordingApi()
+    front = language_front(desk, api)
+    for command in ("/start", "/language en", "/report", "/whoami"):
+        await front.handle(Chat(8, locale="en").text(command))
+    assert await desk.rows("officer_languages") == []
+    # Telegram officer 7 is not MAX user 7.
+    await front.handle(Chat(7, locale="en").text("/language en"))
+    assert await desk.rows("officer_languages") == []

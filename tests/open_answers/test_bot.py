@@ -13,7 +13,8 @@ from bot.content import load_content
 from bot.settings import ContentSettings
 from questionnaires.open_answers import load_categories
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from reports.model import QuestionnaireRoles
+from questionnaires.schema import Language
+from reports.model import Period, QuestionnaireRoles, Scope
 from services.open_answers import OpenAnswersService
 from storage.open_answers import OpenAnswerStore
 from storage.responses import ResponseStore
@@ -252,3 +253,34 @@ async def test_the_internal_officer_gets_initiative_topics_of_a_closed_month(
     assert "Техническое оснащение: 6" in text and "Должностной рост: —" in text
     # Eight staff texts are below the staff comment threshold (10): no categories.
     assert "мало ответов (&lt;10)" in text
+
+
+async def test_an_english_officer_reads_the_listed_comments_masked_in_english(
+    world: World, desk: OpenAnswersService
+) -> None:
+    """Issue 12 item 2: a contact in a listed comment is masked by the reader's word."""
+    await _seed(world)
+    await ResponseStore(world.sessions).save(
+        CompletedResponse(
+            questionnaire_id="post_service",
+            questionnaire_version=1,
+            kind="post_service",
+            audience="external",
+            context=ResponseContext(service="licensing", channel="office"),
+            submitted_on=date(2026, 11, 18),
+            answers=(
+                AnswerRow("overall", number=2),
+                AnswerRow("comment", text="Позвоните мне: +7 912 345-67-89"),
+            ),
+        )
+    )
+    week = Period(date(2026, 11, 16), date(2026, 11, 22))
+    listing = await desk.open_listing(OFFICER_ID, week, Scope(), language=Language.EN)
+    assert listing is not None
+    [call] = [c.text for c in listing.comments if c.text.startswith("Позвоните")]
+    assert call == "Позвоните мне: [hidden]"
+    russian = await desk.open_listing(
+        OFFICER_ID, Period(date(2026, 11, 16), date(2026, 11, 22)), Scope()
+    )
+    assert russian is not None
+    assert "Позвоните мне: [скрыто]" in [c.text for c in russian.comments]

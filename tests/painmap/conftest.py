@@ -14,6 +14,7 @@ from bot.content import load_content
 from bot.settings import ContentSettings
 from questionnaires.catalog import Catalog
 from reports.model import QuestionnaireRoles
+from services.officer_languages import OfficerLanguageReader
 from services.painmap import PainMapService
 from services.reporting import ReportingPolicy, ReportingService
 from storage.deliveries import DeliveryStore
@@ -81,6 +82,7 @@ def build_service(
     outbox: Outbox,
     clock: list[datetime],
     roles: QuestionnaireRoles = STAFF_ROLES,
+    languages: OfficerLanguageReader | None = None,
 ) -> PainMapService:
     reporting = ReportingService(
         sessions=sessions,
@@ -99,6 +101,7 @@ def build_service(
         send=outbox,
         appeal_titles=lambda: {"delay": "Нарушение сроков"},
         clock=lambda: clock[0],
+        languages=languages,
     )
 
 

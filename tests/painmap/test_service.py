@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.content import load_content
+from bot.settings import ContentSettings
 from questionnaires.schema import Language, Text
 from reports.model import Period, Scope
 from reports.painmap_import import NotAPainMap
@@ -28,6 +33,7 @@ from tests.painmap.conftest import (
     build_service,
     day,
 )
+from tests.site.conftest import FakeMeasures, FakeWindows, make_publication
 
 SEPTEMBER = Period(date(2026, 9, 1), date(2026, 9, 30))
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
@@ -234,6 +240,38 @@ async def test_overdue_measures_are_reminded_once_a_day_even_after_a_restart(des
     assert await desk.restart().tick() == 0  # the ledger survives a restart
     desk.clock[0] = datetime(2026, 12, 3, 3, tzinfo=UTC)
     assert await desk.restart().tick() == 2
+
+
+class _Languages:
+    """The licensing officer reads English, the body-wide officer Russian."""
+
+    async def of(self, chat: int) -> Language:
+        return Language.EN if chat == LICENSING_OFFICER else Language.RU
+
+    async def of_many(self, chats: Iterable[int]) -> dict[int, Language]:
+        return {chat: await self.of(chat) for chat in chats}
+
+
+async def test_an_overdue_reminder_reaches_each_officer_in_their_language(desk: Desk) -> None:
+    """Issue 12 item 2: the reminder's words, the process and the problem in the officer's
+    language; the measure and the responsible as typed."""
+    roles = replace(
+        STAFF_ROLES,
+        option_texts={("rating", "obstacles", "queue"): Text(ru="Очередь", en="Queue")},
+    )
+    service = build_service(desk.sessions, desk.outbox, desk.clock, roles, _Languages())
+    await _overdue_measure(desk)
+    desk.clock[0] = datetime(2026, 12, 2, 3, tzinfo=UTC)
+    assert await service.tick() == 2
+    sent = dict(desk.outbox.sent)
+    english, russian = sent[LICENSING_OFFICER], sent[BODY_OFFICER]
+    assert "Queue" in english and "Licensing of apartment building management" in english
+    typed = ("Второе окно", "Начальник отдела")
+    assert all(text in english for text in typed)
+    for text in typed:
+        english = english.replace(text, "")
+    assert re.search(r"[\u0400-\u04ff]", english) is None
+    assert "Очередь" in russian and LICENSING in russian
 
 
 async def test_overdue_reminders_wait_for_the_alert_hour(desk: Desk) -> None:
@@ -476,3 +514,40 @@ async def test_an_english_pain_map_names_rating_problems_in_english(desk: Desk) 
     assert {line.problem for line in english} == {"Queue"}
     russian = await service.sheet_lines(OCTOBER, Scope())
     assert {line.problem for line in russian} == {"Очередь"}
+
+
+async def test_the_english_site_names_a_done_measures_problem_and_process_in_english(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """Issue 12 item 2: «you said — we did» in the site's en/ tree names the problem by its
+    option's English text and the process by the catalog's English title (the ru/ tree keeps
+    the recorded Russian ones); the measure stays as the officer typed it."""
+    roles = replace(
+        STAFF_ROLES,
+        option_texts={("rating", "obstacles", "queue"): Text(ru="Очередь", en="Queue")},
+    )
+    service = build_service(desk.sessions, desk.outbox, desk.clock, roles)
+    await _seed(desk)
+    await service.refresh(SEPTEMBER)
+    pain_id = await _queue_pain(desk)
+    measure = await service.add_measure(
+        BODY_OFFICER, pain_id, "Электронная очередь", "Начальник отдела", day("31.12.2026")
+    )
+    assert measure is not None
+    assert await service.set_status(BODY_OFFICER, measure.id, "done") is not None
+    defaults = ContentSettings()
+    content = load_content(defaults.questionnaires_dir, defaults.catalog_path)
+    # The measures as the composition hands them to the site (services.publication).
+    measures = await PainMapMeasures(service.public_measures).done_measures()
+    _, publication = make_publication(
+        desk.sessions, content, FakeWindows(), FakeMeasures(measures)
+    )
+    await publication.publish(tmp_path)
+    english = (tmp_path / "en" / "done.html").read_text(encoding="utf-8")
+    assert "Queue" in english and "Очередь<" not in english
+    assert "Licensing of apartment building management" in english
+    assert LICENSING not in english
+    assert "Электронная очередь" in english  # typed by the officer: as typed
+    russian = (tmp_path / "ru" / "done.html").read_text(encoding="utf-8")
+    assert "Очередь" in russian and "Queue" not in russian
+    assert LICENSING in russian

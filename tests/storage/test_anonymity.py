@@ -22,6 +22,9 @@ ALLOWED_IDENTITY_COLUMNS = {
     # Recipients of an invitation (all who opted in, answered or not): no answer content, no
     # link to responses; the rows are the outbox of one broadcast.
     "broadcast_outbox.chat_id",
+    # A configured officer's chat and the language of their deliveries (issue 12); nobody
+    # else is ever written (tests/officer_languages/), no date, no link to answers.
+    "officer_languages.chat_id",
 }
 ANSWER_TABLES = ("responses", "answers")
 

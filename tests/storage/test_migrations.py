@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import migrate
@@ -688,3 +688,50 @@ async def test_0030_flags_the_copies_of_the_answers_with_a_text_and_goes_back(
         await engine.dispose()
     assert "has_text" not in columns and "ix_report_answers_texts" not in names
     assert count == len(answers)
+
+
+async def test_0032_keeps_officers_languages_per_messenger_and_goes_back(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 12: an officer's language per (messenger, chat); a MAX user with a Telegram
+    # officer's number is another row, and the downgrade drops the table.
+    await database.upgrade("0032")
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO officer_languages (messenger, chat_id, language, chosen) "
+                    "VALUES ('telegram', 77, 'en', :f), ('max', 77, 'ru', :t)"
+                ),
+                {"f": False, "t": True},
+            )
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text(
+                        "INSERT INTO officer_languages (messenger, chat_id, language, chosen) "
+                        "VALUES ('telegram', 77, 'ru', :t)"
+                    ),
+                    {"t": True},
+                )
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text("SELECT messenger, chat_id, language, chosen FROM officer_languages")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert sorted((m, c, lang, bool(ch)) for m, c, lang, ch in rows) == [
+        ("max", 77, "ru", True),
+        ("telegram", 77, "en", False),
+    ]
+    await database.downgrade("0030")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    assert "officer_languages" not in tables
