@@ -57,7 +57,7 @@ from services.reporting import ReportingService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
 from storage.open_answers import OpenAnswerStore
-from storage.report_answers import month_start, segment_start
+from storage.report_answers import NOT_RATED, OVERALL_SCALE, month_start, segment_start
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +65,9 @@ PG_URL: Final = os.environ.get(
     "OTKLIK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 #: Bump when generate() or the load changes: cached databases are keyed by it.
-DATA_VERSION: Final = 5  # 3: three fronts (issue 13); 4: varied comment texts as well;
-# 5: the copies' ids are their answers' (as written by the bot) and say which have a text
+DATA_VERSION: Final = 6  # 3: three fronts (issue 13); 4: varied comment texts as well;
+# 5: the copies' ids are their answers' (as written by the bot) and say which have a text;
+# 6: the copies carry their response's overall score, scored as the bot writes them
 CACHE_DIR: Final = Path(
     os.environ.get("OTKLIK_BENCH_CACHE", Path(tempfile.gettempdir()) / "otklik-report-bench")
 )
@@ -272,6 +273,12 @@ def _copy_rows(data: Dataset) -> list[tuple[Any, ...]]:
     """report_answers rows (storage.models_reporting) of the generated answers, in their order:
     each with its answer's id (row[1]), as the bot writes them (storage.report_answers)."""
     by_id = {row[0]: row for row in data.responses}
+    # Every generated questionnaire's overall question is "overall" (storage.report_answers).
+    scores = {
+        answer[0]: answer[3] if answer[3] in OVERALL_SCALE else NOT_RATED
+        for answer in data.answers
+        if answer[1] == "overall"
+    }
     rows: list[tuple[Any, ...]] = []
     for answer in data.answers:
         response = by_id[answer[0]]
@@ -293,6 +300,8 @@ def _copy_rows(data: Dataset) -> list[tuple[Any, ...]]:
                 segment_start(day),
                 response[9],
                 answer[4] is not None,
+                scores.get(answer[0]),
+                True,
             )
         )
     return rows
@@ -314,6 +323,8 @@ COPY_COLUMNS: Final = (
     "segment_on",
     "front",
     "has_text",
+    "overall_score",
+    "scored",
 )
 FLOOR_COLUMNS: Final = (
     "question_id",

@@ -40,6 +40,7 @@ from bot.settings import Settings, ensure_pepper
 from bot.startup import first_contact
 from bot.webhook import WebhookReceiver, set_webhook, update_ledger, webhook_secret
 from questionnaires.triggers import load_triggers
+from reports.model import QuestionnaireRoles
 from scheduler.campaigns import add_campaign_jobs, add_initiative_job, run_campaign_tick
 from scheduler.jobs import (
     add_announce_job,
@@ -57,6 +58,7 @@ from storage.database import checkpoint_wal, create_engine, create_session_facto
 from storage.fsm import SqlStorage
 from storage.fsm_redis import create_redis_storage
 from storage.migrate import upgrade_async
+from storage.report_scores import score_unscored
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +151,11 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
         else engine
     )
     await CatalogStore(sessions).sync(*catalog_rows(content.catalog))
+    # The reports' copies stored before revision 0031 get their overall score from the roles
+    # of the files served (a migration cannot read them); none after the first such start.
+    await score_unscored(
+        sessions, QuestionnaireRoles.from_questionnaires(content.questionnaires).overall
+    )
     ttl = timedelta(days=settings.fsm.ttl_days)
     storage: BaseStorage
     sql_storage: SqlStorage | None = None

@@ -176,7 +176,7 @@ def build_services(
     disclosure = disclosure_policy(settings)
     roles = QuestionnaireRoles.from_questionnaires(content.questionnaires)
     activity = ActivityCounter()
-    responses = ResponseStore(sessions, activity=activity)
+    responses = ResponseStore(sessions, activity=activity, overall=roles.overall)
     # One store for both services: subscriptions wait in it to be written in batches.
     opt_ins = OptInStore(sessions, min_batch=settings.privacy.min_group_size)
     reporting = ReportingService(

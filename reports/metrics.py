@@ -61,6 +61,7 @@ from reports.periods import month_of, segment_of
 from storage.models import Answer, Response
 from storage.models_campaigns import PollWindow
 from storage.models_reporting import ReportAnswer
+from storage.report_scores import any_unscored
 
 logger = logging.getLogger(__name__)
 
@@ -557,13 +558,26 @@ async def _problems(
     problems = _problem_questions(roles, scope)
     if not problems:
         return []
-    # The period's chosen problem options, then the overall answer of only those responses.
     p = _table(ReportAnswer, "p", COPY_OPTIONS_INDEX)
-    o = _table(Answer, "o", ANSWERS_INDEX)
-    scored = o.c.number.between(SCORES[0], SCORES[-1])
     starts = _starts(p, grain)
     # The front in the cell keeps the GROUP BY in the options index's order (revision 0022).
     cell = (p.c.service_code, p.c.channel_code, p.c.life_situation_code, p.c.front)
+    if await any_unscored(session):
+        # Copies from before revision 0031 not yet scored (storage.report_scores): the overall
+        # answer of each naming response is looked up in ``answers``.
+        o = _table(Answer, "o", ANSWERS_INDEX)
+        number: ColumnElement[int | None] = o.c.number
+        source: FromClause = _then(
+            p, o, and_(o.c.response_id == p.c.response_id, _answer_of(p, o, overall))
+        )
+        answered: ColumnElement[bool] | None = None
+    else:
+        # The response's overall score on the option's own row: one range of the options
+        # index. NULL: the overall question was not answered (as no row joined above).
+        number = p.c.overall_score
+        source = p
+        answered = number.is_not(None)
+    scored = number.between(SCORES[0], SCORES[-1])
     statement = (
         select(
             p.c.question_id,
@@ -572,12 +586,10 @@ async def _problems(
             *cell,
             func.count(),
             func.count().filter(scored),
-            func.sum(o.c.number).filter(scored),
-            func.count().filter(o.c.number.between(SCORES[0], negative_at_most)),
+            func.sum(number).filter(scored),
+            func.count().filter(number.between(SCORES[0], negative_at_most)),
         )
-        .select_from(
-            _then(p, o, and_(o.c.response_id == p.c.response_id, _answer_of(p, o, overall)))
-        )
+        .select_from(source)
         .where(
             p.c.audience == audience,
             _answer_of(p, p, problems),
@@ -585,6 +597,7 @@ async def _problems(
             p.c.questionnaire_id.in_(problems),
             p.c.option_id.is_not(None),
             _calendar(p),
+            *([answered] if answered is not None else []),
         )
         .group_by(p.c.question_id, p.c.option_id, *cell, *starts)
     )

@@ -228,6 +228,13 @@ class WindowService:
             key_batch=self._policy.min_group,
             activity=activity,
             claims=participation_claims,
+            # The reports' copies of a window's answers carry their overall score too.
+            overall={
+                qid: question.id
+                for qid, questionnaire in self._questionnaires.items()
+                for question in questionnaire.questions
+                if question.role == Role.OVERALL
+            },
         )
         #: Staff enrolment (codes, members, departments): the handlers reach it through here.
         self.enrolment = enrolment

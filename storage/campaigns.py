@@ -150,10 +150,15 @@ class CampaignStore:
         key_batch: int = DEFAULT_KEY_BATCH,
         activity: ActivityCounter | None = None,
         claims: ParticipationClaims | None = None,
+        overall: Mapping[str, str] | None = None,
     ) -> None:
+        """``overall``: each questionnaire's overall question, so a window's answers carry
+        their overall score in the reports' copy (storage.report_answers), as
+        ResponseStore's do."""
         if key_batch < 1:
             raise ValueError("key_batch must be at least 1")
         self._sessions = sessions
+        self._overall = dict(overall) if overall is not None else None
         self._claims = claims
         self._key_batch = key_batch
         self.activity = activity if activity is not None else ActivityCounter()
@@ -436,7 +441,7 @@ class CampaignStore:
             known = await session.scalar(select(DedupKey.key).where(DedupKey.key == key))
             if known is not None:
                 return Verdict.ALREADY_ANSWERED
-            await insert_response(session, response)
+            await insert_response(session, response, self._overall)
         return Verdict.OK
 
     async def flush_participation(self, *, force: bool = False) -> int:
@@ -640,7 +645,11 @@ async def _give_back(claims: ParticipationClaims, claim: DedupClaim) -> None:
         logger.warning("participation claim not released: %s", type(error).__name__)
 
 
-async def insert_response(session: AsyncSession, response: CompletedResponse) -> uuid.UUID:
+async def insert_response(
+    session: AsyncSession,
+    response: CompletedResponse,
+    overall: Mapping[str, str] | None = None,
+) -> uuid.UUID:
     """Stage a response and its answers in the caller's transaction.
 
     ResponseStore.save groups responses into shared transactions; a window's answer needs the
@@ -651,6 +660,6 @@ async def insert_response(session: AsyncSession, response: CompletedResponse) ->
     if answers:
         await session.execute(insert(ANSWERS), answers)
         # The reports read answers from their copy: a window's answer must be there too.
-        await session.execute(insert(REPORT_ANSWERS), report_rows(row, answers))
+        await session.execute(insert(REPORT_ANSWERS), report_rows(row, answers, overall))
     response_id: uuid.UUID = row["id"]
     return response_id

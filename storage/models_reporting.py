@@ -72,6 +72,19 @@ class ReportAnswer(Base):
     # The answer has a free text (``answers.text IS NOT NULL``; revision 0030): a comment, an
     # "other: …" follow-up. Says no more than the answer row it copies.
     has_text: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    # The response's overall score (revision 0031): its answer, 1–5, to its questionnaire's
+    # overall question, on every row of the response, so the problems' mean overall score is
+    # one range of the options index instead of a lookup of each response's overall answer.
+    # 0 when answered without a score ("cannot rate", storage.report_answers.NOT_RATED); NULL
+    # when not answered, or the questionnaire has no overall question. The
+    # overall question is a 1–5 scale in every questionnaire and version (questionnaires.checks),
+    # so scores of different versions share one scale. Says no more than the response's own
+    # overall answer row.
+    overall_score: Mapped[int | None] = mapped_column(SmallInteger)
+    # ``overall_score`` was set from the questionnaire roles: by the write path, or by the
+    # start-up backfill (storage.report_scores) for rows older than revision 0031. Until every
+    # row is scored the reports read the overall answers from ``answers`` instead.
+    scored: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
 #: One question's answers by cell, then month, week piece and day: the breakdowns (overall
@@ -110,6 +123,17 @@ OPTIONS_INDEX = Index(
     ReportAnswer.questionnaire_id,
     ReportAnswer.response_id,
     ReportAnswer.window_id,
+    # The response's overall score (revision 0031): the problems' means read from here too.
+    ReportAnswer.overall_score,
+)
+#: The rows not yet scored (from before revision 0031, until the start-up backfill reaches
+#: them): the reports ask whether there is any, the backfill takes them batch by batch. Empty
+#: once the backfill is done, so it costs nothing on the write path.
+UNSCORED_INDEX = Index(
+    "ix_report_answers_unscored",
+    ReportAnswer.response_id,
+    sqlite_where=text("scored = 0"),
+    postgresql_where=text("NOT scored"),
 )
 #: The answers with a text (a few per cent) by audience and day, with what the open answers'
 #: counting reads beside the text (storage.open_answers): the period's texts are one range of

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, cast
@@ -140,8 +141,12 @@ class ResponseStore:
         *,
         flush_interval: float = 0.002,
         activity: ActivityCounter | None = None,
+        overall: Mapping[str, str] | None = None,
     ) -> None:
         self._sessions = sessions
+        #: Each questionnaire's overall question: the reports' copies carry the response's
+        #: overall score, written in the response's transaction (storage.report_answers).
+        self._overall = dict(overall) if overall is not None else None
         self._flush_interval = flush_interval
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
@@ -208,7 +213,7 @@ class ResponseStore:
             response_row, answer_rows = response_rows(pending.response)
             responses.append(response_row)
             answers += answer_rows
-            copies += report_rows(response_row, answer_rows)
+            copies += report_rows(response_row, answer_rows, self._overall)
             if pending.initiative_body is not None:
                 queued.append(_queued_row(pending.response, pending.initiative_body))
         _shuffle(responses)

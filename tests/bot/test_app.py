@@ -203,3 +203,53 @@ async def test_wire_gives_every_workbook_the_persisted_pain_map(tmp_path: Any) -
             await wiring.close()
     finally:
         await bot_.session.close()
+
+
+async def test_wire_scores_the_report_copies_stored_before_revision_0031(tmp_path: Any) -> None:
+    # Issue 15 item 3: a migration cannot read the questionnaire files; the start-up gives the
+    # copies stored unscored their overall score from the roles of the files served.
+    from datetime import date
+
+    from aiogram import Bot
+    from sqlalchemy import select
+
+    from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+    from storage.database import create_engine, create_session_factory
+    from storage.migrate import upgrade_async
+    from storage.models_reporting import ReportAnswer
+    from storage.responses import ResponseStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'otklik.db'}"
+    await upgrade_async(url)
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    try:
+        await ResponseStore(sessions).save(  # as stored before 0031: no roles, unscored
+            CompletedResponse(
+                questionnaire_id="post_service",
+                questionnaire_version=1,
+                kind="rating",
+                audience="external",
+                context=ResponseContext(service="passport"),
+                submitted_on=date(2026, 3, 2),
+                answers=(AnswerRow("overall", number=4), AnswerRow("obstacles", "queue")),
+            )
+        )
+    finally:
+        await engine.dispose()
+
+    settings = Settings(_env_file=None, db={"url": url}, privacy={"pepper": "p" * 32})
+    bot_ = Bot("42:TEST")
+    try:
+        wiring = await bot.app.wire(settings, bot_, "otklik_test_bot")
+        await wiring.close()
+    finally:
+        await bot_.session.close()
+
+    engine = create_engine(url)
+    try:
+        async with create_session_factory(engine)() as session:
+            copies = (await session.execute(select(ReportAnswer))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert {(copy.overall_score, copy.scored) for copy in copies} == {(4, True)}

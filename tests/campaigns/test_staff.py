@@ -260,3 +260,20 @@ async def test_staff_results_show_departments_that_reach_the_threshold(
     assert "• ИТ" not in text and "• Отдел кадров" not in text
     assert "<b>Комментарии</b>" in text  # 16 staff respondents: above the staff threshold of 10
     assert date(2026, 11, 9).strftime("%d.%m.%Y") in text
+
+
+async def test_a_windows_answer_carries_its_overall_score_in_the_reports_copy(
+    world: CampaignWorld, questionnaires: dict[str, Questionnaire]
+) -> None:
+    # Issue 15 item 3 (revision 0031): written in the response's transaction, as
+    # ResponseStore does, so a window's answers never wait for the start-up backfill.
+    await world.tick(local(2026, 11, 2, 9, 0))
+    window_id = await staff_window(world)
+    codes = await world.service.enrolment.create_invite_codes("control", 1)
+    await world.service.enrolment.enroll(codes[0], 111_222_333)
+    staff = questionnaires["staff"]
+    assert await world.service.store_answer(window_id, 111_222_333, complete(staff, 2)) == (
+        Verdict.OK
+    )
+    copies = await world.rows("report_answers")
+    assert copies and {(c["overall_score"], bool(c["scored"])) for c in copies} == {(2, True)}

@@ -179,9 +179,10 @@ async def test_window_response_rows_match_the_response_store(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     # insert_response mirrors ResponseStore.save (it needs the caller's transaction).
-    await ResponseStore(sessions).save(response(7, "ИТ"))
+    overall = {"staff": "overall"}
+    await ResponseStore(sessions, overall=overall).save(response(7, "ИТ"))
     async with sessions.begin() as session:
-        await insert_response(session, response(7, "ИТ"))
+        await insert_response(session, response(7, "ИТ"), overall)
     async with sessions() as session:
         rows = (await session.execute(select(Response))).scalars().all()
         answers = (await session.execute(select(Answer).order_by(Answer.id))).scalars().all()
@@ -199,13 +200,22 @@ async def test_window_response_rows_match_the_response_store(
     # staff report and a window's part of the calendar figures read nothing).
     async with sessions() as session:
         copies = (await session.execute(select(ReportAnswer))).scalars().all()
-    copy_columns = ("question_id", "option_id", "number", "window_id", "department")
+    copy_columns = (
+        "question_id",
+        "option_id",
+        "number",
+        "window_id",
+        "department",
+        "overall_score",
+        "scored",
+    )
     by_copy: dict[object, list[tuple[object, ...]]] = {}
     for c in copies:
         by_copy.setdefault(c.response_id, []).append(tuple(getattr(c, k) for k in copy_columns))
     assert set(by_copy) == set(by_response)
     assert len({tuple(sorted(v, key=repr)) for v in by_copy.values()}) == 1
     assert len(copies) == len(answers)
+    assert {(c.overall_score, c.scored) for c in copies} == {(4, True)}
 
 
 async def test_one_code_raced_by_two_people_enrolls_one(

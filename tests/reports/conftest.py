@@ -128,4 +128,5 @@ async def add_window(
 
 @pytest.fixture
 def responses(sessions: async_sessionmaker[AsyncSession]) -> Responses:
-    return Responses(ResponseStore(sessions))
+    # With the roles' overall questions, as bot.composition builds it: the copies are scored.
+    return Responses(ResponseStore(sessions, overall=ROLES.overall))

@@ -415,3 +415,45 @@ async def test_sqlite_reads_the_breakdown_through_covering_indexes_without_sorti
 
     assert all("COVERING INDEX" in step for step in plan if step.startswith("SEARCH")), plan
     assert not any(step.startswith("SCAN") or "TEMP B-TREE" in step for step in plan), plan
+
+
+async def test_sqlite_reads_the_problems_and_their_overall_scores_from_one_covering_index(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    """Issue 15 item 3: with the overall score on the copies (revision 0031) the problems are
+    one range of the options index, without a lookup of each response's overall answer."""
+    from sqlalchemy import text
+    from sqlalchemy.dialects import sqlite
+
+    from reports.metrics import COPY_OPTIONS_INDEX, _problems
+
+    await responses.add(MONDAY, 2, problems=["queue"], times=3)
+    async with sessions() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite's plan")
+        captured: list[str] = []
+        original = session.execute
+
+        async def capture(statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+            captured.append(
+                str(
+                    statement.compile(
+                        dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}
+                    )
+                )
+            )
+            return await original(statement, *args, **kwargs)
+
+        session.execute = capture  # type: ignore[method-assign]
+        named = await _problems(session, ROLES, "external", WEEK)
+        session.execute = original  # type: ignore[method-assign]
+        plan = [
+            str(step[3])
+            for step in await session.execute(text("EXPLAIN QUERY PLAN " + captured[-1]))
+        ]
+
+    assert [(item.option_id, item.respondents, item.score_sum) for item in named] == [
+        ("queue", 3, 6)
+    ]
+    assert len(plan) == 1, plan
+    assert f"COVERING INDEX {COPY_OPTIONS_INDEX}" in plan[0], plan

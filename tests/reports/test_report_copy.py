@@ -20,6 +20,7 @@ from reports import metrics
 from reports.disclosure import Atom, plan
 from reports.model import Nps, Period, QuestionnaireRoles, Scope
 from reports.periods import month_of, segment_of
+from storage.report_scores import any_unscored, score_unscored
 from storage.responses import ResponseStore
 from tests.reports.conftest import ROLES
 
@@ -192,13 +193,22 @@ def _expected_nps(
 @pytest.mark.parametrize(
     "roles", [ROLES, MIXED_ROLES], ids=["one overall id", "overall per questionnaire"]
 )
+@pytest.mark.parametrize("scoring", ["written", "unscored", "backfilled"])
 async def test_report_queries_on_the_copy_equal_the_reference_on_random_data(
-    sessions: async_sessionmaker[AsyncSession], roles: QuestionnaireRoles
+    sessions: async_sessionmaker[AsyncSession], roles: QuestionnaireRoles, scoring: str
 ) -> None:
+    # Issue 15 item 3: the copies carry each response's overall score, written with the
+    # response, or (copies from before revision 0031) left unscored, when the problems read
+    # the overall answers from ``answers``, until the start-up backfill scores them.
     rnd = random.Random(15)
-    store = ResponseStore(sessions)
+    store = ResponseStore(sessions, overall=roles.overall if scoring == "written" else None)
     # Saved side by side: they share group commits, as under load.
     await asyncio.gather(*(store.save(response) for response in _random_responses(rnd, roles)))
+    if scoring == "backfilled":
+        # Small batches: the loop over them is exercised too.
+        assert await score_unscored(sessions, roles.overall, batch=7) == 400
+    async with sessions() as session:
+        assert await any_unscored(session) is (scoring == "unscored")
     stored = await _stored(sessions)
 
     for grain in ("day", "segment", "month"):

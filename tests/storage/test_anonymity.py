@@ -137,6 +137,11 @@ def test_the_reports_copy_holds_only_the_agreed_columns() -> None:
         # Revision 0030: whether the answer has a text (answers.text IS NOT NULL), never the
         # text; it says nothing the answer row it copies does not, and no order or time.
         "has_text",
+        # Revision 0031 (issue 15 item 3): the response's overall score on each of its copies,
+        # and whether it was set yet. The response's own overall answer row says as much; no
+        # order, no time; the copy keeps its window_id, so window answers stay window-only.
+        "overall_score",
+        "scored",
     }
 
 

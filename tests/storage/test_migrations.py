@@ -735,3 +735,123 @@ async def test_0032_keeps_officers_languages_per_messenger_and_goes_back(
     finally:
         await engine.dispose()
     assert "officer_languages" not in tables
+
+
+async def test_0031_leaves_stored_copies_unscored_until_the_start_up_backfill_and_goes_back(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 15 item 3: the copies carry their response's overall score. A migration cannot read
+    # the questionnaire files, so stored copies stay unscored until storage.report_scores gives
+    # them the score of the roles served: a score, "cannot rate" (0), or nothing.
+    from storage.database import create_session_factory
+    from storage.report_scores import any_unscored, score_unscored
+
+    await database.upgrade("0030")
+    engine = database.engine()
+    # response -> (questionnaire, [(question, option, number)]), expected overall_score
+    stored: dict[uuid.UUID, tuple[str, list[tuple[str, str | None, int | None]], int | None]] = {
+        uuid.uuid4(): ("post_service", [("overall", None, 2), ("obstacles", "queue", None)], 2),
+        uuid.uuid4(): ("post_service", [("overall", "cannot_rate", None)], 0),
+        uuid.uuid4(): ("post_service", [("obstacles", "queue", None)], None),
+        uuid.uuid4(): ("initiative", [("overall", None, 5)], None),  # no overall role
+    }
+    try:
+        async with engine.begin() as connection:
+            for response_id, (questionnaire, answers, _) in stored.items():
+                await connection.execute(
+                    text(
+                        "INSERT INTO responses (id, questionnaire_id, questionnaire_version, "
+                        "kind, audience, submitted_on) VALUES (:id, :questionnaire, 1, "
+                        "'rating', 'external', :day)"
+                    ),
+                    {
+                        "id": _uuid_value(database, response_id),
+                        "questionnaire": questionnaire,
+                        "day": DAY,
+                    },
+                )
+                for question, option, number in answers:
+                    values = {
+                        "response": _uuid_value(database, response_id),
+                        "id": _uuid_value(database, uuid.uuid4()),
+                        "question": question,
+                        "option": option,
+                        "number": number,
+                        "questionnaire": questionnaire,
+                        "day": DAY,
+                    }
+                    await connection.execute(
+                        text(
+                            "INSERT INTO answers (id, response_id, question_id, option_id, "
+                            "number) VALUES (:id, :response, :question, :option, :number)"
+                        ),
+                        values,
+                    )
+                    await connection.execute(
+                        text(
+                            "INSERT INTO report_answers (response_id, id, question_id, "
+                            "option_id, number, questionnaire_id, audience, submitted_on, "
+                            "month_on, segment_on) VALUES (:response, :id, :question, :option, "
+                            ":number, :questionnaire, 'external', :day, :day, :day)"
+                        ),
+                        values,
+                    )
+    finally:
+        await engine.dispose()
+
+    await database.upgrade("0031")
+    engine = database.engine()
+
+    async def scores() -> dict[str, set[tuple[int | None, bool]]]:
+        found: dict[str, set[tuple[int | None, bool]]] = {}
+        async with engine.connect() as connection:
+            for row in await connection.execute(
+                text("SELECT response_id, overall_score, scored FROM report_answers")
+            ):
+                key = str(row[0]).replace("-", "")
+                found.setdefault(key, set()).add((row[1], bool(row[2])))
+        return found
+
+    try:
+        assert set().union(*(await scores()).values()) == {(None, False)}
+        async with engine.connect() as connection:
+            indexes = await connection.run_sync(
+                lambda sync: {
+                    index["name"]: index["column_names"]
+                    for index in inspect(sync).get_indexes("report_answers")
+                }
+            )
+        assert indexes["ix_report_answers_options"][-1] == "overall_score"
+        assert indexes["ix_report_answers_unscored"] == ["response_id"]
+
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            assert await any_unscored(session)
+        assert await score_unscored(sessions, {"post_service": "overall"}, batch=3) == 4
+        assert await score_unscored(sessions, {"post_service": "overall"}) == 0
+        async with sessions() as session:
+            assert not await any_unscored(session)
+        assert await scores() == {
+            response_id.hex: {(expected, True)} for response_id, (_, _, expected) in stored.items()
+        }
+    finally:
+        await engine.dispose()
+
+    await database.downgrade("0030")
+    engine = database.engine()
+    try:
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: [c["name"] for c in inspect(sync).get_columns("report_answers")]
+            )
+            indexes = await connection.run_sync(
+                lambda sync: {
+                    index["name"]: index["column_names"]
+                    for index in inspect(sync).get_indexes("report_answers")
+                }
+            )
+    finally:
+        await engine.dispose()
+    assert "overall_score" not in columns and "scored" not in columns
+    assert "ix_report_answers_unscored" not in indexes
+    assert indexes["ix_report_answers_options"][-1] == "window_id"

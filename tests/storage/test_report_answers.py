@@ -219,3 +219,29 @@ async def test_the_hourly_reshuffle_keeps_the_copies_and_the_officers_re_tags(
     await store.reshuffle(date(2026, 3, 3))
     assert await tags.tags_of(comment) == {"queue"}
     assert sorted((c.id, c.number) for c in await _copies(sessions)) == before
+
+
+async def test_every_copy_carries_its_responses_overall_score_written_with_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Issue 15 item 3 (revision 0031): the problems' mean overall score is read from the
+    # option's own copy; "cannot rate" is 0 (answered, no score), no overall answer NULL.
+    store = ResponseStore(sessions, overall={"post_service": "overall"})
+    await store.save(_response(date(2026, 3, 2), *ANSWERS))
+    await store.save(_response(date(2026, 3, 3), AnswerRow("overall", option_id=CANNOT_RATE)))
+    await store.save(_response(date(2026, 3, 4), AnswerRow("obstacles", option_id="queue")))
+
+    by_response: dict[uuid.UUID, set[tuple[int | None, bool]]] = {}
+    for copy in await _copies(sessions):
+        by_response.setdefault(copy.response_id, set()).add((copy.overall_score, copy.scored))
+    assert sorted(by_response.values(), key=repr) == sorted(
+        [{(2, True)}, {(0, True)}, {(None, True)}], key=repr
+    )
+
+
+async def test_copies_written_without_the_roles_wait_unscored_for_the_backfill(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await ResponseStore(sessions).save(_response(date(2026, 3, 2), *ANSWERS))
+
+    assert {(c.overall_score, c.scored) for c in await _copies(sessions)} == {(None, False)}

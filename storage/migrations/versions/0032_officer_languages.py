@@ -3,7 +3,7 @@ learned from the language the messenger reports with their commands or chosen by
 so scheduled deliveries reach each officer in their language (issue 12, item 2).
 
 Revision ID: 0032
-Revises: 0030
+Revises: 0031
 Create Date: 2026-11-30
 
 Officers are configured by id and are not anonymous; no citizen or staff respondent is ever
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0030"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
