@@ -219,9 +219,7 @@ def test_issue13_what_a_messenger_leaves_over_joins_its_own_cell_before_the_chan
     assert result.publishable(list(sizes))
 
 
-def test_a_web_answer_too_few_for_a_web_block_joins_no_messenger_block_and_is_dropped() -> (
-    None
-):
+def test_a_web_answer_too_few_for_a_web_block_joins_no_messenger_block_and_is_dropped() -> None:
     """Review of 30 November: fake web respondents are free, so the web counts toward the
     threshold only among web answers; its leftover is dropped, not merged into Telegram's."""
     day = date(2026, 11, 10)
