@@ -97,24 +97,36 @@ MERGES: Final[tuple[_Projection, ...]] = (
 #: The first key of every merge when the web is kept apart: messengers (Telegram and MAX, each
 #: answer behind an account with a phone number) and the web (free, any number of respondents).
 _MESSENGERS: Final = "messengers"
-_WEB: Final = "web"
+_WEB: Final[str] = Front.WEB.value  # a plain str: compared in every merge
 
 
 def _side(cell: Cell) -> str:
     """Which side of the web/messenger split a cell is on (cells without a front: messengers)."""
-    return _WEB if len(cell) > 3 and cell[3] == Front.WEB else _MESSENGERS
+    return _WEB if len(cell) > 3 and cell[3] == _WEB else _MESSENGERS
 
 
 def _apart(project: _Projection) -> _Projection:
     """``project`` with the cell's side as its first key, so no group mixes the two."""
-    return lambda cell: (_side(cell), *project(cell))
+    return lambda cell: (
+        _WEB if len(cell) > 3 and cell[3] == _WEB else _MESSENGERS,
+        *project(cell),
+    )
 
 
 #: The merge order with the web apart (the default, decision of 30 November, docs/anonymity.md
 #: "Fake web respondents"): an officer who pads a group with their own web answers and
 #: subtracts them learns nothing of the messengers' answers, which are only ever shown in
 #: groups of >= k messenger answers. Without web answers it makes the same blocks as MERGES.
-APART: Final[tuple[_Projection, ...]] = tuple(_apart(project) for project in MERGES)
+#: The web's merges stop at the service: a block of web answers of several services would hide
+#: every service's row (its web part would not be whole), the price weekly figures pay; what a
+#: service's web answers leave over is dropped instead, and the service rows stay shown.
+_ANY_APART: Final[_Projection] = lambda cell: (  # noqa: E731
+    (_WEB, cell[0]) if _side(cell) == _WEB else (_MESSENGERS,)
+)
+APART: Final[tuple[_Projection, ...]] = (
+    *(_apart(project) for project in MERGES[:-1]),
+    _ANY_APART,
+)
 
 
 @dataclass(slots=True)

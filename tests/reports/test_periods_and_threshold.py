@@ -243,24 +243,31 @@ def test_a_web_answer_too_few_for_a_web_block_joins_no_messenger_block_and_is_dr
     assert any(web in block and len(block) > 1 for block in pooled.blocks)
 
 
-def test_five_web_answers_are_a_web_block_and_no_block_mixes_the_web_and_the_messengers() -> None:
+def test_web_answers_make_blocks_of_their_own_within_a_service_never_with_the_messengers() -> None:
+    """The web's leftover joins web answers of its own service only: a web block across
+    services would hide every service row (its web part not whole); what stays is dropped."""
     day = date(2026, 11, 10)
+    dropped: Atom = (day, ("t", "office", None, "web"))
     sizes: dict[Atom, int] = {
         (day, ("s", "office", None, "telegram")): 3,
         (day, ("s", "office", None, "max")): 3,
         (day, ("s", "office", None, "web")): 2,
-        (day, ("t", "office", None, "web")): 3,
+        (day, ("s", "site", None, "web")): 3,
+        dropped: 3,
         (day, ("t", "office", None, "telegram")): 1,
     }
     result = plan(NOV, sizes, 5, pool_web=False)
-    assert result.dropped == frozenset()
+    assert result.dropped == frozenset({dropped})
     for block in result.blocks:
         assert len({atom[1][3] == "web" for atom in block}) == 1, block
         assert sum(sizes[atom] for atom in block) >= 5
     assert {frozenset(block) for block in result.blocks} == {
-        frozenset(atom for atom in sizes if atom[1][3] == "web"),
+        frozenset({(day, ("s", "office", None, "web")), (day, ("s", "site", None, "web"))}),
         frozenset(atom for atom in sizes if atom[1][3] != "web"),
     }
+    # Pooled, the six web answers would lift the messengers' cells instead.
+    pooled = plan(NOV, sizes, 5, pool_web=True)
+    assert any(len({atom[1][3] == "web" for atom in block}) == 2 for block in pooled.blocks)
 
 
 def test_without_web_answers_keeping_the_web_apart_changes_no_plan() -> None:
