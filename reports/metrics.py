@@ -1522,7 +1522,8 @@ async def situation_atoms(
     choices = [(r.c.questionnaire_id == q, literal(i)) for q, i in roles.situation_choice.items()]
     choice: ColumnElement[Any] = case(*choices, else_=literal(None)) if choices else literal(None)
     situation = func.coalesce(r.c.life_situation_code, c.c.option_id)
-    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, situation)
+    # The front as the cell's last key, as in the report's atoms: the web apart (disclosure).
+    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, situation, r.c.front)
     joined = r.join(a, and_(a.c.response_id == r.c.id, _answer_of(r, a, questions))).outerjoin(
         c, and_(c.c.response_id == r.c.id, c.c.question_id == choice)
     )
@@ -1539,5 +1540,6 @@ async def situation_atoms(
     async with _snapshot(sessions) as session:
         rows = (await session.execute(statement)).all()
     return {
-        (_day(row[0]), (row[1], row[2], row[3])): [int(v or 0) for v in row[4:]] for row in rows
+        (_day(row[0]), (row[1], row[2], row[3], row[4])): [int(v or 0) for v in row[5:]]
+        for row in rows
     }
