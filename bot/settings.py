@@ -456,6 +456,15 @@ class ReportsSettings(BaseModel):
             " breakdowns of months and longer periods. Off: months are the finest."
         ),
     )
+    pool_web_with_messengers: bool = Field(
+        default=False,
+        description=(
+            "Web-form answers count toward the anonymity threshold together with Telegram and"
+            " MAX answers. Risk: anyone can be any number of web respondents, so an officer"
+            " can pad a small group with their own web answers and subtract them"
+            " (docs/anonymity.md). Off: the web counts only in groups of its own."
+        ),
+    )
     alert_hour: int = Field(
         default=9,
         ge=0,

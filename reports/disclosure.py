@@ -13,9 +13,12 @@ Blocks are formed bottom-up in calendar units that nest: *segment* (a Monday–S
 at month ends) ⊂ month ⊂ quarter ⊂ half-year ⊂ year. In each unit the atoms not yet in a
 block are merged by cell, then by cell whatever the front, then by service and channel, then by
 service, then across the unit;
-whatever reaches ``k`` becomes a block. A block at one level depends only on the data of its own
-unit, so once a unit has closed its blocks never change: asking twice, or later, gives the same
-answer. See docs/anonymity.md for the method and its proof.
+whatever reaches ``k`` becomes a block. Web answers (``front`` = web) are kept apart from the
+messengers' at every level (:data:`APART`): anyone can be any number of web respondents, so
+they count toward ``k`` only in the web's own blocks, and the web's atoms that join no block
+are *dropped*: counted in no figure (:meth:`Plan.counted`). A block at one level depends only
+on the data of its own unit, so once a unit has closed its blocks never change: asking twice,
+or later, gives the same answer. See docs/anonymity.md for the method and its proof.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Final
 
 import phonenumbers
 
+from questionnaires.fronts import Front
 from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.model import (
@@ -90,6 +94,67 @@ MERGES: Final[tuple[_Projection, ...]] = (
 )
 
 
+#: The first key of every merge when the web is kept apart: messengers (Telegram and MAX, each
+#: answer behind an account with a phone number) and the web (free, any number of respondents).
+_MESSENGERS: Final = "messengers"
+_WEB: Final[str] = Front.WEB.value  # a plain str: compared in every merge
+
+
+def _side(cell: Cell) -> str:
+    """Which side of the web/messenger split a cell is on (cells without a front: messengers)."""
+    return _WEB if len(cell) > 3 and cell[3] == _WEB else _MESSENGERS
+
+
+def _apart(project: _Projection) -> _Projection:
+    """``project`` with the cell's side as its first key, so no group mixes the two."""
+    return lambda cell: (
+        _WEB if len(cell) > 3 and cell[3] == _WEB else _MESSENGERS,
+        *project(cell),
+    )
+
+
+#: The merge order with the web apart (the default, decision of 30 November, docs/anonymity.md
+#: "Fake web respondents"): an officer who pads a group with their own web answers and
+#: subtracts them learns nothing of the messengers' answers, which are only ever shown in
+#: groups of >= k messenger answers. Without web answers it makes the same blocks as MERGES.
+#: The web's merges stop at the service: a block of web answers of several services would hide
+#: every service's row (its web part would not be whole), the price weekly figures pay; what a
+#: service's web answers leave over is dropped instead, and the service rows stay shown.
+_ANY_APART: Final[_Projection] = lambda cell: (  # noqa: E731
+    (_WEB, cell[0]) if _side(cell) == _WEB else (_MESSENGERS,)
+)
+APART: Final[tuple[_Projection, ...]] = (
+    *(_apart(project) for project in MERGES[:-1]),
+    _ANY_APART,
+)
+
+
+@dataclass(slots=True)
+class _WebCounting:
+    """How the web's answers count toward ``k``: a setting of the body, made at start."""
+
+    pooled: bool = False
+
+
+#: Set once by the composition root from ``REPORTS__POOL_WEB_WITH_MESSENGERS``
+#: (:func:`pool_web_with_messengers`). A process-wide setting rather than one more argument of
+#: every report function: every plan of the process must follow the same rule, and a plan
+#: made with the other rule would be a second partition to difference against.
+_web_counting: Final = _WebCounting()
+
+
+def pool_web_with_messengers(pooled: bool) -> None:
+    """Let web answers count toward ``k`` together with the messengers' (a body accepting the
+    risk of fake web respondents), or keep them apart (the default)."""
+    _web_counting.pooled = pooled
+    clear_plan_cache()
+
+
+def web_pooled() -> bool:
+    """Whether web answers count toward ``k`` together with the messengers' answers."""
+    return _web_counting.pooled
+
+
 @functools.lru_cache(maxsize=65_536)
 def _key_order(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
     """Codes in order, None (no code) after them: a fixed order for the same data (kept for
@@ -122,7 +187,17 @@ class Plan:
             seen[index] = seen.get(index, 0) + 1
         return all(len(self.blocks[index]) == count for index, count in seen.items())
 
+    def counted(self, atoms: Iterable[Atom]) -> list[Atom]:
+        """``atoms`` without the dropped ones: the atoms a figure of the group may sum."""
+        if not self.dropped:
+            return list(atoms)
+        return [atom for atom in atoms if atom not in self.dropped]
+
     residue: frozenset[Atom] = frozenset()
+    #: The web's atoms of the residue while the web is kept apart: they join no web block of
+    #: ``k``, so they are counted in no figure at all (totals included) and a group is judged
+    #: without them (:meth:`counted`); every other atom of the residue hides its groups.
+    dropped: frozenset[Atom] = frozenset()
 
 
 #: Plans kept by what they are computed from (see :func:`plan`), bounded by the atoms they
@@ -132,7 +207,7 @@ class Plan:
 #: A plan with its key costs about 0.4 KB an atom: the bound is some 50 MB.
 PLAN_CACHE_ATOMS: Final = 120_000
 
-_Key = tuple[Period, int, bool, frozenset[tuple[Atom, int]]]
+_Key = tuple[Period, int, bool, bool, frozenset[tuple[Atom, int]]]
 
 
 class _PlanCache:
@@ -151,10 +226,10 @@ class _PlanCache:
 
     def put(self, key: _Key, made: Plan) -> None:
         self.plans[key] = made
-        self.atoms += len(key[3])
+        self.atoms += len(key[-1])
         while self.atoms > self.limit and len(self.plans) > 1:
             evicted, _ = self.plans.popitem(last=False)
-            self.atoms -= len(evicted[3])
+            self.atoms -= len(evicted[-1])
 
     def clear(self) -> None:
         self.plans.clear()
@@ -164,7 +239,14 @@ class _PlanCache:
 _plans: Final = _PlanCache(PLAN_CACHE_ATOMS)
 
 
-def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+def plan(
+    period: Period,
+    sizes: Mapping[Atom, int],
+    k: int,
+    *,
+    weekly: bool = False,
+    pool_web: bool | None = None,
+) -> Plan:
     """The plan of ``period`` (see :func:`make_plan`), from a cache.
 
     The cache key is everything the plan depends on, the sizes included, so it can never be
@@ -172,10 +254,11 @@ def plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = Fa
     saves recomputing the same plan for the report, its trend chart, the digest and the
     workbook of one period, and for each officer asking again.
     """
-    key = (period, max(k, 1), weekly, frozenset(sizes.items()))
+    pooled = web_pooled() if pool_web is None else pool_web
+    key = (period, max(k, 1), weekly, pooled, frozenset(sizes.items()))
     found = _plans.get(key)
     if found is None:
-        found = make_plan(period, sizes, k, weekly=weekly)
+        found = make_plan(period, sizes, k, weekly=weekly, pool_web=pooled)
         _plans.put(key, found)
     return found
 
@@ -185,7 +268,14 @@ def clear_plan_cache() -> None:
     _plans.clear()
 
 
-def make_plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+def make_plan(
+    period: Period,
+    sizes: Mapping[Atom, int],
+    k: int,
+    *,
+    weekly: bool = False,
+    pool_web: bool | None = None,
+) -> Plan:
     """Partition the atoms of ``period`` (with their sizes) into blocks of at least ``k``.
 
     In each calendar unit, finest first, the atoms not yet in a block are grouped by cell, by
@@ -202,8 +292,14 @@ def make_plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool
 
     ``weekly`` adds the week pieces as the finest unit, so that weeks can show figures; the
     price is paid by longer periods (see DisclosurePolicy.weekly).
+
+    Unless ``pool_web`` (by default the process's setting, :func:`web_pooled`), every grouping
+    has the web/messenger side as its first key (:data:`APART`): no block mixes web and
+    messenger answers, and the web's atoms left over are dropped (:attr:`Plan.dropped`).
     """
     k = max(k, 1)
+    pooled = web_pooled() if pool_web is None else pool_web
+    merges = MERGES if pooled else APART
     left = {atom for atom in sizes if period.start <= atom[0] <= period.end}
     blocks: list[set[Atom]] = []
     for level, unit in UNITS.items():
@@ -218,13 +314,14 @@ def make_plan(period: Period, sizes: Mapping[Atom, int], k: int, *, weekly: bool
             if period.start <= span.start and span.end <= period.end:
                 spans.setdefault(span.start, []).append(atom)
         for start in sorted(spans):
-            placed = _place(spans[start], sizes, k)
+            placed = _place(spans[start], sizes, k, merges)
             blocks += placed
             for block in placed:
                 left.difference_update(block)
     frozen = tuple(frozenset(block) for block in blocks)
     block_of = {atom: index for index, block in enumerate(frozen) for atom in block}
-    return Plan(period, k, frozen, block_of, frozenset(left))
+    dropped = frozenset() if pooled else frozenset(a for a in left if _side(a[1]) == _WEB)
+    return Plan(period, k, frozen, block_of, frozenset(left), dropped)
 
 
 @dataclass(slots=True)
@@ -234,13 +331,18 @@ class _Block:
     size: int
 
 
-def _place(atoms: list[Atom], sizes: Mapping[Atom, int], k: int) -> list[set[Atom]]:
+def _place(
+    atoms: list[Atom],
+    sizes: Mapping[Atom, int],
+    k: int,
+    merges: tuple[_Projection, ...] = MERGES,
+) -> list[set[Atom]]:
     """The blocks of one calendar unit (see :func:`plan`)."""
     here: list[_Block] = []
     # Blocks by every prefix of the key they were made at: a coarser group finds its own fast.
     within: dict[tuple[str | None, ...], list[_Block]] = {}
     left = set(atoms)
-    for project in MERGES:
+    for project in merges:
         groups: dict[tuple[str | None, ...], list[Atom]] = {}
         for atom in left:
             groups.setdefault(project(atom[1]), []).append(atom)

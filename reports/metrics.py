@@ -39,6 +39,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Alias, Join
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
+from questionnaires.fronts import Front
 from questionnaires.results import CANNOT_RATE
 from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan
 from reports.funnel import protected_drop_off
@@ -484,6 +485,7 @@ def _group_score(
 
 
 def _score_of_members(atoms: _Atoms, main: Plan, members: Sequence[Atom], min_group: int) -> Score:
+    members = main.counted(members)  # the web's dropped atoms count in no figure
     return score_of(
         _sum(atoms.counts[atom] for atom in members),
         min_group,
@@ -656,6 +658,9 @@ def _problem_rows(
         )
         if plans is not None:
             plans[question, option] = option_plan
+        members = option_plan.counted(members)
+        if not members:
+            continue  # named only by the web's dropped atoms: not even a hidden row
         respondents = sum(atoms[atom].respondents for atom in members)
         if respondents < max(min_group, 1) or not option_plan.publishable(members):
             rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
@@ -732,7 +737,7 @@ async def _nps(
         counts[atom] = (int(row[5]), int(row[6]), int(row[7]))
     nps_plan = plan(period, {atom: sum(c) for atom, c in counts.items()}, min_group, weekly=weekly)
     where = _scope_test(scope)
-    members = [atom for atom in counts if where(atom)]
+    members = nps_plan.counted(atom for atom in counts if where(atom))
     promoters, passives, detractors = (sum(counts[atom][i] for atom in members) for i in range(3))
     n = promoters + passives + detractors
     if n < max(min_group, 1) or not nps_plan.publishable(members):
@@ -754,6 +759,7 @@ async def _comments(
     limit: int,
     *,
     negative_at_most: int | None = None,
+    web: bool = True,
 ) -> tuple[str, ...]:
     """The newest ``limit`` comment texts of the scope and period (of respondents scoring at
     most ``negative_at_most``, if given), contact details masked, in alphabetical order: the
@@ -774,6 +780,8 @@ async def _comments(
             r.c.questionnaire_id == questionnaire,
             r.c.window_id.is_(None),
         ]
+        if not web:
+            terms.append(r.c.front != Front.WEB)
         if negative_at_most is not None:
             overall = Answer.__table__.alias("o")
             terms.append(
@@ -912,7 +920,8 @@ async def report_and_trend(
     main_before = plan(previous, before.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
     overall = _group_score(now, main_now, where, min_group)
-    members = [atom for atom in now.counts if where(atom)]
+    scoped = [atom for atom in now.counts if where(atom)]
+    members = main_now.counted(scoped)
     comment_plan = (
         main_now
         if min_comment_group <= min_group
@@ -922,12 +931,15 @@ async def report_and_trend(
     comments_suppressed = (
         overall.suppressed
         or overall.n < min_comment_group
-        or not comment_plan.publishable(members)
+        or not comment_plan.publishable(comment_plan.counted(scoped))
     )
     if not comments_suppressed:
-        # Read only once the group is known to be large enough for them.
+        # Read only once the group is known to be large enough for them; without the web's
+        # comments when some of its answers in the scope were dropped.
+        web = not _drops_any(scoped, main_now, comment_plan)
         comments = await _read(
-            sessions, lambda session: _comments(session, roles, scope, period, max_comments)
+            sessions,
+            lambda session: _comments(session, roles, scope, period, max_comments, web=web),
         )
     problems: tuple[ProblemRow, ...] = ()
     if not overall.suppressed:
@@ -963,6 +975,12 @@ async def report_and_trend(
         )
         return report, trend
     return report, _trend_points(now, main_now, scope, bucket, min_group)
+
+
+def _drops_any(atoms: Iterable[Atom], *plans: Plan) -> bool:
+    """True when one of ``atoms`` is dropped by one of ``plans`` (the web kept apart): its
+    texts and rows must then stay out with its figures."""
+    return any(atom in found.dropped for found in plans for atom in atoms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1031,25 +1049,28 @@ async def negative_batch(
         if where(atom):
             by_service.setdefault(atom[1][0], []).append(atom)
     for service in services:
-        members = by_service[service]
-        if not main.publishable(members):
+        members = main.counted(by_service[service])
+        if not members or not main.publishable(members):
             continue
         negatives = sum(sum(atoms.counts[atom].by_score[:threshold]) for atom in members)
         if negatives < max(min_group, 1):
             continue
         problems: list[tuple[str, int]] = []
         for key, found in sorted(by_option.items()):
-            mine = [atom for atom in found if where(atom) and atom[1][0] == service]
+            mine = option_plans[key].counted(
+                atom for atom in found if where(atom) and atom[1][0] == service
+            )
             count = sum(found[atom].negative for atom in mine)
             if mine and count >= min_group and option_plans[key].publishable(mine):
                 problems.append((option_titles.get(key, key[1]), count))
         comments: tuple[str, ...] = ()
         if min_comment_group <= min_group and negatives >= min_comment_group:
             service_scope = Scope(service, scope.channel, scope.life_situation, scope.audience)
+            web = not _drops_any(by_service[service], main)
             comments = await _read(
                 sessions,
-                lambda session, s=service_scope: _comments(  # type: ignore[misc]
-                    session, roles, s, period, max_comments, negative_at_most=threshold
+                lambda session, s=service_scope, w=web: _comments(  # type: ignore[misc]
+                    session, roles, s, period, max_comments, negative_at_most=threshold, web=w
                 ),
             )
         groups.append(
@@ -1111,6 +1132,7 @@ def _trend_points(
     for atom in atoms.counts:
         if where(atom):
             points.setdefault((atom[1][0], _bucket_of(atom[0], bucket)), []).append(atom)
+    points = {key: main.counted(members) for key, members in points.items()}
     return [
         TrendPoint(
             service,
@@ -1169,13 +1191,21 @@ async def anonymised_responses(
                 # it: rows carry no front (a front of 1–4 people in a shown group of 5 would
                 # say what they answered).
                 by_group.setdefault((atom[0].replace(day=1), atom[1][:3]), []).append(atom)
-        allowed = {key for key, members in by_group.items() if main.publishable(members)}
+        allowed = {
+            key for key, members in by_group.items() if main.publishable(main.counted(members))
+        }
         if not allowed:
             return []
+        # The web's rows of a group where some of its atoms were dropped stay out: what is
+        # left is the group's messenger blocks (no block mixes the two).
+        without_web = {key for key in allowed if _drops_any(by_group[key], main)}
         with_texts = include_comments and min_comment_group <= min_group
         rows = await _answer_rows(session, scope, period, with_texts)
     kept = [
-        row for row in rows if (_day(row[1]).replace(day=1), (row[3], row[4], row[5])) in allowed
+        row[:-1]
+        for row in rows
+        if (group := (_day(row[1]).replace(day=1), (row[3], row[4], row[5]))) in allowed
+        and not (group in without_web and row[-1] == Front.WEB)
     ]
     kept.sort(key=lambda row: (_day(row[1]).replace(day=1), _order(row[3:6]), str(row[0])))
     return _fold_rows(kept, roles, with_texts, titles)
@@ -1201,6 +1231,7 @@ async def _answer_rows(
             a.c.option_id,
             a.c.number,
             a.c.text if include_comments else literal(None).label("text"),
+            r.c.front,  # to leave out the web's dropped rows; never shown
         )
         .select_from(_then(r, a, a.c.response_id == r.c.id))
         # Rows of poll windows' answers would let the window's results (a range of days of
@@ -1504,7 +1535,8 @@ async def situation_atoms(
     choices = [(r.c.questionnaire_id == q, literal(i)) for q, i in roles.situation_choice.items()]
     choice: ColumnElement[Any] = case(*choices, else_=literal(None)) if choices else literal(None)
     situation = func.coalesce(r.c.life_situation_code, c.c.option_id)
-    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, situation)
+    # The front as the cell's last key, as in the report's atoms: the web apart (disclosure).
+    dimensions = (r.c.submitted_on, r.c.service_code, r.c.channel_code, situation, r.c.front)
     joined = r.join(a, and_(a.c.response_id == r.c.id, _answer_of(r, a, questions))).outerjoin(
         c, and_(c.c.response_id == r.c.id, c.c.question_id == choice)
     )
@@ -1521,5 +1553,6 @@ async def situation_atoms(
     async with _snapshot(sessions) as session:
         rows = (await session.execute(statement)).all()
     return {
-        (_day(row[0]), (row[1], row[2], row[3])): [int(v or 0) for v in row[4:]] for row in rows
+        (_day(row[0]), (row[1], row[2], row[3], row[4])): [int(v or 0) for v in row[5:]]
+        for row in rows
     }

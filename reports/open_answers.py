@@ -290,7 +290,7 @@ def situation_rows(
     for code in sorted(by_situation, key=lambda c: (c is None, c or "")):
         if code is None:
             continue  # no life situation named: the question was not asked
-        members = by_situation[code]
+        members = situation_plan.counted(by_situation[code])  # without the web's dropped
         summed = [sum(atoms[atom][i] for atom in members) for i in range(6)]
         rows.append(
             SituationRow(

@@ -259,3 +259,22 @@ def test_max_settings_out_of_bounds_are_refused(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
     assert variable in _problem_of(monkeypatch, variable, value)
+
+
+def test_web_answers_count_apart_unless_the_body_pools_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """REPORTS__POOL_WEB_WITH_MESSENGERS reaches every plan of the process through the one
+    disclosure policy (docs/anonymity.md, "Fake web respondents"); off by default."""
+    from bot.policies import disclosure_policy
+    from reports.disclosure import pool_web_with_messengers, web_pooled
+
+    try:
+        pool_web_with_messengers(True)
+        disclosure_policy(Settings())
+        assert web_pooled() is False
+        monkeypatch.setenv("REPORTS__POOL_WEB_WITH_MESSENGERS", "true")
+        disclosure_policy(Settings())
+        assert web_pooled() is True
+    finally:
+        pool_web_with_messengers(False)

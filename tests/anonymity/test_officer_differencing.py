@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.fronts import Front
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
-from reports.disclosure import Atom, Cell, PeriodKind
+from reports.disclosure import Atom, Cell, PeriodKind, plan
 from reports.metrics import anonymised_responses, build_report, csat_trend, negative_batch
 from reports.model import Dimension, Period, Scope
 from reports.periods import (
@@ -171,8 +171,9 @@ class Published:
     fronts_hidden: int = 0
     weekly: bool = False
 
-    def add(self, test: Test) -> frozenset[Atom]:
-        group = frozenset(atom for atom in self.atoms if test(atom))
+    def add(self, test: Test, dropped: frozenset[Atom] = frozenset()) -> frozenset[Atom]:
+        """The group a shown figure sums: the atoms of its view but the web's ``dropped``."""
+        group = frozenset(atom for atom in self.atoms if test(atom) and atom not in dropped)
         if group:
             self.groups.add(group)
         return group
@@ -192,6 +193,13 @@ async def _ask_everything(
 ) -> Published:
     published = Published(frozenset(item.atom for item in seeded), weekly=weekly)
     respondents = _respondents(seeded)
+
+    def dropped(period: Period) -> frozenset[Atom]:
+        """The web's atoms the period's plan counts in no figure (the web kept apart from the
+        messengers, the default): the attacker's groups are the views without them."""
+        sizes = {a: r[0] for a, r in respondents.items() if period.start <= a[0] <= period.end}
+        return plan(period, sizes, K, weekly=weekly).dropped
+
     scopes = [Scope(), *(Scope(service=s) for s in SERVICES)]
     for period in _requestable():
         previous = calendar_previous(period)
@@ -209,7 +217,7 @@ async def _ask_everything(
             )
             for shown, when in ((report.overall, period), (report.overall_previous, previous)):
                 if not shown.suppressed:
-                    group = published.add(_where(when, scope.service))
+                    group = published.add(_where(when, scope.service), dropped(when))
                     assert shown.n == sum(respondents[a][0] for a in group)  # honest figures
             for line in report.groups:
                 for shown, when in ((line.current, period), (line.previous, previous)):
@@ -219,7 +227,9 @@ async def _ask_everything(
                         else:
                             published.fronts_shown += 1
                     if not shown.suppressed:
-                        published.add(_group_test(when, scope, line.dimension, line.key))
+                        published.add(
+                            _group_test(when, scope, line.dimension, line.key), dropped(when)
+                        )
             for text in report.comments:
                 published.saw_comment(text, _where(period, scope.service))
             for bucket in ("week", "month"):
@@ -239,7 +249,7 @@ async def _ask_everything(
                             start + timedelta(days=6) if bucket == "week" else month_of(start).end
                         )
                         span = Period(max(start, period.start), min(end, period.end))
-                        published.add(_where(span, point.service))
+                        published.add(_where(span, point.service), dropped(period))
             rows = await anonymised_responses(
                 sessions,
                 roles=ROLES,
@@ -263,9 +273,10 @@ async def _ask_everything(
             for (label, cell), count in by_group.items():
                 month = _month_of_label(label)
                 span = Period(max(month.start, period.start), min(month.end, period.end))
-                group = published.add(
-                    _where(span, cell[0], channel=cell[1], life_situation=cell[2])
-                )
+                test = _where(span, cell[0], channel=cell[1], life_situation=cell[2])
+                # The web's rows of a group with a dropped web atom stay out, all of them.
+                web = frozenset(a for a in published.atoms if test(a) and a[1][3] == Front.WEB)
+                group = published.add(test, web if web & dropped(period) else frozenset())
                 # Rows leave for a whole group or not at all.
                 assert count == sum(respondents[a][1] for a in group)
     for piece in _segments() if weekly else [p for p in _requestable() if p.days < 40]:
@@ -282,7 +293,7 @@ async def _ask_everything(
                 weekly=weekly,
             )
             for negative in batch:
-                published.add(_where(piece, negative.service))
+                published.add(_where(piece, negative.service), dropped(piece))
                 for text in negative.comments:
                     published.saw_comment(text, _where(piece, negative.service))
     return published

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.fronts import Front
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Text
@@ -410,3 +411,31 @@ async def test_texts_are_read_from_the_copies_with_a_text_then_by_answer_id(
             result = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
             plan = [str(step[0]) for step in result]
             assert any("ix_report_answers_texts" in step for step in plan), plan
+
+
+async def test_web_answers_too_few_for_a_web_block_are_not_in_a_situations_score_as_a_whole(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, categoriser: Categoriser
+) -> None:
+    """Review of 30 November: the life situation's plan keeps the web apart like the report's:
+    six Telegram answers are shown, two web answers beside them are counted nowhere."""
+    for day, score in zip(range(1, 7), (5, 4, 4, 3, 5, 2), strict=True):
+        await responses.add(
+            date(2026, 10, day),
+            4,
+            life_situation="license",
+            extra=(AnswerRow("whole", number=score),),
+        )
+    for day in (8, 9):
+        await responses.add(
+            date(2026, 10, day),
+            4,
+            life_situation="license",
+            extra=(AnswerRow("whole", number=1),),
+            front=Front.WEB,
+        )
+    reporting, service = build(sessions, categoriser)
+    report = await reporting.report(OCTOBER, Scope())
+    rows = {row.code: row for row in await service.situations(report)}
+    whole = rows["license"].as_a_whole
+    assert not whole.suppressed and whole.n == 6 and whole.mean == 23 / 6
+    assert rows["license"].overall.n == 6  # the report's group: the same six

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.fronts import Front
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
 from reports.model import Dimension, QuestionnaireRoles
 from storage.models_campaigns import PollWindow
@@ -70,6 +71,7 @@ class Responses:
         times: int = 1,
         window: int | None = None,
         department: str | None = None,
+        front: Front = Front.TELEGRAM,
     ) -> None:
         answers: list[AnswerRow] = []
         if overall is not None:
@@ -91,6 +93,7 @@ class Responses:
             answers=tuple(answers),
             window_id=window,
             department=department,
+            front=front,
         )
         for _ in range(times):
             await self.store.save(response)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from reports.disclosure import Atom, PeriodKind, last_closed, plan
+from reports.disclosure import Atom, PeriodKind, last_closed, make_plan, plan
 from reports.metrics import Counts, score_of
 from reports.model import Period
 from reports.periods import (
@@ -196,12 +197,12 @@ def test_closed_periods_of_each_kind_end_before_today() -> None:
 
 
 def test_issue13_what_a_messenger_leaves_over_joins_its_own_cell_before_the_channel() -> None:
-    """A web answer too few for a block joins the Telegram block of its own life situation,
+    """A MAX answer too few for a block joins the Telegram block of its own life situation,
     not the smaller block of another: the life situations stay shown, the messengers hidden."""
     day = date(2026, 11, 10)
     sizes: dict[Atom, int] = {
         (day, ("s", "office", "moving", "telegram")): 8,
-        (day, ("s", "office", "moving", "web")): 1,
+        (day, ("s", "office", "moving", "max")): 1,
         (day, ("s", "office", "birth", "telegram")): 5,
     }
     result = plan(NOV, sizes, 5)
@@ -212,7 +213,79 @@ def test_issue13_what_a_messenger_leaves_over_joins_its_own_cell_before_the_chan
 
     assert result.publishable(group(lambda cell: cell[2] == "moving"))
     assert result.publishable(group(lambda cell: cell[2] == "birth"))
-    # The web's one answer is hidden, and so is Telegram (all − Telegram would give it).
-    assert not result.publishable(group(lambda cell: cell[3] == "web"))
+    # MAX's one answer is hidden, and so is Telegram (all − Telegram would give it).
+    assert not result.publishable(group(lambda cell: cell[3] == "max"))
     assert not result.publishable(group(lambda cell: cell[3] == "telegram"))
     assert result.publishable(list(sizes))
+
+
+def test_a_web_answer_too_few_for_a_web_block_joins_no_messenger_block_and_is_dropped() -> None:
+    """Review of 30 November: fake web respondents are free, so the web counts toward the
+    threshold only among web answers; its leftover is dropped, not merged into Telegram's."""
+    day = date(2026, 11, 10)
+    web: Atom = (day, ("s", "office", "moving", "web"))
+    sizes: dict[Atom, int] = {
+        (day, ("s", "office", "moving", "telegram")): 8,
+        web: 4,
+        (day, ("s", "office", "birth", "telegram")): 5,
+    }
+    result = plan(NOV, sizes, 5, pool_web=False)
+    assert result.dropped == frozenset({web}) and result.residue == frozenset({web})
+    assert all(web not in block for block in result.blocks)
+    # Every group is judged, and summed, without it; the group of the web alone is empty.
+    assert result.counted(sizes) == [atom for atom in sizes if atom != web]
+    assert result.publishable(result.counted(sizes))
+    assert result.publishable(result.counted([web, (day, ("s", "office", "moving", "telegram"))]))
+    assert not result.publishable([web])
+    # Pooled (REPORTS__POOL_WEB_WITH_MESSENGERS=true) the 4 lift Telegram's cell: no drop.
+    pooled = plan(NOV, sizes, 5, pool_web=True)
+    assert pooled.dropped == frozenset() and pooled.residue == frozenset()
+    assert any(web in block and len(block) > 1 for block in pooled.blocks)
+
+
+def test_web_answers_make_blocks_of_their_own_within_a_service_never_with_the_messengers() -> None:
+    """The web's leftover joins web answers of its own service only: a web block across
+    services would hide every service row (its web part not whole); what stays is dropped."""
+    day = date(2026, 11, 10)
+    dropped: Atom = (day, ("t", "office", None, "web"))
+    sizes: dict[Atom, int] = {
+        (day, ("s", "office", None, "telegram")): 3,
+        (day, ("s", "office", None, "max")): 3,
+        (day, ("s", "office", None, "web")): 2,
+        (day, ("s", "site", None, "web")): 3,
+        dropped: 3,
+        (day, ("t", "office", None, "telegram")): 1,
+    }
+    result = plan(NOV, sizes, 5, pool_web=False)
+    assert result.dropped == frozenset({dropped})
+    for block in result.blocks:
+        assert len({atom[1][3] == "web" for atom in block}) == 1, block
+        assert sum(sizes[atom] for atom in block) >= 5
+    assert {frozenset(block) for block in result.blocks} == {
+        frozenset({(day, ("s", "office", None, "web")), (day, ("s", "site", None, "web"))}),
+        frozenset(atom for atom in sizes if atom[1][3] != "web"),
+    }
+    # Pooled, the six web answers would lift the messengers' cells instead.
+    pooled = plan(NOV, sizes, 5, pool_web=True)
+    assert any(len({atom[1][3] == "web" for atom in block}) == 2 for block in pooled.blocks)
+
+
+def test_without_web_answers_keeping_the_web_apart_changes_no_plan() -> None:
+    """Bodies without the web front see the plans of before, block for block."""
+    rng = random.Random(30)
+    sizes: dict[Atom, int] = {}
+    for _ in range(400):
+        day = date(2026, rng.randint(1, 12), rng.randint(1, 28))
+        cell = (
+            rng.choice(("a", "b", "c")),
+            rng.choice(("office", "site")),
+            rng.choice((None, "moving")),
+            rng.choice(("telegram", "telegram", "max")),
+        )
+        sizes[(day, cell)] = sizes.get((day, cell), 0) + rng.randint(1, 3)
+    year = Period(date(2026, 1, 1), date(2026, 12, 31))
+    for weekly in (False, True):
+        apart = make_plan(year, sizes, 5, weekly=weekly, pool_web=False)
+        pooled = make_plan(year, sizes, 5, weekly=weekly, pool_web=True)
+        assert apart.blocks == pooled.blocks and apart.residue == pooled.residue
+        assert apart.dropped == frozenset()

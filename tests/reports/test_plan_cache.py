@@ -66,9 +66,16 @@ def test_a_reports_worth_of_plans_stays_cached(monkeypatch: pytest.MonkeyPatch) 
     made: list[int] = []
     real = disclosure.make_plan
 
-    def counted(period: Period, sizes: dict[Atom, int], k: int, *, weekly: bool = False) -> Plan:
+    def counted(
+        period: Period,
+        sizes: dict[Atom, int],
+        k: int,
+        *,
+        weekly: bool = False,
+        pool_web: bool | None = None,
+    ) -> Plan:
         made.append(k)
-        return real(period, sizes, k, weekly=weekly)
+        return real(period, sizes, k, weekly=weekly, pool_web=pool_web)
 
     monkeypatch.setattr(disclosure, "make_plan", counted)
     for _ in range(3):
