@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import bot.app
+import bot.web
 from bot.app import YOUNG_COLLECTION_THRESHOLD, freeze_startup_heap, serve
 from bot.settings import Settings
 
@@ -185,3 +186,59 @@ async def test_wire_gives_every_workbook_the_persisted_pain_map(tmp_path: Any) -
             await wiring.close()
     finally:
         await bot_.session.close()
+
+
+async def test_otklik_web_freezes_the_heap_once_its_front_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 15: `otklik web` alone left its start-up heap (and the young generation's default
+    threshold) to the collector, unlike the bot process the web bench stands for."""
+    steps: list[str] = []
+
+    async def fake_wire(*_args: Any, **_kwargs: Any) -> Any:
+        steps.append("wired")
+
+        async def close() -> None:
+            steps.append("closed")
+
+        return SimpleNamespace(
+            services=SimpleNamespace(
+                responses=None,
+                feedback=SimpleNamespace(today=None),
+                funnel=None,
+                opt_ins=None,
+                activity=None,
+                campaigns=None,
+            ),
+            engine=SimpleNamespace(dialect=SimpleNamespace(name="postgresql")),
+            sql_storage=None,
+            close=close,
+        )
+
+    class FakeScheduler:
+        running = False
+
+        def start(self) -> None:
+            self.running = True
+
+        def shutdown(self, wait: bool) -> None:
+            self.running = False
+
+    @asynccontextmanager
+    async def front(_wiring: Any) -> AsyncIterator[None]:
+        steps.append("front")
+        yield
+
+    def freeze() -> int:
+        steps.append("frozen")
+        return 1
+
+    async def serve_until_stopped() -> None:
+        steps.append("serving")
+
+    monkeypatch.setattr(bot.web, "wire", fake_wire)
+    monkeypatch.setattr(bot.web, "create_scheduler", lambda *_a, **_k: FakeScheduler())
+    monkeypatch.setattr(bot.web, "freeze_startup_heap", freeze)
+    monkeypatch.setattr(bot.web, "serve_until_stopped", serve_until_stopped)
+    await bot.web.serve_without_telegram(Settings(_env_file=None), front)
+    assert steps == ["wired", "front", "frozen", "serving", "closed"]
