@@ -16,7 +16,7 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.app import Wiring, serve_until_stopped, wire
+from bot.app import Wiring, freeze_startup_heap, serve_until_stopped, wire
 from bot.settings import Settings, ensure_pepper
 from bot.webhook import WebhookReceiver, webhook_path
 from scheduler.jobs import create_scheduler, make_jobs_stoppable
@@ -177,6 +177,10 @@ async def serve_without_telegram(
             make_jobs_stoppable(scheduler)
             scheduler.start()
             async with front(wiring):
+                # Start-up is over: its heap leaves the collector's reach, as in the bot
+                # process (bot.app.serve), so the forms do not pay for walking it.
+                frozen = freeze_startup_heap()
+                logger.info("Serving (%d start-up objects frozen)", frozen)
                 # Until SIGINT or SIGTERM (systemd, docker, a process manager), so the
                 # cleanup below runs: the wiring writes what waits in memory first.
                 await serve_until_stopped()
