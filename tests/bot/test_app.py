@@ -302,6 +302,9 @@ async def test_otklik_web_freezes_the_heap_once_its_front_serves(
     class FakeScheduler:
         running = False
 
+        def get_jobs(self) -> list[Any]:
+            return []
+
         def start(self) -> None:
             self.running = True
 
