@@ -439,3 +439,28 @@ async def test_web_answers_too_few_for_a_web_block_are_not_in_a_situations_score
     whole = rows["license"].as_a_whole
     assert not whole.suppressed and whole.n == 6 and whole.mean == 23 / 6
     assert rows["license"].overall.n == 6  # the report's group: the same six
+
+
+def test_issue15_counting_finds_each_days_month_once(
+    categoriser: Categoriser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A half-year's open answers are tens of thousands of responses on at most 184 days: the
+    month of each day is found once, not once per response (a third of the counting's time)."""
+    real_month_of = open_answers.month_of
+    asked: list[date] = []
+
+    def month_of(day: date) -> Period:
+        asked.append(day)
+        return real_month_of(day)
+
+    by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = {
+        uuid.uuid4(): ((date(2026, 10, 1 + i % 3), ("s1", "c1", None)), frozenset({OTHER}))
+        for i in range(60)
+    }
+    monkeypatch.setattr(open_answers, "month_of", month_of)
+    counts = count_categories(
+        by_response, categoriser, period=Q4, scope=Scope(), threshold=4, published=True
+    )
+    assert sorted(asked) == [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
+    assert counts.respondents == 60
+    assert [(row.category, row.respondents) for row in counts.categories] == [(OTHER, 60)]
