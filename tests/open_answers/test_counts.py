@@ -19,7 +19,7 @@ from questionnaires.fronts import Front
 from questionnaires.open_answers import OTHER, Categoriser
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Text
-from reports import disclosure, open_answers
+from reports import disclosure, open_answers, periods
 from reports.disclosure import Atom, Plan
 from reports.model import Dimension, Period, QuestionnaireRoles, Scope
 from reports.open_answers import OpenAnswerCounts, count_categories
@@ -446,12 +446,11 @@ def test_issue15_counting_finds_each_days_month_once(
 ) -> None:
     """A half-year's open answers are tens of thousands of responses on at most 184 days: the
     month of each day is found once, not once per response (a third of the counting's time)."""
-    real_month_of = open_answers.month_of
     asked: list[date] = []
 
     def month_of(day: date) -> Period:
         asked.append(day)
-        return real_month_of(day)
+        return periods.month_of(day)
 
     by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = {
         uuid.uuid4(): ((date(2026, 10, 1 + i % 3), ("s1", "c1", None)), frozenset({OTHER}))
