@@ -75,9 +75,8 @@ def render_feedback(response: CompletedResponse) -> str:
             question = html.escape(answer.question_id, quote=True)
             option = html.escape(answer.option_id, quote=True)
             other = html.escape(f": {answer.text}") if answer.text else ""
-            lines.append(
-                f'<topic questionnaire="{quest}" question="{question}" option="{option}">{other}</topic>'
-            )
+            codes = f'questionnaire="{quest}" question="{question}" option="{option}"'
+            lines.append(f"<topic {codes}>{other}</topic>")
         elif answer.text:
             lines.append(html.escape(answer.text))
     return "\n".join(lines)
