@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import secrets
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
@@ -52,22 +53,57 @@ class DepartmentLabels(Protocol):
         ...
 
 
-def render_feedback(response: CompletedResponse, questionnaire: Questionnaire | None) -> str:
-    """One message as the officer reads it: the topic and the text, HTML-escaped; no date,
-    no time, no department (that is decided at delivery)."""
+#: A stored topic line (issue 12): the topic's codes, rendered in the reader's language at
+#: delivery. Every typed text in a stored body is HTML-escaped, so no typed text can make one.
+_TOPIC_LINE: Final = re.compile(
+    r'^<topic questionnaire="(?P<questionnaire>[^"]*)" question="(?P<question>[^"]*)"'
+    r' option="(?P<option>[^"]*)">(?P<other>[^<]*)</topic>$',
+    re.MULTILINE,
+)
+
+
+def render_feedback(response: CompletedResponse) -> str:
+    """One message as it is stored for the batch: the topic (by its codes) and the text,
+    HTML-escaped; no date, no time, no department (that is decided at delivery).
+
+    The topic line is not rendered here: it keeps the questionnaire, question and option codes
+    and the "other" text, and `deliver_feedback` renders it in the reading officer's language."""
     lines: list[str] = []
+    quest = html.escape(response.questionnaire_id, quote=True)
     for answer in response.answers:
         if answer.option_id:
-            title = _option_title(questionnaire, answer.question_id, answer.option_id)
-            other = f": {answer.text}" if answer.text else ""
-            # Stored with the message and delivered to officers whose language is unknown.
-            lines.append(tr(Language.RU, "initiative.topic", topic=html.escape(title + other)))
+            question = html.escape(answer.question_id, quote=True)
+            option = html.escape(answer.option_id, quote=True)
+            other = html.escape(f": {answer.text}") if answer.text else ""
+            codes = f'questionnaire="{quest}" question="{question}" option="{option}"'
+            lines.append(f"<topic {codes}>{other}</topic>")
         elif answer.text:
             lines.append(html.escape(answer.text))
     return "\n".join(lines)
 
 
-def _option_title(questionnaire: Questionnaire | None, question_id: str, option_id: str) -> str:
+def deliver_feedback(
+    body: str, questionnaires: Mapping[str, Questionnaire], language: Language = Language.RU
+) -> str:
+    """A stored message as an officer reads it: its topic line in `language`. A message
+    stored before issue 12 has its topic line already in Russian and is shown as it was."""
+
+    def topic(match: re.Match[str]) -> str:
+        questionnaire = questionnaires.get(html.unescape(match["questionnaire"]))
+        question = html.unescape(match["question"])
+        option = html.unescape(match["option"])
+        title = html.escape(_option_title(questionnaire, question, option, language))
+        return tr(language, "initiative.topic", topic=title + match["other"])
+
+    return _TOPIC_LINE.sub(topic, body)
+
+
+def _option_title(
+    questionnaire: Questionnaire | None,
+    question_id: str,
+    option_id: str,
+    language: Language = Language.RU,
+) -> str:
     if questionnaire is None:
         return option_id
     try:
@@ -76,7 +112,7 @@ def _option_title(questionnaire: Questionnaire | None, question_id: str, option_
         return option_id
     for option in getattr(question, "options", ()):
         if option.id == option_id:
-            return str(option.text.ru)
+            return str(option.text.get(language))
     return option_id
 
 
@@ -98,8 +134,8 @@ class InitiativeDesk:
         languages: OfficerLanguageReader | None = None,
     ) -> None:
         self._store = store
-        # The batch's own words in each officer's language; the messages stay as they were
-        # stored (render_feedback: the topic line in Russian).
+        # The batch's own words and each message's topic line in each officer's language
+        # (the staff member's text stays as written).
         self._languages: OfficerLanguageReader = languages or FixedLanguages()
         self._deliveries = deliveries
         self._departments = departments
@@ -116,7 +152,7 @@ class InitiativeDesk:
         services.feedback, written in the response's own transaction); None for other kinds."""
         if response.kind != Kind.INITIATIVE:
             return None
-        return render_feedback(response, self._questionnaires.get(response.questionnaire_id))
+        return render_feedback(response)
 
     async def tick(self, now: datetime | None = None) -> int:
         """Deliver the batch if it is due; returns how many messages were delivered and
@@ -190,5 +226,6 @@ class InitiativeDesk:
             label = await self._departments.department_label(item.department, language)
             department = tr(language, "initiative.department", title=html.escape(label))
             head = f"<b>{number}.</b>" + (f" {department}" if label else "")
-            parts.append(f"{head}\n{item.body_html}")
+            body = deliver_feedback(item.body_html, self._questionnaires, language)
+            parts.append(f"{head}\n{body}")
         return split_message("\n\n".join(parts))

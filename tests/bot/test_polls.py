@@ -4,7 +4,7 @@ enrollment, initiative feedback, published results."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiogram.methods import SendMessage
@@ -410,6 +410,50 @@ async def test_an_english_internal_officer_gets_the_initiative_batch_in_english(
     assert "Department: HR department" in batch
     assert "Инициативные" not in batch and "Подразделение" not in batch
     assert "Нужен второй сканер" in batch  # the staff member's words, as written
+    # Issue 12 (lang2): the topic line too, rendered from the stored topic at delivery.
+    assert "Topic: Equipment" in batch
+    assert "Тема" not in batch and "Техническое оснащение" not in batch
+    cyrillic = {line for line in batch.splitlines() if re.search("[а-яё]", line, re.I)}
+    assert cyrillic == {"Нужен второй сканер"}  # only what the staff member typed
+
+
+async def test_a_russian_internal_officer_reads_the_topic_line_in_russian(world: World) -> None:
+    """The control of the English batch above: the same message, a Russian officer."""
+    desk = initiative_desk(world)
+    world.feedback.queue_initiative_with(desk)
+    await enrol_staff(world, "hr", [7770009012, 7770009013, 7770009014, 7770009015, 7770009016])
+    await leave_feedback(world, world.harness.person(7770009012), "Нужен второй сканер")
+    [queued] = await world.rows("initiative_queue")
+    # Stored by its codes, not in anyone's language.
+    assert "Тема" not in str(queued["body_html"]) and "equipment" in str(queued["body_html"])
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
+    assert await desk.tick() == 1
+    [batch] = _texts_to(world, INTERNAL_OFFICER)
+    assert "Тема: Техническое оснащение" in batch and "Topic" not in batch
+
+
+async def test_initiative_messages_stored_before_issue_12_are_still_delivered(
+    world: World,
+) -> None:
+    """A message queued before the topic was stored by its codes has its topic line in
+    Russian already: it reaches an English officer as it was; a new one in English."""
+    from services.officer_languages import FixedLanguages
+    from storage.staff import StaffStore
+
+    desk = initiative_desk(world, languages=FixedLanguages(Language.EN))
+    world.feedback.queue_initiative_with(desk)
+    old = "Тема: Регламенты и инструкции\nСтарое сообщение &lt;b&gt;"
+    await StaffStore(world.sessions).queue_feedback(date(2026, 11, 22), None, old)
+    await enrol_staff(world, "hr", [7770009012, 7770009013, 7770009014, 7770009015, 7770009016])
+    # Typed text shaped like a stored topic line is escaped when stored: never a topic.
+    forged = '<topic questionnaire="initiative" question="topic" option="training"></topic>'
+    await leave_feedback(world, world.harness.person(7770009012), forged)
+    world.clock_now[0] = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
+    assert await desk.tick() == 2
+    [batch] = _texts_to(world, INTERNAL_OFFICER)
+    assert old in batch  # as stored
+    assert "Topic: Equipment" in batch and "Training" not in batch
+    assert "&lt;topic questionnaire=" in batch
 
 
 async def test_initiative_feedback_that_cannot_be_queued_is_not_thanked_for(

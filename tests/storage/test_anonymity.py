@@ -171,3 +171,12 @@ def test_tables_that_would_order_people_have_no_rowid_on_sqlite() -> None:
         if _table(name).dialect_options["sqlite"].get("with_rowid", True)
     ]
     assert with_rowid == []
+
+
+def test_no_table_that_holds_a_respondents_chat_keeps_their_language() -> None:
+    # Issue 12, item 2 (docs/anonymity.md, «Вы сказали — мы сделали» to subscribers): an `en`
+    # beside a subscriber's chat would pair it with the month's (or the service's) few
+    # comments typed in English. Only officers' chats (configured, not anonymous) have one.
+    for name in ("opt_ins", "service_news", "broadcast_outbox", "staff_members"):
+        columns = {column.name.lower() for column in _table(name).columns}
+        assert not {c for c in columns if re.search(r"lang|locale", c)}, name
