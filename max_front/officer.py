@@ -195,11 +195,8 @@ class MaxOfficers:
         if not menu:
             menu = STAFF if await self.windows.enrolment.is_staff(person) else CITIZEN
         lines = [tr(language, N_("max.help"))]
-        # MAX's /report is the body-wide report only (max_front.front.MaxFront.report): the
-        # internal officer's staff report is Telegram's for now.
-        shown = MAX_COMMANDS if self._body_officer(user) else MAX_COMMANDS - {"report", "export"}
         for name in menu:
-            if name in shown:
+            if name in MAX_COMMANDS:
                 description = MAX_DESCRIPTIONS.get(name, COMMANDS[name])
                 lines.append(f"/{name} — {tr(language, description)}")
         await self._send(user, View("\n".join(lines)))

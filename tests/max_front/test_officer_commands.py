@@ -163,7 +163,7 @@ async def test_help_lists_what_the_max_officer_has_in_their_language(desk: Desk)
     assert "MAX id" in text and "Telegram" not in text
     await front.handle(chat(INTERNAL).text("/help"))
     assert "/topics — " in last_text(api) and "/appeals" not in last_text(api)
-    assert "/report" not in last_text(api)  # MAX's /report is the body-wide one only
+    assert "/report — " in last_text(api)  # the staff report (max_front.reports)
     await front.handle(chat(CITIZEN).text("/help"))
     assert "/start — " in last_text(api) and "/comments" not in last_text(api)
 
