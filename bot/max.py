@@ -185,7 +185,6 @@ def max_officers(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxOfficers
         open_answers=services.open_answers,
         appeals=services.appeals,
         publication=services.publication,
-        bot_name=settings.max.bot_name,
     )
 
 

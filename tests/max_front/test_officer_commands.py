@@ -69,6 +69,7 @@ def officers_front(desk: Desk, api: RecordingApi, *, appeals: bool = False) -> M
     reporting.extras = open_answers
     # The desk's windows know no body-wide officer; the composition root names the same ones.
     desk.campaigns._officer_ids = frozenset({max_chat(OFFICER)})
+    desk.campaigns._max_bot_name = "otklik_bot"  # MAX__BOT_NAME
     officers = MaxOfficers(
         api=api,
         reporting=reporting,
@@ -80,7 +81,6 @@ def officers_front(desk: Desk, api: RecordingApi, *, appeals: bool = False) -> M
             if appeals
             else None
         ),
-        bot_name="otklik_bot",
     )
     return MaxFront(
         api=api,
