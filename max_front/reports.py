@@ -40,6 +40,10 @@ from services.reporting import ReportingService
 #: MAX's limit on a message's text (dev.max.ru/docs-api/methods/POST/messages: 4000).
 TEXT_LIMIT: Final = 4000
 PREFIXES: Final = ("rp:", "rs:", "rr:", "rd:")
+#: MAX's inline keyboard: at most 30 rows of at most 7 buttons
+#: (dev.max.ru/docs-api/objects/InlineKeyboard).
+MAX_ROWS: Final = 30
+MAX_ROW_BUTTONS: Final = 7
 EXPORT: Final = "e"
 REPORT: Final = "r"
 
@@ -54,6 +58,15 @@ class Answer(Protocol):
 
 def is_report_payload(payload: str) -> bool:
     return payload.startswith(PREFIXES)
+
+
+def service_rows(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
+    """One service a row, as in Telegram, unless the catalog has more services than MAX's
+    keyboard has rows: then as few to a row as fit (past 210 the rest are cut; "all services",
+    always first, still covers them)."""
+    per_row = min(MAX_ROW_BUTTONS, max(1, -(-len(buttons) // MAX_ROWS)))
+    kept = buttons[: MAX_ROWS * per_row]
+    return tuple(tuple(kept[i : i + per_row]) for i in range(0, len(kept), per_row))
 
 
 @dataclass
@@ -81,9 +94,13 @@ class MaxReports:
                 await self.api.send(user, View(tr(language, period)))
                 return True
             start, end = range_days(period)
-            rows = tuple(
-                (Button(offer.label, f"rr:{flag}:{start}:{end}:{offer.code}"),)
-                for offer in report_services(self.reporting, officer, language, staff_range=period)
+            rows = service_rows(
+                [
+                    Button(offer.label, f"rr:{flag}:{start}:{end}:{offer.code}")
+                    for offer in report_services(
+                        self.reporting, officer, language, staff_range=period
+                    )
+                ]
             )
             text = tr(language, "officer.range_choose_service", period=period)
             await self.api.send(user, View(text, rows))
@@ -139,7 +156,7 @@ class MaxReports:
                 await answer.notify(tr(language, "officer.forbidden"))
                 return
             flag = EXPORT if export else REPORT
-            rows = tuple((Button(o.label, f"rp:{flag}:{code}:{o.code}"),) for o in offers)
+            rows = service_rows([Button(o.label, f"rp:{flag}:{code}:{o.code}") for o in offers])
             await self._show(user, answer, View(tr(language, "officer.choose_service"), rows))
             return
         scope = report_scope(self.reporting, officer, service)

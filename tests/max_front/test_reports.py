@@ -14,9 +14,10 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from bot.content import load_content
 from bot.max import max_dialog_states
 from bot.settings import ContentSettings
+from max_front.api import Button
 from max_front.front import MaxFront
 from max_front.persons import max_key
-from max_front.reports import MaxReports
+from max_front.reports import MaxReports, service_rows
 from questionnaires.i18n import tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
@@ -289,3 +290,15 @@ async def test_a_refused_edit_shows_the_report_header_as_a_new_message(desk: Des
     assert notifications(api)[-1] == "Готовлю…"
     assert any(view.text.startswith("Прошлый месяц: ") for _, view in api.sent)
     assert answered_once(api)
+
+
+def test_a_long_catalog_still_fits_maxs_keyboard_of_thirty_rows() -> None:
+    def buttons(n: int) -> list[Button]:
+        return [Button(f"s{i}", f"rp:r:m:s{i}") for i in range(n)]
+
+    assert [len(row) for row in service_rows(buttons(8))] == [1] * 8  # one a row, as Telegram
+    rows = service_rows(buttons(45))
+    assert len(rows) <= 30 and sum(map(len, rows)) == 45 and max(map(len, rows)) == 2
+    rows = service_rows(buttons(300))
+    assert len(rows) == 30 and all(len(row) == 7 for row in rows)
+    assert rows[0][0].payload == "rp:r:m:s0"  # "all services" comes first and stays
