@@ -50,6 +50,7 @@ from max_front.officer import MaxOfficers
 from max_front.painmap import MaxPainMap, MeasureDraft
 from max_front.persons import max_key, person_of
 from max_front.polling import Poller
+from max_front.reports import MaxReports
 from scheduler.leader import LeaderGate
 from services.dialog import DialogData, DialogService, Person
 from storage.database import create_session_factory
@@ -164,6 +165,12 @@ def build_max_front(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxFront
         pains=pains,
         officer_languages=wiring.services.officer_languages,
         officers=max_officers(settings, wiring, api),
+        reports=MaxReports(
+            api=api,
+            reporting=wiring.services.reporting,
+            feedback=wiring.services.feedback,
+            appendix2=wiring.services.appendix2,
+        ),
     )
 
 
@@ -178,7 +185,6 @@ def max_officers(settings: Settings, wiring: Wiring, api: MaxApi) -> MaxOfficers
         open_answers=services.open_answers,
         appeals=services.appeals,
         publication=services.publication,
-        bot_name=settings.max.bot_name,
     )
 
 

@@ -10,9 +10,8 @@ Anyone who is not an officer never reaches these handlers: their /report falls t
 from __future__ import annotations
 
 import logging
-from datetime import date
 from html import escape
-from typing import Annotated, Final
+from typing import Annotated
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -29,26 +28,30 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
 from handlers.texts import language_of
-from questionnaires.i18n import N_, tr
+from questionnaires.i18n import tr
 from questionnaires.schema import Language
 from reports.model import Period, Scope
-from reports.periods import RangeError, closed_range, parse_range, quarter_of
 from services.appendix2 import Appendix2Service, beside_of, file_name
 from services.feedback import FeedbackService
-from services.officer_commands import PERIODS, offered_periods, period_for
+from services.officer_commands import (
+    PERIODS,
+    STAFF_PERIODS,
+    STAFF_REPORT,
+    offered_periods,
+    period_for,
+    pressed_range,
+    range_days,
+    report_scope,
+    report_services,
+    typed_range,
+    whole_quarters,
+)
 from services.reporting import ReportingService
 
 logger = logging.getLogger(__name__)
 
-ALL_SERVICES = "*"
-#: The staff report (§4.2, §4.4) in a typed range's keyboard: no service code starts with "@".
-STAFF = "@staff"
-#: The staff poll runs about once a year (§6.2): shorter periods would mostly be empty.
-STAFF_PERIODS: Final = {
-    "q": N_("officer.staff_period.q"),
-    "h": N_("officer.staff_period.h"),
-    "y": N_("officer.staff_period.y"),
-}
+#: The staff report (§4.2, §4.4) in a typed range's keyboard (services.officer_commands).
+STAFF = STAFF_REPORT
 
 
 class ReportPress(CallbackData, prefix="rep"):
@@ -80,28 +83,6 @@ class DocxPress(CallbackData, prefix="repd"):
     end: Annotated[str, Field(min_length=8, max_length=8)]
 
 
-#: Why a typed range is refused (keys of reports.periods.RangeError).
-RANGE_REFUSALS: Final = {
-    "format": N_("officer.range.format"),
-    "order": N_("officer.range.order"),
-    "open": N_("officer.range.open"),
-    "months": N_("officer.range.months"),
-    "weeks": N_("officer.range.weeks"),
-}
-
-
-def whole_quarters(period: Period) -> bool:
-    """The staff report takes whole calendar quarters only: a poll window's results show it
-    whole, so a finer cut across its days could leave a small part to subtract."""
-    return (
-        quarter_of(period.start).start == period.start and quarter_of(period.end).end == period.end
-    )
-
-
-def _day(value: str) -> date:
-    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-
-
 def _choices(reporting: ReportingService, language: Language = Language.RU) -> dict[str, str]:
     """The buttons: weeks only when the disclosure policy lets weeks show figures."""
     return {code: tr(language, key) for code, key in offered_periods(reporting).items()}
@@ -116,14 +97,7 @@ def _pressed_range(
     pressed: RangePress | DocxPress, reporting: ReportingService, feedback: FeedbackService
 ) -> Period | None:
     """The closed range a button carries, or None when it is no longer (or never was) one."""
-    try:
-        return closed_range(
-            Period(_day(pressed.start), _day(pressed.end)),
-            feedback.today(),
-            weekly=reporting.disclosure.weekly,
-        )
-    except ValueError:
-        return None
+    return pressed_range(reporting, pressed.start, pressed.end, feedback.today())
 
 
 def setup() -> Router:
@@ -140,15 +114,9 @@ def setup() -> Router:
         export = command.lstrip("/").startswith("export")
         officer = message.from_user.id if message.from_user else 0
         if typed.strip():
-            try:
-                period = closed_range(
-                    parse_range(typed), feedback.today(), weekly=reporting.disclosure.weekly
-                )
-            except RangeError as refused:
-                await message.answer(escape(tr(language, RANGE_REFUSALS[refused.reason])))
-                return
-            if not reporting.services_of(officer) and not whole_quarters(period):
-                await message.answer(tr(language, "officer.staff_range"))
+            period = typed_range(reporting, officer, typed, feedback.today())
+            if isinstance(period, str):
+                await message.answer(escape(tr(language, period)))
                 return
             await message.answer(
                 tr(language, "officer.range_choose_service", period=period),
@@ -195,10 +163,8 @@ def setup() -> Router:
                 reply_markup=_services_keyboard(reporting, officer, callback_data, language),
             )
             return
-        scope = Scope(
-            service=None if callback_data.service == ALL_SERVICES else callback_data.service
-        )
-        if not reporting.may_see(officer, scope):
+        scope = report_scope(reporting, officer, callback_data.service)
+        if scope is None:
             await query.answer(tr(language, "officer.forbidden"), show_alert=True)
             return
         period = period_for(callback_data.period, feedback.today())
@@ -256,10 +222,8 @@ def setup() -> Router:
             await message.edit_text(tr(language, "officer.period_staff", period=period))
             await _deliver_staff(message, reporting, period, callback_data.export, query.from_user)
             return
-        scope = Scope(
-            service=None if callback_data.service == ALL_SERVICES else callback_data.service
-        )
-        if not reporting.may_see(query.from_user.id, scope):
+        scope = report_scope(reporting, query.from_user.id, callback_data.service)
+        if scope is None:
             await query.answer(tr(language, "officer.forbidden"), show_alert=True)
             return
         await query.answer(tr(language, "officer.preparing"))
@@ -312,10 +276,11 @@ def _docx_keyboard(
     """The Appendix 2 button under a body-wide report (not under a workbook export)."""
     if appendix2 is None or export or scope.service is not None:
         return None
+    start, end = range_days(period)
     builder = InlineKeyboardBuilder()
     builder.button(
         text=tr(language, "officer.docx_button"),
-        callback_data=DocxPress(start=f"{period.start:%Y%m%d}", end=f"{period.end:%Y%m%d}"),
+        callback_data=DocxPress(start=start, end=end),
     )
     return builder.as_markup()
 
@@ -366,24 +331,13 @@ async def _deliver_staff(
 def _range_keyboard(
     reporting: ReportingService, officer: int, export: bool, period: Period, language: Language
 ) -> InlineKeyboardMarkup:
-    def press(service: str) -> RangePress:
-        return RangePress(
-            export=export,
-            start=f"{period.start:%Y%m%d}",
-            end=f"{period.end:%Y%m%d}",
-            service=service,
-        )
-
+    start, end = range_days(period)
     builder = InlineKeyboardBuilder()
-    services = reporting.services_of(officer)
-    if len(services) == len(reporting.catalog.services):
+    for offer in report_services(reporting, officer, language, staff_range=period):
         builder.button(
-            text=tr(language, "officer.all_services"), callback_data=press(ALL_SERVICES)
+            text=offer.label,
+            callback_data=RangePress(export=export, start=start, end=end, service=offer.code),
         )
-    for service in services:
-        builder.button(text=service.title.get(language), callback_data=press(service.code))
-    if reporting.is_internal_officer(officer) and whole_quarters(period):
-        builder.button(text=tr(language, "officer.staff"), callback_data=press(STAFF))
     builder.adjust(1)
     return builder.as_markup()
 
@@ -392,19 +346,11 @@ def _services_keyboard(
     reporting: ReportingService, officer: int, press: ReportPress, language: Language
 ) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    services = reporting.services_of(officer)
-    if len(services) == len(reporting.catalog.services):
+    for offer in report_services(reporting, officer, language):
         builder.button(
-            text=tr(language, "officer.all_services"),
+            text=offer.label,
             callback_data=ReportPress(
-                export=press.export, period=press.period, service=ALL_SERVICES
-            ),
-        )
-    for service in services:
-        builder.button(
-            text=service.title.get(language),
-            callback_data=ReportPress(
-                export=press.export, period=press.period, service=service.code
+                export=press.export, period=press.period, service=offer.code
             ),
         )
     builder.adjust(1)

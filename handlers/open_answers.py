@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Telegram
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
-from handlers.officer import ALL_SERVICES, is_officer
+from handlers.officer import is_officer
 from handlers.texts import language_of
 from questionnaires.i18n import N_, tr
 from questionnaires.open_answers import OTHER
@@ -26,7 +26,7 @@ from questionnaires.schema import Language
 from reports.model import Scope
 from reports.open_answers_output import render_counts, render_tally
 from services.feedback import FeedbackService
-from services.officer_commands import PERIOD_KINDS, PERIODS, period_for, review
+from services.officer_commands import ALL_SERVICES, PERIOD_KINDS, PERIODS, period_for, review
 from services.open_answers import OpenAnswersService, Refusal, Shown
 from services.reporting import ReportingService
 

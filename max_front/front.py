@@ -21,6 +21,7 @@ from max_front.api import Button, MaxApi, MaxApiError, Update, View
 from max_front.officer import MaxOfficers
 from max_front.painmap import MaxPainMap, is_pain_payload
 from max_front.persons import person_of
+from max_front.reports import MaxReports, is_report_payload
 from max_front.signals import is_signal_data, press_signal
 from max_front.views import (
     BACK,
@@ -50,8 +51,6 @@ from questionnaires.fronts import Front
 from questionnaires.i18n import N_, tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
-from reports.disclosure import last_closed
-from reports.model import Scope
 from services.announcements import NEWS_STOP_DATA
 from services.dialog import (
     Action,
@@ -118,6 +117,8 @@ class MaxFront:
     pains: MaxPainMap | None = None
     #: The officers' other commands (max_front.officer), /help and /results; None: none.
     officers: MaxOfficers | None = None
+    #: Officers' /report and /export (max_front.reports); None: none.
+    reports: MaxReports | None = None
 
     async def _officers_command(
         self, user: int, command: str, argument: str, language: Language
@@ -196,7 +197,12 @@ class MaxFront:
         elif command == "/cancel":
             await self.cancel(user, language)
         elif command in ("/report", "/export"):
-            if not await self.report(user, language, export=command == "/export"):
+            if not (
+                self.reports is not None
+                and await self.reports.command(
+                    user, argument, language, export=command == "/export"
+                )
+            ):
                 await self.typed(user, text, language)  # not an officer: any other text
         elif command == "/pains":
             if self.pains is None or not await self.pains.show_list(user, language):
@@ -329,6 +335,10 @@ class MaxFront:
                 await self._service_news(user, language, payload, answer, update)
             elif is_pain_payload(payload) and self.pains is not None:
                 await self.pains.press(user, language, payload, answer)
+            elif is_report_payload(payload):
+                reports = self.reports
+                if not (reports and await reports.press(user, language, payload, answer)):
+                    await answer.notify(tr(language, "bot.stale_button"))
             elif is_signal_data(payload) and self.signals is not None:
                 await self._signal(user, language, payload, answer, update)
             elif not (
@@ -384,30 +394,6 @@ class MaxFront:
         await self.begin(user, language, Rating(context))
 
     # --- officers -----------------------------------------------------------------------
-
-    async def report(self, user: int, language: Language, *, export: bool) -> bool:
-        """A body-wide officer's report in MAX: the latest closed period of the finest kind
-        the disclosure policy shows, over every service: the message and charts (``/report``)
-        or the workbook (``/export``). False for anyone else (the text goes on as typed)."""
-        officer = max_chat(user)
-        reporting = self.reporting
-        if reporting is None or not reporting.may_see(officer, Scope(service=None)):
-            return False
-        period = last_closed(reporting.period_kinds()[0], self.feedback.today())
-        scope = Scope(service=None)
-        await self.api.send(user, View(tr(language, "officer.preparing")))
-        if export:
-            workbook = await reporting.workbook(period, scope)
-            name = f"otklik-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
-            caption = tr(language, "officer.workbook_caption", period=period)
-            await self.api.send_file(user, name, workbook, caption)
-            return True
-        files = await reporting.report_files(period, scope, language)
-        for text in files.messages:
-            await self.api.send(user, View(text, html=True))
-        for name, png in files.charts:
-            await self.api.send_file(user, name, png, "")
-        return True
 
     async def _signal(
         self, user: int, language: Language, payload: str, answer: _Answer, update: Update

@@ -23,9 +23,8 @@ from typing import Any, Final, Protocol
 
 from max_front.api import Button, MaxApi, MaxApiError, View
 from questionnaires.campaigns import CampaignAudience, CampaignError, UnknownWindowError, error_key
-from questionnaires.deeplinks import max_start_link
 from questionnaires.i18n import N_, tr
-from questionnaires.messengers import max_chat
+from questionnaires.messengers import MAX, max_chat
 from questionnaires.open_answers import OTHER
 from questionnaires.schema import Language
 from reports.appeals import monitoring_workbook, quarter_label, render_monitoring
@@ -102,8 +101,6 @@ class MaxOfficers:
     open_answers: OpenAnswersService | None = None
     appeals: AppealsService | None = None
     publication: PublicationService | None = None
-    #: MAX__BOT_NAME: an opened poll's link is a MAX start link when it is known.
-    bot_name: str | None = None
 
     # --- who ----------------------------------------------------------------------------
 
@@ -195,11 +192,8 @@ class MaxOfficers:
         if not menu:
             menu = STAFF if await self.windows.enrolment.is_staff(person) else CITIZEN
         lines = [tr(language, N_("max.help"))]
-        # MAX's /report is the body-wide report only (max_front.front.MaxFront.report): the
-        # internal officer's staff report is Telegram's for now.
-        shown = MAX_COMMANDS if self._body_officer(user) else MAX_COMMANDS - {"report", "export"}
         for name in menu:
-            if name in shown:
+            if name in MAX_COMMANDS:
                 description = MAX_DESCRIPTIONS.get(name, COMMANDS[name])
                 lines.append(f"/{name} — {tr(language, description)}")
         await self._send(user, View("\n".join(lines)))
@@ -362,11 +356,10 @@ class MaxOfficers:
         try:
             if payload.startswith("wo:"):
                 window = await self.windows.open_now(target)
-                link = (
-                    max_start_link(self.bot_name, window.start_payload)
-                    if self.bot_name
-                    else f"/start {window.start_payload}"
-                )
+                # MAX's start link (MAX__BOT_NAME) from the window service, as its invitations
+                # to MAX chats carry; a t.me link would not open in MAX.
+                url = self.windows.start_url(window.id, MAX)
+                link = url if url is not None else f"/start {window.start_payload}"
                 text = tr(
                     language,
                     "polls.admin.opened",

@@ -1,6 +1,7 @@
 """What officers' commands offer in any messenger: the commands by role, the closed periods
-the period buttons name, the quarters /appeals offers, the review /comments opens, the
-results /results shows. Telegram's handlers and the MAX front both call these."""
+the period buttons name, the services and ranges /report and /export offer, the quarters
+/appeals offers, the review /comments opens, the results /results shows. Telegram's handlers
+and the MAX front both call these."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from datetime import date, timedelta
 from typing import Final
 
 from questionnaires.campaigns import CampaignAudience
-from questionnaires.i18n import N_
+from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
 from reports.disclosure import PeriodKind, last_closed
 from reports.model import Period, Scope
 from reports.open_answers import OpenAnswerCounts
-from reports.periods import quarter_of
+from reports.periods import RangeError, closed_range, parse_range, quarter_of
 from reports.window_results import Publication
 from services.open_answers import OpenAnswersService, Refusal, Shown
 from services.reporting import ReportingService
@@ -112,6 +113,112 @@ def offered_periods(reporting: ReportingService) -> dict[str, str]:
 def period_for(code: str, today: date) -> Period:
     """The latest closed calendar period of the kind the button names."""
     return last_closed(PERIOD_KINDS[code], today)
+
+
+#: A report of every service, in a report button's service slot.
+ALL_SERVICES: Final = "*"
+#: The staff report (§4.2, §4.4) in a typed range's service slot: no service code starts with "@".
+STAFF_REPORT: Final = "@staff"
+#: The staff poll runs about once a year (§6.2): shorter periods would mostly be empty.
+STAFF_PERIODS: Final = {
+    "q": N_("officer.staff_period.q"),
+    "h": N_("officer.staff_period.h"),
+    "y": N_("officer.staff_period.y"),
+}
+#: Why a typed range is refused (keys of reports.periods.RangeError).
+RANGE_REFUSALS: Final = {
+    "format": N_("officer.range.format"),
+    "order": N_("officer.range.order"),
+    "open": N_("officer.range.open"),
+    "months": N_("officer.range.months"),
+    "weeks": N_("officer.range.weeks"),
+}
+
+
+def whole_quarters(period: Period) -> bool:
+    """The staff report takes whole calendar quarters only: a poll window's results show it
+    whole, so a finer cut across its days could leave a small part to subtract."""
+    return (
+        quarter_of(period.start).start == period.start and quarter_of(period.end).end == period.end
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """One button of a report menu: the code it carries and its label."""
+
+    code: str
+    label: str
+
+
+def report_services(
+    reporting: ReportingService,
+    officer: int,
+    language: Language,
+    staff_range: Period | None = None,
+) -> list[Offer]:
+    """The scopes /report offers an officer: every service (a body-wide officer), each of
+    their services, and the staff report when ``staff_range`` is a typed range the internal
+    officer may have it for (whole quarters)."""
+    services = reporting.services_of(officer)
+    offers: list[Offer] = []
+    if services and len(services) == len(reporting.catalog.services):
+        offers.append(Offer(ALL_SERVICES, tr(language, "officer.all_services")))
+    offers += [Offer(s.code, s.title.get(language)) for s in services]
+    if (
+        staff_range is not None
+        and reporting.is_internal_officer(officer)
+        and whole_quarters(staff_range)
+    ):
+        offers.append(Offer(STAFF_REPORT, tr(language, "officer.staff")))
+    return offers
+
+
+def report_scope(reporting: ReportingService, officer: int, code: str) -> Scope | None:
+    """The scope a pressed service code names, or None when the officer may not see it or
+    no such service is in the catalog (a forged or outdated button)."""
+    scope = Scope(service=None if code == ALL_SERVICES else code)
+    known = {s.code for s in reporting.catalog.services}
+    if scope.service is not None and scope.service not in known:
+        return None
+    return scope if reporting.may_see(officer, scope) else None
+
+
+def typed_range(
+    reporting: ReportingService, officer: int, typed: str, today: date
+) -> Period | str:
+    """The closed range an officer typed after /report, or the key of why it is refused
+    (the disclosure policy's, or: an internal officer only has the staff report, which
+    takes whole quarters)."""
+    try:
+        period = closed_range(parse_range(typed), today, weekly=reporting.disclosure.weekly)
+    except RangeError as refused:
+        return RANGE_REFUSALS[refused.reason]
+    if not reporting.services_of(officer) and not whole_quarters(period):
+        return N_("officer.staff_range")
+    return period
+
+
+def pressed_range(reporting: ReportingService, start: str, end: str, today: date) -> Period | None:
+    """The closed range a button carries as two YYYYMMDD days, or None when it is no longer
+    (or never was) one."""
+    try:
+        return closed_range(
+            Period(_day(start), _day(end)), today, weekly=reporting.disclosure.weekly
+        )
+    except ValueError:
+        return None
+
+
+def range_days(period: Period) -> tuple[str, str]:
+    """A range as a button carries it: two YYYYMMDD days."""
+    return f"{period.start:%Y%m%d}", f"{period.end:%Y%m%d}"
+
+
+def _day(value: str) -> date:
+    if len(value) != 8 or not value.isdigit():
+        raise ValueError(value)
+    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
 
 
 #: Closed quarters offered by /appeals.

@@ -163,6 +163,10 @@ async def test_the_max_front_answers_signal_buttons_with_the_composed_signal_ser
             front = build_max_front(settings, wiring, RecordingApi())
             assert front.signals is wiring.services.signals
             assert front.reporting is wiring.services.reporting
+            # /report and /export in MAX: the same reporting and Appendix 2 services.
+            assert front.reports is not None
+            assert front.reports.reporting is wiring.services.reporting
+            assert front.reports.appendix2 is wiring.services.appendix2
         finally:
             await wiring.close()
     finally:

@@ -69,6 +69,7 @@ def officers_front(desk: Desk, api: RecordingApi, *, appeals: bool = False) -> M
     reporting.extras = open_answers
     # The desk's windows know no body-wide officer; the composition root names the same ones.
     desk.campaigns._officer_ids = frozenset({max_chat(OFFICER)})
+    desk.campaigns._max_bot_name = "otklik_bot"  # MAX__BOT_NAME
     officers = MaxOfficers(
         api=api,
         reporting=reporting,
@@ -80,7 +81,6 @@ def officers_front(desk: Desk, api: RecordingApi, *, appeals: bool = False) -> M
             if appeals
             else None
         ),
-        bot_name="otklik_bot",
     )
     return MaxFront(
         api=api,
@@ -163,7 +163,7 @@ async def test_help_lists_what_the_max_officer_has_in_their_language(desk: Desk)
     assert "MAX id" in text and "Telegram" not in text
     await front.handle(chat(INTERNAL).text("/help"))
     assert "/topics — " in last_text(api) and "/appeals" not in last_text(api)
-    assert "/report" not in last_text(api)  # MAX's /report is the body-wide one only
+    assert "/report — " in last_text(api)  # the staff report (max_front.reports)
     await front.handle(chat(CITIZEN).text("/help"))
     assert "/start — " in last_text(api) and "/comments" not in last_text(api)
 

@@ -1,5 +1,6 @@
 """Officers in MAX (issue 13): a body-wide officer named in MAX__OFFICER_IDS asks for the
-report (message and charts, as files) or the workbook; anyone else's /report is any text."""
+report (message and charts, as files) or the workbook; anyone else's /report is any text.
+Period and service buttons, typed ranges, the staff report: tests/max_front/test_reports.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.max import max_dialog_states
 from bot.settings import ContentSettings
 from max_front.front import MaxFront
 from max_front.persons import max_key
+from max_front.reports import MaxReports
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
 from reports.disclosure import DisclosurePolicy
@@ -44,19 +46,28 @@ def officer_front(desk: Desk, api: RecordingApi) -> MaxFront:
         state_for=max_dialog_states(MemoryStorage()),
         person_key=max_key(PEPPER),
         reporting=reporting,
+        reports=MaxReports(api=api, reporting=reporting, feedback=desk.feedback),
     )
+
+
+async def press(front: MaxFront, api: RecordingApi, label: str) -> None:
+    await front.handle(Chat(OFFICER).press(api.payload(label), shown=api.timeline[-1]))
 
 
 async def test_a_max_officer_gets_the_report_and_the_workbook_in_max(desk: Desk) -> None:
     api = RecordingApi()
     front = officer_front(desk, api)
     await front.handle(Chat(OFFICER).text("/report"))
+    await press(front, api, "Прошлый месяц")
+    await press(front, api, "Все услуги")
+    assert api.answers[-1][2] == "Готовлю…"
     texts = [view for user, view in api.sent if user == OFFICER]
-    assert texts[0].text == "Готовлю…"
     assert len(texts) > 1 and all(view.html for view in texts[1:])
     assert all(user == OFFICER and name.endswith(".png") for user, name, _, _ in api.files)
     charts = len(api.files)
     await front.handle(Chat(OFFICER).text("/export"))
+    await press(front, api, "Прошлый месяц")
+    await press(front, api, "Все услуги")
     [(user, name, data, caption)] = api.files[charts:]
     assert user == OFFICER and name.endswith(".xlsx") and data.startswith(b"PK")
     assert caption

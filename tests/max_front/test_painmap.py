@@ -243,6 +243,8 @@ async def test_a_max_officer_exports_the_map_and_sends_it_back_edited(desk: Desk
     pains = await pain_desk(desk, api)
     officer = Chat(OFFICER)
     await pains.front.handle(officer.text("/export"))
+    for label in ("Прошлый месяц", "Все услуги"):  # October, every service
+        await pains.front.handle(officer.press(api.payload(label), shown=pains.last()))
     [(_, name, workbook, _)] = api.files
     assert name.endswith(".xlsx")
     data = _fill(
