@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, Wi
 from questionnaires.departments import mixed_script_words, skeleton
 from questionnaires.errors import Defect, DefinitionError, Path
 from questionnaires.loader import model_keys
+from questionnaires.messengers import MAX_USER_IDS, max_chat
 from questionnaires.results import ResponseContext
 from questionnaires.schema import Language, Text
 from questionnaires.yaml_source import YamlDocument, parse_yaml, read_text, validate_model
@@ -130,6 +131,22 @@ class Service(_Strict):
     officer: Annotated[StrictInt, Field(gt=0)] | None = Field(
         default=None, description="Telegram id of the responsible officer (a staff member)."
     )
+    max_officer: Annotated[StrictInt, Field(gt=0, lt=MAX_USER_IDS)] | None = Field(
+        default=None,
+        description="MAX user id of the responsible officer, when they read it in MAX "
+        "(besides or instead of `officer`).",
+    )
+
+    @property
+    def officer_chats(self) -> frozenset[int]:
+        """The chat addresses of the service's own officer(s): the Telegram id and the MAX
+        dialog (questionnaires.messengers.max_chat)."""
+        chats: set[int] = set()
+        if self.officer is not None:
+            chats.add(self.officer)
+        if self.max_officer is not None:
+            chats.add(max_chat(self.max_officer))
+        return frozenset(chats)
 
     @property
     def internal(self) -> bool:

@@ -23,9 +23,13 @@ MAX_CHATS: Final = 2**62
 _LIMIT: Final = 2**63
 
 
+#: MAX user ids an address can hold (those below this).
+MAX_USER_IDS: Final = _LIMIT - MAX_CHATS
+
+
 def max_chat(user_id: int) -> int:
     """The address of a MAX user's dialog with the bot."""
-    if not 0 < user_id < _LIMIT - MAX_CHATS:
+    if not 0 < user_id < MAX_USER_IDS:
         raise ValueError("not a MAX user id")
     return MAX_CHATS + user_id
 

@@ -126,7 +126,7 @@ class ReportingService:
         return (
             user_id in self._policy.officer_ids
             or self.is_internal_officer(user_id)
-            or any(s.officer == user_id for s in self.catalog.services)
+            or any(user_id in s.officer_chats for s in self.catalog.services)
         )
 
     def is_internal_officer(self, user_id: int) -> bool:
@@ -140,7 +140,7 @@ class ReportingService:
         """Services whose reports this officer may see: all for a settings officer."""
         if officer_id in self._policy.officer_ids:
             return list(self.catalog.services)
-        return [s for s in self.catalog.services if s.officer == officer_id]
+        return [s for s in self.catalog.services if officer_id in s.officer_chats]
 
     def may_see(self, officer_id: int, scope: Scope) -> bool:
         if officer_id in self._policy.officer_ids:
@@ -152,14 +152,14 @@ class ReportingService:
         """Who hears about a service: every settings officer and the service's own officer."""
         recipients = set(self._policy.officer_ids)
         entry = self.catalog.service(service) if service else None
-        if entry is not None and entry.officer is not None:
-            recipients.add(entry.officer)
+        if entry is not None:
+            recipients |= entry.officer_chats
         return recipients
 
     def all_officers(self) -> set[int]:
-        return set(self._policy.officer_ids) | {
-            s.officer for s in self.catalog.services if s.officer is not None
-        }
+        return set(self._policy.officer_ids).union(
+            *(s.officer_chats for s in self.catalog.services)
+        )
 
     # --- reports ------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from questionnaires.catalog import (
     CATALOG_FILE,
@@ -352,3 +353,45 @@ def test_validate_reports_a_look_alike_department_with_its_location(
     err = capsys.readouterr().err
     line = next(n for n, text in enumerate(broken.splitlines(), 1) if "ru: Отдeл" in text)
     assert f"{path}:{line}:" in err and "mixes Latin and Cyrillic letters" in err
+
+
+def test_a_service_officer_in_max_sees_only_their_service_and_hears_about_it() -> None:
+    # Issue 13: a service's officer may read it in MAX; their address is the MAX dialog's
+    # (2**62 + MAX user id), never the raw MAX id a Telegram user could have.
+    from questionnaires.messengers import max_chat
+    from reports.model import Scope
+    from services.reporting import ReportingPolicy, ReportingService
+    from tests.reports.conftest import ROLES
+
+    catalog = Catalog.model_validate(
+        {
+            "services": [
+                {"code": "a", "group": "state_service", "title": {"ru": "А"}, "max_officer": 77},
+                {"code": "b", "group": "state_service", "title": {"ru": "Б"}, "officer": 77},
+            ],
+            "channels": [{"code": "office", "kind": "in_person", "title": {"ru": "Офис"}}],
+        }
+    )
+    assert catalog.services[0].officer_chats == {max_chat(77)}
+    reporting = ReportingService(
+        sessions=None,  # type: ignore[arg-type]  # officers' rights read no database
+        roles=ROLES,
+        catalog=catalog,
+        policy=ReportingPolicy(),
+    )
+    assert [s.code for s in reporting.services_of(max_chat(77))] == ["a"]
+    assert [s.code for s in reporting.services_of(77)] == ["b"]  # Telegram 77: another person
+    assert reporting.may_see(max_chat(77), Scope(service="a"))
+    assert not reporting.may_see(max_chat(77), Scope(service="b"))
+    assert reporting.officers_for("a") == {max_chat(77)}
+    assert reporting.all_officers() == {77, max_chat(77)}
+    with pytest.raises(ValidationError):
+        Catalog.model_validate(
+            {
+                "services": [
+                    {"code": "a", "group": "state_service", "title": {"ru": "А"},
+                     "max_officer": 2**62}
+                ],
+                "channels": [{"code": "office", "kind": "in_person", "title": {"ru": "Офис"}}],
+            }
+        )  # fmt: skip
