@@ -1503,12 +1503,17 @@ async def problems_by_service(
         return atoms, await _problems(session, roles, audience, period, grain=grain)
 
     atoms, named = await _read(sessions, read)
+    # The report's own plan of the period: its base sums only the atoms it counts, so the
+    # web's dropped answers are in no share's denominator (else a share here divided against
+    # the same share in /report would give their number).
+    main = plan(period, atoms.sizes(), min_group, weekly=weekly)
     rows: dict[str, tuple[ProblemRow, ...]] = {}
     plans: dict[tuple[str, str], Plan] = {}  # one per option, whatever the service
     for service in services:
         scope = Scope(service=service, audience=audience)
         where = _scope_test(scope)
-        base = sum(count for atom, count in atoms.problem_base.items() if where(atom))
+        members = main.counted(atom for atom in atoms.counts if where(atom))
+        base = sum(atoms.problem_base.get(atom, 0) for atom in members)
         rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly, plans)
     return rows
 
