@@ -933,10 +933,10 @@ async def report_and_trend(
         or overall.n < min_comment_group
         or not comment_plan.publishable(comment_plan.counted(scoped))
     )
+    # Without the web's comments when some of its answers in the scope were dropped.
+    web = not _drops_any(scoped, main_now, comment_plan)
     if not comments_suppressed:
-        # Read only once the group is known to be large enough for them; without the web's
-        # comments when some of its answers in the scope were dropped.
-        web = not _drops_any(scoped, main_now, comment_plan)
+        # Read only once the group is known to be large enough for them.
         comments = await _read(
             sessions,
             lambda session: _comments(session, roles, scope, period, max_comments, web=web),
@@ -959,6 +959,7 @@ async def report_and_trend(
         comments_suppressed=comments_suppressed,
         min_group=min_group,
         compared_with=previous,
+        comments_web=web,
     )
     if bucket is None:
         return report, []

@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
+from questionnaires.fronts import Front
 from storage.models import Answer, Response
 from storage.models_open_answers import OpenAnswerTag
 from storage.models_reporting import ReportAnswer
@@ -207,9 +208,12 @@ class OpenAnswerStore:
         end: date,
         comment_questions: Mapping[str, Collection[str]],
         limit: int,
+        web: bool = True,
     ) -> list[OpenAnswer]:
         """The newest ``limit`` comments of the scope, as reports.metrics reads them for the
-        report (poll windows' answers excluded: they reach officers with the window)."""
+        report (poll windows' answers excluded: they reach officers with the window); without
+        the web's with ``web`` false, as the report leaves them out when some web answers of
+        the scope were dropped (reports.disclosure, ``Report.comments_web``)."""
         if not comment_questions or limit <= 0:
             return []
         terms = [
@@ -224,6 +228,8 @@ class OpenAnswerStore:
                 )
             ),
         ]
+        if not web:
+            terms.append(Response.front != Front.WEB)
         for column, code in (
             (Response.service_code, scope.service),
             (Response.channel_code, scope.channel),
