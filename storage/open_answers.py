@@ -36,7 +36,9 @@ class Scope(Protocol):
     def audience(self) -> str: ...
 
 
-Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+#: Service, channel, life situation and front, as the reports' atoms: the web's answers that
+#: join no web block are counted in no figure (reports.disclosure, ``Plan.counted``).
+Cell = tuple[str | None, str | None, str | None, str]
 
 
 def _day(value: object) -> date:
@@ -76,6 +78,7 @@ _COLUMNS: Final = (
     Response.questionnaire_id,
     Answer.text,
     Response.window_id,
+    Response.front,
 )
 
 
@@ -91,12 +94,19 @@ _COPY_COLUMNS: Final = (
     ReportAnswer.questionnaire_id,
     Answer.text,
     ReportAnswer.window_id,
+    ReportAnswer.front,
 )
 
 
 def _open_answer(row: Sequence[Any]) -> OpenAnswer:
     return OpenAnswer(
-        row[0], row[1], _day(row[2]), (row[3], row[4], row[5]), row[6], str(row[7]), row[8]
+        row[0],
+        row[1],
+        _day(row[2]),
+        (row[3], row[4], row[5], str(row[9])),
+        row[6],
+        str(row[7]),
+        row[8],
     )
 
 
@@ -283,6 +293,7 @@ class OpenAnswerStore:
                 Response.service_code,
                 Response.channel_code,
                 Response.life_situation_code,
+                Response.front,
                 Answer.question_id,
                 Answer.option_id,
             )
@@ -298,6 +309,6 @@ class OpenAnswerStore:
         async with self._sessions() as session:
             rows: Sequence[tuple[object, ...]] = (await session.execute(statement)).all()
         return [
-            ChosenOption(_day(r[0]), (r[1], r[2], r[3]), str(r[4]), str(r[5]))  # type: ignore[arg-type]
+            ChosenOption(_day(r[0]), (r[1], r[2], r[3], str(r[4])), str(r[5]), str(r[6]))  # type: ignore[arg-type]
             for r in rows
         ]

@@ -331,3 +331,19 @@ async def test_the_listing_leaves_out_the_web_comments_the_report_dropped(
     again = await desk.open_listing(OFFICER_ID, week, Scope())
     assert again is not None
     assert sorted(c.text for c in again.comments) == sorted(COMMENTS)
+
+
+async def test_the_category_counts_leave_out_the_web_answers_the_report_dropped(
+    world: World, desk: OpenAnswersService
+) -> None:
+    """The counts by category beside /comments and the report: the 2 dropped web answers
+    count in none of them (the report counts 6 respondents, so would a count of 8 say that
+    2 web respondents commented, and in which categories)."""
+    await _seed(world)
+    await _seed_web(world)
+    week = Period(date(2026, 11, 16), date(2026, 11, 22))
+    counts = await desk.counts(week, Scope(), published=True)
+    assert not counts.suppressed
+    assert counts.respondents == len(COMMENTS)
+    telegram_only = await desk.counts(week, Scope(service="licensing"), published=True)
+    assert telegram_only.respondents == len(COMMENTS)
