@@ -933,10 +933,10 @@ async def report_and_trend(
         or overall.n < min_comment_group
         or not comment_plan.publishable(comment_plan.counted(scoped))
     )
+    # Without the web's comments when some of its answers in the scope were dropped.
+    web = not _drops_any(scoped, main_now, comment_plan)
     if not comments_suppressed:
-        # Read only once the group is known to be large enough for them; without the web's
-        # comments when some of its answers in the scope were dropped.
-        web = not _drops_any(scoped, main_now, comment_plan)
+        # Read only once the group is known to be large enough for them.
         comments = await _read(
             sessions,
             lambda session: _comments(session, roles, scope, period, max_comments, web=web),
@@ -959,6 +959,7 @@ async def report_and_trend(
         comments_suppressed=comments_suppressed,
         min_group=min_group,
         compared_with=previous,
+        comments_web=web,
     )
     if bucket is None:
         return report, []
@@ -1503,12 +1504,17 @@ async def problems_by_service(
         return atoms, await _problems(session, roles, audience, period, grain=grain)
 
     atoms, named = await _read(sessions, read)
+    # The report's own plan of the period: its base sums only the atoms it counts, so the
+    # web's dropped answers are in no share's denominator (else a share here divided against
+    # the same share in /report would give their number).
+    main = plan(period, atoms.sizes(), min_group, weekly=weekly)
     rows: dict[str, tuple[ProblemRow, ...]] = {}
     plans: dict[tuple[str, str], Plan] = {}  # one per option, whatever the service
     for service in services:
         scope = Scope(service=service, audience=audience)
         where = _scope_test(scope)
-        base = sum(count for atom, count in atoms.problem_base.items() if where(atom))
+        members = main.counted(atom for atom in atoms.counts if where(atom))
+        base = sum(atoms.problem_base.get(atom, 0) for atom in members)
         rows[service] = _problem_rows(named, roles, scope, period, base, min_group, weekly, plans)
     return rows
 

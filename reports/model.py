@@ -338,6 +338,9 @@ class Report:
     compared_with: Period
     #: Parameters of the deep poll (§3.1) and their key drivers; None when not computed.
     parameters: ParameterSection | None = None
+    #: Whether the comments include the web's: false when some web answers of the scope were
+    #: dropped (reports.disclosure), so every listing of them leaves the web's out as well.
+    comments_web: bool = True
 
     def by(self, dimension: Dimension) -> tuple[GroupRow, ...]:
         return tuple(row for row in self.groups if row.dimension == dimension)

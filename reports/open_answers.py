@@ -10,7 +10,8 @@ passes the disclosure policy the way problem options do (``reports.metrics._prob
   and the group's atoms are whole blocks of that category's plan. So whatever an officer
   subtracts (all services − one service, a quarter − its months), the rest is again a union of
   blocks of at least ``k`` respondents naming the category: no comment's category can be
-  isolated.
+  isolated. The cell carries the front: the web's atoms that join no web block of the
+  category's plan are counted in none of its figures, as the report's (reports.disclosure).
 - Initiative topics: the same with ``min_group`` (a topic is a figure, not a text).
 - Satisfaction with a life situation as a whole: a score (``reports.metrics.score_of``) per life
   situation, with a plan of its own over the respondents who answered it.
@@ -30,7 +31,8 @@ from reports.metrics import grain_of
 from reports.model import Period, Scope, Score
 from reports.periods import month_of, segment_of
 
-Cell = tuple[str | None, str | None, str | None]
+#: Service, channel, life situation and front (the web's dropped answers count in no figure).
+Cell = tuple[str | None, str | None, str | None, str]
 
 
 class _Text(Protocol):
@@ -179,12 +181,16 @@ def _protected(
     k: int,
     weekly: bool,
 ) -> int | None:
-    """The count of the group's atoms, or None unless it is whole blocks of its own plan."""
-    members = [atom for atom in sizes if where(atom)]
+    """The count of the group's atoms, or None unless it is whole blocks of its own plan.
+
+    The web's atoms the plan drops (fewer than ``k`` web answers, reports.disclosure) count in
+    no figure, as in the report: the group is judged and counted without them."""
+    own = plan(period, sizes, k, weekly=weekly)
+    members = own.counted(atom for atom in sizes if where(atom))
     count = sum(sizes[atom] for atom in members)
     if not members or count < max(k, 1):
         return None
-    if not plan(period, sizes, k, weekly=weekly).publishable(members):
+    if not own.publishable(members):
         return None
     return count
 

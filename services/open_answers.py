@@ -305,6 +305,8 @@ class OpenAnswersService:
             end=period.end,
             comment_questions=self._comment_questions(scope.audience),
             limit=MAX_LISTED,
+            # The report's own choice: the web's comments stay out with its dropped answers.
+            web=report.comments_web,
         )
         comments = sorted(
             (

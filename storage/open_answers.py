@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
+from questionnaires.fronts import Front
 from storage.models import Answer, Response
 from storage.models_open_answers import OpenAnswerTag
 from storage.models_reporting import ReportAnswer
@@ -35,7 +36,9 @@ class Scope(Protocol):
     def audience(self) -> str: ...
 
 
-Cell = tuple[str | None, str | None, str | None]  # service, channel, life situation
+#: Service, channel, life situation and front, as the reports' atoms: the web's answers that
+#: join no web block are counted in no figure (reports.disclosure, ``Plan.counted``).
+Cell = tuple[str | None, str | None, str | None, str]
 
 
 def _day(value: object) -> date:
@@ -75,6 +78,7 @@ _COLUMNS: Final = (
     Response.questionnaire_id,
     Answer.text,
     Response.window_id,
+    Response.front,
 )
 
 
@@ -90,12 +94,19 @@ _COPY_COLUMNS: Final = (
     ReportAnswer.questionnaire_id,
     Answer.text,
     ReportAnswer.window_id,
+    ReportAnswer.front,
 )
 
 
 def _open_answer(row: Sequence[Any]) -> OpenAnswer:
     return OpenAnswer(
-        row[0], row[1], _day(row[2]), (row[3], row[4], row[5]), row[6], str(row[7]), row[8]
+        row[0],
+        row[1],
+        _day(row[2]),
+        (row[3], row[4], row[5], str(row[9])),
+        row[6],
+        str(row[7]),
+        row[8],
     )
 
 
@@ -207,9 +218,12 @@ class OpenAnswerStore:
         end: date,
         comment_questions: Mapping[str, Collection[str]],
         limit: int,
+        web: bool = True,
     ) -> list[OpenAnswer]:
         """The newest ``limit`` comments of the scope, as reports.metrics reads them for the
-        report (poll windows' answers excluded: they reach officers with the window)."""
+        report (poll windows' answers excluded: they reach officers with the window); without
+        the web's with ``web`` false, as the report leaves them out when some web answers of
+        the scope were dropped (reports.disclosure, ``Report.comments_web``)."""
         if not comment_questions or limit <= 0:
             return []
         terms = [
@@ -224,6 +238,8 @@ class OpenAnswerStore:
                 )
             ),
         ]
+        if not web:
+            terms.append(Response.front != Front.WEB)
         for column, code in (
             (Response.service_code, scope.service),
             (Response.channel_code, scope.channel),
@@ -277,6 +293,7 @@ class OpenAnswerStore:
                 Response.service_code,
                 Response.channel_code,
                 Response.life_situation_code,
+                Response.front,
                 Answer.question_id,
                 Answer.option_id,
             )
@@ -292,6 +309,6 @@ class OpenAnswerStore:
         async with self._sessions() as session:
             rows: Sequence[tuple[object, ...]] = (await session.execute(statement)).all()
         return [
-            ChosenOption(_day(r[0]), (r[1], r[2], r[3]), str(r[4]), str(r[5]))  # type: ignore[arg-type]
+            ChosenOption(_day(r[0]), (r[1], r[2], r[3], str(r[4])), str(r[5]), str(r[6]))  # type: ignore[arg-type]
             for r in rows
         ]

@@ -19,8 +19,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reports.disclosure import pool_web_with_messengers, web_pooled
-from reports.metrics import anonymised_responses, build_report, csat_trend
-from reports.model import Dimension, Period, Scope, Score
+from reports.metrics import (
+    anonymised_responses,
+    build_report,
+    csat_trend,
+    problems_by_service,
+)
+from reports.model import Dimension, Period, ProblemRow, Scope, Score
 from reports.periods import calendar_previous, month_of
 from tests.anonymity.test_officer_differencing import (
     SERVICES,
@@ -220,3 +225,49 @@ async def test_control_web_pooled_with_messengers_gives_the_genuine_rating_back(
     shown = await _shown(sessions, stored)
 
     assert GENUINE in _recovered(shown, _own(stored))
+
+
+def _bases(rows: tuple[ProblemRow, ...]) -> set[float]:
+    """The denominators a reader gets back from a list of shares: count / share."""
+    return {row.respondents / row.prevalence for row in rows if not row.suppressed}
+
+
+async def test_appendix2_problem_shares_give_back_no_other_base_than_the_report(
+    stored: list[Seeded], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A lone genuine web respondent of service b in June (dropped: fewer than k web answers)
+    who could name a problem. Appendix 2 lists each service's problem shares beside /report's:
+    dividing a count by its share in each gives the two bases, and their difference would be
+    the dropped web answers of the service. Every period and service: the same base."""
+    pool_web_with_messengers(False)  # the default
+    june = date(2025, 6, 12)  # b shows in June (in March a's lone rating hides it)
+    lone = Seeded(len(stored), june, ("b", "office", None, "web"), GENUINE_SCORE, "с сайта")
+    await _store(sessions, [lone])
+    compared = 0
+    for period in [p for p in _requestable() if p.days >= 28 and YEAR.start <= p.start]:
+        previous = calendar_previous(period)
+        by_service = await problems_by_service(
+            sessions,
+            roles=ROLES,
+            period=period,
+            audience="external",
+            services=SERVICES,
+            previous=previous,
+            min_group=K,
+        )
+        for service in SERVICES:
+            report = await build_report(
+                sessions,
+                roles=ROLES,
+                titles=titles,
+                period=period,
+                scope=Scope(service=service),
+                min_group=K,
+                min_comment_group=K,
+                previous=previous,
+            )
+            if report.overall.suppressed:
+                continue
+            assert _bases(by_service[service]) == _bases(report.problems), (period, service)
+            compared += bool(report.problems) and period.start <= june <= period.end
+    assert compared  # service b's June figures were among them

@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.content import load_content
 from bot.settings import ContentSettings
+from questionnaires.fronts import Front
 from questionnaires.open_answers import load_categories
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.schema import Language
@@ -284,3 +285,65 @@ async def test_an_english_officer_reads_the_listed_comments_masked_in_english(
     )
     assert russian is not None
     assert "Позвоните мне: [скрыто]" in [c.text for c in russian.comments]
+
+
+#: Two web answers of last week: fewer than k web answers, dropped from every figure.
+WEB_COMMENTS = ("С сайта: очередь огромная", "С сайта: спасибо")
+
+
+async def _seed_web(world: World) -> None:
+    store = ResponseStore(world.sessions)
+    for text in WEB_COMMENTS:
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="post_service",
+                questionnaire_version=1,
+                kind="post_service",
+                audience="external",
+                context=ResponseContext(service="licensing", channel="office"),
+                submitted_on=date(2026, 11, 18),
+                answers=(
+                    AnswerRow("overall", number=4),
+                    AnswerRow("solved", option_id="yes"),
+                    AnswerRow("comment", text=text),
+                ),
+                front=Front.WEB,
+            )
+        )
+
+
+async def test_the_listing_leaves_out_the_web_comments_the_report_dropped(
+    world: World, desk: OpenAnswersService
+) -> None:
+    """Review of "web apart": the report leaves the dropped web answers' comments out, and
+    /comments (Telegram and MAX share this service) lists none of them either: the listing
+    minus the report's comments would be the texts of fewer than k web respondents."""
+    await _seed(world)
+    await _seed_web(world)
+    week = Period(date(2026, 11, 16), date(2026, 11, 22))
+    report = await world.reporting.report(week, Scope())
+    assert report.overall.n == len(COMMENTS)  # the web's 2 count in no figure
+    assert set(report.comments) == set(COMMENTS)
+    listing = await desk.open_listing(OFFICER_ID, week, Scope(), report)
+    assert listing is not None
+    assert sorted(c.text for c in listing.comments) == sorted(COMMENTS)
+    # The same without a report at hand: the listing builds it and follows it.
+    again = await desk.open_listing(OFFICER_ID, week, Scope())
+    assert again is not None
+    assert sorted(c.text for c in again.comments) == sorted(COMMENTS)
+
+
+async def test_the_category_counts_leave_out_the_web_answers_the_report_dropped(
+    world: World, desk: OpenAnswersService
+) -> None:
+    """The counts by category beside /comments and the report: the 2 dropped web answers
+    count in none of them (the report counts 6 respondents, so would a count of 8 say that
+    2 web respondents commented, and in which categories)."""
+    await _seed(world)
+    await _seed_web(world)
+    week = Period(date(2026, 11, 16), date(2026, 11, 22))
+    counts = await desk.counts(week, Scope(), published=True)
+    assert not counts.suppressed
+    assert counts.respondents == len(COMMENTS)
+    telegram_only = await desk.counts(week, Scope(service="licensing"), published=True)
+    assert telegram_only.respondents == len(COMMENTS)

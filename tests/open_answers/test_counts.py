@@ -463,3 +463,35 @@ def test_issue15_counting_finds_each_days_month_once(
     assert sorted(asked) == [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
     assert counts.respondents == 60
     assert [(row.category, row.respondents) for row in counts.categories] == [(OTHER, 60)]
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_counts_leave_out_the_web_answers_their_plan_drops(
+    categoriser: Categoriser, pooled: bool
+) -> None:
+    """6 Telegram respondents and 2 web ones wrote about the same category: with the web kept
+    apart (the default) the 2 join no web block of k and count in no figure, the total
+    included, as in the report; with the web pooled with the messengers all 8 count."""
+    category = next(c for c in categoriser.ids if c != OTHER)
+    day = date(2026, 10, 14)
+    by_response: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = {}
+    for front, times in ((Front.TELEGRAM, 6), (Front.WEB, 2)):
+        for _ in range(times):
+            atom: Atom = (day, ("s1", "c1", None, front.value))
+            by_response[uuid.uuid4()] = (atom, frozenset({category}))
+    before = disclosure.web_pooled()
+    disclosure.pool_web_with_messengers(pooled)
+    try:
+        counts = count_categories(
+            by_response,
+            categoriser,
+            period=OCTOBER,
+            scope=Scope(service="s1"),
+            threshold=5,
+            published=True,
+        )
+    finally:
+        disclosure.pool_web_with_messengers(before)
+    expected = 8 if pooled else 6
+    assert counts.respondents == expected
+    assert _shown(counts) == {category: expected}
