@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Final
 
-from sqlalchemy import ColumnElement, Table, case, exists, literal, select, update
+from sqlalchemy import ColumnElement, Table, case, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Answer
@@ -37,17 +37,21 @@ async def score_unscored(
     *,
     batch: int = BATCH,
 ) -> int:
-    """Give every unscored copy its response's overall score from ``overall`` (each
-    questionnaire's overall question); returns how many responses were scored.
+    """Give every unscored copy of a questionnaire in ``overall`` (each questionnaire's
+    overall question) its response's overall score; returns how many responses were scored.
 
     One transaction per ``batch`` responses, so a kill between two leaves the rest unscored
     for the next start, and the reports read the overall answers from ``answers`` meanwhile.
+    Copies of a questionnaire missing from ``overall`` (its file absent from the folder this
+    start) stay unscored rather than marked scored with no score: a later start with the
+    folder fixed scores them, and until then the reports keep reading ``answers``.
     """
-    question: ColumnElement[str | None] = (
-        case(dict(overall), value=COPIES.c.questionnaire_id, else_=None)
-        if overall
-        else literal(None)
+    if not overall:
+        return 0
+    question: ColumnElement[str | None] = case(
+        dict(overall), value=COPIES.c.questionnaire_id, else_=None
     )
+    known = COPIES.c.questionnaire_id.in_(sorted(overall))
     number = ANSWERS.c.number
     # As storage.report_answers.overall_score: the score, NOT_RATED, or NULL when unanswered.
     score = (
@@ -63,7 +67,7 @@ async def score_unscored(
         async with sessions.begin() as session:
             ids = list(
                 await session.scalars(
-                    select(COPIES.c.response_id).where(unscored()).distinct().limit(batch)
+                    select(COPIES.c.response_id).where(unscored(), known).distinct().limit(batch)
                 )
             )
             if not ids:
