@@ -156,7 +156,9 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     # of the files served (a migration cannot read them); a questionnaire missing from the
     # folder keeps its copies unscored (the reports read ``answers``) until a start has it.
     await score_unscored(
-        sessions, QuestionnaireRoles.from_questionnaires(content.questionnaires).overall
+        sessions,
+        QuestionnaireRoles.from_questionnaires(content.questionnaires).overall,
+        served=content.questionnaires.keys(),
     )
     ttl = timedelta(days=settings.fsm.ttl_days)
     storage: BaseStorage
