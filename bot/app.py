@@ -153,9 +153,12 @@ async def wire(settings: Settings, bot: Bot, bot_username: str | None) -> Wiring
     )
     await CatalogStore(sessions).sync(*catalog_rows(content.catalog))
     # The reports' copies stored before revision 0031 get their overall score from the roles
-    # of the files served (a migration cannot read them); none after the first such start.
+    # of the files served (a migration cannot read them); a questionnaire missing from the
+    # folder keeps its copies unscored (the reports read ``answers``) until a start has it.
     await score_unscored(
-        sessions, QuestionnaireRoles.from_questionnaires(content.questionnaires).overall
+        sessions,
+        QuestionnaireRoles.from_questionnaires(content.questionnaires).overall,
+        served=content.questionnaires.keys(),
     )
     ttl = timedelta(days=settings.fsm.ttl_days)
     storage: BaseStorage

@@ -55,6 +55,7 @@ from scheduler.leader import LeaderGate
 from services.dialog import DialogData, DialogService, Person
 from storage.database import create_session_factory
 from storage.leases import create_election
+from web.app import NotReady
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +208,8 @@ async def first_contact(api: MaxApi) -> None:
 
 
 def once_each(settings: Settings, wiring: Wiring, front: MaxFront) -> OnceEach:
-    """The front's handle under the person's shared lock (Redis) and the update ledger."""
+    """The front's handle under the person's lock (shared through Redis, else in-process:
+    the webhook receiver handles requests side by side) and the update ledger."""
     pepper = ensure_pepper(settings).get_secret_value().encode()
 
     def lock_key(update: Update) -> StorageKey | None:
@@ -257,6 +259,8 @@ class MaxRunning:
     polling: LeasedPolling | None = None
     receiver: MaxWebhookReceiver | None = None
     retrying: asyncio.Task[None] | None = None
+    #: Why MAX refused the subscription after the start (then readyz answers 503).
+    refused: str | None = None
 
     @property
     def hook(self) -> tuple[str, Handler] | None:
@@ -266,10 +270,18 @@ class MaxRunning:
             return None
         return max_webhook_path(url), self.receiver.handle
 
+    def ready(self) -> None:
+        """For readyz: raises NotReady once MAX refused the webhook subscription after the
+        start (MAX then posts nothing here: MAX is dead for this process until fixed)."""
+        if self.refused is not None:
+            raise NotReady("max", "webhook subscription refused")
+
     async def subscribe(self) -> None:
         """Webhook mode, once the web server listens: POST /subscriptions. Each worker does
         it, to the same effect. A refusal stops the start with a line saying why; MAX away
-        (no answer, 429, 5xx) is tried again in the background until it answers."""
+        (no answer, 429, 5xx) is tried again in the background until it answers, and a
+        refusal then marks the process not ready (readyz 503, ``max``) with the same line
+        logged as an error, since stopping a process serving Telegram too is worse."""
         url = self.settings.max.webhook_url
         if url is None:
             return
@@ -300,7 +312,8 @@ class MaxRunning:
                 if await self._subscribe(url):
                     return
             except Problem as problem:
-                logger.error("%s", problem)
+                self.refused = str(problem)
+                logger.error("%s Readyz answers 503 until a restart subscribes.", problem)
                 return
 
     async def stop(self) -> None:
@@ -377,7 +390,9 @@ def with_max(settings: Settings, others: Fronts | None) -> Fronts | None:
         async with AsyncExitStack() as stack:
             running = await stack.enter_async_context(max_front(settings, wiring))
             if others is not None:
-                await stack.enter_async_context(others(wiring, receiver, running.hook))
+                await stack.enter_async_context(
+                    others(wiring, receiver, running.hook, running.ready)
+                )
             await running.subscribe()
             yield running
 
@@ -435,7 +450,7 @@ async def max_alone(settings: Settings) -> AsyncIterator[MaxAlone]:
                 running = await stack.enter_async_context(max_front(settings, wiring))
                 if settings.web.enabled:
                     await stack.enter_async_context(
-                        web_front(settings, wiring, None, running.hook)
+                        web_front(settings, wiring, None, running.hook, running.ready)
                     )
                 await running.subscribe()
                 yield MaxAlone(wiring, jobs, running)

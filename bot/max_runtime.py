@@ -8,7 +8,9 @@ shared lock), each update once (a ledger that outlives a crash).
   role ends after the batch in hand (`Poller.may_poll`).
 - **One person at a time.** With Redis each update runs under the person's lock, the very
   `RenewedLockIsolation` the Telegram dispatcher uses (a StorageKey of the MAX front's bot id):
-  during a handover two pollers never work on one person at once.
+  during a handover two pollers never work on one person at once. Without Redis the lock is
+  in-process (aiogram's `SimpleEventIsolation`, as the Telegram dispatcher's): the webhook
+  receiver starts a task per request, and one person's updates still run one after another.
 - **Each update once.** MAX sends the unconfirmed batch again after a crash. Each handled update
   is recorded under a keyed hash of its MAX id (a message's `mid`, a press's `callback_id`; a
   `bot_started`, which has none, by user, time and payload), with a key derived from the pepper:
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
 from max_front.api import Update
@@ -103,7 +106,8 @@ def max_update_ledger(storage: BaseStorage) -> UpdateLedger:
 
 
 class OnceEach:
-    """`MaxFront.handle` under the person's lock (when shared) and the update ledger."""
+    """`MaxFront.handle` under the person's lock and the update ledger. ``isolation`` None:
+    an in-process lock per person (enough for one process; Redis shares it between them)."""
 
     def __init__(
         self,
@@ -119,14 +123,14 @@ class OnceEach:
         self._handle = handle
         self._ledger = ledger
         self._id_of = id_of
-        self._isolation = isolation
+        self._isolation = isolation or SimpleEventIsolation()
         self._lock_key = lock_key
         self._renew_every = renew_every
         self._busy_wait = busy_wait
 
     async def __call__(self, update: Update) -> None:
-        key = self._lock_key(update) if self._isolation is not None else None
-        if self._isolation is None or key is None:
+        key = self._lock_key(update)
+        if key is None:
             await self._once(update)
             return
         async with self._isolation.lock(key):

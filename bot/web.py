@@ -105,14 +105,22 @@ def build_web_services(
     wiring: Wiring,
     receiver: WebhookReceiver | None = None,
     max_hook: tuple[str, Handler] | None = None,
+    max_ready: Callable[[], None] | None = None,
 ) -> WebServices:
     """The web front's services over the bot's wiring: the same dialog, stores and guard;
-    in webhook mode also Telegram's path (bot/webhook.py) and MAX's (bot/max_webhook.py)."""
+    in webhook mode also Telegram's path (bot/webhook.py) and MAX's (bot/max_webhook.py),
+    whose ``max_ready`` raises NotReady once MAX refused the subscription (readyz)."""
     url = settings.bot.webhook_url
+
+    async def ready() -> None:
+        await ping(wiring.engine)
+        if max_ready is not None:
+            max_ready()
+
     return web_services(
         settings,
         forms=build_forms(settings, wiring),
-        ready=partial(ping, wiring.engine),
+        ready=ready,
         telegram=None if receiver is None or url is None else (webhook_path(url), receiver.handle),
         max=max_hook,
     )
@@ -124,10 +132,11 @@ async def web_front(
     wiring: Wiring,
     receiver: WebhookReceiver | None = None,
     max_hook: tuple[str, Handler] | None = None,
+    max_ready: Callable[[], None] | None = None,
 ) -> AsyncIterator[web.AppRunner]:
     """The web front beside the bot (`otklik run` with WEB__ENABLED=true), with Telegram's
     webhook when a receiver is given and MAX's when its path and handler are."""
-    app = create_app(build_web_services(settings, wiring, receiver, max_hook))
+    app = create_app(build_web_services(settings, wiring, receiver, max_hook, max_ready))
     async with running_site(app, settings.web.host, settings.web.port) as runner:
         yield runner
 

@@ -6,7 +6,8 @@ recording fake or run the real client against the emulator in `tests/maxapi/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
 #: One update as MAX sends it (JSON object: `update_type`, `timestamp`, and per type
@@ -82,3 +83,33 @@ class MaxApi(Protocol):
         it is longer than ``limit`` bytes (nothing more is read)."""
 
     async def close(self) -> None: ...
+
+
+#: ``MaxApi.download``'s shape: a URL and a limit in bytes.
+Download: TypeAlias = Callable[[str, int], Awaitable[bytes]]
+
+
+@dataclass(slots=True)
+class OnceDownloaded:
+    """One message's file fetched once for every check that wants it (the pain map sheet,
+    then the appeals register): fetched up to ``limit`` bytes, the largest any check takes,
+    and served to each check within its own limit (MaxApiError(413) beyond it, as MAX's).
+    A failed fetch is not tried again for the next check: it gets the same error."""
+
+    fetch: Download
+    limit: int
+    _got: dict[str, bytes | MaxApiError] = field(default_factory=dict)
+
+    async def download(self, url: str, limit: int) -> bytes:
+        got = self._got.get(url)
+        if got is None:
+            try:
+                got = await self.fetch(url, max(limit, self.limit))
+            except MaxApiError as error:
+                got = error
+            self._got[url] = got
+        if isinstance(got, MaxApiError):
+            raise MaxApiError(got.code, got.description, never_sent=got.never_sent)
+        if len(got) > limit:
+            raise MaxApiError(413, "file too big")
+        return got

@@ -8,9 +8,11 @@ has its own dialog service, state storage and per-person ordering.
 
 from __future__ import annotations
 
+import ipaddress
 import warnings
 from collections.abc import Sequence
 from typing import Any, Final, cast
+from urllib.parse import urlsplit
 
 from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout
 from maxapi import Bot
@@ -29,6 +31,27 @@ from max_front.api import Batch, MaxApiError, Update, View
 
 #: A register file of up to 20 MB from MAX's file storage.
 DOWNLOAD_TIMEOUT_S: Final = 120
+
+
+def downloadable(url: str) -> bool:
+    """An https:// URL with a host, or http:// to this machine only (the MAX emulator)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _attachments(view: View) -> list[Any]:
@@ -116,13 +139,15 @@ class MaxapiClient:
 
     async def download(self, url: str, limit: int) -> bytes:
         # A session of its own: the bot's carries the token, which a file host needs not see.
-        if not url.startswith(("https://", "http://")):
+        # The URL comes in an update: https only (plain http to this machine alone, the
+        # emulator), and no redirect followed (a 3xx is an error: the file is not fetched).
+        if not downloadable(url):
             raise MaxApiError(400, "not a file URL", never_sent=True)
         data = bytearray()
         try:
             async with (
                 ClientSession(timeout=ClientTimeout(total=DOWNLOAD_TIMEOUT_S)) as session,
-                session.get(url) as response,
+                session.get(url, allow_redirects=False) as response,
             ):
                 if response.status != 200:
                     raise MaxApiError(response.status, "download")

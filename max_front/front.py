@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from max_front import officer_language
-from max_front.api import Button, MaxApi, MaxApiError, Update, View
+from max_front.api import Button, MaxApi, MaxApiError, OnceDownloaded, Update, View
 from max_front.officer import MaxOfficers
 from max_front.painmap import MaxPainMap, is_pain_payload
 from max_front.persons import person_of
@@ -52,6 +52,7 @@ from questionnaires.i18n import N_, tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
 from services.announcements import NEWS_STOP_DATA
+from services.appeals import MAX_FILE_BYTES
 from services.dialog import (
     Action,
     Back,
@@ -72,6 +73,7 @@ from services.dialog import (
 from services.feedback import FeedbackService
 from services.officer_languages import OfficerLanguages
 from services.outages import is_storage_outage
+from services.painmap_text import MAX_SHEET_BYTES
 from services.reporting import ReportingService
 from services.signals import SignalService
 from services.windows import WindowService, parse_window_payload
@@ -171,16 +173,29 @@ class MaxFront:
         if user is None or recipient.get("chat_type", "dialog") != "dialog":
             return  # only private dialogs: nothing in a group is answered
         language = language_of(update)
-        text = ((message.get("body") or {}).get("text") or "").strip()
-        if self.pains is not None and await self.pains.typed(user, text, language):
+        body = message.get("body") or {}
+        text = (body.get("text") or "").strip()
+        attachments = body.get("attachments")
+        attachments = attachments if isinstance(attachments, list) else []
+        # A file while a measure is typed goes to the imports below; the measure waits.
+        with_file = any(isinstance(a, dict) and a.get("type") == "file" for a in attachments)
+        if self.pains is not None and await self.pains.typed(
+            user, text, language, with_file=with_file
+        ):
             return  # a step of the measure an officer is typing
+        # One fetch of the file for both checks: the pain map sheet, then the register.
+        file = OnceDownloaded(self.api.download, max(MAX_SHEET_BYTES, MAX_FILE_BYTES))
         if self.pains is not None and await self.pains.sheet(
-            user, (message.get("body") or {}).get("attachments"), language
+            user, attachments, language, download=file.download
         ):
             return  # the pain map sheet sent back
         if not text:
-            attachments = (message.get("body") or {}).get("attachments") or ()
-            if not (self.officers and await self.officers.attachment(user, language, attachments)):
+            if not (
+                self.officers
+                and await self.officers.attachment(
+                    user, language, attachments, download=file.download
+                )
+            ):
                 await self.api.send(user, View(tr(language, "bot.unsupported_content")))
             return
         command, _, argument = text.partition(" ")

@@ -21,7 +21,7 @@ from datetime import date
 from html import escape
 from typing import Any, Final, Protocol
 
-from max_front.api import Button, MaxApi, MaxApiError, View
+from max_front.api import Button, Download, MaxApi, MaxApiError, View
 from questionnaires.campaigns import CampaignAudience, CampaignError, UnknownWindowError, error_key
 from questionnaires.i18n import N_, tr
 from questionnaires.messengers import MAX, max_chat
@@ -152,16 +152,26 @@ class MaxOfficers:
             return False
         return True
 
-    async def attachment(self, user: int, language: Language, attachments: Iterable[Any]) -> bool:
+    async def attachment(
+        self,
+        user: int,
+        language: Language,
+        attachments: Iterable[Any],
+        *,
+        download: Download | None = None,
+    ) -> bool:
         """A body-wide officer's file is the appeals register export, imported as in Telegram
-        (the file fetched from MAX's storage). False for anyone else or anything else."""
+        (the file fetched from MAX's storage, or handed by ``download`` when the pain map
+        check fetched it already). False for anyone else or anything else."""
         files = [a for a in attachments if isinstance(a, dict) and a.get("type") == "file"]
         if not files or not self._body_officer(user):
             return False
-        await self._send(user, await self._import(files[0], language))
+        await self._send(user, await self._import(files[0], language, download))
         return True
 
-    async def _import(self, file: dict[str, Any], language: Language) -> View:
+    async def _import(
+        self, file: dict[str, Any], language: Language, download: Download | None = None
+    ) -> View:
         appeals = self.appeals
         if appeals is None or appeals.mapping is None:
             return View(tr(language, "appeals.off"))
@@ -175,7 +185,7 @@ class MaxOfficers:
         if not isinstance(url, str):
             return View(tr(language, N_("max.appeals.no_file")))
         try:
-            data = await self.api.download(url, MAX_FILE_BYTES)
+            data = await (download or self.api.download)(url, MAX_FILE_BYTES)
         except MaxApiError as error:
             logger.warning("MAX register file not fetched (%s)", error.code)
             key = "appeals.big" if error.code == 413 else N_("max.appeals.no_file")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, Protocol
 
-from max_front.api import Button, Keyboard, MaxApi, MaxApiError, View
+from max_front.api import Button, Download, Keyboard, MaxApi, MaxApiError, View
 from questionnaires.i18n import N_, tr
 from questionnaires.messengers import max_chat
 from questionnaires.schema import Language
@@ -98,9 +98,12 @@ class MaxPainMap:
         await self.api.send(user, await self._list(user, language))
         return True
 
-    async def typed(self, user: int, text: str, language: Language) -> bool:
+    async def typed(
+        self, user: int, text: str, language: Language, *, with_file: bool = False
+    ) -> bool:
         """A message while the officer types a measure: taken here (True) or left to the
-        front (False: no measure being typed, or another command; the measure waits)."""
+        front (False: no measure being typed, another command, or a file without text, for
+        the sheet and register imports; the measure waits)."""
         if not self.is_officer(user):
             return False
         person = self.person(user)
@@ -120,6 +123,8 @@ class MaxPainMap:
         if command.startswith("/"):
             return False
         if not text:
+            if with_file:
+                return False
             await self._say(user, language, "painmap.not_text")
             return True
         words = PainMapText(language, html=False)
@@ -159,9 +164,17 @@ class MaxPainMap:
         if view is not None:
             await self.api.send(user, self._card(view, language))
 
-    async def sheet(self, user: int, attachments: object, language: Language) -> bool:
+    async def sheet(
+        self,
+        user: int,
+        attachments: object,
+        language: Language,
+        *,
+        download: Download | None = None,
+    ) -> bool:
         """An officer's XLSX carrying the pain map sheet, edited and sent back: its measures
-        stored (or every error named, nothing stored). False for any other message."""
+        stored (or every error named, nothing stored). False for any other message.
+        ``download``: the message's file fetched once for this and the register import."""
         if not self.is_officer(user) or not isinstance(attachments, list):
             return False
         files = [a for a in attachments if isinstance(a, dict) and a.get("type") == "file"]
@@ -175,8 +188,10 @@ class MaxPainMap:
         if not isinstance(url, str) or (isinstance(size, int) and size > MAX_SHEET_BYTES):
             return False
         try:
-            data = await self.api.download(url, MAX_SHEET_BYTES)
+            data = await (download or self.api.download)(url, MAX_SHEET_BYTES)
         except MaxApiError as error:
+            if error.code == 413:
+                return False  # larger than any pain map sheet: perhaps a register
             logger.warning("MAX pain map file not fetched (%s)", error.code)
             await self.api.send(user, View(tr(language, N_("max.painmap.no_file"))))
             return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
 from sqlalchemy import ColumnElement, Table, case, exists, literal, select, update
@@ -35,19 +35,28 @@ async def score_unscored(
     sessions: async_sessionmaker[AsyncSession],
     overall: Mapping[str, str],
     *,
+    served: Collection[str],
     batch: int = BATCH,
 ) -> int:
-    """Give every unscored copy its response's overall score from ``overall`` (each
-    questionnaire's overall question); returns how many responses were scored.
+    """Give every unscored copy of a questionnaire in ``served`` (the ids of the folder's
+    files) its response's overall score from ``overall`` (each questionnaire's overall
+    question; none for one without that role, as the responses written today); returns how
+    many responses were scored.
 
     One transaction per ``batch`` responses, so a kill between two leaves the rest unscored
     for the next start, and the reports read the overall answers from ``answers`` meanwhile.
+    Copies of a questionnaire not served (its file absent from the folder this start) stay
+    unscored rather than marked scored with no score: a later start with the folder fixed
+    scores them, and until then the reports keep reading ``answers``.
     """
+    if not served:
+        return 0
     question: ColumnElement[str | None] = (
         case(dict(overall), value=COPIES.c.questionnaire_id, else_=None)
         if overall
         else literal(None)
     )
+    known = COPIES.c.questionnaire_id.in_(sorted(served))
     number = ANSWERS.c.number
     # As storage.report_answers.overall_score: the score, NOT_RATED, or NULL when unanswered.
     score = (
@@ -63,7 +72,7 @@ async def score_unscored(
         async with sessions.begin() as session:
             ids = list(
                 await session.scalars(
-                    select(COPIES.c.response_id).where(unscored()).distinct().limit(batch)
+                    select(COPIES.c.response_id).where(unscored(), known).distinct().limit(batch)
                 )
             )
             if not ids:

@@ -54,13 +54,23 @@ BROWSER_KNOWN: Final = web.RequestKey("browser_known", bool)
 FORM_LANG: Final = web.RequestKey("form_lang", str)
 
 
+class NotReady(Exception):
+    """Raised by ``WebServices.ready`` for a part other than the database that cannot work
+    (readyz names it), e.g. a MAX webhook subscription MAX refused."""
+
+    def __init__(self, part: str, state: str) -> None:
+        super().__init__(f"{part}: {state}")
+        self.part = part
+        self.state = state
+
+
 @dataclass(frozen=True)
 class WebServices:
     """What the web front needs from the composition root."""
 
     forms: FormPort
     signer: Signer
-    #: Raises when the database cannot answer (readyz).
+    #: Raises when the database cannot answer, NotReady when another part cannot (readyz).
     ready: Callable[[], Awaitable[None]]
     site_dir: Path | None = None
     rate_per_minute: int = 120
@@ -361,6 +371,9 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     try:
         await request.app[SERVICES_KEY].ready()
+    except NotReady as error:
+        logger.warning("Not ready: %s", error)
+        return web.json_response({"status": "unavailable", error.part: error.state}, status=503)
     except Exception as error:
         logger.warning("Not ready: %s", type(error).__name__)
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)

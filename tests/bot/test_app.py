@@ -245,17 +245,21 @@ async def test_wire_scores_the_report_copies_stored_before_revision_0031(tmp_pat
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     try:
-        await ResponseStore(sessions).save(  # as stored before 0031: no roles, unscored
-            CompletedResponse(
-                questionnaire_id="post_service",
-                questionnaire_version=1,
-                kind="rating",
-                audience="external",
-                context=ResponseContext(service="passport"),
-                submitted_on=date(2026, 3, 2),
-                answers=(AnswerRow("overall", number=4), AnswerRow("obstacles", "queue")),
+        # As stored before 0031: no roles, unscored. "initiative" is served without an overall
+        # question (scored, no score); "retired" is not in the folder this start: it stays
+        # unscored for a start whose folder has it, not scored without a score for good.
+        for questionnaire in ("post_service", "initiative", "retired"):
+            await ResponseStore(sessions).save(
+                CompletedResponse(
+                    questionnaire_id=questionnaire,
+                    questionnaire_version=1,
+                    kind="rating",
+                    audience="external",
+                    context=ResponseContext(service="passport"),
+                    submitted_on=date(2026, 3, 2),
+                    answers=(AnswerRow("overall", number=4), AnswerRow("obstacles", "queue")),
+                )
             )
-        )
     finally:
         await engine.dispose()
 
@@ -273,7 +277,11 @@ async def test_wire_scores_the_report_copies_stored_before_revision_0031(tmp_pat
             copies = (await session.execute(select(ReportAnswer))).scalars().all()
     finally:
         await engine.dispose()
-    assert {(copy.overall_score, copy.scored) for copy in copies} == {(4, True)}
+    assert {(copy.questionnaire_id, copy.overall_score, copy.scored) for copy in copies} == {
+        ("post_service", 4, True),
+        ("initiative", None, True),
+        ("retired", None, False),
+    }
 
 
 async def test_otklik_web_freezes_the_heap_once_its_front_serves(

@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from pydantic import SecretStr, ValidationError
 
-from bot.max import leave_webhook
+from bot.max import MaxRunning, leave_webhook
 from bot.max_runtime import OnceEach, ledger_key, update_id_of
 from bot.max_webhook import (
     SECRET_HEADER,
@@ -24,13 +26,15 @@ from bot.max_webhook import (
     MaxWebhookReceiver,
     max_webhook_secret,
 )
+from bot.operations import shared_isolation
 from bot.settings import Settings
-from max_front.api import Update
+from max_front.api import MaxApiError, Update
 from max_front.client import MaxapiClient
 from max_front.front import sender_of
 from storage.update_ledger import MemoryUpdateLedger, UpdateLedger
 from tests.maxapi.emulator import MaxApiEmulator
 from tests.web.conftest import Client, serve
+from tests.web.harness import web_stack
 from web.app import WebServices, create_app
 from web.security import BROWSER_COOKIE, Signer
 
@@ -223,6 +227,96 @@ async def test_one_person_s_updates_on_two_workers_are_handled_one_at_a_time() -
         await first.drain(5)
         await second.drain(5)
     assert sorted(recorder.texts) == ["a", "b"] and not recorder.overlapped
+
+
+async def test_without_redis_one_person_s_updates_on_one_worker_are_handled_one_at_a_time() -> (
+    None
+):
+    # Review: bot.max.once_each passes shared_isolation(storage), None without Redis, and the
+    # receiver starts a task per request: the person's lock falls back to an in-process one.
+    isolation = shared_isolation(MemoryStorage())
+    assert isolation is None
+    recorder = Recorder()
+    recorder.gate = asyncio.Event()
+    receiver = receiver_of(recorder, ack_seconds=0, isolation=isolation)
+    async with serve(create_app(services(receiver))) as http:
+        assert await post(http, message("m1", "a")) == 200
+        assert await post(http, message("m2", "b")) == 200
+        assert await post(http, message("m3", "c", user=ANNA + 1)) == 200
+        await asyncio.sleep(0.1)
+        assert recorder.busy == 2  # Anna's second waits; another person does not
+        recorder.gate.set()
+        await receiver.drain(5)
+    assert sorted(recorder.texts) == ["a", "b", "c"]
+    assert recorder.texts.index("a") < recorder.texts.index("b")
+
+
+class Subscriptions:
+    """MAX's POST /subscriptions answering each call with the next code (200: subscribed)."""
+
+    def __init__(self, *codes: int) -> None:
+        self.codes = list(codes)
+
+    async def subscribe(self, url: str, update_types: object, secret: str) -> None:
+        code = self.codes.pop(0)
+        if code != 200:
+            raise MaxApiError(code, "refused" if code < 500 else "away")
+
+
+def webhook_settings() -> Settings:
+    return Settings(
+        _env_file=None,
+        max={"token": "t", "webhook_url": "https://x.example/max/u", "webhook_secret": SECRET},
+        web={"enabled": True},
+    )
+
+
+async def test_a_subscription_refused_after_the_start_marks_the_process_not_ready(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Review: MAX away at the start (503), then refusing (400): the retry used to log one
+    # error and stop with readyz green, MAX silently dead for this process.
+    running = MaxRunning(webhook_settings(), cast(MaxapiClient, Subscriptions(503, 400)))
+    await running.subscribe()  # the start goes on; the retry runs in the background
+    assert running.retrying is not None
+    running.ready()  # not refused yet
+    with caplog.at_level(logging.ERROR, logger="bot.max"):
+        await asyncio.wait_for(running.retrying, 10)
+    assert "cannot subscribe MAX__WEBHOOK_URL at MAX (400)" in caplog.text
+    receiver = receiver_of(Recorder())
+
+    async def ready() -> None:
+        running.ready()
+
+    async with serve(create_app(replace(services(receiver), ready=ready))) as http:
+        response = await http.get("/readyz")
+        assert response.status == 503
+        assert await response.json() == {
+            "status": "unavailable",
+            "max": "webhook subscription refused",
+        }
+        assert (await http.get("/healthz")).status == 200
+
+
+async def test_the_web_front_s_readyz_asks_the_max_front_too(tmp_path: Path) -> None:
+    # bot.web.build_web_services: the database's ping, then MaxRunning.ready.
+    running = MaxRunning(webhook_settings(), cast(MaxapiClient, Subscriptions()))
+    async with web_stack(tmp_path, max_ready=running.ready) as stack:
+        ready = await stack.client.get("/readyz")
+        assert ready.status == 200
+        running.refused = "MAX refused it"
+        refused = await stack.client.get("/readyz")
+        assert refused.status == 503
+        assert (await refused.json())["max"] == "webhook subscription refused"
+
+
+async def test_a_subscription_that_succeeds_on_a_retry_leaves_the_process_ready() -> None:
+    running = MaxRunning(webhook_settings(), cast(MaxapiClient, Subscriptions(429, 200)))
+    await running.subscribe()
+    assert running.retrying is not None
+    await asyncio.wait_for(running.retrying, 10)
+    running.ready()
+    assert running.refused is None
 
 
 # --- with MAX (the emulator) ------------------------------------------------------------------

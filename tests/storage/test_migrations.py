@@ -827,8 +827,14 @@ async def test_0031_leaves_stored_copies_unscored_until_the_start_up_backfill_an
         sessions = create_session_factory(engine)
         async with sessions() as session:
             assert await any_unscored(session)
-        assert await score_unscored(sessions, {"post_service": "overall"}, batch=3) == 4
-        assert await score_unscored(sessions, {"post_service": "overall"}) == 0
+        # A start whose folder lacks "initiative" (a file missing): its copies stay unscored.
+        served = {"post_service", "initiative"}
+        overall = {"post_service": "overall"}
+        assert await score_unscored(sessions, overall, served={"post_service"}, batch=3) == 3
+        async with sessions() as session:
+            assert await any_unscored(session)
+        assert await score_unscored(sessions, overall, served=served, batch=3) == 1
+        assert await score_unscored(sessions, overall, served=served) == 0
         async with sessions() as session:
             assert not await any_unscored(session)
         assert await scores() == {

@@ -6,7 +6,7 @@ it was given and submits it with the chosen fields, as a person pressing "Next" 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,12 +55,14 @@ class Stack:
 
 
 @asynccontextmanager
-async def web_stack(folder: Path, **privacy: Any) -> AsyncIterator[Stack]:
+async def web_stack(
+    folder: Path, *, max_ready: Callable[[], None] | None = None, **privacy: Any
+) -> AsyncIterator[Stack]:
     settings = web_settings(folder, **privacy)
     bot = Bot(TOKEN)
     wiring = await wire(settings, bot, "otklik_test_bot")
     try:
-        app = create_app(build_web_services(settings, wiring))
+        app = create_app(build_web_services(settings, wiring, max_ready=max_ready))
         async with serve(app) as client:
             yield Stack(settings, wiring, client)
     finally:
