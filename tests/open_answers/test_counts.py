@@ -439,3 +439,36 @@ async def test_web_answers_too_few_for_a_web_block_are_not_in_a_situations_score
     whole = rows["license"].as_a_whole
     assert not whole.suppressed and whole.n == 6 and whole.mean == 23 / 6
     assert rows["license"].overall.n == 6  # the report's group: the same six
+
+
+async def test_texts_keep_response_ids_as_stored_and_answer_ids_as_uuids(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    """The response's id only groups a respondent's texts: it is not converted to a UUID per
+    row (~6 µs each under load, issue 15), yet it groups exactly as the responses' ids; the
+    answer's id, by which officers re-tag, is the answer's UUID."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from storage.models import Answer
+
+    await _seed_october(responses)
+    found = await OpenAnswerStore(sessions).answers(
+        audience="external",
+        start=OCTOBER.start,
+        end=OCTOBER.end,
+        comment_questions=SITUATION_ROLES.comments,
+    )
+    async with sessions() as session:
+        rows = (await session.execute(select(Answer.id, Answer.response_id))).all()
+    owner = {row[0]: row[1] for row in rows}
+    assert found and all(isinstance(item.answer_id, uuid.UUID) for item in found)
+    by_key: dict[object, set[uuid.UUID]] = {}
+    for item in found:
+        by_key.setdefault(item.response_id, set()).add(owner[item.answer_id])
+    # One key per response, one response per key.
+    assert all(len(owners) == 1 for owners in by_key.values())
+    assert len(by_key) == len({owner[item.answer_id] for item in found})
+    if sessions.kw["bind"].dialect.name == "sqlite":
+        assert not any(isinstance(item.response_id, uuid.UUID) for item in found)
