@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from questionnaires.open_answers import OTHER, Categoriser
 from reports.disclosure import Atom, in_scope, plan
@@ -183,8 +183,12 @@ def _protected(
     return count
 
 
+#: Whatever names a response: its UUID, or its id as stored (storage.open_answers).
+ResponseKey = TypeVar("ResponseKey", bound=Hashable)
+
+
 def count_categories(
-    by_response: Mapping[Hashable, tuple[Atom, frozenset[str]]],
+    by_response: Mapping[ResponseKey, tuple[Atom, frozenset[str]]],
     categoriser: Categoriser,
     *,
     period: Period,
