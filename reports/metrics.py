@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby, product
+from operator import attrgetter, itemgetter
 from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import (
@@ -147,13 +148,21 @@ def _order(key: object) -> tuple[object, ...]:
     return (key is None, "" if key is None else str(key))
 
 
+_BY_SCORE: Final = attrgetter("by_score")
+_CANNOT_RATE: Final = attrgetter("cannot_rate")
+_COLUMNS: Final = tuple(itemgetter(index) for index in range(len(SCORES)))
+
+
 def _sum(counts: Iterable[Counts]) -> Counts:
     items = list(counts)
     if not items:
         return Counts()
-    # Column sums in C: a report folds tens of thousands of atoms into its groups.
-    by_score = [sum(column) for column in zip(*(item.by_score for item in items), strict=True)]
-    return Counts(by_score, sum(item.cannot_rate for item in items))
+    # Column sums in C: a report folds tens of thousands of atoms into its groups. One map per
+    # column, not zip(*rows): that built an iterator per row (tracked by the collector) and was
+    # 4x slower over a group of 16,000 atoms (issue 15).
+    rows = list(map(_BY_SCORE, items))
+    by_score = [sum(map(column, rows)) for column in _COLUMNS]
+    return Counts(by_score, sum(map(_CANNOT_RATE, items)))
 
 
 # --- SQL building blocks -----------------------------------------------------------------

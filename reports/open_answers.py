@@ -20,10 +20,10 @@ passes the disclosure policy the way problem options do (``reports.metrics._prob
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from questionnaires.open_answers import OTHER, Categoriser
 from reports.disclosure import Atom, in_scope, plan
@@ -39,7 +39,7 @@ class _Text(Protocol):
     """What the counting needs of one open answer (storage.open_answers.OpenAnswer fits)."""
 
     @property
-    def response_id(self) -> uuid.UUID: ...
+    def response_id(self) -> Hashable: ...
     @property
     def answer_id(self) -> uuid.UUID: ...
     @property
@@ -126,17 +126,17 @@ def categories_by_response(
     answers: Iterable[_Text],
     tags: Mapping[uuid.UUID, set[str]],
     categoriser: Categoriser,
-) -> dict[uuid.UUID, tuple[Atom, frozenset[str]]]:
+) -> dict[Hashable, tuple[Atom, frozenset[str]]]:
     """Each response's atom and categories: the union over its open answers, each answer's
     categories being an officer's re-tag if any, else the keyword rules'. "Other" stays only
     when nothing else matched."""
-    found: dict[uuid.UUID, tuple[Atom, set[str]]] = {}
+    found: dict[Hashable, tuple[Atom, set[str]]] = {}
     for answer in answers:
         tagged = tags.get(answer.answer_id)
         mine = categoriser.known(tagged) if tagged else categoriser.categories_of(answer.text)
         entry = found.setdefault(answer.response_id, ((answer.day, answer.cell), set()))
         entry[1].update(mine or (OTHER,))
-    result: dict[uuid.UUID, tuple[Atom, frozenset[str]]] = {}
+    result: dict[Hashable, tuple[Atom, frozenset[str]]] = {}
     for response, (atom, categories) in found.items():
         if len(categories) > 1:
             categories.discard(OTHER)
@@ -195,8 +195,12 @@ def _protected(
     return count
 
 
+#: Whatever names a response: its UUID, or its id as stored (storage.open_answers).
+ResponseKey = TypeVar("ResponseKey", bound=Hashable)
+
+
 def count_categories(
-    by_response: Mapping[uuid.UUID, tuple[Atom, frozenset[str]]],
+    by_response: Mapping[ResponseKey, tuple[Atom, frozenset[str]]],
     categoriser: Categoriser,
     *,
     period: Period,

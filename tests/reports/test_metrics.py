@@ -457,3 +457,18 @@ async def test_sqlite_reads_the_problems_and_their_overall_scores_from_one_cover
     ]
     assert len(plan) == 1, plan
     assert f"COVERING INDEX {COPY_OPTIONS_INDEX}" in plan[0], plan
+
+
+def test_counts_are_summed_column_by_column() -> None:
+    import random
+
+    from reports.metrics import Counts, _sum
+
+    rng = random.Random(15)
+    items = [Counts([rng.randrange(7) for _ in range(5)], rng.randrange(3)) for _ in range(2_000)]
+    expected = Counts()
+    for item in items:
+        expected.add(item)
+    assert _sum(iter(items)) == expected
+    assert _sum(items[:1]) == items[0] and _sum(items[:1]) is not items[0]
+    assert _sum([]) == Counts()

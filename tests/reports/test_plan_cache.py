@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -82,3 +82,28 @@ def test_a_reports_worth_of_plans_stays_cached(monkeypatch: pytest.MonkeyPatch) 
         for k in range(1, 41):
             plan(MONTH, _sizes(), k)
     assert len(made) == 40
+
+
+def test_sizes_of_the_same_number_and_total_are_told_apart() -> None:
+    # The cache's bucket is the number of atoms and their total: within it the sizes are
+    # compared whole, so the same counts on other days, or moved between cells, give their own
+    # plan.
+    clear_plan_cache()
+    first = _sizes()
+    later = {(day + timedelta(days=7), cell): size for (day, cell), size in first.items()}
+    moved = dict(first)
+    moved[(date(2026, 3, 2), ("s1", "c1", None))] += 1
+    moved[(date(2026, 3, 16), ("s2", "c1", None))] -= 1
+    for other in (later, moved):
+        assert len(other) == len(first) and sum(other.values()) == sum(first.values())
+    before = plan(MONTH, first, 3)
+    for other in (later, moved):
+        found = plan(MONTH, other, 3)
+        assert found == make_plan(MONTH, other, 3) and found is not before
+        assert plan(MONTH, other, 3) is found
+    assert plan(MONTH, later, 3).blocks != before.blocks
+    assert plan(MONTH, first, 3) is before
+    # A caller changing its dict afterwards does not change what the cache holds.
+    first[(date(2026, 3, 2), ("s1", "c1", None))] += 1
+    first[(date(2026, 3, 16), ("s2", "c1", None))] -= 1
+    assert plan(MONTH, first, 3) is plan(MONTH, moved, 3)
