@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from aiogram import Router
+from aiogram.client.session.middlewares.manager import RequestMiddlewareManager
 from aiogram.methods import AnswerCallbackQuery, EditMessageText
 
 from handlers.common import PRIVATE_ONLY, private_only
@@ -94,3 +95,26 @@ def test_the_gate_router_must_have_no_root_filters() -> None:
     first.message.filter(anything)
     with pytest.raises(ValueError, match="root filters"):
         private_only(first, Router())
+
+
+async def test_the_session_is_checked_for_the_answer_record_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = world.harness.person(1001)
+    await anna.send(LINK)
+    recorders = [
+        m for m in world.harness.session.middleware if type(m).__name__ == "RecordCallbackAnswers"
+    ]
+    assert len(recorders) == 1
+    looked: list[object] = []
+    iterate = RequestMiddlewareManager.__iter__
+
+    def counting(self: RequestMiddlewareManager) -> Any:
+        looked.append(self)
+        return iterate(self)
+
+    monkeypatch.setattr(RequestMiddlewareManager, "__iter__", counting)
+    await anna.click("5")
+    await anna.click("Да")
+    assert "Вопрос 3 из" in anna.live_message()[1]
+    assert looked == []  # not scanned again on every update
