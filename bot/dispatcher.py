@@ -65,12 +65,12 @@ def create_dispatcher(
     # Officers' commands tell their language to the scheduled deliveries (issue 12).
     dispatcher.message.outer_middleware(LearnOfficerLanguage())
     dispatcher.include_routers(
-        errors.setup(),
         # Private chats only: in a group a report, an invitation or a dialog would be read by
         # everyone there, and who answered would be plain to see.
         common.private_only(
-            # Button presses of a dialog are most of the traffic: their router is asked first.
-            # Its text handler takes no commands, so /start, /help, /cancel reach the others.
+            # Button presses of a dialog are most of the traffic: their router is the gate itself,
+            # asked first. Its text handler takes no commands, so /start, /help, /cancel reach
+            # the others.
             dialog.setup(),
             ops.setup(),  # /whoami, in any state (issue 14)
             officer_language.setup(),  # /language: officers only, in any state
@@ -90,5 +90,7 @@ def create_dispatcher(
             inactive.setup(),  # last of all: any press nobody took is still answered
         ),
         common.setup_elsewhere(),
+        # Only error events reach it: last, so messages and presses skip its router level.
+        errors.setup(),
     )
     return dispatcher

@@ -35,13 +35,20 @@ async def in_private_chat(event: Message | CallbackQuery) -> bool:
     return chat is not None and chat.type == ChatType.PRIVATE
 
 
-def private_only(*routers: Router) -> Router:
-    """The routers behind the private-chat gate, in order."""
-    gate = Router(name="private")
-    gate.message.filter(in_private_chat)
-    gate.callback_query.filter(in_private_chat)
-    gate.include_routers(*routers)
-    return gate
+def private_only(first: Router, *routers: Router) -> Router:
+    """The routers behind the private-chat gate, in order.
+
+    The first router is the gate itself: its handlers are asked first, as they would be as the
+    gate's first child, and every update crosses one router level less (each level costs
+    aiogram a middleware chain and a filter pass). Its own root filters, if any, would guard
+    the others too, so it must have none.
+    """
+    for observer in (first.message, first.callback_query):
+        if observer._handler.filters:
+            raise ValueError(f"the gate router {first.name!r} must have no root filters")
+        observer.filter(in_private_chat)
+    first.include_routers(*routers)
+    return first
 
 
 def setup_elsewhere() -> Router:

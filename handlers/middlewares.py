@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.base import BaseSession
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
@@ -112,6 +114,11 @@ class TrackUpdateCalls(BaseMiddleware):
     whichever bot feeds updates, so tests with their own sessions get it too.
     """
 
+    def __init__(self) -> None:
+        # Sessions known to record answers: looked up once per session, not on every update
+        # (the session's middleware list is a Sequence whose iteration costs an exception).
+        self._recording: weakref.WeakSet[BaseSession] = weakref.WeakSet()
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -119,12 +126,16 @@ class TrackUpdateCalls(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         bot = data.get("bot")
-        if isinstance(bot, Bot) and not any(
-            isinstance(m, RecordCallbackAnswers) for m in bot.session.middleware
-        ):
-            bot.session.middleware(RecordCallbackAnswers())
-        with answer_path() as calls:
+        if isinstance(bot, Bot) and bot.session not in self._recording:
+            if not any(isinstance(m, RecordCallbackAnswers) for m in bot.session.middleware):
+                bot.session.middleware(RecordCallbackAnswers())
+            self._recording.add(bot.session)
+        calls = UpdateCalls()
+        token = _current.set(calls)
+        try:
             # The error handler runs outside this middleware (it wraps all registered later)
             # and gets the record from the shared data instead.
             data["update_calls"] = calls
             return await handler(event, data)
+        finally:
+            _current.reset(token)
