@@ -170,16 +170,7 @@ class BotSettings(BaseModel):
     @field_validator("webhook_url")
     @classmethod
     def _webhook_path(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("not an https:// URL")
-        if not parts.path.startswith("/telegram/") or len(parts.path) <= len("/telegram/"):
-            raise ValueError("its path must start with /telegram/ (the web server serves it)")
-        if parts.query or parts.fragment:
-            raise ValueError("no ?query or #fragment: the path alone names the webhook")
-        return value
+        return _webhook_url(value, "/telegram/")
 
     @field_validator("webhook_secret")
     @classmethod
@@ -284,16 +275,7 @@ class MaxSettings(BaseModel):
     @field_validator("webhook_url")
     @classmethod
     def _webhook_path(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("not an https:// URL")
-        if not parts.path.startswith("/max/") or len(parts.path) <= len("/max/"):
-            raise ValueError("its path must start with /max/ (the web server serves it)")
-        if parts.query or parts.fragment:
-            raise ValueError("no ?query or #fragment: the path alone names the webhook")
-        return value
+        return _webhook_url(value, "/max/")
 
     @field_validator("webhook_secret")
     @classmethod
@@ -306,6 +288,23 @@ class MaxSettings(BaseModel):
 
 
 _MAX_WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9-]{5,256}")
+
+
+def _webhook_url(value: str | None, prefix: str) -> str | None:
+    """A webhook URL the web server serves: http(s), a host, a path under ``prefix`` (the
+    messenger's route) and nothing after the path."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("not an https:// URL")
+    if not parts.path.startswith(prefix) or len(parts.path) <= len(prefix):
+        raise ValueError(f"its path must start with {prefix} (the web server serves it)")
+    if parts.query or parts.fragment:
+        raise ValueError("no ?query or #fragment: the path alone names the webhook")
+    return value
+
+
 _PROXY_SCHEMES: Final = ("socks5", "socks4", "http", "https")
 _WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
