@@ -300,8 +300,11 @@ async def test_after_the_minute_touch_redis_times_tell_no_order_of_completions(
         readings = await pipe.execute()
     idle, ttl, expiry = readings[0::3], readings[1::3], readings[2::3]
     assert len(set(idle)) == 1
-    assert len(set(ttl)) == 1 and ttl[0] > 0
+    # One expiry for all; a time to live is that expiry less the clock at each reading, and
+    # Redis may read its clock anew between the commands of one transaction (a millisecond
+    # apart under load, in any order): equal within that, never seconds apart as completions.
     assert len(set(expiry)) == 1
+    assert min(ttl) > 0 and max(ttl) - min(ttl) <= 5
     assert {await redis.get(name) for name in names} == {b"done"}
 
 
