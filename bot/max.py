@@ -37,12 +37,12 @@ from bot.max_runtime import (
 from bot.max_webhook import (
     UPDATE_TYPES,
     MaxWebhookReceiver,
-    max_webhook_path,
     max_webhook_secret,
 )
 from bot.operations import serve_metrics_port, shared_isolation
 from bot.problems import Problem
 from bot.settings import Settings, ensure_pepper
+from bot.webhook import webhook_path
 from max_front.api import MaxApi, MaxApiError, Update
 from max_front.client import MaxapiClient
 from max_front.front import MESSAGE_KEY, MaxDialogState, MaxFront, sender_of
@@ -268,7 +268,7 @@ class MaxRunning:
         url = self.settings.max.webhook_url
         if self.receiver is None or url is None:
             return None
-        return max_webhook_path(url), self.receiver.handle
+        return webhook_path(url), self.receiver.handle
 
     def ready(self) -> None:
         """For readyz: raises NotReady once MAX refused the webhook subscription after the
@@ -300,7 +300,7 @@ class MaxRunning:
                 "the address is public https:// with a trusted certificate (README, 'MAX in "
                 "webhook mode')."
             ) from None
-        logger.info("MAX webhook subscribed: MAX posts updates to %s", max_webhook_path(url))
+        logger.info("MAX webhook subscribed: MAX posts updates to %s", webhook_path(url))
         return True
 
     async def _retry(self, url: str) -> None:
@@ -334,7 +334,7 @@ async def leave_webhook(api: MaxapiClient) -> None:
             logger.warning(
                 "MAX__WEBHOOK_URL is unset: the MAX webhook subscription to %s was deleted "
                 "so that long polling works",
-                max_webhook_path(url),
+                webhook_path(url),
             )
     except MaxApiError as error:
         logger.warning("MAX subscriptions not checked (%s); polling anyway", error.code)

@@ -30,16 +30,15 @@ body that is not a JSON object with an
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.settings import Settings, ensure_pepper
+from bot.settings import Settings
+from bot.webhook import secret_or_derived
 from max_front.api import Update
 
 logger = logging.getLogger(__name__)
@@ -54,16 +53,8 @@ DRAIN_SECONDS: Final = 20.0
 
 def max_webhook_secret(settings: Settings) -> str:
     """``MAX__WEBHOOK_SECRET``, or one derived from the pepper (64 hex digits: within MAX's
-    5-256 characters of A-Z a-z 0-9 -; every worker sharing the pepper agrees on it)."""
-    if settings.max.webhook_secret is not None:
-        return settings.max.webhook_secret.get_secret_value()
-    pepper = ensure_pepper(settings).get_secret_value().encode()
-    return hmac.new(pepper, b"otklik max webhook secret", hashlib.sha256).hexdigest()
-
-
-def max_webhook_path(url: str) -> str:
-    """The path the web server serves: the URL's own (``/max/...``)."""
-    return urlsplit(url).path
+    5-256 characters of A-Z a-z 0-9 -; see bot.webhook.secret_or_derived)."""
+    return secret_or_derived(settings, settings.max.webhook_secret, b"max")
 
 
 class MaxWebhookReceiver:

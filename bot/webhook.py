@@ -37,6 +37,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import TelegramMethod
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.settings import Settings, ensure_pepper
 from storage.update_ledger import (
@@ -55,16 +56,23 @@ DRAIN_SECONDS: Final = 20.0
 
 
 def webhook_secret(settings: Settings) -> str:
-    """``BOT__WEBHOOK_SECRET``, or one derived from the pepper (every worker shares the pepper,
-    so they agree without another file to copy; the pepper cannot be recovered from it)."""
-    if settings.bot.webhook_secret is not None:
-        return settings.bot.webhook_secret.get_secret_value()
+    """``BOT__WEBHOOK_SECRET``, or one derived from the pepper (see :func:`secret_or_derived`)."""
+    return secret_or_derived(settings, settings.bot.webhook_secret, b"telegram")
+
+
+def secret_or_derived(settings: Settings, configured: SecretStr | None, messenger: bytes) -> str:
+    """A messenger's webhook secret: the one configured, or one derived from the pepper (64 hex
+    digits; every worker shares the pepper, so they agree without another file to copy; the
+    pepper cannot be recovered from it)."""
+    if configured is not None:
+        return configured.get_secret_value()
     pepper = ensure_pepper(settings).get_secret_value().encode()
-    return hmac.new(pepper, b"otklik telegram webhook secret", hashlib.sha256).hexdigest()
+    purpose = b"otklik " + messenger + b" webhook secret"
+    return hmac.new(pepper, purpose, hashlib.sha256).hexdigest()
 
 
 def webhook_path(url: str) -> str:
-    """The path the web server serves: the URL's own (``/telegram/...``)."""
+    """The path the web server serves: the URL's own (``/telegram/...``, ``/max/...``)."""
     return urlsplit(url).path
 
 
