@@ -103,8 +103,8 @@ def setup() -> Router:
             return
         await query.answer()
         monitoring = await appeals.monitoring(period)
-        titles = appeals.titles()
         language = language_of(query.from_user)
+        titles = appeals.titles(language)
         await message.edit_text(render_monitoring(monitoring, titles, language))
         name = f"appeals-{period.start:%Y}Q{callback_data.quarter}.xlsx"
         await message.answer_document(

@@ -353,7 +353,7 @@ class MaxOfficers:
             return
         assert period is not None
         monitoring = await self.appeals.monitoring(period)
-        titles = self.appeals.titles()
+        titles = self.appeals.titles(language)
         await self._show(
             user, answer, View(render_monitoring(monitoring, titles, language), html=True)
         )

@@ -60,6 +60,7 @@ CODE_PATTERN: Final = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 SOURCE: Final = re.compile(CODE_PATTERN)
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 Header = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 #: Headers of columns that hold a person: a mapping naming one is refused (152-FZ).
 PERSONAL_HEADER: Final = re.compile(
@@ -71,7 +72,8 @@ PERSONAL_HEADER: Final = re.compile(
 )
 
 #: Fields whose values are the register's words, each turned into a code by the value map.
-CODED_FIELDS: Final = (
+CodedField = Literal["kind", "outcome", "channel", "topic", "reason", "service", "life_situation"]
+CODED_FIELDS: Final[tuple[CodedField, ...]] = (
     "kind",
     "outcome",
     "channel",
@@ -134,6 +136,11 @@ class AppealsMapping(BaseModel):
         default_factory=lambda: ["%d.%m.%Y", "%Y-%m-%d", "%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S"],
         min_length=1,
     )
+    #: Optional English titles of the codes, per field, for officers who read English: a code
+    #: without one is shown as its code (the register's words are Russian).
+    english: dict[
+        CodedField, dict[Code, Annotated[str, StringConstraints(min_length=1, max_length=200)]]
+    ] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _coded(self) -> AppealsMapping:
@@ -148,15 +155,28 @@ class AppealsMapping(BaseModel):
                 "values: a mapped column needs a value map (free text is not imported): "
                 + ", ".join(missing)
             )
+        unknown = [
+            f"{name}.{code}"
+            for name, titles in self.english.items()
+            for code in titles
+            if code not in set(getattr(self.values, name).values())
+        ]
+        if unknown:
+            raise ValueError(
+                "english: titles for codes that no value map gives: " + ", ".join(unknown)
+            )
         return self
 
-    def titles(self) -> dict[str, dict[str, str]]:
-        """Code → the register's first word for it, per field (for the report's labels)."""
+    def titles(self, language: Language = Language.RU) -> dict[str, dict[str, str]]:
+        """Code → its label in ``language``, per field (for the report's labels): in Russian the
+        register's first word for it; in English the ``english`` title, else the code itself."""
         found: dict[str, dict[str, str]] = {}
         for name in CODED_FIELDS:
             words: dict[str, str] = getattr(self.values, name)
+            english = self.english.get(name, {})
             for word, code in words.items():
-                found.setdefault(name, {}).setdefault(code, word)
+                label = word if language is Language.RU else english.get(code, code)
+                found.setdefault(name, {}).setdefault(code, label)
         return found
 
     def word_map(self, name: str) -> dict[str, str]:
@@ -317,7 +337,9 @@ def parse_register(
         if header is not None
     ]
     wanted = {normalise(header): name_ for name_, header in fields}
-    maps = {name_: mapping.word_map(name_) for name_, _ in fields if name_ in CODED_FIELDS}
+    maps: dict[str, dict[str, str]] = {
+        name_: mapping.word_map(name_) for name_, _ in fields if name_ in CODED_FIELDS
+    }
     rows = _rows(name, data)
     positions: dict[str, int] | None = None
     for number, cells in rows:
@@ -464,8 +486,8 @@ class AppealsService:
         #: The body's zone: the day a poll window closed early is that zone's day.
         self.zone = zone or ZoneInfo("UTC")
 
-    def titles(self) -> dict[str, dict[str, str]]:
-        return self.mapping.titles() if self.mapping is not None else {}
+    def titles(self, language: Language = Language.RU) -> dict[str, dict[str, str]]:
+        return self.mapping.titles(language) if self.mapping is not None else {}
 
     async def monitoring(self, period: Period) -> AppealsMonitoring:
         return await build_monitoring(self.store, period, self.disclosure, zone=self.zone)

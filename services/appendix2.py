@@ -45,7 +45,7 @@ class AppealsMonitor(Protocol):
 
     async def monitoring(self, period: Period) -> AppealsMonitoring: ...
 
-    def titles(self) -> dict[str, dict[str, str]]: ...
+    def titles(self, language: Language = ...) -> dict[str, dict[str, str]]: ...
 
 
 class PainMapSource(Protocol):
@@ -122,7 +122,7 @@ class Appendix2Service:
         titles: dict[str, dict[str, str]] = {}
         if self._appeals is not None:
             appeals = tuple([await self._appeals.monitoring(q) for q in quarters_of(period)])
-            titles = self._appeals.titles()
+            titles = self._appeals.titles(language)
         staff = await self._staff.staff_results(period) if self._staff is not None else []
         deep = await self._staff.deep_results(period) if self._staff is not None else []
         if self._painmap is not None:

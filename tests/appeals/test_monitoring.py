@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
+from questionnaires.schema import Language
 from reports.appeals import (
     AppealsMonitoring,
     Line,
@@ -272,3 +274,53 @@ async def test_a_corrected_register_moves_its_counts(
     m = await _monitoring(store)
     assert (m.before.complaints, m.now.complaints, m.now.satisfied) == (0, 1, 1)
     assert m.by_channel == (Line("pos", 1, 1.0),)
+
+
+@pytest.mark.usefixtures("imported")
+async def test_an_english_reader_gets_the_mappings_english_titles(
+    store: AppealStore, mapping: AppealsMapping
+) -> None:
+    m = await _monitoring(store)
+    titles = mapping.titles(Language.EN)
+    message = render_monitoring(m, titles, Language.EN)
+    assert "• Gosuslugi portal: 1000" in message
+    assert "• Missed deadline: 900" in message
+    assert "• Major repairs: 800" in message
+    assert not re.search("[А-Яа-яЁё]", message), message
+    sheet = load_workbook(io.BytesIO(monitoring_workbook(m, titles, Language.EN))).active
+    assert sheet is not None
+    cells = [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    assert "E-mail" in cells
+    assert not [cell for cell in cells if re.search("[А-Яа-яЁё]", cell)]
+    # Russian readers keep the register's own words.
+    assert mapping.titles()["reason"]["deadline"] == "Нарушение сроков"
+
+
+def test_a_code_without_an_english_title_is_shown_as_the_code() -> None:
+    bare = AppealsMapping.model_validate(
+        {
+            "source": "register",
+            "columns": {"register_no": "№", "date": "Дата", "kind": "Вид", "reason": "Причина"},
+            "values": {
+                "kind": {"Жалоба": "complaint"},
+                "reason": {"Нарушение сроков": "deadline", "Грубость": "rudeness"},
+            },
+            "english": {"reason": {"deadline": "Missed deadline"}},
+        }
+    )
+    assert bare.titles(Language.EN)["reason"] == {
+        "deadline": "Missed deadline",
+        "rudeness": "rudeness",
+    }
+
+
+def test_english_titles_for_codes_no_value_map_gives_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"reason\.typo"):
+        AppealsMapping.model_validate(
+            {
+                "source": "register",
+                "columns": {"register_no": "№", "date": "Дата", "kind": "Вид", "reason": "П"},
+                "values": {"kind": {"Жалоба": "complaint"}, "reason": {"Срок": "deadline"}},
+                "english": {"reason": {"typo": "Missed deadline"}},
+            }
+        )
