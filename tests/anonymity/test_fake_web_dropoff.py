@@ -25,11 +25,16 @@ from questionnaires.results import ResponseContext
 from reports.disclosure import pool_web_with_messengers, web_pooled
 from reports.funnel import drop_off, protected_drop_off
 from reports.model import DropOff, Period, Scope
+from services.dialog import Finished, Question, Rating
 from services.funnel import FunnelRecorder
+from storage.funnel import CANCELLED, COMPLETED, STARTED
+from tests.dialog.conftest import RU, Desk, desk, dialog_template
+from tests.dialog.test_fronts import CARLA
+from tests.dialog.test_service import ANNA, BORIS, LINK, answer_all
 from tests.reports.conftest import ROLES
 from tests.storage.conftest import database, engine, sessions
 
-__all__ = ["database", "engine", "sessions"]
+__all__ = ["database", "desk", "dialog_template", "engine", "sessions"]
 
 K: Final = 5
 OWN: Final = 4
@@ -133,3 +138,30 @@ async def test_enough_messenger_dialogs_are_shown_without_a_few_web_ones(
     for view in await _views(sessions):
         assert (view.started, view.completed) == (20, 10)
         assert [(p.question_id, p.quits) for p in view.quit_points] == [(STOP, 10)]
+
+
+async def test_every_funnel_counter_of_a_web_dialog_carries_the_web_front(desk: Desk) -> None:
+    """The dialog service passes the dialog's front to every counter it moves: started,
+    moved, completed and cancelled (a web dialog counted as Telegram's would pad the
+    messengers' side again)."""
+    for person, front in ((ANNA, Front.WEB), (BORIS, Front.TELEGRAM)):
+        step = await desk.service.start(desk.state(person), person, RU, Rating(LINK), front=front)
+        assert isinstance(step, Question)
+        assert isinstance(await answer_all(desk, person, step), Finished)
+    step = await desk.service.start(desk.state(CARLA), CARLA, RU, Rating(LINK), front=Front.WEB)
+    assert isinstance(step, Question)
+    await desk.service.cancel(desk.state(CARLA))
+    await desk.funnel.flush()
+    by_front: dict[str, dict[str, int]] = {}
+    for row in await desk.rows("dialog_funnel"):
+        steps = by_front.setdefault(str(row["front"]), {})
+        steps[str(row["step"])] = steps.get(str(row["step"]), 0) + int(str(row["count"]))
+    assert set(by_front) == {"web", "telegram"}
+    assert (by_front["web"][STARTED], by_front["web"][COMPLETED]) == (2, 1)
+    assert by_front["web"][CANCELLED] == 1
+    assert (by_front["telegram"][STARTED], by_front["telegram"][COMPLETED]) == (1, 1)
+    assert CANCELLED not in by_front["telegram"]
+    # Every question's gauge nets out per front: what is parked is only the web's 0.
+    assert all(
+        count == 0 for steps in by_front.values() for step, count in steps.items() if "@" in step
+    )
