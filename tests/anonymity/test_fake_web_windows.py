@@ -26,7 +26,8 @@ from questionnaires.schema import Questionnaire
 from reports.appeals import build_monitoring
 from reports.disclosure import DisclosurePolicy, pool_web_with_messengers, web_pooled
 from reports.model import Period, Scope
-from reports.parameters import parameter_section
+from reports.parameters import internal_report, parameter_section
+from reports.periods import calendar_previous
 from reports.windows import (
     OTHER_DEPARTMENTS,
     GroupCounts,
@@ -37,7 +38,7 @@ from reports.windows import (
 from storage.appeals import AppealStore
 from storage.campaigns import Tally
 from storage.responses import ResponseStore
-from tests.anonymity.test_window_differencing import ROLES_W
+from tests.anonymity.test_window_differencing import DEPARTMENTS, ROLES_W
 from tests.campaigns.conftest import (
     CampaignWorld,
     calendar,
@@ -345,3 +346,68 @@ async def test_complaints_of_enough_messengers_leave_a_few_web_answers_out(
     assert poll.answered == 10  # the messengers' 10; the web's 4 in no figure
     # The genuine "yes" is 1 of the messengers' 10: too few to show, and so is every option.
     assert poll.complained is not None and poll.complained.hidden
+
+
+# --- the internal report (staff windows: overall, aspects and department rows) --------------
+
+MARCH: Final = Period(date(2026, 3, 1), date(2026, 3, 31))
+STAFF_WINDOW: Final = 51
+
+
+async def _staff(
+    sessions: async_sessionmaker[AsyncSession],
+    department: str,
+    front: Front,
+    times: int,
+    overall: int = 4,
+) -> None:
+    store = ResponseStore(sessions)
+    for _ in range(times):
+        await store.save(
+            CompletedResponse(
+                questionnaire_id="staff",
+                questionnaire_version=1,
+                kind="staff",
+                audience="internal",
+                context=ResponseContext(None, None, None),
+                submitted_on=date(2026, 3, 2),
+                answers=(AnswerRow("overall", number=overall), AnswerRow("tools", number=overall)),
+                window_id=STAFF_WINDOW,
+                department=department,
+                front=front,
+            )
+        )
+
+
+async def _internal(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, list[str | None]]:
+    report = await internal_report(
+        sessions,
+        roles=ROLES_W,
+        period=MARCH,
+        previous=calendar_previous(MARCH),
+        department_titles=DEPARTMENTS,
+        min_group=K,
+    )
+    return report.overall.n, [row.key for row in report.departments]
+
+
+async def test_the_internal_report_counts_only_a_staff_windows_counted_sides(
+    sessions: async_sessionmaker[AsyncSession], pooling: None
+) -> None:
+    """Telegram: «a» 5, «b» 5 and «c»'s genuine 1; the web: 4 in «c». Apart, the window
+    counts the messengers' 11 and departments a and b (c merged into the rest of 1 + a's 5),
+    never 5 in «c»; with a fifth web answer both sides count and the department rows, whose
+    aspects would mix them, are withheld. Pooled (the control), «c» shows 5: minus own 4."""
+    await add_window(sessions, STAFF_WINDOW, "staff", date(2026, 3, 2), date(2026, 3, 6))
+    await _staff(sessions, "a", Front.TELEGRAM, 5)
+    await _staff(sessions, "b", Front.TELEGRAM, 5)
+    await _staff(sessions, "c", Front.TELEGRAM, 1, overall=GENUINE)
+    await _staff(sessions, "c", Front.WEB, OWN, overall=FAKE)
+    pool_web_with_messengers(False)
+    n, departments = await _internal(sessions)
+    assert n == 11 and "c" not in departments
+    pool_web_with_messengers(True)
+    assert await _internal(sessions) == (15, ["a", "b", "c"])
+    pool_web_with_messengers(False)
+    await _staff(sessions, "d", Front.WEB, 1, overall=FAKE)
+    assert await _internal(sessions) == (16, [])
