@@ -24,7 +24,7 @@ from questionnaires.schema import Language
 from reports.disclosure import Atom, DisclosurePolicy, plan
 from reports.model import Period
 from reports.periods import quarter_of
-from reports.windows import windows_of
+from reports.windows import MESSENGERS, WEB, windows_of
 from storage.appeals import AppealCount, AppealStore, PollCount
 
 UTC_ZONE: Final = ZoneInfo("UTC")
@@ -171,7 +171,8 @@ def poll_complaints(
     by_option: dict[tuple[str, str], dict[Atom, int]] = {}
     base: dict[str, dict[Atom, int]] = {}
     for item in counts:
-        atom: Atom = (item.day, (item.service, item.channel, item.life_situation))
+        # The front is one more key of the cell: the plan keeps the web apart (Plan.dropped).
+        atom: Atom = (item.day, (item.service, item.channel, item.life_situation, item.front))
         key = (item.question_id, item.option_id)
         by_option.setdefault(key, {})[atom] = by_option.get(key, {}).get(atom, 0) + item.count
         base.setdefault(item.question_id, {})[atom] = (
@@ -179,26 +180,32 @@ def poll_complaints(
         )
 
     def shown(sizes: Mapping[Atom, int]) -> bool:
-        return sum(sizes.values()) >= k and plan(
-            period, sizes, k, weekly=policy.weekly
-        ).publishable(list(sizes))
+        made = plan(period, sizes, k, weekly=policy.weekly)
+        counted = made.counted(sizes)
+        return sum(sizes[atom] for atom in counted) >= k and made.publishable(counted)
+
+    def total(sizes: Mapping[Atom, int]) -> int:
+        """The answers a figure of the group sums: without the web's dropped atoms."""
+        return sum(
+            sizes[atom] for atom in plan(period, sizes, k, weekly=policy.weekly).counted(sizes)
+        )
 
     answered_sizes = base.get(POLL_COMPLAINED, {})
     if not shown(answered_sizes):
         return PollComplaints(0, None, (), k, hidden=True)
-    answered = sum(answered_sizes.values())
+    answered = total(answered_sizes)
 
     def options(question: str, ids: Iterable[str]) -> tuple[PollOption, ...]:
         """Every option of the question with data, or all of them hidden: showing the base
         and all options but a small one would let anyone subtract the small one."""
         present = [i for i in ids if by_option.get((question, i))]
-        of = sum(base.get(question, {}).values())
+        of = total(base.get(question, {}))
         if not all(shown(by_option[question, i]) for i in present):
             return tuple(PollOption(i, 0, 0.0, hidden=True) for i in present)
         return tuple(
             PollOption(i, n, n / of if of else 0.0)
             for i in present
-            for n in [sum(by_option[question, i].values())]
+            for n in [total(by_option[question, i])]
         )
 
     complained = {o.option: o for o in options(POLL_COMPLAINED, ("yes", "no"))}.get("yes")
@@ -229,7 +236,8 @@ async def build_monitoring(
         (POLL_COMPLAINED, POLL_OUTCOME),
         period.start,
         period.end,
-        windows=[window.id for window in shown],
+        windows=[window.id for window in shown if MESSENGERS in window.sides],
+        web_windows=[window.id for window in shown if WEB in window.sides],
     )
     return monitoring_of(period, rows, poll_complaints(period, answers, policy))
 

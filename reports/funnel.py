@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import InstrumentedAttribute
 
-from reports.disclosure import Atom, in_scope, plan
+from questionnaires.fronts import Front
+from reports.disclosure import Atom, in_scope, plan, web_pooled
 from reports.model import DEFAULT_MIN_GROUP, DropOff, Period, QuestionnaireRoles, QuitPoint, Scope
 from reports.periods import month_of
 from storage.funnel import AT_QUESTION, CANCELLED, COMPLETED, STARTED
@@ -67,18 +67,25 @@ async def drop_off_in(
     question_titles: Mapping[tuple[str, str], str] | None = None,
     *,
     min_group: int = DEFAULT_MIN_GROUP,
+    with_web: bool = True,
 ) -> DropOff | None:
-    """:func:`drop_off` inside the caller's session and transaction."""
+    """:func:`drop_off` inside the caller's session and transaction (without the web's
+    dialogs unless ``with_web``).
+
+    Unless the web is pooled with the messengers (reports.disclosure.web_pooled), the web's
+    dialogs and the messengers' pass the rule each on their own, and a web side that does not
+    is counted nowhere (docs/anonymity.md, "Fake web respondents")."""
     if scope.life_situation is not None:
         return None
     titles = roles.question_titles if question_titles is None else question_titles
-    grouping: list[InstrumentedAttribute[Any]] = [FunnelCount.questionnaire_id, FunnelCount.step]
+    web = FunnelCount.front == Front.WEB.value
+    grouping: list[Any] = [FunnelCount.questionnaire_id, FunnelCount.step, web]
     if session.get_bind().dialect.name == "sqlite":
         # By day too, the primary key's order: SQLite then sums without sorting (days are few);
         # PostgreSQL hashes the groups either way.
         grouping.insert(0, FunnelCount.started_on)
     statement = (
-        select(FunnelCount.questionnaire_id, FunnelCount.step, func.sum(FunnelCount.count))
+        select(FunnelCount.questionnaire_id, FunnelCount.step, web, func.sum(FunnelCount.count))
         .where(FunnelCount.started_on.between(period.start, period.end))
         .group_by(*grouping)
     )
@@ -86,26 +93,61 @@ async def drop_off_in(
         statement = statement.where(FunnelCount.service_code == scope.service)
     if scope.channel is not None:
         statement = statement.where(FunnelCount.channel_code == scope.channel)
+    if not with_web:
+        statement = statement.where(~web)
     # Without a known audience (roles built by hand) every questionnaire counts.
     questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
     if roles.audiences:
         statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
     statement = statement.where(_outside_windows())
-    started = completed = cancelled = 0
-    parked: dict[tuple[str, str], int] = {}
-    for questionnaire_id, step, total in await session.execute(statement):
-        count = int(total or 0)
+    pooled = web_pooled()
+    sides: dict[bool, _Side] = {}
+    for questionnaire_id, step, is_web, total in await session.execute(statement):
+        side = sides.setdefault(bool(is_web) and not pooled, _Side())
+        side.add(questionnaire_id, step, int(total or 0))
+    messengers, from_web = sides.get(False, _Side()), sides.get(True)
+    shown = _judged(messengers, titles, min_group)
+    if from_web is None or not from_web.started:
+        return shown
+    # The web kept apart (the default): its dialogs count only when they pass the rule among
+    # themselves, and the messengers' only when they do, so fake web dialogs never lift a few
+    # genuine ones over the threshold; web dialogs too few are counted nowhere.
+    web_shown = _judged(from_web, titles, min_group)
+    if web_shown.suppressed:
+        return shown if messengers.started else web_shown
+    if not messengers.started:
+        return web_shown
+    if shown.suppressed:
+        return shown
+    return _together(shown, web_shown)
+
+
+@dataclass(slots=True)
+class _Side:
+    """The counters of one side (the messengers, or the web kept apart) of a drop-off."""
+
+    started: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    parked: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def add(self, questionnaire_id: str, step: str, count: int) -> None:
         if step == STARTED:
-            started += count
+            self.started += count
         elif step == COMPLETED:
-            completed += count
+            self.completed += count
         elif step == CANCELLED:
-            cancelled += count
+            self.cancelled += count
         elif step.startswith(AT_QUESTION):
             # A day's gauge can dip below zero when a dialog began before the recorder existed
             # or a flush was lost: that day simply has nothing parked there.
             key = (questionnaire_id, step.removeprefix(AT_QUESTION))
-            parked[key] = parked.get(key, 0) + max(count, 0)
+            self.parked[key] = self.parked.get(key, 0) + max(count, 0)
+
+
+def _judged(side: _Side, titles: Mapping[tuple[str, str], str], min_group: int) -> DropOff:
+    """The drop-off rule on one group of counters."""
+    started, completed, cancelled = side.started, side.completed, side.cancelled
     if started < min_group or completed < min_group or 0 < started - completed < min_group:
         # Completed is the size of the scope's group of responses, and started − completed the
         # group that stopped: under the threshold either would size a group the report hides.
@@ -118,7 +160,7 @@ async def drop_off_in(
             questionnaire_id=questionnaire_id,
             suppressed=quits < min_group,
         )
-        for (questionnaire_id, question), quits in parked.items()
+        for (questionnaire_id, question), quits in side.parked.items()
         if quits > 0
     ]
     if any(point.suppressed for point in points) or 0 < cancelled < min_group:
@@ -128,6 +170,28 @@ async def drop_off_in(
         cancelled = 0
     points.sort(key=lambda p: (p.suppressed, -p.quits, p.title))
     return DropOff(started, completed, tuple(points), cancelled=cancelled)
+
+
+def _together(one: DropOff, other: DropOff) -> DropOff:
+    """Two shown sides as one drop-off: every figure a sum of the sides' shown figures; a
+    question's quits only when both sides show theirs (hidden on one side, hidden in all)."""
+    hidden = any(p.suppressed for p in (*one.quit_points, *other.quit_points))
+    points: dict[tuple[str, str], QuitPoint] = {}
+    for point in (*one.quit_points, *other.quit_points):
+        key = (point.questionnaire_id, point.question_id)
+        found = points.get(key)
+        points[key] = point if found is None else replace(found, quits=found.quits + point.quits)
+    merged = [
+        replace(point, quits=0, suppressed=True) if hidden else point for point in points.values()
+    ]
+    merged.sort(key=lambda p: (p.suppressed, -p.quits, p.title))
+    cancelled = 0 if hidden else one.cancelled + other.cancelled
+    return DropOff(
+        one.started + other.started,
+        one.completed + other.completed,
+        tuple(merged),
+        cancelled=cancelled,
+    )
 
 
 async def protected_drop_off(
@@ -140,7 +204,11 @@ async def protected_drop_off(
     weekly: bool = False,
 ) -> DropOff | None:
     """:func:`drop_off_in`, shown only when the scope is a union of blocks of the funnel's own
-    disclosure plan (dialogs started per day, service and channel, whole audience)."""
+    disclosure plan (dialogs started per day, service, channel and front, whole audience).
+
+    The front keeps the web apart in the plan (reports.disclosure.APART): the web's atoms that
+    join no web block are dropped, and a scope with a dropped web atom shows its drop-off
+    without the web's dialogs (as the reports leave such web answers out of their figures)."""
     if scope.life_situation is not None:
         return None
     # By day first, the primary key's order: read without sorting, folded below.
@@ -149,13 +217,19 @@ async def protected_drop_off(
             FunnelCount.started_on,
             FunnelCount.service_code,
             FunnelCount.channel_code,
+            FunnelCount.front,
             func.sum(FunnelCount.count),
         )
         .where(
             FunnelCount.started_on.between(period.start, period.end),
             FunnelCount.step == STARTED,
         )
-        .group_by(FunnelCount.started_on, FunnelCount.service_code, FunnelCount.channel_code)
+        .group_by(
+            FunnelCount.started_on,
+            FunnelCount.service_code,
+            FunnelCount.channel_code,
+            FunnelCount.front,
+        )
     )
     questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
     if roles.audiences:
@@ -163,14 +237,23 @@ async def protected_drop_off(
     statement = statement.where(_outside_windows())
     aligned = month_of(period.start).start == period.start
     started: dict[Atom, int] = {}
-    for day, service, channel, total in await session.execute(statement):
+    for day, service, channel, front, total in await session.execute(statement):
         # Without weekly figures a month is the finest unit: one atom per month is enough.
         first = day.replace(day=1) if not weekly and aligned else day
-        atom: Atom = (first, (service, channel, None))
+        atom: Atom = (first, (service, channel, None, front))
         started[atom] = started.get(atom, 0) + int(total or 0)
     started = {atom: count for atom, count in started.items() if count > 0}
     where = in_scope(scope.service, scope.channel)
     members = [atom for atom in started if where(atom)]
-    if not plan(period, started, min_group, weekly=weekly).publishable(members):
+    made = plan(period, started, min_group, weekly=weekly)
+    counted = made.counted(members)
+    if not made.publishable(counted):
         return DropOff(0, 0, suppressed=True)
-    return await drop_off_in(session, period, scope, roles, min_group=min_group)
+    return await drop_off_in(
+        session,
+        period,
+        scope,
+        roles,
+        min_group=min_group,
+        with_web=len(counted) == len(members),
+    )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     FromClause,
     and_,
     case,
+    false,
     func,
     literal,
     or_,
@@ -1331,6 +1332,7 @@ class WindowRecord:
     closes_on: date  # the planned last day
     closed_at: datetime | None
     respondents: int
+    web: int = 0  # of them through the web form (front "web"): reports.windows.counted_sides
 
 
 @dataclass(frozen=True, slots=True)
@@ -1374,6 +1376,7 @@ async def closed_windows(
             w.c.closes_on,
             w.c.closed_at,
             func.count(r.c.id),
+            func.count(r.c.id).filter(r.c.front == Front.WEB.value),
         )
         .select_from(w.outerjoin(r, r.c.window_id == w.c.id))
         .where(w.c.status == "closed", w.c.questionnaire_id.in_(list(questionnaires)))
@@ -1390,6 +1393,7 @@ async def closed_windows(
             _day(row[3]),
             _utc(row[4]),
             int(row[5]),
+            int(row[6]),
         )
         for row in rows
     ]
@@ -1406,14 +1410,37 @@ def _window_cell(copies: FromClause, by_department: bool) -> ColumnElement[Any]:
     return copies.c.department if by_department else literal(None)
 
 
+def _window_sides(
+    copies: FromClause, window_ids: Collection[int], sides: Mapping[int, Collection[str]] | None
+) -> ColumnElement[bool]:
+    """The answers of ``window_ids`` of each window's counted sides (reports.windows
+    .counted_sides: "messengers" and "web"); without ``sides``, all of them."""
+    if sides is None:
+        return copies.c.window_id.in_(list(window_ids))
+    web = copies.c.front == Front.WEB.value
+    by_sides: dict[frozenset[str], list[int]] = {}
+    for window in window_ids:
+        by_sides.setdefault(frozenset(sides.get(window, ())), []).append(window)
+    either: list[ColumnElement[bool]] = []
+    for found, windows in by_sides.items():
+        if not found:
+            continue
+        side = None if len(found) > 1 else web if "web" in found else ~web
+        inside = copies.c.window_id.in_(windows)
+        either.append(inside if side is None else and_(inside, side))
+    return or_(*either) if either else false()
+
+
 async def window_counts(
     sessions: async_sessionmaker[AsyncSession],
     *,
     questions: Mapping[str, tuple[str, ...]],
     window_ids: Collection[int],
     by_department: bool = False,
+    sides: Mapping[int, Collection[str]] | None = None,
 ) -> list[WindowCount]:
-    """Scores 1–5 and "cannot rate" per (questionnaire, question, window[, department])."""
+    """Scores 1–5 and "cannot rate" per (questionnaire, question, window[, department]), of
+    each window's counted ``sides`` (reports.windows.ShownWindow.sides) when given."""
     ids = {question for found in questions.values() for question in found}
     if not ids or not window_ids:
         return []
@@ -1423,7 +1450,7 @@ async def window_counts(
     statement = (
         select(*keys, *_score_columns(c))
         .where(
-            c.c.window_id.in_(list(window_ids)),
+            _window_sides(c, window_ids, sides),
             c.c.question_id.in_(ids),
             c.c.questionnaire_id.in_(list(questions)),
         )
@@ -1448,9 +1475,11 @@ async def window_pairs(
     overall: Mapping[str, str],
     window_ids: Collection[int],
     by_department: bool = False,
+    sides: Mapping[int, Collection[str]] | None = None,
 ) -> list[WindowPair]:
     """The joint distribution of each parameter with the overall score of the same response,
-    per window (and department): only respondents who scored both 1–5."""
+    per window (and department): only respondents who scored both 1–5, of each window's
+    counted ``sides`` when given."""
     wanted = {q: ids for q, ids in questions.items() if ids and q in overall}
     ids = {question for found in wanted.values() for question in found}
     if not ids or not window_ids:
@@ -1471,7 +1500,7 @@ async def window_pairs(
             )
         )
         .where(
-            p.c.window_id.in_(list(window_ids)),
+            _window_sides(p, window_ids, sides),
             p.c.question_id.in_(ids),
             p.c.questionnaire_id.in_(list(wanted)),
             p.c.number.between(SCORES[0], SCORES[-1]),

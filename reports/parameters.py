@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.i18n import tr
+from reports.disclosure import web_pooled
 from reports.metrics import (
     Counts,
     WindowCount,
@@ -55,13 +56,16 @@ from reports.model import ParameterSection as ParameterSection
 
 # The section's values live with the report's (reports.model); importable from here too.
 from reports.model import Quadrant as Quadrant
-from reports.windows import OTHER_DEPARTMENTS as OTHER_DEPARTMENTS
 from reports.windows import (
+    BOTH,
     GroupCounts,
     ShownWindow,
     department_groups,
+    of_sides,
+    sides_of,
     windows_of,
 )
+from reports.windows import OTHER_DEPARTMENTS as OTHER_DEPARTMENTS
 from storage.campaigns import CampaignStore, Tally
 
 #: Fewest respondents with both scores before a correlation is shown. With n pairs the
@@ -310,9 +314,10 @@ async def parameter_section(
     questions = _questions(keys)
     now, before = await windows_of(sessions, list(questions), [period, previous], min_group, zone)
     wanted = _ids(now) + _ids(before)
-    counts = await window_counts(sessions, questions=questions, window_ids=wanted)
+    sides = sides_of([*now, *before])  # the web apart: each window's counted sides only
+    counts = await window_counts(sessions, questions=questions, window_ids=wanted, sides=sides)
     pairs = await window_pairs(
-        sessions, questions=questions, overall=roles.overall, window_ids=_ids(now)
+        sessions, questions=questions, overall=roles.overall, window_ids=_ids(now), sides=sides
     )
     return build_window_section(
         counts=counts,
@@ -371,7 +376,7 @@ async def _window_groups(
     """The groups the window's results show (services.windows: tallies by department,
     titled only while the department may be shown, then department_groups); the merged
     rest is titled ``other``."""
-    tallies = await CampaignStore(sessions).tallies(window.id, overall_question)
+    tallies = of_sides(await CampaignStore(sessions).tallies(window.id, overall_question), window)
     code_of = {title: code for code, title in department_titles.items()}
     titled: dict[str | None, GroupCounts] = {}
     for tally in tallies:
@@ -415,6 +420,10 @@ async def _department_rows(
     if len(now) != 1:
         return (), len(now) > 1
     window = now[0]
+    if window.sides == BOTH and not web_pooled():
+        # Both sides counted, the web apart: a department's aspects would mix the two, and
+        # fake web answers could pad a department's genuine few. Withheld, as several windows.
+        return (), True
     current = await _window_groups(sessions, window, overall_question, department_titles, k, other)
     if not current.rows:
         return (), True
@@ -493,14 +502,20 @@ async def internal_report(
     questions: dict[str, tuple[str, ...]] = {q: (o,) for q, o in overall_ids.items()}
     for questionnaire, ids in aspects_asked.items():
         questions[questionnaire] = (*questions.get(questionnaire, ()), *ids)
+    sides = sides_of([*now, *before])  # the web apart: each window's counted sides only
     counts = await window_counts(
         sessions,
         questions=questions,
         window_ids=_ids(now) + _ids(before),
         by_department=True,
+        sides=sides,
     )
     pairs = await window_pairs(
-        sessions, questions=aspects_asked, overall=roles.overall, window_ids=_ids(now)
+        sessions,
+        questions=aspects_asked,
+        overall=roles.overall,
+        window_ids=_ids(now),
+        sides=sides,
     )
     overall_items = [c for c in counts if overall_ids.get(c.questionnaire_id) == c.question_id]
     aspect_items = [c for c in counts if overall_ids.get(c.questionnaire_id) != c.question_id]

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.fronts import Front
+from reports.disclosure import web_pooled
 from reports.metrics import WindowRecord, closed_windows
 from reports.model import Period
 from storage.campaigns import Tally
@@ -29,6 +31,33 @@ from storage.campaigns import Tally
 OTHER_DEPARTMENTS: Final = "другие подразделения"
 SCORES: Final = (1, 2, 3, 4, 5)
 SATISFIED: Final = (4, 5)
+
+#: The two sides of a window when the web is kept apart (REPORTS__POOL_WEB_WITH_MESSENGERS,
+#: reports.disclosure.web_pooled): the messengers' answers (Telegram and MAX, each behind an
+#: account) and the web's (free: anyone can be any number of web respondents at ``/w/<id>``).
+MESSENGERS: Final = "messengers"
+WEB: Final[str] = Front.WEB.value
+BOTH: Final = frozenset({MESSENGERS, WEB})
+
+
+def counted_sides(
+    respondents: int, web: int, min_group: int, *, pooled: bool | None = None
+) -> frozenset[str]:
+    """The sides of a window whose answers count in its figures (none: the window is hidden).
+
+    Pooled (the body's choice), the whole window counts when it reaches the threshold. Apart
+    (the default), each side counts only when it reaches the threshold on its own, so fake web
+    answers never lift a window's messenger answers over it: an officer who knows of one
+    genuine Telegram answer and adds 4 web ones sees nothing, and a side too small is counted
+    in no figure (its web answers *dropped*, as reports.disclosure.Plan.dropped).
+    """
+    k = max(min_group, 1)
+    if web_pooled() if pooled is None else pooled:
+        return BOTH if respondents >= k else frozenset()
+    sides = {MESSENGERS} if respondents - web >= k else set()
+    if web >= k:
+        sides.add(WEB)
+    return frozenset(sides)
 
 
 # --- which windows a period uses -------------------------------------------------------------
@@ -42,7 +71,10 @@ class ShownWindow:
     questionnaire_id: str
     opens_on: date
     last_day: date  # the day it actually ran until (a window closed early: that day)
-    respondents: int
+    respondents: int  # of the counted sides
+    #: The sides whose answers count (:func:`counted_sides`): every figure built on the window
+    #: sums only their answers (reports.metrics.window_counts ``sides``).
+    sides: frozenset[str] = BOTH
 
 
 def last_day(record: WindowRecord, zone: ZoneInfo) -> date:
@@ -64,20 +96,35 @@ def shown_windows(
 ) -> list[ShownWindow]:
     """The shown windows that ran wholly inside ``period`` (with ``closing``: whose last day
     falls in it, so each window belongs to exactly one quarter, the pain map's periods), oldest
-    first. A hidden window (fewer respondents than ``min_group``) contributes to nothing."""
+    first. A hidden window (fewer respondents than ``min_group``, on each side while the web
+    is kept apart: :func:`counted_sides`) contributes to nothing."""
     found: list[ShownWindow] = []
     for record in records:
         end = last_day(record, zone)
-        if record.respondents < max(min_group, 1):
+        sides = counted_sides(record.respondents, record.web, min_group)
+        if not sides:
             continue
         start = end if closing else record.opens_on
         if period.start <= start and end <= period.end:
+            respondents = (record.respondents - record.web if MESSENGERS in sides else 0) + (
+                record.web if WEB in sides else 0
+            )
             found.append(
                 ShownWindow(
-                    record.id, record.questionnaire_id, record.opens_on, end, record.respondents
+                    record.id, record.questionnaire_id, record.opens_on, end, respondents, sides
                 )
             )
     return found
+
+
+def of_sides(tallies: Iterable[Tally], window: ShownWindow) -> list[Tally]:
+    """The tallies of the window's counted sides."""
+    return [tally for tally in tallies if (WEB if tally.web else MESSENGERS) in window.sides]
+
+
+def sides_of(windows: Iterable[ShownWindow]) -> dict[int, frozenset[str]]:
+    """The counted sides of each window, for the queries that sum their answers."""
+    return {window.id: window.sides for window in windows}
 
 
 async def windows_of(
@@ -145,14 +192,25 @@ def merge_tallies(
     tallies: Iterable[Tally], rename: Callable[[str | None], str | None]
 ) -> list[Tally]:
     """Tallies re-keyed by `rename` (None: no department shown), those with one key summed."""
-    merged: dict[str | None, GroupCounts] = {}
+    merged: dict[tuple[str | None, bool], GroupCounts] = {}
     for tally in tallies:
-        key = rename(tally.department)
+        key = (rename(tally.department), tally.web)  # the sides stay apart
         merged[key] = merged.get(key, GroupCounts()) + GroupCounts.of(tally)
     return [
-        Tally(key, counts.respondents, counts.by_score, counts.cannot_rate)
-        for key, counts in merged.items()
+        Tally(key, counts.respondents, counts.by_score, counts.cannot_rate, web=web)
+        for (key, web), counts in merged.items()
     ]
+
+
+def counted_tallies(
+    tallies: Sequence[Tally], min_group: int, *, pooled: bool | None = None
+) -> list[Tally]:
+    """The tallies of the window's counted sides (:func:`counted_sides`): what its total and
+    departments may sum. Apart, a side below the threshold is left out of every figure."""
+    respondents = sum(tally.respondents for tally in tallies)
+    web = sum(tally.respondents for tally in tallies if tally.web)
+    sides = counted_sides(respondents, web, min_group, pooled=pooled)
+    return [tally for tally in tallies if (WEB if tally.web else MESSENGERS) in sides]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +230,11 @@ def department_groups(tallies: Sequence[Tally], min_group: int) -> list[Departme
     until it is not. With fewer than two departments shown there is no breakdown at all: one
     department against the rest would reveal the rest.
     """
-    counts = {t.department: GroupCounts.of(t) for t in tallies}
+    counts: dict[str | None, GroupCounts] = {}
+    for tally in tallies:  # a department's sides summed (pooled, or one side only)
+        counts[tally.department] = counts.get(tally.department, GroupCounts()) + GroupCounts.of(
+            tally
+        )
     shown = sorted(
         (d for d, c in counts.items() if d is not None and c.n >= min_group),
         key=lambda d: (counts[d].n, counts[d].respondents, d or ""),
@@ -193,3 +255,37 @@ def department_groups(tallies: Sequence[Tally], min_group: int) -> list[Departme
     if rest.respondents:
         groups.append(DepartmentGroup(OTHER_DEPARTMENTS, rest, merged=True))
     return groups
+
+
+def window_departments(
+    tallies: Sequence[Tally], min_group: int, *, pooled: bool | None = None
+) -> list[DepartmentGroup]:
+    """The department breakdown of a window's counted tallies (:func:`counted_tallies`).
+
+    Pooled, or with one side only, :func:`department_groups`. With both sides counted while
+    the web is kept apart, the rule runs on each side alone, so every figure is a sum of groups
+    of at least ``min_group`` answers of one side: a department is shown with the groups each
+    side shows of it, and «другие подразделения» holds each side's merged rest (a side without
+    a breakdown of its own joins it whole). Fake web answers padding a department, or the
+    rest, of one genuine Telegram answer then show nothing of it.
+    """
+    sides = [[t for t in tallies if not t.web], [t for t in tallies if t.web]]
+    if (web_pooled() if pooled is None else pooled) or not all(sides):
+        return department_groups(tallies, min_group)
+    shown: dict[str, GroupCounts] = {}
+    rest = GroupCounts()
+    for side in sides:
+        groups = department_groups(side, min_group)
+        if not groups:
+            rest = rest + total_of(side)
+        for group in groups:
+            if group.merged:
+                rest = rest + group.counts
+            else:
+                shown[group.title] = shown.get(group.title, GroupCounts()) + group.counts
+    if len(shown) < 2:
+        return []
+    found = [DepartmentGroup(title, shown[title]) for title in sorted(shown)]
+    if rest.respondents:
+        found.append(DepartmentGroup(OTHER_DEPARTMENTS, rest, merged=True))
+    return found

@@ -307,7 +307,7 @@ class DialogService:
         # Durable before shown: the buttons of the step always find their dialog.
         await state.save(data)
         context = ResponseContext(**outcome.progress["ctx"])
-        self._funnel.started(questionnaire.id, context, outcome.question.id, today)
+        self._funnel.started(questionnaire.id, context, outcome.question.id, today, front)
         intro = questionnaire.intro
         titles = self._feedback.titles(context, language)
         return dataclasses.replace(
@@ -390,7 +390,11 @@ class DialogService:
         current = progress.get("cur")
         if current:
             self._funnel.cancelled(
-                progress["qn"], ResponseContext(**progress["ctx"]), started_on(data), current
+                progress["qn"],
+                ResponseContext(**progress["ctx"]),
+                started_on(data),
+                current,
+                front_of(data.get("f")),
             )
         return Cancelled(had_dialog=True)
 
@@ -422,6 +426,7 @@ class DialogService:
                 started_on(data),
                 before["cur"],
                 after_question,
+                front_of(data.get("f")),
             )
         return self._question(questionnaire, outcome, data["n"], language)
 
@@ -462,9 +467,13 @@ class DialogService:
         if refused is not None:
             # Finished but not stored (a repeat, a closed window): not a quit at the last
             # question, and not a completion either.
-            self._funnel.cancelled(outcome.questionnaire.id, outcome.context, day, last_question)
+            self._funnel.cancelled(
+                outcome.questionnaire.id, outcome.context, day, last_question, front
+            )
             return refused
-        self._funnel.completed(outcome.questionnaire.id, outcome.context, day, last_question)
+        self._funnel.completed(
+            outcome.questionnaire.id, outcome.context, day, last_question, front
+        )
         titles = self._feedback.titles(outcome.context, language)
         outro = fill(outcome.questionnaire.outro, language, titles)
         # The "what will change" opt-in is for citizens; staff (the staff poll, /feedback)

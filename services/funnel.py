@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from questionnaires.fronts import Front
 from questionnaires.results import ResponseContext
 from storage.database import Sessions
 from storage.funnel import (
@@ -38,11 +39,16 @@ class FunnelRecorder:
         return len(self._deltas)
 
     def started(
-        self, questionnaire_id: str, context: ResponseContext, question_id: str, started_on: date
+        self,
+        questionnaire_id: str,
+        context: ResponseContext,
+        question_id: str,
+        started_on: date,
+        front: Front = Front.TELEGRAM,
     ) -> None:
-        """A dialog began and shows its first question."""
-        self._add(started_on, questionnaire_id, context, STARTED, 1)
-        self._add(started_on, questionnaire_id, context, at_question(question_id), 1)
+        """A dialog began (in ``front``) and shows its first question."""
+        self._add(started_on, questionnaire_id, context, STARTED, 1, front)
+        self._add(started_on, questionnaire_id, context, at_question(question_id), 1, front)
 
     def moved(
         self,
@@ -51,12 +57,13 @@ class FunnelRecorder:
         started_on: date,
         from_question: str,
         to_question: str,
+        front: Front = Front.TELEGRAM,
     ) -> None:
         """The dialog left one question for another (forward, back or skipped to)."""
         if from_question == to_question:
             return
-        self._add(started_on, questionnaire_id, context, at_question(from_question), -1)
-        self._add(started_on, questionnaire_id, context, at_question(to_question), 1)
+        self._add(started_on, questionnaire_id, context, at_question(from_question), -1, front)
+        self._add(started_on, questionnaire_id, context, at_question(to_question), 1, front)
 
     def completed(
         self,
@@ -64,10 +71,11 @@ class FunnelRecorder:
         context: ResponseContext,
         started_on: date,
         last_question: str,
+        front: Front = Front.TELEGRAM,
     ) -> None:
         """The dialog finished after ``last_question``."""
-        self._add(started_on, questionnaire_id, context, COMPLETED, 1)
-        self._add(started_on, questionnaire_id, context, at_question(last_question), -1)
+        self._add(started_on, questionnaire_id, context, COMPLETED, 1, front)
+        self._add(started_on, questionnaire_id, context, at_question(last_question), -1, front)
 
     def cancelled(
         self,
@@ -75,10 +83,11 @@ class FunnelRecorder:
         context: ResponseContext,
         started_on: date,
         last_question: str,
+        front: Front = Front.TELEGRAM,
     ) -> None:
         """The person stopped the dialog on purpose while at ``last_question``."""
-        self._add(started_on, questionnaire_id, context, CANCELLED, 1)
-        self._add(started_on, questionnaire_id, context, at_question(last_question), -1)
+        self._add(started_on, questionnaire_id, context, CANCELLED, 1, front)
+        self._add(started_on, questionnaire_id, context, at_question(last_question), -1, front)
 
     async def flush(self) -> int:
         """Add the pending deltas to the table in one transaction; return the rows touched.
@@ -108,6 +117,7 @@ class FunnelRecorder:
         context: ResponseContext,
         step: str,
         delta: int,
+        front: Front,
     ) -> None:
         key = (
             started_on,
@@ -115,5 +125,6 @@ class FunnelRecorder:
             context.service or NO_CODE,
             context.channel or NO_CODE,
             step,
+            front.value,
         )
         self._deltas[key] = self._deltas.get(key, 0) + delta

@@ -17,7 +17,13 @@ from questionnaires.catalog import Department
 from questionnaires.schema import Questionnaire, Role
 from reports.appendix2 import DepartmentResult, StaffWindowResult
 from reports.model import Period
-from reports.windows import OTHER_DEPARTMENTS, department_groups, merge_tallies, total_of
+from reports.windows import (
+    OTHER_DEPARTMENTS,
+    counted_tallies,
+    merge_tallies,
+    total_of,
+    window_departments,
+)
 from storage.campaigns import CampaignStore, Tally, WindowRow
 from storage.database import Sessions
 from storage.staff import StaffStore
@@ -81,8 +87,11 @@ class StaffResultsReader:
         shown = staff_departments.shown_departments(
             await self._staff.member_counts(), self._min_group, self._departments
         )
-        return merge_tallies(
-            tallies, lambda code: self._title_of(code) if code and shown.get(code) else None
+        return counted_tallies(  # the web apart: the counted sides only, as the results
+            merge_tallies(
+                tallies, lambda code: self._title_of(code) if code and shown.get(code) else None
+            ),
+            self._min_group,
         )
 
     def _title_of(self, code: str) -> str:
@@ -116,6 +125,6 @@ class StaffResultsReader:
                     group.counts.csat,
                     group.counts.mean,
                 )
-                for group in department_groups(tallies, k)
+                for group in window_departments(tallies, k)
             ),
         )

@@ -52,7 +52,14 @@ from reports.window_results import (
     render_officer_results,
     render_publication,
 )
-from reports.windows import department_groups, merge_tallies, total_of
+from reports.windows import (
+    WEB,
+    counted_sides,
+    counted_tallies,
+    merge_tallies,
+    total_of,
+    window_departments,
+)
 from services.broadcast_errors import BroadcastAlreadyRunningError
 from services.enrolment import OTHER_DEPARTMENTS_TEXT, Enrolment
 from services.feedback import keyed_digest, utc_now
@@ -745,17 +752,23 @@ class WindowService:
 
     async def _tallies(self, row: WindowRow, language: Language = Language.RU) -> list[Tally]:
         """The window's tallies with departments as they may be shown: titled (in
-        ``language``), or None when merged into «другие подразделения» by the enrolment rule."""
+        ``language``), or None when merged into «другие подразделения» by the enrolment rule;
+        only of its counted sides (reports.windows.counted_tallies: with the web kept apart,
+        web answers count only among at least the threshold of web answers, and so do the
+        messengers')."""
         questionnaire = self._questionnaires.get(row.questionnaire_id)
         tallies = await self._store.tallies(row.id, _overall_question(questionnaire))
         shown = await self.enrolment.shown_departments()
-        return merge_tallies(
-            tallies,
-            lambda code: (
-                self.enrolment.department_title(code, language)
-                if code and shown.get(code)
-                else None
+        return counted_tallies(
+            merge_tallies(
+                tallies,
+                lambda code: (
+                    self.enrolment.department_title(code, language)
+                    if code and shown.get(code)
+                    else None
+                ),
             ),
+            self._policy.min_group,
         )
 
     async def _officer_text(self, row: WindowRow, language: Language = Language.RU) -> str:
@@ -767,9 +780,18 @@ class WindowService:
         comments_hidden = False
         comment_ids = _comment_questions(questionnaire)
         if comment_ids:
-            if total.respondents >= self._min_comment_group(row):
+            # Comments of the sides that reach the comment threshold (the web apart, each
+            # on its own): a few genuine comments are never shown beside fake web ones.
+            web = sum(tally.respondents for tally in tallies if tally.web)
+            sides = counted_sides(total.respondents, web, self._min_comment_group(row))
+            if sides:
                 # The same masking and order as every officer output (reports.disclosure).
-                found = await self._store.comments(row.id, comment_ids, self._policy.max_comments)
+                found = await self._store.comments(
+                    row.id,
+                    comment_ids,
+                    self._policy.max_comments,
+                    web=None if len(sides) > 1 else WEB in sides,
+                )
                 comments = sorted(
                     (mask_contacts(c, language=language) for c in found), key=str.casefold
                 )
@@ -780,7 +802,7 @@ class WindowService:
             dataclasses.replace(group, title=OTHER_DEPARTMENTS_TEXT.get(language))
             if group.merged
             else group
-            for group in department_groups(tallies, min_group)
+            for group in window_departments(tallies, min_group)
         ]
         return render_officer_results(
             title=self._title(row).get(language),
@@ -811,7 +833,7 @@ class WindowService:
             title=self._title(row).ru,
             window=self._as_ran(row),
             total=total_of(tallies),
-            departments=department_groups(tallies, min_group),
+            departments=window_departments(tallies, min_group),
             min_group=min_group,
         )
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from questionnaires.fronts import Front
 from storage.models import Answer, Response
 from storage.models_appeals import Appeal, AppealQuarterCount
 
@@ -107,6 +108,7 @@ class PollCount:
     question_id: str
     option_id: str
     count: int
+    front: str = "telegram"  # questionnaires.fronts.Front: the web is kept apart in the plan
 
 
 class AppealStore:
@@ -242,13 +244,17 @@ class AppealStore:
         end: date,
         *,
         windows: Collection[int],
+        web_windows: Collection[int] | None = None,
     ) -> list[PollCount]:
         """Option answers of the poll's questions per day and cell (disclosure atoms), from
         ``windows`` only: the shown windows of the period, which reports/windows.py decides
         (closed, run wholly inside it to the day they actually ended, at least the threshold
         of respondents). A poll's answers are reported only with whole shown windows
-        (docs/anonymity.md, "Poll windows and calendar figures"); a hidden one counts nowhere."""
-        if not windows:
+        (docs/anonymity.md, "Poll windows and calendar figures"); a hidden one counts nowhere.
+
+        With ``web_windows`` (the web kept apart: reports.windows.counted_sides), the messenger
+        answers come from ``windows`` and the web answers from ``web_windows`` only."""
+        if not windows and not web_windows:
             return []
         r, a = Response, Answer
         dimensions = (
@@ -258,6 +264,16 @@ class AppealStore:
             r.life_situation_code,
             a.question_id,
             a.option_id,
+            r.front,
+        )
+        web = r.front == Front.WEB.value
+        counted = (
+            r.window_id.in_(sorted(windows))
+            if web_windows is None
+            else or_(
+                and_(r.window_id.in_(sorted(windows)), ~web),
+                and_(r.window_id.in_(sorted(web_windows)), web),
+            )
         )
         statement = (
             select(*dimensions, func.count())
@@ -266,7 +282,7 @@ class AppealStore:
             .where(
                 r.questionnaire_id == questionnaire_id,
                 r.submitted_on.between(start, end),
-                r.window_id.in_(sorted(windows)),
+                counted,
                 a.option_id.is_not(None),
             )
             .group_by(*dimensions)
@@ -280,7 +296,8 @@ class AppealStore:
                     row[3],
                     str(row[4]),
                     str(row[5]),
-                    int(row[6]),
+                    int(row[7]),
+                    str(row[6]),
                 )
                 for row in await session.execute(statement)
             ]

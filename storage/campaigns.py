@@ -14,6 +14,7 @@ from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.campaigns import EnrollStatus, Verdict, WindowOrigin, WindowStatus
+from questionnaires.fronts import Front
 from questionnaires.results import CANNOT_RATE, CompletedResponse
 from storage.activity import ActivityCounter
 from storage.models import Answer, DedupKey, Response
@@ -89,6 +90,9 @@ class Tally:
     respondents: int  # responses, whatever their overall answer
     by_score: tuple[int, ...]  # respondents per score 1..5
     cannot_rate: int
+    #: Web answers (front "web"): a window's web and messenger answers are tallied apart, so
+    #: the reports can keep fake web respondents from padding the messengers' groups.
+    web: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,9 +555,11 @@ class CampaignStore:
     async def tallies(self, window_id: int, overall_question: str | None) -> list[Tally]:
         """Respondents and overall scores of a window per department, in one query."""
         number, option = Answer.number, Answer.option_id
+        web = Response.front == Front.WEB.value
         statement = (
             select(
                 Response.department,
+                web,
                 func.count(Response.id),
                 *(func.count(Answer.id).filter(number == score) for score in SCORES),
                 func.count(Answer.id).filter(option == CANNOT_RATE),
@@ -565,26 +571,35 @@ class CampaignStore:
                 & (Answer.question_id == (overall_question or "")),
             )
             .where(Response.window_id == window_id)
-            .group_by(Response.department)
+            .group_by(Response.department, web)
         )
         async with self._sessions.begin() as session:
             rows: Sequence[Any] = (await session.execute(statement)).all()
         return [
             Tally(
                 department=row[0],
-                respondents=int(row[1]),
-                by_score=tuple(int(v) for v in row[2 : 2 + len(SCORES)]),
-                cannot_rate=int(row[2 + len(SCORES)]),
+                respondents=int(row[2]),
+                by_score=tuple(int(v) for v in row[3 : 3 + len(SCORES)]),
+                cannot_rate=int(row[3 + len(SCORES)]),
+                web=bool(row[1]),
             )
             for row in rows
         ]
 
     async def comments(
-        self, window_id: int, question_ids: Collection[str], limit: int
+        self,
+        window_id: int,
+        question_ids: Collection[str],
+        limit: int,
+        *,
+        web: bool | None = None,
     ) -> list[str]:
-        """The newest free texts of the comment questions in a window."""
+        """The newest free texts of the comment questions in a window (with ``web``: of its
+        web answers only, or only of the others)."""
         if not question_ids or limit <= 0:
             return []
+        side = Response.front == Front.WEB.value if web else Response.front != Front.WEB.value
+        sides = [] if web is None else [side]
         statement = (
             select(Answer.text)
             .join(Response, Response.id == Answer.response_id)
@@ -593,6 +608,7 @@ class CampaignStore:
                 Answer.question_id.in_(list(question_ids)),
                 Answer.text.is_not(None),
                 Answer.text != "",
+                *sides,
             )
             .order_by(Response.submitted_on.desc(), Answer.id.desc())
             .limit(limit)

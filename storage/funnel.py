@@ -21,8 +21,9 @@ CANCELLED: Final = "*cancelled"
 AT_QUESTION: Final = "@"  # followed by a question id: the gauge of dialogs parked there
 NO_CODE: Final = ""  # a missing service or channel in the primary key
 
-#: (started_on, questionnaire id, service code, channel code, step)
-FunnelKey: TypeAlias = tuple[date, str, str, str, str]
+#: (started_on, questionnaire id, service code, channel code, step, front): the front
+#: (questionnaires.fronts.Front's value) keeps the web apart in the drop-off (revision 0034).
+FunnelKey: TypeAlias = tuple[date, str, str, str, str, str]
 
 
 def at_question(question_id: str) -> str:
@@ -46,6 +47,7 @@ class FunnelStore:
                 "service_code": key[2],
                 "channel_code": key[3],
                 "step": key[4],
+                "front": key[5],
                 "count": delta,
             }
             for key, delta in deltas.items()
@@ -62,6 +64,7 @@ class FunnelStore:
                     FunnelCount.service_code,
                     FunnelCount.channel_code,
                     FunnelCount.step,
+                    FunnelCount.front,
                 ],
                 set_={"count": FunnelCount.count + upsert.excluded["count"]},
             )

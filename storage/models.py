@@ -263,6 +263,11 @@ class FunnelCount(Base):
     # '' stands for a missing code: primary key columns cannot hold NULL.
     service_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
     channel_code: Mapped[str] = mapped_column(String(CODE_LENGTH), primary_key=True)
+    # The front the dialog ran in (revision 0034): the drop-off keeps the web apart, as the
+    # reports do; counters older than it are Telegram's.
+    front: Mapped[str] = mapped_column(
+        String(FRONT_LENGTH), primary_key=True, server_default=DEFAULT_FRONT, default=DEFAULT_FRONT
+    )
     count: Mapped[int]
 
 

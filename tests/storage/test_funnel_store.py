@@ -14,7 +14,7 @@ DAY = date(2026, 11, 2)
 
 
 def _key(step: str, service: str = "s1") -> FunnelKey:
-    return (DAY, "rating", service, "site", step)
+    return (DAY, "rating", service, "site", step, "telegram")
 
 
 async def _counts(sessions: async_sessionmaker[AsyncSession]) -> dict[tuple[str, str], int]:
