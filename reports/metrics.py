@@ -445,10 +445,24 @@ async def _atoms(
 ) -> _Atoms:
     """One query over the whole audience (never only the scope: the plan is joint): one range
     of the copy's breakdown index, read in GROUP BY order."""
-    atoms = _Atoms()
+    [atoms] = await _atoms_of(session, roles, audience, span, grain, [span])
+    return atoms
+
+
+async def _atoms_of(
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    audience: str,
+    span: Period,
+    grain: Grain,
+    periods: Sequence[Period],
+) -> list[_Atoms]:
+    """:func:`_atoms` of ``span``, each atom put in the first of ``periods`` it lies in (as
+    :meth:`_Atoms.within` of each, without copying tens of thousands of atoms twice)."""
+    found = [_Atoms() for _ in periods]
     overall = _audience_questionnaires(roles, roles.overall, audience)
     if not overall:
-        return atoms
+        return found
     # Prevalence counts respondents who could name a problem: their questionnaire asks one.
     with_problems = [q for q in overall if q in roles.problems]
     c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
@@ -472,13 +486,30 @@ async def _atoms(
     )
     width = len(SCORES) + 1
     day = _days(span)
+    # Each day read once to its period's atoms (None: in none of them).
+    owners: dict[date, _Atoms | None] = {}
     for row in (await session.execute(statement)).all():
-        counts = _counts(row[5 : 5 + width])
-        if counts.by_score != _NONE or counts.cannot_rate:
-            atom: Atom = (day(row[4]), (row[0], row[1], row[2], row[3]))
-            atoms.counts[atom] = counts
-            atoms.problem_base[atom] = int(row[5 + width])
-    return atoms
+        by_score = list(row[5 : 5 + len(SCORES)])  # COUNT(*) FILTER: ints, never NULL
+        cannot_rate = row[4 + width]
+        if by_score == _NONE and not cannot_rate:
+            continue
+        when = day(row[4])
+        if when in owners:
+            atoms = owners[when]
+        else:
+            atoms = owners[when] = next(
+                (
+                    atoms
+                    for atoms, period in zip(found, periods, strict=True)
+                    if period.start <= when <= period.end
+                ),
+                None,
+            )
+        if atoms is not None:
+            atom: Atom = (when, (row[0], row[1], row[2], row[3]))
+            atoms.counts[atom] = Counts(by_score, cannot_rate)
+            atoms.problem_base[atom] = row[5 + width]
+    return found
 
 
 def _scope_test(scope: Scope, within: Period | None = None) -> Callable[[Atom], bool]:
@@ -519,9 +550,9 @@ class _Fold:
         chosen = list(cells)
         # Column sums and the atoms of each block in C (collections.Counter): a dimension's
         # keys together hold every cell, so each cell is read once per dimension.
-        total = [sum(column) for column in zip(*(cell.total for cell in chosen))] or [0] * (
-            len(SCORES) + 1
-        )
+        total = [sum(column) for column in zip(*(cell.total for cell in chosen), strict=True)] or [
+            0
+        ] * (len(SCORES) + 1)
         seen = Counter(chain.from_iterable(cell.blocks for cell in chosen))
         sizes = self.plan.blocks
         whole = None not in seen and all(
@@ -569,16 +600,14 @@ def _fold(
     width = len(SCORES) + 1
     for summed in cells.values():
         if summed.counts:
-            by_score = [sum(column) for column in zip(*map(_BY_SCORE, summed.counts))]
+            by_score = [sum(column) for column in zip(*map(_BY_SCORE, summed.counts), strict=True)]
             summed.total = (*by_score, sum(map(_CANNOT_RATE, summed.counts)))
         else:
             summed.total = (0,) * width
     return _Fold(main, cells, any_dropped)
 
 
-def _group_rows(
-    now: _Fold, before: _Fold, titles: Titles, min_group: int
-) -> tuple[GroupRow, ...]:
+def _group_rows(now: _Fold, before: _Fold, titles: Titles, min_group: int) -> tuple[GroupRow, ...]:
     """A row per key of each dimension among the scope's atoms of either period."""
     rows: list[GroupRow] = []
     for position, dimension in enumerate(_DIMENSIONS):
@@ -681,10 +710,10 @@ async def _problems(
             row[0],
             row[1],
             (day(row[2]), (row[3], row[4], row[5], row[6])),
-            int(row[7]),
-            int(row[8] or 0),
-            int(row[9] or 0),
-            int(row[10] or 0),
+            row[7],  # COUNT: an int, never NULL
+            row[8],
+            row[9] or 0,  # SUM: NULL when no one scored
+            row[10],
         )
         for row in (await session.execute(statement)).all()
     ]
@@ -986,8 +1015,8 @@ async def report_and_trend(
     span = Period(min(period.start, previous.start), max(period.end, previous.end))
     grain = grain_of([period, previous], weekly)
 
-    async def atoms_of(session: AsyncSession) -> _Atoms:
-        return await _atoms(session, roles, scope.audience, span, grain)
+    async def atoms_of(session: AsyncSession) -> list[_Atoms]:
+        return await _atoms_of(session, roles, scope.audience, span, grain, [period, previous])
 
     async def sections_of(session: AsyncSession) -> _Sections:
         return _Sections(
@@ -1003,8 +1032,7 @@ async def report_and_trend(
     async with asyncio.TaskGroup() as group:
         atoms_task = group.create_task(_read(sessions, atoms_of))
         sections_task = group.create_task(_read(sessions, sections_of))
-    everything, sections = atoms_task.result(), sections_task.result()
-    now, before = everything.within(period), everything.within(previous)
+    (now, before), sections = atoms_task.result(), sections_task.result()
     main_now = plan(period, now.sizes(), min_group, weekly=weekly)
     main_before = plan(previous, before.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)

@@ -11,25 +11,44 @@ flag.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
 
-from reports.disclosure import Atom, Plan, make_plan
+from reports.disclosure import (
+    Atom,
+    Plan,
+    clear_plan_cache,
+    make_plan,
+    pool_web_with_messengers,
+    web_pooled,
+)
 from reports.metrics import (
     _DIMENSIONS,
     Counts,
     _Atoms,
     _fold,
     _group_rows,
+    _Named,
     _order,
+    _problem_rows,
     _scope_test,
     _sum,
     _whole_audience,
+    problem_order,
     score_of,
 )
-from reports.model import Dimension, GroupRow, Period, Scope, Score
+from reports.model import (
+    Dimension,
+    GroupRow,
+    Period,
+    ProblemRow,
+    QuestionnaireRoles,
+    Scope,
+    Score,
+)
 
 H2 = Period(date(2025, 7, 1), date(2025, 12, 31))
 H1 = Period(date(2025, 1, 1), date(2025, 6, 30))
@@ -37,6 +56,16 @@ SERVICES = ["s1", "s2", "s3", None]
 CHANNELS = ["c1", "c2", None]
 SITUATIONS = ["l1", None]
 FRONTS = ["telegram", "max", "web"]
+
+
+@contextmanager
+def use_web_pooled(pooled: bool) -> Iterator[None]:
+    before = web_pooled()
+    pool_web_with_messengers(pooled)
+    try:
+        yield
+    finally:
+        pool_web_with_messengers(before)
 
 
 def _titles(dimension: Dimension, key: str | None) -> str:
@@ -153,3 +182,65 @@ def test_the_random_data_meets_every_case() -> None:
         met |= {"residue"} if main.residue - main.dropped else set()
         met |= {"shown" if not row.current.suppressed else "hidden" for row in rows}
     assert met == {"dropped", "residue", "shown", "hidden"}
+
+
+# --- problems: one pass an option, against summing each option's counted atoms ----------
+
+
+def _reference_problem_rows(
+    named: Sequence[_Named], scope: Scope, base: int, k: int, pooled: bool
+) -> tuple[ProblemRow, ...]:
+    by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
+    for item in named:
+        by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
+    where = _scope_test(scope)
+    rows: list[ProblemRow] = []
+    for (question, option), atoms in by_option.items():
+        members = [atom for atom in atoms if where(atom)]
+        if not members:
+            continue
+        sizes = {a: item.respondents for a, item in atoms.items()}
+        option_plan = make_plan(H2, sizes, k, pool_web=pooled)
+        members = option_plan.counted(members)
+        if not members:
+            continue
+        respondents = sum(atoms[atom].respondents for atom in members)
+        if respondents < max(k, 1) or not option_plan.publishable(members):
+            rows.append(ProblemRow(question, option, option, 0, 0.0, None, None, True))
+            continue
+        scored = sum(atoms[atom].scored for atom in members)
+        score_sum = sum(atoms[atom].score_sum for atom in members)
+        prevalence = respondents / base
+        mean = score_sum / scored if scored else None
+        priority = prevalence * (5 - mean) if mean is not None else None
+        rows.append(ProblemRow(question, option, option, respondents, prevalence, mean, priority))
+    return tuple(sorted(rows, key=problem_order))
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["web apart", "web pooled"])
+@pytest.mark.parametrize("seed", range(8))
+def test_problem_rows_in_one_pass_give_the_figures_of_the_atoms(seed: int, pooled: bool) -> None:
+    rnd = random.Random(seed)
+    k = rnd.choice([2, 5, 10])
+    atoms = _random_atoms(rnd, H2, rnd.choice([30, 300, 3000]))
+    named = []
+    for atom, counts in atoms.counts.items():
+        for option in ("queue", "slow", "rude"):
+            if rnd.random() < 0.5:
+                respondents = rnd.randint(1, max(1, counts.respondents))
+                scored = rnd.randint(0, respondents)
+                named.append(_Named("obstacles", option, atom, respondents, scored, 3 * scored))
+    roles = QuestionnaireRoles(
+        overall={"rating": "overall"},
+        problems={"rating": "obstacles"},
+        nps={},
+        comments={},
+        option_titles={},
+        question_titles={},
+        audiences={"rating": "external"},
+    )
+    with use_web_pooled(pooled):
+        for scope in SCOPES:
+            clear_plan_cache()
+            found = _problem_rows(named, roles, scope, H2, 400, k)
+            assert found == _reference_problem_rows(named, scope, 400, k, pooled)
