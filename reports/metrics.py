@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -17,9 +18,9 @@ from collections.abc import (
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import groupby, product
+from itertools import chain, groupby, product
 from operator import attrgetter, itemgetter
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -445,10 +446,24 @@ async def _atoms(
 ) -> _Atoms:
     """One query over the whole audience (never only the scope: the plan is joint): one range
     of the copy's breakdown index, read in GROUP BY order."""
-    atoms = _Atoms()
+    [atoms] = await _atoms_of(session, roles, audience, span, grain, [span])
+    return atoms
+
+
+async def _atoms_of(
+    session: AsyncSession,
+    roles: QuestionnaireRoles,
+    audience: str,
+    span: Period,
+    grain: Grain,
+    periods: Sequence[Period],
+) -> list[_Atoms]:
+    """:func:`_atoms` of ``span``, each atom put in the first of ``periods`` it lies in (as
+    :meth:`_Atoms.within` of each, without copying tens of thousands of atoms twice)."""
+    found = [_Atoms() for _ in periods]
     overall = _audience_questionnaires(roles, roles.overall, audience)
     if not overall:
-        return atoms
+        return found
     # Prevalence counts respondents who could name a problem: their questionnaire asks one.
     with_problems = [q for q in overall if q in roles.problems]
     c = _table(ReportAnswer, "c", COPY_GROUPS_INDEX)
@@ -472,63 +487,140 @@ async def _atoms(
     )
     width = len(SCORES) + 1
     day = _days(span)
+    # Each day read once to its period's atoms (None: in none of them).
+    owners: dict[date, _Atoms | None] = {}
     for row in (await session.execute(statement)).all():
-        counts = _counts(row[5 : 5 + width])
-        if counts.by_score != _NONE or counts.cannot_rate:
-            atom: Atom = (day(row[4]), (row[0], row[1], row[2], row[3]))
-            atoms.counts[atom] = counts
-            atoms.problem_base[atom] = int(row[5 + width])
-    return atoms
+        by_score = list(row[5 : 5 + len(SCORES)])  # COUNT(*) FILTER: ints, never NULL
+        cannot_rate = row[4 + width]
+        if by_score == _NONE and not cannot_rate:
+            continue
+        when = day(row[4])
+        if when in owners:
+            atoms = owners[when]
+        else:
+            atoms = owners[when] = next(
+                (
+                    atoms
+                    for atoms, period in zip(found, periods, strict=True)
+                    if period.start <= when <= period.end
+                ),
+                None,
+            )
+        if atoms is not None:
+            atom: Atom = (when, (row[0], row[1], row[2], row[3]))
+            atoms.counts[atom] = Counts(by_score, cannot_rate)
+            atoms.problem_base[atom] = row[5 + width]
+    return found
 
 
 def _scope_test(scope: Scope, within: Period | None = None) -> Callable[[Atom], bool]:
     return in_scope(scope.service, scope.channel, scope.life_situation, within)
 
 
-def _group_score(
-    atoms: _Atoms, main: Plan, where: Callable[[Atom], bool], min_group: int
-) -> Score:
-    """The score of the group of atoms passing ``where``: figures only for whole blocks."""
-    return _score_of_members(
-        atoms, main, [atom for atom in atoms.counts if where(atom)], min_group
-    )
+def _whole_audience(scope: Scope) -> bool:
+    """The scope is every cell of its audience (no service, channel or life situation)."""
+    return scope.service is None and scope.channel is None and scope.life_situation is None
 
 
-def _score_of_members(atoms: _Atoms, main: Plan, members: Sequence[Atom], min_group: int) -> Score:
-    members = main.counted(members)  # the web's dropped atoms count in no figure
-    return score_of(
-        _sum(atoms.counts[atom] for atom in members),
-        min_group,
-        hidden=not main.publishable(members),
-    )
+@dataclass(slots=True)
+class _CellSum:
+    """One cell's counted atoms in one period under one plan: their counts, the block of
+    each (None: in no block, residue, which hides every group it is in), and how many could
+    name a problem."""
+
+    counts: list[Counts] = field(default_factory=list)
+    blocks: list[int | None] = field(default_factory=list)
+    base: int = 0
+    #: The counts summed: scores 1–5, then "cannot rate" (set once the fold is done).
+    total: tuple[int, ...] = ()
 
 
-def _group_rows(
-    scope: Scope,
-    now: tuple[_Atoms, Plan],
-    before: tuple[_Atoms, Plan],
-    titles: Titles,
-    min_group: int,
-) -> tuple[GroupRow, ...]:
+@dataclass(slots=True)
+class _Fold:
+    """A period's atoms of one scope folded by cell under the period's plan, in one pass: every
+    group of the report (the scope, a service, a channel, ...) is a union of cells, so its
+    figures and whether it is whole blocks are summed from the cells (issue 15): the same
+    figures as summing the group's counted atoms and asking :meth:`Plan.publishable` of them
+    (tests/reports/test_fold.py)."""
+
+    plan: Plan
+    cells: dict[Cell, _CellSum]
+    dropped: bool = False  # one of the scope's atoms is dropped by the plan (the web apart)
+
+    def score(self, cells: Iterable[_CellSum], min_group: int) -> Score:
+        chosen = list(cells)
+        # Column sums and the atoms of each block in C (collections.Counter): a dimension's
+        # keys together hold every cell, so each cell is read once per dimension.
+        total = [sum(column) for column in zip(*(cell.total for cell in chosen), strict=True)] or [
+            0
+        ] * (len(SCORES) + 1)
+        seen = Counter(chain.from_iterable(cell.blocks for cell in chosen))
+        sizes = self.plan.blocks
+        whole = None not in seen and all(
+            len(sizes[index]) == n for index, n in seen.items() if index is not None
+        )
+        counts = Counts(total[: len(SCORES)], total[len(SCORES)])
+        return score_of(counts, min_group, hidden=not whole)
+
+    def overall(self, min_group: int) -> Score:
+        return self.score(self.cells.values(), min_group)
+
+    def by(self, position: int) -> dict[str | None, list[_CellSum]]:
+        """The cells of each key of one of the cell's dimensions."""
+        found: dict[str | None, list[_CellSum]] = {}
+        for cell, summed in self.cells.items():
+            found.setdefault(cell[position], []).append(summed)
+        return found
+
+
+def _fold(
+    atoms: _Atoms, main: Plan, where: Callable[[Atom], bool] | None, *, base: bool = False
+) -> _Fold:
+    """The atoms passing ``where`` (all with None) folded by cell under ``main``: dropped atoms
+    count nowhere (:meth:`Plan.counted`), the others add their counts and their block."""
+    block_of = main.block_of
+    dropped = main.dropped
+    problem_base = atoms.problem_base
+    cells: dict[Cell, _CellSum] = {}
+    any_dropped = False
+    for atom, counts in atoms.counts.items():
+        if where is not None and not where(atom):
+            continue
+        summed = cells.get(atom[1])
+        if summed is None:
+            summed = cells[atom[1]] = _CellSum()
+        index = block_of.get(atom)
+        if index is None and atom in dropped:
+            # Counted in no figure; its cell still names a row of the breakdowns (hidden).
+            any_dropped = True
+            continue
+        summed.counts.append(counts)
+        summed.blocks.append(index)
+        if base:
+            summed.base += problem_base.get(atom, 0)
+    width = len(SCORES) + 1
+    for summed in cells.values():
+        if summed.counts:
+            by_score = [sum(column) for column in zip(*map(_BY_SCORE, summed.counts), strict=True)]
+            summed.total = (*by_score, sum(map(_CANNOT_RATE, summed.counts)))
+        else:
+            summed.total = (0,) * width
+    return _Fold(main, cells, any_dropped)
+
+
+def _group_rows(now: _Fold, before: _Fold, titles: Titles, min_group: int) -> tuple[GroupRow, ...]:
+    """A row per key of each dimension among the scope's atoms of either period."""
     rows: list[GroupRow] = []
-    where = _scope_test(scope)
-    # One pass per period: the scope's atoms, then grouped by each dimension's key.
-    members = [[a for a in atoms.counts if where(a)] for atoms, _ in (now, before)]
     for position, dimension in enumerate(_DIMENSIONS):
-        by_key: list[dict[str | None, list[Atom]]] = [{}, {}]
-        for index, found in enumerate(members):
-            for atom in found:
-                by_key[index].setdefault(atom[1][position], []).append(atom)
-        for key in sorted(by_key[0].keys() | by_key[1].keys(), key=_order):
+        current, previous = now.by(position), before.by(position)
+        for key in sorted(current.keys() | previous.keys(), key=_order):
             rows.append(
                 GroupRow(
                     dimension=dimension,
                     key=key,
                     title=titles(dimension, key),
-                    current=_score_of_members(now[0], now[1], by_key[0].get(key, []), min_group),
-                    previous=_score_of_members(
-                        before[0], before[1], by_key[1].get(key, []), min_group
-                    ),
+                    current=now.score(current.get(key, ()), min_group),
+                    previous=before.score(previous.get(key, ()), min_group),
                 )
             )
     return tuple(rows)
@@ -537,10 +629,10 @@ def _group_rows(
 # --- problems, NPS, comments --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Named:
+class _Named(NamedTuple):
     """How often one problem option was named in one atom, and the overall scores of those
-    naming it."""
+    naming it (a tuple: a report reads tens of thousands, and a frozen dataclass's
+    ``__init__`` cost several times a tuple's, issue 15)."""
 
     question_id: str
     option_id: str
@@ -619,10 +711,10 @@ async def _problems(
             row[0],
             row[1],
             (day(row[2]), (row[3], row[4], row[5], row[6])),
-            int(row[7]),
-            int(row[8] or 0),
-            int(row[9] or 0),
-            int(row[10] or 0),
+            row[7],  # COUNT: an int, never NULL
+            row[8],
+            row[9] or 0,  # SUM: NULL when no one scored
+            row[10],
         )
         for row in (await session.execute(statement)).all()
     ]
@@ -656,27 +748,44 @@ def _problem_rows(
     by_option: dict[tuple[str, str], dict[Atom, _Named]] = {}
     for item in named:
         by_option.setdefault((item.question_id, item.option_id), {})[item.atom] = item
-    where = _scope_test(scope)
+    where = None if _whole_audience(scope) else _scope_test(scope)
     rows: list[ProblemRow] = []
     for (question, option), atoms in by_option.items():
-        members = [atom for atom in atoms if where(atom)]
+        found = list(atoms.values())
+        members = found if where is None else [item for item in found if where(item.atom)]
         if not members:
             continue
         title = option_titles.get((question, option), option)
         option_plan = (plans or {}).get((question, option)) or plan(
-            period, {a: item.respondents for a, item in atoms.items()}, min_group, weekly=weekly
+            period, {item.atom: item.respondents for item in found}, min_group, weekly=weekly
         )
         if plans is not None:
             plans[question, option] = option_plan
-        members = option_plan.counted(members)
-        if not members:
+        # One pass over the scope's atoms: the counted ones' sums and blocks (Plan.counted,
+        # Plan.publishable), each atom looked up once (issue 15).
+        block_of, dropped = option_plan.block_of, option_plan.dropped
+        seen: dict[int, int] = {}
+        whole = True
+        counted = respondents = scored = score_sum = 0
+        for item in members:
+            index = block_of.get(item.atom)
+            if index is None:
+                if item.atom in dropped:
+                    continue
+                whole = False
+            else:
+                seen[index] = seen.get(index, 0) + 1
+            counted += 1
+            respondents += item.respondents
+            scored += item.scored
+            score_sum += item.score_sum
+        if not counted:
             continue  # named only by the web's dropped atoms: not even a hidden row
-        respondents = sum(atoms[atom].respondents for atom in members)
-        if respondents < max(min_group, 1) or not option_plan.publishable(members):
+        sizes = option_plan.blocks
+        whole = whole and all(len(sizes[index]) == n for index, n in seen.items())
+        if respondents < max(min_group, 1) or not whole:
             rows.append(ProblemRow(question, option, title, 0, 0.0, None, None, True))
             continue
-        scored = sum(atoms[atom].scored for atom in members)
-        score_sum = sum(atoms[atom].score_sum for atom in members)
         prevalence = respondents / base
         mean = score_sum / scored if scored else None
         priority = prevalence * (5 - mean) if mean is not None else None
@@ -907,8 +1016,8 @@ async def report_and_trend(
     span = Period(min(period.start, previous.start), max(period.end, previous.end))
     grain = grain_of([period, previous], weekly)
 
-    async def atoms_of(session: AsyncSession) -> _Atoms:
-        return await _atoms(session, roles, scope.audience, span, grain)
+    async def atoms_of(session: AsyncSession) -> list[_Atoms]:
+        return await _atoms_of(session, roles, scope.audience, span, grain, [period, previous])
 
     async def sections_of(session: AsyncSession) -> _Sections:
         return _Sections(
@@ -924,27 +1033,31 @@ async def report_and_trend(
     async with asyncio.TaskGroup() as group:
         atoms_task = group.create_task(_read(sessions, atoms_of))
         sections_task = group.create_task(_read(sessions, sections_of))
-    everything, sections = atoms_task.result(), sections_task.result()
-    now, before = everything.within(period), everything.within(previous)
+    (now, before), sections = atoms_task.result(), sections_task.result()
     main_now = plan(period, now.sizes(), min_group, weekly=weekly)
     main_before = plan(previous, before.sizes(), min_group, weekly=weekly)
     where = _scope_test(scope)
-    overall = _group_score(now, main_now, where, min_group)
-    scoped = [atom for atom in now.counts if where(atom)]
-    members = main_now.counted(scoped)
-    comment_plan = (
-        main_now
-        if min_comment_group <= min_group
-        else plan(period, now.sizes(), min_comment_group, weekly=weekly)
-    )
+    # Every group of the report is a union of the scope's cells: each period's atoms are
+    # folded by cell once, and the groups are summed from the cells.
+    only = None if _whole_audience(scope) else where
+    folded_now = _fold(now, main_now, only, base=True)
+    folded_before = _fold(before, main_before, only)
+    overall = folded_now.overall(min_group)
     comments: tuple[str, ...] = ()
-    comments_suppressed = (
-        overall.suppressed
-        or overall.n < min_comment_group
-        or not comment_plan.publishable(comment_plan.counted(scoped))
-    )
-    # Without the web's comments when some of its answers in the scope were dropped.
-    web = not _drops_any(scoped, main_now, comment_plan)
+    if min_comment_group <= min_group:
+        # The comments' plan is the figures': the scope is whole blocks if its score shows.
+        comments_suppressed = overall.suppressed or overall.n < min_comment_group
+        # Without the web's comments when some of its answers in the scope were dropped.
+        web = not folded_now.dropped
+    else:
+        comment_plan = plan(period, now.sizes(), min_comment_group, weekly=weekly)
+        scoped = [atom for atom in now.counts if where(atom)]
+        comments_suppressed = (
+            overall.suppressed
+            or overall.n < min_comment_group
+            or not comment_plan.publishable(comment_plan.counted(scoped))
+        )
+        web = not folded_now.dropped and not _drops_any(scoped, comment_plan)
     if not comments_suppressed:
         # Read only once the group is known to be large enough for them.
         comments = await _read(
@@ -953,15 +1066,15 @@ async def report_and_trend(
         )
     problems: tuple[ProblemRow, ...] = ()
     if not overall.suppressed:
-        base = sum(now.problem_base.get(atom, 0) for atom in members)
+        base = sum(cell.base for cell in folded_now.cells.values())
         problems = _problem_rows(sections.named, roles, scope, period, base, min_group, weekly)
     report = Report(
         title=title,
         period=period,
         scope=scope,
         overall=overall,
-        overall_previous=_group_score(before, main_before, where, min_group),
-        groups=_group_rows(scope, (now, main_now), (before, main_before), titles, min_group),
+        overall_previous=folded_before.overall(min_group),
+        groups=_group_rows(folded_now, folded_before, titles, min_group),
         problems=problems,
         nps=sections.nps,
         drop_off=sections.drop_off,

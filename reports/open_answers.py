@@ -132,7 +132,8 @@ def categories_by_response(
     when nothing else matched."""
     found: dict[Hashable, tuple[Atom, set[str]]] = {}
     for answer in answers:
-        tagged = tags.get(answer.answer_id)
+        # The answer's id is converted only to look a re-tag up (rare: officers' work).
+        tagged = tags.get(answer.answer_id) if tags else None
         mine = categoriser.known(tagged) if tagged else categoriser.categories_of(answer.text)
         entry = found.setdefault(answer.response_id, ((answer.day, answer.cell), set()))
         entry[1].update(mine or (OTHER,))

@@ -51,12 +51,20 @@ class OpenAnswer:
 
     #: Only a grouping key: a UUID, or from :meth:`OpenAnswerStore.answers` the id as stored.
     response_id: Hashable
-    answer_id: uuid.UUID
+    #: The answer's id as the driver gives it (32 hex digits on SQLite, a UUID on
+    #: PostgreSQL): converted only when asked for (:attr:`answer_id`), which the counting does
+    #: only while an officer's re-tag exists in the period (issue 15).
+    answer_key: Hashable
     day: date
     cell: Cell
     questionnaire_id: str
     text: str
     window_id: int | None = None
+
+    @property
+    def answer_id(self) -> uuid.UUID:
+        """The answer's id, by which officers re-tag it."""
+        return _uuid(self.answer_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +98,8 @@ _answer: Final = Answer.__table__.c
 #: from the answer itself; Core columns, so the rows skip the ORM's loading. The response's id
 #: is only a grouping key there (reports.open_answers.categories_by_response): it is read as
 #: the driver returns it (text on SQLite), not converted to a UUID, which cost ~6 µs per row
-#: under load, a tenth of the read at 1M answers (issue 15). The answer's id is converted
-#: directly (:func:`_uuid`): officers re-tag answers by it.
+#: under load, a tenth of the read at 1M answers (issue 15). Nor is the answer's id, until
+#: asked for (:attr:`OpenAnswer.answer_id`): officers re-tag answers by it.
 _COPY_COLUMNS: Final = (
     type_coerce(_copy.response_id, String()),
     type_coerce(_copy.id, String()),
@@ -179,7 +187,7 @@ class OpenAnswerStore:
         return [
             OpenAnswer(
                 row[0],
-                _uuid(row[1]),
+                row[1],
                 _day(row[2]),
                 (row[3], row[4], row[5], str(row[9])),
                 row[6],

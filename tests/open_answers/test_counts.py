@@ -528,3 +528,6 @@ async def test_texts_keep_response_ids_as_stored_and_answer_ids_as_uuids(
     assert len(by_key) == len({owner[item.answer_id] for item in found})
     if sessions.kw["bind"].dialect.name == "sqlite":
         assert not any(isinstance(item.response_id, uuid.UUID) for item in found)
+        # Nor the answer's id, until asked for (a re-tag): as stored, the same answer.
+        assert not any(isinstance(item.answer_key, uuid.UUID) for item in found)
+    assert all(item.answer_id.hex == str(item.answer_key).replace("-", "") for item in found)

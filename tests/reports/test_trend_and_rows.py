@@ -236,13 +236,13 @@ async def test_the_report_and_its_trend_read_the_atoms_once(
         await responses.add(day, score, times=3, service=service)
     await responses.add(date(2025, 3, 2), 4, times=6, service="c")
     calls: list[Period] = []
-    real = metrics._atoms
+    real = metrics._atoms_of  # every read of atoms (_atoms too)
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(args[3])
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(metrics, "_atoms", counted)
+    monkeypatch.setattr(metrics, "_atoms_of", counted)
     report, trend = await report_and_trend(
         sessions,
         roles=ROLES,
