@@ -349,6 +349,10 @@ def load_sqlite(path: Path, data: Dataset) -> None:
     try:
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-262144")
+        # No journal for the load: the migrations left the file in WAL mode, and one
+        # transaction of millions of rows then wrote the whole database twice (into the WAL,
+        # then back); a half-built file is thrown away anyway (sqlite_database).
+        connection.execute("PRAGMA journal_mode=OFF")
         # Indexes are built after the load: sorting once beats a million random inserts.
         indexes = connection.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -400,6 +404,7 @@ def load_sqlite(path: Path, data: Dataset) -> None:
         for _, sql in indexes:
             connection.execute(sql)
         connection.execute("COMMIT")
+        connection.execute("PRAGMA journal_mode=WAL")  # as the bot's engine opens it
     finally:
         connection.close()
 
