@@ -349,6 +349,10 @@ def load_sqlite(path: Path, data: Dataset) -> None:
     try:
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-262144")
+        # No journal for the load: the migrations left the file in WAL mode, and one
+        # transaction of millions of rows then wrote the whole database twice (into the WAL,
+        # then back); a half-built file is thrown away anyway (sqlite_database).
+        connection.execute("PRAGMA journal_mode=OFF")
         # Indexes are built after the load: sorting once beats a million random inserts.
         indexes = connection.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -400,6 +404,7 @@ def load_sqlite(path: Path, data: Dataset) -> None:
         for _, sql in indexes:
             connection.execute(sql)
         connection.execute("COMMIT")
+        connection.execute("PRAGMA journal_mode=WAL")  # as the bot's engine opens it
     finally:
         connection.close()
 
@@ -734,20 +739,38 @@ def reporting_service(sessions: async_sessionmaker[AsyncSession]) -> ReportingSe
     return build_services(settings, content, sessions=sessions).reporting
 
 
+def sqlite_path(rows: int) -> Path:
+    return CACHE_DIR / f"report_{cache_key(rows)}.db"
+
+
+async def sqlite_database(rows: int, fresh: bool) -> tuple[Path, str]:
+    """The cached SQLite database of ``rows`` answers, built first when missing (or
+    ``fresh``); and how it came. Built beside under a name of its own and renamed when
+    complete, so a run that starts meanwhile (another engineer's, the same cache) never reads
+    half a database; the generated rows are freed before anything is timed."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(rows)
+    if path.exists() and not fresh:
+        return path, "cached"
+    building = path.with_name(f"{path.stem}.building-{os.getpid()}.db")
+    building.unlink(missing_ok=True)
+    try:
+        data = generate(rows)
+        await upgrade_async(f"sqlite+aiosqlite:///{building}")
+        started = time.perf_counter()
+        load_sqlite(building, data)
+        del data
+        os.replace(building, path)
+    finally:
+        building.unlink(missing_ok=True)
+    return path, f"loaded in {time.perf_counter() - started:.0f} s"
+
+
 async def run_sqlite(
     rows: int, roles: QuestionnaireRoles, pairs: int, fresh: bool, freeze_heap: bool = False
 ) -> dict[str, float]:
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    path = CACHE_DIR / f"report_{cache_key(rows)}.db"
+    path, note = await sqlite_database(rows, fresh)
     url = f"sqlite+aiosqlite:///{path}"
-    note = "cached"
-    if fresh or not path.exists():
-        path.unlink(missing_ok=True)
-        data = generate(rows)
-        await upgrade_async(url)
-        started = time.perf_counter()
-        load_sqlite(path, data)
-        note = f"loaded in {time.perf_counter() - started:.0f} s"
     # The reports' engine as the bot builds it: two connections beside the writer.
     engine = create_engine(url, sqlite_connections=2)
     try:
@@ -763,24 +786,25 @@ async def run_sqlite(
     )
 
 
-async def run_postgres(
-    rows: int, roles: QuestionnaireRoles, pairs: int, fresh: bool, freeze_heap: bool = False
-) -> dict[str, float]:
+async def postgres_schema(rows: int, fresh: bool) -> tuple[str, str]:
+    """The cached PostgreSQL schema of ``rows`` answers, built first when missing (or
+    ``fresh``), under a name of its own and renamed when complete (as sqlite_database)."""
     schema = f"report_bench_{cache_key(rows)}"
-    url = make_url(PG_URL)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = await asyncpg.connect(dsn)
-    note = "cached"
     try:
         exists = await admin.fetchval(
             "SELECT count(*) FROM information_schema.tables"
             " WHERE table_schema = $1 AND table_name = 'bench_floor'",
             schema,
         )
-        if fresh or not exists:
-            await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            await admin.execute(f'CREATE SCHEMA "{schema}"')
-            connect_args = {"server_settings": {"search_path": schema}}
+        if exists and not fresh:
+            return schema, "cached"
+        building = f"{schema}_building_{os.getpid()}"
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{building}" CASCADE')
+        await admin.execute(f'CREATE SCHEMA "{building}"')
+        try:
+            connect_args = {"server_settings": {"search_path": building}}
             migrating = create_engine(PG_URL, connect_args=connect_args)
             try:
                 async with migrating.begin() as connection:
@@ -789,10 +813,22 @@ async def run_postgres(
                 await migrating.dispose()
             data = generate(rows)
             started = time.perf_counter()
-            await load_postgres(dsn, schema, data)
-            note = f"loaded in {time.perf_counter() - started:.0f} s"
+            await load_postgres(dsn, building, data)
+            del data
+            async with admin.transaction():
+                await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                await admin.execute(f'ALTER SCHEMA "{building}" RENAME TO "{schema}"')
+        finally:
+            await admin.execute(f'DROP SCHEMA IF EXISTS "{building}" CASCADE')
+        return schema, f"loaded in {time.perf_counter() - started:.0f} s"
     finally:
         await admin.close()
+
+
+async def run_postgres(
+    rows: int, roles: QuestionnaireRoles, pairs: int, fresh: bool, freeze_heap: bool = False
+) -> dict[str, float]:
+    schema, note = await postgres_schema(rows, fresh)
     engine = create_engine(PG_URL, connect_args={"server_settings": {"search_path": schema}})
     try:
         sessions = create_session_factory(engine)
@@ -807,6 +843,17 @@ async def run_postgres(
         floor_times,
         results,
     )
+
+
+async def build(sizes: list[int], backend: str, fresh: bool) -> None:
+    """Only build (or find) the cached databases: the 3M ones take long, start them early."""
+    for rows in sizes:
+        if backend in ("sqlite", "both"):
+            path, note = await sqlite_database(rows, fresh)
+            print(f"SQLite, {rows:,} answers: {path} ({note})", flush=True)
+        if backend in ("postgres", "both"):
+            schema, note = await postgres_schema(rows, fresh)
+            print(f"PostgreSQL, {rows:,} answers: schema {schema} ({note})", flush=True)
 
 
 async def main(sizes: list[int], backend: str, pairs: int, fresh: bool) -> None:
@@ -852,12 +899,12 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached databases")
-    arguments = parser.parse_args()
-    asyncio.run(
-        main(
-            [int(size) for size in arguments.sizes.split(",")],
-            arguments.backend,
-            arguments.pairs,
-            arguments.fresh,
-        )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the cached databases, time nothing"
     )
+    arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    if arguments.build_only:
+        asyncio.run(build(sizes, arguments.backend, arguments.fresh))
+    else:
+        asyncio.run(main(sizes, arguments.backend, arguments.pairs, arguments.fresh))

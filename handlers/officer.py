@@ -302,10 +302,15 @@ async def _deliver(
             caption=tr(language_of(user), "officer.workbook_caption", period=period),
         )
         return
-    files = await reporting.report_files(period, scope, language_of(user))
-    for text in files.messages:
-        await message.answer(text)
-    for name, png in files.charts:
+    # The text first: the charts are drawn while it is sent (services.reporting).
+    delivery = await reporting.report_delivery(period, scope, language_of(user))
+    try:
+        for text in delivery.messages:
+            await message.answer(text)
+    except BaseException:
+        delivery.charts.cancel()
+        raise
+    for name, png in await delivery.charts:
         await message.answer_photo(BufferedInputFile(png, filename=name))
 
 

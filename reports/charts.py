@@ -29,6 +29,10 @@ FONT: Final = "DejaVu Sans"
 #: 1200×700 px: readable on a phone once Telegram scales it to the screen width.
 SIZE_INCHES: Final = (12.0, 7.0)
 DPI: Final = 100
+#: zlib level of the PNGs: 1 instead of Pillow's 6 takes a quarter off writing a chart
+#: (compressing was about a tenth of drawing one) for files a fifth larger (~80 KB), with
+#: the same pixels.
+PNG_COMPRESS_LEVEL: Final = 1
 MAX_SERIES: Final = 6
 #: Legend entries wrap at this width (two columns fit 1200 px at 14 pt) and are never cut
 #: short of _LEGEND_MAX_CHARS, so a service's full catalog name shows (issue 10, item 8).
@@ -115,7 +119,9 @@ def _new_figure() -> Figure:
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     # No bbox_inches="tight": the size stays exactly SIZE_INCHES × DPI.
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(
+        buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL}
+    )
     return buffer.getvalue()
 
 

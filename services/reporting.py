@@ -73,6 +73,19 @@ class ReportFiles:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportDelivery:
+    """A report's messages, ready, and its charts still being drawn (off the event loop):
+    a front sends the text first and awaits ``charts`` after, so the officer reads the
+    figures while the pictures are drawn (issue 15)."""
+
+    messages: list[str]
+    charts: asyncio.Future[list[tuple[str, bytes]]]  # file name, PNG
+
+    async def files(self) -> ReportFiles:
+        return ReportFiles(messages=self.messages, charts=await self.charts)
+
+
+@dataclass(frozen=True, slots=True)
 class ReportingPolicy:
     officer_ids: frozenset[int] = frozenset()
     disclosure: DisclosurePolicy = field(default_factory=DisclosurePolicy)
@@ -328,15 +341,29 @@ class ReportingService:
         self, period: Period, scope: Scope, language: Language, title: str = ""
     ) -> ReportFiles:
         """The message and charts an officer receives for one period and scope."""
+        delivery = await self.report_delivery(period, scope, language, title)
+        return await delivery.files()
+
+    async def report_delivery(
+        self, period: Period, scope: Scope, language: Language, title: str = ""
+    ) -> ReportDelivery:
+        """As :meth:`report_files`, with the charts still being drawn when the messages are
+        ready: they are drawn (in worker threads) while the open answers' sections are read
+        and while the front sends the text."""
         # The trend is folded from the atoms the report reads (reports.metrics.report_and_trend).
         with metrics.REPORT_SECONDS.time():
             report, trend = await self._report(
                 period, scope, title, language, parameters=True, trend=True
             )
-        messages = render_report(report, language)
-        if self.extras is not None:
-            messages += await self.extras.messages(report, language)
-        return ReportFiles(messages=messages, charts=await self._draw(report, trend, language))
+        charts = asyncio.ensure_future(self._draw(report, trend, language))
+        try:
+            messages = render_report(report, language)
+            if self.extras is not None:
+                messages += await self.extras.messages(report, language)
+        except BaseException:
+            charts.cancel()
+            raise
+        return ReportDelivery(messages=messages, charts=charts)
 
     async def charts(self, report: Report, language: Language) -> list[tuple[str, bytes]]:
         """The charts of a report already built, as (file name, PNG)."""

@@ -203,3 +203,37 @@ async def test_issue10_a_range_the_policy_cannot_show_is_explained_and_refused(
     await officer.send(typed)
     assert explained in officer.last_text()
     assert officer.buttons() == []
+
+
+async def test_the_report_text_is_ready_while_its_charts_are_still_drawn(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: charts off the hot path. The officer's text does not wait for the drawing."""
+    import asyncio
+    import threading
+
+    from questionnaires.schema import Language
+    from reports import charts
+    from reports.chart_cache import clear_chart_cache
+    from reports.model import Period, Scope
+
+    await _seed(world, [5, 5, 4, 2, 1, 4], date(2026, 10, 15))
+    clear_chart_cache()
+    release = threading.Event()
+
+    def slow_trend(*args: Any, **kwargs: Any) -> bytes:
+        assert release.wait(30)
+        return charts.csat_trend_png(*args, **kwargs)
+
+    monkeypatch.setattr("services.reporting.csat_trend_png", slow_trend)
+    october = Period(date(2026, 10, 1), date(2026, 10, 31))
+    delivery = await world.reporting.report_delivery(october, Scope(), Language.RU)
+    assert any("CSAT 66,7%" in text for text in delivery.messages)
+    await asyncio.sleep(0.05)
+    assert not delivery.charts.done()  # still drawing: the text can go out meanwhile
+    release.set()
+    files = await delivery.files()
+    assert [name for name, _ in files.charts][:2] == ["csat_trend.png", "distribution.png"]
+    assert all(png.startswith(b"\x89PNG") for _, png in files.charts)
+    # The same as the whole delivery (the scheduled reports' path).
+    assert await world.reporting.report_files(october, Scope(), Language.RU) == files
