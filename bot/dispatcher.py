@@ -6,8 +6,8 @@ from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 
+from bot.isolation import FreedLockIsolation
 from handlers import (
     appeals,
     citizen,
@@ -49,8 +49,9 @@ def create_dispatcher(
     """
     dispatcher = Dispatcher(
         storage=storage,
-        # One update per user at a time: a double tap is handled once, in order.
-        events_isolation=events_isolation or SimpleEventIsolation(),
+        # One update per user at a time: a double tap is handled once, in order (each
+        # person's lock freed when unused, bot.isolation).
+        events_isolation=events_isolation or FreedLockIsolation(),
         feedback=feedback,
         reporting=reporting,
         campaigns=campaigns,

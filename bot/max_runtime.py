@@ -9,8 +9,10 @@ shared lock), each update once (a ledger that outlives a crash).
 - **One person at a time.** With Redis each update runs under the person's lock, the very
   `RenewedLockIsolation` the Telegram dispatcher uses (a StorageKey of the MAX front's bot id):
   during a handover two pollers never work on one person at once. Without Redis the lock is
-  in-process (aiogram's `SimpleEventIsolation`, as the Telegram dispatcher's): the webhook
-  receiver starts a task per request, and one person's updates still run one after another.
+  in-process (`bot.isolation.FreedLockIsolation`, as the Telegram dispatcher's; a person's
+  lock is dropped when nobody holds or waits for it, so memory does not grow with everyone
+  ever seen): the webhook receiver starts a task per request, and one person's updates still
+  run one after another.
 - **Each update once.** MAX sends the unconfirmed batch again after a crash. Each handled update
   is recorded under a keyed hash of its MAX id (a message's `mid`, a press's `callback_id`; a
   `bot_started`, which has none, by user, time and payload), with a key derived from the pepper:
@@ -32,9 +34,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
+from bot.isolation import FreedLockIsolation
 from max_front.api import Update
 from max_front.polling import Poller
 from scheduler.leader import LeaderGate
@@ -123,7 +125,7 @@ class OnceEach:
         self._handle = handle
         self._ledger = ledger
         self._id_of = id_of
-        self._isolation = isolation or SimpleEventIsolation()
+        self._isolation = isolation or FreedLockIsolation()
         self._lock_key = lock_key
         self._renew_every = renew_every
         self._busy_wait = busy_wait

@@ -35,6 +35,7 @@ from services.painmap import (
     SheetImport,
     check_responsible,
     check_text,
+    draft_key,
     parse_deadline,
 )
 from services.painmap_text import LISTED, MAX_SHEET_BYTES, STATUS_CODES, PainMapText
@@ -184,7 +185,8 @@ def setup() -> Router:
             return
         await query.answer()
         await state.set_state(NewMeasureInput.text)
-        await state.set_data({"pain": view.pain.id})
+        # The measure's id is chosen now: the last step sent again stores it once.
+        await state.set_data({"pain": view.pain.id, "key": draft_key()})
         await query.message.answer(_t(user, "painmap.ask_text"))
 
     @router.callback_query(MeasurePick.filter())
@@ -307,9 +309,13 @@ def setup_input() -> Router:
             str(data.get(key, "")) for key in ("pain", "text", "responsible")
         )
         # The typed steps stay until the measure is stored: if the database is down, the
-        # error router asks to try again and the same deadline sent again stores it.
+        # error router asks to try again and the same deadline sent again stores it; a
+        # process killed after the commit and before the clear stores nothing twice (the key).
+        key = data.get("key")
         measure = (
-            await painmap.add_measure(user.id, pain, text, responsible, deadline)
+            await painmap.add_measure(
+                user.id, pain, text, responsible, deadline, key=str(key) if key else None
+            )
             if pain and text and responsible
             else None
         )

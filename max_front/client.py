@@ -9,12 +9,21 @@ has its own dialog service, state storage and per-person ordering.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import warnings
 from collections.abc import Sequence
 from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
-from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout
+from aiohttp import (
+    ClientConnectorError,
+    ClientError,
+    ClientSession,
+    ClientTimeout,
+    DefaultResolver,
+    TCPConnector,
+)
+from aiohttp.abc import AbstractResolver, ResolveResult
 from maxapi import Bot
 from maxapi.client import DefaultConnectionProperties
 from maxapi.enums.parse_mode import ParseMode
@@ -54,6 +63,73 @@ def downloadable(url: str) -> bool:
         return False
 
 
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone names no host
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    return address
+
+
+def public_address(text: str) -> bool:
+    """An address on the public internet: not private, loopback, link-local (the clouds'
+    metadata at 169.254.169.254), shared (100.64/10), multicast, reserved or unspecified."""
+    try:
+        address = _address(text)
+    except ValueError:
+        return False
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def loopback_address(text: str) -> bool:
+    try:
+        return _address(text).is_loopback
+    except ValueError:
+        return False
+
+
+async def checked_addresses(url: str, resolver: AbstractResolver) -> list[ResolveResult]:
+    """The addresses a file URL's host resolves to, each checked: public ones for https, this
+    machine's for plain http (the emulator). MaxApiError(400) when any is not: a name of MAX's
+    file storage never points inside, so one that does is refused whole."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host or not downloadable(url):
+        raise MaxApiError(400, "not a file URL", never_sent=True)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        found = await resolver.resolve(host, port, family=socket.AF_UNSPEC)
+    except OSError:
+        raise MaxApiError(0, "name not resolved", never_sent=True) from None
+    allowed = public_address if parts.scheme == "https" else loopback_address
+    if not found or not all(allowed(result["host"]) for result in found):
+        raise MaxApiError(400, "not a public address", never_sent=True)
+    return found
+
+
+class PinnedResolver(AbstractResolver):
+    """Gives the connector the addresses already checked: no second resolution between the
+    check and the connection (DNS rebinding). One session per download, which follows no
+    redirect, so the one host it connects to is the URL's."""
+
+    def __init__(self, addresses: Sequence[ResolveResult]) -> None:
+        self._addresses = list(addresses)
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return list(self._addresses)
+
+    async def close(self) -> None:
+        return None
+
+
 def _attachments(view: View) -> list[Any]:
     if not view.keyboard:
         return []  # an empty list: an edit removes the keyboard
@@ -71,7 +147,15 @@ class MaxapiClient:
     connection dropped (MAX may have delivered it) and a 502-504; the broadcaster decides
     itself what may be repeated (services.broadcast)."""
 
-    def __init__(self, token: str, base_url: str, *, retries: int | None = None) -> None:
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        *,
+        retries: int | None = None,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        self._resolver = resolver  # the file hosts' names (download); aiohttp's by default
         connection = None if retries is None else DefaultConnectionProperties(max_retries=retries)
         self._bot = Bot(
             token,
@@ -141,12 +225,23 @@ class MaxapiClient:
         # A session of its own: the bot's carries the token, which a file host needs not see.
         # The URL comes in an update: https only (plain http to this machine alone, the
         # emulator), and no redirect followed (a 3xx is an error: the file is not fetched).
+        # The host's addresses are resolved and checked first (public only for https: a URL
+        # naming an internal host is refused) and the connection goes to those very addresses.
         if not downloadable(url):
             raise MaxApiError(400, "not a file URL", never_sent=True)
+        resolver = self._resolver or DefaultResolver()
+        try:
+            addresses = await checked_addresses(url, resolver)
+        finally:
+            if self._resolver is None:
+                await resolver.close()
+        connector = TCPConnector(resolver=PinnedResolver(addresses), use_dns_cache=False)
         data = bytearray()
         try:
             async with (
-                ClientSession(timeout=ClientTimeout(total=DOWNLOAD_TIMEOUT_S)) as session,
+                ClientSession(
+                    connector=connector, timeout=ClientTimeout(total=DOWNLOAD_TIMEOUT_S)
+                ) as session,
                 session.get(url, allow_redirects=False) as response,
             ):
                 if response.status != 200:

@@ -35,6 +35,7 @@ from services.painmap import (
     PainView,
     check_responsible,
     check_text,
+    draft_key,
     parse_deadline,
 )
 from services.painmap_text import LISTED, MAX_SHEET_BYTES, STATUS_CODES, PainMapText
@@ -148,10 +149,12 @@ class MaxPainMap:
     ) -> None:
         pain, text, responsible = (data.get(key, "") for key in ("pain", "text", "responsible"))
         # The draft stays until the measure is stored: if the database is down, the front
-        # asks to try again and the same deadline sent again stores it.
+        # asks to try again and the same deadline sent again stores it; a process killed after
+        # the commit and before the clear stores nothing twice (the draft's key).
         officer = max_chat(user)
+        key = data.get("key") or None
         measure = (
-            await self.painmap.add_measure(officer, pain, text, responsible, deadline)
+            await self.painmap.add_measure(officer, pain, text, responsible, deadline, key=key)
             if pain and text and responsible
             else None
         )
@@ -251,7 +254,9 @@ class MaxPainMap:
         if await self.dialogs(person).load() is not None:
             await answer.notify(tr(language, "painmap.busy"))
             return
-        await self.drafts(person).save({"pain": view.pain.id, "step": STEPS[0]})
+        await self.drafts(person).save(
+            {"pain": view.pain.id, "step": STEPS[0], "key": draft_key()}
+        )
         await answer.notify(None)
         await self._say(user, language, "painmap.ask_text")
 

@@ -40,7 +40,9 @@ rows are the claimed rows not started yet (at most ``1.25 * claim_batch``, 20 by
 miss the message), the requests in flight, and outcomes not committed yet (about one batch:
 those chats did get it), i.e. about a second and a half of sending. A cancelled run (or an
 error, or a SystemExit unwinding) does better: it writes what it knows and returns every row
-it had not started to "pending", so only requests actually in flight become unknown.
+it had not started to "pending", so only requests actually in flight become unknown; that
+includes a claim whose lane is cancelled while it commits (the claim is shielded and the stop
+waits for it, then returns its rows).
 
 One runner per broadcast at a time: a second ``run()`` of the same broadcast is refused, in this
 process by a set, across processes by a lease row ``broadcast:<id>`` (``storage.leases``) held
@@ -513,6 +515,8 @@ class _Run:
         self._outcomes: list[Outcome] = []
         self._oldest_outcome = math.inf
         self._released: list[int] = []  # claimed, provably not sent: back to pending
+        # Claims whose caller was cancelled, with the outcomes they write: _stop settles them.
+        self._interrupted: list[tuple[asyncio.Future[list[int]], list[Outcome]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._bad_requests_in_a_row = 0
@@ -602,10 +606,18 @@ class _Run:
             due = self._clock() - self._oldest_outcome >= self._limits.flush_interval
             if claims or due or len(self._outcomes) >= self._limits.claim_batch:
                 outcomes = self._take_outcomes()
+                # Shielded: a lane cancelled while its claim commits (or just after, before
+                # the claimed chats are read) would otherwise leave the claimed rows "sending"
+                # and the next run would count them unknown though none was sent. _stop waits
+                # for the claim instead and returns its rows to pending.
+                call = asyncio.ensure_future(
+                    self._owner._store.record(self._id, outcomes, self._now(), claims=claims)
+                )
                 try:
-                    claimed = await self._owner._store.record(
-                        self._id, outcomes, self._now(), claims=claims
-                    )
+                    claimed = await asyncio.shield(call)
+                except asyncio.CancelledError:
+                    self._interrupted.append((call, outcomes))
+                    raise
                 except BaseException:
                     self._outcomes[:0] = outcomes  # for the cleanup commit
                     raise
@@ -745,6 +757,15 @@ class _Run:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         released = [chat for lane in self._lanes.values() for chat in lane.ready]
         released += self._released
+        for call, outcomes in self._interrupted:
+            try:
+                claimed = await call  # committed or not: its rows were never started
+            except Exception:
+                self._outcomes[:0] = outcomes  # not written: for the cleanup commit
+            else:
+                self._move(PENDING, SENDING, len(claimed))
+                released += claimed
+        self._interrupted.clear()
         for lane in self._lanes.values():
             lane.ready.clear()
         try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -82,6 +84,8 @@ REFRESHED_KINDS: Final = (PeriodKind.MONTH, PeriodKind.QUARTER)
 #: The before/after comparison and the list's priority read monthly figures.
 MONTH_DAYS: Final = 31
 DATE_FORMAT: Final = "%d.%m.%Y"
+#: The shape of a measure's id (storage.painmap: 32 hex digits).
+_MEASURE_KEY: Final = re.compile(r"[0-9a-f]{32}")
 
 
 class Problem(enum.StrEnum):
@@ -99,6 +103,12 @@ class MeasureError(ValueError):
         super().__init__(problem.value)
         self.problem = problem
         self.limit = limit
+
+
+def draft_key() -> str:
+    """A new measure's id, chosen when its typing begins and kept in the draft, so that the
+    draft stored twice is one measure (``PainMapService.add_measure``)."""
+    return secrets.token_hex(16)
 
 
 def check_text(value: str, limit: int = MEASURE_TEXT_LENGTH) -> str:
@@ -620,14 +630,27 @@ class PainMapService:
         return measure if pain is not None and self.may_see(officer_id, pain) else None
 
     async def add_measure(
-        self, officer_id: int, pain_id: str, text: str, responsible: str, deadline: date
+        self,
+        officer_id: int,
+        pain_id: str,
+        text: str,
+        responsible: str,
+        deadline: date,
+        key: str | None = None,
     ) -> MeasureRecord | None:
+        """Store a typed measure. ``key`` is its draft's (``draft_key``): the same draft saved
+        again (a process killed after the commit, before the draft was cleared, and the last
+        step sent again) returns the measure already stored instead of adding a second one."""
         pain = await self.store.pain(pain_id)
         if pain is None or not self.may_see(officer_id, pain):
             return None
-        measure = NewMeasure(pain_id, check_text(text), check_responsible(responsible), deadline)
-        key = await self.store.add_measure(measure, self.today())
-        return await self.store.measure(key)
+        if key is not None and not _MEASURE_KEY.fullmatch(key):
+            key = None  # a draft begun before drafts carried a key: stored as before
+        measure = NewMeasure(
+            pain_id, check_text(text), check_responsible(responsible), deadline, key=key
+        )
+        stored = await self.store.measure(await self.store.add_measure(measure, self.today()))
+        return stored if stored is not None and stored.pain_id == pain_id else None
 
     async def set_status(
         self, officer_id: int, measure_id: str, status: str

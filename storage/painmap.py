@@ -117,6 +117,9 @@ class NewMeasure:
     responsible: str
     deadline: date
     status: str = PLANNED
+    #: The measure's id chosen beforehand (the typed draft's): saving it again adds nothing,
+    #: so a draft left uncleared by a process killed after the commit is not stored twice.
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,11 +420,15 @@ class PainMapStore:
     async def apply(
         self, new: Sequence[NewMeasure], edits: Sequence[MeasureEdit], today: date
     ) -> list[str]:
-        """Add and change measures in one transaction (all or nothing); the new ids."""
+        """Add and change measures in one transaction (all or nothing); the new ids. A new
+        measure whose ``key`` is already stored is that measure, not another one."""
         ids: list[str] = []
         async with self._sessions.begin() as session:
             for item in new:
-                key = _key()
+                key = item.key or _key()
+                ids.append(key)
+                if item.key is not None and await session.get(Measure, key) is not None:
+                    continue
                 session.add(
                     Measure(
                         id=key,
@@ -434,7 +441,6 @@ class PainMapStore:
                         **_status_dates(item.status, today),
                     )
                 )
-                ids.append(key)
             for edit in edits:
                 await self._edit(session, edit, today)
         return ids

@@ -182,6 +182,39 @@ async def test_a_database_outage_at_the_deadline_keeps_the_typed_measure(
     assert len(await service.store.measures(list(ids.values()))) == 1
 
 
+async def test_a_kill_between_the_measures_commit_and_the_clear_stores_it_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review: a process killed after the measure was stored and before the typed steps were
+    # cleared left them in place, and the deadline sent again stored the measure twice.
+    service = _service(world)
+    ids = await _seed(service)
+    officer = world.harness.person(OFFICER_ID)
+    await officer.send("/pains")
+    await officer.click("Очередь")
+    await officer.click("Добавить меру")
+    await officer.send("Электронная очередь")
+    await officer.send("Начальник отдела")
+    stored = service.add_measure
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        await stored(*args, **kwargs)  # committed; the process dies before the clear
+        raise OSError("killed")
+
+    monkeypatch.setattr(service, "add_measure", killed)
+    await officer.send("31.03.2027")
+    monkeypatch.setattr(service, "add_measure", stored)
+    await officer.send("31.03.2027")  # the update again (or the officer again)
+    assert "Электронная очередь — Начальник отдела, срок 31.03.2027" in officer.last_text()
+    assert len(await service.store.measures(list(ids.values()))) == 1
+    # The next measure typed is another one.
+    await officer.click("Добавить меру")
+    await officer.send("Второе окно")
+    await officer.send("Начальник отдела")
+    await officer.send("31.03.2027")
+    assert len(await service.store.measures(list(ids.values()))) == 2
+
+
 async def test_adding_a_measure_does_not_end_a_poll_the_officer_is_answering(
     world: World,
 ) -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -77,6 +78,44 @@ async def test_a_cancelled_run_resumes_and_only_requests_in_flight_are_unknown(
 
     unknown = await _assert_resumed_exactly_once(sessions, api, broadcast_id, chats, summary)
     assert len(unknown) <= LIMITS.max_in_flight  # claimed rows never started went back
+
+
+@pytest.mark.parametrize("claim", [1, 4])
+async def test_a_run_cancelled_right_after_a_claim_commits_releases_the_claimed_rows(
+    sessions: async_sessionmaker[AsyncSession],
+    api: BotApiEmulator,
+    port: RecordingPort,
+    monkeypatch: pytest.MonkeyPatch,
+    claim: int,
+) -> None:
+    # Review: a lane cancelled after ``record`` committed its claim, before it had the claimed
+    # chats, left them "sending": the next run counted them unknown and never sent them.
+    chats = list(range(1, 151))
+    broadcaster = Broadcaster(sessions, port, limits=LIMITS)
+    broadcast_id = await broadcaster.create("invitation", "w1", TEXT, chats)
+    running = asyncio.create_task(broadcaster.run(broadcast_id))
+    record = broadcaster._store.record
+    claims: list[int] = []
+
+    async def cancelled_after_commit(*args: Any, **kwargs: Any) -> list[int]:
+        claimed = await record(*args, **kwargs)
+        if claimed:
+            claims.append(len(claimed))
+            if len(claims) == claim:
+                running.cancel()
+                await asyncio.sleep(0)  # where the cancellation lands: the claim is committed
+        return claimed
+
+    monkeypatch.setattr(broadcaster._store, "record", cancelled_after_commit)
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert len(claims) == claim
+
+    summary = await Broadcaster(sessions, port, limits=LIMITS).run(broadcast_id)
+
+    unknown = await _assert_resumed_exactly_once(sessions, api, broadcast_id, chats, summary)
+    # The first claim comes before any send: nothing was in flight, nothing is unknown.
+    assert len(unknown) <= (0 if claim == 1 else LIMITS.max_in_flight)
 
 
 async def test_a_process_dying_inside_a_send_resumes_without_a_second_copy(

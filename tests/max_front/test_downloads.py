@@ -5,12 +5,14 @@ imported, the measure waiting."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.max import max_measure_drafts
 from max_front.api import MaxApiError, OnceDownloaded
@@ -81,6 +83,103 @@ async def test_a_redirect_is_not_followed() -> None:
         await client.close()
     assert refused.value.code == 302
     assert hits == ["moved"]
+
+
+class Names(AbstractResolver):
+    """A DNS stand-in: each name's answers in turn (the last one again), counting questions."""
+
+    def __init__(self, **answers: list[list[str]]) -> None:
+        self.answers = {name.replace("_", "."): list(turns) for name, turns in answers.items()}
+        self.asked: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.asked.append(host)
+        turns = self.answers[host]
+        addresses = turns.pop(0) if len(turns) > 1 else turns[0]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=0,
+            )
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/register.csv",
+        "https://localhost/register.csv",  # a name: what it resolves to counts
+        "https://10.0.0.7/admin",
+        "https://192.168.1.1/",
+        "https://172.16.0.1/",
+        "https://100.64.0.1/",  # shared address space (carrier NAT)
+        "https://169.254.169.254/latest/meta-data",  # a cloud's metadata
+        "https://[::1]/x",
+        "https://[fe80::1]/x",
+        "https://[fd00::1]/x",
+        "https://[::ffff:127.0.0.1]/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://0.0.0.0/x",
+        "https://224.0.0.1/x",
+    ],
+)
+async def test_an_https_file_url_to_an_internal_address_is_refused_without_a_request(
+    url: str,
+) -> None:
+    # Review: https was allowed to any host, so a URL in an update could make the bot fetch
+    # from this machine or its network (the files come from MAX's storage, on the internet).
+    client = MaxapiClient("t", "http://127.0.0.1:9")
+    try:
+        with pytest.raises(MaxApiError) as refused:
+            await client.download(url, 100)
+    finally:
+        await client.close()
+    assert refused.value.code == 400 and refused.value.never_sent
+
+
+@pytest.mark.parametrize(
+    "addresses", [["10.0.0.5"], ["93.184.216.34", "127.0.0.1"], ["fd12::5"], []]
+)
+async def test_a_file_host_whose_name_resolves_inside_is_refused(addresses: list[str]) -> None:
+    names = Names(files_example=[addresses])
+    client = MaxapiClient("t", "http://127.0.0.1:9", resolver=names)
+    try:
+        with pytest.raises(MaxApiError) as refused:
+            await client.download("https://files.example/register.csv", 100)
+    finally:
+        await client.close()
+    assert refused.value.code == 400 and refused.value.never_sent
+    assert names.asked == ["files.example"]
+
+
+async def test_the_file_is_fetched_from_the_address_checked_not_a_second_answer() -> None:
+    # A name that answers the check with an allowed address and the connection with another
+    # (DNS rebinding) is fetched from the address checked: the name is asked once.
+    async def file(request: web.Request) -> web.Response:
+        return web.Response(body=b"register")
+
+    app = web.Application()
+    app.router.add_get("/files/register.csv", file)
+    async with serve(app) as http:
+        port = http.make_url("/").port
+        names = Names(localhost=[["127.0.0.1"], ["10.0.0.5"]])
+        client = MaxapiClient("t", "http://127.0.0.1:9", resolver=names)
+        try:
+            got = await client.download(f"http://localhost:{port}/files/register.csv", 100)
+        finally:
+            await client.close()
+    assert names.asked == ["localhost"]
+    assert got == b"register"
 
 
 async def test_once_downloaded_fetches_once_and_keeps_each_check_s_limit() -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from openpyxl import load_workbook
@@ -148,6 +150,39 @@ async def test_the_measure_being_typed_is_kept_under_a_hashed_person_key(desk: D
     data = await pains.storage.get_data(key)
     assert data["text"] == "Электронная очередь" and data["step"] == "responsible"
     assert OFFICER not in (key.chat_id, key.user_id)  # the MAX id itself names no key
+
+
+async def test_a_kill_between_the_measures_commit_and_the_clear_stores_it_once(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Review: a process killed after the measure was stored and before the draft was cleared
+    # left the draft, and the deadline sent again (MAX's redelivery) stored it twice.
+    api = RecordingApi()
+    pains = await pain_desk(desk, api)
+    officer = Chat(OFFICER)
+    handle = pains.front.handle
+    await handle(officer.text("/pains"))
+    await handle(officer.press(api.payload("Очередь"), shown=pains.last()))
+    await handle(officer.press(api.payload("➕ Добавить меру"), shown=pains.last()))
+    await handle(officer.text("Электронная очередь"))
+    await handle(officer.text("Начальник отдела"))
+    stored = pains.service.add_measure
+
+    async def killed(*args: Any, **kwargs: Any) -> None:
+        await stored(*args, **kwargs)  # committed; the process dies before the clear
+        raise OSError("killed")
+
+    monkeypatch.setattr(pains.service, "add_measure", killed)
+    await handle(officer.text("31.03.2027"))  # the front answers "try later"
+    monkeypatch.setattr(pains.service, "add_measure", stored)
+    await handle(officer.text("31.03.2027"))
+    assert pains.last().text.startswith("Очередь\n")
+    assert await pains.measures() == [("Электронная очередь", "planned")]
+    await handle(officer.press(api.payload("➕ Добавить меру"), shown=pains.last()))
+    await handle(officer.text("Второе окно"))
+    await handle(officer.text("Начальник отдела"))
+    await handle(officer.text("31.03.2027"))
+    assert len(await pains.measures()) == 2
 
 
 async def test_cancel_drops_the_measure_and_later_text_is_not_taken(desk: Desk) -> None:

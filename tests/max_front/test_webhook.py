@@ -251,6 +251,20 @@ async def test_without_redis_one_person_s_updates_on_one_worker_are_handled_one_
     assert recorder.texts.index("a") < recorder.texts.index("b")
 
 
+async def test_without_redis_the_person_locks_of_the_webhook_are_freed() -> None:
+    # Review: the in-process lock (aiogram's SimpleEventIsolation) kept a lock for every
+    # person ever seen: memory grew with every MAX user who wrote to the bot.
+    recorder = Recorder()
+    receiver = receiver_of(recorder, ack_seconds=0, isolation=None)
+    once = cast(OnceEach, receiver._handle_update)
+    async with serve(create_app(services(receiver))) as http:
+        for person in range(60):
+            assert await post(http, message(f"m{person}", str(person), user=ANNA + person)) == 200
+        await receiver.drain(5)
+    assert len(recorder.texts) == 60
+    assert len(once._isolation._locks) == 0  # type: ignore[attr-defined]
+
+
 class Subscriptions:
     """MAX's POST /subscriptions answering each call with the next code (200: subscribed)."""
 

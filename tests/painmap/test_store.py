@@ -87,6 +87,25 @@ async def test_a_batch_of_measures_is_written_whole_or_not_at_all(
     assert await store.measures([pain_id]) == []
 
 
+async def test_a_measure_saved_again_under_its_key_is_stored_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # A process killed after the measure's commit and before its draft was cleared saves the
+    # same draft again: its key makes that the measure already stored.
+    store = PainMapStore(sessions)
+    pain_id = await _pain(store)
+    key = "a" * 32
+    measure = NewMeasure(pain_id, "Второе окно", "Отдел", date(2026, 12, 1), key=key)
+    assert await store.add_measure(measure, date(2026, 11, 2)) == key
+    assert await store.add_measure(measure, date(2026, 11, 3)) == key
+    [stored] = await store.measures([pain_id])
+    assert (stored.id, stored.created_on) == (key, date(2026, 11, 2))
+    other = await store.add_measure(
+        NewMeasure(pain_id, "Второе окно", "Отдел", date(2026, 12, 1)), date(2026, 11, 3)
+    )
+    assert other != key and len(await store.measures([pain_id])) == 2
+
+
 async def test_a_refresh_again_replaces_the_periods_figures(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -1,0 +1,55 @@
+"""One update per person at a time within one process, with each person's lock freed when
+nobody holds or waits for it.
+
+aiogram's ``SimpleEventIsolation`` keeps a lock per key in a ``defaultdict`` and never removes
+one: a process without Redis (the Telegram dispatcher, the MAX poller and webhook receiver)
+kept a lock for every person it ever saw, so its memory grew with the number of people. Here a
+key's lock lives only while some update holds it or waits for it; the last one out removes it.
+Several processes share Redis's lock instead (``storage.fsm_redis.RenewedLockIsolation``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+
+
+@dataclass(slots=True)
+class _Held:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0  # updates holding the lock or waiting for it
+
+
+class FreedLockIsolation(BaseEventIsolation):
+    """An ``asyncio.Lock`` per key, dropped when its last holder or waiter leaves (also when a
+    waiter is cancelled). Single-threaded: no await between looking a key up and counting
+    oneself in, so a lock is never dropped while someone is about to take it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, _Held] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        held = self._locks.get(key)
+        if held is None:
+            held = self._locks[key] = _Held()
+        held.users += 1
+        try:
+            async with held.lock:
+                yield
+        finally:
+            held.users -= 1
+            if held.users == 0:
+                del self._locks[key]
+
+    @property
+    def size(self) -> int:
+        """Keys with a lock now: the persons being handled or waiting."""
+        return len(self._locks)
+
+    async def close(self) -> None:
+        self._locks.clear()
