@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
@@ -22,6 +21,7 @@ from aiohttp.typedefs import Handler
 from questionnaires.schema import Language
 from services.outages import is_storage_outage
 from web.pages import FormPort, Page
+from web.render import Pages
 from web.security import (
     BROWSER_COOKIE,
     RateLimiter,
@@ -46,7 +46,7 @@ CSP: Final = (
 )
 
 LIMITER_KEY: Final = web.AppKey("limiter", RateLimiter)
-JINJA_KEY: Final = web.AppKey("jinja", jinja2.Environment)
+PAGES_KEY: Final = web.AppKey("pages", Pages)
 #: Per request: the browser cookie's value (new or known), whether it came with the request,
 #: and the language field of a posted form.
 BROWSER: Final = web.RequestKey("browser", str)
@@ -139,18 +139,16 @@ def render(
     **values: Any,
 ) -> web.Response:
     language = language_of(request)
-    other = Language.EN if language is Language.RU else Language.RU
-    environment = request.app[JINJA_KEY]
     browser = request.get(BROWSER)
-    body = environment.get_template(template).render(
-        lang=language.value,
-        other_lang=other.value,
-        other_href=f"{request.path}?lang={other.value}"
+    csrf = csrf_token(request.app[SERVICES_KEY].signer, browser) if browser else ""
+    other = Language.EN if language is Language.RU else Language.RU
+    other_href = (
+        f"{request.path}?lang={other.value}"
         if request.method == "GET"
-        else f"/form?lang={other.value}",
-        t=lambda key, **kw: text(language, key, **kw),
-        csrf=csrf_token(request.app[SERVICES_KEY].signer, browser) if browser else "",
-        **{"error": None, **values},
+        else f"/form?lang={other.value}"
+    )
+    body = request.app[PAGES_KEY].page(
+        template, language, other_href, values, csrf=csrf, state=values.pop("state", "")
     )
     response = web.Response(text=body, status=status, content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
@@ -398,15 +396,7 @@ def create_app(services: WebServices) -> web.Application:
     )
     app[SERVICES_KEY] = services
     app[LIMITER_KEY] = RateLimiter(services.rate_per_minute)
-    app[JINJA_KEY] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        # Templates ship with the code: no stat() of every file on every page.
-        auto_reload=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    app[PAGES_KEY] = Pages(TEMPLATES)
     app.router.add_get("/", picker)
     app.router.add_get("/r/{payload}", from_link)
     app.router.add_get("/w/{window}", from_window_link)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+
 import pytest
 
 from web.security import (
@@ -111,3 +116,22 @@ def test_the_rate_limit_keeps_no_address_in_clear_and_sweeps_old_entries() -> No
     clock.now += 61
     limiter.allow("192.0.2.200")
     assert len(limiter) == 1
+
+
+def test_tokens_and_keyed_hashes_stay_those_already_issued() -> None:
+    """The one-shot HMAC and the prebuilt JSON encoder give the bytes of the construction
+    pages, cookies and stored persons were made with (hmac.new, json.dumps): nothing issued
+    before becomes invalid, and a person keeps their key."""
+    signer = Signer(b"k" * 32, clock=lambda: 1_700_000_000)
+    reference = hmac.new(b"k" * 32, b"person\x1fbrowser", hashlib.sha256).digest()
+    assert signer.digest("person", "browser") == reference
+    body = json.dumps(
+        {"p": "form", "t": 1_700_000_000, "v": {"n": "дуб", "t": 2}}, separators=(",", ":")
+    ).encode()
+    mac = hmac.new(b"k" * 32, b"sig\x1f" + base64.urlsafe_b64encode(body).rstrip(b"="), "sha256")
+    expected = (
+        base64.urlsafe_b64encode(body).rstrip(b"=").decode()
+        + "."
+        + (base64.urlsafe_b64encode(mac.digest()[:18]).rstrip(b"=").decode())
+    )
+    assert signer.sign("form", {"n": "дуб", "t": 2}) == expected
