@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Table, delete, insert, text
+from sqlalchemy import Connection, CursorResult, Engine, Table, delete, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from questionnaires.results import CompletedResponse
@@ -159,6 +159,7 @@ class ResponseStore:
         # SQLite only: a synchronous engine over a connection of our own (False: not here).
         self._inline: Engine | Literal[False] | None = None
         self._bind: AsyncEngine | None = None
+        self._forgets = False  # _forget_inline listens for the engine's disposal
         #: Each questionnaire's overall question: the reports' copies carry the response's
         #: overall score, written in the response's transaction (storage.report_answers).
         self._overall = dict(overall) if overall is not None else None
@@ -280,7 +281,15 @@ class ResponseStore:
                 if isinstance(bind, AsyncEngine):
                     self._bind = bind
                     self._inline = inline_engine(bind) or False
+                    if self._inline and not self._forgets:
+                        # Closed with the engine; an engine used again after dispose() gets
+                        # a new one at the next lone save.
+                        event.listen(bind.sync_engine, "engine_disposed", self._forget_inline)
+                        self._forgets = True
         return self._inline or None
+
+    def _forget_inline(self, _engine: Engine) -> None:
+        self._inline = None
 
     async def reshuffle(self, since: date) -> int:
         """On PostgreSQL, rewrite the responses dated ``since`` or later, and their answers, in

@@ -459,3 +459,16 @@ async def test_disposing_the_engine_closes_the_inline_connection(
         await engine.dispose()
     with pytest.raises(sqlite3.ProgrammingError):
         raw.execute("SELECT 1")
+
+
+async def test_an_engine_used_again_after_dispose_gets_a_new_inline_connection(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))
+    await engine.dispose()  # a pool reset; SQLAlchemy opens new connections on demand
+    await store.save(_response(AnswerRow("overall", number=2)))
+    assert store._inline, "the lone save took the shortcut again"
+    assert await _count(sessions, Response) == 2
