@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.database import is_infrastructure_error
 from storage.models import FsmState
+from storage.sqlite_inline import SQLITE_LOCKED, open_inline_connection, pool_in_use
 from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -336,7 +337,7 @@ class SqlStorage(BaseStorage):
                 for key, state, data, expires_at in connection.execute(query, chunk):
                     found[key] = _Record(state, data, parse(expires_at))
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode in _SQLITE_LOCKED:
+            if error.sqlite_errorcode in SQLITE_LOCKED:
                 return None
             raise
         return found
@@ -571,13 +572,13 @@ class SqlStorage(BaseStorage):
         Nothing else runs on the loop until this commit is done, so none can begin meanwhile.
         """
         connection = self._inline_connection(engine)
-        if connection is None or _pool_in_use(engine):
+        if connection is None or pool_in_use(engine):
             return False
         upserts, deletes = self._sqlite_parameters(engine, rows)
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode in _SQLITE_LOCKED:
+            if error.sqlite_errorcode in SQLITE_LOCKED:
                 return False  # someone else is writing: queue behind them in the pool
             raise
         try:
@@ -596,30 +597,7 @@ class SqlStorage(BaseStorage):
         if engine is None or not self._driver_shortcuts or engine.dialect.driver != "aiosqlite":
             return None
         if self._inline is None:
-            database = engine.url.database
-            if (
-                not database
-                or database == ":memory:"
-                or database.startswith("file:")
-                or engine.url.query.get("uri")
-            ):
-                self._inline = False
-                return None
-            connection = sqlite3.connect(database, isolation_level=None)
-            # Same durability as the engine's connections (WAL, NORMAL); never wait for the
-            # lock; checkpoints (which fsync) are left to the engine's connections, off the loop.
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=0")
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-            # As on the engine's connections (storage.database): a finished dialog's row is
-            # overwritten when deleted, not left readable in a free page of the file.
-            connection.execute("PRAGMA secure_delete=ON")
-            connection.execute("PRAGMA journal_size_limit=0")
-            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                connection.close()
-                self._inline = False
-                return None
-            self._inline = connection
+            self._inline = open_inline_connection(engine) or False
         return self._inline or None
 
     async def _store_on_aiosqlite(
@@ -674,14 +652,6 @@ _PG_STORE: Final = (
 _PG_SELECT: Final = (
     "SELECT key, state, data, expires_at FROM fsm_states WHERE key = ANY($1::text[])"
 )
-#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the write lock.
-_SQLITE_LOCKED: Final = frozenset({5, 6})
-
-
-def _pool_in_use(engine: AsyncEngine) -> bool:
-    """Whether a pooled connection is checked out (True when the pool cannot tell)."""
-    checked_out = getattr(engine.sync_engine.pool, "checkedout", None)
-    return checked_out is None or checked_out() > 0
 
 
 def _sqlite_datetime(dialect: Dialect) -> Callable[[datetime], Any]:

@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 
-from sqlalchemy import CursorResult, Table, delete, insert, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, CursorResult, Engine, Table, delete, event, insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from questionnaires.results import CompletedResponse
 from storage.activity import ActivityCounter
@@ -22,6 +22,7 @@ from storage.models_base import DEDUP_KEY_LENGTH
 from storage.models_campaigns import InitiativeItem
 from storage.models_reporting import ReportAnswer
 from storage.report_answers import report_rows
+from storage.sqlite_inline import inline_engine, is_locked, pool_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ INITIATIVE_QUEUE: Final[Table] = InitiativeItem.__table__  # type: ignore[assign
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
+#: A lone batch of at most this many responses is written on the event loop (SQLite, see
+#: ResponseStore._write_inline).
+INLINE_RESPONSES: Final = 4
 #: What the activity counter calls a stored response.
 STORED_RESPONSES: Final = "responses stored"
 
@@ -131,6 +135,12 @@ class ResponseStore:
     database being unavailable, its responses are retried one by one, so one bad row (a NUL
     character on PostgreSQL, say) fails its own caller only.
 
+    On SQLite a lone batch of a few responses (the writer was idle: nobody else is saving) is
+    written right on the event loop through a connection of the store's own
+    (``storage.sqlite_inline``), without aiosqlite's thread hops; when another connection holds
+    the write lock, or the engine's pool is in use, it goes through the pool as before.
+    ``driver_shortcuts=False`` always takes the pool.
+
     Nothing person-derived is written here: the ballot-stuffing guard lives in memory
     (services.rating_guard), poll participation keys are written apart (storage.campaigns).
     """
@@ -142,8 +152,14 @@ class ResponseStore:
         flush_interval: float = 0.002,
         activity: ActivityCounter | None = None,
         overall: Mapping[str, str] | None = None,
+        driver_shortcuts: bool = True,
     ) -> None:
         self._sessions = sessions
+        self._driver_shortcuts = driver_shortcuts
+        # SQLite only: a synchronous engine over a connection of our own (False: not here).
+        self._inline: Engine | Literal[False] | None = None
+        self._bind: AsyncEngine | None = None
+        self._forgets = False  # _forget_inline listens for the engine's disposal
         #: Each questionnaire's overall question: the reports' copies carry the response's
         #: overall score, written in the response's transaction (storage.report_answers).
         self._overall = dict(overall) if overall is not None else None
@@ -182,7 +198,7 @@ class ResponseStore:
                 self.grouped_writes += 1
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                await self._write(batch)
+                await self._write(batch, alone=not busy)
             except Exception as error:
                 if len(batch) == 1 or is_infrastructure_error(error):
                     _settle(batch, error)
@@ -204,7 +220,9 @@ class ResponseStore:
             else:
                 _settle([pending], None)
 
-    async def _write(self, batch: list[_Pending]) -> None:
+    async def _write(self, batch: list[_Pending], *, alone: bool = False) -> None:
+        """Write ``batch`` in one transaction; ``alone``: nobody else is saving, latency
+        matters more than throughput."""
         responses: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
@@ -220,16 +238,58 @@ class ResponseStore:
         _shuffle(answers)
         _shuffle(copies)
         _shuffle(queued)
-        async with self._sessions.begin() as session:
-            # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
-            await session.execute(insert(RESPONSES), responses)
-            if answers:
-                await session.execute(insert(ANSWERS), answers)
-                await session.execute(insert(REPORT_ANSWERS), copies)
-            if queued:
-                await session.execute(insert(INITIATIVE_QUEUE), queued)
+        tables = [(RESPONSES, responses), (ANSWERS, answers), (REPORT_ANSWERS, copies)]
+        tables.append((INITIATIVE_QUEUE, queued))
+        tables = [(table, rows) for table, rows in tables if rows]
+        if not (alone and len(batch) <= INLINE_RESPONSES and await self._write_inline(tables)):
+            async with self._sessions.begin() as session:
+                # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
+                for table, rows in tables:
+                    await session.execute(insert(table), rows)
         # Counted, not logged: a line per response would give each one its time of day.
         self.activity.add(STORED_RESPONSES, len(responses))
+
+    async def _write_inline(self, tables: list[tuple[Table, list[dict[str, Any]]]]) -> bool:
+        """The inserts committed right here on the event loop (SQLite, see the class); False,
+        nothing done, when that is not possible now."""
+        inline = await self._inline_engine()
+        if inline is None or self._bind is None or pool_in_use(self._bind):
+            return False
+        with inline.connect() as connection:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except Exception as error:
+                if is_locked(error):
+                    return False  # someone else is writing: queue behind them in the pool
+                raise
+            try:
+                _insert_all(connection, tables)
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+        return True
+
+    async def _inline_engine(self) -> Engine | None:
+        if self._inline is None:
+            self._inline = False
+            if self._driver_shortcuts:
+                bind = self._sessions.kw.get("bind")
+                if bind is None:
+                    async with self._sessions() as session:
+                        bind = session.bind
+                if isinstance(bind, AsyncEngine):
+                    self._bind = bind
+                    self._inline = inline_engine(bind) or False
+                    if self._inline and not self._forgets:
+                        # Closed with the engine; an engine used again after dispose() gets
+                        # a new one at the next lone save.
+                        event.listen(bind.sync_engine, "engine_disposed", self._forget_inline)
+                        self._forgets = True
+        return self._inline or None
+
+    def _forget_inline(self, _engine: Engine) -> None:
+        self._inline = None
 
     async def reshuffle(self, since: date) -> int:
         """On PostgreSQL, rewrite the responses dated ``since`` or later, and their answers, in
@@ -268,6 +328,11 @@ class ResponseStore:
         purged = cast(CursorResult[Any], result).rowcount
         logger.info("purged %d expired dedup keys", purged)
         return purged
+
+
+def _insert_all(connection: Connection, tables: list[tuple[Table, list[dict[str, Any]]]]) -> None:
+    for table, rows in tables:
+        connection.execute(insert(table), rows)
 
 
 def _queued_row(response: CompletedResponse, body: str) -> dict[str, Any]:

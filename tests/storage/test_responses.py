@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 import uuid
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 import storage.responses
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
+from storage.database import create_session_factory
 from storage.models import Answer, DedupKey, Response
+from storage.models_reporting import ReportAnswer
 from storage.responses import DedupClaim, ResponseStore
+from tests.storage.conftest import ScratchDatabase
 
 TODAY = date(2025, 3, 14)
 
@@ -202,7 +207,7 @@ async def test_database_outage_fails_the_batch_without_retrying_each_row(
     store = ResponseStore(sessions, flush_interval=0.05)
     attempts: list[int] = []
 
-    async def down(batch: list[object]) -> None:
+    async def down(batch: list[object], *, alone: bool = False) -> None:
         attempts.append(len(batch))
         raise OperationalError("INSERT", {}, ConnectionRefusedError("down"))
 
@@ -266,12 +271,12 @@ async def test_saves_arriving_during_a_write_wait_for_company_and_share_the_next
     batches: list[int] = []
     entered, release = asyncio.Event(), asyncio.Event()
 
-    async def held(batch: list[object]) -> None:
+    async def held(batch: list[object], *, alone: bool = False) -> None:
         batches.append(len(batch))
         if len(batches) == 1:
             entered.set()
             await release.wait()
-        await real_write(batch)  # type: ignore[arg-type]
+        await real_write(batch, alone=alone)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "_write", held)
     first = asyncio.create_task(store.save(_response(AnswerRow("overall", number=1))))
@@ -286,3 +291,184 @@ async def test_saves_arriving_during_a_write_wait_for_company_and_share_the_next
     assert batches == [1, 3]
     assert store.grouped_writes == 1
     assert await _count(sessions, Response) == 4
+
+
+# --- the lone save on SQLite, right on the event loop (issue 15 item 2) -----------------------
+
+
+def _checkouts(engine: AsyncEngine) -> list[int]:
+    """Records every connection the engine's pool hands out (until the engine is disposed)."""
+    taken: list[int] = []
+    event.listen(engine.sync_engine.pool, "checkout", lambda *_args: taken.append(1))
+    return taken
+
+
+async def test_a_lone_sqlite_save_takes_no_pooled_connection_and_reads_back_the_same(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # aiosqlite's thread hops (a dozen per transaction through a session) were most of what
+    # a lone completion paid; the rows must be exactly those the session path writes.
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    inline, pooled = ResponseStore(sessions), ResponseStore(sessions, driver_shortcuts=False)
+    await inline.save(_response(AnswerRow("overall", number=1)))  # opens its connection
+    taken = _checkouts(engine)
+    await inline.save(_response(*EVERY_KIND_OF_ANSWER, service="inline"))
+    assert taken == []
+    await pooled.save(_response(*EVERY_KIND_OF_ANSWER, service="pooled"))
+    assert taken != []
+    assert inline.activity.report() == {"responses stored": 2}
+
+    def comparable(response: Response) -> tuple[object, ...]:
+        answers = tuple(
+            (a.question_id, a.option_id, a.number, a.text, type(a.id), a.id.version)
+            for a in response.answers
+        )
+        return (
+            response.questionnaire_id,
+            response.questionnaire_version,
+            response.kind,
+            response.audience,
+            response.channel_code,
+            response.submitted_on,
+            type(response.submitted_on),
+            response.front,
+            type(response.id),
+            response.id.version,
+            answers,
+        )
+
+    async with sessions() as session:
+        stored = {
+            r.service_code: r
+            for r in await session.scalars(
+                select(Response).options(selectinload(Response.answers))
+            )
+        }
+        assert comparable(stored["inline"]) == comparable(stored["pooled"])
+        # The reports' copies too (storage.report_answers), written in the same transaction.
+        copies = {
+            code: sorted(
+                (c.question_id, c.option_id, c.number, c.submitted_on, c.front, c.has_text)
+                for c in await session.scalars(
+                    select(ReportAnswer).where(ReportAnswer.service_code == code)
+                )
+            )
+            for code in ("inline", "pooled")
+        }
+    assert copies["inline"] == copies["pooled"] != []
+
+
+async def test_a_lone_save_fails_alone_and_leaves_nothing_on_the_inline_path(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))
+    taken = _checkouts(engine)
+    with pytest.raises(IntegrityError):  # no value at all: violates ck_answers_has_value
+        await store.save(_response(AnswerRow("overall", number=4), AnswerRow("comment")))
+    assert taken == []  # refused on the inline path, rolled back there
+    assert await _count(sessions, Response) == 1
+    await store.save(_response(AnswerRow("overall", number=5)))
+    assert await _count(sessions, Response) == 2
+
+
+async def test_the_inline_connection_keeps_the_engines_privacy_and_integrity_settings(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))
+    inline = store._inline
+    assert inline, "the lone save took the shortcut"
+    with inline.connect() as connection:
+        pragmas = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("secure_delete", "journal_size_limit", "foreign_keys", "journal_mode")
+        }
+    assert pragmas == {
+        "secure_delete": 1,
+        "journal_size_limit": 0,
+        "foreign_keys": 1,
+        "journal_mode": "wal",
+    }
+    # An answer of a response that does not exist is refused, as on the engine's connections.
+    with pytest.raises(IntegrityError), inline.begin() as connection:
+        connection.execute(
+            insert(storage.responses.ANSWERS),
+            [{"id": uuid.uuid4(), "response_id": uuid.uuid4(), "question_id": "q", "number": 1}],
+        )
+
+
+async def test_a_lone_save_waits_its_turn_while_another_connection_holds_the_lock(
+    database: ScratchDatabase, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))  # the shortcut is open now
+    path = make_url(database.url).database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another writer, e.g. a report or a migration
+        save = asyncio.create_task(store.save(_response(AnswerRow("overall", number=2))))
+        await asyncio.sleep(0.2)
+        # Not failed and not blocking the event loop (this test runs): queued in the pool.
+        assert not save.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(save, timeout=30)
+    finally:
+        other.close()
+    assert await _count(sessions, Response) == 2
+
+
+async def test_a_lone_save_never_commits_inside_another_transaction_of_the_pool(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))
+    async with sessions.begin() as session:
+        # A transaction that reads, then writes (as enrolment or a poll answer does).
+        await session.scalar(select(func.count()).select_from(Response))
+        save = asyncio.create_task(store.save(_response(AnswerRow("overall", number=2))))
+        await asyncio.sleep(0.1)
+        # On SQLite another connection committing in between would fail this transaction.
+        await session.execute(delete(DedupKey).where(DedupKey.key == "absent"))
+    await asyncio.wait_for(save, timeout=30)
+    assert await _count(sessions, Response) == 2
+
+
+async def test_disposing_the_engine_closes_the_inline_connection(
+    database: ScratchDatabase, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    engine = database.engine()
+    try:
+        store = ResponseStore(create_session_factory(engine))
+        await store.save(_response(AnswerRow("overall", number=1)))
+        inline = store._inline
+        assert inline
+        raw = inline.raw_connection().driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+    finally:
+        await engine.dispose()
+    with pytest.raises(sqlite3.ProgrammingError):
+        raw.execute("SELECT 1")
+
+
+async def test_an_engine_used_again_after_dispose_gets_a_new_inline_connection(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))
+    await engine.dispose()  # a pool reset; SQLAlchemy opens new connections on demand
+    await store.save(_response(AnswerRow("overall", number=2)))
+    assert store._inline, "the lone save took the shortcut again"
+    assert await _count(sessions, Response) == 2
