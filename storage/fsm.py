@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.database import is_infrastructure_error
 from storage.models import FsmState
-from storage.sqlite_inline import SQLITE_LOCKED, open_inline_connection, pool_in_use
+from storage.sqlite_inline import InlineBusy, locked_code, open_inline_connection, pool_in_use
 from storage.upsert import insert_on_conflict
 
 logger = logging.getLogger(__name__)
@@ -337,7 +337,7 @@ class SqlStorage(BaseStorage):
                 for key, state, data, expires_at in connection.execute(query, chunk):
                     found[key] = _Record(state, data, parse(expires_at))
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode in SQLITE_LOCKED:
+            if locked_code(error.sqlite_errorcode):
                 return None
             raise
         return found
@@ -578,7 +578,7 @@ class SqlStorage(BaseStorage):
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode in SQLITE_LOCKED:
+            if locked_code(error.sqlite_errorcode):
                 return False  # someone else is writing: queue behind them in the pool
             raise
         try:
@@ -597,7 +597,10 @@ class SqlStorage(BaseStorage):
         if engine is None or not self._driver_shortcuts or engine.dialect.driver != "aiosqlite":
             return None
         if self._inline is None:
-            self._inline = open_inline_connection(engine) or False
+            try:
+                self._inline = open_inline_connection(engine) or False
+            except InlineBusy:
+                return None  # locked now (another process recovering the WAL): next time
         return self._inline or None
 
     async def _store_on_aiosqlite(

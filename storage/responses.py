@@ -22,7 +22,7 @@ from storage.models_base import DEDUP_KEY_LENGTH
 from storage.models_campaigns import InitiativeItem
 from storage.models_reporting import ReportAnswer
 from storage.report_answers import report_rows
-from storage.sqlite_inline import inline_engine, is_locked, pool_in_use
+from storage.sqlite_inline import InlineBusy, inline_engine, is_locked, pool_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +280,13 @@ class ResponseStore:
                         bind = session.bind
                 if isinstance(bind, AsyncEngine):
                     self._bind = bind
-                    self._inline = inline_engine(bind) or False
+                    try:
+                        self._inline = inline_engine(bind) or False
+                    except InlineBusy:
+                        # Locked now (another process recovering the WAL): through the pool
+                        # this time, and the inline connection is tried again next time.
+                        self._inline = None
+                        return None
                     if self._inline and not self._forgets:
                         # Closed with the engine; an engine used again after dispose() gets
                         # a new one at the next lone save.

@@ -31,8 +31,21 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
-#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the write lock.
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the write lock. Python reports
+#: SQLite's extended codes (SQLITE_BUSY_RECOVERY 261, SQLITE_BUSY_SNAPSHOT 517, ...): their low
+#: byte is the primary code (:func:`locked_code`).
 SQLITE_LOCKED: Final = frozenset({5, 6})
+
+
+class InlineBusy(Exception):
+    """The inline connection could not be set up now (the file is locked, e.g. while another
+    process recovers the WAL): try again at a later commit, through the pool meanwhile."""
+
+
+def locked_code(code: int) -> bool:
+    """Whether an SQLite result code, primary or extended, says the database is busy or
+    locked."""
+    return code & 0xFF in SQLITE_LOCKED
 
 
 def open_inline_connection(engine: AsyncEngine) -> sqlite3.Connection | None:
@@ -49,16 +62,26 @@ def open_inline_connection(engine: AsyncEngine) -> sqlite3.Connection | None:
     ):
         return None
     connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-    # Same durability as the engine's connections (WAL, NORMAL); never wait for the lock.
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA busy_timeout=0")
-    connection.execute("PRAGMA wal_autocheckpoint=0")
-    # As on the engine's connections (storage.database): a deleted row (a finished dialog) is
-    # overwritten, not left readable in a free page of the file; references are enforced.
-    connection.execute("PRAGMA secure_delete=ON")
-    connection.execute("PRAGMA journal_size_limit=0")
-    connection.execute("PRAGMA foreign_keys=ON")
-    if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+    try:
+        # Same durability as the engine's connections (WAL, NORMAL); never wait for the lock.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=0")
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        # As on the engine's connections (storage.database): a deleted row (a finished dialog)
+        # is overwritten, not left readable in a free page of the file; references are enforced.
+        connection.execute("PRAGMA secure_delete=ON")
+        connection.execute("PRAGMA journal_size_limit=0")
+        connection.execute("PRAGMA foreign_keys=ON")
+        wal = connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+    except sqlite3.OperationalError as error:
+        connection.close()
+        if locked_code(error.sqlite_errorcode):
+            raise InlineBusy from error
+        raise
+    except BaseException:
+        connection.close()
+        raise
+    if not wal:
         connection.close()
         return None
     return connection
@@ -67,8 +90,8 @@ def open_inline_connection(engine: AsyncEngine) -> sqlite3.Connection | None:
 def inline_engine(engine: AsyncEngine) -> Engine | None:
     """A synchronous SQLAlchemy engine over one inline connection (:func:`open_inline_connection`)
     to ``engine``'s file, for Core statements with the very types and defaults of the async
-    engine's dialect; None when inline commits are not possible there. It is disposed, and its
-    connection closed, with ``engine``."""
+    engine's dialect; None when inline commits are not possible there (:class:`InlineBusy`
+    when not now). It is disposed, and its connection closed, with ``engine``."""
     connection = open_inline_connection(engine)
     if connection is None:
         return None
@@ -99,6 +122,4 @@ def is_locked(error: BaseException) -> bool:
     SQLAlchemy's wrapping of it)."""
     if isinstance(error, OperationalError):
         error = error.orig  # type: ignore[assignment]
-    return isinstance(error, sqlite3.OperationalError) and (
-        error.sqlite_errorcode in SQLITE_LOCKED
-    )
+    return isinstance(error, sqlite3.OperationalError) and locked_code(error.sqlite_errorcode)

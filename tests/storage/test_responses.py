@@ -7,6 +7,7 @@ import dataclasses
 import sqlite3
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, event, func, insert, select
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 import storage.responses
+import storage.sqlite_inline
 from questionnaires.results import CANNOT_RATE, AnswerRow, CompletedResponse, ResponseContext
 from storage.database import create_session_factory
 from storage.models import Answer, DedupKey, Response
@@ -471,4 +473,54 @@ async def test_an_engine_used_again_after_dispose_gets_a_new_inline_connection(
     await engine.dispose()  # a pool reset; SQLAlchemy opens new connections on demand
     await store.save(_response(AnswerRow("overall", number=2)))
     assert store._inline, "the lone save took the shortcut again"
+    assert await _count(sessions, Response) == 2
+
+
+@pytest.mark.parametrize("code", [5, 6, 261, 517, 262])
+def test_busy_and_locked_are_recognised_by_their_extended_codes_too(code: int) -> None:
+    # Python reports SQLite's extended codes: SQLITE_BUSY_RECOVERY (261) while another
+    # process recovers the WAL, SQLITE_BUSY_SNAPSHOT (517), SQLITE_LOCKED_SHAREDCACHE (262).
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = code
+    assert storage.sqlite_inline.is_locked(error)
+    error.sqlite_errorcode = 1  # SQLITE_ERROR: a real fault, raised
+    assert not storage.sqlite_inline.is_locked(error)
+
+
+async def test_a_file_busy_when_the_inline_connection_opens_is_tried_again_next_time(
+    database: ScratchDatabase,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the lone-save shortcut is SQLite's")
+    real_connect = sqlite3.connect
+    busy = [True]
+
+    class Recovering:
+        """A connection whose file is busy with another process's WAL recovery at first."""
+
+        def __init__(self, connection: sqlite3.Connection) -> None:
+            self._connection = connection
+
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode" and busy[0]:
+                error = sqlite3.OperationalError("database is locked")
+                error.sqlite_errorcode = 261  # SQLITE_BUSY_RECOVERY
+                raise error
+            return self._connection.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._connection, name)
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        return Recovering(real_connect(*args, **kwargs))
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))  # through the pool
+    assert store._inline is None, "not given up for good: tried again at the next save"
+    busy[0] = False
+    await store.save(_response(AnswerRow("overall", number=2)))
+    assert store._inline, "the lone save took the shortcut once the file was free"
     assert await _count(sessions, Response) == 2
