@@ -43,7 +43,7 @@ class FreedLockIsolation(BaseEventIsolation):
                 yield
         finally:
             held.users -= 1
-            if held.users == 0:
+            if held.users == 0 and self._locks.get(key) is held:
                 del self._locks[key]
 
     @property
@@ -52,4 +52,6 @@ class FreedLockIsolation(BaseEventIsolation):
         return len(self._locks)
 
     async def close(self) -> None:
-        self._locks.clear()
+        """Nothing to release: an idle key has no lock. A lock still held at shutdown stays
+        until its holder leaves, so an update arriving meanwhile still waits for it (clearing
+        the dict here would give that person a second, free lock)."""

@@ -79,3 +79,33 @@ async def test_a_waiter_cancelled_or_failing_frees_the_lock_too() -> None:
     with pytest.raises(RuntimeError):
         await broken
     assert isolation.size == 0
+
+
+async def test_closing_while_a_lock_is_held_gives_nobody_a_second_lock() -> None:
+    # aiogram closes the isolation at shutdown while a handler may still hold a lock.
+    isolation = FreedLockIsolation()
+    release = asyncio.Event()
+    inside = 0
+    most = 0
+    errors: list[BaseException] = []
+
+    async def update() -> None:
+        nonlocal inside, most
+        try:
+            async with isolation.lock(_key(3)):
+                inside += 1
+                most = max(most, inside)
+                await release.wait()
+                inside -= 1
+        except BaseException as error:  # a KeyError at release would end up here
+            errors.append(error)
+
+    first = asyncio.create_task(update())
+    await asyncio.sleep(0)
+    await isolation.close()
+    second = asyncio.create_task(update())
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(first, second)
+    assert (most, errors) == (1, [])
+    assert isolation.size == 0
