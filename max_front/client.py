@@ -65,8 +65,13 @@ def downloadable(url: str) -> bool:
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone names no host
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+        if address.sixtofour is not None:
+            return address.sixtofour  # 2002:a00:1::1 carries 10.0.0.1 (6to4)
+        if address.teredo is not None:
+            return address.teredo[1]  # a Teredo address carries its client's IPv4 address
     return address
 
 

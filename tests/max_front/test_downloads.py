@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.max import max_measure_drafts
 from max_front.api import MaxApiError, OnceDownloaded
-from max_front.client import MaxapiClient, downloadable
+from max_front.client import MaxapiClient, downloadable, public_address
 from max_front.front import MaxFront
 from max_front.painmap import MaxPainMap
 from questionnaires.i18n import tr
@@ -129,6 +129,8 @@ class Names(AbstractResolver):
         "https://[fd00::1]/x",
         "https://[::ffff:127.0.0.1]/x",
         "https://[::ffff:10.0.0.1]/x",
+        "https://[2002:a00:1::1]/x",  # 6to4 carrying 10.0.0.1
+        "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/x",  # Teredo carrying 10.0.0.1
         "https://0.0.0.0/x",
         "https://224.0.0.1/x",
     ],
@@ -269,3 +271,9 @@ async def test_a_file_sent_while_a_measure_is_typed_is_imported_and_the_measure_
     assert api.timeline[-1].text == tr(Language.RU, "painmap.not_text")
     await front.handle(chat(OFFICER).text("Электронная очередь"))
     assert api.timeline[-1].text == tr(Language.RU, "painmap.ask_responsible")
+
+
+def test_an_address_that_carries_a_public_ipv4_address_is_public() -> None:
+    # 6to4 of 93.184.216.34: refusing the tunnel forms only where they carry an inside address.
+    assert public_address("2002:5db8:d822::1")
+    assert not public_address("2002:a00:1::1")
