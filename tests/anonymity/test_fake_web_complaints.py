@@ -22,9 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from questionnaires.fronts import Front
 from questionnaires.results import AnswerRow, CompletedResponse, ResponseContext
 from questionnaires.schema import Language
-from reports.appeals import AppealsMonitoring, PollComplaints, build_monitoring, render_monitoring
+from reports.appeals import (
+    AppealsMonitoring,
+    PollComplaints,
+    build_monitoring,
+    poll_complaints,
+    render_monitoring,
+)
 from reports.disclosure import DisclosurePolicy, pool_web_with_messengers
-from storage.appeals import AppealStore
+from storage.appeals import AppealStore, PollCount
 from storage.responses import ResponseStore
 from tests.anonymity.test_fake_web_windows import POLL_WINDOW, Q3, K, pooling
 from tests.reports.conftest import add_window
@@ -185,3 +191,27 @@ async def test_outcomes_hide_with_the_complained_options(
     assert poll.answered == 14
     assert poll.complained is not None and poll.complained.hidden
     assert poll.outcomes == ()
+
+
+@pytest.mark.usefixtures("pooling")
+def test_an_option_does_not_count_a_web_atom_the_section_drops() -> None:
+    """The other way round: the web's July 7 (2 "yes", 5 "no") make a block of the answers and
+    its August 3 "yes" are dropped; the "yes" plan merges its July 2 and August 3 into a
+    quarter block of 5 and would count August. "Yes" + "no" = 10 + 10 against 17 answered
+    would give the dropped August 3 "yes" back: the options hide."""
+    july, august = date(2026, 7, 10), date(2026, 8, 10)
+
+    def count(day: date, front: Front, said: str, n: int) -> PollCount:
+        return PollCount(day, "s1", "c1", None, "complained", said, n, front.value)
+
+    counts = [
+        count(july, Front.TELEGRAM, "yes", 5),
+        count(july, Front.TELEGRAM, "no", 5),
+        count(july, Front.WEB, "yes", 2),
+        count(july, Front.WEB, "no", 5),
+        count(august, Front.WEB, "yes", 3),
+    ]
+    pool_web_with_messengers(False)
+    poll = poll_complaints(Q3, counts, DisclosurePolicy(min_group=K))
+    assert poll.answered == 17
+    assert poll.complained is not None and poll.complained.hidden
