@@ -21,7 +21,7 @@ from openpyxl import Workbook
 
 from questionnaires.i18n import N_, tr
 from questionnaires.schema import Language
-from reports.disclosure import Atom, DisclosurePolicy, plan
+from reports.disclosure import Atom, DisclosurePolicy, Plan, plan
 from reports.model import Period
 from reports.periods import quarter_of
 from reports.windows import MESSENGERS, WEB, windows_of
@@ -166,7 +166,16 @@ def poll_complaints(
 ) -> PollComplaints:
     """The poll's complaint answers body-wide; each figure shows only when the group is whole
     blocks of its own plan (the same rule as the problem options of the main report), and a
-    question's options show all together or not at all."""
+    question's options show all together or not at all.
+
+    With the web kept apart, every plan drops the web atoms it cannot make a web block of, and
+    plans of different groups drop different atoms: a question's base could count a web group
+    of >= k of which one option's own plan drops a part of < k, and the base minus the shown
+    options (or "complained yes" minus the outcome rows) would give that part back. So the
+    section is judged with one plan, that of the people who answered "did you complain": a
+    question's options show only when the question's base and every option drop exactly the
+    atoms that plan drops, and the outcomes (asked of every "yes") only with "complained
+    yes"; every shown figure then sums the same atoms, and every difference is 0."""
     k = max(policy.min_group, 1)
     by_option: dict[tuple[str, str], dict[Atom, int]] = {}
     base: dict[str, dict[Atom, int]] = {}
@@ -179,38 +188,53 @@ def poll_complaints(
             base.get(item.question_id, {}).get(atom, 0) + item.count
         )
 
+    def plan_of(sizes: Mapping[Atom, int]) -> Plan:
+        return plan(period, sizes, k, weekly=policy.weekly)
+
     def shown(sizes: Mapping[Atom, int]) -> bool:
-        made = plan(period, sizes, k, weekly=policy.weekly)
+        made = plan_of(sizes)
         counted = made.counted(sizes)
         return sum(sizes[atom] for atom in counted) >= k and made.publishable(counted)
 
     def total(sizes: Mapping[Atom, int]) -> int:
         """The answers a figure of the group sums: without the web's dropped atoms."""
-        return sum(
-            sizes[atom] for atom in plan(period, sizes, k, weekly=policy.weekly).counted(sizes)
-        )
+        return sum(sizes[atom] for atom in plan_of(sizes).counted(sizes))
 
     answered_sizes = base.get(POLL_COMPLAINED, {})
     if not shown(answered_sizes):
         return PollComplaints(0, None, (), k, hidden=True)
     answered = total(answered_sizes)
+    section = plan_of(answered_sizes).dropped
+
+    def alike(sizes: Mapping[Atom, int]) -> bool:
+        """True when the group's own plan drops exactly the atoms the section's plan drops
+        (an atom outside the section counts as kept by it)."""
+        dropped = plan_of(sizes).dropped
+        return all((atom in dropped) == (atom in section) for atom in sizes)
 
     def options(question: str, ids: Iterable[str]) -> tuple[PollOption, ...]:
         """Every option of the question with data, or all of them hidden: showing the base
-        and all options but a small one would let anyone subtract the small one."""
+        and all options but a small one would let anyone subtract the small one, and so
+        would options summing atoms the base sums and they drop (or the other way round)."""
         present = [i for i in ids if by_option.get((question, i))]
-        of = total(base.get(question, {}))
-        if not all(shown(by_option[question, i]) for i in present):
+        of = base.get(question, {})
+        groups = [by_option[question, i] for i in present]
+        if not all(shown(group) for group in groups) or not all(
+            alike(group) for group in (of, *groups)
+        ):
             return tuple(PollOption(i, 0, 0.0, hidden=True) for i in present)
+        whole = total(of)
         return tuple(
-            PollOption(i, n, n / of if of else 0.0)
-            for i in present
-            for n in [total(by_option[question, i])]
+            PollOption(i, n, n / whole if whole else 0.0)
+            for i, group in zip(present, groups, strict=True)
+            for n in [total(group)]
         )
 
     complained = {o.option: o for o in options(POLL_COMPLAINED, ("yes", "no"))}.get("yes")
     outcomes: tuple[PollOption, ...] = ()
-    if shown(base.get(POLL_OUTCOME, {})):
+    # The outcome rows add up to "complained yes": shown without it, they would give
+    # "answered" - "yes" = the hidden "no" back.
+    if complained is not None and not complained.hidden and shown(base.get(POLL_OUTCOME, {})):
         outcomes = options(POLL_OUTCOME, POLL_OUTCOMES)
     return PollComplaints(answered, complained, outcomes, k)
 
