@@ -65,7 +65,7 @@ MAX_LISTINGS: Final = 256
 MAX_LISTED: Final = 100
 INITIATIVE_KIND: Final = "initiative"
 #: Answers whose categories are remembered by their keys (:meth:`OpenAnswersService.counts`):
-#: the open answers of a few half-years at 1M answers a year, some 20 MB; oldest forgotten first.
+#: the open answers of a few half-years at 1M answers a year, 20–30 MB; the oldest go first.
 MEMO_ANSWERS: Final = 200_000
 
 
