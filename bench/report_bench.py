@@ -587,7 +587,7 @@ async def measure(
             clear_plan_cache()
             clear_chart_cache()
             if isinstance(service.extras, OpenAnswersService):
-                service.extras.categoriser.forget()
+                service.extras.forget()
             return job()
 
         return run

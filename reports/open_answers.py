@@ -145,6 +145,39 @@ def categories_by_response(
     return result
 
 
+def categorised_by_response(
+    answers: Iterable[tuple[Hashable, Hashable, date, Cell]],
+    categories: Mapping[Hashable, tuple[str, ...]],
+    tags: Mapping[uuid.UUID, set[str]],
+    categoriser: Categoriser,
+    answer_id: Callable[[Hashable], uuid.UUID],
+) -> dict[Hashable, tuple[Atom, frozenset[str]]]:
+    """:func:`categories_by_response` over answers given as (response, answer key, day, cell)
+    with each answer's keyword categories already decided (``categories`` by answer key; an
+    answer without any there has no text and is no open answer). An officer's re-tag still
+    overrides them; ``answer_id`` converts a key to the id re-tags are stored under."""
+    found: dict[Hashable, tuple[Atom, set[str]]] = {}
+    for response, key, day, cell in answers:
+        mine = categories.get(key)
+        if not mine:
+            continue
+        if tags:
+            tagged = tags.get(answer_id(key))
+            if tagged:
+                mine = categoriser.known(tagged) or (OTHER,)
+        entry = found.get(response)
+        if entry is None:
+            found[response] = ((day, cell), set(mine))
+        else:
+            entry[1].update(mine)
+    result: dict[Hashable, tuple[Atom, frozenset[str]]] = {}
+    for response, (atom, chosen) in found.items():
+        if len(chosen) > 1:
+            chosen.discard(OTHER)
+        result[response] = (atom, frozenset(chosen))
+    return result
+
+
 def _coarsener(period: Period, weekly: bool) -> Callable[[Atom], Atom]:
     """Atoms moved to the first day of their month (or week piece) inside the period: the plan
     places whole units anyway, and a year then has 12 atoms a cell to plan, not 365 (as

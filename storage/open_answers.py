@@ -132,6 +132,63 @@ def _open_answer(row: Sequence[Any]) -> OpenAnswer:
     )
 
 
+#: One open answer as the counting needs it: its response's and its own key as the driver
+#: gives them (see :class:`OpenAnswer`), its day and its cell; no text.
+AnswerKey = tuple[Hashable, Hashable, date, Cell]
+
+#: The copy's columns of :data:`AnswerKey`: all in the copy, no join to the answers.
+_KEY_COLUMNS: Final = (
+    type_coerce(_copy.response_id, String()),
+    type_coerce(_copy.id, String()),
+    _copy.submitted_on,
+    _copy.service_code,
+    _copy.channel_code,
+    _copy.life_situation_code,
+    _copy.front,
+)
+
+#: Answers whose texts one statement of :meth:`OpenAnswerStore.texts` reads by id (well under
+#: SQLite's and asyncpg's limits on bound parameters).
+TEXT_BATCH: Final = 2000
+
+
+def answer_id(key: Hashable) -> uuid.UUID:
+    """The answer's id of an answer key (:data:`AnswerKey`), by which officers re-tag it."""
+    return _uuid(key)
+
+
+def _open_terms(
+    audience: str,
+    start: date,
+    end: date,
+    comment_questions: Mapping[str, Collection[str]],
+    questionnaires: Collection[str] | None,
+) -> list[ColumnElement[bool]]:
+    """The copy's rows of the audience's open answers in the period, outside poll windows.
+
+    The period's answers with a text are one range of the copy's partial index (revision
+    0030): the condition ``has_text = 1`` as the index spells it lets SQLite use it. Read from
+    the responses, every answer of the period was read to find the few with a text. An answer
+    is open when it is an "other: …" follow-up or a comment question's text."""
+    copy = _copy
+    open_terms: list[ColumnElement[bool]] = [copy.option_id.is_not(None)]
+    for questionnaire, ids in comment_questions.items():
+        if ids:
+            open_terms.append(
+                and_(copy.questionnaire_id == questionnaire, copy.question_id.in_(ids))
+            )
+    terms = [
+        copy.has_text == true(),
+        copy.audience == audience,
+        copy.submitted_on.between(start, end),
+        copy.window_id.is_(None),
+        or_(*open_terms),
+    ]
+    if questionnaires is not None:
+        terms.append(copy.questionnaire_id.in_(list(questionnaires)))
+    return terms
+
+
 class OpenAnswerStore:
     """Reads open answers and keeps officers' re-tags."""
 
@@ -151,36 +208,18 @@ class OpenAnswerStore:
         plan of a count is built over all of it, whatever the scope), poll windows' answers
         excluded like every calendar figure's (docs/anonymity.md, "Poll windows and calendar
         figures"): pooled, a count minus the report's comments isolated a hidden window."""
-        # The period's answers with a text are one range of the copy's partial index (revision
-        # 0030): the condition ``has_text = 1`` as the index spells it lets SQLite use it; each
-        # text is then found by its answer's id. Read from the responses, every answer of the
-        # period was read to find the few with a text.
-        # An answer is open when it is an "other: …" follow-up or a comment question's text.
-        copy = _copy
-        open_terms: list[ColumnElement[bool]] = [copy.option_id.is_not(None)]
-        for questionnaire, ids in comment_questions.items():
-            if ids:
-                open_terms.append(
-                    and_(copy.questionnaire_id == questionnaire, copy.question_id.in_(ids))
-                )
-        terms = [
-            copy.has_text == true(),
-            copy.audience == audience,
-            copy.submitted_on.between(start, end),
-            copy.window_id.is_(None),
-            or_(*open_terms),
-            _answer.text.is_not(None),
-        ]
-        if questionnaires is not None:
-            terms.append(copy.questionnaire_id.in_(list(questionnaires)))
+        # Each text is found by its answer's id (see _open_terms for the copy's side).
         statement = (
             select(*_COPY_COLUMNS)
             .select_from(ReportAnswer.__table__)
             .join(
                 Answer.__table__,
-                and_(_answer.id == copy.id, _answer.response_id == copy.response_id),
+                and_(_answer.id == _copy.id, _answer.response_id == _copy.response_id),
             )
-            .where(*terms)
+            .where(
+                *_open_terms(audience, start, end, comment_questions, questionnaires),
+                _answer.text.is_not(None),
+            )
         )
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()
@@ -197,6 +236,47 @@ class OpenAnswerStore:
             for row in rows
             if row[7]
         ]
+
+    async def answer_keys(
+        self,
+        *,
+        audience: str,
+        start: date,
+        end: date,
+        comment_questions: Mapping[str, Collection[str]],
+        questionnaires: Collection[str] | None = None,
+    ) -> list[AnswerKey]:
+        """The open answers :meth:`answers` gives, without their texts: (response key, answer
+        key, day, cell) from the reports' copy alone (the counting takes each answer's
+        categories by its key, reading the texts it has not categorised yet with
+        :meth:`texts`). Half of reading :meth:`answers` at 1M answers was finding each text by
+        its answer's id (issue 15)."""
+        statement = (
+            select(*_KEY_COLUMNS)
+            .select_from(ReportAnswer.__table__)
+            .where(*_open_terms(audience, start, end, comment_questions, questionnaires))
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return [
+            (row[0], row[1], _day(row[2]), (row[3], row[4], row[5], str(row[6]))) for row in rows
+        ]
+
+    async def texts(self, keys: Collection[Hashable]) -> dict[Hashable, str]:
+        """The non-empty texts of the answers of ``keys`` (as :meth:`answer_keys` gives them),
+        by key; an answer without a text (or gone) is left out."""
+        wanted = {_uuid(key): key for key in keys}
+        found: dict[Hashable, str] = {}
+        ids = list(wanted)
+        async with self._sessions() as session:
+            for first in range(0, len(ids), TEXT_BATCH):
+                statement = select(_answer.id, _answer.text).where(
+                    _answer.id.in_(ids[first : first + TEXT_BATCH]), _answer.text.is_not(None)
+                )
+                for answer_id, text in await session.execute(statement):
+                    if text:
+                        found[wanted[answer_id]] = str(text)
+        return found
 
     async def tags(self, *, audience: str, start: date, end: date) -> dict[uuid.UUID, set[str]]:
         """Officers' re-tags of the answers of the audience's responses in the period (outside
