@@ -760,6 +760,13 @@ class _Run:
         for call, outcomes in self._interrupted:
             try:
                 claimed = await call  # committed or not: its rows were never started
+            except asyncio.CancelledError:
+                if not call.cancelled():
+                    raise  # this stop itself is cancelled
+                # The claim's own task was cancelled (the loop shutting down): whether it
+                # committed is unknown, so its rows, if any, stay "sending" (counted unknown,
+                # never sent twice); the stop is still recorded for everything else.
+                self._outcomes[:0] = outcomes
             except Exception:
                 self._outcomes[:0] = outcomes  # not written: for the cleanup commit
             else:

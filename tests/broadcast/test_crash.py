@@ -193,3 +193,49 @@ async def test_a_killed_process_resumes_without_sending_anyone_the_message_twice
 
 async def _never(chat_id: int, text: str) -> None:
     raise AssertionError("creating a broadcast sends nothing")
+
+
+async def test_a_stop_is_recorded_even_when_the_claims_own_task_was_cancelled(
+    sessions: async_sessionmaker[AsyncSession],
+    api: BotApiEmulator,
+    port: RecordingPort,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Review: the shielded claim's own task cancelled too (as the loop cancels every task at
+    # shutdown) made the stop leave before recording anything: the lanes' unstarted rows
+    # stayed "sending" and the next run counted them unknown.
+    chats = list(range(1, 151))
+    broadcaster = Broadcaster(sessions, port, limits=LIMITS)
+    broadcast_id = await broadcaster.create("invitation", "w1", TEXT, chats)
+    running = asyncio.create_task(broadcaster.run(broadcast_id))
+    record = broadcaster._store.record
+    stop_run = broadcaster._store.stop_run
+    claims: list[int] = []
+    stops: list[int] = []
+
+    async def claim_cancelled_with_the_run(*args: Any, **kwargs: Any) -> list[int]:
+        claimed = await record(*args, **kwargs)
+        if claimed:
+            claims.append(len(claimed))
+            if len(claims) == 2:
+                running.cancel()
+                task = asyncio.current_task()
+                assert task is not None
+                task.cancel()  # the claim's own (shielded) task
+                await asyncio.sleep(0)
+        return claimed
+
+    async def recorded_stop(*args: Any, **kwargs: Any) -> None:
+        stops.append(1)
+        await stop_run(*args, **kwargs)
+
+    monkeypatch.setattr(broadcaster._store, "record", claim_cancelled_with_the_run)
+    monkeypatch.setattr(broadcaster._store, "stop_run", recorded_stop)
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert stops == [1]
+
+    summary = await Broadcaster(sessions, port, limits=LIMITS).run(broadcast_id)
+    got = delivered(api)
+    assert max(got.values()) == 1  # nobody twice
+    assert summary.complete and summary.pending == 0
