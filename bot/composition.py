@@ -299,7 +299,7 @@ def build_services(
         zone=zone,
         ledger=DeliveryStore(sessions),
         send=outbox,
-        appeal_titles=lambda: appeals.titles().get("reason", {}),
+        appeal_titles=lambda language: appeals.titles(language).get("reason", {}),
         remind_from_hour=settings.reports.alert_hour,
         clock=clock,
         languages=officer_languages,

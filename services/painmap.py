@@ -340,7 +340,7 @@ class PainMapService:
         zone: ZoneInfo,
         ledger: Ledger | None = None,
         send: Sender | None = None,
-        appeal_titles: Callable[[], Mapping[str, str]] = dict,
+        appeal_titles: Callable[[Language], Mapping[str, str]] = lambda _language: {},
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         remind_from_hour: int = 0,
         languages: OfficerLanguageReader | None = None,
@@ -398,7 +398,8 @@ class PainMapService:
     def problem_title(self, pain: PainRecord, language: Language = Language.RU) -> str:
         """A pain's problem in ``language``: a rating problem or a staff aspect by its wording
         in the questionnaire, found by the pain's source code; the recorded (Russian) title
-        when it has no such text, and for appeal reasons (the register's own titles)."""
+        when it has no such text. An appeal reason is named by the appeals mapping's title in
+        ``language`` (its ``english:`` titles, else the code)."""
         if language == Language.RU:
             return pain.title
         roles = self.reporting.roles(language)
@@ -409,6 +410,8 @@ class PainMapService:
         elif pain.source == STAFF_ASPECT:
             questionnaire, _, question = pain.source_code.partition(":")
             found = roles.question_titles.get((questionnaire, question))
+        elif pain.source == APPEAL_REASON:
+            found = self._appeal_titles(language).get(pain.source_code)
         return found or pain.title
 
     def touchpoint_title(self, process: ProcessKey, language: Language = Language.RU) -> str:
@@ -432,7 +435,7 @@ class PainMapService:
 
     async def refresh(self, period: Period) -> int:
         """Record every process's disclosed figures for one closed period; pains recorded."""
-        appeal_titles = self._appeal_titles()
+        appeal_titles = self._appeal_titles(Language.RU)
         by_process: dict[ProcessKey, list[FoundPain]] = {}
         for count in await self.store.appeal_reasons(Span(period.start, period.end)):
             by_process.setdefault(count.process, []).append(

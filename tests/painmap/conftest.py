@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.content import load_content
 from bot.settings import ContentSettings
 from questionnaires.catalog import Catalog
+from questionnaires.schema import Language
 from reports.model import QuestionnaireRoles
 from services.officer_languages import OfficerLanguageReader
 from services.painmap import PainMapService
@@ -99,7 +100,9 @@ def build_service(
         zone=ZONE,
         ledger=DeliveryStore(sessions),
         send=outbox,
-        appeal_titles=lambda: {"delay": "Нарушение сроков"},
+        appeal_titles=lambda language: {
+            "delay": "Missed deadline" if language == Language.EN else "Нарушение сроков"
+        },
         clock=lambda: clock[0],
         languages=languages,
     )

@@ -140,6 +140,9 @@ async def test_appeal_reasons_become_pains_of_their_process(
     assert delay.latest is not None
     assert delay.latest.figures.respondents == 2
     assert delay.latest.figures.prevalence == pytest.approx(2 / 3)
+    # Read in English, the reason is named by the appeals mapping's English title.
+    assert desk.service.problem_title(delay.pain, Language.EN) == "Missed deadline"
+    assert desk.service.problem_title(delay.pain) == "Нарушение сроков"
 
 
 async def test_before_and_after_a_done_measure(desk: Desk) -> None:
@@ -501,8 +504,8 @@ async def test_a_file_without_the_pain_map_is_not_one(desk: Desk) -> None:
 
 async def test_an_english_pain_map_names_rating_problems_in_english(desk: Desk) -> None:
     """Issue 12 item 2: the persisted map keeps the Russian title it was found under; read in
-    English, a rating problem is named by its option's English text (appeal reasons and
-    options without English keep the recorded title)."""
+    English, a rating problem is named by its option's English text (options without English
+    keep the recorded title; appeal reasons take the appeals mapping's English titles)."""
     roles = replace(
         STAFF_ROLES,
         option_texts={("rating", "obstacles", "queue"): Text(ru="Очередь", en="Queue")},
