@@ -20,7 +20,7 @@ import logging
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,7 +29,7 @@ from questionnaires.catalog import Catalog
 from questionnaires.errors import DefinitionError
 from questionnaires.open_answers import CATEGORIES_FILE, OTHER, Categoriser, load_categories
 from questionnaires.schema import Language
-from reports.disclosure import mask_contacts
+from reports.disclosure import mask_contacts, web_pooled
 from reports.metrics import Counts, score_of, situation_atoms
 from reports.model import (
     Dimension,
@@ -67,6 +67,9 @@ INITIATIVE_KIND: Final = "initiative"
 #: Answers whose categories are remembered by their keys (:meth:`OpenAnswersService.counts`):
 #: the open answers of a few half-years at 1M answers a year, 20–30 MB; the oldest go first.
 MEMO_ANSWERS: Final = 200_000
+#: Category counts remembered with everything they are computed from (:meth:`counts`): a
+#: report, its digest and each officer asking again; a few MB each at 1M answers.
+MEMO_COUNTS: Final = 8
 
 
 def categories(path: Path) -> Categoriser:
@@ -116,6 +119,18 @@ class Shown:
     retagged: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """Category counts with the inputs they were counted from (see
+    :meth:`OpenAnswersService.counts`)."""
+
+    answers: Sequence[AnswerKey]
+    tags: Mapping[uuid.UUID, set[str]]
+    categoriser: Categoriser
+    pooled: bool
+    counts: OpenAnswerCounts
+
+
 class OpenAnswersService:
     def __init__(
         self,
@@ -140,6 +155,8 @@ class OpenAnswersService:
         #: Answers' keyword categories by their keys (:meth:`_categories`), oldest first.
         self._remembered: dict[Hashable, tuple[str, ...]] = {}
         self._remembered_for = categoriser
+        #: Counts by their parameters, each with the inputs they were counted from.
+        self._counted: OrderedDict[Hashable, _Counted] = OrderedDict()
 
     # --- counts ---------------------------------------------------------------------------
 
@@ -155,21 +172,44 @@ class OpenAnswersService:
             end=period.end,
             comment_questions=self._roles.comments,
         )
-        categories = await self._categories(answers)
         tags = await self._store.tags(audience=scope.audience, start=period.start, end=period.end)
+        threshold = disclosure.comment_threshold(scope.audience)
+        # Everything the counts depend on besides the answers, the re-tags and the
+        # categoriser, which are compared whole: a late answer, a deleted one, a re-tag or
+        # another categoriser counts again (never stale). Warm, the categorising and the
+        # plans of every category are skipped: at 1M answers they cost more than the read,
+        # the plans most (a report asks for more plans than their cache keeps, issue 15).
+        parameters = (period, scope, published, language, threshold, disclosure.weekly)
+        pooled = web_pooled()
+        counted = self._counted.get(parameters)
+        if (
+            counted is not None
+            and counted.categoriser is self.categoriser
+            and counted.pooled == pooled
+            and counted.tags == tags
+            and counted.answers == answers
+        ):
+            self._counted.move_to_end(parameters)
+            return counted.counts
+        categories = await self._categories(answers)
         by_response = categorised_by_response(
             answers, categories, tags, self.categoriser, answer_id
         )
-        return count_categories(
+        counts = count_categories(
             by_response,
             self.categoriser,
             period=period,
             scope=scope,
-            threshold=disclosure.comment_threshold(scope.audience),
+            threshold=threshold,
             published=published,
             weekly=disclosure.weekly,
             language=language,
         )
+        self._counted[parameters] = _Counted(answers, tags, self.categoriser, pooled, counts)
+        self._counted.move_to_end(parameters)
+        while len(self._counted) > MEMO_COUNTS:
+            self._counted.popitem(last=False)
+        return counts
 
     async def _categories(self, answers: Sequence[AnswerKey]) -> dict[Hashable, tuple[str, ...]]:
         """The keyword categories of each answer by its key, () for an answer without a text.
@@ -203,9 +243,10 @@ class OpenAnswersService:
         return found
 
     def forget(self) -> None:
-        """Drop the remembered categories, the answers' and the texts' (benchmarks time the
-        reading and categorising themselves)."""
+        """Drop the remembered categories, the answers' and the texts', and the remembered
+        counts (benchmarks time the reading, categorising and planning themselves)."""
         self._remembered.clear()
+        self._counted.clear()
         self.categoriser.forget()
 
     async def situations(
