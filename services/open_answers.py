@@ -14,6 +14,7 @@ list itself stays in memory (a restart makes its buttons stale, which they say).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import itertools
 import logging
@@ -307,15 +308,18 @@ class OpenAnswersService:
         return extras_sheets(await self.extras(report, language), language)
 
     async def extras(self, report: Report, language: str = "ru") -> ReportExtras:
-        return ReportExtras(
-            await self.counts(
+        # Read side by side (the reports' engine has two connections): each statement's
+        # SQLite work runs in its own thread while the other's rows are built.
+        counts, situations = await asyncio.gather(
+            self.counts(
                 report.period,
                 report.scope,
                 published=not report.overall.suppressed,
                 language=language,
             ),
-            await self.situations(report, Language(language)),
+            self.situations(report, Language(language)),
         )
+        return ReportExtras(counts, situations)
 
     async def initiative_tally(self, period: Period, language: str = "ru") -> InitiativeTally:
         """Staff initiative messages of a closed period by topic and by category, body-wide."""
