@@ -68,9 +68,11 @@ INITIATIVE_KIND: Final = "initiative"
 #: Answers whose categories are remembered by their keys (:meth:`OpenAnswersService.counts`):
 #: the open answers of a few half-years at 1M answers a year, 20–30 MB; the oldest go first.
 MEMO_ANSWERS: Final = 200_000
-#: Category counts remembered with everything they are computed from (:meth:`counts`): a
-#: report, its digest and each officer asking again; a few MB each at 1M answers.
-MEMO_COUNTS: Final = 8
+#: Periods whose category counts are remembered with the open answers and re-tags they were
+#: counted from (:meth:`OpenAnswersService.counts`): ~9 MB for a half-year at 1M answers.
+MEMO_PERIODS: Final = 4
+#: Counts remembered per period (scope, published or not, language), the oldest first out.
+MEMO_COUNTS: Final = 64
 
 
 def categories(path: Path) -> Categoriser:
@@ -129,7 +131,8 @@ class _Counted:
     tags: Mapping[uuid.UUID, set[str]]
     categoriser: Categoriser
     pooled: bool
-    counts: OpenAnswerCounts
+    #: By scope, whether the report publishes it, and language.
+    counts: dict[tuple[Scope, bool, str], OpenAnswerCounts]
 
 
 class OpenAnswersService:
@@ -156,8 +159,9 @@ class OpenAnswersService:
         #: Answers' keyword categories by their keys (:meth:`_categories`), oldest first.
         self._remembered: dict[Hashable, tuple[str, ...]] = {}
         self._remembered_for = categoriser
-        #: Counts by their parameters, each with the inputs they were counted from.
-        self._counted: OrderedDict[Hashable, _Counted] = OrderedDict()
+        #: Counts by period, audience, threshold and weekly figures, each with the inputs
+        #: they were counted from; the least recently asked period first.
+        self._counted: OrderedDict[tuple[Period, str, int, bool], _Counted] = OrderedDict()
 
     # --- counts ---------------------------------------------------------------------------
 
@@ -175,23 +179,31 @@ class OpenAnswersService:
         )
         tags = await self._store.tags(audience=scope.audience, start=period.start, end=period.end)
         threshold = disclosure.comment_threshold(scope.audience)
-        # Everything the counts depend on besides the answers, the re-tags and the
-        # categoriser, which are compared whole: a late answer, a deleted one, a re-tag or
-        # another categoriser counts again (never stale). Warm, the categorising and the
-        # plans of every category are skipped: at 1M answers they cost more than the read,
-        # the plans most (a report asks for more plans than their cache keeps, issue 15).
-        parameters = (period, scope, published, language, threshold, disclosure.weekly)
+        # The answers, the re-tags, the categoriser and the web rule are compared whole: a
+        # late answer, a deleted one, a re-tag or another categoriser counts again (never
+        # stale). Warm, the categorising and the plans of every category are skipped: at 1M
+        # answers they cost more than the read, the plans most (a report asks for more plans
+        # than their cache keeps, issue 15). The answers are the whole audience's whatever
+        # the scope: kept once per period, with the counts of each scope and language.
+        reading = (period, scope.audience, threshold, disclosure.weekly)
         pooled = web_pooled()
-        counted = self._counted.get(parameters)
-        if (
+        counted = self._counted.get(reading)
+        if not (
             counted is not None
             and counted.categoriser is self.categoriser
             and counted.pooled == pooled
             and counted.tags == tags
             and counted.answers == answers
         ):
-            self._counted.move_to_end(parameters)
-            return counted.counts
+            counted = _Counted(answers, tags, self.categoriser, pooled, {})
+            self._counted[reading] = counted
+        self._counted.move_to_end(reading)
+        while len(self._counted) > MEMO_PERIODS:
+            self._counted.popitem(last=False)
+        wanted = (scope, published, language)
+        counts = counted.counts.get(wanted)
+        if counts is not None:
+            return counts
         categories = await self._categories(answers)
         by_response = categorised_by_response(
             answers, categories, tags, self.categoriser, answer_id
@@ -206,10 +218,9 @@ class OpenAnswersService:
             weekly=disclosure.weekly,
             language=language,
         )
-        self._counted[parameters] = _Counted(answers, tags, self.categoriser, pooled, counts)
-        self._counted.move_to_end(parameters)
-        while len(self._counted) > MEMO_COUNTS:
-            self._counted.popitem(last=False)
+        if len(counted.counts) >= MEMO_COUNTS:
+            counted.counts.pop(next(iter(counted.counts)))
+        counted.counts[wanted] = counts
         return counts
 
     async def _categories(self, answers: Sequence[AnswerKey]) -> dict[Hashable, tuple[str, ...]]:

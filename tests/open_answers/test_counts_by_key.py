@@ -211,24 +211,33 @@ async def test_counts_are_reused_only_for_the_same_inputs(
     await service.counts(Q4, Scope(), published=True, language="en")
     assert len(counted) == 2  # the titles differ
     await check(2)  # the Russian counts are still kept beside the English
+    one = Scope(service="s1")
+    first = await service.counts(Q4, one, published=True)
+    assert first == await service.counts(Q4, one, published=True)
+    assert first == await _old_counts(service, store, Q4, one)
+    assert len(counted) == 3  # another scope: counted once, then kept beside the others
+    await service.counts(NOVEMBER, Scope(), published=True)
+    assert len(counted) == 4  # another period
+    counted.clear()
+    await check(0)  # kept beside the other period's
     await _seed(responses, rng, 5)  # late answers
-    await check(3)
+    await check(1)
     answers = await store.answers(
         audience="external", start=Q4.start, end=Q4.end, comment_questions=SITUATION_ROLES.comments
     )
     assert await store.retag(answers[0].answer_id, {"terms"})
-    await check(4)
-    await check(4)
+    await check(2)
+    await check(2)
     assert await store.retag(answers[0].answer_id, ())  # back to the keywords' categories
-    await check(5)
+    await check(3)
     service.categoriser = _without_queue(categoriser)
-    await check(6)
+    await check(4)
     before = disclosure.web_pooled()
     disclosure.pool_web_with_messengers(not before)
     try:
-        await check(7)
+        await check(5)
     finally:
         disclosure.pool_web_with_messengers(before)
-    await check(8)
+    await check(6)
     service.forget()
-    await check(9)
+    await check(7)
