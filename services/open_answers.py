@@ -14,13 +14,14 @@ list itself stays in memory (a restart makes its buttons stale, which they say).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import itertools
 import logging
 import secrets
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -29,7 +30,7 @@ from questionnaires.catalog import Catalog
 from questionnaires.errors import DefinitionError
 from questionnaires.open_answers import CATEGORIES_FILE, OTHER, Categoriser, load_categories
 from questionnaires.schema import Language
-from reports.disclosure import mask_contacts
+from reports.disclosure import mask_contacts, web_pooled
 from reports.metrics import Counts, score_of, situation_atoms
 from reports.model import (
     Dimension,
@@ -67,6 +68,11 @@ INITIATIVE_KIND: Final = "initiative"
 #: Answers whose categories are remembered by their keys (:meth:`OpenAnswersService.counts`):
 #: the open answers of a few half-years at 1M answers a year, 20–30 MB; the oldest go first.
 MEMO_ANSWERS: Final = 200_000
+#: Periods whose category counts are remembered with the open answers and re-tags they were
+#: counted from (:meth:`OpenAnswersService.counts`): ~9 MB for a half-year at 1M answers.
+MEMO_PERIODS: Final = 4
+#: Counts remembered per period (scope, published or not, language), the oldest first out.
+MEMO_COUNTS: Final = 64
 
 
 def categories(path: Path) -> Categoriser:
@@ -116,6 +122,19 @@ class Shown:
     retagged: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """Category counts with the inputs they were counted from (see
+    :meth:`OpenAnswersService.counts`)."""
+
+    answers: Sequence[AnswerKey]
+    tags: Mapping[uuid.UUID, set[str]]
+    categoriser: Categoriser
+    pooled: bool
+    #: By scope, whether the report publishes it, and language.
+    counts: dict[tuple[Scope, bool, str], OpenAnswerCounts]
+
+
 class OpenAnswersService:
     def __init__(
         self,
@@ -140,6 +159,9 @@ class OpenAnswersService:
         #: Answers' keyword categories by their keys (:meth:`_categories`), oldest first.
         self._remembered: dict[Hashable, tuple[str, ...]] = {}
         self._remembered_for = categoriser
+        #: Counts by period, audience, threshold and weekly figures, each with the inputs
+        #: they were counted from; the least recently asked period first.
+        self._counted: OrderedDict[tuple[Period, str, int, bool], _Counted] = OrderedDict()
 
     # --- counts ---------------------------------------------------------------------------
 
@@ -155,21 +177,51 @@ class OpenAnswersService:
             end=period.end,
             comment_questions=self._roles.comments,
         )
-        categories = await self._categories(answers)
         tags = await self._store.tags(audience=scope.audience, start=period.start, end=period.end)
+        threshold = disclosure.comment_threshold(scope.audience)
+        # The answers, the re-tags, the categoriser and the web rule are compared whole: a
+        # late answer, a deleted one, a re-tag or another categoriser counts again (never
+        # stale). Warm, the categorising and the plans of every category are skipped: at 1M
+        # answers they cost more than the read, the plans most (a report asks for more plans
+        # than their cache keeps, issue 15). The answers are the whole audience's whatever
+        # the scope: kept once per period, with the counts of each scope and language.
+        reading = (period, scope.audience, threshold, disclosure.weekly)
+        pooled = web_pooled()
+        counted = self._counted.get(reading)
+        if not (
+            counted is not None
+            and counted.categoriser is self.categoriser
+            and counted.pooled == pooled
+            and counted.tags == tags
+            and counted.answers == answers
+        ):
+            counted = _Counted(answers, tags, self.categoriser, pooled, {})
+            self._counted[reading] = counted
+        self._counted.move_to_end(reading)
+        while len(self._counted) > MEMO_PERIODS:
+            self._counted.popitem(last=False)
+        wanted = (scope, published, language)
+        counts = counted.counts.get(wanted)
+        if counts is not None:
+            return counts
+        categories = await self._categories(answers)
         by_response = categorised_by_response(
             answers, categories, tags, self.categoriser, answer_id
         )
-        return count_categories(
+        counts = count_categories(
             by_response,
             self.categoriser,
             period=period,
             scope=scope,
-            threshold=disclosure.comment_threshold(scope.audience),
+            threshold=threshold,
             published=published,
             weekly=disclosure.weekly,
             language=language,
         )
+        if len(counted.counts) >= MEMO_COUNTS:
+            counted.counts.pop(next(iter(counted.counts)))
+        counted.counts[wanted] = counts
+        return counts
 
     async def _categories(self, answers: Sequence[AnswerKey]) -> dict[Hashable, tuple[str, ...]]:
         """The keyword categories of each answer by its key, () for an answer without a text.
@@ -203,9 +255,10 @@ class OpenAnswersService:
         return found
 
     def forget(self) -> None:
-        """Drop the remembered categories, the answers' and the texts' (benchmarks time the
-        reading and categorising themselves)."""
+        """Drop the remembered categories, the answers' and the texts', and the remembered
+        counts (benchmarks time the reading, categorising and planning themselves)."""
         self._remembered.clear()
+        self._counted.clear()
         self.categoriser.forget()
 
     async def situations(
@@ -266,15 +319,18 @@ class OpenAnswersService:
         return extras_sheets(await self.extras(report, language), language)
 
     async def extras(self, report: Report, language: str = "ru") -> ReportExtras:
-        return ReportExtras(
-            await self.counts(
+        # Read side by side (the reports' engine has two connections): each statement's
+        # SQLite work runs in its own thread while the other's rows are built.
+        counts, situations = await asyncio.gather(
+            self.counts(
                 report.period,
                 report.scope,
                 published=not report.overall.suppressed,
                 language=language,
             ),
-            await self.situations(report, Language(language)),
+            self.situations(report, Language(language)),
         )
+        return ReportExtras(counts, situations)
 
     async def initiative_tally(self, period: Period, language: str = "ru") -> InitiativeTally:
         """Staff initiative messages of a closed period by topic and by category, body-wide."""

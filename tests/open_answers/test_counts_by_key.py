@@ -1,6 +1,7 @@
 """The category counts from each answer's remembered categories (issue 15 item 3) equal the
 counts from the texts categorised again, re-tags included, on SQLite and PostgreSQL; a report
-of a period already counted reads no text again."""
+of a period already counted reads no text again, and its counts are reused while nothing they
+are counted from changed."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import random
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import services.open_answers as open_answers_service
 from questionnaires.fronts import Front
 from questionnaires.open_answers import Categoriser, CategoryFile, load_categories
 from questionnaires.results import AnswerRow
+from reports import disclosure
 from reports.model import Period, Scope
 from reports.open_answers import OpenAnswerCounts, categories_by_response, count_categories
 from services.open_answers import OpenAnswersService
@@ -172,3 +176,68 @@ async def test_a_period_already_counted_reads_no_text_again(
     assert first == again
     assert read and not warm
     assert forgotten  # forget() drops them: read again
+
+
+async def test_counts_are_reused_only_for_the_same_inputs(
+    sessions: async_sessionmaker[AsyncSession],
+    responses: Responses,
+    categoriser: Categoriser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report counted again with nothing changed reuses its counts (no categorising, no
+    plan: at 1M answers the plans of every category cost more than the read, issue 15); a
+    new answer, a re-tag, another categoriser, another language or the web counted another
+    way counts again, with the figures of the texts categorised again."""
+    rng = random.Random(36)
+    await _seed(responses, rng, 120)
+    _, service = build(sessions, categoriser, min_group=3)
+    store = OpenAnswerStore(sessions)
+    counted: list[Period] = []
+
+    def counting(by_response: Any, categoriser: Categoriser, **kwargs: Any) -> OpenAnswerCounts:
+        counted.append(kwargs["period"])
+        return count_categories(by_response, categoriser, **kwargs)
+
+    monkeypatch.setattr(open_answers_service, "count_categories", counting)
+
+    async def check(expected_counts: int) -> None:
+        assert await service.counts(Q4, Scope(), published=True) == await _old_counts(
+            service, store, Q4, Scope()
+        )
+        assert len(counted) == expected_counts
+
+    await check(1)
+    await check(1)  # reused
+    await service.counts(Q4, Scope(), published=True, language="en")
+    assert len(counted) == 2  # the titles differ
+    await check(2)  # the Russian counts are still kept beside the English
+    one = Scope(service="s1")
+    first = await service.counts(Q4, one, published=True)
+    assert first == await service.counts(Q4, one, published=True)
+    assert first == await _old_counts(service, store, Q4, one)
+    assert len(counted) == 3  # another scope: counted once, then kept beside the others
+    await service.counts(NOVEMBER, Scope(), published=True)
+    assert len(counted) == 4  # another period
+    counted.clear()
+    await check(0)  # kept beside the other period's
+    await _seed(responses, rng, 5)  # late answers
+    await check(1)
+    answers = await store.answers(
+        audience="external", start=Q4.start, end=Q4.end, comment_questions=SITUATION_ROLES.comments
+    )
+    assert await store.retag(answers[0].answer_id, {"terms"})
+    await check(2)
+    await check(2)
+    assert await store.retag(answers[0].answer_id, ())  # back to the keywords' categories
+    await check(3)
+    service.categoriser = _without_queue(categoriser)
+    await check(4)
+    before = disclosure.web_pooled()
+    disclosure.pool_web_with_messengers(not before)
+    try:
+        await check(5)
+    finally:
+        disclosure.pool_web_with_messengers(before)
+    await check(6)
+    service.forget()
+    await check(7)
