@@ -211,6 +211,7 @@ def build_services(
         ),
         clock=clock,
         rating_guard=rating_guard,
+        pepper=pepper,
     )
     limits = broadcast_limits or BroadcastLimits()
     # One flood control per bot: poll invitations and announcements share its pacer.

@@ -42,7 +42,7 @@ from questionnaires.schema import (
     TextQuestion,
     YesNoQuestion,
 )
-from services.feedback import FeedbackService
+from services.feedback import FeedbackService, Stored
 from services.funnel import FunnelRecorder
 from services.windows import WindowService
 
@@ -74,6 +74,11 @@ class DialogData(TypedDict):
     #: The front the dialog runs in (questionnaires.fronts.Front), stored on the response.
     #: Absent in dialogs saved before fronts were recorded: those ran in Telegram.
     f: NotRequired[str]
+    #: The dialog's completion id (128 random bits, never shown in a button): its response is
+    #: stored once even when the dialog is repeated after a store whose state was not cleared
+    #: (a worker killed between the two). Absent in dialogs saved before it existed, and in
+    #: poll windows (their participation key already refuses a second answer).
+    a: NotRequired[str]
 
 
 class DialogState(Protocol):
@@ -279,7 +284,7 @@ class DialogService:
                 return Refused(Refusal.ALREADY_RATED)
             outcome = self._feedback.start(origin.context)
             questionnaire = self._feedback.questionnaire_for(outcome.progress)
-            data = {"p": outcome.progress, "n": _nonce()}
+            data = {"p": outcome.progress, "n": _nonce(), "a": _completion_id()}
         elif isinstance(origin, Window):
             window = await self._campaigns.window_for_start(origin.window_id)
             verdict = (
@@ -297,7 +302,12 @@ class DialogService:
                 return Refused(Refusal.NOT_STAFF)
             questionnaire = self._feedback.questionnaire(Kind.INITIATIVE.value)
             outcome = engine.start(questionnaire, ResponseContext())
-            data = {"p": outcome.progress, "n": _nonce(), "k": Kind.INITIATIVE.value}
+            data = {
+                "p": outcome.progress,
+                "n": _nonce(),
+                "k": Kind.INITIATIVE.value,
+                "a": _completion_id(),
+            }
         assert isinstance(outcome, Asked), "a questionnaire always has a first question"
         today = self._feedback.today()
         data["d"] = today.isoformat()
@@ -458,9 +468,17 @@ class DialogService:
                 # are enrolled in it to show it), never who the member is.
                 department = await self._campaigns.enrolment.reported_department(person)
             stored = await self._feedback.complete(
-                outcome, person=person, department=department, front=front, attempt=data["n"]
+                outcome,
+                person=person,
+                department=department,
+                front=front,
+                attempt=data["n"],
+                completion=data.get("a"),
             )
-            if not stored:
+            # Stored.BEFORE: stored by an earlier run of this very input that died before
+            # the state was cleared (and before the funnel counted it): finished like a new
+            # one, with nothing written twice.
+            if stored is Stored.REFUSED:
                 refused = Refused(Refusal.ALREADY_RATED)
         await state.clear()
         day = started_on(data)
@@ -599,3 +617,7 @@ def started_on(data: DialogData) -> date:
 
 def _nonce() -> str:
     return secrets.token_hex(3)
+
+
+def _completion_id() -> str:
+    return secrets.token_hex(16)

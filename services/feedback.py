@@ -9,7 +9,8 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -24,11 +25,24 @@ from questionnaires.results import CompletedResponse, ResponseContext
 from questionnaires.schema import Language, Questionnaire
 from services.rating_guard import AsyncRatingGuard, LocalRatingGuard, RatingGuard
 from storage.opt_ins import OptInStore
-from storage.responses import ResponseStore
+from storage.responses import DedupClaim, ResponseStore
 
 logger = logging.getLogger(__name__)
 
 POST_SERVICE = "post_service"
+#: dedup_keys scope of a stored dialog's completion id (see FeedbackService.complete).
+COMPLETED_SCOPE = "completed"
+#: A completion key outlives its response's day by this long: a dialog repeated later (its
+#: state was not cleared, the person came back) would be stored again.
+COMPLETED_KEPT = timedelta(days=2)
+
+
+class Stored(Enum):
+    """What became of a completed dialog handed to :meth:`FeedbackService.complete`."""
+
+    NEW = "new"  # stored now
+    BEFORE = "before"  # stored already, by an earlier run of the same completion
+    REFUSED = "refused"  # refused by the guard: the person's ratings of the day are used
 
 
 def utc_now() -> datetime:
@@ -68,6 +82,7 @@ class FeedbackService:
         policy: FeedbackPolicy,
         clock: Callable[[], datetime] = utc_now,
         rating_guard: AsyncRatingGuard | None = None,
+        pepper: bytes = b"",
     ) -> None:
         if POST_SERVICE not in questionnaires:
             raise ValueError(f"the '{POST_SERVICE}' questionnaire is missing or invalid")
@@ -83,6 +98,7 @@ class FeedbackService:
         self._policy = policy
         self._clock = clock
         self._initiative: InitiativeQueue | None = None
+        self._pepper = pepper
 
     def queue_initiative_with(self, queue: InitiativeQueue) -> None:
         """Initiative responses are stored with their message for the internal officer."""
@@ -150,8 +166,9 @@ class FeedbackService:
         department: str | None = None,
         front: Front = Front.TELEGRAM,
         attempt: str | None = None,
-    ) -> bool:
-        """Store the response in one transaction; False if the guard refused it as a repeat.
+        completion: str | None = None,
+    ) -> Stored:
+        """Store the response in one transaction; REFUSED if the guard refused it as a repeat.
 
         `person` (the Telegram user id) is used only inside the keyed hash of the guard;
         `front` (where the dialog ran) is stored on the response like its channel.
@@ -159,42 +176,55 @@ class FeedbackService:
         repeated after a store that failed or was cut off (a worker killed between the
         guard's reservation and the commit) takes the same rating again instead of being
         refused as a second one. None: an attempt of its own, never repeated.
+        `completion` is the dialog's completion id (random, kept only in its state): its keyed
+        hash is written in the response's transaction, so the same completion repeated after
+        the commit (a worker killed before the state was cleared) is BEFORE, not a second
+        response. The key names no person and no response; it is purged two days later.
         """
         response = dataclasses.replace(
             completed.to_response(self.today()), department=department, front=front
         )
-        return await self._save(response, person, attempt or secrets.token_hex(16))
+        once = None
+        if completion is not None:
+            once = DedupClaim(
+                keyed_digest(self._pepper, COMPLETED_SCOPE, completion),
+                COMPLETED_SCOPE,
+                response.submitted_on + COMPLETED_KEPT,
+            )
+        return await self._save(response, person, attempt or secrets.token_hex(16), once)
 
     async def touch_ratings(self) -> int:
         """Touch the shared guard's keys (Redis), so none tells when its person completed;
         the scheduler's minute job (scheduler.jobs.flush_participation)."""
         return await self._guard.touch()
 
-    async def _save(self, response: CompletedResponse, person: int, attempt: str) -> bool:
+    async def _save(
+        self, response: CompletedResponse, person: int, attempt: str, once: DedupClaim | None
+    ) -> Stored:
         service = response.context.service
         if service is None or response.kind != POST_SERVICE:
             # An initiative message is queued in the same transaction: if either write fails,
             # neither is kept and the person is asked to send it again (no "thank you" for a
             # message nobody will read, and no second copy after the retry).
             body = None if self._initiative is None else self._initiative.queued_body(response)
-            await self._responses.save(response, initiative_body=body)
-            return True
+            new = await self._responses.save(response, initiative_body=body, once=once)
+            return Stored.NEW if new else Stored.BEFORE
         day = response.submitted_on
         # Taken before the write, so two completions racing for the last rating cannot both
         # pass; given back if the response was not stored. Nothing of it reaches the database.
         # A process killed in between leaves it taken by this attempt: the dialog's state is
         # kept until the store, so its repeated last input takes it again.
         if not await self._guard.reserve(person, service, day, attempt=attempt):
-            return False
+            return Stored.REFUSED
         try:
-            await self._responses.save(response)
+            new = await self._responses.save(response, once=once)
         except BaseException:
             try:
                 await self._guard.release(person, service, day, attempt=attempt)
             except Exception as error:  # Redis away too: the rating stays taken for the day
                 logger.warning("Rating not given back: %s", type(error).__name__)
             raise
-        return True
+        return Stored.NEW if new else Stored.BEFORE
 
     # --- opt-in -------------------------------------------------------------------------
 

@@ -6,12 +6,23 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Literal, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Table, delete, event, insert, text
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Select,
+    Table,
+    delete,
+    event,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from questionnaires.results import CompletedResponse
@@ -45,14 +56,19 @@ class DedupClaim:
 @dataclass(slots=True)
 class _Pending:
     response: CompletedResponse
-    done: asyncio.Future[None]
+    done: asyncio.Future[bool]
     initiative_body: str | None = None
+    #: Written with the response; a response whose key is stored already is not written.
+    once: DedupClaim | None = None
+    #: Set by the write that found ``once`` stored already (or earlier in its batch).
+    repeat: bool = False
 
 
 RESPONSES: Final[Table] = Response.__table__  # type: ignore[assignment]
 ANSWERS: Final[Table] = Answer.__table__  # type: ignore[assignment]
 REPORT_ANSWERS: Final[Table] = ReportAnswer.__table__  # type: ignore[assignment]
 INITIATIVE_QUEUE: Final[Table] = InitiativeItem.__table__  # type: ignore[assignment]
+DEDUP_KEYS: Final[Table] = DedupKey.__table__  # type: ignore[assignment]
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
@@ -143,6 +159,8 @@ class ResponseStore:
 
     Nothing person-derived is written here: the ballot-stuffing guard lives in memory
     (services.rating_guard), poll participation keys are written apart (storage.campaigns).
+    A dialog's completion key (``save(once=...)``) is a keyed hash of a random id kept only in
+    the dialog's state, never of the person.
     """
 
     def __init__(
@@ -171,20 +189,29 @@ class ResponseStore:
         self.grouped_writes = 0
 
     async def save(
-        self, response: CompletedResponse, *, initiative_body: str | None = None
-    ) -> None:
+        self,
+        response: CompletedResponse,
+        *,
+        initiative_body: str | None = None,
+        once: DedupClaim | None = None,
+    ) -> bool:
         """Store the response and its answers; returns once they are committed.
 
         ``initiative_body``: the message of an initiative response as the internal officer will
         read it (services.initiative), queued for the daily batch in the response's own
         transaction, so a failure between the two can neither lose it nor, on a retry, queue it
         twice (review).
+
+        ``once``: a key written in the response's transaction (``dedup_keys``); when it is
+        stored already the response is not written again and False is returned (the same
+        completion repeated after its commit). The key holds no link to the response: no
+        column of either names the other, and both tables' rows go in random order.
         """
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(response, done, initiative_body))
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(response, done, initiative_body, once))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="otklik-responses")
-        await done
+        return await done
 
     async def _write_loop(self) -> None:
         # Adaptive: a save that finds the writer idle is written at once (it already took
@@ -223,11 +250,42 @@ class ResponseStore:
     async def _write(self, batch: list[_Pending], *, alone: bool = False) -> None:
         """Write ``batch`` in one transaction; ``alone``: nobody else is saving, latency
         matters more than throughput."""
+        keys = [pending.once.key for pending in batch if pending.once is not None]
+        if not (
+            alone
+            and len(batch) <= INLINE_RESPONSES
+            and await self._write_inline(lambda known: self._tables(batch, known), keys)
+        ):
+            async with self._sessions.begin() as session:
+                known = set(await session.scalars(_known(keys))) if keys else set()
+                # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
+                for table, rows in self._tables(batch, known):
+                    await session.execute(insert(table), rows)
+        # Counted, not logged: a line per response would give each one its time of day.
+        self.activity.add(STORED_RESPONSES, sum(not pending.repeat for pending in batch))
+
+    def _tables(
+        self, batch: list[_Pending], known: set[str]
+    ) -> list[tuple[Table, list[dict[str, Any]]]]:
+        """The rows of ``batch`` to insert, table by table, each table's rows shuffled; a
+        response whose ``once`` key is in ``known`` (or earlier in the batch) is marked a
+        repeat and left out."""
         responses: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
         queued: list[dict[str, Any]] = []
+        claimed: list[dict[str, Any]] = []
+        seen = set(known)
         for pending in batch:
+            once = pending.once
+            pending.repeat = once is not None and once.key in seen
+            if pending.repeat:
+                continue
+            if once is not None:
+                seen.add(once.key)
+                claimed.append(
+                    {"key": once.key, "scope": once.scope, "expires_on": once.expires_on}
+                )
             response_row, answer_rows = response_rows(pending.response)
             responses.append(response_row)
             answers += answer_rows
@@ -238,20 +296,19 @@ class ResponseStore:
         _shuffle(answers)
         _shuffle(copies)
         _shuffle(queued)
+        _shuffle(claimed)
         tables = [(RESPONSES, responses), (ANSWERS, answers), (REPORT_ANSWERS, copies)]
-        tables.append((INITIATIVE_QUEUE, queued))
-        tables = [(table, rows) for table, rows in tables if rows]
-        if not (alone and len(batch) <= INLINE_RESPONSES and await self._write_inline(tables)):
-            async with self._sessions.begin() as session:
-                # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
-                for table, rows in tables:
-                    await session.execute(insert(table), rows)
-        # Counted, not logged: a line per response would give each one its time of day.
-        self.activity.add(STORED_RESPONSES, len(responses))
+        tables += [(INITIATIVE_QUEUE, queued), (DEDUP_KEYS, claimed)]
+        return [(table, rows) for table, rows in tables if rows]
 
-    async def _write_inline(self, tables: list[tuple[Table, list[dict[str, Any]]]]) -> bool:
+    async def _write_inline(
+        self,
+        tables_of: Callable[[set[str]], list[tuple[Table, list[dict[str, Any]]]]],
+        keys: list[str],
+    ) -> bool:
         """The inserts committed right here on the event loop (SQLite, see the class); False,
-        nothing done, when that is not possible now."""
+        nothing done, when that is not possible now. ``tables_of`` gives the rows once the
+        ``keys`` already stored are known (read in the same transaction)."""
         inline = await self._inline_engine()
         if inline is None or self._bind is None or pool_in_use(self._bind):
             return False
@@ -263,7 +320,8 @@ class ResponseStore:
                     return False  # someone else is writing: queue behind them in the pool
                 raise
             try:
-                _insert_all(connection, tables)
+                known = set(connection.scalars(_known(keys))) if keys else set()
+                _insert_all(connection, tables_of(known))
                 connection.commit()
             except BaseException:
                 connection.rollback()
@@ -352,11 +410,16 @@ def _queued_row(response: CompletedResponse, body: str) -> dict[str, Any]:
     }
 
 
+def _known(keys: list[str]) -> Select[str]:
+    """Which of ``keys`` are stored already."""
+    return select(DedupKey.key).where(DedupKey.key.in_(keys))
+
+
 def _settle(batch: list[_Pending], error: Exception | None) -> None:
     for pending in batch:
         if pending.done.done():
             continue
         if error is None:
-            pending.done.set_result(None)
+            pending.done.set_result(not pending.repeat)
         else:
             pending.done.set_exception(error)

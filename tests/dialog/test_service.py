@@ -299,6 +299,51 @@ async def test_a_worker_killed_between_the_reservation_and_the_store_loses_no_ra
     )
 
 
+async def test_a_worker_killed_between_the_store_and_the_clear_stores_one_response(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The response was committed, then the process died before the dialog's state was
+    cleared (the funnel, counted after the clear, never heard of it). The redelivered last
+    answer finds the dialog still open: it is thanked, and counted complete once, with no
+    second response."""
+    state = desk.state(ANNA)
+    step: Step = await start_rating(desk)
+    while isinstance(step, Question) and step.question_id != "comment":
+        step = await desk.service.press(state, ANNA, RU, step.dialog, step.turn, _action(step, {}))
+    saved = state.stored
+    clear = state.clear
+
+    async def killed() -> None:
+        raise Killed
+
+    monkeypatch.setattr(state, "clear", killed)
+    with pytest.raises(Killed):
+        await desk.service.text(state, ANNA, RU, "Готово")
+    assert state.stored == saved  # the state outlived the commit
+    assert len(await desk.rows("responses")) == 1
+    monkeypatch.setattr(state, "clear", clear)
+    again = await desk.service.text(state, ANNA, RU, "Готово")
+    assert isinstance(again, Finished) and again.outro and again.offer_opt_in
+    assert state.data is None
+    assert len(await desk.rows("responses")) == 1
+    assert len(await desk.rows("answers")) == len(await desk.rows("report_answers"))
+    assert await desk.funnel_counts() == {STARTED: 1, COMPLETED: 1}
+    # Its key is a keyed hash of the dialog's random completion id, nothing of the person.
+    [key] = await desk.rows("dedup_keys")
+    assert key["scope"] == "completed" and str(ANNA) not in str(key["key"])
+    assert len(str(key["key"])) == 64
+
+
+async def test_each_dialog_has_its_own_completion_key(desk: Desk) -> None:
+    """Two people's dialogs (and a person's next one) never share a completion key: a
+    repeat is recognised by its own dialog only."""
+    for person in (ANNA, BORIS):
+        end = await answer_all(desk, person, await start_rating(desk, person))
+        assert isinstance(end, Finished)
+    assert len(await desk.rows("responses")) == 2
+    assert len({row["key"] for row in await desk.rows("dedup_keys")}) == 2
+
+
 async def test_two_dialogs_racing_for_one_rating_store_one_and_refuse_the_other(
     desk: Desk,
 ) -> None:
