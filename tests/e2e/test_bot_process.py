@@ -97,8 +97,10 @@ async def test_deep_link_dialog_end_to_end_stores_one_response(
         response["id"]
     }
     assert read_rows(launcher.db_path, "fsm_states") == []  # forgotten once stored
-    # The ballot-stuffing guard keeps its keys in memory only (issue 8).
-    assert read_rows(launcher.db_path, "dedup_keys") == []
+    # The ballot-stuffing guard keeps its keys in memory only (issue 8); the one key is the
+    # completed dialog's (a keyed hash of its random id, so a repeated completion is not
+    # stored twice).
+    assert [row["scope"] for row in read_rows(launcher.db_path, "dedup_keys")] == ["completed"]
 
     await press(anna, "Нет, спасибо", "Хорошо. Спасибо за отзыв!")
     assert read_rows(launcher.db_path, "opt_ins") == []
