@@ -72,9 +72,9 @@ DEDUP_KEYS: Final[Table] = DedupKey.__table__  # type: ignore[assignment]
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
-#: A lone batch of at most this many responses is written on the event loop (SQLite, see
-#: ResponseStore._write_inline).
-INLINE_RESPONSES: Final = 4
+#: A batch of at most this many responses is written on the event loop (SQLite, see
+#: ResponseStore._write_inline); a larger one goes through the pool, not to hold up the loop.
+INLINE_RESPONSES: Final = 100
 #: What the activity counter calls a stored response.
 STORED_RESPONSES: Final = "responses stored"
 
@@ -151,7 +151,8 @@ class ResponseStore:
     database being unavailable, its responses are retried one by one, so one bad row (a NUL
     character on PostgreSQL, say) fails its own caller only.
 
-    On SQLite a lone batch of a few responses (the writer was idle: nobody else is saving) is
+    On SQLite a batch of up to ``INLINE_RESPONSES`` responses (a lone one, or a group: through
+    the pool a group paid a dozen hops to aiosqlite's thread while the loop sat idle) is
     written right on the event loop through a connection of the store's own
     (``storage.sqlite_inline``), without aiosqlite's thread hops; when another connection holds
     the write lock, or the engine's pool is in use, it goes through the pool as before.
@@ -225,7 +226,7 @@ class ResponseStore:
                 self.grouped_writes += 1
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                await self._write(batch, alone=not busy)
+                await self._write(batch)
             except Exception as error:
                 if len(batch) == 1 or is_infrastructure_error(error):
                     _settle(batch, error)
@@ -247,13 +248,11 @@ class ResponseStore:
             else:
                 _settle([pending], None)
 
-    async def _write(self, batch: list[_Pending], *, alone: bool = False) -> None:
-        """Write ``batch`` in one transaction; ``alone``: nobody else is saving, latency
-        matters more than throughput."""
+    async def _write(self, batch: list[_Pending]) -> None:
+        """Write ``batch`` in one transaction."""
         keys = [pending.once.key for pending in batch if pending.once is not None]
         if not (
-            alone
-            and len(batch) <= INLINE_RESPONSES
+            len(batch) <= INLINE_RESPONSES
             and await self._write_inline(lambda known: self._tables(batch, known), keys)
         ):
             async with self._sessions.begin() as session:

@@ -438,6 +438,21 @@ def test_fast_button_packing_matches_callback_data() -> None:
         assert Press.unpack(pack_press("a1b2c3", 7, "c", value)).v == value
 
 
+def test_a_copied_step_button_is_the_validated_button() -> None:
+    from aiogram.types import InlineKeyboardButton
+
+    from handlers.views import pack_press, step_button
+
+    for text, data in (("5", pack_press("a1b2c3", 7, "r", "5")), ("Да ✅", "q:x:0:c:yes")):
+        made = step_button(text, data)
+        validated = InlineKeyboardButton(text=text, callback_data=data)
+        assert made == validated
+        assert made.model_fields_set == validated.model_fields_set
+        assert made.model_dump(exclude_unset=True) == {"text": text, "callback_data": data}
+    # Copies share nothing mutable: one button never changes another.
+    assert step_button("a", "q:a").text == "a" and step_button("b", "q:b").text == "b"
+
+
 async def test_funnel_counts_starts_completions_cancels_and_where_people_stopped(
     world: World,
 ) -> None:

@@ -366,10 +366,10 @@ class _HeldCommits:
         self._store = storage._store
         storage._store = self  # type: ignore[method-assign]
 
-    async def __call__(self, rows: dict[str, Any], *, alone: bool = False) -> None:
+    async def __call__(self, rows: dict[str, Any]) -> None:
         self.entered.set()
         await self.release.wait()
-        await self._store(rows, alone=alone)
+        await self._store(rows)
 
 
 async def test_a_pending_write_is_invisible_until_committed(
@@ -564,6 +564,31 @@ async def test_writes_arriving_during_a_commit_wait_for_company_and_share_one_co
         assert storage.commits == 2
         assert storage.grouped_commits == 1
         assert await _row_count(sessions) == 9
+    finally:
+        await storage.close()
+
+
+async def test_a_group_of_writes_on_sqlite_is_committed_on_the_loop_without_the_pool(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Issue 15 item 2: a hundred dialogs' group commit went through aiosqlite's thread (three
+    # hops or more), and the loop sat idle waiting for that thread while they all waited.
+    if database.backend != "sqlite":
+        pytest.skip("the commit shortcut is SQLite's")
+    storage = SqlStorage(sessions, PEPPER)
+    try:
+        await storage.set_data(_key(0), {"cursor": "q0"})  # opens the shortcut's connection
+        taken: list[int] = []
+        event.listen(engine.sync_engine.pool, "checkout", lambda *_args: taken.append(1))
+        commits = storage.commits
+        # One event-loop turn: a single batch of 100 rows (well past a lone dialog's few).
+        await asyncio.gather(
+            *(storage.set_data(_key(number), {"n": number}) for number in range(1, 101))
+        )
+        assert storage.commits == commits + 1
+        assert taken == []
+        assert await _row_count(sessions) == 101
+        assert await _stored_data(sessions, _key(100)) == '{"n":100}'
     finally:
         await storage.close()
 

@@ -262,7 +262,7 @@ async def test_database_outage_fails_the_batch_without_retrying_each_row(
     store = ResponseStore(sessions, flush_interval=0.05)
     attempts: list[int] = []
 
-    async def down(batch: list[object], *, alone: bool = False) -> None:
+    async def down(batch: list[object]) -> None:
         attempts.append(len(batch))
         raise OperationalError("INSERT", {}, ConnectionRefusedError("down"))
 
@@ -326,12 +326,12 @@ async def test_saves_arriving_during_a_write_wait_for_company_and_share_the_next
     batches: list[int] = []
     entered, release = asyncio.Event(), asyncio.Event()
 
-    async def held(batch: list[object], *, alone: bool = False) -> None:
+    async def held(batch: list[object]) -> None:
         batches.append(len(batch))
         if len(batches) == 1:
             entered.set()
             await release.wait()
-        await real_write(batch, alone=alone)  # type: ignore[arg-type]
+        await real_write(batch)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "_write", held)
     first = asyncio.create_task(store.save(_response(AnswerRow("overall", number=1))))
@@ -412,6 +412,23 @@ async def test_a_lone_sqlite_save_takes_no_pooled_connection_and_reads_back_the_
             for code in ("inline", "pooled")
         }
     assert copies["inline"] == copies["pooled"] != []
+
+
+async def test_a_group_of_sqlite_saves_takes_no_pooled_connection(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Issue 15 item 2: a batch of completions at once went through a session (a dozen hops
+    # to aiosqlite's thread) while the loop sat idle; it is written on the loop as a lone one.
+    if database.backend != "sqlite":
+        pytest.skip("the save shortcut is SQLite's")
+    store = ResponseStore(sessions)
+    await store.save(_response(AnswerRow("overall", number=1)))  # opens its connection
+    taken = _checkouts(engine)
+    await asyncio.gather(
+        *(store.save(_response(AnswerRow("overall", number=n % 5 + 1))) for n in range(20))
+    )
+    assert taken == []
+    assert await _count(sessions, Response) == 21
 
 
 async def test_a_lone_save_fails_alone_and_leaves_nothing_on_the_inline_path(
