@@ -411,6 +411,13 @@ def clear_month_memo() -> None:
     _memos.clear()
 
 
+def _memo_of_engine(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[Hashable, date]]:
+    """The (what, month) pairs remembered for ``sessions``' database (tests)."""
+    bind = sessions.kw.get("bind")
+    memo = _memos.get(getattr(bind, "sync_engine", bind))
+    return [] if memo is None else list(memo._months)
+
+
 def _memo_of(session: AsyncSession) -> _MonthMemo:
     engine = session.get_bind()
     engine = getattr(engine, "engine", engine)
