@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from datetime import date
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, Table, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.fronts import Front
@@ -19,6 +20,8 @@ from storage.models import FunnelCount
 from storage.models_campaigns import PollWindow
 
 logger = logging.getLogger(__name__)
+
+_FUNNEL: Final[Table] = FunnelCount.__table__  # type: ignore[assignment]
 
 
 async def drop_off(
@@ -78,27 +81,28 @@ async def drop_off_in(
     if scope.life_situation is not None:
         return None
     titles = roles.question_titles if question_titles is None else question_titles
-    web = FunnelCount.front == Front.WEB.value
-    grouping: list[Any] = [FunnelCount.questionnaire_id, FunnelCount.step, web]
+    f = _FUNNEL.c  # Core columns: plain rows, not ORM results
+    web = f.front == Front.WEB.value
+    grouping: list[Any] = [f.questionnaire_id, f.step, web]
     if session.get_bind().dialect.name == "sqlite":
         # By day too, the primary key's order: SQLite then sums without sorting (days are few);
         # PostgreSQL hashes the groups either way.
-        grouping.insert(0, FunnelCount.started_on)
+        grouping.insert(0, f.started_on)
     statement = (
-        select(FunnelCount.questionnaire_id, FunnelCount.step, web, func.sum(FunnelCount.count))
-        .where(FunnelCount.started_on.between(period.start, period.end))
+        select(f.questionnaire_id, f.step, web, func.sum(f.count))
+        .where(f.started_on.between(period.start, period.end))
         .group_by(*grouping)
     )
     if scope.service is not None:
-        statement = statement.where(FunnelCount.service_code == scope.service)
+        statement = statement.where(f.service_code == scope.service)
     if scope.channel is not None:
-        statement = statement.where(FunnelCount.channel_code == scope.channel)
+        statement = statement.where(f.channel_code == scope.channel)
     if not with_web:
         statement = statement.where(~web)
     # Without a known audience (roles built by hand) every questionnaire counts.
     questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
     if roles.audiences:
-        statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
+        statement = statement.where(f.questionnaire_id.in_(questionnaires))
     statement = statement.where(_outside_windows())
     pooled = web_pooled()
     sides: dict[bool, _Side] = {}
@@ -211,36 +215,31 @@ async def protected_drop_off(
     without the web's dialogs (as the reports leave such web answers out of their figures)."""
     if scope.life_situation is not None:
         return None
-    # By day first, the primary key's order: read without sorting, folded below.
+    # By day first, the primary key's order: read without sorting, folded below. Core
+    # columns: the rows are plain tuples, not ORM results (tens of thousands at 1M answers).
+    f = _FUNNEL.c
     statement = (
-        select(
-            FunnelCount.started_on,
-            FunnelCount.service_code,
-            FunnelCount.channel_code,
-            FunnelCount.front,
-            func.sum(FunnelCount.count),
-        )
-        .where(
-            FunnelCount.started_on.between(period.start, period.end),
-            FunnelCount.step == STARTED,
-        )
-        .group_by(
-            FunnelCount.started_on,
-            FunnelCount.service_code,
-            FunnelCount.channel_code,
-            FunnelCount.front,
-        )
+        select(f.started_on, f.service_code, f.channel_code, f.front, func.sum(f.count))
+        .where(f.started_on.between(period.start, period.end), f.step == STARTED)
+        .group_by(f.started_on, f.service_code, f.channel_code, f.front)
     )
     questionnaires = [q for q, audience in roles.audiences.items() if audience == scope.audience]
     if roles.audiences:
-        statement = statement.where(FunnelCount.questionnaire_id.in_(questionnaires))
+        statement = statement.where(f.questionnaire_id.in_(questionnaires))
     statement = statement.where(_outside_windows())
-    aligned = month_of(period.start).start == period.start
+    by_month = not weekly and month_of(period.start).start == period.start
+    firsts: dict[date, date] = {}  # each day's atom date, computed once per day
+    cells: dict[tuple[str, str, str], tuple[str, str, None, str]] = {}
     started: dict[Atom, int] = {}
-    for day, service, channel, front, total in await session.execute(statement):
+    for day, service, channel, front, total in (await session.execute(statement)).all():
         # Without weekly figures a month is the finest unit: one atom per month is enough.
-        first = day.replace(day=1) if not weekly and aligned else day
-        atom: Atom = (first, (service, channel, None, front))
+        first = firsts.get(day)
+        if first is None:
+            first = firsts[day] = day.replace(day=1) if by_month else day
+        cell = cells.get((service, channel, front))
+        if cell is None:
+            cell = cells[service, channel, front] = (service, channel, None, front)
+        atom: Atom = (first, cell)
         started[atom] = started.get(atom, 0) + int(total or 0)
     started = {atom: count for atom, count in started.items() if count > 0}
     where = in_scope(scope.service, scope.channel)
