@@ -365,11 +365,10 @@ async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator
 #: windows' answers are not calendar answers, and the start-up scoring of old copies leaves
 #: the problems' figures as they were (storage.report_scores).
 CLOSED_MARGIN: Final = timedelta(days=2)
-#: Atoms (and problem or NPS rows) of closed months remembered per database, oldest dropped
-#: first past this many: about 30 MB at 100,000 (issue 15: 1M answers hold ~70,000 a year).
+#: Atoms and problems' option rows of closed months remembered per database, oldest dropped
+#: first past this many: ~310 bytes each, ~31 MB (the bench's 1M answers: 67,604 for a
+#: half-year's report against the one before).
 MEMO_ATOMS: Final = 100_000
-
-_T = TypeVar("_T")
 
 
 def _utc_today() -> date:
