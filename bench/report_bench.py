@@ -50,7 +50,7 @@ from reports import metrics
 from reports.chart_cache import clear_chart_cache
 from reports.disclosure import clear_plan_cache
 from reports.funnel import protected_drop_off
-from reports.metrics import build_report, grain_of
+from reports.metrics import build_report, clear_month_memo, grain_of
 from reports.model import Dimension, Period, QuestionnaireRoles, Scope
 from reports.periods import calendar_previous, half_year_as_of
 from services.open_answers import OpenAnswersService
@@ -586,6 +586,7 @@ async def measure(
         def run() -> Awaitable[object]:
             clear_plan_cache()
             clear_chart_cache()
+            clear_month_memo()
             if isinstance(service.extras, OpenAnswersService):
                 service.extras.forget()
             return job()

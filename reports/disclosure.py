@@ -204,8 +204,11 @@ class Plan:
 #: hold rather than by their number: one ``/report`` asks for a dozen or more plans (the period
 #: and the one compared, the trend, NPS, every problem option, every open-answer category, the
 #: life situations), so a cache of a few plans would evict each before it is asked for again.
-#: A plan with its key costs about 0.4 KB an atom: the bound is some 50 MB.
-PLAN_CACHE_ATOMS: Final = 120_000
+#: A plan with its key costs about 0.4 KB an atom, 0.23 KB when its atoms are the month memo's
+#: (reports.metrics; tracemalloc, 1M answers): the bound is some 60–100 MB. 120,000 held less
+#: than the report's data and the delivered /report of one half-year at 1M answers (126,417
+#: atoms together): each evicted the other's plans and recomputed them (0.4–0.6 s a report).
+PLAN_CACHE_ATOMS: Final = 250_000
 
 #: What a plan depends on besides its sizes, with their number and total: sizes that differ in
 #: either never share a bucket, and within one the sizes themselves are compared.

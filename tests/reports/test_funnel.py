@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 from itertools import pairwise
 
@@ -11,10 +12,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from questionnaires.results import ResponseContext
-from reports.funnel import drop_off
+from reports.funnel import _started, drop_off
 from reports.model import Period, QuitPoint, Scope
 from services.funnel import FunnelRecorder
 from storage.database import create_session_factory
+from storage.funnel import STARTED, FunnelStore
 from storage.models import FunnelCount
 from tests.reports.conftest import ROLES, add_window
 from tests.storage.conftest import ScratchDatabase
@@ -261,3 +263,34 @@ async def test_a_first_window_leaves_the_drop_off_of_earlier_periods_as_it_was(
     assert week is not None and (week.started, week.completed) == (5, 5)  # deep left out
     both = await drop_off(sessions, Period(earlier.start, PERIOD.end), Scope(), ROLES)
     assert both is not None and (both.started, both.completed) == (17, 17)
+
+
+@pytest.mark.parametrize("weekly", [False, True])
+async def test_the_funnel_plans_atoms_are_its_days_summed_by_month_without_weekly_figures(
+    sessions: async_sessionmaker[AsyncSession], weekly: bool
+) -> None:
+    """Summed by month in SQL (reports.funnel._started): the days' counters folded by hand."""
+    rnd = random.Random(15)
+    deltas: dict[tuple[date, str, str, str, str, str], int] = {}
+    for _ in range(300):
+        day = date(2025, rnd.randint(1, 7), rnd.randint(1, 28))
+        key = (
+            day,
+            rnd.choice(["rating", "deep", "staff"]),  # staff: another audience
+            rnd.choice(["s1", "s2"]),
+            rnd.choice(["c1", ""]),
+            rnd.choice([STARTED, "*completed"]),
+            rnd.choice(["telegram", "web"]),
+        )
+        deltas[key] = deltas.get(key, 0) + rnd.randint(-1, 4)
+    await FunnelStore(sessions).add(deltas)
+    half = Period(date(2025, 1, 1), date(2025, 6, 30))
+    expected: dict[tuple[date, tuple[str, str, None, str]], int] = {}
+    for (day, questionnaire, service, channel, step, front), delta in deltas.items():
+        if step != STARTED or questionnaire == "staff" or not half.start <= day <= half.end:
+            continue
+        atom = (day if weekly else day.replace(day=1), (service, channel, None, front))
+        expected[atom] = expected.get(atom, 0) + delta
+    async with sessions() as session:
+        found = await _started(session, half, Scope(), ROLES, weekly=weekly)
+    assert found == {atom: n for atom, n in expected.items() if n > 0}

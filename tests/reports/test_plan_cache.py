@@ -55,7 +55,9 @@ def test_the_cache_stays_small(monkeypatch: pytest.MonkeyPatch) -> None:
     # Bounded by the atoms the kept plans hold, not by their number: the newest ten here.
     assert disclosure._plans.atoms == 30
     assert [key[1] for key in disclosure._plans.plans] == list(range(30, 40))
-    assert disclosure.PLAN_CACHE_ATOMS >= 100_000  # a /report of a million answers fits
+    # The report's data and the delivered /report of a half-year of the bench's million
+    # answers hold 126,417 atoms together: both fit, and neither evicts the other's plans.
+    assert disclosure.PLAN_CACHE_ATOMS >= 130_000
 
 
 def test_a_reports_worth_of_plans_stays_cached(monkeypatch: pytest.MonkeyPatch) -> None:

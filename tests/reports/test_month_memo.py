@@ -1,0 +1,120 @@
+"""Closed months are read once per process (reports.metrics, the month memo): on random data
+the reports give the figures read anew from the database, plans and problems included, and a
+month whose responses changed since it was remembered is read again."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import date
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reports import metrics
+from reports.disclosure import clear_plan_cache
+from reports.model import Period, Scope
+from storage.responses import ResponseStore
+from tests.reports.conftest import ROLES, Responses, titles
+from tests.reports.test_report_copy import _random_responses
+
+#: Whole months, all closed (the responses are of December 2025 to early July 2026).
+PERIOD = Period(date(2026, 4, 1), date(2026, 6, 30))
+PREVIOUS = Period(date(2026, 1, 1), date(2026, 3, 31))
+SPAN = Period(PREVIOUS.start, PERIOD.end)
+
+
+async def _report(sessions: async_sessionmaker[AsyncSession], scope: Scope) -> object:
+    return await metrics.build_report(
+        sessions,
+        roles=ROLES,
+        titles=titles,
+        period=PERIOD,
+        scope=scope,
+        previous=PREVIOUS,
+        min_group=3,
+    )
+
+
+async def _sections(sessions: async_sessionmaker[AsyncSession]) -> tuple[object, ...]:
+    async with metrics._snapshot(sessions) as session:
+        atoms = await metrics._atoms_of(
+            session, ROLES, "external", SPAN, "month", [PERIOD, PREVIOUS]
+        )
+        problems = await metrics._problems(
+            session, ROLES, "external", PERIOD, negative_at_most=2, grain="month"
+        )
+    return atoms, sorted(problems, key=repr)
+
+
+@pytest.fixture
+def closed_until(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Today as the reports see it: every month of the data is closed."""
+    monkeypatch.setattr(metrics, "_utc_today", lambda: date(2026, 12, 1))
+
+
+@pytest.mark.usefixtures("closed_until")
+async def test_remembered_months_give_the_figures_read_anew(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    store = ResponseStore(sessions, overall=ROLES.overall)
+    made = _random_responses(random.Random(20261201), ROLES)
+    await asyncio.gather(*(store.save(response) for response in made))
+    scopes = [Scope(), Scope(service="s1"), Scope(channel="c2"), Scope(life_situation="l1")]
+
+    metrics.clear_month_memo()
+    read = [await _report(sessions, scope) for scope in scopes]
+    sections_read = await _sections(sessions)
+    assert metrics._memo_of_engine(sessions)  # the closed months are remembered
+    clear_plan_cache()
+    remembered = [await _report(sessions, scope) for scope in scopes]
+    assert remembered == read
+    assert await _sections(sessions) == sections_read
+    # Remembered in another order of scopes, and the plans made from remembered atoms.
+    metrics.clear_month_memo()
+    clear_plan_cache()
+    again = [await _report(sessions, scope) for scope in reversed(scopes)]
+    assert again[::-1] == read
+
+
+async def test_a_month_whose_responses_changed_is_read_again(
+    sessions: async_sessionmaker[AsyncSession], closed_until: None
+) -> None:
+    responses = Responses(ResponseStore(sessions, overall=ROLES.overall))
+    for day in (date(2026, 2, 3), date(2026, 5, 12)):
+        await responses.scores(day, [5, 4, 4, 2], service="s1")
+        await responses.scores(day, [3, 3, 1], service="s2")
+    metrics.clear_month_memo()
+    before = await _report(sessions, Scope())
+    assert before.overall.n == 7  # type: ignore[attr-defined]
+    # A response written late for a closed month (as tests and imports would): counted.
+    await responses.add(date(2026, 5, 20), 1, service="s2", problems=["queue"])
+    after = await _report(sessions, Scope())
+    assert after.overall.n == 8  # type: ignore[attr-defined]
+    metrics.clear_month_memo()
+    assert await _report(sessions, Scope()) == after
+
+
+async def test_only_closed_months_are_remembered(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    responses = Responses(ResponseStore(sessions, overall=ROLES.overall))
+    await responses.scores(date(2026, 6, 29), [5, 4, 4, 2, 3])
+    await responses.scores(date(2026, 4, 2), [5, 4, 1])
+    # June ended yesterday (UTC): a body's day may still be June 30, so June is not closed.
+    monkeypatch.setattr(metrics, "_utc_today", lambda: date(2026, 7, 1))
+    metrics.clear_month_memo()
+    await _report(sessions, Scope())
+    assert sorted(month for _, month in metrics._memo_of_engine(sessions)) == [
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+        date(2026, 4, 1),
+        date(2026, 4, 1),
+        date(2026, 5, 1),
+        date(2026, 5, 1),
+    ]
+    # Written on June 30 after the report: read, since June was never remembered.
+    await responses.scores(date(2026, 6, 30), [1])
+    report = await _report(sessions, Scope())
+    assert report.overall.n == 9  # type: ignore[attr-defined]
