@@ -117,9 +117,10 @@ class SqlStorage(BaseStorage):
     statements go straight to the driver: on SQLite a commit of a few rows (lone or grouped)
     and every load run on the event loop through a connection of the storage's own (WAL
     appends, no fsync, never waiting for the write lock: a busy database sends the commit
-    through the pool), on PostgreSQL through asyncpg without the session machinery. ``ttl``
-    counts from the last write; expired dialogs read as empty until :meth:`purge_expired`
-    deletes them. :meth:`close` commits what is pending but leaves the engine to its owner.
+    through the pool), on
+    PostgreSQL through asyncpg without the session machinery. ``ttl`` counts from the last write;
+    expired dialogs read as empty until :meth:`purge_expired` deletes them. :meth:`close`
+    commits what is pending but leaves the engine to its owner.
 
     The cache makes this process the only writer of ``fsm_states``: run a single bot process
     per database with this storage; several processes need Redis (``storage.fsm_redis``).
