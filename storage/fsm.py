@@ -34,8 +34,11 @@ MIN_PEPPER_LENGTH: Final = 16
 EMPTY_DATA: Final = "{}"
 #: Keys per ``IN (…)``: far below SQLite's 32,766 and asyncpg's 32,767 bound parameters.
 SELECT_CHUNK: Final = 500
-#: A lone commit of at most this many rows is written on the event loop (SQLite, see _store).
-INLINE_ROWS: Final = 8
+#: A commit of at most this many rows is written on the event loop (SQLite, see _store),
+#: lone or grouped: with a few writers at once aiosqlite's thread hops cost more than the
+#: commit itself (README, "Web forms"); larger batches (a hundred dialogs at once) still go
+#: through the pool, where SQLite's work overlaps the event loop's.
+INLINE_ROWS: Final = 16
 #: Digests remembered per process; an update asks for its key's digest three times or more.
 DIGEST_CACHE_SIZE: Final = 10_000
 
@@ -111,12 +114,12 @@ class SqlStorage(BaseStorage):
     dialog alone never waits; when writes arrived during the previous commit (others are
     answering), the next one waits up to ``flush_interval`` for company. Misses of the cache
     within one event-loop turn are loaded in one query. With ``driver_shortcuts`` (the default)
-    statements go straight to the driver: on SQLite a lone commit of a few rows and every load
-    run on the event loop through a connection of the storage's own (WAL appends, no fsync,
-    never waiting for the write lock: a busy database sends the commit through the pool), on
-    PostgreSQL through asyncpg without the session machinery. ``ttl`` counts from the last write;
-    expired dialogs read as empty until :meth:`purge_expired` deletes them. :meth:`close`
-    commits what is pending but leaves the engine to its owner.
+    statements go straight to the driver: on SQLite a commit of a few rows (lone or grouped)
+    and every load run on the event loop through a connection of the storage's own (WAL
+    appends, no fsync, never waiting for the write lock: a busy database sends the commit
+    through the pool), on PostgreSQL through asyncpg without the session machinery. ``ttl``
+    counts from the last write; expired dialogs read as empty until :meth:`purge_expired`
+    deletes them. :meth:`close` commits what is pending but leaves the engine to its owner.
 
     The cache makes this process the only writer of ``fsm_states``: run a single bot process
     per database with this storage; several processes need Redis (``storage.fsm_redis``).
@@ -491,12 +494,14 @@ class SqlStorage(BaseStorage):
         return rows
 
     async def _store(self, rows: dict[str, _Record | None], *, alone: bool = False) -> None:
-        """Commit ``rows``; ``alone``: nobody else is writing, latency matters more than
-        throughput."""
+        """Commit ``rows``; ``alone``: nobody else is writing. On SQLite a batch of up to
+        ``INLINE_ROWS`` goes on the event loop either way when it can (`_store_inline`): a
+        grouped commit through aiosqlite costs each of its writers thread hops and an idle
+        event loop waiting for them, more than the WAL append itself."""
         self.commits += 1
         engine = await self._engine() if self._driver_shortcuts else None
         if engine is not None and engine.dialect.driver == "aiosqlite":
-            if alone and len(rows) <= INLINE_ROWS and self._store_inline(engine, rows):
+            if len(rows) <= INLINE_ROWS and self._store_inline(engine, rows):
                 return
             await self._store_on_aiosqlite(engine, rows)
             return

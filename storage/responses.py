@@ -56,9 +56,9 @@ INITIATIVE_QUEUE: Final[Table] = InitiativeItem.__table__  # type: ignore[assign
 
 #: At most this many responses share one transaction (bounds the statement size).
 MAX_BATCH: Final = 500
-#: A lone batch of at most this many responses is written on the event loop (SQLite, see
-#: ResponseStore._write_inline).
-INLINE_RESPONSES: Final = 4
+#: A batch of at most this many responses is written on the event loop (SQLite, see
+#: ResponseStore._write_inline), lone or grouped (as storage.fsm.INLINE_ROWS).
+INLINE_RESPONSES: Final = 8
 #: What the activity counter calls a stored response.
 STORED_RESPONSES: Final = "responses stored"
 
@@ -135,7 +135,7 @@ class ResponseStore:
     database being unavailable, its responses are retried one by one, so one bad row (a NUL
     character on PostgreSQL, say) fails its own caller only.
 
-    On SQLite a lone batch of a few responses (the writer was idle: nobody else is saving) is
+    On SQLite a batch of a few responses (lone or grouped: ``INLINE_RESPONSES``) is
     written right on the event loop through a connection of the store's own
     (``storage.sqlite_inline``), without aiosqlite's thread hops; when another connection holds
     the write lock, or the engine's pool is in use, it goes through the pool as before.
@@ -221,8 +221,9 @@ class ResponseStore:
                 _settle([pending], None)
 
     async def _write(self, batch: list[_Pending], *, alone: bool = False) -> None:
-        """Write ``batch`` in one transaction; ``alone``: nobody else is saving, latency
-        matters more than throughput."""
+        """Write ``batch`` in one transaction; ``alone``: nobody else is saving. On SQLite a
+        batch of a few responses goes on the event loop either way when it can: through
+        aiosqlite each statement is a thread hop the waiting writers pay for."""
         responses: list[dict[str, Any]] = []
         answers: list[dict[str, Any]] = []
         copies: list[dict[str, Any]] = []
@@ -241,7 +242,7 @@ class ResponseStore:
         tables = [(RESPONSES, responses), (ANSWERS, answers), (REPORT_ANSWERS, copies)]
         tables.append((INITIATIVE_QUEUE, queued))
         tables = [(table, rows) for table, rows in tables if rows]
-        if not (alone and len(batch) <= INLINE_RESPONSES and await self._write_inline(tables)):
+        if not (len(batch) <= INLINE_RESPONSES and await self._write_inline(tables)):
             async with self._sessions.begin() as session:
                 # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
                 for table, rows in tables:

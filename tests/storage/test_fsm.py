@@ -568,6 +568,43 @@ async def test_writes_arriving_during_a_commit_wait_for_company_and_share_one_co
         await storage.close()
 
 
+async def test_a_grouped_sqlite_commit_also_takes_no_pooled_connection(
+    database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    # Issue 12 item 5: under concurrency (ten web forms at once) a grouped commit through
+    # aiosqlite cost its writers thread hops and left the event loop idle waiting for them.
+    if database.backend != "sqlite":
+        pytest.skip("the inline commit is SQLite's")
+    storage = SqlStorage(sessions, PEPPER, flush_interval=0.01)
+    checkouts: list[int] = []
+
+    def on_checkout(*_args: Any) -> None:
+        checkouts.append(1)
+
+    try:
+        # Cached, so the commits below read nothing; the inline connection is open.
+        await asyncio.gather(*(storage.set_state(_key(n), Poll.answering) for n in range(12)))
+        held = _HeldCommits(storage)
+        first = asyncio.create_task(storage.set_data(_key(0), {"n": 0}))
+        await held.entered.wait()
+        event.listen(engine.sync_engine.pool, "checkout", on_checkout)
+        try:
+            during = []
+            for number in range(1, 12):  # others answer while the first commit runs
+                during.append(asyncio.create_task(storage.set_data(_key(number), {"n": number})))
+                await asyncio.sleep(0)
+            held.release.set()
+            await asyncio.gather(first, *during)
+        finally:
+            event.remove(engine.sync_engine.pool, "checkout", on_checkout)
+        assert storage.grouped_commits >= 1  # the eleven were committed as a group
+        assert checkouts == []
+        for number in range(12):
+            assert await _stored_data(sessions, _key(number)) == f'{{"n":{number}}}'
+    finally:
+        await storage.close()
+
+
 async def test_data_json_cannot_hold_fails_only_its_own_caller(fsm: SqlStorage) -> None:
     results = await asyncio.gather(
         fsm.set_data(_key(1), {"when": datetime.now(UTC)}),

@@ -361,6 +361,45 @@ async def test_a_lone_sqlite_save_takes_no_pooled_connection_and_reads_back_the_
     assert copies["inline"] == copies["pooled"] != []
 
 
+async def test_a_grouped_sqlite_batch_also_takes_no_pooled_connection(
+    database: ScratchDatabase,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 12 item 5: saves arriving while a batch is written are grouped; on SQLite the
+    # group is written on the event loop as well, without aiosqlite's thread hops.
+    if database.backend != "sqlite":
+        pytest.skip("the inline write is SQLite's")
+    store = ResponseStore(sessions, flush_interval=0.01)
+    await store.save(_response(AnswerRow("overall", number=1)))  # opens its connection
+    real_write = store._write
+    record: list[bool] = []
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held(batch: list[object], *, alone: bool = False) -> None:
+        record.append(alone)
+        if len(record) == 1:
+            entered.set()
+            await release.wait()
+        await real_write(batch, alone=alone)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_write", held)
+    first = asyncio.create_task(store.save(_response(AnswerRow("overall", number=2))))
+    await entered.wait()
+    others = [
+        asyncio.create_task(store.save(_response(AnswerRow("overall", number=n))))
+        for n in (3, 4, 5)
+    ]
+    await asyncio.sleep(0)
+    taken = _checkouts(engine)
+    release.set()
+    await asyncio.gather(first, *others)
+    assert record == [True, False]  # the three were written as one group
+    assert taken == []
+    assert store.activity.report() == {"responses stored": 5}
+
+
 async def test_a_lone_save_fails_alone_and_leaves_nothing_on_the_inline_path(
     database: ScratchDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
