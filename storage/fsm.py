@@ -38,7 +38,7 @@ SELECT_CHUNK: Final = 500
 #: lone or grouped: with a few writers at once aiosqlite's thread hops cost more than the
 #: commit itself (README, "Web forms"); larger batches (a hundred dialogs at once) still go
 #: through the pool, where SQLite's work overlaps the event loop's.
-INLINE_ROWS: Final = 16
+INLINE_ROWS: Final = 64
 #: Digests remembered per process; an update asks for its key's digest three times or more.
 DIGEST_CACHE_SIZE: Final = 10_000
 

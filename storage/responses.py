@@ -58,7 +58,7 @@ INITIATIVE_QUEUE: Final[Table] = InitiativeItem.__table__  # type: ignore[assign
 MAX_BATCH: Final = 500
 #: A batch of at most this many responses is written on the event loop (SQLite, see
 #: ResponseStore._write_inline), lone or grouped (as storage.fsm.INLINE_ROWS).
-INLINE_RESPONSES: Final = 8
+INLINE_RESPONSES: Final = 16
 #: What the activity counter calls a stored response.
 STORED_RESPONSES: Final = "responses stored"
 
