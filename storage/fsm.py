@@ -36,8 +36,8 @@ EMPTY_DATA: Final = "{}"
 SELECT_CHUNK: Final = 500
 #: A commit of at most this many rows is written on the event loop (SQLite, see _store),
 #: lone or grouped: with a few writers at once aiosqlite's thread hops cost more than the
-#: commit itself (README, "Web forms"); larger batches (a hundred dialogs at once) still go
-#: through the pool, where SQLite's work overlaps the event loop's.
+#: commit itself (README, "Web forms"); larger batches still go through the pool, where
+#: SQLite's work overlaps the event loop's.
 INLINE_ROWS: Final = 64
 #: Digests remembered per process; an update asks for its key's digest three times or more.
 DIGEST_CACHE_SIZE: Final = 10_000
