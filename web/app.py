@@ -8,15 +8,17 @@ services see is a keyed hash of a random browser cookie.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
+from multidict import CIMultiDict
 
 from questionnaires.schema import Language
 from services.outages import is_storage_outage
@@ -27,7 +29,6 @@ from web.security import (
     RateLimiter,
     Signer,
     csrf_token,
-    csrf_valid,
     new_browser_id,
     person_of,
     valid_browser_id,
@@ -51,7 +52,30 @@ PAGES_KEY: Final = web.AppKey("pages", Pages)
 #: and the language field of a posted form.
 BROWSER: Final = web.RequestKey("browser", str)
 BROWSER_KNOWN: Final = web.RequestKey("browser_known", bool)
+#: The posted form's `lang` ("" when it has none), once the form is parsed.
 FORM_LANG: Final = web.RequestKey("form_lang", str)
+#: The request's language, once nothing can change it any more (see language_of).
+LANGUAGE: Final = web.RequestKey("language", Language)
+#: The CSRF token of the browser, once a posted form carried it (drawn again on its pages).
+CSRF: Final = web.RequestKey("csrf", str)
+#: Paths never rate limited (health checks, metrics, webhooks) and, among them, the ones that
+#: are not browsers (metrics, webhooks): no cookie, no CSRF.
+UNLIMITED_KEY: Final = web.AppKey("unlimited", frozenset)
+NOT_BROWSERS_KEY: Final = web.AppKey("not_browsers", frozenset)
+SECURITY_HEADERS: Final = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
+#: The headers of every page drawn from a template (copied into each response).
+PAGE_HEADERS: Final = CIMultiDict(
+    [
+        (hdrs.CONTENT_TYPE, "text/html; charset=utf-8"),
+        (hdrs.CACHE_CONTROL, "no-store"),
+        *SECURITY_HEADERS,
+    ]
+)
 
 
 class NotReady(Exception):
@@ -125,11 +149,17 @@ def runner_options() -> dict[str, Any]:
 
 def language_of(request: web.Request) -> Language:
     """`?lang=` or the form's `lang`, else the browser's first preferred language."""
+    if LANGUAGE in request:
+        return request[LANGUAGE]
     chosen = request.query.get("lang") or request.get(FORM_LANG)
     if chosen in ("ru", "en"):
-        return Language(chosen)
-    first = request.headers.get("Accept-Language", "").split(",")[0].strip().lower()
-    return Language.EN if first.startswith("en") else Language.RU
+        language = Language(chosen)
+    else:
+        first = request.headers.get("Accept-Language", "").split(",")[0].strip().lower()
+        language = Language.EN if first.startswith("en") else Language.RU
+    if request.method != "POST" or FORM_LANG in request:
+        request[LANGUAGE] = language  # final: asked again by every page of the request
+    return language
 
 
 def render(
@@ -140,7 +170,9 @@ def render(
 ) -> web.Response:
     language = language_of(request)
     browser = request.get(BROWSER)
-    csrf = csrf_token(request.app[SERVICES_KEY].signer, browser) if browser else ""
+    csrf = request.get(CSRF) or (
+        csrf_token(request.app[SERVICES_KEY].signer, browser) if browser else ""
+    )
     other = Language.EN if language is Language.RU else Language.RU
     other_href = (
         f"{request.path}?lang={other.value}"
@@ -150,9 +182,7 @@ def render(
     body = request.app[PAGES_KEY].page(
         template, language, other_href, values, csrf=csrf, state=values.pop("state", "")
     )
-    response = web.Response(text=body, status=status, content_type="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return web.Response(body=body.encode(), status=status, headers=PAGE_HEADERS)
 
 
 def message(
@@ -169,79 +199,19 @@ def message(
     )
 
 
-def _is_telegram(request: web.Request) -> bool:
-    """A messenger's webhook (Telegram's or MAX's): no browser, no form, its own secret."""
-    services = request.app[SERVICES_KEY]
-    return any(
-        hook is not None and request.path == hook[0] for hook in (services.telegram, services.max)
-    )
-
-
 # --- middlewares ------------------------------------------------------------------------------
 
 
 @web.middleware
-async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Too many requests from one address get 429; health checks, the metrics scraper and
-    Telegram (all its updates come from a few addresses) are never limited."""
-    if request.path in ("/healthz", "/readyz", "/metrics") or _is_telegram(request):
-        return await handler(request)
-    wait = request.app[LIMITER_KEY].allow(request.remote or "")
-    if wait is not None:
-        response = message(request, "too_many", 429)
-        response.headers["Retry-After"] = str(int(wait))
-        return response
-    return await handler(request)
+async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request through the same gates, outermost first: security headers and error pages
+    (an outage or a bug is a page, never a traceback), the rate limit, the browser cookie, CSRF.
 
-
-@web.middleware
-async def browser_cookie(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every visitor gets a random cookie; it stands for "the same browser", nothing more."""
-    if _is_telegram(request) or request.path == "/metrics":
-        return await handler(request)  # not a browser: no cookie
-    known = valid_browser_id(request.cookies.get(BROWSER_COOKIE))
-    request[BROWSER] = known or new_browser_id()
-    request[BROWSER_KNOWN] = known is not None
-    response = await handler(request)
-    if known is None and not request.path.startswith(
-        ("/static/", "/site/", "/healthz", "/readyz")
-    ):
-        response.set_cookie(
-            BROWSER_COOKIE,
-            request[BROWSER],
-            max_age=COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.app[SERVICES_KEY].secure_cookies,
-            path="/",
-        )
-    return response
-
-
-@web.middleware
-async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A POST must carry the token drawn for this browser's cookie, from this site. Telegram's
-    posts carry the webhook's secret header instead (bot/webhook.py checks it)."""
-    if request.method != "POST" or _is_telegram(request):
-        return await handler(request)
-    form = await request.post()  # parsed once: aiohttp keeps it for the handler
-    lang = form.get("lang")
-    if isinstance(lang, str):
-        request[FORM_LANG] = lang
-    token = form.get("csrf")
-    if not request[BROWSER_KNOWN]:
-        return message(request, "cookies_needed", 400)
-    signer = request.app[SERVICES_KEY].signer
-    if not isinstance(token, str) or not csrf_valid(signer, request[BROWSER], token):
-        return message(request, "forged", 403)
-    return await handler(request)
-
-
-@web.middleware
-async def headers_and_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Security headers on everything; an outage or a bug is a page, never a traceback."""
+    One middleware, not four: each layer was a coroutine frame, a partial and a repeated look
+    at the path per request (issue 12 item 5); the order and what each gate does are unchanged.
+    """
     try:
-        response = await handler(request)
+        response = await _gates(request, handler)
     except web.HTTPNotFound:
         response = message(request, "not_found", 404)
     except web.HTTPRequestEntityTooLarge:
@@ -257,11 +227,65 @@ async def headers_and_errors(request: web.Request, handler: Handler) -> web.Stre
         else:
             logger.exception("Web request failed: %s %s", request.method, request.path)
             response = message(request, "server_error", 500)
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    headers = response.headers
+    for name, value in SECURITY_HEADERS:
+        headers.setdefault(name, value)
     return response
+
+
+async def _gates(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The rate limit, the browser cookie and CSRF, in this order (see `front`)."""
+    path = request.path
+    app = request.app
+    if path in app[UNLIMITED_KEY]:
+        # Health checks, the metrics scraper and the messengers' webhooks (all of Telegram's
+        # updates come from a few addresses) are never limited; the scraper and the webhooks
+        # (their own secret) are not browsers: no cookie, no form token.
+        if path in app[NOT_BROWSERS_KEY]:
+            return await handler(request)
+    else:
+        # Rate limit: too many requests from one address get 429.
+        wait = app[LIMITER_KEY].allow(request.remote or "")
+        if wait is not None:
+            refused = message(request, "too_many", 429)
+            refused.headers["Retry-After"] = str(int(wait))
+            return refused
+    # Browser cookie: every visitor gets a random one; it stands for "the same browser".
+    known = valid_browser_id(request.cookies.get(BROWSER_COOKIE))
+    browser = request[BROWSER] = known or new_browser_id()
+    request[BROWSER_KNOWN] = known is not None
+    response = await _csrf(request, handler, browser, known is not None)
+    if known is None and not path.startswith(("/static/", "/site/", "/healthz", "/readyz")):
+        response.headers.add(
+            hdrs.SET_COOKIE, _cookie(browser, secure=app[SERVICES_KEY].secure_cookies)
+        )
+    return response
+
+
+async def _csrf(
+    request: web.Request, handler: Handler, browser: str, known: bool
+) -> web.StreamResponse:
+    """A POST must carry the token drawn for this browser's cookie, from this site."""
+    if request.method != "POST":
+        return await handler(request)
+    form = await request.post()  # parsed once: aiohttp keeps it for the handler
+    lang = form.get("lang")
+    request[FORM_LANG] = lang if isinstance(lang, str) else ""
+    token = form.get("csrf")
+    if not known:
+        return message(request, "cookies_needed", 400)
+    expected = csrf_token(request.app[SERVICES_KEY].signer, browser)
+    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+        return message(request, "forged", 403)
+    request[CSRF] = expected  # the pages drawn for this request carry the same token
+    return await handler(request)
+
+
+def _cookie(browser: str, *, secure: bool) -> str:
+    """The Set-Cookie value of a new browser: written out, not through http.cookies' Morsel
+    (the value is URL-safe base64, nothing in it needs quoting)."""
+    attributes = f"; HttpOnly; Max-Age={COOKIE_MAX_AGE}; Path=/; SameSite=Lax"
+    return f"{BROWSER_COOKIE}={browser}{attributes}{'; Secure' if secure else ''}"
 
 
 # --- handlers ---------------------------------------------------------------------------------
@@ -390,11 +414,11 @@ async def metrics(request: web.Request) -> web.Response:
 
 def create_app(services: WebServices) -> web.Application:
     """The web application; the caller runs it (bot/web.py) or a test client drives it."""
-    app = web.Application(
-        middlewares=[headers_and_errors, rate_limit, browser_cookie, csrf],
-        client_max_size=64 * 1024,
-    )
+    app = web.Application(middlewares=[front], client_max_size=64 * 1024)
     app[SERVICES_KEY] = services
+    hooks = frozenset(hook[0] for hook in (services.telegram, services.max) if hook is not None)
+    app[NOT_BROWSERS_KEY] = hooks | {"/metrics"}
+    app[UNLIMITED_KEY] = hooks | {"/metrics", "/healthz", "/readyz"}
     app[LIMITER_KEY] = RateLimiter(services.rate_per_minute)
     app[PAGES_KEY] = Pages(TEMPLATES)
     app.router.add_get("/", picker)
