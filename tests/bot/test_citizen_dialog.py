@@ -438,6 +438,67 @@ def test_fast_button_packing_matches_callback_data() -> None:
         assert Press.unpack(pack_press("a1b2c3", 7, "c", value)).v == value
 
 
+def _generic_unpack(data: str) -> Any:
+    from aiogram.filters.callback_data import CallbackData
+
+    from handlers.views import Press
+
+    try:
+        return CallbackData.unpack.__func__(Press, data)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as error:
+        return type(error), str(error)
+
+
+def test_fast_press_parsing_matches_the_generic_parser() -> None:
+    import itertools
+    import random
+
+    from handlers.views import Press
+
+    parts = {
+        "prefix": ["q", "Q", "", "q ", "p"],
+        "nonce": ["a1b2c3", "", "x" * 16, "x" * 17, " a", "ё"],
+        "turn": [
+            "0",
+            "7",
+            "00",
+            "07",
+            "+7",
+            "-1",
+            " 7",
+            "7 ",
+            "1_0",
+            "٣",
+            "1000000",
+            "1000001",
+            "9999999",
+            "12345678",
+            "",
+            "x",
+            "7.0",
+        ],
+        "action": ["r", "", "rr", "ё"],
+        "value": ["", "5", "yes", "v" * 64, "v" * 65, "да"],
+    }
+    cases = [":".join(combo) for combo in itertools.product(*parts.values())]
+    cases += ["q", "q:a:1:r", "q:a:1:r:5:6", "", ":::::", "q:a:1:r:5:"]
+    alphabet = "q:0123456789+-_ a"
+    chance = random.Random(15)
+    cases += ["".join(chance.choices(alphabet, k=chance.randint(0, 14))) for _ in range(3000)]
+    for data in cases:
+        expected = _generic_unpack(data)
+        try:
+            got: Any = Press.unpack(data)
+        except (TypeError, ValueError) as error:
+            got = type(error), str(error)
+        assert got == expected, data
+        if isinstance(expected, Press):
+            assert type(got) is Press
+            assert got.model_fields_set == expected.model_fields_set, data
+            assert got.__dict__ == expected.__dict__, data
+            assert type(got.t) is int
+
+
 def test_a_copied_step_button_is_the_validated_button() -> None:
     from aiogram.types import InlineKeyboardButton
 
