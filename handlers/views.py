@@ -144,14 +144,27 @@ Rows = list[list[InlineKeyboardButton]]
 
 #: A validated callback button whose copies (`step_button`) are every dialog button.
 _BUTTON: Final = InlineKeyboardButton(text="", callback_data="")
+_BUTTON_FIELDS: Final = dict(_BUTTON.__dict__)
+_BUTTON_EXTRA: Final = _BUTTON.__pydantic_extra__
+_BUTTON_PRIVATE: Final = _BUTTON.__pydantic_private__
+_set = object.__setattr__
 
 
 def step_button(text: str, data: str) -> InlineKeyboardButton:
-    """``InlineKeyboardButton(text=text, callback_data=data)``, equal to it in every field and
-    in the fields set, made as a copy of a validated button: pydantic validates a new button
-    and fills its dozen optional fields (6 µs), a copy takes half that, and a dialog step draws
-    up to a dozen buttons on every press. Both values are plain strings made here."""
-    return _BUTTON.model_copy(update={"text": text, "callback_data": data})
+    """``InlineKeyboardButton(text=text, callback_data=data)``, equal to it in every field, in
+    the fields set, the extra and the private attributes, made as a copy of a validated
+    button: pydantic validates a new button and fills its dozen optional fields (3.7 µs),
+    ``model_copy`` takes half that, and this copy (what ``model_copy(update=…)`` does, inlined
+    for the two fields) a third of it (0.6 µs); a dialog step draws up to a dozen buttons on
+    every press. Both values are plain strings made here."""
+    button = object.__new__(InlineKeyboardButton)
+    _set(button, "__dict__", {**_BUTTON_FIELDS, "text": text, "callback_data": data})
+    _set(button, "__pydantic_extra__", None if _BUTTON_EXTRA is None else dict(_BUTTON_EXTRA))
+    _set(button, "__pydantic_fields_set__", {"text", "callback_data"})
+    _set(
+        button, "__pydantic_private__", None if _BUTTON_PRIVATE is None else dict(_BUTTON_PRIVATE)
+    )
+    return button
 
 
 @dataclass(frozen=True, slots=True)

@@ -510,8 +510,18 @@ def test_a_copied_step_button_is_the_validated_button() -> None:
         assert made == validated
         assert made.model_fields_set == validated.model_fields_set
         assert made.model_dump(exclude_unset=True) == {"text": text, "callback_data": data}
+        assert type(made) is InlineKeyboardButton
+        assert made.__dict__ == validated.__dict__
+        assert made.__pydantic_extra__ == validated.__pydantic_extra__
+        assert made.__pydantic_private__ == validated.__pydantic_private__
+        assert made.model_dump_json() == validated.model_dump_json()
     # Copies share nothing mutable: one button never changes another.
-    assert step_button("a", "q:a").text == "a" and step_button("b", "q:b").text == "b"
+    one, other = step_button("a", "q:a"), step_button("b", "q:b")
+    assert one.text == "a" and other.text == "b"
+    assert one.__dict__ is not other.__dict__
+    assert one.model_fields_set is not other.model_fields_set
+    assert one.__pydantic_private__ is not other.__pydantic_private__
+    assert one.__pydantic_extra__ is not other.__pydantic_extra__
 
 
 async def test_funnel_counts_starts_completions_cancels_and_where_people_stopped(
