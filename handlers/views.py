@@ -135,7 +135,7 @@ def question_view(step: Question, language: Language, notice: str | None = None)
         rows.append(navigation)
     if notice:
         lines.append(f"\n⚠️ {escape(notice)}")
-    markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    markup = step_markup(rows) if rows else None
     return View("\n\n".join(lines), markup)
 
 
@@ -165,6 +165,27 @@ def step_button(text: str, data: str) -> InlineKeyboardButton:
         button, "__pydantic_private__", None if _BUTTON_PRIVATE is None else dict(_BUTTON_PRIVATE)
     )
     return button
+
+
+#: A validated markup whose copies (`step_markup`) carry every dialog step's keyboard.
+_MARKUP: Final = InlineKeyboardMarkup(inline_keyboard=[])
+_MARKUP_FIELDS: Final = dict(_MARKUP.__dict__)
+_MARKUP_EXTRA: Final = _MARKUP.__pydantic_extra__
+_MARKUP_PRIVATE: Final = _MARKUP.__pydantic_private__
+
+
+def step_markup(rows: Rows) -> InlineKeyboardMarkup:
+    """``InlineKeyboardMarkup(inline_keyboard=rows)`` of buttons made by `step_button`, equal
+    to it as `step_button`'s button is to a validated one, without validating the buttons
+    again (3.4 µs a step): the rows are copied as validation copies them, the buttons kept."""
+    markup = object.__new__(InlineKeyboardMarkup)
+    _set(markup, "__dict__", {**_MARKUP_FIELDS, "inline_keyboard": [list(row) for row in rows]})
+    _set(markup, "__pydantic_extra__", None if _MARKUP_EXTRA is None else dict(_MARKUP_EXTRA))
+    _set(markup, "__pydantic_fields_set__", {"inline_keyboard"})
+    _set(
+        markup, "__pydantic_private__", None if _MARKUP_PRIVATE is None else dict(_MARKUP_PRIVATE)
+    )
+    return markup
 
 
 @dataclass(frozen=True, slots=True)

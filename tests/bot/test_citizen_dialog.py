@@ -499,6 +499,33 @@ def test_fast_press_parsing_matches_the_generic_parser() -> None:
             assert type(got.t) is int
 
 
+def test_a_copied_step_markup_is_the_validated_markup() -> None:
+    from aiogram.types import InlineKeyboardMarkup
+
+    from handlers.views import pack_press, step_button, step_markup
+
+    buttons = [
+        step_button(str(score), pack_press("a1b2c3", 7, "r", str(score))) for score in range(6)
+    ]
+    for rows in ([buttons[:5]], [[button] for button in buttons], [buttons[:3], buttons[3:]]):
+        made = step_markup(rows)
+        validated = InlineKeyboardMarkup(inline_keyboard=rows)
+        assert made == validated
+        assert type(made) is InlineKeyboardMarkup
+        assert made.__dict__ == validated.__dict__
+        assert made.model_fields_set == validated.model_fields_set
+        assert made.__pydantic_extra__ == validated.__pydantic_extra__
+        assert made.__pydantic_private__ == validated.__pydantic_private__
+        assert made.model_dump_json() == validated.model_dump_json()
+        # The rows are copies (as validation makes them); the buttons are the same.
+        assert made.inline_keyboard is not rows and made.inline_keyboard[0] is not rows[0]
+        assert made.inline_keyboard[0][0] is rows[0][0]
+    one, other = step_markup([buttons[:1]]), step_markup([buttons[:1]])
+    assert one.__pydantic_private__ is not other.__pydantic_private__
+    assert one.__pydantic_extra__ is not other.__pydantic_extra__
+    assert one.model_fields_set is not other.model_fields_set
+
+
 def test_a_copied_step_button_is_the_validated_button() -> None:
     from aiogram.types import InlineKeyboardButton
 
