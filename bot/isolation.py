@@ -11,8 +11,7 @@ Several processes share Redis's lock instead (``storage.fsm_redis.RenewedLockIso
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
@@ -24,6 +23,42 @@ class _Held:
     users: int = 0  # updates holding the lock or waiting for it
 
 
+class _KeyLock:
+    """Holding one key's lock: the key's ``_Held`` is counted in on entry (before the wait,
+    so a waiter keeps it alive) and out on exit or when the wait is cancelled; the last one
+    out removes it."""
+
+    __slots__ = ("_held", "_key", "_locks")
+
+    def __init__(self, locks: dict[Hashable, _Held], key: Hashable) -> None:
+        self._locks = locks
+        self._key = key
+        self._held: _Held | None = None
+
+    async def __aenter__(self) -> None:
+        held = self._locks.get(self._key)
+        if held is None:
+            held = self._locks[self._key] = _Held()
+        held.users += 1
+        self._held = held
+        try:
+            await held.lock.acquire()
+        except BaseException:
+            self._leave(held)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        held = self._held
+        assert held is not None
+        held.lock.release()
+        self._leave(held)
+
+    def _leave(self, held: _Held) -> None:
+        held.users -= 1
+        if held.users == 0 and self._locks.get(self._key) is held:
+            del self._locks[self._key]
+
+
 class FreedLockIsolation(BaseEventIsolation):
     """An ``asyncio.Lock`` per key, dropped when its last holder or waiter leaves (also when a
     waiter is cancelled). Single-threaded: no await between looking a key up and counting
@@ -32,19 +67,10 @@ class FreedLockIsolation(BaseEventIsolation):
     def __init__(self) -> None:
         self._locks: dict[Hashable, _Held] = {}
 
-    @asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
-        held = self._locks.get(key)
-        if held is None:
-            held = self._locks[key] = _Held()
-        held.users += 1
-        try:
-            async with held.lock:
-                yield
-        finally:
-            held.users -= 1
-            if held.users == 0 and self._locks.get(key) is held:
-                del self._locks[key]
+    def lock(self, key: StorageKey) -> _KeyLock:  # type: ignore[override]
+        # A plain context manager, not an @asynccontextmanager generator: taken on every
+        # update, and the generator's machinery cost more than the lock itself.
+        return _KeyLock(self._locks, key)
 
     @property
     def size(self) -> int:

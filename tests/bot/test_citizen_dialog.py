@@ -438,6 +438,94 @@ def test_fast_button_packing_matches_callback_data() -> None:
         assert Press.unpack(pack_press("a1b2c3", 7, "c", value)).v == value
 
 
+def _generic_unpack(data: str) -> Any:
+    from aiogram.filters.callback_data import CallbackData
+
+    from handlers.views import Press
+
+    try:
+        return CallbackData.unpack.__func__(Press, data)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as error:
+        return type(error), str(error)
+
+
+def test_fast_press_parsing_matches_the_generic_parser() -> None:
+    import itertools
+    import random
+
+    from handlers.views import Press
+
+    parts = {
+        "prefix": ["q", "Q", "", "q ", "p"],
+        "nonce": ["a1b2c3", "", "x" * 16, "x" * 17, " a", "ё"],
+        "turn": [
+            "0",
+            "7",
+            "00",
+            "07",
+            "+7",
+            "-1",
+            " 7",
+            "7 ",
+            "1_0",
+            "٣",
+            "1000000",
+            "1000001",
+            "9999999",
+            "12345678",
+            "",
+            "x",
+            "7.0",
+        ],
+        "action": ["r", "", "rr", "ё"],
+        "value": ["", "5", "yes", "v" * 64, "v" * 65, "да"],
+    }
+    cases = [":".join(combo) for combo in itertools.product(*parts.values())]
+    cases += ["q", "q:a:1:r", "q:a:1:r:5:6", "", ":::::", "q:a:1:r:5:"]
+    alphabet = "q:0123456789+-_ a"
+    chance = random.Random(15)
+    cases += ["".join(chance.choices(alphabet, k=chance.randint(0, 14))) for _ in range(3000)]
+    for data in cases:
+        expected = _generic_unpack(data)
+        try:
+            got: Any = Press.unpack(data)
+        except (TypeError, ValueError) as error:
+            got = type(error), str(error)
+        assert got == expected, data
+        if isinstance(expected, Press):
+            assert type(got) is Press
+            assert got.model_fields_set == expected.model_fields_set, data
+            assert got.__dict__ == expected.__dict__, data
+            assert type(got.t) is int
+
+
+def test_a_copied_step_markup_is_the_validated_markup() -> None:
+    from aiogram.types import InlineKeyboardMarkup
+
+    from handlers.views import pack_press, step_button, step_markup
+
+    buttons = [
+        step_button(str(score), pack_press("a1b2c3", 7, "r", str(score))) for score in range(6)
+    ]
+    for rows in ([buttons[:5]], [[button] for button in buttons], [buttons[:3], buttons[3:]]):
+        made = step_markup(rows)
+        validated = InlineKeyboardMarkup(inline_keyboard=rows)
+        assert made == validated
+        assert type(made) is InlineKeyboardMarkup
+        assert made.__dict__ == validated.__dict__
+        assert made.model_fields_set == validated.model_fields_set
+        assert made.__pydantic_extra__ == validated.__pydantic_extra__
+        assert made.__pydantic_private__ == validated.__pydantic_private__
+        assert made.model_dump_json() == validated.model_dump_json()
+        # The rows are copies (as validation makes them); the buttons are the same.
+        assert made.inline_keyboard is not rows and made.inline_keyboard[0] is not rows[0]
+        assert made.inline_keyboard[0][0] is rows[0][0]
+    one, other = step_markup([buttons[:1]]), step_markup([buttons[:1]])
+    assert one.__pydantic_private__ is not other.__pydantic_private__
+    assert one.__pydantic_extra__ is not other.__pydantic_extra__
+    assert one.model_fields_set is not other.model_fields_set
+
+
 def test_a_copied_step_button_is_the_validated_button() -> None:
     from aiogram.types import InlineKeyboardButton
 
@@ -449,8 +537,18 @@ def test_a_copied_step_button_is_the_validated_button() -> None:
         assert made == validated
         assert made.model_fields_set == validated.model_fields_set
         assert made.model_dump(exclude_unset=True) == {"text": text, "callback_data": data}
+        assert type(made) is InlineKeyboardButton
+        assert made.__dict__ == validated.__dict__
+        assert made.__pydantic_extra__ == validated.__pydantic_extra__
+        assert made.__pydantic_private__ == validated.__pydantic_private__
+        assert made.model_dump_json() == validated.model_dump_json()
     # Copies share nothing mutable: one button never changes another.
-    assert step_button("a", "q:a").text == "a" and step_button("b", "q:b").text == "b"
+    one, other = step_button("a", "q:a"), step_button("b", "q:b")
+    assert one.text == "a" and other.text == "b"
+    assert one.__dict__ is not other.__dict__
+    assert one.model_fields_set is not other.model_fields_set
+    assert one.__pydantic_private__ is not other.__pydantic_private__
+    assert one.__pydantic_extra__ is not other.__pydantic_extra__
 
 
 async def test_funnel_counts_starts_completions_cancels_and_where_people_stopped(
