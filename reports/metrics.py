@@ -818,7 +818,14 @@ async def _problems(
     scored = number.between(SCORES[0], SCORES[-1])
     closed = await _closed_months(session, audience, period, grain)
     memo = _memo_of(session)
-    key = ("problems", audience, tuple(sorted(problems.items())), negative_at_most)
+    # The overall mapping too: the unscored path above reads the overall answers by it.
+    key = (
+        "problems",
+        audience,
+        tuple(sorted(problems.items())),
+        tuple(sorted(overall.items())),
+        negative_at_most,
+    )
     known: dict[date, list[_Named]] = {}
     for month, responses in closed.items():
         if (value := memo.get(key, month, responses)) is not None:

@@ -475,11 +475,16 @@ class DialogService:
                 attempt=data["n"],
                 completion=data.get("a"),
             )
-            # Stored.BEFORE: stored by an earlier run of this very input that died before
-            # the state was cleared (and before the funnel counted it): finished like a new
-            # one, with nothing written twice.
             if stored is Stored.REFUSED:
                 refused = Refused(Refusal.ALREADY_RATED)
+            elif stored is Stored.BEFORE:
+                # Stored by another run of this very input: one that died before the state
+                # was cleared, or a double submit running beside this one (the web has no
+                # per-person lock). Thanked, nothing written twice, and the funnel left as
+                # it is: counted here too, a double submit would count two completions and
+                # take its last question below zero (review).
+                await state.clear()
+                return self._finished(outcome, language)
         await state.clear()
         day = started_on(data)
         if refused is not None:
@@ -492,6 +497,9 @@ class DialogService:
         self._funnel.completed(
             outcome.questionnaire.id, outcome.context, day, last_question, front
         )
+        return self._finished(outcome, language)
+
+    def _finished(self, outcome: Completed, language: Language) -> Finished:
         titles = self._feedback.titles(outcome.context, language)
         outro = fill(outcome.questionnaire.outro, language, titles)
         # The "what will change" opt-in is for citizens; staff (the staff poll, /feedback)

@@ -228,7 +228,10 @@ class ResponseStore:
             try:
                 await self._write(batch)
             except Exception as error:
-                if len(batch) == 1 or is_infrastructure_error(error):
+                # A lone keyed response is tried once more: on PostgreSQL a key committed
+                # meanwhile by another worker fails the insert, and the retry reads it (a
+                # repeat, not an error that would give the winner's rating back; review).
+                if is_infrastructure_error(error) or (len(batch) == 1 and batch[0].once is None):
                     _settle(batch, error)
                 else:
                     await self._write_one_by_one(batch)

@@ -190,6 +190,27 @@ async def test_a_key_stored_meanwhile_by_another_process_makes_the_retry_a_repea
     assert await _count(sessions, Response) == 0
 
 
+async def test_two_workers_saving_the_same_key_at_once_store_one_and_fail_neither(
+    database: ScratchDatabase, engine: AsyncEngine
+) -> None:
+    """Review: on PostgreSQL both workers read no key, both insert; the second insert fails
+    on the key committed by the first. A lone save is retried and reads it: a repeat, not an
+    error (which would have given the winner's rating back to the person)."""
+    other = database.engine()
+    try:
+        first = ResponseStore(create_session_factory(engine))
+        second = ResponseStore(create_session_factory(other))
+        results = await asyncio.gather(
+            first.save(_response(*EVERY_KIND_OF_ANSWER), once=_once("z")),
+            second.save(_response(*EVERY_KIND_OF_ANSWER), once=_once("z")),
+            return_exceptions=True,
+        )
+        assert sorted(map(repr, results)) == ["False", "True"], results
+        assert await _count(create_session_factory(engine), Response) == 1
+    finally:
+        await other.dispose()
+
+
 async def test_failing_answer_insert_rolls_back_its_response(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
