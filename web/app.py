@@ -8,7 +8,6 @@ services see is a keyed hash of a random browser cookie.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from web.security import (
     RateLimiter,
     Signer,
     csrf_token,
+    csrf_valid,
     new_browser_id,
     person_of,
     valid_browser_id,
@@ -274,10 +274,11 @@ async def _csrf(
     token = form.get("csrf")
     if not known:
         return message(request, "cookies_needed", 400)
-    expected = csrf_token(request.app[SERVICES_KEY].signer, browser)
-    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+    if not isinstance(token, str) or not csrf_valid(
+        request.app[SERVICES_KEY].signer, browser, token
+    ):
         return message(request, "forged", 403)
-    request[CSRF] = expected  # the pages drawn for this request carry the same token
+    request[CSRF] = token  # valid: the browser's token, which this request's pages carry
     return await handler(request)
 
 
