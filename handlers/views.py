@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Annotated, Final
+from typing import Annotated, Final, Generic, TypeVar
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from handlers.texts import tr
 from questionnaires.catalog import Service
@@ -142,50 +142,55 @@ def question_view(step: Question, language: Language, notice: str | None = None)
 Rows = list[list[InlineKeyboardButton]]
 
 
-#: A validated callback button whose copies (`step_button`) are every dialog button.
-_BUTTON: Final = InlineKeyboardButton(text="", callback_data="")
-_BUTTON_FIELDS: Final = dict(_BUTTON.__dict__)
-_BUTTON_EXTRA: Final = _BUTTON.__pydantic_extra__
-_BUTTON_PRIVATE: Final = _BUTTON.__pydantic_private__
 _set = object.__setattr__
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Copies(Generic[M]):
+    """Copies of one validated model with some fields replaced: what ``model_copy(update=…)``
+    does (the same fields, extra and private attributes; the replaced fields set), inlined.
+    The values must be what validation would keep as they are (plain strings, the lists it
+    copies)."""
+
+    __slots__ = ("_extra", "_fields", "_kind", "_private")
+
+    def __init__(self, validated: M) -> None:
+        self._kind = type(validated)
+        self._fields = dict(validated.__dict__)
+        self._extra = validated.__pydantic_extra__
+        self._private = validated.__pydantic_private__
+
+    def __call__(self, **fields: object) -> M:
+        copy = object.__new__(self._kind)
+        _set(copy, "__dict__", {**self._fields, **fields})
+        _set(copy, "__pydantic_extra__", None if self._extra is None else dict(self._extra))
+        _set(copy, "__pydantic_fields_set__", set(fields))
+        _set(copy, "__pydantic_private__", None if self._private is None else dict(self._private))
+        return copy
+
+
+#: Copies of a validated callback button: every dialog button (`step_button`).
+_BUTTON: Final = _Copies(InlineKeyboardButton(text="", callback_data=""))
+#: Copies of a validated markup: every dialog step's keyboard (`step_markup`).
+_MARKUP: Final = _Copies(InlineKeyboardMarkup(inline_keyboard=[]))
 
 
 def step_button(text: str, data: str) -> InlineKeyboardButton:
     """``InlineKeyboardButton(text=text, callback_data=data)``, equal to it in every field, in
     the fields set, the extra and the private attributes, made as a copy of a validated
     button: pydantic validates a new button and fills its dozen optional fields (3.7 µs),
-    ``model_copy`` takes half that, and this copy (what ``model_copy(update=…)`` does, inlined
-    for the two fields) a third of it (0.6 µs); a dialog step draws up to a dozen buttons on
-    every press. Both values are plain strings made here."""
-    button = object.__new__(InlineKeyboardButton)
-    _set(button, "__dict__", {**_BUTTON_FIELDS, "text": text, "callback_data": data})
-    _set(button, "__pydantic_extra__", None if _BUTTON_EXTRA is None else dict(_BUTTON_EXTRA))
-    _set(button, "__pydantic_fields_set__", {"text", "callback_data"})
-    _set(
-        button, "__pydantic_private__", None if _BUTTON_PRIVATE is None else dict(_BUTTON_PRIVATE)
-    )
-    return button
-
-
-#: A validated markup whose copies (`step_markup`) carry every dialog step's keyboard.
-_MARKUP: Final = InlineKeyboardMarkup(inline_keyboard=[])
-_MARKUP_FIELDS: Final = dict(_MARKUP.__dict__)
-_MARKUP_EXTRA: Final = _MARKUP.__pydantic_extra__
-_MARKUP_PRIVATE: Final = _MARKUP.__pydantic_private__
+    ``model_copy`` takes half that, and this copy a third of it; a dialog step draws up to a
+    dozen buttons on every press. Both values are plain strings made here."""
+    return _BUTTON(text=text, callback_data=data)
 
 
 def step_markup(rows: Rows) -> InlineKeyboardMarkup:
     """``InlineKeyboardMarkup(inline_keyboard=rows)`` of buttons made by `step_button`, equal
     to it as `step_button`'s button is to a validated one, without validating the buttons
     again (3.4 µs a step): the rows are copied as validation copies them, the buttons kept."""
-    markup = object.__new__(InlineKeyboardMarkup)
-    _set(markup, "__dict__", {**_MARKUP_FIELDS, "inline_keyboard": [list(row) for row in rows]})
-    _set(markup, "__pydantic_extra__", None if _MARKUP_EXTRA is None else dict(_MARKUP_EXTRA))
-    _set(markup, "__pydantic_fields_set__", {"inline_keyboard"})
-    _set(
-        markup, "__pydantic_private__", None if _MARKUP_PRIVATE is None else dict(_MARKUP_PRIVATE)
-    )
-    return markup
+    return _MARKUP(inline_keyboard=[list(row) for row in rows])
 
 
 @dataclass(frozen=True, slots=True)
