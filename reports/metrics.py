@@ -385,11 +385,15 @@ class _MonthMemo:
         self._months: dict[tuple[Hashable, date], tuple[int, Any, int]] = {}
         self._atoms = 0
 
-    def get(self, key: Hashable, month: date, responses: int) -> Any | None:
-        found = self._months.get((key, month))
-        if found is None or found[0] != responses:
-            return None
-        return found[1]
+    def remembered(self, key: Hashable, closed: Mapping[date, int]) -> dict[date, Any]:
+        """What is remembered for ``key`` of the ``closed`` months (month → its number of
+        responses now), each month only while that number is unchanged."""
+        known: dict[date, Any] = {}
+        for month, responses in closed.items():
+            found = self._months.get((key, month))
+            if found is not None and found[0] == responses:
+                known[month] = found[1]
+        return known
 
     def put(self, key: Hashable, month: date, responses: int, value: Any, size: int) -> None:
         old = self._months.pop((key, month), None)
@@ -592,10 +596,7 @@ async def _atoms_of(
     closed = await _closed_months(session, audience, span, grain)
     memo = _memo_of(session)
     key = ("atoms", audience, tuple(sorted(overall.items())), tuple(sorted(with_problems)))
-    known: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = {}
-    for month, responses in closed.items():
-        if (value := memo.get(key, month, responses)) is not None:
-            known[month] = value
+    known: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = memo.remembered(key, closed)
     rest = _rest_of(span, known)
     # The atoms read, by their day (or month): each day's are put in its period's at the end.
     read: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = {}
@@ -826,10 +827,7 @@ async def _problems(
         tuple(sorted(overall.items())),
         negative_at_most,
     )
-    known: dict[date, list[_Named]] = {}
-    for month, responses in closed.items():
-        if (value := memo.get(key, month, responses)) is not None:
-            known[month] = value
+    known: dict[date, list[_Named]] = memo.remembered(key, closed)
     rest = _rest_of(period, known)
     if not rest:
         return list(chain.from_iterable(known.values()))
