@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Literal, cast
@@ -253,12 +253,9 @@ class ResponseStore:
 
     async def _write(self, batch: list[_Pending]) -> None:
         """Write ``batch`` in one transaction."""
-        keys = [pending.once.key for pending in batch if pending.once is not None]
-        if not (
-            len(batch) <= INLINE_RESPONSES
-            and await self._write_inline(lambda known: self._tables(batch, known), keys)
-        ):
+        if not (len(batch) <= INLINE_RESPONSES and await self._write_inline(batch)):
             async with self._sessions.begin() as session:
+                keys = _keys(batch)
                 known = set(await session.scalars(_known(keys))) if keys else set()
                 # Core inserts of the tables, not ORM bulk inserts: cheaper on the answer path.
                 for table, rows in self._tables(batch, known):
@@ -303,14 +300,10 @@ class ResponseStore:
         tables += [(INITIATIVE_QUEUE, queued), (DEDUP_KEYS, claimed)]
         return [(table, rows) for table, rows in tables if rows]
 
-    async def _write_inline(
-        self,
-        tables_of: Callable[[set[str]], list[tuple[Table, list[dict[str, Any]]]]],
-        keys: list[str],
-    ) -> bool:
-        """The inserts committed right here on the event loop (SQLite, see the class); False,
-        nothing done, when that is not possible now. ``tables_of`` gives the rows once the
-        ``keys`` already stored are known (read in the same transaction)."""
+    async def _write_inline(self, batch: list[_Pending]) -> bool:
+        """``batch`` committed right here on the event loop (SQLite, see the class); False,
+        nothing done, when that is not possible now. Its keys already stored are read in the
+        same transaction, as on the pooled path."""
         inline = await self._inline_engine()
         if inline is None or self._bind is None or pool_in_use(self._bind):
             return False
@@ -322,8 +315,9 @@ class ResponseStore:
                     return False  # someone else is writing: queue behind them in the pool
                 raise
             try:
+                keys = _keys(batch)
                 known = set(connection.scalars(_known(keys))) if keys else set()
-                _insert_all(connection, tables_of(known))
+                _insert_all(connection, self._tables(batch, known))
                 connection.commit()
             except BaseException:
                 connection.rollback()
@@ -410,6 +404,11 @@ def _queued_row(response: CompletedResponse, body: str) -> dict[str, Any]:
         "department": response.department,
         "body_html": body,
     }
+
+
+def _keys(batch: list[_Pending]) -> list[str]:
+    """The ``once`` keys of ``batch``."""
+    return [pending.once.key for pending in batch if pending.once is not None]
 
 
 def _known(keys: list[str]) -> Select[str]:
