@@ -12,7 +12,7 @@ from typing import cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
@@ -86,6 +86,17 @@ def fsm_dialog_states(storage: BaseStorage) -> Callable[[Person], DialogState]:
     return state_for
 
 
+def person_locks(
+    isolation: BaseEventIsolation,
+) -> Callable[[Person], AbstractAsyncContextManager[object]]:
+    """Each web person's lock in the bot's event isolation, under the key of their state."""
+
+    def lock_for(person: Person) -> AbstractAsyncContextManager[object]:
+        return isolation.lock(StorageKey(WEB_BOT_ID, person, person))
+
+    return lock_for
+
+
 def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
     """The web forms over the same dialog service, stores and guard as the bot."""
     # The very service the Telegram routers call (bot.dispatcher): one dialog use case.
@@ -96,6 +107,8 @@ def build_forms(settings: Settings, wiring: Wiring) -> WebForms:
         feedback=wiring.services.feedback,
         windows=wiring.services.campaigns,
         state_for=fsm_dialog_states(wiring.storage),
+        # The dispatcher's: in one process its freed locks, with Redis the shared one.
+        lock_for=person_locks(wiring.dispatcher.fsm.events_isolation),
         signer=web_signer(settings),
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -77,6 +78,11 @@ class WebForms:
     feedback: FeedbackService
     windows: OpenWindows
     state_for: Callable[[Person], DialogState]
+    #: The person's lock (the bot's event isolation, shared through Redis by several
+    #: processes): one start, answer or cancel of a browser at a time, as one Telegram update
+    #: of a person at a time, so a double click reads the turn the first click left and moves
+    #: the dialog, and its drop-off counters, once.
+    lock_for: Callable[[Person], AbstractAsyncContextManager[object]]
     signer: Signer
     max_age: float = FORM_MAX_AGE
 
@@ -119,17 +125,19 @@ class WebForms:
         if window not in open_ids:
             # Staff polls need an enrolled member (Telegram only); others are not open.
             return self._message(language, "window_closed", 404)
-        step = await self.dialog.start(
-            self.state_for(person), person, language, Window(int(window)), front=Front.WEB
-        )
+        async with self.lock_for(person):
+            step = await self.dialog.start(
+                self.state_for(person), person, language, Window(int(window)), front=Front.WEB
+            )
         return self._page(step, language)
 
     async def _start_rating(
         self, person: Person, context: ResponseContext, language: Language
     ) -> Page:
-        step = await self.dialog.start(
-            self.state_for(person), person, language, Rating(context), front=Front.WEB
-        )
+        async with self.lock_for(person):
+            step = await self.dialog.start(
+                self.state_for(person), person, language, Rating(context), front=Front.WEB
+            )
         return self._page(step, language)
 
     def _internal(self, code: str | None) -> bool:
@@ -145,6 +153,21 @@ class WebForms:
         return self._page(step, language)
 
     async def submit(
+        self,
+        person: Person,
+        language: Language,
+        *,
+        state: str,
+        action: str,
+        choices: Sequence[str],
+        typed: str,
+    ) -> Page:
+        async with self.lock_for(person):
+            return await self._submit(
+                person, language, state=state, action=action, choices=choices, typed=typed
+            )
+
+    async def _submit(
         self,
         person: Person,
         language: Language,

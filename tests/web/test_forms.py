@@ -6,10 +6,13 @@ checks the rows the answers left in the database.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 
 from tests.web.harness import Reply, Stack, WebVisitor, web_stack
 from web.app import SERVICES_KEY
@@ -184,6 +187,34 @@ async def test_a_double_submit_of_the_last_page_stores_one_response(
     again = await visitor.submit(typed="Всё хорошо", page=last)
     assert again.status == 409
     assert len(await responses(stack)) == 1
+
+
+async def test_a_double_click_mid_dialog_moves_the_dialog_and_its_funnel_once(
+    stack: Stack, visitor: WebVisitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submits of the same page at once (a double click): one moves the dialog, the
+    other is told it was already counted; the drop-off counters move once (review of 1
+    December: without the person's lock both read the same turn and both counted)."""
+    first = await visitor.get("/r/licensing_site")
+    # A state store that answers after a while, as Redis or PostgreSQL over a network do: both
+    # submits are then in flight at once (the embedded store answers at once).
+    storage = stack.wiring.storage
+    read = storage.get_data
+
+    async def slow_read(key: StorageKey) -> dict[str, Any]:
+        await asyncio.sleep(0.02)
+        return await read(key)
+
+    monkeypatch.setattr(storage, "get_data", slow_read)
+    pages = await asyncio.gather(visitor.submit("5", page=first), visitor.submit("5", page=first))
+    assert sorted("уже учтён" in page.html for page in pages) == [False, True]
+    assert all(page.options() == ["yes", "partly", "no", "in_progress"] for page in pages)
+    await stack.wiring.services.funnel.flush()
+    counters = {
+        row["step"]: row["count"]
+        for row in await stack.rows("SELECT step, count FROM dialog_funnel WHERE front = 'web'")
+    }
+    assert counters == {"*started": 1, "@solved": 1}  # "@overall" netted to 0
 
 
 async def test_a_resubmitted_older_page_changes_nothing_and_shows_the_current_question(
