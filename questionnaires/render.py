@@ -53,13 +53,18 @@ def fill(
     questionnaire: Questionnaire | None = None,
 ) -> str:
     """A text with its placeholders filled from the context and earlier answers."""
+    template = text.get(language)
+    if "{" not in template and "}" not in template:
+        # No placeholder (most questions): ``format_map`` would give the text back as it is,
+        # so the labels of every earlier answer are not looked up (on every press).
+        return template
     values = _Values({k: v for k, v in context_titles.items() if v})
     if answers and questionnaire:
         for question_id, value in answers.items():
             values[question_id] = answer_label(
                 questionnaire.question(question_id), value, language
             )
-    return text.get(language).format_map(values)
+    return template.format_map(values)
 
 
 def question_text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -565,3 +566,38 @@ def test_initiative_asks_a_topic_then_a_required_text(shipped: dict[str, Questio
     assert message.required and message.role == Role.COMMENT and message.max_length == 2000
     (completed,) = walk(initiative, ResponseContext(), one_way)
     assert [row.question_id for row in completed.answers] == ["topic", "message"]
+
+
+def test_fill_gives_what_formatting_with_every_answer_label_gives(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    """``fill`` returns a text without braces as it is instead of formatting it with the labels
+    of every earlier answer: the same string as before for every shipped text, and a text
+    with placeholders (or a stray brace) still goes through the formatting."""
+    from questionnaires.render import _Values, answer_label
+
+    def formatted(text: Text, language: str, answers: Mapping[str, Any], q: Questionnaire) -> str:
+        values = _Values({k: v for k, v in TITLES.items() if v})
+        for question_id, value in answers.items():
+            values[question_id] = answer_label(q.question(question_id), value, language)
+        return text.get(language).format_map(values)
+
+    checked = 0
+    for questionnaire in shipped.values():
+        answers = {
+            question.id: (question.options[0].id if hasattr(question, "options") else 3)
+            for question in questionnaire.questions
+            if not isinstance(question, TextQuestion)
+        }
+        for _, text in texts(questionnaire):
+            for language in ("ru", "en"):
+                expected = formatted(text, language, answers, questionnaire)
+                assert fill(text, language, TITLES, answers, questionnaire) == expected
+                checked += 1
+    assert checked > 100
+    braces = Text(ru="{service}: {{нет}} {overall}", en="x")
+    overall = next(iter(shipped.values())).questions[0]
+    filled = fill(braces, "ru", TITLES, {overall.id: 4}, next(iter(shipped.values())))
+    assert filled.startswith(f"{TITLES['service']}: {{нет}} ")
+    with pytest.raises(ValueError):
+        fill(Text(ru="a } b", en="x"), "ru", TITLES)

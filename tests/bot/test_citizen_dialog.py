@@ -551,6 +551,55 @@ def test_a_copied_step_button_is_the_validated_button() -> None:
     assert one.__pydantic_extra__ is not other.__pydantic_extra__
 
 
+def test_the_thanks_view_is_the_validated_view() -> None:
+    """The end of a dialog draws its buttons as copies of validated models: every field, the
+    fields set and the request it makes are what validating them gives."""
+    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+    from handlers.texts import tr
+    from handlers.views import OPT_IN_NO, OPT_IN_YES, ServiceNewsPress, thanks_view
+    from questionnaires.schema import Language
+
+    for language in Language:
+        for service, title in ((None, None), ("licensing", "Лицензии"), ("x" * 70, None)):
+            view = thanks_view("Спасибо <3", language, service, title)
+            rows = [
+                [
+                    InlineKeyboardButton(
+                        text=tr(language, "bot.optin_yes"), callback_data=OPT_IN_YES
+                    )
+                ]
+            ]
+            rows.append(
+                [InlineKeyboardButton(text=tr(language, "bot.optin_no"), callback_data=OPT_IN_NO)]
+            )
+            if service is not None and len(service) < 60:
+                label = tr(language, "bot.news_service", service=title or service)
+                data = ServiceNewsPress(service=service).pack()
+                rows.insert(1, [InlineKeyboardButton(text=label, callback_data=data)])
+            validated = InlineKeyboardMarkup(inline_keyboard=rows)
+            assert view.markup == validated
+            assert view.markup is not None
+            assert view.markup.model_dump_json() == validated.model_dump_json()
+            assert view.markup.model_fields_set == validated.model_fields_set
+            for made, expected in zip(
+                (b for row in view.markup.inline_keyboard for b in row),
+                (b for row in rows for b in row),
+                strict=True,
+            ):
+                assert made.__dict__ == expected.__dict__
+                assert made.model_fields_set == expected.model_fields_set
+            assert view.text.startswith("Спасибо &lt;3\n\n")
+    # A second drawing is a new markup: one dialog's keyboard never changes another's.
+    one, other = (
+        thanks_view("a", Language.RU, "licensing"),
+        thanks_view("a", Language.RU, "licensing"),
+    )
+    assert one.markup is not None and other.markup is not None
+    assert one.markup is not other.markup
+    assert one.markup.inline_keyboard[1][0] is not other.markup.inline_keyboard[1][0]
+
+
 async def test_funnel_counts_starts_completions_cancels_and_where_people_stopped(
     world: World,
 ) -> None:
