@@ -365,10 +365,13 @@ async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator
 #: windows' answers are not calendar answers, and the start-up scoring of old copies leaves
 #: the problems' figures as they were (storage.report_scores).
 CLOSED_MARGIN: Final = timedelta(days=2)
-#: Atoms and problems' option rows of closed months remembered per database, oldest dropped
-#: first past this many: ~310 bytes each, ~31 MB (the bench's 1M answers: 67,604 for a
-#: half-year's report against the one before).
-MEMO_ATOMS: Final = 100_000
+#: Atoms and problems' option rows of closed months remembered per database, the least
+#: recently asked for dropped first past this many: 220–310 bytes each (tracemalloc), 55–78 MB
+#: at most. The bench's half-year report against the one before holds 67,604 at 1M answers and
+#: 118,235 at 3M (atoms of a year 45,421, options of a half-year 72,814), a whole year's
+#: months at 3M some 190,000. Past the bound every report read again the months the one before
+#: had just evicted: 100,000 made the problems 31x slower at 3M than at 1M (issue 15).
+MEMO_ATOMS: Final = 250_000
 
 
 def _utc_today() -> date:
@@ -393,6 +396,9 @@ class _MonthMemo:
             found = self._months.get((key, month))
             if found is not None and found[0] == responses:
                 known[month] = found[1]
+                # Asked for again: the last to be dropped (the dict keeps insertion order).
+                del self._months[key, month]
+                self._months[key, month] = found
         return known
 
     def put(self, key: Hashable, month: date, responses: int, value: Any, size: int) -> None:
@@ -402,7 +408,7 @@ class _MonthMemo:
         self._months[key, month] = (responses, value, size)
         self._atoms += size
         while self._atoms > MEMO_ATOMS and self._months:
-            oldest = next(iter(self._months))
+            oldest = next(iter(self._months))  # the least recently put or remembered
             self._atoms -= self._months.pop(oldest)[2]
 
 
