@@ -57,7 +57,6 @@ from services.open_answers import OpenAnswersService
 from services.reporting import ReportingService
 from storage.database import create_engine, create_session_factory
 from storage.migrate import run_upgrade, upgrade_async
-from storage.open_answers import OpenAnswerStore
 from storage.report_answers import NOT_RATED, OVERALL_SCALE, month_start, segment_start
 
 logger = logging.getLogger(__name__)
@@ -66,9 +65,10 @@ PG_URL: Final = os.environ.get(
     "OTKLIK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 #: Bump when generate() or the load changes: cached databases are keyed by it.
-DATA_VERSION: Final = 6  # 3: three fronts (issue 13); 4: varied comment texts as well;
+DATA_VERSION: Final = 7  # 3: three fronts (issue 13); 4: varied comment texts as well;
 # 5: the copies' ids are their answers' (as written by the bot) and say which have a text;
-# 6: the copies carry their response's overall score, scored as the bot writes them
+# 6: the copies carry their response's overall score, scored as the bot writes them;
+# 7: the floor says which answers have a text (the open answers' floor)
 CACHE_DIR: Final = Path(
     os.environ.get("OTKLIK_BENCH_CACHE", Path(tempfile.gettempdir()) / "otklik-report-bench")
 )
@@ -155,11 +155,16 @@ COMMENT_WORDS: Final = [
 FLOOR_DDL: Final = (
     "CREATE TABLE bench_floor (question_id VARCHAR(64) NOT NULL, option_id VARCHAR(64),"
     " number SMALLINT, service_code VARCHAR(64), channel_code VARCHAR(64),"
-    " life_situation_code VARCHAR(64), front VARCHAR(16) NOT NULL, month_on DATE NOT NULL)",
+    " life_situation_code VARCHAR(64), front VARCHAR(16) NOT NULL, month_on DATE NOT NULL,"
+    " has_text BOOLEAN NOT NULL)",
     "CREATE INDEX ix_bench_floor_cells ON bench_floor (question_id, service_code, channel_code,"
     " life_situation_code, front, month_on, number, option_id)",
     "CREATE INDEX ix_bench_floor_options ON bench_floor (question_id, option_id, service_code,"
     " channel_code, life_situation_code, front, month_on, number)",
+    # The answers with a text (a few per cent), by cell and month: the open answers' floor
+    # (the flag in the index too: SQLite 3.40 tests a partial index's condition on the table).
+    "CREATE INDEX ix_bench_floor_texts ON bench_floor (service_code, channel_code,"
+    " life_situation_code, front, month_on, has_text) WHERE has_text",
 )
 #: The issue's reference: n, mean and share of 4–5 per service × question, every scored answer.
 FLOOR_ALL_SQL: Final = """
@@ -186,6 +191,15 @@ SELECT option_id, service_code, channel_code, life_situation_code, front, month_
 FROM bench_floor {options}
 WHERE question_id = :question AND month_on BETWEEN :start AND :end AND option_id IS NOT NULL
 GROUP BY option_id, service_code, channel_code, life_situation_code, front, month_on
+"""
+
+#: The answers with a text per cell and month: the least the open answers' counts read (each
+#: respondent's categories are counted per cell and month, every category planned over them).
+FLOOR_TEXTS_SQL: Final = """
+SELECT service_code, channel_code, life_situation_code, front, month_on, COUNT(*)
+FROM bench_floor {texts}
+WHERE has_text AND month_on BETWEEN :start AND :end
+GROUP BY service_code, channel_code, life_situation_code, front, month_on
 """
 
 ResponseRow = tuple[uuid.UUID, str, int, str, str, str | None, str | None, str | None, date, str]
@@ -336,11 +350,12 @@ FLOOR_COLUMNS: Final = (
     "life_situation_code",
     "front",
     "month_on",
+    "has_text",
 )
 
 
 def _floor_rows(copies: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [(*row[2:5], *row[7:10], row[13], row[11]) for row in copies]
+    return [(*row[2:5], *row[7:10], row[13], row[11], row[14]) for row in copies]
 
 
 def load_sqlite(path: Path, data: Dataset) -> None:
@@ -394,7 +409,7 @@ def load_sqlite(path: Path, data: Dataset) -> None:
         connection.executemany(
             f"INSERT INTO bench_floor ({', '.join(FLOOR_COLUMNS)})"
             f" VALUES ({', '.join('?' * len(FLOOR_COLUMNS))})",
-            ((*row[:7], row[7].isoformat()) for row in _floor_rows(copies)),
+            ((*row[:7], row[7].isoformat(), row[8]) for row in _floor_rows(copies)),
         )
         connection.executemany(
             "INSERT INTO dialog_funnel (started_on, questionnaire_id, service_code, channel_code,"
@@ -482,9 +497,11 @@ def cache_key(rows: int) -> str:
 def _floor_sql(dialect: str, sql: str) -> str:
     if dialect == "sqlite":
         return sql.format(
-            cells="INDEXED BY ix_bench_floor_cells", options="INDEXED BY ix_bench_floor_options"
+            cells="INDEXED BY ix_bench_floor_cells",
+            options="INDEXED BY ix_bench_floor_options",
+            texts="INDEXED BY ix_bench_floor_texts",
         )
-    return sql.format(cells="", options="")
+    return sql.format(cells="", options="", texts="")
 
 
 #: PostgreSQL would rather scan the table in parallel and hash: the floor is the index's plan.
@@ -507,7 +524,7 @@ async def assert_covering(sessions: async_sessionmaker[AsyncSession], dialect: s
     params = {"question": "overall", "start": date(YEAR, 7, 1), "end": date(YEAR, 12, 31)}
     async with sessions() as session:
         await floor_session(session, dialect)
-        for sql in (FLOOR_ALL_SQL, FLOOR_CELLS_SQL, FLOOR_OPTIONS_SQL):
+        for sql in (FLOOR_ALL_SQL, FLOOR_CELLS_SQL, FLOOR_OPTIONS_SQL, FLOOR_TEXTS_SQL):
             query = _floor_sql(dialect, sql)
             if dialect == "sqlite":
                 plan = " | ".join(
@@ -599,7 +616,18 @@ async def measure(
         "options": floor(
             FLOOR_OPTIONS_SQL, question="obstacles", start=period.start, end=period.end
         ),
+        "texts": floor(FLOOR_TEXTS_SQL, start=period.start, end=period.end),
     }
+    # The open answers' sections as the delivered /report reads them (ReportingService
+    # .report_delivery -> OpenAnswersService.messages): the category counts and the life
+    # situations, side by side, for the report of all services.
+    extras = service.extras
+    assert isinstance(extras, OpenAnswersService)
+    whole = await service.report(period, Scope())
+
+    def open_answers() -> Awaitable[object]:
+        return extras.extras(whole, Language.RU)
+
     subjects: dict[str, tuple[str, Job]] = {
         "section: breakdown atoms (2 half-years)": (
             "cells",
@@ -621,23 +649,17 @@ async def measure(
             "cells",
             section(lambda s: metrics._comments(s, roles, Scope(), period, 100)),
         ),
-        # The open answers' texts the category counts are made of (storage.open_answers).
-        "section: open answers' texts": (
-            "cells",
-            lambda: OpenAnswerStore(sessions).answers(
-                audience=audience,
-                start=period.start,
-                end=period.end,
-                comment_questions=roles.comments,
-            ),
-        ),
+        # What the report reads of the open answers: keys, categories, re-tags, situations.
+        "section: open answers": ("texts", open_answers),
         "report data, all services": ("all", report_data(Scope())),
         "report data, one service": ("all", report_data(Scope(service=SERVICES[3]))),
         "/report delivered (text + charts)": (
             "all",
             lambda: service.report_files(period, Scope(), Language.RU),
         ),
-        # The first time a period is asked for: no plan computed, no chart drawn yet.
+        # The first time a period is asked for: no plan computed, no chart drawn yet. The
+        # warm lines come first: what these forget, the last of them remembers again.
+        "section: open answers, nothing cached": ("texts", cold(open_answers)),
         "report data, nothing cached": ("all", cold(report_data(Scope()))),
         "/report delivered, nothing cached": (
             "all",
@@ -679,6 +701,7 @@ FLOOR_TITLES: Final = {
     "all": "floor: n, mean, %4-5 per service x question (all scored answers)",
     "cells": "floor: one question per cell x month",
     "options": "floor: one question's options per cell x month",
+    "texts": "floor: the answers with a text per cell x month",
 }
 
 

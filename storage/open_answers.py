@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, Protocol
 
-from sqlalchemy import String, and_, delete, insert, or_, select, true, type_coerce
+from sqlalchemy import String, and_, delete, func, insert, or_, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import ColumnElement
 
@@ -277,6 +277,29 @@ class OpenAnswerStore:
                 cell = cells[place] = (service, channel, situation, str(front))
             keys.append((response, key, day, cell))
         return keys
+
+    async def answer_days(
+        self,
+        *,
+        audience: str,
+        start: date,
+        end: date,
+        comment_questions: Mapping[str, Collection[str]],
+    ) -> dict[date, int]:
+        """How many open answers :meth:`answer_keys` gives per day: one range of the texts'
+        covering index grouped in its order, a few hundred rows instead of every answer. It
+        tells whether a period's open answers changed since they were read (a late answer, a
+        deleted one), as the reports' month memo tells it by the responses (issue 15)."""
+        day = type_coerce(_copy.submitted_on, String())
+        statement = (
+            select(day, func.count())
+            .select_from(ReportAnswer.__table__)
+            .where(*_open_terms(audience, start, end, comment_questions, None))
+            .group_by(_copy.submitted_on)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(statement)).all()
+        return {_day(raw): int(count) for raw, count in rows}
 
     async def texts(self, keys: Collection[Hashable]) -> dict[Hashable, str]:
         """The non-empty texts of the answers of ``keys`` (as :meth:`answer_keys` gives them),

@@ -35,7 +35,11 @@ async def test_a_floor_that_reads_the_table_is_refused(tmp_path: Path) -> None:
         async with engine.begin() as connection:
             # The floor's table with indexes of its names that do not cover the queries.
             await connection.exec_driver_sql(report_bench.FLOOR_DDL[0])
-            for name in ("ix_bench_floor_cells", "ix_bench_floor_options"):
+            for name in (
+                "ix_bench_floor_cells",
+                "ix_bench_floor_options",
+                "ix_bench_floor_texts",
+            ):
                 await connection.exec_driver_sql(
                     f"CREATE INDEX {name} ON bench_floor (question_id)"
                 )

@@ -241,3 +241,58 @@ async def test_counts_are_reused_only_for_the_same_inputs(
     await check(6)
     service.forget()
     await check(7)
+
+
+async def test_a_warm_count_reads_the_days_not_the_answers_and_a_deleted_answer_counts_again(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, categoriser: Categoriser
+) -> None:
+    """Issue 15: a period counted before is checked by its open answers per day (a few hundred
+    rows), not by reading its 35,000 answers' keys again; a deleted answer changes its day's
+    number, so the counts are counted again, as after a late answer."""
+    import uuid
+
+    from sqlalchemy import delete, event
+
+    from storage.models import Response
+
+    await _seed(responses, random.Random(41), 120)
+    _, service = build(sessions, categoriser, min_group=3)
+    store = OpenAnswerStore(sessions)
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def capture(*args: Any) -> None:
+        statements.append(args[2])
+
+    def keys_read() -> list[str]:
+        return [
+            s
+            for s in statements
+            if "FROM report_answers" in s and "GROUP BY" not in s and "open_answer_tags" not in s
+        ]
+
+    first = await service.counts(Q4, Scope(), published=True)
+    assert first == await _old_counts(service, store, Q4, Scope())
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        assert await service.counts(Q4, Scope(), published=True) == first
+        assert not keys_read()  # warm: the days only
+        assert any("GROUP BY" in s for s in statements)
+        # A respondent's answers go (a response deleted, its copies with it).
+        [gone, *_] = await store.answers(
+            audience="external",
+            start=Q4.start,
+            end=Q4.end,
+            comment_questions=SITUATION_ROLES.comments,
+        )
+        async with sessions.begin() as session:
+            await session.execute(
+                delete(Response).where(Response.id == uuid.UUID(str(gone.response_id)))
+            )
+        statements.clear()
+        after = await service.counts(Q4, Scope(), published=True)
+        assert keys_read()  # read again
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert after == await _old_counts(service, store, Q4, Scope())
+    assert after.respondents == first.respondents - 1
