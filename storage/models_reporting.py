@@ -139,7 +139,10 @@ UNSCORED_INDEX = Index(
 #: counting reads beside the text (storage.open_answers): the period's texts are one range of
 #: this partial index, each text then looked up by the answer's id, instead of every answer of
 #: the period read to find them. The condition is spelled as the queries spell it (SQLite uses
-#: a partial index only for a query whose WHERE repeats its condition).
+#: a partial index only for a query whose WHERE repeats its condition). It covers the counting's
+#: read (revision 0035): with the front and the flag (SQLite 3.40 tests a partial index's
+#: condition on the table row unless the index holds its column), the answers' keys never touch
+#: the table.
 TEXTS_INDEX = Index(
     "ix_report_answers_texts",
     ReportAnswer.audience,
@@ -150,7 +153,9 @@ TEXTS_INDEX = Index(
     ReportAnswer.service_code,
     ReportAnswer.channel_code,
     ReportAnswer.life_situation_code,
+    ReportAnswer.front,
     ReportAnswer.window_id,
+    ReportAnswer.has_text,
     ReportAnswer.response_id,
     ReportAnswer.id,
     sqlite_where=text("has_text = 1"),

@@ -861,3 +861,32 @@ async def test_0031_leaves_stored_copies_unscored_until_the_start_up_backfill_an
     assert "overall_score" not in columns and "scored" not in columns
     assert "ix_report_answers_unscored" not in indexes
     assert indexes["ix_report_answers_options"][-1] == "window_id"
+
+
+async def test_0035_makes_the_texts_index_cover_the_front_and_the_flag_and_goes_back(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 15 item 3: the open answers' keys are read from the partial index alone; the
+    # downgrade builds revision 0030's index again (the stairway test checks it runs).
+    async def texts_index() -> list[str | None]:
+        engine = database.engine()
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {
+                        index["name"]: index["column_names"]
+                        for index in inspect(sync).get_indexes("report_answers")
+                    }["ix_report_answers_texts"]
+                )
+        finally:
+            await engine.dispose()
+
+    await database.upgrade("0034")
+    before = await texts_index()
+    assert "front" not in before and "has_text" not in before
+    await database.upgrade("0035")
+    after = await texts_index()
+    assert after[:2] == ["audience", "submitted_on"]
+    assert {"front", "has_text", "response_id", "id"} <= set(after)
+    await database.downgrade("0034")
+    assert await texts_index() == before
