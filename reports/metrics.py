@@ -83,7 +83,6 @@ SQLITE_REPORT_CACHE_KIB: Final = 65_536
 
 POSTGRES_REPORT_WORK_MEM: Final = "64MB"
 
-GROUPS_INDEX: Final = "ix_responses_report_groups"
 DAYS_INDEX: Final = "ix_responses_report_days"
 ANSWERS_INDEX: Final = "ix_answers_question_id_response_id_number_option_id"
 #: The reports' copy of the answers (storage.models_reporting): one question's answers by cell

@@ -103,6 +103,8 @@ class Response(Base):
     __tablename__ = "responses"
     __table_args__ = (
         Index(None, "questionnaire_id", "submitted_on"),
+        # No index of a single code, nor the breakdown's of revision 0003: no query reads them
+        # (revision 0036), and each one is written at every response.
         # On SQLite a table with rowids keeps them in insertion order, i.e. completion order;
         # without them the table is the B-tree of its random primary key (revision 0007).
         {"sqlite_with_rowid": False},
@@ -114,9 +116,9 @@ class Response(Base):
     kind: Mapped[str] = mapped_column(String(32))
     audience: Mapped[str] = mapped_column(String(32))
     # Plain codes, no foreign keys: removing a service from the catalog must not rewrite history.
-    service_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
-    channel_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
-    life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH), index=True)
+    service_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    channel_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    life_situation_code: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     # A day, not a moment: the time of day could be matched against office visits.
     submitted_on: Mapped[date] = mapped_column(Date)
     # The poll window (storage.models_campaigns) a deep or staff poll answer belongs to. No
@@ -148,9 +150,8 @@ class Answer(Base):
         CheckConstraint(
             "option_id IS NOT NULL OR number IS NOT NULL OR text IS NOT NULL", name="has_value"
         ),
-        # Aggregations group a question's answers by score or by option.
-        Index(None, "question_id", "number"),
-        Index(None, "question_id", "option_id"),
+        # The aggregations read the reports' copy (revision 0015) or the covering index below;
+        # their indexes by score and by option were dropped (revision 0036).
         {"sqlite_with_rowid": False},
     )
 
@@ -275,18 +276,7 @@ class FunnelCount(Base):
 # reporting schema reads in one place. Chosen by measurement (bench/report_bench.py):
 # - answers: one question's answer of one response, found and read from the index alone;
 Index(None, Answer.question_id, Answer.response_id, Answer.number, Answer.option_id)
-# - responses, in breakdown order: the breakdown GROUP BY (service, channel, life situation)
-#   reads groups in order and needs no sort, which on SQLite costs more than the scan;
-Index(
-    "ix_responses_report_groups",
-    Response.audience,
-    Response.service_code,
-    Response.channel_code,
-    Response.life_situation_code,
-    Response.submitted_on,
-    Response.questionnaire_id,
-    Response.id,
-)
+# - responses: the breakdown reads the copy (revision 0015), its index here was dropped (0036);
 # - responses, by day: the other sections read only the period's rows, newest first if need be.
 Index(
     "ix_responses_report_days",

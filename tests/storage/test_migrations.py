@@ -890,3 +890,55 @@ async def test_0035_makes_the_texts_index_cover_the_front_and_the_flag_and_goes_
     assert {"front", "has_text", "response_id", "id"} <= set(after)
     await database.downgrade("0034")
     assert await texts_index() == before
+
+
+async def test_0036_drops_the_unread_indexes_of_responses_and_answers_and_goes_back(
+    database: ScratchDatabase,
+) -> None:
+    # Issue 15 item 2: every response is written into each index of its tables; the six that no
+    # query reads go, the ones the reports force (reports.metrics DAYS_INDEX, ANSWERS_INDEX)
+    # and the window and response lookups stay; the downgrade builds the six again.
+    async def indexes() -> dict[str, dict[str, list[str | None]]]:
+        engine = database.engine()
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {
+                        table: {
+                            str(index["name"]): list(index["column_names"])
+                            for index in inspect(sync).get_indexes(table)
+                        }
+                        for table in ("responses", "answers")
+                    }
+                )
+        finally:
+            await engine.dispose()
+
+    dropped = {
+        "responses": {
+            "ix_responses_service_code",
+            "ix_responses_channel_code",
+            "ix_responses_life_situation_code",
+            "ix_responses_report_groups",
+        },
+        "answers": {"ix_answers_question_id_number", "ix_answers_question_id_option_id"},
+    }
+    await database.upgrade("0035")
+    before = await indexes()
+    for table, names in dropped.items():
+        assert names <= set(before[table])
+    await database.upgrade("0036")
+    after = await indexes()
+    assert set(after["responses"]) == {
+        "ix_responses_questionnaire_id_submitted_on",
+        "ix_responses_window_id",
+        "ix_responses_report_days",
+    }
+    assert set(after["answers"]) == {
+        "ix_answers_response_id",
+        "ix_answers_question_id_response_id_number_option_id",
+    }
+    for table, names in dropped.items():
+        assert {name: before[table][name] for name in set(before[table]) - names} == after[table]
+    await database.downgrade("0035")
+    assert await indexes() == before
