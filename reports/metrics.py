@@ -683,12 +683,12 @@ async def _atoms_of(
                 owner.problem_base.update(bases)
         return found
 
+    def assemble() -> list[_Atoms]:
+        return put([_Atoms(derived={}) for _ in periods], known)
+
     if not rest:
         # Every month remembered: the same atoms as last time while the memo serves the same
         # months, and with them what the report derived from them (folds, plans, rows).
-        def assemble() -> list[_Atoms]:
-            return put([_Atoms(derived={}) for _ in periods], known)
-
         return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
     # The atoms read, by their day (or month): each day's are put in its period's at the end.
     read: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = {}
@@ -720,10 +720,16 @@ async def _atoms_of(
             atom: Atom = (when, cells.setdefault(cell, cell))
             bucket[0][atom] = Counts(by_score, cannot_rate)
             bucket[1][atom] = row[5 + width]
+        remembered = dict(known)
         for month, responses in closed.items():
             if month not in known:
-                value = read.get(month) or ({}, {})
+                value = remembered[month] = read.get(month) or ({}, {})
                 memo.put(key, month, responses, value, len(value[0]))
+        if not _rest_of(span, remembered):
+            # Every month closed, now all remembered: assembled as the next report will find
+            # them, so that what this one derives is kept for it.
+            known = remembered
+            return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
     return put(put(found, read), known)
 
 
@@ -919,12 +925,12 @@ async def _problems(
     )
     known: dict[date, list[_Named]] = memo.remembered(key, closed)
     rest = _rest_of(period, known)
+
+    def assemble() -> _RememberedNamed:
+        return _RememberedNamed(chain.from_iterable(known[month] for month in sorted(known)))
+
     if not rest:
-        return memo.assembled(
-            (key, period),
-            known,
-            lambda: _RememberedNamed(chain.from_iterable(known[month] for month in sorted(known))),
-        )
+        return memo.assembled((key, period), known, assemble)
     statement = (
         select(
             p.c.question_id,
@@ -970,8 +976,14 @@ async def _problems(
             found = by_month.get(item.atom[0])
             if found is not None:
                 found.append(item)
+        remembered = dict(known)
         for month, items in by_month.items():
             memo.put(key, month, closed[month], items, len(items))
+            remembered[month] = items
+        if not _rest_of(period, remembered):
+            # Every month closed, now all remembered: assembled as the next report finds them.
+            known = remembered
+            return memo.assembled((key, period), known, assemble)
     return named + list(chain.from_iterable(known.values()))
 
 

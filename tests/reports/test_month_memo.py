@@ -189,13 +189,14 @@ async def test_a_warm_report_of_remembered_months_folds_nothing_again(
 
     metrics.clear_month_memo()
     clear_plan_cache()
+    # Read from the database, remembered, assembled, and what is derived kept.
     cold = [await _report_of(sessions, scope, k) for scope, k in asked]
-    warm = [await _report_of(sessions, scope, k) for scope, k in asked]  # assembled, derived
     calls = _counting(monkeypatch, "_fold", "_group_rows", "_problem_rows")
+    warm = [await _report_of(sessions, scope, k) for scope, k in asked]
     again = [await _report_of(sessions, scope, k) for scope, k in asked]
     assert warm == cold
     assert again == cold
-    # The second time round every scope's figures came from what the first one derived.
+    # From the second time on every scope's figures came from what the first one derived.
     assert calls == {"_fold": 0, "_group_rows": 0, "_problem_rows": 0}
 
 
