@@ -45,7 +45,7 @@ from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from questionnaires.fronts import Front
 from questionnaires.results import CANNOT_RATE
-from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan
+from reports.disclosure import Atom, Plan, in_scope, mask_contacts, plan, web_pooled
 from reports.funnel import protected_drop_off
 from reports.model import (
     DEFAULT_MIN_GROUP,
@@ -371,6 +371,37 @@ CLOSED_MARGIN: Final = timedelta(days=2)
 #: months at 3M some 190,000. Past the bound every report read again the months the one before
 #: had just evicted: 100,000 made the problems 31x slower at 3M than at 1M (issue 15).
 MEMO_ATOMS: Final = 250_000
+#: Reads assembled wholly from remembered months kept (:meth:`_MonthMemo.assembled`), the least
+#: recently asked for dropped first: each holds its span's atoms once more (a half-year and the
+#: one before at 1M answers, some 100,000 dict entries, ~10 MB) and what was derived from them.
+MEMO_ASSEMBLED: Final = 8
+#: Results kept per assembled read (:func:`_derive`): folds, plans, rows per scope and period.
+DERIVED_RESULTS: Final = 64
+
+
+def _derive(
+    holder: dict[Hashable, Any] | None,
+    key: Hashable,
+    sources: tuple[object, ...],
+    make: Callable[[], Result],
+) -> Result:
+    """``make()`` kept in ``holder`` (the ``derived`` of an input the month memo assembled, whose
+    contents never change) under ``key``, served again only for the very same ``sources``
+    (plans, folds: the other inputs, compared by identity). Without a holder, just ``make()``."""
+    if holder is None:
+        return make()
+    found = holder.get(key)
+    if (
+        found is not None
+        and len(found[0]) == len(sources)
+        and all(a is b for a, b in zip(found[0], sources, strict=True))
+    ):
+        return found[1]  # type: ignore[no-any-return]
+    if len(holder) >= DERIVED_RESULTS:
+        holder.clear()
+    value = make()
+    holder[key] = (sources, value)
+    return value
 
 
 def _utc_today() -> date:
@@ -386,6 +417,32 @@ class _MonthMemo:
     def __init__(self) -> None:
         self._months: dict[tuple[Hashable, date], tuple[int, Any, int]] = {}
         self._atoms = 0
+        #: What a read made wholly of remembered months returned, with those months' values
+        #: (see :meth:`assembled`).
+        self._assembled: dict[Hashable, tuple[tuple[object, ...], Any]] = {}
+
+    def assembled(
+        self, key: Hashable, known: Mapping[date, Any], assemble: Callable[[], Result]
+    ) -> Result:
+        """What ``assemble`` makes of the remembered months ``known`` (every month read), made
+        once while the memo serves the very same month values: a month read again (its number
+        of responses changed, or it was dropped) is a new value, and the result is made again.
+        The same object is returned each time, so what is derived from it can be kept on it
+        (:func:`_derive`); it must not be changed."""
+        sources = tuple(known[month] for month in sorted(known))
+        found = self._assembled.pop(key, None)
+        if (
+            found is not None
+            and len(found[0]) == len(sources)
+            and all(a is b for a, b in zip(found[0], sources, strict=True))
+        ):
+            self._assembled[key] = found  # the most recently used last
+            return found[1]  # type: ignore[no-any-return]
+        value = assemble()
+        self._assembled[key] = (sources, value)
+        while len(self._assembled) > MEMO_ASSEMBLED:
+            del self._assembled[next(iter(self._assembled))]
+        return value
 
     def remembered(self, key: Hashable, closed: Mapping[date, int]) -> dict[date, Any]:
         """What is remembered for ``key`` of the ``closed`` months (month → its number of
@@ -489,6 +546,9 @@ class _Atoms:
 
     counts: dict[Atom, Counts] = field(default_factory=dict)
     problem_base: dict[Atom, int] = field(default_factory=dict)  # could name a problem
+    #: What was derived from these atoms (:func:`_derive`), only when the month memo assembled
+    #: them (they never change then); None for atoms just read.
+    derived: dict[Hashable, Any] | None = field(default=None, compare=False, repr=False)
 
     def sizes(self) -> dict[Atom, int]:
         return {atom: counts.n for atom, counts in self.counts.items()}
@@ -603,6 +663,32 @@ async def _atoms_of(
     key = ("atoms", audience, tuple(sorted(overall.items())), tuple(sorted(with_problems)))
     known: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = memo.remembered(key, closed)
     rest = _rest_of(span, known)
+
+    def put(
+        found: list[_Atoms], read: Mapping[date, tuple[dict[Atom, Counts], dict[Atom, int]]]
+    ) -> list[_Atoms]:
+        for when, (counts, bases) in read.items():
+            # In the first of ``periods`` it lies in (None: in none of them).
+            owner = next(
+                (
+                    atoms
+                    for atoms, period in zip(found, periods, strict=True)
+                    if period.start <= when <= period.end
+                ),
+                None,
+            )
+            if owner is not None:
+                owner.counts.update(counts)
+                owner.problem_base.update(bases)
+        return found
+
+    def assemble() -> list[_Atoms]:
+        return put([_Atoms(derived={}) for _ in periods], known)
+
+    if not rest:
+        # Every month remembered: the same atoms as last time while the memo serves the same
+        # months, and with them what the report derived from them (folds, plans, rows).
+        return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
     # The atoms read, by their day (or month): each day's are put in its period's at the end.
     read: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = {}
     if rest:
@@ -633,24 +719,17 @@ async def _atoms_of(
             atom: Atom = (when, cells.setdefault(cell, cell))
             bucket[0][atom] = Counts(by_score, cannot_rate)
             bucket[1][atom] = row[5 + width]
+        remembered = dict(known)
         for month, responses in closed.items():
             if month not in known:
-                value = read.get(month) or ({}, {})
+                value = remembered[month] = read.get(month) or ({}, {})
                 memo.put(key, month, responses, value, len(value[0]))
-    for when, (counts, bases) in chain(read.items(), known.items()):
-        # In the first of ``periods`` it lies in (None: in none of them).
-        owner = next(
-            (
-                atoms
-                for atoms, period in zip(found, periods, strict=True)
-                if period.start <= when <= period.end
-            ),
-            None,
-        )
-        if owner is not None:
-            owner.counts.update(counts)
-            owner.problem_base.update(bases)
-    return found
+        if not _rest_of(span, remembered):
+            # Every month closed, now all remembered: assembled as the next report will find
+            # them, so that what this one derives is kept for it.
+            known = remembered
+            return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
+    return put(put(found, read), known)
 
 
 def _scope_test(scope: Scope, within: Period | None = None) -> Callable[[Atom], bool]:
@@ -783,6 +862,17 @@ class _Named(NamedTuple):
     negative: int = 0  # of them, with a score at or below the alert threshold
 
 
+class _RememberedNamed(list[_Named]):
+    """:func:`_problems` assembled wholly from remembered months (:meth:`_MonthMemo.assembled`):
+    never changed, with what was derived from it (:func:`_derive`)."""
+
+    __slots__ = ("derived",)
+
+    def __init__(self, items: Iterable[_Named]) -> None:
+        super().__init__(items)
+        self.derived: dict[Hashable, Any] = {}
+
+
 def _problem_questions(roles: QuestionnaireRoles, scope: Scope) -> dict[str, str]:
     overall = _audience_questionnaires(roles, roles.overall, scope.audience)
     return {q: roles.problems[q] for q in overall if q in roles.problems}
@@ -834,8 +924,12 @@ async def _problems(
     )
     known: dict[date, list[_Named]] = memo.remembered(key, closed)
     rest = _rest_of(period, known)
+
+    def assemble() -> _RememberedNamed:
+        return _RememberedNamed(chain.from_iterable(known[month] for month in sorted(known)))
+
     if not rest:
-        return list(chain.from_iterable(known.values()))
+        return memo.assembled((key, period), known, assemble)
     statement = (
         select(
             p.c.question_id,
@@ -881,8 +975,14 @@ async def _problems(
             found = by_month.get(item.atom[0])
             if found is not None:
                 found.append(item)
+        remembered = dict(known)
         for month, items in by_month.items():
             memo.put(key, month, closed[month], items, len(items))
+            remembered[month] = items
+        if not _rest_of(period, remembered):
+            # Every month closed, now all remembered: assembled as the next report finds them.
+            known = remembered
+            return memo.assembled((key, period), known, assemble)
     return named + list(chain.from_iterable(known.values()))
 
 
@@ -1200,15 +1300,40 @@ async def report_and_trend(
         atoms_task = group.create_task(_read(sessions, atoms_of))
         sections_task = group.create_task(_read(sessions, sections_of))
     (now, before), sections = atoms_task.result(), sections_task.result()
-    main_now = plan(period, now.sizes(), min_group, weekly=weekly)
-    main_before = plan(previous, before.sizes(), min_group, weekly=weekly)
+    # Atoms the month memo assembled never change: what is derived from them is kept on them
+    # (_derive), keyed by everything else it depends on, so a warm report of closed months
+    # folds nothing again (issue 15). Atoms just read have no ``derived``: all is computed.
+    pooled = web_pooled()  # the plans depend on it (reports.disclosure.plan)
+
+    def plan_of(atoms: _Atoms, when: Period) -> Plan:
+        return _derive(
+            atoms.derived,
+            ("plan", when, min_group, weekly, pooled),
+            (),
+            lambda: plan(when, atoms.sizes(), min_group, weekly=weekly, pool_web=pooled),
+        )
+
+    main_now, main_before = plan_of(now, period), plan_of(before, previous)
     where = _scope_test(scope)
     # Every group of the report is a union of the scope's cells: each period's atoms are
     # folded by cell once, and the groups are summed from the cells.
     only = None if _whole_audience(scope) else where
-    folded_now = _fold(now, main_now, only, base=True)
-    folded_before = _fold(before, main_before, only)
-    overall = folded_now.overall(min_group)
+    cells_of = None if only is None else (scope.service, scope.channel, scope.life_situation)
+    folded_now = _derive(
+        now.derived,
+        ("fold", cells_of, min_group, True),
+        (main_now,),
+        lambda: _fold(now, main_now, only, base=True),
+    )
+    folded_before = _derive(
+        before.derived,
+        ("fold", cells_of, min_group, False),
+        (main_before,),
+        lambda: _fold(before, main_before, only),
+    )
+    overall = _derive(
+        now.derived, ("overall", min_group), (folded_now,), lambda: folded_now.overall(min_group)
+    )
     comments: tuple[str, ...] = ()
     if min_comment_group <= min_group:
         # The comments' plan is the figures': the scope is whole blocks if its score shows.
@@ -1233,14 +1358,30 @@ async def report_and_trend(
     problems: tuple[ProblemRow, ...] = ()
     if not overall.suppressed:
         base = sum(cell.base for cell in folded_now.cells.values())
-        problems = _problem_rows(sections.named, roles, scope, period, base, min_group, weekly)
+        named = sections.named
+        problems = _derive(
+            named.derived if isinstance(named, _RememberedNamed) else None,
+            ("problems", scope, period, base, min_group, weekly, pooled),
+            (roles,),
+            lambda: _problem_rows(named, roles, scope, period, base, min_group, weekly),
+        )
     report = Report(
         title=title,
         period=period,
         scope=scope,
         overall=overall,
-        overall_previous=folded_before.overall(min_group),
-        groups=_group_rows(folded_now, folded_before, titles, min_group),
+        overall_previous=_derive(
+            before.derived,
+            ("overall", min_group),
+            (folded_before,),
+            lambda: folded_before.overall(min_group),
+        ),
+        groups=_derive(
+            now.derived,
+            ("groups", cells_of, titles, min_group),
+            (folded_now, folded_before),
+            lambda: _group_rows(folded_now, folded_before, titles, min_group),
+        ),
         problems=problems,
         nps=sections.nps,
         drop_off=sections.drop_off,
@@ -1264,7 +1405,13 @@ async def report_and_trend(
             weekly=weekly,
         )
         return report, trend
-    return report, _trend_points(now, main_now, scope, bucket, min_group)
+    trend = _derive(
+        now.derived,
+        ("trend", cells_of, bucket, min_group),
+        (main_now,),
+        lambda: _trend_points(now, main_now, scope, bucket, min_group),
+    )
+    return report, list(trend)
 
 
 def _drops_any(atoms: Iterable[Atom], *plans: Plan) -> bool:
