@@ -163,52 +163,41 @@ class WebForms:
         typed: str,
     ) -> Page:
         async with self.lock_for(person):
-            return await self._submit(
-                person, language, state=state, action=action, choices=choices, typed=typed
-            )
-
-    async def _submit(
-        self,
-        person: Person,
-        language: Language,
-        *,
-        state: str,
-        action: str,
-        choices: Sequence[str],
-        typed: str,
-    ) -> Page:
-        store = self.state_for(person)
-        try:
-            token = self.signer.unsign(FORM_PURPOSE, state, self.max_age)
-            dialog, turn, kind = str(token["n"]), int(token["t"]), str(token["k"])
-        except BadToken as bad:
-            if bad.reason == "expired":
-                return await self._resume(store, language, "expired")
-            return self._message(language, "forged", 400)
-        except (KeyError, TypeError, ValueError):
-            return self._message(language, "forged", 400)
-        if action == "cancel":
-            cancelled = await self.dialog.cancel(store)
-            return self._page(cancelled, language)
-        move = self._action(action, kind, choices, typed)
-        if isinstance(move, Rejection):
-            current = await self.dialog.current(store, language)
-            if isinstance(current, Question) and (current.dialog, current.turn) == (dialog, turn):
-                return self._question(current, language, rejection=move)
-            return self._page(current, language)
-        step = await self.dialog.press(store, person, language, dialog, turn, move)
-        if isinstance(step, Stale):
-            # A page of an older dialog of this browser: nothing changed; if a newer one is
-            # live (started again, in another tab), show where it stands.
-            live = await self.dialog.current(store, language)
-            if isinstance(live, Question):
-                return self._question(live, language, notice="other_dialog")
-        page = self._page(step, language)
-        if isinstance(move, TextInput) and page.question is not None and page.error:
-            # A refused text is shown again in its field: nothing typed is lost.
-            question = dataclasses.replace(page.question, prefill_text=typed)
-            page = dataclasses.replace(page, question=question)
-        return page
+            store = self.state_for(person)
+            try:
+                token = self.signer.unsign(FORM_PURPOSE, state, self.max_age)
+                dialog, turn, kind = str(token["n"]), int(token["t"]), str(token["k"])
+            except BadToken as bad:
+                if bad.reason == "expired":
+                    return await self._resume(store, language, "expired")
+                return self._message(language, "forged", 400)
+            except (KeyError, TypeError, ValueError):
+                return self._message(language, "forged", 400)
+            if action == "cancel":
+                cancelled = await self.dialog.cancel(store)
+                return self._page(cancelled, language)
+            move = self._action(action, kind, choices, typed)
+            if isinstance(move, Rejection):
+                current = await self.dialog.current(store, language)
+                if isinstance(current, Question) and (current.dialog, current.turn) == (
+                    dialog,
+                    turn,
+                ):
+                    return self._question(current, language, rejection=move)
+                return self._page(current, language)
+            step = await self.dialog.press(store, person, language, dialog, turn, move)
+            if isinstance(step, Stale):
+                # A page of an older dialog of this browser: nothing changed; if a newer one is
+                # live (started again, in another tab), show where it stands.
+                live = await self.dialog.current(store, language)
+                if isinstance(live, Question):
+                    return self._question(live, language, notice="other_dialog")
+            page = self._page(step, language)
+            if isinstance(move, TextInput) and page.question is not None and page.error:
+                # A refused text is shown again in its field: nothing typed is lost.
+                question = dataclasses.replace(page.question, prefill_text=typed)
+                page = dataclasses.replace(page, question=question)
+            return page
 
     async def _resume(self, store: DialogState, language: Language, notice: str) -> Page:
         current = await self.dialog.current(store, language)

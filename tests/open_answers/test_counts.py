@@ -364,13 +364,11 @@ async def test_re_tags_are_read_from_the_tags_not_from_the_periods_responses(
     assert all("PRIMARY KEY" in step for step in plan if step.startswith("SEARCH")), plan
 
 
-async def test_texts_are_read_from_the_copies_with_a_text_then_by_answer_id(
-    sessions: async_sessionmaker[AsyncSession], responses: Responses
-) -> None:
-    """Not a timing: the plan (issue 15 item 3). Read from the responses, every answer of the
-    period was read to find the few per cent with a text (~4 s of a /report over a million
-    answers); now the period's range of the copies' partial index of answers with a text, then
-    each text by its answer's id."""
+async def _october_statements(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses, read: str
+) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that ``OpenAnswerStore.<read>`` of October's
+    seeded external answers runs; it finds the 12 answers with a text."""
     from sqlalchemy import event
 
     await _seed_october(responses)
@@ -382,7 +380,7 @@ async def test_texts_are_read_from_the_copies_with_a_text_then_by_answer_id(
 
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
-        found = await OpenAnswerStore(sessions).answers(
+        found = await getattr(OpenAnswerStore(sessions), read)(
             audience="external",
             start=OCTOBER.start,
             end=OCTOBER.end,
@@ -391,6 +389,18 @@ async def test_texts_are_read_from_the_copies_with_a_text_then_by_answer_id(
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
     assert len(found) == 12
+    return captured
+
+
+async def test_texts_are_read_from_the_copies_with_a_text_then_by_answer_id(
+    sessions: async_sessionmaker[AsyncSession], responses: Responses
+) -> None:
+    """Not a timing: the plan (issue 15 item 3). Read from the responses, every answer of the
+    period was read to find the few per cent with a text (~4 s of a /report over a million
+    answers); now the period's range of the copies' partial index of answers with a text, then
+    each text by its answer's id."""
+    engine = sessions.kw["bind"]
+    captured = await _october_statements(sessions, responses, "answers")
     [(statement, parameters)] = [item for item in captured if "answers" in item[0]]
     async with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
@@ -420,26 +430,8 @@ async def test_the_open_answers_keys_are_one_range_of_the_texts_index_alone(
     answers, days, cells) are all in the partial index of answers with a text since revision
     0035: without the front and the flag in it SQLite looked each row up in the table (35,000
     random reads of a half-year at 1M answers, most of a warm /report)."""
-    from sqlalchemy import event
-
-    await _seed_october(responses)
-    captured: list[tuple[str, Any]] = []
     engine = sessions.kw["bind"]
-
-    def capture(*args: Any) -> None:
-        captured.append((args[2], args[3]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        found = await OpenAnswerStore(sessions).answer_keys(
-            audience="external",
-            start=OCTOBER.start,
-            end=OCTOBER.end,
-            comment_questions=SITUATION_ROLES.comments,
-        )
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
-    assert len(found) == 12
+    captured = await _october_statements(sessions, responses, "answer_keys")
     [(statement, parameters)] = [item for item in captured if "report_answers" in item[0]]
     async with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
