@@ -379,6 +379,11 @@ MEMO_ASSEMBLED: Final = 8
 DERIVED_RESULTS: Final = 64
 
 
+def _same_objects(kept: tuple[object, ...], now: tuple[object, ...]) -> bool:
+    """The very same objects, one by one (what a kept result was made from)."""
+    return len(kept) == len(now) and all(a is b for a, b in zip(kept, now, strict=True))
+
+
 def _derive(
     holder: dict[Hashable, Any] | None,
     key: Hashable,
@@ -391,11 +396,7 @@ def _derive(
     if holder is None:
         return make()
     found = holder.get(key)
-    if (
-        found is not None
-        and len(found[0]) == len(sources)
-        and all(a is b for a, b in zip(found[0], sources, strict=True))
-    ):
+    if found is not None and _same_objects(found[0], sources):
         return found[1]  # type: ignore[no-any-return]
     if len(holder) >= DERIVED_RESULTS:
         holder.clear()
@@ -431,11 +432,7 @@ class _MonthMemo:
         (:func:`_derive`); it must not be changed."""
         sources = tuple(known[month] for month in sorted(known))
         found = self._assembled.pop(key, None)
-        if (
-            found is not None
-            and len(found[0]) == len(sources)
-            and all(a is b for a, b in zip(found[0], sources, strict=True))
-        ):
+        if found is not None and _same_objects(found[0], sources):
             self._assembled[key] = found  # the most recently used last
             return found[1]  # type: ignore[no-any-return]
         value = assemble()
@@ -691,44 +688,43 @@ async def _atoms_of(
         return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
     # The atoms read, by their day (or month): each day's are put in its period's at the end.
     read: dict[date, tuple[dict[Atom, Counts], dict[Atom, int]]] = {}
-    if rest:
-        statement = (
-            select(*dimensions, starts[-1], *_score_columns(c), base)
-            .where(
-                c.c.audience == audience,
-                _answer_of(c, c, overall),
-                _in_periods(c.c.submitted_on, rest),
-                c.c.questionnaire_id.in_(overall),
-                _calendar(c),
-            )
-            .group_by(*dimensions, *starts)
+    statement = (
+        select(*dimensions, starts[-1], *_score_columns(c), base)
+        .where(
+            c.c.audience == audience,
+            _answer_of(c, c, overall),
+            _in_periods(c.c.submitted_on, rest),
+            c.c.questionnaire_id.in_(overall),
+            _calendar(c),
         )
-        width = len(SCORES) + 1
-        day = _days(span)
-        cells: dict[Cell, Cell] = {}  # one tuple per cell, shared by its atoms
-        for row in (await session.execute(statement)).all():
-            by_score = list(row[5 : 5 + len(SCORES)])  # COUNT(*) FILTER: ints, never NULL
-            cannot_rate = row[4 + width]
-            if by_score == _NONE and not cannot_rate:
-                continue
-            when = day(row[4])
-            bucket = read.get(when)
-            if bucket is None:
-                bucket = read[when] = ({}, {})
-            cell = (row[0], row[1], row[2], row[3])
-            atom: Atom = (when, cells.setdefault(cell, cell))
-            bucket[0][atom] = Counts(by_score, cannot_rate)
-            bucket[1][atom] = row[5 + width]
-        remembered = dict(known)
-        for month, responses in closed.items():
-            if month not in known:
-                value = remembered[month] = read.get(month) or ({}, {})
-                memo.put(key, month, responses, value, len(value[0]))
-        if not _rest_of(span, remembered):
-            # Every month closed, now all remembered: assembled as the next report will find
-            # them, so that what this one derives is kept for it.
-            known = remembered
-            return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
+        .group_by(*dimensions, *starts)
+    )
+    width = len(SCORES) + 1
+    day = _days(span)
+    cells: dict[Cell, Cell] = {}  # one tuple per cell, shared by its atoms
+    for row in (await session.execute(statement)).all():
+        by_score = list(row[5 : 5 + len(SCORES)])  # COUNT(*) FILTER: ints, never NULL
+        cannot_rate = row[4 + width]
+        if by_score == _NONE and not cannot_rate:
+            continue
+        when = day(row[4])
+        bucket = read.get(when)
+        if bucket is None:
+            bucket = read[when] = ({}, {})
+        cell = (row[0], row[1], row[2], row[3])
+        atom: Atom = (when, cells.setdefault(cell, cell))
+        bucket[0][atom] = Counts(by_score, cannot_rate)
+        bucket[1][atom] = row[5 + width]
+    remembered = dict(known)
+    for month, responses in closed.items():
+        if month not in known:
+            value = remembered[month] = read.get(month) or ({}, {})
+            memo.put(key, month, responses, value, len(value[0]))
+    if not _rest_of(span, remembered):
+        # Every month closed, now all remembered: assembled as the next report will find
+        # them, so that what this one derives is kept for it.
+        known = remembered
+        return memo.assembled(("atoms", key, span, tuple(periods)), known, assemble)
     return put(put(found, read), known)
 
 

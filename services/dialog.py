@@ -479,10 +479,11 @@ class DialogService:
                 refused = Refused(Refusal.ALREADY_RATED)
             elif stored is Stored.BEFORE:
                 # Stored by another run of this very input: one that died before the state
-                # was cleared, or a double submit running beside this one (the web has no
-                # per-person lock). Thanked, nothing written twice, and the funnel left as
-                # it is: counted here too, a double submit would count two completions and
-                # take its last question below zero (review).
+                # was cleared, or a double submit beside this one in another process (without
+                # a shared Redis lock, the person's lock is per process). Thanked, nothing
+                # written twice, and the funnel left as it is: counted here too, a double
+                # submit would count two completions and take its last question below zero
+                # (review).
                 await state.clear()
                 return self._finished(outcome, language)
         await state.clear()

@@ -33,6 +33,7 @@ from services.dialog import (
     DialogService,
     DialogState,
     Finished,
+    Origin,
     Person,
     Question,
     QuestionKind,
@@ -109,14 +110,14 @@ class WebForms:
             return await self.picker(language, notice="unknown_link", status=404)
         if self._internal(context.service):
             return await self.picker(language, notice="internal_service")
-        return await self._start_rating(person, context, language)
+        return await self._start(person, Rating(context), language)
 
     async def start_service(self, person: Person, service: str, language: Language) -> Page:
         if self.feedback.catalog.service(service) is None or self._internal(service):
             return await self.picker(language, notice="unknown_link", status=404)
         # Without a link the web form itself is where the person is: the site channel.
         channel = SITE_CHANNEL if self.feedback.catalog.channel(SITE_CHANNEL) else None
-        return await self._start_rating(person, ResponseContext(service, channel), language)
+        return await self._start(person, Rating(ResponseContext(service, channel)), language)
 
     async def start_window(self, person: Person, window: str, language: Language) -> Page:
         if not window.isdigit() or len(window) > 9:
@@ -125,18 +126,12 @@ class WebForms:
         if window not in open_ids:
             # Staff polls need an enrolled member (Telegram only); others are not open.
             return self._message(language, "window_closed", 404)
-        async with self.lock_for(person):
-            step = await self.dialog.start(
-                self.state_for(person), person, language, Window(int(window)), front=Front.WEB
-            )
-        return self._page(step, language)
+        return await self._start(person, Window(int(window)), language)
 
-    async def _start_rating(
-        self, person: Person, context: ResponseContext, language: Language
-    ) -> Page:
+    async def _start(self, person: Person, origin: Origin, language: Language) -> Page:
         async with self.lock_for(person):
             step = await self.dialog.start(
-                self.state_for(person), person, language, Rating(context), front=Front.WEB
+                self.state_for(person), person, language, origin, front=Front.WEB
             )
         return self._page(step, language)
 
